@@ -1,0 +1,3 @@
+module github.com/scimd/scimd
+
+go 1.26

@@ -1,0 +1,142 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Store is the storage contract. Every method takes a context first; all times
+// are UTC. The service (package directory) assigns ids; backends never invent them.
+//
+// Reads return copies: the caller may change what it gets without affecting the store.
+//
+// Updates are compare-and-swap on the entity's Version: the backend reads the
+// entity, calls the updater on a copy, and writes the result back only if the
+// stored version is unchanged, retrying otherwise. An updater may therefore run
+// more than once and must not have side effects; it should change fields of the
+// value it is given rather than build a new one. If the updater returns an error
+// the update is abandoned and that error is returned unchanged. Every successful
+// write increments Version by exactly one.
+//
+// Unique fields — user userName (case-insensitive), primary email
+// (case-insensitive), primary phone number, externalId; group displayName
+// (case-insensitive); app clientId; API token hash — are enforced atomically:
+// a write that would duplicate one fails with a *ConflictError naming it.
+type Store interface {
+	// CreateUser stores a new user with Version 1 and returns the stored copy.
+	// It fails with a *ConflictError when the id or a unique field is taken.
+	CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error)
+	// GetUser returns the user with the given id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (*schemas.User, error)
+	// FindUser returns the user whose unique field (FieldUserName, FieldEmail,
+	// FieldPhoneNumber or FieldExternalID) has the given value, or ErrNotFound.
+	// userName and email compare case-insensitively (schemas.Fold).
+	FindUser(ctx context.Context, field, value string) (*schemas.User, error)
+	// UpdateUser applies fn to the user under compare-and-swap. If ifVersion is
+	// not zero and the stored version differs, it fails with ErrVersionMismatch
+	// without calling fn. fn must not change ID or Version.
+	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error)
+	// DeleteUser removes the user (and with it its group memberships), or returns ErrNotFound.
+	DeleteUser(ctx context.Context, id string) error
+	// ListUsers returns one page of the users matching q.Filter and the total number of matches.
+	ListUsers(ctx context.Context, q Query) (Page[*schemas.User], error)
+
+	// CreateGroup stores a new group with Version 1 and returns the stored copy.
+	CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Group, error)
+	// GetGroup returns the group with the given id, or ErrNotFound.
+	GetGroup(ctx context.Context, id string) (*schemas.Group, error)
+	// UpdateGroup applies fn to the group under compare-and-swap, as UpdateUser.
+	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error)
+	// DeleteGroup removes the group and every membership in it, or returns ErrNotFound.
+	DeleteGroup(ctx context.Context, id string) error
+	// ListGroups returns one page of the groups matching q.Filter and the total.
+	ListGroups(ctx context.Context, q Query) (Page[*schemas.Group], error)
+
+	// AddMembers makes the users members of the group. It is idempotent for
+	// users that already are members. It fails with ErrNotFound, changing
+	// nothing, when the group or any of the users does not exist. Each user whose
+	// membership changed gets a new Version.
+	AddMembers(ctx context.Context, groupID string, userIDs []string) error
+	// RemoveMembers removes the users from the group; users that are not members
+	// (or do not exist) are ignored. It fails with ErrNotFound when the group does not exist.
+	RemoveMembers(ctx context.Context, groupID string, userIDs []string) error
+	// GroupMemberIDs returns the ids of the group's members in ascending order,
+	// or ErrNotFound when the group does not exist.
+	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
+
+	// CreateApp stores a new application with Version 1.
+	CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, error)
+	// GetApp returns the application with the given id, or ErrNotFound.
+	GetApp(ctx context.Context, id string) (*schemas.App, error)
+	// FindAppByClientID returns the application whose client has the id, or ErrNotFound.
+	FindAppByClientID(ctx context.Context, clientID string) (*schemas.App, error)
+	// UpdateApp applies fn to the application under compare-and-swap.
+	UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error)
+	// DeleteApp removes the application and every user's data for it (the users
+	// stay), or returns ErrNotFound.
+	DeleteApp(ctx context.Context, id string) error
+	// ListApps returns all applications of the given kind ("" for every kind) in id order.
+	ListApps(ctx context.Context, kind string) ([]*schemas.App, error)
+
+	// CreateAPIToken stores a new API token record.
+	CreateAPIToken(ctx context.Context, t *schemas.APIToken) error
+	// FindAPIToken returns the token record with the given hash, or ErrNotFound.
+	FindAPIToken(ctx context.Context, hash string) (*schemas.APIToken, error)
+	// ListAPITokens returns every API token record in id order.
+	ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error)
+	// DeleteAPIToken removes a token record, or returns ErrNotFound.
+	DeleteAPIToken(ctx context.Context, id string) error
+	// TouchAPIToken records that the token was used at t (only ever moves forward).
+	TouchAPIToken(ctx context.Context, id string, t time.Time) error
+
+	// AppendEvent stores an audit event.
+	AppendEvent(ctx context.Context, e *schemas.Event) error
+	// ListEvents returns one page of the events matching q, newest first, and the total.
+	ListEvents(ctx context.Context, q EventQuery) (Page[*schemas.Event], error)
+
+	// SigningKeys returns the token signing keys, oldest first.
+	SigningKeys(ctx context.Context) ([]*schemas.SigningKey, error)
+	// UpdateSigningKeys replaces the key set with what fn returns, atomically with
+	// respect to other callers (fn may run more than once).
+	UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error
+
+	// Ping reports whether the store is reachable and usable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources. The store is unusable afterwards.
+	Close() error
+}
+
+// Query selects a page of users or groups.
+type Query struct {
+	// Filter selects the entities; nil selects all.
+	Filter schemas.Filter
+	// Sort orders the results; nil orders by id ascending, which is creation order
+	// because the service assigns time-ordered ids. Ties are broken by id.
+	Sort *schemas.SortKey
+	// Offset is how many matching entities to skip (0-based).
+	Offset int
+	// Limit is the page size. Zero returns no items, only the total; Unlimited returns all.
+	Limit int
+}
+
+// Unlimited as Query.Limit or EventQuery.Limit returns every match.
+const Unlimited = -1
+
+// Page is one page of results and the total number of matches.
+type Page[T any] struct {
+	Items []T
+	Total int
+}
+
+// EventQuery selects a page of audit events. Empty fields select everything.
+type EventQuery struct {
+	TargetID string
+	ActorID  string
+	Action   string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	Offset   int
+	Limit    int // as Query.Limit
+}

@@ -1,0 +1,45 @@
+# scimd — see README.md. Two commands set everything up on a machine with Go:
+#   make run    start the server on the embedded store (./data)
+#   make test   run every test, including the MongoDB backend's (on embedded FerretDB)
+
+GO      ?= go
+PKGS    := ./...
+BENCH   ?= .
+
+.PHONY: run build test test-root test-e2e lint bench fuzz clean
+
+run:
+	$(GO) run ./cmd/scimd serve
+
+build:
+	$(GO) build -o bin/scimd ./cmd/scimd
+
+test: lint test-root test-e2e
+
+# Unit, conformance and process tests of the main module.
+test-root:
+	$(GO) test -count=1 -timeout 10m $(PKGS)
+
+# The test/ module: the MongoDB backend on embedded FerretDB, end-to-end suites.
+test-e2e:
+	cd test && $(GO) test -count=1 -timeout 15m ./...
+
+lint:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	cd test && $(GO) vet ./...
+
+# Benchmarks: the embedded store loaded with 100,000 users, the filter evaluator,
+# and the MongoDB backend's round trips per operation.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./storage/embedded/
+	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...
+
+# Short fuzzing sessions of the parsers (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME) ./schemas/
+	$(GO) test -run '^$$' -fuzz '^FuzzFold$$' -fuzztime $(FUZZTIME) ./schemas/
+
+clean:
+	rm -rf bin

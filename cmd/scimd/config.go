@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is the server configuration. Every flag has an environment variable;
+// a flag given on the command line wins over the environment.
+type config struct {
+	Addr            string
+	DataDir         string
+	MongoURI        string
+	MongoDatabase   string
+	PublicURL       string
+	LogLevel        string
+	LogFormat       string
+	BootstrapID     string
+	BootstrapSecret string
+	ShutdownTimeout time.Duration
+}
+
+// envFlag ties a flag to its environment variable.
+type envFlag struct {
+	name, env, usage, def string
+	dst                   *string
+}
+
+func (c *config) flags() []envFlag {
+	return []envFlag{
+		{"addr", "SCIMD_ADDR", "listen address", "127.0.0.1:8080", &c.Addr},
+		{"data-dir", "SCIMD_DATA_DIR", "data directory of the embedded store", "./data", &c.DataDir},
+		{"mongodb-uri", "SCIMD_MONGODB_URI", "MongoDB connection URI; when set, MongoDB is the store instead of the embedded one", "", &c.MongoURI},
+		{"mongodb-database", "SCIMD_MONGODB_DATABASE", "MongoDB database name", "scimd", &c.MongoDatabase},
+		{"public-url", "SCIMD_PUBLIC_URL", "external base URL for absolute URLs (default http://<addr>)", "", &c.PublicURL},
+		{"log-level", "SCIMD_LOG_LEVEL", "log level: debug, info, warn or error", "info", &c.LogLevel},
+		{"log-format", "SCIMD_LOG_FORMAT", "log format: text or json", "text", &c.LogFormat},
+	}
+}
+
+// parseConfig reads flags (args excludes the program and sub-command names) and
+// the environment, and validates the result, reporting every problem at once.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{ShutdownTimeout: 30 * time.Second}
+	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by the caller as one line
+	for _, f := range c.flags() {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			def = v
+		}
+		fs.StringVar(f.dst, f.name, def, f.usage+" (env "+f.env+")")
+	}
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "usage: scimd serve [flags]")
+			fs.PrintDefaults()
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	// Secrets come only from the environment: command lines are visible to every local user.
+	c.BootstrapID = getenv("SCIMD_BOOTSTRAP_CLIENT_ID")
+	c.BootstrapSecret = getenv("SCIMD_BOOTSTRAP_CLIENT_SECRET")
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("invalid -addr %q: %v", c.Addr, err))
+	}
+	if c.MongoURI == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("-data-dir must not be empty"))
+	}
+	if c.MongoURI != "" && !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
+		errs = append(errs, errors.New("-mongodb-uri must start with mongodb:// or mongodb+srv://"))
+	}
+	if c.MongoURI != "" && c.MongoDatabase == "" {
+		errs = append(errs, errors.New("-mongodb-database must not be empty"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("invalid -public-url %q: want http(s)://host[:port][/path]", c.PublicURL))
+		}
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("invalid -log-format %q: want text or json", c.LogFormat))
+	}
+	if (c.BootstrapID == "") != (c.BootstrapSecret == "") {
+		errs = append(errs, errors.New("SCIMD_BOOTSTRAP_CLIENT_ID and SCIMD_BOOTSTRAP_CLIENT_SECRET must be set together"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("-shutdown-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func (c *config) logger(w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel) // validated
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

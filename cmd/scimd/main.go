@@ -1,0 +1,76 @@
+// Command scimd serves a user directory through a SCIM 2.0 API and a native REST
+// API over one store.
+//
+// Usage:
+//
+//	scimd [serve] [flags]   start the server (the default sub-command)
+//	scimd version           print the version
+//
+// Run "scimd serve -h" for the flags; every flag has an SCIMD_* environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the server could not start or failed while running
+	exitUsage   = 2 // bad flags or configuration
+)
+
+// run executes one sub-command and returns the process exit code. Failures are
+// reported as one line on stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	sub := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "serve":
+		cfg, err := parseConfig(args, getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+			return exitUsage
+		}
+		if err := serve(ctx, cfg, stderr); err != nil {
+			fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+			return exitFailure
+		}
+		return exitOK
+	case "version":
+		fmt.Fprintln(stdout, "scimd", version)
+		return exitOK
+	case "help":
+		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd version\nRun 'scimd serve -h' for the flags.")
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve or version)\n", sub)
+		return exitUsage
+	}
+}
+
+// oneLine joins a multi-line error (errors.Join) into one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

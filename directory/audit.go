@@ -1,0 +1,127 @@
+package directory
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Audit actions (the admin-event names of Transmit's guide, camelCase).
+const (
+	ActionCreateUser        = "createUser"
+	ActionUpdateUser        = "adminUpdateUser"
+	ActionDeleteUser        = "deleteUser"
+	ActionRemoveUserFromApp = "removeUserFromApp"
+	ActionCreateGroup       = "createGroup"
+	ActionUpdateGroup       = "updateGroup"
+	ActionDeleteGroup       = "deleteGroup"
+	ActionAddMembers        = "addGroupMembers"
+	ActionRemoveMembers     = "removeGroupMembers"
+	ActionCreateApp         = "createApp"
+	ActionUpdateApp         = "updateApp"
+	ActionDeleteApp         = "deleteApp"
+	ActionCreateMgmtApp     = "createMgmtApp"
+	ActionUpdateMgmtApp     = "updateMgmtApp"
+	ActionDeleteMgmtApp     = "deleteMgmtApp"
+	ActionRotateSecret      = "rotateClientSecret"
+	ActionCreateAPIToken    = "createApiToken"
+	ActionDeleteAPIToken    = "deleteApiToken"
+	ActionSetPassword       = "updatePassword"
+	ActionUserLogin         = "userLogin"
+	ActionFailedLogin       = "userFailedLogin"
+)
+
+// Target types of audit events.
+const (
+	TargetUser     = "user"
+	TargetGroup    = "group"
+	TargetApp      = "app"
+	TargetAPIToken = "api_token"
+)
+
+// redacted replaces secret values in audit changes.
+const redacted = "[redacted]"
+
+// record writes an audit event for a mutation that has happened. The mutation
+// cannot be undone at this point, so a failed write is logged, not returned;
+// the write survives the caller's cancellation.
+func (s *Service) record(ctx context.Context, p Principal, action, targetType, targetID string, changes map[string]schemas.Change) {
+	e := &schemas.Event{
+		ID: NewID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
+		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: changes,
+	}
+	if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit event not written", "action", action, "target", targetID, "err", err)
+	}
+}
+
+// ListEvents returns audit events; only admins may read them.
+func (s *Service) ListEvents(ctx context.Context, p Principal, q storage.EventQuery) (storage.Page[*schemas.Event], error) {
+	if !p.Admin || p.isEndUser() {
+		return storage.Page[*schemas.Event]{}, Errorf(KindForbidden, "reading audit events requires an admin token")
+	}
+	page, err := s.store.ListEvents(ctx, q)
+	return page, translate(err, "event")
+}
+
+// secretFields are struct fields whose values never appear in audit events.
+var secretFields = map[string]bool{"Password": true, "Secrets": true, "Hash": true, "PrivateKey": true}
+
+// diff returns the changed top-level fields of two values of the same struct
+// type, keyed by lowerCamel field name, with secrets redacted. Version and
+// Updated are bookkeeping and not reported.
+func diff[T any](prev, cur *T) map[string]schemas.Change {
+	changes := map[string]schemas.Change{}
+	pv, cv := reflect.ValueOf(prev).Elem(), reflect.ValueOf(cur).Elem()
+	t := pv.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := t.Field(i).Name
+		if name == "Version" || name == "Updated" {
+			continue
+		}
+		a, b := pv.Field(i).Interface(), cv.Field(i).Interface()
+		if reflect.DeepEqual(a, b) || (isEmpty(pv.Field(i)) && isEmpty(cv.Field(i))) {
+			continue
+		}
+		if secretFields[name] {
+			a, b = redactedIf(!isEmpty(pv.Field(i))), redactedIf(!isEmpty(cv.Field(i)))
+		}
+		changes[lowerFirst(name)] = schemas.Change{Prev: a, Current: b}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	return changes
+}
+
+func redactedIf(set bool) any {
+	if set {
+		return redacted
+	}
+	return nil
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	default:
+		return v.IsZero()
+	}
+}
+
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if strings.HasSuffix(s, "ID") && len(s) > 2 { // ExternalID → externalId, GroupIDs kept readable below
+		s = s[:len(s)-2] + "Id"
+	}
+	if strings.HasSuffix(s, "IDs") {
+		s = s[:len(s)-3] + "Ids"
+	}
+	return string(unicode.ToLower(r)) + s[n:]
+}

@@ -1,0 +1,476 @@
+package directory
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// fixture is a service on a real embedded store with an admin, two apps and their principals.
+type fixture struct {
+	svc        *Service
+	store      storage.Store
+	clock      *clock
+	admin      Principal
+	appA, appB *schemas.App
+	pA, pB     Principal
+	secretA    string
+	mgmt       *schemas.App
+	mgmtSecret string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{store: st, clock: c}
+	f.svc = New(st, Options{Now: c.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Issuer: "https://scimd.test"})
+	ctx := t.Context()
+	if err := f.svc.EnsureSigningKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.admin = System
+	f.mgmt, f.mgmtSecret, err = f.svc.CreateApp(ctx, f.admin, schemas.AppManagement, &schemas.App{Name: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.appA, f.secretA, err = f.svc.CreateApp(ctx, f.admin, schemas.AppRegular, &schemas.App{Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.appB, _, err = f.svc.CreateApp(ctx, f.admin, schemas.AppRegular, &schemas.App{Name: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pA = Principal{AppID: f.appA.ID, ActorType: ActorApp, ActorID: f.appA.ClientID}
+	f.pB = Principal{AppID: f.appB.ID, ActorType: ActorApp, ActorID: f.appB.ClientID}
+	return f
+}
+
+func wantKind(t *testing.T, err error, k Kind) {
+	t.Helper()
+	if KindOf(err) != k {
+		t.Fatalf("error %v has kind %v, want %v", err, KindOf(err), k)
+	}
+}
+
+func user(name string) *schemas.User {
+	return &schemas.User{UserName: name, Emails: []schemas.Email{{Value: name + "@example.org", Type: "work", Primary: true}},
+		Name: schemas.Name{GivenName: "Ada", FamilyName: name}}
+}
+
+func TestCreateUserAssignsIDStatusAndApp(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, err := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID == "" || u.Version != 1 || u.Status != schemas.StatusPending || !u.Created.Equal(f.clock.now()) {
+		t.Fatalf("created user %+v", u)
+	}
+	if _, ok := u.Apps[f.appA.ID]; !ok || len(u.Apps) != 1 {
+		t.Fatalf("user not assigned to the calling app only: %v", u.Apps)
+	}
+	// Conflicts name the field, across case variants.
+	_, err = f.svc.CreateUser(ctx, f.admin, user("ADA"), nil)
+	wantKind(t, err, KindConflict)
+	if FieldOf(err) != storage.FieldUserName {
+		t.Fatalf("conflict field %q", FieldOf(err))
+	}
+	// An admin cannot assign a user to an application that does not exist.
+	bad := user("bob")
+	bad.Apps = map[string]*schemas.AppLink{"no-such-app": {}}
+	_, err = f.svc.CreateUser(ctx, f.admin, bad, nil)
+	wantKind(t, err, KindInvalid)
+	// End users cannot create users.
+	_, err = f.svc.CreateUser(ctx, Principal{UserID: u.ID, AppID: f.appA.ID}, user("eve"), nil)
+	wantKind(t, err, KindForbidden)
+}
+
+func TestAppCallersSeeOnlyTheirUsers(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, err := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateUser(ctx, f.pB, user("bob"), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.GetUser(ctx, f.pB, a.ID)
+	wantKind(t, err, KindNotFound)
+	_, err = f.svc.FindUser(ctx, f.pB, storage.FieldUserName, "ada")
+	wantKind(t, err, KindNotFound)
+	_, err = f.svc.UpdateUser(ctx, f.pB, a.ID, 0, UserChange{Apply: func(u *schemas.User) error { u.Title = "x"; return nil }})
+	wantKind(t, err, KindNotFound)
+	page, err := f.svc.ListUsers(ctx, f.pB, storage.Query{Limit: storage.Unlimited})
+	if err != nil || page.Total != 1 || page.Items[0].UserName != "bob" {
+		t.Fatalf("app B lists %+v, %v", page, err)
+	}
+	all, err := f.svc.ListUsers(ctx, f.admin, storage.Query{Limit: 0})
+	if err != nil || all.Total != 2 {
+		t.Fatalf("admin counts %d, %v", all.Total, err)
+	}
+	// B cannot touch A's app-level data through an update of its own user either.
+	if err := f.svc.RemoveUserFromApp(ctx, f.pA, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.GetUser(ctx, f.pA, a.ID)
+	wantKind(t, err, KindNotFound)
+	if got, err := f.svc.GetUser(ctx, f.admin, a.ID); err != nil || len(got.Apps) != 0 {
+		t.Fatalf("after removal from app: %+v, %v", got, err)
+	}
+}
+
+func TestUpdateUserKeepsInvariants(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	f.clock.add(time.Minute)
+	got, err := f.svc.UpdateUser(ctx, f.pA, u.ID, u.Version, UserChange{Apply: func(x *schemas.User) error {
+		x.ID, x.Created, x.Title, x.Status = "hijack", time.Time{}, "Countess", schemas.StatusDisabled
+		x.GroupIDs = []string{"g"}
+		x.Apps = map[string]*schemas.AppLink{f.appB.ID: {ExternalAccountID: "sneaky"}}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID || !got.Created.Equal(u.Created) || got.Title != "Countess" || got.Version != 2 ||
+		len(got.GroupIDs) != 0 || got.Apps[f.appB.ID] != nil || got.Apps[f.appA.ID] == nil {
+		t.Fatalf("invariants broken: %+v", got)
+	}
+	if got.Status != schemas.StatusDisabled || !got.StatusChangedAt.Equal(f.clock.now()) || !got.Updated.Equal(f.clock.now()) {
+		t.Fatalf("status bookkeeping: %+v", got)
+	}
+	// A stale If-Match fails and changes nothing.
+	_, err = f.svc.UpdateUser(ctx, f.pA, u.ID, u.Version, UserChange{Apply: func(x *schemas.User) error { x.Title = "late"; return nil }})
+	wantKind(t, err, KindPrecondition)
+	// Oversized custom data is refused whole.
+	big := strings.Repeat("x", MaxCustomDataBytes)
+	_, err = f.svc.UpdateUser(ctx, f.admin, u.ID, 0, UserChange{Apply: func(x *schemas.User) error {
+		x.Title = "changed"
+		x.CustomData = map[string]any{"blob": big}
+		return nil
+	}})
+	wantKind(t, err, KindTooLarge)
+	if now, _ := f.svc.GetUser(ctx, f.admin, u.ID); now.Title != "Countess" || now.Version != 2 {
+		t.Fatalf("a refused update changed the user: %+v", now)
+	}
+	// Invalid emails and two primaries are refused.
+	for _, emails := range [][]schemas.Email{{{Value: "not an email"}}, {{Value: "a@x.org", Primary: true}, {Value: "b@x.org", Primary: true}}} {
+		_, err = f.svc.UpdateUser(ctx, f.admin, u.ID, 0, UserChange{Apply: func(x *schemas.User) error { x.Emails = emails; return nil }})
+		wantKind(t, err, KindInvalid)
+	}
+}
+
+func TestDeleteUserNeedsAdminAndEventsOutliveTheUser(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), &PasswordInput{Password: "s3cret-password"})
+	wantKind(t, f.svc.DeleteUser(ctx, f.pA, u.ID), KindForbidden)
+	if err := f.svc.DeleteUser(ctx, f.admin, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, f.svc.DeleteUser(ctx, f.admin, u.ID), KindNotFound)
+	events, err := f.svc.ListEvents(ctx, f.admin, storage.EventQuery{TargetID: u.ID, Limit: storage.Unlimited})
+	if err != nil || events.Total != 2 {
+		t.Fatalf("events %+v, %v", events, err)
+	}
+	if events.Items[0].Action != ActionDeleteUser || events.Items[1].Action != ActionCreateUser {
+		t.Fatalf("actions %s, %s", events.Items[0].Action, events.Items[1].Action)
+	}
+	b, _ := json.Marshal(events.Items[1].Changes)
+	if strings.Contains(string(b), "argon2") || !strings.Contains(string(b), redacted) {
+		t.Fatalf("password not redacted in audit changes: %s", b)
+	}
+	_, err = f.svc.ListEvents(ctx, f.pA, storage.EventQuery{})
+	wantKind(t, err, KindForbidden)
+}
+
+func TestGroupMembership(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	b, _ := f.svc.CreateUser(ctx, f.pB, user("bob"), nil)
+	// App A cannot make B's user a member: nothing is created.
+	_, err := f.svc.CreateGroup(ctx, f.pA, &schemas.Group{DisplayName: "Eng"}, []string{a.ID, b.ID})
+	wantKind(t, err, KindNotFound)
+	if page, _ := f.svc.ListGroups(ctx, f.admin, storage.Query{}); page.Total != 0 {
+		t.Fatalf("a refused creation left %d groups", page.Total)
+	}
+	g, err := f.svc.CreateGroup(ctx, f.admin, &schemas.Group{DisplayName: "Eng"}, []string{a.ID, b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.CreateGroup(ctx, f.pA, &schemas.Group{DisplayName: "ENG"}, nil)
+	wantKind(t, err, KindConflict)
+	ids, _ := f.svc.GroupMemberIDs(ctx, f.admin, g.ID)
+	mine, _ := f.svc.GroupMemberIDs(ctx, f.pA, g.ID)
+	if len(ids) != 2 || len(mine) != 1 || mine[0] != a.ID {
+		t.Fatalf("members: admin %v, app A %v", ids, mine)
+	}
+	// App A replacing the members leaves B's user alone.
+	if err := f.svc.ReplaceMembers(ctx, f.pA, g.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := f.svc.GroupMemberIDs(ctx, f.admin, g.ID); len(ids) != 1 || ids[0] != b.ID {
+		t.Fatalf("after app A's replace: %v", ids)
+	}
+	before, _ := f.svc.GetGroup(ctx, f.admin, g.ID)
+	if err := f.svc.AddMembers(ctx, f.admin, g.ID, []string{a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.svc.GetGroup(ctx, f.admin, g.ID)
+	if after.Version <= before.Version {
+		t.Fatalf("group version did not change with its members: %d → %d", before.Version, after.Version)
+	}
+	groups, err := f.svc.UserGroups(ctx, f.pA, a.ID)
+	if err != nil || len(groups) != 1 || groups[0].ID != g.ID {
+		t.Fatalf("user groups %v, %v", groups, err)
+	}
+	wantKind(t, f.svc.AddMembers(ctx, f.admin, "no-such-group", []string{a.ID}), KindNotFound)
+	if err := f.svc.DeleteGroup(ctx, f.pA, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := f.svc.GetUser(ctx, f.admin, a.ID); len(u.GroupIDs) != 0 {
+		t.Fatalf("deleting the group left membership %v", u.GroupIDs)
+	}
+}
+
+func TestClientCredentialsAndTokens(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	tok, err := f.svc.IssueClientToken(ctx, f.mgmt.ClientID, f.mgmtSecret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.svc.Authenticate(ctx, tok.Token)
+	if err != nil || !p.Admin || p.AppID != "" || p.ActorID != f.mgmt.ClientID {
+		t.Fatalf("admin principal %+v, %v", p, err)
+	}
+	tokA, _ := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	p, err = f.svc.Authenticate(ctx, tokA.Token)
+	if err != nil || p.Admin || p.AppID != f.appA.ID {
+		t.Fatalf("app principal %+v, %v", p, err)
+	}
+	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, "wrong", "")
+	wantKind(t, err, KindUnauthenticated)
+
+	// Tampering, alg none, garbage: all 401.
+	parts := strings.Split(tokA.Token, ".")
+	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	forged := strings.Replace(string(claims), f.appA.ID, f.appB.ID, 1)
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	for name, bad := range map[string]string{
+		"tampered": parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2],
+		"alg none": none + "." + parts[1] + ".",
+		"garbage":  "abc.def.ghi",
+		"empty":    "",
+	} {
+		if _, err := f.svc.Authenticate(ctx, bad); KindOf(err) != KindUnauthenticated {
+			t.Errorf("%s token: %v", name, err)
+		}
+	}
+
+	// A second replica on the same store verifies the first one's tokens, and
+	// rotation keeps live tokens valid.
+	replica := New(f.store, Options{Now: f.clock.now, Logger: f.svc.log, Issuer: "https://scimd.test"})
+	if err := replica.RotateSigningKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replica.Authenticate(ctx, tok.Token); err != nil {
+		t.Fatalf("token signed before rotation rejected by another replica: %v", err)
+	}
+	newTok, _ := replica.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	if _, err := f.svc.Authenticate(ctx, newTok.Token); err != nil {
+		t.Fatalf("token signed with the rotated key rejected by the first replica: %v", err)
+	}
+	// Expiry.
+	f.clock.add(AccessTokenTTL + time.Minute)
+	_, err = f.svc.Authenticate(ctx, tok.Token)
+	wantKind(t, err, KindUnauthenticated)
+
+	// Secret rotation: the old secret stops working; deleting the app kills its tokens.
+	_, newSecret, err := f.svc.RotateSecret(ctx, f.admin, schemas.AppRegular, f.appA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	wantKind(t, err, KindUnauthenticated)
+	fresh, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, newSecret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteApp(ctx, f.admin, schemas.AppRegular, f.appA.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Authenticate(ctx, fresh.Token)
+	wantKind(t, err, KindUnauthenticated)
+	wantKind(t, f.svc.DeleteApp(ctx, f.admin, schemas.AppManagement, f.mgmt.ID), KindInvalid)
+}
+
+func TestAPITokens(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	_, _, err := f.svc.CreateAPIToken(ctx, f.pA, "okta", "", time.Time{})
+	wantKind(t, err, KindForbidden)
+	rec, token, err := f.svc.CreateAPIToken(ctx, f.admin, "okta", f.appA.ID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rec.Hash, token) || !strings.HasPrefix(token, apiTokenPrefix) {
+		t.Fatalf("token %q stored as %q", token, rec.Hash)
+	}
+	p, err := f.svc.Authenticate(ctx, token)
+	if err != nil || p.Admin || p.AppID != f.appA.ID || p.ActorType != ActorAPIToken {
+		t.Fatalf("api token principal %+v, %v", p, err)
+	}
+	list, _ := f.svc.ListAPITokens(ctx, f.admin)
+	if len(list) != 1 || list[0].LastUsedAt.IsZero() {
+		t.Fatalf("last use not recorded: %+v", list)
+	}
+	if err := f.svc.DeleteAPIToken(ctx, f.admin, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Authenticate(ctx, token)
+	wantKind(t, err, KindUnauthenticated)
+	// Expiring tokens.
+	_, tok2, _ := f.svc.CreateAPIToken(ctx, f.admin, "entra", "", f.clock.now().Add(time.Hour))
+	if p, err := f.svc.Authenticate(ctx, tok2); err != nil || !p.Admin {
+		t.Fatalf("unbound token: %+v, %v", p, err)
+	}
+	f.clock.add(2 * time.Hour)
+	_, err = f.svc.Authenticate(ctx, tok2)
+	wantKind(t, err, KindUnauthenticated)
+}
+
+func TestPasswordLogin(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, err := f.svc.CreateUser(ctx, f.pA, user("ada"), &PasswordInput{Password: "temporary-1", Temporary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "temporary-1")
+	if KindOf(err) != KindForbidden || FieldOf(err) != FieldTemporaryPassword {
+		t.Fatalf("temporary password login: %v", err)
+	}
+	tok, got, err := f.svc.ReplaceTemporaryPassword(ctx, f.appA.ClientID, "ADA@example.org", "temporary-1", "permanent-22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != schemas.StatusActive || !got.LastAuth.Equal(f.clock.now()) || !got.Apps[f.appA.ID].LastLogin.Equal(f.clock.now()) {
+		t.Fatalf("after first login: %+v", got)
+	}
+	p, err := f.svc.Authenticate(ctx, tok.Token)
+	if err != nil || p.UserID != u.ID || p.AppID != f.appA.ID {
+		t.Fatalf("user principal %+v, %v", p, err)
+	}
+	// A user token cannot manage users, and reaches only itself.
+	_, err = f.svc.ListUsers(ctx, p, storage.Query{})
+	wantKind(t, err, KindForbidden)
+	// Not assigned to app B: refused.
+	_, _, err = f.svc.PasswordLogin(ctx, f.appB.ClientID, "ada", "permanent-22")
+	wantKind(t, err, KindForbidden)
+	// Disabled users cannot log in and their tokens stop working.
+	if _, err := f.svc.UpdateUser(ctx, f.admin, u.ID, 0, UserChange{Apply: func(x *schemas.User) error { x.Status = schemas.StatusDisabled; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "permanent-22")
+	wantKind(t, err, KindForbidden)
+	_, err = f.svc.Authenticate(ctx, tok.Token)
+	wantKind(t, err, KindUnauthenticated)
+	// Lock-out after repeated failures, even with the right password afterwards.
+	if _, err := f.svc.UpdateUser(ctx, f.admin, u.ID, 0, UserChange{Apply: func(x *schemas.User) error { x.Status = schemas.StatusActive; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < MaxUserLoginFailures; i++ {
+		_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "wrong-password")
+		wantKind(t, err, KindUnauthenticated)
+	}
+	_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "permanent-22")
+	wantKind(t, err, KindRateLimited)
+	f.clock.add(LoginFailureWindow)
+	if _, _, err := f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "permanent-22"); err != nil {
+		t.Fatalf("login after the lock-out window: %v", err)
+	}
+	// Unknown users and clients.
+	_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "nobody", "whatever-1")
+	wantKind(t, err, KindUnauthenticated)
+	_, _, err = f.svc.PasswordLogin(ctx, "no-client", "ada", "permanent-22")
+	wantKind(t, err, KindUnauthenticated)
+}
+
+func TestSetPassword(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	if err := f.svc.SetPassword(ctx, f.pA, u.ID, PasswordInput{Password: "first-password"}, true); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, f.svc.SetPassword(ctx, f.pA, u.ID, PasswordInput{Password: "second-password"}, true), KindConflict)
+	wantKind(t, f.svc.SetPassword(ctx, f.pA, u.ID, PasswordInput{Password: "short"}, false), KindInvalid)
+	if err := f.svc.SetPassword(ctx, f.pA, u.ID, PasswordInput{Password: "second-password"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "second-password"); err != nil {
+		t.Fatalf("login with the replaced password: %v", err)
+	}
+	wantKind(t, f.svc.SetPassword(ctx, f.pB, u.ID, PasswordInput{Password: "third-password"}, false), KindNotFound)
+}
+
+func TestBootstrap(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	// The fixture already has apps: no generated bootstrap.
+	if _, _, created, err := f.svc.BootstrapIfEmpty(ctx); err != nil || created {
+		t.Fatalf("bootstrap on a non-empty store: %v %v", created, err)
+	}
+	created, err := f.svc.EnsureManagementApp(ctx, "ops-id", "ops-secret")
+	if err != nil || !created {
+		t.Fatalf("EnsureManagementApp: %v %v", created, err)
+	}
+	if again, err := f.svc.EnsureManagementApp(ctx, "ops-id", "ops-secret"); err != nil || again {
+		t.Fatalf("second EnsureManagementApp: %v %v", again, err)
+	}
+	if _, err := f.svc.IssueClientToken(ctx, "ops-id", "ops-secret", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.EnsureManagementApp(ctx, f.appA.ClientID, "x"); err == nil {
+		t.Fatal("a regular app's client id was turned into a management app")
+	}
+	empty, _ := embedded.Open(t.TempDir())
+	defer empty.Close()
+	svc := New(empty, Options{Logger: f.svc.log})
+	id, secret, created, err := svc.BootstrapIfEmpty(ctx)
+	if err != nil || !created || id == "" || secret == "" {
+		t.Fatalf("bootstrap on an empty store: %q %q %v %v", id, secret, created, err)
+	}
+	if _, err := svc.IssueClientToken(ctx, id, secret, ""); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,132 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Kind classifies a directory error. Each face maps every Kind to its own status
+// code and error body exactly once (SCIM: status + scimType; native: status +
+// error_code); the directory itself chooses no HTTP status.
+type Kind int
+
+// Error kinds.
+const (
+	KindInternal        Kind = iota // a server fault; the cause is logged, never shown
+	KindInvalid                     // a value is not acceptable (SCIM invalidValue)
+	KindInvalidSyntax               // the request body is not well-formed (SCIM invalidSyntax)
+	KindInvalidFilter               // a filter or sort expression is invalid (SCIM invalidFilter)
+	KindInvalidPath                 // a PATCH path is invalid (SCIM invalidPath)
+	KindNoTarget                    // a PATCH path selects nothing (SCIM noTarget)
+	KindMutability                  // an attempt to change a read-only or immutable attribute
+	KindNotFound                    // the resource does not exist or is not visible to the caller
+	KindConflict                    // a unique value is taken (Field names it)
+	KindPrecondition                // If-Match version mismatch
+	KindUnauthenticated             // no or bad credentials
+	KindForbidden                   // authenticated, but not allowed
+	KindTooMany                     // the request asks for more than the server will do
+	KindTooLarge                    // a value or request exceeds a size limit
+	KindUnsupported                 // a valid request for something scimd does not implement
+	KindRateLimited                 // too many attempts; try again later
+)
+
+var kindNames = [...]string{
+	KindInternal: "internal", KindInvalid: "invalid", KindInvalidSyntax: "invalid syntax",
+	KindInvalidFilter: "invalid filter", KindInvalidPath: "invalid path", KindNoTarget: "no target",
+	KindMutability: "mutability", KindNotFound: "not found", KindConflict: "conflict",
+	KindPrecondition: "precondition failed", KindUnauthenticated: "unauthenticated",
+	KindForbidden: "forbidden", KindTooMany: "too many", KindTooLarge: "too large", KindUnsupported: "unsupported", KindRateLimited: "rate limited",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Kinds lists every Kind, so that each face's error mapping can be tested for completeness.
+func Kinds() []Kind {
+	ks := make([]Kind, len(kindNames))
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
+}
+
+// Error is the error every directory operation returns: a Kind, a message fit for
+// the API client, the field concerned (if any) and the underlying cause (for logs).
+type Error struct {
+	Kind  Kind
+	Field string // e.g. the unique field of a conflict, the invalid attribute
+	Msg   string // user-facing; never contains secrets or internal details
+	Err   error  // the cause, for logs; may be nil
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Kind == KindInternal {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of kind k with a formatted message.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an *Error of kind k about one field.
+func FieldError(k Kind, field, format string, args ...any) *Error {
+	return &Error{Kind: k, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the Kind of err: that of a *Error in its chain, else KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// translate turns a storage or schemas error into a *Error; what describes
+// the resource ("user", "group") for not-found messages.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		return err
+	}
+	var fe *schemas.FilterError
+	switch {
+	case errors.As(err, &fe):
+		return &Error{Kind: KindInvalidFilter, Msg: fe.Error(), Err: err}
+	case errors.Is(err, storage.ErrNotFound):
+		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
+	case errors.Is(err, storage.ErrVersionMismatch):
+		return &Error{Kind: KindPrecondition, Msg: what + " was modified: the version does not match If-Match", Err: err}
+	case errors.Is(err, storage.ErrConflict):
+		f := storage.ConflictField(err)
+		return &Error{Kind: KindConflict, Field: f, Msg: conflictMessage(what, f), Err: err}
+	}
+	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
+}
+
+func conflictMessage(what, field string) string {
+	names := map[string]string{
+		storage.FieldUserName: "userName", storage.FieldEmail: "primary email",
+		storage.FieldPhoneNumber: "primary phone number", storage.FieldExternalID: "externalId",
+		storage.FieldDisplayName: "name", storage.FieldClientID: "client id", storage.FieldID: "id",
+	}
+	if n, ok := names[field]; ok {
+		return fmt.Sprintf("a %s with this %s already exists", what, n)
+	}
+	return fmt.Sprintf("the %s conflicts with an existing one", what)
+}

@@ -1,0 +1,276 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// MaxMembersPerRequest caps the members one request may add, remove or set.
+const MaxMembersPerRequest = 100_000
+
+// normalizeGroup checks the invariants of a stored group.
+func normalizeGroup(g *schemas.Group) error {
+	if strings.TrimSpace(g.DisplayName) == "" {
+		return FieldError(KindInvalid, "displayName", "a group needs a name")
+	}
+	for name, v := range map[string]string{"displayName": g.DisplayName, "externalId": g.ExternalID, "description": g.Description} {
+		if err := checkString(name, v); err != nil {
+			return err
+		}
+	}
+	var err error
+	g.CustomData, err = normalizeJSON("custom_data", g.CustomData, MaxCustomDataBytes)
+	return err
+}
+
+// CreateGroup stores a new group with the given members.
+func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group, memberIDs []string) (*schemas.Group, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	if err := s.checkMembers(ctx, p, memberIDs); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	g = g.Clone()
+	g.ID, g.Version, g.Created, g.Updated = NewID(), 0, now, now
+	if err := normalizeGroup(g); err != nil {
+		return nil, err
+	}
+	created, err := s.store.CreateGroup(ctx, g)
+	if err != nil {
+		return nil, translate(err, "group")
+	}
+	s.record(ctx, p, ActionCreateGroup, TargetGroup, created.ID, diff(&schemas.Group{}, created))
+	if len(memberIDs) == 0 {
+		return created, nil
+	}
+	if err := s.store.AddMembers(ctx, created.ID, memberIDs); err != nil {
+		// A member vanished between the check and the write: undo the creation.
+		_ = s.store.DeleteGroup(context.WithoutCancel(ctx), created.ID)
+		return nil, translate(err, "member user")
+	}
+	s.record(ctx, p, ActionAddMembers, TargetGroup, created.ID, memberChange(nil, memberIDs))
+	return created, nil
+}
+
+// checkMembers verifies that every user exists and is visible to p (an app may
+// make only its own users members), so that a bad id changes nothing.
+func (s *Service) checkMembers(ctx context.Context, p Principal, ids []string) error {
+	if len(ids) > MaxMembersPerRequest {
+		return Errorf(KindTooMany, "at most %d members can be changed in one request", MaxMembersPerRequest)
+	}
+	if p.Admin {
+		return nil // the store checks existence atomically
+	}
+	for _, id := range ids {
+		if _, err := s.GetUser(ctx, p, id); err != nil {
+			return FieldError(KindNotFound, "members", "member user %q not found", id)
+		}
+	}
+	return nil
+}
+
+// GetGroup returns a group. Groups belong to the tenant: every caller that
+// manages the directory sees all of them.
+func (s *Service) GetGroup(ctx context.Context, p Principal, id string) (*schemas.Group, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	g, err := s.store.GetGroup(ctx, id)
+	return g, translate(err, "group")
+}
+
+// ListGroups returns a page of the groups matching q.
+func (s *Service) ListGroups(ctx context.Context, p Principal, q storage.Query) (storage.Page[*schemas.Group], error) {
+	if !p.manages() {
+		return storage.Page[*schemas.Group]{}, forbiddenToManage
+	}
+	page, err := s.store.ListGroups(ctx, q)
+	return page, translate(err, "group")
+}
+
+// UpdateGroup applies apply to a group under compare-and-swap (apply may run
+// more than once and must have no side effects).
+func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVersion int64, apply func(g *schemas.Group) error) (*schemas.Group, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	var prev *schemas.Group
+	updated, err := s.store.UpdateGroup(ctx, id, ifVersion, func(g *schemas.Group) error {
+		prev = g.Clone()
+		if err := apply(g); err != nil {
+			return err
+		}
+		g.ID, g.Version, g.Created, g.Updated = prev.ID, prev.Version, prev.Created, s.clock()
+		return normalizeGroup(g)
+	})
+	if err != nil {
+		return nil, translate(err, "group")
+	}
+	s.record(ctx, p, ActionUpdateGroup, TargetGroup, id, diff(prev, updated))
+	return updated, nil
+}
+
+// DeleteGroup deletes a group; its members stay, without the membership.
+func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error {
+	if !p.manages() {
+		return forbiddenToManage
+	}
+	if err := s.store.DeleteGroup(ctx, id); err != nil {
+		return translate(err, "group")
+	}
+	s.record(ctx, p, ActionDeleteGroup, TargetGroup, id, nil)
+	return nil
+}
+
+// AddMembers adds users to a group (idempotent). Nothing changes when one of
+// them does not exist or is not visible to p.
+func (s *Service) AddMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
+	if !p.manages() {
+		return forbiddenToManage
+	}
+	if err := s.checkMembers(ctx, p, userIDs); err != nil {
+		return err
+	}
+	if len(userIDs) == 0 {
+		_, err := s.GetGroup(ctx, p, groupID)
+		return err
+	}
+	if err := s.store.AddMembers(ctx, groupID, userIDs); err != nil {
+		return s.memberError(ctx, groupID, err)
+	}
+	s.touchGroup(ctx, groupID)
+	s.record(ctx, p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, userIDs))
+	return nil
+}
+
+// RemoveMembers removes users from a group; users that are not members are
+// ignored. An app caller can remove only its own users.
+func (s *Service) RemoveMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
+	if !p.manages() {
+		return forbiddenToManage
+	}
+	if len(userIDs) > MaxMembersPerRequest {
+		return Errorf(KindTooMany, "at most %d members can be changed in one request", MaxMembersPerRequest)
+	}
+	if !p.Admin {
+		mine := userIDs[:0:0]
+		for _, id := range userIDs {
+			if _, err := s.GetUser(ctx, p, id); err == nil {
+				mine = append(mine, id)
+			}
+		}
+		userIDs = mine
+	}
+	if len(userIDs) == 0 {
+		_, err := s.GetGroup(ctx, p, groupID)
+		return err
+	}
+	if err := s.store.RemoveMembers(ctx, groupID, userIDs); err != nil {
+		return translate(err, "group")
+	}
+	s.touchGroup(ctx, groupID)
+	s.record(ctx, p, ActionRemoveMembers, TargetGroup, groupID, memberChange(userIDs, nil))
+	return nil
+}
+
+// ReplaceMembers makes the group's members exactly userIDs (as far as p can see:
+// an app caller's replacement leaves other apps' users alone).
+func (s *Service) ReplaceMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
+	current, err := s.GroupMemberIDs(ctx, p, groupID)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, id := range userIDs {
+		want[id] = true
+	}
+	var add, remove []string
+	for id := range want {
+		if _, found := slices.BinarySearch(current, id); !found {
+			add = append(add, id)
+		}
+	}
+	for _, id := range current {
+		if !want[id] {
+			remove = append(remove, id)
+		}
+	}
+	slices.Sort(add)
+	if len(add) > 0 {
+		if err := s.AddMembers(ctx, p, groupID, add); err != nil {
+			return err
+		}
+	}
+	if len(remove) > 0 {
+		return s.RemoveMembers(ctx, p, groupID, remove)
+	}
+	return nil
+}
+
+// GroupMemberIDs returns the sorted ids of the group's members that p may see.
+func (s *Service) GroupMemberIDs(ctx context.Context, p Principal, groupID string) ([]string, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	ids, err := s.store.GroupMemberIDs(ctx, groupID)
+	if err != nil {
+		return nil, translate(err, "group")
+	}
+	if p.Admin {
+		return ids, nil
+	}
+	mine := ids[:0]
+	for _, id := range ids {
+		if _, err := s.GetUser(ctx, p, id); err == nil {
+			mine = append(mine, id)
+		}
+	}
+	return mine, nil
+}
+
+// UserGroups returns the groups a user is a direct member of.
+func (s *Service) UserGroups(ctx context.Context, p Principal, userID string) ([]*schemas.Group, error) {
+	u, err := s.GetUser(ctx, p, userID)
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]*schemas.Group, 0, len(u.GroupIDs))
+	for _, id := range u.GroupIDs {
+		g, err := s.store.GetGroup(ctx, id)
+		if err != nil {
+			continue // deleted concurrently
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
+}
+
+// memberError distinguishes a missing group from a missing member user.
+func (s *Service) memberError(ctx context.Context, groupID string, err error) error {
+	if _, gerr := s.store.GetGroup(ctx, groupID); gerr != nil {
+		return translate(gerr, "group")
+	}
+	return translate(err, "member user")
+}
+
+// touchGroup gives the group a new version after a membership change, so that
+// its ETag changes with its members.
+func (s *Service) touchGroup(ctx context.Context, id string) {
+	_, err := s.store.UpdateGroup(context.WithoutCancel(ctx), id, 0, func(g *schemas.Group) error {
+		g.Updated = s.clock()
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("group version not bumped after membership change", "group", id, "err", err)
+	}
+}
+
+func memberChange(removed, added []string) map[string]schemas.Change {
+	return map[string]schemas.Change{"members": {Prev: removed, Current: added}}
+}

@@ -1,0 +1,263 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Login limits. They are kept in memory per replica: with N replicas an attacker
+// gets at most N times these budgets.
+const (
+	// MaxUserLoginFailures failed logins of one user within LoginFailureWindow lock its logins until the window passes.
+	MaxUserLoginFailures = 5
+	LoginFailureWindow   = 15 * time.Minute
+	// MaxClientLogins is the number of login attempts one client may make per minute.
+	MaxClientLogins = 300
+)
+
+// FieldTemporaryPassword is the Field of the error returned when a login uses
+// a temporary password, which must be replaced first (ReplaceTemporaryPassword).
+const FieldTemporaryPassword = "temporary_password"
+
+// loginLimiter counts login attempts per user and per client in sliding windows.
+type loginLimiter struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	failures map[string][]time.Time // user id → recent failures
+	clients  map[string][]time.Time // client id → recent attempts
+}
+
+func newLoginLimiter(now func() time.Time) *loginLimiter {
+	return &loginLimiter{now: now, failures: map[string][]time.Time{}, clients: map[string][]time.Time{}}
+}
+
+// recent drops the entries of key older than window and returns the rest.
+func recent(m map[string][]time.Time, key string, now time.Time, window time.Duration) []time.Time {
+	ts := m[key]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = ts
+	}
+	return ts
+}
+
+// allowClient records an attempt by a client and reports whether it is within budget.
+func (l *loginLimiter) allowClient(clientID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(recent(l.clients, clientID, now, time.Minute)) >= MaxClientLogins {
+		return false
+	}
+	l.clients[clientID] = append(l.clients[clientID], now)
+	return true
+}
+
+func (l *loginLimiter) userLocked(userID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(recent(l.failures, userID, l.now(), LoginFailureWindow)) >= MaxUserLoginFailures
+}
+
+func (l *loginLimiter) fail(userID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures[userID] = append(recent(l.failures, userID, l.now(), LoginFailureWindow), l.now())
+}
+
+func (l *loginLimiter) succeed(userID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.failures, userID)
+}
+
+// dummyHash is verified against when the user does not exist, so that a login
+// for an unknown user takes as long as one with a wrong password.
+var dummyHash, _ = HashSecret("scimd-dummy-password")
+
+var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or password")
+
+// checkPassword runs the checks common to every password login: the client is
+// a regular app within its budget, the user exists, is not locked out or
+// disabled, and the password matches. It does not look at Temporary.
+func (s *Service) checkPassword(ctx context.Context, clientID, identifier, password string) (*schemas.User, *schemas.App, error) {
+	app, err := s.store.FindAppByClientID(ctx, clientID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, Errorf(KindUnauthenticated, "invalid client_id")
+		}
+		return nil, nil, translate(err, "application")
+	}
+	if app.Kind != schemas.AppRegular {
+		return nil, nil, Errorf(KindForbidden, "end users cannot log in through a management application")
+	}
+	if !s.limiter.allowClient(clientID) {
+		return nil, nil, Errorf(KindRateLimited, "too many login attempts from this client; try again in a minute")
+	}
+	u, err := s.store.FindUser(ctx, storage.FieldUserName, identifier)
+	if errors.Is(err, storage.ErrNotFound) {
+		u, err = s.store.FindUser(ctx, storage.FieldEmail, identifier)
+	}
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			_, _ = VerifySecret(dummyHash, password)
+			return nil, nil, errBadLogin
+		}
+		return nil, nil, translate(err, "user")
+	}
+	if s.limiter.userLocked(u.ID) {
+		return nil, nil, Errorf(KindRateLimited, "too many failed logins for this user; try again later")
+	}
+	if u.Password == nil {
+		_, _ = VerifySecret(dummyHash, password)
+		s.limiter.fail(u.ID)
+		return nil, nil, errBadLogin
+	}
+	if ok, _ := VerifySecret(u.Password.Hash, password); !ok {
+		s.limiter.fail(u.ID)
+		s.record(ctx, Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, ActionFailedLogin, TargetUser, u.ID, nil)
+		return nil, nil, errBadLogin
+	}
+	s.limiter.succeed(u.ID)
+	if u.Status == schemas.StatusDisabled {
+		return nil, nil, Errorf(KindForbidden, "the user is disabled")
+	}
+	if _, assigned := u.Apps[app.ID]; !assigned && !app.AllowPublicSignup {
+		return nil, nil, Errorf(KindForbidden, "the user is not assigned to this application")
+	}
+	if exp := u.Password.Expires; !exp.IsZero() && !s.clock().Before(exp) {
+		return nil, nil, FieldError(KindForbidden, FieldTemporaryPassword, "the password has expired and must be replaced")
+	}
+	return u, app, nil
+}
+
+// PasswordLogin authenticates an end user with a username or email and a
+// password, through a regular application, and returns a user access token.
+// The first successful login makes a Pending user Active; every login records
+// last_auth and the app's last login (and assigns the user to apps that allow
+// public sign-up). A temporary password is refused with Field
+// FieldTemporaryPassword until it is replaced with ReplaceTemporaryPassword.
+func (s *Service) PasswordLogin(ctx context.Context, clientID, identifier, password string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, clientID, identifier, password)
+	if err != nil {
+		return AccessToken{}, nil, err
+	}
+	if u.Password.Temporary {
+		return AccessToken{}, nil, FieldError(KindForbidden, FieldTemporaryPassword,
+			"the password is temporary and must be replaced before the first login")
+	}
+	return s.completeLogin(ctx, u, app, nil)
+}
+
+// ReplaceTemporaryPassword lets an end user replace a temporary (or expired)
+// password with a new one, proving the old one, and logs the user in.
+func (s *Service) ReplaceTemporaryPassword(ctx context.Context, clientID, identifier, oldPassword, newPassword string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, clientID, identifier, oldPassword)
+	if err != nil && FieldOf(err) != FieldTemporaryPassword {
+		return AccessToken{}, nil, err
+	}
+	if err != nil { // expired: find the user again, the checks have passed up to the expiry
+		u, _ = s.store.FindUser(ctx, storage.FieldUserName, identifier)
+		if u == nil {
+			u, _ = s.store.FindUser(ctx, storage.FieldEmail, identifier)
+		}
+		app, _ = s.store.FindAppByClientID(ctx, clientID)
+		if u == nil || app == nil {
+			return AccessToken{}, nil, errBadLogin
+		}
+	}
+	if newPassword == oldPassword {
+		return AccessToken{}, nil, FieldError(KindInvalid, "new_password", "the new password must differ from the old one")
+	}
+	cred, err := hashPassword(&PasswordInput{Password: newPassword}, s.clock())
+	if err != nil {
+		return AccessToken{}, nil, err
+	}
+	return s.completeLogin(ctx, u, app, cred)
+}
+
+// completeLogin records a successful login (and a password replacement) and issues the token.
+func (s *Service) completeLogin(ctx context.Context, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential) (AccessToken, *schemas.User, error) {
+	now := s.clock()
+	updated, err := s.store.UpdateUser(ctx, u.ID, 0, func(u *schemas.User) error {
+		if u.Status == schemas.StatusDisabled {
+			return Errorf(KindForbidden, "the user is disabled")
+		}
+		if u.Status == schemas.StatusPending {
+			u.Status, u.StatusChangedAt = schemas.StatusActive, now
+		}
+		if cred != nil {
+			u.Password = cred
+		}
+		if u.Apps == nil {
+			u.Apps = map[string]*schemas.AppLink{}
+		}
+		link := u.Apps[app.ID]
+		if link == nil {
+			link = &schemas.AppLink{AssignedAt: now}
+			u.Apps[app.ID] = link
+		}
+		link.LastLogin, u.LastAuth, u.Updated = now, now, now
+		return nil
+	})
+	if err != nil {
+		return AccessToken{}, nil, translate(err, "user")
+	}
+	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}
+	if cred != nil {
+		s.record(ctx, p, ActionSetPassword, TargetUser, u.ID, map[string]schemas.Change{"password": {Prev: redacted, Current: redacted}})
+	}
+	s.record(ctx, p, ActionUserLogin, TargetUser, u.ID, nil)
+	tok, err := s.issueUserToken(ctx, updated, app)
+	return tok, updated, err
+}
+
+// FieldOf returns the Field of a *Error in err's chain, or "".
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
+// SetPassword gives a user a password on behalf of an admin or app. With
+// create, the user must not have one yet (else KindConflict); otherwise it
+// replaces the current one. Temporary passwords must be replaced at next login.
+func (s *Service) SetPassword(ctx context.Context, p Principal, userID string, pw PasswordInput, create bool) error {
+	if create {
+		u, err := s.GetUser(ctx, p, userID)
+		if err != nil {
+			return err
+		}
+		if u.Password != nil {
+			return FieldError(KindConflict, "password", "the user already has a password")
+		}
+	}
+	_, err := s.UpdateUser(ctx, p, userID, 0, UserChange{Password: &pw, Apply: func(u *schemas.User) error {
+		if create && u.Password != nil {
+			return FieldError(KindConflict, "password", "the user already has a password")
+		}
+		return nil
+	}})
+	return err
+}
+
+// SetOwnPassword lets a logged-in end user set a first password.
+func (s *Service) SetOwnPassword(ctx context.Context, p Principal, password string) error {
+	if !p.isEndUser() {
+		return Errorf(KindForbidden, "this operation needs a user access token")
+	}
+	return s.SetPassword(ctx, p, p.UserID, PasswordInput{Password: password}, true)
+}

@@ -1,0 +1,55 @@
+package directory
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/scimd/scimd/storage"
+)
+
+// Service is the directory: the one implementation of every business rule,
+// shared by the SCIM and native faces.
+type Service struct {
+	store    storage.Store
+	now      func() time.Time
+	log      *slog.Logger
+	issuer   string
+	tenantID string
+	keys     keyring
+	limiter  *loginLimiter
+}
+
+// Options configures a Service. Zero values select defaults.
+type Options struct {
+	// Now returns the current time; default time.Now. Times are stored in UTC.
+	Now func() time.Time
+	// Logger receives operational logs; default slog.Default().
+	Logger *slog.Logger
+	// Issuer is the iss claim of issued tokens: the public base URL; default "http://127.0.0.1:8080".
+	Issuer string
+	// TenantID is the tid claim of issued tokens; default "default".
+	TenantID string
+}
+
+// New returns a Service over store.
+func New(store storage.Store, opts Options) *Service {
+	s := &Service{store: store, now: opts.Now, log: opts.Logger, issuer: opts.Issuer, tenantID: opts.TenantID}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.issuer == "" {
+		s.issuer = "http://127.0.0.1:8080"
+	}
+	if s.tenantID == "" {
+		s.tenantID = "default"
+	}
+	s.limiter = newLoginLimiter(s.now)
+	return s
+}
+
+// clock returns the current time in UTC, truncated to the millisecond every
+// backend keeps.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,281 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// PasswordInput is a new password for a user: hashed by the directory before it
+// reaches the store, never stored or logged in clear.
+type PasswordInput struct {
+	Password string
+	// Temporary passwords must be replaced at the next login.
+	Temporary bool
+}
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 8
+
+// forbiddenToManage is returned to callers that may not manage the directory.
+var forbiddenToManage = Errorf(KindForbidden, "this token may not manage users or groups")
+
+// appScope returns the filter that limits an app caller to its own users, or nil
+// for admins.
+func appScope(p Principal) schemas.Filter {
+	if p.Admin {
+		return nil
+	}
+	return schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: p.AppID}, Op: schemas.OpPr}
+}
+
+// visible reports whether p may see u: admins see everyone, an app only the users
+// assigned to it, an end user only itself.
+func visible(p Principal, u *schemas.User) bool {
+	switch {
+	case p.isEndUser():
+		return u.ID == p.UserID
+	case p.Admin:
+		return true
+	default:
+		_, ok := u.Apps[p.AppID]
+		return p.AppID != "" && ok
+	}
+}
+
+// hashPassword checks and hashes a new password.
+func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential, error) {
+	if pw == nil {
+		return nil, nil
+	}
+	if len(pw.Password) < MinPasswordLength {
+		return nil, FieldError(KindInvalid, "password", "a password needs at least %d characters", MinPasswordLength)
+	}
+	if len(pw.Password) > 1024 {
+		return nil, FieldError(KindInvalid, "password", "a password may have at most 1024 bytes")
+	}
+	hash, err := HashSecret(pw.Password)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Msg: "internal error", Err: err}
+	}
+	return &schemas.PasswordCredential{Hash: hash, Temporary: pw.Temporary, Updated: now}, nil
+}
+
+// CreateUser stores a new user on behalf of p and returns it. The directory
+// assigns the id, the timestamps and, for an app caller, the assignment to the
+// caller's app (an app can set only its own app-level data). A new user is
+// Pending unless u.Status says otherwise.
+func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	now := s.clock()
+	cred, err := hashPassword(pw, now)
+	if err != nil {
+		return nil, err
+	}
+	u = u.Clone()
+	u.ID, u.Version, u.Created, u.Updated, u.StatusChangedAt = NewID(), 0, now, now, now
+	u.GroupIDs, u.LastAuth, u.DeviceKeys, u.Password = nil, time.Time{}, nil, cred
+	if u.Status == "" {
+		u.Status = schemas.StatusPending
+	}
+	if err := s.scopeAppData(ctx, p, u, nil); err != nil {
+		return nil, err
+	}
+	for _, a := range u.Apps {
+		if a.AssignedAt.IsZero() {
+			a.AssignedAt = now
+		}
+	}
+	if err := normalizeUser(u); err != nil {
+		return nil, err
+	}
+	created, err := s.store.CreateUser(ctx, u)
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	s.record(ctx, p, ActionCreateUser, TargetUser, created.ID, diff(&schemas.User{}, created))
+	return created, nil
+}
+
+// scopeAppData makes u's per-application data follow p's rights: an app caller
+// is assigned to its own app and cannot touch other apps' data (prev's entries
+// for other apps are kept as they were); an admin may assign existing apps only.
+func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schemas.User) error {
+	if !p.Admin {
+		mine := u.Apps[p.AppID]
+		if mine == nil {
+			mine = &schemas.AppLink{}
+			if prev != nil && prev.Apps[p.AppID] != nil {
+				mine = prev.Apps[p.AppID]
+			}
+		}
+		u.Apps = map[string]*schemas.AppLink{}
+		if prev != nil {
+			for id, a := range prev.Apps {
+				u.Apps[id] = a
+			}
+		}
+		u.Apps[p.AppID] = mine
+		return nil
+	}
+	for id := range u.Apps {
+		if prev != nil && prev.Apps[id] != nil {
+			continue
+		}
+		if _, err := s.store.GetApp(ctx, id); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return FieldError(KindInvalid, "apps", "application %q does not exist", id)
+			}
+			return translate(err, "application")
+		}
+	}
+	return nil
+}
+
+// GetUser returns the user with the given id if p may see it.
+func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*schemas.User, error) {
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	if !visible(p, u) {
+		return nil, Errorf(KindNotFound, "user not found")
+	}
+	return u, nil
+}
+
+// FindUser returns the user whose unique field (storage.FieldUserName,
+// FieldEmail, FieldPhoneNumber, FieldExternalID) has value, if p may see it.
+func (s *Service) FindUser(ctx context.Context, p Principal, field, value string) (*schemas.User, error) {
+	if !p.manages() {
+		return nil, forbiddenToManage
+	}
+	u, err := s.store.FindUser(ctx, field, value)
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	if !visible(p, u) {
+		return nil, Errorf(KindNotFound, "user not found")
+	}
+	return u, nil
+}
+
+// ListUsers returns a page of the users p may see that match q.
+func (s *Service) ListUsers(ctx context.Context, p Principal, q storage.Query) (storage.Page[*schemas.User], error) {
+	if !p.manages() {
+		return storage.Page[*schemas.User]{}, forbiddenToManage
+	}
+	if scope := appScope(p); scope != nil {
+		if q.Filter == nil {
+			q.Filter = scope
+		} else {
+			q.Filter = schemas.And{Left: scope, Right: q.Filter}
+		}
+	}
+	page, err := s.store.ListUsers(ctx, q)
+	return page, translate(err, "user")
+}
+
+// UserChange is one update of a user: Apply changes the user (it may run more
+// than once, on a fresh copy each time, and must have no side effects), and
+// Password, when set, replaces the password (hashed once, before Apply runs).
+type UserChange struct {
+	Apply    func(u *schemas.User) error
+	Password *PasswordInput
+}
+
+// UpdateUser applies a change to a user under compare-and-swap, then enforces
+// the same invariants as CreateUser. ifVersion, when not zero, is the version
+// the caller read (If-Match): a mismatch fails with KindPrecondition.
+func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVersion int64, c UserChange) (*schemas.User, error) {
+	if !p.manages() && !p.isEndUser() {
+		return nil, forbiddenToManage
+	}
+	cred, err := hashPassword(c.Password, s.clock())
+	if err != nil {
+		return nil, err
+	}
+	var prev *schemas.User
+	updated, err := s.store.UpdateUser(ctx, id, ifVersion, func(u *schemas.User) error {
+		if !visible(p, u) {
+			return Errorf(KindNotFound, "user not found")
+		}
+		prev = u.Clone()
+		if c.Apply != nil {
+			if err := c.Apply(u); err != nil {
+				return err
+			}
+		}
+		return s.settle(ctx, p, u, prev, cred)
+	})
+	if err != nil {
+		return nil, translate(err, "user")
+	}
+	s.record(ctx, p, ActionUpdateUser, TargetUser, id, diff(prev, updated))
+	return updated, nil
+}
+
+// settle restores what a change may not touch and re-establishes the invariants.
+func (s *Service) settle(ctx context.Context, p Principal, u, prev *schemas.User, cred *schemas.PasswordCredential) error {
+	now := s.clock()
+	u.ID, u.Version, u.Created = prev.ID, prev.Version, prev.Created
+	u.GroupIDs, u.LastAuth, u.DeviceKeys = prev.GroupIDs, prev.LastAuth, prev.DeviceKeys
+	u.Password = prev.Password
+	if cred != nil {
+		u.Password = cred
+	}
+	if u.Status == "" {
+		u.Status = prev.Status
+	}
+	if u.Status != prev.Status {
+		u.StatusChangedAt = now
+	} else {
+		u.StatusChangedAt = prev.StatusChangedAt
+	}
+	if err := s.scopeAppData(ctx, p, u, prev); err != nil {
+		return err
+	}
+	if err := normalizeUser(u); err != nil {
+		return err
+	}
+	u.Updated = now
+	return nil
+}
+
+// DeleteUser deletes a user and all its data (tenant and app level); only admins may.
+func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error {
+	if !p.Admin || p.isEndUser() {
+		return Errorf(KindForbidden, "deleting a user requires an admin token")
+	}
+	if err := s.store.DeleteUser(ctx, id); err != nil {
+		return translate(err, "user")
+	}
+	s.record(ctx, p, ActionDeleteUser, TargetUser, id, nil)
+	return nil
+}
+
+// RemoveUserFromApp detaches the user from the caller's application: its
+// app-level data is deleted and the app no longer sees it. The user stays in the tenant.
+func (s *Service) RemoveUserFromApp(ctx context.Context, p Principal, id string) error {
+	if p.AppID == "" || p.isEndUser() {
+		return Errorf(KindForbidden, "only an application's token can remove a user from that application")
+	}
+	_, err := s.store.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+		if !visible(p, u) {
+			return Errorf(KindNotFound, "user not found")
+		}
+		delete(u.Apps, p.AppID)
+		u.Updated = s.clock()
+		return nil
+	})
+	if err != nil {
+		return translate(err, "user")
+	}
+	s.record(ctx, p, ActionRemoveUserFromApp, TargetUser, id, map[string]schemas.Change{"apps." + p.AppID: {Prev: "assigned", Current: nil}})
+	return nil
+}

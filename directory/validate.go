@@ -1,0 +1,219 @@
+package directory
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Limits that hold for every stored user, whichever face wrote it.
+const (
+	// MaxCustomDataBytes caps a user's tenant-level custom_data, JSON-encoded.
+	MaxCustomDataBytes = 500 * 1024
+	// MaxCustomAppDataBytes caps a user's custom_app_data for one application, JSON-encoded.
+	MaxCustomAppDataBytes = 500 * 1024
+	// MaxValues caps the elements of one multi-valued attribute.
+	MaxValues = 100
+	// MaxStringBytes caps every other string attribute.
+	MaxStringBytes = 2048
+)
+
+var birthdayPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// validUserStatus reports whether s is a user status.
+func validUserStatus(s string) bool {
+	return s == schemas.StatusPending || s == schemas.StatusActive || s == schemas.StatusDisabled
+}
+
+// normalizeUser brings u's free-form data into canonical form and checks every
+// invariant of a stored user. It is the one validation both faces go through.
+func normalizeUser(u *schemas.User) error {
+	if u.UserName == "" {
+		if _, ok := u.PrimaryEmail(); !ok {
+			if _, ok := u.PrimaryPhone(); !ok {
+				return Errorf(KindInvalid, "a user needs a userName, an email or a phone number")
+			}
+		}
+	}
+	if !validUserStatus(u.Status) {
+		return FieldError(KindInvalid, "status", "status must be Pending, Active or Disabled, not %q", u.Status)
+	}
+	if u.Birthday != "" && !birthdayPattern.MatchString(u.Birthday) {
+		return FieldError(KindInvalid, "birthday", "birthday must be a date in the form YYYY-MM-DD")
+	}
+	for name, v := range map[string]string{
+		"userName": u.UserName, "externalId": u.ExternalID, "displayName": u.DisplayName, "nickName": u.NickName,
+		"profileUrl": u.ProfileURL, "title": u.Title, "userType": u.UserType, "preferredLanguage": u.PreferredLanguage,
+		"locale": u.Locale, "timezone": u.Timezone, "name.formatted": u.Name.Formatted, "name.familyName": u.Name.FamilyName,
+		"name.givenName": u.Name.GivenName, "name.middleName": u.Name.MiddleName,
+		"name.honorificPrefix": u.Name.HonorificPrefix, "name.honorificSuffix": u.Name.HonorificSuffix,
+	} {
+		if err := checkString(name, v); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(u.UserName) != u.UserName || (u.UserName != "" && strings.TrimSpace(u.UserName) == "") {
+		return FieldError(KindInvalid, "userName", "userName must not start or end with white space")
+	}
+	if err := checkEmails(u.Emails); err != nil {
+		return err
+	}
+	primaries := 0
+	for _, p := range u.PhoneNumbers {
+		if strings.TrimSpace(p.Value) == "" {
+			return FieldError(KindInvalid, "phoneNumbers", "a phone number must have a value")
+		}
+		if err := checkString("phoneNumbers.value", p.Value); err != nil {
+			return err
+		}
+		if p.Primary {
+			primaries++
+		}
+	}
+	if err := checkMulti("phoneNumbers", len(u.PhoneNumbers), primaries); err != nil {
+		return err
+	}
+	for name, vs := range map[string][]schemas.MultiValue{"ims": u.IMs, "photos": u.Photos, "entitlements": u.Entitlements,
+		"roles": u.Roles, "x509Certificates": u.X509Certificates} {
+		primaries := 0
+		for _, v := range vs {
+			if v.Primary {
+				primaries++
+			}
+			if err := checkString(name+".value", v.Value); err != nil {
+				return err
+			}
+		}
+		if err := checkMulti(name, len(vs), primaries); err != nil {
+			return err
+		}
+	}
+	primaries = 0
+	for _, a := range u.Addresses {
+		if a.Primary {
+			primaries++
+		}
+		for _, v := range []string{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type} {
+			if err := checkString("addresses", v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkMulti("addresses", len(u.Addresses), primaries); err != nil {
+		return err
+	}
+	var err error
+	if u.CustomData, err = normalizeJSON("custom_data", u.CustomData, MaxCustomDataBytes); err != nil {
+		return err
+	}
+	for id, a := range u.Apps {
+		if a == nil {
+			delete(u.Apps, id)
+			continue
+		}
+		if a.CustomAppData, err = normalizeJSON("custom_app_data", a.CustomAppData, MaxCustomAppDataBytes); err != nil {
+			return err
+		}
+		if err := checkString("external_account_id", a.ExternalAccountID); err != nil {
+			return err
+		}
+	}
+	if len(u.Apps) == 0 {
+		u.Apps = nil
+	}
+	return nil
+}
+
+func checkEmails(emails []schemas.Email) error {
+	primaries := 0
+	for _, e := range emails {
+		if !validEmail(e.Value) {
+			return FieldError(KindInvalid, "emails", "%q is not a valid email address", truncate(e.Value))
+		}
+		if e.Primary {
+			primaries++
+		}
+	}
+	return checkMulti("emails", len(emails), primaries)
+}
+
+func checkMulti(name string, n, primaries int) error {
+	if n > MaxValues {
+		return FieldError(KindInvalid, name, "%s has %d values; at most %d are allowed", name, n, MaxValues)
+	}
+	if primaries > 1 {
+		return FieldError(KindInvalid, name, "only one of the %s may be primary", name)
+	}
+	return nil
+}
+
+func checkString(name, v string) error {
+	if len(v) > MaxStringBytes {
+		return FieldError(KindInvalid, name, "%s is longer than %d bytes", name, MaxStringBytes)
+	}
+	if !utf8.ValidString(v) {
+		return FieldError(KindInvalid, name, "%s is not valid UTF-8", name)
+	}
+	return nil
+}
+
+// validEmail checks the shape local@domain: no white space or control
+// characters, one @, a non-empty local part and a domain with no empty label.
+// It deliberately accepts what RFC 5321 allows rather than what is common.
+func validEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || at > 64 {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == ',' {
+			return false
+		}
+	}
+	domain := s[at+1:]
+	if strings.ContainsRune(domain, '@') {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeJSON puts a free-form object in canonical form and enforces its size limit.
+func normalizeJSON(field string, m map[string]any, limit int) (map[string]any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	n, err := schemas.NormalizeJSONObject(m)
+	if err != nil {
+		return nil, FieldError(KindInvalid, field, "%s: %v", field, err)
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return nil, FieldError(KindInvalid, field, "%s is not valid JSON: %v", field, err)
+	}
+	if len(b) > limit {
+		return nil, FieldError(KindTooLarge, field, "%s is %d bytes; at most %d are allowed", field, len(b), limit)
+	}
+	if len(n) == 0 {
+		return nil, nil
+	}
+	return n, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -8,9 +8,21 @@
 //
 // SCIM filter syntax is the single query language. [ParseFilter] turns a filter
 // string into a [Filter] whose paths are resolved through the catalog to canonical
-// paths; [Filter.MatchUser] and [Filter.MatchGroup] evaluate it against canonical
-// documents, and storage backends may translate as much of it as they can express
-// exactly into their own query language.
+// paths; [MatchUser] and [MatchGroup] evaluate it against canonical documents, and
+// storage backends may translate as much of it as they can express exactly into
+// their own query language. [ParsePath], [SortUsers] and [SortGroups] do the same
+// for sort keys, and [Path.UserValues] reads any attribute's values through the
+// same accessors the evaluator uses.
+//
+// The filter grammar is parsed by this package's own small recursive-descent
+// parser rather than github.com/scim2/filter-parser: that parser cannot express
+// nested keys of free-form JSON attributes (custom_data.a.b), value filters with
+// more than two terms or with parentheses, or lower-case \u escapes, does not
+// decode string escapes, and its errors are not fit to show to API clients.
+//
+// Evaluation allocates nothing: attribute accessors are plain data interpreted
+// by static functions (see accessor.go), so the callbacks they take stay on the
+// stack.
 //
 // This package depends on nothing else in scimd.
 package schemas

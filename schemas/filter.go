@@ -7,6 +7,10 @@ import "time"
 // [Compare] and [ValuePath] nodes; storage backends walk it to push down what they
 // can express exactly, and [MatchUser] / [MatchGroup] evaluate it in Go.
 //
+// [ParseFilter] always builds pointer nodes (*And, *Or, *Not, *Compare,
+// *ValuePath), so a type switch over a parsed filter should use the pointer
+// types; the evaluator also accepts value nodes built by hand.
+//
 // A nil Filter matches everything.
 type Filter interface {
 	isFilter()

@@ -1,0 +1,104 @@
+// Package httpx holds the small HTTP helpers both API faces share: reading the
+// bearer credential, the caller's address, and bounded JSON request bodies.
+// It knows nothing of either face's error format.
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// DefaultMaxBody is the default cap on request bodies: a user may carry 500 KB
+// of custom_data plus 500 KB of custom_app_data, so 2 MiB leaves room for the rest.
+const DefaultMaxBody = 2 << 20
+
+// BearerToken returns the credential of an "Authorization: Bearer …" header
+// (the scheme is case-insensitive), or "" when there is none.
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// ClientIP returns the address of the peer that sent the request. Forwarding
+// headers are not trusted: behind a proxy the proxy's address is recorded.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// ErrBodyTooLarge is returned by DecodeJSON when the body exceeds its limit.
+var ErrBodyTooLarge = errors.New("request body too large")
+
+// SyntaxError is returned by DecodeJSON for a body that is not one valid JSON value.
+type SyntaxError struct{ Reason string }
+
+func (e *SyntaxError) Error() string { return "invalid JSON: " + e.Reason }
+
+// DecodeJSON reads at most limit bytes of r's body and decodes one JSON value
+// into v, keeping numbers as json.Number so that they round-trip exactly.
+// Trailing data after the value is an error. It returns ErrBodyTooLarge or a
+// *SyntaxError for bad input.
+func DecodeJSON(r *http.Request, v any, limit int64) error {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return ErrBodyTooLarge
+		}
+		return fmt.Errorf("read request body: %w", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &SyntaxError{Reason: "the request body is empty"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &SyntaxError{Reason: fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), te.Type, te.Value)}
+		}
+		return &SyntaxError{Reason: err.Error()}
+	}
+	if dec.More() {
+		return &SyntaxError{Reason: "unexpected data after the JSON value"}
+	}
+	return nil
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return fmt.Sprintf("%q", f)
+}
+
+// IsJSONMediaType reports whether a Content-Type header names JSON:
+// application/json or any application/*+json (such as application/scim+json),
+// with any parameters. An empty header is accepted as JSON.
+func IsJSONMediaType(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}

@@ -1,0 +1,45 @@
+package schemas
+
+// The Group catalog: RFC 7643 §4.2 core Group plus scimd's native-only
+// description and custom data.
+
+var groupCatalog = newGroupCatalog()
+
+func newGroupCatalog() *catalog {
+	id := attr("id", "id", TypeString, fID).exact().mut(ReadOnly).ret(ReturnedAlways).unique(UniqueServer).
+		desc("Unique identifier for the SCIM resource as defined by the service provider.")
+	externalID := attr("externalId", "externalId", TypeString, fExternalID).exact().
+		desc("A String that is an identifier for the resource as defined by the provisioning client.")
+	meta := metaAttr("Group")
+	displayName := attr("displayName", "displayName", TypeString, fDisplayName).required().unique(UniqueServer).
+		desc("A human-readable name for the Group.  REQUIRED.")
+	const noMembers = "filtering groups by members is not supported"
+	members := complexAttr("members", "members", eNone,
+		attr("value", "value", TypeString, fNone).mut(Immutable).noFilter(noMembers).
+			desc("Identifier of the member of this Group."),
+		attr("$ref", "$ref", TypeReference, fNone).exact().mut(Immutable).refs("User", "Group").noFilter(noMembers).
+			desc("The URI corresponding to a SCIM resource that is a member of this Group."),
+		attr("display", "display", TypeString, fNone).mut(Immutable).noFilter(noMembers).
+			desc("A human-readable name, primarily used for display purposes.  READ-ONLY."),
+		attr("type", "type", TypeString, fNone).mut(Immutable).values("User", "Group").noFilter(noMembers).
+			desc("A label indicating the type of resource, e.g., 'User' or 'Group'."),
+	).multi().noFilter(noMembers).desc("A list of members of the Group.")
+	description := attr("description", "description", TypeString, fDescription).internal().
+		desc("A description of the group (native description).")
+	customData := attr("customData", "customData", TypeJSON, fCustomData).keyed().internal().
+		desc("Tenant-level free-form JSON data (native custom_data).")
+
+	c := newCatalog(GroupResource,
+		[]string{GroupSchemaURN},
+		map[string][]*Attribute{GroupSchemaURN: {displayName, members}},
+		[]*Attribute{id, externalID, meta},
+		[]*Attribute{description, customData},
+	)
+	c.alias(id, "group_id")
+	c.alias(displayName, "name")
+	c.alias(description, "description")
+	c.alias(meta.SubAttributes[1], "created_at")
+	c.alias(meta.SubAttributes[2], "updated_at")
+	c.nativeJSON["custom_data"] = customData
+	return c
+}

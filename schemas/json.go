@@ -1,0 +1,140 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// NormalizeJSONObject returns the canonical form of a free-form JSON object
+// (custom_data, custom_app_data): a deep copy in which every number is a
+// json.Number in canonical text — integers that fit int64 as integer text
+// ("42", including integral floats such as 42.0), every other number as
+// strconv.FormatFloat(f, 'g', -1, 64). Objects are map[string]any, arrays
+// []any. It accepts float64, float32, every int and uint kind, json.Number and
+// json.RawMessage, and rejects NaN, ±Inf and non-JSON Go types. Storage
+// round-trips this form exactly. A nil map stays nil.
+func NormalizeJSONObject(m map[string]any) (map[string]any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	v, err := normalizeJSON(m, "")
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+func normalizeJSON(v any, at string) (any, error) {
+	switch t := v.(type) {
+	case nil, string, bool:
+		return t, nil
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			n, err := normalizeJSON(e, joinKey(at, k))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = n
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			n, err := normalizeJSON(e, joinKey(at, strconv.Itoa(i)))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case json.Number:
+		return normalizeNumberText(string(t), at)
+	case json.RawMessage:
+		d := json.NewDecoder(bytes.NewReader(t))
+		d.UseNumber()
+		var x any
+		if err := d.Decode(&x); err != nil {
+			return nil, fmt.Errorf("invalid JSON at %s: %v", where(at), err)
+		}
+		return normalizeJSON(x, at)
+	case int:
+		return json.Number(strconv.FormatInt(int64(t), 10)), nil
+	case int8:
+		return json.Number(strconv.FormatInt(int64(t), 10)), nil
+	case int16:
+		return json.Number(strconv.FormatInt(int64(t), 10)), nil
+	case int32:
+		return json.Number(strconv.FormatInt(int64(t), 10)), nil
+	case int64:
+		return json.Number(strconv.FormatInt(t, 10)), nil
+	case uint, uint8, uint16, uint32, uint64:
+		u := uintOf(t)
+		if u <= math.MaxInt64 {
+			return json.Number(strconv.FormatUint(u, 10)), nil
+		}
+		return normalizeFloat(float64(u), at)
+	case float32:
+		return normalizeFloat(float64(t), at)
+	case float64:
+		return normalizeFloat(t, at)
+	}
+	return nil, fmt.Errorf("unsupported value of type %T at %s: free-form data must be JSON", v, where(at))
+}
+
+func uintOf(v any) uint64 {
+	switch t := v.(type) {
+	case uint:
+		return uint64(t)
+	case uint8:
+		return uint64(t)
+	case uint16:
+		return uint64(t)
+	case uint32:
+		return uint64(t)
+	case uint64:
+		return t
+	}
+	return 0
+}
+
+func normalizeNumberText(s, at string) (any, error) {
+	if !isJSONNumber(s) {
+		return nil, fmt.Errorf("invalid number %q at %s", s, where(at))
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return json.Number(strconv.FormatInt(i, 10)), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s at %s is out of range", s, where(at))
+	}
+	return normalizeFloat(f, at)
+}
+
+func normalizeFloat(f float64, at string) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("number %v at %s is not valid JSON", f, where(at))
+	}
+	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return json.Number(strconv.FormatInt(int64(f), 10)), nil
+	}
+	return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+}
+
+func joinKey(at, k string) string {
+	if at == "" {
+		return k
+	}
+	return at + "." + k
+}
+
+func where(at string) string {
+	if at == "" {
+		return "the top level"
+	}
+	return strconv.Quote(at)
+}

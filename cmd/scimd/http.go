@@ -27,7 +27,7 @@ func newHandler(store storage.Store, log *slog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return mux
+	return withRecovery(log, withAccessLog(log, mux))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

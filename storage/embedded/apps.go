@@ -1,0 +1,261 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// CreateApp stores a new application with Version 1.
+func (s *Store) CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if a == nil || a.ID == "" {
+		return nil, errors.New("embedded: create app: the app has no id")
+	}
+	c := *a
+	c.Version = 1
+	enc, stored, err := encodeApp(&c)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: create app %s: encode: %w", a.ID, err)
+	}
+	err = s.submit(func(b *batch) error {
+		if _, ok := b.app(stored.ID); ok {
+			return storage.Conflict(storage.FieldID)
+		}
+		if err := b.claim(kClientID, stored.ID, keyOfApp(stored)); err != nil {
+			return err
+		}
+		return b.putApp(stored, enc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// GetApp returns the application with the given id, or storage.ErrNotFound.
+func (s *Store) GetApp(ctx context.Context, id string) (*schemas.App, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	a, ok := s.apps[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return a.Clone(), nil
+}
+
+// FindAppByClientID returns the application whose client has the id, or storage.ErrNotFound.
+func (s *Store) FindAppByClientID(ctx context.Context, clientID string) (*schemas.App, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	id, ok := s.idx[kClientID][clientID]
+	if !ok || clientID == "" {
+		return nil, storage.ErrNotFound
+	}
+	return s.apps[id].Clone(), nil
+}
+
+// UpdateApp applies fn to a copy of the application under compare-and-swap, as UpdateUser.
+func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cur, err := s.GetApp(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	read := cur.Version
+	if err := fn(cur); err != nil {
+		return nil, err
+	}
+	cur.ID, cur.Version = id, read+1
+	enc, stored, err := encodeApp(cur)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: update app %s: encode: %w", id, err)
+	}
+	err = s.submit(func(b *batch) error {
+		old, ok := b.app(id)
+		if !ok {
+			return storage.ErrNotFound
+		}
+		if old.Version != read {
+			return errRetry
+		}
+		if err := b.claim(kClientID, id, keyOfApp(stored)); err != nil {
+			return err
+		}
+		return b.putApp(stored, enc)
+	})
+	if err == errRetry { // contended: run fn again inside the writer, on the newest version
+		err = s.submit(func(b *batch) error {
+			old, ok := b.app(id)
+			if !ok {
+				return storage.ErrNotFound
+			}
+			a := old.Clone()
+			if err := fn(a); err != nil {
+				return err
+			}
+			a.ID, a.Version = id, old.Version+1
+			var enc []byte
+			if enc, stored, err = encodeApp(a); err != nil {
+				return fmt.Errorf("embedded: update app %s: encode: %w", id, err)
+			}
+			if err := b.claim(kClientID, id, keyOfApp(stored)); err != nil {
+				return err
+			}
+			return b.putApp(stored, enc)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// DeleteApp removes the application and every user's data for it (each such
+// user gets a new Version), in one transaction.
+func (s *Store) DeleteApp(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.app(id); !ok {
+			return storage.ErrNotFound
+		}
+		users := b.userSet(b.s.assigned[id], func(u *schemas.User) bool { return u.Apps[id] != nil })
+		err := b.restage(users, func(old *schemas.User) *schemas.User {
+			if _, ok := old.Apps[id]; !ok {
+				return nil
+			}
+			u := *old
+			u.Apps = maps.Clone(old.Apps) // a new map; the links themselves are unchanged
+			delete(u.Apps, id)
+			if len(u.Apps) == 0 {
+				u.Apps = nil // as decoding gives
+			}
+			return &u
+		})
+		if err != nil {
+			return err
+		}
+		return b.deleteApp(id)
+	})
+}
+
+// ListApps returns the applications of the kind ("" for all) in id order.
+func (s *Store) ListApps(ctx context.Context, kind string) ([]*schemas.App, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	out := make([]*schemas.App, 0, len(s.apps))
+	for _, a := range s.apps {
+		if kind == "" || a.Kind == kind {
+			out = append(out, a.Clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *schemas.App) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// CreateAPIToken stores a new API token record.
+func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t == nil || t.ID == "" {
+		return errors.New("embedded: create api token: the token has no id")
+	}
+	enc, stored, err := encodeToken(t)
+	if err != nil {
+		return fmt.Errorf("embedded: create api token %s: encode: %w", t.ID, err)
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.token(stored.ID); ok {
+			return storage.Conflict(storage.FieldID)
+		}
+		if err := b.claim(kTokenHash, stored.ID, keyOfToken(stored)); err != nil {
+			return err
+		}
+		return b.putToken(stored, enc)
+	})
+}
+
+// FindAPIToken returns the token record with the given hash, or storage.ErrNotFound.
+func (s *Store) FindAPIToken(ctx context.Context, hash string) (*schemas.APIToken, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	id, ok := s.idx[kTokenHash][hash]
+	if !ok || hash == "" {
+		return nil, storage.ErrNotFound
+	}
+	c := *s.tokens[id]
+	return &c, nil
+}
+
+// ListAPITokens returns every API token record in id order.
+func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	out := make([]*schemas.APIToken, 0, len(s.tokens))
+	for _, t := range s.tokens {
+		c := *t
+		out = append(out, &c)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *schemas.APIToken) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// DeleteAPIToken removes a token record, or returns storage.ErrNotFound.
+func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.token(id); !ok {
+			return storage.ErrNotFound
+		}
+		return b.deleteToken(id)
+	})
+}
+
+// TouchAPIToken records that the token was used at t; LastUsedAt only moves forward.
+func (s *Store) TouchAPIToken(ctx context.Context, id string, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		old, ok := b.token(id)
+		if !ok {
+			return storage.ErrNotFound
+		}
+		if !t.After(old.LastUsedAt) {
+			return nil
+		}
+		c := *old
+		c.LastUsedAt = t
+		enc, stored, err := encodeToken(&c)
+		if err != nil {
+			return fmt.Errorf("embedded: touch api token %s: encode: %w", id, err)
+		}
+		return b.putToken(stored, enc)
+	})
+}

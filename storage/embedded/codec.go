@@ -1,0 +1,559 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// The file stores JSON of the mirror structs below, never of the domain types:
+// the domain types carry no tags, and the short field names keep the file (and
+// the time spent encoding) small. Free-form JSON (custom data, audit changes) is
+// decoded with UseNumber, so json.Number values round-trip exactly.
+//
+// Every value kept in memory is the decoded form of what was written to the file,
+// so a document reads the same before and after a restart.
+
+type userRec struct {
+	ID   string                 `json:"id"`
+	V    int64                  `json:"v"`
+	UN   string                 `json:"un,omitempty"`
+	XID  string                 `json:"xid,omitempty"`
+	N    *nameRec               `json:"n,omitempty"`
+	DN   string                 `json:"dn,omitempty"`
+	NN   string                 `json:"nn,omitempty"`
+	PU   string                 `json:"pu,omitempty"`
+	Ti   string                 `json:"ti,omitempty"`
+	UT   string                 `json:"ut,omitempty"`
+	PL   string                 `json:"pl,omitempty"`
+	Lo   string                 `json:"lo,omitempty"`
+	TZ   string                 `json:"tz,omitempty"`
+	BD   string                 `json:"bd,omitempty"`
+	Em   []emailRec             `json:"em,omitempty"`
+	Ph   []emailRec             `json:"ph,omitempty"`
+	IM   []mvRec                `json:"im,omitempty"`
+	Pho  []mvRec                `json:"pho,omitempty"`
+	Ad   []addrRec              `json:"ad,omitempty"`
+	Ent  []mvRec                `json:"ent,omitempty"`
+	Ro   []mvRec                `json:"ro,omitempty"`
+	X5   []mvRec                `json:"x5,omitempty"`
+	EU   *enterpriseRec         `json:"eu,omitempty"`
+	St   string                 `json:"st,omitempty"`
+	StAt time.Time              `json:"sta,omitzero"`
+	CD   map[string]any         `json:"cd,omitempty"`
+	Apps map[string]*appLinkRec `json:"apps,omitempty"`
+	G    []string               `json:"g,omitempty"`
+	Pw   *passwordRec           `json:"pw,omitempty"`
+	DK   []deviceKeyRec         `json:"dk,omitempty"`
+	Cr   time.Time              `json:"cr,omitzero"`
+	Up   time.Time              `json:"up,omitzero"`
+	LA   time.Time              `json:"la,omitzero"`
+}
+
+type nameRec struct {
+	F  string `json:"f,omitempty"`
+	Fa string `json:"fa,omitempty"`
+	G  string `json:"g,omitempty"`
+	M  string `json:"m,omitempty"`
+	HP string `json:"hp,omitempty"`
+	HS string `json:"hs,omitempty"`
+}
+
+// emailRec holds an email or a phone number (they have the same shape).
+type emailRec struct {
+	V   string    `json:"v,omitempty"`
+	T   string    `json:"t,omitempty"`
+	P   bool      `json:"p,omitempty"`
+	D   string    `json:"d,omitempty"`
+	Vf  bool      `json:"vf,omitempty"`
+	VAt time.Time `json:"va,omitzero"`
+}
+
+type mvRec struct {
+	V string `json:"v,omitempty"`
+	T string `json:"t,omitempty"`
+	P bool   `json:"p,omitempty"`
+	D string `json:"d,omitempty"`
+}
+
+type addrRec struct {
+	F  string    `json:"f,omitempty"`
+	S  string    `json:"s,omitempty"`
+	L  string    `json:"l,omitempty"`
+	R  string    `json:"r,omitempty"`
+	PC string    `json:"pc,omitempty"`
+	C  string    `json:"c,omitempty"`
+	T  string    `json:"t,omitempty"`
+	P  bool      `json:"p,omitempty"`
+	U  time.Time `json:"u,omitzero"`
+}
+
+type enterpriseRec struct {
+	EN  string      `json:"en,omitempty"`
+	CC  string      `json:"cc,omitempty"`
+	Org string      `json:"org,omitempty"`
+	Div string      `json:"div,omitempty"`
+	Dep string      `json:"dep,omitempty"`
+	M   *managerRec `json:"m,omitempty"`
+}
+
+type managerRec struct {
+	V   string `json:"v,omitempty"`
+	Ref string `json:"ref,omitempty"`
+	D   string `json:"d,omitempty"`
+}
+
+type appLinkRec struct {
+	XA string         `json:"xa,omitempty"`
+	CD map[string]any `json:"cd,omitempty"`
+	At time.Time      `json:"at,omitzero"`
+	LL time.Time      `json:"ll,omitzero"`
+}
+
+type passwordRec struct {
+	H  string    `json:"h,omitempty"`
+	T  bool      `json:"t,omitempty"`
+	U  time.Time `json:"u,omitzero"`
+	Ex time.Time `json:"ex,omitzero"`
+}
+
+type deviceKeyRec struct {
+	K  string         `json:"k,omitempty"`
+	DN string         `json:"dn,omitempty"`
+	St string         `json:"st,omitempty"`
+	PK string         `json:"pk,omitempty"`
+	CD map[string]any `json:"cd,omitempty"`
+	PC *pushRec       `json:"pc,omitempty"`
+	Cr time.Time      `json:"cr,omitzero"`
+	Up time.Time      `json:"up,omitzero"`
+}
+
+type pushRec struct {
+	DT string `json:"dt,omitempty"`
+	T  string `json:"t,omitempty"`
+}
+
+type groupRec struct {
+	ID  string         `json:"id"`
+	V   int64          `json:"v"`
+	DN  string         `json:"dn,omitempty"`
+	XID string         `json:"xid,omitempty"`
+	De  string         `json:"de,omitempty"`
+	CD  map[string]any `json:"cd,omitempty"`
+	Cr  time.Time      `json:"cr,omitzero"`
+	Up  time.Time      `json:"up,omitzero"`
+}
+
+type appRec struct {
+	ID  string      `json:"id"`
+	V   int64       `json:"v"`
+	K   string      `json:"k,omitempty"`
+	N   string      `json:"n,omitempty"`
+	De  string      `json:"de,omitempty"`
+	LU  string      `json:"lu,omitempty"`
+	RU  []string    `json:"ru,omitempty"`
+	PS  bool        `json:"ps,omitempty"`
+	CID string      `json:"cid,omitempty"`
+	Sec []secretRec `json:"sec,omitempty"`
+	Cr  time.Time   `json:"cr,omitzero"`
+	Up  time.Time   `json:"up,omitzero"`
+}
+
+type secretRec struct {
+	H  string    `json:"h,omitempty"`
+	Cr time.Time `json:"cr,omitzero"`
+	Ex time.Time `json:"ex,omitzero"`
+}
+
+type tokenRec struct {
+	ID  string    `json:"id"`
+	De  string    `json:"de,omitempty"`
+	H   string    `json:"h,omitempty"`
+	App string    `json:"app,omitempty"`
+	Cr  time.Time `json:"cr,omitzero"`
+	Ex  time.Time `json:"ex,omitzero"`
+	LU  time.Time `json:"lu,omitzero"`
+	By  string    `json:"by,omitempty"`
+}
+
+type keyRec struct {
+	ID  string    `json:"id"`
+	Alg string    `json:"alg,omitempty"`
+	Pri []byte    `json:"pri,omitempty"`
+	Pub []byte    `json:"pub,omitempty"`
+	Cr  time.Time `json:"cr,omitzero"`
+	NA  time.Time `json:"na,omitzero"`
+}
+
+type eventRec struct {
+	ID string               `json:"id"`
+	T  time.Time            `json:"t,omitzero"`
+	A  string               `json:"a,omitempty"`
+	AT string               `json:"at,omitempty"`
+	Ac string               `json:"ac,omitempty"`
+	Tg string               `json:"tg,omitempty"`
+	TT string               `json:"tt,omitempty"`
+	IP string               `json:"ip,omitempty"`
+	UA string               `json:"ua,omitempty"`
+	Ch map[string]changeRec `json:"ch,omitempty"`
+}
+
+type changeRec struct {
+	P any `json:"p,omitempty"`
+	C any `json:"c,omitempty"`
+}
+
+// eventHead is the part of an event record that ListEvents filters on.
+type eventHead struct {
+	A  string `json:"a,omitempty"`
+	Ac string `json:"ac,omitempty"`
+	Tg string `json:"tg,omitempty"`
+}
+
+// decodeJSON decodes b into v, keeping numbers in free-form values as json.Number.
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// utc normalizes a time for storage: UTC, no monotonic reading.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toEmails(in []schemas.Email) []emailRec {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]emailRec, len(in))
+	for i, e := range in {
+		out[i] = emailRec{V: e.Value, T: e.Type, P: e.Primary, D: e.Display, Vf: e.Verified, VAt: utc(e.VerifiedAt)}
+	}
+	return out
+}
+
+func fromEmails(in []emailRec) []schemas.Email {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]schemas.Email, len(in))
+	for i, e := range in {
+		out[i] = schemas.Email{Value: e.V, Type: e.T, Primary: e.P, Display: e.D, Verified: e.Vf, VerifiedAt: e.VAt}
+	}
+	return out
+}
+
+func toPhones(in []schemas.PhoneNumber) []emailRec {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]emailRec, len(in))
+	for i, e := range in {
+		out[i] = emailRec{V: e.Value, T: e.Type, P: e.Primary, D: e.Display, Vf: e.Verified, VAt: utc(e.VerifiedAt)}
+	}
+	return out
+}
+
+func fromPhones(in []emailRec) []schemas.PhoneNumber {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]schemas.PhoneNumber, len(in))
+	for i, e := range in {
+		out[i] = schemas.PhoneNumber{Value: e.V, Type: e.T, Primary: e.P, Display: e.D, Verified: e.Vf, VerifiedAt: e.VAt}
+	}
+	return out
+}
+
+func toMVs(in []schemas.MultiValue) []mvRec {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]mvRec, len(in))
+	for i, m := range in {
+		out[i] = mvRec{V: m.Value, T: m.Type, P: m.Primary, D: m.Display}
+	}
+	return out
+}
+
+func fromMVs(in []mvRec) []schemas.MultiValue {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]schemas.MultiValue, len(in))
+	for i, m := range in {
+		out[i] = schemas.MultiValue{Value: m.V, Type: m.T, Primary: m.P, Display: m.D}
+	}
+	return out
+}
+
+func toUserRec(u *schemas.User) *userRec {
+	r := &userRec{
+		ID: u.ID, V: u.Version, UN: u.UserName, XID: u.ExternalID,
+		DN: u.DisplayName, NN: u.NickName, PU: u.ProfileURL, Ti: u.Title, UT: u.UserType,
+		PL: u.PreferredLanguage, Lo: u.Locale, TZ: u.Timezone, BD: u.Birthday,
+		Em: toEmails(u.Emails), Ph: toPhones(u.PhoneNumbers),
+		IM: toMVs(u.IMs), Pho: toMVs(u.Photos), Ent: toMVs(u.Entitlements), Ro: toMVs(u.Roles), X5: toMVs(u.X509Certificates),
+		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData, G: u.GroupIDs,
+		Cr: utc(u.Created), Up: utc(u.Updated), LA: utc(u.LastAuth),
+	}
+	if !u.Name.IsZero() {
+		n := u.Name
+		r.N = &nameRec{F: n.Formatted, Fa: n.FamilyName, G: n.GivenName, M: n.MiddleName, HP: n.HonorificPrefix, HS: n.HonorificSuffix}
+	}
+	if len(u.Addresses) > 0 {
+		r.Ad = make([]addrRec, len(u.Addresses))
+		for i, a := range u.Addresses {
+			r.Ad[i] = addrRec{F: a.Formatted, S: a.StreetAddress, L: a.Locality, R: a.Region, PC: a.PostalCode,
+				C: a.Country, T: a.Type, P: a.Primary, U: utc(a.Updated)}
+		}
+	}
+	if e := u.Enterprise; e != nil {
+		r.EU = &enterpriseRec{EN: e.EmployeeNumber, CC: e.CostCenter, Org: e.Organization, Div: e.Division, Dep: e.Department}
+		if m := e.Manager; m != nil {
+			r.EU.M = &managerRec{V: m.Value, Ref: m.Ref, D: m.DisplayName}
+		}
+	}
+	if len(u.Apps) > 0 {
+		r.Apps = make(map[string]*appLinkRec, len(u.Apps))
+		for id, a := range u.Apps {
+			if a == nil {
+				a = &schemas.AppLink{}
+			}
+			r.Apps[id] = &appLinkRec{XA: a.ExternalAccountID, CD: a.CustomAppData, At: utc(a.AssignedAt), LL: utc(a.LastLogin)}
+		}
+	}
+	if p := u.Password; p != nil {
+		r.Pw = &passwordRec{H: p.Hash, T: p.Temporary, U: utc(p.Updated), Ex: utc(p.Expires)}
+	}
+	if len(u.DeviceKeys) > 0 {
+		r.DK = make([]deviceKeyRec, len(u.DeviceKeys))
+		for i, k := range u.DeviceKeys {
+			d := deviceKeyRec{K: k.KeyID, DN: k.DisplayName, St: k.Status, PK: k.PublicKey, CD: k.CustomData,
+				Cr: utc(k.Created), Up: utc(k.Updated)}
+			if k.PushConfig != nil {
+				d.PC = &pushRec{DT: k.PushConfig.DeviceToken, T: k.PushConfig.Type}
+			}
+			r.DK[i] = d
+		}
+	}
+	return r
+}
+
+func (r *userRec) user() *schemas.User {
+	u := &schemas.User{
+		ID: r.ID, Version: r.V, UserName: r.UN, ExternalID: r.XID,
+		DisplayName: r.DN, NickName: r.NN, ProfileURL: r.PU, Title: r.Ti, UserType: r.UT,
+		PreferredLanguage: r.PL, Locale: r.Lo, Timezone: r.TZ, Birthday: r.BD,
+		Emails: fromEmails(r.Em), PhoneNumbers: fromPhones(r.Ph),
+		IMs: fromMVs(r.IM), Photos: fromMVs(r.Pho), Entitlements: fromMVs(r.Ent), Roles: fromMVs(r.Ro), X509Certificates: fromMVs(r.X5),
+		Status: r.St, StatusChangedAt: r.StAt, CustomData: r.CD, GroupIDs: r.G,
+		Created: r.Cr, Updated: r.Up, LastAuth: r.LA,
+	}
+	if n := r.N; n != nil {
+		u.Name = schemas.Name{Formatted: n.F, FamilyName: n.Fa, GivenName: n.G, MiddleName: n.M, HonorificPrefix: n.HP, HonorificSuffix: n.HS}
+	}
+	if len(r.Ad) > 0 {
+		u.Addresses = make([]schemas.Address, len(r.Ad))
+		for i, a := range r.Ad {
+			u.Addresses[i] = schemas.Address{Formatted: a.F, StreetAddress: a.S, Locality: a.L, Region: a.R, PostalCode: a.PC,
+				Country: a.C, Type: a.T, Primary: a.P, Updated: a.U}
+		}
+	}
+	if e := r.EU; e != nil {
+		u.Enterprise = &schemas.EnterpriseUser{EmployeeNumber: e.EN, CostCenter: e.CC, Organization: e.Org, Division: e.Div, Department: e.Dep}
+		if m := e.M; m != nil {
+			u.Enterprise.Manager = &schemas.Manager{Value: m.V, Ref: m.Ref, DisplayName: m.D}
+		}
+	}
+	if len(r.Apps) > 0 {
+		u.Apps = make(map[string]*schemas.AppLink, len(r.Apps))
+		for id, a := range r.Apps {
+			if a == nil {
+				a = &appLinkRec{}
+			}
+			u.Apps[id] = &schemas.AppLink{ExternalAccountID: a.XA, CustomAppData: a.CD, AssignedAt: a.At, LastLogin: a.LL}
+		}
+	}
+	if p := r.Pw; p != nil {
+		u.Password = &schemas.PasswordCredential{Hash: p.H, Temporary: p.T, Updated: p.U, Expires: p.Ex}
+	}
+	if len(r.DK) > 0 {
+		u.DeviceKeys = make([]schemas.DeviceKey, len(r.DK))
+		for i, d := range r.DK {
+			k := schemas.DeviceKey{KeyID: d.K, DisplayName: d.DN, Status: d.St, PublicKey: d.PK, CustomData: d.CD,
+				Created: d.Cr, Updated: d.Up}
+			if d.PC != nil {
+				k.PushConfig = &schemas.PushConfig{DeviceToken: d.PC.DT, Type: d.PC.T}
+			}
+			u.DeviceKeys[i] = k
+		}
+	}
+	return u
+}
+
+// encodeUser returns the stored encoding of u and the decoded form of that
+// encoding, which is what the store keeps in memory.
+func encodeUser(u *schemas.User) ([]byte, *schemas.User, error) {
+	b, err := json.Marshal(toUserRec(u))
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := decodeUser(b)
+	return b, d, err
+}
+
+func decodeUser(b []byte) (*schemas.User, error) {
+	var r userRec
+	if err := decodeJSON(b, &r); err != nil {
+		return nil, err
+	}
+	u := r.user()
+	internUser(u)
+	return u, nil
+}
+
+func encodeGroup(g *schemas.Group) ([]byte, *schemas.Group, error) {
+	b, err := json.Marshal(&groupRec{ID: g.ID, V: g.Version, DN: g.DisplayName, XID: g.ExternalID, De: g.Description,
+		CD: g.CustomData, Cr: utc(g.Created), Up: utc(g.Updated)})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := decodeGroup(b)
+	return b, d, err
+}
+
+func decodeGroup(b []byte) (*schemas.Group, error) {
+	var r groupRec
+	if err := decodeJSON(b, &r); err != nil {
+		return nil, err
+	}
+	return &schemas.Group{ID: r.ID, Version: r.V, DisplayName: r.DN, ExternalID: r.XID, Description: r.De,
+		CustomData: r.CD, Created: r.Cr, Updated: r.Up}, nil
+}
+
+func encodeApp(a *schemas.App) ([]byte, *schemas.App, error) {
+	r := &appRec{ID: a.ID, V: a.Version, K: a.Kind, N: a.Name, De: a.Description, LU: a.LoginURI, RU: a.RedirectURIs,
+		PS: a.AllowPublicSignup, CID: a.ClientID, Cr: utc(a.Created), Up: utc(a.Updated)}
+	for _, s := range a.Secrets {
+		r.Sec = append(r.Sec, secretRec{H: s.Hash, Cr: utc(s.Created), Ex: utc(s.Expires)})
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := decodeApp(b)
+	return b, d, err
+}
+
+func decodeApp(b []byte) (*schemas.App, error) {
+	var r appRec
+	if err := decodeJSON(b, &r); err != nil {
+		return nil, err
+	}
+	a := &schemas.App{ID: r.ID, Version: r.V, Kind: r.K, Name: r.N, Description: r.De, LoginURI: r.LU,
+		RedirectURIs: r.RU, AllowPublicSignup: r.PS, ClientID: r.CID, Created: r.Cr, Updated: r.Up}
+	for _, s := range r.Sec {
+		a.Secrets = append(a.Secrets, schemas.ClientSecret{Hash: s.H, Created: s.Cr, Expires: s.Ex})
+	}
+	return a, nil
+}
+
+func encodeToken(t *schemas.APIToken) ([]byte, *schemas.APIToken, error) {
+	b, err := json.Marshal(&tokenRec{ID: t.ID, De: t.Description, H: t.Hash, App: t.AppID, Cr: utc(t.Created),
+		Ex: utc(t.Expires), LU: utc(t.LastUsedAt), By: t.CreatedBy})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := decodeToken(b)
+	return b, d, err
+}
+
+func decodeToken(b []byte) (*schemas.APIToken, error) {
+	var r tokenRec
+	if err := decodeJSON(b, &r); err != nil {
+		return nil, err
+	}
+	return &schemas.APIToken{ID: r.ID, Description: r.De, Hash: r.H, AppID: r.App, Created: r.Cr, Expires: r.Ex,
+		LastUsedAt: r.LU, CreatedBy: r.By}, nil
+}
+
+func encodeKeys(ks []*schemas.SigningKey) ([]byte, []*schemas.SigningKey, error) {
+	rs := make([]keyRec, 0, len(ks))
+	for _, k := range ks {
+		if k == nil {
+			continue
+		}
+		rs = append(rs, keyRec{ID: k.ID, Alg: k.Algorithm, Pri: k.PrivateKey, Pub: k.PublicKey, Cr: utc(k.Created), NA: utc(k.NotAfter)})
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := decodeKeys(b)
+	return b, d, err
+}
+
+func decodeKeys(b []byte) ([]*schemas.SigningKey, error) {
+	var rs []keyRec
+	if err := decodeJSON(b, &rs); err != nil {
+		return nil, err
+	}
+	out := make([]*schemas.SigningKey, len(rs))
+	for i, r := range rs {
+		out[i] = &schemas.SigningKey{ID: r.ID, Algorithm: r.Alg, PrivateKey: r.Pri, PublicKey: r.Pub, Created: r.Cr, NotAfter: r.NA}
+	}
+	return out, nil
+}
+
+func cloneKeys(ks []*schemas.SigningKey) []*schemas.SigningKey {
+	if ks == nil {
+		return nil
+	}
+	out := make([]*schemas.SigningKey, len(ks))
+	for i, k := range ks {
+		c := *k
+		c.PrivateKey = bytes.Clone(k.PrivateKey)
+		c.PublicKey = bytes.Clone(k.PublicKey)
+		out[i] = &c
+	}
+	return out
+}
+
+func encodeEvent(e *schemas.Event) ([]byte, error) {
+	r := &eventRec{ID: e.ID, T: utc(e.Time), A: e.ActorID, AT: e.ActorType, Ac: e.Action, Tg: e.TargetID,
+		TT: e.TargetType, IP: e.IP, UA: e.UserAgent}
+	if len(e.Changes) > 0 {
+		r.Ch = make(map[string]changeRec, len(e.Changes))
+		for k, c := range e.Changes {
+			r.Ch[k] = changeRec{P: c.Prev, C: c.Current}
+		}
+	}
+	return json.Marshal(r)
+}
+
+func decodeEvent(b []byte) (*schemas.Event, error) {
+	var r eventRec
+	if err := decodeJSON(b, &r); err != nil {
+		return nil, err
+	}
+	e := &schemas.Event{ID: r.ID, Time: r.T, ActorID: r.A, ActorType: r.AT, Action: r.Ac, TargetID: r.Tg,
+		TargetType: r.TT, IP: r.IP, UserAgent: r.UA}
+	if len(r.Ch) > 0 {
+		e.Changes = make(map[string]schemas.Change, len(r.Ch))
+		for k, c := range r.Ch {
+			e.Changes[k] = schemas.Change{Prev: c.P, Current: c.C}
+		}
+	}
+	return e, nil
+}
+
+// encodeUserOnly encodes u without decoding it back: for copies of stored users
+// changed in ways that keep them in decoded form.
+func encodeUserOnly(u *schemas.User) ([]byte, error) { return json.Marshal(toUserRec(u)) }

@@ -1,0 +1,516 @@
+package embedded
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
+)
+
+func backend() storagetest.Backend {
+	return storagetest.Backend{
+		New: func(t *testing.T) storage.Store {
+			s, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		Reopen: func(t *testing.T, s storage.Store) storage.Store {
+			dir := s.(*Store).dir
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			s2, err := Open(dir)
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			t.Cleanup(func() { s2.Close() })
+			return s2
+		},
+	}
+}
+
+func TestConformance(t *testing.T) { storagetest.RunTests(t, backend()) }
+
+func TestConcurrency(t *testing.T) { storagetest.RunConcurrencyTests(t, backend()) }
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestOpenCreatesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("data directory mode %v, want 0700", perm)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+		t.Errorf("database file: %v", err)
+	}
+}
+
+func TestOpenUnwritableDir(t *testing.T) {
+	// Root ignores permission bits, so use a path below a regular file: that
+	// fails for everyone.
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(f, "sub")
+	s, err := Open(dir)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open below a regular file succeeded")
+	}
+	if !strings.Contains(err.Error(), "embedded: open "+dir) {
+		t.Errorf("error %q does not name the directory", err)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	s2, err := Open(dir)
+	if err == nil {
+		s2.Close()
+		t.Fatal("second Open of the same directory succeeded")
+	}
+	if !strings.Contains(err.Error(), "is in use by another scimd process") {
+		t.Errorf("error %q does not say the directory is in use", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("second Open took %v", d) // a sanity bound, not a timing assertion
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Close(); err == nil {
+		t.Error("second Close: no error")
+	}
+	if err := s.Ping(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("Ping after Close: %v", err)
+	}
+	if _, err := s.GetUser(ctx, "x"); !errors.Is(err, ErrClosed) {
+		t.Errorf("GetUser after Close: %v", err)
+	}
+	if _, err := s.CreateUser(ctx, &schemas.User{ID: "x", UserName: "x"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("CreateUser after Close: %v", err)
+	}
+	if _, err := s.ListUsers(ctx, storage.Query{Limit: 10}); !errors.Is(err, ErrClosed) {
+		t.Errorf("ListUsers after Close: %v", err)
+	}
+	if _, err := s.ListEvents(ctx, storage.EventQuery{Limit: 10}); err == nil {
+		t.Error("ListEvents after Close: no error")
+	}
+}
+
+// createAll creates the users from concurrent writers (so that they share
+// commits) and returns their ids in the order given.
+func createAll(t *testing.T, s *Store, users []*schemas.User) []string {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(users))
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < len(users); i += 16 {
+				_, errs[i] = s.CreateUser(context.Background(), users[i])
+			}
+		})
+	}
+	wg.Wait()
+	ids := make([]string, len(users))
+	for i, u := range users {
+		if errs[i] != nil {
+			t.Fatalf("create %s: %v", u.ID, errs[i])
+		}
+		ids[i] = u.ID
+	}
+	return ids
+}
+
+// TestBatchSeesItself checks that writes sharing a transaction see each other:
+// of many concurrent creates of one userName exactly one wins, and a create
+// racing a rename to its userName cannot both succeed.
+func TestBatchSeesItself(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	for round := range 20 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.CreateUser(ctx, &schemas.User{ID: fmt.Sprintf("r%02d-%02d", round, i), UserName: fmt.Sprintf("Same%d", round)})
+				switch {
+				case err == nil:
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				case storage.ConflictField(err) != storage.FieldUserName:
+					t.Errorf("create: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("round %d: %d creates of one userName succeeded", round, wins)
+		}
+	}
+}
+
+// TestMemoryMatchesFile checks, after a mixed workload, that the reopened
+// store holds exactly what the running one served.
+func TestMemoryMatchesFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g1", DisplayName: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateApp(ctx, &schemas.App{ID: "a1", ClientID: "c1", Kind: schemas.AppRegular}); err != nil {
+		t.Fatal(err)
+	}
+	var users []*schemas.User
+	for i := range 200 {
+		u := storagetest.NewUser(i)
+		if i%3 == 0 {
+			u.Apps = map[string]*schemas.AppLink{"a1": {ExternalAccountID: fmt.Sprint(i)}}
+		}
+		users = append(users, u)
+	}
+	ids := createAll(t, s, users)
+	if err := s.AddMembers(ctx, "g1", ids[:100]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMembers(ctx, "g1", ids[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteApp(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids[190:] {
+		if err := s.DeleteUser(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.ListUsers(ctx, storage.Query{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, _ := s.GroupMemberIDs(ctx, "g1")
+	s.Close()
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after, err := s.ListUsers(ctx, storage.Query{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Total != 190 || after.Total != before.Total {
+		t.Fatalf("total before %d, after %d", before.Total, after.Total)
+	}
+	for i := range before.Items {
+		b, a := before.Items[i], after.Items[i]
+		eb, _ := encodeUserOnly(b)
+		ea, _ := encodeUserOnly(a)
+		if string(eb) != string(ea) {
+			t.Fatalf("user %s differs after reopen:\n%s\n%s", b.ID, eb, ea)
+		}
+		if len(b.Apps) != 0 {
+			t.Errorf("user %s still has app data after DeleteApp", b.ID)
+		}
+	}
+	members2, _ := s.GroupMemberIDs(ctx, "g1")
+	if len(members) != 90 || strings.Join(members, ",") != strings.Join(members2, ",") {
+		t.Errorf("members before (%d) and after (%d) reopen differ", len(members), len(members2))
+	}
+}
+
+// TestPlannedEqualsScan checks that every filter the planner answers through
+// an index gives exactly what a full scan gives.
+func TestPlannedEqualsScan(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	for _, g := range []string{"g1", "g2"} {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: "Group " + g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var users []*schemas.User
+	for i := range 300 {
+		u := storagetest.NewUser(i)
+		if i%4 == 0 {
+			u.Apps = map[string]*schemas.AppLink{"app1": {ExternalAccountID: fmt.Sprint(i)}}
+		}
+		if i%7 == 0 { // no primary flag: the only email is still the primary one
+			u.Emails = u.Emails[:1]
+			u.Emails[0].Primary = false
+		}
+		users = append(users, u)
+	}
+	ids := createAll(t, s, users)
+	if err := s.AddMembers(ctx, "g1", ids[:50]); err != nil {
+		t.Fatal(err)
+	}
+	u7, u8 := storagetest.NewUser(7), storagetest.NewUser(8)
+	exprs := []string{
+		fmt.Sprintf("userName eq %q", strings.ToUpper(u7.UserName)),
+		fmt.Sprintf("userName eq %q and title eq \"Engineer\"", u8.UserName),
+		fmt.Sprintf("userName eq %q or userName eq %q", u7.UserName, u8.UserName),
+		fmt.Sprintf("externalId eq %q", u7.ExternalID),
+		fmt.Sprintf("externalId eq %q", strings.ToUpper(u7.ExternalID)),
+		fmt.Sprintf("id eq %q", u7.ID),
+		fmt.Sprintf("emails[primary eq true and value eq %q]", u7.Emails[0].Value),
+		fmt.Sprintf("groups eq %q", "g1"),
+		fmt.Sprintf("groups eq %q and name.givenName eq %q", "g1", u8.Name.GivenName),
+		"groups eq \"nope\"",
+		"groups eq \"G1\"",
+		"groups.value eq \"g1\" or groups eq \"g2\"",
+	}
+	native := []string{
+		fmt.Sprintf("email eq %q", strings.ToUpper(u7.Emails[0].Value)),
+		fmt.Sprintf("email eq %q", u8.Emails[0].Value),
+		fmt.Sprintf("phone_number eq %q", u7.PhoneNumbers[0].Value),
+		fmt.Sprintf("username eq %q and status eq \"Active\"", u7.UserName),
+		"custom_app_data pr",
+		"external_account_id pr and status eq \"Active\"",
+		"external_account_id sw \"1\"",
+		"external_account_id ne \"4\"",
+		"not (external_account_id eq \"4\")",
+	}
+	check := func(expr string, opt schemas.ParseOptions) {
+		f, err := schemas.ParseFilter(expr, opt)
+		if err != nil {
+			t.Errorf("ParseFilter(%q): %v", expr, err)
+			return
+		}
+		page, err := s.ListUsers(ctx, storage.Query{Filter: f, Limit: storage.Unlimited})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.mu.RLock()
+		scan := s.scanUsers(f)
+		_, planned := s.planUsers(f)
+		s.mu.RUnlock()
+		var got, want []string
+		for _, u := range page.Items {
+			got = append(got, u.ID)
+		}
+		for _, u := range scan {
+			want = append(want, u.ID)
+		}
+		if os.Getenv("SCIMD_EMBEDDED_DEBUG_PLAN") != "" {
+			t.Logf("%q: planned %v, %d matches", expr, planned, len(want))
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") || page.Total != len(want) {
+			t.Errorf("%q (planned %v): got %d %v, full scan %d %v", expr, planned, page.Total, got, len(want), want)
+		}
+	}
+	for _, e := range exprs {
+		check(e, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	}
+	for _, e := range native {
+		check(e, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: "app1"})
+	}
+	// apps pr has no filter syntax: the service builds it for app-scoped lists.
+	appsPr := schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: "app1"}, Op: schemas.OpPr}
+	page, err := s.ListUsers(ctx, storage.Query{Filter: appsPr, Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.RLock()
+	scan := s.scanUsers(appsPr)
+	_, planned := s.planUsers(appsPr)
+	s.mu.RUnlock()
+	if !planned || page.Total != 75 || len(scan) != 75 {
+		t.Errorf("apps pr: planned %v, %d users, full scan %d, want 75", planned, page.Total, len(scan))
+	}
+
+	f, err := schemas.ParseFilter(fmt.Sprintf("userName eq %q", u7.UserName), schemas.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, planned := s.planUsers(f); !planned {
+		t.Error("userName eq is not answered through the index")
+	}
+}
+
+const crashDirEnv = "SCIMD_EMBEDDED_CRASH_DIR"
+
+// TestCrashChild is the child process of TestCrashDurability: it creates users
+// from many goroutines and prints the id of every acknowledged create.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		t.Skip("run by TestCrashDurability")
+	}
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("OPENERR", err)
+		os.Exit(2)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	prefix := fmt.Sprintf("p%d-%d", os.Getpid(), time.Now().UnixNano())
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("%s-%02d-%06d", prefix, w, i)
+				u := &schemas.User{ID: id, UserName: "name-" + id, ExternalID: "ext-" + id,
+					Emails: []schemas.Email{{Value: id + "@crash.test", Primary: true}}}
+				if _, err := s.CreateUser(context.Background(), u); err != nil {
+					fmt.Println("ERR", err)
+					os.Exit(3)
+				}
+				mu.Lock()
+				fmt.Fprintf(os.Stdout, "ACK %s\n", id) // os.Stdout is unbuffered: one write per line
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestCrashDurability kills a writing child process with SIGKILL and checks
+// that every create it acknowledged survives, intact, and that the store opens.
+func TestCrashDurability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	dir := t.TempDir()
+	var acked []string
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(out)
+		n := 0
+		killed := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil { // EOF, or a partial last line: not an acknowledgement
+				if err != io.EOF {
+					t.Fatal(err)
+				}
+				break
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "ACK "):
+				acked = append(acked, strings.TrimPrefix(line, "ACK "))
+				n++
+			case strings.HasPrefix(line, "ERR"), strings.HasPrefix(line, "OPENERR"):
+				t.Fatalf("round %d: child: %s", round, line)
+			}
+			if n == 300 && !killed {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		}
+		cmd.Wait()
+		if !killed {
+			t.Fatalf("round %d: child ended after %d acknowledgements without being killed", round, n)
+		}
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, id := range acked {
+		u, err := s.GetUser(ctx, id)
+		if err != nil {
+			t.Fatalf("acknowledged user %s: %v", id, err)
+		}
+		if u.Version != 1 || u.UserName != "name-"+id || u.ExternalID != "ext-"+id ||
+			len(u.Emails) != 1 || u.Emails[0].Value != id+"@crash.test" {
+			t.Fatalf("acknowledged user %s is not intact: %+v", id, u)
+		}
+		if f, err := s.FindUser(ctx, storage.FieldEmail, id+"@CRASH.test"); err != nil || f.ID != id {
+			t.Fatalf("email index of %s after reopen: %v", id, err)
+		}
+	}
+	page, err := s.ListUsers(ctx, storage.Query{Limit: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total < len(acked) {
+		t.Fatalf("%d users after crash, %d acknowledged", page.Total, len(acked))
+	}
+	t.Logf("%d acknowledged creates over 3 kills, %d users stored", len(acked), page.Total)
+}
+
+func TestMergeSorted(t *testing.T) {
+	id := func(s string) string { return s }
+	for _, c := range []struct{ sorted, added, want string }{
+		{"", "b a", "a b"},
+		{"a c e", "f d", "a c d e f"},
+		{"b c", "a", "a b c"},
+		{"a b c", "d", "a b c d"},
+		{"b d", "e c a", "a b c d e"},
+	} {
+		got := mergeSorted(strings.Fields(c.sorted), strings.Fields(c.added), id)
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("mergeSorted(%q, %q) = %q, want %q", c.sorted, c.added, got, c.want)
+		}
+	}
+}

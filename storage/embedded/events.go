@@ -1,0 +1,165 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Events stay on disk (an audit log grows without bound); they are keyed by
+// time then id, so that newest-first listing and time ranges are cursor walks.
+
+// eventKey is the 12-byte big-endian time (seconds offset by 2^63, then
+// nanoseconds), followed by the id.
+func eventKey(t time.Time, id string) []byte {
+	k := make([]byte, 12, 12+len(id))
+	timeKey(k, t)
+	return append(k, id...)
+}
+
+func timeKey(k []byte, t time.Time) {
+	binary.BigEndian.PutUint64(k, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
+}
+
+// AppendEvent stores an audit event.
+func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e == nil {
+		return errors.New("embedded: append event: nil event")
+	}
+	enc, err := encodeEvent(e)
+	if err != nil {
+		return fmt.Errorf("embedded: append event %s: encode: %w", e.ID, err)
+	}
+	key := eventKey(e.Time, e.ID)
+	return s.submit(func(b *batch) error {
+		b.staged++
+		return b.eb.Put(key, enc)
+	})
+}
+
+// ListEvents returns one page of the events matching q, newest first, and the total.
+func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.Page[*schemas.Event], error) {
+	var page storage.Page[*schemas.Event]
+	if err := s.rlock(); err != nil {
+		return page, err
+	}
+	s.mu.RUnlock()    // events are read from the file: after Close, View fails
+	var lo, hi []byte // inclusive lower bound, exclusive upper bound
+	if !q.Since.IsZero() {
+		lo = make([]byte, 12)
+		timeKey(lo, q.Since)
+	}
+	if !q.Until.IsZero() {
+		hi = make([]byte, 12)
+		timeKey(hi, q.Until)
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		var k, v []byte
+		if hi != nil {
+			k, v = c.Seek(hi) // first key ≥ hi: step back from it
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			k, v = c.Last()
+		}
+		filtered := q.ActorID != "" || q.TargetID != "" || q.Action != ""
+		for ; k != nil; k, v = c.Prev() {
+			if lo != nil && bytes.Compare(k[:12], lo) < 0 {
+				break
+			}
+			if hi != nil && bytes.Compare(k[:12], hi) >= 0 {
+				continue
+			}
+			if filtered {
+				var h eventHead
+				if err := json.Unmarshal(v, &h); err != nil {
+					return fmt.Errorf("event %x: %w", k, err)
+				}
+				if (q.ActorID != "" && h.A != q.ActorID) || (q.TargetID != "" && h.Tg != q.TargetID) ||
+					(q.Action != "" && h.Ac != q.Action) {
+					continue
+				}
+			}
+			n := page.Total
+			page.Total++
+			if n < q.Offset || (q.Limit != storage.Unlimited && n >= q.Offset+q.Limit) {
+				continue
+			}
+			e, err := decodeEvent(v)
+			if err != nil {
+				return fmt.Errorf("event %x: %w", k, err)
+			}
+			page.Items = append(page.Items, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.Page[*schemas.Event]{}, fmt.Errorf("embedded: list events: %w", err)
+	}
+	if page.Items == nil {
+		page.Items = []*schemas.Event{}
+	}
+	return page, nil
+}
+
+// SigningKeys returns the token signing keys, oldest first.
+func (s *Store) SigningKeys(ctx context.Context) ([]*schemas.SigningKey, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	ks := cloneKeys(s.keys)
+	if ks == nil {
+		ks = []*schemas.SigningKey{}
+	}
+	return ks, nil
+}
+
+// UpdateSigningKeys replaces the key set with what fn returns, under
+// compare-and-swap: fn runs in the caller's goroutine and may run more than once.
+func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error {
+	for {
+		if err := s.rlock(); err != nil {
+			return err
+		}
+		cur, ver := cloneKeys(s.keys), s.keysVer
+		s.mu.RUnlock()
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		enc, stored, err := encodeKeys(next)
+		if err != nil {
+			return fmt.Errorf("embedded: update signing keys: encode: %w", err)
+		}
+		err = s.submit(func(b *batch) error {
+			if b.keysOK || b.s.keysVer != ver {
+				return errRetry
+			}
+			b.staged++
+			b.keys, b.keysOK = stored, true
+			return b.mb.Put(keySigningKeys, enc)
+		})
+		if err == errRetry {
+			continue
+		}
+		return err
+	}
+}

@@ -1,0 +1,134 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// CreateGroup stores a new group with Version 1 and returns the stored copy.
+func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if g == nil || g.ID == "" {
+		return nil, errors.New("embedded: create group: the group has no id")
+	}
+	c := *g
+	c.Version = 1
+	enc, stored, err := encodeGroup(&c)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: create group %s: encode: %w", g.ID, err)
+	}
+	err = s.submit(func(b *batch) error {
+		if _, ok := b.group(stored.ID); ok {
+			return storage.Conflict(storage.FieldID)
+		}
+		if err := b.claim(kGroupName, stored.ID, keyOfGroup(stored)); err != nil {
+			return err
+		}
+		return b.putGroup(stored, enc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// GetGroup returns the group with the given id, or storage.ErrNotFound.
+func (s *Store) GetGroup(ctx context.Context, id string) (*schemas.Group, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	g, ok := s.groups[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return g.Clone(), nil
+}
+
+// UpdateGroup applies fn to a copy of the group under compare-and-swap, as UpdateUser.
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cur, err := s.GetGroup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && cur.Version != ifVersion {
+		return nil, storage.ErrVersionMismatch
+	}
+	read := cur.Version
+	if err := fn(cur); err != nil {
+		return nil, err
+	}
+	cur.ID, cur.Version = id, read+1
+	enc, stored, err := encodeGroup(cur)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: update group %s: encode: %w", id, err)
+	}
+	err = s.submit(func(b *batch) error {
+		old, ok := b.group(id)
+		if !ok {
+			return storage.ErrNotFound
+		}
+		if old.Version != read {
+			return errRetry
+		}
+		if err := b.claim(kGroupName, id, keyOfGroup(stored)); err != nil {
+			return err
+		}
+		return b.putGroup(stored, enc)
+	})
+	if err == errRetry { // contended: run fn again inside the writer, on the newest version
+		err = s.submit(func(b *batch) error {
+			old, ok := b.group(id)
+			if !ok {
+				return storage.ErrNotFound
+			}
+			if ifVersion != 0 && old.Version != ifVersion {
+				return storage.ErrVersionMismatch
+			}
+			g := old.Clone()
+			if err := fn(g); err != nil {
+				return err
+			}
+			g.ID, g.Version = id, old.Version+1
+			var enc []byte
+			if enc, stored, err = encodeGroup(g); err != nil {
+				return fmt.Errorf("embedded: update group %s: encode: %w", id, err)
+			}
+			if err := b.claim(kGroupName, id, keyOfGroup(stored)); err != nil {
+				return err
+			}
+			return b.putGroup(stored, enc)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// DeleteGroup removes the group and every membership in it (each member gets
+// a new Version), in one transaction.
+func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.group(id); !ok {
+			return storage.ErrNotFound
+		}
+		members := b.userSet(b.s.members[id], func(u *schemas.User) bool { return u.InGroup(id) })
+		if err := b.restage(members, func(old *schemas.User) *schemas.User { return withoutGroup(old, id) }); err != nil {
+			return err
+		}
+		return b.deleteGroup(id)
+	})
+}

@@ -1,0 +1,312 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// FileName is the name of the database file inside the data directory.
+const FileName = "scimd.db"
+
+// formatVersion is the version of the file layout, stored in the meta bucket.
+const formatVersion = "1"
+
+// ErrClosed is returned by every method of a Store after Close.
+var ErrClosed = errors.New("embedded: store is closed")
+
+var (
+	bucketMeta   = []byte("meta")
+	bucketUsers  = []byte("users")
+	bucketGroups = []byte("groups")
+	bucketApps   = []byte("apps")
+	bucketTokens = []byte("tokens")
+	bucketEvents = []byte("events")
+
+	keyFormat      = []byte("format")
+	keySigningKeys = []byte("signingKeys")
+)
+
+// lockTimeout is how long Open waits for the file lock held by another process.
+const lockTimeout = time.Second
+
+var _ storage.Store = (*Store)(nil)
+
+// Options are the knobs of OpenWithOptions. The zero value is the default.
+type Options struct {
+	// NoSync skips the fsync of every commit. A crash of the machine (not only
+	// of the process) may then lose acknowledged writes or corrupt the file.
+	// It exists for benchmarks and bulk loads only; never set it in production.
+	NoSync bool
+}
+
+// Store is the embedded storage backend: a bbolt file with every document
+// decoded in memory. It is safe for concurrent use.
+type Store struct {
+	dir string
+	db  *bolt.DB
+
+	// mu guards the committed in-memory state below. Readers take it shared;
+	// the writer goroutine takes it exclusively only to apply a committed batch.
+	// The writer goroutine also reads the state without mu: it is the only
+	// goroutine that changes it.
+	mu     sync.RWMutex
+	closed bool
+
+	users map[string]*schemas.User
+	// order holds every user sorted by id: full scans and id-ordered pages.
+	order []*schemas.User
+	// members maps a group id to the ids of its members (from User.GroupIDs).
+	members map[string]map[string]struct{}
+	// assigned maps an application id to the ids of the users assigned to it (User.Apps).
+	assigned map[string]map[string]struct{}
+
+	groups     map[string]*schemas.Group
+	groupOrder []*schemas.Group
+
+	apps   map[string]*schemas.App
+	tokens map[string]*schemas.APIToken
+
+	keys    []*schemas.SigningKey
+	keysVer int64 // bumped by every UpdateSigningKeys, for compare-and-swap
+
+	// idx are the unique indexes: normalized value → id, one map per uniqueKind.
+	idx [numKinds]map[string]string
+
+	reqs      chan *request
+	quit      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// Open opens (creating it if needed) the store in dir. The directory is created
+// with mode 0700 if it does not exist. Only one process may have a data
+// directory open; Open fails after about a second if another process holds it.
+func Open(dir string) (*Store, error) { return OpenWithOptions(dir, Options{}) }
+
+// OpenWithOptions is Open with non-default options.
+func OpenWithOptions(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded: open %s: create data directory: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      lockTimeout,
+		NoSync:       opts.NoSync,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("embedded: open %s: data directory %s is in use by another scimd process: %w", path, dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	s := &Store{
+		dir:      dir,
+		db:       db,
+		users:    make(map[string]*schemas.User),
+		members:  make(map[string]map[string]struct{}),
+		assigned: make(map[string]map[string]struct{}),
+		groups:   make(map[string]*schemas.Group),
+		apps:     make(map[string]*schemas.App),
+		tokens:   make(map[string]*schemas.APIToken),
+		reqs:     make(chan *request, 4096),
+		quit:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	for k := range s.idx {
+		s.idx[k] = make(map[string]string)
+	}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: load: %w", path, err)
+	}
+	go s.run()
+	return s, nil
+}
+
+// init creates the buckets and checks the format version.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keyFormat); {
+		case v == nil:
+			return meta.Put(keyFormat, []byte(formatVersion))
+		case string(v) != formatVersion:
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q)", v, formatVersion)
+		}
+		return nil
+	})
+}
+
+// load decodes every document into memory and builds the indexes.
+func (s *Store) load() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		users, err := decodeAll(tx.Bucket(bucketUsers), decodeUser)
+		if err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		s.order = make([]*schemas.User, 0, len(users))
+		for _, u := range users {
+			s.users[u.ID] = u
+			s.order = append(s.order, u)
+			s.indexUser(u.ID, nil, u)
+		}
+		groups, err := decodeAll(tx.Bucket(bucketGroups), decodeGroup)
+		if err != nil {
+			return fmt.Errorf("groups: %w", err)
+		}
+		for _, g := range groups {
+			s.groups[g.ID] = g
+			s.groupOrder = append(s.groupOrder, g)
+			s.indexGroup(g.ID, nil, g)
+		}
+		apps, err := decodeAll(tx.Bucket(bucketApps), decodeApp)
+		if err != nil {
+			return fmt.Errorf("apps: %w", err)
+		}
+		for _, a := range apps {
+			s.apps[a.ID] = a
+			s.indexApp(a.ID, nil, a)
+		}
+		tokens, err := decodeAll(tx.Bucket(bucketTokens), decodeToken)
+		if err != nil {
+			return fmt.Errorf("api tokens: %w", err)
+		}
+		for _, t := range tokens {
+			s.tokens[t.ID] = t
+			s.indexToken(t.ID, nil, t)
+		}
+		if b := tx.Bucket(bucketMeta).Get(keySigningKeys); b != nil {
+			if s.keys, err = decodeKeys(b); err != nil {
+				return fmt.Errorf("signing keys: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// decodeAll decodes every value of the bucket, in key order, on all CPUs.
+func decodeAll[T any](b *bolt.Bucket, decode func([]byte) (T, error)) ([]T, error) {
+	var raw [][]byte // valid for the read transaction
+	var keys [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		keys = append(keys, k)
+		raw = append(raw, v)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]T, len(raw))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(raw)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raw); i += workers {
+				v, err := decode(raw[i])
+				if err != nil {
+					errs[w] = fmt.Errorf("record %q: %w", keys[i], err)
+					return
+				}
+				out[i] = v
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// Close stops the writer, waits for the write in progress, and closes the file.
+// Writes that were queued but not started fail with ErrClosed. Every method
+// returns ErrClosed afterwards.
+func (s *Store) Close() error {
+	err := ErrClosed
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.stopped
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		err = s.db.Close()
+		if err != nil {
+			err = fmt.Errorf("embedded: close %s: %w", s.dir, err)
+		}
+	})
+	return err
+}
+
+// Ping reports whether the store is open and its file readable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("embedded: ping %s: meta bucket missing", s.dir)
+		}
+		return nil
+	})
+}
+
+// rlock takes the read lock and reports ErrClosed (releasing it) after Close.
+func (s *Store) rlock() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// findUserIndex returns the position of id in order, or where it would go.
+func findUserIndex(order []*schemas.User, id string) (int, bool) {
+	return slices.BinarySearchFunc(order, id, func(u *schemas.User, id string) int {
+		switch {
+		case u.ID < id:
+			return -1
+		case u.ID > id:
+			return 1
+		}
+		return 0
+	})
+}
+
+func findGroupIndex(order []*schemas.Group, id string) (int, bool) {
+	return slices.BinarySearchFunc(order, id, func(g *schemas.Group, id string) int {
+		switch {
+		case g.ID < id:
+			return -1
+		case g.ID > id:
+			return 1
+		}
+		return 0
+	})
+}

@@ -1,0 +1,302 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// CreateUser stores a new user with Version 1 and returns the stored copy.
+func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if u == nil || u.ID == "" {
+		return nil, errors.New("embedded: create user: the user has no id")
+	}
+	c := *u // shallow: only ID and Version change, and encoding copies the rest
+	c.Version = 1
+	enc, stored, err := encodeUser(&c)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: create user %s: encode: %w", u.ID, err)
+	}
+	err = s.submit(func(b *batch) error {
+		if _, ok := b.user(stored.ID); ok {
+			return storage.Conflict(storage.FieldID)
+		}
+		if err := b.checkUser(stored); err != nil {
+			return err
+		}
+		return b.putUser(stored, enc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// GetUser returns the user with the given id, or storage.ErrNotFound.
+func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	u, ok := s.users[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return u.Clone(), nil
+}
+
+// FindUser returns the user whose unique field has the value, or storage.ErrNotFound.
+func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.User, error) {
+	var kind uniqueKind
+	switch field {
+	case storage.FieldUserName:
+		kind, value = kUserName, schemas.Fold(value)
+	case storage.FieldEmail:
+		kind, value = kEmail, schemas.Fold(value)
+	case storage.FieldPhoneNumber:
+		kind = kPhone
+	case storage.FieldExternalID:
+		kind = kExtID
+	default:
+		return nil, fmt.Errorf("embedded: find user: %q is not a unique user field", field)
+	}
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if value == "" {
+		return nil, storage.ErrNotFound
+	}
+	id, ok := s.idx[kind][value]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return s.users[id].Clone(), nil
+}
+
+// UpdateUser applies fn to a copy of the user under compare-and-swap.
+//
+// fn first runs in the caller's goroutine on a copy of the committed user; if
+// another write changed the user in the meantime, fn runs again inside the
+// writer, on the newest version, so that concurrent updates of one user share
+// a commit instead of retrying one after the other.
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cur, err := s.GetUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ifVersion != 0 && cur.Version != ifVersion {
+		return nil, storage.ErrVersionMismatch
+	}
+	read := cur.Version
+	if err := fn(cur); err != nil {
+		return nil, err
+	}
+	cur.ID, cur.Version = id, read+1
+	enc, stored, err := encodeUser(cur)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: update user %s: encode: %w", id, err)
+	}
+	err = s.submit(func(b *batch) error {
+		old, ok := b.user(id)
+		if !ok {
+			return storage.ErrNotFound
+		}
+		if old.Version != read {
+			return errRetry
+		}
+		if err := b.checkUser(stored); err != nil {
+			return err
+		}
+		return b.putUser(stored, enc)
+	})
+	if err == errRetry {
+		err = s.submit(func(b *batch) error {
+			old, ok := b.user(id)
+			if !ok {
+				return storage.ErrNotFound
+			}
+			if ifVersion != 0 && old.Version != ifVersion {
+				return storage.ErrVersionMismatch
+			}
+			u := old.Clone()
+			if err := fn(u); err != nil {
+				return err
+			}
+			u.ID, u.Version = id, old.Version+1
+			var enc []byte
+			if enc, stored, err = encodeUser(u); err != nil {
+				return fmt.Errorf("embedded: update user %s: encode: %w", id, err)
+			}
+			if err := b.checkUser(stored); err != nil {
+				return err
+			}
+			return b.putUser(stored, enc)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return stored.Clone(), nil
+}
+
+// DeleteUser removes the user, and with it its memberships and app data.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.user(id); !ok {
+			return storage.ErrNotFound
+		}
+		return b.deleteUser(id)
+	})
+}
+
+// restage stages a changed version of each user: change returns the new
+// version, or nil to leave the user alone. Each changed user gets Version+1.
+//
+// Stored users are never modified in place, so a new version may share
+// whatever it does not change with the old one: change starts from a shallow
+// copy and replaces (never modifies) the fields it changes. Encoding, the bulk
+// of the work, runs on all CPUs.
+func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.User) error {
+	type item struct {
+		u   *schemas.User
+		enc []byte
+		err error
+	}
+	// Each id once, in the state the batch sees (ids may repeat).
+	items := make([]item, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if old, ok := b.user(id); ok && !seen[id] {
+			seen[id] = true
+			items = append(items, item{u: old})
+		}
+	}
+	work := func(it *item) {
+		old := it.u
+		u := change(old)
+		if it.u = u; u == nil {
+			return
+		}
+		u.Version = old.Version + 1
+		it.u = u
+		it.enc, it.err = encodeUserOnly(u)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(items)/64)
+	if workers <= 1 {
+		for i := range items {
+			work(&items[i])
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(items); i += workers {
+					work(&items[i])
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, it := range items {
+		if it.err != nil {
+			b.staged++ // abandon the batch
+			return fmt.Errorf("embedded: encode user %s: %w", it.u.ID, it.err)
+		}
+		if it.u == nil {
+			continue
+		}
+		if err := b.putUser(it.u, it.enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddMembers makes the users members of the group, in one transaction.
+func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.group(groupID); !ok {
+			return storage.ErrNotFound
+		}
+		for _, id := range userIDs {
+			if _, ok := b.user(id); !ok {
+				return storage.ErrNotFound
+			}
+		}
+		return b.restage(userIDs, func(old *schemas.User) *schemas.User {
+			if old.InGroup(groupID) {
+				return nil
+			}
+			u := *old
+			u.GroupIDs = append(slices.Clip(old.GroupIDs), groupID) // a new array
+			return &u
+		})
+	})
+}
+
+// RemoveMembers removes the users from the group, in one transaction.
+func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		if _, ok := b.group(groupID); !ok {
+			return storage.ErrNotFound
+		}
+		return b.restage(userIDs, func(old *schemas.User) *schemas.User { return withoutGroup(old, groupID) })
+	})
+}
+
+// withoutGroup returns a shallow copy of old that is not a member of the
+// group, or nil when old is not a member.
+func withoutGroup(old *schemas.User, groupID string) *schemas.User {
+	if !old.InGroup(groupID) {
+		return nil
+	}
+	u := *old
+	u.GroupIDs = slices.DeleteFunc(slices.Clone(old.GroupIDs), func(g string) bool { return g == groupID })
+	if len(u.GroupIDs) == 0 {
+		u.GroupIDs = nil // as decoding gives
+	}
+	return &u
+}
+
+// GroupMemberIDs returns the ids of the group's members in ascending order.
+func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	if _, ok := s.groups[groupID]; !ok {
+		s.mu.RUnlock()
+		return nil, storage.ErrNotFound
+	}
+	set := s.members[groupID]
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	slices.Sort(ids)
+	return ids, nil
+}

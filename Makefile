@@ -35,11 +35,17 @@ bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./storage/embedded/
 	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...
 
-# Short fuzzing sessions of the parsers (go test -fuzz takes one target at a time).
+# Short fuzzing sessions of every parser (go test -fuzz takes one target at a time).
 FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./schemas:FuzzParseFilter ./schemas:FuzzFold ./schemas:FuzzFoldOps \
+	./schemas:FuzzReplaceSCIMUser ./schemas:FuzzMergeNativeUser \
+	./scim:FuzzPatchAndFilter ./native:FuzzSearch
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFilter$$' -fuzztime $(FUZZTIME) ./schemas/
-	$(GO) test -run '^$$' -fuzz '^FuzzFold$$' -fuzztime $(FUZZTIME) ./schemas/
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin

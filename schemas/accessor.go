@@ -25,6 +25,7 @@ type accessor struct {
 	keyed    bool       // a JSON attribute: Path.Keys select nested values
 	noFilter string     // non-empty: why the attribute cannot be filtered or sorted on
 	internal bool       // not part of any SCIM schema (native-only or scimd-internal)
+	millis   bool       // a dateTime rendered as epoch milliseconds in SCIM too
 }
 
 // field names one readable value.
@@ -54,9 +55,7 @@ const (
 	fResourceType
 	fVersion
 	fPrimaryEmail
-	fSecondaryEmails
 	fPrimaryPhone
-	fSecondaryPhones
 	fPicture
 	fGroups
 	fCustomData
@@ -92,6 +91,14 @@ const (
 	fPwdExpires
 	fExternalAccountID
 	fCustomAppData
+	// derived root fields of the native view
+	fPrimaryEmailVerified
+	fPrimaryEmailVerifiedAt
+	fPrimaryPhoneVerified
+	fPrimaryPhoneVerifiedAt
+	// render-only fields: computed from the rendering context (base URL)
+	fLocation // meta.location
+	fGroupRef // groups.$ref
 )
 
 // elems names how a complex attribute's elements are enumerated.
@@ -114,6 +121,8 @@ const (
 	ePassword
 	eApp
 	eMeta
+	eSecondaryEmails // the non-primary elements of Emails
+	eSecondaryPhones // the non-primary elements of PhoneNumbers
 )
 
 func yieldStr(s string, yield func(Value) bool) bool {
@@ -244,6 +253,20 @@ func readElems(doc any, a *Attribute, p *Path, yield func(any) bool) bool {
 				return false
 			}
 		}
+	case eSecondaryEmails:
+		prim, _ := u.PrimaryEmail()
+		for i := range u.Emails {
+			if &u.Emails[i] != prim && !yield(&u.Emails[i]) {
+				return false
+			}
+		}
+	case eSecondaryPhones:
+		prim, _ := u.PrimaryPhone()
+		for i := range u.PhoneNumbers {
+			if &u.PhoneNumbers[i] != prim && !yield(&u.PhoneNumbers[i]) {
+				return false
+			}
+		}
 	case eGroups:
 		for i := range u.GroupIDs {
 			if !yield(&u.GroupIDs[i]) {
@@ -320,44 +343,12 @@ func readValues(doc any, a *Attribute, p *Path, yield func(Value) bool) bool {
 	return elemValues(doc, a.acc.field, p, yield)
 }
 
+// userValues yields the values of the root field f of u: the derived fields
+// here, the stored ones through slot.
 func userValues(u *User, f field, p *Path, yield func(Value) bool) bool {
 	switch f {
-	case fID:
-		return yieldStr(u.ID, yield)
-	case fUserName:
-		return yieldStr(u.UserName, yield)
-	case fExternalID:
-		return yieldStr(u.ExternalID, yield)
-	case fDisplayName:
-		return yieldStr(u.DisplayName, yield)
-	case fNickName:
-		return yieldStr(u.NickName, yield)
-	case fProfileURL:
-		return yieldStr(u.ProfileURL, yield)
-	case fTitle:
-		return yieldStr(u.Title, yield)
-	case fUserType:
-		return yieldStr(u.UserType, yield)
-	case fPreferredLanguage:
-		return yieldStr(u.PreferredLanguage, yield)
-	case fLocale:
-		return yieldStr(u.Locale, yield)
-	case fTimezone:
-		return yieldStr(u.Timezone, yield)
-	case fBirthday:
-		return yieldStr(u.Birthday, yield)
 	case fActive:
 		return yieldBool(u.Active(), yield)
-	case fStatus:
-		return yieldStr(u.Status, yield)
-	case fStatusChangedAt:
-		return yieldTime(u.StatusChangedAt, yield)
-	case fLastAuth:
-		return yieldTime(u.LastAuth, yield)
-	case fCreated:
-		return yieldTime(u.Created, yield)
-	case fUpdated:
-		return yieldTime(u.Updated, yield)
 	case fResourceType:
 		return yieldStr("User", yield)
 	case fVersion:
@@ -366,24 +357,32 @@ func userValues(u *User, f field, p *Path, yield func(Value) bool) bool {
 		if e, ok := u.PrimaryEmail(); ok {
 			return yieldStr(e.Value, yield)
 		}
-	case fSecondaryEmails:
-		prim, _ := u.PrimaryEmail()
-		for i := range u.Emails {
-			if &u.Emails[i] != prim && !yieldStr(u.Emails[i].Value, yield) {
-				return false
-			}
+		return true
+	case fPrimaryEmailVerified:
+		if e, ok := u.PrimaryEmail(); ok {
+			return yieldBool(e.Verified, yield)
 		}
+		return true
+	case fPrimaryEmailVerifiedAt:
+		if e, ok := u.PrimaryEmail(); ok {
+			return yieldTime(e.VerifiedAt, yield)
+		}
+		return true
 	case fPrimaryPhone:
 		if ph, ok := u.PrimaryPhone(); ok {
 			return yieldStr(ph.Value, yield)
 		}
-	case fSecondaryPhones:
-		prim, _ := u.PrimaryPhone()
-		for i := range u.PhoneNumbers {
-			if &u.PhoneNumbers[i] != prim && !yieldStr(u.PhoneNumbers[i].Value, yield) {
-				return false
-			}
+		return true
+	case fPrimaryPhoneVerified:
+		if ph, ok := u.PrimaryPhone(); ok {
+			return yieldBool(ph.Verified, yield)
 		}
+		return true
+	case fPrimaryPhoneVerifiedAt:
+		if ph, ok := u.PrimaryPhone(); ok {
+			return yieldTime(ph.VerifiedAt, yield)
+		}
+		return true
 	case fPicture:
 		return yieldStr(u.picture(), yield)
 	case fGroups:
@@ -392,30 +391,9 @@ func userValues(u *User, f field, p *Path, yield func(Value) bool) bool {
 				return false
 			}
 		}
-	case fCustomData:
-		return jsonValues(u.CustomData, p.Keys, yield)
-	case fEmployeeNumber, fCostCenter, fOrganization, fDivision, fDepartment:
-		if e := u.Enterprise; e != nil {
-			return yieldStr(enterpriseField(e, f), yield)
-		}
+		return true
 	}
-	return true
-}
-
-func enterpriseField(e *EnterpriseUser, f field) string {
-	switch f {
-	case fEmployeeNumber:
-		return e.EmployeeNumber
-	case fCostCenter:
-		return e.CostCenter
-	case fOrganization:
-		return e.Organization
-	case fDivision:
-		return e.Division
-	case fDepartment:
-		return e.Department
-	}
-	return ""
+	return yieldSlot(slot(u, f, false), p, yield)
 }
 
 func yieldVersion(v int64, yield func(Value) bool) bool {
@@ -433,121 +411,234 @@ func ETag(version int64) string {
 
 func groupValues(g *Group, f field, p *Path, yield func(Value) bool) bool {
 	switch f {
-	case fID:
-		return yieldStr(g.ID, yield)
-	case fExternalID:
-		return yieldStr(g.ExternalID, yield)
-	case fDisplayName:
-		return yieldStr(g.DisplayName, yield)
-	case fDescription:
-		return yieldStr(g.Description, yield)
-	case fCreated:
-		return yieldTime(g.Created, yield)
-	case fUpdated:
-		return yieldTime(g.Updated, yield)
 	case fResourceType:
 		return yieldStr("Group", yield)
 	case fVersion:
 		return yieldVersion(g.Version, yield)
-	case fCustomData:
-		return jsonValues(g.CustomData, p.Keys, yield)
+	}
+	return yieldSlot(slot(g, f, false), p, yield)
+}
+
+func elemValues(elem any, f field, p *Path, yield func(Value) bool) bool {
+	if pw, ok := elem.(*PasswordCredential); ok && f == fPwdExpired {
+		return yieldBool(pw.expired(), yield)
+	}
+	return yieldSlot(slot(elem, f, false), p, yield)
+}
+
+// expired reports whether the password has an expiry that has passed.
+func (pw *PasswordCredential) expired() bool {
+	return !pw.Expires.IsZero() && !pw.Expires.After(time.Now())
+}
+
+// yieldSlot yields the value stored in a slot (see slot): a non-empty
+// string, any boolean, a non-zero time, or the JSON values at p.Keys.
+func yieldSlot(s any, p *Path, yield func(Value) bool) bool {
+	switch v := s.(type) {
+	case *string:
+		return yieldStr(*v, yield)
+	case *bool:
+		return yieldBool(*v, yield)
+	case *time.Time:
+		return yieldTime(*v, yield)
+	case *map[string]any:
+		var keys []string
+		if p != nil {
+			keys = p.Keys
+		}
+		return jsonValues(*v, keys, yield)
 	}
 	return true
 }
 
-func elemValues(elem any, f field, p *Path, yield func(Value) bool) bool {
-	switch e := elem.(type) {
+// slot returns where the stored (not derived) field f of doc lives: a
+// *string, *bool, *time.Time or *map[string]any pointing into doc, which is
+// a root document (*User, *Group) or an element (*Email, *Name, *Address,
+// *Manager, *AppLink, …). It returns nil when doc does not hold f. With
+// create, the optional container of a root field is allocated (the
+// enterprise extension); without it, slot never modifies doc.
+//
+// slot is the one place that ties a field to a Go struct field: the
+// evaluator, the renderers and the writers (write.go) all go through it.
+func slot(doc any, f field, create bool) any {
+	switch d := doc.(type) {
+	case *User:
+		switch f {
+		case fID:
+			return &d.ID
+		case fUserName:
+			return &d.UserName
+		case fExternalID:
+			return &d.ExternalID
+		case fDisplayName:
+			return &d.DisplayName
+		case fNickName:
+			return &d.NickName
+		case fProfileURL:
+			return &d.ProfileURL
+		case fTitle:
+			return &d.Title
+		case fUserType:
+			return &d.UserType
+		case fPreferredLanguage:
+			return &d.PreferredLanguage
+		case fLocale:
+			return &d.Locale
+		case fTimezone:
+			return &d.Timezone
+		case fBirthday:
+			return &d.Birthday
+		case fStatus:
+			return &d.Status
+		case fStatusChangedAt:
+			return &d.StatusChangedAt
+		case fLastAuth:
+			return &d.LastAuth
+		case fCreated:
+			return &d.Created
+		case fUpdated:
+			return &d.Updated
+		case fCustomData:
+			return &d.CustomData
+		case fEmployeeNumber, fCostCenter, fOrganization, fDivision, fDepartment:
+			if d.Enterprise == nil {
+				if !create {
+					return nil
+				}
+				d.Enterprise = &EnterpriseUser{}
+			}
+			return enterpriseSlot(d.Enterprise, f)
+		}
+	case *Group:
+		switch f {
+		case fID:
+			return &d.ID
+		case fExternalID:
+			return &d.ExternalID
+		case fDisplayName:
+			return &d.DisplayName
+		case fDescription:
+			return &d.Description
+		case fCreated:
+			return &d.Created
+		case fUpdated:
+			return &d.Updated
+		case fCustomData:
+			return &d.CustomData
+		}
 	case *Email:
-		return contactField(f, e.Value, e.Type, e.Primary, e.Display, e.Verified, e.VerifiedAt, yield)
+		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, &d.Verified, &d.VerifiedAt)
 	case *PhoneNumber:
-		return contactField(f, e.Value, e.Type, e.Primary, e.Display, e.Verified, e.VerifiedAt, yield)
+		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, &d.Verified, &d.VerifiedAt)
 	case *MultiValue:
-		return contactField(f, e.Value, e.Type, e.Primary, e.Display, false, time.Time{}, yield)
-	case *string:
+		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, nil, nil)
+	case *string: // a group id
 		if f == fValue {
-			return yieldStr(*e, yield)
+			return d
 		}
 	case *Name:
 		switch f {
 		case fFormatted:
-			return yieldStr(e.Formatted, yield)
+			return &d.Formatted
 		case fFamilyName:
-			return yieldStr(e.FamilyName, yield)
+			return &d.FamilyName
 		case fGivenName:
-			return yieldStr(e.GivenName, yield)
+			return &d.GivenName
 		case fMiddleName:
-			return yieldStr(e.MiddleName, yield)
+			return &d.MiddleName
 		case fHonorificPrefix:
-			return yieldStr(e.HonorificPrefix, yield)
+			return &d.HonorificPrefix
 		case fHonorificSuffix:
-			return yieldStr(e.HonorificSuffix, yield)
+			return &d.HonorificSuffix
 		}
 	case *Address:
 		switch f {
 		case fFormatted:
-			return yieldStr(e.Formatted, yield)
+			return &d.Formatted
 		case fStreetAddress:
-			return yieldStr(e.StreetAddress, yield)
+			return &d.StreetAddress
 		case fLocality:
-			return yieldStr(e.Locality, yield)
+			return &d.Locality
 		case fRegion:
-			return yieldStr(e.Region, yield)
+			return &d.Region
 		case fPostalCode:
-			return yieldStr(e.PostalCode, yield)
+			return &d.PostalCode
 		case fCountry:
-			return yieldStr(e.Country, yield)
+			return &d.Country
 		case fType:
-			return yieldStr(e.Type, yield)
+			return &d.Type
 		case fPrimary:
-			return yieldBool(e.Primary, yield)
+			return &d.Primary
+		case fUpdated:
+			return &d.Updated
 		}
 	case *Manager:
 		switch f {
 		case fValue:
-			return yieldStr(e.Value, yield)
+			return &d.Value
 		case fRef:
-			return yieldStr(e.Ref, yield)
+			return &d.Ref
 		case fManagerDisplayName:
-			return yieldStr(e.DisplayName, yield)
+			return &d.DisplayName
 		}
 	case *PasswordCredential:
 		switch f {
-		case fPwdExpired:
-			return yieldBool(!e.Expires.IsZero() && !e.Expires.After(time.Now()), yield)
 		case fPwdTemporary:
-			return yieldBool(e.Temporary, yield)
+			return &d.Temporary
 		case fPwdUpdated:
-			return yieldTime(e.Updated, yield)
+			return &d.Updated
 		case fPwdExpires:
-			return yieldTime(e.Expires, yield)
+			return &d.Expires
 		}
 	case *AppLink:
 		switch f {
 		case fExternalAccountID:
-			return yieldStr(e.ExternalAccountID, yield)
+			return &d.ExternalAccountID
 		case fCustomAppData:
-			return jsonValues(e.CustomAppData, p.Keys, yield)
+			return &d.CustomAppData
 		}
 	}
-	return true
+	return nil
 }
 
-func contactField(f field, value, typ string, primary bool, display string, verified bool, verifiedAt time.Time, yield func(Value) bool) bool {
+func enterpriseSlot(e *EnterpriseUser, f field) *string {
+	switch f {
+	case fEmployeeNumber:
+		return &e.EmployeeNumber
+	case fCostCenter:
+		return &e.CostCenter
+	case fOrganization:
+		return &e.Organization
+	case fDivision:
+		return &e.Division
+	case fDepartment:
+		return &e.Department
+	}
+	return nil
+}
+
+// contactSlot picks the slot of a multi-valued element's field; verified and
+// verifiedAt are nil for elements without verification state.
+func contactSlot(f field, value, typ *string, primary *bool, display *string, verified *bool, verifiedAt *time.Time) any {
 	switch f {
 	case fValue:
-		return yieldStr(value, yield)
+		return value
 	case fType:
-		return yieldStr(typ, yield)
+		return typ
 	case fPrimary:
-		return yieldBool(primary, yield)
+		return primary
 	case fDisplay:
-		return yieldStr(display, yield)
+		return display
 	case fVerified:
-		return yieldBool(verified, yield)
+		if verified != nil {
+			return verified
+		}
 	case fVerifiedAt:
-		return yieldTime(verifiedAt, yield)
+		if verifiedAt != nil {
+			return verifiedAt
+		}
 	}
-	return true
+	return nil
 }
 
 // jsonLookup walks keys down a free-form JSON object.

@@ -67,6 +67,7 @@ func (a *Attribute) refs(r ...string) *Attribute    { a.ReferenceTypes = r; retu
 func (a *Attribute) desc(d string) *Attribute       { a.Description = d; return a }
 func (a *Attribute) keyed() *Attribute              { a.acc.keyed = true; return a }
 func (a *Attribute) internal() *Attribute           { a.acc.internal = true; return a }
+func (a *Attribute) millis() *Attribute             { a.acc.millis = true; return a }
 func (a *Attribute) noFilter(why string) *Attribute {
 	a.acc.noFilter = why
 	return a

@@ -35,11 +35,5 @@ func newGroupCatalog() *catalog {
 		[]*Attribute{id, externalID, meta},
 		[]*Attribute{description, customData},
 	)
-	c.alias(id, "group_id")
-	c.alias(displayName, "name")
-	c.alias(description, "description")
-	c.alias(meta.SubAttributes[1], "created_at")
-	c.alias(meta.SubAttributes[2], "updated_at")
-	c.nativeJSON["custom_data"] = customData
-	return c
+	return c // native names: see native_names.go
 }

@@ -18,7 +18,7 @@ func metaAttr(resourceType string) *Attribute {
 			desc("The name of the resource type of the resource."),
 		created,
 		updated,
-		attr("location", "location", TypeReference, fNone).exact().refs("uri").
+		attr("location", "location", TypeReference, fLocation).exact().refs("uri").
 			noFilter("meta.location cannot be used in a filter").
 			desc("The URI of the resource being returned."),
 		attr("version", "version", TypeString, fVersion).exact().
@@ -88,6 +88,8 @@ func addressSubs(native bool) []*Attribute {
 		subs = append(subs, attr("primary", "primary", TypeBoolean, fPrimary).
 			desc("A Boolean value indicating the 'primary' or preferred attribute value for this attribute."))
 	}
+	subs = append(subs, attr(n("updatedAt", "updated_at"), "updatedAt", TypeDateTime, fUpdated).mut(ReadOnly).internal().
+		desc("When the address last changed (native address.updated_at)."))
 	return subs
 }
 
@@ -145,7 +147,7 @@ func newUserCatalog() *catalog {
 	groupValue := attr("value", "value", TypeString, fValue).desc("The identifier of the User's group.")
 	groups := complexAttr("groups", "groups", eGroups,
 		groupValue,
-		attr("$ref", "$ref", TypeReference, fNone).exact().refs("User", "Group").
+		attr("$ref", "$ref", TypeReference, fGroupRef).exact().refs("User", "Group").
 			noFilter("groups.$ref cannot be used in a filter").
 			desc("The URI of the corresponding 'Group' resource to which the user belongs."),
 		attr("display", "display", TypeString, fNone).
@@ -192,7 +194,7 @@ func newUserCatalog() *catalog {
 	pwdInfo := complexAttr("passwordInformation", "passwordInformation", ePassword,
 		attr("expired", "expired", TypeBoolean, fPwdExpired).desc("Whether the password has expired."),
 		attr("temporary", "temporary", TypeBoolean, fPwdTemporary).desc("Whether the password must be replaced at the next login."),
-		attr("updated_at", "updatedAt", TypeDateTime, fPwdUpdated).desc("When the password was last set."),
+		attr("updated_at", "updatedAt", TypeDateTime, fPwdUpdated).millis().desc("When the password was last set (epoch milliseconds, as Transmit renders it)."),
 		attr("expires_in", "expiresAt", TypeDateTime, fPwdExpires).desc("When the password expires."),
 	).readOnlyTree().desc("The state of the user's password.")
 
@@ -212,12 +214,26 @@ func newUserCatalog() *catalog {
 		desc("When the status last changed.")
 	primaryEmail := attr("email", "primaryEmail", TypeString, fPrimaryEmail).unique(UniqueServer).internal().
 		desc("The primary email address (derived from emails).")
-	secondaryEmails := attr("secondary_emails", "secondaryEmails", TypeString, fSecondaryEmails).multi().internal().
-		desc("The non-primary email addresses (derived from emails).")
+	primaryEmailVerified := attr("email_verified", "primaryEmailVerified", TypeBoolean, fPrimaryEmailVerified).mut(ReadOnly).internal().
+		desc("Whether the primary email is verified (derived from emails).")
+	primaryEmailVerifiedAt := attr("verified_at", "primaryEmailVerifiedAt", TypeDateTime, fPrimaryEmailVerifiedAt).mut(ReadOnly).internal().
+		desc("When the primary email was verified (derived from emails).")
+	secondaryEmails := complexAttr("secondary_emails", "secondaryEmails", eSecondaryEmails,
+		attr("value", "value", TypeString, fValue).internal().desc("A secondary email address."),
+		attr("email_verified", "verified", TypeBoolean, fVerified).mut(ReadOnly).internal().desc("Whether it is verified."),
+		attr("verified_at", "verifiedAt", TypeDateTime, fVerifiedAt).mut(ReadOnly).internal().desc("When it was verified."),
+	).multi().internal().desc("The non-primary email addresses (derived from emails).")
 	primaryPhone := attr("phone_number", "primaryPhone", TypeString, fPrimaryPhone).exact().unique(UniqueServer).internal().
 		desc("The primary phone number (derived from phoneNumbers).")
-	secondaryPhones := attr("secondary_phone_numbers", "secondaryPhones", TypeString, fSecondaryPhones).multi().internal().
-		desc("The non-primary phone numbers (derived from phoneNumbers).")
+	primaryPhoneVerified := attr("phone_number_verified", "primaryPhoneVerified", TypeBoolean, fPrimaryPhoneVerified).mut(ReadOnly).internal().
+		desc("Whether the primary phone number is verified (derived from phoneNumbers).")
+	primaryPhoneVerifiedAt := attr("verified_at", "primaryPhoneVerifiedAt", TypeDateTime, fPrimaryPhoneVerifiedAt).mut(ReadOnly).internal().
+		desc("When the primary phone number was verified (derived from phoneNumbers).")
+	secondaryPhones := complexAttr("secondary_phone_numbers", "secondaryPhones", eSecondaryPhones,
+		attr("value", "value", TypeString, fValue).exact().internal().desc("A secondary phone number."),
+		attr("phone_number_verified", "verified", TypeBoolean, fVerified).mut(ReadOnly).internal().desc("Whether it is verified."),
+		attr("verified_at", "verifiedAt", TypeDateTime, fVerifiedAt).mut(ReadOnly).internal().desc("When it was verified."),
+	).multi().internal().desc("The non-primary phone numbers (derived from phoneNumbers).")
 	picture := attr("picture", "picture", TypeReference, fPicture).exact().internal().
 		desc("The primary (else first) photo URL (derived from photos).")
 	primaryAddress := complexAttr("address", "primaryAddress", ePrimaryAddress, addressSubs(true)...).internal().
@@ -237,13 +253,13 @@ func newUserCatalog() *catalog {
 			UserExtendedURN:   {status, lastAuth, pwdInfo},
 		},
 		[]*Attribute{id, externalID, meta},
-		[]*Attribute{customData, apps, birthday, statusChangedAt, primaryEmail, secondaryEmails,
-			primaryPhone, secondaryPhones, picture, primaryAddress},
+		[]*Attribute{customData, apps, birthday, statusChangedAt, primaryEmail, primaryEmailVerified,
+			primaryEmailVerifiedAt, secondaryEmails, primaryPhone, primaryPhoneVerified, primaryPhoneVerifiedAt,
+			secondaryPhones, picture, primaryAddress},
 	)
 	customData.SchemaURN = CustomDataURN
 	c.apps = apps
 	c.jsonURN[CustomDataURN] = customData
 	c.jsonURN[CustomAppDataURN] = customAppData
-	addUserNativeNames(c)
-	return c
+	return c // native names: see native_names.go
 }

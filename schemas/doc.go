@@ -24,5 +24,14 @@
 // by static functions (see accessor.go), so the callbacks they take stay on the
 // stack.
 //
+// The two API faces' JSON views are projections derived from the same
+// catalog: [SCIMUser], [SCIMGroup] and [ProjectSCIM] render the SCIM
+// resources and apply attributes / excludedAttributes; [ReplaceSCIMUser] and
+// [ReplaceSCIMGroup] apply SCIM bodies with replace semantics; [NativeUser],
+// [NativeGroup], [MergeNativeUser] and [MergeNativeGroup] render and merge the
+// native (Transmit-style) objects by walking the native table
+// (native_names.go). Readers and writers share one accessor mechanism, so
+// neither face spells out a field mapping. Bad input is a [*ValueError].
+//
 // This package depends on nothing else in scimd.
 package schemas

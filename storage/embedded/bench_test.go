@@ -283,3 +283,26 @@ func loadBench(s *Store) error {
 	bench.loadTime = time.Since(start)
 	return s.Close()
 }
+
+// BenchmarkStoreOverheadPerUser reports what the store costs beyond the
+// documents themselves: its heap per user (as BenchmarkMemoryPerUser) minus the
+// heap of the same users held as plain decoded documents in a slice. The
+// difference is the indexes, the id order and the store's bookkeeping.
+func BenchmarkStoreOverheadPerUser(b *testing.B) {
+	benchStore(b)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	docs := make([]*schemas.User, benchUsers)
+	for i := range docs {
+		docs[i] = storagetest.NewUser(i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	docHeap := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / benchUsers
+	runtime.KeepAlive(docs)
+	for b.Loop() {
+	}
+	b.ReportMetric(docHeap, "docs-B/user")
+	b.ReportMetric(bench.heap-docHeap, "store-overhead-B/user")
+}

@@ -1,0 +1,113 @@
+package schemas
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ValueError is a request body value the projections cannot accept: a wrong
+// JSON type, a malformed value, an unknown or read-only native field. Path is
+// the field as the client named it ("emails", "name.first_name",
+// "secondary_emails[1]"). The SCIM face answers it with 400 invalidValue, the
+// native face with 400.
+type ValueError struct {
+	Path   string
+	Reason string
+}
+
+// Error renders `invalid value for "<path>": <reason>`.
+func (e *ValueError) Error() string {
+	if e.Path == "" {
+		return "invalid value: " + e.Reason
+	}
+	return fmt.Sprintf("invalid value for %q: %s", e.Path, e.Reason)
+}
+
+func valueErr(path, format string, args ...any) *ValueError {
+	return &ValueError{Path: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+// jsonTypeName names the JSON type of a decoded value, for messages.
+func jsonTypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	}
+	if _, ok := jsonScalar(v); ok {
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// ---- native input formats ----
+
+var e164 = regexp.MustCompile(`^\+[1-9]\d{1,14}$`)
+
+// checkE164 accepts an E.164 phone number (+ and 2 to 15 digits).
+func checkE164(s string) string {
+	if !e164.MatchString(s) {
+		return "expected a phone number in E.164 form, such as +12125550123"
+	}
+	return ""
+}
+
+// checkEmail accepts local@domain: no white space or control characters, one
+// @, a local part of at most 64 bytes and a domain with no empty label; at most
+// 254 bytes. It deliberately accepts what RFC 5321 allows rather than what is common.
+func checkEmail(s string) string {
+	const bad = "expected an email address"
+	if len(s) > 254 {
+		return bad + " of at most 254 bytes"
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || at > 64 {
+		return bad
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == ',' || r == '"' {
+			return bad
+		}
+	}
+	domain := s[at+1:]
+	if strings.ContainsRune(domain, '@') {
+		return bad
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" {
+			return bad
+		}
+	}
+	return ""
+}
+
+// checkBirthday accepts a calendar date YYYY-MM-DD.
+func checkBirthday(s string) string {
+	if len(s) != 10 {
+		return "expected a date in the form YYYY-MM-DD"
+	}
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return "expected a date in the form YYYY-MM-DD"
+	}
+	return ""
+}
+
+// checkURL accepts an absolute http(s) URL.
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "expected an absolute http(s) URL"
+	}
+	return ""
+}

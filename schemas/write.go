@@ -1,0 +1,456 @@
+package schemas
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// The write half of the accessors (see accessor.go). Writers address the
+// same fields (through slot) and the same element kinds (elems) as the
+// readers, so that the SCIM and native projections are both generic over the
+// catalog: nothing here knows which face is writing.
+
+// elemsOf returns the elements of the complex attribute a on u, as readElems
+// enumerates them. The pointers are valid until the next write to a.
+func elemsOf(u *User, a *Attribute, appID string) []any {
+	var out []any
+	readElems(u, a, &Path{Attr: a, AppID: appID}, func(e any) bool {
+		out = append(out, e)
+		return true
+	})
+	return out
+}
+
+// clearElems removes every element of the complex attribute a (for a derived
+// view, every element it shows: clearing secondaryEmails keeps the primary).
+func clearElems(u *User, a *Attribute, appID string) {
+	switch a.acc.elems {
+	case eName:
+		u.Name = Name{}
+	case eEmails:
+		u.Emails = nil
+	case ePhones:
+		u.PhoneNumbers = nil
+	case eIMs:
+		u.IMs = nil
+	case ePhotos:
+		u.Photos = nil
+	case eAddresses:
+		u.Addresses = nil
+	case eEntitlements:
+		u.Entitlements = nil
+	case eRoles:
+		u.Roles = nil
+	case eX509:
+		u.X509Certificates = nil
+	case eManager:
+		if u.Enterprise != nil {
+			u.Enterprise.Manager = nil
+		}
+	case ePrimaryAddress:
+		if ad := u.primaryAddress(); ad != nil {
+			removeElem(u, a, ad)
+		}
+	case eSecondaryEmails:
+		if i := primaryIndex(u.Emails, func(e *Email) bool { return e.Primary }); i >= 0 {
+			u.Emails = []Email{u.Emails[i]}
+		} else {
+			u.Emails = nil
+		}
+	case eSecondaryPhones:
+		if i := primaryIndex(u.PhoneNumbers, func(p *PhoneNumber) bool { return p.Primary }); i >= 0 {
+			u.PhoneNumbers = []PhoneNumber{u.PhoneNumbers[i]}
+		} else {
+			u.PhoneNumbers = nil
+		}
+	case eApp:
+		if l := u.Apps[appID]; l != nil {
+			*l = AppLink{AssignedAt: l.AssignedAt, LastLogin: l.LastLogin}
+		}
+	}
+}
+
+// primaryIndex is the index of the primary element as User.PrimaryEmail
+// defines it (the flagged one, else the only one), or -1.
+func primaryIndex[T any](list []T, primary func(*T) bool) int {
+	for i := range list {
+		if primary(&list[i]) {
+			return i
+		}
+	}
+	if len(list) == 1 {
+		return 0
+	}
+	return -1
+}
+
+// appendElem adds a zero element to the multi-valued complex attribute a
+// and returns it; the pointer is valid until the next append to a. Adding
+// a secondary email (phone) to a user whose only email is implicitly primary
+// flags that one primary, so that it stays the primary.
+func appendElem(u *User, a *Attribute) any {
+	switch a.acc.elems {
+	case eEmails:
+		u.Emails = append(u.Emails, Email{})
+		return &u.Emails[len(u.Emails)-1]
+	case eSecondaryEmails:
+		if len(u.Emails) == 1 {
+			u.Emails[0].Primary = true
+		}
+		u.Emails = append(u.Emails, Email{})
+		return &u.Emails[len(u.Emails)-1]
+	case ePhones:
+		u.PhoneNumbers = append(u.PhoneNumbers, PhoneNumber{})
+		return &u.PhoneNumbers[len(u.PhoneNumbers)-1]
+	case eSecondaryPhones:
+		if len(u.PhoneNumbers) == 1 {
+			u.PhoneNumbers[0].Primary = true
+		}
+		u.PhoneNumbers = append(u.PhoneNumbers, PhoneNumber{})
+		return &u.PhoneNumbers[len(u.PhoneNumbers)-1]
+	case eAddresses:
+		u.Addresses = append(u.Addresses, Address{})
+		return &u.Addresses[len(u.Addresses)-1]
+	}
+	if mv := multiValues(u, a.acc.elems); mv != nil {
+		*mv = append(*mv, MultiValue{})
+		return &(*mv)[len(*mv)-1]
+	}
+	return nil
+}
+
+func multiValues(u *User, e elems) *[]MultiValue {
+	switch e {
+	case eIMs:
+		return &u.IMs
+	case ePhotos:
+		return &u.Photos
+	case eEntitlements:
+		return &u.Entitlements
+	case eRoles:
+		return &u.Roles
+	case eX509:
+		return &u.X509Certificates
+	}
+	return nil
+}
+
+// singleElem returns the element of the single-valued complex attribute a
+// (name, manager, the primary address, an application link); with create it
+// makes one when there is none, else it returns nil then.
+func singleElem(u *User, a *Attribute, appID string, create bool) any {
+	switch a.acc.elems {
+	case eName:
+		return &u.Name
+	case eManager:
+		if u.Enterprise == nil || u.Enterprise.Manager == nil {
+			if !create {
+				return nil
+			}
+			if u.Enterprise == nil {
+				u.Enterprise = &EnterpriseUser{}
+			}
+			u.Enterprise.Manager = &Manager{}
+		}
+		return u.Enterprise.Manager
+	case ePrimaryAddress:
+		if ad := u.primaryAddress(); ad != nil {
+			return ad
+		}
+		if !create {
+			return nil
+		}
+		u.Addresses = append(u.Addresses, Address{})
+		return &u.Addresses[len(u.Addresses)-1]
+	case eApp:
+		if appID == "" {
+			return nil
+		}
+		if l := u.Apps[appID]; l != nil {
+			return l
+		}
+		if !create {
+			return nil
+		}
+		if u.Apps == nil {
+			u.Apps = map[string]*AppLink{}
+		}
+		l := &AppLink{}
+		u.Apps[appID] = l
+		return l
+	case ePassword:
+		if u.Password != nil {
+			return u.Password
+		}
+	}
+	return nil
+}
+
+// removeElem removes one element (a pointer elemsOf or singleElem returned)
+// of the complex attribute a.
+func removeElem(u *User, a *Attribute, elem any) {
+	switch e := elem.(type) {
+	case *Name:
+		*e = Name{}
+	case *Manager:
+		if u.Enterprise != nil && u.Enterprise.Manager == e {
+			u.Enterprise.Manager = nil
+		}
+	case *Address:
+		u.Addresses = deleteAt(u.Addresses, e)
+	case *Email:
+		u.Emails = deleteAt(u.Emails, e)
+	case *PhoneNumber:
+		u.PhoneNumbers = deleteAt(u.PhoneNumbers, e)
+	case *MultiValue:
+		if mv := multiValues(u, a.acc.elems); mv != nil {
+			*mv = deleteAt(*mv, e)
+		}
+	}
+}
+
+// deleteAt removes the element e points to from list.
+func deleteAt[T any](list []T, e *T) []T {
+	for i := range list {
+		if &list[i] == e {
+			return slices.Delete(list, i, i+1)
+		}
+	}
+	return list
+}
+
+// store writes v (a string, bool, time.Time or map[string]any; nil for the
+// zero value) into the stored field f of doc and reports whether doc holds f.
+func store(doc any, f field, v any) bool {
+	switch s := slot(doc, f, true).(type) {
+	case *string:
+		x, _ := v.(string)
+		*s = x
+	case *bool:
+		x, _ := v.(bool)
+		*s = x
+	case *time.Time:
+		x, _ := v.(time.Time)
+		*s = x
+	case *map[string]any:
+		x, _ := v.(map[string]any)
+		*s = x
+	default:
+		return false
+	}
+	return true
+}
+
+// elemFields lists the stored fields of an element, for carry-over.
+func elemFields(elem any) []field {
+	switch elem.(type) {
+	case *Email, *PhoneNumber:
+		return []field{fValue, fType, fPrimary, fDisplay, fVerified, fVerifiedAt}
+	case *MultiValue:
+		return []field{fValue, fType, fPrimary, fDisplay}
+	case *Address:
+		return []field{fFormatted, fStreetAddress, fLocality, fRegion, fPostalCode, fCountry, fType, fPrimary, fUpdated}
+	case *Name:
+		return []field{fFormatted, fFamilyName, fGivenName, fMiddleName, fHonorificPrefix, fHonorificSuffix}
+	case *Manager:
+		return []field{fValue, fRef, fManagerDisplayName}
+	case *AppLink:
+		return []field{fExternalAccountID, fCustomAppData}
+	}
+	return nil
+}
+
+// copyField copies the stored field f from src to dst (elements of one type).
+func copyField(dst, src any, f field) {
+	switch d := slot(dst, f, true).(type) {
+	case *string:
+		*d = *slot(src, f, false).(*string)
+	case *bool:
+		*d = *slot(src, f, false).(*bool)
+	case *time.Time:
+		*d = *slot(src, f, false).(*time.Time)
+	case *map[string]any:
+		*d = CloneJSONObject(*slot(src, f, false).(*map[string]any))
+	}
+}
+
+// carry copies into dst every field of src that the writing face does not
+// own: an element a client rewrote keeps what that client cannot see (an
+// email's verification, an address's updated_at, a SCIM email's type when
+// the native face rewrites secondary_emails).
+func carry(dst, src any, owned map[field]bool) {
+	for _, f := range elemFields(dst) {
+		if !owned[f] {
+			copyField(dst, src, f)
+		}
+	}
+}
+
+// sameOwned reports whether two elements agree on every owned field.
+func sameOwned(x, y any, owned map[field]bool) bool {
+	for f := range owned {
+		if !slotEqual(slot(x, f, false), slot(y, f, false)) {
+			return false
+		}
+	}
+	return true
+}
+
+func slotEqual(a, b any) bool {
+	switch x := a.(type) {
+	case *string:
+		y, ok := b.(*string)
+		return ok && *x == *y
+	case *bool:
+		y, ok := b.(*bool)
+		return ok && *x == *y
+	case *time.Time:
+		y, ok := b.(*time.Time)
+		return ok && x.Equal(*y)
+	case nil:
+		return b == nil
+	}
+	return false
+}
+
+// matchOld finds, among the previous elements, the one a rewritten element
+// continues: the one with the same value (compared as the attribute's
+// caseExact says) when the elements have a value, else the one equal on
+// every owned field. used marks elements already matched.
+func matchOld(a *Attribute, elem any, old []any, used []bool, owned map[field]bool) any {
+	vs := a.acc.valueSub
+	for i, o := range old {
+		if used[i] {
+			continue
+		}
+		var same bool
+		if vs != nil {
+			x, _ := slot(elem, vs.acc.field, false).(*string)
+			y, _ := slot(o, vs.acc.field, false).(*string)
+			same = x != nil && y != nil && *x != "" && (*x == *y || (!vs.CaseExact && strings.EqualFold(*x, *y)))
+		} else {
+			same = sameOwned(elem, o, owned)
+		}
+		if same {
+			used[i] = true
+			return o
+		}
+	}
+	return nil
+}
+
+// cloneElems deep-copies elements so that they survive rewriting the list.
+func cloneElems(list []any) []any {
+	out := make([]any, len(list))
+	for i, e := range list {
+		switch x := e.(type) {
+		case *Email:
+			c := *x
+			out[i] = &c
+		case *PhoneNumber:
+			c := *x
+			out[i] = &c
+		case *MultiValue:
+			c := *x
+			out[i] = &c
+		case *Address:
+			c := *x
+			out[i] = &c
+		case *Name:
+			c := *x
+			out[i] = &c
+		case *Manager:
+			c := *x
+			out[i] = &c
+		case *AppLink:
+			c := *x
+			c.CustomAppData = CloneJSONObject(x.CustomAppData)
+			out[i] = &c
+		default:
+			out[i] = e
+		}
+	}
+	return out
+}
+
+// setPrimaryContact makes v the value of the primary element of a contact
+// list (emails or phone numbers), the native `email` / `phone_number`:
+//   - "" removes the primary element (the secondaries stay);
+//   - when the value only changes case (for case-insensitive values) the
+//     verification is kept; a different value starts unverified;
+//   - a value equal to a secondary's promotes that element (with its
+//     verification) and the previous primary is dropped;
+//   - without a primary, a new flagged element is added.
+func setPrimaryContact[T any](list *[]T, v string, fold bool, get func(*T) (value *string, primary, verified *bool, verifiedAt *time.Time)) {
+	same := func(a, b string) bool { return a == b || (fold && strings.EqualFold(a, b)) }
+	pi := primaryIndex(*list, func(e *T) bool { _, p, _, _ := get(e); return *p })
+	if v == "" {
+		if pi >= 0 {
+			*list = slices.Delete(*list, pi, pi+1)
+		}
+		return
+	}
+	si := -1 // a secondary with the same value
+	for i := range *list {
+		if val, _, _, _ := get(&(*list)[i]); i != pi && same(*val, v) {
+			si = i
+			break
+		}
+	}
+	switch {
+	case pi >= 0 && si < 0:
+		val, _, ver, at := get(&(*list)[pi])
+		if !same(*val, v) {
+			*ver, *at = false, time.Time{}
+		}
+		*val = v
+	case si >= 0:
+		val, prim, _, _ := get(&(*list)[si])
+		*val, *prim = v, true
+		if pi >= 0 {
+			*list = slices.Delete(*list, pi, pi+1)
+		}
+	default:
+		var e T
+		val, prim, _, _ := get(&e)
+		*val, *prim = v, true
+		*list = append(*list, e)
+	}
+}
+
+func emailParts(e *Email) (*string, *bool, *bool, *time.Time) {
+	return &e.Value, &e.Primary, &e.Verified, &e.VerifiedAt
+}
+
+func phoneParts(p *PhoneNumber) (*string, *bool, *bool, *time.Time) {
+	return &p.Value, &p.Primary, &p.Verified, &p.VerifiedAt
+}
+
+// setDerived writes a derived root field of the native view; it reports
+// false for fields that are not derived.
+func setDerived(u *User, f field, v string) bool {
+	switch f {
+	case fPrimaryEmail:
+		setPrimaryContact(&u.Emails, v, true, emailParts)
+	case fPrimaryPhone:
+		setPrimaryContact(&u.PhoneNumbers, v, false, phoneParts)
+	case fPicture:
+		i := primaryIndex(u.Photos, func(m *MultiValue) bool { return m.Primary })
+		if i < 0 && len(u.Photos) > 0 {
+			i = 0
+		}
+		switch {
+		case v == "" && i >= 0:
+			u.Photos = slices.Delete(u.Photos, i, i+1)
+		case v == "":
+		case i >= 0:
+			u.Photos[i].Value = v
+		default:
+			u.Photos = append(u.Photos, MultiValue{Value: v})
+		}
+	default:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,84 @@
+package native
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+)
+
+// apiTokenObject is the native form of an API token record (never the token).
+func apiTokenObject(t *schemas.APIToken) map[string]any {
+	return map[string]any{
+		"token_id": t.ID, "description": t.Description, "app_id": nilIfEmpty(t.AppID),
+		"created_at": isoTime(t.Created), "expires_at": isoTime(t.Expires), "last_used_at": isoTime(t.LastUsedAt),
+		"created_by": t.CreatedBy,
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// createAPIToken serves POST /cis/v1/manage/api-tokens
+// {description, app_id?, expires_at?}: the token is in the response, once.
+func (h *Handler) createAPIToken(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	body, err := h.object(r)
+	if err != nil {
+		return err
+	}
+	f := fields(body)
+	if err := f.only("description", "app_id", "expires_at"); err != nil {
+		return err
+	}
+	desc, err := f.str("description")
+	if err != nil {
+		return err
+	}
+	appID, err := f.str("app_id")
+	if err != nil {
+		return err
+	}
+	exp, err := f.str("expires_at")
+	if err != nil {
+		return err
+	}
+	var expires time.Time
+	if exp != "" {
+		if expires, err = time.Parse(time.RFC3339Nano, exp); err != nil {
+			return badRequest("expires_at must be an RFC 3339 date-time such as 2030-01-01T00:00:00Z")
+		}
+	}
+	t, token, err := h.svc.CreateAPIToken(r.Context(), p, desc, appID, expires)
+	if err != nil {
+		return err
+	}
+	m := apiTokenObject(t)
+	m["token"] = token
+	return result(w, http.StatusCreated, m)
+}
+
+func (h *Handler) listAPITokens(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	ts, err := h.svc.ListAPITokens(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(ts))
+	for i, t := range ts {
+		out[i] = apiTokenObject(t)
+	}
+	return result(w, http.StatusOK, out)
+}
+
+func (h *Handler) deleteAPIToken(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	if err := h.svc.DeleteAPIToken(r.Context(), p, mux.Vars(r)["token_id"]); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusNoContent)
+}

@@ -1,0 +1,205 @@
+package native
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// projection returns the native projection options of p: app callers see and
+// write the app-level fields of their own application.
+func (h *Handler) projection(ctx context.Context, p directory.Principal) (nativeOptions, error) {
+	if p.AppID == "" {
+		return nativeOptions{}, nil
+	}
+	app, err := h.svc.GetApp(ctx, p, schemas.AppRegular, p.AppID)
+	if err != nil {
+		return nativeOptions{}, err
+	}
+	return nativeOptions{AppID: app.ID, AppName: app.Name}, nil
+}
+
+// writeUser answers with {"result": User}.
+func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, p directory.Principal, status int, u *schemas.User) error {
+	o, err := h.projection(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return result(w, status, projectUser(u, o))
+}
+
+// credentials pulls the create-time `credentials` object out of a user body:
+// {password (required), force_replace (default true: a temporary password)}.
+func credentials(body map[string]any) (*directory.PasswordInput, error) {
+	raw, ok := body["credentials"]
+	delete(body, "credentials")
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	m, isObj := raw.(map[string]any)
+	if !isObj {
+		return nil, badRequest("credentials must be an object")
+	}
+	f := fields(m)
+	if err := f.only("password", "force_replace"); err != nil {
+		return nil, err
+	}
+	pw, err := f.required("password")
+	if err != nil {
+		return nil, badRequest("credentials.password is required")
+	}
+	temp, err := f.boolean("force_replace", true)
+	if err != nil {
+		return nil, err
+	}
+	return &directory.PasswordInput{Password: pw, Temporary: temp}, nil
+}
+
+// newUser builds a user from a createUser body.
+func newUser(body map[string]any, o nativeOptions) (*schemas.User, *directory.PasswordInput, error) {
+	body = cloneBody(body)
+	pw, err := credentials(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &schemas.User{}
+	if err := mergeUser(u, body, o, true); err != nil {
+		return nil, nil, err
+	}
+	return u, pw, nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	body, err := h.object(r)
+	if err != nil {
+		return err
+	}
+	o, err := h.projection(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	u, pw, err := newUser(body, o)
+	if err != nil {
+		return err
+	}
+	created, err := h.svc.CreateUser(r.Context(), p, u, pw)
+	if err != nil {
+		return err
+	}
+	return result(w, http.StatusCreated, projectUser(created, o))
+}
+
+func (h *Handler) bulkCreateUsers(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	var v any
+	if err := h.decode(r, &v); err != nil {
+		return err
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return badRequest("the request body must be a JSON array of users")
+	}
+	o, err := h.projection(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	items := make([]directory.BulkUser, len(arr))
+	for i, e := range arr {
+		body, isObj := e.(map[string]any)
+		if !isObj {
+			items[i].Err = badRequest("element %d is not a JSON object", i)
+			continue
+		}
+		items[i].User, items[i].Password, items[i].Err = newUser(body, o)
+	}
+	res, err := h.svc.BulkCreateUsers(r.Context(), p, items)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(res))
+	failed := 0
+	for i, br := range res {
+		if br.Err != nil {
+			failed++
+			status, msg := h.classify(r, br.Err)
+			out[i] = map[string]any{"index": br.Index, "status": status, "error": map[string]any{"message": msg, "error_code": status}}
+			continue
+		}
+		out[i] = map[string]any{"index": br.Index, "status": http.StatusCreated, "user": projectUser(br.User, o)}
+	}
+	return result(w, http.StatusCreated, map[string]any{
+		"total_count": len(res), "created_count": len(res) - failed, "failed_count": failed, "results": out,
+	})
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	u, err := h.svc.GetUser(r.Context(), p, mux.Vars(r)["user_id"])
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, p, http.StatusOK, u)
+}
+
+// findUser serves the get-by-identifier endpoints; param is the route variable
+// and the native name of the unique field.
+func (h *Handler) findUser(param string) handlerFunc {
+	field := map[string]string{
+		"email": storage.FieldEmail, "external_user_id": storage.FieldExternalID,
+		"username": storage.FieldUserName, "phone_number": storage.FieldPhoneNumber,
+	}[param]
+	return func(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+		u, err := h.svc.FindUser(r.Context(), p, field, mux.Vars(r)[param])
+		if err != nil {
+			return err
+		}
+		return h.writeUser(w, r, p, http.StatusOK, u)
+	}
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	body, err := h.object(r)
+	if err != nil {
+		return err
+	}
+	o, err := h.projection(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateUser(r.Context(), p, mux.Vars(r)["user_id"], 0, directory.UserChange{
+		Apply: func(u *schemas.User) error { return mergeUser(u, cloneBody(body), o, false) },
+	})
+	if err != nil {
+		return err
+	}
+	return result(w, http.StatusOK, projectUser(u, o))
+}
+
+func (h *Handler) userGroups(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	gs, err := h.svc.UserGroups(r.Context(), p, mux.Vars(r)["user_id"])
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(gs))
+	for i, g := range gs {
+		out[i] = projectGrp(g)
+	}
+	return result(w, http.StatusOK, out)
+}
+
+func (h *Handler) removeUserFromApp(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	if err := h.svc.RemoveUserFromApp(r.Context(), p, mux.Vars(r)["user_id"]); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusNoContent)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	if err := h.svc.DeleteUser(r.Context(), p, mux.Vars(r)["user_id"]); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusNoContent)
+}

@@ -7,13 +7,19 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/native"
+	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/storage"
 )
 
-// newHandler builds the HTTP surface. The API faces are mounted here as they
-// are added; for now it serves the health endpoints.
-func newHandler(store storage.Store, log *slog.Logger) http.Handler {
+// newHandler builds the HTTP surface: the health endpoints, the native face
+// (/cis/v1, /oidc, discovery, OpenAPI) and the SCIM face (/cis/scim and /scim/v2),
+// all on one mux behind the recovery and access-log middleware.
+func newHandler(store storage.Store, svc *directory.Service, publicURL string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	native.New(svc, native.Options{PublicURL: publicURL, Logger: log}).Register(mux)
+	scim.New(svc, scim.Options{PublicURL: publicURL, Logger: log}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -39,7 +39,8 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	}
 	defer ln.Close()
 
-	svc := directory.New(store, directory.Options{Logger: log, Issuer: publicURL(cfg, ln.Addr())})
+	base := publicURL(cfg, ln.Addr())
+	svc := directory.New(store, directory.Options{Logger: log, Issuer: base})
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHandler(store, log),
+		Handler:           newHandler(store, svc, base, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -1,0 +1,223 @@
+package scim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/storage/embedded"
+)
+
+// fixture is the SCIM face over a real embedded store behind a real listener.
+type fixture struct {
+	t         testing.TB
+	srv       *httptest.Server
+	svc       *directory.Service
+	admin     string // an admin API token
+	app       *schemas.App
+	appToken  string // an API token bound to app
+	appSecret string
+	base      string // srv.URL + "/scim/v2"
+}
+
+func newFixture(t testing.TB) *fixture {
+	return newFixtureOpts(t, scim.Options{})
+}
+
+func newFixtureOpts(t testing.TB, opts scim.Options) *fixture {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := directory.New(st, directory.Options{Logger: log})
+	ctx := t.Context()
+	if err := svc.EnsureSigningKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, svc: svc}
+	if _, f.admin, err = svc.CreateAPIToken(ctx, directory.System, "okta", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.app, f.appSecret, err = svc.CreateApp(ctx, directory.System, schemas.AppRegular, &schemas.App{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, f.appToken, err = svc.CreateAPIToken(ctx, directory.System, "app connector", f.app.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(nil)
+	t.Cleanup(f.srv.Close)
+	opts.PublicURL, opts.Logger = f.srv.URL, log
+	mux := http.NewServeMux()
+	scim.New(svc, opts).Register(mux)
+	f.srv.Config.Handler = mux
+	f.base = f.srv.URL + "/scim/v2"
+	return f
+}
+
+// resp is a decoded response.
+type resp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (f *fixture) do(method, path, token string, body any, hdr ...string) resp {
+	f.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	url := path
+	if !strings.HasPrefix(path, "http") {
+		url = f.base + path
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/scim+json; charset=utf-8")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := resp{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		_ = d.Decode(&r.body)
+	}
+	return r
+}
+
+func (r resp) want(t testing.TB, status int) resp {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.raw)
+	}
+	if r.raw != "" && !strings.HasPrefix(r.header.Get("Content-Type"), "application/scim+json") {
+		t.Fatalf("Content-Type %q", r.header.Get("Content-Type"))
+	}
+	return r
+}
+
+// wantError checks a SCIM error body.
+func (r resp) wantError(t testing.TB, status int, scimType string) resp {
+	t.Helper()
+	r.want(t, status)
+	if s, _ := r.body["status"].(string); s != strconv.Itoa(status) {
+		t.Fatalf("error status %v, want string %q; body %s", r.body["status"], strconv.Itoa(status), r.raw)
+	}
+	if got, _ := r.body["scimType"].(string); got != scimType {
+		t.Fatalf("scimType %q, want %q; body %s", got, scimType, r.raw)
+	}
+	if !hasString(r.body["schemas"], "urn:ietf:params:scim:api:messages:2.0:Error") {
+		t.Fatalf("no Error schema: %s", r.raw)
+	}
+	return r
+}
+
+func hasString(v any, s string) bool {
+	l, _ := v.([]any)
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// get walks a decoded body: get(body, "name", "givenName"), get(body, "emails", 0, "value").
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func num(v any) int {
+	n, _ := v.(json.Number)
+	i, _ := strconv.Atoi(string(n))
+	return i
+}
+
+// user is a minimal SCIM user body.
+func user(name string) map[string]any {
+	return map[string]any{
+		"schemas":  []string{schemas.UserSchemaURN},
+		"userName": name,
+		"name":     map[string]any{"givenName": "Ada", "familyName": "Lovelace"},
+		"emails":   []any{map[string]any{"value": name, "type": "work", "primary": true}},
+		"active":   true,
+	}
+}
+
+func patchOp(ops ...map[string]any) map[string]any {
+	return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}
+}
+
+func op(o, path string, value any) map[string]any {
+	m := map[string]any{"op": o}
+	if path != "" {
+		m["path"] = path
+	}
+	if value != nil {
+		m["value"] = value
+	}
+	return m
+}
+
+// createUser creates a user with the admin token and returns its id.
+func (f *fixture) createUser(name string) string {
+	f.t.Helper()
+	r := f.do("POST", "/Users", f.admin, user(name)).want(f.t, 201)
+	return r.body["id"].(string)
+}
+
+func scimOptions(maxResults, bulkOps int) scim.Options {
+	return scim.Options{MaxResults: maxResults, BulkMaxOperations: bulkOps}
+}
+
+func scimOptionsPayload(bytes int64) scim.Options {
+	return scim.Options{BulkMaxPayloadBytes: bytes}
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}

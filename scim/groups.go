@@ -1,0 +1,179 @@
+package scim
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// groupResource renders a group, with its members only when the projection
+// asks for them (listing a 100,000-member group is not free).
+func (c *call) groupResource(g *schemas.Group, pr projection) (map[string]any, error) {
+	var members []schemas.SCIMMember
+	if wantsMembers(pr) {
+		var err error
+		if members, err = c.members(g.ID); err != nil {
+			return nil, err
+		}
+	}
+	return schemas.ProjectSCIM(schemas.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
+}
+
+// wantsMembers reports whether a projection returns Group.members.
+func wantsMembers(pr projection) bool {
+	isMembers := func(a string) bool {
+		a = strings.ToLower(a)
+		a = strings.TrimPrefix(a, strings.ToLower(schemas.GroupSchemaURN)+":")
+		return a == "members" || strings.HasPrefix(a, "members.")
+	}
+	for _, a := range pr.excluded {
+		if strings.EqualFold(strings.TrimPrefix(strings.ToLower(a), strings.ToLower(schemas.GroupSchemaURN)+":"), "members") {
+			return false
+		}
+	}
+	if len(pr.attributes) == 0 {
+		return true
+	}
+	for _, a := range pr.attributes {
+		if isMembers(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// members lists a group's members visible to the caller, with display names.
+func (c *call) members(groupID string) ([]schemas.SCIMMember, error) {
+	ctx := c.r.Context()
+	ids, err := c.h.svc.GroupMemberIDs(ctx, c.p, groupID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]schemas.SCIMMember, 0, len(ids))
+	for _, id := range ids {
+		m := schemas.SCIMMember{Value: id, Type: "User"}
+		if u, err := c.h.svc.GetUser(ctx, c.p, id); err == nil {
+			m.Display = u.DisplayName
+			if m.Display == "" {
+				m.Display = u.UserName
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// writeGroup answers a group with its ETag.
+func (c *call) writeGroup(status int, g *schemas.Group) {
+	res, err := c.groupResource(g, c.queryProjection())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.w.Header().Set("ETag", etagOf(g.Version))
+	if status == http.StatusCreated {
+		c.w.Header().Set("Location", c.location(schemas.GroupResource, g.ID))
+	}
+	c.writeJSON(status, res)
+}
+
+// memberIDs reads a members value: a list of {"value": id, …} objects (other
+// sub-attributes such as display, $ref or type are ignored) or of plain ids.
+func memberIDs(v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v} // a single member object
+	}
+	ids := make([]string, 0, len(list))
+	for _, e := range list {
+		switch t := e.(type) {
+		case string:
+			ids = append(ids, t)
+		case map[string]any:
+			if typ, _ := lookupFold(t, "type").(string); strings.EqualFold(typ, "Group") {
+				return nil, invalidValue("groups cannot be members of groups")
+			}
+			id, ok := lookupFold(t, "value").(string)
+			if !ok || id == "" {
+				return nil, invalidValue("a member needs a value (the user's id)")
+			}
+			ids = append(ids, id)
+		default:
+			return nil, invalidValue("members must be objects with a value")
+		}
+	}
+	return ids, nil
+}
+
+// createGroup serves POST /Groups.
+func (c *call) createGroup(body map[string]any) {
+	g := &schemas.Group{}
+	if err := schemas.ReplaceSCIMGroup(g, body); err != nil {
+		c.fail(err)
+		return
+	}
+	ids, err := memberIDs(lookupFold(body, "members"))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	created, err := c.h.svc.CreateGroup(c.r.Context(), c.p, g, ids)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if len(ids) > 0 { // membership bumped the version
+		if created, err = c.h.svc.GetGroup(c.r.Context(), c.p, created.ID); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	c.writeGroup(http.StatusCreated, created)
+}
+
+// replaceGroup serves PUT /Groups/{id}. Members are replaced when the body
+// has a members attribute and left alone when it has none.
+func (c *call) replaceGroup(id string, body map[string]any) {
+	if err := schemas.ReplaceSCIMGroup(&schemas.Group{}, body); err != nil {
+		c.fail(err)
+		return
+	}
+	ids, err := memberIDs(lookupFold(body, "members"))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	ctx := c.r.Context()
+	cur, err := c.h.svc.GetGroup(ctx, c.p, id)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	ifv, err := c.ifVersion(cur.Version)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, ifv, func(g *schemas.Group) error {
+		return schemas.ReplaceSCIMGroup(g, body)
+	}); err != nil {
+		c.fail(err)
+		return
+	}
+	if hasKeyFold(body, "members") {
+		if err := c.h.svc.ReplaceMembers(ctx, c.p, id, ids); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	g, err := c.h.svc.GetGroup(ctx, c.p, id)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.writeGroup(http.StatusOK, g)
+}

@@ -1,0 +1,146 @@
+package scim
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	scimlib "github.com/elimity-com/scim"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
+)
+
+// Bases are the URL prefixes the SCIM face is served under: Transmit's path
+// and the conventional one.
+var Bases = []string{"/cis/scim", "/scim/v2"}
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxResults          = 1000
+	DefaultBulkMaxOperations   = 1000
+	DefaultBulkMaxPayloadBytes = 4 << 20
+)
+
+// Options configures the SCIM face. Zero values select defaults.
+type Options struct {
+	// PublicURL is the externally visible scheme://host[:port] of the server,
+	// the prefix of every meta.location and Location header (the base the
+	// request came in on is appended). When empty, the request's Host is used,
+	// which is only safe behind a proxy that sets it: configure it in production.
+	PublicURL string
+	// Logger receives server faults; default slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes caps request bodies other than Bulk; default httpx.DefaultMaxBody.
+	MaxBodyBytes int64
+	// MaxResults caps the resources of one list response (SPC filter.maxResults); default 1000.
+	MaxResults int
+	// BulkMaxOperations caps the operations of one Bulk request; default 1000.
+	BulkMaxOperations int
+	// BulkMaxPayloadBytes caps a Bulk request body; default 4 MiB.
+	BulkMaxPayloadBytes int64
+}
+
+// Handler serves the SCIM 2.0 API over a directory service. It is safe for
+// concurrent use.
+type Handler struct {
+	svc  *directory.Service
+	opts Options
+	log  *slog.Logger
+
+	// lib holds one elimity-com/scim server per base, so that the library's
+	// locations name the base the request came in on.
+	libMu sync.Mutex
+	lib   map[string]scimlib.Server
+}
+
+// New returns the SCIM face over svc.
+func New(svc *directory.Service, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = httpx.DefaultMaxBody
+	}
+	if opts.MaxResults <= 0 {
+		opts.MaxResults = DefaultMaxResults
+	}
+	if opts.BulkMaxOperations <= 0 {
+		opts.BulkMaxOperations = DefaultBulkMaxOperations
+	}
+	if opts.BulkMaxPayloadBytes <= 0 {
+		opts.BulkMaxPayloadBytes = DefaultBulkMaxPayloadBytes
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	return &Handler{svc: svc, opts: opts, log: opts.Logger, lib: map[string]scimlib.Server{}}
+}
+
+// Register mounts the SCIM face on mux under every base in Bases.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, base := range Bases {
+		hb := h.ForBase(base)
+		mux.Handle(base, hb)
+		mux.Handle(base+"/", hb)
+	}
+}
+
+// ForBase returns the handler for requests under one base path (e.g.
+// "/cis/scim"); the request path must start with it.
+func (h *Handler) ForBase(base string) http.Handler {
+	base = strings.TrimRight(base, "/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, base)
+	})
+}
+
+// serve is the wrapper in front of the library: it fixes the response media
+// type, recovers from panics, authenticates and routes.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string) {
+	sw := &scimWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("scim: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !sw.wrote {
+				h.writeError(sw, r, newError(http.StatusInternalServerError, "", "internal error"))
+			}
+		}
+	}()
+	c := &call{h: h, w: sw, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base)}
+	c.route()
+}
+
+// scimWriter makes every response application/scim+json, whoever writes it
+// (the library sets the type without a charset).
+type scimWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+const scimContentType = "application/scim+json; charset=utf-8"
+
+func (w *scimWriter) WriteHeader(status int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	if status != http.StatusNoContent && status != http.StatusNotModified {
+		w.Header().Set("Content-Type", scimContentType)
+	} else {
+		w.Header().Del("Content-Type")
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *scimWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *scimWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

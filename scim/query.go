@@ -1,0 +1,339 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// listParams are the query parameters of a list or search (RFC 7644 §3.4.2),
+// from the URL or from a SearchRequest body.
+type listParams struct {
+	filter, sortBy, sortOrder string
+	startIndex, count         int
+	attributes, excluded      []string
+}
+
+// projection is the attributes / excludedAttributes pair of a request.
+type projection struct{ attributes, excluded []string }
+
+// queryProjection reads attributes / excludedAttributes from the URL.
+func (c *call) queryProjection() projection {
+	q := c.r.URL.Query()
+	return projection{attributes: splitList(q["attributes"]), excluded: splitList(q["excludedAttributes"])}
+}
+
+// splitList splits comma-separated parameter values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// queryParams reads list parameters from the URL query.
+func (c *call) queryParams() (listParams, error) {
+	q := c.r.URL.Query()
+	lp := listParams{filter: q.Get("filter"), sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"),
+		startIndex: 1, count: c.h.opts.MaxResults}
+	pr := c.queryProjection()
+	lp.attributes, lp.excluded = pr.attributes, pr.excluded
+	for name, dst := range map[string]*int{"startIndex": &lp.startIndex, "count": &lp.count} {
+		if v := strings.TrimSpace(q.Get(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return lp, invalidValue("%s must be an integer, not %q", name, v)
+			}
+			*dst = n
+		}
+	}
+	return lp, nil
+}
+
+// searchParams reads list parameters from a SearchRequest body (RFC 7644 §3.4.3).
+func (c *call) searchParams() (listParams, error) {
+	body, err := c.decodeBody(0)
+	if err != nil {
+		return listParams{}, err
+	}
+	if !hasSchema(body, searchRequestURN) {
+		return listParams{}, invalidSyntax("a search request must have schemas [%q]", searchRequestURN)
+	}
+	lp := listParams{startIndex: 1, count: c.h.opts.MaxResults}
+	for k, v := range body {
+		switch strings.ToLower(k) {
+		case "filter":
+			lp.filter, err = asString(k, v)
+		case "sortby":
+			lp.sortBy, err = asString(k, v)
+		case "sortorder":
+			lp.sortOrder, err = asString(k, v)
+		case "startindex":
+			lp.startIndex, err = asInt(k, v)
+		case "count":
+			lp.count, err = asInt(k, v)
+		case "attributes":
+			lp.attributes, err = asStrings(k, v)
+		case "excludedattributes":
+			lp.excluded, err = asStrings(k, v)
+		}
+		if err != nil {
+			return lp, err
+		}
+	}
+	return lp, nil
+}
+
+func asString(name string, v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", invalidValue("%s must be a string", name)
+	}
+	return s, nil
+}
+
+func asInt(name string, v any) (int, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, invalidValue("%s must be an integer", name)
+	}
+	i, err := strconv.Atoi(n.String())
+	if err != nil {
+		return 0, invalidValue("%s must be an integer", name)
+	}
+	return i, nil
+}
+
+func asStrings(name string, v any) ([]string, error) {
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return splitList([]string{t}), nil
+	case []any:
+		var out []string
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, invalidValue("%s must be a list of attribute names", name)
+			}
+			out = append(out, splitList([]string{s})...)
+		}
+		return out, nil
+	}
+	return nil, invalidValue("%s must be a list of attribute names", name)
+}
+
+// hasSchema reports whether a request body's schemas list contains urn.
+func hasSchema(body map[string]any, urn string) bool {
+	for k, v := range body {
+		if !strings.EqualFold(k, "schemas") {
+			continue
+		}
+		list, _ := v.([]any)
+		for _, s := range list {
+			if str, ok := s.(string); ok && strings.EqualFold(str, urn) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// storageQuery builds the storage query of a list for one resource type.
+func (c *call) storageQuery(rt schemas.ResourceType, lp listParams) (storage.Query, error) {
+	opt := schemas.ParseOptions{Resource: rt, Dialect: schemas.SCIMDialect, AppID: c.p.AppID}
+	q := storage.Query{}
+	if f := strings.TrimSpace(lp.filter); f != "" {
+		parsed, err := schemas.ParseFilter(f, opt)
+		if err != nil {
+			return q, err
+		}
+		q.Filter = parsed
+	}
+	if lp.sortBy != "" {
+		p, err := schemas.ParsePath(lp.sortBy, opt)
+		if err != nil {
+			return q, err
+		}
+		q.Sort = &schemas.SortKey{Path: p}
+		switch strings.ToLower(lp.sortOrder) {
+		case "", "ascending", "asc":
+		case "descending", "desc":
+			q.Sort.Descending = true
+		default:
+			return q, invalidValue("sortOrder must be ascending or descending, not %q", lp.sortOrder)
+		}
+	}
+	q.Offset, q.Limit = pageBounds(lp, c.h.opts.MaxResults)
+	return q, nil
+}
+
+// pageBounds turns 1-based startIndex/count into an offset and a limit
+// (RFC 7644 §3.4.2.4: startIndex < 1 is 1, count < 0 is 0, count is capped).
+func pageBounds(lp listParams, max int) (offset, limit int) {
+	start, count := lp.startIndex, lp.count
+	if start < 1 {
+		start = 1
+	}
+	if count < 0 {
+		count = 0
+	}
+	if count > max {
+		count = max
+	}
+	return start - 1, count
+}
+
+// list serves GET /Users and GET /Groups.
+func (c *call) list(rt schemas.ResourceType) {
+	lp, err := c.queryParams()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.runList(rt, lp)
+}
+
+// search serves POST /Users/.search and /Groups/.search.
+func (c *call) search(rt schemas.ResourceType) {
+	lp, err := c.searchParams()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.runList(rt, lp)
+}
+
+// runList answers a ListResponse for one resource type.
+func (c *call) runList(rt schemas.ResourceType, lp listParams) {
+	q, err := c.storageQuery(rt, lp)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	pr := projection{lp.attributes, lp.excluded}
+	resources, total, err := c.fetch(rt, q, pr)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.writeList(resources, total, q.Offset+1)
+}
+
+// fetch runs a query and renders its page.
+func (c *call) fetch(rt schemas.ResourceType, q storage.Query, pr projection) ([]any, int, error) {
+	ctx := c.r.Context()
+	resources := []any{}
+	if rt == schemas.GroupResource {
+		page, err := c.h.svc.ListGroups(ctx, c.p, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, g := range page.Items {
+			res, err := c.groupResource(g, pr)
+			if err != nil {
+				return nil, 0, err
+			}
+			resources = append(resources, res)
+		}
+		return resources, page.Total, nil
+	}
+	page, err := c.h.svc.ListUsers(ctx, c.p, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, u := range page.Items {
+		resources = append(resources, c.userResource(u, pr))
+	}
+	return resources, page.Total, nil
+}
+
+func (c *call) writeList(resources []any, total, startIndex int) {
+	c.writeJSON(http.StatusOK, map[string]any{
+		"schemas":      []string{listResponseURN},
+		"totalResults": total,
+		"startIndex":   startIndex,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	})
+}
+
+// rootQuery serves GET on the base: a query across Users and Groups.
+func (c *call) rootQuery() {
+	lp, err := c.queryParams()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.runRoot(lp)
+}
+
+// rootSearch serves POST /.search.
+func (c *call) rootSearch() {
+	lp, err := c.searchParams()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.runRoot(lp)
+}
+
+// runRoot queries every resource type the filter applies to (a filter naming
+// attributes of only one type selects only that type), users first, and
+// pages over the concatenation.
+func (c *call) runRoot(lp listParams) {
+	offset, limit := pageBounds(lp, c.h.opts.MaxResults)
+	var (
+		resources = []any{}
+		total     int
+		applied   int
+		firstErr  error
+	)
+	for _, rt := range []schemas.ResourceType{schemas.UserResource, schemas.GroupResource} {
+		all := lp
+		all.startIndex, all.count = 1, 0
+		q, err := c.storageQuery(rt, all)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		applied++
+		// Count this type's matches, then fetch the part of the page it covers.
+		_, n, err := c.fetch(rt, q, projection{})
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		from, to := max(offset-total, 0), min(offset+limit-total, n)
+		if from < to {
+			q.Offset, q.Limit = from, to-from
+			items, _, err := c.fetch(rt, q, projection{lp.attributes, lp.excluded})
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			resources = append(resources, items...)
+		}
+		total += n
+	}
+	if applied == 0 {
+		c.fail(firstErr)
+		return
+	}
+	c.writeList(resources, total, offset+1)
+}

@@ -1,0 +1,57 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/scimd/scimd/internal/httpx"
+)
+
+// writeJSON answers status with v as the body.
+func (c *call) writeJSON(status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		c.fail(toAPIError(err))
+		return
+	}
+	c.w.Header().Set("Content-Type", scimContentType)
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(buf.Bytes())
+}
+
+// fail answers err as a SCIM error body.
+func (c *call) fail(err error) { c.h.writeError(c.w, c.r, err) }
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toAPIError(err)
+	if ae.Status >= 500 {
+		h.log.Error("scim: request failed", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "err", err)
+	}
+	body, _ := json.Marshal(ae.ScimError)
+	w.Header().Set("Content-Type", scimContentType)
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(body)
+}
+
+// decodeBody reads a JSON object request body of at most limit bytes.
+func (c *call) decodeBody(limit int64) (map[string]any, error) {
+	if !httpx.IsJSONMediaType(c.r.Header.Get("Content-Type")) {
+		return nil, newError(http.StatusUnsupportedMediaType, "",
+			"the request body must be application/scim+json or application/json")
+	}
+	if limit <= 0 {
+		limit = c.h.opts.MaxBodyBytes
+	}
+	var v any
+	if err := httpx.DecodeJSON(c.r, &v, limit); err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalidSyntax("the request body must be a JSON object")
+	}
+	return m, nil
+}

@@ -1,0 +1,140 @@
+package scim
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/schemas"
+)
+
+// call is one request being served.
+type call struct {
+	h    *Handler
+	w    http.ResponseWriter
+	r    *http.Request
+	base string // the base the request came in on, e.g. "/cis/scim"
+	rest string // the path below the base, e.g. "/Users/123"
+	p    directory.Principal
+	// internal is set for Bulk operations, which run with the Bulk request's principal.
+	internal bool
+}
+
+// route dispatches the request. Discovery needs no credentials; everything
+// else does.
+func (c *call) route() {
+	rest := strings.TrimPrefix(c.rest, "/")
+	head, tail, _ := strings.Cut(rest, "/")
+	switch {
+	case rest == "":
+		c.auth(func() { c.rootQuery() }, http.MethodGet)
+	case strings.EqualFold(head, "ServiceProviderConfig") && tail == "":
+		c.discovery(c.serviceProviderConfig)
+	case strings.EqualFold(head, "ResourceTypes") || strings.EqualFold(head, "ResourceType") || strings.EqualFold(head, "Schemas"):
+		c.discovery(func() { c.libraryDiscovery(head, tail) })
+	case head == ".search" && tail == "":
+		c.auth(c.rootSearch, http.MethodPost)
+	case strings.EqualFold(head, "Bulk") && tail == "":
+		c.auth(c.bulk, http.MethodPost)
+	case strings.EqualFold(head, "Me"):
+		c.auth(func() { c.me(tail) }, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
+	case strings.EqualFold(head, "Users"):
+		c.resource(schemas.UserResource, tail)
+	case strings.EqualFold(head, "Groups"):
+		c.resource(schemas.GroupResource, tail)
+	default:
+		c.fail(notFound("no SCIM endpoint at %s", c.r.URL.Path))
+	}
+}
+
+// resource dispatches /Users… and /Groups….
+func (c *call) resource(rt schemas.ResourceType, tail string) {
+	switch {
+	case tail == "":
+		c.auth(func() {
+			if c.r.Method == http.MethodPost {
+				c.create(rt)
+			} else {
+				c.list(rt)
+			}
+		}, http.MethodGet, http.MethodPost)
+	case tail == ".search":
+		c.auth(func() { c.search(rt) }, http.MethodPost)
+	default:
+		id := tail
+		c.auth(func() {
+			switch c.r.Method {
+			case http.MethodGet:
+				c.get(rt, id)
+			case http.MethodPut:
+				c.replace(rt, id)
+			case http.MethodPatch:
+				c.patch(rt, id)
+			case http.MethodDelete:
+				c.libraryDelete(rt, id)
+			}
+		}, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
+	}
+}
+
+// auth checks the method, authenticates the caller and runs next.
+func (c *call) auth(next func(), methods ...string) {
+	if !c.allow(methods...) {
+		return
+	}
+	if !c.internal {
+		p, err := c.h.svc.Authenticate(c.r.Context(), httpx.BearerToken(c.r))
+		if err != nil {
+			c.w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+			c.fail(err)
+			return
+		}
+		p.IP, p.UserAgent = httpx.ClientIP(c.r), c.r.UserAgent()
+		c.p = p
+	}
+	next()
+}
+
+// allow answers 405 unless the request uses one of methods.
+func (c *call) allow(methods ...string) bool {
+	for _, m := range methods {
+		if c.r.Method == m {
+			return true
+		}
+	}
+	c.w.Header().Set("Allow", strings.Join(methods, ", "))
+	c.fail(newError(http.StatusMethodNotAllowed, "", "%s is not allowed on %s", c.r.Method, c.r.URL.Path))
+	return false
+}
+
+// discovery serves a discovery endpoint: GET only, no credentials needed, and
+// a filter is refused with 403 (RFC 7644 §4).
+func (c *call) discovery(next func()) {
+	if !c.allow(http.MethodGet) {
+		return
+	}
+	if c.r.URL.Query().Has("filter") {
+		c.fail(newError(http.StatusForbidden, "", "discovery endpoints do not support filtering"))
+		return
+	}
+	next()
+}
+
+// opts returns the projection options for the caller and base.
+func (c *call) opts() schemas.SCIMOptions {
+	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL()}
+}
+
+// baseURL is the absolute URL of the base the request came in on.
+func (c *call) baseURL() string {
+	pub := c.h.opts.PublicURL
+	if pub == "" {
+		scheme := "http"
+		if c.r.TLS != nil {
+			scheme = "https"
+		}
+		pub = scheme + "://" + c.r.Host
+	}
+	return pub + c.base
+}

@@ -1,0 +1,637 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// userDoc is the stored form of a schemas.User. Every field is omitted when
+// empty; in particular the unique fields (norm.*, externalId) must be absent —
+// not "" or null — when empty, because their indexes are sparse.
+type userDoc struct {
+	ID         string    `bson:"_id"`
+	Version    int64     `bson:"version"`
+	Norm       userNorm  `bson:"norm"`
+	UserName   string    `bson:"userName,omitempty"`
+	ExternalID string    `bson:"externalId,omitempty"`
+	Name       *nameDoc  `bson:"name,omitempty"`
+	Display    string    `bson:"displayName,omitempty"`
+	NickName   string    `bson:"nickName,omitempty"`
+	ProfileURL string    `bson:"profileUrl,omitempty"`
+	Title      string    `bson:"title,omitempty"`
+	UserType   string    `bson:"userType,omitempty"`
+	PrefLang   string    `bson:"preferredLanguage,omitempty"`
+	Locale     string    `bson:"locale,omitempty"`
+	Timezone   string    `bson:"timezone,omitempty"`
+	Birthday   string    `bson:"birthday,omitempty"`
+	Emails     []contact `bson:"emails,omitempty"`
+	Phones     []contact `bson:"phoneNumbers,omitempty"`
+	IMs        []multi   `bson:"ims,omitempty"`
+	Photos     []multi   `bson:"photos,omitempty"`
+	Addresses  []address `bson:"addresses,omitempty"`
+	Entitle    []multi   `bson:"entitlements,omitempty"`
+	Roles      []multi   `bson:"roles,omitempty"`
+	X509       []multi   `bson:"x509Certificates,omitempty"`
+	Enterprise *entDoc   `bson:"enterprise,omitempty"`
+	Status     string    `bson:"status,omitempty"`
+	StatusAt   time.Time `bson:"statusChangedAt,omitempty"`
+	CustomData bson.D    `bson:"customData,omitempty"`
+	Apps       []appLink `bson:"apps,omitempty"`
+	GroupIDs   []string  `bson:"groupIds,omitempty"`
+	Password   *pwDoc    `bson:"password,omitempty"`
+	DeviceKeys []devKey  `bson:"deviceKeys,omitempty"`
+	Created    time.Time `bson:"created,omitempty"`
+	Updated    time.Time `bson:"updated,omitempty"`
+	LastAuth   time.Time `bson:"lastAuth,omitempty"`
+}
+
+// userNorm holds the normalized scalar fields that unique indexes and exact
+// filter push-down use.
+type userNorm struct {
+	UserName string `bson:"userName,omitempty"` // schemas.Fold(UserName)
+	Email    string `bson:"email,omitempty"`    // schemas.Fold(primary email)
+	Phone    string `bson:"phone,omitempty"`    // primary phone number, as is
+	Status   string `bson:"status,omitempty"`   // schemas.Fold(Status)
+	// Groups holds schemas.Fold of each group id: `groups eq` compares
+	// case-insensitively (groups.value is not caseExact).
+	Groups []string `bson:"groups,omitempty"`
+}
+
+type nameDoc struct {
+	Formatted       string `bson:"formatted,omitempty"`
+	FamilyName      string `bson:"familyName,omitempty"`
+	GivenName       string `bson:"givenName,omitempty"`
+	MiddleName      string `bson:"middleName,omitempty"`
+	HonorificPrefix string `bson:"honorificPrefix,omitempty"`
+	HonorificSuffix string `bson:"honorificSuffix,omitempty"`
+}
+
+// contact is an email or a phone number.
+type contact struct {
+	Value      string    `bson:"value,omitempty"`
+	Type       string    `bson:"type,omitempty"`
+	Primary    bool      `bson:"primary,omitempty"`
+	Display    string    `bson:"display,omitempty"`
+	Verified   bool      `bson:"verified,omitempty"`
+	VerifiedAt time.Time `bson:"verifiedAt,omitempty"`
+}
+
+type multi struct {
+	Value   string `bson:"value,omitempty"`
+	Type    string `bson:"type,omitempty"`
+	Primary bool   `bson:"primary,omitempty"`
+	Display string `bson:"display,omitempty"`
+}
+
+type address struct {
+	Formatted     string    `bson:"formatted,omitempty"`
+	StreetAddress string    `bson:"streetAddress,omitempty"`
+	Locality      string    `bson:"locality,omitempty"`
+	Region        string    `bson:"region,omitempty"`
+	PostalCode    string    `bson:"postalCode,omitempty"`
+	Country       string    `bson:"country,omitempty"`
+	Type          string    `bson:"type,omitempty"`
+	Primary       bool      `bson:"primary,omitempty"`
+	Updated       time.Time `bson:"updated,omitempty"`
+}
+
+type entDoc struct {
+	EmployeeNumber string      `bson:"employeeNumber,omitempty"`
+	CostCenter     string      `bson:"costCenter,omitempty"`
+	Organization   string      `bson:"organization,omitempty"`
+	Division       string      `bson:"division,omitempty"`
+	Department     string      `bson:"department,omitempty"`
+	Manager        *managerDoc `bson:"manager,omitempty"`
+}
+
+type managerDoc struct {
+	Value       string `bson:"value,omitempty"`
+	Ref         string `bson:"ref,omitempty"`
+	DisplayName string `bson:"displayName,omitempty"`
+}
+
+// appLink is one element of the apps array: the user's data for one application.
+// (A map keyed by application id would need $elemMatch-free array queries
+// anyway and ids as field names; an array of {appId, …} is queryable as apps.appId.)
+type appLink struct {
+	AppID             string    `bson:"appId"`
+	ExternalAccountID string    `bson:"externalAccountId,omitempty"`
+	CustomAppData     bson.D    `bson:"customAppData,omitempty"`
+	AssignedAt        time.Time `bson:"assignedAt,omitempty"`
+	LastLogin         time.Time `bson:"lastLogin,omitempty"`
+}
+
+type pwDoc struct {
+	Hash      string    `bson:"hash,omitempty"`
+	Temporary bool      `bson:"temporary,omitempty"`
+	Updated   time.Time `bson:"updated,omitempty"`
+	Expires   time.Time `bson:"expires,omitempty"`
+}
+
+type devKey struct {
+	KeyID       string    `bson:"keyId,omitempty"`
+	DisplayName string    `bson:"displayName,omitempty"`
+	Status      string    `bson:"status,omitempty"`
+	PublicKey   string    `bson:"publicKey,omitempty"`
+	CustomData  bson.D    `bson:"customData,omitempty"`
+	PushConfig  *pushDoc  `bson:"pushConfig,omitempty"`
+	Created     time.Time `bson:"created,omitempty"`
+	Updated     time.Time `bson:"updated,omitempty"`
+}
+
+type pushDoc struct {
+	DeviceToken string `bson:"deviceToken,omitempty"`
+	Type        string `bson:"type,omitempty"`
+}
+
+// userToDoc converts a user to its stored form.
+func userToDoc(u *schemas.User) (*userDoc, error) {
+	d := &userDoc{
+		ID:         u.ID,
+		Version:    u.Version,
+		UserName:   u.UserName,
+		ExternalID: u.ExternalID,
+		Display:    u.DisplayName,
+		NickName:   u.NickName,
+		ProfileURL: u.ProfileURL,
+		Title:      u.Title,
+		UserType:   u.UserType,
+		PrefLang:   u.PreferredLanguage,
+		Locale:     u.Locale,
+		Timezone:   u.Timezone,
+		Birthday:   u.Birthday,
+		Status:     u.Status,
+		StatusAt:   utc(u.StatusChangedAt),
+		Created:    utc(u.Created),
+		Updated:    utc(u.Updated),
+		LastAuth:   utc(u.LastAuth),
+	}
+	d.Norm = normOf(u)
+	if !u.Name.IsZero() {
+		n := nameDoc(u.Name)
+		d.Name = &n
+	}
+	for _, e := range u.Emails {
+		d.Emails = append(d.Emails, contact{e.Value, e.Type, e.Primary, e.Display, e.Verified, utc(e.VerifiedAt)})
+	}
+	for _, p := range u.PhoneNumbers {
+		d.Phones = append(d.Phones, contact{p.Value, p.Type, p.Primary, p.Display, p.Verified, utc(p.VerifiedAt)})
+	}
+	d.IMs = multisToDoc(u.IMs)
+	d.Photos = multisToDoc(u.Photos)
+	d.Entitle = multisToDoc(u.Entitlements)
+	d.Roles = multisToDoc(u.Roles)
+	d.X509 = multisToDoc(u.X509Certificates)
+	for _, a := range u.Addresses {
+		d.Addresses = append(d.Addresses, address{a.Formatted, a.StreetAddress, a.Locality, a.Region,
+			a.PostalCode, a.Country, a.Type, a.Primary, utc(a.Updated)})
+	}
+	if e := u.Enterprise; e != nil {
+		d.Enterprise = &entDoc{e.EmployeeNumber, e.CostCenter, e.Organization, e.Division, e.Department, nil}
+		if m := e.Manager; m != nil {
+			d.Enterprise.Manager = &managerDoc{m.Value, m.Ref, m.DisplayName}
+		}
+	}
+	var err error
+	if d.CustomData, err = jsonObjectToBSON(u.CustomData); err != nil {
+		return nil, fmt.Errorf("mongo: user %s customData: %w", u.ID, err)
+	}
+	appIDs := make([]string, 0, len(u.Apps))
+	for id := range u.Apps {
+		appIDs = append(appIDs, id)
+	}
+	slices.Sort(appIDs)
+	for _, id := range appIDs {
+		a := u.Apps[id]
+		if a == nil {
+			a = &schemas.AppLink{}
+		}
+		l := appLink{AppID: id, ExternalAccountID: a.ExternalAccountID, AssignedAt: utc(a.AssignedAt), LastLogin: utc(a.LastLogin)}
+		if l.CustomAppData, err = jsonObjectToBSON(a.CustomAppData); err != nil {
+			return nil, fmt.Errorf("mongo: user %s app %s customAppData: %w", u.ID, id, err)
+		}
+		d.Apps = append(d.Apps, l)
+	}
+	if len(u.GroupIDs) > 0 {
+		d.GroupIDs = slices.Clone(u.GroupIDs)
+	}
+	if p := u.Password; p != nil {
+		d.Password = &pwDoc{p.Hash, p.Temporary, utc(p.Updated), utc(p.Expires)}
+	}
+	for _, k := range u.DeviceKeys {
+		dk := devKey{KeyID: k.KeyID, DisplayName: k.DisplayName, Status: k.Status, PublicKey: k.PublicKey,
+			Created: utc(k.Created), Updated: utc(k.Updated)}
+		if dk.CustomData, err = jsonObjectToBSON(k.CustomData); err != nil {
+			return nil, fmt.Errorf("mongo: user %s device key %s customData: %w", u.ID, k.KeyID, err)
+		}
+		if pc := k.PushConfig; pc != nil {
+			dk.PushConfig = &pushDoc{pc.DeviceToken, pc.Type}
+		}
+		d.DeviceKeys = append(d.DeviceKeys, dk)
+	}
+	return d, nil
+}
+
+// normOf computes the normalized unique and query fields of u.
+func normOf(u *schemas.User) userNorm {
+	n := userNorm{UserName: schemas.Fold(u.UserName), Status: schemas.Fold(u.Status)}
+	if e, ok := u.PrimaryEmail(); ok {
+		n.Email = schemas.Fold(e.Value)
+	}
+	if p, ok := u.PrimaryPhone(); ok {
+		n.Phone = p.Value
+	}
+	for _, g := range u.GroupIDs {
+		if f := schemas.Fold(g); f != "" && !slices.Contains(n.Groups, f) {
+			n.Groups = append(n.Groups, f)
+		}
+	}
+	return n
+}
+
+func multisToDoc(ms []schemas.MultiValue) []multi {
+	var out []multi
+	for _, m := range ms {
+		out = append(out, multi(m))
+	}
+	return out
+}
+
+func multisFromDoc(ms []multi) []schemas.MultiValue {
+	var out []schemas.MultiValue
+	for _, m := range ms {
+		out = append(out, schemas.MultiValue(m))
+	}
+	return out
+}
+
+// user converts the stored form back to a schemas.User.
+func (d *userDoc) user() (*schemas.User, error) {
+	u := &schemas.User{
+		ID:                d.ID,
+		Version:           d.Version,
+		UserName:          d.UserName,
+		ExternalID:        d.ExternalID,
+		DisplayName:       d.Display,
+		NickName:          d.NickName,
+		ProfileURL:        d.ProfileURL,
+		Title:             d.Title,
+		UserType:          d.UserType,
+		PreferredLanguage: d.PrefLang,
+		Locale:            d.Locale,
+		Timezone:          d.Timezone,
+		Birthday:          d.Birthday,
+		Status:            d.Status,
+		StatusChangedAt:   utc(d.StatusAt),
+		Created:           utc(d.Created),
+		Updated:           utc(d.Updated),
+		LastAuth:          utc(d.LastAuth),
+	}
+	if d.Name != nil {
+		u.Name = schemas.Name(*d.Name)
+	}
+	for _, e := range d.Emails {
+		u.Emails = append(u.Emails, schemas.Email{Value: e.Value, Type: e.Type, Primary: e.Primary,
+			Display: e.Display, Verified: e.Verified, VerifiedAt: utc(e.VerifiedAt)})
+	}
+	for _, p := range d.Phones {
+		u.PhoneNumbers = append(u.PhoneNumbers, schemas.PhoneNumber{Value: p.Value, Type: p.Type, Primary: p.Primary,
+			Display: p.Display, Verified: p.Verified, VerifiedAt: utc(p.VerifiedAt)})
+	}
+	u.IMs = multisFromDoc(d.IMs)
+	u.Photos = multisFromDoc(d.Photos)
+	u.Entitlements = multisFromDoc(d.Entitle)
+	u.Roles = multisFromDoc(d.Roles)
+	u.X509Certificates = multisFromDoc(d.X509)
+	for _, a := range d.Addresses {
+		u.Addresses = append(u.Addresses, schemas.Address{Formatted: a.Formatted, StreetAddress: a.StreetAddress,
+			Locality: a.Locality, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Type: a.Type,
+			Primary: a.Primary, Updated: utc(a.Updated)})
+	}
+	if e := d.Enterprise; e != nil {
+		u.Enterprise = &schemas.EnterpriseUser{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter,
+			Organization: e.Organization, Division: e.Division, Department: e.Department}
+		if m := e.Manager; m != nil {
+			u.Enterprise.Manager = &schemas.Manager{Value: m.Value, Ref: m.Ref, DisplayName: m.DisplayName}
+		}
+	}
+	var err error
+	if u.CustomData, err = bsonToJSONObject(d.CustomData); err != nil {
+		return nil, fmt.Errorf("mongo: user %s customData: %w", d.ID, err)
+	}
+	if len(d.Apps) > 0 {
+		u.Apps = make(map[string]*schemas.AppLink, len(d.Apps))
+		for _, a := range d.Apps {
+			l := &schemas.AppLink{ExternalAccountID: a.ExternalAccountID, AssignedAt: utc(a.AssignedAt), LastLogin: utc(a.LastLogin)}
+			if l.CustomAppData, err = bsonToJSONObject(a.CustomAppData); err != nil {
+				return nil, fmt.Errorf("mongo: user %s app %s customAppData: %w", d.ID, a.AppID, err)
+			}
+			u.Apps[a.AppID] = l
+		}
+	}
+	if len(d.GroupIDs) > 0 {
+		u.GroupIDs = slices.Clone(d.GroupIDs)
+	}
+	if p := d.Password; p != nil {
+		u.Password = &schemas.PasswordCredential{Hash: p.Hash, Temporary: p.Temporary, Updated: utc(p.Updated), Expires: utc(p.Expires)}
+	}
+	for _, k := range d.DeviceKeys {
+		dk := schemas.DeviceKey{KeyID: k.KeyID, DisplayName: k.DisplayName, Status: k.Status, PublicKey: k.PublicKey,
+			Created: utc(k.Created), Updated: utc(k.Updated)}
+		if dk.CustomData, err = bsonToJSONObject(k.CustomData); err != nil {
+			return nil, fmt.Errorf("mongo: user %s device key %s customData: %w", d.ID, k.KeyID, err)
+		}
+		if pc := k.PushConfig; pc != nil {
+			dk.PushConfig = &schemas.PushConfig{DeviceToken: pc.DeviceToken, Type: pc.Type}
+		}
+		u.DeviceKeys = append(u.DeviceKeys, dk)
+	}
+	return u, nil
+}
+
+// userConflictChecks lists the unique fields of d in order of precedence.
+func userConflictChecks(d *userDoc, withID bool) []conflictCheck {
+	var cs []conflictCheck
+	if withID {
+		cs = append(cs, conflictCheck{storage.FieldID, "_id", d.ID})
+	}
+	return append(cs,
+		conflictCheck{storage.FieldUserName, "norm.userName", d.Norm.UserName},
+		conflictCheck{storage.FieldEmail, "norm.email", d.Norm.Email},
+		conflictCheck{storage.FieldPhoneNumber, "norm.phone", d.Norm.Phone},
+		conflictCheck{storage.FieldExternalID, "externalId", d.ExternalID},
+	)
+}
+
+// CreateUser stores a new user with Version 1 (one round trip; a duplicate-key
+// error costs one more to find out which field collided).
+func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
+	if u == nil || u.ID == "" {
+		return nil, errors.New("mongo: create user: no id")
+	}
+	c := u.Clone()
+	c.Version = 1
+	d, err := userToDoc(c)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, wrap(err, "create user %s", u.ID)
+		}
+		_, err := s.users.InsertOne(ctx, d)
+		if err == nil {
+			return c, nil
+		}
+		if !isDuplicateKey(err) {
+			return nil, wrap(err, "create user %s", u.ID)
+		}
+		field, ferr := whichConflict(ctx, s.users, "", userConflictChecks(d, true))
+		if ferr != nil {
+			return nil, ferr
+		}
+		if field != "" {
+			return nil, storage.Conflict(field)
+		}
+		// The colliding document is gone already: try again.
+	}
+	return nil, wrap(errTooManyAttempts, "create user %s", u.ID)
+}
+
+// GetUser returns the user with the given id (one round trip).
+func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
+	d, err := s.getUserDoc(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return nil, notFound(err, "get user %s", id)
+	}
+	return d.user()
+}
+
+func (s *Store) getUserDoc(ctx context.Context, filter bson.D) (*userDoc, error) {
+	var d userDoc
+	if err := s.users.FindOne(ctx, filter).Decode(&d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// FindUser returns the user whose unique field has the value (one round trip).
+func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.User, error) {
+	var key, v string
+	switch field {
+	case storage.FieldUserName:
+		key, v = "norm.userName", schemas.Fold(value)
+	case storage.FieldEmail:
+		key, v = "norm.email", schemas.Fold(value)
+	case storage.FieldPhoneNumber:
+		key, v = "norm.phone", value
+	case storage.FieldExternalID:
+		key, v = "externalId", value
+	default:
+		return nil, fmt.Errorf("mongo: find user: %q is not a unique user field", field)
+	}
+	if v == "" {
+		return nil, storage.ErrNotFound // empty values are not stored, so never match
+	}
+	d, err := s.getUserDoc(ctx, bson.D{{Key: key, Value: v}})
+	if err != nil {
+		return nil, notFound(err, "find user by %s", field)
+	}
+	return d.user()
+}
+
+// UpdateUser applies fn under compare-and-swap: read, change a copy, and
+// ReplaceOne({_id, version: old}); a lost race reads again (two round trips
+// when uncontended).
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error) {
+	return s.casUser(ctx, id, ifVersion, nil, func(u *schemas.User) (bool, error) { return true, fn(u) })
+}
+
+// casUser is the compare-and-swap loop of user updates. first, when not nil, is
+// a document already read (saving the first read). fn reports whether it
+// changed anything; when it did not, nothing is written and the stored user is
+// returned as it is.
+func (s *Store) casUser(ctx context.Context, id string, ifVersion int64, first *userDoc,
+	fn func(*schemas.User) (bool, error)) (*schemas.User, error) {
+	defer s.locks.lock(collUsers + "/" + id)()
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, wrap(err, "update user %s", id)
+		}
+		d := first
+		first = nil
+		if d == nil {
+			var err error
+			if d, err = s.getUserDoc(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+				return nil, notFound(err, "update user %s", id)
+			}
+		}
+		if ifVersion != 0 && d.Version != ifVersion {
+			return nil, storage.ErrVersionMismatch
+		}
+		u, err := d.user()
+		if err != nil {
+			return nil, err
+		}
+		old := d.Version
+		changed, err := fn(u)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return u, nil
+		}
+		u.ID, u.Version = id, old+1
+		nd, err := userToDoc(u)
+		if err != nil {
+			return nil, err
+		}
+		swapped, err := s.swap(ctx, s.users, id, old, nd)
+		if err != nil {
+			if !isDuplicateKey(err) {
+				return nil, wrap(err, "update user %s", id)
+			}
+			field, ferr := whichConflict(ctx, s.users, id, userConflictChecks(nd, false))
+			if ferr != nil {
+				return nil, ferr
+			}
+			if field != "" {
+				return nil, storage.Conflict(field)
+			}
+			continue
+		}
+		if swapped {
+			return u, nil
+		}
+		// Another writer won (or the user was deleted: the next read tells).
+	}
+	return nil, wrap(errTooManyAttempts, "update user %s", id)
+}
+
+// DeleteUser removes the user; its memberships go with it (one round trip).
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	res, err := s.users.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return wrap(err, "delete user %s", id)
+	}
+	if res.DeletedCount == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// ListUsers returns one page of the matching users. Filters that translate
+// exactly to MongoDB (see pushdown.go) with no sort, or a sort by created or
+// updated, are answered by the server (a find and a count: two round trips);
+// anything else fetches the candidates the exact part of the filter selects
+// and filters, sorts and pages them with schemas.MatchUser and schemas.SortUsers.
+func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
+	var page storage.Page[*schemas.User]
+	filter, exact := userFilter(q.Filter)
+	if sort, ok := serverSort(q.Sort); exact && ok {
+		docs, total, err := listServer[userDoc](ctx, s.users, filter, sort, q.Offset, q.Limit)
+		if err != nil {
+			return page, wrap(err, "list users")
+		}
+		page.Total = total
+		for i := range docs {
+			u, err := docs[i].user()
+			if err != nil {
+				return page, err
+			}
+			page.Items = append(page.Items, u)
+		}
+		return page, nil
+	}
+	docs, err := findAll[userDoc](ctx, s.users, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return page, wrap(err, "list users")
+	}
+	var all []*schemas.User
+	for i := range docs {
+		u, err := docs[i].user()
+		if err != nil {
+			return page, err
+		}
+		if q.Filter == nil || exact || schemas.MatchUser(q.Filter, u) {
+			all = append(all, u)
+		}
+	}
+	if q.Sort != nil {
+		schemas.SortUsers(all, q.Sort)
+	}
+	page.Total = len(all)
+	page.Items = pageOf(all, q.Offset, q.Limit)
+	return page, nil
+}
+
+// pageOf returns the [offset, offset+limit) window of all.
+func pageOf[T any](all []T, offset, limit int) []T {
+	if offset < 0 {
+		offset = 0
+	}
+	if offset >= len(all) || limit == 0 {
+		return nil
+	}
+	end := len(all)
+	if limit > 0 && offset+limit < end {
+		end = offset + limit
+	}
+	return all[offset:end]
+}
+
+// findAll runs a find and decodes every document.
+func findAll[T any](ctx context.Context, c *mdb.Collection, filter any, o *options.FindOptionsBuilder) ([]T, error) {
+	cur, err := c.Find(ctx, filter, o)
+	if err != nil {
+		return nil, err
+	}
+	var docs []T
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// listServer pages on the server: a find with sort, skip and limit, and a count
+// unless the page itself shows the total (Limit 0: the count only).
+func listServer[T any](ctx context.Context, c *mdb.Collection, filter, sort bson.D, offset, limit int) ([]T, int, error) {
+	if offset < 0 {
+		offset = 0
+	}
+	count := func() (int, error) {
+		n, err := c.CountDocuments(ctx, filter)
+		return int(n), err
+	}
+	if limit == 0 {
+		n, err := count()
+		return nil, n, err
+	}
+	o := options.Find().SetSort(sort)
+	if offset > 0 {
+		o.SetSkip(int64(offset))
+	}
+	if limit > 0 {
+		o.SetLimit(int64(limit))
+	}
+	docs, err := findAll[T](ctx, c, filter, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A page that is not full and not past the end tells the total by itself.
+	if (limit < 0 || len(docs) < limit) && (len(docs) > 0 || offset == 0) {
+		return docs, offset + len(docs), nil
+	}
+	n, err := count()
+	return docs, n, err
+}

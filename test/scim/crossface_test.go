@@ -1,0 +1,50 @@
+package scim_test
+
+import (
+	"testing"
+)
+
+// TestCrossFace: what one face writes the other reads at once (scim-clients
+// issue 4 "Cross-face consistency").
+func TestCrossFace(t *testing.T) {
+	s := newServer(t)
+	// SCIM create → native read
+	c := s.call("POST", "/cis/scim/Users", map[string]any{"schemas": []string{userURN}, "userName": "cross@x.example", "externalId": "ext-9",
+		"name": map[string]any{"givenName": "Cross", "familyName": "Face"}, "emails": []any{map[string]any{"value": "cross@x.example", "primary": true}}}).is(t, 201)
+	id := c.body["id"].(string)
+	nat := s.call("GET", "/cis/v1/users/"+id, nil, "Content-Type", "").is(t, 200)
+	if at(nat.body, "result", "username") != "cross@x.example" || at(nat.body, "result", "email", "value") != "cross@x.example" ||
+		at(nat.body, "result", "name", "first_name") != "Cross" || at(nat.body, "result", "external_user_id") != "ext-9" {
+		t.Fatalf("native view: %s", nat.raw)
+	}
+	// native custom_data merge → SCIM extension
+	s.call("PUT", "/cis/v1/users/"+id, map[string]any{"custom_data": map[string]any{"tier": "gold"}}, "Content-Type", "application/json").is(t, 200)
+	g := s.call("GET", "/cis/scim/Users/"+id, nil).is(t, 200)
+	if at(g.body, "urn:scimd:schemas:extension:CustomData:2.0:User", "tier") != "gold" {
+		t.Fatalf("custom data in SCIM: %s", g.raw)
+	}
+	// native create → SCIM read
+	nu := s.call("POST", "/cis/v1/users", map[string]any{"username": "native@x.example", "email": "native@x.example"}, "Content-Type", "application/json").is(t, 201)
+	nid := at(nu.body, "result", "user_id").(string)
+	if r := s.call("GET", "/cis/scim/Users?filter="+q(`userName eq "NATIVE@x.example"`), nil).is(t, 200); at(r.body, "Resources", 0, "id") != nid {
+		t.Fatalf("SCIM filter of a native user: %s", r.raw)
+	}
+	// group membership both ways
+	gr := s.call("POST", "/cis/scim/Groups", map[string]any{"displayName": "Both", "members": []any{map[string]any{"value": id}}}).is(t, 201)
+	gid := gr.body["id"].(string)
+	nm := s.call("GET", "/cis/v1/groups/"+gid+"/members", nil, "Content-Type", "").is(t, 200)
+	if !contains(nm.raw, id) {
+		t.Fatalf("native members: %s", nm.raw)
+	}
+	s.call("POST", "/cis/v1/groups/"+gid+"/members", map[string]any{"user_ids": []string{nid}}, "Content-Type", "application/json")
+	if m := members(s.call("GET", "/cis/scim/Groups/"+gid, nil).is(t, 200).body); !m[id] || !m[nid] {
+		t.Fatalf("SCIM members after native add: %v", m)
+	}
+	// uniqueness clash across faces → 409 on both
+	s.call("POST", "/cis/scim/Users", map[string]any{"schemas": []string{userURN}, "userName": "native@x.example"}).scimError(t, 409, "uniqueness")
+	if r := s.call("POST", "/cis/v1/users", map[string]any{"username": "CROSS@x.example"}, "Content-Type", "application/json"); r.status != 409 {
+		t.Fatalf("native clash: %d %s", r.status, r.raw)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) > 0 && stringsContains(s, sub) }

@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/mongo"
+)
+
+// replicas is one database served by several *mongo.Store, as several scimd
+// replicas would: reads go to the first, writes alternate between all of
+// them. Each Store serializes its own goroutines per document, so only
+// writers from different stores race in the database; running the concurrency
+// suite through replicas is what exercises the cross-process compare-and-swap
+// (and, on FerretDB v1, the claims).
+type replicas struct {
+	storage.Store // the first replica: reads and everything not overridden
+	all           []*mongo.Store
+	next          atomic.Uint64
+}
+
+func newReplicas(stores ...*mongo.Store) *replicas {
+	return &replicas{Store: stores[0], all: stores}
+}
+
+func (r *replicas) pick() *mongo.Store { return r.all[r.next.Add(1)%uint64(len(r.all))] }
+
+func (r *replicas) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
+	return r.pick().CreateUser(ctx, u)
+}
+
+func (r *replicas) UpdateUser(ctx context.Context, id string, v int64, fn func(*schemas.User) error) (*schemas.User, error) {
+	return r.pick().UpdateUser(ctx, id, v, fn)
+}
+
+func (r *replicas) UpdateGroup(ctx context.Context, id string, v int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
+	return r.pick().UpdateGroup(ctx, id, v, fn)
+}
+
+func (r *replicas) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
+	return r.pick().UpdateApp(ctx, id, fn)
+}
+
+func (r *replicas) AddMembers(ctx context.Context, gid string, ids []string) error {
+	return r.pick().AddMembers(ctx, gid, ids)
+}
+
+func (r *replicas) RemoveMembers(ctx context.Context, gid string, ids []string) error {
+	return r.pick().RemoveMembers(ctx, gid, ids)
+}
+
+func (r *replicas) DeleteGroup(ctx context.Context, id string) error {
+	return r.pick().DeleteGroup(ctx, id)
+}
+
+func (r *replicas) DeleteApp(ctx context.Context, id string) error {
+	return r.pick().DeleteApp(ctx, id)
+}
+
+func (r *replicas) TouchAPIToken(ctx context.Context, id string, t time.Time) error {
+	return r.pick().TouchAPIToken(ctx, id, t)
+}
+
+func (r *replicas) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error {
+	return r.pick().UpdateSigningKeys(ctx, fn)
+}
+
+// Close closes every replica.
+func (r *replicas) Close() error {
+	var errs []error
+	for _, s := range r.all {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -94,15 +94,14 @@ func benchStore(b *testing.B) *Store {
 	return bench.s
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
+// closeBench releases the benchmark store after the run.
+func closeBench() {
 	if bench.s != nil {
 		bench.s.Close()
 	}
 	if bench.dir != "" && !bench.keep {
 		os.RemoveAll(bench.dir)
 	}
-	os.Exit(code)
 }
 
 func BenchmarkGetUser(b *testing.B) {

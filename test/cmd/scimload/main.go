@@ -205,7 +205,7 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	}
 	fmt.Printf("(added %d members through the directory in %v)\n", nUsers, time.Since(start).Round(time.Millisecond))
 	settle(svc)
-	lat = latencies(cl, clients, 5_000, func(int) string { return base + "/scim/v2/Groups/" + big.ID + "?excludedAttributes=members" }, token)
+	lat = latencies(cl, clients, 20_000, func(int) string { return base + "/scim/v2/Groups/" + big.ID + "?excludedAttributes=members" }, token)
 	fmt.Printf("GET /Groups/{id}?excludedAttributes=members (%d members): p50=%v p99=%v (target ≤ 2ms)\n", nUsers, pct(lat, 50), pct(lat, 99))
 	return nil
 }

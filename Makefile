@@ -32,7 +32,7 @@ lint:
 # Benchmarks: the embedded store loaded with 100,000 users, the filter evaluator,
 # and the MongoDB backend's round trips per operation.
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./storage/embedded/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./storage/embedded/
 	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...
 
 # Short fuzzing sessions of every parser (go test -fuzz takes one target at a time).

@@ -10,96 +10,105 @@ import (
 // makePrimary, makes it the primary email (the previous primary stays as a
 // secondary email). An address the user does not have is KindNotFound.
 func (s *Service) VerifyEmail(ctx context.Context, p Principal, userID, email string, makePrimary bool) (*schemas.User, error) {
-	now := s.clock()
-	return s.UpdateUser(ctx, p, userID, 0, UserChange{Apply: func(u *schemas.User) error {
-		i := emailIndex(u, email)
-		if i < 0 {
-			return FieldError(KindNotFound, "email", "the user has no email %q", truncate(email))
-		}
-		if !u.Emails[i].Verified {
-			u.Emails[i].Verified, u.Emails[i].VerifiedAt = true, now
-		}
-		if makePrimary {
-			for j := range u.Emails {
-				u.Emails[j].Primary = j == i
-			}
-		}
-		return nil
-	}})
+	return verifyContact(ctx, s, p, userID, emails, email, makePrimary)
 }
 
 // VerifyPhoneNumber marks one of the user's phone numbers as verified and, with
 // makePrimary, makes it the primary phone number.
 func (s *Service) VerifyPhoneNumber(ctx context.Context, p Principal, userID, phone string, makePrimary bool) (*schemas.User, error) {
-	now := s.clock()
-	return s.UpdateUser(ctx, p, userID, 0, UserChange{Apply: func(u *schemas.User) error {
-		i := phoneIndex(u, phone)
-		if i < 0 {
-			return FieldError(KindNotFound, "phone_number", "the user has no phone number %q", truncate(phone))
-		}
-		if !u.PhoneNumbers[i].Verified {
-			u.PhoneNumbers[i].Verified, u.PhoneNumbers[i].VerifiedAt = true, now
-		}
-		if makePrimary {
-			for j := range u.PhoneNumbers {
-				u.PhoneNumbers[j].Primary = j == i
-			}
-		}
-		return nil
-	}})
+	return verifyContact(ctx, s, p, userID, phones, phone, makePrimary)
 }
 
 // RemoveSecondaryEmail removes one secondary (non-primary) email from the user.
 // The primary email cannot be removed this way (KindInvalid); an address the
 // user does not have is KindNotFound.
 func (s *Service) RemoveSecondaryEmail(ctx context.Context, p Principal, userID, email string) error {
-	_, err := s.UpdateUser(ctx, p, userID, 0, UserChange{Apply: func(u *schemas.User) error {
-		i := emailIndex(u, email)
-		if i < 0 {
-			return FieldError(KindNotFound, "email", "the user has no email %q", truncate(email))
-		}
-		if prim, ok := u.PrimaryEmail(); ok && prim == &u.Emails[i] {
-			return FieldError(KindInvalid, "email", "%q is the primary email, not a secondary one", truncate(email))
-		}
-		u.Emails = append(u.Emails[:i:i], u.Emails[i+1:]...)
-		return nil
-	}})
-	return err
+	return removeSecondaryContact(ctx, s, p, userID, emails, email)
 }
 
 // RemoveSecondaryPhoneNumber removes one secondary phone number from the user,
 // as RemoveSecondaryEmail.
 func (s *Service) RemoveSecondaryPhoneNumber(ctx context.Context, p Principal, userID, phone string) error {
+	return removeSecondaryContact(ctx, s, p, userID, phones, phone)
+}
+
+// A contactKind is what tells a user's emails from its phone numbers to the
+// operations above.
+type contactKind[T schemas.Email | schemas.PhoneNumber] struct {
+	field, noun string // in errors: "email", "email"; "phone_number", "phone number"
+	list        func(u *schemas.User) *[]T
+	primary     func(u *schemas.User) (*T, bool)
+	same        func(a, b string) bool
+}
+
+var (
+	// emails match case-insensitively, as the unique index does.
+	emails = contactKind[schemas.Email]{
+		field: "email", noun: "email",
+		list:    func(u *schemas.User) *[]schemas.Email { return &u.Emails },
+		primary: (*schemas.User).PrimaryEmail,
+		same:    func(a, b string) bool { return schemas.Fold(a) == schemas.Fold(b) },
+	}
+	// phone numbers are case-exact.
+	phones = contactKind[schemas.PhoneNumber]{
+		field: "phone_number", noun: "phone number",
+		list:    func(u *schemas.User) *[]schemas.PhoneNumber { return &u.PhoneNumbers },
+		primary: (*schemas.User).PrimaryPhone,
+		same:    func(a, b string) bool { return a == b },
+	}
+)
+
+// asEmail views an email or a phone number as an email (a PhoneNumber is
+// defined as an Email).
+func asEmail[T schemas.Email | schemas.PhoneNumber](c *T) *schemas.Email {
+	if ph, ok := any(c).(*schemas.PhoneNumber); ok {
+		return (*schemas.Email)(ph)
+	}
+	return any(c).(*schemas.Email)
+}
+
+// index finds the element of list with the value, or fails with KindNotFound.
+func (k contactKind[T]) index(list []T, value string) (int, error) {
+	for i := range list {
+		if k.same(asEmail(&list[i]).Value, value) {
+			return i, nil
+		}
+	}
+	return -1, FieldError(KindNotFound, k.field, "the user has no %s %q", k.noun, truncate(value))
+}
+
+func verifyContact[T schemas.Email | schemas.PhoneNumber](ctx context.Context, s *Service, p Principal, userID string, k contactKind[T], value string, makePrimary bool) (*schemas.User, error) {
+	now := s.clock()
+	return s.UpdateUser(ctx, p, userID, 0, UserChange{Apply: func(u *schemas.User) error {
+		list := *k.list(u)
+		i, err := k.index(list, value)
+		if err != nil {
+			return err
+		}
+		if c := asEmail(&list[i]); !c.Verified {
+			c.Verified, c.VerifiedAt = true, now
+		}
+		if makePrimary {
+			for j := range list {
+				asEmail(&list[j]).Primary = j == i
+			}
+		}
+		return nil
+	}})
+}
+
+func removeSecondaryContact[T schemas.Email | schemas.PhoneNumber](ctx context.Context, s *Service, p Principal, userID string, k contactKind[T], value string) error {
 	_, err := s.UpdateUser(ctx, p, userID, 0, UserChange{Apply: func(u *schemas.User) error {
-		i := phoneIndex(u, phone)
-		if i < 0 {
-			return FieldError(KindNotFound, "phone_number", "the user has no phone number %q", truncate(phone))
+		list := k.list(u)
+		i, err := k.index(*list, value)
+		if err != nil {
+			return err
 		}
-		if prim, ok := u.PrimaryPhone(); ok && prim == &u.PhoneNumbers[i] {
-			return FieldError(KindInvalid, "phone_number", "%q is the primary phone number, not a secondary one", truncate(phone))
+		if prim, ok := k.primary(u); ok && prim == &(*list)[i] {
+			return FieldError(KindInvalid, k.field, "%q is the primary %s, not a secondary one", truncate(value), k.noun)
 		}
-		u.PhoneNumbers = append(u.PhoneNumbers[:i:i], u.PhoneNumbers[i+1:]...)
+		*list = append((*list)[:i:i], (*list)[i+1:]...)
 		return nil
 	}})
 	return err
-}
-
-// emailIndex finds an email of u case-insensitively (as the unique index does), or -1.
-func emailIndex(u *schemas.User, email string) int {
-	for i, e := range u.Emails {
-		if schemas.Fold(e.Value) == schemas.Fold(email) {
-			return i
-		}
-	}
-	return -1
-}
-
-// phoneIndex finds a phone number of u exactly (phone numbers are case-exact), or -1.
-func phoneIndex(u *schemas.User, phone string) int {
-	for i, p := range u.PhoneNumbers {
-		if p.Value == phone {
-			return i
-		}
-	}
-	return -1
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/schemas"
@@ -131,7 +130,7 @@ func normalizeUser(u *schemas.User) error {
 func checkEmails(emails []schemas.Email) error {
 	primaries := 0
 	for _, e := range emails {
-		if !validEmail(e.Value) {
+		if schemas.CheckEmail(e.Value) != "" {
 			return FieldError(KindInvalid, "emails", "%q is not a valid email address", truncate(e.Value))
 		}
 		if e.Primary {
@@ -159,34 +158,6 @@ func checkString(name, v string) error {
 		return FieldError(KindInvalid, name, "%s is not valid UTF-8", name)
 	}
 	return nil
-}
-
-// validEmail checks the shape local@domain: no white space or control
-// characters, one @, a non-empty local part and a domain with no empty label.
-// It deliberately accepts what RFC 5321 allows rather than what is common.
-func validEmail(s string) bool {
-	if len(s) > 254 {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || at > 64 {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' || r == ',' {
-			return false
-		}
-	}
-	domain := s[at+1:]
-	if strings.ContainsRune(domain, '@') {
-		return false
-	}
-	for _, label := range strings.Split(domain, ".") {
-		if label == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // normalizeJSON puts a free-form object in canonical form and enforces its size limit.

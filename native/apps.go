@@ -95,14 +95,24 @@ func mergeApp(a *schemas.App, body map[string]any) error {
 
 func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
 
+// appBody reads the JSON object of a create or update of an application of
+// kind: management applications have no redirect_uris or allow_public_signup.
+func (h *Handler) appBody(r *http.Request, kind string) (map[string]any, error) {
+	body, err := h.object(r)
+	if err != nil {
+		return nil, err
+	}
+	if kind == management && (hasKey(body, "redirect_uris") || hasKey(body, "allow_public_signup")) {
+		return nil, badRequest("management applications have no redirect_uris or allow_public_signup")
+	}
+	return body, nil
+}
+
 func (h *Handler) createApp(kind string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-		body, err := h.object(r)
+		body, err := h.appBody(r, kind)
 		if err != nil {
 			return err
-		}
-		if kind == management && (hasKey(body, "redirect_uris") || hasKey(body, "allow_public_signup")) {
-			return badRequest("management applications have no redirect_uris or allow_public_signup")
 		}
 		a := &schemas.App{}
 		if err := mergeApp(a, body); err != nil {
@@ -158,15 +168,12 @@ func (h *Handler) getApp(kind string) handlerFunc {
 
 func (h *Handler) updateApp(kind string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-		body, err := h.object(r)
+		body, err := h.appBody(r, kind)
 		if err != nil {
 			return err
 		}
-		if kind == management && (hasKey(body, "redirect_uris") || hasKey(body, "allow_public_signup")) {
-			return badRequest("management applications have no redirect_uris or allow_public_signup")
-		}
 		a, err := h.svc.UpdateApp(r.Context(), p, kind, mux.Vars(r)["app_id"], func(a *schemas.App) error {
-			return mergeApp(a, cloneBody(body))
+			return mergeApp(a, schemas.CloneJSONObject(body))
 		})
 		if err != nil {
 			return err

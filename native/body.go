@@ -145,27 +145,3 @@ func (m fields) strings(name string) ([]string, bool, error) {
 	}
 	return out, true, nil
 }
-
-// cloneBody deep-copies a decoded JSON object, so that an update function that
-// may run more than once always starts from the request as sent.
-func cloneBody(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		return cloneBody(t)
-	case []any:
-		c := make([]any, len(t))
-		for i, e := range t {
-			c[i] = cloneValue(e)
-		}
-		return c
-	}
-	return v
-}

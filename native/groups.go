@@ -52,7 +52,7 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request, p director
 		return err
 	}
 	g, err := h.svc.UpdateGroup(r.Context(), p, mux.Vars(r)["group_id"], 0, func(g *schemas.Group) error {
-		return mergeGrp(g, cloneBody(body))
+		return mergeGrp(g, schemas.CloneJSONObject(body))
 	})
 	if err != nil {
 		return err

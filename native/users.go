@@ -62,7 +62,7 @@ func credentials(body map[string]any) (*directory.PasswordInput, error) {
 
 // newUser builds a user from a createUser body.
 func newUser(body map[string]any, o nativeOptions) (*schemas.User, *directory.PasswordInput, error) {
-	body = cloneBody(body)
+	body = schemas.CloneJSONObject(body)
 	pw, err := credentials(body)
 	if err != nil {
 		return nil, nil, err
@@ -74,12 +74,19 @@ func newUser(body map[string]any, o nativeOptions) (*schemas.User, *directory.Pa
 	return u, pw, nil
 }
 
-func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+// userBody reads the JSON object of a create or update of a user, with the
+// caller's projection of the native view.
+func (h *Handler) userBody(r *http.Request, p directory.Principal) (map[string]any, nativeOptions, error) {
 	body, err := h.object(r)
 	if err != nil {
-		return err
+		return nil, nativeOptions{}, err
 	}
 	o, err := h.projection(r.Context(), p)
+	return body, o, err
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	body, o, err := h.userBody(r, p)
 	if err != nil {
 		return err
 	}
@@ -161,16 +168,12 @@ func (h *Handler) findUser(param string) handlerFunc {
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	body, err := h.object(r)
-	if err != nil {
-		return err
-	}
-	o, err := h.projection(r.Context(), p)
+	body, o, err := h.userBody(r, p)
 	if err != nil {
 		return err
 	}
 	u, err := h.svc.UpdateUser(r.Context(), p, mux.Vars(r)["user_id"], 0, directory.UserChange{
-		Apply: func(u *schemas.User) error { return mergeUser(u, cloneBody(body), o, false) },
+		Apply: func(u *schemas.User) error { return mergeUser(u, schemas.CloneJSONObject(body), o, false) },
 	})
 	if err != nil {
 		return err

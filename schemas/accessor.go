@@ -226,53 +226,29 @@ func readElems(doc any, a *Attribute, p *Path, yield func(any) bool) bool {
 		}
 		return yield(&u.Name)
 	case eEmails:
-		for i := range u.Emails {
-			if !yield(&u.Emails[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.Emails, nil, yield)
 	case ePhones:
-		for i := range u.PhoneNumbers {
-			if !yield(&u.PhoneNumbers[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.PhoneNumbers, nil, yield)
 	case eIMs:
-		return yieldMVs(u.IMs, yield)
+		return yieldEach(u.IMs, nil, yield)
 	case ePhotos:
-		return yieldMVs(u.Photos, yield)
+		return yieldEach(u.Photos, nil, yield)
 	case eEntitlements:
-		return yieldMVs(u.Entitlements, yield)
+		return yieldEach(u.Entitlements, nil, yield)
 	case eRoles:
-		return yieldMVs(u.Roles, yield)
+		return yieldEach(u.Roles, nil, yield)
 	case eX509:
-		return yieldMVs(u.X509Certificates, yield)
+		return yieldEach(u.X509Certificates, nil, yield)
 	case eAddresses:
-		for i := range u.Addresses {
-			if !yield(&u.Addresses[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.Addresses, nil, yield)
 	case eSecondaryEmails:
 		prim, _ := u.PrimaryEmail()
-		for i := range u.Emails {
-			if &u.Emails[i] != prim && !yield(&u.Emails[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.Emails, prim, yield)
 	case eSecondaryPhones:
 		prim, _ := u.PrimaryPhone()
-		for i := range u.PhoneNumbers {
-			if &u.PhoneNumbers[i] != prim && !yield(&u.PhoneNumbers[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.PhoneNumbers, prim, yield)
 	case eGroups:
-		for i := range u.GroupIDs {
-			if !yield(&u.GroupIDs[i]) {
-				return false
-			}
-		}
+		return yieldEach(u.GroupIDs, nil, yield)
 	case eManager:
 		if u.Enterprise != nil && u.Enterprise.Manager != nil && *u.Enterprise.Manager != (Manager{}) {
 			return yield(u.Enterprise.Manager)
@@ -296,9 +272,10 @@ func readElems(doc any, a *Attribute, p *Path, yield func(any) bool) bool {
 	return true
 }
 
-func yieldMVs(mvs []MultiValue, yield func(any) bool) bool {
-	for i := range mvs {
-		if !yield(&mvs[i]) {
+// yieldEach yields a pointer to each element of list but skip (nil: none).
+func yieldEach[T any](list []T, skip *T, yield func(any) bool) bool {
+	for i := range list {
+		if &list[i] != skip && !yield(&list[i]) {
 			return false
 		}
 	}
@@ -528,8 +505,8 @@ func slot(doc any, f field, create bool) any {
 		}
 	case *Email:
 		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, &d.Verified, &d.VerifiedAt)
-	case *PhoneNumber:
-		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, &d.Verified, &d.VerifiedAt)
+	case *PhoneNumber: // a PhoneNumber is an Email
+		return slot((*Email)(d), f, create)
 	case *MultiValue:
 		return contactSlot(f, &d.Value, &d.Type, &d.Primary, &d.Display, nil, nil)
 	case *string: // a group id

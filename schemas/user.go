@@ -93,15 +93,9 @@ type Email struct {
 	VerifiedAt time.Time
 }
 
-// PhoneNumber is one element of the SCIM phoneNumbers attribute, with the native verification state.
-type PhoneNumber struct {
-	Value      string
-	Type       string
-	Primary    bool
-	Display    string
-	Verified   bool
-	VerifiedAt time.Time
-}
+// PhoneNumber is one element of the SCIM phoneNumbers attribute, with the
+// native verification state: the fields of an Email.
+type PhoneNumber Email
 
 // MultiValue is an element of a generic multi-valued SCIM attribute
 // (ims, photos, entitlements, roles, x509Certificates).
@@ -181,27 +175,24 @@ type PushConfig struct {
 // PrimaryEmail returns the primary email, or the only email when there is one
 // and none is flagged; ok is false when the user has no primary email.
 func (u *User) PrimaryEmail() (e *Email, ok bool) {
-	for i := range u.Emails {
-		if u.Emails[i].Primary {
-			return &u.Emails[i], true
-		}
-	}
-	if len(u.Emails) == 1 {
-		return &u.Emails[0], true
-	}
-	return nil, false
+	return primaryOf(u.Emails, func(e *Email) bool { return e.Primary })
 }
 
 // PrimaryPhone returns the primary phone number, or the only one when there is one
 // and none is flagged; ok is false when the user has no primary phone number.
 func (u *User) PrimaryPhone() (p *PhoneNumber, ok bool) {
-	for i := range u.PhoneNumbers {
-		if u.PhoneNumbers[i].Primary {
-			return &u.PhoneNumbers[i], true
+	return primaryOf(u.PhoneNumbers, func(p *PhoneNumber) bool { return p.Primary })
+}
+
+// primaryOf returns the first element flagged primary, else the only element.
+func primaryOf[T any](list []T, primary func(*T) bool) (*T, bool) {
+	for i := range list {
+		if primary(&list[i]) {
+			return &list[i], true
 		}
 	}
-	if len(u.PhoneNumbers) == 1 {
-		return &u.PhoneNumbers[0], true
+	if len(list) == 1 {
+		return &list[0], true
 	}
 	return nil, false
 }

@@ -63,10 +63,11 @@ func checkE164(s string) string {
 	return ""
 }
 
-// checkEmail accepts local@domain: no white space or control characters, one
-// @, a local part of at most 64 bytes and a domain with no empty label; at most
-// 254 bytes. It deliberately accepts what RFC 5321 allows rather than what is common.
-func checkEmail(s string) string {
+// CheckEmail returns why s is not an acceptable email address, or "" when it
+// is: local@domain with no white space, control characters, quotes or angle
+// brackets, one @, a local part of at most 64 bytes and a domain with no empty
+// label; at most 254 bytes. It is the one email syntax rule, for both faces.
+func CheckEmail(s string) string {
 	const bad = "expected an email address"
 	if len(s) > 254 {
 		return bad + " of at most 254 bytes"

@@ -1,8 +1,6 @@
 package scim_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/jsontest"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/storage/embedded"
@@ -77,15 +76,7 @@ type resp struct {
 
 func (f *fixture) do(method, path, token string, body any, hdr ...string) resp {
 	f.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
+	rd := jsontest.Body(body)
 	url := path
 	if !strings.HasPrefix(path, "http") {
 		url = f.base + path
@@ -109,13 +100,7 @@ func (f *fixture) do(method, path, token string, body any, hdr ...string) resp {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	r := resp{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	if len(raw) > 0 {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		_ = d.Decode(&r.body)
-	}
-	return r
+	return resp{status: res.StatusCode, header: res.Header, body: jsontest.Decode(raw), raw: string(raw)}
 }
 
 func (r resp) want(t testing.TB, status int) resp {
@@ -145,39 +130,12 @@ func (r resp) wantError(t testing.TB, status int, scimType string) resp {
 	return r
 }
 
-func hasString(v any, s string) bool {
-	l, _ := v.([]any)
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-// get walks a decoded body: get(body, "name", "givenName"), get(body, "emails", 0, "value").
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
-func num(v any) int {
-	n, _ := v.(json.Number)
-	i, _ := strconv.Atoi(string(n))
-	return i
-}
+// The JSON helpers shared with the end-to-end tests (test/scim).
+var (
+	get       = jsontest.At // get(body, "name", "givenName"), get(body, "emails", 0, "value")
+	num       = jsontest.Int
+	hasString = jsontest.HasString
+)
 
 // user is a minimal SCIM user body.
 func user(name string) map[string]any {

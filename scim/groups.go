@@ -109,14 +109,18 @@ func memberIDs(v any) ([]string, error) {
 	return ids, nil
 }
 
+// readGroup fills g from a POST or PUT body and reads its member ids.
+func readGroup(g *schemas.Group, body map[string]any) ([]string, error) {
+	if err := schemas.ReplaceSCIMGroup(g, body); err != nil {
+		return nil, err
+	}
+	return memberIDs(lookupFold(body, "members"))
+}
+
 // createGroup serves POST /Groups.
 func (c *call) createGroup(body map[string]any) {
 	g := &schemas.Group{}
-	if err := schemas.ReplaceSCIMGroup(g, body); err != nil {
-		c.fail(err)
-		return
-	}
-	ids, err := memberIDs(lookupFold(body, "members"))
+	ids, err := readGroup(g, body)
 	if err != nil {
 		c.fail(err)
 		return
@@ -135,29 +139,30 @@ func (c *call) createGroup(body map[string]any) {
 	c.writeGroup(http.StatusCreated, created)
 }
 
+// groupForUpdate reads the group an update is about and checks If-Match
+// against it; ifv is the version the update must still find (0: any).
+func (c *call) groupForUpdate(id string) (cur *schemas.Group, ifv int64, err error) {
+	if cur, err = c.h.svc.GetGroup(c.r.Context(), c.p, id); err != nil {
+		return nil, 0, err
+	}
+	ifv, err = c.ifVersion(cur.Version)
+	return cur, ifv, err
+}
+
 // replaceGroup serves PUT /Groups/{id}. Members are replaced when the body
 // has a members attribute and left alone when it has none.
 func (c *call) replaceGroup(id string, body map[string]any) {
-	if err := schemas.ReplaceSCIMGroup(&schemas.Group{}, body); err != nil {
+	ids, err := readGroup(&schemas.Group{}, body)
+	if err != nil {
 		c.fail(err)
 		return
 	}
-	ids, err := memberIDs(lookupFold(body, "members"))
+	_, ifv, err := c.groupForUpdate(id)
 	if err != nil {
 		c.fail(err)
 		return
 	}
 	ctx := c.r.Context()
-	cur, err := c.h.svc.GetGroup(ctx, c.p, id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ifv, err := c.ifVersion(cur.Version)
-	if err != nil {
-		c.fail(err)
-		return
-	}
 	if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, ifv, func(g *schemas.Group) error {
 		return schemas.ReplaceSCIMGroup(g, body)
 	}); err != nil {
@@ -170,7 +175,13 @@ func (c *call) replaceGroup(id string, body map[string]any) {
 			return
 		}
 	}
-	g, err := c.h.svc.GetGroup(ctx, c.p, id)
+	c.writeCurrentGroup(id)
+}
+
+// writeCurrentGroup answers 200 with the group as it is after an update
+// (membership changes bump its version).
+func (c *call) writeCurrentGroup(id string) {
+	g, err := c.h.svc.GetGroup(c.r.Context(), c.p, id)
 	if err != nil {
 		c.fail(err)
 		return

@@ -1,12 +1,10 @@
 package scim
 
 import (
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -33,13 +31,7 @@ func (c *call) patch(rt schemas.ResourceType, id string) {
 // patchUser applies the operations to the user's SCIM document and stores it
 // back through schemas.ReplaceSCIMUser, atomically (compare-and-swap).
 func (c *call) patchUser(id string, ops []patchOp) {
-	ctx := c.r.Context()
-	cur, err := c.h.svc.GetUser(ctx, c.p, id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ifv, err := c.ifVersion(cur.Version)
+	cur, ifv, err := c.userForUpdate(id)
 	if err != nil {
 		c.fail(err)
 		return
@@ -65,18 +57,7 @@ func (c *call) patchUser(id string, ops []patchOp) {
 		c.fail(err)
 		return
 	}
-	updated, err := c.h.svc.UpdateUser(ctx, c.p, id, ifv, directory.UserChange{
-		Password: passwordInput(pw),
-		Apply: func(u *schemas.User) error {
-			_, err := run(u)
-			return err
-		},
-	})
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.writeUser(http.StatusOK, updated)
+	c.updateUser(id, ifv, pw, run)
 }
 
 // memberOp is a membership change of a group PATCH, applied through the
@@ -92,12 +73,7 @@ type memberOp struct {
 // ReplaceMembers.
 func (c *call) patchGroup(id string, ops []patchOp) {
 	ctx := c.r.Context()
-	cur, err := c.h.svc.GetGroup(ctx, c.p, id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ifv, err := c.ifVersion(cur.Version)
+	cur, ifv, err := c.groupForUpdate(id)
 	if err != nil {
 		c.fail(err)
 		return
@@ -158,12 +134,7 @@ func (c *call) patchGroup(id string, ops []patchOp) {
 			return
 		}
 	}
-	g, err := c.h.svc.GetGroup(ctx, c.p, id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.writeGroup(http.StatusOK, g)
+	c.writeCurrentGroup(id)
 }
 
 // splitMemberOp separates the membership part of a group operation from the

@@ -101,27 +101,39 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 		c.replaceGroup(id, body)
 		return
 	}
-	pw, err := schemas.ReplaceSCIMUser(&schemas.User{}, body, c.opts()) // validates; the password does not depend on the user
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ctx := c.r.Context()
-	cur, err := c.h.svc.GetUser(ctx, c.p, id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ifv, err := c.ifVersion(cur.Version)
-	if err != nil {
-		c.fail(err)
-		return
-	}
 	opts := c.opts()
-	updated, err := c.h.svc.UpdateUser(ctx, c.p, id, ifv, directory.UserChange{
+	run := func(u *schemas.User) (*string, error) { return schemas.ReplaceSCIMUser(u, body, opts) }
+	pw, err := run(&schemas.User{}) // validates; the password does not depend on the user
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	_, ifv, err := c.userForUpdate(id)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.updateUser(id, ifv, pw, run)
+}
+
+// userForUpdate reads the user an update is about and checks If-Match
+// against it; ifv is the version the update must still find (0: any).
+func (c *call) userForUpdate(id string) (cur *schemas.User, ifv int64, err error) {
+	if cur, err = c.h.svc.GetUser(c.r.Context(), c.p, id); err != nil {
+		return nil, 0, err
+	}
+	ifv, err = c.ifVersion(cur.Version)
+	return cur, ifv, err
+}
+
+// updateUser stores run's change of the user under compare-and-swap on ifv
+// and answers 200 with the result; pw is the password run yields, which the
+// directory hashes up front.
+func (c *call) updateUser(id string, ifv int64, pw *string, run func(*schemas.User) (*string, error)) {
+	updated, err := c.h.svc.UpdateUser(c.r.Context(), c.p, id, ifv, directory.UserChange{
 		Password: passwordInput(pw),
 		Apply: func(u *schemas.User) error {
-			_, err := schemas.ReplaceSCIMUser(u, body, opts)
+			_, err := run(u)
 			return err
 		},
 	})
@@ -139,22 +151,14 @@ func (c *call) deleteResource(rt schemas.ResourceType, id string) error {
 	ctx := c.r.Context()
 	if rt == schemas.GroupResource {
 		if c.hasIfMatch() {
-			g, err := c.h.svc.GetGroup(ctx, c.p, id)
-			if err != nil {
-				return err
-			}
-			if _, err := c.ifVersion(g.Version); err != nil {
+			if _, _, err := c.groupForUpdate(id); err != nil {
 				return err
 			}
 		}
 		return c.h.svc.DeleteGroup(ctx, c.p, id)
 	}
 	if c.hasIfMatch() {
-		u, err := c.h.svc.GetUser(ctx, c.p, id)
-		if err != nil {
-			return err
-		}
-		if _, err := c.ifVersion(u.Version); err != nil {
+		if _, _, err := c.userForUpdate(id); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,6 @@
 package scim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/jsontest"
 	"github.com/scimd/scimd/native"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/storage/embedded"
@@ -66,15 +66,7 @@ type reply struct {
 // call sends a request; hdr are header name/value pairs (they replace the defaults).
 func (s *server) call(method, path string, body any, hdr ...string) reply {
 	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
+	rd := jsontest.Body(body)
 	req, err := http.NewRequest(method, s.srv.URL+path, rd)
 	if err != nil {
 		s.t.Fatal(err)
@@ -98,13 +90,8 @@ func (s *server) call(method, path string, body any, hdr ...string) reply {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	r := reply{status: res.StatusCode, header: res.Header, raw: string(raw), took: time.Since(start)}
-	if len(raw) > 0 {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		_ = d.Decode(&r.body)
-	}
-	return r
+	took := time.Since(start)
+	return reply{status: res.StatusCode, header: res.Header, body: jsontest.Decode(raw), raw: string(raw), took: took}
 }
 
 func (r reply) is(t *testing.T, status int) reply {
@@ -131,41 +118,14 @@ func (r reply) scimError(t *testing.T, status int, scimType string) reply {
 	return r
 }
 
-func has(v any, s string) bool {
-	l, _ := v.([]any)
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-// at walks a decoded body.
-func at(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
+// The JSON helpers shared with the SCIM package's tests.
+var (
+	at  = jsontest.At // at(body, "name", "givenName"), at(body, "emails", 0, "value")
+	n   = jsontest.Int
+	has = jsontest.HasString
+)
 
 func isNumber(v any) bool { _, ok := v.(json.Number); return ok }
-
-func n(v any) int {
-	x, _ := v.(json.Number)
-	i, _ := strconv.Atoi(string(x))
-	return i
-}
 
 func members(body map[string]any) map[string]bool {
 	out := map[string]bool{}

@@ -31,10 +31,7 @@ func (s *Store) CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, er
 		if _, ok := b.app(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		if err := b.claim(kClientID, stored.ID, keyOfApp(stored)); err != nil {
-			return err
-		}
-		return b.putApp(stored, enc)
+		return appRecords.stage(b, stored, enc)
 	})
 	if err != nil {
 		return nil, err
@@ -70,60 +67,24 @@ func (s *Store) FindAppByClientID(ctx context.Context, clientID string) (*schema
 
 // UpdateApp applies fn to a copy of the application under compare-and-swap, as UpdateUser.
 func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	cur, err := s.GetApp(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	read := cur.Version
-	if err := fn(cur); err != nil {
-		return nil, err
-	}
-	cur.ID, cur.Version = id, read+1
-	enc, stored, err := encodeApp(cur)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: update app %s: encode: %w", id, err)
-	}
-	err = s.submit(func(b *batch) error {
-		old, ok := b.app(id)
-		if !ok {
-			return storage.ErrNotFound
-		}
-		if old.Version != read {
-			return errRetry
-		}
-		if err := b.claim(kClientID, id, keyOfApp(stored)); err != nil {
+	return update(ctx, s, appRecords, id, 0, fn)
+}
+
+// appRecords describes applications to [update].
+var appRecords = recordKind[*schemas.App]{
+	noun:    "app",
+	get:     (*Store).GetApp,
+	lookup:  (*batch).app,
+	clone:   (*schemas.App).Clone,
+	version: func(a *schemas.App) int64 { return a.Version },
+	stamp:   func(a *schemas.App, id string, version int64) { a.ID, a.Version = id, version },
+	encode:  encodeApp,
+	stage: func(b *batch, a *schemas.App, enc []byte) error {
+		if err := b.claim(kClientID, a.ID, keyOfApp(a)); err != nil {
 			return err
 		}
-		return b.putApp(stored, enc)
-	})
-	if err == errRetry { // contended: run fn again inside the writer, on the newest version
-		err = s.submit(func(b *batch) error {
-			old, ok := b.app(id)
-			if !ok {
-				return storage.ErrNotFound
-			}
-			a := old.Clone()
-			if err := fn(a); err != nil {
-				return err
-			}
-			a.ID, a.Version = id, old.Version+1
-			var enc []byte
-			if enc, stored, err = encodeApp(a); err != nil {
-				return fmt.Errorf("embedded: update app %s: encode: %w", id, err)
-			}
-			if err := b.claim(kClientID, id, keyOfApp(stored)); err != nil {
-				return err
-			}
-			return b.putApp(stored, enc)
-		})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return stored.Clone(), nil
+		return b.putApp(a, enc)
+	},
 }
 
 // DeleteApp removes the application and every user's data for it (each such

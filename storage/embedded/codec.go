@@ -227,70 +227,37 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-func toEmails(in []schemas.Email) []emailRec {
+// convertAll converts each element of in with f; nil when in is empty, as
+// decoding gives.
+func convertAll[In, Out any](in []In, f func(In) Out) []Out {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]emailRec, len(in))
-	for i, e := range in {
-		out[i] = emailRec{V: e.Value, T: e.Type, P: e.Primary, D: e.Display, Vf: e.Verified, VAt: utc(e.VerifiedAt)}
+	out := make([]Out, len(in))
+	for i, v := range in {
+		out[i] = f(v)
 	}
 	return out
 }
 
-func fromEmails(in []emailRec) []schemas.Email {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]schemas.Email, len(in))
-	for i, e := range in {
-		out[i] = schemas.Email{Value: e.V, Type: e.T, Primary: e.P, Display: e.D, Verified: e.Vf, VerifiedAt: e.VAt}
-	}
-	return out
+func toEmailRec(e schemas.Email) emailRec {
+	return emailRec{V: e.Value, T: e.Type, P: e.Primary, D: e.Display, Vf: e.Verified, VAt: utc(e.VerifiedAt)}
 }
 
-func toPhones(in []schemas.PhoneNumber) []emailRec {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]emailRec, len(in))
-	for i, e := range in {
-		out[i] = emailRec{V: e.Value, T: e.Type, P: e.Primary, D: e.Display, Vf: e.Verified, VAt: utc(e.VerifiedAt)}
-	}
-	return out
+func (e emailRec) email() schemas.Email {
+	return schemas.Email{Value: e.V, Type: e.T, Primary: e.P, Display: e.D, Verified: e.Vf, VerifiedAt: e.VAt}
 }
 
-func fromPhones(in []emailRec) []schemas.PhoneNumber {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]schemas.PhoneNumber, len(in))
-	for i, e := range in {
-		out[i] = schemas.PhoneNumber{Value: e.V, Type: e.T, Primary: e.P, Display: e.D, Verified: e.Vf, VerifiedAt: e.VAt}
-	}
-	return out
+// A phone number has the shape of an email.
+func toPhoneRec(p schemas.PhoneNumber) emailRec { return toEmailRec(schemas.Email(p)) }
+func (e emailRec) phone() schemas.PhoneNumber   { return schemas.PhoneNumber(e.email()) }
+
+func toMVRec(m schemas.MultiValue) mvRec {
+	return mvRec{V: m.Value, T: m.Type, P: m.Primary, D: m.Display}
 }
 
-func toMVs(in []schemas.MultiValue) []mvRec {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]mvRec, len(in))
-	for i, m := range in {
-		out[i] = mvRec{V: m.Value, T: m.Type, P: m.Primary, D: m.Display}
-	}
-	return out
-}
-
-func fromMVs(in []mvRec) []schemas.MultiValue {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]schemas.MultiValue, len(in))
-	for i, m := range in {
-		out[i] = schemas.MultiValue{Value: m.V, Type: m.T, Primary: m.P, Display: m.D}
-	}
-	return out
+func (m mvRec) multiValue() schemas.MultiValue {
+	return schemas.MultiValue{Value: m.V, Type: m.T, Primary: m.P, Display: m.D}
 }
 
 func toUserRec(u *schemas.User) *userRec {
@@ -298,8 +265,9 @@ func toUserRec(u *schemas.User) *userRec {
 		ID: u.ID, V: u.Version, UN: u.UserName, XID: u.ExternalID,
 		DN: u.DisplayName, NN: u.NickName, PU: u.ProfileURL, Ti: u.Title, UT: u.UserType,
 		PL: u.PreferredLanguage, Lo: u.Locale, TZ: u.Timezone, BD: u.Birthday,
-		Em: toEmails(u.Emails), Ph: toPhones(u.PhoneNumbers),
-		IM: toMVs(u.IMs), Pho: toMVs(u.Photos), Ent: toMVs(u.Entitlements), Ro: toMVs(u.Roles), X5: toMVs(u.X509Certificates),
+		Em: convertAll(u.Emails, toEmailRec), Ph: convertAll(u.PhoneNumbers, toPhoneRec),
+		IM: convertAll(u.IMs, toMVRec), Pho: convertAll(u.Photos, toMVRec), Ent: convertAll(u.Entitlements, toMVRec),
+		Ro: convertAll(u.Roles, toMVRec), X5: convertAll(u.X509Certificates, toMVRec),
 		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData, G: u.GroupIDs,
 		Cr: utc(u.Created), Up: utc(u.Updated), LA: utc(u.LastAuth),
 	}
@@ -351,10 +319,11 @@ func (r *userRec) user() *schemas.User {
 		ID: r.ID, Version: r.V, UserName: r.UN, ExternalID: r.XID,
 		DisplayName: r.DN, NickName: r.NN, ProfileURL: r.PU, Title: r.Ti, UserType: r.UT,
 		PreferredLanguage: r.PL, Locale: r.Lo, Timezone: r.TZ, Birthday: r.BD,
-		Emails: fromEmails(r.Em), PhoneNumbers: fromPhones(r.Ph),
-		IMs: fromMVs(r.IM), Photos: fromMVs(r.Pho), Entitlements: fromMVs(r.Ent), Roles: fromMVs(r.Ro), X509Certificates: fromMVs(r.X5),
-		Status: r.St, StatusChangedAt: r.StAt, CustomData: r.CD, GroupIDs: r.G,
-		Created: r.Cr, Updated: r.Up, LastAuth: r.LA,
+		Emails: convertAll(r.Em, emailRec.email), PhoneNumbers: convertAll(r.Ph, emailRec.phone),
+		IMs: convertAll(r.IM, mvRec.multiValue), Photos: convertAll(r.Pho, mvRec.multiValue),
+		Entitlements: convertAll(r.Ent, mvRec.multiValue), Roles: convertAll(r.Ro, mvRec.multiValue),
+		X509Certificates: convertAll(r.X5, mvRec.multiValue), Status: r.St, StatusChangedAt: r.StAt,
+		CustomData: r.CD, GroupIDs: r.G, Created: r.Cr, Updated: r.Up, LastAuth: r.LA,
 	}
 	if n := r.N; n != nil {
 		u.Name = schemas.Name{Formatted: n.F, FamilyName: n.Fa, GivenName: n.G, MiddleName: n.M, HonorificPrefix: n.HP, HonorificSuffix: n.HS}

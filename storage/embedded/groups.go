@@ -27,10 +27,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Gro
 		if _, ok := b.group(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		if err := b.claim(kGroupName, stored.ID, keyOfGroup(stored)); err != nil {
-			return err
-		}
-		return b.putGroup(stored, enc)
+		return groupRecords.stage(b, stored, enc)
 	})
 	if err != nil {
 		return nil, err
@@ -53,66 +50,24 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*schemas.Group, error)
 
 // UpdateGroup applies fn to a copy of the group under compare-and-swap, as UpdateUser.
 func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	cur, err := s.GetGroup(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if ifVersion != 0 && cur.Version != ifVersion {
-		return nil, storage.ErrVersionMismatch
-	}
-	read := cur.Version
-	if err := fn(cur); err != nil {
-		return nil, err
-	}
-	cur.ID, cur.Version = id, read+1
-	enc, stored, err := encodeGroup(cur)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: update group %s: encode: %w", id, err)
-	}
-	err = s.submit(func(b *batch) error {
-		old, ok := b.group(id)
-		if !ok {
-			return storage.ErrNotFound
-		}
-		if old.Version != read {
-			return errRetry
-		}
-		if err := b.claim(kGroupName, id, keyOfGroup(stored)); err != nil {
+	return update(ctx, s, groupRecords, id, ifVersion, fn)
+}
+
+// groupRecords describes groups to [update].
+var groupRecords = recordKind[*schemas.Group]{
+	noun:    "group",
+	get:     (*Store).GetGroup,
+	lookup:  (*batch).group,
+	clone:   (*schemas.Group).Clone,
+	version: func(g *schemas.Group) int64 { return g.Version },
+	stamp:   func(g *schemas.Group, id string, version int64) { g.ID, g.Version = id, version },
+	encode:  encodeGroup,
+	stage: func(b *batch, g *schemas.Group, enc []byte) error {
+		if err := b.claim(kGroupName, g.ID, keyOfGroup(g)); err != nil {
 			return err
 		}
-		return b.putGroup(stored, enc)
-	})
-	if err == errRetry { // contended: run fn again inside the writer, on the newest version
-		err = s.submit(func(b *batch) error {
-			old, ok := b.group(id)
-			if !ok {
-				return storage.ErrNotFound
-			}
-			if ifVersion != 0 && old.Version != ifVersion {
-				return storage.ErrVersionMismatch
-			}
-			g := old.Clone()
-			if err := fn(g); err != nil {
-				return err
-			}
-			g.ID, g.Version = id, old.Version+1
-			var enc []byte
-			if enc, stored, err = encodeGroup(g); err != nil {
-				return fmt.Errorf("embedded: update group %s: encode: %w", id, err)
-			}
-			if err := b.claim(kGroupName, id, keyOfGroup(stored)); err != nil {
-				return err
-			}
-			return b.putGroup(stored, enc)
-		})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return stored.Clone(), nil
+		return b.putGroup(g, enc)
+	},
 }
 
 // DeleteGroup removes the group and every membership in it (each member gets

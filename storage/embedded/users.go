@@ -30,10 +30,7 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User,
 		if _, ok := b.user(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		if err := b.checkUser(stored); err != nil {
-			return err
-		}
-		return b.putUser(stored, enc)
+		return userRecords.stage(b, stored, enc)
 	})
 	if err != nil {
 		return nil, err
@@ -90,66 +87,96 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 // writer, on the newest version, so that concurrent updates of one user share
 // a commit instead of retrying one after the other.
 func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error) {
+	return update(ctx, s, userRecords, id, ifVersion, fn)
+}
+
+// userRecords describes users to [update].
+var userRecords = recordKind[*schemas.User]{
+	noun:    "user",
+	get:     (*Store).GetUser,
+	lookup:  (*batch).user,
+	clone:   (*schemas.User).Clone,
+	version: func(u *schemas.User) int64 { return u.Version },
+	stamp:   func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
+	encode:  encodeUser,
+	stage: func(b *batch, u *schemas.User, enc []byte) error {
+		if err := b.checkUser(u); err != nil {
+			return err
+		}
+		return b.putUser(u, enc)
+	},
+}
+
+// recordKind describes to [update] one kind of versioned record T.
+type recordKind[T any] struct {
+	noun    string                                           // in errors: "user"
+	get     func(*Store, context.Context, string) (T, error) // a copy of the committed record
+	lookup  func(*batch, string) (T, bool)                   // the record as the batch sees it
+	clone   func(T) T
+	version func(T) int64
+	stamp   func(v T, id string, version int64)        // sets ID and Version
+	encode  func(T) ([]byte, T, error)                 // as encodeUser
+	stage   func(b *batch, stored T, enc []byte) error // checks the unique keys, then puts
+}
+
+// update is the compare-and-swap of UpdateUser, UpdateGroup and UpdateApp
+// (ifVersion 0: any version), as UpdateUser describes.
+func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, ifVersion int64, fn func(T) error) (T, error) {
+	var none T
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return none, err
 	}
-	cur, err := s.GetUser(ctx, id)
+	cur, err := k.get(s, ctx, id)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	if ifVersion != 0 && cur.Version != ifVersion {
-		return nil, storage.ErrVersionMismatch
+	read := k.version(cur)
+	if ifVersion != 0 && read != ifVersion {
+		return none, storage.ErrVersionMismatch
 	}
-	read := cur.Version
 	if err := fn(cur); err != nil {
-		return nil, err
+		return none, err
 	}
-	cur.ID, cur.Version = id, read+1
-	enc, stored, err := encodeUser(cur)
+	k.stamp(cur, id, read+1)
+	enc, stored, err := k.encode(cur)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: update user %s: encode: %w", id, err)
+		return none, fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
 	}
 	err = s.submit(func(b *batch) error {
-		old, ok := b.user(id)
+		old, ok := k.lookup(b, id)
 		if !ok {
 			return storage.ErrNotFound
 		}
-		if old.Version != read {
+		if k.version(old) != read {
 			return errRetry
 		}
-		if err := b.checkUser(stored); err != nil {
-			return err
-		}
-		return b.putUser(stored, enc)
+		return k.stage(b, stored, enc)
 	})
-	if err == errRetry {
+	if err == errRetry { // contended: run fn again inside the writer, on the newest version
 		err = s.submit(func(b *batch) error {
-			old, ok := b.user(id)
+			old, ok := k.lookup(b, id)
 			if !ok {
 				return storage.ErrNotFound
 			}
-			if ifVersion != 0 && old.Version != ifVersion {
+			if ifVersion != 0 && k.version(old) != ifVersion {
 				return storage.ErrVersionMismatch
 			}
-			u := old.Clone()
-			if err := fn(u); err != nil {
+			v := k.clone(old)
+			if err := fn(v); err != nil {
 				return err
 			}
-			u.ID, u.Version = id, old.Version+1
+			k.stamp(v, id, k.version(old)+1)
 			var enc []byte
-			if enc, stored, err = encodeUser(u); err != nil {
-				return fmt.Errorf("embedded: update user %s: encode: %w", id, err)
+			if enc, stored, err = k.encode(v); err != nil {
+				return fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
 			}
-			if err := b.checkUser(stored); err != nil {
-				return err
-			}
-			return b.putUser(stored, enc)
+			return k.stage(b, stored, enc)
 		})
 	}
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	return stored.Clone(), nil
+	return k.clone(stored), nil
 }
 
 // DeleteUser removes the user, and with it its memberships and app data.

@@ -106,40 +106,17 @@ func (s *Store) FindAppByClientID(ctx context.Context, clientID string) (*schema
 
 // UpdateApp applies fn under compare-and-swap (two round trips when uncontended).
 func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
-	defer s.locks.lock(collApps + "/" + id)()
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "update app %s", id)
-		}
-		var d appDoc
-		if err := s.apps.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-			return nil, notFound(err, "update app %s", id)
-		}
-		a := d.app()
-		if err := fn(a); err != nil {
-			return nil, err
-		}
-		a.ID, a.Version = id, d.Version+1
-		nd := appToDoc(a)
-		swapped, err := s.swap(ctx, s.apps, id, d.Version, nd)
-		if err != nil {
-			if !isDuplicateKey(err) {
-				return nil, wrap(err, "update app %s", id)
-			}
-			field, ferr := whichConflict(ctx, s.apps, id, appConflictChecks(nd, false))
-			if ferr != nil {
-				return nil, ferr
-			}
-			if field != "" {
-				return nil, storage.Conflict(field)
-			}
-			continue
-		}
-		if swapped {
-			return a, nil
-		}
-	}
-	return nil, wrap(errTooManyAttempts, "update app %s", id)
+	return cas(ctx, s, s.apps, appDocs, id, 0, nil, func(a *schemas.App) (bool, error) { return true, fn(a) })
+}
+
+// appDocs describes the apps collection to [cas].
+var appDocs = docKind[appDoc, *schemas.App]{
+	noun:    "app",
+	version: func(d *appDoc) int64 { return d.Version },
+	decode:  func(d *appDoc) (*schemas.App, error) { return d.app(), nil },
+	stamp:   func(a *schemas.App, id string, version int64) { a.ID, a.Version = id, version },
+	encode:  func(a *schemas.App) (*appDoc, error) { return appToDoc(a), nil },
+	checks:  appConflictChecks,
 }
 
 // DeleteApp removes the application, then every user's data for it. Removing

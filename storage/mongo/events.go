@@ -112,12 +112,6 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		return page, wrap(err, "list events")
 	}
 	page.Total = total
-	for i := range docs {
-		e, err := docs[i].event()
-		if err != nil {
-			return page, err
-		}
-		page.Items = append(page.Items, e)
-	}
-	return page, nil
+	page.Items, err = decodeAll(docs, (*eventDoc).event)
+	return page, err
 }

@@ -132,49 +132,17 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*schemas.Group, error)
 
 // UpdateGroup applies fn under compare-and-swap, as UpdateUser.
 func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
-	defer s.locks.lock(collGroups + "/" + id)()
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "update group %s", id)
-		}
-		var d groupDoc
-		if err := s.groups.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-			return nil, notFound(err, "update group %s", id)
-		}
-		if ifVersion != 0 && d.Version != ifVersion {
-			return nil, storage.ErrVersionMismatch
-		}
-		g, err := d.group()
-		if err != nil {
-			return nil, err
-		}
-		if err := fn(g); err != nil {
-			return nil, err
-		}
-		g.ID, g.Version = id, d.Version+1
-		nd, err := groupToDoc(g)
-		if err != nil {
-			return nil, err
-		}
-		swapped, err := s.swap(ctx, s.groups, id, d.Version, nd)
-		if err != nil {
-			if !isDuplicateKey(err) {
-				return nil, wrap(err, "update group %s", id)
-			}
-			field, ferr := whichConflict(ctx, s.groups, id, groupConflictChecks(nd, false))
-			if ferr != nil {
-				return nil, ferr
-			}
-			if field != "" {
-				return nil, storage.Conflict(field)
-			}
-			continue
-		}
-		if swapped {
-			return g, nil
-		}
-	}
-	return nil, wrap(errTooManyAttempts, "update group %s", id)
+	return cas(ctx, s, s.groups, groupDocs, id, ifVersion, nil, func(g *schemas.Group) (bool, error) { return true, fn(g) })
+}
+
+// groupDocs describes the groups collection to [cas].
+var groupDocs = docKind[groupDoc, *schemas.Group]{
+	noun:    "group",
+	version: func(d *groupDoc) int64 { return d.Version },
+	decode:  (*groupDoc).group,
+	stamp:   func(g *schemas.Group, id string, version int64) { g.ID, g.Version = id, version },
+	encode:  groupToDoc,
+	checks:  groupConflictChecks,
 }
 
 // DeleteGroup removes the group, then its memberships with one UpdateMany
@@ -242,43 +210,7 @@ func (s *Store) casEach(ctx context.Context, filter bson.D, fn func(*schemas.Use
 
 // ListGroups returns one page of the matching groups, as ListUsers.
 func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*schemas.Group], error) {
-	var page storage.Page[*schemas.Group]
-	filter, exact := groupFilter(q.Filter)
-	if sort, ok := serverSort(q.Sort); exact && ok {
-		docs, total, err := listServer[groupDoc](ctx, s.groups, filter, sort, q.Offset, q.Limit)
-		if err != nil {
-			return page, wrap(err, "list groups")
-		}
-		page.Total = total
-		for i := range docs {
-			g, err := docs[i].group()
-			if err != nil {
-				return page, err
-			}
-			page.Items = append(page.Items, g)
-		}
-		return page, nil
-	}
-	docs, err := findAll[groupDoc](ctx, s.groups, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return page, wrap(err, "list groups")
-	}
-	var all []*schemas.Group
-	for i := range docs {
-		g, err := docs[i].group()
-		if err != nil {
-			return page, err
-		}
-		if q.Filter == nil || exact || schemas.MatchGroup(q.Filter, g) {
-			all = append(all, g)
-		}
-	}
-	if q.Sort != nil {
-		schemas.SortGroups(all, q.Sort)
-	}
-	page.Total = len(all)
-	page.Items = pageOf(all, q.Offset, q.Limit)
-	return page, nil
+	return list(ctx, s.groups, "groups", q, groupFilter, (*groupDoc).group, schemas.MatchGroup, schemas.SortGroups)
 }
 
 // lookupGroup fails with storage.ErrNotFound unless the group exists, and

@@ -335,6 +335,80 @@ func ferretNeedsClaims(v string) bool {
 // with claim documents (see [ClaimMode]).
 func (s *Store) UsesClaims() bool { return s.claims }
 
+// docKind describes to [cas] a collection's documents D and their domain
+// form T.
+type docKind[D, T any] struct {
+	noun    string // in errors: "user"
+	version func(*D) int64
+	decode  func(*D) (T, error)
+	stamp   func(v T, id string, version int64) // sets ID and Version
+	encode  func(T) (*D, error)
+	checks  func(d *D, withID bool) []conflictCheck // unique fields, as userConflictChecks
+}
+
+// cas is the compare-and-swap loop of updates to document id of c: read the
+// document (or take first, when not nil), check ifVersion (0: any), decode
+// it, apply change, and [Store.swap] in the next version. A lost race reads
+// again. change reports whether it changed anything; when it did not, nothing
+// is written and the decoded value is returned as it is.
+func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D, T], id string, ifVersion int64,
+	first *D, change func(T) (bool, error)) (T, error) {
+	var none T
+	defer s.locks.lock(c.Name() + "/" + id)()
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return none, wrap(err, "update %s %s", k.noun, id)
+		}
+		d := first
+		first = nil
+		if d == nil {
+			d = new(D)
+			if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(d); err != nil {
+				return none, notFound(err, "update %s %s", k.noun, id)
+			}
+		}
+		old := k.version(d)
+		if ifVersion != 0 && old != ifVersion {
+			return none, storage.ErrVersionMismatch
+		}
+		v, err := k.decode(d)
+		if err != nil {
+			return none, err
+		}
+		changed, err := change(v)
+		if err != nil {
+			return none, err
+		}
+		if !changed {
+			return v, nil
+		}
+		k.stamp(v, id, old+1)
+		nd, err := k.encode(v)
+		if err != nil {
+			return none, err
+		}
+		swapped, err := s.swap(ctx, c, id, old, nd)
+		if err != nil {
+			if !isDuplicateKey(err) {
+				return none, wrap(err, "update %s %s", k.noun, id)
+			}
+			field, ferr := whichConflict(ctx, c, id, k.checks(nd, false))
+			if ferr != nil {
+				return none, ferr
+			}
+			if field != "" {
+				return none, storage.Conflict(field)
+			}
+			continue
+		}
+		if swapped {
+			return v, nil
+		}
+		// Another writer won (or the document was deleted: the next read tells).
+	}
+	return none, wrap(errTooManyAttempts, "update %s %s", k.noun, id)
+}
+
 // swap replaces the document id of c, if it still has version old, with doc
 // (which carries version old+1). It reports false when another writer changed
 // the document first (or it is gone): the caller then reads it again.

@@ -457,65 +457,20 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 	return s.casUser(ctx, id, ifVersion, nil, func(u *schemas.User) (bool, error) { return true, fn(u) })
 }
 
-// casUser is the compare-and-swap loop of user updates. first, when not nil, is
-// a document already read (saving the first read). fn reports whether it
-// changed anything; when it did not, nothing is written and the stored user is
-// returned as it is.
+// casUser is [cas] on the users collection.
 func (s *Store) casUser(ctx context.Context, id string, ifVersion int64, first *userDoc,
 	fn func(*schemas.User) (bool, error)) (*schemas.User, error) {
-	defer s.locks.lock(collUsers + "/" + id)()
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "update user %s", id)
-		}
-		d := first
-		first = nil
-		if d == nil {
-			var err error
-			if d, err = s.getUserDoc(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
-				return nil, notFound(err, "update user %s", id)
-			}
-		}
-		if ifVersion != 0 && d.Version != ifVersion {
-			return nil, storage.ErrVersionMismatch
-		}
-		u, err := d.user()
-		if err != nil {
-			return nil, err
-		}
-		old := d.Version
-		changed, err := fn(u)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return u, nil
-		}
-		u.ID, u.Version = id, old+1
-		nd, err := userToDoc(u)
-		if err != nil {
-			return nil, err
-		}
-		swapped, err := s.swap(ctx, s.users, id, old, nd)
-		if err != nil {
-			if !isDuplicateKey(err) {
-				return nil, wrap(err, "update user %s", id)
-			}
-			field, ferr := whichConflict(ctx, s.users, id, userConflictChecks(nd, false))
-			if ferr != nil {
-				return nil, ferr
-			}
-			if field != "" {
-				return nil, storage.Conflict(field)
-			}
-			continue
-		}
-		if swapped {
-			return u, nil
-		}
-		// Another writer won (or the user was deleted: the next read tells).
-	}
-	return nil, wrap(errTooManyAttempts, "update user %s", id)
+	return cas(ctx, s, s.users, userDocs, id, ifVersion, first, fn)
+}
+
+// userDocs describes the users collection to [cas].
+var userDocs = docKind[userDoc, *schemas.User]{
+	noun:    "user",
+	version: func(d *userDoc) int64 { return d.Version },
+	decode:  (*userDoc).user,
+	stamp:   func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
+	encode:  userToDoc,
+	checks:  userConflictChecks,
 }
 
 // DeleteUser removes the user; its memberships go with it (one round trip).
@@ -536,43 +491,60 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 // anything else fetches the candidates the exact part of the filter selects
 // and filters, sorts and pages them with schemas.MatchUser and schemas.SortUsers.
 func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
-	var page storage.Page[*schemas.User]
-	filter, exact := userFilter(q.Filter)
+	return list(ctx, s.users, "users", q, userFilter, (*userDoc).user, schemas.MatchUser, schemas.SortUsers)
+}
+
+// list answers a list query on collection c (documents D, whose domain form
+// is T), as ListUsers describes: toFilter translates the query's filter and
+// reports whether the translation is exact; match and sortBy evaluate the
+// query here when the server cannot.
+func list[D, T any](ctx context.Context, c *mdb.Collection, what string, q storage.Query,
+	toFilter func(schemas.Filter) (bson.D, bool), decode func(*D) (T, error),
+	match func(schemas.Filter, T) bool, sortBy func([]T, *schemas.SortKey)) (storage.Page[T], error) {
+	var page storage.Page[T]
+	filter, exact := toFilter(q.Filter)
 	if sort, ok := serverSort(q.Sort); exact && ok {
-		docs, total, err := listServer[userDoc](ctx, s.users, filter, sort, q.Offset, q.Limit)
+		docs, total, err := listServer[D](ctx, c, filter, sort, q.Offset, q.Limit)
 		if err != nil {
-			return page, wrap(err, "list users")
+			return page, wrap(err, "list %s", what)
 		}
 		page.Total = total
-		for i := range docs {
-			u, err := docs[i].user()
-			if err != nil {
-				return page, err
-			}
-			page.Items = append(page.Items, u)
-		}
-		return page, nil
+		page.Items, err = decodeAll(docs, decode)
+		return page, err
 	}
-	docs, err := findAll[userDoc](ctx, s.users, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := findAll[D](ctx, c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return page, wrap(err, "list users")
+		return page, wrap(err, "list %s", what)
 	}
-	var all []*schemas.User
+	var all []T
 	for i := range docs {
-		u, err := docs[i].user()
+		v, err := decode(&docs[i])
 		if err != nil {
 			return page, err
 		}
-		if q.Filter == nil || exact || schemas.MatchUser(q.Filter, u) {
-			all = append(all, u)
+		if q.Filter == nil || exact || match(q.Filter, v) {
+			all = append(all, v)
 		}
 	}
 	if q.Sort != nil {
-		schemas.SortUsers(all, q.Sort)
+		sortBy(all, q.Sort)
 	}
 	page.Total = len(all)
 	page.Items = pageOf(all, q.Offset, q.Limit)
 	return page, nil
+}
+
+// decodeAll converts documents to their domain form (nil when there are none).
+func decodeAll[D, T any](docs []D, decode func(*D) (T, error)) ([]T, error) {
+	var out []T
+	for i := range docs {
+		v, err := decode(&docs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // pageOf returns the [offset, offset+limit) window of all.

@@ -3,6 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -322,6 +323,32 @@ func readValues(doc any, a *Attribute, p *Path, yield func(Value) bool) bool {
 
 // userValues yields the values of the root field f of u: the derived fields
 // here, the stored ones through slot.
+// yieldPrimaryContact yields the value, verified flag or verification time of
+// the user's primary email or phone number, as f says; nothing when there is none.
+func yieldPrimaryContact(u *User, f field, yield func(Value) bool) bool {
+	var c *Email
+	var ok bool
+	switch f {
+	case fPrimaryEmail, fPrimaryEmailVerified, fPrimaryEmailVerifiedAt:
+		c, ok = u.PrimaryEmail()
+	default:
+		var ph *PhoneNumber
+		ph, ok = u.PrimaryPhone()
+		c = (*Email)(ph)
+	}
+	if !ok {
+		return true
+	}
+	switch f {
+	case fPrimaryEmail, fPrimaryPhone:
+		return yieldStr(c.Value, yield)
+	case fPrimaryEmailVerified, fPrimaryPhoneVerified:
+		return yieldBool(c.Verified, yield)
+	default:
+		return yieldTime(c.VerifiedAt, yield)
+	}
+}
+
 func userValues(u *User, f field, p *Path, yield func(Value) bool) bool {
 	switch f {
 	case fActive:
@@ -330,36 +357,9 @@ func userValues(u *User, f field, p *Path, yield func(Value) bool) bool {
 		return yieldStr("User", yield)
 	case fVersion:
 		return yieldVersion(u.Version, yield)
-	case fPrimaryEmail:
-		if e, ok := u.PrimaryEmail(); ok {
-			return yieldStr(e.Value, yield)
-		}
-		return true
-	case fPrimaryEmailVerified:
-		if e, ok := u.PrimaryEmail(); ok {
-			return yieldBool(e.Verified, yield)
-		}
-		return true
-	case fPrimaryEmailVerifiedAt:
-		if e, ok := u.PrimaryEmail(); ok {
-			return yieldTime(e.VerifiedAt, yield)
-		}
-		return true
-	case fPrimaryPhone:
-		if ph, ok := u.PrimaryPhone(); ok {
-			return yieldStr(ph.Value, yield)
-		}
-		return true
-	case fPrimaryPhoneVerified:
-		if ph, ok := u.PrimaryPhone(); ok {
-			return yieldBool(ph.Verified, yield)
-		}
-		return true
-	case fPrimaryPhoneVerifiedAt:
-		if ph, ok := u.PrimaryPhone(); ok {
-			return yieldTime(ph.VerifiedAt, yield)
-		}
-		return true
+	case fPrimaryEmail, fPrimaryEmailVerified, fPrimaryEmailVerifiedAt,
+		fPrimaryPhone, fPrimaryPhoneVerified, fPrimaryPhoneVerifiedAt:
+		return yieldPrimaryContact(u, f, yield)
 	case fPicture:
 		return yieldStr(u.picture(), yield)
 	case fGroups:
@@ -677,33 +677,15 @@ func jsonScalar(v any) (Value, bool) {
 	return Value{}, false
 }
 
-// numberOf converts a Go numeric kind to float64.
+// numberOf converts any Go numeric kind to float64.
 func numberOf(v any) (float64, bool) {
-	switch t := v.(type) {
-	case float64:
-		return t, true
-	case float32:
-		return float64(t), true
-	case int:
-		return float64(t), true
-	case int8:
-		return float64(t), true
-	case int16:
-		return float64(t), true
-	case int32:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	case uint:
-		return float64(t), true
-	case uint8:
-		return float64(t), true
-	case uint16:
-		return float64(t), true
-	case uint32:
-		return float64(t), true
-	case uint64:
-		return float64(t), true
+	switch rv := reflect.ValueOf(v); {
+	case rv.CanFloat():
+		return rv.Float(), true
+	case rv.CanInt():
+		return float64(rv.Int()), true
+	case rv.CanUint():
+		return float64(rv.Uint()), true
 	}
 	return 0, false
 }

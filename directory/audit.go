@@ -19,6 +19,7 @@ const (
 	ActionUpdateUser        = "adminUpdateUser"
 	ActionDeleteUser        = "deleteUser"
 	ActionRemoveUserFromApp = "removeUserFromApp"
+	ActionAssignUserToApp   = "assignUserToApp"
 	ActionCreateGroup       = "createGroup"
 	ActionUpdateGroup       = "updateGroup"
 	ActionDeleteGroup       = "deleteGroup"

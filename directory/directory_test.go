@@ -474,3 +474,47 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAssignUserToApp(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	// A user created with an admin token belongs to no application: it cannot log in.
+	u, err := f.svc.CreateUser(ctx, f.admin, user("ada"), &PasswordInput{Password: "password-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "password-123")
+	wantKind(t, err, KindForbidden)
+	_, err = f.svc.GetUser(ctx, f.pA, u.ID)
+	wantKind(t, err, KindNotFound)
+
+	// Only admins assign; an app cannot pull tenant users into its scope.
+	wantKind(t, f.svc.AssignUserToApp(ctx, f.pA, u.ID, f.appA.ID), KindForbidden)
+	wantKind(t, f.svc.AssignUserToApp(ctx, f.admin, u.ID, "no-such-app"), KindNotFound)
+	wantKind(t, f.svc.AssignUserToApp(ctx, f.admin, u.ID, f.mgmt.ID), KindNotFound)
+	wantKind(t, f.svc.AssignUserToApp(ctx, f.admin, "no-such-user", f.appA.ID), KindNotFound)
+
+	if err := f.svc.AssignUserToApp(ctx, f.admin, u.ID, f.appA.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.GetUser(ctx, f.pA, u.ID)
+	if err != nil || !got.Apps[f.appA.ID].AssignedAt.Equal(f.clock.now()) {
+		t.Fatalf("after assignment app A sees %+v, %v", got, err)
+	}
+	// Idempotent: a second assignment changes nothing, not even the version.
+	f.clock.add(time.Hour)
+	if err := f.svc.AssignUserToApp(ctx, f.admin, u.ID, f.appA.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := f.svc.GetUser(ctx, f.admin, u.ID)
+	if again.Version != got.Version {
+		t.Fatalf("re-assignment bumped the version %d → %d", got.Version, again.Version)
+	}
+	if _, _, err := f.svc.PasswordLogin(ctx, f.appA.ClientID, "ada", "password-123"); err != nil {
+		t.Fatalf("login after assignment: %v", err)
+	}
+	events, _ := f.svc.ListEvents(ctx, f.admin, storage.EventQuery{TargetID: u.ID, Action: ActionAssignUserToApp, Limit: storage.Unlimited})
+	if events.Total != 1 {
+		t.Fatalf("%d assignment events, want 1", events.Total)
+	}
+}

@@ -259,6 +259,46 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error 
 	return nil
 }
 
+// AssignUserToApp assigns an existing user to a regular application, so that
+// the application sees the user and the user may log in to it. Only admins may:
+// an application assigning tenant users to itself would escape its scope. It is
+// idempotent: an assigned user keeps its assignment time and app-level data.
+func (s *Service) AssignUserToApp(ctx context.Context, p Principal, userID, appID string) error {
+	if !p.Admin || p.isEndUser() {
+		return adminOnly("assigning a user to an application")
+	}
+	app, err := s.store.GetApp(ctx, appID)
+	if err != nil || app.Kind != schemas.AppRegular {
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return translate(err, "application")
+		}
+		return Errorf(KindNotFound, "application not found")
+	}
+	_, err = s.store.UpdateUser(ctx, userID, 0, func(u *schemas.User) error {
+		if _, ok := u.Apps[appID]; ok {
+			return errUnchanged
+		}
+		if u.Apps == nil {
+			u.Apps = map[string]*schemas.AppLink{}
+		}
+		now := s.clock()
+		u.Apps[appID] = &schemas.AppLink{AssignedAt: now}
+		u.Updated = now
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUnchanged):
+		return nil // already assigned: nothing to record
+	case err != nil:
+		return translate(err, "user")
+	}
+	s.record(ctx, p, ActionAssignUserToApp, TargetUser, userID, map[string]schemas.Change{"apps." + appID: {Prev: nil, Current: "assigned"}})
+	return nil
+}
+
+// errUnchanged abandons an update that would change nothing.
+var errUnchanged = errors.New("directory: unchanged")
+
 // RemoveUserFromApp detaches the user from the caller's application: its
 // app-level data is deleted and the app no longer sees it. The user stays in the tenant.
 func (s *Service) RemoveUserFromApp(ctx context.Context, p Principal, id string) error {

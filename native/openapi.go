@@ -43,6 +43,7 @@ var apiOps = []apiOp{
 	{"put", "/cis/v1/users/{user_id}", "updateUser", "Update a user (merge)", "Users", "client", nil, "UserUpdate", 200, "UserResult", []int{400, 401, 403, 404, 409, 413, 415}},
 	{"get", "/cis/v1/users/{user_id}/groups", "getUserGroups", "Groups of a user", "Users", "client", nil, "", 200, "GroupListResult", []int{401, 403, 404}},
 	{"delete", "/cis/v1/users/{user_id}/apps", "removeUserFromApp", "Detach the user from the calling application", "Users", "client", nil, "", 204, "", []int{401, 403, 404}},
+	{"put", "/cis/v1/users/{user_id}/apps/{app_id}", "assignUserToApp", "Assign an existing user to an application (admin; scimd addition)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
 	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Give a user a first password", "Users", "client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 401, 403, 404, 409}},
 	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Replace a user's password", "Users", "client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 401, 403, 404}},
 	{"delete", "/cis/v1/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", "Remove a secondary email", "Users", "client", nil, "", 204, "", []int{400, 401, 403, 404}},

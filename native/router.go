@@ -71,6 +71,7 @@ func (h *Handler) routes() []route {
 		{"PUT", v1 + "/users/{user_id}", "updateUser", client, h.updateUser},
 		{"GET", v1 + "/users/{user_id}/groups", "getUserGroups", client, h.userGroups},
 		{"DELETE", v1 + "/users/{user_id}/apps", "removeUserFromApp", client, h.removeUserFromApp},
+		{"PUT", v1 + "/users/{user_id}/apps/{app_id}", "assignUserToApp", client, h.assignUserToApp},
 		{"POST", v1 + "/users/{user_id}/password", "addPasswordCredential", client, h.addPassword},
 		{"PUT", v1 + "/users/{user_id}/password", "updatePasswordCredential", client, h.updatePassword},
 		{"DELETE", v1 + "/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", client, h.removeSecondaryEmail},

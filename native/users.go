@@ -200,6 +200,14 @@ func (h *Handler) removeUserFromApp(w http.ResponseWriter, r *http.Request, p di
 	return noContent(w, http.StatusNoContent)
 }
 
+func (h *Handler) assignUserToApp(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	v := mux.Vars(r)
+	if err := h.svc.AssignUserToApp(r.Context(), p, v["user_id"], v["app_id"]); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusNoContent)
+}
+
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	if err := h.svc.DeleteUser(r.Context(), p, mux.Vars(r)["user_id"]); err != nil {
 		return err

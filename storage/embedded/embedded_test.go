@@ -382,6 +382,21 @@ func TestPlannedEqualsScan(t *testing.T) {
 	if _, planned := s.planUsers(f); !planned {
 		t.Error("userName eq is not answered through the index")
 	}
+
+	// Parsed group filters (pointer nodes) use the group indexes too.
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "grp-1", DisplayName: "Engineering", Version: 0}); err != nil {
+		t.Fatal(err)
+	}
+	gf, err := schemas.ParseFilter(`displayName eq "ENGINEERING" or id eq "grp-1"`, schemas.ParseOptions{Resource: schemas.GroupResource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.RLock()
+	gids, gplanned := s.planGroups(gf)
+	s.mu.RUnlock()
+	if !gplanned || len(gids) != 2 || gids[0] != "grp-1" || gids[1] != "grp-1" {
+		t.Errorf("group filter: planned %v, candidates %v; want the index to give grp-1 for each side", gplanned, gids)
+	}
 }
 
 const crashDirEnv = "SCIMD_EMBEDDED_CRASH_DIR"

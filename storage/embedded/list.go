@@ -86,10 +86,31 @@ func pageBounds(n, offset, limit int) (from, to int) {
 //	app-scoped attributes  application assignment index (apps pr, and any
 //	                       comparison but ne or null on the app's data)
 func (s *Store) planUsers(f schemas.Filter) (ids []string, ok bool) {
+	return plan(f, s.planUserCompare)
+}
+
+// plan walks the And/Or structure of f, the same for every resource type, and
+// asks leaf for the candidates of each comparison. It returns a superset of the
+// ids f matches, or ok == false when f needs a full scan: an And needs one
+// planned side (the smaller wins), an Or needs both. Parsed filters hold
+// pointer nodes, hand-built ones value nodes; both are planned.
+func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []string, ok bool) {
 	switch f := f.(type) {
+	case *schemas.And:
+		if f != nil {
+			return plan(*f, leaf)
+		}
+	case *schemas.Or:
+		if f != nil {
+			return plan(*f, leaf)
+		}
+	case *schemas.Compare:
+		if f != nil {
+			return leaf(*f)
+		}
 	case schemas.And:
-		l, lok := s.planUsers(f.Left)
-		r, rok := s.planUsers(f.Right)
+		l, lok := plan(f.Left, leaf)
+		r, rok := plan(f.Right, leaf)
 		switch {
 		case lok && rok:
 			if len(r) < len(l) {
@@ -101,34 +122,18 @@ func (s *Store) planUsers(f schemas.Filter) (ids []string, ok bool) {
 		case rok:
 			return r, true
 		}
-		return nil, false
-	case *schemas.And:
-		if f == nil {
-			return nil, false
-		}
-		return s.planUsers(*f)
 	case schemas.Or:
-		l, lok := s.planUsers(f.Left)
+		l, lok := plan(f.Left, leaf)
 		if !lok {
 			return nil, false
 		}
-		r, rok := s.planUsers(f.Right)
+		r, rok := plan(f.Right, leaf)
 		if !rok {
 			return nil, false
 		}
 		return append(l, r...), true
-	case *schemas.Or:
-		if f == nil {
-			return nil, false
-		}
-		return s.planUsers(*f)
 	case schemas.Compare:
-		return s.planUserCompare(f)
-	case *schemas.Compare:
-		if f == nil {
-			return nil, false
-		}
-		return s.planUserCompare(*f)
+		return leaf(f)
 	}
 	return nil, false
 }
@@ -248,52 +253,28 @@ func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*
 	return storage.Page[*schemas.Group]{Items: items, Total: len(matches)}, nil
 }
 
-// planGroups is planUsers for groups.
+// planGroups is planUsers for groups: displayName and id equality use the indexes.
 func (s *Store) planGroups(f schemas.Filter) (ids []string, ok bool) {
-	switch f := f.(type) {
-	case schemas.And:
-		l, lok := s.planGroups(f.Left)
-		r, rok := s.planGroups(f.Right)
-		switch {
-		case lok && rok:
-			if len(r) < len(l) {
-				return r, true
-			}
-			return l, true
-		case lok:
-			return l, true
-		case rok:
-			return r, true
-		}
+	return plan(f, s.planGroupCompare)
+}
+
+func (s *Store) planGroupCompare(c schemas.Compare) ([]string, bool) {
+	a := c.Path.Attr
+	if a == nil || c.Path.Parent != nil || len(c.Path.Keys) > 0 || c.Op != schemas.OpEq || c.Value.Kind != schemas.KindString {
 		return nil, false
-	case schemas.Or:
-		l, lok := s.planGroups(f.Left)
-		if !lok {
-			return nil, false
+	}
+	switch {
+	case a.Canonical == "displayName":
+		id, found := s.idx[kGroupName][schemas.Fold(c.Value.Str)]
+		if !found {
+			return nil, true
 		}
-		r, rok := s.planGroups(f.Right)
-		if !rok {
-			return nil, false
+		return []string{id}, true
+	case a.Canonical == "id" && a.CaseExact:
+		if _, found := s.groups[c.Value.Str]; !found {
+			return nil, true
 		}
-		return append(l, r...), true
-	case schemas.Compare:
-		a := f.Path.Attr
-		if a == nil || f.Path.Parent != nil || len(f.Path.Keys) > 0 || f.Op != schemas.OpEq || f.Value.Kind != schemas.KindString {
-			return nil, false
-		}
-		switch {
-		case a.Canonical == "displayName":
-			id, found := s.idx[kGroupName][schemas.Fold(f.Value.Str)]
-			if !found {
-				return nil, true
-			}
-			return []string{id}, true
-		case a.Canonical == "id" && a.CaseExact:
-			if _, found := s.groups[f.Value.Str]; !found {
-				return nil, true
-			}
-			return []string{f.Value.Str}, true
-		}
+		return []string{c.Value.Str}, true
 	}
 	return nil, false
 }

@@ -235,28 +235,20 @@ func (b *batch) user(id string) (*schemas.User, bool) {
 	return u, ok
 }
 
-func (b *batch) group(id string) (*schemas.Group, bool) {
-	if g, ok := b.groups[id]; ok {
-		return g, g != nil
-	}
-	g, ok := b.s.groups[id]
-	return g, ok
-}
-
-func (b *batch) app(id string) (*schemas.App, bool) {
-	if a, ok := b.apps[id]; ok {
-		return a, a != nil
-	}
-	a, ok := b.s.apps[id]
-	return a, ok
-}
-
+func (b *batch) group(id string) (*schemas.Group, bool) { return overlay(b.groups, b.s.groups, id) }
+func (b *batch) app(id string) (*schemas.App, bool)     { return overlay(b.apps, b.s.apps, id) }
 func (b *batch) token(id string) (*schemas.APIToken, bool) {
-	if t, ok := b.tokens[id]; ok {
-		return t, t != nil
+	return overlay(b.tokens, b.s.tokens, id)
+}
+
+// overlay returns a document as a batch sees it: staged in the batch (a nil
+// entry means deleted) or else committed.
+func overlay[T any](staged, committed map[string]*T, id string) (*T, bool) {
+	if v, ok := staged[id]; ok {
+		return v, v != nil
 	}
-	t, ok := b.s.tokens[id]
-	return t, ok
+	v, ok := committed[id]
+	return v, ok
 }
 
 // checkUser checks the unique fields of u (to be stored under u.ID).
@@ -294,51 +286,46 @@ func (b *batch) deleteUser(id string) error {
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {
-	b.staged++
 	old, _ := b.group(g.ID)
-	b.move(kGroupName, g.ID, keyOfGroup(old), keyOfGroup(g))
-	b.groups[g.ID] = g
-	return b.gb.Put([]byte(g.ID), enc)
+	return stage(b, b.groups, b.gb, kGroupName, keyOfGroup, g.ID, old, g, enc)
 }
 
 func (b *batch) deleteGroup(id string) error {
-	b.staged++
 	old, _ := b.group(id)
-	b.move(kGroupName, id, keyOfGroup(old), "")
-	b.groups[id] = nil
-	return b.gb.Delete([]byte(id))
+	return stage(b, b.groups, b.gb, kGroupName, keyOfGroup, id, old, nil, nil)
 }
 
 func (b *batch) putApp(a *schemas.App, enc []byte) error {
-	b.staged++
 	old, _ := b.app(a.ID)
-	b.move(kClientID, a.ID, keyOfApp(old), keyOfApp(a))
-	b.apps[a.ID] = a
-	return b.ab.Put([]byte(a.ID), enc)
+	return stage(b, b.apps, b.ab, kClientID, keyOfApp, a.ID, old, a, enc)
 }
 
 func (b *batch) deleteApp(id string) error {
-	b.staged++
 	old, _ := b.app(id)
-	b.move(kClientID, id, keyOfApp(old), "")
-	b.apps[id] = nil
-	return b.ab.Delete([]byte(id))
+	return stage(b, b.apps, b.ab, kClientID, keyOfApp, id, old, nil, nil)
 }
 
 func (b *batch) putToken(t *schemas.APIToken, enc []byte) error {
-	b.staged++
 	old, _ := b.token(t.ID)
-	b.move(kTokenHash, t.ID, keyOfToken(old), keyOfToken(t))
-	b.tokens[t.ID] = t
-	return b.tb.Put([]byte(t.ID), enc)
+	return stage(b, b.tokens, b.tb, kTokenHash, keyOfToken, t.ID, old, t, enc)
 }
 
 func (b *batch) deleteToken(id string) error {
-	b.staged++
 	old, _ := b.token(id)
-	b.move(kTokenHash, id, keyOfToken(old), "")
-	b.tokens[id] = nil
-	return b.tb.Delete([]byte(id))
+	return stage(b, b.tokens, b.tb, kTokenHash, keyOfToken, id, old, nil, nil)
+}
+
+// stage puts (v != nil, encoded as enc) or deletes (v == nil) a document that
+// has one unique key: it moves the key in the batch's index overlay, records
+// the document in the batch's overlay and writes the bucket.
+func stage[T any](b *batch, staged map[string]*T, bk *bolt.Bucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
+	b.staged++
+	b.move(kind, id, key(old), key(v))
+	staged[id] = v
+	if v == nil {
+		return bk.Delete([]byte(id))
+	}
+	return bk.Put([]byte(id), enc)
 }
 
 // userSet returns, as the batch sees them, the ids of the users in the

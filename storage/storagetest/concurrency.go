@@ -125,26 +125,9 @@ func testConcurrentCreateSameUserName(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	const n = 30
 	variants := []string{"Race", "RACE", "race", "rAcE"}
-	var wins, conflicts atomic.Int64
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			u := bare(fmt.Sprintf("r%03d", i), func(u *schemas.User) { u.UserName = variants[i%len(variants)] })
-			_, err := s.CreateUser(ctx, u)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == storage.FieldUserName:
-				conflicts.Add(1)
-			default:
-				t.Errorf("CreateUser(%s): %v, want success or a userName conflict", u.ID, err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent creates of one userName: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+	raceCreates(t, s, n, storage.FieldUserName, "one userName", func(i int) *schemas.User {
+		return bare(fmt.Sprintf("r%03d", i), func(u *schemas.User) { u.UserName = variants[i%len(variants)] })
+	})
 	if got := len(allUsers(t, s)); got != 1 {
 		t.Errorf("%d users stored, want 1", got)
 	}
@@ -153,26 +136,9 @@ func testConcurrentCreateSameUserName(t *testing.T, h *harness) {
 	}
 
 	// The same id from many writers: one wins, the others conflict on id.
-	wins.Store(0)
-	conflicts.Store(0)
-	for i := range n {
-		wg.Go(func() {
-			u := bare("same-id", func(u *schemas.User) { u.UserName = fmt.Sprintf("writer-%d", i) })
-			_, err := s.CreateUser(ctx, u)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == storage.FieldID:
-				conflicts.Add(1)
-			default:
-				t.Errorf("CreateUser(same-id, writer %d): %v, want success or an id conflict", i, err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent creates of one id: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+	raceCreates(t, s, n, storage.FieldID, "one id", func(i int) *schemas.User {
+		return bare("same-id", func(u *schemas.User) { u.UserName = fmt.Sprintf("writer-%d", i) })
+	})
 	// Only the winner's userName is taken.
 	winner := mustGetUser(t, s, "same-id")
 	taken := 0
@@ -189,27 +155,11 @@ func testConcurrentCreateSameUserName(t *testing.T, h *harness) {
 func testConcurrentCreateSameEmail(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	const n = 30
-	var wins, conflicts atomic.Int64
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			u := NewUser(i)
-			u.Emails[0].Value = []string{"Same@Example.com", "same@example.com", "SAME@EXAMPLE.COM"}[i%3]
-			_, err := s.CreateUser(ctx, u)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == storage.FieldEmail:
-				conflicts.Add(1)
-			default:
-				t.Errorf("CreateUser(%s): %v, want success or an email conflict", u.ID, err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent creates of one email: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+	raceCreates(t, s, n, storage.FieldEmail, "one email", func(i int) *schemas.User {
+		u := NewUser(i)
+		u.Emails[0].Value = []string{"Same@Example.com", "same@example.com", "SAME@EXAMPLE.COM"}[i%3]
+		return u
+	})
 	if got := len(allUsers(t, s)); got != 1 {
 		t.Errorf("%d users stored, want 1", got)
 	}
@@ -218,25 +168,11 @@ func testConcurrentCreateSameEmail(t *testing.T, h *harness) {
 	for i := 100; i < 100+n; i++ {
 		mustCreateUser(t, s, NewUser(i))
 	}
-	wins.Store(0)
-	conflicts.Store(0)
-	for i := 100; i < 100+n; i++ {
-		wg.Go(func() {
-			_, err := s.UpdateUser(ctx, uid(i), 0, func(u *schemas.User) error { u.UserName = "Contested"; return nil })
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == storage.FieldUserName:
-				conflicts.Add(1)
-			default:
-				t.Errorf("UpdateUser(%s): %v, want success or a userName conflict", uid(i), err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent renames into one userName: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+	raceOne(t, n, storage.FieldUserName, "renames into one userName", func(j int) (string, error) {
+		id := uid(100 + j)
+		_, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { u.UserName = "Contested"; return nil })
+		return id, err
+	})
 	checkListUsers(t, s, `userName eq "contested"`, scimOpts(), nil, nil)
 	p, err := s.ListUsers(ctx, storage.Query{Filter: mustFilter(t, `userName eq "contested"`, scimOpts()), Limit: storage.Unlimited})
 	if err != nil || p.Total != 1 {
@@ -429,4 +365,40 @@ func testConcurrentSigningKeys(t *testing.T, h *harness) {
 	if !slices.Equal(got, want) {
 		t.Errorf("after %d concurrent key additions: keys %v, want %v", n, got, want)
 	}
+}
+
+// raceOne runs write(0…n-1) concurrently — n writes that all collide on the
+// unique field — and checks that exactly one succeeds and every other fails
+// with a conflict naming field. write returns the id it wrote, for messages.
+func raceOne(t *testing.T, n int, field, what string, write func(i int) (string, error)) {
+	t.Helper()
+	var wins, conflicts atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			id, err := write(i)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case storage.ConflictField(err) == field:
+				conflicts.Add(1)
+			default:
+				t.Errorf("write of %s: %v, want success or a %s conflict", id, err, field)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != int64(n-1) {
+		t.Errorf("%d concurrent writes of %s: %d won, %d conflicts; want 1 and %d", n, what, wins.Load(), conflicts.Load(), n-1)
+	}
+}
+
+// raceCreates is raceOne for n users created from newUser.
+func raceCreates(t *testing.T, s storage.Store, n int, field, what string, newUser func(i int) *schemas.User) {
+	t.Helper()
+	raceOne(t, n, field, what, func(i int) (string, error) {
+		u := newUser(i)
+		_, err := s.CreateUser(t.Context(), u)
+		return u.ID, err
+	})
 }

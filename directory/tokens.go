@@ -301,8 +301,13 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		}
 		return p, nil
 	case tokenUseUser:
+		// The user is read on every request, so that disabling the user or
+		// removing it from the app ends the token's access at once, on every replica.
 		u, err := s.store.GetUser(ctx, c.Subject)
 		if err != nil || u.Status == schemas.StatusDisabled {
+			return Principal{}, errBadToken
+		}
+		if _, assigned := u.Apps[app.ID]; !assigned {
 			return Principal{}, errBadToken
 		}
 		return Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, nil

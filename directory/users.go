@@ -105,7 +105,12 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 // scopeAppData makes u's per-application data follow p's rights: an app caller
 // is assigned to its own app and cannot touch other apps' data (prev's entries
 // for other apps are kept as they were); an admin may assign existing apps only.
+// An end user is never assigned to anything: their changes to application data
+// are refused by checkSelfService.
 func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schemas.User) error {
+	if p.isEndUser() {
+		return nil
+	}
 	if !p.Admin {
 		mine := u.Apps[p.AppID]
 		if mine == nil {
@@ -242,6 +247,11 @@ func (s *Service) settle(ctx context.Context, p Principal, u, prev *schemas.User
 	}
 	if err := normalizeUser(u); err != nil {
 		return err
+	}
+	if p.isEndUser() {
+		if err := checkSelfService(prev, u); err != nil {
+			return err
+		}
 	}
 	u.Updated = now
 	return nil

@@ -216,8 +216,10 @@ func TestGroupMembership(t *testing.T) {
 	ctx := t.Context()
 	a, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
 	b, _ := f.svc.CreateUser(ctx, f.pB, user("bob"), nil)
-	// App A cannot make B's user a member: nothing is created.
-	_, err := f.svc.CreateGroup(ctx, f.pA, &schemas.Group{DisplayName: "Eng"}, []string{a.ID, b.ID})
+	// Apps cannot create groups; a bad member creates nothing.
+	_, err := f.svc.CreateGroup(ctx, f.pA, &schemas.Group{DisplayName: "Eng"}, []string{a.ID})
+	wantKind(t, err, KindForbidden)
+	_, err = f.svc.CreateGroup(ctx, f.admin, &schemas.Group{DisplayName: "Eng"}, []string{a.ID, "nope"})
 	wantKind(t, err, KindNotFound)
 	if page, _ := f.svc.ListGroups(ctx, f.admin, storage.Query{}); page.Total != 0 {
 		t.Fatalf("a refused creation left %d groups", page.Total)
@@ -226,8 +228,17 @@ func TestGroupMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.CreateGroup(ctx, f.pA, &schemas.Group{DisplayName: "ENG"}, nil)
+	_, err = f.svc.CreateGroup(ctx, f.admin, &schemas.Group{DisplayName: "ENG"}, nil)
 	wantKind(t, err, KindConflict)
+	// App A may not rename or delete the group, nor make B's user a member.
+	_, err = f.svc.UpdateGroup(ctx, f.pA, g.ID, 0, func(g *schemas.Group) error { g.DisplayName = "Mine"; return nil })
+	wantKind(t, err, KindForbidden)
+	wantKind(t, f.svc.DeleteGroup(ctx, f.pA, g.ID), KindForbidden)
+	wantKind(t, f.svc.AddMembers(ctx, f.pA, g.ID, []string{b.ID}), KindNotFound)
+	cur, _ := f.svc.GetGroup(ctx, f.admin, g.ID)
+	if same, err := f.svc.UpdateGroup(ctx, f.pA, g.ID, 0, func(*schemas.Group) error { return nil }); err != nil || same.Version != cur.Version || same.DisplayName != "Eng" {
+		t.Fatalf("an app's no-op update: %+v, %v", same, err)
+	}
 	ids, _ := f.svc.GroupMemberIDs(ctx, f.admin, g.ID)
 	mine, _ := f.svc.GroupMemberIDs(ctx, f.pA, g.ID)
 	if len(ids) != 2 || len(mine) != 1 || mine[0] != a.ID {
@@ -253,7 +264,7 @@ func TestGroupMembership(t *testing.T) {
 		t.Fatalf("user groups %v, %v", groups, err)
 	}
 	wantKind(t, f.svc.AddMembers(ctx, f.admin, "no-such-group", []string{a.ID}), KindNotFound)
-	if err := f.svc.DeleteGroup(ctx, f.pA, g.ID); err != nil {
+	if err := f.svc.DeleteGroup(ctx, f.admin, g.ID); err != nil {
 		t.Fatal(err)
 	}
 	if u, _ := f.svc.GetUser(ctx, f.admin, a.ID); len(u.GroupIDs) != 0 {

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -27,10 +28,20 @@ func normalizeGroup(g *schemas.Group) error {
 	return err
 }
 
-// CreateGroup stores a new group with the given members.
+// Groups belong to the tenant, and a group may hold users of every
+// application, so creating, renaming (any change of the group's own
+// attributes) and deleting a group is an admin action. An application may read
+// every group and add or remove its own users (those assigned to it) as members.
+var errGroupAdminOnly = Errorf(KindForbidden,
+	"creating, changing and deleting groups needs an admin token; an application may read groups and add or remove its own users as members")
+
+// CreateGroup stores a new group with the given members; only admins may.
 func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group, memberIDs []string) (*schemas.Group, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
+	}
+	if !p.Admin {
+		return nil, errGroupAdminOnly
 	}
 	if err := s.checkMembers(ctx, p, memberIDs); err != nil {
 		return nil, err
@@ -95,7 +106,10 @@ func (s *Service) ListGroups(ctx context.Context, p Principal, q storage.Query) 
 }
 
 // UpdateGroup applies apply to a group under compare-and-swap (apply may run
-// more than once and must have no side effects).
+// more than once and must have no side effects). Only admins may change a
+// group; for an application, an apply that changes nothing succeeds without a
+// write (so that a SCIM PUT carrying the group as it is can manage members),
+// and any change is refused.
 func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVersion int64, apply func(g *schemas.Group) error) (*schemas.Group, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
@@ -106,9 +120,22 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		if err := apply(g); err != nil {
 			return err
 		}
-		g.ID, g.Version, g.Created, g.Updated = prev.ID, prev.Version, prev.Created, s.clock()
-		return normalizeGroup(g)
+		g.ID, g.Version, g.Created, g.Updated = prev.ID, prev.Version, prev.Created, prev.Updated
+		if err := normalizeGroup(g); err != nil {
+			return err
+		}
+		if !p.Admin {
+			if diff(prev, g) != nil {
+				return errGroupAdminOnly
+			}
+			return errUnchanged
+		}
+		g.Updated = s.clock()
+		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return prev, nil
+	}
 	if err != nil {
 		return nil, translate(err, "group")
 	}
@@ -116,10 +143,13 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 	return updated, nil
 }
 
-// DeleteGroup deletes a group; its members stay, without the membership.
+// DeleteGroup deletes a group; its members stay, without the membership. Only admins may.
 func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error {
 	if !p.manages() {
 		return forbiddenToManage
+	}
+	if !p.Admin {
+		return errGroupAdminOnly
 	}
 	if err := s.store.DeleteGroup(ctx, id); err != nil {
 		return translate(err, "group")

@@ -129,11 +129,11 @@ func TestPermissionMatrix(t *testing.T) {
 		}, scopedToA(202)},
 		{"DELETE", v1 + "/manage/users/{user_id}", func(e *env) (string, any) { return v1 + "/manage/users/" + user(e).ID, nil }, adminOnly(204)},
 
-		{"POST", v1 + "/groups", func(e *env) (string, any) { return v1 + "/groups", map[string]any{"name": uniq("g")} }, everyone(201)},
+		{"POST", v1 + "/groups", func(e *env) (string, any) { return v1 + "/groups", map[string]any{"name": uniq("g")} }, adminOnly(201)},
 		{"GET", v1 + "/groups", fixed(v1+"/groups", nil), everyone(200)},
 		{"GET", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, everyone(200)},
-		{"PUT", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), map[string]any{"description": "d"} }, everyone(200)},
-		{"DELETE", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, everyone(204)},
+		{"PUT", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), map[string]any{"description": "d"} }, adminOnly(200)},
+		{"DELETE", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, adminOnly(204)},
 		{"POST", v1 + "/groups/{group_id}/members", func(e *env) (string, any) {
 			return v1 + "/groups/" + group(e) + "/members", map[string]any{"user_ids": []string{user(e).ID}}
 		}, scopedToA(204)},

@@ -189,3 +189,28 @@ func TestAppScopeAndMe(t *testing.T) {
 	f.do("GET", "/Users/"+mine, f.admin, nil).want(t, 200)
 	_ = directory.System
 }
+
+// An application's token may read groups and add or remove its own users, but
+// creating, renaming and deleting groups needs an admin token (403, nothing changed).
+func TestGroupsAppCannotRenameOrDelete(t *testing.T) {
+	f := newFixture(t)
+	other := f.createUser("other@g.org")
+	g := f.do("POST", "/Groups", f.admin, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Finance",
+		"members": []any{map[string]any{"value": other}}}).want(t, 201)
+	gid := g.body["id"].(string)
+	f.do("POST", "/Groups", f.appToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Mine"}).wantError(t, 403, "")
+	f.do("PATCH", "/Groups/"+gid, f.appToken, patchOp(op("replace", "displayName", "Hijacked"))).wantError(t, 403, "")
+	f.do("PUT", "/Groups/"+gid, f.appToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Hijacked", "members": []any{}}).wantError(t, 403, "")
+	f.do("DELETE", "/Groups/"+gid, f.appToken, nil).wantError(t, 403, "")
+	after := f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200)
+	if after.body["displayName"] != "Finance" || get(after.body, "members", 0, "value") != other {
+		t.Fatalf("an app changed the group: %s", after.raw)
+	}
+	// Its own users: add and remove.
+	mine := f.do("POST", "/Users", f.appToken, user("mine@g.org")).want(t, 201).body["id"].(string)
+	f.do("PATCH", "/Groups/"+gid, f.appToken, patchOp(op("add", "members", []any{map[string]any{"value": mine}}))).want(t, 200)
+	f.do("PATCH", "/Groups/"+gid, f.appToken, patchOp(op("remove", `members[value eq "`+mine+`"]`, nil))).want(t, 200)
+	if n := len(f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200).body["members"].([]any)); n != 1 {
+		t.Fatalf("members after the app's add and remove: %d", n)
+	}
+}

@@ -35,7 +35,9 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureOpts(t testing.TB, opts scim.Options) *fixture {
 	t.Helper()
-	st, err := embedded.Open(t.TempDir())
+	// No fsync: the tests and fuzz targets exercise the face, not durability
+	// (storage/embedded's own tests and the crash test do).
+	st, err := embedded.OpenWithOptions(t.TempDir(), embedded.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

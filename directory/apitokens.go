@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,14 +22,25 @@ func hashAPIToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DefaultAPITokenScopes are the scopes of an API token created without any:
+// SCIM provisioning, the narrowest that serves an identity-provider connector.
+var DefaultAPITokenScopes = []Scope{ScopeSCIM}
+
 // CreateAPIToken creates a long-lived bearer token for an identity-provider
 // connector and returns its record and the token — shown once, stored hashed.
-// A token bound to an app (appID) acts as that app; an unbound token acts as an admin.
-func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, appID string, expires time.Time) (*schemas.APIToken, string, error) {
-	if !p.Admin || p.isEndUser() {
+// A token bound to an app (appID) reaches that app's users only; an unbound
+// token reaches the whole tenant. Within its reach it may do what its scopes
+// allow (see Scope); no scopes means DefaultAPITokenScopes. Only administrators
+// may create tokens.
+func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, appID string, scopes []Scope, expires time.Time) (*schemas.APIToken, string, error) {
+	if !p.administers() {
 		return nil, "", adminOnly("creating an API token")
 	}
 	if err := checkString("description", description); err != nil {
+		return nil, "", err
+	}
+	scopes, err := checkScopes(scopes)
+	if err != nil {
 		return nil, "", err
 	}
 	if appID != "" {
@@ -43,27 +55,30 @@ func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, 
 	}
 	token := apiTokenPrefix + NewSecret()
 	t := &schemas.APIToken{ID: NewID(), Description: description, Hash: hashAPIToken(token), AppID: appID,
-		Created: now, Expires: expires.UTC(), CreatedBy: p.ActorID}
+		Scopes: scopes, Created: now, Expires: expires.UTC(), CreatedBy: p.ActorID}
 	if err := s.store.CreateAPIToken(ctx, t); err != nil {
 		return nil, "", translate(err, "API token")
 	}
-	s.record(ctx, p, ActionCreateAPIToken, TargetAPIToken, t.ID, map[string]schemas.Change{"app_id": {Current: appID}})
+	s.record(ctx, p, ActionCreateAPIToken, TargetAPIToken, t.ID, map[string]schemas.Change{"app_id": {Current: appID}, "scopes": {Current: scopes}})
 	return t, token, nil
 }
 
 // ListAPITokens lists the API token records (never the tokens).
 func (s *Service) ListAPITokens(ctx context.Context, p Principal) ([]*schemas.APIToken, error) {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return nil, adminOnly("listing API tokens")
 	}
 	ts, err := s.store.ListAPITokens(ctx)
+	for _, t := range ts {
+		t.Scopes = TokenScopes(t)
+	}
 	return ts, translate(err, "API token")
 }
 
 // DeleteAPIToken revokes an API token; it stops working at once on every replica
 // (tokens are looked up in the store on every request).
 func (s *Service) DeleteAPIToken(ctx context.Context, p Principal, id string) error {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return adminOnly("revoking an API token")
 	}
 	if err := s.store.DeleteAPIToken(ctx, id); err != nil {
@@ -94,11 +109,48 @@ func (s *Service) authenticateAPIToken(ctx context.Context, token string) (Princ
 			s.log.Warn("API token last use not recorded", "token", t.ID, "err", err)
 		}
 	}
-	p := Principal{Admin: t.AppID == "", AppID: t.AppID, ActorType: ActorAPIToken, ActorID: t.ID}
+	p := Principal{Admin: t.AppID == "", AppID: t.AppID, Scopes: TokenScopes(t), ActorType: ActorAPIToken, ActorID: t.ID}
 	if t.AppID != "" {
 		if _, err := s.store.GetApp(ctx, t.AppID); err != nil {
 			return Principal{}, errBadToken // the app was deleted: its tokens die with it
 		}
 	}
 	return p, nil
+}
+
+// checkScopes validates the scopes asked for a new token and returns them
+// deduplicated in the order of Scopes, or DefaultAPITokenScopes when none are.
+func checkScopes(asked []Scope) ([]Scope, error) {
+	if len(asked) == 0 {
+		return slices.Clone(DefaultAPITokenScopes), nil
+	}
+	var out []Scope
+	for _, s := range Scopes {
+		if slices.Contains(asked, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range asked {
+		if !slices.Contains(Scopes, s) {
+			return nil, FieldError(KindInvalid, "scopes", "unknown scope %q (the scopes are %s)", s, strings.Join(Scopes, ", "))
+		}
+	}
+	return out, nil
+}
+
+// TokenScopes returns the scopes an API token acts with. A token stored
+// without scopes was created before scopes existed: unbound, it becomes
+// ScopeSCIM (it keeps provisioning users and groups but no longer administers
+// the tenant); bound to an application, it becomes ScopeAdmin within that
+// application, exactly what it could do before (the rights of the app's own
+// client token).
+func TokenScopes(t *schemas.APIToken) []Scope {
+	switch {
+	case len(t.Scopes) > 0:
+		return t.Scopes
+	case t.AppID != "":
+		return []Scope{ScopeAdmin}
+	default:
+		return []Scope{ScopeSCIM}
+	}
 }

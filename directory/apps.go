@@ -9,7 +9,7 @@ import (
 
 // adminOnly is returned to callers that need an admin token.
 func adminOnly(what string) error {
-	return Errorf(KindForbidden, "%s requires an admin (management application) token", what)
+	return Errorf(KindForbidden, "%s requires an admin token (a management application's, or an API token with the admin scope)", what)
 }
 
 func normalizeApp(a *schemas.App) error {
@@ -31,7 +31,7 @@ func normalizeApp(a *schemas.App) error {
 // schemas.AppManagement) with a default client, and returns it with the client
 // secret — the only time the secret is available; only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, p Principal, kind string, a *schemas.App) (*schemas.App, string, error) {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return nil, "", adminOnly("creating an application")
 	}
 	secret := NewSecret()
@@ -65,7 +65,7 @@ func appAction(kind, regular, management string) string {
 // GetApp returns an application of the given kind: admins see every one, an app
 // sees itself.
 func (s *Service) GetApp(ctx context.Context, p Principal, kind, id string) (*schemas.App, error) {
-	if !p.Admin && p.AppID != id {
+	if !p.runsApp(id, false) {
 		return nil, Errorf(KindNotFound, "application not found")
 	}
 	a, err := s.store.GetApp(ctx, id)
@@ -80,14 +80,14 @@ func (s *Service) GetApp(ctx context.Context, p Principal, kind, id string) (*sc
 
 // ListApps lists the applications of a kind that p may see.
 func (s *Service) ListApps(ctx context.Context, p Principal, kind string) ([]*schemas.App, error) {
-	if p.isEndUser() || (!p.Admin && p.AppID == "") {
-		return nil, forbiddenToManage
+	if !p.administers() && !p.runsApp(p.AppID, false) {
+		return nil, adminOnly("listing applications")
 	}
 	apps, err := s.store.ListApps(ctx, kind)
 	if err != nil {
 		return nil, translate(err, "application")
 	}
-	if p.Admin {
+	if p.administers() {
 		return apps, nil
 	}
 	mine := apps[:0]
@@ -102,7 +102,7 @@ func (s *Service) ListApps(ctx context.Context, p Principal, kind string) ([]*sc
 // UpdateApp changes an application's settings (apply may run more than once).
 // Only admins may, or a regular app changing itself.
 func (s *Service) UpdateApp(ctx context.Context, p Principal, kind, id string, apply func(a *schemas.App) error) (*schemas.App, error) {
-	if p.isEndUser() || (!p.Admin && p.AppID != id) {
+	if !p.runsApp(id, true) {
 		return nil, adminOnly("changing an application")
 	}
 	var prev *schemas.App
@@ -128,7 +128,7 @@ func (s *Service) UpdateApp(ctx context.Context, p Principal, kind, id string, a
 // RotateSecret gives the application's client a new secret and returns it (once).
 // The old secret stops working at once.
 func (s *Service) RotateSecret(ctx context.Context, p Principal, kind, id string) (*schemas.App, string, error) {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return nil, "", adminOnly("rotating a client secret")
 	}
 	secret := NewSecret()
@@ -155,7 +155,7 @@ func (s *Service) RotateSecret(ctx context.Context, p Principal, kind, id string
 // The last management application cannot be deleted: that would lock every
 // administrator out.
 func (s *Service) DeleteApp(ctx context.Context, p Principal, kind, id string) error {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return adminOnly("deleting an application")
 	}
 	a, err := s.store.GetApp(ctx, id)

@@ -123,8 +123,8 @@ func (s *Service) Close(timeout time.Duration) { s.audit.wait(timeout) }
 
 // ListEvents returns audit events; only admins may read them.
 func (s *Service) ListEvents(ctx context.Context, p Principal, q storage.EventQuery) (storage.Page[*schemas.Event], error) {
-	if !p.Admin || p.isEndUser() {
-		return storage.Page[*schemas.Event]{}, Errorf(KindForbidden, "reading audit events requires an admin token")
+	if !p.administers() {
+		return storage.Page[*schemas.Event]{}, adminOnly("reading audit events")
 	}
 	s.audit.wait(5 * time.Second) // read your own writes: include events still being written
 	page, err := s.store.ListEvents(ctx, q)

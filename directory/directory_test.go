@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,8 +65,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.pA = Principal{AppID: f.appA.ID, ActorType: ActorApp, ActorID: f.appA.ClientID}
-	f.pB = Principal{AppID: f.appB.ID, ActorType: ActorApp, ActorID: f.appB.ClientID}
+	f.pA = Principal{AppID: f.appA.ID, Scopes: []Scope{ScopeAdmin}, ActorType: ActorApp, ActorID: f.appA.ClientID}
+	f.pB = Principal{AppID: f.appB.ID, Scopes: []Scope{ScopeAdmin}, ActorType: ActorApp, ActorID: f.appB.ClientID}
 	return f
 }
 
@@ -347,9 +348,9 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 func TestAPITokens(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	_, _, err := f.svc.CreateAPIToken(ctx, f.pA, "okta", "", time.Time{})
+	_, _, err := f.svc.CreateAPIToken(ctx, f.pA, "okta", "", nil, time.Time{})
 	wantKind(t, err, KindForbidden)
-	rec, token, err := f.svc.CreateAPIToken(ctx, f.admin, "okta", f.appA.ID, time.Time{})
+	rec, token, err := f.svc.CreateAPIToken(ctx, f.admin, "okta", f.appA.ID, nil, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,13 +371,107 @@ func TestAPITokens(t *testing.T) {
 	_, err = f.svc.Authenticate(ctx, token)
 	wantKind(t, err, KindUnauthenticated)
 	// Expiring tokens.
-	_, tok2, _ := f.svc.CreateAPIToken(ctx, f.admin, "entra", "", f.clock.now().Add(time.Hour))
+	_, tok2, _ := f.svc.CreateAPIToken(ctx, f.admin, "entra", "", nil, f.clock.now().Add(time.Hour))
 	if p, err := f.svc.Authenticate(ctx, tok2); err != nil || !p.Admin {
 		t.Fatalf("unbound token: %+v, %v", p, err)
 	}
 	f.clock.add(2 * time.Hour)
 	_, err = f.svc.Authenticate(ctx, tok2)
 	wantKind(t, err, KindUnauthenticated)
+}
+
+// TestAPITokenScopes checks what each scope allows, the default scope, and
+// what tokens stored before scopes existed act with.
+func TestAPITokenScopes(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	principal := func(token string) Principal {
+		t.Helper()
+		p, err := f.svc.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mint := func(appID string, scopes ...Scope) Principal {
+		t.Helper()
+		rec, token, err := f.svc.CreateAPIToken(ctx, f.admin, "t", appID, scopes, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := principal(token)
+		if !slices.Equal(p.Scopes, rec.Scopes) {
+			t.Fatalf("principal scopes %v, record %v", p.Scopes, rec.Scopes)
+		}
+		return p
+	}
+	legacy := func(appID string) Principal {
+		t.Helper()
+		token := apiTokenPrefix + NewSecret()
+		if err := f.store.CreateAPIToken(ctx, &schemas.APIToken{ID: NewID(), Hash: hashAPIToken(token), AppID: appID, Created: f.clock.now()}); err != nil {
+			t.Fatal(err)
+		}
+		return principal(token)
+	}
+
+	def := mint("")
+	if !slices.Equal(def.Scopes, []Scope{ScopeSCIM}) {
+		t.Fatalf("default scopes %v, want [scim]", def.Scopes)
+	}
+	if _, _, err := f.svc.CreateAPIToken(ctx, f.admin, "t", "", []Scope{"root"}, time.Time{}); KindOf(err) != KindInvalid {
+		t.Fatalf("unknown scope: %v", err)
+	}
+	if p := mint("", ScopeAdmin, ScopeRead, ScopeAdmin); !slices.Equal(p.Scopes, []Scope{ScopeRead, ScopeAdmin}) {
+		t.Fatalf("scopes not deduplicated and ordered: %v", p.Scopes)
+	}
+	read, admin, boundSCIM := mint("", ScopeRead), mint("", ScopeAdmin), mint(f.appA.ID)
+	oldUnbound, oldBound := legacy(""), legacy(f.appA.ID)
+	if !slices.Equal(oldUnbound.Scopes, []Scope{ScopeSCIM}) || !slices.Equal(oldBound.Scopes, []Scope{ScopeAdmin}) {
+		t.Fatalf("legacy tokens act as %v (unbound) and %v (bound), want [scim] and [admin]", oldUnbound.Scopes, oldBound.Scopes)
+	}
+
+	type rights struct{ read, write, deleteUser, mintToken, createApp, updateOwnApp bool }
+	for name, c := range map[string]struct {
+		p    Principal
+		want rights
+	}{
+		"default (scim)":      {def, rights{true, true, true, false, false, false}},
+		"legacy unbound":      {oldUnbound, rights{true, true, true, false, false, false}},
+		"read":                {read, rights{true, false, false, false, false, false}},
+		"admin":               {admin, rights{true, true, true, true, true, true}},
+		"bound to A, scim":    {boundSCIM, rights{true, true, false, false, false, false}},
+		"legacy bound to A":   {oldBound, rights{true, true, false, false, false, true}},
+		"management app (fx)": {f.admin, rights{true, true, true, true, true, true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ok := func(err error) bool {
+				if err != nil && KindOf(err) != KindForbidden {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return err == nil
+			}
+			// Every check runs on a fresh user of app A, visible to each principal.
+			victim, err := f.svc.CreateUser(ctx, f.pA, user("u"+NewID()), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got rights
+			_, err = f.svc.ListUsers(ctx, c.p, storage.Query{})
+			got.read = ok(err)
+			_, err = f.svc.CreateUser(ctx, c.p, user("u"+NewID()), nil)
+			got.write = ok(err)
+			got.deleteUser = ok(f.svc.DeleteUser(ctx, c.p, victim.ID))
+			_, _, err = f.svc.CreateAPIToken(ctx, c.p, "escalate", "", []Scope{ScopeAdmin}, time.Time{})
+			got.mintToken = ok(err)
+			_, _, err = f.svc.CreateApp(ctx, c.p, schemas.AppManagement, &schemas.App{Name: "escalate"})
+			got.createApp = ok(err)
+			_, err = f.svc.UpdateApp(ctx, c.p, schemas.AppRegular, f.appA.ID, func(a *schemas.App) error { return nil })
+			got.updateOwnApp = ok(err)
+			if got != c.want {
+				t.Fatalf("rights %+v, want %+v", got, c.want)
+			}
+		})
+	}
 }
 
 func TestPasswordLogin(t *testing.T) {

@@ -33,14 +33,14 @@ func normalizeGroup(g *schemas.Group) error {
 // attributes) and deleting a group is an admin action. An application may read
 // every group and add or remove its own users (those assigned to it) as members.
 var errGroupAdminOnly = Errorf(KindForbidden,
-	"creating, changing and deleting groups needs an admin token; an application may read groups and add or remove its own users as members")
+	"creating, changing and deleting groups needs a tenant-wide token (an admin token, or an unbound API token with the scim scope); an application may read groups and add or remove its own users as members")
 
 // CreateGroup stores a new group with the given members; only admins may.
 func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group, memberIDs []string) (*schemas.Group, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
 	}
-	if !p.Admin {
+	if !p.managesTenant() {
 		return nil, errGroupAdminOnly
 	}
 	if err := s.checkMembers(ctx, p, memberIDs); err != nil {
@@ -89,8 +89,8 @@ func (s *Service) checkMembers(ctx context.Context, p Principal, ids []string) e
 // GetGroup returns a group. Groups belong to the tenant: every caller that
 // manages the directory sees all of them.
 func (s *Service) GetGroup(ctx context.Context, p Principal, id string) (*schemas.Group, error) {
-	if !p.manages() {
-		return nil, forbiddenToManage
+	if !p.reads() {
+		return nil, forbiddenToRead
 	}
 	g, err := s.store.GetGroup(ctx, id)
 	return g, translate(err, "group")
@@ -98,8 +98,8 @@ func (s *Service) GetGroup(ctx context.Context, p Principal, id string) (*schema
 
 // ListGroups returns a page of the groups matching q.
 func (s *Service) ListGroups(ctx context.Context, p Principal, q storage.Query) (storage.Page[*schemas.Group], error) {
-	if !p.manages() {
-		return storage.Page[*schemas.Group]{}, forbiddenToManage
+	if !p.reads() {
+		return storage.Page[*schemas.Group]{}, forbiddenToRead
 	}
 	page, err := s.store.ListGroups(ctx, q)
 	return page, translate(err, "group")
@@ -124,7 +124,7 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		if err := normalizeGroup(g); err != nil {
 			return err
 		}
-		if !p.Admin {
+		if !p.managesTenant() {
 			if diff(prev, g) != nil {
 				return errGroupAdminOnly
 			}
@@ -148,7 +148,7 @@ func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error
 	if !p.manages() {
 		return forbiddenToManage
 	}
-	if !p.Admin {
+	if !p.managesTenant() {
 		return errGroupAdminOnly
 	}
 	if err := s.store.DeleteGroup(ctx, id); err != nil {
@@ -245,8 +245,8 @@ func (s *Service) ReplaceMembers(ctx context.Context, p Principal, groupID strin
 
 // GroupMemberIDs returns the sorted ids of the group's members that p may see.
 func (s *Service) GroupMemberIDs(ctx context.Context, p Principal, groupID string) ([]string, error) {
-	if !p.manages() {
-		return nil, forbiddenToManage
+	if !p.reads() {
+		return nil, forbiddenToRead
 	}
 	ids, err := s.store.GroupMemberIDs(ctx, groupID)
 	if err != nil {

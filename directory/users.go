@@ -20,8 +20,12 @@ type PasswordInput struct {
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 8
 
-// forbiddenToManage is returned to callers that may not manage the directory.
-var forbiddenToManage = Errorf(KindForbidden, "this token may not manage users or groups")
+// forbiddenToManage is returned to callers that may not change the directory;
+// forbiddenToRead to those that may not even read it.
+var (
+	forbiddenToManage = Errorf(KindForbidden, "this token may not manage users or groups (it needs the scim or admin scope)")
+	forbiddenToRead   = Errorf(KindForbidden, "this token may not read users or groups")
+)
 
 // appScope returns the filter that limits an app caller to its own users, or nil
 // for admins.
@@ -144,6 +148,9 @@ func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schema
 
 // GetUser returns the user with the given id if p may see it.
 func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*schemas.User, error) {
+	if !p.isEndUser() && !p.reads() {
+		return nil, forbiddenToRead
+	}
 	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
 		return nil, translate(err, "user")
@@ -157,8 +164,8 @@ func (s *Service) GetUser(ctx context.Context, p Principal, id string) (*schemas
 // FindUser returns the user whose unique field (storage.FieldUserName,
 // FieldEmail, FieldPhoneNumber, FieldExternalID) has value, if p may see it.
 func (s *Service) FindUser(ctx context.Context, p Principal, field, value string) (*schemas.User, error) {
-	if !p.manages() {
-		return nil, forbiddenToManage
+	if !p.reads() {
+		return nil, forbiddenToRead
 	}
 	u, err := s.store.FindUser(ctx, field, value)
 	if err != nil {
@@ -172,8 +179,8 @@ func (s *Service) FindUser(ctx context.Context, p Principal, field, value string
 
 // ListUsers returns a page of the users p may see that match q.
 func (s *Service) ListUsers(ctx context.Context, p Principal, q storage.Query) (storage.Page[*schemas.User], error) {
-	if !p.manages() {
-		return storage.Page[*schemas.User]{}, forbiddenToManage
+	if !p.reads() {
+		return storage.Page[*schemas.User]{}, forbiddenToRead
 	}
 	if scope := appScope(p); scope != nil {
 		if q.Filter == nil {
@@ -259,8 +266,8 @@ func (s *Service) settle(ctx context.Context, p Principal, u, prev *schemas.User
 
 // DeleteUser deletes a user and all its data (tenant and app level); only admins may.
 func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error {
-	if !p.Admin || p.isEndUser() {
-		return Errorf(KindForbidden, "deleting a user requires an admin token")
+	if !p.managesTenant() {
+		return Errorf(KindForbidden, "deleting a user requires an admin token or a tenant-wide token with the scim scope")
 	}
 	if err := s.store.DeleteUser(ctx, id); err != nil {
 		return translate(err, "user")
@@ -274,7 +281,7 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error 
 // an application assigning tenant users to itself would escape its scope. It is
 // idempotent: an assigned user keeps its assignment time and app-level data.
 func (s *Service) AssignUserToApp(ctx context.Context, p Principal, userID, appID string) error {
-	if !p.Admin || p.isEndUser() {
+	if !p.administers() {
 		return adminOnly("assigning a user to an application")
 	}
 	app, err := s.store.GetApp(ctx, appID)
@@ -312,8 +319,8 @@ var errUnchanged = errors.New("directory: unchanged")
 // RemoveUserFromApp detaches the user from the caller's application: its
 // app-level data is deleted and the app no longer sees it. The user stays in the tenant.
 func (s *Service) RemoveUserFromApp(ctx context.Context, p Principal, id string) error {
-	if p.AppID == "" || p.isEndUser() {
-		return Errorf(KindForbidden, "only an application's token can remove a user from that application")
+	if p.AppID == "" || !p.manages() {
+		return Errorf(KindForbidden, "only an application's token (with the scim or admin scope) can remove a user from that application")
 	}
 	_, err := s.store.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
 		if !visible(p, u) {

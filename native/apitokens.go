@@ -13,7 +13,7 @@ import (
 // apiTokenObject is the native form of an API token record (never the token).
 func apiTokenObject(t *schemas.APIToken) map[string]any {
 	return map[string]any{
-		"token_id": t.ID, "description": t.Description, "app_id": nilIfEmpty(t.AppID),
+		"token_id": t.ID, "description": t.Description, "app_id": nilIfEmpty(t.AppID), "scopes": t.Scopes,
 		"created_at": isoTime(t.Created), "expires_at": isoTime(t.Expires), "last_used_at": isoTime(t.LastUsedAt),
 		"created_by": t.CreatedBy,
 	}
@@ -27,14 +27,15 @@ func nilIfEmpty(s string) any {
 }
 
 // createAPIToken serves POST /cis/v1/manage/api-tokens
-// {description, app_id?, expires_at?}: the token is in the response, once.
+// {description, app_id?, scopes?, expires_at?}: the token is in the response,
+// once. Without scopes the token gets directory.DefaultAPITokenScopes.
 func (h *Handler) createAPIToken(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	body, err := h.object(r)
 	if err != nil {
 		return err
 	}
 	f := fields(body)
-	if err := f.only("description", "app_id", "expires_at"); err != nil {
+	if err := f.only("description", "app_id", "scopes", "expires_at"); err != nil {
 		return err
 	}
 	desc, err := f.str("description")
@@ -44,6 +45,13 @@ func (h *Handler) createAPIToken(w http.ResponseWriter, r *http.Request, p direc
 	appID, err := f.str("app_id")
 	if err != nil {
 		return err
+	}
+	scopes, given, err := f.strings("scopes")
+	if err != nil {
+		return err
+	}
+	if given && len(scopes) == 0 {
+		return badRequest("scopes must name at least one scope (omit it for the default, %q)", directory.DefaultAPITokenScopes)
 	}
 	exp, err := f.str("expires_at")
 	if err != nil {
@@ -55,7 +63,7 @@ func (h *Handler) createAPIToken(w http.ResponseWriter, r *http.Request, p direc
 			return badRequest("expires_at must be an RFC 3339 date-time such as 2030-01-01T00:00:00Z")
 		}
 	}
-	t, token, err := h.svc.CreateAPIToken(r.Context(), p, desc, appID, expires)
+	t, token, err := h.svc.CreateAPIToken(r.Context(), p, desc, appID, scopes, expires)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package native
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,12 +44,15 @@ type env struct {
 	srv   *httptest.Server
 	clock *testClock
 
-	mgmt, appA, appB          *schemas.App
-	mgmtSecret, secA, secB    string
-	admin, tokA, tokB         string // client access tokens
-	pA, pB                    directory.Principal
-	apiAdmin, apiA            string // API tokens: unbound, bound to app A
-	userTok, userID, userName string // a user of app A, logged in
+	mgmt, appA, appB       *schemas.App
+	mgmtSecret, secA, secB string
+	admin, tokA, tokB      string // client access tokens
+	pA, pB                 directory.Principal
+	// API tokens: unbound with the admin scope, bound to app A (default scope),
+	// unbound with the default scope (scim), unbound read-only, and an unbound
+	// one stored before tokens had scopes.
+	apiAdmin, apiA, apiSCIM, apiRead, apiLegacy string
+	userTok, userID, userName                   string // a user of app A, logged in
 }
 
 var seq atomic.Int64
@@ -70,17 +75,16 @@ func newEnv(t testing.TB) *env {
 	if e.appB, e.secB, err = e.svc.CreateApp(ctx, directory.System, schemas.AppRegular, &schemas.App{Name: "Shop B"}); err != nil {
 		t.Fatal(err)
 	}
-	e.pA = directory.Principal{AppID: e.appA.ID, ActorType: directory.ActorApp, ActorID: e.appA.ClientID}
-	e.pB = directory.Principal{AppID: e.appB.ID, ActorType: directory.ActorApp, ActorID: e.appB.ClientID}
+	e.pA = directory.Principal{AppID: e.appA.ID, Scopes: []directory.Scope{directory.ScopeAdmin}, ActorType: directory.ActorApp, ActorID: e.appA.ClientID}
+	e.pB = directory.Principal{AppID: e.appB.ID, Scopes: []directory.Scope{directory.ScopeAdmin}, ActorType: directory.ActorApp, ActorID: e.appB.ClientID}
 	e.admin = e.clientToken(e.mgmt.ClientID, e.mgmtSecret)
 	e.tokA = e.clientToken(e.appA.ClientID, e.secA)
 	e.tokB = e.clientToken(e.appB.ClientID, e.secB)
-	if _, e.apiAdmin, err = e.svc.CreateAPIToken(ctx, directory.System, "idp", "", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, e.apiA, err = e.svc.CreateAPIToken(ctx, directory.System, "idp for A", e.appA.ID, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
+	e.apiAdmin = e.apiToken("", directory.ScopeAdmin)
+	e.apiA = e.apiToken(e.appA.ID)
+	e.apiSCIM = e.apiToken("")
+	e.apiRead = e.apiToken("", directory.ScopeRead)
+	e.apiLegacy = e.legacyAPIToken("")
 	e.userName = uniq("enduser")
 	u := e.seedUser(e.pA, e.userName, false)
 	if err := e.svc.SetPassword(ctx, directory.System, u.ID, directory.PasswordInput{Password: "correct horse battery"}, true); err != nil {
@@ -92,6 +96,30 @@ func newEnv(t testing.TB) *env {
 	}
 	e.userTok, e.userID = tok.Token, u.ID
 	return e
+}
+
+// apiToken creates an API token through the directory.
+func (e *env) apiToken(appID string, scopes ...directory.Scope) string {
+	e.t.Helper()
+	_, tok, err := e.svc.CreateAPIToken(e.t.Context(), directory.System, "idp", appID, scopes, time.Time{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// legacyAPIToken stores an API token the way scimd did before tokens had
+// scopes (a record without any) and returns the token.
+func (e *env) legacyAPIToken(appID string) string {
+	e.t.Helper()
+	tok := "scimd_" + directory.NewSecret()
+	sum := sha256.Sum256([]byte(tok))
+	rec := &schemas.APIToken{ID: directory.NewID(), Description: "made before scopes", Hash: hex.EncodeToString(sum[:]),
+		AppID: appID, Created: e.clock.now()}
+	if err := e.store.CreateAPIToken(e.t.Context(), rec); err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
 }
 
 // open opens the store in e.dir and serves a new handler over it.

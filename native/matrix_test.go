@@ -11,23 +11,49 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// principals of the permission matrix.
-var principals = []string{"admin", "appA", "appB", "user", "apiAdmin", "apiA", "none", "garbage"}
+// principals of the permission matrix. The api* principals are API tokens:
+// apiAdmin unbound with the admin scope, apiA bound to app A with the default
+// scope (scim), apiSCIM unbound with the default scope, apiRead unbound with
+// the read scope, apiLegacy unbound and stored before tokens had scopes.
+var principals = []string{"admin", "appA", "appB", "user", "apiAdmin", "apiA", "apiSCIM", "apiRead", "apiLegacy", "none", "garbage"}
 
 func (e *env) tokenOf(who string) string {
 	return map[string]string{"admin": e.admin, "appA": e.tokA, "appB": e.tokB, "user": e.userTok,
-		"apiAdmin": e.apiAdmin, "apiA": e.apiA, "none": "", "garbage": "garbage.token.here"}[who]
+		"apiAdmin": e.apiAdmin, "apiA": e.apiA, "apiSCIM": e.apiSCIM, "apiRead": e.apiRead, "apiLegacy": e.apiLegacy,
+		"none": "", "garbage": "garbage.token.here"}[who]
 }
 
 // expectations of a client route: the status for each app-level principal;
-// user tokens get 403 and missing or garbage tokens 401.
+// user tokens get 403 and missing or garbage tokens 401. The tenant-wide
+// scim-scoped tokens (apiSCIM, apiLegacy) get what apiAdmin gets, the read
+// token too: callers of write routes narrow these with writes or adminRoute.
 func clientRoute(admin, a, b, apiAdmin, apiA int) map[string]int {
-	return map[string]int{"admin": admin, "appA": a, "appB": b, "apiAdmin": apiAdmin, "apiA": apiA, "user": 403, "none": 401, "garbage": 401}
+	return map[string]int{"admin": admin, "appA": a, "appB": b, "apiAdmin": apiAdmin, "apiA": apiA,
+		"apiSCIM": apiAdmin, "apiRead": apiAdmin, "apiLegacy": apiAdmin, "user": 403, "none": 401, "garbage": 401}
+}
+
+// writes marks a route that changes users or groups: the read scope gets 403.
+func writes(m map[string]int) map[string]int { m["apiRead"] = 403; return m }
+
+// adminRoute marks a route that needs the admin scope: only apiAdmin among the
+// unbound API tokens passes.
+func adminRoute(m map[string]int) map[string]int {
+	m["apiSCIM"], m["apiRead"], m["apiLegacy"] = 403, 403, 403
+	return m
 }
 
 func everyone(status int) map[string]int  { return clientRoute(status, status, status, status, status) }
 func scopedToA(status int) map[string]int { return clientRoute(status, status, 404, status, status) }
-func adminOnly(status int) map[string]int { return clientRoute(status, 403, 403, status, 403) }
+func adminOnly(status int) map[string]int {
+	return adminRoute(clientRoute(status, 403, 403, status, 403))
+}
+
+// adminRoute404 is adminRoute for reading one application: a caller that may
+// not see it gets 404, as for an application that does not exist.
+func adminRoute404(m map[string]int) map[string]int {
+	m["apiSCIM"], m["apiRead"], m["apiLegacy"] = 404, 404, 404
+	return m
+}
 func anyone(status int) map[string]int {
 	m := map[string]int{}
 	for _, p := range principals {
@@ -36,7 +62,9 @@ func anyone(status int) map[string]int {
 	return m
 }
 func endUserRoute(status int) map[string]int {
-	return map[string]int{"admin": 403, "appA": 403, "appB": 403, "apiAdmin": 403, "apiA": 403, "user": status, "none": 401, "garbage": 401}
+	m := anyone(403)
+	m["user"], m["none"], m["garbage"] = status, 401, 401
+	return m
 }
 
 // matrixCase is one endpoint: setup creates what the request needs (fresh
@@ -83,7 +111,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", v1 + "/users/count", fixed(v1+"/users/count", nil), everyone(200)},
 		{"POST", v1 + "/users/bulk", func(e *env) (string, any) {
 			return v1 + "/users/bulk", []any{map[string]any{"email": uniq("bulk") + "@example.org"}}
-		}, everyone(201)},
+		}, writes(everyone(201))},
 		{"GET", v1 + "/users/email/{email}", func(e *env) (string, any) { return v1 + "/users/email/" + esc(user(e).Emails[0].Value), nil }, scopedToA(200)},
 		{"GET", v1 + "/users/external-user-id/{external_user_id}", func(e *env) (string, any) { return v1 + "/users/external-user-id/" + user(e).ExternalID, nil }, scopedToA(200)},
 		{"GET", v1 + "/users/username/{username}", func(e *env) (string, any) { return v1 + "/users/username/" + user(e).UserName, nil }, scopedToA(200)},
@@ -93,12 +121,12 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", v1 + "/users/phone/{phone_number}", func(e *env) (string, any) { return v1 + "/users/phone/" + esc(user(e).PhoneNumbers[0].Value), nil }, scopedToA(200)},
 		{"POST", v1 + "/users", func(e *env) (string, any) {
 			return v1 + "/users", map[string]any{"email": uniq("new") + "@example.org"}
-		}, everyone(201)},
+		}, writes(everyone(201))},
 		{"GET", v1 + "/users", fixed(v1+"/users", nil), everyone(200)},
 		{"GET", v1 + "/users/{user_id}", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID, nil }, scopedToA(200)},
 		{"PUT", v1 + "/users/{user_id}", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID, map[string]any{"custom_data": map[string]any{"k": 1}}
-		}, scopedToA(200)},
+		}, writes(scopedToA(200))},
 		{"GET", v1 + "/users/{user_id}/groups", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/groups", nil }, scopedToA(200)},
 		// An admin token has no calling application to remove the user from.
 		{"DELETE", v1 + "/users/{user_id}/apps", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/apps", nil }, clientRoute(403, 204, 404, 403, 204)},
@@ -107,36 +135,39 @@ func TestPermissionMatrix(t *testing.T) {
 		}, adminOnly(204)},
 		{"POST", v1 + "/users/{user_id}/password", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID + "/password", map[string]any{"password": "first-pass-1"}
-		}, scopedToA(201)},
+		}, writes(scopedToA(201))},
 		{"PUT", v1 + "/users/{user_id}/password", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID + "/password", map[string]any{"password": "next-pass-2"}
-		}, scopedToA(200)},
+		}, writes(scopedToA(200))},
 		{"DELETE", v1 + "/users/{user_id}/emails/{email}", func(e *env) (string, any) {
 			u := user(e)
 			return v1 + "/users/" + u.ID + "/emails/" + esc(u.Emails[1].Value), nil
-		}, scopedToA(204)},
+		}, writes(scopedToA(204))},
 		{"DELETE", v1 + "/users/{user_id}/phone-numbers/{phone_number}", func(e *env) (string, any) {
 			u := user(e)
 			return v1 + "/users/" + u.ID + "/phone-numbers/" + esc(u.PhoneNumbers[1].Value), nil
-		}, scopedToA(204)},
+		}, writes(scopedToA(204))},
 		{"POST", v1 + "/users/{user_id}/emails/{email}/verify", func(e *env) (string, any) {
 			u := user(e)
 			return v1 + "/users/" + u.ID + "/emails/" + esc(u.Emails[1].Value) + "/verify", map[string]any{"change_to_primary": true}
-		}, scopedToA(202)},
+		}, writes(scopedToA(202))},
 		{"POST", v1 + "/users/{user_id}/phone-numbers/{phone_number}/verify", func(e *env) (string, any) {
 			u := user(e)
 			return v1 + "/users/" + u.ID + "/phone-numbers/" + esc(u.PhoneNumbers[1].Value) + "/verify", map[string]any{"change_to_primary": false}
-		}, scopedToA(202)},
-		{"DELETE", v1 + "/manage/users/{user_id}", func(e *env) (string, any) { return v1 + "/manage/users/" + user(e).ID, nil }, adminOnly(204)},
+		}, writes(scopedToA(202))},
+		// Deleting from the tenant is provisioning: tenant-wide scim tokens may.
+		{"DELETE", v1 + "/manage/users/{user_id}", func(e *env) (string, any) { return v1 + "/manage/users/" + user(e).ID, nil }, writes(clientRoute(204, 403, 403, 204, 403))},
 
-		{"POST", v1 + "/groups", func(e *env) (string, any) { return v1 + "/groups", map[string]any{"name": uniq("g")} }, adminOnly(201)},
+		// Groups: creating, changing and deleting them is tenant-wide
+		// provisioning (admins and unbound scim tokens, as IdPs push groups).
+		{"POST", v1 + "/groups", func(e *env) (string, any) { return v1 + "/groups", map[string]any{"name": uniq("g")} }, writes(clientRoute(201, 403, 403, 201, 403))},
 		{"GET", v1 + "/groups", fixed(v1+"/groups", nil), everyone(200)},
 		{"GET", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, everyone(200)},
-		{"PUT", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), map[string]any{"description": "d"} }, adminOnly(200)},
-		{"DELETE", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, adminOnly(204)},
+		{"PUT", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), map[string]any{"description": "d"} }, writes(clientRoute(200, 403, 403, 200, 403))},
+		{"DELETE", v1 + "/groups/{group_id}", func(e *env) (string, any) { return v1 + "/groups/" + group(e), nil }, writes(clientRoute(204, 403, 403, 204, 403))},
 		{"POST", v1 + "/groups/{group_id}/members", func(e *env) (string, any) {
 			return v1 + "/groups/" + group(e) + "/members", map[string]any{"user_ids": []string{user(e).ID}}
-		}, scopedToA(204)},
+		}, writes(scopedToA(204))},
 		{"GET", v1 + "/groups/{group_id}/members", func(e *env) (string, any) { return v1 + "/groups/" + group(e) + "/members", nil }, everyone(200)},
 		{"DELETE", v1 + "/groups/{group_id}/members/{user_id}", func(e *env) (string, any) {
 			g, u := group(e), user(e)
@@ -144,15 +175,17 @@ func TestPermissionMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			return v1 + "/groups/" + g + "/members/" + u.ID, nil
-		}, scopedToA(204)},
+		}, writes(scopedToA(204))},
 
 		{"POST", v1 + "/applications", func(e *env) (string, any) { return v1 + "/applications", map[string]any{"app_name": uniq("a")} }, adminOnly(201)},
-		{"GET", v1 + "/applications", fixed(v1+"/applications", nil), everyone(200)},
-		{"GET", v1 + "/applications/list", fixed(v1+"/applications/list", nil), everyone(200)},
-		{"GET", v1 + "/applications/{app_id}", func(e *env) (string, any) { return v1 + "/applications/" + e.appA.ID, nil }, scopedToA(200)},
+		// Applications are admin territory; an application (or a token bound
+		// to it) reads itself, and changes itself with the admin scope.
+		{"GET", v1 + "/applications", fixed(v1+"/applications", nil), adminRoute(everyone(200))},
+		{"GET", v1 + "/applications/list", fixed(v1+"/applications/list", nil), adminRoute(everyone(200))},
+		{"GET", v1 + "/applications/{app_id}", func(e *env) (string, any) { return v1 + "/applications/" + e.appA.ID, nil }, adminRoute404(scopedToA(200))},
 		{"PUT", v1 + "/applications/{app_id}", func(e *env) (string, any) {
 			return v1 + "/applications/" + e.appA.ID, map[string]any{"app_description": "d"}
-		}, clientRoute(200, 200, 403, 200, 200)},
+		}, adminRoute(clientRoute(200, 200, 403, 200, 403))},
 		{"DELETE", v1 + "/applications/{app_id}", func(e *env) (string, any) { return v1 + "/applications/" + app(schemas.AppRegular), nil }, adminOnly(204)},
 		{"POST", v1 + "/applications/{app_id}/client-secret", func(e *env) (string, any) {
 			return v1 + "/applications/" + app(schemas.AppRegular) + "/client-secret", nil
@@ -161,10 +194,10 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", v1 + "/management/applications", func(e *env) (string, any) {
 			return v1 + "/management/applications", map[string]any{"app_name": uniq("m")}
 		}, adminOnly(201)},
-		{"GET", v1 + "/management/applications", fixed(v1+"/management/applications", nil), everyone(200)},
+		{"GET", v1 + "/management/applications", fixed(v1+"/management/applications", nil), adminRoute(everyone(200))},
 		{"GET", v1 + "/management/applications/{app_id}", func(e *env) (string, any) {
 			return v1 + "/management/applications/" + app(schemas.AppManagement), nil
-		}, clientRoute(200, 404, 404, 200, 404)},
+		}, adminRoute404(clientRoute(200, 404, 404, 200, 404))},
 		{"PUT", v1 + "/management/applications/{app_id}", func(e *env) (string, any) {
 			return v1 + "/management/applications/" + app(schemas.AppManagement), map[string]any{"app_description": "d"}
 		}, adminOnly(200)},
@@ -178,7 +211,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", v1 + "/manage/api-tokens", fixed(v1+"/manage/api-tokens", map[string]any{"description": "d"}), adminOnly(201)},
 		{"GET", v1 + "/manage/api-tokens", fixed(v1+"/manage/api-tokens", nil), adminOnly(200)},
 		{"DELETE", v1 + "/manage/api-tokens/{token_id}", func(e *env) (string, any) {
-			tk, _, err := e.svc.CreateAPIToken(ctx, directory.System, "d", "", time.Time{})
+			tk, _, err := e.svc.CreateAPIToken(ctx, directory.System, "d", "", nil, time.Time{})
 			if err != nil {
 				t.Fatal(err)
 			}

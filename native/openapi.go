@@ -140,7 +140,9 @@ func componentSchemas() map[string]any {
 	group := obj(map[string]any{"group_id": str(), "name": str(), "description": str(), "custom_data": anyObj, "created_at": ms, "updated_at": ms}, "group_id", "name", "created_at", "updated_at")
 	app := obj(map[string]any{"app_id": str(), "tenant_id": str(), "app_name": str(), "app_description": str(), "client_id": str(),
 		"login_uri": str(), "redirect_uris": arr(str()), "allow_public_signup": map[string]any{"type": "boolean"}, "created_at": dt, "updated_at": dt}, "app_id", "app_name")
-	apiToken := obj(map[string]any{"token_id": str(), "description": str(), "app_id": str(), "created_at": dt, "expires_at": dt, "last_used_at": dt, "created_by": str()})
+	scopes := map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": directory.Scopes}, "minItems": 1, "uniqueItems": true,
+		"description": "read: read users and groups; scim: provision users and groups (read and write); admin: everything the token's reach allows, incl. applications, API tokens and audit"}
+	apiToken := obj(map[string]any{"token_id": str(), "description": str(), "app_id": str(), "scopes": scopes, "created_at": dt, "expires_at": dt, "last_used_at": dt, "created_by": str()})
 	pageInfo := obj(map[string]any{"has_next_page": map[string]any{"type": "boolean"}, "has_previous_page": map[string]any{"type": "boolean"}}, "has_next_page", "has_previous_page")
 	return map[string]any{
 		"Object":     anyObj,
@@ -174,7 +176,7 @@ func componentSchemas() map[string]any {
 		"AppListResult":       wrap(arr(ref("App"))),
 		"AppWithSecretResult": wrap(map[string]any{"allOf": []any{ref("App"), obj(map[string]any{"client_secret": str()})}}),
 		"SecretResult":        wrap(obj(map[string]any{"app_id": str(), "client_id": str(), "client_secret": str()})),
-		"APITokenInput":       obj(map[string]any{"description": str(), "app_id": str(), "expires_at": dt}),
+		"APITokenInput":       obj(map[string]any{"description": str(), "app_id": str(), "scopes": scopes, "expires_at": dt}),
 		"APITokenResult":      wrap(map[string]any{"allOf": []any{apiToken, obj(map[string]any{"token": str()})}}),
 		"APITokenListResult":  wrap(arr(apiToken)),
 		"EventList": obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(obj(map[string]any{
@@ -272,7 +274,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 				"ClientAccessToken": bearer("Client-credentials token of a regular application: reaches that application's users"),
 				"AdminAccessToken":  bearer("Client-credentials token of a management application: reaches the whole tenant"),
 				"UserAccessToken":   bearer("Token from end-user password login: reaches /cis/v1/users/me/... only"),
-				"ApiToken":          map[string]any{"type": "http", "scheme": "bearer", "description": "Long-lived scimd_… API token; unbound tokens are admins, bound ones act as their application"},
+				"ApiToken":          map[string]any{"type": "http", "scheme": "bearer", "description": "Long-lived scimd_… API token: unbound it reaches the whole tenant, bound (app_id) only its application's users; within that reach it may do what its scopes allow (default scim)"},
 				"ClientSecretBasic": map[string]any{"type": "http", "scheme": "basic", "description": "client_id:client_secret at the token endpoint"},
 			},
 		},

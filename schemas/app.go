@@ -1,6 +1,9 @@
 package schemas
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // App kinds.
 const (
@@ -57,11 +60,25 @@ type APIToken struct {
 	// random strings, so no slow hash is needed); unique.
 	Hash string
 	// AppID, when set, binds the token to one application: it acts as that app.
-	AppID      string
+	AppID string
+	// Scopes are what the token may do within its reach (directory.Scope
+	// values). Empty for tokens stored before scopes existed; the directory
+	// decides what those act with.
+	Scopes     []string
 	Created    time.Time
 	Expires    time.Time // zero: never
 	LastUsedAt time.Time
 	CreatedBy  string
+}
+
+// Clone returns a deep copy of t.
+func (t *APIToken) Clone() *APIToken {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	return &c
 }
 
 // SigningKey is a key pair used to sign access tokens. The private key is

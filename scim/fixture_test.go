@@ -49,13 +49,13 @@ func newFixtureOpts(t testing.TB, opts scim.Options) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, svc: svc}
-	if _, f.admin, err = svc.CreateAPIToken(ctx, directory.System, "okta", "", time.Time{}); err != nil {
+	if _, f.admin, err = svc.CreateAPIToken(ctx, directory.System, "okta", "", nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if f.app, f.appSecret, err = svc.CreateApp(ctx, directory.System, schemas.AppRegular, &schemas.App{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, f.appToken, err = svc.CreateAPIToken(ctx, directory.System, "app connector", f.app.ID, time.Time{}); err != nil {
+	if _, f.appToken, err = svc.CreateAPIToken(ctx, directory.System, "app connector", f.app.ID, nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	f.srv = httptest.NewServer(nil)

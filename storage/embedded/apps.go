@@ -166,8 +166,7 @@ func (s *Store) FindAPIToken(ctx context.Context, hash string) (*schemas.APIToke
 	if !ok || hash == "" {
 		return nil, storage.ErrNotFound
 	}
-	c := *s.tokens[id]
-	return &c, nil
+	return s.tokens[id].Clone(), nil
 }
 
 // ListAPITokens returns every API token record in id order.
@@ -177,8 +176,7 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) 
 	}
 	out := make([]*schemas.APIToken, 0, len(s.tokens))
 	for _, t := range s.tokens {
-		c := *t
-		out = append(out, &c)
+		out = append(out, t.Clone())
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *schemas.APIToken) int { return strings.Compare(a.ID, b.ID) })

@@ -172,6 +172,7 @@ type tokenRec struct {
 	De  string    `json:"de,omitempty"`
 	H   string    `json:"h,omitempty"`
 	App string    `json:"app,omitempty"`
+	Sc  []string  `json:"sc,omitempty"` // absent in records written before scopes existed
 	Cr  time.Time `json:"cr,omitzero"`
 	Ex  time.Time `json:"ex,omitzero"`
 	LU  time.Time `json:"lu,omitzero"`
@@ -435,7 +436,7 @@ func decodeApp(b []byte) (*schemas.App, error) {
 }
 
 func encodeToken(t *schemas.APIToken) ([]byte, *schemas.APIToken, error) {
-	b, err := json.Marshal(&tokenRec{ID: t.ID, De: t.Description, H: t.Hash, App: t.AppID, Cr: utc(t.Created),
+	b, err := json.Marshal(&tokenRec{ID: t.ID, De: t.Description, H: t.Hash, App: t.AppID, Sc: t.Scopes, Cr: utc(t.Created),
 		Ex: utc(t.Expires), LU: utc(t.LastUsedAt), By: t.CreatedBy})
 	if err != nil {
 		return nil, nil, err
@@ -449,8 +450,8 @@ func decodeToken(b []byte) (*schemas.APIToken, error) {
 	if err := decodeJSON(b, &r); err != nil {
 		return nil, err
 	}
-	return &schemas.APIToken{ID: r.ID, Description: r.De, Hash: r.H, AppID: r.App, Created: r.Cr, Expires: r.Ex,
-		LastUsedAt: r.LU, CreatedBy: r.By}, nil
+	return &schemas.APIToken{ID: r.ID, Description: r.De, Hash: r.H, AppID: r.App, Scopes: r.Sc, Created: r.Cr,
+		Expires: r.Ex, LastUsedAt: r.LU, CreatedBy: r.By}, nil
 }
 
 func encodeKeys(ks []*schemas.SigningKey) ([]byte, []*schemas.SigningKey, error) {

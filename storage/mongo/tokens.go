@@ -19,6 +19,7 @@ type tokenDoc struct {
 	Description string    `bson:"description,omitempty"`
 	Hash        string    `bson:"hash,omitempty"` // sparse unique
 	AppID       string    `bson:"appId,omitempty"`
+	Scopes      []string  `bson:"scopes,omitempty"` // absent in documents written before scopes existed
 	Created     time.Time `bson:"created,omitempty"`
 	Expires     time.Time `bson:"expires,omitempty"`
 	LastUsedAt  time.Time `bson:"lastUsedAt,omitempty"`
@@ -27,7 +28,7 @@ type tokenDoc struct {
 
 func (d *tokenDoc) token() *schemas.APIToken {
 	return &schemas.APIToken{ID: d.ID, Description: d.Description, Hash: d.Hash, AppID: d.AppID,
-		Created: utc(d.Created), Expires: utc(d.Expires), LastUsedAt: utc(d.LastUsedAt), CreatedBy: d.CreatedBy}
+		Scopes: d.Scopes, Created: utc(d.Created), Expires: utc(d.Expires), LastUsedAt: utc(d.LastUsedAt), CreatedBy: d.CreatedBy}
 }
 
 // CreateAPIToken stores a new API token record (one round trip).
@@ -35,7 +36,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
 	if t == nil || t.ID == "" {
 		return errors.New("mongo: create API token: no id")
 	}
-	d := &tokenDoc{ID: t.ID, Version: 1, Description: t.Description, Hash: t.Hash, AppID: t.AppID, Created: utc(t.Created),
+	d := &tokenDoc{ID: t.ID, Version: 1, Description: t.Description, Hash: t.Hash, AppID: t.AppID, Scopes: t.Scopes, Created: utc(t.Created),
 		Expires: utc(t.Expires), LastUsedAt: utc(t.LastUsedAt), CreatedBy: t.CreatedBy}
 	return s.insert(ctx, s.tokens, d, "API token "+t.ID, []conflictCheck{
 		{storage.FieldID, "_id", d.ID},

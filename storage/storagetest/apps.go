@@ -227,6 +227,7 @@ func newToken(id, hash string) *schemas.APIToken {
 		Description: "Okta connector " + id,
 		Hash:        hash,
 		AppID:       "a1",
+		Scopes:      []string{"read", "scim"},
 		Created:     t0,
 		Expires:     t0.Add(365 * 24 * time.Hour),
 		CreatedBy:   "u00000001",
@@ -246,6 +247,7 @@ func testAPITokens(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	t2 := newToken("t2", "hash-2")
 	t2.AppID = ""
+	t2.Scopes = nil // a record written before tokens had scopes reads back without any
 	for _, tok := range []*schemas.APIToken{newToken("t3", "hash-3"), t2, newToken("t1", "hash-1")} {
 		arg := *tok
 		if err := s.CreateAPIToken(ctx, &arg); err != nil {
@@ -257,6 +259,10 @@ func testAPITokens(t *testing.T, h *harness) {
 	assertEqual(t, "FindAPIToken", t2, got)
 	got.Description = "mutated"
 	assertEqual(t, "FindAPIToken after mutating a result", t2, findToken(t, s, "hash-2"))
+	got1 := findToken(t, s, "hash-1")
+	assertEqual(t, "FindAPIToken with scopes", newToken("t1", "hash-1"), got1)
+	got1.Scopes[0] = "mutated"
+	assertEqual(t, "FindAPIToken after mutating a result's scopes", newToken("t1", "hash-1"), findToken(t, s, "hash-1"))
 	_, err := s.FindAPIToken(ctx, "HASH-2")
 	assertErr(t, "FindAPIToken with the hash in another case", err, storage.ErrNotFound)
 	_, err = s.FindAPIToken(ctx, "nope")

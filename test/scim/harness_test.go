@@ -44,7 +44,7 @@ func newServer(t *testing.T) *server {
 	if err := s.svc.EnsureSigningKey(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, s.token, err = s.svc.CreateAPIToken(t.Context(), directory.System, "idp", "", time.Time{}); err != nil {
+	if _, s.token, err = s.svc.CreateAPIToken(t.Context(), directory.System, "idp", "", nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()

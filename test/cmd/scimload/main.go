@@ -68,7 +68,7 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
 	}
-	_, token, err := svc.CreateAPIToken(ctx, directory.System, "load", "", time.Time{})
+	_, token, err := svc.CreateAPIToken(ctx, directory.System, "load", "", nil, time.Time{})
 	if err != nil {
 		return err
 	}

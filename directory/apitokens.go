@@ -56,10 +56,10 @@ func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, 
 	token := apiTokenPrefix + NewSecret()
 	t := &schemas.APIToken{ID: NewID(), Description: description, Hash: hashAPIToken(token), AppID: appID,
 		Scopes: scopes, Created: now, Expires: expires.UTC(), CreatedBy: p.ActorID}
-	if err := s.store.CreateAPIToken(ctx, t); err != nil {
+	e := s.event(p, ActionCreateAPIToken, TargetAPIToken, t.ID, map[string]schemas.Change{"app_id": {Current: appID}, "scopes": {Current: scopes}})
+	if err := s.store.CreateAPIToken(ctx, t, e); err != nil {
 		return nil, "", translate(err, "API token")
 	}
-	s.record(ctx, p, ActionCreateAPIToken, TargetAPIToken, t.ID, map[string]schemas.Change{"app_id": {Current: appID}, "scopes": {Current: scopes}})
 	return t, token, nil
 }
 
@@ -81,10 +81,9 @@ func (s *Service) DeleteAPIToken(ctx context.Context, p Principal, id string) er
 	if !p.administers() {
 		return adminOnly("revoking an API token")
 	}
-	if err := s.store.DeleteAPIToken(ctx, id); err != nil {
+	if err := s.store.DeleteAPIToken(ctx, id, s.event(p, ActionDeleteAPIToken, TargetAPIToken, id, nil)); err != nil {
 		return translate(err, "API token")
 	}
-	s.record(ctx, p, ActionDeleteAPIToken, TargetAPIToken, id, nil)
 	return nil
 }
 

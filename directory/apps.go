@@ -47,11 +47,10 @@ func (s *Service) CreateApp(ctx context.Context, p Principal, kind string, a *sc
 	if err := normalizeApp(a); err != nil {
 		return nil, "", err
 	}
-	created, err := s.store.CreateApp(ctx, a)
+	created, err := s.store.CreateApp(ctx, a, s.event(p, appAction(kind, ActionCreateApp, ActionCreateMgmtApp), TargetApp, a.ID, diff(&schemas.App{}, a)))
 	if err != nil {
 		return nil, "", translate(err, "application")
 	}
-	s.record(ctx, p, appAction(kind, ActionCreateApp, ActionCreateMgmtApp), TargetApp, created.ID, diff(&schemas.App{}, created))
 	return created, secret, nil
 }
 
@@ -117,11 +116,10 @@ func (s *Service) UpdateApp(ctx context.Context, p Principal, kind, id string, a
 		a.ID, a.Kind, a.Version, a.Created, a.Updated = prev.ID, prev.Kind, prev.Version, prev.Created, s.clock()
 		a.ClientID, a.Secrets = prev.ClientID, prev.Secrets
 		return normalizeApp(a)
-	})
+	}, auditUpdate(s, p, appAction(kind, ActionUpdateApp, ActionUpdateMgmtApp), TargetApp, id, diff[schemas.App]))
 	if err != nil {
 		return nil, translate(err, "application")
 	}
-	s.record(ctx, p, appAction(kind, ActionUpdateApp, ActionUpdateMgmtApp), TargetApp, id, diff(prev, updated))
 	return updated, nil
 }
 
@@ -143,11 +141,11 @@ func (s *Service) RotateSecret(ctx context.Context, p Principal, kind, id string
 		a.Secrets = []schemas.ClientSecret{{Hash: hash, Created: s.clock()}}
 		a.Updated = s.clock()
 		return nil
-	})
+	}, auditFixed[*schemas.App](s.event(p, ActionRotateSecret, TargetApp, id,
+		map[string]schemas.Change{"secrets": {Prev: redacted, Current: redacted}})))
 	if err != nil {
 		return nil, "", translate(err, "application")
 	}
-	s.record(ctx, p, ActionRotateSecret, TargetApp, id, map[string]schemas.Change{"secrets": {Prev: redacted, Current: redacted}})
 	return updated, secret, nil
 }
 
@@ -174,9 +172,8 @@ func (s *Service) DeleteApp(ctx context.Context, p Principal, kind, id string) e
 			return Errorf(KindInvalid, "the last management application cannot be deleted")
 		}
 	}
-	if err := s.store.DeleteApp(ctx, id); err != nil {
+	if err := s.store.DeleteApp(ctx, id, s.event(p, appAction(kind, ActionDeleteApp, ActionDeleteMgmtApp), TargetApp, id, nil)); err != nil {
 		return translate(err, "application")
 	}
-	s.record(ctx, p, appAction(kind, ActionDeleteApp, ActionDeleteMgmtApp), TargetApp, id, nil)
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"reflect"
 	"strings"
-	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -50,83 +48,37 @@ const (
 // redacted replaces secret values in audit changes.
 const redacted = "[redacted]"
 
-// maxPendingEvents bounds the audit events being written at once; record blocks
-// (back-pressure) beyond it.
-const maxPendingEvents = 512
-
-// auditQueue tracks the audit events being written in the background.
-type auditQueue struct {
-	mu      sync.Mutex
-	idle    *sync.Cond // signalled when pending drops to zero
-	pending int
-	slots   chan struct{}
-}
-
-func newAuditQueue() *auditQueue {
-	q := &auditQueue{slots: make(chan struct{}, maxPendingEvents)}
-	q.idle = sync.NewCond(&q.mu)
-	return q
-}
-
-// wait blocks until every event recorded so far is written, or until timeout.
-func (q *auditQueue) wait(timeout time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		q.mu.Lock()
-		for q.pending > 0 {
-			q.idle.Wait()
-		}
-		q.mu.Unlock()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(timeout):
-	}
-}
-
-// record writes an audit event for a mutation that has happened. The write
-// runs in the background: waiting for it would not make the trail safer (a
-// crash between the mutation's commit and the event's loses the event either
-// way) but would double the latency of every mutation. Events carry their time
-// and time-ordered id from this moment, so their order does not depend on when
-// they are written. Close and ListEvents wait for pending events.
-func (s *Service) record(ctx context.Context, p Principal, action, targetType, targetID string, changes map[string]schemas.Change) {
-	e := &schemas.Event{
+// event returns the audit event of an action by p on a target, with a new id
+// and the current time. The store commits it with the change it describes.
+func (s *Service) event(p Principal, action, targetType, targetID string, changes map[string]schemas.Change) *schemas.Event {
+	return &schemas.Event{
 		ID: NewID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
 		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: changes,
 	}
-	q := s.audit
-	q.slots <- struct{}{}
-	q.mu.Lock()
-	q.pending++
-	q.mu.Unlock()
-	go func() {
-		defer func() {
-			<-q.slots
-			q.mu.Lock()
-			q.pending--
-			if q.pending == 0 {
-				q.idle.Broadcast()
-			}
-			q.mu.Unlock()
-		}()
-		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
-			s.log.Error("audit event not written", "action", action, "target", targetID, "err", err)
-		}
-	}()
 }
 
-// Close waits until every audit event recorded so far is written (at most
-// timeout). Call it before closing the store.
-func (s *Service) Close(timeout time.Duration) { s.audit.wait(timeout) }
+// auditUpdate returns the storage.Audit of an update: the event of the action,
+// with the changes between the committed version the update started from and
+// the version it writes. Every call returns the same id and time.
+func auditUpdate[T any](s *Service, p Principal, action, targetType, targetID string, changes func(prev, cur T) map[string]schemas.Change) storage.Audit[T] {
+	base := s.event(p, action, targetType, targetID, nil)
+	return func(prev, cur T) *schemas.Event {
+		e := *base
+		e.Changes = changes(prev, cur)
+		return &e
+	}
+}
+
+// auditFixed is the storage.Audit of an update whose changes are known beforehand.
+func auditFixed[T any](e *schemas.Event) storage.Audit[T] {
+	return func(_, _ T) *schemas.Event { return e }
+}
 
 // ListEvents returns audit events; only admins may read them.
 func (s *Service) ListEvents(ctx context.Context, p Principal, q storage.EventQuery) (storage.Page[*schemas.Event], error) {
 	if !p.administers() {
 		return storage.Page[*schemas.Event]{}, adminOnly("reading audit events")
 	}
-	s.audit.wait(5 * time.Second) // read your own writes: include events still being written
 	page, err := s.store.ListEvents(ctx, q)
 	return page, translate(err, "event")
 }

@@ -30,11 +30,12 @@ func (s *Service) EnsureManagementApp(ctx context.Context, clientID, secret stri
 			return false, err
 		}
 		now := s.clock()
-		_, err = s.store.CreateApp(ctx, &schemas.App{
+		a := &schemas.App{
 			ID: NewID(), Kind: schemas.AppManagement, Name: "Bootstrap management app",
 			Description: "Created from SCIMD_BOOTSTRAP_CLIENT_ID", ClientID: clientID,
 			Secrets: []schemas.ClientSecret{{Hash: hash, Created: now}}, Created: now, Updated: now,
-		})
+		}
+		_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, diff(&schemas.App{}, a)))
 		if errors.Is(err, storage.ErrConflict) {
 			return false, nil // another replica created it at the same moment
 		}
@@ -61,7 +62,8 @@ func (s *Service) EnsureManagementApp(ctx context.Context, clientID, secret stri
 		a.Secrets = []schemas.ClientSecret{{Hash: hash, Created: s.clock()}}
 		a.Updated = s.clock()
 		return nil
-	})
+	}, auditFixed[*schemas.App](s.event(System, ActionRotateSecret, TargetApp, app.ID,
+		map[string]schemas.Change{"secrets": {Prev: redacted, Current: redacted}})))
 	if err != nil {
 		return false, fmt.Errorf("directory: update bootstrap management app: %w", err)
 	}
@@ -86,11 +88,12 @@ func (s *Service) BootstrapIfEmpty(ctx context.Context) (clientID, secret string
 		return "", "", false, err
 	}
 	now := s.clock()
-	_, err = s.store.CreateApp(ctx, &schemas.App{
+	a := &schemas.App{
 		ID: bootstrapAppID, Kind: schemas.AppManagement, Name: "Bootstrap management app",
 		Description: "Created on first start", ClientID: clientID,
 		Secrets: []schemas.ClientSecret{{Hash: hash, Created: now}}, Created: now, Updated: now,
-	})
+	}
+	_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, diff(&schemas.App{}, a)))
 	if errors.Is(err, storage.ErrConflict) {
 		return "", "", false, nil
 	}

@@ -408,7 +408,7 @@ func TestAPITokenScopes(t *testing.T) {
 	legacy := func(appID string) Principal {
 		t.Helper()
 		token := apiTokenPrefix + NewSecret()
-		if err := f.store.CreateAPIToken(ctx, &schemas.APIToken{ID: NewID(), Hash: hashAPIToken(token), AppID: appID, Created: f.clock.now()}); err != nil {
+		if err := f.store.CreateAPIToken(ctx, &schemas.APIToken{ID: NewID(), Hash: hashAPIToken(token), AppID: appID, Created: f.clock.now()}, nil); err != nil {
 			t.Fatal(err)
 		}
 		return principal(token)

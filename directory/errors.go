@@ -31,6 +31,7 @@ const (
 	KindTooLarge                    // a value or request exceeds a size limit
 	KindUnsupported                 // a valid request for something scimd does not implement
 	KindRateLimited                 // too many attempts; try again later
+	KindUnavailable                 // the store is temporarily unavailable (storage.ErrUnavailable); retry later
 )
 
 var kindNames = [...]string{
@@ -39,6 +40,7 @@ var kindNames = [...]string{
 	KindMutability: "mutability", KindNotFound: "not found", KindConflict: "conflict",
 	KindPrecondition: "precondition failed", KindUnauthenticated: "unauthenticated",
 	KindForbidden: "forbidden", KindTooMany: "too many", KindTooLarge: "too large", KindUnsupported: "unsupported", KindRateLimited: "rate limited",
+	KindUnavailable: "unavailable",
 }
 
 func (k Kind) String() string {
@@ -67,7 +69,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil && e.Kind == KindInternal {
+	if e.Err != nil && (e.Kind == KindInternal || e.Kind == KindUnavailable) {
 		return e.Msg + ": " + e.Err.Error()
 	}
 	return e.Msg
@@ -115,6 +117,8 @@ func translate(err error, what string) error {
 	case errors.Is(err, storage.ErrConflict):
 		f := storage.ConflictField(err)
 		return &Error{Kind: KindConflict, Field: f, Msg: conflictMessage(what, f), Err: err}
+	case errors.Is(err, storage.ErrUnavailable):
+		return &Error{Kind: KindUnavailable, Msg: "the directory is temporarily unavailable; retry later", Err: err}
 	}
 	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
 }

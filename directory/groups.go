@@ -52,20 +52,18 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group
 	if err := normalizeGroup(g); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateGroup(ctx, g)
+	created, err := s.store.CreateGroup(ctx, g, s.event(p, ActionCreateGroup, TargetGroup, g.ID, diff(&schemas.Group{}, g)))
 	if err != nil {
 		return nil, translate(err, "group")
 	}
-	s.record(ctx, p, ActionCreateGroup, TargetGroup, created.ID, diff(&schemas.Group{}, created))
 	if len(memberIDs) == 0 {
 		return created, nil
 	}
-	if err := s.store.AddMembers(ctx, created.ID, memberIDs); err != nil {
+	if err := s.store.AddMembers(ctx, created.ID, memberIDs, s.event(p, ActionAddMembers, TargetGroup, created.ID, memberChange(nil, memberIDs))); err != nil {
 		// A member vanished between the check and the write: undo the creation.
-		_ = s.store.DeleteGroup(context.WithoutCancel(ctx), created.ID)
+		_ = s.store.DeleteGroup(context.WithoutCancel(ctx), created.ID, s.event(p, ActionDeleteGroup, TargetGroup, created.ID, nil))
 		return nil, translate(err, "member user")
 	}
-	s.record(ctx, p, ActionAddMembers, TargetGroup, created.ID, memberChange(nil, memberIDs))
 	return created, nil
 }
 
@@ -132,14 +130,13 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 		}
 		g.Updated = s.clock()
 		return nil
-	})
+	}, auditUpdate(s, p, ActionUpdateGroup, TargetGroup, id, diff[schemas.Group]))
 	if errors.Is(err, errUnchanged) {
 		return prev, nil
 	}
 	if err != nil {
 		return nil, translate(err, "group")
 	}
-	s.record(ctx, p, ActionUpdateGroup, TargetGroup, id, diff(prev, updated))
 	return updated, nil
 }
 
@@ -151,10 +148,9 @@ func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error
 	if !p.managesTenant() {
 		return errGroupAdminOnly
 	}
-	if err := s.store.DeleteGroup(ctx, id); err != nil {
+	if err := s.store.DeleteGroup(ctx, id, s.event(p, ActionDeleteGroup, TargetGroup, id, nil)); err != nil {
 		return translate(err, "group")
 	}
-	s.record(ctx, p, ActionDeleteGroup, TargetGroup, id, nil)
 	return nil
 }
 
@@ -171,11 +167,10 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, groupID string, u
 		_, err := s.GetGroup(ctx, p, groupID)
 		return err
 	}
-	if err := s.store.AddMembers(ctx, groupID, userIDs); err != nil {
+	if err := s.store.AddMembers(ctx, groupID, userIDs, s.event(p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, userIDs))); err != nil {
 		return s.memberError(ctx, groupID, err)
 	}
 	s.touchGroup(ctx, groupID)
-	s.record(ctx, p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, userIDs))
 	return nil
 }
 
@@ -201,11 +196,10 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, groupID string
 		_, err := s.GetGroup(ctx, p, groupID)
 		return err
 	}
-	if err := s.store.RemoveMembers(ctx, groupID, userIDs); err != nil {
+	if err := s.store.RemoveMembers(ctx, groupID, userIDs, s.event(p, ActionRemoveMembers, TargetGroup, groupID, memberChange(userIDs, nil))); err != nil {
 		return translate(err, "group")
 	}
 	s.touchGroup(ctx, groupID)
-	s.record(ctx, p, ActionRemoveMembers, TargetGroup, groupID, memberChange(userIDs, nil))
 	return nil
 }
 
@@ -290,12 +284,13 @@ func (s *Service) memberError(ctx context.Context, groupID string, err error) er
 }
 
 // touchGroup gives the group a new version after a membership change, so that
-// its ETag changes with its members.
+// its ETag changes with its members. It is bookkeeping: the change's event
+// was committed with the membership.
 func (s *Service) touchGroup(ctx context.Context, id string) {
 	_, err := s.store.UpdateGroup(context.WithoutCancel(ctx), id, 0, func(g *schemas.Group) error {
 		g.Updated = s.clock()
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		s.log.Warn("group version not bumped after membership change", "group", id, "err", err)
 	}

@@ -126,7 +126,10 @@ func (s *Service) checkPassword(ctx context.Context, clientID, identifier, passw
 	}
 	if ok, _ := VerifySecret(u.Password.Hash, password); !ok {
 		s.limiter.fail(u.ID)
-		s.record(ctx, Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, ActionFailedLogin, TargetUser, u.ID, nil)
+		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, ActionFailedLogin, TargetUser, u.ID, nil)
+		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+			s.log.Error("failed-login audit event not written", "user", u.ID, "err", err)
+		}
 		return nil, nil, errBadLogin
 	}
 	s.limiter.succeed(u.ID)
@@ -187,9 +190,18 @@ func (s *Service) ReplaceTemporaryPassword(ctx context.Context, clientID, identi
 	return s.completeLogin(ctx, u, app, cred)
 }
 
-// completeLogin records a successful login (and a password replacement) and issues the token.
+// completeLogin records a successful login (and a password replacement) and
+// issues the token. The login's event (the replacement's, when there is one)
+// commits with the user's update; a replacement's login event is written
+// before the token is issued.
 func (s *Service) completeLogin(ctx context.Context, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential) (AccessToken, *schemas.User, error) {
 	now := s.clock()
+	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}
+	login := s.event(p, ActionUserLogin, TargetUser, u.ID, nil)
+	first := login
+	if cred != nil {
+		first = s.event(p, ActionSetPassword, TargetUser, u.ID, map[string]schemas.Change{"password": {Prev: redacted, Current: redacted}})
+	}
 	updated, err := s.store.UpdateUser(ctx, u.ID, 0, func(u *schemas.User) error {
 		if u.Status == schemas.StatusDisabled {
 			return Errorf(KindForbidden, "the user is disabled")
@@ -210,15 +222,15 @@ func (s *Service) completeLogin(ctx context.Context, u *schemas.User, app *schem
 		}
 		link.LastLogin, u.LastAuth, u.Updated = now, now, now
 		return nil
-	})
+	}, auditFixed[*schemas.User](first))
 	if err != nil {
 		return AccessToken{}, nil, translate(err, "user")
 	}
-	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}
-	if cred != nil {
-		s.record(ctx, p, ActionSetPassword, TargetUser, u.ID, map[string]schemas.Change{"password": {Prev: redacted, Current: redacted}})
+	if first != login {
+		if err := s.store.AppendEvent(ctx, login); err != nil {
+			return AccessToken{}, nil, translate(err, "user")
+		}
 	}
-	s.record(ctx, p, ActionUserLogin, TargetUser, u.ID, nil)
 	tok, err := s.issueUserToken(ctx, updated, app)
 	return tok, updated, err
 }

@@ -17,7 +17,6 @@ type Service struct {
 	tenantID string
 	keys     keyring
 	limiter  *loginLimiter
-	audit    *auditQueue
 }
 
 // Options configures a Service. Zero values select defaults.
@@ -48,7 +47,6 @@ func New(store storage.Store, opts Options) *Service {
 		s.tenantID = "default"
 	}
 	s.limiter = newLoginLimiter(s.now)
-	s.audit = newAuditQueue()
 	return s
 }
 

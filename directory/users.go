@@ -98,11 +98,10 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 	if err := normalizeUser(u); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateUser(ctx, u)
+	created, err := s.store.CreateUser(ctx, u, s.event(p, ActionCreateUser, TargetUser, u.ID, diff(&schemas.User{}, u)))
 	if err != nil {
 		return nil, translate(err, "user")
 	}
-	s.record(ctx, p, ActionCreateUser, TargetUser, created.ID, diff(&schemas.User{}, created))
 	return created, nil
 }
 
@@ -224,11 +223,10 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVers
 			}
 		}
 		return s.settle(ctx, p, u, prev, cred)
-	})
+	}, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, diff[schemas.User]))
 	if err != nil {
 		return nil, translate(err, "user")
 	}
-	s.record(ctx, p, ActionUpdateUser, TargetUser, id, diff(prev, updated))
 	return updated, nil
 }
 
@@ -269,10 +267,9 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal, id string) error 
 	if !p.managesTenant() {
 		return Errorf(KindForbidden, "deleting a user requires an admin token or a tenant-wide token with the scim scope")
 	}
-	if err := s.store.DeleteUser(ctx, id); err != nil {
+	if err := s.store.DeleteUser(ctx, id, s.event(p, ActionDeleteUser, TargetUser, id, nil)); err != nil {
 		return translate(err, "user")
 	}
-	s.record(ctx, p, ActionDeleteUser, TargetUser, id, nil)
 	return nil
 }
 
@@ -302,14 +299,14 @@ func (s *Service) AssignUserToApp(ctx context.Context, p Principal, userID, appI
 		u.Apps[appID] = &schemas.AppLink{AssignedAt: now}
 		u.Updated = now
 		return nil
-	})
+	}, auditFixed[*schemas.User](s.event(p, ActionAssignUserToApp, TargetUser, userID,
+		map[string]schemas.Change{"apps." + appID: {Prev: nil, Current: "assigned"}})))
 	switch {
 	case errors.Is(err, errUnchanged):
 		return nil // already assigned: nothing to record
 	case err != nil:
 		return translate(err, "user")
 	}
-	s.record(ctx, p, ActionAssignUserToApp, TargetUser, userID, map[string]schemas.Change{"apps." + appID: {Prev: nil, Current: "assigned"}})
 	return nil
 }
 
@@ -329,10 +326,10 @@ func (s *Service) RemoveUserFromApp(ctx context.Context, p Principal, id string)
 		delete(u.Apps, p.AppID)
 		u.Updated = s.clock()
 		return nil
-	})
+	}, auditFixed[*schemas.User](s.event(p, ActionRemoveUserFromApp, TargetUser, id,
+		map[string]schemas.Change{"apps." + p.AppID: {Prev: "assigned", Current: nil}})))
 	if err != nil {
 		return translate(err, "user")
 	}
-	s.record(ctx, p, ActionRemoveUserFromApp, TargetUser, id, map[string]schemas.Change{"apps." + p.AppID: {Prev: "assigned", Current: nil}})
 	return nil
 }

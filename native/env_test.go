@@ -116,7 +116,7 @@ func (e *env) legacyAPIToken(appID string) string {
 	sum := sha256.Sum256([]byte(tok))
 	rec := &schemas.APIToken{ID: directory.NewID(), Description: "made before scopes", Hash: hex.EncodeToString(sum[:]),
 		AppID: appID, Created: e.clock.now()}
-	if err := e.store.CreateAPIToken(e.t.Context(), rec); err != nil {
+	if err := e.store.CreateAPIToken(e.t.Context(), rec, nil); err != nil {
 		e.t.Fatal(err)
 	}
 	return tok

@@ -30,6 +30,7 @@ var kindStatus = map[directory.Kind]int{
 	directory.KindTooLarge:        http.StatusBadRequest,
 	directory.KindUnsupported:     http.StatusNotImplemented,
 	directory.KindRateLimited:     http.StatusTooManyRequests,
+	directory.KindUnavailable:     http.StatusServiceUnavailable,
 }
 
 // httpError is an error the native face itself decides (bad query parameter,
@@ -67,6 +68,9 @@ func (h *Handler) classify(r *http.Request, err error) (int, string) {
 		return http.StatusBadRequest, "invalid search: " + fe.Error()
 	case errors.As(err, &de):
 		status, ok := kindStatus[de.Kind]
+		if ok && status == http.StatusServiceUnavailable {
+			h.log.Warn("native API request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		if ok && status != http.StatusInternalServerError {
 			return status, de.Msg
 		}
@@ -99,6 +103,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(60))
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", httpx.RetryAfterUnavailable)
 	}
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)

@@ -83,6 +83,7 @@ var kindStatus = map[directory.Kind]struct {
 	directory.KindTooLarge:        {http.StatusRequestEntityTooLarge, ""},
 	directory.KindUnsupported:     {http.StatusNotImplemented, ""},
 	directory.KindRateLimited:     {http.StatusTooManyRequests, ""},
+	directory.KindUnavailable:     {http.StatusServiceUnavailable, ""},
 }
 
 // toAPIError turns any error into the SCIM error answered for it.

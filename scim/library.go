@@ -109,8 +109,17 @@ var metaSchemaNames = map[string]string{
 }
 
 // libraryDelete lets the library serve DELETE /Users/{id} and /Groups/{id}.
+// A failure is answered by this face, as every other error: the library
+// refuses to frame some statuses for DELETE (429, 503 — it turns them into a
+// 500 that clients retry blindly).
 func (c *call) libraryDelete(rt schemas.ResourceType, id string) {
-	c.h.libServer(c.baseURL()).ServeHTTP(c.w, c.libRequest(endpointOf(rt)+"/"+url.PathEscape(id)))
+	rec := &recorder{header: http.Header{}}
+	c.h.libServer(c.baseURL()).ServeHTTP(rec, c.libRequest(endpointOf(rt)+"/"+url.PathEscape(id)))
+	if c.deleteErr != nil {
+		c.fail(c.deleteErr)
+		return
+	}
+	c.relay(rec)
 }
 
 // libRequest is the request as the library expects it: the path below the
@@ -178,6 +187,7 @@ func (l libResourceHandler) Delete(r *http.Request, id string) error {
 		return errServedByWrapper
 	}
 	if err := c.deleteResource(l.rt, id); err != nil {
+		c.deleteErr = err // answered by libraryDelete
 		return toAPIError(err).ScimError
 	}
 	return nil

@@ -25,11 +25,20 @@ func (c *call) writeJSON(status int, v any) {
 // fail answers err as a SCIM error body.
 func (c *call) fail(err error) { c.h.writeError(c.w, c.r, err) }
 
+// setRetryAfter tells a client when to retry a request answered with status:
+// 503 means the store is temporarily unavailable.
+func setRetryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", httpx.RetryAfterUnavailable)
+	}
+}
+
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
 	if ae.Status >= 500 {
 		h.log.Error("scim: request failed", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "err", err)
 	}
+	setRetryAfter(w, ae.Status)
 	body, _ := json.Marshal(ae.ScimError)
 	w.Header().Set("Content-Type", scimContentType)
 	w.WriteHeader(ae.Status)

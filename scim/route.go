@@ -19,6 +19,9 @@ type call struct {
 	p    directory.Principal
 	// internal is set for Bulk operations, which run with the Bulk request's principal.
 	internal bool
+	// deleteErr is the failure of a DELETE served through the library, which
+	// this face answers itself (see libraryDelete).
+	deleteErr error
 }
 
 // route dispatches the request. Discovery needs no credentials; everything

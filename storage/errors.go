@@ -51,3 +51,19 @@ func ConflictField(err error) string {
 	}
 	return ""
 }
+
+// ErrUnavailable is in the chain of errors caused by a condition of the store
+// that is expected to pass: a timeout, a lost connection or primary, a locked,
+// full or failing database file. Retrying later may succeed. Whether a write
+// that failed with it was made is unknown on a backend without transactions
+// (see [Store]); the backend has already retried where that was safe.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Unavailable returns err marked as ErrUnavailable (err stays in the chain);
+// nil stays nil.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}

@@ -24,10 +24,25 @@ import (
 // (case-insensitive), primary phone number, externalId; group displayName
 // (case-insensitive); app clientId; API token hash — are enforced atomically:
 // a write that would duplicate one fails with a *ConflictError naming it.
+//
+// Audit events are committed with the change they describe. Every method that
+// changes a user, group, application or API token takes the event of the change:
+// a fixed *schemas.Event, or for an update an [Audit] that builds it from the
+// committed versions before and after. When such a method returns nil, the
+// change and its event are both durable. When it fails because the change was
+// refused (ErrNotFound, a *ConflictError, ErrVersionMismatch, an updater's
+// error), neither is stored. When the event cannot be stored, the change is
+// not made. A nil event (or an Audit returning nil) records nothing; the
+// directory always passes one. How the pair is made atomic is the backend's
+// business (embedded: one transaction; mongo: the event is written first and
+// removed again if the change is refused), with one difference callers see:
+// after a failure wrapping ErrUnavailable the change may or may not have been
+// made, and on a backend without multi-document transactions its event may
+// exist either way. A change is never stored without its event.
 type Store interface {
 	// CreateUser stores a new user with Version 1 and returns the stored copy.
 	// It fails with a *ConflictError when the id or a unique field is taken.
-	CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error)
+	CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error)
 	// GetUser returns the user with the given id, or ErrNotFound.
 	GetUser(ctx context.Context, id string) (*schemas.User, error)
 	// FindUser returns the user whose unique field (FieldUserName, FieldEmail,
@@ -36,64 +51,70 @@ type Store interface {
 	FindUser(ctx context.Context, field, value string) (*schemas.User, error)
 	// UpdateUser applies fn to the user under compare-and-swap. If ifVersion is
 	// not zero and the stored version differs, it fails with ErrVersionMismatch
-	// without calling fn. fn must not change ID or Version.
-	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error)
+	// without calling fn. fn must not change ID or Version. audit builds the
+	// event of the version written (see [Audit]).
+	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error, audit Audit[*schemas.User]) (*schemas.User, error)
 	// DeleteUser removes the user (and with it its group memberships), or returns ErrNotFound.
-	DeleteUser(ctx context.Context, id string) error
+	DeleteUser(ctx context.Context, id string, e *schemas.Event) error
 	// ListUsers returns one page of the users matching q.Filter and the total number of matches.
 	ListUsers(ctx context.Context, q Query) (Page[*schemas.User], error)
 
 	// CreateGroup stores a new group with Version 1 and returns the stored copy.
-	CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Group, error)
+	CreateGroup(ctx context.Context, g *schemas.Group, e *schemas.Event) (*schemas.Group, error)
 	// GetGroup returns the group with the given id, or ErrNotFound.
 	GetGroup(ctx context.Context, id string) (*schemas.Group, error)
 	// UpdateGroup applies fn to the group under compare-and-swap, as UpdateUser.
-	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error)
+	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error, audit Audit[*schemas.Group]) (*schemas.Group, error)
 	// DeleteGroup removes the group and every membership in it, or returns ErrNotFound.
-	DeleteGroup(ctx context.Context, id string) error
+	DeleteGroup(ctx context.Context, id string, e *schemas.Event) error
 	// ListGroups returns one page of the groups matching q.Filter and the total.
 	ListGroups(ctx context.Context, q Query) (Page[*schemas.Group], error)
 
 	// AddMembers makes the users members of the group. It is idempotent for
 	// users that already are members. It fails with ErrNotFound, changing
 	// nothing, when the group or any of the users does not exist. Each user whose
-	// membership changed gets a new Version.
-	AddMembers(ctx context.Context, groupID string, userIDs []string) error
+	// membership changed gets a new Version. e is committed even when no
+	// membership changed.
+	AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error
 	// RemoveMembers removes the users from the group; users that are not members
 	// (or do not exist) are ignored. It fails with ErrNotFound when the group does not exist.
-	RemoveMembers(ctx context.Context, groupID string, userIDs []string) error
+	RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error
 	// GroupMemberIDs returns the ids of the group's members in ascending order,
 	// or ErrNotFound when the group does not exist.
 	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
 
 	// CreateApp stores a new application with Version 1.
-	CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, error)
+	CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error)
 	// GetApp returns the application with the given id, or ErrNotFound.
 	GetApp(ctx context.Context, id string) (*schemas.App, error)
 	// FindAppByClientID returns the application whose client has the id, or ErrNotFound.
 	FindAppByClientID(ctx context.Context, clientID string) (*schemas.App, error)
 	// UpdateApp applies fn to the application under compare-and-swap.
-	UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error)
+	UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error, audit Audit[*schemas.App]) (*schemas.App, error)
 	// DeleteApp removes the application and every user's data for it (the users
 	// stay), or returns ErrNotFound.
-	DeleteApp(ctx context.Context, id string) error
+	DeleteApp(ctx context.Context, id string, e *schemas.Event) error
 	// ListApps returns all applications of the given kind ("" for every kind) in id order.
 	ListApps(ctx context.Context, kind string) ([]*schemas.App, error)
 
 	// CreateAPIToken stores a new API token record.
-	CreateAPIToken(ctx context.Context, t *schemas.APIToken) error
+	CreateAPIToken(ctx context.Context, t *schemas.APIToken, e *schemas.Event) error
 	// FindAPIToken returns the token record with the given hash, or ErrNotFound.
 	FindAPIToken(ctx context.Context, hash string) (*schemas.APIToken, error)
 	// ListAPITokens returns every API token record in id order.
 	ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error)
 	// DeleteAPIToken removes a token record, or returns ErrNotFound.
-	DeleteAPIToken(ctx context.Context, id string) error
-	// TouchAPIToken records that the token was used at t (only ever moves forward).
+	DeleteAPIToken(ctx context.Context, id string, e *schemas.Event) error
+	// TouchAPIToken records that the token was used at t (only ever moves
+	// forward). It is bookkeeping, not audited.
 	TouchAPIToken(ctx context.Context, id string, t time.Time) error
 
-	// AppendEvent stores an audit event.
+	// AppendEvent stores an audit event that is not part of a change (a failed
+	// login); events of changes are committed by the method making the change.
 	AppendEvent(ctx context.Context, e *schemas.Event) error
-	// ListEvents returns one page of the events matching q, newest first, and the total.
+	// ListEvents returns one page of the events matching q, newest first, and
+	// the total. A stored event that cannot be decoded does not fail the query:
+	// it is returned with what could be read of it and Damaged set.
 	ListEvents(ctx context.Context, q EventQuery) (Page[*schemas.Event], error)
 
 	// SigningKeys returns the token signing keys, oldest first.
@@ -102,11 +123,21 @@ type Store interface {
 	// respect to other callers (fn may run more than once).
 	UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error
 
-	// Ping reports whether the store is reachable and usable.
+	// Ping reports whether the store is reachable and can write: it fails when
+	// the store's last write failed for a reason that outlives the request
+	// (a full disk) or the deployment cannot be reached.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close() error
 }
+
+// Audit builds the audit event of an update: prev is the committed version the
+// update started from, cur the version it writes (ID and Version already set).
+// The backend calls it after the updater, once per attempt, and commits the
+// event of the attempt that is written; it must not change its arguments, must
+// have no side effects and must return an event with the same ID every time.
+// Returning nil records nothing (an update that changes nothing worth recording).
+type Audit[T any] func(prev, cur T) *schemas.Event
 
 // Query selects a page of users or groups.
 type Query struct {

@@ -28,7 +28,7 @@ func newHandler(store storage.Store, svc *directory.Service, publicURL string, l
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			log.Warn("readiness check failed", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unavailable"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

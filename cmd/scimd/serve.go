@@ -71,7 +71,6 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	svc.Close(10 * time.Second) // audit events still being written
 	log.Info("stopped")
 	return nil
 }

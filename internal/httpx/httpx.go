@@ -19,6 +19,10 @@ import (
 // of custom_data plus 500 KB of custom_app_data, so 2 MiB leaves room for the rest.
 const DefaultMaxBody = 2 << 20
 
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503 answered
+// because the store is temporarily unavailable.
+const RetryAfterUnavailable = "5"
+
 // BearerToken returns the credential of an "Authorization: Bearer …" header
 // (the scheme is case-insensitive), or "" when there is none.
 func BearerToken(r *http.Request) string {

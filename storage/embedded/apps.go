@@ -14,7 +14,7 @@ import (
 )
 
 // CreateApp stores a new application with Version 1.
-func (s *Store) CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, error) {
+func (s *Store) CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -27,11 +27,18 @@ func (s *Store) CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, er
 	if err != nil {
 		return nil, fmt.Errorf("embedded: create app %s: encode: %w", a.ID, err)
 	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return nil, err
+	}
 	err = s.submit(func(b *batch) error {
 		if _, ok := b.app(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		return appRecords.stage(b, stored, enc)
+		if err := appRecords.stage(b, stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 	if err != nil {
 		return nil, err
@@ -66,8 +73,8 @@ func (s *Store) FindAppByClientID(ctx context.Context, clientID string) (*schema
 }
 
 // UpdateApp applies fn to a copy of the application under compare-and-swap, as UpdateUser.
-func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
-	return update(ctx, s, appRecords, id, 0, fn)
+func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error, audit storage.Audit[*schemas.App]) (*schemas.App, error) {
+	return update(ctx, s, appRecords, id, 0, fn, audit)
 }
 
 // appRecords describes applications to [update].
@@ -89,8 +96,12 @@ var appRecords = recordKind[*schemas.App]{
 
 // DeleteApp removes the application and every user's data for it (each such
 // user gets a new Version), in one transaction.
-func (s *Store) DeleteApp(ctx context.Context, id string) error {
+func (s *Store) DeleteApp(ctx context.Context, id string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
@@ -113,7 +124,10 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return b.deleteApp(id)
+		if err := b.deleteApp(id); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 
@@ -134,7 +148,7 @@ func (s *Store) ListApps(ctx context.Context, kind string) ([]*schemas.App, erro
 }
 
 // CreateAPIToken stores a new API token record.
-func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
+func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -145,6 +159,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
 	if err != nil {
 		return fmt.Errorf("embedded: create api token %s: encode: %w", t.ID, err)
 	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
 	return s.submit(func(b *batch) error {
 		if _, ok := b.token(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
@@ -152,7 +170,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
 		if err := b.claim(kTokenHash, stored.ID, keyOfToken(stored)); err != nil {
 			return err
 		}
-		return b.putToken(stored, enc)
+		if err := b.putToken(stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 
@@ -184,15 +205,22 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) 
 }
 
 // DeleteAPIToken removes a token record, or returns storage.ErrNotFound.
-func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
+func (s *Store) DeleteAPIToken(ctx context.Context, id string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
 		if _, ok := b.token(id); !ok {
 			return storage.ErrNotFound
 		}
-		return b.deleteToken(id)
+		if err := b.deleteToken(id); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 

@@ -185,7 +185,7 @@ func BenchmarkCreateUserParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := 1_000_000 + int(benchSeq.Add(1))
-			if _, err := s.CreateUser(ctx, storagetest.NewUser(i)); err != nil {
+			if _, err := s.CreateUser(ctx, storagetest.NewUser(i), nil); err != nil {
 				b.Error(err)
 				return
 			}
@@ -207,7 +207,7 @@ func BenchmarkUpdateUserCAS(b *testing.B) {
 				u.Title = "Updated"
 				u.Updated = time.Now().UTC()
 				return nil
-			})
+			}, nil)
 			if err != nil {
 				b.Error(err)
 				return
@@ -228,10 +228,10 @@ func BenchmarkAddMembers10k(b *testing.B) {
 	for b.Loop() {
 		n++
 		g := fmt.Sprintf("bench-group-%d-%d", time.Now().UnixNano(), n)
-		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}); err != nil {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.AddMembers(ctx, g, ids); err != nil {
+		if err := s.AddMembers(ctx, g, ids, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -266,7 +266,7 @@ func loadBench(s *Store) error {
 				if i >= benchUsers {
 					return
 				}
-				if _, err := s.CreateUser(context.Background(), storagetest.NewUser(i)); err != nil {
+				if _, err := s.CreateUser(context.Background(), storagetest.NewUser(i), nil); err != nil {
 					errs <- err
 					return
 				}

@@ -135,7 +135,7 @@ func TestClosedStore(t *testing.T) {
 	if _, err := s.GetUser(ctx, "x"); !errors.Is(err, ErrClosed) {
 		t.Errorf("GetUser after Close: %v", err)
 	}
-	if _, err := s.CreateUser(ctx, &schemas.User{ID: "x", UserName: "x"}); !errors.Is(err, ErrClosed) {
+	if _, err := s.CreateUser(ctx, &schemas.User{ID: "x", UserName: "x"}, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("CreateUser after Close: %v", err)
 	}
 	if _, err := s.ListUsers(ctx, storage.Query{Limit: 10}); !errors.Is(err, ErrClosed) {
@@ -155,7 +155,7 @@ func createAll(t *testing.T, s *Store, users []*schemas.User) []string {
 	for w := range 16 {
 		wg.Go(func() {
 			for i := w; i < len(users); i += 16 {
-				_, errs[i] = s.CreateUser(context.Background(), users[i])
+				_, errs[i] = s.CreateUser(context.Background(), users[i], nil)
 			}
 		})
 	}
@@ -184,7 +184,7 @@ func TestBatchSeesItself(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.CreateUser(ctx, &schemas.User{ID: fmt.Sprintf("r%02d-%02d", round, i), UserName: fmt.Sprintf("Same%d", round)})
+				_, err := s.CreateUser(ctx, &schemas.User{ID: fmt.Sprintf("r%02d-%02d", round, i), UserName: fmt.Sprintf("Same%d", round)}, nil)
 				switch {
 				case err == nil:
 					mu.Lock()
@@ -211,10 +211,10 @@ func TestMemoryMatchesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g1", DisplayName: "One"}); err != nil {
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g1", DisplayName: "One"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateApp(ctx, &schemas.App{ID: "a1", ClientID: "c1", Kind: schemas.AppRegular}); err != nil {
+	if _, err := s.CreateApp(ctx, &schemas.App{ID: "a1", ClientID: "c1", Kind: schemas.AppRegular}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var users []*schemas.User
@@ -226,17 +226,17 @@ func TestMemoryMatchesFile(t *testing.T) {
 		users = append(users, u)
 	}
 	ids := createAll(t, s, users)
-	if err := s.AddMembers(ctx, "g1", ids[:100]); err != nil {
+	if err := s.AddMembers(ctx, "g1", ids[:100], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemoveMembers(ctx, "g1", ids[:10]); err != nil {
+	if err := s.RemoveMembers(ctx, "g1", ids[:10], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteApp(ctx, "a1"); err != nil {
+	if err := s.DeleteApp(ctx, "a1", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids[190:] {
-		if err := s.DeleteUser(ctx, id); err != nil {
+		if err := s.DeleteUser(ctx, id, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -281,7 +281,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	for _, g := range []string{"g1", "g2"} {
-		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: "Group " + g}); err != nil {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: "Group " + g}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -298,7 +298,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 		users = append(users, u)
 	}
 	ids := createAll(t, s, users)
-	if err := s.AddMembers(ctx, "g1", ids[:50]); err != nil {
+	if err := s.AddMembers(ctx, "g1", ids[:50], nil); err != nil {
 		t.Fatal(err)
 	}
 	u7, u8 := storagetest.NewUser(7), storagetest.NewUser(8)
@@ -384,7 +384,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 	}
 
 	// Parsed group filters (pointer nodes) use the group indexes too.
-	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "grp-1", DisplayName: "Engineering", Version: 0}); err != nil {
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "grp-1", DisplayName: "Engineering", Version: 0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	gf, err := schemas.ParseFilter(`displayName eq "ENGINEERING" or id eq "grp-1"`, schemas.ParseOptions{Resource: schemas.GroupResource})
@@ -431,7 +431,7 @@ func crashChild(dir string) {
 				id := fmt.Sprintf("%s-%02d-%06d", prefix, w, i)
 				u := &schemas.User{ID: id, UserName: "name-" + id, ExternalID: "ext-" + id,
 					Emails: []schemas.Email{{Value: id + "@crash.test", Primary: true}}}
-				if _, err := s.CreateUser(context.Background(), u); err != nil {
+				if _, err := s.CreateUser(context.Background(), u, nil); err != nil {
 					fmt.Println("ERR", err)
 					os.Exit(3)
 				}
@@ -535,4 +535,71 @@ func TestMergeSorted(t *testing.T) {
 			t.Errorf("mergeSorted(%q, %q) = %q, want %q", c.sorted, c.added, got, c.want)
 		}
 	}
+}
+
+// TestFullDisk fills a capped database file: the write that does not fit
+// fails with ErrUnavailable and leaves neither its change nor its event, every
+// write before it kept both, and Ping reports the store as unable to write.
+func TestFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	u := storagetest.NewUser(1)
+	if _, err := s.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenWithOptions(dir, Options{MaxSize: int(fi.Size()) + 1<<20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	big := strings.Repeat("x", 60<<10)
+	var last *schemas.User
+	var failure error
+	n := 0
+	for i := range 200 {
+		e := &schemas.Event{ID: fmt.Sprintf("e%04d", i), Time: time.Date(2025, 1, 1, 0, 0, 0, i*int(time.Millisecond), time.UTC),
+			Action: "adminUpdateUser", TargetID: u.ID, Changes: map[string]schemas.Change{"title": {Current: big}}}
+		got, err := s.UpdateUser(ctx, u.ID, 0, func(u *schemas.User) error {
+			u.CustomData = map[string]any{"blob": big + fmt.Sprint(i)}
+			return nil
+		}, func(_, _ *schemas.User) *schemas.Event { return e })
+		if err != nil {
+			failure = err
+			break
+		}
+		last, n = got, n+1
+	}
+	if failure == nil {
+		t.Fatal("200 writes of 120 KB fitted in a file capped 1 MB above its size")
+	}
+	if !errors.Is(failure, storage.ErrUnavailable) {
+		t.Errorf("the write that does not fit failed with %v, want ErrUnavailable", failure)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Ping after a failed commit: %v, want ErrUnavailable", err)
+	}
+	if got, err := s.GetUser(ctx, u.ID); err != nil {
+		t.Errorf("user after the failed write: %v", err)
+	} else if got.Version != last.Version {
+		t.Errorf("user after the failed write has version %d, want %d", got.Version, last.Version)
+	}
+	p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != n {
+		t.Errorf("%d writes succeeded, %d events stored", n, p.Total)
+	}
+	t.Logf("%d writes fitted before the cap; the next failed with: %v", n, failure)
 }

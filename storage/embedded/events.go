@@ -31,7 +31,7 @@ func timeKey(k []byte, t time.Time) {
 	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
 }
 
-// AppendEvent stores an audit event.
+// AppendEvent stores an audit event that is not part of a change.
 func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -39,15 +39,38 @@ func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
 	if e == nil {
 		return errors.New("embedded: append event: nil event")
 	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error { return b.putEvent(ev) })
+}
+
+// stagedEvent is an audit event encoded for the events bucket.
+type stagedEvent struct {
+	key, enc []byte
+}
+
+// newStagedEvent encodes e; a nil e gives a nil *stagedEvent, which putEvent ignores.
+func newStagedEvent(e *schemas.Event) (*stagedEvent, error) {
+	if e == nil {
+		return nil, nil
+	}
 	enc, err := encodeEvent(e)
 	if err != nil {
-		return fmt.Errorf("embedded: append event %s: encode: %w", e.ID, err)
+		return nil, fmt.Errorf("embedded: event %s: encode: %w", e.ID, err)
 	}
-	key := eventKey(e.Time, e.ID)
-	return s.submit(func(b *batch) error {
-		b.staged++
-		return b.eb.Put(key, enc)
-	})
+	return &stagedEvent{key: eventKey(e.Time, e.ID), enc: enc}, nil
+}
+
+// putEvent stages an audit event in the batch, so that it commits in the same
+// transaction as the change staged before it.
+func (b *batch) putEvent(ev *stagedEvent) error {
+	if ev == nil {
+		return nil
+	}
+	b.staged++
+	return b.eb.Put(ev.key, ev.enc)
 }
 
 // ListEvents returns one page of the events matching q, newest first, and the total.

@@ -10,7 +10,7 @@ import (
 )
 
 // CreateGroup stores a new group with Version 1 and returns the stored copy.
-func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Group, error) {
+func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group, e *schemas.Event) (*schemas.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -23,11 +23,18 @@ func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Gro
 	if err != nil {
 		return nil, fmt.Errorf("embedded: create group %s: encode: %w", g.ID, err)
 	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return nil, err
+	}
 	err = s.submit(func(b *batch) error {
 		if _, ok := b.group(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		return groupRecords.stage(b, stored, enc)
+		if err := groupRecords.stage(b, stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 	if err != nil {
 		return nil, err
@@ -49,8 +56,8 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*schemas.Group, error)
 }
 
 // UpdateGroup applies fn to a copy of the group under compare-and-swap, as UpdateUser.
-func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
-	return update(ctx, s, groupRecords, id, ifVersion, fn)
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error, audit storage.Audit[*schemas.Group]) (*schemas.Group, error) {
+	return update(ctx, s, groupRecords, id, ifVersion, fn, audit)
 }
 
 // groupRecords describes groups to [update].
@@ -72,8 +79,12 @@ var groupRecords = recordKind[*schemas.Group]{
 
 // DeleteGroup removes the group and every membership in it (each member gets
 // a new Version), in one transaction.
-func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
@@ -84,6 +95,9 @@ func (s *Store) DeleteGroup(ctx context.Context, id string) error {
 		if err := b.restage(members, func(old *schemas.User) *schemas.User { return withoutGroup(old, id) }); err != nil {
 			return err
 		}
-		return b.deleteGroup(id)
+		if err := b.deleteGroup(id); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -36,6 +37,7 @@ var (
 
 	keyFormat      = []byte("format")
 	keySigningKeys = []byte("signingKeys")
+	keyProbe       = []byte("writeProbe") // written by Ping after a failed commit
 )
 
 // lockTimeout is how long Open waits for the file lock held by another process.
@@ -49,6 +51,11 @@ type Options struct {
 	// of the process) may then lose acknowledged writes or corrupt the file.
 	// It exists for benchmarks and bulk loads only; never set it in production.
 	NoSync bool
+	// MaxSize caps the size of the database file in bytes; zero means no cap.
+	// A write that would grow the file beyond it fails (with the change and its
+	// audit event) as on a full disk: with an error wrapping
+	// storage.ErrUnavailable, and Ping fails until a write succeeds again.
+	MaxSize int
 }
 
 // Store is the embedded storage backend: a bbolt file with every document
@@ -84,6 +91,10 @@ type Store struct {
 	// idx are the unique indexes: normalized value → id, one map per uniqueKind.
 	idx [numKinds]map[string]string
 
+	// writeErr holds the failure of the last commit (nil after a successful
+	// one) and when it happened: Ping reports it.
+	writeErr atomic.Pointer[writeFailure]
+
 	reqs      chan *request
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -106,6 +117,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		NoSync:         opts.NoSync,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
+		MaxSize:        opts.MaxSize,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("embedded: open %s: data directory %s is in use by another scimd process: %w", path, dir, err)
@@ -259,10 +271,33 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping reports whether the store is open and its file readable.
+// writeFailure is a failed commit.
+type writeFailure struct {
+	err error
+	at  time.Time
+}
+
+// probeAfter is how long Ping reports a failed commit before it tries a write
+// of its own to see whether the condition has passed.
+const probeAfter = 5 * time.Second
+
+// Ping reports whether the store is open, its file readable and writable. It
+// fails with the error of the last commit when that failed (a full disk, an
+// I/O error); once that is older than probeAfter, it commits a small probe
+// write and reports its outcome instead, so that the store recovers its
+// readiness without other traffic.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if f := s.writeErr.Load(); f != nil {
+		if time.Since(f.at) < probeAfter {
+			return f.err
+		}
+		probe := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+		if err := s.submit(func(b *batch) error { b.staged++; return b.mb.Put(keyProbe, probe) }); err != nil {
+			return err
+		}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

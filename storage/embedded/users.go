@@ -13,7 +13,7 @@ import (
 )
 
 // CreateUser stores a new user with Version 1 and returns the stored copy.
-func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
+func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -26,11 +26,18 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User,
 	if err != nil {
 		return nil, fmt.Errorf("embedded: create user %s: encode: %w", u.ID, err)
 	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return nil, err
+	}
 	err = s.submit(func(b *batch) error {
 		if _, ok := b.user(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
-		return userRecords.stage(b, stored, enc)
+		if err := userRecords.stage(b, stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 	if err != nil {
 		return nil, err
@@ -86,8 +93,8 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 // another write changed the user in the meantime, fn runs again inside the
 // writer, on the newest version, so that concurrent updates of one user share
 // a commit instead of retrying one after the other.
-func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error) {
-	return update(ctx, s, userRecords, id, ifVersion, fn)
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error, audit storage.Audit[*schemas.User]) (*schemas.User, error) {
+	return update(ctx, s, userRecords, id, ifVersion, fn, audit)
 }
 
 // userRecords describes users to [update].
@@ -120,8 +127,9 @@ type recordKind[T any] struct {
 }
 
 // update is the compare-and-swap of UpdateUser, UpdateGroup and UpdateApp
-// (ifVersion 0: any version), as UpdateUser describes.
-func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, ifVersion int64, fn func(T) error) (T, error) {
+// (ifVersion 0: any version), as UpdateUser describes. The audit event of the
+// version written is staged in the same transaction.
+func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, ifVersion int64, fn func(T) error, audit storage.Audit[T]) (T, error) {
 	var none T
 	if err := ctx.Err(); err != nil {
 		return none, err
@@ -134,6 +142,10 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	if ifVersion != 0 && read != ifVersion {
 		return none, storage.ErrVersionMismatch
 	}
+	var prev T
+	if audit != nil {
+		prev = k.clone(cur)
+	}
 	if err := fn(cur); err != nil {
 		return none, err
 	}
@@ -141,6 +153,10 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	enc, stored, err := k.encode(cur)
 	if err != nil {
 		return none, fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
+	}
+	ev, err := auditEvent(audit, prev, stored)
+	if err != nil {
+		return none, err
 	}
 	err = s.submit(func(b *batch) error {
 		old, ok := k.lookup(b, id)
@@ -150,7 +166,10 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 		if k.version(old) != read {
 			return errRetry
 		}
-		return k.stage(b, stored, enc)
+		if err := k.stage(b, stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 	if err == errRetry { // contended: run fn again inside the writer, on the newest version
 		err = s.submit(func(b *batch) error {
@@ -170,7 +189,14 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 			if enc, stored, err = k.encode(v); err != nil {
 				return fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
 			}
-			return k.stage(b, stored, enc)
+			ev, err := auditEvent(audit, old, stored)
+			if err != nil {
+				return err
+			}
+			if err := k.stage(b, stored, enc); err != nil {
+				return err
+			}
+			return b.putEvent(ev)
 		})
 	}
 	if err != nil {
@@ -179,16 +205,31 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	return k.clone(stored), nil
 }
 
+// auditEvent builds and encodes the event of an update (nil without audit).
+func auditEvent[T any](audit storage.Audit[T], prev, cur T) (*stagedEvent, error) {
+	if audit == nil {
+		return nil, nil
+	}
+	return newStagedEvent(audit(prev, cur))
+}
+
 // DeleteUser removes the user, and with it its memberships and app data.
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
 		if _, ok := b.user(id); !ok {
 			return storage.ErrNotFound
 		}
-		return b.deleteUser(id)
+		if err := b.deleteUser(id); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 
@@ -258,8 +299,12 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 }
 
 // AddMembers makes the users members of the group, in one transaction.
-func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
+func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
@@ -271,7 +316,7 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 				return storage.ErrNotFound
 			}
 		}
-		return b.restage(userIDs, func(old *schemas.User) *schemas.User {
+		err := b.restage(userIDs, func(old *schemas.User) *schemas.User {
 			if old.InGroup(groupID) {
 				return nil
 			}
@@ -279,19 +324,30 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 			u.GroupIDs = append(slices.Clip(old.GroupIDs), groupID) // a new array
 			return &u
 		})
+		if err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 
 // RemoveMembers removes the users from the group, in one transaction.
-func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string) error {
+func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
 		if _, ok := b.group(groupID); !ok {
 			return storage.ErrNotFound
 		}
-		return b.restage(userIDs, func(old *schemas.User) *schemas.User { return withoutGroup(old, groupID) })
+		if err := b.restage(userIDs, func(old *schemas.User) *schemas.User { return withoutGroup(old, groupID) }); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
 	})
 }
 

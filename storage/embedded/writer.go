@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -100,7 +101,7 @@ func (s *Store) process(reqs []*request) {
 	}
 	tx, err := s.db.Begin(true)
 	if err != nil {
-		answer(fmt.Errorf("embedded: begin transaction: %w", err))
+		answer(s.failed(fmt.Errorf("embedded: begin transaction: %w", err)))
 		return
 	}
 	b := newBatch(s, tx)
@@ -129,13 +130,25 @@ func (s *Store) process(reqs []*request) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		answer(fmt.Errorf("embedded: commit: %w", err))
+		answer(s.failed(fmt.Errorf("embedded: commit: %w", err)))
 		return
+	}
+	if s.writeErr.Load() != nil {
+		s.writeErr.Store(nil)
 	}
 	s.mu.Lock()
 	b.apply()
 	s.mu.Unlock()
 	answer(nil)
+}
+
+// failed records a failed commit for Ping and returns it marked
+// storage.ErrUnavailable: nothing of the batch was written, and the cause (a
+// full disk, an I/O error) is the machine's, not the request's.
+func (s *Store) failed(err error) error {
+	err = storage.Unavailable(err)
+	s.writeErr.Store(&writeFailure{err: err, at: time.Now()})
+	return err
 }
 
 // safeExec runs exec, turning a panic into an error so that the writer survives.

@@ -70,14 +70,14 @@ func appConflictChecks(d *appDoc, withID bool) []conflictCheck {
 }
 
 // CreateApp stores a new application with Version 1 (one round trip).
-func (s *Store) CreateApp(ctx context.Context, a *schemas.App) (*schemas.App, error) {
+func (s *Store) CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error) {
 	if a == nil || a.ID == "" {
 		return nil, errors.New("mongo: create app: no id")
 	}
 	c := a.Clone()
 	c.Version = 1
 	d := appToDoc(c)
-	if err := s.insert(ctx, s.apps, d, "app "+a.ID, appConflictChecks(d, true)); err != nil {
+	if err := s.audited(ctx, e, func() error { return s.insert(ctx, s.apps, d, "app "+a.ID, appConflictChecks(d, true)) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -105,8 +105,8 @@ func (s *Store) FindAppByClientID(ctx context.Context, clientID string) (*schema
 }
 
 // UpdateApp applies fn under compare-and-swap (two round trips when uncontended).
-func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
-	return cas(ctx, s, s.apps, appDocs, id, 0, nil, func(a *schemas.App) (bool, error) { return true, fn(a) })
+func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error, audit storage.Audit[*schemas.App]) (*schemas.App, error) {
+	return cas(ctx, s, s.apps, appDocs, id, 0, nil, func(a *schemas.App) (bool, error) { return true, fn(a) }, audit)
 }
 
 // appDocs describes the apps collection to [cas].
@@ -123,15 +123,15 @@ var appDocs = docKind[appDoc, *schemas.App]{
 // one element of the apps array by appId would be a $pull with a condition,
 // which FerretDB v1 silently ignores, so each assigned user is updated by
 // compare-and-swap instead (one find, then one replace per user).
-func (s *Store) DeleteApp(ctx context.Context, id string) error {
-	res, err := s.apps.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return wrap(err, "delete app %s", id)
+func (s *Store) DeleteApp(ctx context.Context, id string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.deleteApp(ctx, id) })
+}
+
+func (s *Store) deleteApp(ctx context.Context, id string) error {
+	if err := s.deleteOne(ctx, s.apps, id, "app"); err != nil {
+		return err
 	}
-	if res.DeletedCount == 0 {
-		return storage.ErrNotFound
-	}
-	err = s.casEach(ctx, bson.D{{Key: "apps.appId", Value: id}}, func(u *schemas.User) bool {
+	err := s.casEach(ctx, bson.D{{Key: "apps.appId", Value: id}}, func(u *schemas.User) bool {
 		if _, ok := u.Apps[id]; !ok {
 			return false
 		}

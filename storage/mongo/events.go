@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -35,10 +36,72 @@ type changeDoc struct {
 	Current any    `bson:"current"`
 }
 
-// AppendEvent stores an audit event (one round trip).
+// AppendEvent stores an audit event that is not part of a change (one round trip).
 func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
+	d, err := eventToDoc(e)
+	if err != nil {
+		return err
+	}
+	return s.insert(ctx, s.events, d, "event "+e.ID, []conflictCheck{{storage.FieldID, "_id", d.ID}})
+}
+
+// Audit events of changes. Without multi-document transactions a change and
+// its event cannot be written atomically, so the event is written first
+// (durable as the deployment's write concern makes it) and the change after
+// it; when the change is refused (refused reports which failures are
+// refusals), the event is deleted again. A change is thus never stored without
+// its event; a crash, or a failure other than a refusal, between the two
+// writes can leave an event whose change was not made.
+
+// audited makes the change under its event e (nil: no event), as above.
+func (s *Store) audited(ctx context.Context, e *schemas.Event, change func() error) error {
+	if e == nil {
+		return change()
+	}
+	d, err := eventToDoc(e)
+	if err != nil {
+		return err
+	}
+	if err := s.writeEvent(ctx, d); err != nil {
+		return err
+	}
+	err = change()
+	if refused(err) {
+		s.dropEvent(ctx, d.ID)
+	}
+	return err
+}
+
+// refused reports whether err is a refusal of a change that was then not
+// made: the store's domain errors, which every method returns only before it
+// writes.
+func refused(err error) bool {
+	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrVersionMismatch)
+}
+
+// writeEvent stores the event of a change about to be made (one round trip).
+// It replaces an event with the same id: a compare-and-swap that lost its race
+// writes the event of its next attempt over that of the last one.
+func (s *Store) writeEvent(ctx context.Context, d *eventDoc) error {
+	_, err := s.events.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, d, options.Replace().SetUpsert(true))
+	if err != nil {
+		return wrap(err, "write audit event %s", d.ID)
+	}
+	return nil
+}
+
+// dropEvent deletes the event of a refused change, even when ctx is canceled.
+// If that fails, the event stays (see audited).
+func (s *Store) dropEvent(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, _ = s.events.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+// eventToDoc converts an event to its stored form.
+func eventToDoc(e *schemas.Event) (*eventDoc, error) {
 	if e == nil || e.ID == "" {
-		return errors.New("mongo: append event: no id")
+		return nil, errors.New("mongo: audit event: no id")
 	}
 	d := &eventDoc{ID: e.ID, Time: e.Time.UTC(), ActorID: e.ActorID, ActorType: e.ActorType, Action: e.Action,
 		TargetID: e.TargetID, TargetType: e.TargetType, IP: e.IP, UserAgent: e.UserAgent}
@@ -51,15 +114,15 @@ func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
 		ch := e.Changes[f]
 		prev, err := jsonToBSON(ch.Prev)
 		if err != nil {
-			return fmt.Errorf("mongo: append event %s: change %s: %w", e.ID, f, err)
+			return nil, fmt.Errorf("mongo: audit event %s: change %s: %w", e.ID, f, err)
 		}
 		cur, err := jsonToBSON(ch.Current)
 		if err != nil {
-			return fmt.Errorf("mongo: append event %s: change %s: %w", e.ID, f, err)
+			return nil, fmt.Errorf("mongo: audit event %s: change %s: %w", e.ID, f, err)
 		}
 		d.Changes = append(d.Changes, changeDoc{Field: f, Prev: prev, Current: cur})
 	}
-	return s.insert(ctx, s.events, d, "event "+e.ID, []conflictCheck{{storage.FieldID, "_id", d.ID}})
+	return d, nil
 }
 
 func (d *eventDoc) event() (*schemas.Event, error) {

@@ -80,7 +80,7 @@ func groupConflictChecks(d *groupDoc, withID bool) []conflictCheck {
 }
 
 // CreateGroup stores a new group with Version 1 (one round trip).
-func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Group, error) {
+func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group, e *schemas.Event) (*schemas.Group, error) {
 	if g == nil || g.ID == "" {
 		return nil, errors.New("mongo: create group: no id")
 	}
@@ -90,7 +90,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group) (*schemas.Gro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insert(ctx, s.groups, d, "group "+g.ID, groupConflictChecks(d, true)); err != nil {
+	if err := s.audited(ctx, e, func() error { return s.insert(ctx, s.groups, d, "group "+g.ID, groupConflictChecks(d, true)) }); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -131,8 +131,8 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*schemas.Group, error)
 }
 
 // UpdateGroup applies fn under compare-and-swap, as UpdateUser.
-func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
-	return cas(ctx, s, s.groups, groupDocs, id, ifVersion, nil, func(g *schemas.Group) (bool, error) { return true, fn(g) })
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(*schemas.Group) error, audit storage.Audit[*schemas.Group]) (*schemas.Group, error) {
+	return cas(ctx, s, s.groups, groupDocs, id, ifVersion, nil, func(g *schemas.Group) (bool, error) { return true, fn(g) }, audit)
 }
 
 // groupDocs describes the groups collection to [cas].
@@ -147,17 +147,17 @@ var groupDocs = docKind[groupDoc, *schemas.Group]{
 
 // DeleteGroup removes the group, then its memberships with one UpdateMany
 // ($pull of the plain id, which the portable subset supports).
-func (s *Store) DeleteGroup(ctx context.Context, id string) error {
+func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.deleteGroup(ctx, id) })
+}
+
+func (s *Store) deleteGroup(ctx context.Context, id string) error {
 	_, alike, err := s.lookupGroup(ctx, id)
 	if err != nil {
 		return err
 	}
-	res, err := s.groups.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return wrap(err, "delete group %s", id)
-	}
-	if res.DeletedCount == 0 {
-		return storage.ErrNotFound
+	if err := s.deleteOne(ctx, s.groups, id, "group"); err != nil {
+		return err
 	}
 	if err := s.pullMembers(ctx, id, nil, alike); err != nil {
 		return wrap(err, "delete group %s: remove memberships", id)
@@ -241,7 +241,11 @@ func (s *Store) lookupGroup(ctx context.Context, id string) (exists, alike bool,
 // AddMembers adds the group to each user's groupIds. It checks that the group
 // and every user exist first (one lookup each), then updates every user that is
 // not yet a member with one UpdateMany ($addToSet, $inc version).
-func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string) error {
+func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.addMembers(ctx, groupID, userIDs) })
+}
+
+func (s *Store) addMembers(ctx context.Context, groupID string, userIDs []string) error {
 	if _, _, err := s.lookupGroup(ctx, groupID); err != nil {
 		return err
 	}
@@ -298,7 +302,11 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 
 // RemoveMembers removes the group from each user's groupIds with one
 // UpdateMany; users that are not members (or do not exist) are not touched.
-func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string) error {
+func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.removeMembers(ctx, groupID, userIDs) })
+}
+
+func (s *Store) removeMembers(ctx context.Context, groupID string, userIDs []string) error {
 	_, alike, err := s.lookupGroup(ctx, groupID)
 	if err != nil {
 		return err

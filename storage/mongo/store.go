@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 	mdb "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/scimd/scimd/storage"
 )
@@ -351,10 +352,21 @@ type docKind[D, T any] struct {
 // it, apply change, and [Store.swap] in the next version. A lost race reads
 // again. change reports whether it changed anything; when it did not, nothing
 // is written and the decoded value is returned as it is.
+//
+// With audit, the event of each attempt is written before its swap (see
+// [Store.audited]); when the update then fails in any way but a failed swap
+// (which may have been made: a lost connection), the event is deleted.
 func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D, T], id string, ifVersion int64,
-	first *D, change func(T) (bool, error)) (T, error) {
+	first *D, change func(T) (bool, error), audit storage.Audit[T]) (_ T, err error) {
 	var none T
 	defer s.locks.lock(c.Name() + "/" + id)()
+	eventID := ""        // the event written, if any
+	mayBeWritten := false // a swap failed in a way that does not tell whether it was made
+	defer func() {
+		if eventID != "" && err != nil && !mayBeWritten {
+			s.dropEvent(ctx, eventID)
+		}
+	}()
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return none, wrap(err, "update %s %s", k.noun, id)
@@ -387,9 +399,26 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 		if err != nil {
 			return none, err
 		}
+		if audit != nil {
+			prev, err := k.decode(d)
+			if err != nil {
+				return none, err
+			}
+			if e := audit(prev, v); e != nil {
+				ed, err := eventToDoc(e)
+				if err != nil {
+					return none, err
+				}
+				if err := s.writeEvent(ctx, ed); err != nil {
+					return none, err
+				}
+				eventID = ed.ID
+			}
+		}
 		swapped, err := s.swap(ctx, c, id, old, nd)
 		if err != nil {
 			if !isDuplicateKey(err) {
+				mayBeWritten = true
 				return none, wrap(err, "update %s %s", k.noun, id)
 			}
 			field, ferr := whichConflict(ctx, c, id, k.checks(nd, false))
@@ -512,17 +541,57 @@ func isDuplicateKey(err error) bool {
 var errTooManyAttempts = errors.New("too many concurrent updates, giving up")
 
 // notFound maps the driver's "no documents" to storage.ErrNotFound and wraps
-// every other error with what was being done.
+// every other error as wrap does.
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, mdb.ErrNoDocuments) {
 		return storage.ErrNotFound
 	}
-	return fmt.Errorf("mongo: "+format+": %w", append(args, err)...)
+	return wrap(err, format, args...)
 }
 
-// wrap adds context to a driver error.
+// wrap adds context to a driver error, marking it storage.ErrUnavailable when
+// it is transient (see transient).
 func wrap(err error, format string, args ...any) error {
-	return fmt.Errorf("mongo: "+format+": %w", append(args, err)...)
+	err = fmt.Errorf("mongo: "+format+": %w", append(args, err)...)
+	if transient(err) {
+		return storage.Unavailable(err)
+	}
+	return err
+}
+
+// transientCodes are server error codes of conditions that pass: a primary
+// stepping down or missing, a node shutting down or unreachable, an
+// operation that ran out of time or lost a write conflict.
+var transientCodes = []int{
+	6, 7, 50, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436,
+}
+
+// transient reports whether err is a timeout, a network or server-selection
+// failure or a server error of a passing condition (after the driver's own
+// retry of reads and retryable writes): retrying later may succeed.
+// Cancellation by the caller is not transient.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, errTooManyAttempts) || mdb.IsTimeout(err) || mdb.IsNetworkError(err) {
+		return true
+	}
+	if errors.As(err, &topology.ServerSelectionError{}) {
+		return true
+	}
+	var se mdb.ServerError
+	if errors.As(err, &se) {
+		if se.HasErrorLabel("RetryableWriteError") || se.HasErrorLabel("TransientTransactionError") {
+			return true
+		}
+		for _, c := range transientCodes {
+			if se.HasErrorCode(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // conflictCheck is one unique field to look at after a duplicate-key error.

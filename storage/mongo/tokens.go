@@ -32,15 +32,17 @@ func (d *tokenDoc) token() *schemas.APIToken {
 }
 
 // CreateAPIToken stores a new API token record (one round trip).
-func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken) error {
+func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken, e *schemas.Event) error {
 	if t == nil || t.ID == "" {
 		return errors.New("mongo: create API token: no id")
 	}
 	d := &tokenDoc{ID: t.ID, Version: 1, Description: t.Description, Hash: t.Hash, AppID: t.AppID, Scopes: t.Scopes, Created: utc(t.Created),
 		Expires: utc(t.Expires), LastUsedAt: utc(t.LastUsedAt), CreatedBy: t.CreatedBy}
-	return s.insert(ctx, s.tokens, d, "API token "+t.ID, []conflictCheck{
-		{storage.FieldID, "_id", d.ID},
-		{storage.FieldTokenHash, "hash", d.Hash},
+	return s.audited(ctx, e, func() error {
+		return s.insert(ctx, s.tokens, d, "API token "+t.ID, []conflictCheck{
+			{storage.FieldID, "_id", d.ID},
+			{storage.FieldTokenHash, "hash", d.Hash},
+		})
 	})
 }
 
@@ -70,15 +72,8 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) 
 }
 
 // DeleteAPIToken removes a token record (one round trip).
-func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
-	res, err := s.tokens.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
-	if err != nil {
-		return wrap(err, "delete API token %s", id)
-	}
-	if res.DeletedCount == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+func (s *Store) DeleteAPIToken(ctx context.Context, id string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.deleteOne(ctx, s.tokens, id, "API token") })
 }
 
 // TouchAPIToken records a use of the token at t with one atomic $max update,

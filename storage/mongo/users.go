@@ -375,7 +375,7 @@ func userConflictChecks(d *userDoc, withID bool) []conflictCheck {
 
 // CreateUser stores a new user with Version 1 (one round trip; a duplicate-key
 // error costs one more to find out which field collided).
-func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
+func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
 	if u == nil || u.ID == "" {
 		return nil, errors.New("mongo: create user: no id")
 	}
@@ -385,27 +385,11 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User,
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "create user %s", u.ID)
-		}
-		_, err := s.users.InsertOne(ctx, d)
-		if err == nil {
-			return c, nil
-		}
-		if !isDuplicateKey(err) {
-			return nil, wrap(err, "create user %s", u.ID)
-		}
-		field, ferr := whichConflict(ctx, s.users, "", userConflictChecks(d, true))
-		if ferr != nil {
-			return nil, ferr
-		}
-		if field != "" {
-			return nil, storage.Conflict(field)
-		}
-		// The colliding document is gone already: try again.
+	err = s.audited(ctx, e, func() error { return s.insert(ctx, s.users, d, "user "+u.ID, userConflictChecks(d, true)) })
+	if err != nil {
+		return nil, err
 	}
-	return nil, wrap(errTooManyAttempts, "create user %s", u.ID)
+	return c, nil
 }
 
 // GetUser returns the user with the given id (one round trip).
@@ -453,14 +437,16 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 // UpdateUser applies fn under compare-and-swap: read, change a copy, and
 // ReplaceOne({_id, version: old}); a lost race reads again (two round trips
 // when uncontended).
-func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error) (*schemas.User, error) {
-	return s.casUser(ctx, id, ifVersion, nil, func(u *schemas.User) (bool, error) { return true, fn(u) })
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(*schemas.User) error, audit storage.Audit[*schemas.User]) (*schemas.User, error) {
+	return cas(ctx, s, s.users, userDocs, id, ifVersion, nil, func(u *schemas.User) (bool, error) { return true, fn(u) }, audit)
 }
 
-// casUser is [cas] on the users collection.
+// casUser is [cas] on the users collection, without an audit event (for the
+// users a membership or application change touches; the event is that of the
+// change).
 func (s *Store) casUser(ctx context.Context, id string, ifVersion int64, first *userDoc,
 	fn func(*schemas.User) (bool, error)) (*schemas.User, error) {
-	return cas(ctx, s, s.users, userDocs, id, ifVersion, first, fn)
+	return cas(ctx, s, s.users, userDocs, id, ifVersion, first, fn, nil)
 }
 
 // userDocs describes the users collection to [cas].
@@ -474,10 +460,15 @@ var userDocs = docKind[userDoc, *schemas.User]{
 }
 
 // DeleteUser removes the user; its memberships go with it (one round trip).
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	res, err := s.users.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) error {
+	return s.audited(ctx, e, func() error { return s.deleteOne(ctx, s.users, id, "user") })
+}
+
+// deleteOne deletes document id of c, or fails with storage.ErrNotFound.
+func (s *Store) deleteOne(ctx context.Context, c *mdb.Collection, id, noun string) error {
+	res, err := c.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	if err != nil {
-		return wrap(err, "delete user %s", id)
+		return wrap(err, "delete %s %s", noun, id)
 	}
 	if res.DeletedCount == 0 {
 		return storage.ErrNotFound

@@ -34,7 +34,7 @@ func testAppCRUD(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	in := newApp("a2", schemas.AppRegular, "client-a2")
 	arg := in.Clone()
-	created, err := s.CreateApp(ctx, arg)
+	created, err := s.CreateApp(ctx, arg, nil)
 	if err != nil {
 		t.Fatalf("CreateApp: %v", err)
 	}
@@ -97,7 +97,7 @@ func testAppCRUD(t *testing.T, h *harness) {
 		a.Secrets = a.Secrets[1:]
 		a.RedirectURIs = nil
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("UpdateApp: %v", err)
 	}
@@ -118,24 +118,24 @@ func testAppCRUD(t *testing.T, h *harness) {
 		t.Errorf("FindAppByClientID(new client id): %v", err)
 	}
 	errBoom := errors.New("boom")
-	_, err = s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.Name = "no"; return errBoom })
+	_, err = s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.Name = "no"; return errBoom }, nil)
 	if err != errBoom {
 		t.Errorf("UpdateApp with a failing updater: got %v, want the updater's error unchanged", err)
 	}
-	_, err = s.UpdateApp(ctx, "nope", func(a *schemas.App) error { return nil })
+	_, err = s.UpdateApp(ctx, "nope", func(a *schemas.App) error { return nil }, nil)
 	assertErr(t, "UpdateApp(unknown)", err, storage.ErrNotFound)
 	got, _ = s.GetApp(ctx, "a2")
 	assertEqual(t, "GetApp after a failed update", want, got)
 
 	// Delete.
-	if err := s.DeleteApp(ctx, "a2"); err != nil {
+	if err := s.DeleteApp(ctx, "a2", nil); err != nil {
 		t.Fatalf("DeleteApp: %v", err)
 	}
 	_, err = s.GetApp(ctx, "a2")
 	assertErr(t, "GetApp after delete", err, storage.ErrNotFound)
 	_, err = s.FindAppByClientID(ctx, "client-a2-new")
 	assertErr(t, "FindAppByClientID after delete", err, storage.ErrNotFound)
-	assertErr(t, "DeleteApp twice", s.DeleteApp(ctx, "a2"), storage.ErrNotFound)
+	assertErr(t, "DeleteApp twice", s.DeleteApp(ctx, "a2", nil), storage.ErrNotFound)
 	apps, err := s.ListApps(ctx, "")
 	if err != nil || len(apps) != 3 {
 		t.Errorf("ListApps after delete: %d apps, %v; want 3", len(apps), err)
@@ -148,14 +148,14 @@ func testUniqueApp(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	mustCreateApp(t, s, newApp("a1", schemas.AppRegular, "client-1"))
 	mustCreateApp(t, s, newApp("a2", schemas.AppRegular, "client-2"))
-	_, err := s.CreateApp(ctx, newApp("a3", schemas.AppManagement, "client-1"))
+	_, err := s.CreateApp(ctx, newApp("a3", schemas.AppManagement, "client-1"), nil)
 	assertConflict(t, "CreateApp with a taken clientId", err, storage.FieldClientID)
 	_, err = s.GetApp(ctx, "a3")
 	assertErr(t, "GetApp after a conflicting create", err, storage.ErrNotFound)
 	// Client ids are case-exact.
 	mustCreateApp(t, s, newApp("a4", schemas.AppRegular, "CLIENT-1"))
 
-	_, err = s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.ClientID = "client-1"; a.Name = "x"; return nil })
+	_, err = s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.ClientID = "client-1"; a.Name = "x"; return nil }, nil)
 	assertConflict(t, "UpdateApp to a taken clientId", err, storage.FieldClientID)
 	got, err := s.GetApp(ctx, "a2")
 	if err != nil {
@@ -200,7 +200,7 @@ func testDeleteAppUnlinksUsers(t *testing.T, h *harness) {
 	for _, u := range []*schemas.User{u1, u2, u3} {
 		mustCreateUser(t, s, u.Clone())
 	}
-	if err := s.DeleteApp(ctx, "a1"); err != nil {
+	if err := s.DeleteApp(ctx, "a1", nil); err != nil {
 		t.Fatalf("DeleteApp: %v", err)
 	}
 	want1 := withVersion(u1, 2)
@@ -250,7 +250,7 @@ func testAPITokens(t *testing.T, h *harness) {
 	t2.Scopes = nil // a record written before tokens had scopes reads back without any
 	for _, tok := range []*schemas.APIToken{newToken("t3", "hash-3"), t2, newToken("t1", "hash-1")} {
 		arg := *tok
-		if err := s.CreateAPIToken(ctx, &arg); err != nil {
+		if err := s.CreateAPIToken(ctx, &arg, nil); err != nil {
 			t.Fatalf("CreateAPIToken(%s): %v", tok.ID, err)
 		}
 		arg.Description = "mutated"
@@ -283,7 +283,7 @@ func testAPITokens(t *testing.T, h *harness) {
 	}
 
 	// Uniqueness of the hash.
-	assertConflict(t, "CreateAPIToken with a taken hash", s.CreateAPIToken(ctx, newToken("t4", "hash-1")), storage.FieldTokenHash)
+	assertConflict(t, "CreateAPIToken with a taken hash", s.CreateAPIToken(ctx, newToken("t4", "hash-1"), nil), storage.FieldTokenHash)
 	if tok := findToken(t, s, "hash-1"); tok.ID != "t1" {
 		t.Errorf("FindAPIToken(hash-1) = %s after a conflicting create, want t1", tok.ID)
 	}
@@ -314,19 +314,19 @@ func testAPITokens(t *testing.T, h *harness) {
 	}
 
 	// Delete.
-	if err := s.DeleteAPIToken(ctx, "t1"); err != nil {
+	if err := s.DeleteAPIToken(ctx, "t1", nil); err != nil {
 		t.Fatalf("DeleteAPIToken: %v", err)
 	}
 	_, err = s.FindAPIToken(ctx, "hash-1")
 	assertErr(t, "FindAPIToken after delete", err, storage.ErrNotFound)
-	assertErr(t, "DeleteAPIToken twice", s.DeleteAPIToken(ctx, "t1"), storage.ErrNotFound)
-	assertErr(t, "DeleteAPIToken(unknown)", s.DeleteAPIToken(ctx, "nope"), storage.ErrNotFound)
+	assertErr(t, "DeleteAPIToken twice", s.DeleteAPIToken(ctx, "t1", nil), storage.ErrNotFound)
+	assertErr(t, "DeleteAPIToken(unknown)", s.DeleteAPIToken(ctx, "nope", nil), storage.ErrNotFound)
 	list, err = s.ListAPITokens(ctx)
 	if err != nil || len(list) != 2 {
 		t.Errorf("ListAPITokens after delete: %d tokens, %v; want 2", len(list), err)
 	}
 	// The hash and the id are free again.
-	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1")); err != nil {
+	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1"), nil); err != nil {
 		t.Errorf("CreateAPIToken reusing a deleted token's id and hash: %v", err)
 	}
 }

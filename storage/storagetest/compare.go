@@ -270,7 +270,7 @@ func assertConflict(t *testing.T, what string, err error, field string) {
 
 func mustCreateUser(t *testing.T, s storage.Store, u *schemas.User) *schemas.User {
 	t.Helper()
-	got, err := s.CreateUser(t.Context(), u)
+	got, err := s.CreateUser(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("CreateUser(%s): %v", u.ID, err)
 	}
@@ -288,7 +288,7 @@ func mustGetUser(t *testing.T, s storage.Store, id string) *schemas.User {
 
 func mustUpdateUser(t *testing.T, s storage.Store, id string, fn func(*schemas.User) error) *schemas.User {
 	t.Helper()
-	got, err := s.UpdateUser(t.Context(), id, 0, fn)
+	got, err := s.UpdateUser(t.Context(), id, 0, fn, nil)
 	if err != nil {
 		t.Fatalf("UpdateUser(%s): %v", id, err)
 	}
@@ -297,7 +297,7 @@ func mustUpdateUser(t *testing.T, s storage.Store, id string, fn func(*schemas.U
 
 func mustCreateGroup(t *testing.T, s storage.Store, g *schemas.Group) *schemas.Group {
 	t.Helper()
-	got, err := s.CreateGroup(t.Context(), g)
+	got, err := s.CreateGroup(t.Context(), g, nil)
 	if err != nil {
 		t.Fatalf("CreateGroup(%s): %v", g.ID, err)
 	}
@@ -315,7 +315,7 @@ func mustGetGroup(t *testing.T, s storage.Store, id string) *schemas.Group {
 
 func mustCreateApp(t *testing.T, s storage.Store, a *schemas.App) *schemas.App {
 	t.Helper()
-	got, err := s.CreateApp(t.Context(), a)
+	got, err := s.CreateApp(t.Context(), a, nil)
 	if err != nil {
 		t.Fatalf("CreateApp(%s): %v", a.ID, err)
 	}

@@ -60,7 +60,7 @@ func testConcurrentUpdates(t *testing.T, h *harness) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				got, err := s.UpdateUser(ctx, u.ID, 0, increment("counter"))
+				got, err := s.UpdateUser(ctx, u.ID, 0, increment("counter"), nil)
 				if err != nil {
 					t.Errorf("UpdateUser: %v", err)
 					return
@@ -103,7 +103,7 @@ func testConcurrentUpdates(t *testing.T, h *harness) {
 	v := final.Version
 	for range 20 {
 		wg.Go(func() {
-			_, err := s.UpdateUser(ctx, u.ID, v, increment("counter"))
+			_, err := s.UpdateUser(ctx, u.ID, v, increment("counter"), nil)
 			switch {
 			case err == nil:
 				wins.Add(1)
@@ -170,7 +170,7 @@ func testConcurrentCreateSameEmail(t *testing.T, h *harness) {
 	}
 	raceOne(t, n, storage.FieldUserName, "renames into one userName", func(j int) (string, error) {
 		id := uid(100 + j)
-		_, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { u.UserName = "Contested"; return nil })
+		_, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { u.UserName = "Contested"; return nil }, nil)
 		return id, err
 	})
 	checkListUsers(t, s, `userName eq "contested"`, scimOpts(), nil, nil)
@@ -197,7 +197,7 @@ func testConcurrentMembership(t *testing.T, h *harness) {
 			if i%10 == 0 {
 				ids = append(ids, uid(i-1))
 			}
-			if err := s.AddMembers(ctx, "g1", ids); err != nil {
+			if err := s.AddMembers(ctx, "g1", ids, nil); err != nil {
 				t.Errorf("AddMembers(%v): %v", ids, err)
 			}
 		})
@@ -220,9 +220,9 @@ func testConcurrentMembership(t *testing.T, h *harness) {
 		wg.Go(func() {
 			var err error
 			if i%2 == 0 {
-				err = s.RemoveMembers(ctx, "g1", []string{uid(i)})
+				err = s.RemoveMembers(ctx, "g1", []string{uid(i)}, nil)
 			} else {
-				err = s.AddMembers(ctx, "g1", []string{uid(i)})
+				err = s.AddMembers(ctx, "g1", []string{uid(i)}, nil)
 			}
 			if err != nil {
 				t.Errorf("membership change of %s: %v", uid(i), err)
@@ -259,12 +259,12 @@ func testConcurrentMembershipOneUser(t *testing.T, h *harness) {
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Go(func() {
-			if err := s.AddMembers(ctx, g, []string{u.ID}); err != nil {
+			if err := s.AddMembers(ctx, g, []string{u.ID}, nil); err != nil {
 				t.Errorf("AddMembers(%s): %v", g, err)
 			}
 		})
 		wg.Go(func() {
-			if _, err := s.UpdateUser(ctx, u.ID, 0, increment("counter")); err != nil {
+			if _, err := s.UpdateUser(ctx, u.ID, 0, increment("counter"), nil); err != nil {
 				t.Errorf("UpdateUser: %v", err)
 			}
 		})
@@ -285,12 +285,12 @@ func testConcurrentMembershipOneUser(t *testing.T, h *harness) {
 	// And every group removes it, again racing updates.
 	for _, g := range groups {
 		wg.Go(func() {
-			if err := s.RemoveMembers(ctx, g, []string{u.ID}); err != nil {
+			if err := s.RemoveMembers(ctx, g, []string{u.ID}, nil); err != nil {
 				t.Errorf("RemoveMembers(%s): %v", g, err)
 			}
 		})
 		wg.Go(func() {
-			if _, err := s.UpdateUser(ctx, u.ID, 0, increment("counter")); err != nil {
+			if _, err := s.UpdateUser(ctx, u.ID, 0, increment("counter"), nil); err != nil {
 				t.Errorf("UpdateUser: %v", err)
 			}
 		})
@@ -311,7 +311,7 @@ func testConcurrentMembershipOneUser(t *testing.T, h *harness) {
 
 func testConcurrentTouchAPIToken(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
-	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1")); err != nil {
+	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1"), nil); err != nil {
 		t.Fatalf("CreateAPIToken: %v", err)
 	}
 	base := ms(2025, time.January, 1, 0, 0, 0, 0)
@@ -398,7 +398,7 @@ func raceCreates(t *testing.T, s storage.Store, n int, field, what string, newUs
 	t.Helper()
 	raceOne(t, n, field, what, func(i int) (string, error) {
 		u := newUser(i)
-		_, err := s.CreateUser(t.Context(), u)
+		_, err := s.CreateUser(t.Context(), u, nil)
 		return u.ID, err
 	})
 }

@@ -26,7 +26,7 @@ func testGroupCRUD(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	in := newGroup("g1", "Engineering")
 	arg := in.Clone()
-	created, err := s.CreateGroup(ctx, arg)
+	created, err := s.CreateGroup(ctx, arg, nil)
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
@@ -51,7 +51,7 @@ func testGroupCRUD(t *testing.T, h *harness) {
 		g.CustomData["tags"] = []any{"c"}
 		g.Updated = g.Updated.Add(time.Hour)
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("UpdateGroup: %v", err)
 	}
@@ -63,13 +63,13 @@ func testGroupCRUD(t *testing.T, h *harness) {
 	assertEqual(t, "UpdateGroup result", want, updated)
 	assertEqual(t, "GetGroup after update", want, mustGetGroup(t, s, "g1"))
 
-	if err := s.DeleteGroup(ctx, "g1"); err != nil {
+	if err := s.DeleteGroup(ctx, "g1", nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	_, err = s.GetGroup(ctx, "g1")
 	assertErr(t, "GetGroup after delete", err, storage.ErrNotFound)
-	assertErr(t, "DeleteGroup twice", s.DeleteGroup(ctx, "g1"), storage.ErrNotFound)
-	_, err = s.UpdateGroup(ctx, "g1", 0, func(*schemas.Group) error { return nil })
+	assertErr(t, "DeleteGroup twice", s.DeleteGroup(ctx, "g1", nil), storage.ErrNotFound)
+	_, err = s.UpdateGroup(ctx, "g1", 0, func(*schemas.Group) error { return nil }, nil)
 	assertErr(t, "UpdateGroup after delete", err, storage.ErrNotFound)
 	_, err = s.GroupMemberIDs(ctx, "g1")
 	assertErr(t, "GroupMemberIDs after delete", err, storage.ErrNotFound)
@@ -88,7 +88,7 @@ func testGroupVersion(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	mustCreateGroup(t, s, newGroup("g1", "One"))
 	for v := int64(1); v <= 3; v++ {
-		g, err := s.UpdateGroup(ctx, "g1", v, func(g *schemas.Group) error { g.Description = "d" + itoa(v); return nil })
+		g, err := s.UpdateGroup(ctx, "g1", v, func(g *schemas.Group) error { g.Description = "d" + itoa(v); return nil }, nil)
 		if err != nil {
 			t.Fatalf("UpdateGroup(ifVersion=%d): %v", v, err)
 		}
@@ -97,7 +97,7 @@ func testGroupVersion(t *testing.T, h *harness) {
 		}
 	}
 	called := false
-	_, err := s.UpdateGroup(ctx, "g1", 2, func(g *schemas.Group) error { called = true; g.Description = "stale"; return nil })
+	_, err := s.UpdateGroup(ctx, "g1", 2, func(g *schemas.Group) error { called = true; g.Description = "stale"; return nil }, nil)
 	assertErr(t, "UpdateGroup with a stale ifVersion", err, storage.ErrVersionMismatch)
 	if called {
 		t.Error("UpdateGroup with a stale ifVersion called the updater")
@@ -111,28 +111,28 @@ func testUniqueGroup(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	mustCreateGroup(t, s, newGroup("g1", "Engineering"))
 	for i, name := range []string{"Engineering", "ENGINEERING", "engineering", "eNgInEeRiNg"} {
-		_, err := s.CreateGroup(ctx, newGroup("gx"+itoa(int64(i)), name))
+		_, err := s.CreateGroup(ctx, newGroup("gx"+itoa(int64(i)), name), nil)
 		assertConflict(t, "CreateGroup("+name+")", err, storage.FieldDisplayName)
 	}
 	mustCreateGroup(t, s, newGroup("g2", "Sales"))
 	mustCreateGroup(t, s, newGroup("g3", "Engineering Managers"))
 
 	// Renaming into a taken name conflicts and changes nothing.
-	_, err := s.UpdateGroup(ctx, "g2", 0, func(g *schemas.Group) error { g.DisplayName = "ENGINEERING"; return nil })
+	_, err := s.UpdateGroup(ctx, "g2", 0, func(g *schemas.Group) error { g.DisplayName = "ENGINEERING"; return nil }, nil)
 	assertConflict(t, "UpdateGroup renaming into a taken displayName", err, storage.FieldDisplayName)
 	if g := mustGetGroup(t, s, "g2"); g.DisplayName != "Sales" || g.Version != 1 {
 		t.Errorf("group after a conflicting rename: %q v%d, want Sales v1", g.DisplayName, g.Version)
 	}
 	// Re-casing its own name is fine; renaming frees the old name.
-	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "ENGINEERING"; return nil }); err != nil {
+	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "ENGINEERING"; return nil }, nil); err != nil {
 		t.Errorf("UpdateGroup re-casing its own displayName: %v", err)
 	}
-	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "R&D"; return nil }); err != nil {
+	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "R&D"; return nil }, nil); err != nil {
 		t.Errorf("UpdateGroup renaming: %v", err)
 	}
 	mustCreateGroup(t, s, newGroup("g4", "engineering"))
 	// Deleting frees the name.
-	if err := s.DeleteGroup(ctx, "g2"); err != nil {
+	if err := s.DeleteGroup(ctx, "g2", nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	mustCreateGroup(t, s, newGroup("g5", "SALES"))
@@ -163,7 +163,7 @@ func testMembership(t *testing.T, h *harness) {
 	assertMembers(t, s, "g1")
 
 	// Add in unsorted order; members come back sorted.
-	if err := s.AddMembers(ctx, "g1", []string{uid(3), uid(1), uid(5)}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(3), uid(1), uid(5)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(3), uid(5))
@@ -181,7 +181,7 @@ func testMembership(t *testing.T, h *harness) {
 	assertUser(t, "member after AddMembers", want, mustGetUser(t, s, uid(3)))
 
 	// Idempotent: re-adding members changes nothing (no new versions), the new one is added.
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(3), uid(2), uid(2)}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(3), uid(2), uid(2)}, nil); err != nil {
 		t.Fatalf("AddMembers (again): %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(3), uid(5))
@@ -189,12 +189,12 @@ func testMembership(t *testing.T, h *harness) {
 	assertVersion(t, s, uid(3), 2)
 	assertVersion(t, s, uid(2), 2)
 	assertGroupIDs(t, s, uid(2), "g1")
-	if err := s.AddMembers(ctx, "g1", nil); err != nil {
+	if err := s.AddMembers(ctx, "g1", nil, nil); err != nil {
 		t.Errorf("AddMembers(no users): %v", err)
 	}
 
 	// A second group.
-	if err := s.AddMembers(ctx, "g2", []string{uid(1), uid(6)}); err != nil {
+	if err := s.AddMembers(ctx, "g2", []string{uid(1), uid(6)}, nil); err != nil {
 		t.Fatalf("AddMembers(g2): %v", err)
 	}
 	assertMembers(t, s, "g2", uid(1), uid(6))
@@ -218,7 +218,7 @@ func testMembership(t *testing.T, h *harness) {
 	checkListUsers(t, s, `not (groups pr)`, scimOpts(), nil, []string{uid(4)})
 
 	// RemoveMembers ignores non-members and unknown users.
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(3), uid(4), "u99999999"}); err != nil {
+	if err := s.RemoveMembers(ctx, "g1", []string{uid(3), uid(4), "u99999999"}, nil); err != nil {
 		t.Fatalf("RemoveMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(5))
@@ -226,14 +226,14 @@ func testMembership(t *testing.T, h *harness) {
 	assertVersion(t, s, uid(3), 3)
 	assertVersion(t, s, uid(4), 1) // not a member: untouched
 	assertGroupIDs(t, s, uid(1), "g1", "g2")
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(3)}); err != nil {
+	if err := s.RemoveMembers(ctx, "g1", []string{uid(3)}, nil); err != nil {
 		t.Errorf("RemoveMembers of a non-member: %v", err)
 	}
 	assertVersion(t, s, uid(3), 3)
 	checkListUsers(t, s, `groups eq "g1"`, scimOpts(), nil, []string{uid(1), uid(2), uid(5)})
 
 	// Removing from one group leaves the other.
-	if err := s.RemoveMembers(ctx, "g2", []string{uid(1)}); err != nil {
+	if err := s.RemoveMembers(ctx, "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("RemoveMembers(g2): %v", err)
 	}
 	assertGroupIDs(t, s, uid(1), "g1")
@@ -245,7 +245,7 @@ func testMembership(t *testing.T, h *harness) {
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(5))
 
 	// Renaming a group keeps its members.
-	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "Renamed"; return nil }); err != nil {
+	if _, err := s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "Renamed"; return nil }, nil); err != nil {
 		t.Fatalf("UpdateGroup: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(5))
@@ -256,7 +256,7 @@ func testMembershipUnknown(t *testing.T, h *harness) {
 	setupMembership(t, s, 3, 1)
 
 	// An unknown user: ErrNotFound and nothing added, not even the known users.
-	err := s.AddMembers(ctx, "g1", []string{uid(1), "u99999999", uid(2)})
+	err := s.AddMembers(ctx, "g1", []string{uid(1), "u99999999", uid(2)}, nil)
 	assertErr(t, "AddMembers with an unknown user", err, storage.ErrNotFound)
 	assertMembers(t, s, "g1")
 	for i := 1; i <= 3; i++ {
@@ -264,18 +264,18 @@ func testMembershipUnknown(t *testing.T, h *harness) {
 		assertVersion(t, s, uid(i), 1)
 	}
 	// An unknown group.
-	assertErr(t, "AddMembers to an unknown group", s.AddMembers(ctx, "nope", []string{uid(1)}), storage.ErrNotFound)
+	assertErr(t, "AddMembers to an unknown group", s.AddMembers(ctx, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
 	assertGroupIDs(t, s, uid(1))
 	assertVersion(t, s, uid(1), 1)
-	assertErr(t, "RemoveMembers from an unknown group", s.RemoveMembers(ctx, "nope", []string{uid(1)}), storage.ErrNotFound)
+	assertErr(t, "RemoveMembers from an unknown group", s.RemoveMembers(ctx, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
 	_, err = s.GroupMemberIDs(ctx, "nope")
 	assertErr(t, "GroupMemberIDs of an unknown group", err, storage.ErrNotFound)
 
 	// Partially-existing membership plus an unknown user: still nothing changes.
-	if err := s.AddMembers(ctx, "g1", []string{uid(1)}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	err = s.AddMembers(ctx, "g1", []string{uid(1), uid(3), "u99999999"})
+	err = s.AddMembers(ctx, "g1", []string{uid(1), uid(3), "u99999999"}, nil)
 	assertErr(t, "AddMembers with an unknown user (second time)", err, storage.ErrNotFound)
 	assertMembers(t, s, "g1", uid(1))
 	assertVersion(t, s, uid(1), 2)
@@ -287,11 +287,11 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	setupMembership(t, s, 3, 2)
 	for _, g := range []string{"g1", "g2"} {
-		if err := s.AddMembers(ctx, g, []string{uid(1), uid(2), uid(3)}); err != nil {
+		if err := s.AddMembers(ctx, g, []string{uid(1), uid(2), uid(3)}, nil); err != nil {
 			t.Fatalf("AddMembers(%s): %v", g, err)
 		}
 	}
-	if err := s.DeleteUser(ctx, uid(2)); err != nil {
+	if err := s.DeleteUser(ctx, uid(2), nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(3))
@@ -302,7 +302,7 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 	assertMembers(t, s, "g1", uid(1), uid(3))
 	assertGroupIDs(t, s, uid(2))
 	// Removing the (new, non-member) user is a no-op.
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}); err != nil {
+	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}, nil); err != nil {
 		t.Errorf("RemoveMembers: %v", err)
 	}
 	assertVersion(t, s, uid(2), 1)
@@ -311,14 +311,14 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 func testMembershipDeleteGroup(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	setupMembership(t, s, 4, 2)
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3)}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g2", []string{uid(1)}); err != nil {
+	if err := s.AddMembers(ctx, "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	// Versions now: u1 3, u2 2, u3 2, u4 1.
-	if err := s.DeleteGroup(ctx, "g1"); err != nil {
+	if err := s.DeleteGroup(ctx, "g1", nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
 	assertGroupIDs(t, s, uid(1), "g2")
@@ -336,7 +336,7 @@ func testMembershipDeleteGroup(t *testing.T, h *harness) {
 	// A new group with the same id starts empty.
 	mustCreateGroup(t, s, newGroup("g1", "Group 1"))
 	assertMembers(t, s, "g1")
-	if err := s.AddMembers(ctx, "g1", []string{uid(4)}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(4)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(4))

@@ -269,7 +269,7 @@ func testListUsersPaging(t *testing.T, h *harness) {
 
 	// An empty store.
 	for _, u := range us {
-		if err := s.DeleteUser(ctx, u.ID); err != nil {
+		if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
 			t.Fatalf("DeleteUser: %v", err)
 		}
 	}
@@ -442,7 +442,7 @@ func testListUsersGenerated(t *testing.T, h *harness) {
 	for i := 1; i <= n; i += 2 {
 		odd = append(odd, uid(i))
 	}
-	if err := s.AddMembers(ctx, "g1", odd); err != nil {
+	if err := s.AddMembers(ctx, "g1", odd, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 

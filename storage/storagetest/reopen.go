@@ -94,51 +94,51 @@ func populate(t *testing.T, s storage.Store) {
 	mustCreateGroup(t, s, newGroup("g1", "Engineering"))
 	mustCreateGroup(t, s, newGroup("g2", "Sales"))
 	mustCreateGroup(t, s, newGroup("g3", "Doomed"))
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3), "u00000100"}); err != nil {
+	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3), "u00000100"}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g2", []string{uid(3), uid(4)}); err != nil {
+	if err := s.AddMembers(ctx, "g2", []string{uid(3), uid(4)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g3", []string{uid(5)}); err != nil {
+	if err := s.AddMembers(ctx, "g3", []string{uid(5)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}); err != nil {
+	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}, nil); err != nil {
 		t.Fatalf("RemoveMembers: %v", err)
 	}
-	if _, err := s.UpdateGroup(ctx, "g2", 0, func(g *schemas.Group) error { g.Description = "updated"; return nil }); err != nil {
+	if _, err := s.UpdateGroup(ctx, "g2", 0, func(g *schemas.Group) error { g.Description = "updated"; return nil }, nil); err != nil {
 		t.Fatalf("UpdateGroup: %v", err)
 	}
-	if err := s.DeleteGroup(ctx, "g3"); err != nil {
+	if err := s.DeleteGroup(ctx, "g3", nil); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
 	}
-	if err := s.DeleteUser(ctx, uid(20)); err != nil {
+	if err := s.DeleteUser(ctx, uid(20), nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 
 	mustCreateApp(t, s, newApp("a1", schemas.AppRegular, "client-1"))
 	mustCreateApp(t, s, newApp("a2", schemas.AppManagement, "client-2"))
 	mustCreateApp(t, s, newApp("a3", schemas.AppRegular, "client-3"))
-	if _, err := s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.Name = "Renamed"; return nil }); err != nil {
+	if _, err := s.UpdateApp(ctx, "a2", func(a *schemas.App) error { a.Name = "Renamed"; return nil }, nil); err != nil {
 		t.Fatalf("UpdateApp: %v", err)
 	}
 	mustUpdateUser(t, s, uid(6), func(u *schemas.User) error {
 		u.Apps = map[string]*schemas.AppLink{"a3": {ExternalAccountID: "gone"}, "a1": {ExternalAccountID: "stays"}}
 		return nil
 	})
-	if err := s.DeleteApp(ctx, "a3"); err != nil {
+	if err := s.DeleteApp(ctx, "a3", nil); err != nil {
 		t.Fatalf("DeleteApp: %v", err)
 	}
 
 	for _, tok := range []*schemas.APIToken{newToken("t1", "hash-1"), newToken("t2", "hash-2"), newToken("t3", "hash-3")} {
-		if err := s.CreateAPIToken(ctx, tok); err != nil {
+		if err := s.CreateAPIToken(ctx, tok, nil); err != nil {
 			t.Fatalf("CreateAPIToken: %v", err)
 		}
 	}
 	if err := s.TouchAPIToken(ctx, "t1", ms(2025, time.March, 3, 3, 3, 3, 3)); err != nil {
 		t.Fatalf("TouchAPIToken: %v", err)
 	}
-	if err := s.DeleteAPIToken(ctx, "t3"); err != nil {
+	if err := s.DeleteAPIToken(ctx, "t3", nil); err != nil {
 		t.Fatalf("DeleteAPIToken: %v", err)
 	}
 	for i := range 5 {
@@ -208,7 +208,7 @@ func testReopen(t *testing.T, h *harness) {
 	if got.Version != 4 {
 		t.Errorf("first update after reopen: Version %d, want 4", got.Version)
 	}
-	if err := s.AddMembers(t.Context(), "g2", []string{uid(1)}); err != nil {
+	if err := s.AddMembers(t.Context(), "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers after reopen: %v", err)
 	}
 	before = takeSnapshot(t, s)
@@ -268,28 +268,28 @@ func testReopenIndexes(t *testing.T, h *harness) {
 	clash = NewUser(53)
 	clash.ExternalID = NewUser(3).ExternalID
 	assertCreateConflict(t, s, clash, storage.FieldExternalID)
-	_, err := s.CreateUser(ctx, NewUser(4))
+	_, err := s.CreateUser(ctx, NewUser(4), nil)
 	assertConflict(t, "after reopen: CreateUser with a taken id", err, storage.FieldID)
-	_, err = s.UpdateUser(ctx, uid(8), 0, func(u *schemas.User) error { u.UserName = NewUser(9).UserName; return nil })
+	_, err = s.UpdateUser(ctx, uid(8), 0, func(u *schemas.User) error { u.UserName = NewUser(9).UserName; return nil }, nil)
 	assertConflict(t, "after reopen: UpdateUser renaming into a taken userName", err, storage.FieldUserName)
-	_, err = s.CreateGroup(ctx, newGroup("g9", "SALES"))
+	_, err = s.CreateGroup(ctx, newGroup("g9", "SALES"), nil)
 	assertConflict(t, "after reopen: CreateGroup with a taken displayName", err, storage.FieldDisplayName)
-	_, err = s.CreateApp(ctx, newApp("a9", schemas.AppRegular, "client-1"))
+	_, err = s.CreateApp(ctx, newApp("a9", schemas.AppRegular, "client-1"), nil)
 	assertConflict(t, "after reopen: CreateApp with a taken clientId", err, storage.FieldClientID)
-	assertConflict(t, "after reopen: CreateAPIToken with a taken hash", s.CreateAPIToken(ctx, newToken("t9", "hash-2")), storage.FieldTokenHash)
+	assertConflict(t, "after reopen: CreateAPIToken with a taken hash", s.CreateAPIToken(ctx, newToken("t9", "hash-2"), nil), storage.FieldTokenHash)
 
 	// Values freed before the reopen are free after it.
-	if _, err := s.CreateUser(ctx, NewUser(20)); err != nil {
+	if _, err := s.CreateUser(ctx, NewUser(20), nil); err != nil {
 		t.Errorf("after reopen: re-creating a user deleted before it: %v", err)
 	}
-	if _, err := s.CreateGroup(ctx, newGroup("g3", "Doomed")); err != nil {
+	if _, err := s.CreateGroup(ctx, newGroup("g3", "Doomed"), nil); err != nil {
 		t.Errorf("after reopen: re-creating a group deleted before it: %v", err)
 	}
 	assertMembers(t, s, "g3")
-	if _, err := s.CreateApp(ctx, newApp("a3", schemas.AppRegular, "client-3")); err != nil {
+	if _, err := s.CreateApp(ctx, newApp("a3", schemas.AppRegular, "client-3"), nil); err != nil {
 		t.Errorf("after reopen: re-creating an app deleted before it: %v", err)
 	}
-	if err := s.CreateAPIToken(ctx, newToken("t3", "hash-3")); err != nil {
+	if err := s.CreateAPIToken(ctx, newToken("t3", "hash-3"), nil); err != nil {
 		t.Errorf("after reopen: re-creating a token deleted before it: %v", err)
 	}
 	// A value freed by an update before the reopen.
@@ -304,7 +304,7 @@ func testReopenIndexes(t *testing.T, h *harness) {
 	}
 	u := NewUser(60)
 	u.UserName = NewUser(10).UserName
-	if _, err := s.CreateUser(ctx, u); err != nil {
+	if _, err := s.CreateUser(ctx, u, nil); err != nil {
 		t.Errorf("after a second reopen: taking a userName freed before it: %v", err)
 	}
 	apps, _ := s.ListApps(ctx, schemas.AppRegular)

@@ -97,6 +97,8 @@ func RunTests(t *testing.T, b Backend) {
 		{"DeleteAppUnlinksUsers", testDeleteAppUnlinksUsers},
 		{"APITokens", testAPITokens},
 		{"Events", testEvents},
+		{"EventsWithChanges", testEventsWithChanges},
+		{"EventWriteFailureStopsChange", testEventWriteFailureStopsChange},
 		{"SigningKeys", testSigningKeys},
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersSort", testListUsersSort},
@@ -117,6 +119,7 @@ func RunConcurrencyTests(t *testing.T, b Backend) {
 	}
 	runTests(t, b, []subTest{
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ConcurrentAuditedUpdates", testConcurrentAuditedUpdates},
 		{"ConcurrentCreateSameUserName", testConcurrentCreateSameUserName},
 		{"ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
 		{"ConcurrentMembership", testConcurrentMembership},

@@ -16,7 +16,7 @@ func testUserCRUD(t *testing.T, h *harness) {
 	in := NewUser(1)
 	inCopy := in.Clone()
 
-	created, err := s.CreateUser(ctx, in)
+	created, err := s.CreateUser(ctx, in, nil)
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
@@ -53,7 +53,7 @@ func testUserCRUD(t *testing.T, h *harness) {
 		u.CustomData["tier"] = "enterprise"
 		u.Updated = changedAt
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
@@ -67,15 +67,15 @@ func testUserCRUD(t *testing.T, h *harness) {
 	assertUser(t, "GetUser after update", want, mustGetUser(t, s, in.ID))
 
 	// Delete.
-	if err := s.DeleteUser(ctx, in.ID); err != nil {
+	if err := s.DeleteUser(ctx, in.ID, nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	_, err = s.GetUser(ctx, in.ID)
 	assertErr(t, "GetUser after delete", err, storage.ErrNotFound)
-	assertErr(t, "DeleteUser twice", s.DeleteUser(ctx, in.ID), storage.ErrNotFound)
+	assertErr(t, "DeleteUser twice", s.DeleteUser(ctx, in.ID, nil), storage.ErrNotFound)
 	_, err = s.FindUser(ctx, storage.FieldUserName, inCopy.UserName)
 	assertErr(t, "FindUser(userName) after delete", err, storage.ErrNotFound)
-	_, err = s.UpdateUser(ctx, in.ID, 0, func(*schemas.User) error { return nil })
+	_, err = s.UpdateUser(ctx, in.ID, 0, func(*schemas.User) error { return nil }, nil)
 	assertErr(t, "UpdateUser after delete", err, storage.ErrNotFound)
 	if p, err := s.ListUsers(ctx, storage.Query{Limit: storage.Unlimited}); err != nil {
 		t.Errorf("ListUsers: %v", err)
@@ -241,7 +241,7 @@ func testUserVersion(t *testing.T, h *harness) {
 		got, err := s.UpdateUser(ctx, in.ID, v, func(u *schemas.User) error {
 			u.NickName = "n" + itoa(v)
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			t.Fatalf("UpdateUser(ifVersion=%d): %v", v, err)
 		}
@@ -261,7 +261,7 @@ func testUserVersion(t *testing.T, h *harness) {
 			called = true
 			u.NickName = "stale write"
 			return nil
-		})
+		}, nil)
 		assertErr(t, "UpdateUser with ifVersion "+itoa(stale)+" (stored 6)", err, storage.ErrVersionMismatch)
 		if called {
 			t.Errorf("UpdateUser with ifVersion %d: updater was called", stale)
@@ -300,7 +300,7 @@ func testUserUpdaterError(t *testing.T, h *harness) {
 		u.UserName = "should-not-stick"
 		u.CustomData["x"] = "y"
 		return errBoom
-	})
+	}, nil)
 	if err != errBoom {
 		t.Errorf("UpdateUser: got error %v, want the updater's error returned unchanged", err)
 	}
@@ -311,10 +311,10 @@ func testUserUpdaterError(t *testing.T, h *harness) {
 
 	// A wrapped error is returned as is too.
 	wrapped := &wrapErr{errBoom}
-	_, err = s.UpdateGroup(ctx, "missing-group", 0, func(*schemas.Group) error { return wrapped })
+	_, err = s.UpdateGroup(ctx, "missing-group", 0, func(*schemas.Group) error { return wrapped }, nil)
 	assertErr(t, "UpdateGroup on a missing group", err, storage.ErrNotFound)
 	mustCreateGroup(t, s, &schemas.Group{ID: "g1", DisplayName: "G1"})
-	_, err = s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "X"; return wrapped })
+	_, err = s.UpdateGroup(ctx, "g1", 0, func(g *schemas.Group) error { g.DisplayName = "X"; return wrapped }, nil)
 	if err != error(wrapped) {
 		t.Errorf("UpdateGroup: got error %v, want the updater's error returned unchanged", err)
 	}
@@ -336,14 +336,14 @@ func testUserNotFound(t *testing.T, h *harness) {
 	_, err = s.GetUser(ctx, "")
 	assertErr(t, "GetUser(\"\")", err, storage.ErrNotFound)
 	called := false
-	_, err = s.UpdateUser(ctx, "u99999999", 0, func(*schemas.User) error { called = true; return nil })
+	_, err = s.UpdateUser(ctx, "u99999999", 0, func(*schemas.User) error { called = true; return nil }, nil)
 	assertErr(t, "UpdateUser(missing)", err, storage.ErrNotFound)
-	_, err = s.UpdateUser(ctx, "u99999999", 3, func(*schemas.User) error { called = true; return nil })
+	_, err = s.UpdateUser(ctx, "u99999999", 3, func(*schemas.User) error { called = true; return nil }, nil)
 	assertErr(t, "UpdateUser(missing, ifVersion 3)", err, storage.ErrNotFound)
 	if called {
 		t.Error("UpdateUser(missing): updater was called")
 	}
-	assertErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "u99999999"), storage.ErrNotFound)
+	assertErr(t, "DeleteUser(missing)", s.DeleteUser(ctx, "u99999999", nil), storage.ErrNotFound)
 	for _, f := range []string{storage.FieldUserName, storage.FieldEmail, storage.FieldPhoneNumber, storage.FieldExternalID} {
 		_, err = s.FindUser(ctx, f, "nobody-"+f)
 		assertErr(t, "FindUser("+f+", unknown value)", err, storage.ErrNotFound)
@@ -376,7 +376,7 @@ func primaryPhone(v string) []schemas.PhoneNumber {
 // nothing was stored.
 func assertCreateConflict(t *testing.T, s storage.Store, u *schemas.User, field string) {
 	t.Helper()
-	_, err := s.CreateUser(t.Context(), u)
+	_, err := s.CreateUser(t.Context(), u, nil)
 	assertConflict(t, "CreateUser("+u.ID+")", err, field)
 	if _, err := s.GetUser(t.Context(), u.ID); !errors.Is(err, storage.ErrNotFound) && field != storage.FieldID {
 		t.Errorf("CreateUser(%s) failed with a conflict but GetUser returns %v, want ErrNotFound", u.ID, err)
@@ -475,7 +475,7 @@ func testUniqueUserID(t *testing.T, h *harness) {
 	mustCreateUser(t, s, first.Clone())
 	dup := NewUser(2)
 	dup.ID = first.ID
-	_, err := s.CreateUser(ctx, dup)
+	_, err := s.CreateUser(ctx, dup, nil)
 	assertConflict(t, "CreateUser with a taken id", err, storage.FieldID)
 	assertUser(t, "user after a duplicate-id create", withVersion(first, 1), mustGetUser(t, s, first.ID))
 	// The loser's unique values were not claimed.
@@ -485,15 +485,15 @@ func testUniqueUserID(t *testing.T, h *harness) {
 
 	// Groups and apps: duplicate ids conflict on FieldID too.
 	mustCreateGroup(t, s, &schemas.Group{ID: "g1", DisplayName: "One"})
-	_, err = s.CreateGroup(ctx, &schemas.Group{ID: "g1", DisplayName: "Two"})
+	_, err = s.CreateGroup(ctx, &schemas.Group{ID: "g1", DisplayName: "Two"}, nil)
 	assertConflict(t, "CreateGroup with a taken id", err, storage.FieldID)
 	mustCreateApp(t, s, newApp("a1", schemas.AppRegular, "client-1"))
-	_, err = s.CreateApp(ctx, newApp("a1", schemas.AppRegular, "client-2"))
+	_, err = s.CreateApp(ctx, newApp("a1", schemas.AppRegular, "client-2"), nil)
 	assertConflict(t, "CreateApp with a taken id", err, storage.FieldID)
-	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1")); err != nil {
+	if err := s.CreateAPIToken(ctx, newToken("t1", "hash-1"), nil); err != nil {
 		t.Fatalf("CreateAPIToken: %v", err)
 	}
-	assertConflict(t, "CreateAPIToken with a taken id", s.CreateAPIToken(ctx, newToken("t1", "hash-2")), storage.FieldID)
+	assertConflict(t, "CreateAPIToken with a taken id", s.CreateAPIToken(ctx, newToken("t1", "hash-2"), nil), storage.FieldID)
 }
 
 func testUniqueThroughUpdate(t *testing.T, h *harness) {
@@ -519,7 +519,7 @@ func testUniqueThroughUpdate(t *testing.T, h *harness) {
 		{"externalId", storage.FieldExternalID, func(u *schemas.User) { u.ExternalID = a.ExternalID }},
 	}
 	for _, c := range cases {
-		_, err := s.UpdateUser(ctx, b.ID, 0, func(u *schemas.User) error { c.fn(u); u.NickName = "changed"; return nil })
+		_, err := s.UpdateUser(ctx, b.ID, 0, func(u *schemas.User) error { c.fn(u); u.NickName = "changed"; return nil }, nil)
 		assertConflict(t, "UpdateUser renaming to a taken "+c.name, err, c.field)
 		assertUser(t, "user after conflicting update ("+c.name+")", wantB, mustGetUser(t, s, b.ID))
 	}
@@ -536,7 +536,7 @@ func testUniqueThroughUpdate(t *testing.T, h *harness) {
 		u.UserName = upper(u.UserName)
 		u.Emails[0].Value = upper(u.Emails[0].Value)
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatalf("UpdateUser re-casing its own userName and email: %v", err)
 	}
@@ -582,7 +582,7 @@ func testUniqueValueFreed(t *testing.T, h *harness) {
 	})
 	b := NewUser(2)
 	b.UserName, b.Emails[0].Value, b.PhoneNumbers[0].Value, b.ExternalID = upper(a.UserName), a.Emails[0].Value, a.PhoneNumbers[0].Value, a.ExternalID
-	if _, err := s.CreateUser(ctx, b.Clone()); err != nil {
+	if _, err := s.CreateUser(ctx, b.Clone(), nil); err != nil {
 		t.Fatalf("CreateUser with values freed by a rename: %v", err)
 	}
 	// The old values now find the new owner.
@@ -598,17 +598,17 @@ func testUniqueValueFreed(t *testing.T, h *harness) {
 		return nil
 	})
 	c := bare("u3", func(u *schemas.User) { u.Emails = primaryEmail("RENAMED@example.com") })
-	if _, err := s.CreateUser(ctx, c); err != nil {
+	if _, err := s.CreateUser(ctx, c, nil); err != nil {
 		t.Errorf("CreateUser with an email freed by demotion to secondary: %v", err)
 	}
 
 	// Deleting frees every value.
-	if err := s.DeleteUser(ctx, b.ID); err != nil {
+	if err := s.DeleteUser(ctx, b.ID, nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	d := NewUser(4)
 	d.UserName, d.Emails[0].Value, d.PhoneNumbers[0].Value, d.ExternalID = b.UserName, b.Emails[0].Value, b.PhoneNumbers[0].Value, b.ExternalID
-	if _, err := s.CreateUser(ctx, d); err != nil {
+	if _, err := s.CreateUser(ctx, d, nil); err != nil {
 		t.Errorf("CreateUser with values freed by a delete: %v", err)
 	}
 	// Clearing a value frees it.
@@ -617,7 +617,7 @@ func testUniqueValueFreed(t *testing.T, h *harness) {
 		u.ExternalID = b.ExternalID
 		u.PhoneNumbers = primaryPhone(b.PhoneNumbers[0].Value)
 	})
-	if _, err := s.CreateUser(ctx, e); err != nil {
+	if _, err := s.CreateUser(ctx, e, nil); err != nil {
 		t.Errorf("CreateUser with values freed by clearing them: %v", err)
 	}
 }

@@ -27,12 +27,12 @@ func TestFerretDBPlainOperators(t *testing.T) {
 		t.Fatal("ClaimsNever store uses claims")
 	}
 	for i := 1; i <= 3; i++ {
-		if _, err := s.CreateUser(ctx, newTestUser(i)); err != nil {
+		if _, err := s.CreateUser(ctx, newTestUser(i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, g := range []string{"g1", "g2"} {
-		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: "Group " + g}); err != nil {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: "Group " + g}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,20 +53,20 @@ func TestFerretDBPlainOperators(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(s.AddMembers(ctx, "g1", []string{"rt000001", "rt000002"}))
-	must(s.AddMembers(ctx, "g1", []string{"rt000001"})) // idempotent: no new version
-	must(s.AddMembers(ctx, "g2", []string{"rt000001"}))
+	must(s.AddMembers(ctx, "g1", []string{"rt000001", "rt000002"}, nil))
+	must(s.AddMembers(ctx, "g1", []string{"rt000001"}, nil)) // idempotent: no new version
+	must(s.AddMembers(ctx, "g2", []string{"rt000001"}, nil))
 	check("add", "rt000001", 3, "g1", "g2")
 	check("add", "rt000002", 2, "g1")
 	check("add", "rt000003", 1)
-	must(s.RemoveMembers(ctx, "g1", []string{"rt000001", "rt000003"}))
+	must(s.RemoveMembers(ctx, "g1", []string{"rt000001", "rt000003"}, nil))
 	check("remove ($pull of a plain value)", "rt000001", 4, "g2")
 	check("remove", "rt000003", 1)
-	must(s.DeleteGroup(ctx, "g1"))
+	must(s.DeleteGroup(ctx, "g1", nil))
 	check("delete group", "rt000002", 3)
 	check("delete group", "rt000001", 4, "g2")
 
-	must(s.CreateAPIToken(ctx, &schemas.APIToken{ID: "t1", Hash: "h1"}))
+	must(s.CreateAPIToken(ctx, &schemas.APIToken{ID: "t1", Hash: "h1"}, nil))
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	must(s.TouchAPIToken(ctx, "t1", t0.Add(time.Minute)))
 	must(s.TouchAPIToken(ctx, "t1", t0)) // $max: does not go back

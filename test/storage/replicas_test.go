@@ -29,36 +29,36 @@ func newReplicas(stores ...*mongo.Store) *replicas {
 
 func (r *replicas) pick() *mongo.Store { return r.all[r.next.Add(1)%uint64(len(r.all))] }
 
-func (r *replicas) CreateUser(ctx context.Context, u *schemas.User) (*schemas.User, error) {
-	return r.pick().CreateUser(ctx, u)
+func (r *replicas) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
+	return r.pick().CreateUser(ctx, u, e)
 }
 
-func (r *replicas) UpdateUser(ctx context.Context, id string, v int64, fn func(*schemas.User) error) (*schemas.User, error) {
-	return r.pick().UpdateUser(ctx, id, v, fn)
+func (r *replicas) UpdateUser(ctx context.Context, id string, v int64, fn func(*schemas.User) error, a storage.Audit[*schemas.User]) (*schemas.User, error) {
+	return r.pick().UpdateUser(ctx, id, v, fn, a)
 }
 
-func (r *replicas) UpdateGroup(ctx context.Context, id string, v int64, fn func(*schemas.Group) error) (*schemas.Group, error) {
-	return r.pick().UpdateGroup(ctx, id, v, fn)
+func (r *replicas) UpdateGroup(ctx context.Context, id string, v int64, fn func(*schemas.Group) error, a storage.Audit[*schemas.Group]) (*schemas.Group, error) {
+	return r.pick().UpdateGroup(ctx, id, v, fn, a)
 }
 
-func (r *replicas) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error) (*schemas.App, error) {
-	return r.pick().UpdateApp(ctx, id, fn)
+func (r *replicas) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) error, a storage.Audit[*schemas.App]) (*schemas.App, error) {
+	return r.pick().UpdateApp(ctx, id, fn, a)
 }
 
-func (r *replicas) AddMembers(ctx context.Context, gid string, ids []string) error {
-	return r.pick().AddMembers(ctx, gid, ids)
+func (r *replicas) AddMembers(ctx context.Context, gid string, ids []string, e *schemas.Event) error {
+	return r.pick().AddMembers(ctx, gid, ids, e)
 }
 
-func (r *replicas) RemoveMembers(ctx context.Context, gid string, ids []string) error {
-	return r.pick().RemoveMembers(ctx, gid, ids)
+func (r *replicas) RemoveMembers(ctx context.Context, gid string, ids []string, e *schemas.Event) error {
+	return r.pick().RemoveMembers(ctx, gid, ids, e)
 }
 
-func (r *replicas) DeleteGroup(ctx context.Context, id string) error {
-	return r.pick().DeleteGroup(ctx, id)
+func (r *replicas) DeleteGroup(ctx context.Context, id string, e *schemas.Event) error {
+	return r.pick().DeleteGroup(ctx, id, e)
 }
 
-func (r *replicas) DeleteApp(ctx context.Context, id string) error {
-	return r.pick().DeleteApp(ctx, id)
+func (r *replicas) DeleteApp(ctx context.Context, id string, e *schemas.Event) error {
+	return r.pick().DeleteApp(ctx, id, e)
 }
 
 func (r *replicas) TouchAPIToken(ctx context.Context, id string, t time.Time) error {

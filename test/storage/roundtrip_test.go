@@ -80,7 +80,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 1; i <= 5; i++ {
-			if _, err := s.CreateUser(ctx, newTestUser(i)); err != nil {
+			if _, err := s.CreateUser(ctx, newTestUser(i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -92,16 +92,26 @@ func TestRoundTrips(t *testing.T) {
 		add := func(op string, want int, f func() error) {
 			rows = append(rows, row{op: op, want: want, got: cc.measure(t, f), mode: mode.name})
 		}
-		add("create", 1, func() error { _, err := s.CreateUser(ctx, newTestUser(6)); return err })
+		add("create", 1, func() error { _, err := s.CreateUser(ctx, newTestUser(6), nil); return err })
 		add("get", 1, func() error { _, err := s.GetUser(ctx, "rt000003"); return err })
 		add("find by unique field", 1, func() error {
 			_, err := s.FindUser(ctx, storage.FieldEmail, "RT.3@Example.com")
 			return err
 		})
 		add("update", mode.update, func() error {
-			_, err := s.UpdateUser(ctx, "rt000003", 0, func(u *schemas.User) error { u.Title = "Boss"; return nil })
+			_, err := s.UpdateUser(ctx, "rt000003", 0, func(u *schemas.User) error { u.Title = "Boss"; return nil }, nil)
 			return err
 		})
+		ev := func(id string) *schemas.Event {
+			return &schemas.Event{ID: id, Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Action: "x", TargetID: "rt000003"}
+		}
+		add("create with its audit event", 2, func() error { _, err := s.CreateUser(ctx, newTestUser(7), ev("e1")); return err })
+		add("update with its audit event", mode.update+1, func() error {
+			_, err := s.UpdateUser(ctx, "rt000003", 0, func(u *schemas.User) error { u.Title = "Chief"; return nil },
+				func(_, _ *schemas.User) *schemas.Event { return ev("e2") })
+			return err
+		})
+		add("delete with its audit event", 2, func() error { return s.DeleteUser(ctx, "rt000007", ev("e3")) })
 		add("list page (exact filter)", 2, func() error {
 			p, err := s.ListUsers(ctx, storage.Query{Filter: filter, Offset: 2, Limit: 2})
 			if err == nil && (len(p.Items) != 2 || p.Total != 6) {
@@ -123,7 +133,7 @@ func TestRoundTrips(t *testing.T) {
 	}
 	var report strings.Builder
 	for _, r := range rows {
-		fmt.Fprintf(&report, "\n  %-38s %-26s %d  %v", r.mode, r.op, len(r.got), r.got)
+		fmt.Fprintf(&report, "\n  %-38s %-30s %d  %v", r.mode, r.op, len(r.got), r.got)
 		if len(r.got) != r.want {
 			t.Errorf("%s, %s: %d round trips %v, want %d", r.mode, r.op, len(r.got), r.got, r.want)
 		}

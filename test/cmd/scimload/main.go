@@ -235,11 +235,9 @@ func get(cl *http.Client, token, u string) ([]byte, error) {
 }
 
 // latencies runs n GETs over the clients and returns their latencies.
-// settle lets the background work of the previous phase finish (audit events
-// still being written, the garbage of the load) so that each phase measures the
-// steady state, not the tail of the one before.
+// settle lets the garbage of the previous phase's load be collected, so that
+// each phase measures the steady state, not the tail of the one before.
 func settle(svc *directory.Service) {
-	svc.Close(time.Minute)
 	runtime.GC()
 }
 

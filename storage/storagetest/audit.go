@@ -1,0 +1,282 @@
+package storagetest
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Audit events committed with changes (see storage.Store): a change that
+// succeeds stores its event, a refused change stores neither, an event that
+// cannot be stored stops its change.
+
+// auditClock hands out distinct, increasing event times and ids.
+type auditClock struct{ n atomic.Int64 }
+
+func (c *auditClock) event(action, target string, changes map[string]schemas.Change) *schemas.Event {
+	n := c.n.Add(1)
+	return &schemas.Event{
+		ID: "ev" + strconv.FormatInt(1000000+n, 10), Time: ms(2025, time.May, 1, 0, 0, 0, 0).Add(time.Duration(n) * time.Millisecond),
+		ActorID: "app-1", ActorType: "app", Action: action, TargetID: target, TargetType: "user",
+		IP: "192.0.2.7", UserAgent: "storagetest", Changes: changes,
+	}
+}
+
+// fixed is an Audit that returns e whatever the versions.
+func fixed[T any](e *schemas.Event) storage.Audit[T] { return func(_, _ T) *schemas.Event { return e } }
+
+// storedEvents returns the ids of every stored event, oldest first.
+func storedEvents(t *testing.T, s storage.Store) []string {
+	t.Helper()
+	p, err := s.ListEvents(t.Context(), storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	ids := make([]string, len(p.Items))
+	for i, e := range p.Items {
+		ids[len(ids)-1-i] = e.ID
+	}
+	return ids
+}
+
+func testEventsWithChanges(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	var c auditClock
+	var want []string // ids of the events that must be stored, in order
+	ok := func(what string, e *schemas.Event, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want = append(want, e.ID)
+	}
+	refused := func(what string, err, target error) {
+		t.Helper()
+		if !errors.Is(err, target) {
+			t.Fatalf("%s: got %v, want %v", what, err, target)
+		}
+	}
+
+	u1, u2 := NewUser(1), NewUser(2)
+	e := c.event("createUser", u1.ID, map[string]schemas.Change{"userName": {Current: u1.UserName}})
+	_, err := s.CreateUser(ctx, u1, e)
+	ok("CreateUser", e, err)
+	e = c.event("createUser", u2.ID, nil)
+	_, err = s.CreateUser(ctx, u2, e)
+	ok("CreateUser", e, err)
+
+	// The event of an update is built from the committed versions.
+	var sawPrev, sawCur string
+	e = c.event("adminUpdateUser", u1.ID, nil)
+	got, err := s.UpdateUser(ctx, u1.ID, 1, func(u *schemas.User) error { u.Title = "Director"; return nil },
+		func(prev, cur *schemas.User) *schemas.Event {
+			sawPrev, sawCur = prev.Title, cur.Title
+			if cur.Version != prev.Version+1 || cur.ID != u1.ID {
+				t.Errorf("Audit called with versions %d → %d of %s, want %d → %d of %s", prev.Version, cur.Version, cur.ID, 1, 2, u1.ID)
+			}
+			x := *e
+			x.Changes = map[string]schemas.Change{"title": {Prev: prev.Title, Current: cur.Title}}
+			return &x
+		})
+	ok("UpdateUser", e, err)
+	if sawPrev != u1.Title || sawCur != "Director" || got.Title != "Director" {
+		t.Errorf("Audit saw title %q → %q, want %q → %q", sawPrev, sawCur, u1.Title, "Director")
+	}
+	p, err := s.ListEvents(ctx, storage.EventQuery{TargetID: u1.ID, Action: "adminUpdateUser", Limit: storage.Unlimited})
+	if err != nil || len(p.Items) != 1 {
+		t.Fatalf("ListEvents(update of %s) = %v, %v; want the update's event", u1.ID, p.Items, err)
+	}
+	assertEqual(t, "stored update event", map[string]schemas.Change{"title": {Prev: u1.Title, Current: "Director"}}, p.Items[0].Changes)
+
+	// Refusals store no event.
+	_, err = s.CreateUser(ctx, withVersion(u1, 0), c.event("createUser", u1.ID, nil))
+	refused("CreateUser with a taken id", err, storage.ErrConflict)
+	dup := NewUser(3)
+	dup.UserName = u1.UserName
+	_, err = s.CreateUser(ctx, dup, c.event("createUser", dup.ID, nil))
+	refused("CreateUser with a taken userName", err, storage.ErrConflict)
+	_, err = s.UpdateUser(ctx, u1.ID, 1, func(*schemas.User) error { return nil }, fixed[*schemas.User](c.event("adminUpdateUser", u1.ID, nil)))
+	refused("UpdateUser with a stale version", err, storage.ErrVersionMismatch)
+	errNo := errors.New("updater says no")
+	_, err = s.UpdateUser(ctx, u1.ID, 0, func(*schemas.User) error { return errNo }, fixed[*schemas.User](c.event("adminUpdateUser", u1.ID, nil)))
+	refused("UpdateUser whose updater fails", err, errNo)
+	_, err = s.UpdateUser(ctx, u1.ID, 0, func(u *schemas.User) error { u.UserName = u2.UserName; return nil },
+		fixed[*schemas.User](c.event("adminUpdateUser", u1.ID, nil)))
+	refused("UpdateUser to a taken userName", err, storage.ErrConflict)
+	_, err = s.UpdateUser(ctx, "nobody", 0, func(*schemas.User) error { return nil }, fixed[*schemas.User](c.event("adminUpdateUser", "nobody", nil)))
+	refused("UpdateUser of a missing user", err, storage.ErrNotFound)
+	refused("DeleteUser of a missing user", s.DeleteUser(ctx, "nobody", c.event("deleteUser", "nobody", nil)), storage.ErrNotFound)
+
+	// Groups and membership.
+	g := newGroup("g1", "Engineering")
+	e = c.event("createGroup", g.ID, nil)
+	_, err = s.CreateGroup(ctx, g, e)
+	ok("CreateGroup", e, err)
+	_, err = s.CreateGroup(ctx, newGroup("g2", "ENGINEERING"), c.event("createGroup", "g2", nil))
+	refused("CreateGroup with a taken name", err, storage.ErrConflict)
+	e = c.event("updateGroup", g.ID, nil)
+	_, err = s.UpdateGroup(ctx, g.ID, 0, func(g *schemas.Group) error { g.Description = "x"; return nil }, fixed[*schemas.Group](e))
+	ok("UpdateGroup", e, err)
+	_, err = s.UpdateGroup(ctx, g.ID, 1, func(g *schemas.Group) error { return nil }, fixed[*schemas.Group](c.event("updateGroup", g.ID, nil)))
+	refused("UpdateGroup with a stale version", err, storage.ErrVersionMismatch)
+	e = c.event("addGroupMembers", g.ID, nil)
+	ok("AddMembers", e, s.AddMembers(ctx, g.ID, []string{u1.ID, u2.ID}, e))
+	e = c.event("addGroupMembers", g.ID, nil)
+	ok("AddMembers (already members)", e, s.AddMembers(ctx, g.ID, []string{u1.ID}, e))
+	refused("AddMembers of a missing user", s.AddMembers(ctx, g.ID, []string{u1.ID, "nobody"}, c.event("addGroupMembers", g.ID, nil)), storage.ErrNotFound)
+	refused("AddMembers to a missing group", s.AddMembers(ctx, "nogroup", []string{u1.ID}, c.event("addGroupMembers", "nogroup", nil)), storage.ErrNotFound)
+	e = c.event("removeGroupMembers", g.ID, nil)
+	ok("RemoveMembers", e, s.RemoveMembers(ctx, g.ID, []string{u2.ID}, e))
+	refused("RemoveMembers from a missing group", s.RemoveMembers(ctx, "nogroup", []string{u1.ID}, c.event("removeGroupMembers", "nogroup", nil)), storage.ErrNotFound)
+	refused("DeleteGroup of a missing group", s.DeleteGroup(ctx, "nogroup", c.event("deleteGroup", "nogroup", nil)), storage.ErrNotFound)
+
+	// Applications and API tokens.
+	a := newApp("a1", schemas.AppRegular, "client-a1")
+	e = c.event("createApp", a.ID, nil)
+	_, err = s.CreateApp(ctx, a, e)
+	ok("CreateApp", e, err)
+	_, err = s.CreateApp(ctx, newApp("a2", schemas.AppRegular, "client-a1"), c.event("createApp", "a2", nil))
+	refused("CreateApp with a taken client id", err, storage.ErrConflict)
+	e = c.event("updateApp", a.ID, nil)
+	_, err = s.UpdateApp(ctx, a.ID, func(a *schemas.App) error { a.Name = "Renamed"; return nil }, fixed[*schemas.App](e))
+	ok("UpdateApp", e, err)
+	_, err = s.UpdateApp(ctx, "noapp", func(a *schemas.App) error { return nil }, fixed[*schemas.App](c.event("updateApp", "noapp", nil)))
+	refused("UpdateApp of a missing app", err, storage.ErrNotFound)
+	tok := &schemas.APIToken{ID: "t1", Hash: "hash-1", Created: ms(2025, time.May, 1, 0, 0, 0, 0)}
+	e = c.event("createApiToken", tok.ID, nil)
+	ok("CreateAPIToken", e, s.CreateAPIToken(ctx, tok, e))
+	refused("CreateAPIToken with a taken hash", s.CreateAPIToken(ctx, &schemas.APIToken{ID: "t2", Hash: "hash-1"}, c.event("createApiToken", "t2", nil)), storage.ErrConflict)
+	e = c.event("deleteApiToken", tok.ID, nil)
+	ok("DeleteAPIToken", e, s.DeleteAPIToken(ctx, tok.ID, e))
+	refused("DeleteAPIToken of a missing token", s.DeleteAPIToken(ctx, tok.ID, c.event("deleteApiToken", tok.ID, nil)), storage.ErrNotFound)
+	e = c.event("deleteApp", a.ID, nil)
+	ok("DeleteApp", e, s.DeleteApp(ctx, a.ID, e))
+	refused("DeleteApp of a missing app", s.DeleteApp(ctx, a.ID, c.event("deleteApp", a.ID, nil)), storage.ErrNotFound)
+
+	e = c.event("deleteGroup", g.ID, nil)
+	ok("DeleteGroup", e, s.DeleteGroup(ctx, g.ID, e))
+	e = c.event("deleteUser", u2.ID, nil)
+	ok("DeleteUser", e, s.DeleteUser(ctx, u2.ID, e))
+
+	// Every change has its event, no refusal left one.
+	if got := storedEvents(t, s); !slices.Equal(got, want) {
+		t.Errorf("stored events %v\nwant exactly the events of the changes made %v", got, want)
+	}
+}
+
+// unstorable returns an event whose change value no backend can store.
+func unstorable(c *auditClock, action, target string) *schemas.Event {
+	return c.event(action, target, map[string]schemas.Change{"bad": {Current: make(chan int)}})
+}
+
+func testEventWriteFailureStopsChange(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	var c auditClock
+	u1, u2 := NewUser(1), NewUser(2)
+	mustCreateUser(t, s, u1)
+	g := mustCreateGroup(t, s, newGroup("g1", "Engineering"))
+	mustCreateApp(t, s, newApp("a1", schemas.AppRegular, "client-a1"))
+	before := storedEvents(t, s)
+	fails := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s with an event that cannot be stored succeeded", what)
+		}
+	}
+
+	_, err := s.CreateUser(ctx, u2, unstorable(&c, "createUser", u2.ID))
+	fails("CreateUser", err)
+	_, err = s.GetUser(ctx, u2.ID)
+	assertErr(t, "GetUser after the failed create", err, storage.ErrNotFound)
+
+	_, err = s.UpdateUser(ctx, u1.ID, 0, func(u *schemas.User) error { u.Title = "changed"; return nil },
+		fixed[*schemas.User](unstorable(&c, "adminUpdateUser", u1.ID)))
+	fails("UpdateUser", err)
+	assertUser(t, "user after the failed update", withVersion(u1, 1), mustGetUser(t, s, u1.ID))
+
+	fails("AddMembers", s.AddMembers(ctx, g.ID, []string{u1.ID}, unstorable(&c, "addGroupMembers", g.ID)))
+	assertMembers(t, s, g.ID)
+	_, err = s.UpdateGroup(ctx, g.ID, 0, func(g *schemas.Group) error { g.Description = "changed"; return nil },
+		fixed[*schemas.Group](unstorable(&c, "updateGroup", g.ID)))
+	fails("UpdateGroup", err)
+	assertEqual(t, "group after the failed update", g, mustGetGroup(t, s, g.ID))
+	fails("DeleteGroup", s.DeleteGroup(ctx, g.ID, unstorable(&c, "deleteGroup", g.ID)))
+	mustGetGroup(t, s, g.ID)
+
+	fails("DeleteUser", s.DeleteUser(ctx, u1.ID, unstorable(&c, "deleteUser", u1.ID)))
+	assertUser(t, "user after the failed delete", withVersion(u1, 1), mustGetUser(t, s, u1.ID))
+	fails("DeleteApp", s.DeleteApp(ctx, "a1", unstorable(&c, "deleteApp", "a1")))
+	if _, err := s.GetApp(ctx, "a1"); err != nil {
+		t.Errorf("GetApp after the failed delete: %v", err)
+	}
+	fails("CreateAPIToken", s.CreateAPIToken(ctx, &schemas.APIToken{ID: "t1", Hash: "h1"}, unstorable(&c, "createApiToken", "t1")))
+	if _, err := s.FindAPIToken(ctx, "h1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindAPIToken after the failed create: %v, want ErrNotFound", err)
+	}
+
+	if got := storedEvents(t, s); !slices.Equal(got, before) {
+		t.Errorf("events after the failed writes %v, want those before %v", got, before)
+	}
+}
+
+// testConcurrentAuditedUpdates races updates of one user, each recording the
+// counter it moved: the stored events must be exactly one per committed
+// version, each built from the versions actually committed (a chain 0→1→…→n
+// with no gap and no repeat), however often a backend retried.
+func testConcurrentAuditedUpdates(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	const workers, each = 10, 10
+	u := NewUser(1)
+	mustCreateUser(t, s, u)
+	var c auditClock
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				base := c.event("adminUpdateUser", u.ID, nil)
+				_, err := s.UpdateUser(ctx, u.ID, 0, increment("counter"), func(prev, cur *schemas.User) *schemas.Event {
+					p, _ := counterOf(prev.CustomData, "counter")
+					n, _ := counterOf(cur.CustomData, "counter")
+					e := *base
+					e.Changes = map[string]schemas.Change{"counter": {Prev: strconv.FormatInt(p, 10), Current: strconv.FormatInt(n, 10)}}
+					return &e
+				})
+				if err != nil {
+					t.Errorf("UpdateUser: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p, err := s.ListEvents(ctx, storage.EventQuery{TargetID: u.ID, Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	if p.Total != workers*each {
+		t.Errorf("%d audited updates stored %d events", workers*each, p.Total)
+	}
+	next := map[string]string{}
+	for _, e := range p.Items {
+		ch := e.Changes["counter"]
+		prev, _ := ch.Prev.(string)
+		cur, _ := ch.Current.(string)
+		if _, dup := next[prev]; dup {
+			t.Errorf("two events record the update from counter %s", prev)
+		}
+		next[prev] = cur
+	}
+	for i := range workers * each {
+		from, to := strconv.Itoa(i), strconv.Itoa(i+1)
+		if next[from] != to {
+			t.Errorf("the event of the update from counter %s records %q, want %s", from, next[from], to)
+		}
+	}
+}

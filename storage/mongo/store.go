@@ -360,7 +360,7 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 	first *D, change func(T) (bool, error), audit storage.Audit[T]) (_ T, err error) {
 	var none T
 	defer s.locks.lock(c.Name() + "/" + id)()
-	eventID := ""        // the event written, if any
+	eventID := ""         // the event written, if any
 	mayBeWritten := false // a swap failed in a way that does not tell whether it was made
 	defer func() {
 		if eventID != "" && err != nil && !mayBeWritten {

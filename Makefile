@@ -30,9 +30,10 @@ lint:
 	cd test && $(GO) vet ./...
 
 # Benchmarks: the embedded store loaded with 100,000 users, the filter evaluator,
+# SCIM PATCH against GET (allocations, 8-client throughput, the largest bodies),
 # and the MongoDB backend's round trips per operation.
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./storage/embedded/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./storage/embedded/ ./scim/
 	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...
 
 # Short fuzzing sessions of every parser (go test -fuzz takes one target at a time).

@@ -16,7 +16,7 @@ const (
 	// MaxCustomAppDataBytes caps a user's custom_app_data for one application, JSON-encoded.
 	MaxCustomAppDataBytes = 500 * 1024
 	// MaxValues caps the elements of one multi-valued attribute.
-	MaxValues = 100
+	MaxValues = schemas.MaxValues
 	// MaxStringBytes caps every other string attribute.
 	MaxStringBytes = 2048
 )

@@ -29,6 +29,13 @@ const (
 // The result is a tree of *And, *Or, *Not, *Compare and *ValuePath nodes
 // (always pointers). Every error is a *FilterError.
 func ParseFilter(expr string, opt ParseOptions) (f Filter, err error) {
+	return parseFilter(expr, opt, false)
+}
+
+// parseFilter is ParseFilter; in patch mode (a PATCH path's value filter,
+// which selects elements of one resource rather than searching), attributes
+// that cannot be searched on (a group's members) may be filtered too.
+func parseFilter(expr string, opt ParseOptions, patch bool) (f Filter, err error) {
 	if len(expr) > MaxFilterLength {
 		return nil, &FilterError{Expr: expr, Reason: fmt.Sprintf("filter is longer than %d bytes", MaxFilterLength)}
 	}
@@ -38,7 +45,7 @@ func ParseFilter(expr string, opt ParseOptions) (f Filter, err error) {
 			f, err = nil, &FilterError{Expr: expr, Reason: fmt.Sprintf("invalid filter: %v", r)}
 		}
 	}()
-	p := &parser{lex: lexer{in: expr}, opt: opt, cat: catalogFor(opt.Resource)}
+	p := &parser{lex: lexer{in: expr}, opt: opt, cat: catalogFor(opt.Resource), patch: patch}
 	if !p.advance() {
 		return nil, p.error(expr)
 	}
@@ -93,6 +100,7 @@ type parser struct {
 	cat    *catalog
 	depth  int
 	elem   *Path  // inside a value filter: the complex attribute
+	patch  bool   // a PATCH path: noFilter attributes may be filtered
 	reason string // the first error; once set, parsing unwinds
 }
 
@@ -220,7 +228,7 @@ func (p *parser) parseAttrExp() Filter {
 	if !p.advance() {
 		return nil
 	}
-	if why := path.Attr.acc.noFilter; why != "" {
+	if why := path.Attr.acc.noFilter; why != "" && !p.patch {
 		p.fail(why)
 		return nil
 	}
@@ -285,11 +293,11 @@ func (p *parser) parseValuePath(name token) Filter {
 		return nil
 	}
 	a := path.Attr
-	if why := a.acc.noFilter; why != "" {
+	if why := a.acc.noFilter; why != "" && !p.patch {
 		p.fail(why)
 		return nil
 	}
-	if a.Type != TypeComplex || a.acc.elems == eNone {
+	if a.Type != TypeComplex || (a.acc.elems == eNone && !p.patch) {
 		p.fail(fmt.Sprintf("%s is not a complex attribute: it has no value filter", name.text))
 		return nil
 	}

@@ -415,38 +415,11 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 		if a.MultiValued {
 			ipath = path + "[" + itoa(i) + "]"
 		}
-		var obj map[string]any
-		switch t := item.(type) {
-		case nil:
-			continue
-		case map[string]any:
-			obj = t
-		case string:
-			if a.acc.valueSub == nil {
-				return valueErr(ipath, "expected an object, not a string")
-			}
-			obj = map[string]any{a.acc.valueSub.Name: t}
-		default:
-			return valueErr(ipath, "expected an object, not %s", jsonTypeName(item))
+		fresh, err := scimElem(a, item, ipath, owned)
+		if err != nil {
+			return err
 		}
-		fresh := newElem(a)
-		seen := map[*Attribute]string{}
-		for _, k := range sortedKeys(obj) {
-			s := findFold(a.SubAttributes, k)
-			if s == nil || s.acc.internal || s.Mutability == ReadOnly || s.acc.field == fNone {
-				continue // unknown, scimd-internal or read-only: ignored
-			}
-			if prev, dup := seen[s]; dup {
-				return valueErr(ipath+"."+k, "sub-attribute is given twice (also as %q)", prev)
-			}
-			seen[s] = k
-			x, err := scimScalar(s, obj[k], ipath+"."+s.Name)
-			if err != nil {
-				return err
-			}
-			store(fresh, s.acc.field, x)
-		}
-		if elemEmpty(fresh, owned) {
+		if fresh == nil {
 			continue
 		}
 		if o := matchOld(a, fresh, old, used, owned); o != nil {
@@ -465,6 +438,51 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 		}
 	}
 	return nil
+}
+
+// scimElem converts one SCIM element of the complex attribute a (an object,
+// or a bare string for {"value": s}) to a fresh element holding its owned
+// sub-attributes; unknown, scimd-internal and read-only sub-attributes are
+// ignored. It returns nil for null and for an element with no owned value.
+func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, error) {
+	var obj map[string]any
+	switch t := item.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		obj = t
+	case string:
+		if a.acc.valueSub == nil {
+			return nil, valueErr(ipath, "expected an object, not a string")
+		}
+		obj = map[string]any{a.acc.valueSub.Name: t}
+	default:
+		return nil, valueErr(ipath, "expected an object, not %s", jsonTypeName(item))
+	}
+	fresh := newElem(a)
+	if fresh == nil {
+		return nil, valueErr(ipath, "cannot be written")
+	}
+	seen := map[*Attribute]string{}
+	for _, k := range sortedKeys(obj) {
+		s := findFold(a.SubAttributes, k)
+		if s == nil || s.acc.internal || s.Mutability == ReadOnly || s.acc.field == fNone {
+			continue // unknown, scimd-internal or read-only: ignored
+		}
+		if prev, dup := seen[s]; dup {
+			return nil, valueErr(ipath+"."+k, "sub-attribute is given twice (also as %q)", prev)
+		}
+		seen[s] = k
+		x, err := scimScalar(s, obj[k], ipath+"."+s.Name)
+		if err != nil {
+			return nil, err
+		}
+		store(fresh, s.acc.field, x)
+	}
+	if elemEmpty(fresh, owned) {
+		return nil, nil
+	}
+	return fresh, nil
 }
 
 // newElem returns a zero element of the complex attribute a.
@@ -601,6 +619,27 @@ func ReplaceSCIMUser(u *User, body map[string]any, o SCIMOptions) (password *str
 	}
 	*u = *w.u
 	return password, nil
+}
+
+// CheckSCIMRequired checks that a SCIM User body for a create or a
+// replace (RFC 7644 §3.3, §3.5.1) gives every required, writable attribute
+// of the catalog (userName) a non-empty value: absent, null, "" or only white
+// space is a *ValueError. PATCH applies the same rule per operation.
+func CheckSCIMRequired(body map[string]any) error {
+	b, err := resolveSCIMBody(userCatalog, body)
+	if err != nil {
+		return err
+	}
+	for _, a := range writableSCIM(userCatalog) {
+		if !a.Required {
+			continue
+		}
+		s, _ := b.sets[a].value.(string)
+		if strings.TrimSpace(s) == "" {
+			return valueErr(a.Name, "%s is required: it cannot be absent, empty or null", a.Name)
+		}
+	}
+	return nil
 }
 
 // writableSCIM lists the top-level attributes a SCIM replace owns: the

@@ -97,6 +97,12 @@ func toAPIError(err error) *apiError {
 		return &apiError{ScimError: scimerrors.ScimError{Status: http.StatusBadRequest,
 			ScimType: scimerrors.ScimTypeInvalidValue, Detail: ve.Error()}}
 	}
+	var pe *schemas.PatchError
+	if errors.As(err, &pe) {
+		t := map[schemas.PatchErrorKind]scimerrors.ScimType{schemas.PatchInvalidPath: scimerrors.ScimTypeInvalidPath,
+			schemas.PatchNoTarget: scimerrors.ScimTypeNoTarget, schemas.PatchMutability: scimerrors.ScimTypeMutability}[pe.Kind]
+		return newError(http.StatusBadRequest, t, "%s", pe.Reason)
+	}
 	var fe *schemas.FilterError
 	if errors.As(err, &fe) {
 		return invalidFilter("%s", fe.Reason)

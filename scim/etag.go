@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"github.com/scimd/scimd/directory"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,6 +64,20 @@ func (c *call) ifVersion(current int64) (int64, error) {
 	}
 	return 0, newError(http.StatusPreconditionFailed, scimerrors.ScimTypeInvalidVersion,
 		"the resource has changed: If-Match does not match its current version %s", etagOf(current))
+}
+
+// ifMatch is the request's If-Match condition.
+func (c *call) ifMatch() condition { return parseCondition(c.r.Header.Get("If-Match")) }
+
+// check is If-Match as a predicate on the version an update finds (it runs
+// inside the compare-and-swap, so no pre-read is needed): nil when the
+// header is absent, "*" or lists the version, else a precondition failure.
+func (c condition) check(version int64) error {
+	if !c.present || c.matches(version) {
+		return nil
+	}
+	return directory.Errorf(directory.KindPrecondition,
+		"the resource has changed: If-Match does not match its current version %s", etagOf(version))
 }
 
 // hasIfMatch reports whether the request carries a version precondition.

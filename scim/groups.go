@@ -78,43 +78,12 @@ func (c *call) writeGroup(status int, g *schemas.Group) {
 	c.writeJSON(status, res)
 }
 
-// memberIDs reads a members value: a list of {"value": id, …} objects (other
-// sub-attributes such as display, $ref or type are ignored) or of plain ids.
-func memberIDs(v any) ([]string, error) {
-	if v == nil {
-		return nil, nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		list = []any{v} // a single member object
-	}
-	ids := make([]string, 0, len(list))
-	for _, e := range list {
-		switch t := e.(type) {
-		case string:
-			ids = append(ids, t)
-		case map[string]any:
-			if typ, _ := lookupFold(t, "type").(string); strings.EqualFold(typ, "Group") {
-				return nil, invalidValue("groups cannot be members of groups")
-			}
-			id, ok := lookupFold(t, "value").(string)
-			if !ok || id == "" {
-				return nil, invalidValue("a member needs a value (the user's id)")
-			}
-			ids = append(ids, id)
-		default:
-			return nil, invalidValue("members must be objects with a value")
-		}
-	}
-	return ids, nil
-}
-
 // readGroup fills g from a POST or PUT body and reads its member ids.
 func readGroup(g *schemas.Group, body map[string]any) ([]string, error) {
 	if err := schemas.ReplaceSCIMGroup(g, body); err != nil {
 		return nil, err
 	}
-	return memberIDs(lookupFold(body, "members"))
+	return schemas.MemberIDs(lookupFold(body, "members"))
 }
 
 // createGroup serves POST /Groups.
@@ -139,7 +108,7 @@ func (c *call) createGroup(body map[string]any) {
 	c.writeGroup(http.StatusCreated, created)
 }
 
-// groupForUpdate reads the group an update is about and checks If-Match
+// groupForUpdate reads the group a delete is about and checks If-Match
 // against it; ifv is the version the update must still find (0: any).
 func (c *call) groupForUpdate(id string) (cur *schemas.Group, ifv int64, err error) {
 	if cur, err = c.h.svc.GetGroup(c.r.Context(), c.p, id); err != nil {
@@ -157,13 +126,11 @@ func (c *call) replaceGroup(id string, body map[string]any) {
 		c.fail(err)
 		return
 	}
-	_, ifv, err := c.groupForUpdate(id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	ctx := c.r.Context()
-	if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, ifv, func(g *schemas.Group) error {
+	ctx, cond := c.r.Context(), c.ifMatch()
+	if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, 0, func(g *schemas.Group) error {
+		if err := cond.check(g.Version); err != nil {
+			return err
+		}
 		return schemas.ReplaceSCIMGroup(g, body)
 	}); err != nil {
 		c.fail(err)

@@ -46,8 +46,8 @@ func (c *call) create(rt schemas.ResourceType) {
 		c.createGroup(body)
 		return
 	}
-	if s, _ := lookupFold(body, "userName").(string); strings.TrimSpace(s) == "" {
-		c.fail(invalidValue("userName is required"))
+	if err := schemas.CheckSCIMRequired(body); err != nil {
+		c.fail(err)
 		return
 	}
 	u := &schemas.User{}
@@ -101,23 +101,24 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 		c.replaceGroup(id, body)
 		return
 	}
+	if err := schemas.CheckSCIMRequired(body); err != nil {
+		c.fail(err)
+		return
+	}
 	opts := c.opts()
-	run := func(u *schemas.User) (*string, error) { return schemas.ReplaceSCIMUser(u, body, opts) }
-	pw, err := run(&schemas.User{}) // validates; the password does not depend on the user
+	pw, err := schemas.ReplaceSCIMUser(&schemas.User{}, body, opts) // validates; the password does not depend on the user
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	_, ifv, err := c.userForUpdate(id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	c.updateUser(id, ifv, pw, run)
+	c.updateUser(id, pw, func(u *schemas.User) error {
+		_, err := schemas.ReplaceSCIMUser(u, body, opts)
+		return err
+	})
 }
 
-// userForUpdate reads the user an update is about and checks If-Match
-// against it; ifv is the version the update must still find (0: any).
+// userForUpdate reads the user a delete is about and checks If-Match
+// against it; ifv is the version the delete must still find (0: any).
 func (c *call) userForUpdate(id string) (cur *schemas.User, ifv int64, err error) {
 	if cur, err = c.h.svc.GetUser(c.r.Context(), c.p, id); err != nil {
 		return nil, 0, err
@@ -126,15 +127,19 @@ func (c *call) userForUpdate(id string) (cur *schemas.User, ifv int64, err error
 	return cur, ifv, err
 }
 
-// updateUser stores run's change of the user under compare-and-swap on ifv
-// and answers 200 with the result; pw is the password run yields, which the
-// directory hashes up front.
-func (c *call) updateUser(id string, ifv int64, pw *string, run func(*schemas.User) (*string, error)) {
-	updated, err := c.h.svc.UpdateUser(c.r.Context(), c.p, id, ifv, directory.UserChange{
+// updateUser stores apply's change of the user under compare-and-swap, with
+// If-Match checked on the version the update finds, and answers 200 with the
+// result; pw is the password the request sets, which the directory hashes
+// before the update.
+func (c *call) updateUser(id string, pw *string, apply func(*schemas.User) error) {
+	cond := c.ifMatch()
+	updated, err := c.h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{
 		Password: passwordInput(pw),
 		Apply: func(u *schemas.User) error {
-			_, err := run(u)
-			return err
+			if err := cond.check(u.Version); err != nil {
+				return err
+			}
+			return apply(u)
 		},
 	})
 	if err != nil {

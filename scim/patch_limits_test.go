@@ -1,0 +1,73 @@
+package scim_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestPatchValueCapBeforeWork: a PATCH listing more values than a user may
+// hold is refused on the count, before any value is converted (the 101st
+// value here is not even an object), and changes nothing. Issue 7 item 2:
+// the cap used to be checked after the whole quadratic merge.
+func TestPatchValueCapBeforeWork(t *testing.T) {
+	f := newFixture(t)
+	id := f.createUser("cap@x.org")
+	before := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	roles := make([]any, 0, 101)
+	for i := range 100 {
+		roles = append(roles, map[string]any{"value": fmt.Sprintf("r%d", i)})
+	}
+	roles = append(roles, 7)
+	for _, o := range []map[string]any{op("add", "roles", roles), op("replace", "roles", roles),
+		op("add", "", map[string]any{"roles": roles})} {
+		r := f.do("PATCH", "/Users/"+id, f.admin, patchOp(o)).wantError(t, 400, "invalidValue")
+		if d, _ := r.body["detail"].(string); !strings.Contains(d, "at most 100") {
+			t.Fatalf("%v: detail %q does not name the cap", o["op"], d)
+		}
+	}
+	// One value per operation: the cap stops the PATCH at the operation that passes it.
+	ops := make([]map[string]any, 0, 150)
+	for i := range 150 {
+		ops = append(ops, op("add", "roles", map[string]any{"value": fmt.Sprintf("r%d", i)}))
+	}
+	r := f.do("PATCH", "/Users/"+id, f.admin, patchOp(ops...)).wantError(t, 400, "invalidValue")
+	if d, _ := r.body["detail"].(string); !strings.Contains(d, "operation 101") {
+		t.Fatalf("detail %q does not name operation 101", d)
+	}
+	after := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	if after.header.Get("ETag") != before.header.Get("ETag") || after.body["roles"] != nil {
+		t.Fatalf("refused PATCHes changed the user: %s", after.raw)
+	}
+}
+
+// TestUserNameCannotBeErased: userName is required (RFC 7643 §4.1.1): a PUT
+// without it and a PATCH that removes it or sets it empty or null are 400 and
+// change nothing, on both bases. Issue 7 item 10.
+func TestUserNameCannotBeErased(t *testing.T) {
+	f := newFixture(t)
+	for _, base := range []string{"/scim/v2", "/cis/scim"} {
+		id := f.createUser("keep" + strings.ReplaceAll(base, "/", "-") + "@x.org")
+		url := f.srv.URL + base + "/Users/" + id
+		before := f.do("GET", url, f.admin, nil).want(t, 200)
+		put := user("ignored@x.org")
+		delete(put, "userName")
+		f.do("PUT", url, f.admin, put).wantError(t, 400, "invalidValue")
+		put["userName"] = "  "
+		f.do("PUT", url, f.admin, put).wantError(t, 400, "invalidValue")
+		for _, o := range []map[string]any{
+			op("replace", "userName", ""),
+			{"op": "replace", "path": "userName", "value": nil},
+			op("replace", "", map[string]any{"userName": ""}),
+			op("Replace", "", map[string]any{"userName": nil}),
+			op("add", "urn:ietf:params:scim:schemas:core:2.0:User:userName", ""),
+		} {
+			f.do("PATCH", url, f.admin, patchOp(o)).wantError(t, 400, "invalidValue")
+		}
+		f.do("PATCH", url, f.admin, patchOp(op("remove", "userName", nil))).wantError(t, 400, "mutability")
+		after := f.do("GET", url, f.admin, nil).want(t, 200)
+		if after.header.Get("ETag") != before.header.Get("ETag") || after.body["userName"] != before.body["userName"] {
+			t.Fatalf("%s: userName erased: %s", base, after.raw)
+		}
+	}
+}

@@ -118,6 +118,9 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", v1 + "/users/phone-number/{phone_number}", func(e *env) (string, any) {
 			return v1 + "/users/phone-number/" + esc(user(e).PhoneNumbers[0].Value), nil
 		}, scopedToA(200)},
+		{"GET", v1 + "/users/identifier", func(e *env) (string, any) {
+			return v1 + "/users/identifier?identifier_name=username&identifier_value=" + url.QueryEscape(user(e).UserName), nil
+		}, scopedToA(200)},
 		{"GET", v1 + "/users/phone/{phone_number}", func(e *env) (string, any) { return v1 + "/users/phone/" + esc(user(e).PhoneNumbers[0].Value), nil }, scopedToA(200)},
 		{"POST", v1 + "/users", func(e *env) (string, any) {
 			return v1 + "/users", map[string]any{"email": uniq("new") + "@example.org"}

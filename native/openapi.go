@@ -37,6 +37,7 @@ var apiOps = []apiOp{
 	{"get", "/cis/v1/users/username/{username}", "getUserByUsername", "Get a user by username", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
 	{"get", "/cis/v1/users/phone-number/{phone_number}", "getUserByPhone", "Get a user by primary phone number", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
 	{"get", "/cis/v1/users/phone/{phone_number}", "deprecatedGetUserByPhone", "Get a user by primary phone number (deprecated path)", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
+	{"get", "/cis/v1/users/identifier", "getUserByIdentifier", "Get a user by an identifier named in the query", "Users", "client", []string{"identifier_name", "identifier_value"}, "", 200, "UserResult", []int{400, 401, 403, 404}},
 	{"post", "/cis/v1/users", "createUser", "Create a user", "Users", "client", nil, "UserCreate", 201, "UserResult", []int{400, 401, 403, 409, 413, 415}},
 	{"get", "/cis/v1/users", "getUsers", "List or search users", "Users", "client", []string{"search", "search_prefix", "page_offset", "page_limit", "sort_field", "sort_order"}, "", 200, "UserList", []int{400, 401, 403}},
 	{"get", "/cis/v1/users/{user_id}", "getUserById", "Get a user", "Users", "client", nil, "", 200, "UserResult", []int{401, 403, 404}},
@@ -79,19 +80,21 @@ var apiOps = []apiOp{
 }
 
 var queryParams = map[string]map[string]any{
-	"search":        {"description": "SCIM filter over native field names, e.g. (status eq \"Pending\") and (email sw \"ann\")", "schema": str()},
-	"search_prefix": {"description": "Prefix of the primary email or phone number", "schema": str()},
-	"page_offset":   {"description": "Users to skip", "schema": intSchema(0, 0)},
-	"page_limit":    {"description": "Page size (default 1000)", "schema": intSchema(0, MaxPageLimit)},
-	"sort_field":    {"description": "email, created_at (default), phone_number, last_auth or another native field", "schema": str()},
-	"sort_order":    {"description": "asc (default) or desc", "schema": map[string]any{"type": "string", "enum": []string{"asc", "desc"}}},
-	"target_id":     {"description": "Events about this resource id", "schema": str()},
-	"actor_id":      {"description": "Events by this actor (client id, API token id or user id)", "schema": str()},
-	"action":        {"description": "Events with this action, e.g. createUser", "schema": str()},
-	"from":          {"description": "Events at or after this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
-	"to":            {"description": "Events before this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
-	"offset":        {"description": "Events to skip", "schema": intSchema(0, 0)},
-	"limit":         {"description": "Page size (default 100)", "schema": intSchema(0, MaxAuditLimit)},
+	"identifier_name":  {"description": "Which identifier identifier_value is: email (primary), phone_number (primary), username, external_user_id or user_id", "required": true, "schema": map[string]any{"type": "string", "enum": []string{"email", "phone_number", "username", "external_user_id", "user_id"}}},
+	"identifier_value": {"description": "The value of the identifier", "required": true, "schema": str()},
+	"search":           {"description": "SCIM filter over native field names, e.g. (status eq \"Pending\") and (email sw \"ann\")", "schema": str()},
+	"search_prefix":    {"description": "Prefix of the primary email or phone number", "schema": str()},
+	"page_offset":      {"description": "Users to skip", "schema": intSchema(0, 0)},
+	"page_limit":       {"description": "Page size (default 1000)", "schema": intSchema(0, MaxPageLimit)},
+	"sort_field":       {"description": "email, created_at (default), phone_number, last_auth or another native field", "schema": str()},
+	"sort_order":       {"description": "asc (default) or desc", "schema": map[string]any{"type": "string", "enum": []string{"asc", "desc"}}},
+	"target_id":        {"description": "Events about this resource id", "schema": str()},
+	"actor_id":         {"description": "Events by this actor (client id, API token id or user id)", "schema": str()},
+	"action":           {"description": "Events with this action, e.g. createUser", "schema": str()},
+	"from":             {"description": "Events at or after this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
+	"to":               {"description": "Events before this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
+	"offset":           {"description": "Events to skip", "schema": intSchema(0, 0)},
+	"limit":            {"description": "Page size (default 100)", "schema": intSchema(0, MaxAuditLimit)},
 }
 
 func str() map[string]any { return map[string]any{"type": "string"} }

@@ -65,6 +65,7 @@ func (h *Handler) routes() []route {
 		{"GET", v1 + "/users/username/{username}", "getUserByUsername", client, h.findUser("username")},
 		{"GET", v1 + "/users/phone-number/{phone_number}", "getUserByPhone", client, h.findUser("phone_number")},
 		{"GET", v1 + "/users/phone/{phone_number}", "deprecatedGetUserByPhone", client, h.findUser("phone_number")},
+		{"GET", v1 + "/users/identifier", "getUserByIdentifier", client, h.userByIdentifier},
 		{"POST", v1 + "/users", "createUser", client, h.createUser},
 		{"GET", v1 + "/users", "getUsers", client, h.listUsers},
 		{"GET", v1 + "/users/{user_id}", "getUserById", client, h.getUser},

@@ -60,12 +60,17 @@ func credentials(body map[string]any) (*directory.PasswordInput, error) {
 	return &directory.PasswordInput{Password: pw, Temporary: temp}, nil
 }
 
-// newUser builds a user from a createUser body.
+// newUser builds a user from a createUser body. Transmit's createUser needs
+// an email or a phone number (a username alone is not enough); SCIM creates
+// keep SCIM's own rule (userName).
 func newUser(body map[string]any, o nativeOptions) (*schemas.User, *directory.PasswordInput, error) {
 	body = schemas.CloneJSONObject(body)
 	pw, err := credentials(body)
 	if err != nil {
 		return nil, nil, err
+	}
+	if body["email"] == nil && body["phone_number"] == nil {
+		return nil, nil, badRequest("an email or a phone_number is required")
 	}
 	u := &schemas.User{}
 	if err := mergeUser(u, body, o, true); err != nil {
@@ -165,6 +170,41 @@ func (h *Handler) findUser(param string) handlerFunc {
 		}
 		return h.writeUser(w, r, p, http.StatusOK, u)
 	}
+}
+
+// identifierFields are the identifier_name values of GET
+// /cis/v1/users/identifier and the unique field each one looks up; user_id
+// is the id itself.
+var identifierFields = map[string]string{
+	"email": storage.FieldEmail, "phone_number": storage.FieldPhoneNumber,
+	"username": storage.FieldUserName, "external_user_id": storage.FieldExternalID, "user_id": "",
+}
+
+// userByIdentifier serves GET /cis/v1/users/identifier?identifier_name=&identifier_value=:
+// the user whose identifier of that name (primary email, primary phone
+// number, username, external_user_id or user_id) has the value. Only the
+// field named is looked at.
+func (h *Handler) userByIdentifier(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	q := r.URL.Query()
+	name, value := q.Get("identifier_name"), q.Get("identifier_value")
+	field, known := identifierFields[name]
+	switch {
+	case name == "" || value == "":
+		return badRequest("identifier_name and identifier_value are both required")
+	case !known:
+		return badRequest("identifier_name must be one of email, phone_number, username, external_user_id, user_id")
+	}
+	var u *schemas.User
+	var err error
+	if name == "user_id" {
+		u, err = h.svc.GetUser(r.Context(), p, value)
+	} else {
+		u, err = h.svc.FindUser(r.Context(), p, field, value)
+	}
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, p, http.StatusOK, u)
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, p directory.Principal) error {

@@ -42,7 +42,7 @@ func TestCrossFace(t *testing.T) {
 	}
 	// uniqueness clash across faces → 409 on both
 	s.call("POST", "/cis/scim/Users", map[string]any{"schemas": []string{userURN}, "userName": "native@x.example"}).scimError(t, 409, "uniqueness")
-	if r := s.call("POST", "/cis/v1/users", map[string]any{"username": "CROSS@x.example"}, "Content-Type", "application/json"); r.status != 409 {
+	if r := s.call("POST", "/cis/v1/users", map[string]any{"username": "CROSS@x.example", "email": "cross-other@x.example"}, "Content-Type", "application/json"); r.status != 409 {
 		t.Fatalf("native clash: %d %s", r.status, r.raw)
 	}
 }

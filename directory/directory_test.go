@@ -151,10 +151,17 @@ func TestUpdateUserKeepsInvariants(t *testing.T) {
 	ctx := t.Context()
 	u, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
 	f.clock.add(time.Minute)
+	// An application cannot assign the user to another application: 403, nothing changes.
+	_, err := f.svc.UpdateUser(ctx, f.pA, u.ID, u.Version, UserChange{Apply: func(x *schemas.User) error {
+		x.Title = "sneaky"
+		x.Apps = map[string]*schemas.AppLink{f.appB.ID: {ExternalAccountID: "sneaky"}}
+		return nil
+	}})
+	wantKind(t, err, KindForbidden)
 	got, err := f.svc.UpdateUser(ctx, f.pA, u.ID, u.Version, UserChange{Apply: func(x *schemas.User) error {
 		x.ID, x.Created, x.Title, x.Status = "hijack", time.Time{}, "Countess", schemas.StatusDisabled
 		x.GroupIDs = []string{"g"}
-		x.Apps = map[string]*schemas.AppLink{f.appB.ID: {ExternalAccountID: "sneaky"}}
+		x.Apps = nil // dropping its own app's link does not detach the user
 		return nil
 	}})
 	if err != nil {

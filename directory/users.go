@@ -3,6 +3,8 @@ package directory
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/scimd/scimd/schemas"
@@ -107,7 +109,9 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 
 // scopeAppData makes u's per-application data follow p's rights: an app caller
 // is assigned to its own app and cannot touch other apps' data (prev's entries
-// for other apps are kept as they were); an admin may assign existing apps only.
+// for other apps are kept as they were; naming another app is a 403); a
+// tenant-wide caller may assign existing regular apps only with the admin
+// scope (see AssignUserToApp).
 // An end user is never assigned to anything: their changes to application data
 // are refused by checkSelfService.
 func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schemas.User) error {
@@ -115,6 +119,11 @@ func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schema
 		return nil
 	}
 	if !p.Admin {
+		for id := range u.Apps {
+			if id != p.AppID && (prev == nil || prev.Apps[id] == nil) {
+				return adminOnly("assigning a user to another application")
+			}
+		}
 		mine := u.Apps[p.AppID]
 		if mine == nil {
 			mine = &schemas.AppLink{}
@@ -135,10 +144,14 @@ func (s *Service) scopeAppData(ctx context.Context, p Principal, u, prev *schema
 		if prev != nil && prev.Apps[id] != nil {
 			continue
 		}
-		if _, err := s.store.GetApp(ctx, id); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return FieldError(KindInvalid, "apps", "application %q does not exist", id)
-			}
+		if !p.administers() {
+			return adminOnly("assigning a user to an application")
+		}
+		a, err := s.store.GetApp(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && a.Kind != schemas.AppRegular) {
+			return FieldError(KindInvalid, "app_ids", "application %q does not exist", id)
+		}
+		if err != nil {
 			return translate(err, "application")
 		}
 	}
@@ -319,17 +332,71 @@ func (s *Service) RemoveUserFromApp(ctx context.Context, p Principal, id string)
 	if p.AppID == "" || !p.manages() {
 		return Errorf(KindForbidden, "only an application's token (with the scim or admin scope) can remove a user from that application")
 	}
+	return s.detach(ctx, p, id, p.AppID)
+}
+
+// UnassignUserFromApp detaches the user from the named application, as
+// RemoveUserFromApp does for the caller's own: administrators may name any
+// application, an application only itself. The user stays in the tenant; the
+// user's access through that application ends at once (user tokens are
+// checked against the assignment on every request). A user not assigned to
+// the application is a KindNotFound.
+func (s *Service) UnassignUserFromApp(ctx context.Context, p Principal, userID, appID string) error {
+	if !p.administers() && (appID != p.AppID || !p.manages()) {
+		return adminOnly("removing a user from an application")
+	}
+	return s.detach(ctx, p, userID, appID)
+}
+
+// detach removes user id's assignment to appID (and its app-level data).
+func (s *Service) detach(ctx context.Context, p Principal, id, appID string) error {
 	_, err := s.store.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
 		if !visible(p, u) {
 			return Errorf(KindNotFound, "user not found")
 		}
-		delete(u.Apps, p.AppID)
+		if _, ok := u.Apps[appID]; !ok {
+			return Errorf(KindNotFound, "the user is not assigned to this application")
+		}
+		delete(u.Apps, appID)
 		u.Updated = s.clock()
 		return nil
 	}, auditFixed[*schemas.User](s.event(p, ActionRemoveUserFromApp, TargetUser, id,
-		map[string]schemas.Change{"apps." + p.AppID: {Prev: "assigned", Current: nil}})))
+		map[string]schemas.Change{"apps." + appID: {Prev: "assigned", Current: nil}})))
 	if err != nil {
 		return translate(err, "user")
 	}
 	return nil
+}
+
+// AppAssignment is one application a user is assigned to.
+type AppAssignment struct {
+	App  *schemas.App
+	Link *schemas.AppLink
+}
+
+// UserApps lists the applications user id is assigned to, in id order: all
+// of them for tenant-wide callers, only the caller's own for an application.
+func (s *Service) UserApps(ctx context.Context, p Principal, id string) ([]AppAssignment, error) {
+	if !p.reads() {
+		return nil, forbiddenToRead
+	}
+	u, err := s.GetUser(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	out := []AppAssignment{}
+	for _, appID := range slices.Sorted(maps.Keys(u.Apps)) {
+		if !p.Admin && appID != p.AppID {
+			continue
+		}
+		a, err := s.store.GetApp(ctx, appID)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since: its links are being removed
+		}
+		if err != nil {
+			return nil, translate(err, "application")
+		}
+		out = append(out, AppAssignment{App: a, Link: u.Apps[appID]})
+	}
+	return out, nil
 }

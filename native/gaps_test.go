@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/scimd/scimd/directory"
 )
 
 // TestUserByIdentifier: GET /cis/v1/users/identifier looks a user up by the
@@ -55,5 +57,66 @@ func TestNativeCreateNeedsEmailOrPhone(t *testing.T) {
 	}
 	if n := e.call("GET", "/cis/v1/users/count?search="+url.QueryEscape(`username pr and email pr`), e.admin, nil).want(t, 200).result()["user_count"]; n == nil {
 		t.Fatal("count")
+	}
+}
+
+// TestAppAssignment: an administrator names applications at creation, lists
+// a user's applications, removes the user from a named application (which
+// ends the user's access through it), and sees app_ids in the user object.
+func TestAppAssignment(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	email := uniq("assigned") + "@example.org"
+	r := e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": email, "app_ids": []string{e.appA.ID, e.appB.ID}}).want(t, http.StatusCreated)
+	u := r.result()
+	id, _ := u["user_id"].(string)
+	if ids, _ := u["app_ids"].([]any); len(ids) != 2 {
+		t.Fatalf("admin view without both apps: %s", r.raw)
+	}
+	// Both applications see the user; an application's view has no app_ids.
+	for _, tok := range []string{e.tokA, e.tokB} {
+		if got := e.call("GET", "/cis/v1/users/"+id, tok, nil).want(t, 200).result(); got["app_ids"] != nil || got["user_id"] != id {
+			t.Fatalf("app view: %v", got)
+		}
+	}
+	// The admin lists the user's applications; an application sees only itself.
+	apps := e.call("GET", "/cis/v1/users/"+id+"/apps", e.admin, nil).want(t, 200).list()
+	if len(apps) != 2 || apps[0]["app_name"] == nil || apps[0]["assigned_at"] == nil {
+		t.Fatalf("admin list: %v", apps)
+	}
+	if mine := e.call("GET", "/cis/v1/users/"+id+"/apps", e.tokA, nil).want(t, 200).list(); len(mine) != 1 || mine[0]["app_id"] != e.appA.ID {
+		t.Fatalf("app A's list: %v", mine)
+	}
+
+	// Only administrators name applications at creation.
+	e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": uniq("x") + "@example.org", "app_ids": []string{e.appB.ID}}).wantError(t, http.StatusForbidden)
+	e.call("POST", "/cis/v1/users", e.apiSCIM, map[string]any{"email": uniq("x") + "@example.org", "app_ids": []string{e.appA.ID}}).wantError(t, http.StatusForbidden)
+	e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": uniq("x") + "@example.org", "app_ids": []string{e.appA.ID}}).want(t, http.StatusCreated)
+	e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": uniq("x") + "@example.org", "app_ids": []string{"no-such-app"}}).wantError(t, http.StatusBadRequest)
+	e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": uniq("x") + "@example.org", "app_ids": []string{e.mgmt.ID}}).wantError(t, http.StatusBadRequest)
+	e.call("PUT", "/cis/v1/users/"+id, e.admin, map[string]any{"app_ids": []string{e.appA.ID}}).wantError(t, http.StatusBadRequest)
+
+	// The user logs in to app A; the admin removes them from A: A no longer
+	// sees them, their token for A dies, B keeps them.
+	if err := e.svc.SetPassword(ctx, directory.System, id, directory.PasswordInput{Password: "assigned-pass-1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.svc.PasswordLogin(ctx, e.appA.ClientID, email, "assigned-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.call("GET", "/cis/v1/users/me/device-keys", tok.Token, nil).want(t, 200)
+	e.call("DELETE", "/cis/v1/users/"+id+"/apps/"+e.appA.ID, e.tokB, nil).wantError(t, http.StatusForbidden)
+	e.call("DELETE", "/cis/v1/users/"+id+"/apps/"+e.appA.ID, e.admin, nil).want(t, http.StatusNoContent)
+	e.call("GET", "/cis/v1/users/"+id, e.tokA, nil).wantError(t, http.StatusNotFound)
+	e.call("GET", "/cis/v1/users/me/device-keys", tok.Token, nil).wantError(t, http.StatusUnauthorized)
+	e.call("GET", "/cis/v1/users/"+id, e.tokB, nil).want(t, 200)
+	e.call("DELETE", "/cis/v1/users/"+id+"/apps/"+e.appA.ID, e.admin, nil).wantError(t, http.StatusNotFound)
+	if got := e.call("GET", "/cis/v1/users/"+id, e.admin, nil).want(t, 200).result(); len(got["app_ids"].([]any)) != 1 {
+		t.Fatalf("after removal: %v", got)
+	}
+	// An admin-created user without apps shows an empty app_ids.
+	if got := e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": uniq("none") + "@example.org"}).want(t, 201).result(); got["app_ids"] == nil {
+		t.Fatal("admin view of an unassigned user has no app_ids")
 	}
 }

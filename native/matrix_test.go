@@ -133,6 +133,11 @@ func TestPermissionMatrix(t *testing.T) {
 		{"GET", v1 + "/users/{user_id}/groups", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/groups", nil }, scopedToA(200)},
 		// An admin token has no calling application to remove the user from.
 		{"DELETE", v1 + "/users/{user_id}/apps", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/apps", nil }, clientRoute(403, 204, 404, 403, 204)},
+		{"GET", v1 + "/users/{user_id}/apps", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/apps", nil }, scopedToA(200)},
+		// Removal from a named app: administrators, or the application itself.
+		{"DELETE", v1 + "/users/{user_id}/apps/{app_id}", func(e *env) (string, any) {
+			return v1 + "/users/" + user(e).ID + "/apps/" + e.appA.ID, nil
+		}, adminRoute(clientRoute(204, 204, 403, 204, 204))},
 		{"PUT", v1 + "/users/{user_id}/apps/{app_id}", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID + "/apps/" + e.appB.ID, nil
 		}, adminOnly(204)},

@@ -44,6 +44,8 @@ var apiOps = []apiOp{
 	{"put", "/cis/v1/users/{user_id}", "updateUser", "Update a user (merge)", "Users", "client", nil, "UserUpdate", 200, "UserResult", []int{400, 401, 403, 404, 409, 413, 415}},
 	{"get", "/cis/v1/users/{user_id}/groups", "getUserGroups", "Groups of a user", "Users", "client", nil, "", 200, "GroupListResult", []int{401, 403, 404}},
 	{"delete", "/cis/v1/users/{user_id}/apps", "removeUserFromApp", "Detach the user from the calling application", "Users", "client", nil, "", 204, "", []int{401, 403, 404}},
+	{"get", "/cis/v1/users/{user_id}/apps", "getUserApps", "Applications the user is assigned to (scimd addition)", "Users", "client", nil, "", 200, "UserAppsResult", []int{401, 403, 404}},
+	{"delete", "/cis/v1/users/{user_id}/apps/{app_id}", "removeUserFromNamedApp", "Remove the user from a named application (admin; scimd addition)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
 	{"put", "/cis/v1/users/{user_id}/apps/{app_id}", "assignUserToApp", "Assign an existing user to an application (admin; scimd addition)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
 	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Give a user a first password", "Users", "client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 401, 403, 404, 409}},
 	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Replace a user's password", "Users", "client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 401, 403, 404}},
@@ -128,7 +130,7 @@ func componentSchemas() map[string]any {
 		"created_at": ms, "updated_at": ms, "email": anyObj, "secondary_emails": arr(anyObj), "phone_number": anyObj,
 		"secondary_phone_numbers": arr(anyObj), "username": str(), "birthday": str(), "address": anyObj, "name": anyObj,
 		"status_changed_at": dt, "last_auth": dt, "external_account_id": str(), "app_name": str(), "custom_app_data": anyObj,
-		"groupIds": arr(str()), "picture": str(), "language": str(), "custom_data": anyObj, "external_user_id": str(),
+		"groupIds": arr(str()), "app_ids": arr(str()), "picture": str(), "language": str(), "custom_data": anyObj, "external_user_id": str(),
 		"password_information": anyObj,
 	}, "user_id", "status", "created_at", "updated_at")
 	userInput := obj(map[string]any{
@@ -137,7 +139,7 @@ func componentSchemas() map[string]any {
 		"language": str(), "custom_data": anyObj, "external_user_id": str(),
 	})
 	create := obj(map[string]any{})
-	create["allOf"] = []any{userInput, obj(map[string]any{"credentials": obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")})}
+	create["allOf"] = []any{userInput, obj(map[string]any{"app_ids": arr(str()), "credentials": obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")})}
 	update := obj(map[string]any{})
 	update["allOf"] = []any{userInput, obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"Active", "Disabled", "Pending"}}})}
 	group := obj(map[string]any{"group_id": str(), "name": str(), "description": str(), "custom_data": anyObj, "created_at": ms, "updated_at": ms}, "group_id", "name", "created_at", "updated_at")
@@ -157,6 +159,7 @@ func componentSchemas() map[string]any {
 		"BulkResult": wrap(obj(map[string]any{"total_count": intSchema(0, 0), "created_count": intSchema(0, 0), "failed_count": intSchema(0, 0),
 			"results": arr(obj(map[string]any{"index": intSchema(0, 0), "status": intSchema(0, 0), "user": ref("User"), "error": ref("Error")}))})),
 		"UserResult":      wrap(ref("User")),
+		"UserAppsResult":  wrap(arr(obj(map[string]any{"app_id": str(), "app_name": str(), "assigned_at": dt, "last_login": dt}, "app_id", "app_name", "assigned_at"))),
 		"UserArrayResult": wrap(arr(ref("User"))),
 		"UserList":        obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(ref("User"))}, "total_count", "page_info", "result"),
 		"UserCountResult": wrap(obj(map[string]any{"user_count": intSchema(0, 0)}, "user_count")),

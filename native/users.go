@@ -233,6 +233,35 @@ func (h *Handler) userGroups(w http.ResponseWriter, r *http.Request, p directory
 	return result(w, http.StatusOK, out)
 }
 
+// userApps serves GET /cis/v1/users/{user_id}/apps: the applications the
+// user is assigned to ({app_id, app_name, assigned_at, last_login?}); an
+// application's token sees only its own entry.
+func (h *Handler) userApps(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	as, err := h.svc.UserApps(r.Context(), p, mux.Vars(r)["user_id"])
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(as))
+	for i, a := range as {
+		m := map[string]any{"app_id": a.App.ID, "app_name": a.App.Name, "assigned_at": isoTime(a.Link.AssignedAt)}
+		if !a.Link.LastLogin.IsZero() {
+			m["last_login"] = isoTime(a.Link.LastLogin)
+		}
+		out[i] = m
+	}
+	return result(w, http.StatusOK, out)
+}
+
+// unassignUserFromApp serves DELETE /cis/v1/users/{user_id}/apps/{app_id}
+// (scimd addition): an administrator removes the user from a named application.
+func (h *Handler) unassignUserFromApp(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	v := mux.Vars(r)
+	if err := h.svc.UnassignUserFromApp(r.Context(), p, v["user_id"], v["app_id"]); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusNoContent)
+}
+
 func (h *Handler) removeUserFromApp(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	if err := h.svc.RemoveUserFromApp(r.Context(), p, mux.Vars(r)["user_id"]); err != nil {
 		return err

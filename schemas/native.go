@@ -1,6 +1,8 @@
 package schemas
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +42,16 @@ func (r *nativeRender) field(root, ctx any, f *nativeField) (any, bool) {
 		return r.o.AppName, r.o.AppID != "" && r.o.AppName != ""
 	case nIdentities:
 		return []any{}, true
+	case nAppIDs:
+		u, _ := root.(*User)
+		if r.o.AppID != "" || u == nil {
+			return nil, false
+		}
+		ids := make([]any, 0, len(u.Apps))
+		for _, id := range slices.Sorted(maps.Keys(u.Apps)) {
+			ids = append(ids, id)
+		}
+		return ids, true
 	case nJSON:
 		data := jsonData(root, f.attr, r.o.AppID)
 		return CloneJSONObject(data), len(data) > 0
@@ -153,6 +165,10 @@ func (m *nativeMerge) root() any {
 // allowed checks that a body may set f.
 func (m *nativeMerge) allowed(f *nativeField, path string) error {
 	switch {
+	case f.kind == nAppIDs && !m.create:
+		return valueErr(path, "field %q can be set only on create; use PUT or DELETE /cis/v1/users/{user_id}/apps/{app_id}", path)
+	case f.kind == nAppIDs:
+		return nil
 	case f.write == wReadOnly || f.kind == nAppName || f.kind == nIdentities:
 		return valueErr(path, "field %q is read-only", path)
 	case f.write == wUpdateOnly && m.create:
@@ -262,6 +278,8 @@ func (m *nativeMerge) field(ctx any, f *nativeField, v any, path string) error {
 		return m.object(ctx, f, v, path)
 	case nArray:
 		return m.array(f, v, path)
+	case nAppIDs:
+		return m.appIDs(v, path)
 	}
 	s, err := m.scalar(f, v, path)
 	if err != nil {
@@ -453,6 +471,28 @@ func (m *nativeMerge) json(f *nativeField, v any, path string) error {
 	return nil
 }
 
+// appIDs assigns the user to each application listed (create only); whether
+// the caller may, and whether the applications exist, is the directory's.
+func (m *nativeMerge) appIDs(v any, path string) error {
+	arr, ok := v.([]any)
+	if v != nil && !ok {
+		return valueErr(path, "%s must be an array of application ids", path)
+	}
+	for i, e := range arr {
+		id, ok := e.(string)
+		if !ok || id == "" {
+			return valueErr(path, "%s[%d] must be an application id", path, i)
+		}
+		if m.u.Apps == nil {
+			m.u.Apps = map[string]*AppLink{}
+		}
+		if m.u.Apps[id] == nil {
+			m.u.Apps[id] = &AppLink{}
+		}
+	}
+	return nil
+}
+
 // apply checks every key of body against the table, then applies the
 // fields in table order (so email is applied before secondary_emails).
 func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
@@ -503,8 +543,9 @@ func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
 // `delegated_access`) are not handled here: the caller removes them from the
 // body first, else they are unknown fields. Every error is a *ValueError
 // whose Path names the field as the client wrote it, and on error u is
-// unchanged. Requirements on the whole user (an email or a phone number,
-// uniqueness) are the directory's.
+// unchanged. Requirements on the whole user (uniqueness, who may assign
+// applications) are the directory's; the native face requires an email or
+// a phone number on create.
 func MergeNativeUser(u *User, body map[string]any, o NativeOptions, create bool) error {
 	m := &nativeMerge{u: u.Clone(), o: o, create: create, now: o.Now}
 	if m.now.IsZero() {

@@ -33,6 +33,10 @@ const (
 	nAppName
 	// nIdentities is the identities array (always empty: scimd keeps none).
 	nIdentities
+	// nAppIDs is app_ids, the ids of the applications the user is assigned to:
+	// shown to callers without an application (admins), settable only on
+	// create (the directory decides who may assign).
+	nAppIDs
 )
 
 // nativeWrite says whether and when a request body may set a native field.
@@ -192,6 +196,7 @@ func newUserNativeTable(c *catalog) *nativeTable {
 			nf("expires_in", by("passwordInformation.expiresAt"), wReadOnly),
 		),
 		{name: "identities", kind: nIdentities},
+		{name: "app_ids", kind: nAppIDs},
 	}
 	return registerNative(c, fields)
 }

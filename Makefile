@@ -40,7 +40,7 @@ bench:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./schemas:FuzzParseFilter ./schemas:FuzzFold ./schemas:FuzzFoldOps \
-	./schemas:FuzzReplaceSCIMUser ./schemas:FuzzMergeNativeUser \
+	./schemas:FuzzReplaceSCIMUser ./schemas:FuzzMergeNativeUser ./schemas:FuzzPatchSCIMUser \
 	./scim:FuzzPatchAndFilter ./native:FuzzSearch
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

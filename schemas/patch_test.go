@@ -1,0 +1,138 @@
+package schemas
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// decodeOps reads a PatchOp "Operations" array as the SCIM face normalises it.
+func decodeOps(t testing.TB, data []byte) ([]PatchOp, bool) {
+	body, ok := decodeBody(append(append([]byte(`{"Operations":`), data...), '}'))
+	if !ok {
+		return nil, false
+	}
+	raw, ok := body["Operations"].([]any)
+	if !ok {
+		return nil, false
+	}
+	ops := make([]PatchOp, 0, len(raw))
+	for _, r := range raw {
+		m, ok := r.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		op, _ := m["op"].(string)
+		o := PatchOp{Op: strings.ToLower(op)}
+		o.Path, _ = m["path"].(string)
+		o.Value, o.HasValue = m["value"]
+		if o.Op != "add" && o.Op != "remove" && o.Op != "replace" {
+			return nil, false
+		}
+		ops = append(ops, o)
+	}
+	return ops, true
+}
+
+// checkPatchRejected checks that a refused PATCH returned a typed error and
+// left the document alone.
+func checkPatchRejected(t *testing.T, err error, got, before any) {
+	t.Helper()
+	var pe *PatchError
+	var ve *ValueError
+	var fe *FilterError
+	if !errors.As(err, &pe) && !errors.As(err, &ve) && !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T) is not a PatchError, ValueError or FilterError", err, err)
+	}
+	if !reflect.DeepEqual(got, before) {
+		t.Fatalf("the document changed on error %v", err)
+	}
+}
+
+// FuzzPatchSCIMUser applies arbitrary operations (paths through the PATCH
+// path parser, value filters through the filter parser) to a sample user and
+// a group: every outcome is a typed error with the document unchanged, or a
+// document that renders, holds at most MaxValues elements per attribute and
+// one primary.
+func FuzzPatchSCIMUser(f *testing.F) {
+	for _, s := range []string{
+		`[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.org"}]`,
+		`[{"op":"add","value":{"name.givenName":"A","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"x"}}}]`,
+		`[{"op":"remove","path":"members[value eq \"a\" or value eq \"b\"]"}]`,
+		`[{"op":"add","path":"roles[primary eq \"True\"].display","value":"Admin"}]`,
+		`[{"op":"add","path":"urn:scimd:schemas:extension:CustomData:2.0:User:a.b","value":{"c":[1,2]}}]`,
+		`[{"op":"add","path":"emails","value":[{"value":"b@x.org","primary":true}]},{"op":"remove","path":"emails[value ew \".org\"]"}]`,
+		`[{"op":"replace","path":"addresses[type eq \"work\"].locality","value":"Paris"},{"op":"remove","path":"name.familyName"}]`,
+		`[{"op":"replace","value":{"id":"u-0001","active":"False","userName":""}}]`,
+		`[{"op":"add","path":"members","value":[{"value":"u1"},"u2"]},{"op":"replace","path":"displayName","value":"G"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ops, ok := decodeOps(t, data)
+		if !ok {
+			return
+		}
+		ctx := context.Background()
+		if _, err := SCIMPatchPassword(ops); err != nil {
+			var ve *ValueError
+			if !errors.As(err, &ve) {
+				t.Fatalf("password: %v (%T)", err, err)
+			}
+		}
+		for _, opt := range []SCIMOptions{scimOpt, {Now: tCreated}} {
+			u := sampleUser(t)
+			before := u.Clone()
+			if err := PatchSCIMUser(ctx, u, ops, opt); err != nil {
+				checkPatchRejected(t, err, u, before)
+				continue
+			}
+			SCIMUser(u, opt)
+			for _, n := range []int{len(u.Emails), len(u.PhoneNumbers), len(u.Roles), len(u.Addresses), len(u.Photos)} {
+				if n > MaxValues {
+					t.Fatalf("%d values kept", n)
+				}
+			}
+			if count(flags(u.Emails, func(e Email) bool { return e.Primary })) > 1 {
+				t.Fatalf("two primary emails: %+v", u.Emails)
+			}
+			if u.UserName == "" {
+				t.Fatalf("userName erased")
+			}
+		}
+		attrs, _, err := SplitSCIMGroupPatch(ops)
+		if err != nil {
+			return
+		}
+		g := &Group{ID: "g1", DisplayName: "Group", ExternalID: "x"}
+		before := g.Clone()
+		if err := PatchSCIMGroup(ctx, g, attrs); err != nil {
+			checkPatchRejected(t, err, g, before)
+			return
+		}
+		SCIMGroup(g, nil, SCIMOptions{})
+	})
+}
+
+func TestPatchSCIMUserStopsWhenCancelled(t *testing.T) {
+	u := sampleUser(t)
+	before := u.Clone()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := PatchSCIMUser(ctx, u, []PatchOp{{Op: "replace", Path: "title", Value: "X", HasValue: true}}, scimOpt)
+	if !errors.Is(err, context.Canceled) || !reflect.DeepEqual(u, before) {
+		t.Fatalf("err %v; user changed: %v", err, !reflect.DeepEqual(u, before))
+	}
+}
+
+func TestPatchSCIMUserCapBeforeConversion(t *testing.T) {
+	u := sampleUser(t)
+	list := make([]any, MaxValues+1) // nils: nothing to convert, only to count
+	err := PatchSCIMUser(context.Background(), u, []PatchOp{{Op: "add", Path: "roles", Value: list, HasValue: true}}, scimOpt)
+	var ve *ValueError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "at most") {
+		t.Fatalf("err %v", err)
+	}
+}

@@ -283,7 +283,7 @@ func TestGroupMembership(t *testing.T) {
 func TestClientCredentialsAndTokens(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	tok, err := f.svc.IssueClientToken(ctx, f.mgmt.ClientID, f.mgmtSecret, "")
+	tok, err := f.svc.IssueClientToken(ctx, f.mgmt.ClientID, f.mgmtSecret, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,12 +291,12 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 	if err != nil || !p.Admin || p.AppID != "" || p.ActorID != f.mgmt.ClientID {
 		t.Fatalf("admin principal %+v, %v", p, err)
 	}
-	tokA, _ := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	tokA, _ := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
 	p, err = f.svc.Authenticate(ctx, tokA.Token)
 	if err != nil || p.Admin || p.AppID != f.appA.ID {
 		t.Fatalf("app principal %+v, %v", p, err)
 	}
-	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, "wrong", "")
+	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, "wrong", "", "")
 	wantKind(t, err, KindUnauthenticated)
 
 	// Tampering, alg none, garbage: all 401.
@@ -324,7 +324,7 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 	if _, err := replica.Authenticate(ctx, tok.Token); err != nil {
 		t.Fatalf("token signed before rotation rejected by another replica: %v", err)
 	}
-	newTok, _ := replica.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	newTok, _ := replica.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
 	if _, err := f.svc.Authenticate(ctx, newTok.Token); err != nil {
 		t.Fatalf("token signed with the rotated key rejected by the first replica: %v", err)
 	}
@@ -338,9 +338,9 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "")
+	_, err = f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
 	wantKind(t, err, KindUnauthenticated)
-	fresh, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, newSecret, "")
+	fresh, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, newSecret, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +570,7 @@ func TestBootstrap(t *testing.T) {
 	if again, err := f.svc.EnsureManagementApp(ctx, "ops-id", "ops-secret"); err != nil || again {
 		t.Fatalf("second EnsureManagementApp: %v %v", again, err)
 	}
-	if _, err := f.svc.IssueClientToken(ctx, "ops-id", "ops-secret", ""); err != nil {
+	if _, err := f.svc.IssueClientToken(ctx, "ops-id", "ops-secret", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.EnsureManagementApp(ctx, f.appA.ClientID, "x"); err == nil {
@@ -583,7 +583,7 @@ func TestBootstrap(t *testing.T) {
 	if err != nil || !created || id == "" || secret == "" {
 		t.Fatalf("bootstrap on an empty store: %q %q %v %v", id, secret, created, err)
 	}
-	if _, err := svc.IssueClientToken(ctx, id, secret, ""); err != nil {
+	if _, err := svc.IssueClientToken(ctx, id, secret, "", ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -30,8 +31,8 @@ const (
 	KindTooMany                     // the request asks for more than the server will do
 	KindTooLarge                    // a value or request exceeds a size limit
 	KindUnsupported                 // a valid request for something scimd does not implement
-	KindRateLimited                 // too many attempts; try again later
-	KindUnavailable                 // the store is temporarily unavailable (storage.ErrUnavailable); retry later
+	KindRateLimited                 // too many attempts by this caller; try again after Error.RetryAfter
+	KindUnavailable                 // the server cannot do it now: the store is temporarily unavailable (storage.ErrUnavailable) or hashing is at capacity; try again after Error.RetryAfter
 )
 
 var kindNames = [...]string{
@@ -66,6 +67,10 @@ type Error struct {
 	Field string // e.g. the unique field of a conflict, the invalid attribute
 	Msg   string // user-facing; never contains secrets or internal details
 	Err   error  // the cause, for logs; may be nil
+	// RetryAfter is how long the client should wait before trying again, for
+	// KindRateLimited and KindUnavailable (the faces send it as Retry-After);
+	// zero leaves the choice to the face.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -85,6 +90,15 @@ func Errorf(k Kind, format string, args ...any) *Error {
 // FieldError returns an *Error of kind k about one field.
 func FieldError(k Kind, field, format string, args ...any) *Error {
 	return &Error{Kind: k, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// RetryAfterOf returns the RetryAfter of a *Error in err's chain, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the Kind of err: that of a *Error in its chain, else KindInternal.

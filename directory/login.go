@@ -82,10 +82,6 @@ func (l *loginLimiter) succeed(userID string) {
 	delete(l.failures, userID)
 }
 
-// dummyHash is verified against when the user does not exist, so that a login
-// for an unknown user takes as long as one with a wrong password.
-var dummyHash, _ = HashSecret("scimd-dummy-password")
-
 var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or password")
 
 // checkPassword runs the checks common to every password login: the client is
@@ -111,7 +107,9 @@ func (s *Service) checkPassword(ctx context.Context, clientID, identifier, passw
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			_, _ = VerifySecret(dummyHash, password)
+			if _, err := checkSecret(ctx, dummyHash, password); err != nil {
+				return nil, nil, err
+			}
 			return nil, nil, errBadLogin
 		}
 		return nil, nil, translate(err, "user")
@@ -120,11 +118,15 @@ func (s *Service) checkPassword(ctx context.Context, clientID, identifier, passw
 		return nil, nil, Errorf(KindRateLimited, "too many failed logins for this user; try again later")
 	}
 	if u.Password == nil {
-		_, _ = VerifySecret(dummyHash, password)
+		if _, err := checkSecret(ctx, dummyHash, password); err != nil {
+			return nil, nil, err
+		}
 		s.limiter.fail(u.ID)
 		return nil, nil, errBadLogin
 	}
-	if ok, _ := VerifySecret(u.Password.Hash, password); !ok {
+	if ok, err := checkSecret(ctx, u.Password.Hash, password); err != nil {
+		return nil, nil, err // not checked: no failure to count
+	} else if !ok {
 		s.limiter.fail(u.ID)
 		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, ActionFailedLogin, TargetUser, u.ID, nil)
 		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {

@@ -1,12 +1,16 @@
 package directory
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -23,18 +27,99 @@ const (
 	argonSaltLen   = 16
 )
 
+// Limits on hashing. Every argon2id computation holds argonMemoryKiB (19 MiB)
+// for about 20 ms of one core, and anyone can trigger one (a wrong client
+// secret, a login), so the process runs at most HashConcurrency() of them at
+// once: memory stays bounded under any flood. A check that finds every slot
+// taken waits up to HashWait, then fails with KindUnavailable (503,
+// Retry-After: 1).
+const (
+	// HashWait is how long a hash computation waits for a free slot.
+	HashWait = time.Second
+	// MaxDefaultHashConcurrency caps the default number of slots (76 MiB of argon2id memory).
+	MaxDefaultHashConcurrency = 4
+)
+
+// DefaultHashConcurrency is the default number of hash computations run at
+// once: one per CPU (GOMAXPROCS), at most MaxDefaultHashConcurrency.
+func DefaultHashConcurrency() int { return min(runtime.GOMAXPROCS(0), MaxDefaultHashConcurrency) }
+
+// hashing is the process-wide gate every hash computation goes through:
+// memory is a resource of the process, whatever number of Services it runs.
+var hashing atomic.Pointer[hashGate]
+
+func init() { hashing.Store(newHashGate(DefaultHashConcurrency())) }
+
+// SetHashConcurrency sets how many hash computations (argon2id or bcrypt) the
+// process runs at once (n < 1 means 1). Call it before serving: computations
+// already waiting keep the previous limit.
+func SetHashConcurrency(n int) { hashing.Store(newHashGate(max(n, 1))) }
+
+// hashGate bounds concurrent hash computations.
+type hashGate struct {
+	slots          chan struct{}
+	inFlight, peak atomic.Int64 // observed by tests
+}
+
+func newHashGate(n int) *hashGate { return &hashGate{slots: make(chan struct{}, n)} }
+
+// errHashingBusy is returned when no hashing slot frees up within HashWait.
+var errHashingBusy = &Error{Kind: KindUnavailable, RetryAfter: time.Second,
+	Msg: "the server is busy checking credentials; try again in a second"}
+
+// run runs fn in a hashing slot, waiting for one at most HashWait. It fails
+// with errHashingBusy, or with ctx's error when the caller gives up first.
+func (g *hashGate) run(ctx context.Context, fn func()) error {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(HashWait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+		case <-t.C:
+			return errHashingBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-g.slots }()
+	n := g.inFlight.Add(1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+	defer g.inFlight.Add(-1)
+	fn()
+	return nil
+}
+
 // HashSecret returns a PHC-formatted argon2id hash of secret (a password or a
-// client secret), with a fresh random salt.
+// client secret), with a fresh random salt. It fails with KindUnavailable
+// when the process is hashing at capacity (see HashWait).
 func HashSecret(secret string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("directory: hash secret: %w", err)
 	}
-	key := argon2.IDKey([]byte(secret), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	var key []byte
+	if err := hashing.Load().run(context.Background(), func() {
+		key = argon2.IDKey([]byte(secret), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	}); err != nil {
+		return "", err
+	}
+	return phcArgon2id(salt, key), nil
+}
+
+func phcArgon2id(salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
+
+// dummyHash is checked when a login names no user or a user without a
+// password, so that it costs as much as a wrong password. It is well-formed
+// with the current parameters but made without hashing anything (nothing is
+// computed at start), and its all-zero key matches no secret.
+var dummyHash = phcArgon2id(make([]byte, argonSaltLen), make([]byte, argonKeyLen))
 
 // errBadHash is returned for a stored hash this package cannot read.
 var errBadHash = errors.New("directory: unrecognised secret hash")
@@ -42,12 +127,20 @@ var errBadHash = errors.New("directory: unrecognised secret hash")
 // VerifySecret reports whether secret matches hash, a PHC argon2id hash made by
 // HashSecret or a bcrypt hash (accepted for imported passwords). The comparison
 // is constant-time. A malformed hash never matches and returns an error.
+// It fails with KindUnavailable when the process is hashing at capacity.
 func VerifySecret(hash, secret string) (bool, error) {
+	return verifySecret(context.Background(), hash, secret)
+}
+
+// verifySecret is VerifySecret giving up when ctx ends.
+func verifySecret(ctx context.Context, hash, secret string) (ok bool, err error) {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		return verifyArgon2id(hash, secret)
+		return verifyArgon2id(ctx, hash, secret)
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret))
+		if gerr := hashing.Load().run(ctx, func() { err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) }); gerr != nil {
+			return false, gerr
+		}
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return false, nil
 		}
@@ -57,7 +150,18 @@ func VerifySecret(hash, secret string) (bool, error) {
 	}
 }
 
-func verifyArgon2id(hash, secret string) (bool, error) {
+// checkSecret is verifySecret for a caller that only needs to know whether
+// the secret matched: a malformed stored hash matches nothing (false, nil),
+// and the error is that of a check that could not run (busy, ctx ended).
+func checkSecret(ctx context.Context, hash, secret string) (bool, error) {
+	ok, err := verifySecret(ctx, hash, secret)
+	if err != nil && (KindOf(err) == KindUnavailable || ctx.Err() != nil) {
+		return false, err
+	}
+	return ok, nil
+}
+
+func verifyArgon2id(ctx context.Context, hash, secret string) (bool, error) {
 	// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 {
@@ -84,7 +188,12 @@ func verifyArgon2id(hash, secret string) (bool, error) {
 	if err != nil || len(want) == 0 || len(want) > 128 {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(secret), salt, passes, memory, threads, uint32(len(want)))
+	var got []byte
+	if err := hashing.Load().run(ctx, func() {
+		got = argon2.IDKey([]byte(secret), salt, passes, memory, threads, uint32(len(want)))
+	}); err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

@@ -17,6 +17,7 @@ type Service struct {
 	tenantID string
 	keys     keyring
 	limiter  *loginLimiter
+	clients  *clientGuard
 }
 
 // Options configures a Service. Zero values select defaults.
@@ -47,6 +48,7 @@ func New(store storage.Store, opts Options) *Service {
 		s.tenantID = "default"
 	}
 	s.limiter = newLoginLimiter(s.now)
+	s.clients = newClientGuard(s.now)
 	return s
 }
 

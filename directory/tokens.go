@@ -227,21 +227,23 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 }
 
 // IssueClientToken exchanges client credentials for an access token (the
-// client_credentials grant). resource, when set, becomes the audience.
-func (s *Service) IssueClientToken(ctx context.Context, clientID, secret, resource string) (AccessToken, error) {
-	badClient := Errorf(KindUnauthenticated, "invalid client credentials")
+// client_credentials grant); ip is the caller's address ("" for none).
+// resource, when set, becomes the audience. Wrong secrets are limited per
+// client id and per address (KindRateLimited, see MaxClientSecretFailures) and
+// hashing per process (KindUnavailable, see HashWait).
+func (s *Service) IssueClientToken(ctx context.Context, clientID, secret, resource, ip string) (AccessToken, error) {
 	if clientID == "" || secret == "" {
-		return AccessToken{}, badClient
+		return AccessToken{}, errBadClient
 	}
 	app, err := s.store.FindAppByClientID(ctx, clientID)
 	if err != nil {
 		if KindOf(translate(err, "app")) == KindNotFound {
-			return AccessToken{}, badClient
+			return AccessToken{}, s.clients.unknownClient(ip)
 		}
 		return AccessToken{}, translate(err, "application")
 	}
-	if !s.secretMatches(app, secret) {
-		return AccessToken{}, badClient
+	if err := s.checkClientSecret(ctx, app, secret, ip); err != nil {
+		return AccessToken{}, err
 	}
 	c := tokenClaims{ClientID: app.ClientID, AppID: app.ID, AppName: app.Name, Scope: "openid", TokenUse: tokenUseClient}
 	c.Subject = app.ClientID
@@ -252,19 +254,6 @@ func (s *Service) IssueClientToken(ctx context.Context, clientID, secret, resour
 		c.Audience = jwt.ClaimStrings{resource}
 	}
 	return s.sign(ctx, c)
-}
-
-func (s *Service) secretMatches(app *schemas.App, secret string) bool {
-	now := s.clock()
-	for _, cs := range app.Secrets {
-		if !cs.Expires.IsZero() && !now.Before(cs.Expires) {
-			continue
-		}
-		if ok, _ := VerifySecret(cs.Hash, secret); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // issueUserToken issues a user access token for a user logged in through an app.

@@ -65,7 +65,7 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 	}
 	hash, err := HashSecret(pw.Password)
 	if err != nil {
-		return nil, &Error{Kind: KindInternal, Msg: "internal error", Err: err}
+		return nil, translate(err, "password") // busy hashing stays KindUnavailable
 	}
 	return &schemas.PasswordCredential{Hash: hash, Temporary: pw.Temporary, Updated: now}, nil
 }

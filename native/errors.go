@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
@@ -48,7 +47,7 @@ func badRequest(format string, args ...any) error {
 }
 
 // classify returns the status and user-facing message of err. Server faults
-// get a generic message; the cause goes to the log.
+// get a generic message; writeError hands the cause to the log.
 func (h *Handler) classify(r *http.Request, err error) (int, string) {
 	var he *httpError
 	var se *httpx.SyntaxError
@@ -58,8 +57,12 @@ func (h *Handler) classify(r *http.Request, err error) (int, string) {
 		return http.StatusBadRequest, msg
 	}
 	switch {
+	case httpx.ClientGone(r, err):
+		return httpx.StatusClientClosedRequest, "client closed request"
 	case errors.As(err, &he):
 		return he.status, he.msg
+	case errors.Is(err, httpx.ErrBodyTimeout):
+		return http.StatusRequestTimeout, err.Error()
 	case errors.Is(err, httpx.ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body exceeds %d bytes", h.maxBody)
 	case errors.As(err, &se):
@@ -68,14 +71,10 @@ func (h *Handler) classify(r *http.Request, err error) (int, string) {
 		return http.StatusBadRequest, "invalid search: " + fe.Error()
 	case errors.As(err, &de):
 		status, ok := kindStatus[de.Kind]
-		if ok && status == http.StatusServiceUnavailable {
-			h.log.Warn("native API request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		}
 		if ok && status != http.StatusInternalServerError {
 			return status, de.Msg
 		}
 	}
-	h.log.Error("native API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return http.StatusInternalServerError, "internal server error"
 }
 
@@ -84,6 +83,7 @@ func (h *Handler) classify(r *http.Request, err error) (int, string) {
 // strings, as in Transmit's BadRequestHttpError. extra fields are added to the body.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
 	status, msg := h.classify(r, err)
+	httpx.Fail(h.log, r, status, err)
 	body := map[string]any{"error_code": status}
 	if status == http.StatusBadRequest {
 		body["message"] = []string{msg}
@@ -101,12 +101,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	for k, v := range extra {
 		body[k] = v
 	}
-	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(60))
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", httpx.RetryAfterUnavailable)
-	}
+	httpx.SetRetryAfter(w.Header(), status, directory.RetryAfterOf(err))
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 	}

@@ -1,8 +1,10 @@
 package native
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -162,12 +164,13 @@ func (h *Handler) wrap(rt route) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("native API handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-				h.writeError(w, r, &httpError{status: http.StatusInternalServerError, msg: "internal server error"}, nil)
+				h.writeError(w, r, fmt.Errorf("native API handler panicked: %v\n%s", v, debug.Stack()), nil)
 			}
 		}()
 		var p directory.Principal
-		if rt.access != public {
+		if rt.access == public {
+			httpx.LimitUnauthenticated(w, r)
+		} else {
 			var err error
 			p, err = h.svc.Authenticate(r.Context(), httpx.BearerToken(r))
 			if err != nil {
@@ -182,8 +185,8 @@ func (h *Handler) wrap(rt route) http.Handler {
 				h.writeError(w, r, &httpError{status: http.StatusForbidden, msg: "this endpoint needs a user access token"}, nil)
 				return
 			}
-			p.IP, p.UserAgent = httpx.ClientIP(r), r.UserAgent()
 		}
+		p.IP, p.UserAgent = httpx.ClientIP(r), r.UserAgent()
 		if err := rt.h(w, r, p); err != nil {
 			h.writeError(w, r, err, nil)
 		}

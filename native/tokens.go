@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
 )
 
 // tokenResponse is the body of a successful token request (not wrapped in
@@ -32,15 +33,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, _ directory.Prin
 	if mt != "application/x-www-form-urlencoded" {
 		return &httpError{status: http.StatusUnsupportedMediaType, msg: "the token request must be application/x-www-form-urlencoded", code: "invalid_request"}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{status: http.StatusRequestEntityTooLarge, msg: "the request body is too large", code: "invalid_request"}
-		}
+	raw, err := httpx.ReadBody(r, httpx.MaxUnauthenticatedBody)
+	if errors.Is(err, httpx.ErrBodyTooLarge) {
+		return &httpError{status: http.StatusRequestEntityTooLarge, msg: "the request body is too large", code: "invalid_request"}
+	}
+	if err != nil {
+		return err // timeouts (408) and clients gone are not the form's fault
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
 		return oauthError(http.StatusBadRequest, "invalid_request", "the form body is not valid")
 	}
-	form := r.PostForm
 	switch gt := form.Get("grant_type"); gt {
 	case "client_credentials":
 	case "":
@@ -68,7 +71,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, _ directory.Prin
 	if clientID == "" || secret == "" {
 		return oauthError(http.StatusBadRequest, "invalid_request", "client_id and client_secret are required")
 	}
-	tok, err := h.svc.IssueClientToken(r.Context(), clientID, secret, form.Get("resource"))
+	tok, err := h.svc.IssueClientToken(r.Context(), clientID, secret, form.Get("resource"), httpx.ClientIP(r))
 	if directory.KindOf(err) == directory.KindUnauthenticated {
 		return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
 	}

@@ -111,6 +111,9 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &se) {
 		return invalidSyntax("%s", se.Error())
 	}
+	if errors.Is(err, httpx.ErrBodyTimeout) {
+		return newError(http.StatusRequestTimeout, "", "%s", httpx.ErrBodyTimeout.Error())
+	}
 	if errors.Is(err, httpx.ErrBodyTooLarge) {
 		return newError(http.StatusRequestEntityTooLarge, "", "the request body is larger than the server accepts")
 	}

@@ -1,8 +1,10 @@
 package scim
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -103,9 +105,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			h.log.Error("scim: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
-			if !sw.wrote {
-				h.writeError(sw, r, newError(http.StatusInternalServerError, "", "internal error"))
+			err := fmt.Errorf("scim: panic serving request: %v\n%s", v, debug.Stack())
+			if sw.wrote {
+				httpx.Fail(h.log, r, http.StatusInternalServerError, err)
+			} else {
+				h.writeError(sw, r, err)
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
 )
 
@@ -25,20 +26,16 @@ func (c *call) writeJSON(status int, v any) {
 // fail answers err as a SCIM error body.
 func (c *call) fail(err error) { c.h.writeError(c.w, c.r, err) }
 
-// setRetryAfter tells a client when to retry a request answered with status:
-// 503 means the store is temporarily unavailable.
-func setRetryAfter(w http.ResponseWriter, status int) {
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", httpx.RetryAfterUnavailable)
-	}
-}
-
+// writeError answers err as a SCIM error body, records err as the cause of
+// the answer (for the log) and sets the headers that go with it
+// (Retry-After). A client that went away is answered (to nobody) 499.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := toAPIError(err)
-	if ae.Status >= 500 {
-		h.log.Error("scim: request failed", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "err", err)
+	if httpx.ClientGone(r, err) {
+		ae = newError(httpx.StatusClientClosedRequest, "", "client closed request")
 	}
-	setRetryAfter(w, ae.Status)
+	httpx.Fail(h.log, r, ae.Status, err)
+	httpx.SetRetryAfter(w.Header(), ae.Status, directory.RetryAfterOf(err))
 	body, _ := json.Marshal(ae.ScimError)
 	w.Header().Set("Content-Type", scimContentType)
 	w.WriteHeader(ae.Status)

@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
 )
 
 // config is the server configuration. Every flag has an environment variable;
@@ -25,6 +28,8 @@ type config struct {
 	BootstrapID     string
 	BootstrapSecret string
 	ShutdownTimeout time.Duration
+	MaxConnections  int
+	HashConcurrency int
 }
 
 // envFlag ties a flag to its environment variable.
@@ -48,7 +53,8 @@ func (c *config) flags() []envFlag {
 // parseConfig reads flags (args excludes the program and sub-command names) and
 // the environment, and validates the result, reporting every problem at once.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
-	c := &config{ShutdownTimeout: 30 * time.Second}
+	c := &config{ShutdownTimeout: 30 * time.Second, MaxConnections: httpx.DefaultMaxConnections,
+		HashConcurrency: directory.DefaultHashConcurrency()}
 	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller as one line
 	for _, f := range c.flags() {
@@ -58,6 +64,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 		fs.StringVar(f.dst, f.name, def, f.usage+" (env "+f.env+")")
 	}
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open client connections served at once; more are answered 503 and closed")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "secret hashes (argon2id, 19 MiB each) computed at once; default: one per CPU, at most 4")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,6 +111,12 @@ func (c *config) validate() error {
 	}
 	if (c.BootstrapID == "") != (c.BootstrapSecret == "") {
 		errs = append(errs, errors.New("SCIMD_BOOTSTRAP_CLIENT_ID and SCIMD_BOOTSTRAP_CLIENT_SECRET must be set together"))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, errors.New("-max-connections must be at least 1"))
+	}
+	if c.HashConcurrency < 1 {
+		errs = append(errs, errors.New("-hash-concurrency must be at least 1"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("-shutdown-timeout must be positive"))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
 	"github.com/scimd/scimd/native"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/storage"
@@ -15,7 +16,8 @@ import (
 
 // newHandler builds the HTTP surface: the health endpoints, the native face
 // (/cis/v1, /oidc, discovery, OpenAPI) and the SCIM face (/cis/scim and /scim/v2),
-// all on one mux behind the recovery and access-log middleware.
+// all on one mux behind httpx.AccessLog (one log line per request, panics
+// recovered, every server error logged with its cause).
 func newHandler(store storage.Store, svc *directory.Service, publicURL string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	native.New(svc, native.Options{PublicURL: publicURL, Logger: log}).Register(mux)
@@ -33,7 +35,7 @@ func newHandler(store storage.Store, svc *directory.Service, publicURL string, l
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return withRecovery(log, withAccessLog(log, mux))
+	return httpx.AccessLog(log, mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

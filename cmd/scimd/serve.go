@@ -9,9 +9,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/mongo"
@@ -21,6 +21,7 @@ import (
 // cancelled (SIGINT/SIGTERM), then lets in-flight requests finish.
 func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	log := cfg.logger(stderr)
+	directory.SetHashConcurrency(cfg.HashConcurrency)
 	store, kind, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -47,14 +48,9 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if err := bootstrap(ctx, cfg, svc, log, stderr); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           newHandler(store, svc, base, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpx.NewServer(newHandler(store, svc, base, log), log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(httpx.LimitListener(ln, cfg.MaxConnections)) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", kind, "version", version)
 
 	select {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -18,10 +17,6 @@ import (
 // DefaultMaxBody is the default cap on request bodies: a user may carry 500 KB
 // of custom_data plus 500 KB of custom_app_data, so 2 MiB leaves room for the rest.
 const DefaultMaxBody = 2 << 20
-
-// RetryAfterUnavailable is the Retry-After (seconds) of a 503 answered
-// because the store is temporarily unavailable.
-const RetryAfterUnavailable = "5"
 
 // BearerToken returns the credential of an "Authorization: Bearer …" header
 // (the scheme is case-insensitive), or "" when there is none.
@@ -55,18 +50,15 @@ func (e *SyntaxError) Error() string { return "invalid JSON: " + e.Reason }
 // DecodeJSON reads at most limit bytes of r's body and decodes one JSON value
 // into v, keeping numbers as json.Number so that they round-trip exactly.
 // Trailing data after the value is an error. It returns ErrBodyTooLarge or a
-// *SyntaxError for bad input.
+// *SyntaxError for bad input, and the errors of ReadBody for a body that does
+// not arrive.
 func DecodeJSON(r *http.Request, v any, limit int64) error {
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	body, err := ReadBody(r, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return ErrBodyTooLarge
-		}
-		return fmt.Errorf("read request body: %w", err)
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &SyntaxError{Reason: "the request body is empty"}

@@ -1,0 +1,59 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// ErrBodyTimeout is in the chain of a body read that did not finish before
+// the read deadline: the client is sending too slowly. Faces answer 408.
+var ErrBodyTimeout = errors.New("the request body was not received in time")
+
+// ErrClientGone is in the chain of a body read cut short because the client
+// closed the connection. Nothing can be answered; see [ClientGone].
+var ErrClientGone = errors.New("client closed request")
+
+// ReadBody reads r's whole body, at most limit bytes (DefaultMaxBody when
+// limit <= 0). A body over the limit is ErrBodyTooLarge, a read that ran into
+// the connection's read deadline wraps ErrBodyTimeout, one the client cut
+// short wraps ErrClientGone, and any other failure (such as malformed chunked
+// encoding) is a *SyntaxError: none of them is a server fault.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err == nil {
+		return body, nil
+	}
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return nil, ErrBodyTooLarge
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w: %w", ErrBodyTimeout, err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, context.Canceled):
+		return nil, fmt.Errorf("%w: %w", ErrClientGone, err)
+	}
+	return nil, &SyntaxError{Reason: "the request body could not be read: " + err.Error()}
+}
+
+// LimitUnauthenticated bounds what a request served before its caller is
+// authenticated (the token endpoint, password login) may hold: its body is
+// capped at MaxUnauthenticatedBody bytes and must arrive within
+// UnauthenticatedBodyTimeout of this call, instead of the server-wide ReadTimeout.
+// Call it before reading the body.
+func LimitUnauthenticated(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUnauthenticatedBody)
+	// An error means the writer cannot set deadlines (a test recorder): the
+	// server-wide ReadTimeout still applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(UnauthenticatedBodyTimeout))
+}

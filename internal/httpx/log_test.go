@@ -1,0 +1,156 @@
+package httpx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// waitFor polls the log until it contains want.
+func (s *syncBuffer) waitFor(t *testing.T, want string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if out := s.String(); strings.Contains(out, want) {
+			return out
+		}
+	}
+	t.Fatalf("log never got %q:\n%s", want, s.String())
+	return ""
+}
+
+func newLog() (*syncBuffer, *slog.Logger) {
+	b := &syncBuffer{}
+	return b, slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T) {
+	logs, log := newLog()
+	srv := httptest.NewServer(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/boom":
+			panic("kaboom")
+		case "/fault":
+			Fail(log, r, 500, errors.New("disk on fire"))
+			w.WriteHeader(500)
+		case "/silent":
+			w.WriteHeader(502)
+		default:
+			w.WriteHeader(http.StatusTeapot)
+		}
+	})))
+	defer srv.Close()
+	for _, path := range []string{"/boom?filter=secret", "/fault", "/silent", "/tea?filter=userName%20eq%20%22ada%22"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	out := logs.String()
+	for _, want := range []string{
+		`level=ERROR msg=request method=GET path=/boom status=500`, "kaboom", "log_test.go", // the stack
+		`level=ERROR msg=request method=GET path=/fault status=500`, `err="disk on fire"`,
+		`level=ERROR msg=request method=GET path=/silent status=502`, `err="no cause recorded by the handler"`,
+		`level=DEBUG msg=request method=GET path=/tea status=418`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "ada") || strings.Contains(out, "secret") {
+		t.Errorf("query strings were logged:\n%s", out)
+	}
+}
+
+// TestClientGoneIsNotAServerError: a client that disconnects while its body is
+// arriving, or while the handler works, is logged as 499 at info level.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	logs, log := newLog()
+	srv := httptest.NewServer(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if r.URL.Path == "/body" {
+			_, err = ReadBody(r, 1<<20)
+		} else {
+			<-r.Context().Done() // a long operation, abandoned with the request
+			err = fmt.Errorf("store: %w", r.Context().Err())
+		}
+		status := 500
+		if ClientGone(r, err) {
+			status = StatusClientClosedRequest
+		}
+		Fail(log, r, status, err)
+		w.WriteHeader(status)
+	})))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	for _, req := range []string{
+		"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"half\":",
+		"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		c.Close()
+	}
+	logs.waitFor(t, "path=/body status=499")
+	out := logs.waitFor(t, "path=/wait status=499")
+	if strings.Contains(out, "level=ERROR") || strings.Contains(out, "status=500") {
+		t.Fatalf("a client going away was logged as a server error:\n%s", out)
+	}
+	if !strings.Contains(out, `level=INFO msg=request method=POST path=/body status=499`) {
+		t.Fatalf("not logged at info level:\n%s", out)
+	}
+}
+
+func TestFailWithoutAccessLogLogsServerErrors(t *testing.T) {
+	logs, log := newLog()
+	r := httptest.NewRequest("GET", "/x", nil)
+	Fail(log, r, 404, errors.New("not here"))
+	Fail(log, r, 503, errors.New("store down"))
+	out := logs.String()
+	if strings.Contains(out, "not here") || !strings.Contains(out, `status=503 err="store down"`) {
+		t.Fatalf("log:\n%s", out)
+	}
+}
+
+func TestSetRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		after  time.Duration
+		want   string
+	}{{429, 0, "60"}, {503, 0, "5"}, {429, 1500 * time.Millisecond, "2"}, {503, 30 * time.Second, "30"}, {400, time.Second, ""}} {
+		h := http.Header{}
+		SetRetryAfter(h, tc.status, tc.after)
+		if got := h.Get("Retry-After"); got != tc.want {
+			t.Errorf("SetRetryAfter(%d, %v) = %q, want %q", tc.status, tc.after, got, tc.want)
+		}
+	}
+}

@@ -48,32 +48,35 @@ func DefaultHashConcurrency() int { return min(runtime.GOMAXPROCS(0), MaxDefault
 // memory is a resource of the process, whatever number of Services it runs.
 var hashing atomic.Pointer[hashGate]
 
-func init() { hashing.Store(newHashGate(DefaultHashConcurrency())) }
+func init() { hashing.Store(newHashGate(DefaultHashConcurrency(), HashWait)) }
 
 // SetHashConcurrency sets how many hash computations (argon2id or bcrypt) the
 // process runs at once (n < 1 means 1). Call it before serving: computations
 // already waiting keep the previous limit.
-func SetHashConcurrency(n int) { hashing.Store(newHashGate(max(n, 1))) }
+func SetHashConcurrency(n int) { hashing.Store(newHashGate(max(n, 1), HashWait)) }
 
 // hashGate bounds concurrent hash computations.
 type hashGate struct {
 	slots          chan struct{}
+	wait           time.Duration
 	inFlight, peak atomic.Int64 // observed by tests
 }
 
-func newHashGate(n int) *hashGate { return &hashGate{slots: make(chan struct{}, n)} }
+func newHashGate(n int, wait time.Duration) *hashGate {
+	return &hashGate{slots: make(chan struct{}, n), wait: wait}
+}
 
 // errHashingBusy is returned when no hashing slot frees up within HashWait.
 var errHashingBusy = &Error{Kind: KindUnavailable, RetryAfter: time.Second,
 	Msg: "the server is busy checking credentials; try again in a second"}
 
-// run runs fn in a hashing slot, waiting for one at most HashWait. It fails
+// run runs fn in a hashing slot, waiting for one at most g.wait. It fails
 // with errHashingBusy, or with ctx's error when the caller gives up first.
 func (g *hashGate) run(ctx context.Context, fn func()) error {
 	select {
 	case g.slots <- struct{}{}:
 	default:
-		t := time.NewTimer(HashWait)
+		t := time.NewTimer(g.wait)
 		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:

@@ -1,0 +1,67 @@
+package native
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/directory"
+)
+
+// TestTokenEndpointBudgetsWrongSecrets: wrong secrets are budgeted per client
+// id and per address (429 with Retry-After once used up, until the window
+// frees one), while a client whose secret verified before keeps getting tokens.
+func TestTokenEndpointBudgetsWrongSecrets(t *testing.T) {
+	e := newEnv(t) // A's and B's secrets verified once already
+	token := func(id, secret string) (int, string) {
+		t.Helper()
+		v := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+		resp, err := http.Post(e.srv.URL+"/oidc/token", "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	want429 := func(what string, code int, after string) {
+		t.Helper()
+		if secs, err := strconv.Atoi(after); code != http.StatusTooManyRequests || err != nil || secs < 1 || secs > 60 {
+			t.Fatalf("%s: %d, Retry-After %q; want 429 with Retry-After in 1..60", what, code, after)
+		}
+	}
+
+	for i := range directory.MaxClientSecretFailures {
+		if code, _ := token(e.appA.ClientID, "wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong secret %d: %d", i+1, code)
+		}
+	}
+	code, after := token(e.appA.ClientID, "wrong")
+	want429("wrong secret past the client budget", code, after)
+	if code, _ := token(e.appA.ClientID, e.secA); code != http.StatusOK {
+		t.Fatalf("A's known secret while A is blocked: %d", code)
+	}
+	if code, _ := token(e.appB.ClientID, "wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("another client's wrong secret: %d (the budget is per client)", code)
+	}
+
+	// The address budget counts every failure, unknown client ids too.
+	for i := directory.MaxClientSecretFailures + 1; i < directory.MaxIPSecretFailures; i++ {
+		if code, _ := token("no-such-client-"+strconv.Itoa(i), "x"); code != http.StatusUnauthorized {
+			t.Fatalf("unknown client %d: %d", i, code)
+		}
+	}
+	code, after = token("no-such-client", "x")
+	want429("unknown client past the address budget", code, after)
+	code, after = token(e.appB.ClientID, "wrong")
+	want429("wrong secret past the address budget", code, after)
+	if code, _ := token(e.appB.ClientID, e.secB); code != http.StatusOK {
+		t.Fatalf("B's known secret while the address is blocked: %d", code)
+	}
+
+	e.clock.add(directory.SecretFailureWindow)
+	if code, _ := token(e.appA.ClientID, "wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("after the window: %d", code)
+	}
+}

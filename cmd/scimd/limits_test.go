@@ -199,7 +199,7 @@ func TestEveryServerErrorIsLoggedWithItsCause(t *testing.T) {
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := svc.CreateAPIToken(ctx, directory.System, "idp", "", time.Time{})
+	_, token, err := svc.CreateAPIToken(ctx, directory.System, "idp", "", []directory.Scope{directory.ScopeAdmin}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
 package scim
 
 import (
+	"net/http"
+
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -36,10 +39,10 @@ func (c *call) patch(rt schemas.ResourceType, id string) {
 	})
 }
 
-// patchGroup applies a group PATCH: every operation is read first (the
-// membership operations apart, see schemas.SplitSCIMGroupPatch), then the
-// attribute operations under compare-and-swap (with If-Match), then the
-// membership operations in order.
+// patchGroup applies a group PATCH as one directory operation: every
+// operation is read first (the membership operations apart, see
+// schemas.SplitSCIMGroupPatch) and the directory checks them all before it
+// writes anything; If-Match is a predicate on the version the update finds.
 func (c *call) patchGroup(id string, ops []schemas.PatchOp) {
 	ctx := c.r.Context()
 	attrs, members, err := schemas.SplitSCIMGroupPatch(ops)
@@ -47,34 +50,17 @@ func (c *call) patchGroup(id string, ops []schemas.PatchOp) {
 		c.fail(err)
 		return
 	}
-	cond := c.ifMatch()
-	if len(attrs) > 0 || cond.present {
-		if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, 0, func(g *schemas.Group) error {
-			if err := cond.check(g.Version); err != nil {
-				return err
-			}
-			return schemas.PatchSCIMGroup(ctx, g, attrs)
-		}); err != nil {
-			c.fail(err)
-			return
-		}
+	ch := directory.GroupPatch{Members: members}
+	if cond := c.ifMatch(); cond.present {
+		ch.Check = cond.check
 	}
-	for _, m := range members {
-		var err error
-		switch m.Op {
-		case "add":
-			err = c.h.svc.AddMembers(ctx, c.p, id, m.IDs)
-		case "remove":
-			err = c.h.svc.RemoveMembers(ctx, c.p, id, m.IDs)
-		case "replace":
-			err = c.h.svc.ReplaceMembers(ctx, c.p, id, m.IDs)
-		case "clear":
-			err = c.h.svc.ReplaceMembers(ctx, c.p, id, nil)
-		}
-		if err != nil {
-			c.fail(err)
-			return
-		}
+	if len(attrs) > 0 {
+		ch.Apply = func(g *schemas.Group) error { return schemas.PatchSCIMGroup(ctx, g, attrs) }
 	}
-	c.writeCurrentGroup(id)
+	g, err := c.h.svc.PatchGroup(ctx, c.p, id, ch)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.writeGroup(http.StatusOK, g)
 }

@@ -71,3 +71,30 @@ func TestUserNameCannotBeErased(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupPatchCheckedBeforeWrite: a group PATCH is one operation: when one
+// of its member operations is refused (an unknown user), the rename before it
+// in the same PATCH is not written either; If-Match is checked once, on the
+// version the update finds.
+func TestGroupPatchCheckedBeforeWrite(t *testing.T) {
+	f := newFixture(t)
+	uid := f.createUser("member@x.org")
+	g := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Before"}).want(t, 201)
+	gid := g.body["id"].(string)
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(
+		op("replace", "displayName", "After"),
+		op("add", "members", []any{map[string]any{"value": uid}}),
+		op("add", "members", []any{map[string]any{"value": "no-such-user"}}),
+	)).want(t, 404)
+	after := f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200)
+	if after.body["displayName"] != "Before" || after.body["members"] != nil || after.header.Get("ETag") != g.header.Get("ETag") {
+		t.Fatalf("a refused group PATCH wrote part of itself: %s", after.raw)
+	}
+	// If-Match: a stale version is 412 and changes nothing; the current one applies.
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("replace", "displayName", "X")), "If-Match", `W/"999"`).want(t, 412)
+	ok := f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("replace", "displayName", "After"),
+		op("add", "members", []any{map[string]any{"value": uid}})), "If-Match", g.header.Get("ETag")).want(t, 200)
+	if ok.body["displayName"] != "After" || get(ok.body, "members", 0, "value") != uid {
+		t.Fatalf("PATCH under If-Match: %s", ok.raw)
+	}
+}

@@ -110,6 +110,19 @@ func KindOf(err error) Kind {
 	return KindInternal
 }
 
+// Classify returns the *Error a face answers for err: err itself when it is
+// one, else its classification (a schemas value, PATCH or filter error is
+// the client's; an unknown error is internal). The faces map schemas errors
+// they meet before calling the directory through it, so that every error is
+// classified in one place.
+func Classify(err error) *Error {
+	var de *Error
+	if errors.As(translate(err, "resource"), &de) {
+		return de
+	}
+	return &Error{Kind: KindInternal, Msg: "internal error", Err: err}
+}
+
 // translate turns a storage or schemas error into a *Error; what describes
 // the resource ("user", "group") for not-found messages.
 func translate(err error, what string) error {
@@ -121,9 +134,17 @@ func translate(err error, what string) error {
 		return err
 	}
 	var fe *schemas.FilterError
+	var ve *schemas.ValueError
+	var pe *schemas.PatchError
 	switch {
 	case errors.As(err, &fe):
 		return &Error{Kind: KindInvalidFilter, Msg: fe.Error(), Err: err}
+	case errors.As(err, &ve):
+		return &Error{Kind: KindInvalid, Field: ve.Path, Msg: ve.Error(), Err: err}
+	case errors.As(err, &pe):
+		k := map[schemas.PatchErrorKind]Kind{schemas.PatchInvalidPath: KindInvalidPath,
+			schemas.PatchNoTarget: KindNoTarget, schemas.PatchMutability: KindMutability}[pe.Kind]
+		return &Error{Kind: k, Msg: pe.Reason, Err: err}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
 	case errors.Is(err, storage.ErrVersionMismatch):

@@ -9,7 +9,6 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
-	"github.com/scimd/scimd/schemas"
 )
 
 // apiError is an error answered to the client as a SCIM error body: the
@@ -92,21 +91,6 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var ve *schemas.ValueError
-	if errors.As(err, &ve) {
-		return &apiError{ScimError: scimerrors.ScimError{Status: http.StatusBadRequest,
-			ScimType: scimerrors.ScimTypeInvalidValue, Detail: ve.Error()}}
-	}
-	var pe *schemas.PatchError
-	if errors.As(err, &pe) {
-		t := map[schemas.PatchErrorKind]scimerrors.ScimType{schemas.PatchInvalidPath: scimerrors.ScimTypeInvalidPath,
-			schemas.PatchNoTarget: scimerrors.ScimTypeNoTarget, schemas.PatchMutability: scimerrors.ScimTypeMutability}[pe.Kind]
-		return newError(http.StatusBadRequest, t, "%s", pe.Reason)
-	}
-	var fe *schemas.FilterError
-	if errors.As(err, &fe) {
-		return invalidFilter("%s", fe.Reason)
-	}
 	var se *httpx.SyntaxError
 	if errors.As(err, &se) {
 		return invalidSyntax("%s", se.Error())
@@ -117,21 +101,18 @@ func toAPIError(err error) *apiError {
 	if errors.Is(err, httpx.ErrBodyTooLarge) {
 		return newError(http.StatusRequestEntityTooLarge, "", "the request body is larger than the server accepts")
 	}
-	var de *directory.Error
-	if errors.As(err, &de) {
-		m, ok := kindStatus[de.Kind]
-		if !ok {
-			m = kindStatus[directory.KindInternal]
-		}
-		detail := de.Msg
-		if de.Kind == directory.KindInternal {
-			detail = "internal error"
-		}
-		if de.Kind == directory.KindTooLarge && de.Field != "" {
-			// A value over its size limit is a bad value, not a too-large request.
-			m.status, m.scimType = http.StatusBadRequest, scimerrors.ScimTypeInvalidValue
-		}
-		return &apiError{ScimError: scimerrors.ScimError{Status: m.status, ScimType: m.scimType, Detail: detail}, cause: err}
+	de := directory.Classify(err) // schemas and storage errors too: classified once, in directory
+	m, ok := kindStatus[de.Kind]
+	if !ok {
+		m = kindStatus[directory.KindInternal]
 	}
-	return &apiError{ScimError: scimerrors.ScimError{Status: http.StatusInternalServerError, Detail: "internal error"}, cause: err}
+	detail := de.Msg
+	if de.Kind == directory.KindInternal {
+		detail = "internal error"
+	}
+	if de.Kind == directory.KindTooLarge && de.Field != "" {
+		// A value over its size limit is a bad value, not a too-large request.
+		m.status, m.scimType = http.StatusBadRequest, scimerrors.ScimTypeInvalidValue
+	}
+	return &apiError{ScimError: scimerrors.ScimError{Status: m.status, ScimType: m.scimType, Detail: detail}, cause: err}
 }

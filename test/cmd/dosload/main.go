@@ -191,14 +191,19 @@ func run(bin, mode string, conc int, dur time.Duration) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	var peak atomic.Int64
-	wg.Add(1)
-	go func() { // sample RSS
-		defer wg.Done()
-		for ctx.Err() == nil {
+	sampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { // sample RSS until the report, not just during the attack
+		defer close(sampled)
+		for {
 			if r := int64(s.rssMiB() * 1024); r > peak.Load() {
 				peak.Store(r)
 			}
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-sampling:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}()
 	attack := &probe{name: "attack requests"}
@@ -293,14 +298,17 @@ func run(bin, mode string, conc int, dur time.Duration) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	wg.Wait()
-	fmt.Printf("  peak RSS %.1f MiB (+%.1f MiB over idle)\n", float64(peak.Load())/1024, float64(peak.Load())/1024-idle)
+	time.Sleep(2 * time.Second)
+	after := s.rssMiB()
+	close(sampling)
+	<-sampled
+	fmt.Printf("  peak RSS %.1f MiB (+%.1f MiB over idle), %.1f MiB 2 s after the attack\n",
+		float64(peak.Load())/1024, float64(peak.Load())/1024-idle, after)
 	attack.report()
 	if mode == "trickle" {
 		fmt.Printf("  trickling connections ended by the server: %d of %d\n", trickleCut.Load(), conc)
 	}
 	health.report()
 	token.report()
-	time.Sleep(2 * time.Second)
-	fmt.Printf("  RSS 2 s after the attack %.1f MiB\n", s.rssMiB())
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
 )
 
 // TestUserByIdentifier: GET /cis/v1/users/identifier looks a user up by the
@@ -119,4 +120,66 @@ func TestAppAssignment(t *testing.T) {
 	if got := e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": uniq("none") + "@example.org"}).want(t, 201).result(); got["app_ids"] == nil {
 		t.Fatal("admin view of an unassigned user has no app_ids")
 	}
+}
+
+// TestGroupPaging: groups and group members page like users
+// (page_offset/page_limit, total_count, page_info); an application counts and
+// sees only its own users among members.
+func TestGroupPaging(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	var gids []string
+	for range 5 {
+		g, err := e.svc.CreateGroup(ctx, directory.System, &schemas.Group{DisplayName: uniq("page-grp")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gids = append(gids, g.ID)
+	}
+	all := e.call("GET", "/cis/v1/groups", e.admin, nil).want(t, 200)
+	total := int(all.body["total_count"].(float64))
+	if total < 5 || len(all.list()) != total {
+		t.Fatalf("all groups: %s", all.raw)
+	}
+	page := e.call("GET", "/cis/v1/groups?page_offset=1&page_limit=2", e.admin, nil).want(t, 200)
+	info := page.body["page_info"].(map[string]any)
+	if len(page.list()) != 2 || page.list()[0]["group_id"] != all.list()[1]["group_id"] ||
+		info["has_next_page"] != true || info["has_previous_page"] != true || page.body["total_count"] != float64(total) {
+		t.Fatalf("groups page: %s", page.raw)
+	}
+	if n := e.call("GET", "/cis/v1/groups?page_limit=0", e.tokA, nil).want(t, 200); len(n.list()) != 0 || n.body["total_count"] != float64(total) {
+		t.Fatalf("page_limit=0: %s", n.raw)
+	}
+	e.call("GET", "/cis/v1/groups?page_limit=10001", e.admin, nil).wantError(t, http.StatusBadRequest)
+	e.call("GET", "/cis/v1/groups?page_offset=-1", e.admin, nil).wantError(t, http.StatusBadRequest)
+
+	// Members: 3 users of app A, 2 of app B.
+	var aIDs []string
+	for i := range 5 {
+		p := e.pA
+		if i >= 3 {
+			p = e.pB
+		}
+		u := e.seedUser(p, uniq("member"), false)
+		if i < 3 {
+			aIDs = append(aIDs, u.ID)
+		}
+		if err := e.svc.AddMembers(ctx, directory.System, gids[0], []string{u.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/cis/v1/groups/" + gids[0] + "/members"
+	if r := e.call("GET", path, e.admin, nil).want(t, 200); r.body["total_count"] != float64(5) || len(r.list()) != 5 {
+		t.Fatalf("admin members: %s", r.raw)
+	}
+	r := e.call("GET", path+"?page_offset=1&page_limit=1", e.tokA, nil).want(t, 200)
+	if r.body["total_count"] != float64(3) || len(r.list()) != 1 || r.list()[0]["user_id"] != aIDs[1] {
+		t.Fatalf("app A members page: %s", r.raw)
+	}
+	last := e.call("GET", path+"?page_offset=2&page_limit=1", e.tokA, nil).want(t, 200)
+	if last.body["page_info"].(map[string]any)["has_next_page"] != false {
+		t.Fatalf("last page: %s", last.raw)
+	}
+	e.call("GET", "/cis/v1/groups/nope/members", e.admin, nil).wantError(t, http.StatusNotFound)
+	e.call("GET", path+"?page_limit=x", e.admin, nil).wantError(t, http.StatusBadRequest)
 }

@@ -26,8 +26,14 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, p director
 	return result(w, http.StatusCreated, projectGrp(created))
 }
 
+// listGroups serves GET /cis/v1/groups with page_offset/page_limit, as
+// GET /cis/v1/users: {total_count, page_info, result}, in creation order.
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	page, err := h.svc.ListGroups(r.Context(), p, storage.Query{Limit: storage.Unlimited})
+	offset, limit, err := pageParams(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := h.svc.ListGroups(r.Context(), p, storage.Query{Offset: offset, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -35,7 +41,8 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, p directory
 	for i, g := range page.Items {
 		out[i] = projectGrp(g)
 	}
-	return result(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, listEnvelope(page.Total, offset, len(out), out))
+	return nil
 }
 
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
@@ -90,8 +97,15 @@ func (h *Handler) addMembers(w http.ResponseWriter, r *http.Request, p directory
 	return noContent(w, http.StatusNoContent)
 }
 
+// groupMembers serves GET /cis/v1/groups/{group_id}/members with
+// page_offset/page_limit: {total_count, page_info, result: [User]}, the
+// members the caller may see in creation order.
 func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	ids, err := h.svc.GroupMemberIDs(r.Context(), p, mux.Vars(r)["group_id"])
+	offset, limit, err := pageParams(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := h.svc.ListGroupMembers(r.Context(), p, mux.Vars(r)["group_id"], storage.Query{Offset: offset, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -99,18 +113,12 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request, p directo
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		u, err := h.svc.GetUser(r.Context(), p, id)
-		if directory.KindOf(err) == directory.KindNotFound {
-			continue // deleted since the membership was read
-		}
-		if err != nil {
-			return err
-		}
-		out = append(out, projectUser(u, o))
+	out := make([]map[string]any, len(page.Items))
+	for i, u := range page.Items {
+		out[i] = projectUser(u, o)
 	}
-	return result(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, listEnvelope(page.Total, offset, len(out), out))
+	return nil
 }
 
 // removeMember serves DELETE /groups/{group_id}/members/{user_id}: 404 when

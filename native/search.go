@@ -11,7 +11,7 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// Paging of GET /cis/v1/users.
+// Paging of GET /cis/v1/users, /groups and /groups/{group_id}/members.
 const (
 	// DefaultPageLimit is the page size when page_limit is absent (Transmit
 	// documents none; 1000 is the default of its SCIM `count`).
@@ -82,17 +82,24 @@ func intParam(q url.Values, name string, def, max int) (int, error) {
 	return n, nil
 }
 
+// pageParams reads page_offset (default 0) and page_limit (default
+// DefaultPageLimit, at most MaxPageLimit; 0 returns only the total), the
+// paging of every native list.
+func pageParams(q url.Values) (offset, limit int, err error) {
+	if offset, err = intParam(q, "page_offset", 0, 0); err != nil {
+		return 0, 0, err
+	}
+	limit, err = intParam(q, "page_limit", DefaultPageLimit, MaxPageLimit)
+	return offset, limit, err
+}
+
 // userQuery reads the list parameters of GET /cis/v1/users.
 func userQuery(q url.Values, p directory.Principal) (storage.Query, error) {
 	f, err := searchFilter(q, p)
 	if err != nil {
 		return storage.Query{}, err
 	}
-	offset, err := intParam(q, "page_offset", 0, 0)
-	if err != nil {
-		return storage.Query{}, err
-	}
-	limit, err := intParam(q, "page_limit", DefaultPageLimit, MaxPageLimit)
+	offset, limit, err := pageParams(q)
 	if err != nil {
 		return storage.Query{}, err
 	}

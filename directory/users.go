@@ -97,6 +97,7 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 			a.AssignedAt = now
 		}
 	}
+	followName(u, nil)
 	if err := normalizeUser(u); err != nil {
 		return nil, err
 	}
@@ -263,6 +264,7 @@ func (s *Service) settle(ctx context.Context, p Principal, u, prev *schemas.User
 	if err := s.scopeAppData(ctx, p, u, prev); err != nil {
 		return err
 	}
+	followName(u, prev)
 	if err := normalizeUser(u); err != nil {
 		return err
 	}

@@ -1,0 +1,36 @@
+package directory
+
+import (
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// derivedDisplayName is the display name Transmit derives from a user's
+// name: the first, middle and last names joined by spaces ("" without any).
+func derivedDisplayName(n schemas.Name) string {
+	parts := make([]string, 0, 3)
+	for _, s := range []string{n.GivenName, n.MiddleName, n.FamilyName} {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// followName gives u the derived display name when it has none, and keeps a
+// derived display name in step with the name: when prev's display name was
+// the one derived from prev's name and this change left it alone, it follows
+// the new name. A display name a client set (one that is not the derived
+// one) is never touched.
+func followName(u, prev *schemas.User) {
+	switch {
+	case u.DisplayName == "":
+		u.DisplayName = derivedDisplayName(u.Name)
+	case prev != nil && u.DisplayName == prev.DisplayName && prev.DisplayName == derivedDisplayName(prev.Name):
+		u.DisplayName = derivedDisplayName(u.Name)
+		if u.DisplayName == "" {
+			u.DisplayName = prev.DisplayName // the name was cleared: keep what the user is known as
+		}
+	}
+}

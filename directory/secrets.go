@@ -46,9 +46,17 @@ func DefaultHashConcurrency() int { return min(runtime.GOMAXPROCS(0), MaxDefault
 
 // hashing is the process-wide gate every hash computation goes through:
 // memory is a resource of the process, whatever number of Services it runs.
+// It is made on first use (gate), so that it exists even for a hash computed
+// while the package initialises — which nothing may do; a test checks.
 var hashing atomic.Pointer[hashGate]
 
-func init() { hashing.Store(newHashGate(DefaultHashConcurrency(), HashWait)) }
+func gate() *hashGate {
+	if g := hashing.Load(); g != nil {
+		return g
+	}
+	hashing.CompareAndSwap(nil, newHashGate(DefaultHashConcurrency(), HashWait))
+	return hashing.Load()
+}
 
 // SetHashConcurrency sets how many hash computations (argon2id or bcrypt) the
 // process runs at once (n < 1 means 1). Call it before serving: computations
@@ -104,7 +112,7 @@ func HashSecret(secret string) (string, error) {
 		return "", fmt.Errorf("directory: hash secret: %w", err)
 	}
 	var key []byte
-	if err := hashing.Load().run(context.Background(), func() {
+	if err := gate().run(context.Background(), func() {
 		key = argon2.IDKey([]byte(secret), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	}); err != nil {
 		return "", err
@@ -141,7 +149,7 @@ func verifySecret(ctx context.Context, hash, secret string) (ok bool, err error)
 	case strings.HasPrefix(hash, "$argon2id$"):
 		return verifyArgon2id(ctx, hash, secret)
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		if gerr := hashing.Load().run(ctx, func() { err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) }); gerr != nil {
+		if gerr := gate().run(ctx, func() { err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) }); gerr != nil {
 			return false, gerr
 		}
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
@@ -192,7 +200,7 @@ func verifyArgon2id(ctx context.Context, hash, secret string) (bool, error) {
 		return false, errBadHash
 	}
 	var got []byte
-	if err := hashing.Load().run(ctx, func() {
+	if err := gate().run(ctx, func() {
 		got = argon2.IDKey([]byte(secret), salt, passes, memory, threads, uint32(len(want)))
 	}); err != nil {
 		return false, err

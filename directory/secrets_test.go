@@ -58,3 +58,25 @@ func TestNewSecretIsRandom(t *testing.T) {
 		t.Fatalf("secrets %q %q", a, b)
 	}
 }
+
+// TestNothingIsHashedAtStart: initialising the package (every scimd start,
+// even "scimd version") computes no hash; the login's dummy hash is a
+// well-formed constant with the current parameters, which no secret matches.
+func TestNothingIsHashedAtStart(t *testing.T) {
+	if hashesAtStart != 0 {
+		t.Fatalf("%d hashes computed during package initialisation", hashesAtStart)
+	}
+	h, err := HashSecret("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := h[:strings.LastIndex(h[:strings.LastIndex(h, "$")], "$")+1] // up to the salt
+	if !strings.HasPrefix(dummyHash, params) {
+		t.Fatalf("dummy hash %q does not have the parameters of %q", dummyHash, params)
+	}
+	for _, pw := range []string{"", "x", "scimd-dummy-password"} {
+		if ok, err := VerifySecret(dummyHash, pw); ok || err != nil {
+			t.Fatalf("VerifySecret(dummyHash, %q) = %v, %v", pw, ok, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,7 +30,8 @@ func newHandler(store storage.Store, svc *directory.Service, publicURL string, l
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
-			log.Warn("readiness check failed", "err", err)
+			httpx.Fail(log, r, http.StatusServiceUnavailable, fmt.Errorf("readiness check: %w", err))
+			httpx.SetRetryAfter(w.Header(), http.StatusServiceUnavailable, 0)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unavailable"})
 			return
 		}

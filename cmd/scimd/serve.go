@@ -50,7 +50,7 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	}
 	srv := httpx.NewServer(newHandler(store, svc, base, log), log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(httpx.LimitListener(ln, cfg.MaxConnections)) }()
+	go func() { served <- srv.Serve(httpx.LimitListener(ln, cfg.MaxConnections, log)) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", kind, "version", version)
 
 	select {

@@ -58,16 +58,22 @@ func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 // open (DefaultMaxConnections when max <= 0). A connection accepted past the
 // limit is answered "503 Service Unavailable" with "Retry-After: 1" and closed
 // at once, so that the accept loop never stalls and the client learns why.
-func LimitListener(ln net.Listener, max int) net.Listener {
+// Refusals are logged to log at error level, at most one line a second with
+// their count.
+func LimitListener(ln net.Listener, max int, log *slog.Logger) net.Listener {
 	if max <= 0 {
 		max = DefaultMaxConnections
 	}
-	return &limitListener{Listener: ln, slots: make(chan struct{}, max)}
+	return &limitListener{Listener: ln, slots: make(chan struct{}, max), log: log}
 }
 
 type limitListener struct {
 	net.Listener
 	slots chan struct{}
+	log   *slog.Logger
+	// refused counts the refusals since lastLog (only Accept's goroutine touches them).
+	refused int
+	lastLog time.Time
 }
 
 // overloaded is the whole answer to a connection past the limit.
@@ -92,6 +98,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 			_, _ = c.Write(overloaded)
 			_ = c.Close()
+			l.refused++
+			if now := time.Now(); now.Sub(l.lastLog) >= time.Second {
+				l.log.Error("connections refused: too many open", "status", 503, "refused", l.refused, "limit", cap(l.slots))
+				l.refused, l.lastLog = 0, now
+			}
 		}
 	}
 }

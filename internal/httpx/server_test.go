@@ -17,7 +17,8 @@ func TestLimitListenerAnswersConnectionsPastTheLimit503(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	srv.Listener = LimitListener(srv.Listener, 2)
+	logs, log := newLog()
+	srv.Listener = LimitListener(srv.Listener, 2, log)
 	srv.Start()
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
@@ -57,6 +58,9 @@ func TestLimitListenerAnswersConnectionsPastTheLimit503(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
 		t.Fatalf("past the limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if out := logs.String(); !strings.Contains(out, "level=ERROR msg=\"connections refused: too many open\" status=503 refused=1 limit=2") {
+		t.Errorf("the refusal was not logged:\n%s", out)
 	}
 	held[0].Close()
 	// The slot is freed when the server notices the close; retry until then.

@@ -80,6 +80,11 @@ func (s *Service) ListEvents(ctx context.Context, p Principal, q storage.EventQu
 		return storage.Page[*schemas.Event]{}, adminOnly("reading audit events")
 	}
 	page, err := s.store.ListEvents(ctx, q)
+	for _, e := range page.Items {
+		if e.Damaged != "" {
+			s.log.Warn("audit event only partly readable", "event", e.ID, "time", e.Time, "reason", e.Damaged)
+		}
+	}
 	return page, translate(err, "event")
 }
 

@@ -23,12 +23,16 @@ func eventObject(e *schemas.Event) map[string]any {
 	if changes == nil {
 		changes = map[string]schemas.Change{}
 	}
-	return map[string]any{
+	o := map[string]any{
 		"event_id": e.ID, "timestamp": isoTime(e.Time), "activity": e.Action,
 		"actor_id": e.ActorID, "actor_type": e.ActorType,
 		"target_resource_id": e.TargetID, "target_resource_type": e.TargetType,
 		"ip": e.IP, "user_agent": e.UserAgent, "changes": changes,
 	}
+	if e.Damaged != "" {
+		o["damaged"] = e.Damaged // the stored record was only partly readable
+	}
+	return o
 }
 
 func timeParam(q url.Values, name string) (time.Time, error) {

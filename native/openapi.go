@@ -187,7 +187,7 @@ func componentSchemas() map[string]any {
 		"APITokenListResult":  wrap(arr(apiToken)),
 		"EventList": obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(obj(map[string]any{
 			"event_id": str(), "timestamp": dt, "activity": str(), "actor_id": str(), "actor_type": str(), "target_resource_id": str(),
-			"target_resource_type": str(), "ip": str(), "user_agent": str(), "changes": anyObj}))}),
+			"target_resource_type": str(), "ip": str(), "user_agent": str(), "changes": anyObj, "damaged": str()}))}),
 		"TokenResponse": obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": intSchema(0, 0), "scope": str()},
 			"access_token", "token_type", "expires_in", "scope"),
 		"TokenRequest": obj(map[string]any{"grant_type": map[string]any{"type": "string", "enum": []string{"client_credentials"}},

@@ -107,6 +107,10 @@ type Event struct {
 	UserAgent  string
 	// Changes maps a changed field to its previous and current values, with secrets redacted.
 	Changes map[string]Change
+	// Damaged is set, when the stored record could not be read in full, to why
+	// not; the event then carries only what could be read (at least ID and
+	// Time). Reading the audit log never fails because of one bad record.
+	Damaged string
 }
 
 // Change is one changed field of an audit event.

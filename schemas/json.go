@@ -14,27 +14,44 @@ import (
 // ("42", including integral floats such as 42.0), every other number as
 // strconv.FormatFloat(f, 'g', -1, 64). Objects are map[string]any, arrays
 // []any. It accepts float64, float32, every int and uint kind, json.Number and
-// json.RawMessage, and rejects NaN, ±Inf and non-JSON Go types. Storage
-// round-trips this form exactly. A nil map stays nil.
+// json.RawMessage, and rejects NaN, ±Inf and non-JSON Go types. It also
+// rejects objects and arrays nested more than MaxJSONDepth levels (the object
+// itself is level 1). Storage round-trips this form exactly. A nil map stays nil.
+//
+// Every free-form value a client sends passes through it (both faces when they
+// parse, the directory before every write), so this is the one place the
+// nesting limit is enforced.
 func NormalizeJSONObject(m map[string]any) (map[string]any, error) {
 	if m == nil {
 		return nil, nil
 	}
-	v, err := normalizeJSON(m, "")
+	v, err := normalizeJSON(m, "", 1)
 	if err != nil {
 		return nil, err
 	}
 	return v.(map[string]any), nil
 }
 
-func normalizeJSON(v any, at string) (any, error) {
+// MaxJSONDepth is how deeply objects and arrays may nest in a free-form value
+// (custom_data, custom_app_data, device custom data). Deeper data could not be
+// stored on every backend (BSON nests at most 100 levels) and costs every
+// reader of the record — the audit log included — recursion it cannot afford.
+const MaxJSONDepth = 32
+
+func normalizeJSON(v any, at string, depth int) (any, error) {
+	switch v.(type) {
+	case map[string]any, []any, json.RawMessage:
+		if depth > MaxJSONDepth {
+			return nil, fmt.Errorf("nested more than %d levels deep at %s", MaxJSONDepth, where(at))
+		}
+	}
 	switch t := v.(type) {
 	case nil, string, bool:
 		return t, nil
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			n, err := normalizeJSON(e, joinKey(at, k))
+			n, err := normalizeJSON(e, joinKey(at, k), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -44,7 +61,7 @@ func normalizeJSON(v any, at string) (any, error) {
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			n, err := normalizeJSON(e, joinKey(at, strconv.Itoa(i)))
+			n, err := normalizeJSON(e, joinKey(at, strconv.Itoa(i)), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -60,7 +77,7 @@ func normalizeJSON(v any, at string) (any, error) {
 		if err := d.Decode(&x); err != nil {
 			return nil, fmt.Errorf("invalid JSON at %s: %v", where(at), err)
 		}
-		return normalizeJSON(x, at)
+		return normalizeJSON(x, at, depth)
 	case int:
 		return json.Number(strconv.FormatInt(int64(t), 10)), nil
 	case int8:

@@ -189,28 +189,22 @@ type keyRec struct {
 }
 
 type eventRec struct {
-	ID string               `json:"id"`
-	T  time.Time            `json:"t,omitzero"`
-	A  string               `json:"a,omitempty"`
-	AT string               `json:"at,omitempty"`
-	Ac string               `json:"ac,omitempty"`
-	Tg string               `json:"tg,omitempty"`
-	TT string               `json:"tt,omitempty"`
-	IP string               `json:"ip,omitempty"`
-	UA string               `json:"ua,omitempty"`
+	ID string    `json:"id"`
+	T  time.Time `json:"t,omitzero"`
+	A  string    `json:"a,omitempty"`
+	AT string    `json:"at,omitempty"`
+	Ac string    `json:"ac,omitempty"`
+	Tg string    `json:"tg,omitempty"`
+	TT string    `json:"tt,omitempty"`
+	IP string    `json:"ip,omitempty"`
+	UA string    `json:"ua,omitempty"`
+	// Ch must stay the last field: decodeEventHead reads the fields before it.
 	Ch map[string]changeRec `json:"ch,omitempty"`
 }
 
 type changeRec struct {
 	P any `json:"p,omitempty"`
 	C any `json:"c,omitempty"`
-}
-
-// eventHead is the part of an event record that ListEvents filters on.
-type eventHead struct {
-	A  string `json:"a,omitempty"`
-	Ac string `json:"ac,omitempty"`
-	Tg string `json:"tg,omitempty"`
 }
 
 // decodeJSON decodes b into v, keeping numbers in free-form values as json.Number.

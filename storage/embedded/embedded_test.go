@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/storagetest"
@@ -42,6 +44,7 @@ func backend() storagetest.Backend {
 			t.Cleanup(func() { s2.Close() })
 			return s2
 		},
+		StoreDamagedEvent: storeDamagedEvent,
 	}
 }
 
@@ -602,4 +605,25 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("%d writes succeeded, %d events stored", n, p.Total)
 	}
 	t.Logf("%d writes fitted before the cap; the next failed with: %v", n, failure)
+}
+
+// storeDamagedEvent writes e's record with its changes replaced by JSON
+// nested beyond what encoding/json decodes (what a custom_data nested ~10,000
+// levels deep left before free-form data had a nesting limit).
+func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
+	t.Helper()
+	head := *e
+	head.Changes = nil
+	enc, err := encodeEvent(&head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
+	enc = append(enc[:len(enc)-1], []byte(`,"ch":{"custom_data":{"c":`+deep+`}}}`)...)
+	err = st.(*Store).db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEvents).Put(eventKey(e.Time, e.ID), enc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

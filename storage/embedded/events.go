@@ -111,10 +111,9 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 				continue
 			}
 			if filtered {
-				var h eventHead
-				if err := json.Unmarshal(v, &h); err != nil {
-					return fmt.Errorf("event %x: %w", k, err)
-				}
+				// A head that cannot be read matches no filter (readEvent
+				// still returns such a record in unfiltered listings).
+				h, _ := decodeEventHead(v)
 				if (q.ActorID != "" && h.A != q.ActorID) || (q.TargetID != "" && h.Tg != q.TargetID) ||
 					(q.Action != "" && h.Ac != q.Action) {
 					continue
@@ -125,11 +124,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 			if n < q.Offset || (q.Limit != storage.Unlimited && n >= q.Offset+q.Limit) {
 				continue
 			}
-			e, err := decodeEvent(v)
-			if err != nil {
-				return fmt.Errorf("event %x: %w", k, err)
-			}
-			page.Items = append(page.Items, e)
+			page.Items = append(page.Items, readEvent(k, v))
 		}
 		return nil
 	})
@@ -140,6 +135,83 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		page.Items = []*schemas.Event{}
 	}
 	return page, nil
+}
+
+// readEvent decodes a stored event. A record that cannot be decoded in full
+// (written by a bug or an older version, or too deep to decode) comes back
+// with what its head and key tell and Damaged set, so that one bad record
+// never breaks reading the log.
+func readEvent(k, v []byte) *schemas.Event {
+	e, err := decodeEvent(v)
+	if err == nil {
+		return e
+	}
+	h, herr := decodeEventHead(v)
+	if herr != nil || h.ID == "" {
+		// Even the head is unreadable: the key holds the time and the id.
+		h = eventRec{ID: string(k[12:]), T: keyTime(k)}
+	}
+	return &schemas.Event{ID: h.ID, Time: utc(h.T), ActorID: h.A, ActorType: h.AT, Action: h.Ac, TargetID: h.Tg,
+		TargetType: h.TT, IP: h.IP, UserAgent: h.UA, Damaged: "the stored record could not be decoded: " + err.Error()}
+}
+
+// keyTime is the time of an event key (see eventKey).
+func keyTime(k []byte) time.Time {
+	sec := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
+	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[8:]))).UTC()
+}
+
+// decodeEventHead reads the scalar fields of an event record without its
+// changes: a streaming read of the top-level keys that stops at "ch" (the last
+// field), so that it neither pays for nor depends on the changes, however
+// large or deep they are.
+func decodeEventHead(v []byte) (eventRec, error) {
+	var h eventRec
+	d := json.NewDecoder(bytes.NewReader(v))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return h, fmt.Errorf("not an object")
+	}
+	for d.More() {
+		kt, err := d.Token()
+		if err != nil {
+			return h, err
+		}
+		key, _ := kt.(string)
+		if key == "ch" {
+			break
+		}
+		vt, err := d.Token()
+		if err != nil {
+			return h, err
+		}
+		s, ok := vt.(string)
+		if !ok {
+			return h, fmt.Errorf("field %q is not a string", key)
+		}
+		switch key {
+		case "id":
+			h.ID = s
+		case "t":
+			if h.T, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				return h, err
+			}
+		case "a":
+			h.A = s
+		case "at":
+			h.AT = s
+		case "ac":
+			h.Ac = s
+		case "tg":
+			h.Tg = s
+		case "tt":
+			h.TT = s
+		case "ip":
+			h.IP = s
+		case "ua":
+			h.UA = s
+		}
+	}
+	return h, nil
 }
 
 // SigningKeys returns the token signing keys, oldest first.

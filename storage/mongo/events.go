@@ -169,12 +169,52 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 	if tr != nil {
 		filter = append(filter, bson.E{Key: "time", Value: tr})
 	}
-	docs, total, err := listServer[eventDoc](ctx, s.events, filter,
+	docs, total, err := listServer[bson.Raw](ctx, s.events, filter,
 		bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}, q.Offset, q.Limit)
 	if err != nil {
 		return page, wrap(err, "list events")
 	}
 	page.Total = total
-	page.Items, err = decodeAll(docs, (*eventDoc).event)
-	return page, err
+	for _, raw := range docs {
+		page.Items = append(page.Items, readEvent(raw))
+	}
+	return page, nil
+}
+
+// eventHeadDoc is an eventDoc without its changes.
+type eventHeadDoc struct {
+	ID         string    `bson:"_id"`
+	Time       time.Time `bson:"time"`
+	ActorID    string    `bson:"actorId,omitempty"`
+	ActorType  string    `bson:"actorType,omitempty"`
+	Action     string    `bson:"action,omitempty"`
+	TargetID   string    `bson:"targetId,omitempty"`
+	TargetType string    `bson:"targetType,omitempty"`
+	IP         string    `bson:"ip,omitempty"`
+	UserAgent  string    `bson:"userAgent,omitempty"`
+}
+
+// readEvent decodes a stored event. A document that cannot be decoded in full
+// (written by a bug or another version) comes back with what its head tells
+// and Damaged set, so that one bad document never breaks reading the log.
+func readEvent(raw bson.Raw) *schemas.Event {
+	var d eventDoc
+	err := bson.Unmarshal(raw, &d)
+	if err == nil {
+		var e *schemas.Event
+		if e, err = d.event(); err == nil {
+			return e
+		}
+	}
+	var h eventHeadDoc
+	if herr := bson.Unmarshal(raw, &h); herr != nil {
+		// Even the head is unreadable: keep the id, if that can be read.
+		h = eventHeadDoc{}
+		if v, lerr := raw.LookupErr("_id"); lerr == nil {
+			h.ID, _ = v.StringValueOK()
+		}
+	}
+	return &schemas.Event{ID: h.ID, Time: utc(h.Time), ActorID: h.ActorID, ActorType: h.ActorType, Action: h.Action,
+		TargetID: h.TargetID, TargetType: h.TargetType, IP: h.IP, UserAgent: h.UserAgent,
+		Damaged: "the stored record could not be decoded: " + err.Error()}
 }

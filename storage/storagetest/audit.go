@@ -280,3 +280,55 @@ func testConcurrentAuditedUpdates(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testDamagedEvent stores one record the backend cannot decode among good
+// ones: listing (filtered or not, paged or not) still answers, returns the
+// damaged record with its head and Damaged set, and the others in full.
+func testDamagedEvent(t *testing.T, h *harness) {
+	if h.b.StoreDamagedEvent == nil {
+		t.Fatal("Backend.StoreDamagedEvent is nil: the backend must provide it")
+	}
+	s, ctx := h.s, t.Context()
+	var c auditClock
+	e1 := c.event("adminUpdateUser", "u1", map[string]schemas.Change{"title": {Prev: "a", Current: "b"}})
+	bad := c.event("adminUpdateUser", "u2", map[string]schemas.Change{"custom_data": {Current: "x"}})
+	e3 := c.event("deleteUser", "u2", nil)
+	if err := s.AppendEvent(ctx, e1); err != nil {
+		t.Fatal(err)
+	}
+	h.b.StoreDamagedEvent(t, s, bad)
+	if err := s.AppendEvent(ctx, e3); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, q storage.EventQuery, want ...*schemas.Event) {
+		t.Helper()
+		p, err := s.ListEvents(ctx, q)
+		if err != nil {
+			t.Fatalf("ListEvents(%s) with a damaged record: %v", name, err)
+		}
+		if len(p.Items) != len(want) {
+			t.Fatalf("ListEvents(%s): %d events, want %d", name, len(p.Items), len(want))
+		}
+		for i, w := range want {
+			got := p.Items[i]
+			if w != bad {
+				assertEqual(t, "ListEvents("+name+") good event", w, got)
+				continue
+			}
+			if got.Damaged == "" {
+				t.Errorf("ListEvents(%s): the damaged record came back without Damaged: %+v", name, got)
+			}
+			if got.ID != bad.ID || !got.Time.Equal(bad.Time) {
+				t.Errorf("ListEvents(%s): damaged record has id %q time %v, want %q %v", name, got.ID, got.Time, bad.ID, bad.Time)
+			}
+			if got.Action != bad.Action || got.TargetID != bad.TargetID || got.ActorID != bad.ActorID {
+				t.Errorf("ListEvents(%s): damaged record lost its head: %+v", name, got)
+			}
+		}
+	}
+	check("all", storage.EventQuery{Limit: storage.Unlimited}, e3, bad, e1)
+	check("page over it", storage.EventQuery{Offset: 1, Limit: 1}, bad)
+	check("target", storage.EventQuery{TargetID: "u2", Limit: storage.Unlimited}, e3, bad)
+	check("action", storage.EventQuery{Action: "adminUpdateUser", Limit: storage.Unlimited}, bad, e1)
+	check("time range", storage.EventQuery{Since: bad.Time, Until: e3.Time, Limit: storage.Unlimited}, bad)
+}

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"testing"
 
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -14,6 +15,12 @@ type Backend struct {
 	// Reopen closes s and opens the same data again. It is nil when the backend
 	// does not persist; the persistence subtests are then skipped.
 	Reopen func(t *testing.T, s storage.Store) storage.Store
+	// StoreDamagedEvent stores e, bypassing the store's own encoding, as a
+	// record the backend cannot decode in full (its changes damaged, its head —
+	// id, time, actor, action, target — intact), as a bug, a crash or an older
+	// version might have left it. Required: the suite checks that one such
+	// record does not break reading the audit log.
+	StoreDamagedEvent func(t *testing.T, s storage.Store, e *schemas.Event)
 }
 
 // subTest is one named conformance check; it runs on a fresh store.
@@ -99,6 +106,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"Events", testEvents},
 		{"EventsWithChanges", testEventsWithChanges},
 		{"EventWriteFailureStopsChange", testEventWriteFailureStopsChange},
+		{"DamagedEvent", testDamagedEvent},
 		{"SigningKeys", testSigningKeys},
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersSort", testListUsersSort},

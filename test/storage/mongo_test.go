@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	driver "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/mongo"
 	"github.com/scimd/scimd/storage/storagetest"
@@ -69,6 +71,38 @@ func backend(uri string, n int, claims mongo.ClaimMode) storagetest.Backend {
 			}
 			return open(t, db)
 		},
+		StoreDamagedEvent: func(t *testing.T, s storage.Store, e *schemas.Event) {
+			storeDamagedEvent(t, uri, s, e)
+		},
+	}
+}
+
+// storeDamagedEvent inserts e's document with a changes field of the wrong
+// type, which the store cannot decode.
+func storeDamagedEvent(t *testing.T, uri string, s storage.Store, e *schemas.Event) {
+	t.Helper()
+	var db string
+	switch s := s.(type) {
+	case *mongo.Store:
+		db = s.Database()
+	case *replicas:
+		db = s.all[0].Database()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := driver.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Disconnect(ctx) }()
+	_, err = c.Database(db).Collection("events").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: e.ID}, {Key: "time", Value: e.Time.UTC()}, {Key: "actorId", Value: e.ActorID},
+		{Key: "actorType", Value: e.ActorType}, {Key: "action", Value: e.Action}, {Key: "targetId", Value: e.TargetID},
+		{Key: "targetType", Value: e.TargetType}, {Key: "ip", Value: e.IP}, {Key: "userAgent", Value: e.UserAgent},
+		{Key: "changes", Value: "not an array of changes"},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

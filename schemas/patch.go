@@ -1028,7 +1028,7 @@ func (pt *patcher) json(op string, t patchTarget, v any) error {
 		delete(m, last)
 		return nil
 	}
-	n, err := normalizeJSON(v, last)
+	n, err := normalizeJSON(v, last, len(t.keys)+1) // the value sits len(t.keys) levels below the object
 	if err != nil {
 		return valueErr(t.name, "%v", err)
 	}

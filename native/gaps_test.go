@@ -3,6 +3,7 @@ package native
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/scimd/scimd/directory"
@@ -182,4 +183,40 @@ func TestGroupPaging(t *testing.T) {
 	}
 	e.call("GET", "/cis/v1/groups/nope/members", e.admin, nil).wantError(t, http.StatusNotFound)
 	e.call("GET", path+"?page_limit=x", e.admin, nil).wantError(t, http.StatusBadRequest)
+}
+
+// TestOutOfScopePaths: Transmit paths scimd does not serve answer 501 saying
+// so, never 404 "user not found"; real routes under the same prefixes still
+// work, and a wrong method on them is still a 405.
+func TestOutOfScopePaths(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, path, token string }{
+		{"GET", "/cis/v1/users/me", e.userTok},
+		{"PUT", "/cis/v1/users/me", e.userTok},
+		{"GET", "/cis/v1/users/me", e.admin},
+		{"POST", "/cis/v1/users/me/webauthn/register", e.userTok},
+		{"GET", "/oidc/auth?client_id=x&response_type=code", ""},
+		{"GET", "/oidc/authorize", ""},
+		{"GET", "/oidc/userinfo", e.userTok},
+		{"POST", "/cis/v1/auth/otp/email/send", ""},
+		{"POST", "/cis/v1/auth/webauthn/authenticate/start", ""},
+		{"GET", "/cis/v1/sessions", e.admin},
+		{"GET", "/cis/v1/users/" + e.userID + "/sessions", e.admin},
+		{"POST", "/cis/v1/organizations", e.admin},
+		{"GET", "/cis/v1/roles", e.admin},
+		{"GET", "/cis/v1/applications/" + e.appA.ID + "/clients", e.admin},
+		{"POST", "/activities/v1/activities/collect", e.admin},
+	} {
+		r := e.call(c.method, c.path, c.token, nil).wantError(t, http.StatusNotImplemented)
+		if msg, _ := r.body["message"].(string); !strings.Contains(msg, "scimd") && !strings.Contains(msg, "not modelled") && !strings.Contains(msg, "sessions API") {
+			t.Errorf("%s %s: message %q does not say what scimd is not", c.method, c.path, msg)
+		}
+	}
+	// What scimd does serve under those prefixes keeps working.
+	e.call("GET", "/cis/v1/users/me/device-keys", e.userTok, nil).want(t, 200)
+	e.call("GET", "/oidc/jwks", "", nil).want(t, 200)
+	e.call("GET", "/oidc/token", "", nil).wantError(t, http.StatusMethodNotAllowed)
+	e.call("POST", "/cis/v1/auth/password/login", "", map[string]any{"client_id": "x", "username": "y", "password": "z"}).wantError(t, http.StatusUnauthorized)
+	e.call("GET", "/cis/v1/users/"+e.userID, e.tokA, nil).want(t, 200)
+	e.call("GET", "/cis/v1/nothing-here", e.admin, nil).wantError(t, http.StatusNotFound)
 }

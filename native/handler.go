@@ -48,10 +48,12 @@ func New(svc *directory.Service, opts Options) *Handler {
 	return h
 }
 
-// Register mounts the native API on mux: the token endpoints, the OpenID
-// configuration, everything under /cis/v1/ and the OpenAPI document.
+// Register mounts the native API on mux: everything under /oidc/ (the token
+// endpoint and keys; the rest answers that it is out of scope), the OpenID
+// configuration, everything under /cis/v1/, the OpenAPI document, and
+// Transmit's event-streaming base /activities/ (out of scope).
 func (h *Handler) Register(mux *http.ServeMux) {
-	for _, p := range []string{"/oidc/token", "/oidc/jwks", "/.well-known/openid-configuration", "/cis/v1/", "/cis/openapi.json"} {
+	for _, p := range []string{"/oidc/", "/.well-known/openid-configuration", "/cis/v1/", "/cis/openapi.json", "/activities/"} {
 		mux.Handle(p, h)
 	}
 }

@@ -19,6 +19,9 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	h := New(e.svc, Options{})
 	n := 0
 	err := h.router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		if rt.GetName() == "" {
+			return nil // an out-of-scope path: not an operation
+		}
 		tpl, err := rt.GetPathTemplate()
 		if err != nil {
 			return err

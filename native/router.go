@@ -120,11 +120,57 @@ func (h *Handler) routes() []route {
 	}
 }
 
+// outOfScope lists the parts of Transmit's platform that scimd, the user
+// directory and provisioning side of it, does not serve: a request there
+// (any method) answers 501 with what the path is and what scimd offers
+// instead, never a misleading 404 "user not found". exact paths are matched
+// before the routes (they would otherwise be read as /users/{user_id}); the
+// others are path prefixes (or templates) tried after them.
+var outOfScope = []struct {
+	path  string
+	exact bool
+	what  string
+}{
+	{"/cis/v1/users/me", true, "the current user's profile is served by SCIM at /scim/v2/Me (with a user access token); under /cis/v1/users/me/ scimd serves only password-credentials and device-keys"},
+	{"/oidc/", false, "OpenID Connect flows (authorize, PKCE, ID tokens, userinfo, logout) are outside scimd's scope: it issues client-credentials tokens at /oidc/token only"},
+	{"/cis/v1/auth/", false, "authentication flows (one-time codes, magic links, WebAuthn and passkeys, social login and account linking, MFA, self sign-up) are outside scimd's scope: it offers password login at /cis/v1/auth/password/login only"},
+	{"/cis/v1/users/me/", false, "under /cis/v1/users/me/ scimd serves only password-credentials and device-keys"},
+	{"/cis/v1/users/{user_id}/sessions", false, "the sessions API is outside scimd's scope"},
+	{"/cis/v1/sessions", false, "the sessions API is outside scimd's scope"},
+	{"/cis/v1/organizations", false, "organizations and multi-tenancy (B2B) are outside scimd's scope: scimd serves one tenant"},
+	{"/cis/v1/tenants", false, "multi-tenancy is outside scimd's scope: scimd serves one tenant"},
+	{"/cis/v1/roles", false, "roles and permissions (RBAC) are outside scimd's scope"},
+	{"/cis/v1/clients", false, "OIDC/SAML clients are not modelled: each application has exactly one client (client_id in the application)"},
+	{"/cis/v1/applications/{app_id}/clients", false, "OIDC/SAML clients are not modelled: each application has exactly one client (client_id in the application)"},
+	{"/activities/", false, "Transmit's event streaming is not served: read scimd's audit log at GET /cis/v1/manage/audit-events"},
+}
+
 // newRouter builds the gorilla/mux router of the native API.
 func (h *Handler) newRouter() *mux.Router {
 	r := mux.NewRouter()
+	notServed := func(what string, exact bool) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			// A real route under an out-of-scope prefix called with the wrong method.
+			if methods := allowedMethods(r, req); len(methods) > 0 && !exact {
+				w.Header().Set("Allow", strings.Join(methods, ", "))
+				h.writeError(w, req, &httpError{status: http.StatusMethodNotAllowed, msg: req.Method + " is not allowed on " + req.URL.Path}, nil)
+				return
+			}
+			h.writeError(w, req, &httpError{status: http.StatusNotImplemented, msg: req.URL.Path + ": " + what}, nil)
+		})
+	}
+	for _, o := range outOfScope {
+		if o.exact {
+			r.Handle(o.path, notServed(o.what, true))
+		}
+	}
 	for _, rt := range h.routes() {
 		r.Handle(rt.path, h.wrap(rt)).Methods(rt.method).Name(rt.name)
+	}
+	for _, o := range outOfScope {
+		if !o.exact {
+			r.PathPrefix(o.path).Handler(notServed(o.what, false))
+		}
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h.writeError(w, req, &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + req.URL.Path}, nil)

@@ -64,7 +64,7 @@ func (h *Handler) classify(r *http.Request, err error) (int, string) {
 	case errors.Is(err, httpx.ErrBodyTimeout):
 		return http.StatusRequestTimeout, err.Error()
 	case errors.Is(err, httpx.ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body exceeds %d bytes", h.maxBody)
+		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.As(err, &se):
 		return http.StatusBadRequest, se.Error()
 	case errors.As(err, &fe):

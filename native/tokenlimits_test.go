@@ -1,6 +1,7 @@
 package native
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
 )
 
 // TestTokenEndpointBudgetsWrongSecrets: wrong secrets are budgeted per client
@@ -63,5 +65,27 @@ func TestTokenEndpointBudgetsWrongSecrets(t *testing.T) {
 	e.clock.add(directory.SecretFailureWindow)
 	if code, _ := token(e.appA.ClientID, "wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("after the window: %d", code)
+	}
+}
+
+// TestUnauthenticatedBodiesAreCapped: the token endpoint and password login
+// read at most httpx.MaxUnauthenticatedBody bytes before knowing the caller.
+func TestUnauthenticatedBodiesAreCapped(t *testing.T) {
+	e := newEnv(t)
+	pad := strings.Repeat("a", httpx.MaxUnauthenticatedBody)
+	for _, rq := range []struct{ path, ctype, body string }{
+		{"/oidc/token", "application/x-www-form-urlencoded", "grant_type=client_credentials&client_id=x&client_secret=y&pad=" + pad},
+		{"/cis/v1/auth/password/login", "application/json", `{"client_id":"x","username":"u","password":"` + pad + `"}`},
+	} {
+		resp, err := http.Post(e.srv.URL+rq.path, rq.ctype, strings.NewReader(rq.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = jsonDecode(resp.Body, &body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(fmt.Sprint(body["message"]), strconv.Itoa(httpx.MaxUnauthenticatedBody)) {
+			t.Errorf("%s with a %d-byte body: %d %v; want 413 naming the limit", rq.path, len(rq.body), resp.StatusCode, body)
+		}
 	}
 }

@@ -35,7 +35,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, _ directory.Prin
 	}
 	raw, err := httpx.ReadBody(r, httpx.MaxUnauthenticatedBody)
 	if errors.Is(err, httpx.ErrBodyTooLarge) {
-		return &httpError{status: http.StatusRequestEntityTooLarge, msg: "the request body is too large", code: "invalid_request"}
+		return &httpError{status: http.StatusRequestEntityTooLarge, msg: err.Error(), code: "invalid_request"}
 	}
 	if err != nil {
 		return err // timeouts (408) and clients gone are not the form's fault

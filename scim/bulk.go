@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func (c *call) bulk() {
 	}
 	body, err := c.decodeBody(o.BulkMaxPayloadBytes)
 	if err != nil {
-		if err == httpx.ErrBodyTooLarge {
+		if errors.Is(err, httpx.ErrBodyTooLarge) {
 			err = newError(http.StatusRequestEntityTooLarge, "", "the bulk request is larger than maxPayloadSize (%d bytes)", o.BulkMaxPayloadBytes)
 		}
 		c.fail(err)

@@ -20,7 +20,8 @@ var ErrBodyTimeout = errors.New("the request body was not received in time")
 var ErrClientGone = errors.New("client closed request")
 
 // ReadBody reads r's whole body, at most limit bytes (DefaultMaxBody when
-// limit <= 0). A body over the limit is ErrBodyTooLarge, a read that ran into
+// limit <= 0). A body over the limit (this one or a smaller one already set
+// on r.Body) wraps ErrBodyTooLarge and names the limit, a read that ran into
 // the connection's read deadline wraps ErrBodyTimeout, one the client cut
 // short wraps ErrClientGone, and any other failure (such as malformed chunked
 // encoding) is a *SyntaxError: none of them is a server fault.
@@ -36,7 +37,7 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	var ne net.Error
 	switch {
 	case errors.As(err, &mbe):
-		return nil, ErrBodyTooLarge
+		return nil, fmt.Errorf("%w: the limit is %d bytes", ErrBodyTooLarge, mbe.Limit)
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("%w: %w", ErrBodyTimeout, err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed),

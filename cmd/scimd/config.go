@@ -65,7 +65,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		fs.StringVar(f.dst, f.name, def, f.usage+" (env "+f.env+")")
 	}
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open client connections served at once; more are answered 503 and closed")
-	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "secret hashes (argon2id, 19 MiB each) computed at once; default: one per CPU, at most 4")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "secret hashes (argon2id, 19 MiB each) computed at once: one per CPU, at most 4, unless set")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may take to finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

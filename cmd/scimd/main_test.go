@@ -214,6 +214,8 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 		{"bad log level", []string{"SCIMD_LOG_LEVEL=loud"}, nil, "invalid -log-level", exitUsage},
 		{"bad address", []string{"SCIMD_ADDR=nonsense"}, nil, "invalid -addr", exitUsage},
 		{"half bootstrap", []string{"SCIMD_BOOTSTRAP_CLIENT_ID=x"}, nil, "must be set together", exitUsage},
+		{"no connections", nil, []string{"serve", "-max-connections", "0"}, "-max-connections must be at least 1", exitUsage},
+		{"no hashing", nil, []string{"serve", "-hash-concurrency", "0"}, "-hash-concurrency must be at least 1", exitUsage},
 		{"unknown command", nil, []string{"frobnicate"}, "unknown command", exitUsage},
 		{"unwritable data dir", []string{"SCIMD_DATA_DIR=" + filepath.Join(file, "sub")}, nil, "open embedded store", exitFailure},
 		{"unreachable mongodb", []string{"SCIMD_MONGODB_URI=mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"}, nil, "open MongoDB store", exitFailure},

@@ -25,6 +25,15 @@ import (
 // (case-insensitive); app clientId; API token hash — are enforced atomically:
 // a write that would duplicate one fails with a *ConflictError naming it.
 //
+// Login identifiers — userName and primary email (both case-insensitive) and
+// primary phone number (exact), see LoginIDs — are moreover unique across
+// those fields, atomically: a write that would give a user a login identifier
+// another user holds in any of the three fields (a userName equal to another
+// user's primary email, say) fails with a *ConflictError naming the written
+// user's field. A user's own fields may share one (userName = primary email).
+// Only identifiers new to the user are checked, so a clash stored before this
+// rule never blocks an unrelated update.
+//
 // Audit events are committed with the change they describe. Every method that
 // changes a user, group, application or API token takes the event of the change:
 // a fixed *schemas.Event, or for an update an [Audit] that builds it from the

@@ -16,6 +16,7 @@ const (
 	kGroupName                   // schemas.Fold(group displayName)
 	kClientID                    // app clientId, exact
 	kTokenHash                   // API token hash, exact
+	kLogin                       // storage.LoginIDs keys of every user: several per user
 	numKinds
 )
 
@@ -96,6 +97,7 @@ func (s *Store) indexUser(id string, old, nu *schemas.User) {
 	for k := range ok {
 		s.reindex(uniqueKind(k), id, ok[k], nk[k])
 	}
+	moveLogins(old, nu, func(oldKey, newKey string) { s.reindex(kLogin, id, oldKey, newKey) })
 	var oldGroups, newGroups []string
 	if old != nil {
 		oldGroups = old.GroupIDs
@@ -164,5 +166,17 @@ func removeFromSet(m map[string]map[string]struct{}, key, id string) {
 	delete(set, id)
 	if len(set) == 0 {
 		delete(m, key)
+	}
+}
+
+// moveLogins calls move(key, "") for each login identifier key old holds and
+// nu does not, and move("", key) for each that nu holds and old does not.
+func moveLogins(old, nu *schemas.User, move func(oldKey, newKey string)) {
+	before, after := storage.LoginIDs(old), storage.LoginIDs(nu)
+	for _, l := range storage.AddedLoginIDs(after, before) {
+		move(l.Key, "")
+	}
+	for _, l := range storage.AddedLoginIDs(before, after) {
+		move("", l.Key)
 	}
 }

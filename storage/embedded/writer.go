@@ -264,12 +264,19 @@ func overlay[T any](staged, committed map[string]*T, id string) (*T, bool) {
 	return v, ok
 }
 
-// checkUser checks the unique fields of u (to be stored under u.ID).
+// checkUser checks the unique fields of u (to be stored under u.ID), then
+// that no other user holds a login identifier u does not hold yet.
 func (b *batch) checkUser(u *schemas.User) error {
 	k := keysOfUser(u)
 	for kind := range k {
 		if err := b.claim(uniqueKind(kind), u.ID, k[kind]); err != nil {
 			return err
+		}
+	}
+	old, _ := b.user(u.ID)
+	for _, l := range storage.AddedLoginIDs(storage.LoginIDs(old), storage.LoginIDs(u)) {
+		if o := b.owner(kLogin, l.Key); o != "" && o != u.ID {
+			return storage.Conflict(l.Field)
 		}
 	}
 	return nil
@@ -283,6 +290,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	for kind := range ok {
 		b.move(uniqueKind(kind), u.ID, ok[kind], nk[kind])
 	}
+	moveLogins(old, u, func(oldKey, newKey string) { b.move(kLogin, u.ID, oldKey, newKey) })
 	b.users[u.ID] = u
 	return b.ub.Put([]byte(u.ID), enc)
 }
@@ -294,6 +302,7 @@ func (b *batch) deleteUser(id string) error {
 	for kind := range ok {
 		b.move(uniqueKind(kind), id, ok[kind], "")
 	}
+	moveLogins(old, nil, func(oldKey, newKey string) { b.move(kLogin, id, oldKey, newKey) })
 	b.users[id] = nil
 	return b.ub.Delete([]byte(id))
 }

@@ -30,6 +30,7 @@ const (
 	collEvents  = "events"
 	collKeys    = "signingKeys"
 	collClaims  = "casClaims"
+	collLogins  = "loginIds"
 	keySetDocID = "signingKeys" // the one document of collKeys
 )
 
@@ -102,7 +103,8 @@ type Store struct {
 	events      *mdb.Collection
 	keys        *mdb.Collection
 	claimColl   *mdb.Collection
-	claims      bool // see ClaimMode
+	logins      *mdb.Collection // login identifier claims (logins.go)
+	claims      bool            // see ClaimMode
 	maxAttempts int
 	bg          sync.WaitGroup // background claim deletions
 	locks       keyLocks       // in-process serialization of writers per document
@@ -151,6 +153,7 @@ func OpenOptions(ctx context.Context, uri, database string, o Options) (*Store, 
 		events:      db.Collection(collEvents),
 		keys:        db.Collection(collKeys),
 		claimColl:   db.Collection(collClaims),
+		logins:      db.Collection(collLogins),
 		maxAttempts: o.MaxAttempts,
 	}
 	switch o.Claims {
@@ -345,6 +348,9 @@ type docKind[D, T any] struct {
 	stamp   func(v T, id string, version int64) // sets ID and Version
 	encode  func(T) (*D, error)
 	checks  func(d *D, withID bool) []conflictCheck // unique fields, as userConflictChecks
+	// logins, when set, returns the login identifiers of a value: cas claims
+	// those a change adds before it writes (see logins.go).
+	logins func(T) []storage.LoginID
 }
 
 // cas is the compare-and-swap loop of updates to document id of c: read the
@@ -387,6 +393,10 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 		if err != nil {
 			return none, err
 		}
+		var before []storage.LoginID
+		if k.logins != nil {
+			before = k.logins(v)
+		}
 		changed, err := change(v)
 		if err != nil {
 			return none, err
@@ -398,6 +408,14 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 		nd, err := k.encode(v)
 		if err != nil {
 			return none, err
+		}
+		var claimed []loginClaim
+		var after []storage.LoginID
+		if k.logins != nil {
+			after = k.logins(v)
+			if claimed, err = s.claimLogins(ctx, id, storage.AddedLoginIDs(before, after)); err != nil {
+				return none, err
+			}
 		}
 		if audit != nil {
 			prev, err := k.decode(d)
@@ -416,6 +434,11 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 			}
 		}
 		swapped, err := s.swap(ctx, c, id, old, nd)
+		if !swapped || err != nil {
+			s.releaseLogins(ctx, claimed)
+		} else if k.logins != nil {
+			s.dropLogins(ctx, id, storage.AddedLoginIDs(after, before))
+		}
 		if err != nil {
 			if !isDuplicateKey(err) {
 				mayBeWritten = true

@@ -373,9 +373,11 @@ func userConflictChecks(d *userDoc, withID bool) []conflictCheck {
 	)
 }
 
-// CreateUser stores a new user with Version 1 (one round trip; a duplicate-key
-// error costs one more to find out which field collided).
-func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
+// CreateUser stores a new user with Version 1: one round trip to claim its
+// login identifiers (logins.go), one to check them against users stored before
+// claims existed, one to insert (a duplicate-key error costs one more to find
+// out which field collided), and with an event one more to write it.
+func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (_ *schemas.User, err error) {
 	if u == nil || u.ID == "" {
 		return nil, errors.New("mongo: create user: no id")
 	}
@@ -385,6 +387,15 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Even
 	if err != nil {
 		return nil, err
 	}
+	claimed, err := s.claimLogins(ctx, c.ID, storage.LoginIDs(c))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.releaseLogins(ctx, claimed)
+		}
+	}()
 	err = s.audited(ctx, e, func() error { return s.insert(ctx, s.users, d, "user "+u.ID, userConflictChecks(d, true)) })
 	if err != nil {
 		return nil, err
@@ -457,11 +468,26 @@ var userDocs = docKind[userDoc, *schemas.User]{
 	stamp:   func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
 	encode:  userToDoc,
 	checks:  userConflictChecks,
+	logins:  storage.LoginIDs,
 }
 
-// DeleteUser removes the user; its memberships go with it (one round trip).
+// DeleteUser removes the user; its memberships go with it (one round trip,
+// and one to write the event), and then its login identifier claims (one more).
 func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) error {
-	return s.audited(ctx, e, func() error { return s.deleteOne(ctx, s.users, id, "user") })
+	var d userDoc
+	err := s.audited(ctx, e, func() error {
+		if err := s.users.FindOneAndDelete(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+			return notFound(err, "delete user %s", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if u, err := d.user(); err == nil {
+		s.dropLogins(ctx, id, storage.LoginIDs(u))
+	}
+	return nil
 }
 
 // deleteOne deletes document id of c, or fails with storage.ErrNotFound.

@@ -92,7 +92,9 @@ func TestRoundTrips(t *testing.T) {
 		add := func(op string, want int, f func() error) {
 			rows = append(rows, row{op: op, want: want, got: cc.measure(t, f), mode: mode.name})
 		}
-		add("create", 1, func() error { _, err := s.CreateUser(ctx, newTestUser(6), nil); return err })
+		// A create claims its login identifiers (one insert for all), checks them
+		// against users stored before claims existed (a find), then inserts.
+		add("create", 3, func() error { _, err := s.CreateUser(ctx, newTestUser(6), nil); return err })
 		add("get", 1, func() error { _, err := s.GetUser(ctx, "rt000003"); return err })
 		add("find by unique field", 1, func() error {
 			_, err := s.FindUser(ctx, storage.FieldEmail, "RT.3@Example.com")
@@ -105,13 +107,20 @@ func TestRoundTrips(t *testing.T) {
 		ev := func(id string) *schemas.Event {
 			return &schemas.Event{ID: id, Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Action: "x", TargetID: "rt000003"}
 		}
-		add("create with its audit event", 2, func() error { _, err := s.CreateUser(ctx, newTestUser(7), ev("e1")); return err })
+		add("create with its audit event", 4, func() error { _, err := s.CreateUser(ctx, newTestUser(7), ev("e1")); return err })
 		add("update with its audit event", mode.update+1, func() error {
 			_, err := s.UpdateUser(ctx, "rt000003", 0, func(u *schemas.User) error { u.Title = "Chief"; return nil },
 				func(_, _ *schemas.User) *schemas.Event { return ev("e2") })
 			return err
 		})
-		add("delete with its audit event", 2, func() error { return s.DeleteUser(ctx, "rt000007", ev("e3")) })
+		// A delete then deletes the user's login identifier claims.
+		add("delete with its audit event", 3, func() error { return s.DeleteUser(ctx, "rt000007", ev("e3")) })
+		// Changing a login identifier adds the claim, the check and the
+		// deletion of the old identifier's claim to an update.
+		add("update of the userName", mode.update+3, func() error {
+			_, err := s.UpdateUser(ctx, "rt000004", 0, func(u *schemas.User) error { u.UserName = "renamed"; return nil }, nil)
+			return err
+		})
 		add("list page (exact filter)", 2, func() error {
 			p, err := s.ListUsers(ctx, storage.Query{Filter: filter, Offset: 2, Limit: 2})
 			if err == nil && (len(p.Items) != 2 || p.Total != 6) {

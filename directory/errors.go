@@ -143,7 +143,8 @@ func translate(err error, what string) error {
 		return &Error{Kind: KindInvalid, Field: ve.Path, Msg: ve.Error(), Err: err}
 	case errors.As(err, &pe):
 		k := map[schemas.PatchErrorKind]Kind{schemas.PatchInvalidPath: KindInvalidPath,
-			schemas.PatchNoTarget: KindNoTarget, schemas.PatchMutability: KindMutability}[pe.Kind]
+			schemas.PatchNoTarget: KindNoTarget, schemas.PatchMutability: KindMutability,
+			schemas.PatchTooComplex: KindTooMany}[pe.Kind]
 		return &Error{Kind: k, Msg: pe.Reason, Err: err}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}

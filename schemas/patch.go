@@ -14,6 +14,15 @@ import (
 // over its values.
 const MaxValues = 100
 
+// MaxPatchWork bounds the element comparisons one PATCH may make: each
+// operation on a multi-valued complex attribute costs one unit per element it
+// visits per value-filter term, plus one per element per value it adds or
+// removes. A client's PATCH (a few operations on attributes of at most
+// MaxValues elements) costs a few thousand units; the bound keeps a body
+// full of long value filters, each tested against every element, well under
+// a second, and a PATCH that passes it is refused (PatchTooComplex).
+const MaxPatchWork = 1_000_000
+
 // PatchOp is one operation of a SCIM PATCH request (RFC 7644 §3.5.2).
 type PatchOp struct {
 	Op       string // "add", "remove" or "replace"
@@ -30,6 +39,7 @@ const (
 	PatchInvalidPath PatchErrorKind = iota + 1 // the path is malformed or names nothing known
 	PatchNoTarget                              // the path's value filter selects nothing
 	PatchMutability                            // the operation would change a read-only or required attribute
+	PatchTooComplex                            // the PATCH would do more work than MaxPatchWork
 )
 
 // PatchError is an operation of a PATCH that the resource cannot take. Bad
@@ -201,11 +211,41 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 
 // patcher applies PATCH operations to one document (a *User or *Group).
 type patcher struct {
-	c   *catalog
-	doc any
-	u   *User // doc, when it is a user
-	o   SCIMOptions
-	now time.Time
+	c    *catalog
+	doc  any
+	u    *User // doc, when it is a user
+	o    SCIMOptions
+	now  time.Time
+	work int // units spent, see MaxPatchWork
+}
+
+// charge spends the work an operation on the multi-valued complex
+// attribute a will do, before it does it.
+func (pt *patcher) charge(t patchTarget, v any) error {
+	n := pt.count(t.attr) + 1
+	cost := n * (1 + filterTerms(t.filter))
+	if list, ok := v.([]any); ok {
+		cost += len(list) * n
+	}
+	if pt.work += cost; pt.work > MaxPatchWork {
+		return patchErr(PatchTooComplex, "the PATCH compares more values than the server will (its value filters and value lists are too large for the attributes' elements)")
+	}
+	return nil
+}
+
+// filterTerms counts the comparisons of a filter (0 for nil).
+func filterTerms(f Filter) int {
+	switch n := f.(type) {
+	case *And:
+		return filterTerms(n.Left) + filterTerms(n.Right)
+	case *Or:
+		return filterTerms(n.Left) + filterTerms(n.Right)
+	case *Not:
+		return filterTerms(n.X)
+	case *Compare, *ValuePath:
+		return 1
+	}
+	return 0
 }
 
 // PatchSCIMUser applies PATCH operations to u, in order and all or nothing
@@ -517,6 +557,11 @@ func (pt *patcher) target(op string, t patchTarget, v any, hasValue bool) error 
 		}
 		if isEmptyJSON(v) {
 			return valueErr(t.name, "%s is required: it cannot be empty or null", a.Name)
+		}
+	}
+	if a.Type == TypeComplex && a.MultiValued {
+		if err := pt.charge(t, v); err != nil {
+			return err
 		}
 	}
 	switch {

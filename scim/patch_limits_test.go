@@ -98,3 +98,22 @@ func TestGroupPatchCheckedBeforeWrite(t *testing.T) {
 		t.Fatalf("PATCH under If-Match: %s", ok.raw)
 	}
 }
+
+// TestPatchWorkBounded: the largest PATCH bodies (a full body of value
+// filters, each tested against a full attribute; the same sub-attribute
+// written on every element again and again) are refused with 400 tooMany
+// once they pass schemas.MaxPatchWork, and change nothing. Their time is
+// measured by BenchmarkUserPatchLargest.
+func TestPatchWorkBounded(t *testing.T) {
+	f := newFixture(t)
+	id := f.createUser("work@x.org")
+	before := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	bodies := largestBodies()
+	for _, name := range []string{"filters=max", "subs=max"} {
+		f.do("PATCH", "/Users/"+id, f.admin, bodies[name].body).wantError(t, 400, "tooMany")
+	}
+	after := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	if after.header.Get("ETag") != before.header.Get("ETag") || after.body["roles"] != nil {
+		t.Fatalf("refused PATCHes changed the user: %s", after.raw)
+	}
+}

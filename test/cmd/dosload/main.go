@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,7 @@ func main() {
 	mode := flag.String("mode", "flood", "flood (wrong client secrets) or trickle (slow request bodies)")
 	conc := flag.Int("c", 1000, "concurrent attackers: flooding clients or trickling connections")
 	dur := flag.Duration("duration", 10*time.Second, "how long the attack lasts")
+	spread := flag.Int("spread", 0, "flood: spread the attackers over this many client ids (apps created first) and source addresses 127.0.0.2…, so that the per-client and per-address budgets do not stop them and only the hashing slots bound the work (at most 250)")
 	flag.Parse()
 	if *bin == "" {
 		dir, err := os.MkdirTemp("", "dosload")
@@ -47,7 +49,7 @@ func main() {
 			log.Fatalf("go build: %v\n%s", err, out)
 		}
 	}
-	if err := run(*bin, *mode, *conc, *dur); err != nil {
+	if err := run(*bin, *mode, *conc, *dur, min(*spread, 250)); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -172,7 +174,7 @@ func send(ctx context.Context, c *http.Client, method, u, body string) (int, err
 	return resp.StatusCode, nil
 }
 
-func run(bin, mode string, conc int, dur time.Duration) error {
+func run(bin, mode string, conc int, dur time.Duration, spread int) error {
 	s, err := startServer(bin)
 	if err != nil {
 		return err
@@ -183,9 +185,16 @@ func run(bin, mode string, conc int, dur time.Duration) error {
 	if code, err := send(context.Background(), probeClient, "POST", base+"/oidc/token", tokenForm(secret)); err != nil || code != 200 {
 		return fmt.Errorf("warm-up token request: %d %v", code, err)
 	}
+	clientIDs := []string{clientID}
+	if mode == "flood" && spread > 0 {
+		var err error
+		if clientIDs, err = createApps(probeClient, base, spread); err != nil {
+			return err
+		}
+	}
 	time.Sleep(500 * time.Millisecond)
 	idle := s.rssMiB()
-	fmt.Printf("mode=%s attackers=%d duration=%v idle RSS %.1f MiB\n", mode, conc, dur, idle)
+	fmt.Printf("mode=%s attackers=%d spread=%d duration=%v idle RSS %.1f MiB\n", mode, conc, spread, dur, idle)
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -212,15 +221,20 @@ func run(bin, mode string, conc int, dur time.Duration) error {
 	case "flood":
 		// Every attacker keeps one wrong-secret request in flight, each on
 		// its own connection, for the whole duration.
-		tr := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
-		c := &http.Client{Transport: tr}
 		for i := 0; i < conc; i++ {
+			dialer := &net.Dialer{}
+			if spread > 0 {
+				dialer.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%spread))}
+			}
+			c := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+			form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientIDs[i%len(clientIDs)]},
+				"client_secret": {"wrong-" + strconv.Itoa(i)}}.Encode()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for ctx.Err() == nil {
 					t0 := time.Now()
-					code, err := send(ctx, c, "POST", base+"/oidc/token", tokenForm("wrong-"+strconv.Itoa(i)))
+					code, err := send(ctx, c, "POST", base+"/oidc/token", form)
 					if ctx.Err() != nil {
 						return
 					}
@@ -311,4 +325,43 @@ func run(bin, mode string, conc int, dur time.Duration) error {
 	health.report()
 	token.report()
 	return nil
+}
+
+// createApps creates n regular applications with an admin token from the
+// bootstrap credentials, and returns their client ids.
+func createApps(c *http.Client, base string, n int) ([]string, error) {
+	resp, err := c.Post(base+"/oidc/token", "application/x-www-form-urlencoded", strings.NewReader(tokenForm(secret)))
+	if err != nil {
+		return nil, err
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, n)
+	for i := range n {
+		req, _ := http.NewRequest("POST", base+"/cis/v1/applications", strings.NewReader(fmt.Sprintf(`{"app_name":"dosload %d"}`, i)))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var out struct {
+			Result struct {
+				ClientID string `json:"client_id"`
+			} `json:"result"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || out.Result.ClientID == "" {
+			return nil, fmt.Errorf("create app %d: %d %v", i, resp.StatusCode, err)
+		}
+		ids = append(ids, out.Result.ClientID)
+	}
+	return ids, nil
 }

@@ -10,20 +10,17 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// apiTokenObject is the native form of an API token record (never the token).
+// apiTokenObject is the native form of an API token record (never the
+// token). app_id, expires_at and last_used_at are omitted when unset.
 func apiTokenObject(t *schemas.APIToken) map[string]any {
-	return map[string]any{
-		"token_id": t.ID, "description": t.Description, "app_id": nilIfEmpty(t.AppID), "scopes": t.Scopes,
-		"created_at": isoTime(t.Created), "expires_at": isoTime(t.Expires), "last_used_at": isoTime(t.LastUsedAt),
-		"created_by": t.CreatedBy,
+	m := map[string]any{"token_id": t.ID, "description": t.Description, "scopes": t.Scopes,
+		"created_at": isoTime(t.Created), "created_by": t.CreatedBy}
+	if t.AppID != "" {
+		m["app_id"] = t.AppID
 	}
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	putTime(m, "expires_at", t.Expires)
+	putTime(m, "last_used_at", t.LastUsedAt)
+	return m
 }
 
 // createAPIToken serves POST /cis/v1/manage/api-tokens

@@ -28,12 +28,15 @@ var (
 	}
 )
 
-// isoTime renders a time as RFC 3339 with milliseconds, or nil when zero.
-func isoTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
+// isoTime renders a time as RFC 3339 with milliseconds, in UTC.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// putTime sets m[key] to isoTime(t) unless t is zero: an absent time is
+// omitted, never null (the OpenAPI document has no nullable fields).
+func putTime(m map[string]any, key string, t time.Time) {
+	if !t.IsZero() {
+		m[key] = isoTime(t)
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 // appObject is the native App object (Transmit's ApiApp, the fields scimd has).

@@ -239,17 +239,20 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 	}
 
+	// Every response of every cell is also checked against the OpenAPI document.
+	api := newAPIValidator(t, e)
 	for _, c := range cases {
 		for _, who := range principals {
 			t.Run(fmt.Sprintf("%s %s as %s", c.method, c.route, who), func(t *testing.T) {
 				path, body := c.setup(e)
 				var r response
 				if c.route == "/oidc/token" {
-					st, _ := e.form(path, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.appA.ClientID}, "client_secret": {e.secA}})
-					r = response{status: st}
+					form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.appA.ClientID}, "client_secret": {e.secA}}
+					r = e.call(c.method, path, "", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 				} else {
 					r = e.call(c.method, path, e.tokenOf(who), body)
 				}
+				api.check(t, c.method, path, r)
 				want := c.want[who]
 				if r.status != want {
 					t.Fatalf("status %d, want %d: %s", r.status, want, r.raw)

@@ -4,102 +4,265 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/scimd/scimd/directory"
 )
 
+// OpenAPIVersion is the version of the OpenAPI document scimd serves: 3.0.3,
+// the version every mainstream code generator (openapi-generator,
+// oapi-codegen, NSwag, swagger-codegen 3) reads fully.
+const OpenAPIVersion = "3.0.3"
+
 // apiOp describes one operation of the OpenAPI document. The document is
-// written here, independently of the router, and TestOpenAPICoversRoutes
-// fails when a registered route is missing from it.
+// written here, independently of the router; TestOpenAPICoversRoutes fails
+// when a registered route is missing from it, and TestPermissionMatrix
+// validates every live response of every route against it.
 type apiOp struct {
-	method, path, id, summary, tag string
-	auth                           string   // "client", "admin", "user" or "" (public)
-	query                          []string // query parameter names (see queryParams)
-	body                           string   // request body schema name, "form" or ""
-	status                         int      // success status
-	result                         string   // success schema name ("" for no body)
-	errors                         []int
+	method, path, id, tag string
+	summary, desc         string
+	auth                  string   // "client", "admin", "user" or "" (public)
+	query                 []string // query parameter names (see queryParams)
+	body                  string   // request body schema name, "form" or ""
+	status                int      // success status
+	result                string   // success schema name ("" for no body)
+	errors                []int    // error statuses worth naming; every other error is the default response
 }
 
 var apiOps = []apiOp{
-	{"post", "/oidc/token", "getAccessToken", "Client-credentials token (form fields or HTTP Basic)", "Tokens", "", nil, "form", 200, "TokenResponse", []int{400, 401, 415}},
-	{"get", "/oidc/jwks", "getJwks", "Public keys that verify access tokens", "Tokens", "", nil, "", 200, "JWKS", nil},
-	{"get", "/.well-known/openid-configuration", "getOpenIDConfiguration", "Minimal OpenID provider configuration", "Tokens", "", nil, "", 200, "Object", nil},
-	{"get", "/cis/openapi.json", "getOpenAPIDocument", "This document", "Tokens", "", nil, "", 200, "Object", nil},
-	{"post", "/cis/v1/auth/password/login", "passwordLogin", "End-user password login; returns a user access token", "Login", "", nil, "PasswordLogin", 200, "TokenResponse", []int{400, 401, 403, 429}},
-	{"post", "/cis/v1/auth/password/replace", "replaceTemporaryPassword", "Replace a temporary password and log in", "Login", "", nil, "PasswordReplace", 200, "TokenResponse", []int{400, 401, 403, 429}},
-	{"post", "/cis/v1/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", "The current user sets a first password", "Me", "user", nil, "OwnPassword", 200, "MessageResult", []int{400, 401, 403}},
-	{"get", "/cis/v1/users/me/device-keys", "getDeviceKeysForTenant", "Device keys of the current user", "Me", "user", nil, "", 200, "DeviceKeysResult", []int{401, 403}},
-	{"get", "/cis/v1/users/count", "getUsersCount", "Count users (optionally filtered)", "Users", "client", []string{"search", "search_prefix"}, "", 200, "UserCountResult", []int{400, 401, 403}},
-	{"post", "/cis/v1/users/bulk", "bulkCreateUser", "Create many users (each element independently)", "Users", "client", nil, "BulkCreate", 201, "BulkResult", []int{400, 401, 403, 413, 415}},
-	{"get", "/cis/v1/users/email/{email}", "getUserByEmail", "Get a user by primary email", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/users/external-user-id/{external_user_id}", "getUserByExternalUserId", "Get a user by external user id", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/users/username/{username}", "getUserByUsername", "Get a user by username", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/users/phone-number/{phone_number}", "getUserByPhone", "Get a user by primary phone number", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/users/phone/{phone_number}", "deprecatedGetUserByPhone", "Get a user by primary phone number (deprecated path)", "Users", "client", nil, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/users/identifier", "getUserByIdentifier", "Get a user by an identifier named in the query", "Users", "client", []string{"identifier_name", "identifier_value"}, "", 200, "UserResult", []int{400, 401, 403, 404}},
-	{"post", "/cis/v1/users", "createUser", "Create a user", "Users", "client", nil, "UserCreate", 201, "UserResult", []int{400, 401, 403, 409, 413, 415}},
-	{"get", "/cis/v1/users", "getUsers", "List or search users", "Users", "client", []string{"search", "search_prefix", "page_offset", "page_limit", "sort_field", "sort_order"}, "", 200, "UserList", []int{400, 401, 403}},
-	{"get", "/cis/v1/users/{user_id}", "getUserById", "Get a user", "Users", "client", nil, "", 200, "UserResult", []int{401, 403, 404}},
-	{"put", "/cis/v1/users/{user_id}", "updateUser", "Update a user (merge)", "Users", "client", nil, "UserUpdate", 200, "UserResult", []int{400, 401, 403, 404, 409, 413, 415}},
-	{"get", "/cis/v1/users/{user_id}/groups", "getUserGroups", "Groups of a user", "Users", "client", nil, "", 200, "GroupListResult", []int{401, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/apps", "removeUserFromApp", "Detach the user from the calling application", "Users", "client", nil, "", 204, "", []int{401, 403, 404}},
-	{"get", "/cis/v1/users/{user_id}/apps", "getUserApps", "Applications the user is assigned to (scimd addition)", "Users", "client", nil, "", 200, "UserAppsResult", []int{401, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/apps/{app_id}", "removeUserFromNamedApp", "Remove the user from a named application (admin; scimd addition)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
-	{"put", "/cis/v1/users/{user_id}/apps/{app_id}", "assignUserToApp", "Assign an existing user to an application (admin; scimd addition)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
-	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Give a user a first password", "Users", "client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 401, 403, 404, 409}},
-	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Replace a user's password", "Users", "client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 401, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", "Remove a secondary email", "Users", "client", nil, "", 204, "", []int{400, 401, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}", "removeUserSecondaryPhoneNumber", "Remove a secondary phone number", "Users", "client", nil, "", 204, "", []int{400, 401, 403, 404}},
-	{"post", "/cis/v1/users/{user_id}/emails/{email}/verify", "verifyUserEmail", "Mark an email verified, optionally make it primary", "Users", "client", nil, "Verify", 202, "", []int{400, 401, 403, 404, 409}},
-	{"post", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}/verify", "verifyUserPhoneNumber", "Mark a phone number verified, optionally make it primary", "Users", "client", nil, "Verify", 202, "", []int{400, 401, 403, 404, 409}},
-	{"delete", "/cis/v1/manage/users/{user_id}", "deleteTenantUser", "Delete a user and all its data (admin)", "Users", "admin", nil, "", 204, "", []int{401, 403, 404}},
-	{"post", "/cis/v1/groups", "createGroup", "Create a group", "Groups", "client", nil, "GroupInput", 201, "GroupResult", []int{400, 401, 403, 409}},
-	{"get", "/cis/v1/groups", "getAllGroups", "List groups", "Groups", "client", []string{"page_offset", "page_limit"}, "", 200, "GroupList", []int{400, 401, 403}},
-	{"get", "/cis/v1/groups/{group_id}", "getGroupByID", "Get a group", "Groups", "client", nil, "", 200, "GroupResult", []int{401, 403, 404}},
-	{"put", "/cis/v1/groups/{group_id}", "updateGroup", "Update a group", "Groups", "client", nil, "GroupInput", 200, "GroupResult", []int{400, 401, 403, 404, 409}},
-	{"delete", "/cis/v1/groups/{group_id}", "deleteGroup", "Delete a group (members stay)", "Groups", "client", nil, "", 204, "", []int{401, 403, 404}},
-	{"post", "/cis/v1/groups/{group_id}/members", "assignUsers", "Add members", "Groups", "client", nil, "Members", 204, "", []int{400, 401, 403, 404}},
-	{"get", "/cis/v1/groups/{group_id}/members", "getGroupUsers", "List members", "Groups", "client", []string{"page_offset", "page_limit"}, "", 200, "UserList", []int{400, 401, 403, 404}},
-	{"delete", "/cis/v1/groups/{group_id}/members/{user_id}", "removeAssignment", "Remove a member", "Groups", "client", nil, "", 204, "", []int{401, 403, 404}},
-	{"post", "/cis/v1/applications", "createApp", "Create an application (client secret returned once)", "Applications", "admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 401, 403}},
-	{"get", "/cis/v1/applications", "getAllApps", "List applications", "Applications", "client", nil, "", 200, "AppListResult", []int{401, 403}},
-	{"get", "/cis/v1/applications/list", "getAppsList", "List applications (short form)", "Applications", "client", nil, "", 200, "AppListResult", []int{401, 403}},
-	{"get", "/cis/v1/applications/{app_id}", "getAppById", "Get an application", "Applications", "client", nil, "", 200, "AppResult", []int{401, 403, 404}},
-	{"put", "/cis/v1/applications/{app_id}", "updateApp", "Update an application", "Applications", "client", nil, "AppInput", 200, "AppResult", []int{400, 401, 403, 404}},
-	{"delete", "/cis/v1/applications/{app_id}", "deleteApp", "Delete an application and its users' app data", "Applications", "admin", nil, "", 204, "", []int{401, 403, 404}},
-	{"post", "/cis/v1/applications/{app_id}/client-secret", "rotateAppClientSecret", "Rotate the client secret (returned once)", "Applications", "admin", nil, "", 200, "SecretResult", []int{401, 403, 404}},
-	{"post", "/cis/v1/management/applications", "createManagementApplication", "Create a management application", "Management applications", "admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 401, 403}},
-	{"get", "/cis/v1/management/applications", "getAllManagementApplications", "List management applications", "Management applications", "client", nil, "", 200, "AppListResult", []int{401, 403}},
-	{"get", "/cis/v1/management/applications/{app_id}", "getManagementApplicationById", "Get a management application", "Management applications", "admin", nil, "", 200, "AppResult", []int{401, 403, 404}},
-	{"put", "/cis/v1/management/applications/{app_id}", "updateManagementApplication", "Update a management application", "Management applications", "admin", nil, "AppInput", 200, "AppResult", []int{400, 401, 403, 404}},
-	{"delete", "/cis/v1/management/applications/{app_id}", "deleteManagementApplication", "Delete a management application (not the last)", "Management applications", "admin", nil, "", 204, "", []int{400, 401, 403, 404}},
-	{"post", "/cis/v1/management/applications/{app_id}/client-secret", "rotateManagementAppClientSecret", "Rotate the client secret (returned once)", "Management applications", "admin", nil, "", 200, "SecretResult", []int{401, 403, 404}},
-	{"post", "/cis/v1/manage/api-tokens", "createApiToken", "Create an API token (returned once)", "API tokens", "admin", nil, "APITokenInput", 201, "APITokenResult", []int{400, 401, 403}},
-	{"get", "/cis/v1/manage/api-tokens", "getApiTokens", "List API tokens (never the tokens)", "API tokens", "admin", nil, "", 200, "APITokenListResult", []int{401, 403}},
-	{"delete", "/cis/v1/manage/api-tokens/{token_id}", "deleteApiToken", "Revoke an API token", "API tokens", "admin", nil, "", 204, "", []int{401, 403, 404}},
-	{"get", "/cis/v1/manage/audit-events", "getAuditEvents", "Read audit events, newest first", "Audit", "admin", []string{"target_id", "actor_id", "action", "from", "to", "offset", "limit"}, "", 200, "EventList", []int{400, 401, 403}},
+	// Tokens and discovery.
+	{"post", "/oidc/token", "getAccessToken", "Tokens", "Client-credentials token",
+		"Exchanges an application's client_id and client_secret (form fields, or HTTP Basic) for a one-hour access token (ES256 JWT). A management application gets an admin token, a regular application a token that reaches its own users. The optional resource becomes the token's audience.",
+		"", nil, "form", 200, "TokenResponse", []int{400, 401, 415, 429}},
+	{"get", "/oidc/jwks", "getJwks", "Tokens", "Token signing keys",
+		"The public keys (JWK Set) that verify scimd's access tokens, including the previous key during a rotation.",
+		"", nil, "", 200, "JWKS", nil},
+	{"get", "/.well-known/openid-configuration", "getOpenIDConfiguration", "Tokens", "OpenID provider configuration",
+		"A minimal OpenID provider configuration: issuer, token endpoint and JWKS URI. scimd serves only the client-credentials grant.",
+		"", nil, "", 200, "OpenIDConfiguration", nil},
+	{"get", "/cis/openapi.json", "getOpenAPIDocument", "Tokens", "This OpenAPI document",
+		"The OpenAPI 3.0.3 description of the native API.",
+		"", nil, "", 200, "Object", nil},
+
+	// End-user password login.
+	{"post", "/cis/v1/auth/password/login", "passwordLogin", "Login", "End-user password login",
+		"Logs an end user in to an application with a username or an email and a password, and returns a user access token that reaches only /cis/v1/users/me/... A temporary password is refused with 403 and error temporary_password. Repeated failures are rate-limited (429).",
+		"", nil, "PasswordLogin", 200, "TokenResponse", []int{400, 401, 403, 429}},
+	{"post", "/cis/v1/auth/password/replace", "replaceTemporaryPassword", "Login", "Replace a temporary password and log in",
+		"Replaces the user's temporary (or current) password with new_password and logs the user in, as passwordLogin does.",
+		"", nil, "PasswordReplace", 200, "TokenResponse", []int{400, 401, 403, 429}},
+
+	// The current user.
+	{"post", "/cis/v1/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", "Me", "The current user sets a first password",
+		"Gives the calling end user a first password (and optionally a username, only when the record has none). Every refusal is a 403, as Transmit documents. A user access token comes from a password login, so in practice this serves users with an enrolment token; see docs/native-api.md.",
+		"user", nil, "OwnPassword", 200, "MessageResult", []int{400, 403}},
+	{"get", "/cis/v1/users/me/device-keys", "getDeviceKeysForTenant", "Me", "Device keys of the current user",
+		"The calling end user's device keys (an array; empty when none). scimd has no API to register device keys: they are read-only.",
+		"user", nil, "", 200, "DeviceKeysResult", []int{403}},
+
+	// Users.
+	{"get", "/cis/v1/users/count", "getUsersCount", "Users", "Count users",
+		"Counts the users the caller may see, optionally filtered with search and search_prefix.",
+		"client", []string{"search", "search_prefix"}, "", 200, "UserCountResult", []int{400, 403}},
+	{"post", "/cis/v1/users/bulk", "bulkCreateUser", "Users", "Create many users",
+		"Creates up to 1000 users, each element independently (not atomic): the result reports each element's status and the user or the error.",
+		"client", nil, "BulkCreate", 201, "BulkResult", []int{400, 403, 413, 415}},
+	{"get", "/cis/v1/users/email/{email}", "getUserByEmail", "Users", "Get a user by primary email",
+		"The user whose primary email is the given address (case-insensitive). Secondary emails do not match.",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"get", "/cis/v1/users/external-user-id/{external_user_id}", "getUserByExternalUserId", "Users", "Get a user by external user id",
+		"The user whose tenant-level external_user_id is the given value (case-sensitive).",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"get", "/cis/v1/users/username/{username}", "getUserByUsername", "Users", "Get a user by username",
+		"The user with the given username (case-insensitive).",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"get", "/cis/v1/users/phone-number/{phone_number}", "getUserByPhone", "Users", "Get a user by primary phone number",
+		"The user whose primary phone number is the given E.164 number.",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"get", "/cis/v1/users/phone/{phone_number}", "deprecatedGetUserByPhone", "Users", "Get a user by primary phone number (deprecated path)",
+		"The deprecated path of getUserByPhone.",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"get", "/cis/v1/users/identifier", "getUserByIdentifier", "Users", "Get a user by a named identifier",
+		"The user whose identifier named by identifier_name (email: the primary email; phone_number: the primary phone; username; external_user_id; user_id) has the value identifier_value. Only the named field is looked at.",
+		"client", []string{"identifier_name", "identifier_value"}, "", 200, "UserResult", []int{400, 403, 404}},
+	{"post", "/cis/v1/users", "createUser", "Users", "Create a user",
+		"Creates a user; email or phone_number is required. An application's token assigns the user to that application; an admin token may name applications in app_ids. credentials sets a password (temporary unless force_replace is false). New users are Pending until their first login. A taken identifier is a 409 naming it.",
+		"client", nil, "UserCreate", 201, "UserResult", []int{400, 403, 409, 413, 415}},
+	{"get", "/cis/v1/users", "getUsers", "Users", "List or search users",
+		"A page of the users the caller may see, filtered with search (SCIM filter syntax over native field names) and search_prefix, sorted by sort_field and sort_order (creation order by default).",
+		"client", []string{"search", "search_prefix", "page_offset", "page_limit", "sort_field", "sort_order"}, "", 200, "UserList", []int{400, 403}},
+	{"get", "/cis/v1/users/{user_id}", "getUserById", "Users", "Get a user",
+		"The user with the given id. A user the caller may not see (another application's) is a 404.",
+		"client", nil, "", 200, "UserResult", []int{403, 404}},
+	{"put", "/cis/v1/users/{user_id}", "updateUser", "Users", "Update a user (merge)",
+		"Merges the fields sent into the user: absent fields stay, null clears, objects and arrays are replaced whole, custom_data and custom_app_data are shallow-merged. status may be set here.",
+		"client", nil, "UserUpdate", 200, "UserResult", []int{400, 403, 404, 409, 413, 415}},
+	{"get", "/cis/v1/users/{user_id}/groups", "getUserGroups", "Users", "Groups of a user",
+		"The groups the user is a direct member of.",
+		"client", nil, "", 200, "GroupListResult", []int{403, 404}},
+	{"get", "/cis/v1/users/{user_id}/apps", "getUserApps", "Users", "Applications of a user (scimd addition)",
+		"The applications the user is assigned to, in id order; an application's token sees only its own entry.",
+		"client", nil, "", 200, "UserAppsResult", []int{403, 404}},
+	{"delete", "/cis/v1/users/{user_id}/apps", "removeUserFromApp", "Users", "Remove the user from the calling application",
+		"Detaches the user from the calling application: its app-level data is deleted, the application no longer sees the user, and the user's tokens for it stop working. The user stays in the tenant. An admin token has no calling application (403): it uses removeUserFromNamedApp.",
+		"client", nil, "", 204, "", []int{403, 404}},
+	{"put", "/cis/v1/users/{user_id}/apps/{app_id}", "assignUserToApp", "Users", "Assign a user to an application (scimd addition)",
+		"Assigns an existing user to a regular application (idempotent).",
+		"admin", nil, "", 204, "", []int{403, 404}},
+	{"delete", "/cis/v1/users/{user_id}/apps/{app_id}", "removeUserFromNamedApp", "Users", "Remove a user from a named application (scimd addition)",
+		"Detaches the user from the named application, as removeUserFromApp does for the caller's own. An administrator may name any application, an application only itself. A user not assigned to it is a 404.",
+		"client", nil, "", 204, "", []int{403, 404}},
+	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Users", "Give a user a first password",
+		"Sets a first password (temporary unless force_replace is false) and optionally the username; a user who has a password is a 409.",
+		"client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 403, 404, 409}},
+	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Users", "Replace a user's password",
+		"Replaces the user's password (temporary unless force_replace is false).",
+		"client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 403, 404}},
+	{"delete", "/cis/v1/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", "Users", "Remove a secondary email",
+		"Removes one secondary email; the primary email cannot be removed this way (400).",
+		"client", nil, "", 204, "", []int{400, 403, 404}},
+	{"delete", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}", "removeUserSecondaryPhoneNumber", "Users", "Remove a secondary phone number",
+		"Removes one secondary phone number; the primary cannot be removed this way (400).",
+		"client", nil, "", 204, "", []int{400, 403, 404}},
+	{"post", "/cis/v1/users/{user_id}/emails/{email}/verify", "verifyUserEmail", "Users", "Mark an email verified",
+		"Marks one of the user's emails verified and, with change_to_primary, makes it the primary (the old primary becomes a secondary).",
+		"client", nil, "Verify", 202, "", []int{400, 403, 404, 409}},
+	{"post", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}/verify", "verifyUserPhoneNumber", "Users", "Mark a phone number verified",
+		"Marks one of the user's phone numbers verified and, with change_to_primary, makes it the primary.",
+		"client", nil, "Verify", 202, "", []int{400, 403, 404, 409}},
+	{"delete", "/cis/v1/manage/users/{user_id}", "deleteTenantUser", "Users", "Delete a user and all its data",
+		"Deletes the user from the tenant with all tenant-level and app-level data. Needs a tenant-wide token: an admin token, or an unbound API token with the scim scope.",
+		"admin", nil, "", 204, "", []int{403, 404}},
+
+	// Groups.
+	{"post", "/cis/v1/groups", "createGroup", "Groups", "Create a group",
+		"Creates a tenant group (name unique, case-insensitive). Needs a tenant-wide token (admin, or an unbound API token with the scim scope).",
+		"client", nil, "GroupInput", 201, "GroupResult", []int{400, 403, 409}},
+	{"get", "/cis/v1/groups", "getAllGroups", "Groups", "List groups",
+		"A page of the tenant's groups, in creation order. Every caller that may read sees every group.",
+		"client", []string{"page_offset", "page_limit"}, "", 200, "GroupList", []int{400, 403}},
+	{"get", "/cis/v1/groups/{group_id}", "getGroupByID", "Groups", "Get a group",
+		"The group with the given id.",
+		"client", nil, "", 200, "GroupResult", []int{403, 404}},
+	{"put", "/cis/v1/groups/{group_id}", "updateGroup", "Groups", "Update a group",
+		"Changes the group's name, description or custom_data (fields sent only). Needs a tenant-wide token.",
+		"client", nil, "GroupInput", 200, "GroupResult", []int{400, 403, 404, 409}},
+	{"delete", "/cis/v1/groups/{group_id}", "deleteGroup", "Groups", "Delete a group",
+		"Deletes the group; its members stay, without the membership. Needs a tenant-wide token.",
+		"client", nil, "", 204, "", []int{403, 404}},
+	{"post", "/cis/v1/groups/{group_id}/members", "assignUsers", "Groups", "Add members",
+		"Adds users to the group. An application may add only its own users; any unknown or invisible user is a 404 and changes nothing.",
+		"client", nil, "Members", 204, "", []int{400, 403, 404}},
+	{"get", "/cis/v1/groups/{group_id}/members", "getGroupUsers", "Groups", "List members",
+		"A page of the group's members the caller may see (an application sees only its own users), in creation order.",
+		"client", []string{"page_offset", "page_limit"}, "", 200, "UserList", []int{400, 403, 404}},
+	{"delete", "/cis/v1/groups/{group_id}/members/{user_id}", "removeAssignment", "Groups", "Remove a member",
+		"Removes one user from the group; removing a user who is not a member succeeds.",
+		"client", nil, "", 204, "", []int{403, 404}},
+
+	// Applications.
+	{"post", "/cis/v1/applications", "createApp", "Applications", "Create an application",
+		"Creates a regular application with one client; the response carries client_id and client_secret, the secret shown only this once.",
+		"admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 403}},
+	{"get", "/cis/v1/applications", "getAllApps", "Applications", "List applications",
+		"The regular applications: all of them for administrators, itself for an application's token.",
+		"client", nil, "", 200, "AppListResult", []int{403}},
+	{"get", "/cis/v1/applications/list", "getAppsList", "Applications", "List applications (short form)",
+		"As getAllApps, with only the identifying fields.",
+		"client", nil, "", 200, "AppSummaryListResult", []int{403}},
+	{"get", "/cis/v1/applications/{app_id}", "getAppById", "Applications", "Get an application",
+		"An application: any for administrators, itself for an application's token (another is a 404).",
+		"client", nil, "", 200, "AppResult", []int{403, 404}},
+	{"put", "/cis/v1/applications/{app_id}", "updateApp", "Applications", "Update an application",
+		"Changes an application's settings (fields sent only). Administrators, or the application itself with the admin scope. Transmit fields scimd does not implement are accepted and ignored.",
+		"client", nil, "AppInput", 200, "AppResult", []int{400, 403, 404}},
+	{"delete", "/cis/v1/applications/{app_id}", "deleteApp", "Applications", "Delete an application",
+		"Deletes the application and every user's data for it; the users stay in the tenant.",
+		"admin", nil, "", 204, "", []int{403, 404}},
+	{"post", "/cis/v1/applications/{app_id}/client-secret", "rotateAppClientSecret", "Applications", "Rotate the client secret",
+		"Gives the application's client a new secret, returned once; the old one stops working at once.",
+		"admin", nil, "", 200, "SecretResult", []int{403, 404}},
+
+	// Management applications.
+	{"post", "/cis/v1/management/applications", "createManagementApplication", "Management applications", "Create a management application",
+		"Creates a management application, whose tokens are admin tokens; client_secret is shown only in this response.",
+		"admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 403}},
+	{"get", "/cis/v1/management/applications", "getAllManagementApplications", "Management applications", "List management applications",
+		"The management applications (an application's token sees none).",
+		"client", nil, "", 200, "AppListResult", []int{403}},
+	{"get", "/cis/v1/management/applications/{app_id}", "getManagementApplicationById", "Management applications", "Get a management application",
+		"A management application (scimd addition: Transmit has no get-by-id).",
+		"admin", nil, "", 200, "AppResult", []int{403, 404}},
+	{"put", "/cis/v1/management/applications/{app_id}", "updateManagementApplication", "Management applications", "Update a management application",
+		"Changes a management application's settings (fields sent only).",
+		"admin", nil, "AppInput", 200, "AppResult", []int{400, 403, 404}},
+	{"delete", "/cis/v1/management/applications/{app_id}", "deleteManagementApplication", "Management applications", "Delete a management application",
+		"Deletes a management application; the last one cannot be deleted (400).",
+		"admin", nil, "", 204, "", []int{400, 403, 404}},
+	{"post", "/cis/v1/management/applications/{app_id}/client-secret", "rotateManagementAppClientSecret", "Management applications", "Rotate the client secret",
+		"Gives the management application's client a new secret, returned once; the old one stops working at once.",
+		"admin", nil, "", 200, "SecretResult", []int{403, 404}},
+
+	// API tokens and audit (scimd additions).
+	{"post", "/cis/v1/manage/api-tokens", "createApiToken", "API tokens", "Create an API token",
+		"Creates a long-lived bearer token (scimd_...) for an identity-provider connector, returned once. Unbound it reaches the whole tenant, with app_id only that application's users; scopes (default [scim]) say what it may do there.",
+		"admin", nil, "APITokenInput", 201, "APITokenResult", []int{400, 403}},
+	{"get", "/cis/v1/manage/api-tokens", "getApiTokens", "API tokens", "List API tokens",
+		"Every API token record with its scopes (never the tokens themselves).",
+		"admin", nil, "", 200, "APITokenListResult", []int{403}},
+	{"delete", "/cis/v1/manage/api-tokens/{token_id}", "deleteApiToken", "API tokens", "Revoke an API token",
+		"Revokes the token; it stops working at once on every replica.",
+		"admin", nil, "", 204, "", []int{403, 404}},
+	{"get", "/cis/v1/manage/audit-events", "getAuditEvents", "Audit", "Read audit events",
+		"Audit events, newest first, filtered by target, actor, action and time.",
+		"admin", []string{"target_id", "actor_id", "action", "from", "to", "offset", "limit"}, "", 200, "EventList", []int{400, 403}},
+}
+
+// apiTags are the tags of the document, in order, with their descriptions.
+var apiTags = [][2]string{
+	{"Tokens", "Client-credentials tokens and the keys that verify them"},
+	{"Login", "End-user password login (scimd addition)"},
+	{"Me", "The end user holding a user access token"},
+	{"Users", "Users of the tenant (Transmit's Users API)"},
+	{"Groups", "Groups of the tenant (Transmit's Groups API)"},
+	{"Applications", "Regular applications and their client"},
+	{"Management applications", "Applications whose tokens are admin tokens"},
+	{"API tokens", "Long-lived, scoped connector tokens (scimd addition)"},
+	{"Audit", "The audit log (scimd addition)"},
 }
 
 var queryParams = map[string]map[string]any{
-	"identifier_name":  {"description": "Which identifier identifier_value is: email (primary), phone_number (primary), username, external_user_id or user_id", "required": true, "schema": map[string]any{"type": "string", "enum": []string{"email", "phone_number", "username", "external_user_id", "user_id"}}},
+	"identifier_name":  {"description": "Which identifier identifier_value is: email (primary), phone_number (primary), username, external_user_id or user_id", "required": true, "schema": enum("email", "phone_number", "username", "external_user_id", "user_id")},
 	"identifier_value": {"description": "The value of the identifier", "required": true, "schema": str()},
 	"search":           {"description": "SCIM filter over native field names, e.g. (status eq \"Pending\") and (email sw \"ann\")", "schema": str()},
 	"search_prefix":    {"description": "Prefix of the primary email or phone number", "schema": str()},
 	"page_offset":      {"description": "Items to skip (default 0)", "schema": intSchema(0, 0)},
 	"page_limit":       {"description": "Page size (default 1000; 0 returns only total_count)", "schema": intSchema(0, MaxPageLimit)},
-	"sort_field":       {"description": "email, created_at (default), phone_number, last_auth or another native field", "schema": str()},
-	"sort_order":       {"description": "asc (default) or desc", "schema": map[string]any{"type": "string", "enum": []string{"asc", "desc"}}},
+	"sort_field":       {"description": "email, created_at, phone_number, last_auth or another native field (default: creation order)", "schema": str()},
+	"sort_order":       {"description": "asc (default) or desc", "schema": enum("asc", "desc")},
 	"target_id":        {"description": "Events about this resource id", "schema": str()},
 	"actor_id":         {"description": "Events by this actor (client id, API token id or user id)", "schema": str()},
 	"action":           {"description": "Events with this action, e.g. createUser", "schema": str()},
-	"from":             {"description": "Events at or after this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
-	"to":               {"description": "Events before this RFC 3339 time", "schema": map[string]any{"type": "string", "format": "date-time"}},
+	"from":             {"description": "Events at or after this RFC 3339 time", "schema": dateTime()},
+	"to":               {"description": "Events before this RFC 3339 time", "schema": dateTime()},
 	"offset":           {"description": "Events to skip", "schema": intSchema(0, 0)},
 	"limit":            {"description": "Page size (default 100)", "schema": intSchema(0, MaxAuditLimit)},
 }
 
-func str() map[string]any { return map[string]any{"type": "string"} }
+// pathParams describe the path parameters.
+var pathParams = map[string]string{
+	"user_id": "The user's id", "group_id": "The group's id", "app_id": "The application's id",
+	"token_id": "The API token's id", "email": "An email address of the user", "phone_number": "A phone number of the user (E.164)",
+	"external_user_id": "The tenant-level external id", "username": "The username",
+}
+
+func str() map[string]any      { return map[string]any{"type": "string"} }
+func boolean() map[string]any  { return map[string]any{"type": "boolean"} }
+func dateTime() map[string]any { return map[string]any{"type": "string", "format": "date-time"} }
+func millis() map[string]any {
+	return map[string]any{"type": "integer", "format": "int64", "description": "epoch milliseconds"}
+}
+func enum(v ...string) map[string]any { return map[string]any{"type": "string", "enum": v} }
 func intSchema(min, max int) map[string]any {
 	m := map[string]any{"type": "integer", "minimum": min}
 	if max > 0 {
@@ -108,99 +271,190 @@ func intSchema(min, max int) map[string]any {
 	return m
 }
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+func arr(items any) map[string]any   { return map[string]any{"type": "array", "items": items} }
+
+// obj is a closed object: exactly these properties (responses never carry
+// others, so a generated client can rely on them).
 func obj(props map[string]any, required ...string) map[string]any {
-	m := map[string]any{"type": "object", "properties": props}
+	m := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	if len(required) > 0 {
 		m["required"] = required
 	}
 	return m
 }
-func arr(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
-func wrap(v any) map[string]any    { return obj(map[string]any{"result": v}, "result") }
 
-// componentSchemas are the schemas the operations refer to. User and group
-// objects are described loosely: their fields are those of Transmit's ApiUser
-// and ApiGroup (see docs/native-api.md).
+// open is an object that may carry more properties than those listed.
+func open(props map[string]any) map[string]any {
+	m := obj(props)
+	m["additionalProperties"] = true
+	return m
+}
+
+// with returns a copy of the closed object o with more properties.
+func with(o map[string]any, props map[string]any, required ...string) map[string]any {
+	all := map[string]any{}
+	for k, v := range o["properties"].(map[string]any) {
+		all[k] = v
+	}
+	for k, v := range props {
+		all[k] = v
+	}
+	req, _ := o["required"].([]string)
+	return obj(all, append(append([]string{}, req...), required...)...)
+}
+
+// nullable marks an input schema as accepting null (which clears the field).
+func nullable(s map[string]any) map[string]any {
+	c := map[string]any{"nullable": true}
+	for k, v := range s {
+		c[k] = v
+	}
+	return c
+}
+
+func wrap(v any) map[string]any { return obj(map[string]any{"result": v}, "result") }
+
+// componentSchemas are the schemas the operations refer to. They describe
+// exactly what the server sends: absent values are omitted, never null.
 func componentSchemas() map[string]any {
-	anyObj := map[string]any{"type": "object", "additionalProperties": true}
-	dt := map[string]any{"type": "string", "format": "date-time"}
-	ms := map[string]any{"type": "integer", "description": "epoch milliseconds"}
+	anyObj := map[string]any{"type": "object", "additionalProperties": true, "description": "free-form JSON object"}
+	status := enum("Active", "Disabled", "Pending")
+	emailObj := obj(map[string]any{"value": str(), "email_verified": boolean(), "verified_at": dateTime()}, "value")
+	phoneObj := obj(map[string]any{"value": str(), "phone_number_verified": boolean(), "verified_at": dateTime()}, "value")
+	name := obj(map[string]any{"title": str(), "first_name": str(), "last_name": str(), "middle_name": str()})
+	addressIn := map[string]any{"country": str(), "state": str(), "city": str(), "street_address": str(), "postal_code": str(),
+		"formatted": str(), "type": enum("Home", "Work", "Other")}
+	address := with(obj(addressIn), map[string]any{"updated_at": millis()})
+	identity := obj(map[string]any{"provider_name": str(), "provider_type": enum("OAuth2", "Native", "External"),
+		"auth_type": str(), "identifier": str(), "user_alias": open(nil), "first_auth_date": dateTime(), "last_auth_date": dateTime()},
+		"provider_name", "provider_type", "auth_type", "identifier")
 	user := obj(map[string]any{
-		"user_id": str(), "status": map[string]any{"type": "string", "enum": []string{"Active", "Disabled", "Pending"}},
-		"created_at": ms, "updated_at": ms, "email": anyObj, "secondary_emails": arr(anyObj), "phone_number": anyObj,
-		"secondary_phone_numbers": arr(anyObj), "username": str(), "birthday": str(), "address": anyObj, "name": anyObj,
-		"status_changed_at": dt, "last_auth": dt, "external_account_id": str(), "app_name": str(), "custom_app_data": anyObj,
-		"groupIds": arr(str()), "app_ids": arr(str()), "picture": str(), "language": str(), "custom_data": anyObj, "external_user_id": str(),
-		"password_information": anyObj,
-	}, "user_id", "status", "created_at", "updated_at")
-	userInput := obj(map[string]any{
-		"email": str(), "phone_number": str(), "username": str(), "secondary_emails": arr(str()), "secondary_phone_numbers": arr(str()),
-		"birthday": str(), "address": anyObj, "name": anyObj, "external_account_id": str(), "custom_app_data": anyObj, "picture": str(),
-		"language": str(), "custom_data": anyObj, "external_user_id": str(),
-	})
-	create := obj(map[string]any{})
-	create["allOf"] = []any{userInput, obj(map[string]any{"app_ids": arr(str()), "credentials": obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")})}
-	update := obj(map[string]any{})
-	update["allOf"] = []any{userInput, obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"Active", "Disabled", "Pending"}}})}
-	group := obj(map[string]any{"group_id": str(), "name": str(), "description": str(), "custom_data": anyObj, "created_at": ms, "updated_at": ms}, "group_id", "name", "created_at", "updated_at")
+		"user_id": str(), "username": str(), "email": emailObj, "secondary_emails": arr(emailObj),
+		"phone_number": phoneObj, "secondary_phone_numbers": arr(phoneObj), "name": name, "address": address,
+		"birthday": map[string]any{"type": "string", "format": "date"}, "picture": str(), "language": str(),
+		"status": status, "status_changed_at": dateTime(), "created_at": millis(), "updated_at": millis(),
+		"last_auth": dateTime(), "external_user_id": str(), "custom_data": anyObj,
+		"groupIds": arr(str()), "external_account_id": str(), "custom_app_data": anyObj,
+		"app_name": map[string]any{"type": "string", "description": "the calling application's name (application tokens only)"},
+		"password_information": obj(map[string]any{"expired": boolean(), "temporary": boolean(), "updated_at": millis(), "expires_in": dateTime()},
+			"expired", "temporary", "updated_at"),
+		"identities": map[string]any{"type": "array", "items": identity, "description": "always empty: scimd keeps no external identities"},
+		"app_ids":    map[string]any{"type": "array", "items": str(), "description": "the applications the user is assigned to (admin view only)"},
+	}, "user_id", "status", "created_at", "updated_at", "identities")
+
+	userFields := func(create bool) map[string]any {
+		m := map[string]any{
+			"email": nullable(str()), "phone_number": nullable(str()), "username": nullable(str()),
+			"secondary_emails": nullable(arr(str())), "secondary_phone_numbers": nullable(arr(str())),
+			"birthday": nullable(str()), "address": nullable(obj(addressIn)), "name": nullable(name),
+			"external_account_id": nullable(str()), "custom_app_data": nullable(anyObj), "picture": nullable(str()),
+			"language": nullable(str()), "custom_data": nullable(anyObj), "external_user_id": nullable(str()),
+		}
+		if create {
+			m["credentials"] = obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")
+			m["app_ids"] = map[string]any{"type": "array", "items": str(), "description": "applications to assign the user to (admin tokens only)"}
+		} else {
+			m["status"] = status
+		}
+		return m
+	}
+	group := obj(map[string]any{"group_id": str(), "name": str(), "description": str(), "custom_data": anyObj,
+		"created_at": millis(), "updated_at": millis()}, "group_id", "name", "created_at", "updated_at")
 	app := obj(map[string]any{"app_id": str(), "tenant_id": str(), "app_name": str(), "app_description": str(), "client_id": str(),
-		"login_uri": str(), "redirect_uris": arr(str()), "allow_public_signup": map[string]any{"type": "boolean"}, "created_at": dt, "updated_at": dt}, "app_id", "app_name")
-	scopes := map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": directory.Scopes}, "minItems": 1, "uniqueItems": true,
+		"login_uri": str(), "redirect_uris": arr(str()), "allow_public_signup": boolean(), "created_at": dateTime(), "updated_at": dateTime()},
+		"app_id", "tenant_id", "app_name", "client_id", "created_at", "updated_at")
+	scopes := map[string]any{"type": "array", "items": enum(directory.Scopes...), "minItems": 1, "uniqueItems": true,
 		"description": "read: read users and groups; scim: provision users and groups (read and write); admin: everything the token's reach allows, incl. applications, API tokens and audit"}
-	apiToken := obj(map[string]any{"token_id": str(), "description": str(), "app_id": str(), "scopes": scopes, "created_at": dt, "expires_at": dt, "last_used_at": dt, "created_by": str()})
-	pageInfo := obj(map[string]any{"has_next_page": map[string]any{"type": "boolean"}, "has_previous_page": map[string]any{"type": "boolean"}}, "has_next_page", "has_previous_page")
+	apiToken := obj(map[string]any{"token_id": str(), "description": str(), "app_id": str(), "scopes": scopes, "created_at": dateTime(),
+		"expires_at": dateTime(), "last_used_at": dateTime(), "created_by": str()}, "token_id", "description", "scopes", "created_at", "created_by")
+	pageInfo := obj(map[string]any{"has_next_page": boolean(), "has_previous_page": boolean()}, "has_next_page", "has_previous_page")
+	paged := func(item any) map[string]any {
+		return obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(item)}, "total_count", "page_info", "result")
+	}
+	errorBody := obj(map[string]any{"message": str(), "error_code": map[string]any{"type": "integer", "description": "the HTTP status"},
+		"error": map[string]any{"type": "string", "description": "OAuth error code at the token endpoint, temporary_password at login"}}, "message", "error_code")
 	return map[string]any{
 		"Object":     anyObj,
 		"User":       user,
 		"Group":      group,
 		"App":        app,
-		"UserCreate": create, "UserUpdate": update,
-		"BulkCreate": arr(ref("UserCreate")),
+		"UserCreate": obj(userFields(true)),
+		"UserUpdate": obj(userFields(false)),
+		"BulkCreate": map[string]any{"type": "array", "items": ref("UserCreate"), "minItems": 1, "maxItems": 1000},
 		"BulkResult": wrap(obj(map[string]any{"total_count": intSchema(0, 0), "created_count": intSchema(0, 0), "failed_count": intSchema(0, 0),
-			"results": arr(obj(map[string]any{"index": intSchema(0, 0), "status": intSchema(0, 0), "user": ref("User"), "error": ref("Error")}))})),
+			"results": arr(obj(map[string]any{"index": intSchema(0, 0), "status": intSchema(0, 0), "user": ref("User"), "error": errorBody}, "index", "status"))},
+			"total_count", "created_count", "failed_count", "results")),
 		"UserResult":      wrap(ref("User")),
-		"UserAppsResult":  wrap(arr(obj(map[string]any{"app_id": str(), "app_name": str(), "assigned_at": dt, "last_login": dt}, "app_id", "app_name", "assigned_at"))),
-		"UserList":        obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(ref("User"))}, "total_count", "page_info", "result"),
+		"UserList":        paged(ref("User")),
 		"UserCountResult": wrap(obj(map[string]any{"user_count": intSchema(0, 0)}, "user_count")),
-		"GroupInput":      obj(map[string]any{"name": str(), "description": str(), "custom_data": anyObj}),
+		"UserAppsResult": wrap(arr(obj(map[string]any{"app_id": str(), "app_name": str(), "assigned_at": dateTime(), "last_login": dateTime()},
+			"app_id", "app_name"))),
+		"GroupInput":      obj(map[string]any{"name": str(), "description": nullable(str()), "custom_data": nullable(anyObj)}),
 		"GroupResult":     wrap(ref("Group")),
 		"GroupListResult": wrap(arr(ref("Group"))),
-		"GroupList":       obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(ref("Group"))}, "total_count", "page_info", "result"),
+		"GroupList":       paged(ref("Group")),
 		"Members":         obj(map[string]any{"user_ids": arr(str())}, "user_ids"),
 		"Verify":          obj(map[string]any{"change_to_primary": map[string]any{"type": "boolean", "default": false}}),
 		"PasswordCreate": obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true},
-			"username": str(), "enforce_complexity": map[string]any{"type": "boolean"}}, "password"),
-		"PasswordUpdate":   obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password"),
-		"OwnPassword":      obj(map[string]any{"password": str(), "username": str()}, "password"),
-		"PasswordLogin":    obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str()}, "client_id", "password"),
-		"PasswordReplace":  obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str(), "new_password": str()}, "client_id", "password", "new_password"),
-		"MessageResult":    wrap(obj(map[string]any{"message": str()})),
-		"DeviceKeysResult": wrap(arr(anyObj)),
-		"AppInput": obj(map[string]any{"app_name": str(), "app_description": str(), "login_uri": str(), "redirect_uris": arr(str()),
-			"allow_public_signup": map[string]any{"type": "boolean"}}),
-		"AppResult":           wrap(ref("App")),
-		"AppListResult":       wrap(arr(ref("App"))),
-		"AppWithSecretResult": wrap(map[string]any{"allOf": []any{ref("App"), obj(map[string]any{"client_secret": str()})}}),
-		"SecretResult":        wrap(obj(map[string]any{"app_id": str(), "client_id": str(), "client_secret": str()})),
-		"APITokenInput":       obj(map[string]any{"description": str(), "app_id": str(), "scopes": scopes, "expires_at": dt}),
-		"APITokenResult":      wrap(map[string]any{"allOf": []any{apiToken, obj(map[string]any{"token": str()})}}),
-		"APITokenListResult":  wrap(arr(apiToken)),
-		"EventList": obj(map[string]any{"total_count": intSchema(0, 0), "page_info": pageInfo, "result": arr(obj(map[string]any{
-			"event_id": str(), "timestamp": dt, "activity": str(), "actor_id": str(), "actor_type": str(), "target_resource_id": str(),
-			"target_resource_type": str(), "ip": str(), "user_agent": str(), "changes": anyObj, "damaged": str()}))}),
+			"username": str(), "enforce_complexity": boolean()}, "password"),
+		"PasswordUpdate":  obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password"),
+		"OwnPassword":     obj(map[string]any{"password": str(), "username": str()}, "password"),
+		"PasswordLogin":   obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str()}, "client_id", "password"),
+		"PasswordReplace": obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str(), "new_password": str()}, "client_id", "password", "new_password"),
+		"MessageResult":   wrap(obj(map[string]any{"message": str()}, "message")),
+		"DeviceKeysResult": wrap(arr(obj(map[string]any{"key_id": str(), "display_name": str(), "status": enum("Active", "Blocked", "Suspended"),
+			"custom_data": anyObj, "push_config": obj(map[string]any{"device_token": str(), "type": enum("FCM", "APN")}),
+			"created_at": dateTime(), "updated_at": dateTime()}, "key_id"))),
+		"AppInput": open(map[string]any{"app_name": str(), "app_description": str(), "login_uri": str(), "redirect_uris": arr(str()),
+			"allow_public_signup": boolean()}),
+		"AppResult":            wrap(ref("App")),
+		"AppListResult":        wrap(arr(ref("App"))),
+		"AppSummaryListResult": wrap(arr(obj(map[string]any{"app_id": str(), "tenant_id": str(), "app_name": str(), "app_description": str(), "login_uri": str()}, "app_id", "app_name"))),
+		"AppWithSecretResult":  wrap(with(app, map[string]any{"client_secret": str()}, "client_secret")),
+		"SecretResult":         wrap(obj(map[string]any{"app_id": str(), "client_id": str(), "client_secret": str()}, "app_id", "client_id", "client_secret")),
+		"APITokenInput":        obj(map[string]any{"description": str(), "app_id": str(), "scopes": scopes, "expires_at": dateTime()}),
+		"APITokenResult":       wrap(with(apiToken, map[string]any{"token": str()}, "token")),
+		"APITokenListResult":   wrap(arr(apiToken)),
+		"EventList": paged(obj(map[string]any{
+			"event_id": str(), "timestamp": dateTime(), "activity": str(), "actor_id": str(), "actor_type": str(), "target_resource_id": str(),
+			"target_resource_type": str(), "ip": str(), "user_agent": str(),
+			"changes": map[string]any{"type": "object", "description": "changed fields as {prev, current}",
+				"additionalProperties": map[string]any{"type": "object", "properties": map[string]any{"prev": map[string]any{"nullable": true, "description": "the value before (any JSON value; null when unset)"}, "current": map[string]any{"nullable": true, "description": "the value after (any JSON value; null when unset)"}}}},
+			"damaged": map[string]any{"type": "string", "description": "set when the stored record was only partly readable"},
+		}, "event_id", "timestamp", "activity", "actor_id", "actor_type")),
 		"TokenResponse": obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": intSchema(0, 0), "scope": str()},
 			"access_token", "token_type", "expires_in", "scope"),
-		"TokenRequest": obj(map[string]any{"grant_type": map[string]any{"type": "string", "enum": []string{"client_credentials"}},
+		"TokenRequest": obj(map[string]any{"grant_type": enum("client_credentials"),
 			"client_id": str(), "client_secret": str(), "resource": str()}, "grant_type"),
-		"JWKS":            obj(map[string]any{"keys": arr(anyObj)}, "keys"),
-		"Error":           obj(map[string]any{"message": str(), "error_code": intSchema(0, 0), "error": str()}, "message", "error_code"),
-		"BadRequestError": obj(map[string]any{"message": arr(str()), "error_code": map[string]any{"type": "integer", "const": 400}, "error": str()}, "message", "error_code"),
+		"JWKS": obj(map[string]any{"keys": arr(obj(map[string]any{"kty": str(), "crv": str(), "x": str(), "y": str(), "kid": str(), "alg": str(), "use": str()},
+			"kty", "kid"))}, "keys"),
+		"OpenIDConfiguration": open(map[string]any{"issuer": str(), "token_endpoint": str(), "jwks_uri": str()}),
+		"Error":               errorBody,
+		"BadRequestError": obj(map[string]any{"message": map[string]any{"type": "array", "items": str(), "minItems": 1},
+			"error_code": map[string]any{"type": "integer", "enum": []int{400}}, "error": str()}, "message", "error_code"),
 	}
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
-// openAPIDocument builds the OpenAPI 3.1 document of the native API.
+// accessText says who may call an operation, for its description.
+func accessText(op apiOp) string {
+	switch op.auth {
+	case "client":
+		need := "read"
+		if op.method != "get" {
+			need = "scim"
+		}
+		return "Callers: a regular application's token (its own users only: others are 404), an admin token, or an API token (its reach, and at least the " + need + " scope)."
+	case "admin":
+		return "Callers: an admin token (a management application's, or an API token with the admin scope)."
+	case "user":
+		return "Callers: an end user's access token only."
+	}
+	return "No token needed."
+}
+
+// openAPIDocument builds the OpenAPI document of the native API.
 func (h *Handler) openAPIDocument() map[string]any {
 	paths := map[string]any{}
 	for _, op := range apiOps {
@@ -211,7 +465,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(op.path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": str()})
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "description": pathParams[m[1]], "schema": str()})
 		}
 		for _, q := range op.query {
 			p := map[string]any{"name": q, "in": "query", "required": false}
@@ -220,7 +474,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 			}
 			params = append(params, p)
 		}
-		o := map[string]any{"operationId": op.id, "summary": op.summary, "tags": []string{op.tag}}
+		o := map[string]any{"operationId": op.id, "summary": op.summary, "description": op.desc + "\n\n" + accessText(op), "tags": []string{op.tag}}
 		if len(params) > 0 {
 			o["parameters"] = params
 		}
@@ -240,9 +494,11 @@ func (h *Handler) openAPIDocument() map[string]any {
 		switch op.body {
 		case "":
 		case "form":
-			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/x-www-form-urlencoded": map[string]any{"schema": ref("TokenRequest")}}}
+			o["requestBody"] = map[string]any{"required": true, "description": "client credentials (or HTTP Basic)",
+				"content": map[string]any{"application/x-www-form-urlencoded": map[string]any{"schema": ref("TokenRequest")}}}
 		default:
-			o["requestBody"] = map[string]any{"required": op.body != "Verify", "content": map[string]any{"application/json": map[string]any{"schema": ref(op.body)}}}
+			o["requestBody"] = map[string]any{"required": op.body != "Verify", "description": strings.TrimSpace(op.summary),
+				"content": map[string]any{"application/json": map[string]any{"schema": ref(op.body)}}}
 		}
 		responses := map[string]any{}
 		success := map[string]any{"description": http.StatusText(op.status)}
@@ -250,9 +506,9 @@ func (h *Handler) openAPIDocument() map[string]any {
 			success["content"] = map[string]any{"application/json": map[string]any{"schema": ref(op.result)}}
 		}
 		responses[strconv.Itoa(op.status)] = success
-		errs := append([]int{500}, op.errors...)
-		if op.auth != "" || op.path == "/oidc/token" {
-			errs = append(errs, 405)
+		errs := op.errors
+		if op.auth != "" {
+			errs = append([]int{401}, errs...)
 		}
 		for _, code := range errs {
 			schema := "Error"
@@ -262,17 +518,24 @@ func (h *Handler) openAPIDocument() map[string]any {
 			responses[strconv.Itoa(code)] = map[string]any{"description": http.StatusText(code),
 				"content": map[string]any{"application/json": map[string]any{"schema": ref(schema)}}}
 		}
+		responses["default"] = map[string]any{"description": "Any other error (405, 413, 415, 429, 500, 501, 503): the native error body",
+			"content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
 		o["responses"] = responses
 		item[op.method] = o
 	}
 	bearer := func(desc string) map[string]any {
 		return map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": desc}
 	}
+	tags := make([]any, len(apiTags))
+	for i, t := range apiTags {
+		tags[i] = map[string]any{"name": t[0], "description": t[1]}
+	}
 	return map[string]any{
-		"openapi": "3.1.0",
+		"openapi": OpenAPIVersion,
 		"info": map[string]any{"title": "scimd native API", "version": "1",
-			"description": "User management compatible with Transmit Security's API. See docs/native-api.md."},
+			"description": "User management compatible with Transmit Security's user-management API (users, groups, applications, management applications, client-credential tokens), plus scimd's API tokens and audit log. scimd is the user directory and provisioning side only: authentication flows, sessions and multi-tenancy are out of scope (501). See docs/native-api.md."},
 		"servers": []any{map[string]any{"url": h.public}},
+		"tags":    tags,
 		"paths":   paths,
 		"components": map[string]any{
 			"schemas": componentSchemas(),
@@ -280,7 +543,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 				"ClientAccessToken": bearer("Client-credentials token of a regular application: reaches that application's users"),
 				"AdminAccessToken":  bearer("Client-credentials token of a management application: reaches the whole tenant"),
 				"UserAccessToken":   bearer("Token from end-user password login: reaches /cis/v1/users/me/... only"),
-				"ApiToken":          map[string]any{"type": "http", "scheme": "bearer", "description": "Long-lived scimd_… API token: unbound it reaches the whole tenant, bound (app_id) only its application's users; within that reach it may do what its scopes allow (default scim)"},
+				"ApiToken":          map[string]any{"type": "http", "scheme": "bearer", "description": "Long-lived scimd_… API token: unbound it reaches the whole tenant, bound (app_id) only its application's users; within that reach it may do what its scopes allow (read, scim — the default — or admin)"},
 				"ClientSecretBasic": map[string]any{"type": "http", "scheme": "basic", "description": "client_id:client_secret at the token endpoint"},
 			},
 		},

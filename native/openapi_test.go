@@ -12,10 +12,18 @@ import (
 func TestOpenAPICoversRoutes(t *testing.T) {
 	e := newEnv(t)
 	doc := e.call("GET", "/cis/openapi.json", "", nil).want(t, 200).body
-	if doc["openapi"] != "3.1.0" {
+	if doc["openapi"] != OpenAPIVersion {
 		t.Fatalf("openapi %v", doc["openapi"])
 	}
 	paths := doc["paths"].(map[string]any)
+	declared := map[string]bool{}
+	for _, tag := range doc["tags"].([]any) {
+		tm := tag.(map[string]any)
+		if d, _ := tm["description"].(string); d == "" {
+			t.Errorf("tag %v has no description", tm["name"])
+		}
+		declared[tm["name"].(string)] = true
+	}
 	h := New(e.svc, Options{})
 	n := 0
 	err := h.router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
@@ -40,6 +48,21 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 			}
 			if op["operationId"] != rt.GetName() {
 				t.Errorf("%s %s: operationId %v, route name %s", m, tpl, op["operationId"], rt.GetName())
+			}
+			if s, _ := op["summary"].(string); s == "" {
+				t.Errorf("%s %s: no summary", m, tpl)
+			}
+			if d, _ := op["description"].(string); len(d) < 40 {
+				t.Errorf("%s %s: no real description: %q", m, tpl, d)
+			}
+			tags, _ := op["tags"].([]any)
+			for _, tag := range tags {
+				if !declared[tag.(string)] {
+					t.Errorf("%s %s: tag %v is not declared", m, tpl, tag)
+				}
+			}
+			if len(tags) != 1 {
+				t.Errorf("%s %s: tags %v", m, tpl, tags)
 			}
 			for _, p := range pathParam.FindAllStringSubmatch(tpl, -1) {
 				if !strings.Contains(toJSON(op["parameters"]), `"name":"`+p[1]+`"`) {

@@ -85,10 +85,12 @@ func (h *Handler) ownDeviceKeys(w http.ResponseWriter, r *http.Request, p direct
 	}
 	out := make([]map[string]any, len(keys))
 	for i, k := range keys {
-		m := map[string]any{
-			"key_id": k.KeyID, "display_name": k.DisplayName, "status": k.Status,
-			"custom_data": k.CustomData, "created_at": isoTime(k.Created), "updated_at": isoTime(k.Updated),
+		m := map[string]any{"key_id": k.KeyID, "display_name": k.DisplayName, "status": k.Status}
+		if k.CustomData != nil {
+			m["custom_data"] = k.CustomData
 		}
+		putTime(m, "created_at", k.Created)
+		putTime(m, "updated_at", k.Updated)
 		if k.PushConfig != nil {
 			m["push_config"] = map[string]any{"device_token": k.PushConfig.DeviceToken, "type": k.PushConfig.Type}
 		}

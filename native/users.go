@@ -243,10 +243,9 @@ func (h *Handler) userApps(w http.ResponseWriter, r *http.Request, p directory.P
 	}
 	out := make([]map[string]any, len(as))
 	for i, a := range as {
-		m := map[string]any{"app_id": a.App.ID, "app_name": a.App.Name, "assigned_at": isoTime(a.Link.AssignedAt)}
-		if !a.Link.LastLogin.IsZero() {
-			m["last_login"] = isoTime(a.Link.LastLogin)
-		}
+		m := map[string]any{"app_id": a.App.ID, "app_name": a.App.Name}
+		putTime(m, "assigned_at", a.Link.AssignedAt)
+		putTime(m, "last_login", a.Link.LastLogin)
 		out[i] = m
 	}
 	return result(w, http.StatusOK, out)

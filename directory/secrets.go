@@ -29,8 +29,9 @@ const (
 
 // Limits on hashing. Every argon2id computation holds argonMemoryKiB (19 MiB)
 // for about 20 ms of one core, and anyone can trigger one (a wrong client
-// secret, a login), so the process runs at most HashConcurrency() of them at
-// once: memory stays bounded under any flood. A check that finds every slot
+// secret, a login), so the process runs at most DefaultHashConcurrency() of
+// them at once (or what SetHashConcurrency says): memory stays bounded under
+// any flood. A check that finds every slot
 // taken waits up to HashWait, then fails with KindUnavailable (503,
 // Retry-After: 1).
 const (

@@ -3,6 +3,7 @@ package schemas
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -502,7 +503,7 @@ func (pt *patcher) equalsCurrent(t patchTarget, v any) bool {
 		b, _ := v.(bool)
 		return b == c
 	}
-	return false
+	return reflect.DeepEqual(cur, v) // a complex value echoed as rendered (groups)
 }
 
 func isEmptyJSON(v any) bool {

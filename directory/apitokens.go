@@ -56,7 +56,17 @@ func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, 
 	token := apiTokenPrefix + NewSecret()
 	t := &schemas.APIToken{ID: NewID(), Description: description, Hash: hashAPIToken(token), AppID: appID,
 		Scopes: scopes, Created: now, Expires: expires.UTC(), CreatedBy: p.ActorID}
-	e := s.event(p, ActionCreateAPIToken, TargetAPIToken, t.ID, map[string]schemas.Change{"app_id": {Current: appID}, "scopes": {Current: scopes}})
+	view := map[string]any{"scopes": scopes} // the native API's names; only real values
+	if description != "" {
+		view["description"] = description
+	}
+	if appID != "" {
+		view["app_id"] = appID
+	}
+	if !t.Expires.IsZero() {
+		view["expires_at"] = t.Expires.Format(time.RFC3339Nano)
+	}
+	e := s.event(p, ActionCreateAPIToken, TargetAPIToken, t.ID, viewChanges(nil, view))
 	if err := s.store.CreateAPIToken(ctx, t, e); err != nil {
 		return nil, "", translate(err, "API token")
 	}

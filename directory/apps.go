@@ -47,7 +47,7 @@ func (s *Service) CreateApp(ctx context.Context, p Principal, kind string, a *sc
 	if err := normalizeApp(a); err != nil {
 		return nil, "", err
 	}
-	created, err := s.store.CreateApp(ctx, a, s.event(p, appAction(kind, ActionCreateApp, ActionCreateMgmtApp), TargetApp, a.ID, diff(&schemas.App{}, a)))
+	created, err := s.store.CreateApp(ctx, a, s.event(p, appAction(kind, ActionCreateApp, ActionCreateMgmtApp), TargetApp, a.ID, appChanges(nil, a)))
 	if err != nil {
 		return nil, "", translate(err, "application")
 	}
@@ -116,7 +116,7 @@ func (s *Service) UpdateApp(ctx context.Context, p Principal, kind, id string, a
 		a.ID, a.Kind, a.Version, a.Created, a.Updated = prev.ID, prev.Kind, prev.Version, prev.Created, s.clock()
 		a.ClientID, a.Secrets = prev.ClientID, prev.Secrets
 		return normalizeApp(a)
-	}, auditUpdate(s, p, appAction(kind, ActionUpdateApp, ActionUpdateMgmtApp), TargetApp, id, diff[schemas.App]))
+	}, auditUpdate(s, p, appAction(kind, ActionUpdateApp, ActionUpdateMgmtApp), TargetApp, id, appChanges))
 	if err != nil {
 		return nil, translate(err, "application")
 	}
@@ -142,7 +142,7 @@ func (s *Service) RotateSecret(ctx context.Context, p Principal, kind, id string
 		a.Updated = s.clock()
 		return nil
 	}, auditFixed[*schemas.App](s.event(p, ActionRotateSecret, TargetApp, id,
-		map[string]schemas.Change{"secrets": {Prev: redacted, Current: redacted}})))
+		map[string]schemas.Change{"client_secret": {Prev: redacted, Current: redacted}})))
 	if err != nil {
 		return nil, "", translate(err, "application")
 	}

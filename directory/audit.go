@@ -1,11 +1,15 @@
 package directory
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -49,11 +53,12 @@ const (
 const redacted = "[redacted]"
 
 // event returns the audit event of an action by p on a target, with a new id
-// and the current time. The store commits it with the change it describes.
+// and the current time, its changes bounded (boundChanges). The store commits
+// it with the change it describes.
 func (s *Service) event(p Principal, action, targetType, targetID string, changes map[string]schemas.Change) *schemas.Event {
 	return &schemas.Event{
 		ID: NewID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
-		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: changes,
+		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: boundChanges(changes),
 	}
 }
 
@@ -64,7 +69,7 @@ func auditUpdate[T any](s *Service, p Principal, action, targetType, targetID st
 	base := s.event(p, action, targetType, targetID, nil)
 	return func(prev, cur T) *schemas.Event {
 		e := *base
-		e.Changes = changes(prev, cur)
+		e.Changes = boundChanges(changes(prev, cur))
 		return &e
 	}
 }
@@ -88,34 +93,152 @@ func (s *Service) ListEvents(ctx context.Context, p Principal, q storage.EventQu
 	return page, translate(err, "event")
 }
 
-// secretFields are struct fields whose values never appear in audit events.
-var secretFields = map[string]bool{"Password": true, "Secrets": true, "Hash": true, "PrivateKey": true}
+// Bounds of an audit event's changes: a changed value whose JSON is longer
+// than maxAuditValueBytes is recorded by size and digest ({"size", "sha256"} of
+// its canonical JSON), and so are the largest values of an event until its
+// changes fit maxAuditChangesBytes — so that an event stays well under 64 KB
+// whatever was changed (a 500 KB custom_data edit records two digests).
+const (
+	maxAuditValueBytes   = 4 << 10
+	maxAuditChangesBytes = 32 << 10
+)
 
-// diff returns the changed top-level fields of two values of the same struct
-// type, keyed by lowerCamel field name, with secrets redacted. Version and
-// Updated are bookkeeping and not reported.
-func diff[T any](prev, cur *T) map[string]schemas.Change {
-	changes := map[string]schemas.Change{}
-	pv, cv := reflect.ValueOf(prev).Elem(), reflect.ValueOf(cur).Elem()
-	t := pv.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name := t.Field(i).Name
-		if name == "Version" || name == "Updated" {
-			continue
-		}
-		a, b := pv.Field(i).Interface(), cv.Field(i).Interface()
-		if reflect.DeepEqual(a, b) || (isEmpty(pv.Field(i)) && isEmpty(cv.Field(i))) {
-			continue
-		}
-		if secretFields[name] {
-			a, b = redactedIf(!isEmpty(pv.Field(i))), redactedIf(!isEmpty(cv.Field(i)))
-		}
-		changes[lowerFirst(name)] = schemas.Change{Prev: a, Current: b}
+// userChanges returns the changes between two versions of a user (prev nil:
+// created), keyed by canonical path (schemas.AuditView), with a password
+// change redacted.
+func userChanges(prev, cur *schemas.User) map[string]schemas.Change {
+	ch := viewChanges(schemas.AuditView(prev), schemas.AuditView(cur))
+	if ph, ch2 := passwordHash(prev), passwordHash(cur); ph != ch2 {
+		ch = withChange(ch, "password", schemas.Change{Prev: redactedIf(ph != ""), Current: redactedIf(ch2 != "")})
 	}
-	if len(changes) == 0 {
+	return ch
+}
+
+func passwordHash(u *schemas.User) string {
+	if u == nil || u.Password == nil {
+		return ""
+	}
+	return u.Password.Hash
+}
+
+// groupChanges returns the changes between two versions of a group (prev nil:
+// created), keyed by canonical path. Membership has its own events.
+func groupChanges(prev, cur *schemas.Group) map[string]schemas.Change {
+	return viewChanges(schemas.AuditView(prev), schemas.AuditView(cur))
+}
+
+// appChanges returns the changes between two versions of an application
+// (prev nil: created), keyed by native API field name, with the client
+// secrets redacted.
+func appChanges(prev, cur *schemas.App) map[string]schemas.Change {
+	pv, cv := schemas.NativeApp(prev), schemas.NativeApp(cur)
+	delete(pv, "app_id")
+	delete(cv, "app_id")
+	ch := viewChanges(pv, cv)
+	if ps, cs := secretHashes(prev), secretHashes(cur); ps != cs {
+		ch = withChange(ch, "client_secret", schemas.Change{Prev: redactedIf(ps != ""), Current: redactedIf(cs != "")})
+	}
+	return ch
+}
+
+func secretHashes(a *schemas.App) string {
+	if a == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, sec := range a.Secrets {
+		b.WriteString(sec.Hash)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// viewChanges compares two views (field → JSON value; absent: no value) and
+// returns the fields whose values differ; nil when none do. A field without
+// a value on one side has no Prev (created) or no Current (removed).
+func viewChanges(prev, cur map[string]any) map[string]schemas.Change {
+	var ch map[string]schemas.Change
+	for k, b := range cur {
+		if a := prev[k]; !jsonEqual(a, b) {
+			ch = withChange(ch, k, schemas.Change{Prev: a, Current: b})
+		}
+	}
+	for k, a := range prev {
+		if _, ok := cur[k]; !ok {
+			ch = withChange(ch, k, schemas.Change{Prev: a})
+		}
+	}
+	return ch
+}
+
+func withChange(ch map[string]schemas.Change, k string, c schemas.Change) map[string]schemas.Change {
+	if ch == nil {
+		ch = map[string]schemas.Change{}
+	}
+	ch[k] = c
+	return ch
+}
+
+// jsonEqual compares two JSON values by their canonical encoding (numbers
+// may be float64 on one side and json.Number on the other).
+func jsonEqual(a, b any) bool {
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// boundChanges records large values by size and digest (see
+// maxAuditValueBytes and maxAuditChangesBytes). It returns a new map.
+func boundChanges(ch map[string]schemas.Change) map[string]schemas.Change {
+	if len(ch) == 0 {
 		return nil
 	}
-	return changes
+	type val struct {
+		key  string
+		prev bool
+		enc  []byte
+	}
+	var vals []val
+	out := make(map[string]schemas.Change, len(ch))
+	total := 0
+	for k, c := range ch {
+		out[k] = c
+		for _, prev := range []bool{true, false} {
+			v := c.Current
+			if prev {
+				v = c.Prev
+			}
+			if v == nil {
+				continue
+			}
+			enc, err := json.Marshal(v)
+			if err != nil {
+				enc = []byte(fmt.Sprintf("%q", fmt.Sprint(v)))
+			}
+			vals = append(vals, val{k, prev, enc})
+			total += len(enc)
+		}
+	}
+	slices.SortFunc(vals, func(a, b val) int { return len(b.enc) - len(a.enc) })
+	for _, v := range vals {
+		if len(v.enc) <= maxAuditValueBytes && total <= maxAuditChangesBytes {
+			break
+		}
+		sum := sha256.Sum256(v.enc)
+		d := map[string]any{"size": len(v.enc), "sha256": hex.EncodeToString(sum[:])}
+		c := out[v.key]
+		if v.prev {
+			c.Prev = d
+		} else {
+			c.Current = d
+		}
+		out[v.key] = c
+		total -= len(v.enc) - 90
+	}
+	return out
 }
 
 func redactedIf(set bool) any {
@@ -123,24 +246,4 @@ func redactedIf(set bool) any {
 		return redacted
 	}
 	return nil
-}
-
-func isEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Slice, reflect.Map:
-		return v.Len() == 0
-	default:
-		return v.IsZero()
-	}
-}
-
-func lowerFirst(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if strings.HasSuffix(s, "ID") && len(s) > 2 { // ExternalID → externalId, GroupIDs kept readable below
-		s = s[:len(s)-2] + "Id"
-	}
-	if strings.HasSuffix(s, "IDs") {
-		s = s[:len(s)-3] + "Ids"
-	}
-	return string(unicode.ToLower(r)) + s[n:]
 }

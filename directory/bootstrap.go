@@ -35,7 +35,7 @@ func (s *Service) EnsureManagementApp(ctx context.Context, clientID, secret stri
 			Description: "Created from SCIMD_BOOTSTRAP_CLIENT_ID", ClientID: clientID,
 			Secrets: []schemas.ClientSecret{{Hash: hash, Created: now}}, Created: now, Updated: now,
 		}
-		_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, diff(&schemas.App{}, a)))
+		_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, appChanges(nil, a)))
 		if errors.Is(err, storage.ErrConflict) {
 			return false, nil // another replica created it at the same moment
 		}
@@ -63,7 +63,7 @@ func (s *Service) EnsureManagementApp(ctx context.Context, clientID, secret stri
 		a.Updated = s.clock()
 		return nil
 	}, auditFixed[*schemas.App](s.event(System, ActionRotateSecret, TargetApp, app.ID,
-		map[string]schemas.Change{"secrets": {Prev: redacted, Current: redacted}})))
+		map[string]schemas.Change{"client_secret": {Prev: redacted, Current: redacted}})))
 	if err != nil {
 		return false, fmt.Errorf("directory: update bootstrap management app: %w", err)
 	}
@@ -93,7 +93,7 @@ func (s *Service) BootstrapIfEmpty(ctx context.Context) (clientID, secret string
 		Description: "Created on first start", ClientID: clientID,
 		Secrets: []schemas.ClientSecret{{Hash: hash, Created: now}}, Created: now, Updated: now,
 	}
-	_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, diff(&schemas.App{}, a)))
+	_, err = s.store.CreateApp(ctx, a, s.event(System, ActionCreateMgmtApp, TargetApp, a.ID, appChanges(nil, a)))
 	if errors.Is(err, storage.ErrConflict) {
 		return "", "", false, nil
 	}

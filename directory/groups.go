@@ -52,7 +52,7 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group
 	if err := normalizeGroup(g); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateGroup(ctx, g, s.event(p, ActionCreateGroup, TargetGroup, g.ID, diff(&schemas.Group{}, g)))
+	created, err := s.store.CreateGroup(ctx, g, s.event(p, ActionCreateGroup, TargetGroup, g.ID, groupChanges(nil, g)))
 	if err != nil {
 		return nil, translate(err, "group")
 	}
@@ -123,14 +123,14 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 			return err
 		}
 		if !p.managesTenant() {
-			if diff(prev, g) != nil {
+			if groupChanges(prev, g) != nil {
 				return errGroupAdminOnly
 			}
 			return errUnchanged
 		}
 		g.Updated = s.clock()
 		return nil
-	}, auditUpdate(s, p, ActionUpdateGroup, TargetGroup, id, diff[schemas.Group]))
+	}, auditUpdate(s, p, ActionUpdateGroup, TargetGroup, id, groupChanges))
 	if errors.Is(err, errUnchanged) {
 		return prev, nil
 	}

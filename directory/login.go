@@ -87,7 +87,7 @@ var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or passwo
 // checkPassword runs the checks common to every password login: the client is
 // a regular app within its budget, the user exists, is not locked out or
 // disabled, and the password matches. It does not look at Temporary.
-func (s *Service) checkPassword(ctx context.Context, clientID, identifier, password string) (*schemas.User, *schemas.App, error) {
+func (s *Service) checkPassword(ctx context.Context, from Client, clientID, identifier, password string) (*schemas.User, *schemas.App, error) {
 	app, err := s.store.FindAppByClientID(ctx, clientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -128,7 +128,7 @@ func (s *Service) checkPassword(ctx context.Context, clientID, identifier, passw
 		return nil, nil, err // not checked: no failure to count
 	} else if !ok {
 		s.limiter.fail(u.ID)
-		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, ActionFailedLogin, TargetUser, u.ID, nil)
+		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID, Client: from}, ActionFailedLogin, TargetUser, u.ID, nil)
 		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
 			s.log.Error("failed-login audit event not written", "user", u.ID, "err", err)
 		}
@@ -153,8 +153,10 @@ func (s *Service) checkPassword(ctx context.Context, clientID, identifier, passw
 // last_auth and the app's last login (and assigns the user to apps that allow
 // public sign-up). A temporary password is refused with Field
 // FieldTemporaryPassword until it is replaced with ReplaceTemporaryPassword.
-func (s *Service) PasswordLogin(ctx context.Context, clientID, identifier, password string) (AccessToken, *schemas.User, error) {
-	u, app, err := s.checkPassword(ctx, clientID, identifier, password)
+// from is where the request came from: the login's audit events (and a failed
+// login's) record it.
+func (s *Service) PasswordLogin(ctx context.Context, from Client, clientID, identifier, password string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, from, clientID, identifier, password)
 	if err != nil {
 		return AccessToken{}, nil, err
 	}
@@ -162,13 +164,14 @@ func (s *Service) PasswordLogin(ctx context.Context, clientID, identifier, passw
 		return AccessToken{}, nil, FieldError(KindForbidden, FieldTemporaryPassword,
 			"the password is temporary and must be replaced before the first login")
 	}
-	return s.completeLogin(ctx, u, app, nil)
+	return s.completeLogin(ctx, from, u, app, nil)
 }
 
 // ReplaceTemporaryPassword lets an end user replace a temporary (or expired)
-// password with a new one, proving the old one, and logs the user in.
-func (s *Service) ReplaceTemporaryPassword(ctx context.Context, clientID, identifier, oldPassword, newPassword string) (AccessToken, *schemas.User, error) {
-	u, app, err := s.checkPassword(ctx, clientID, identifier, oldPassword)
+// password with a new one, proving the old one, and logs the user in. from is
+// recorded in the audit events, as for PasswordLogin.
+func (s *Service) ReplaceTemporaryPassword(ctx context.Context, from Client, clientID, identifier, oldPassword, newPassword string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, from, clientID, identifier, oldPassword)
 	if err != nil && FieldOf(err) != FieldTemporaryPassword {
 		return AccessToken{}, nil, err
 	}
@@ -189,16 +192,16 @@ func (s *Service) ReplaceTemporaryPassword(ctx context.Context, clientID, identi
 	if err != nil {
 		return AccessToken{}, nil, err
 	}
-	return s.completeLogin(ctx, u, app, cred)
+	return s.completeLogin(ctx, from, u, app, cred)
 }
 
 // completeLogin records a successful login (and a password replacement) and
 // issues the token. The login's event (the replacement's, when there is one)
 // commits with the user's update; a replacement's login event is written
 // before the token is issued.
-func (s *Service) completeLogin(ctx context.Context, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential) (AccessToken, *schemas.User, error) {
+func (s *Service) completeLogin(ctx context.Context, from Client, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential) (AccessToken, *schemas.User, error) {
 	now := s.clock()
-	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}
+	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID, Client: from}
 	login := s.event(p, ActionUserLogin, TargetUser, u.ID, nil)
 	first := login
 	if cred != nil {

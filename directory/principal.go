@@ -54,6 +54,13 @@ type Principal struct {
 
 	ActorType string // one of the Actor* constants, for audit
 	ActorID   string // the client id, API token id or user id
+	Client           // where the request came from, for audit
+}
+
+// Client is where a request came from, as audit events record it: the
+// address of the TCP peer (forwarding headers are not trusted) and the
+// User-Agent header.
+type Client struct {
 	IP        string
 	UserAgent string
 }

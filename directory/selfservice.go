@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -89,4 +91,26 @@ func isSelfService(field string) bool {
 		}
 	}
 	return false
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	default:
+		return v.IsZero()
+	}
+}
+
+// lowerFirst turns a Go field name into a client-facing one: ExternalID →
+// externalId, GroupIDs → groupIds.
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if strings.HasSuffix(s, "ID") && len(s) > 2 {
+		s = s[:len(s)-2] + "Id"
+	}
+	if strings.HasSuffix(s, "IDs") {
+		s = s[:len(s)-3] + "Ids"
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }

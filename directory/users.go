@@ -101,7 +101,7 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 	if err := normalizeUser(u); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateUser(ctx, u, s.event(p, ActionCreateUser, TargetUser, u.ID, diff(&schemas.User{}, u)))
+	created, err := s.store.CreateUser(ctx, u, s.event(p, ActionCreateUser, TargetUser, u.ID, userChanges(nil, u)))
 	if err != nil {
 		return nil, translate(err, "user")
 	}
@@ -237,7 +237,7 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVers
 			}
 		}
 		return s.settle(ctx, p, u, prev, cred)
-	}, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, diff[schemas.User]))
+	}, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, userChanges))
 	if err != nil {
 		return nil, translate(err, "user")
 	}

@@ -41,17 +41,8 @@ func putTime(m map[string]any, key string, t time.Time) {
 
 // appObject is the native App object (Transmit's ApiApp, the fields scimd has).
 func (h *Handler) appObject(a *schemas.App) map[string]any {
-	redirects := a.RedirectURIs
-	if redirects == nil {
-		redirects = []string{}
-	}
-	m := map[string]any{
-		"app_id": a.ID, "tenant_id": h.svc.TenantID(), "app_name": a.Name, "app_description": a.Description,
-		"client_id": a.ClientID, "created_at": isoTime(a.Created), "updated_at": isoTime(a.Updated),
-	}
-	if a.Kind == regular {
-		m["login_uri"], m["redirect_uris"], m["allow_public_signup"] = a.LoginURI, redirects, a.AllowPublicSignup
-	}
+	m := schemas.NativeApp(a)
+	m["tenant_id"], m["created_at"], m["updated_at"] = h.svc.TenantID(), isoTime(a.Created), isoTime(a.Updated)
 	return m
 }
 

@@ -52,12 +52,12 @@ func (h *Handler) loginBody(r *http.Request, replace bool) (clientID, identifier
 // passwordLogin serves POST /cis/v1/auth/password/login: an end user logs in
 // through a regular application and receives a user access token. A temporary
 // password is refused (403, "error": "temporary_password") until it is replaced.
-func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, _ directory.Principal) error {
+func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	clientID, id, pw, _, err := h.loginBody(r, false)
 	if err != nil {
 		return err
 	}
-	tok, _, err := h.svc.PasswordLogin(r.Context(), clientID, id, pw)
+	tok, _, err := h.svc.PasswordLogin(r.Context(), p.Client, clientID, id, pw)
 	if err != nil {
 		return err
 	}
@@ -67,12 +67,12 @@ func (h *Handler) passwordLogin(w http.ResponseWriter, r *http.Request, _ direct
 
 // replacePassword serves POST /cis/v1/auth/password/replace: replaces a
 // temporary (or expired) password, proving the current one, and logs in.
-func (h *Handler) replacePassword(w http.ResponseWriter, r *http.Request, _ directory.Principal) error {
+func (h *Handler) replacePassword(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
 	clientID, id, pw, newPW, err := h.loginBody(r, true)
 	if err != nil {
 		return err
 	}
-	tok, _, err := h.svc.ReplaceTemporaryPassword(r.Context(), clientID, id, pw, newPW)
+	tok, _, err := h.svc.ReplaceTemporaryPassword(r.Context(), p.Client, clientID, id, pw, newPW)
 	if err != nil {
 		return err
 	}

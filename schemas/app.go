@@ -114,7 +114,9 @@ type Event struct {
 }
 
 // Change is one changed field of an audit event.
+// A value that does not exist on one side (a field set for the first time,
+// or removed) is nil there and left out of the JSON form.
 type Change struct {
-	Prev    any `json:"prev"`
-	Current any `json:"current"`
+	Prev    any `json:"prev,omitempty"`
+	Current any `json:"current,omitempty"`
 }

@@ -3,6 +3,7 @@ package scim_test
 import (
 	"testing"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -15,7 +16,7 @@ func (f *fixture) endUser(name string) (id, token string) {
 	u["roles"] = []any{map[string]any{"value": "reader"}}
 	u["externalId"] = "ext-" + name
 	id = f.do("POST", "/Users", f.appToken, u).want(f.t, 201).body["id"].(string)
-	tok, _, err := f.svc.PasswordLogin(f.t.Context(), f.app.ClientID, name, "a good password")
+	tok, _, err := f.svc.PasswordLogin(f.t.Context(), directory.Client{}, f.app.ClientID, name, "a good password")
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -15,6 +15,13 @@ import (
 	"github.com/scimd/scimd/storage/embedded"
 )
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // TestFullDiskRefusesWritesWithTheirEvents fills the embedded store's file (a
 // capped file stands in for a full disk) behind both faces: every write that
 // was acknowledged has its audit event, every write that does not fit is
@@ -38,7 +45,7 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"ops"}, "client_secret": {"ops-secret-123"}}
 	_, tok := call(t, "POST", base+"/oidc/token", "", "application/x-www-form-urlencoded", form.Encode())
 	token, _ := tok["access_token"].(string)
-	code, created := call(t, "POST", base+"/cis/v1/users", token, "application/json", `{"username":"ann","email":"ann@example.com"}`)
+	code, created := call(t, "POST", base+"/cis/v1/users", token, "application/json", `{"username":"ann","email":"ann@example.com","custom_data":{"tier":"gold"}}`)
 	if code != 201 {
 		t.Fatalf("create: %d %v", code, created)
 	}
@@ -48,13 +55,11 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	// writes straight into the store.
 	big := strings.Repeat("x", 100<<10)
 	acked := 0
-	var lastTier string
 	for i := 0; ; i++ {
 		if i == 50 {
-			t.Fatal("50 updates of 100 KB fitted in a 1 MB file")
+			t.Fatal("50 users of 100 KB fitted in a 1 MB file")
 		}
-		tier := fmt.Sprint("tier-", i)
-		req, _ := http.NewRequest("PUT", base+"/cis/v1/users/"+id, strings.NewReader(`{"custom_data":{"tier":"`+tier+`","blob":"`+big+`"}}`))
+		req, _ := http.NewRequest("POST", base+"/cis/v1/users", strings.NewReader(fmt.Sprintf(`{"email":"fill%d@example.com","custom_data":{"blob":"%s"}}`, i, big)))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -62,13 +67,12 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode == 200 {
+		if resp.StatusCode == 201 {
 			acked++
-			lastTier = tier
 			continue
 		}
 		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("native PUT that does not fit: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+			t.Fatalf("native POST that does not fit: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 		break
 	}
@@ -79,28 +83,56 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 		}
 	}
 
-	// Writes through both faces are refused with 503 and Retry-After.
-	writes := []struct{ method, path, contentType, body string }{
-		{"PUT", "/cis/v1/users/" + id, "application/json", `{"custom_data":{"tier":"refused"}}`},
-		{"DELETE", "/cis/v1/manage/users/" + id, "", ""},
-		{"PATCH", "/scim/v2/Users/" + id, "application/scim+json", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Refused"}]}`},
-		{"DELETE", "/scim/v2/Users/" + id, "", ""},
-		{"POST", "/scim/v2/Users", "application/scim+json", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob"}`},
-	}
-	for _, w := range writes {
-		req, _ := http.NewRequest(w.method, base+w.path, strings.NewReader(w.body))
+	// Writes through both faces either succeed with their event or are
+	// refused with 503 and Retry-After; small writes find free pages for a
+	// while, so repeat them until the file is full for each of them.
+	do := func(method, path, contentType, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
-		if w.contentType != "" {
-			req.Header.Set("Content-Type", w.contentType)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
+		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-			t.Errorf("%s %s on a full disk: %d, Retry-After %q (%s); want 503 with Retry-After", w.method, w.path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: 503 without Retry-After", method, path)
+		}
+		return resp.StatusCode, string(raw)
+	}
+	updates, lastTitle := 0, ""
+	for round := 0; ; round++ {
+		if round == 500 {
+			t.Fatal("500 rounds of small writes fitted in the full file")
+		}
+		title := fmt.Sprint("title-", round)
+		c1, b1 := do("PATCH", "/scim/v2/Users/"+id, "application/scim+json",
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"`+title+`"}]}`)
+		c2, b2 := do("POST", "/scim/v2/Users", "application/scim+json",
+			fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob-%d"}`, round))
+		c3, b3 := do("POST", "/cis/v1/users", "application/json", fmt.Sprintf(`{"email":"carl-%d@example.com"}`, round))
+		for _, c := range []struct {
+			code int
+			body string
+		}{{c1, b1}, {c2, b2}, {c3, b3}} {
+			if c.code != 200 && c.code != 201 && c.code != 503 {
+				t.Fatalf("a write on a full disk answered %d: %s", c.code, c.body)
+			}
+		}
+		if c1 == 200 {
+			updates, lastTitle = updates+1, title
+		}
+		acked += btoi(c2 == 201) + btoi(c3 == 201)
+		if c1 == 503 && c2 == 503 && c3 == 503 {
+			break
+		}
+	}
+	for _, path := range []string{"/cis/v1/manage/users/" + id, "/scim/v2/Users/" + id} {
+		if code, body := do("DELETE", path, "", ""); code != 503 {
+			t.Errorf("DELETE %s on a full disk: %d %s; want 503 with Retry-After", path, code, body)
 		}
 	}
 
@@ -109,12 +141,17 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("GET after the refused writes: %d %v", code, got)
 	}
-	if tier := got["result"].(map[string]any)["custom_data"].(map[string]any)["tier"]; tier != lastTier {
-		t.Errorf("custom_data.tier = %v, want %q (the last acknowledged write)", tier, lastTier)
+	code, scimGot := call(t, "GET", base+"/scim/v2/Users/"+id, token, "", "")
+	if title, _ := scimGot["title"].(string); code != 200 || title != lastTitle {
+		t.Errorf("title = %q, want %q (the last acknowledged write)", title, lastTitle)
 	}
-	code, events := call(t, "GET", base+"/cis/v1/manage/audit-events?target_id="+id, token, "", "")
+	code, events := call(t, "GET", base+"/cis/v1/manage/audit-events?action=createUser", token, "", "")
 	if code != 200 || events["total_count"] != float64(1+acked) {
-		t.Errorf("audit events of the user: %d, total %v; want 1 create + %d acknowledged updates", code, events["total_count"], acked)
+		t.Errorf("createUser events: %d, total %v; want one for each of the %d acknowledged creates", code, events["total_count"], 1+acked)
+	}
+	code, events = call(t, "GET", base+"/cis/v1/manage/audit-events?target_id="+id, token, "", "")
+	if code != 200 || events["total_count"] != float64(1+updates) {
+		t.Errorf("events of the user: %d, total %v; want its creation and %d acknowledged updates", code, events["total_count"], updates)
 	}
 	code, ready := call(t, "GET", base+"/readyz", "", "", "")
 	if code != 503 {

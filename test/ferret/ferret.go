@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,15 @@ import (
 //
 // FerretDB's logs are discarded unless SCIMD_TEST_FERRETDB_LOG is set.
 func Start(tb testing.TB) (uri string) {
+	tb.Helper()
+	uri, _ = StartStoppable(tb)
+	return uri
+}
+
+// StartStoppable is Start, and also returns a function that stops the server
+// before the test ends (to test what clients see when it is gone); calling it
+// more than once is harmless.
+func StartStoppable(tb testing.TB) (uri string, stop func()) {
 	tb.Helper()
 	var w io.Writer = io.Discard
 	level := slog.LevelError
@@ -42,17 +52,21 @@ func Start(tb testing.TB) (uri string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				tb.Errorf("ferret: FerretDB stopped with %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					tb.Errorf("ferret: FerretDB stopped with %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				tb.Errorf("ferret: FerretDB did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("ferret: FerretDB did not stop within 30s")
-		}
-	})
+		})
+	}
+	tb.Cleanup(stop)
 	// MongoDBURI blocks until Run has opened the listener.
-	return f.MongoDBURI()
+	return f.MongoDBURI(), stop
 }

@@ -488,11 +488,11 @@ func TestPasswordLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "temporary-1")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "temporary-1")
 	if KindOf(err) != KindForbidden || FieldOf(err) != FieldTemporaryPassword {
 		t.Fatalf("temporary password login: %v", err)
 	}
-	tok, got, err := f.svc.ReplaceTemporaryPassword(ctx, Client{}, f.appA.ClientID, "ADA@example.org", "temporary-1", "permanent-22")
+	tok, got, err := f.svc.ReplaceTemporaryPassword(ctx, Client{}, f.appA.ClientID, Email("ADA@example.org"), "temporary-1", "permanent-22")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,13 +507,13 @@ func TestPasswordLogin(t *testing.T) {
 	_, err = f.svc.ListUsers(ctx, p, storage.Query{})
 	wantKind(t, err, KindForbidden)
 	// Not assigned to app B: refused.
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appB.ClientID, "ada", "permanent-22")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appB.ClientID, Username("ada"), "permanent-22")
 	wantKind(t, err, KindForbidden)
 	// Disabled users cannot log in and their tokens stop working.
 	if _, err := f.svc.UpdateUser(ctx, f.admin, u.ID, 0, UserChange{Apply: func(x *schemas.User) error { x.Status = schemas.StatusDisabled; return nil }}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "permanent-22")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "permanent-22")
 	wantKind(t, err, KindForbidden)
 	_, err = f.svc.Authenticate(ctx, tok.Token)
 	wantKind(t, err, KindUnauthenticated)
@@ -522,19 +522,19 @@ func TestPasswordLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < MaxUserLoginFailures; i++ {
-		_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "wrong-password")
+		_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "wrong-password")
 		wantKind(t, err, KindUnauthenticated)
 	}
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "permanent-22")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "permanent-22")
 	wantKind(t, err, KindRateLimited)
 	f.clock.add(LoginFailureWindow)
-	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "permanent-22"); err != nil {
+	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "permanent-22"); err != nil {
 		t.Fatalf("login after the lock-out window: %v", err)
 	}
 	// Unknown users and clients.
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "nobody", "whatever-1")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("nobody"), "whatever-1")
 	wantKind(t, err, KindUnauthenticated)
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, "no-client", "ada", "permanent-22")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, "no-client", Username("ada"), "permanent-22")
 	wantKind(t, err, KindUnauthenticated)
 }
 
@@ -550,7 +550,7 @@ func TestSetPassword(t *testing.T) {
 	if err := f.svc.SetPassword(ctx, f.pA, u.ID, PasswordInput{Password: "second-password"}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "second-password"); err != nil {
+	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "second-password"); err != nil {
 		t.Fatalf("login with the replaced password: %v", err)
 	}
 	wantKind(t, f.svc.SetPassword(ctx, f.pB, u.ID, PasswordInput{Password: "third-password"}, false), KindNotFound)
@@ -596,7 +596,7 @@ func TestAssignUserToApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "password-123")
+	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "password-123")
 	wantKind(t, err, KindForbidden)
 	_, err = f.svc.GetUser(ctx, f.pA, u.ID)
 	wantKind(t, err, KindNotFound)
@@ -623,7 +623,7 @@ func TestAssignUserToApp(t *testing.T) {
 	if again.Version != got.Version {
 		t.Fatalf("re-assignment bumped the version %d → %d", got.Version, again.Version)
 	}
-	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, "ada", "password-123"); err != nil {
+	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "password-123"); err != nil {
 		t.Fatalf("login after assignment: %v", err)
 	}
 	events, _ := f.svc.ListEvents(ctx, f.admin, storage.EventQuery{TargetID: u.ID, Action: ActionAssignUserToApp, Limit: storage.Unlimited})

@@ -165,7 +165,12 @@ func conflictMessage(what, field string) string {
 		storage.FieldPhoneNumber: "primary phone number", storage.FieldExternalID: "externalId",
 		storage.FieldDisplayName: "name", storage.FieldClientID: "client id", storage.FieldID: "id",
 	}
-	if n, ok := names[field]; ok {
+	n, ok := names[field]
+	switch {
+	case ok && what == "user" && (field == storage.FieldUserName || field == storage.FieldEmail || field == storage.FieldPhoneNumber):
+		// Login identifiers are unique across the three fields (storage.LoginIDs).
+		return fmt.Sprintf("this %s is already another user's username, primary email or primary phone number", n)
+	case ok:
 		return fmt.Sprintf("a %s with this %s already exists", what, n)
 	}
 	return fmt.Sprintf("the %s conflicts with an existing one", what)

@@ -84,10 +84,33 @@ func (l *loginLimiter) succeed(userID string) {
 
 var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or password")
 
+// LoginName is what an end user logs in with: a username or an email address.
+// It is looked up by the field it was given as only (a username is never
+// tried as an email, nor an email as a username), and login identifiers never
+// resolve to two users (the store keeps them unique across fields).
+type LoginName struct {
+	Field string // storage.FieldUserName or storage.FieldEmail
+	Value string
+}
+
+// Username returns the LoginName of a username.
+func Username(v string) LoginName { return LoginName{storage.FieldUserName, v} }
+
+// Email returns the LoginName of a (primary) email address.
+func Email(v string) LoginName { return LoginName{storage.FieldEmail, v} }
+
+// findLoginUser returns the user a login name belongs to.
+func (s *Service) findLoginUser(ctx context.Context, name LoginName) (*schemas.User, error) {
+	if name.Field != storage.FieldUserName && name.Field != storage.FieldEmail {
+		return nil, Errorf(KindInvalid, "log in with a username or an email")
+	}
+	return s.store.FindUser(ctx, name.Field, name.Value)
+}
+
 // checkPassword runs the checks common to every password login: the client is
 // a regular app within its budget, the user exists, is not locked out or
 // disabled, and the password matches. It does not look at Temporary.
-func (s *Service) checkPassword(ctx context.Context, from Client, clientID, identifier, password string) (*schemas.User, *schemas.App, error) {
+func (s *Service) checkPassword(ctx context.Context, from Client, clientID string, name LoginName, password string) (*schemas.User, *schemas.App, error) {
 	app, err := s.store.FindAppByClientID(ctx, clientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -101,10 +124,7 @@ func (s *Service) checkPassword(ctx context.Context, from Client, clientID, iden
 	if !s.limiter.allowClient(clientID) {
 		return nil, nil, Errorf(KindRateLimited, "too many login attempts from this client; try again in a minute")
 	}
-	u, err := s.store.FindUser(ctx, storage.FieldUserName, identifier)
-	if errors.Is(err, storage.ErrNotFound) {
-		u, err = s.store.FindUser(ctx, storage.FieldEmail, identifier)
-	}
+	u, err := s.findLoginUser(ctx, name)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			if _, err := checkSecret(ctx, dummyHash, password); err != nil {
@@ -155,8 +175,8 @@ func (s *Service) checkPassword(ctx context.Context, from Client, clientID, iden
 // FieldTemporaryPassword until it is replaced with ReplaceTemporaryPassword.
 // from is where the request came from: the login's audit events (and a failed
 // login's) record it.
-func (s *Service) PasswordLogin(ctx context.Context, from Client, clientID, identifier, password string) (AccessToken, *schemas.User, error) {
-	u, app, err := s.checkPassword(ctx, from, clientID, identifier, password)
+func (s *Service) PasswordLogin(ctx context.Context, from Client, clientID string, name LoginName, password string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, from, clientID, name, password)
 	if err != nil {
 		return AccessToken{}, nil, err
 	}
@@ -170,16 +190,13 @@ func (s *Service) PasswordLogin(ctx context.Context, from Client, clientID, iden
 // ReplaceTemporaryPassword lets an end user replace a temporary (or expired)
 // password with a new one, proving the old one, and logs the user in. from is
 // recorded in the audit events, as for PasswordLogin.
-func (s *Service) ReplaceTemporaryPassword(ctx context.Context, from Client, clientID, identifier, oldPassword, newPassword string) (AccessToken, *schemas.User, error) {
-	u, app, err := s.checkPassword(ctx, from, clientID, identifier, oldPassword)
+func (s *Service) ReplaceTemporaryPassword(ctx context.Context, from Client, clientID string, name LoginName, oldPassword, newPassword string) (AccessToken, *schemas.User, error) {
+	u, app, err := s.checkPassword(ctx, from, clientID, name, oldPassword)
 	if err != nil && FieldOf(err) != FieldTemporaryPassword {
 		return AccessToken{}, nil, err
 	}
 	if err != nil { // expired: find the user again, the checks have passed up to the expiry
-		u, _ = s.store.FindUser(ctx, storage.FieldUserName, identifier)
-		if u == nil {
-			u, _ = s.store.FindUser(ctx, storage.FieldEmail, identifier)
-		}
+		u, _ = s.findLoginUser(ctx, name)
 		app, _ = s.store.FindAppByClientID(ctx, clientID)
 		if u == nil || app == nil {
 			return AccessToken{}, nil, errBadLogin

@@ -90,7 +90,7 @@ func newEnv(t testing.TB) *env {
 	if err := e.svc.SetPassword(ctx, directory.System, u.ID, directory.PasswordInput{Password: "correct horse battery"}, true); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := e.svc.PasswordLogin(ctx, directory.Client{}, e.appA.ClientID, e.userName, "correct horse battery")
+	tok, _, err := e.svc.PasswordLogin(ctx, directory.Client{}, e.appA.ClientID, directory.Username(e.userName), "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}

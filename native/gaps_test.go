@@ -103,7 +103,7 @@ func TestAppAssignment(t *testing.T) {
 	if err := e.svc.SetPassword(ctx, directory.System, id, directory.PasswordInput{Password: "assigned-pass-1"}, true); err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := e.svc.PasswordLogin(ctx, directory.Client{}, e.appA.ClientID, email, "assigned-pass-1")
+	tok, _, err := e.svc.PasswordLogin(ctx, directory.Client{}, e.appA.ClientID, directory.Email(email), "assigned-pass-1")
 	if err != nil {
 		t.Fatal(err)
 	}

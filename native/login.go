@@ -7,7 +7,7 @@ import (
 )
 
 // loginBody reads {client_id, username | email, password[, new_password]}.
-func (h *Handler) loginBody(r *http.Request, replace bool) (clientID, identifier, password, newPassword string, err error) {
+func (h *Handler) loginBody(r *http.Request, replace bool) (clientID string, name directory.LoginName, password, newPassword string, err error) {
 	body, err := h.object(r)
 	if err != nil {
 		return
@@ -39,7 +39,9 @@ func (h *Handler) loginBody(r *http.Request, replace bool) (clientID, identifier
 		err = badRequest("username or email is required")
 		return
 	}
-	identifier = username + email
+	if name = directory.Username(username); email != "" {
+		name = directory.Email(email)
+	}
 	if password, err = f.required("password"); err != nil {
 		return
 	}

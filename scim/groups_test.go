@@ -172,7 +172,7 @@ func TestAppScopeAndMe(t *testing.T) {
 		t.Fatalf("app list: %s", l.raw)
 	}
 	// /Me with a user token
-	tok, _, err := f.svc.PasswordLogin(context.Background(), directory.Client{}, f.app.ClientID, "mine@m.org", "a good password")
+	tok, _, err := f.svc.PasswordLogin(context.Background(), directory.Client{}, f.app.ClientID, directory.Username("mine@m.org"), "a good password")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func (f *fixture) endUser(name string) (id, token string) {
 	u["roles"] = []any{map[string]any{"value": "reader"}}
 	u["externalId"] = "ext-" + name
 	id = f.do("POST", "/Users", f.appToken, u).want(f.t, 201).body["id"].(string)
-	tok, _, err := f.svc.PasswordLogin(f.t.Context(), directory.Client{}, f.app.ClientID, name, "a good password")
+	tok, _, err := f.svc.PasswordLogin(f.t.Context(), directory.Client{}, f.app.ClientID, directory.Username(name), "a good password")
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -91,4 +91,37 @@ func TestMeAfterRemovalFromApp(t *testing.T) {
 	if u.body["nickName"] != nil {
 		t.Fatalf("the removed user's write went through: %s", u.raw)
 	}
+}
+
+// A userName, primary email or primary phone number that is another user's
+// login identifier in any of those fields is refused with 409 uniqueness, on
+// create, PUT and PATCH, and changes nothing.
+func TestLoginIdentifierUniqueness(t *testing.T) {
+	f := newFixture(t)
+	owner := user("owner")
+	owner["emails"] = []any{map[string]any{"value": "owner@m.org", "primary": true}}
+	owner["phoneNumbers"] = []any{map[string]any{"value": "+15550100002", "primary": true}}
+	f.do("POST", "/Users", f.admin, owner).want(t, 201)
+
+	named := func(userName, email string) map[string]any {
+		u := user(userName)
+		u["emails"] = []any{map[string]any{"value": email, "primary": true}}
+		return u
+	}
+	f.do("POST", "/Users", f.admin, named("OWNER@m.org", "taker@m.org")).wantError(t, 409, "uniqueness")
+	f.do("POST", "/Users", f.admin, named("+15550100002", "taker@m.org")).wantError(t, 409, "uniqueness")
+	f.do("POST", "/Users", f.admin, named("taker", "OWNER@m.org")).wantError(t, 409, "uniqueness")
+	f.do("POST", "/Users", f.admin, named("owner@m.org", "owner@m.org")).wantError(t, 409, "uniqueness")
+	if n := num(f.do("GET", "/Users", f.admin, nil).want(t, 200).body["totalResults"]); n != 1 {
+		t.Fatalf("refused creates left %d users", n)
+	}
+
+	id := f.createUser("someone@m.org")
+	f.do("PATCH", "/Users/"+id, f.admin, patchOp(op("replace", "userName", "owner@M.org"))).wantError(t, 409, "uniqueness")
+	f.do("PUT", "/Users/"+id, f.admin, named("owner@m.org", "someone@m.org")).wantError(t, 409, "uniqueness")
+	if u := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200); u.body["userName"] != "someone@m.org" {
+		t.Fatalf("a refused update changed the user: %s", u.raw)
+	}
+	// A user's own userName may equal its own email (as Okta provisions it).
+	f.do("PATCH", "/Users/"+id, f.admin, patchOp(op("replace", "userName", "SOMEONE@m.org"))).want(t, 200)
 }

@@ -220,3 +220,39 @@ func TestOutOfScopePaths(t *testing.T) {
 	e.call("GET", "/cis/v1/users/"+e.userID, e.tokA, nil).want(t, 200)
 	e.call("GET", "/cis/v1/nothing-here", e.admin, nil).wantError(t, http.StatusNotFound)
 }
+
+// TestEnterpriseAttributes: the work profile an IdP pushes is a read-write,
+// searchable sub-object of the native user.
+func TestEnterpriseAttributes(t *testing.T) {
+	e := newEnv(t)
+	ent := map[string]any{"employee_number": "701984", "cost_center": "4130", "organization": "Acme", "division": "Labs",
+		"department": "R&D", "title": "Analyst", "manager": map[string]any{"id": "mgr-1"}}
+	r := e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": uniq("ent") + "@example.org", "enterprise": ent}).want(t, 201)
+	id := r.result()["user_id"].(string)
+	got := e.call("GET", "/cis/v1/users/"+id, e.admin, nil).want(t, 200).result()["enterprise"].(map[string]any)
+	if got["department"] != "R&D" || got["employee_number"] != "701984" || got["title"] != "Analyst" || got["manager"].(map[string]any)["id"] != "mgr-1" {
+		t.Fatalf("enterprise: %v", got)
+	}
+	for _, search := range []string{`enterprise.department eq "r&d"`, `enterprise.cost_center eq "4130" and enterprise.division sw "La"`,
+		`enterprise.manager.id eq "mgr-1"`, `enterprise.title co "naly"`, `enterprise.employee_number pr`} {
+		l := e.call("GET", "/cis/v1/users?search="+url.QueryEscape(search), e.tokA, nil).want(t, 200).list()
+		if len(l) != 1 || l[0]["user_id"] != id {
+			t.Errorf("search %s: %v", search, l)
+		}
+	}
+	// Replaced whole, like name and address; a scalar manager is its id.
+	upd := e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": map[string]any{"department": "Sales", "manager": "mgr-2"}}).want(t, 200).result()
+	if ent := upd["enterprise"].(map[string]any); ent["department"] != "Sales" || ent["title"] != nil || ent["manager"].(map[string]any)["id"] != "mgr-2" {
+		t.Fatalf("after update: %v", ent)
+	}
+	if l := e.call("GET", "/cis/v1/users?search="+url.QueryEscape(`enterprise.department eq "R&D"`), e.tokA, nil).want(t, 200).list(); len(l) != 0 {
+		t.Fatalf("old department still found: %v", l)
+	}
+	upd = e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": nil}).want(t, 200).result()
+	if upd["enterprise"] != nil {
+		t.Fatalf("enterprise: null left %v", upd["enterprise"])
+	}
+	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": map[string]any{"salary": 1}}).wantError(t, 400)
+	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": map[string]any{"manager": map[string]any{"display_name": "x"}}}).wantError(t, 400)
+	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": "Sales"}).wantError(t, 400)
+}

@@ -325,6 +325,13 @@ func componentSchemas() map[string]any {
 	addressIn := map[string]any{"country": str(), "state": str(), "city": str(), "street_address": str(), "postal_code": str(),
 		"formatted": str(), "type": enum("Home", "Work", "Other")}
 	address := with(obj(addressIn), map[string]any{"updated_at": millis()})
+	enterpriseIn := map[string]any{"employee_number": str(), "cost_center": str(), "organization": str(), "division": str(),
+		"department": str(), "title": str(), "manager": map[string]any{"type": "object", "additionalProperties": false,
+			"properties": map[string]any{"id": map[string]any{"type": "string", "description": "the manager's user_id"}}}}
+	enterprise := obj(map[string]any{"employee_number": str(), "cost_center": str(), "organization": str(), "division": str(),
+		"department": str(), "title": str(), "manager": obj(map[string]any{"id": map[string]any{"type": "string", "description": "the manager's user_id"},
+			"display_name": map[string]any{"type": "string", "description": "the manager's display name (read-only)"}})})
+	enterprise["description"] = "The work profile an identity provider pushes (SCIM enterprise extension and title); replaced whole on update"
 	identity := obj(map[string]any{"provider_name": str(), "provider_type": enum("OAuth2", "Native", "External"),
 		"auth_type": str(), "identifier": str(), "user_alias": open(nil), "first_auth_date": dateTime(), "last_auth_date": dateTime()},
 		"provider_name", "provider_type", "auth_type", "identifier")
@@ -333,7 +340,7 @@ func componentSchemas() map[string]any {
 		"phone_number": phoneObj, "secondary_phone_numbers": arr(phoneObj), "name": name, "address": address,
 		"birthday": map[string]any{"type": "string", "format": "date"}, "picture": str(), "language": str(),
 		"status": status, "status_changed_at": dateTime(), "created_at": millis(), "updated_at": millis(),
-		"last_auth": dateTime(), "external_user_id": str(), "custom_data": anyObj,
+		"last_auth": dateTime(), "external_user_id": str(), "custom_data": anyObj, "enterprise": enterprise,
 		"groupIds": arr(str()), "external_account_id": str(), "custom_app_data": anyObj,
 		"app_name": map[string]any{"type": "string", "description": "the calling application's name (application tokens only)"},
 		"password_information": obj(map[string]any{"expired": boolean(), "temporary": boolean(), "updated_at": millis(), "expires_in": dateTime()},
@@ -349,6 +356,7 @@ func componentSchemas() map[string]any {
 			"birthday": nullable(str()), "address": nullable(obj(addressIn)), "name": nullable(name),
 			"external_account_id": nullable(str()), "custom_app_data": nullable(anyObj), "picture": nullable(str()),
 			"language": nullable(str()), "custom_data": nullable(anyObj), "external_user_id": nullable(str()),
+			"enterprise": nullable(obj(enterpriseIn)),
 		}
 		if create {
 			m["credentials"] = obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")

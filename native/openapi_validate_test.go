@@ -86,6 +86,8 @@ func TestOpenAPIRichResponses(t *testing.T) {
 		"birthday": "1815-12-10", "picture": "https://example.org/ada.png", "language": "en-GB",
 		"external_user_id": uniq("ext"), "custom_data": map[string]any{"tier": "gold", "n": map[string]any{"x": 1}},
 		"custom_app_data": map[string]any{"plan": "pro"}, "external_account_id": "acct-1",
+		"enterprise": map[string]any{"employee_number": "42", "cost_center": "CC1", "organization": "Org", "division": "Div",
+			"department": "R&D", "title": "Engineer", "manager": map[string]any{"id": "some-user-id"}},
 		"credentials": map[string]any{"password": "a-long-password-1", "force_replace": false},
 	}
 	id := call("POST", "/cis/v1/users", e.tokA, full).want(t, 201).result()["user_id"].(string)

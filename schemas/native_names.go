@@ -184,6 +184,21 @@ func newUserNativeTable(c *catalog) *nativeTable {
 		nf("updated_at", by("updated"), wReadOnly).ms(),
 		nf("last_auth", by("lastAuth"), wReadOnly),
 		nf("external_user_id", by("externalId"), wReadWrite).max(nativeIDMax),
+		// The work profile an identity provider pushes (RFC 7643's enterprise
+		// extension, plus the core title), with native-style names; an
+		// object replaced whole, like name and address.
+		nobj("enterprise", nil, wReadWrite,
+			nf("employee_number", by("enterprise.employeeNumber"), wReadWrite).max(nativeIDMax),
+			nf("cost_center", by("enterprise.costCenter"), wReadWrite).max(nativeIDMax),
+			nf("organization", by("enterprise.organization"), wReadWrite).max(nativeIDMax),
+			nf("division", by("enterprise.division"), wReadWrite).max(nativeIDMax),
+			nf("department", by("enterprise.department"), wReadWrite).max(nativeIDMax),
+			nf("title", by("title"), wReadWrite).max(nativeIDMax),
+			nobj("manager", by("enterprise.manager"), wReadWrite,
+				nf("id", by("enterprise.manager.value"), wReadWrite).max(nativeIDMax),
+				nf("display_name", by("enterprise.manager.displayName"), wReadOnly),
+			).scalarInput("id"),
+		),
 		{name: "custom_data", attr: by("customData"), kind: nJSON, write: wReadWrite},
 		nf("groupIds", by("groups"), wReadOnly).alias("group_ids"),
 		nf("external_account_id", by("apps.externalAccountId"), wReadWrite).max(nativeIDMax),

@@ -38,13 +38,15 @@ func TestNativeUserFull(t *testing.T) {
 		"updated_at":              1709460000000,
 		"last_auth":               "2024-03-04T10:00:00.000Z",
 		"external_user_id":        "EXT-42",
-		"custom_data":             u.CustomData,
-		"groupIds":                []string{"g1", "g2"},
-		"external_account_id":     "acct-9",
-		"custom_app_data":         map[string]any{"branch": "NY", "seats": 5},
-		"app_name":                "Shop",
-		"password_information":    map[string]any{"expired": false, "temporary": true, "updated_at": 1709287200000, "expires_in": "2034-03-01T10:00:00.000Z"},
-		"identities":              []any{},
+		"enterprise": map[string]any{"cost_center": "4130", "department": "Engineering", "employee_number": "701984",
+			"manager": map[string]any{"display_name": "Charles Babbage", "id": "u-0002"}, "title": "Analyst"},
+		"custom_data":          u.CustomData,
+		"groupIds":             []string{"g1", "g2"},
+		"external_account_id":  "acct-9",
+		"custom_app_data":      map[string]any{"branch": "NY", "seats": 5},
+		"app_name":             "Shop",
+		"password_information": map[string]any{"expired": false, "temporary": true, "updated_at": 1709287200000, "expires_in": "2034-03-01T10:00:00.000Z"},
+		"identities":           []any{},
 	})
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", " ")

@@ -154,7 +154,7 @@ func writableValue(f *nativeField, v any) any {
 		out := map[string]any{}
 		for _, s := range f.subs {
 			if x, ok := obj[s.name]; ok && s.write != wReadOnly {
-				out[s.name] = x
+				out[s.name] = writableValue(s, x) // nested objects (enterprise.manager) too
 			}
 		}
 		return out

@@ -132,9 +132,10 @@ type Store interface {
 	// respect to other callers (fn may run more than once).
 	UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error
 
-	// Ping reports whether the store is reachable and can write: it fails when
-	// the store's last write failed for a reason that outlives the request
-	// (a full disk) or the deployment cannot be reached.
+	// Ping reports whether the store is reachable and can write: it fails
+	// (wrapping ErrUnavailable where the condition may pass) when the store's
+	// last write failed for a reason that outlives the request (a full disk)
+	// or when no server that takes writes (a primary) can be reached.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close() error

@@ -286,10 +286,12 @@ func indexNames(ctx context.Context, c *mdb.Collection) (map[string]bool, error)
 // Database returns the name of the database the store uses.
 func (s *Store) Database() string { return s.db.Name() }
 
-// Ping reports whether the deployment answers and the database is usable.
+// Ping reports whether a server that takes writes answers: the ping goes to
+// the primary (the client's read preference), so a replica set without one
+// fails it.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx, nil); err != nil {
-		return fmt.Errorf("mongo: ping: %w", err)
+		return wrap(err, "ping")
 	}
 	return nil
 }

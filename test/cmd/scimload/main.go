@@ -132,20 +132,20 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	_ = json.Unmarshal(b0, &bare)
 
 	// 1. filter userName eq
-	settle(svc)
+	settle()
 	lat := latencies(cl, clients, 20_000, func(i int) string {
 		return base + "/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "`+names[(i*7919)%nUsers]+`"`)
 	}, token)
 	fmt.Printf("GET /Users?filter=userName eq: n=%d p50=%v p99=%v (target p99 ≤ 3ms)\n", len(lat), pct(lat, 50), pct(lat, 99))
 
 	// 2. GET by id vs bare handler
-	settle(svc)
+	settle()
 	scimRate := throughput(cl, clients, dur, func(i int) string { return base + "/scim/v2/Users/" + ids[(i*7919)%nUsers] }, token)
 	bareRate := throughput(cl, clients, dur, func(i int) string { return base + "/bare/" + ids[(i*7919)%nUsers] }, token)
 	fmt.Printf("GET /Users/{id}: %.0f req/s; bare net/http JSON handler: %.0f req/s; ratio %.0f%% (target ≥ 50%%)\n", scimRate, bareRate, 100*scimRate/bareRate)
 
 	// 3. POST /Users rate
-	settle(svc)
+	settle()
 	const posts = 10_000
 	var pi atomic.Int64
 	var postErrs atomic.Int64
@@ -173,7 +173,7 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	fmt.Printf("POST /Users: %d in %v = %.0f/s, %d errors (target ≥ 2,000/s)\n", posts, el.Round(time.Millisecond), posts/el.Seconds(), postErrs.Load())
 
 	// 4. PATCH adding 10,000 members in one request
-	settle(svc)
+	settle()
 	g, err := svc.CreateGroup(ctx, directory.System, &schemas.Group{DisplayName: "ten-thousand"}, nil)
 	if err != nil {
 		return err
@@ -204,7 +204,7 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 		}
 	}
 	fmt.Printf("(added %d members through the directory in %v)\n", nUsers, time.Since(start).Round(time.Millisecond))
-	settle(svc)
+	settle()
 	lat = latencies(cl, clients, 20_000, func(int) string { return base + "/scim/v2/Groups/" + big.ID + "?excludedAttributes=members" }, token)
 	fmt.Printf("GET /Groups/{id}?excludedAttributes=members (%d members): p50=%v p99=%v (target ≤ 2ms)\n", nUsers, pct(lat, 50), pct(lat, 99))
 	return nil
@@ -237,7 +237,7 @@ func get(cl *http.Client, token, u string) ([]byte, error) {
 // latencies runs n GETs over the clients and returns their latencies.
 // settle lets the garbage of the previous phase's load be collected, so that
 // each phase measures the steady state, not the tail of the one before.
-func settle(svc *directory.Service) {
+func settle() {
 	runtime.GC()
 }
 

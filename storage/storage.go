@@ -118,6 +118,38 @@ type Store interface {
 	// forward). It is bookkeeping, not audited.
 	TouchAPIToken(ctx context.Context, id string, t time.Time) error
 
+	// CreateAdmin stores a new portal administrator with Version 1. It fails
+	// with a *ConflictError (FieldID) when the id is taken.
+	CreateAdmin(ctx context.Context, a *schemas.Admin, e *schemas.Event) error
+	// GetAdmin returns the administrator with the given id, or ErrNotFound.
+	GetAdmin(ctx context.Context, id string) (*schemas.Admin, error)
+	// ListAdmins returns every administrator in id order.
+	ListAdmins(ctx context.Context) ([]*schemas.Admin, error)
+	// UpdateAdmin applies fn to the administrator under compare-and-swap, as
+	// UpdateApp; e (which may be nil) is committed with the change.
+	UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Admin) error, e *schemas.Event) (*schemas.Admin, error)
+	// DeleteAdmin removes the administrator and every session of it, or
+	// returns ErrNotFound.
+	DeleteAdmin(ctx context.Context, id string, e *schemas.Event) error
+
+	// CreateSession stores a new portal session; a *ConflictError (FieldID)
+	// when its id is taken. e (which may be nil) is committed with it.
+	CreateSession(ctx context.Context, s *schemas.Session, e *schemas.Event) error
+	// GetSession returns the session with the given id, or ErrNotFound.
+	// Expiry is the caller's business: an expired session is still returned
+	// until it is deleted.
+	GetSession(ctx context.Context, id string) (*schemas.Session, error)
+	// TouchSession moves the session's LastSeen forward to t (never back).
+	// It is bookkeeping, not audited; ErrNotFound when the session is gone.
+	TouchSession(ctx context.Context, id string, t time.Time) error
+	// DeleteSession removes a session, or returns ErrNotFound; e (which may be
+	// nil) is committed with it.
+	DeleteSession(ctx context.Context, id string, e *schemas.Event) error
+	// DeleteSessions removes every session of the administrator except the one
+	// with id keep (which may be ""), and every session of anyone whose
+	// absolute expiry is before expiredBefore (zero: none by expiry).
+	DeleteSessions(ctx context.Context, adminID, keep string, expiredBefore time.Time) error
+
 	// AppendEvent stores an audit event that is not part of a change (a failed
 	// login); events of changes are committed by the method making the change.
 	AppendEvent(ctx context.Context, e *schemas.Event) error

@@ -34,6 +34,10 @@ var (
 	bucketApps   = []byte("apps")
 	bucketTokens = []byte("tokens")
 	bucketEvents = []byte("events")
+	// Portal administrators and their sessions are read from the file (they
+	// are few, and read once per portal request), never kept in memory.
+	bucketAdmins   = []byte("admins")
+	bucketSessions = []byte("sessions")
 
 	keyFormat      = []byte("format")
 	keySigningKeys = []byte("signingKeys")
@@ -156,7 +160,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 // init creates the buckets and checks the format version.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents} {
+		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins, bucketSessions} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

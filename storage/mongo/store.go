@@ -23,15 +23,17 @@ var _ storage.Store = (*Store)(nil)
 
 // Collection names.
 const (
-	collUsers   = "users"
-	collGroups  = "groups"
-	collApps    = "apps"
-	collTokens  = "apiTokens"
-	collEvents  = "events"
-	collKeys    = "signingKeys"
-	collClaims  = "casClaims"
-	collLogins  = "loginIds"
-	keySetDocID = "signingKeys" // the one document of collKeys
+	collUsers    = "users"
+	collGroups   = "groups"
+	collApps     = "apps"
+	collTokens   = "apiTokens"
+	collEvents   = "events"
+	collKeys     = "signingKeys"
+	collClaims   = "casClaims"
+	collLogins   = "loginIds"
+	keySetDocID  = "signingKeys" // the one document of collKeys
+	collAdmins   = "admins"
+	collSessions = "sessions"
 )
 
 // Defaults of [Options].
@@ -105,6 +107,8 @@ type Store struct {
 	claimColl   *mdb.Collection
 	logins      *mdb.Collection // login identifier claims (logins.go)
 	claims      bool            // see ClaimMode
+	admins      *mdb.Collection
+	sessions    *mdb.Collection
 	maxAttempts int
 	bg          sync.WaitGroup // background claim deletions
 	locks       keyLocks       // in-process serialization of writers per document
@@ -154,6 +158,8 @@ func OpenOptions(ctx context.Context, uri, database string, o Options) (*Store, 
 		keys:        db.Collection(collKeys),
 		claimColl:   db.Collection(collClaims),
 		logins:      db.Collection(collLogins),
+		admins:      db.Collection(collAdmins),
+		sessions:    db.Collection(collSessions),
 		maxAttempts: o.MaxAttempts,
 	}
 	switch o.Claims {
@@ -228,6 +234,8 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.tokens, "hash", bson.D{{Key: "hash", Value: 1}}, true},
 		{s.events, "time", bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}, false},
 		{s.events, "targetId", bson.D{{Key: "targetId", Value: 1}}, false},
+		{s.sessions, "adminId", bson.D{{Key: "adminId", Value: 1}}, false},
+		{s.sessions, "expires", bson.D{{Key: "expires", Value: 1}}, false},
 	}
 	byColl := map[*mdb.Collection][]index{}
 	var order []*mdb.Collection

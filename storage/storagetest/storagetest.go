@@ -104,6 +104,8 @@ func RunTests(t *testing.T, b Backend) {
 		{"AppCustomDataLarge", testAppCustomDataLarge},
 		{"DeleteAppUnlinksUsers", testDeleteAppUnlinksUsers},
 		{"APITokens", testAPITokens},
+		{"Admins", testAdmins},
+		{"Sessions", testSessions},
 		{"Events", testEvents},
 		{"EventsWithChanges", testEventsWithChanges},
 		{"EventWriteFailureStopsChange", testEventWriteFailureStopsChange},

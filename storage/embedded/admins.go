@@ -1,0 +1,338 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// Portal administrators and sessions live only in the file: each read is a
+// bbolt read transaction (a B-tree lookup), each write goes through the writer
+// like every other change, so a session ends for every reader at once.
+
+type adminRec struct {
+	ID string    `json:"id"`
+	V  int64     `json:"v"`
+	Em string    `json:"em"`
+	PH string    `json:"ph,omitempty"`
+	Cr time.Time `json:"cr"`
+	Up time.Time `json:"up"`
+	LL time.Time `json:"ll,omitzero"`
+	By string    `json:"by,omitempty"`
+}
+
+func encodeAdmin(a *schemas.Admin) ([]byte, error) {
+	return json.Marshal(&adminRec{ID: a.ID, V: a.Version, Em: a.Email, PH: a.PasswordHash, Cr: utc(a.Created),
+		Up: utc(a.Updated), LL: utc(a.LastLogin), By: a.CreatedBy})
+}
+
+func decodeAdmin(b []byte) (*schemas.Admin, error) {
+	var r adminRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &schemas.Admin{ID: r.ID, Version: r.V, Email: r.Em, PasswordHash: r.PH, Created: utc(r.Cr),
+		Updated: utc(r.Up), LastLogin: utc(r.LL), CreatedBy: r.By}, nil
+}
+
+type sessionRec struct {
+	ID  string    `json:"id"`
+	Adm string    `json:"adm"`
+	Cr  time.Time `json:"cr"`
+	LS  time.Time `json:"ls"`
+	Ex  time.Time `json:"ex"`
+	IP  string    `json:"ip,omitempty"`
+	UA  string    `json:"ua,omitempty"`
+}
+
+func encodeSession(s *schemas.Session) ([]byte, error) {
+	return json.Marshal(&sessionRec{ID: s.ID, Adm: s.AdminID, Cr: utc(s.Created), LS: utc(s.LastSeen),
+		Ex: utc(s.Expires), IP: s.IP, UA: s.UserAgent})
+}
+
+func decodeSession(b []byte) (*schemas.Session, error) {
+	var r sessionRec
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &schemas.Session{ID: r.ID, AdminID: r.Adm, Created: utc(r.Cr), LastSeen: utc(r.LS),
+		Expires: utc(r.Ex), IP: r.IP, UserAgent: r.UA}, nil
+}
+
+// view runs fn in a read transaction of the file, failing with ErrClosed after Close.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	if err := s.rlock(); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	return s.db.View(fn)
+}
+
+// CreateAdmin stores a new administrator with Version 1.
+func (s *Store) CreateAdmin(ctx context.Context, a *schemas.Admin, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if a == nil || a.ID == "" {
+		return errors.New("embedded: create admin: the admin has no id")
+	}
+	c := *a
+	c.Version = 1
+	enc, err := encodeAdmin(&c)
+	if err != nil {
+		return fmt.Errorf("embedded: create admin: encode: %w", err)
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketAdmins)
+		if bk.Get([]byte(c.ID)) != nil {
+			return storage.Conflict(storage.FieldID)
+		}
+		b.staged++
+		if err := bk.Put([]byte(c.ID), enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
+}
+
+// GetAdmin returns the administrator with the given id, or storage.ErrNotFound.
+func (s *Store) GetAdmin(ctx context.Context, id string) (*schemas.Admin, error) {
+	var a *schemas.Admin
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketAdmins).Get([]byte(id))
+		if v == nil || id == "" {
+			return storage.ErrNotFound
+		}
+		var err error
+		a, err = decodeAdmin(v)
+		return err
+	})
+	return a, err
+}
+
+// ListAdmins returns every administrator in id order.
+func (s *Store) ListAdmins(ctx context.Context) ([]*schemas.Admin, error) {
+	var out []*schemas.Admin
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAdmins).ForEach(func(_, v []byte) error {
+			a, err := decodeAdmin(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateAdmin applies fn to a copy of the administrator inside the write
+// transaction, so no other write interleaves.
+func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Admin) error, e *schemas.Event) (*schemas.Admin, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return nil, err
+	}
+	var out *schemas.Admin
+	err = s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketAdmins)
+		v := bk.Get([]byte(id))
+		if v == nil {
+			return storage.ErrNotFound
+		}
+		a, err := decodeAdmin(v)
+		if err != nil {
+			return err
+		}
+		version := a.Version
+		if err := fn(a); err != nil {
+			return err
+		}
+		a.ID, a.Version = id, version+1
+		enc, err := encodeAdmin(a)
+		if err != nil {
+			return err
+		}
+		b.staged++
+		if err := bk.Put([]byte(id), enc); err != nil {
+			return err
+		}
+		out = a
+		return b.putEvent(ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteAdmin removes the administrator and its sessions in one transaction.
+func (s *Store) DeleteAdmin(ctx context.Context, id string, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketAdmins)
+		if bk.Get([]byte(id)) == nil {
+			return storage.ErrNotFound
+		}
+		b.staged++
+		if err := bk.Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := deleteSessions(b.tx.Bucket(bucketSessions), id, "", time.Time{}); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
+}
+
+// CreateSession stores a new session.
+func (s *Store) CreateSession(ctx context.Context, ss *schemas.Session, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ss == nil || ss.ID == "" {
+		return errors.New("embedded: create session: the session has no id")
+	}
+	enc, err := encodeSession(ss)
+	if err != nil {
+		return fmt.Errorf("embedded: create session: encode: %w", err)
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketSessions)
+		if bk.Get([]byte(ss.ID)) != nil {
+			return storage.Conflict(storage.FieldID)
+		}
+		b.staged++
+		if err := bk.Put([]byte(ss.ID), enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
+}
+
+// GetSession returns the session with the given id, or storage.ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, id string) (*schemas.Session, error) {
+	var out *schemas.Session
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSessions).Get([]byte(id))
+		if v == nil || id == "" {
+			return storage.ErrNotFound
+		}
+		var err error
+		out, err = decodeSession(v)
+		return err
+	})
+	return out, err
+}
+
+// TouchSession moves LastSeen forward to t.
+func (s *Store) TouchSession(ctx context.Context, id string, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketSessions)
+		v := bk.Get([]byte(id))
+		if v == nil {
+			return storage.ErrNotFound
+		}
+		ss, err := decodeSession(v)
+		if err != nil {
+			return err
+		}
+		if !t.After(ss.LastSeen) {
+			return nil
+		}
+		ss.LastSeen = t.UTC()
+		enc, err := encodeSession(ss)
+		if err != nil {
+			return err
+		}
+		b.staged++
+		return bk.Put([]byte(id), enc)
+	})
+}
+
+// DeleteSession removes a session.
+func (s *Store) DeleteSession(ctx context.Context, id string, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucketSessions)
+		if bk.Get([]byte(id)) == nil {
+			return storage.ErrNotFound
+		}
+		b.staged++
+		if err := bk.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
+}
+
+// DeleteSessions removes an administrator's sessions but keep, and expired ones.
+func (s *Store) DeleteSessions(ctx context.Context, adminID, keep string, expiredBefore time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		b.staged++
+		return deleteSessions(b.tx.Bucket(bucketSessions), adminID, keep, expiredBefore)
+	})
+}
+
+// deleteSessions deletes, in bk, the sessions of adminID (if not empty) except
+// keep, and those whose absolute expiry is before expiredBefore (if not zero).
+func deleteSessions(bk *bolt.Bucket, adminID, keep string, expiredBefore time.Time) error {
+	var doomed [][]byte
+	err := bk.ForEach(func(k, v []byte) error {
+		ss, err := decodeSession(v)
+		if err != nil {
+			return err
+		}
+		mine := adminID != "" && ss.AdminID == adminID && ss.ID != keep
+		expired := !expiredBefore.IsZero() && ss.Expires.Before(expiredBefore)
+		if mine || expired {
+			doomed = append(doomed, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range doomed {
+		if err := bk.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

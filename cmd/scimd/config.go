@@ -27,9 +27,13 @@ type config struct {
 	LogFormat       string
 	BootstrapID     string
 	BootstrapSecret string
-	ShutdownTimeout time.Duration
-	MaxConnections  int
-	HashConcurrency int
+	// BootstrapAdminEmail and BootstrapAdminPassword name a portal
+	// administrator created at start unless it exists.
+	BootstrapAdminEmail    string
+	BootstrapAdminPassword string
+	ShutdownTimeout        time.Duration
+	MaxConnections         int
+	HashConcurrency        int
 }
 
 // envFlag ties a flag to its environment variable.
@@ -81,6 +85,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	// Secrets come only from the environment: command lines are visible to every local user.
 	c.BootstrapID = getenv("SCIMD_BOOTSTRAP_CLIENT_ID")
 	c.BootstrapSecret = getenv("SCIMD_BOOTSTRAP_CLIENT_SECRET")
+	c.BootstrapAdminEmail = getenv("SCIMD_BOOTSTRAP_ADMIN_EMAIL")
+	c.BootstrapAdminPassword = getenv("SCIMD_BOOTSTRAP_ADMIN_PASSWORD")
 	return c, c.validate()
 }
 
@@ -111,6 +117,9 @@ func (c *config) validate() error {
 	}
 	if (c.BootstrapID == "") != (c.BootstrapSecret == "") {
 		errs = append(errs, errors.New("SCIMD_BOOTSTRAP_CLIENT_ID and SCIMD_BOOTSTRAP_CLIENT_SECRET must be set together"))
+	}
+	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
+		errs = append(errs, errors.New("SCIMD_BOOTSTRAP_ADMIN_EMAIL and SCIMD_BOOTSTRAP_ADMIN_PASSWORD must be set together"))
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, errors.New("-max-connections must be at least 1"))

@@ -4,6 +4,7 @@
 // Usage:
 //
 //	scimd [serve] [flags]   start the server (the default sub-command)
+//	scimd admin create --email ADDRESS   add a portal administrator (password on stdin)
 //	scimd version           print the version
 //
 // Run "scimd serve -h" for the flags; every flag has an SCIMD_* environment variable.
@@ -26,7 +27,12 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var code int
+	if len(os.Args) > 1 && os.Args[1] == "admin" {
+		code = runAdmin(ctx, os.Args[2:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		code = run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	}
 	stop()
 	os.Exit(code)
 }
@@ -64,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "scimd", version)
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd version\nRun 'scimd serve -h' for the flags.")
+		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version\nRun 'scimd serve -h' for the flags.")
 		return exitOK
 	default:
 		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve or version)\n", sub)

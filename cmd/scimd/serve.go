@@ -95,11 +95,20 @@ func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) 
 	return s, "embedded", nil
 }
 
-// bootstrap makes sure an operator can obtain an admin token: with
+// bootstrap makes sure an operator can sign in to the portal (with
+// SCIMD_BOOTSTRAP_ADMIN_EMAIL/PASSWORD set, that administrator exists; an
+// existing one keeps its password) and obtain an admin token: with
 // SCIMD_BOOTSTRAP_CLIENT_ID/SECRET set, a management app with exactly those
 // credentials exists; otherwise, on first start with an empty store, one is
 // created and its credentials are printed to stderr, once.
 func bootstrap(ctx context.Context, cfg *config, svc *directory.Service, log *slog.Logger, stderr io.Writer) error {
+	if cfg.BootstrapAdminEmail != "" {
+		created, err := svc.EnsureAdmin(ctx, cfg.BootstrapAdminEmail, cfg.BootstrapAdminPassword)
+		if err != nil {
+			return fmt.Errorf("bootstrap portal administrator: %w", err)
+		}
+		log.Info("bootstrap portal administrator ready", "email", cfg.BootstrapAdminEmail, "created", created)
+	}
 	if cfg.BootstrapID != "" {
 		created, err := svc.EnsureManagementApp(ctx, cfg.BootstrapID, cfg.BootstrapSecret)
 		if err != nil {

@@ -1,0 +1,498 @@
+package portal
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// userRow is one line of the users list: everything comes from the user
+// document itself, so a page costs one store query, not one read per row.
+type userRow struct {
+	ID, Email, Phone, UserName, Name, Status string
+	Created, LastAuth                        time.Time
+}
+
+func rowOf(u *schemas.User) userRow {
+	r := userRow{ID: u.ID, UserName: u.UserName, Status: u.Status, Created: u.Created, LastAuth: u.LastAuth}
+	if e, ok := u.PrimaryEmail(); ok {
+		r.Email = e.Value
+	}
+	if p, ok := u.PrimaryPhone(); ok {
+		r.Phone = p.Value
+	}
+	r.Name = displayName(u)
+	return r
+}
+
+func displayName(u *schemas.User) string {
+	if n := strings.TrimSpace(u.Name.GivenName + " " + u.Name.FamilyName); n != "" {
+		return n
+	}
+	return u.DisplayName
+}
+
+type usersData struct {
+	Q, Filter, Status, Sort, Dir string
+	Pager                        pager
+	Users                        []userRow
+	Apps                         []*schemas.App
+}
+
+// userSorts are the sort choices of the users list: query value → SCIM path
+// ("" is creation order, the store's natural order).
+var userSorts = map[string]string{"created": "", "userName": "userName", "name": "name.familyName", "email": "emails.value", "updated": "meta.lastModified"}
+
+var scimUsers = schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+
+// searchPaths are what the search box matches by prefix.
+var searchPaths = []string{"userName", "emails.value", "phoneNumbers.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+
+// usersQuery builds the store query of the users list from the page's
+// parameters. User input never becomes filter text: the search box builds a
+// filter tree, and the advanced field is parsed as a filter of its own.
+func usersQuery(d *usersData) (storage.Query, error) {
+	var q storage.Query
+	var terms []schemas.Filter
+	if s := strings.TrimSpace(d.Q); s != "" {
+		var or schemas.Filter
+		for _, name := range searchPaths {
+			path, err := schemas.ParsePath(name, scimUsers)
+			if err != nil {
+				return q, err
+			}
+			var c schemas.Filter = &schemas.Compare{Path: path, Op: schemas.OpSw, Value: schemas.Value{Kind: schemas.KindString, Str: s}}
+			if or == nil {
+				or = c
+			} else {
+				or = &schemas.Or{Left: or, Right: c}
+			}
+		}
+		terms = append(terms, or)
+	}
+	if f := strings.TrimSpace(d.Filter); f != "" {
+		pf, err := schemas.ParseFilter(f, scimUsers)
+		if err != nil {
+			return q, directory.FieldError(directory.KindInvalidFilter, "filter", "%s", err.Error())
+		}
+		terms = append(terms, pf)
+	}
+	switch d.Status {
+	case schemas.StatusActive, schemas.StatusDisabled, schemas.StatusPending:
+		path, err := schemas.ParsePath("status", schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect})
+		if err != nil {
+			return q, err
+		}
+		terms = append(terms, &schemas.Compare{Path: path, Op: schemas.OpEq, Value: schemas.Value{Kind: schemas.KindString, Str: d.Status}})
+	default:
+		d.Status = ""
+	}
+	for _, t := range terms {
+		if q.Filter == nil {
+			q.Filter = t
+		} else {
+			q.Filter = &schemas.And{Left: q.Filter, Right: t}
+		}
+	}
+	sortPath, ok := userSorts[d.Sort]
+	if !ok {
+		d.Sort = "created"
+	}
+	if d.Dir != "desc" {
+		d.Dir = "asc"
+	}
+	if sortPath != "" {
+		path, err := schemas.ParsePath(sortPath, scimUsers)
+		if err != nil {
+			return q, err
+		}
+		q.Sort = &schemas.SortKey{Path: path, Descending: d.Dir == "desc"}
+	} else if d.Dir == "desc" {
+		path, err := schemas.ParsePath("meta.created", scimUsers)
+		if err != nil {
+			return q, err
+		}
+		q.Sort = &schemas.SortKey{Path: path, Descending: true}
+	}
+	return q, nil
+}
+
+func (h *Handler) users(c *call) {
+	qv := c.r.URL.Query()
+	d := &usersData{Q: qv.Get("q"), Filter: qv.Get("filter"), Status: qv.Get("status"), Sort: qv.Get("sort"), Dir: qv.Get("dir")}
+	page, per := pageParams(c, 25)
+	v := &view{Title: "Users", Nav: "users", Data: d}
+	q, err := usersQuery(d)
+	if err == nil {
+		q.Offset, q.Limit = (page-1)*per, per
+		var res storage.Page[*schemas.User]
+		res, err = h.svc.ListUsers(c.r.Context(), c.p, q)
+		if err == nil {
+			d.Pager = newPager(page, per, res.Total)
+			d.Users = make([]userRow, len(res.Items))
+			for i, u := range res.Items {
+				d.Users[i] = rowOf(u)
+			}
+		}
+	}
+	d.Apps, _ = h.svc.ListApps(c.r.Context(), c.p, schemas.AppRegular)
+	if err != nil {
+		st := status(err)
+		if st >= 500 {
+			h.fail(c, err)
+			return
+		}
+		v.Errors = map[string]string{"filter": message(err)}
+		d.Pager = newPager(page, per, 0)
+		h.render(c, st, "users", v)
+		return
+	}
+	h.render(c, http.StatusOK, "users", v)
+}
+
+// createUser creates a user from the form, through the native projection
+// (the same field rules as POST /cis/v1/users).
+func (h *Handler) createUser(c *call) {
+	f := c.r.PostForm
+	d := &usersData{Sort: "created"}
+	d.Apps, _ = h.svc.ListApps(c.r.Context(), c.p, schemas.AppRegular)
+	d.Pager = newPager(1, 25, 0)
+	v := &view{Title: "Users", Nav: "users", Data: d}
+	body := map[string]any{}
+	for _, k := range []string{"email", "phone_number", "username", "external_user_id"} {
+		if s := strings.TrimSpace(f.Get(k)); s != "" {
+			body[k] = s
+		}
+	}
+	name := map[string]any{}
+	for _, k := range []string{"first_name", "last_name"} {
+		if s := strings.TrimSpace(f.Get(k)); s != "" {
+			name[k] = s
+		}
+	}
+	if len(name) > 0 {
+		body["name"] = name
+	}
+	if ids := f["app_ids"]; len(ids) > 0 {
+		a := make([]any, len(ids))
+		for i, id := range ids {
+			a[i] = id
+		}
+		body["app_ids"] = a
+	}
+	if body["email"] == nil && body["phone_number"] == nil {
+		h.formError(c, "users", v, directory.FieldError(directory.KindInvalid, "email", "a new user needs an email address or a phone number"))
+		return
+	}
+	u := &schemas.User{}
+	if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: time.Now().UTC()}, true); err != nil {
+		h.formError(c, "users", v, valueFieldError(err))
+		return
+	}
+	var pw *directory.PasswordInput
+	if p := f.Get("password"); p != "" {
+		pw = &directory.PasswordInput{Password: p, Temporary: true}
+	}
+	created, err := h.svc.CreateUser(c.r.Context(), c.p, u, pw)
+	if err != nil {
+		h.formError(c, "users", v, err)
+		return
+	}
+	c.done(h, "/portal/users/"+created.ID, "User created.")
+}
+
+// userData is the user detail page.
+type userData struct {
+	U          *schemas.User
+	Email      string
+	Phone      string
+	Name       string
+	CustomData string
+	Apps       []appLink
+	OtherApps  []*schemas.App
+	Groups     []*schemas.Group
+	GroupHints []*schemas.Group
+	Events     []eventRow
+	HasMore    bool
+	MaxCustom  int
+}
+
+type appLink struct {
+	App  *schemas.App
+	Link *schemas.AppLink
+	Data string // custom_app_data as indented JSON
+}
+
+func prettyJSON(m map[string]any) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// userPage gathers the user detail page: the user (one read), the
+// applications (one list, joined in memory), the user's groups (one read
+// each, a user has few), group suggestions (one page) and the user's audit
+// trail (one query).
+func (h *Handler) userPage(c *call, id string) (*view, error) {
+	ctx := c.r.Context()
+	u, err := h.svc.GetUser(ctx, c.p, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &userData{U: u, Name: displayName(u), CustomData: prettyJSON(u.CustomData), MaxCustom: directory.MaxCustomDataBytes / 1024}
+	if e, ok := u.PrimaryEmail(); ok {
+		d.Email = e.Value
+	}
+	if p, ok := u.PrimaryPhone(); ok {
+		d.Phone = p.Value
+	}
+	apps, err := h.svc.ListApps(ctx, c.p, schemas.AppRegular)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		if l, ok := u.Apps[a.ID]; ok {
+			d.Apps = append(d.Apps, appLink{App: a, Link: l, Data: prettyJSON(l.CustomAppData)})
+		} else {
+			d.OtherApps = append(d.OtherApps, a)
+		}
+	}
+	if d.Groups, err = h.svc.UserGroups(ctx, c.p, id); err != nil {
+		return nil, err
+	}
+	hints, err := h.svc.ListGroups(ctx, c.p, storage.Query{Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range hints.Items {
+		if !slices.Contains(u.GroupIDs, g.ID) {
+			d.GroupHints = append(d.GroupHints, g)
+		}
+	}
+	ev, err := h.svc.ListEvents(ctx, c.p, storage.EventQuery{TargetID: id, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	d.Events, d.HasMore = eventRows(ev.Items), ev.Total > len(ev.Items)
+	return &view{Title: d.Name + " · User", Nav: "users", Data: d}, nil
+}
+
+func (h *Handler) user(c *call) {
+	v, err := h.userPage(c, c.r.PathValue("id"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if d := v.Data.(*userData); d.Name == "" {
+		v.Title = "User"
+	}
+	h.render(c, http.StatusOK, "user", v)
+}
+
+// userAction performs one change from the user detail page and comes back to it.
+func (h *Handler) userAction(c *call) {
+	ctx, id, f := c.r.Context(), c.r.PathValue("id"), c.r.PostForm
+	back := "/portal/users/" + id
+	var msg string
+	var err error
+	switch c.r.PathValue("action") {
+	case "profile":
+		msg, err = "Profile saved.", h.saveProfile(c, id)
+	case "custom-data":
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(f.Get("custom_data")))
+		dec.UseNumber()
+		if jerr := dec.Decode(&m); jerr != nil || dec.More() {
+			err = directory.FieldError(directory.KindInvalid, "custom_data", "custom_data must be one JSON object, such as {\"plan\": \"gold\"}")
+			break
+		}
+		_, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+			u.CustomData = m
+			return nil
+		}})
+		msg = "Custom data saved."
+	case "status":
+		st := f.Get("status")
+		if st != schemas.StatusActive && st != schemas.StatusDisabled {
+			err = directory.FieldError(directory.KindInvalid, "status", "status must be Active or Disabled")
+			break
+		}
+		_, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+			u.Status = st
+			return nil
+		}})
+		msg = "User " + map[string]string{schemas.StatusActive: "enabled.", schemas.StatusDisabled: "disabled."}[st]
+	case "password":
+		err = h.svc.SetPassword(ctx, c.p, id, directory.PasswordInput{Password: f.Get("password"), Temporary: true}, false)
+		msg = "Temporary password set: the user must replace it at the next login."
+	case "assign":
+		err = h.svc.AssignUserToApp(ctx, c.p, id, f.Get("app_id"))
+		msg = "Application assigned."
+	case "unassign":
+		err = h.svc.UnassignUserFromApp(ctx, c.p, id, f.Get("app_id"))
+		msg = "Application removed from the user."
+	case "app-data":
+		appID := f.Get("app_id")
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(f.Get("custom_app_data")))
+		dec.UseNumber()
+		if jerr := dec.Decode(&m); jerr != nil || dec.More() {
+			err = directory.FieldError(directory.KindInvalid, "custom_app_data", "custom_app_data must be one JSON object")
+			break
+		}
+		ext := strings.TrimSpace(f.Get("external_account_id"))
+		_, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+			l, ok := u.Apps[appID]
+			if !ok {
+				return directory.Errorf(directory.KindNotFound, "the user is not assigned to this application")
+			}
+			c := *l
+			c.ExternalAccountID, c.CustomAppData = ext, m
+			u.Apps[appID] = &c
+			return nil
+		}})
+		msg = "Application data saved."
+	case "add-group":
+		gid, gerr := h.groupByName(c, strings.TrimSpace(f.Get("group")))
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		err = h.svc.AddMembers(ctx, c.p, gid, []string{id})
+		msg = "Added to the group."
+	case "remove-group":
+		err = h.svc.RemoveMembers(ctx, c.p, f.Get("group_id"), []string{id})
+		msg = "Removed from the group."
+	case "contact":
+		msg, err = h.contact(c, id)
+	case "delete":
+		u, gerr := h.svc.GetUser(ctx, c.p, id)
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		want := u.UserName
+		if e, ok := u.PrimaryEmail(); ok {
+			want = e.Value
+		} else if p, ok := u.PrimaryPhone(); ok && want == "" {
+			want = p.Value
+		}
+		if !strings.EqualFold(strings.TrimSpace(f.Get("confirm")), want) {
+			err = directory.FieldError(directory.KindInvalid, "confirm", "type %s to confirm the deletion", want)
+			break
+		}
+		if err = h.svc.DeleteUser(ctx, c.p, id); err == nil {
+			c.done(h, "/portal/users", "User "+want+" deleted.")
+			return
+		}
+	default:
+		h.errorPage(c, http.StatusNotFound, "There is no such action.")
+		return
+	}
+	if err != nil {
+		v, perr := h.userPage(c, id)
+		if perr != nil {
+			h.fail(c, err)
+			return
+		}
+		h.formError(c, "user", v, err)
+		return
+	}
+	c.done(h, back, msg)
+}
+
+// profileFields are the profile form's fields, by native name.
+var profileFields = []string{"username", "email", "phone_number", "external_user_id", "birthday", "language", "picture"}
+var nameFields = []string{"title", "first_name", "last_name", "middle_name"}
+
+// saveProfile applies the profile form through the native projection:
+// changed fields only, an emptied field removed.
+func (h *Handler) saveProfile(c *call, id string) error {
+	f := c.r.PostForm
+	_, err := h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+		cur := schemas.NativeUser(u, schemas.NativeOptions{})
+		body := map[string]any{}
+		str := func(m map[string]any, k string) string {
+			switch v := m[k].(type) {
+			case string:
+				return v
+			case map[string]any:
+				s, _ := v["value"].(string)
+				return s
+			}
+			return ""
+		}
+		for _, k := range profileFields {
+			if !f.Has(k) {
+				continue
+			}
+			if nv := strings.TrimSpace(f.Get(k)); nv != str(cur, k) {
+				if nv == "" {
+					body[k] = nil
+				} else {
+					body[k] = nv
+				}
+			}
+		}
+		curName, _ := cur["name"].(map[string]any)
+		name := map[string]any{}
+		for _, k := range nameFields {
+			if !f.Has(k) {
+				continue
+			}
+			if nv := strings.TrimSpace(f.Get(k)); nv != str(curName, k) {
+				if nv == "" {
+					name[k] = nil
+				} else {
+					name[k] = nv
+				}
+			}
+		}
+		if len(name) > 0 {
+			body["name"] = name
+		}
+		if len(body) == 0 {
+			return nil
+		}
+		return valueFieldError(schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: time.Now().UTC()}, false))
+	}})
+	return err
+}
+
+// contact marks an email or phone number verified, makes it primary, or
+// removes a secondary one.
+func (h *Handler) contact(c *call, id string) (string, error) {
+	ctx, f := c.r.Context(), c.r.PostForm
+	value, phone := f.Get("value"), f.Get("kind") == "phone"
+	switch f.Get("op") {
+	case "verify", "primary":
+		primary := f.Get("op") == "primary"
+		var err error
+		if phone {
+			_, err = h.svc.VerifyPhoneNumber(ctx, c.p, id, value, primary)
+		} else {
+			_, err = h.svc.VerifyEmail(ctx, c.p, id, value, primary)
+		}
+		if primary {
+			return value + " is now primary (and verified).", err
+		}
+		return value + " marked verified.", err
+	case "remove":
+		if phone {
+			return value + " removed.", h.svc.RemoveSecondaryPhoneNumber(ctx, c.p, id, value)
+		}
+		return value + " removed.", h.svc.RemoveSecondaryEmail(ctx, c.p, id, value)
+	}
+	return "", directory.Errorf(directory.KindInvalid, "unknown contact operation")
+}

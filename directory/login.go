@@ -184,7 +184,23 @@ func (s *Service) PasswordLogin(ctx context.Context, from Client, clientID strin
 		return AccessToken{}, nil, FieldError(KindForbidden, FieldTemporaryPassword,
 			"the password is temporary and must be replaced before the first login")
 	}
-	return s.completeLogin(ctx, from, u, app, nil)
+	return s.completeLogin(ctx, from, u, app, nil, s.rehash(u.Password.Hash, password))
+}
+
+// rehash returns an argon2id hash of password when the stored hash it matched
+// is in another format or has other parameters (NeedsRehash), or "" when it
+// needs none or hashing failed (the login still succeeds; the next one
+// retries).
+func (s *Service) rehash(stored, password string) string {
+	if !NeedsRehash(stored) {
+		return ""
+	}
+	h, err := HashSecret(password)
+	if err != nil {
+		s.log.Warn("password not re-hashed at login", "err", err)
+		return ""
+	}
+	return h
 }
 
 // ReplaceTemporaryPassword lets an end user replace a temporary (or expired)
@@ -209,14 +225,20 @@ func (s *Service) ReplaceTemporaryPassword(ctx context.Context, from Client, cli
 	if err != nil {
 		return AccessToken{}, nil, err
 	}
-	return s.completeLogin(ctx, from, u, app, cred)
+	return s.completeLogin(ctx, from, u, app, cred, "")
 }
 
 // completeLogin records a successful login (and a password replacement) and
 // issues the token. The login's event (the replacement's, when there is one)
 // commits with the user's update; a replacement's login event is written
-// before the token is issued.
-func (s *Service) completeLogin(ctx context.Context, from Client, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential) (AccessToken, *schemas.User, error) {
+// before the token is issued. rehash, when not empty, replaces the hash of the
+// password just checked (u's, unless it changed meanwhile): the same password,
+// hashed with argon2id.
+func (s *Service) completeLogin(ctx context.Context, from Client, u *schemas.User, app *schemas.App, cred *schemas.PasswordCredential, rehash string) (AccessToken, *schemas.User, error) {
+	checked := ""
+	if u.Password != nil {
+		checked = u.Password.Hash
+	}
 	now := s.clock()
 	p := Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID, Client: from}
 	login := s.event(p, ActionUserLogin, TargetUser, u.ID, nil)
@@ -233,6 +255,10 @@ func (s *Service) completeLogin(ctx context.Context, from Client, u *schemas.Use
 		}
 		if cred != nil {
 			u.Password = cred
+		} else if rehash != "" && u.Password != nil && u.Password.Hash == checked {
+			pw := *u.Password
+			pw.Hash = rehash
+			u.Password = &pw
 		}
 		if u.Apps == nil {
 			u.Apps = map[string]*schemas.AppLink{}

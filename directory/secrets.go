@@ -3,17 +3,14 @@ package directory
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane),
@@ -136,30 +133,18 @@ var dummyHash = phcArgon2id(make([]byte, argonSaltLen), make([]byte, argonKeyLen
 // errBadHash is returned for a stored hash this package cannot read.
 var errBadHash = errors.New("directory: unrecognised secret hash")
 
-// VerifySecret reports whether secret matches hash, a PHC argon2id hash made by
-// HashSecret or a bcrypt hash (accepted for imported passwords). The comparison
-// is constant-time. A malformed hash never matches and returns an error.
-// It fails with KindUnavailable when the process is hashing at capacity.
+// VerifySecret reports whether secret matches hash: a PHC argon2id hash made
+// by HashSecret or a hash in one of the formats ParseHash accepts (imported
+// passwords). Comparisons of derived keys are constant-time. A malformed hash
+// never matches and returns an error. It fails with KindUnavailable when the
+// process is hashing at capacity.
 func VerifySecret(hash, secret string) (bool, error) {
 	return verifySecret(context.Background(), hash, secret)
 }
 
 // verifySecret is VerifySecret giving up when ctx ends.
-func verifySecret(ctx context.Context, hash, secret string) (ok bool, err error) {
-	switch {
-	case strings.HasPrefix(hash, "$argon2id$"):
-		return verifyArgon2id(ctx, hash, secret)
-	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		if gerr := gate().run(ctx, func() { err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) }); gerr != nil {
-			return false, gerr
-		}
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-			return false, nil
-		}
-		return err == nil, err
-	default:
-		return false, errBadHash
-	}
+func verifySecret(ctx context.Context, hash, secret string) (bool, error) {
+	return verifyParsed(ctx, hash, secret)
 }
 
 // checkSecret is verifySecret for a caller that only needs to know whether
@@ -173,40 +158,9 @@ func checkSecret(ctx context.Context, hash, secret string) (bool, error) {
 	return ok, nil
 }
 
-func verifyArgon2id(ctx context.Context, hash, secret string) (bool, error) {
-	// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 {
-		return false, errBadHash
-	}
-	var version int
-	var memory, passes uint32
-	var threads uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil {
-		return false, errBadHash
-	}
-	if memory == 0 || memory > 1<<22 || passes == 0 || passes > 64 || threads == 0 {
-		return false, errBadHash // refuse hashes that would cost unbounded work
-	}
-	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil {
-		return false, errBadHash
-	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 || len(want) > 128 {
-		return false, errBadHash
-	}
-	var got []byte
-	if err := gate().run(ctx, func() {
-		got = argon2.IDKey([]byte(secret), salt, passes, memory, threads, uint32(len(want)))
-	}); err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+// argon2IDKey is argon2.IDKey; every argon2id computation goes through it.
+func argon2IDKey(secret, salt []byte, passes, memory uint32, threads uint8, keyLen uint32) []byte {
+	return argon2.IDKey(secret, salt, passes, memory, threads, keyLen)
 }
 
 // NewSecret returns a random 256-bit secret, URL-safe base64 encoded.

@@ -15,6 +15,11 @@ import (
 // reaches the store, never stored or logged in clear.
 type PasswordInput struct {
 	Password string
+	// Hash, instead of Password, is a password already hashed, by scimd or by
+	// another system, in a format ParseHash accepts (bcrypt, scrypt,
+	// PBKDF2-SHA256, salted SHA-256, argon2id). It is stored as it is and
+	// replaced by an argon2id hash at the user's next successful login.
+	Hash string
 	// Temporary passwords must be replaced at the next login.
 	Temporary bool
 }
@@ -56,6 +61,15 @@ func visible(p Principal, u *schemas.User) bool {
 func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential, error) {
 	if pw == nil {
 		return nil, nil
+	}
+	if pw.Hash != "" {
+		if pw.Password != "" {
+			return nil, FieldError(KindInvalid, "hashed_password", "give a password or a hashed password, not both")
+		}
+		if _, err := ParseHash(pw.Hash); err != nil {
+			return nil, err
+		}
+		return &schemas.PasswordCredential{Hash: pw.Hash, Temporary: pw.Temporary, Updated: now}, nil
 	}
 	if len(pw.Password) < MinPasswordLength {
 		return nil, FieldError(KindInvalid, "password", "a password needs at least %d characters", MinPasswordLength)

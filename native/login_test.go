@@ -1,6 +1,7 @@
 package native
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -57,4 +58,29 @@ func TestLoginRateLimit(t *testing.T) {
 func (e *env) mustFind(username string) string {
 	e.t.Helper()
 	return e.call("GET", "/cis/v1/users/username/"+username, e.admin, nil).want(e.t, 200).result()["user_id"].(string)
+}
+
+// A user created (singly or in bulk) with a hash made by another system logs
+// in with its password; a malformed hash is a 400 that creates nothing.
+func TestHashedPasswordCreate(t *testing.T) {
+	e := newEnv(t)
+	// bcrypt (cost 4) of "imported-pass-1", made by another system.
+	const bc = "$2a$04$rix0i6k8bR6zuyikzwrQaOmIlhLcfF748eysgKbYDE13EcwhXSZPC"
+	e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": "hp@example.org", "username": "hp",
+		"credentials": map[string]any{"hashed_password": bc, "force_replace": false}}).want(t, 201)
+	e.call("POST", "/cis/v1/users/bulk", e.tokA, []any{map[string]any{"email": "hp2@example.org", "username": "hp2",
+		"credentials": map[string]any{"hashed_password": bc, "force_replace": false}}}).want(t, 201)
+	for _, name := range []string{"hp", "hp2"} {
+		e.call("POST", "/cis/v1/auth/password/login", "", map[string]any{"client_id": e.appA.ClientID, "username": name, "password": "imported-pass-1"}).want(t, 200)
+	}
+	r := e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": "hp3@example.org",
+		"credentials": map[string]any{"hashed_password": "$md5$nope"}}).wantError(t, 400)
+	if !strings.Contains(string(r.raw), "hashed_password") {
+		t.Fatalf("bad hash refusal does not name the field: %s", r.raw)
+	}
+	e.call("POST", "/cis/v1/users", e.tokA, map[string]any{"email": "hp4@example.org",
+		"credentials": map[string]any{"hashed_password": bc, "password": "also-a-password"}}).wantError(t, 400)
+	if r := e.call("GET", "/cis/v1/users", e.admin, nil).want(t, 200); strings.Contains(string(r.raw), "hp3@") {
+		t.Fatalf("a user was created with a bad hash: %s", r.raw)
+	}
 }

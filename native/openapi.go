@@ -359,7 +359,7 @@ func componentSchemas() map[string]any {
 			"enterprise": nullable(obj(enterpriseIn)),
 		}
 		if create {
-			m["credentials"] = obj(map[string]any{"password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}}, "password")
+			m["credentials"] = obj(map[string]any{"password": str(), "hashed_password": str(), "force_replace": map[string]any{"type": "boolean", "default": true}})
 			m["app_ids"] = map[string]any{"type": "array", "items": str(), "description": "applications to assign the user to (admin tokens only)"}
 		} else {
 			m["status"] = status

@@ -34,7 +34,10 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, p directory.
 }
 
 // credentials pulls the create-time `credentials` object out of a user body:
-// {password (required), force_replace (default true: a temporary password)}.
+// {password or hashed_password (one is required), force_replace (default
+// true: a temporary password)}. hashed_password is a hash made by another
+// system in a format directory.ParseHash accepts (bcrypt, scrypt,
+// PBKDF2-SHA256, {SSHA256}, argon2id), re-hashed at the first login.
 func credentials(body map[string]any) (*directory.PasswordInput, error) {
 	raw, ok := body["credentials"]
 	delete(body, "credentials")
@@ -46,18 +49,25 @@ func credentials(body map[string]any) (*directory.PasswordInput, error) {
 		return nil, badRequest("credentials must be an object")
 	}
 	f := fields(m)
-	if err := f.only("password", "force_replace"); err != nil {
+	if err := f.only("password", "hashed_password", "force_replace"); err != nil {
 		return nil, err
 	}
-	pw, err := f.required("password")
+	pw, err := f.str("password")
 	if err != nil {
-		return nil, badRequest("credentials.password is required")
+		return nil, err
+	}
+	hash, err := f.str("hashed_password")
+	if err != nil {
+		return nil, err
+	}
+	if (pw == "") == (hash == "") {
+		return nil, badRequest("credentials needs password or hashed_password (one of them)")
 	}
 	temp, err := f.boolean("force_replace", true)
 	if err != nil {
 		return nil, err
 	}
-	return &directory.PasswordInput{Password: pw, Temporary: temp}, nil
+	return &directory.PasswordInput{Password: pw, Hash: hash, Temporary: temp}, nil
 }
 
 // newUser builds a user from a createUser body. Transmit's createUser needs

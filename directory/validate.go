@@ -2,7 +2,6 @@ package directory
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -20,8 +19,6 @@ const (
 	// MaxStringBytes caps every other string attribute.
 	MaxStringBytes = 2048
 )
-
-var birthdayPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // validUserStatus reports whether s is a user status.
 func validUserStatus(s string) bool {
@@ -41,7 +38,7 @@ func normalizeUser(u *schemas.User) error {
 	if !validUserStatus(u.Status) {
 		return FieldError(KindInvalid, "status", "status must be Pending, Active or Disabled, not %q", u.Status)
 	}
-	if u.Birthday != "" && !birthdayPattern.MatchString(u.Birthday) {
+	if u.Birthday != "" && schemas.CheckBirthday(u.Birthday) != "" {
 		return FieldError(KindInvalid, "birthday", "birthday must be a date in the form YYYY-MM-DD")
 	}
 	for name, v := range map[string]string{

@@ -93,7 +93,11 @@ func CheckEmail(s string) string {
 	return ""
 }
 
-// checkBirthday accepts a calendar date YYYY-MM-DD.
+// CheckBirthday returns why s is not a birthday, or "" when it is: a
+// calendar date YYYY-MM-DD (2024-02-30 is not one). It is the one birthday
+// rule, for both faces and the directory.
+func CheckBirthday(s string) string { return checkBirthday(s) }
+
 func checkBirthday(s string) string {
 	if len(s) != 10 {
 		return "expected a date in the form YYYY-MM-DD"

@@ -117,3 +117,24 @@ func TestPatchWorkBounded(t *testing.T) {
 		t.Fatalf("refused PATCHes changed the user: %s", after.raw)
 	}
 }
+
+// TestPatchInvalidComplexValue: a complex attribute given a value it cannot
+// hold is 400 invalidValue and changes nothing (issue 8 §2: `replace name`
+// with a string used to answer 200 and change nothing).
+func TestPatchInvalidComplexValue(t *testing.T) {
+	f := newFixture(t)
+	id := f.createUser("complex@x.org")
+	before := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	for _, o := range []map[string]any{
+		op("replace", "name", "Ada"),
+		op("replace", "", map[string]any{"name": 7}),
+		op("add", "emails", []any{true}),
+		op("replace", `emails[type eq "work"]`, "x@y.org"),
+	} {
+		f.do("PATCH", "/Users/"+id, f.admin, patchOp(o)).wantError(t, 400, "invalidValue")
+	}
+	after := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	if after.header.Get("ETag") != before.header.Get("ETag") {
+		t.Fatalf("refused PATCHes changed the user: %s", after.raw)
+	}
+}

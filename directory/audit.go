@@ -39,6 +39,8 @@ const (
 	ActionSetPassword       = "updatePassword"
 	ActionUserLogin         = "userLogin"
 	ActionFailedLogin       = "userFailedLogin"
+	// ActionIssueEnrolmentToken: an enrolment token was issued for the target user.
+	ActionIssueEnrolmentToken = "issueEnrolmentToken"
 )
 
 // Target types of audit events.

@@ -11,6 +11,13 @@ import (
 // (its login name) in the same write. Without a username the user logs in
 // with its email address. An end user may add a password to its own record only.
 func (s *Service) AddPassword(ctx context.Context, p Principal, userID string, pw PasswordInput, username string) error {
+	if p.Enrolment != "" {
+		self, ok := p.enrolling(userID)
+		if !ok {
+			return Errorf(KindForbidden, "an enrolment token sets only its own user's first password")
+		}
+		p = self
+	}
 	u, err := s.GetUser(ctx, p, userID)
 	if err != nil {
 		return err

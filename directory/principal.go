@@ -51,6 +51,11 @@ type Principal struct {
 	// Scopes limit what an application or API-token caller may do; a caller
 	// without scopes may do nothing but what end users may.
 	Scopes []Scope
+	// Enrolment is set, alone, for an enrolment token (IssueEnrolmentToken):
+	// the user whose first password it may set. Such a principal is neither
+	// an end user nor an application: AddPassword is the one operation that
+	// accepts it.
+	Enrolment string
 
 	ActorType string // one of the Actor* constants, for audit
 	ActorID   string // the client id, API token id or user id

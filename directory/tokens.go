@@ -32,6 +32,7 @@ const (
 	clockSkew      = 30 * time.Second
 	tokenUseClient = "client"
 	tokenUseUser   = "user"
+	tokenUseEnrol  = "enrol" // see IssueEnrolmentToken
 )
 
 // errBadToken is the answer to every token that does not verify; the reason is
@@ -212,8 +213,12 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 		s.keys.mu.RUnlock()
 	}
 	now := s.clock()
+	ttl := AccessTokenTTL
+	if c.TokenUse == tokenUseEnrol {
+		ttl = EnrolmentTokenTTL
+	}
 	c.Issuer, c.IssuedAt, c.NotBefore = s.issuer, jwt.NewNumericDate(now), jwt.NewNumericDate(now)
-	c.ExpiresAt, c.ID, c.TenantID = jwt.NewNumericDate(now.Add(AccessTokenTTL)), NewID(), s.tenantID
+	c.ExpiresAt, c.ID, c.TenantID = jwt.NewNumericDate(now.Add(ttl)), NewID(), s.tenantID
 	if len(c.Audience) == 0 {
 		c.Audience = jwt.ClaimStrings{DefaultAudience}
 	}
@@ -223,7 +228,7 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 	if err != nil {
 		return AccessToken{}, translate(err, "token")
 	}
-	return AccessToken{Token: signed, ExpiresIn: int(AccessTokenTTL / time.Second), Scope: c.Scope}, nil
+	return AccessToken{Token: signed, ExpiresIn: int(ttl / time.Second), Scope: c.Scope}, nil
 }
 
 // IssueClientToken exchanges client credentials for an access token (the
@@ -275,6 +280,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	c, err := s.verify(ctx, bearer)
 	if err != nil {
 		return Principal{}, errBadToken
+	}
+	if c.TokenUse == tokenUseEnrol {
+		return s.enrolmentPrincipal(ctx, c)
 	}
 	app, err := s.store.GetApp(ctx, c.AppID)
 	if err != nil {
@@ -329,7 +337,7 @@ func (s *Service) verify(ctx context.Context, token string) (*tokenClaims, error
 	if err != nil {
 		return nil, err
 	}
-	if c.AppID == "" || c.Subject == "" {
+	if c.Subject == "" || (c.AppID == "" && c.TokenUse != tokenUseEnrol) {
 		return nil, errors.New("token without app or subject")
 	}
 	return &c, nil

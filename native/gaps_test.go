@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
@@ -255,4 +256,45 @@ func TestEnterpriseAttributes(t *testing.T) {
 	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": map[string]any{"salary": 1}}).wantError(t, 400)
 	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": map[string]any{"manager": map[string]any{"display_name": "x"}}}).wantError(t, 400)
 	e.call("PUT", "/cis/v1/users/"+id, e.tokA, map[string]any{"enterprise": "Sales"}).wantError(t, 400)
+}
+
+// TestEnrolmentToken: a user without a password can set one at
+// POST /users/me/password-credentials with an enrolment token an
+// administrator (or the user's application) issues; the token does nothing
+// else, works once, and expires.
+func TestEnrolmentToken(t *testing.T) {
+	e := newEnv(t)
+	email := uniq("enrol") + "@example.org"
+	id := e.call("POST", "/cis/v1/users", e.admin, map[string]any{"email": email, "app_ids": []string{e.appA.ID}}).want(t, 201).result()["user_id"].(string)
+	r := e.call("POST", "/cis/v1/users/"+id+"/enrolment-token", e.admin, nil).want(t, http.StatusCreated)
+	res := r.result()
+	tok, _ := res["access_token"].(string)
+	if tok == "" || res["expires_in"] != float64(900) || res["scope"] != "password-enrolment" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("enrolment token: %s %v", r.raw, r.header)
+	}
+	// Nothing but the password enrolment.
+	e.call("GET", "/cis/v1/users/me/device-keys", tok, nil).wantError(t, http.StatusForbidden)
+	e.call("GET", "/cis/v1/users", tok, nil).wantError(t, http.StatusForbidden)
+	e.call("GET", "/cis/v1/users/"+id, tok, nil).wantError(t, http.StatusForbidden)
+	e.call("PUT", "/cis/v1/users/"+id+"/password", tok, map[string]any{"password": "sneaky-pass-1"}).wantError(t, http.StatusForbidden)
+	e.call("POST", "/cis/v1/users/"+id+"/enrolment-token", tok, nil).wantError(t, http.StatusForbidden)
+	e.call("POST", "/cis/v1/manage/api-tokens", tok, map[string]any{}).wantError(t, http.StatusForbidden)
+	e.call("POST", "/cis/v1/users/me/password-credentials", tok, map[string]any{"password": "short"}).wantError(t, http.StatusBadRequest)
+	// The enrolment.
+	e.call("POST", "/cis/v1/users/me/password-credentials", tok, map[string]any{"password": "my-first-password"}).want(t, 200)
+	e.call("POST", "/cis/v1/auth/password/login", "", map[string]any{"client_id": e.appA.ClientID, "email": email, "password": "my-first-password"}).want(t, 200)
+	// One time: the user has a password now, so the token is dead.
+	e.call("POST", "/cis/v1/users/me/password-credentials", tok, map[string]any{"password": "another-password"}).wantError(t, http.StatusUnauthorized)
+	e.call("POST", "/cis/v1/users/"+id+"/enrolment-token", e.admin, nil).wantError(t, http.StatusConflict)
+
+	// Issued by the user's application; dies with the assignment and with time.
+	u2 := e.seedUser(e.pA, uniq("enrol2"), false)
+	e.call("POST", "/cis/v1/users/"+u2.ID+"/enrolment-token", e.tokB, nil).wantError(t, http.StatusNotFound)
+	e.call("POST", "/cis/v1/users/"+u2.ID+"/enrolment-token", e.apiRead, nil).wantError(t, http.StatusForbidden)
+	t2 := e.call("POST", "/cis/v1/users/"+u2.ID+"/enrolment-token", e.tokA, nil).want(t, 201).result()["access_token"].(string)
+	t3 := e.call("POST", "/cis/v1/users/"+u2.ID+"/enrolment-token", e.apiSCIM, nil).want(t, 201).result()["access_token"].(string)
+	e.call("DELETE", "/cis/v1/users/"+u2.ID+"/apps", e.tokA, nil).want(t, 204)
+	e.call("POST", "/cis/v1/users/me/password-credentials", t2, map[string]any{"password": "my-first-password"}).wantError(t, http.StatusUnauthorized)
+	e.clock.add(directory.EnrolmentTokenTTL + time.Minute)
+	e.call("POST", "/cis/v1/users/me/password-credentials", t3, map[string]any{"password": "my-first-password"}).wantError(t, http.StatusUnauthorized)
 }

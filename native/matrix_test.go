@@ -144,6 +144,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", v1 + "/users/{user_id}/password", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID + "/password", map[string]any{"password": "first-pass-1"}
 		}, writes(scopedToA(201))},
+		{"POST", v1 + "/users/{user_id}/enrolment-token", func(e *env) (string, any) { return v1 + "/users/" + user(e).ID + "/enrolment-token", nil }, writes(scopedToA(201))},
 		{"PUT", v1 + "/users/{user_id}/password", func(e *env) (string, any) {
 			return v1 + "/users/" + user(e).ID + "/password", map[string]any{"password": "next-pass-2"}
 		}, writes(scopedToA(200))},

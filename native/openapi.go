@@ -54,7 +54,7 @@ var apiOps = []apiOp{
 
 	// The current user.
 	{"post", "/cis/v1/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", "Me", "The current user sets a first password",
-		"Gives the calling end user a first password (and optionally a username, only when the record has none). Every refusal is a 403, as Transmit documents. A user access token comes from a password login, so in practice this serves users with an enrolment token; see docs/native-api.md.",
+		"Gives the calling end user a first password (and optionally a username, only when the record has none). Every refusal is a 403, as Transmit documents. A user without a password holds no user access token, so this takes an enrolment token too (issueEnrolmentToken), which is good for this call only.",
 		"user", nil, "OwnPassword", 200, "MessageResult", []int{400, 403}},
 	{"get", "/cis/v1/users/me/device-keys", "getDeviceKeysForTenant", "Me", "Device keys of the current user",
 		"The calling end user's device keys (an array; empty when none). scimd has no API to register device keys: they are read-only.",
@@ -115,6 +115,9 @@ var apiOps = []apiOp{
 	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Users", "Give a user a first password",
 		"Sets a first password (temporary unless force_replace is false) and optionally the username; a user who has a password is a 409.",
 		"client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 403, 404, 409}},
+	{"post", "/cis/v1/users/{user_id}/enrolment-token", "issueEnrolmentToken", "Users", "Issue an enrolment token (scimd addition)",
+		"Issues a 15-minute token with which the user, who has no password yet, sets one at POST /cis/v1/users/me/password-credentials; the token reaches nothing else (403) and stops working once the user has a password. A user who has a password is a 409, a disabled one a 400.",
+		"client", nil, "", 201, "EnrolmentTokenResult", []int{400, 403, 404, 409}},
 	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Users", "Replace a user's password",
 		"Replaces the user's password (temporary unless force_replace is false).",
 		"client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 403, 404}},
@@ -410,6 +413,8 @@ func componentSchemas() map[string]any {
 		"PasswordLogin":   obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str()}, "client_id", "password"),
 		"PasswordReplace": obj(map[string]any{"client_id": str(), "username": str(), "email": str(), "password": str(), "new_password": str()}, "client_id", "password", "new_password"),
 		"MessageResult":   wrap(obj(map[string]any{"message": str()}, "message")),
+		"EnrolmentTokenResult": wrap(obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": intSchema(0, 0),
+			"scope": enum("password-enrolment")}, "access_token", "token_type", "expires_in", "scope")),
 		"DeviceKeysResult": wrap(arr(obj(map[string]any{"key_id": str(), "display_name": str(), "status": enum("Active", "Blocked", "Suspended"),
 			"custom_data": anyObj, "push_config": obj(map[string]any{"device_token": str(), "type": enum("FCM", "APN")}),
 			"created_at": dateTime(), "updated_at": dateTime()}, "key_id"))),
@@ -493,6 +498,9 @@ func (h *Handler) openAPIDocument() map[string]any {
 			o["security"] = []any{map[string]any{"AdminAccessToken": []string{}}, map[string]any{"ApiToken": []string{}}}
 		case "user":
 			o["security"] = []any{map[string]any{"UserAccessToken": []string{}}}
+			if op.id == "addPasswordCredentialsToCurrentUser" {
+				o["security"] = append(o["security"].([]any), map[string]any{"EnrolmentToken": []string{}})
+			}
 		default:
 			o["security"] = []any{}
 			if op.body == "form" {
@@ -551,6 +559,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 				"ClientAccessToken": bearer("Client-credentials token of a regular application: reaches that application's users"),
 				"AdminAccessToken":  bearer("Client-credentials token of a management application: reaches the whole tenant"),
 				"UserAccessToken":   bearer("Token from end-user password login: reaches /cis/v1/users/me/... only"),
+				"EnrolmentToken":    bearer("Short-lived token from issueEnrolmentToken: reaches POST /cis/v1/users/me/password-credentials only"),
 				"ApiToken":          map[string]any{"type": "http", "scheme": "bearer", "description": "Long-lived scimd_… API token: unbound it reaches the whole tenant, bound (app_id) only its application's users; within that reach it may do what its scopes allow (read, scim — the default — or admin)"},
 				"ClientSecretBasic": map[string]any{"type": "http", "scheme": "basic", "description": "client_id:client_secret at the token endpoint"},
 			},

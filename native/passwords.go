@@ -67,7 +67,11 @@ func (h *Handler) addOwnPassword(w http.ResponseWriter, r *http.Request, p direc
 		return err
 	}
 	pw.Temporary = false
-	err = h.svc.AddPassword(r.Context(), p, p.UserID, pw, username)
+	self := p.UserID
+	if self == "" {
+		self = p.Enrolment // an enrolment token's user
+	}
+	err = h.svc.AddPassword(r.Context(), p, self, pw, username)
 	if directory.KindOf(err) == directory.KindConflict {
 		return &httpError{status: http.StatusForbidden, msg: "the user already has a password"}
 	}
@@ -97,4 +101,16 @@ func (h *Handler) ownDeviceKeys(w http.ResponseWriter, r *http.Request, p direct
 		out[i] = m
 	}
 	return result(w, http.StatusOK, out)
+}
+
+// issueEnrolmentToken serves POST /cis/v1/users/{user_id}/enrolment-token
+// (scimd addition): a short-lived token with which a user who has no password
+// sets one at POST /cis/v1/users/me/password-credentials, and nothing else.
+func (h *Handler) issueEnrolmentToken(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
+	t, err := h.svc.IssueEnrolmentToken(r.Context(), p, mux.Vars(r)["user_id"])
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return result(w, http.StatusCreated, tokenResponse(t))
 }

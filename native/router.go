@@ -25,6 +25,9 @@ const (
 	client
 	// endUser routes (/cis/v1/users/me/...) take only a user access token.
 	endUser
+	// enrolment routes are endUser routes that also take an enrolment token
+	// (only POST /cis/v1/users/me/password-credentials).
+	enrolment
 )
 
 // handlerFunc serves one route for an authenticated principal (the zero
@@ -56,7 +59,7 @@ func (h *Handler) routes() []route {
 		{"POST", v1 + "/auth/password/replace", "replaceTemporaryPassword", public, h.replacePassword},
 
 		// The current user.
-		{"POST", v1 + "/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", endUser, h.addOwnPassword},
+		{"POST", v1 + "/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", enrolment, h.addOwnPassword},
 		{"GET", v1 + "/users/me/device-keys", "getDeviceKeysForTenant", endUser, h.ownDeviceKeys},
 
 		// Users.
@@ -78,6 +81,7 @@ func (h *Handler) routes() []route {
 		{"PUT", v1 + "/users/{user_id}/apps/{app_id}", "assignUserToApp", client, h.assignUserToApp},
 		{"DELETE", v1 + "/users/{user_id}/apps/{app_id}", "removeUserFromNamedApp", client, h.unassignUserFromApp},
 		{"POST", v1 + "/users/{user_id}/password", "addPasswordCredential", client, h.addPassword},
+		{"POST", v1 + "/users/{user_id}/enrolment-token", "issueEnrolmentToken", client, h.issueEnrolmentToken},
 		{"PUT", v1 + "/users/{user_id}/password", "updatePasswordCredential", client, h.updatePassword},
 		{"DELETE", v1 + "/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", client, h.removeSecondaryEmail},
 		{"DELETE", v1 + "/users/{user_id}/phone-numbers/{phone_number}", "removeUserSecondaryPhoneNumber", client, h.removeSecondaryPhone},
@@ -227,7 +231,10 @@ func (h *Handler) wrap(rt route) http.Handler {
 			case rt.access == client && p.UserID != "":
 				h.writeError(w, r, &httpError{status: http.StatusForbidden, msg: "a user access token reaches only /cis/v1/users/me/..."}, nil)
 				return
-			case rt.access == endUser && p.UserID == "":
+			case p.Enrolment != "" && rt.access != enrolment:
+				h.writeError(w, r, &httpError{status: http.StatusForbidden, msg: "an enrolment token reaches only POST /cis/v1/users/me/password-credentials"}, nil)
+				return
+			case (rt.access == endUser || rt.access == enrolment) && p.UserID == "" && p.Enrolment == "":
 				h.writeError(w, r, &httpError{status: http.StatusForbidden, msg: "this endpoint needs a user access token"}, nil)
 				return
 			}

@@ -445,21 +445,21 @@ func (h *Handler) saveProfile(c *call, id string) error {
 				}
 			}
 		}
+		// The native name is one object, written whole: when any part
+		// changed, send every part the form has.
 		curName, _ := cur["name"].(map[string]any)
-		name := map[string]any{}
+		name, changed := map[string]any{}, false
 		for _, k := range nameFields {
+			nv := strings.TrimSpace(f.Get(k))
 			if !f.Has(k) {
-				continue
+				nv = str(curName, k)
 			}
-			if nv := strings.TrimSpace(f.Get(k)); nv != str(curName, k) {
-				if nv == "" {
-					name[k] = nil
-				} else {
-					name[k] = nv
-				}
+			changed = changed || nv != str(curName, k)
+			if nv != "" {
+				name[k] = nv
 			}
 		}
-		if len(name) > 0 {
+		if changed {
 			body["name"] = name
 		}
 		if len(body) == 0 {

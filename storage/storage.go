@@ -42,7 +42,9 @@ import (
 // refused (ErrNotFound, a *ConflictError, ErrVersionMismatch, an updater's
 // error), neither is stored. When the event cannot be stored, the change is
 // not made. A nil event (or an Audit returning nil) records nothing; the
-// directory always passes one. How the pair is made atomic is the backend's
+// directory passes one for every change it makes on a caller's behalf, and
+// none only for bookkeeping (a group's version bump after a membership change,
+// whose event the membership change committed). How the pair is made atomic is the backend's
 // business (embedded: one transaction; mongo: the event is written first and
 // removed again if the change is refused), with one difference callers see:
 // after a failure wrapping ErrUnavailable the change may or may not have been

@@ -122,9 +122,9 @@ func BenchmarkUsersList(b *testing.B) {
 	for _, c := range []struct{ name, path string }{
 		{"first-page", "/portal/users"},
 		{"deep-page", fmt.Sprintf("/portal/users?page=%d", deep)},
-		{"search-prefix", "/portal/users?q=" + storagetest.NewUser(n/2).UserName[:8]},
+		{"search-prefix", "/portal/users?q=" + storagetest.NewUser(n / 2).UserName[:8]},
 		{"status-sorted-by-email", "/portal/users?status=Disabled&sort=email&dir=desc"},
-		{"scim-filter", "/portal/users?filter=" + "emails.value+sw+%22" + storagetest.NewUser(n/3).UserName[:6] + "%22"},
+		{"scim-filter", "/portal/users?filter=" + "emails.value+sw+%22" + storagetest.NewUser(n / 3).UserName[:6] + "%22"},
 		{"user-detail", "/portal/users/" + storagetest.NewUser(n/2).ID},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -109,8 +109,30 @@ func (s *Service) EnsureSigningKey(ctx context.Context) error {
 // verifying until every token it signed has expired, so no live token breaks;
 // keys past that point are dropped.
 func (s *Service) RotateSigningKey(ctx context.Context) error {
+	_, err := s.rotateSigningKey(ctx, 0)
+	return err
+}
+
+// RotateSigningKeyOlderThan rotates the signing key (as RotateSigningKey)
+// when the active key was created at least age ago, and reports whether it
+// did. The check and the rotation are one atomic update of the key set, so
+// replicas running it on the same schedule rotate once.
+func (s *Service) RotateSigningKeyOlderThan(ctx context.Context, age time.Duration) (bool, error) {
+	return s.rotateSigningKey(ctx, age)
+}
+
+func (s *Service) rotateSigningKey(ctx context.Context, age time.Duration) (bool, error) {
 	now := s.clock()
+	rotated := false
 	err := s.store.UpdateSigningKeys(ctx, func(keys []*schemas.SigningKey) ([]*schemas.SigningKey, error) {
+		rotated = false
+		if age > 0 {
+			for _, k := range keys {
+				if k.NotAfter.IsZero() && now.Sub(k.Created) < age {
+					return keys, nil // the active key is young enough
+				}
+			}
+		}
 		k, err := newSigningKey(now)
 		if err != nil {
 			return nil, err
@@ -124,12 +146,13 @@ func (s *Service) RotateSigningKey(ctx context.Context) error {
 				kept = append(kept, old)
 			}
 		}
+		rotated = true
 		return append(kept, k), nil
 	})
 	if err != nil {
-		return fmt.Errorf("directory: rotate signing key: %w", err)
+		return false, fmt.Errorf("directory: rotate signing key: %w", err)
 	}
-	return s.reloadKeys(ctx)
+	return rotated, s.reloadKeys(ctx)
 }
 
 // reloadKeys reads the key set from the store into the keyring.

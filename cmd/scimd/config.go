@@ -34,6 +34,14 @@ type config struct {
 	ShutdownTimeout        time.Duration
 	MaxConnections         int
 	HashConcurrency        int
+	// KeyRotation is how old the active signing key may get before it is
+	// rotated ("off" or "0": never); AuditRetention how long audit events are
+	// kept ("" or "forever": always). Both take Go durations or whole days
+	// ("400d"); validate parses them into KeyRotationEvery and AuditRetentionFor.
+	KeyRotation       string
+	AuditRetention    string
+	KeyRotationEvery  time.Duration
+	AuditRetentionFor time.Duration
 }
 
 // envFlag ties a flag to its environment variable.
@@ -51,6 +59,8 @@ func (c *config) flags() []envFlag {
 		{"public-url", "SCIMD_PUBLIC_URL", "external base URL for absolute URLs (default http://<addr>)", "", &c.PublicURL},
 		{"log-level", "SCIMD_LOG_LEVEL", "log level: debug, info, warn or error", "info", &c.LogLevel},
 		{"log-format", "SCIMD_LOG_FORMAT", "log format: text or json", "text", &c.LogFormat},
+		{"key-rotation", "SCIMD_KEY_ROTATION", "rotate the token signing key when it is this old (a duration such as 720h or 30d; off: never)", "720h", &c.KeyRotation},
+		{"audit-retention", "SCIMD_AUDIT_RETENTION", "delete audit events older than this, in the background (a duration such as 400d; default: keep forever)", "forever", &c.AuditRetention},
 	}
 }
 
@@ -126,6 +136,26 @@ func (c *config) validate() error {
 	}
 	if c.HashConcurrency < 1 {
 		errs = append(errs, errors.New("-hash-concurrency must be at least 1"))
+	}
+	switch c.KeyRotation {
+	case "off", "0":
+		c.KeyRotationEvery = 0
+	default:
+		d, err := parseDays(c.KeyRotation)
+		if err != nil || d < 2*time.Hour {
+			errs = append(errs, fmt.Errorf("invalid -key-rotation %q: want a duration of at least 2h (720h, 30d) or off", c.KeyRotation))
+		}
+		c.KeyRotationEvery = d
+	}
+	switch c.AuditRetention {
+	case "", "forever":
+		c.AuditRetentionFor = 0
+	default:
+		d, err := parseDays(c.AuditRetention)
+		if err != nil || d < time.Hour {
+			errs = append(errs, fmt.Errorf("invalid -audit-retention %q: want a duration of at least 1h (400d, 2160h) or forever", c.AuditRetention))
+		}
+		c.AuditRetentionFor = d
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("-shutdown-timeout must be positive"))

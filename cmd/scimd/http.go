@@ -26,6 +26,7 @@ func newHandler(store storage.Store, svc *directory.Service, publicURL string, l
 	native.New(svc, native.Options{PublicURL: publicURL, Logger: log}).Register(mux)
 	scim.New(svc, scim.Options{PublicURL: publicURL, Logger: log}).Register(mux)
 	portal.New(svc, portal.Options{PublicURL: publicURL, Logger: log}).Register(mux)
+	registerOps(mux, store, svc, log)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -6,6 +6,11 @@
 //	scimd [serve] [flags]   start the server (the default sub-command)
 //	scimd admin create --email ADDRESS   add a portal administrator (password on stdin)
 //	scimd version           print the version
+//	scimd backup            copy the embedded store (online with --url, offline with --data-dir)
+//	scimd restore           put a backup in place as a data directory's store
+//	scimd export            write everything the store holds as JSON Lines (--audit: with audit events)
+//	scimd import            create what an export holds in a store (re-running skips what is there)
+//	scimd keys rotate       start signing tokens with a new key
 //
 // Run "scimd serve -h" for the flags; every flag has an SCIMD_* environment variable.
 package main
@@ -66,14 +71,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return exitFailure
 		}
 		return exitOK
+	case "backup":
+		return runBackup(ctx, args, getenv, stderr)
+	case "restore":
+		return runRestore(ctx, args, getenv, stderr)
+	case "export":
+		return runExport(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return runImport(ctx, args, getenv, os.Stdin, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "scimd", version)
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version\nRun 'scimd serve -h' for the flags.")
+		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version\n       scimd backup|restore|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve or version)\n", sub)
+		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve, version, admin, backup, restore, export, import or keys)\n", sub)
 		return exitUsage
 	}
 }

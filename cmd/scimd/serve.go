@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
@@ -49,6 +50,11 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		return err
 	}
 	srv := httpx.NewServer(newHandler(store, svc, base, log), log)
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	if cfg.KeyRotationEvery > 0 {
+		go rotateKeys(bg, svc, cfg.KeyRotationEvery, log)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(httpx.LimitListener(ln, cfg.MaxConnections, log)) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", kind, "version", version)
@@ -128,4 +134,26 @@ func bootstrap(ctx context.Context, cfg *config, svc *directory.Service, log *sl
 			"Exchange them for an admin token at POST /oidc/token (grant_type=client_credentials).\n\n", id, secret)
 	}
 	return nil
+}
+
+// rotateKeys rotates the signing key whenever the active one is older than
+// every (checked at start and then every every/24, at most hourly), until ctx
+// ends. Replicas doing the same rotate once: the check is atomic in the store.
+func rotateKeys(ctx context.Context, svc *directory.Service, every time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(min(every/24, time.Hour))
+	defer tick.Stop()
+	for {
+		rotated, err := svc.RotateSigningKeyOlderThan(ctx, every)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("scheduled signing-key rotation failed", "err", err)
+		case rotated:
+			log.Info("signing key rotated on schedule", "every", every)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded"
+)
+
+// backuper is a store that can copy itself consistently while it serves
+// (the embedded store; MongoDB is backed up with mongodump).
+type backuper interface {
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// Operations endpoints, for a management application's token (admin scope):
+//
+//	GET  /admin/v1/backup       a consistent copy of the embedded store's file (application/octet-stream)
+//	POST /admin/v1/keys/rotate  start signing with a new key (the old one verifies until its tokens expired)
+func registerOps(mux *http.ServeMux, store storage.Store, svc *directory.Service, log *slog.Logger) {
+	authorized := func(w http.ResponseWriter, r *http.Request) bool {
+		p, err := svc.Authenticate(r.Context(), httpx.BearerToken(r))
+		switch {
+		case err != nil:
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "message": "a valid access token is required"})
+		case !p.MayOperate():
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden", "message": "operations need a management application's token with the admin scope"})
+		default:
+			return true
+		}
+		return false
+	}
+	mux.HandleFunc("GET /admin/v1/backup", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		b, ok := store.(backuper)
+		if !ok {
+			writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "not_implemented",
+				"message": "this store is MongoDB: back it up with mongodump (see docs/operations.md)"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="scimd.db"`)
+		n, err := b.Backup(r.Context(), w)
+		if err != nil {
+			// The status is sent: the client sees a short body (the copy
+			// announces its size in the bbolt meta page; scimd backup checks it).
+			httpx.Fail(log, r, http.StatusInternalServerError, fmt.Errorf("backup after %d bytes: %w", n, err))
+			return
+		}
+		log.Info("online backup taken", "bytes", n)
+	})
+	mux.HandleFunc("POST /admin/v1/keys/rotate", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(w, r) {
+			return
+		}
+		if err := svc.RotateSigningKey(r.Context()); err != nil {
+			httpx.Fail(log, r, http.StatusInternalServerError, err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "message": "the key could not be rotated"})
+			return
+		}
+		log.Info("signing key rotated on demand")
+		writeJSON(w, http.StatusOK, map[string]string{"status": "rotated"})
+	})
+}
+
+func usageExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// parseDays is time.ParseDuration that also takes whole days ("400d").
+func parseDays(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// runBackup is `scimd backup`: online through a running server (--url, with
+// an admin access token in SCIMD_TOKEN), or offline from a data directory no
+// server holds (--data-dir). The copy is written to a temporary file next to
+// --out, synced, checked to open as a scimd store, and renamed into place.
+func runBackup(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scimd backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rawURL := fs.String("url", "", "base URL of a running scimd to back up online (admin token in SCIMD_TOKEN)")
+	dataDir := fs.String("data-dir", "", "data directory to back up offline (no server may be running on it)")
+	out := fs.String("out", "", "file to write the backup to")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	if *out == "" || (*rawURL == "") == (*dataDir == "") {
+		fmt.Fprintln(stderr, "scimd: backup needs --out and one of --url (online) or --data-dir (offline)")
+		return exitUsage
+	}
+	start := time.Now()
+	tmp := *out + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: backup: %v\n", err)
+		return exitFailure
+	}
+	defer os.Remove(tmp)
+	var n int64
+	if *rawURL != "" {
+		n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
+	} else {
+		var s *embedded.Store
+		if s, err = embedded.Open(*dataDir); err == nil {
+			n, err = s.Backup(ctx, f)
+			err = errors.Join(err, s.Close())
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = checkStoreFile(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, *out)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: backup: %s\n", oneLine(err))
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "scimd: backup of %d bytes written to %s in %s\n", n, *out, time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+func backupOnline(ctx context.Context, base, token string, w io.Writer) (int64, error) {
+	if token == "" {
+		return 0, errors.New("set SCIMD_TOKEN to an admin access token (a management application's client-credentials token)")
+	}
+	u, err := url.JoinPath(base, "/admin/v1/backup")
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Message string }
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+		return 0, fmt.Errorf("%s: %s %s", u, resp.Status, e.Message)
+	}
+	return io.Copy(w, resp.Body)
+}
+
+// checkStoreFile opens a copy of a database file as a scimd store (in a
+// scratch directory, read fully into memory as at start) and closes it: a
+// truncated or foreign file fails here, before it replaces anything.
+func checkStoreFile(path string) error {
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".scimd-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := copyFile(path, filepath.Join(dir, embedded.FileName)); err != nil {
+		return err
+	}
+	s, err := embedded.Open(dir)
+	if err != nil {
+		return fmt.Errorf("the copy is not a usable scimd store: %w", err)
+	}
+	return s.Close()
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	return errors.Join(err, out.Close())
+}
+
+// runRestore is `scimd restore`: puts a backup in place as the data
+// directory's store. The server must be stopped (the file lock is checked).
+// An existing store is kept as scimd.db.before-restore-<time>, and only with
+// --force is it replaced.
+func runRestore(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scimd restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "backup file (from scimd backup)")
+	dataDir := fs.String("data-dir", envOr(getenv, "SCIMD_DATA_DIR", "./data"), "data directory to restore into")
+	force := fs.Bool("force", false, "replace an existing store (it is kept as scimd.db.before-restore-<time>)")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	if *in == "" {
+		fmt.Fprintln(stderr, "scimd: restore needs --in")
+		return exitUsage
+	}
+	if err := restore(*in, *dataDir, *force); err != nil {
+		fmt.Fprintf(stderr, "scimd: restore: %s\n", oneLine(err))
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "scimd: restored %s into %s\n", *in, *dataDir)
+	return exitOK
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func restore(in, dataDir string, force bool) error {
+	if err := checkStoreFile(in); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	target := filepath.Join(dataDir, embedded.FileName)
+	if _, err := os.Stat(target); err == nil {
+		if !force {
+			return fmt.Errorf("%s exists: stop scimd and re-run with --force to replace it", target)
+		}
+		// Taking the lock proves no server is running on it.
+		s, err := embedded.Open(dataDir)
+		if err != nil {
+			return err
+		}
+		if err := s.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z")); err != nil {
+			return err
+		}
+	}
+	tmp := target + ".restoring"
+	os.Remove(tmp)
+	if err := copyFile(in, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, target)
+}
+
+// runKeys is `scimd keys rotate`: rotates the signing key in the store (a
+// running server picks the new key up within a minute; tokens signed with the
+// old one keep verifying until they expire).
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(stderr, "scimd: usage: scimd keys rotate [--data-dir dir | --mongodb-uri uri]")
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("scimd keys rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv, "")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageExit(err)
+	}
+	store, _, err := sf.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: %s (with a server running on the embedded store, use POST /admin/v1/keys/rotate)\n", oneLine(err))
+		return exitFailure
+	}
+	defer store.Close()
+	svc := directory.New(store, directory.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := svc.RotateSigningKey(ctx); err != nil {
+		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+		return exitFailure
+	}
+	fmt.Fprintln(stderr, "scimd: signing key rotated; the previous key verifies its tokens until they expire")
+	return exitOK
+}

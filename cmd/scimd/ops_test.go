@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded"
+)
+
+// adminToken exchanges the bootstrap credentials of opsEnv for a token.
+func adminToken(t *testing.T, base string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"ops"}, "client_secret": {"ops-secret-123"}}
+	code, tok := call(t, "POST", base+"/oidc/token", "", "application/x-www-form-urlencoded", form.Encode())
+	token, _ := tok["access_token"].(string)
+	if code != 200 || token == "" {
+		t.Fatalf("token: %d %v", code, tok)
+	}
+	return token
+}
+
+// scimd runs a maintenance sub-command of the binary and returns its exit
+// code and stderr.
+func scimd(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), stderr.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, stderr.String()
+}
+
+// An online backup taken while writers keep creating users holds every user
+// whose creation was acknowledged before the backup started; restored into a
+// new data directory and served, every one of them is there.
+func TestOnlineBackupUnderWritesRestores(t *testing.T) {
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir()}, opsEnv...))
+	base := "http://" + p.addr
+	token := adminToken(t, base)
+
+	var (
+		mu    sync.Mutex
+		acked []string // ids acknowledged so far
+		n     atomic.Int64
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := n.Add(1)
+				code, body := call(t, "POST", base+"/cis/v1/users", token, "application/json",
+					fmt.Sprintf(`{"email":"u%d-%d@example.org"}`, w, i))
+				if code != 201 {
+					t.Errorf("create: %d %v", code, body)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, body["result"].(map[string]any)["user_id"].(string))
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	before := append([]string(nil), acked...)
+	mu.Unlock()
+	out := filepath.Join(t.TempDir(), "backup.db")
+	// Without a token, and with a token that may not operate, nothing is served.
+	if code, _ := scimd(t, nil, "backup", "--url", base, "--out", out); code == 0 {
+		t.Fatal("backup without a token succeeded")
+	}
+	code, log := scimd(t, []string{"SCIMD_TOKEN=" + token}, "backup", "--url", base, "--out", out)
+	time.Sleep(200 * time.Millisecond) // writes keep going after the backup, too
+	close(stop)
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("online backup: exit %d: %s", code, log)
+	}
+	if len(before) < 10 {
+		t.Fatalf("only %d users were written before the backup", len(before))
+	}
+
+	data := t.TempDir()
+	if code, log := scimd(t, nil, "restore", "--in", out, "--data-dir", data); code != 0 {
+		t.Fatalf("restore: exit %d: %s", code, log)
+	}
+	if code, log := scimd(t, nil, "restore", "--in", out, "--data-dir", data); code == 0 || !strings.Contains(log, "--force") {
+		t.Fatalf("a restore over an existing store without --force: exit %d: %s", code, log)
+	}
+	p2 := start(t, append([]string{"SCIMD_DATA_DIR=" + data}, opsEnv...))
+	base2 := "http://" + p2.addr
+	token2 := adminToken(t, base2)
+	for _, id := range before {
+		if code, body := call(t, "GET", base2+"/cis/v1/users/"+id, token2, "", ""); code != 200 {
+			t.Fatalf("user %s acknowledged before the backup is missing after restore: %d %v", id, code, body)
+		}
+	}
+	t.Logf("%d users acknowledged before the backup, %d in all; all present after restore", len(before), n.Load())
+}
+
+// An offline backup of a stopped server's data directory restores (with
+// --force over an existing store, which is kept aside); a backup of a
+// directory a server holds is refused with a pointer to --url; a file that is
+// not a store is refused by restore and changes nothing.
+func TestOfflineBackupAndRestoreChecks(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...))
+	base := "http://" + p.addr
+	token := adminToken(t, base)
+	code, body := call(t, "POST", base+"/cis/v1/users", token, "application/json", `{"email":"kept@example.org"}`)
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, body)
+	}
+	out := filepath.Join(t.TempDir(), "offline.db")
+	if code, log := scimd(t, nil, "backup", "--data-dir", dir, "--out", out); code == 0 || !strings.Contains(log, "in use") {
+		t.Fatalf("offline backup of a served directory: exit %d: %s", code, log)
+	}
+	p.stop(t)
+	if code, log := scimd(t, nil, "backup", "--data-dir", dir, "--out", out); code != 0 {
+		t.Fatalf("offline backup: exit %d: %s", code, log)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.db")
+	os.WriteFile(junk, []byte("not a database"), 0o600)
+	target := t.TempDir()
+	if code, log := scimd(t, nil, "restore", "--in", junk, "--data-dir", target); code == 0 {
+		t.Fatalf("restore of a junk file succeeded: %s", log)
+	}
+	if _, err := os.Stat(filepath.Join(target, embedded.FileName)); err == nil {
+		t.Fatal("a refused restore left a store behind")
+	}
+	// Restore over the original with --force: the old file is kept aside.
+	if code, log := scimd(t, nil, "restore", "--in", out, "--data-dir", dir, "--force"); code != 0 {
+		t.Fatalf("restore --force: exit %d: %s", code, log)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, embedded.FileName+".before-restore-*")); len(m) != 1 {
+		t.Fatalf("the replaced store was not kept aside: %v", m)
+	}
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.FindUser(context.Background(), storage.FieldEmail, "kept@example.org"); err != nil {
+		t.Fatalf("user missing after offline backup and restore: %v", err)
+	}
+}
+
+// exportLines runs scimd export on dir and returns its lines (header dropped).
+func exportLines(t *testing.T, env []string, args ...string) []string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "export.jsonl")
+	if code, log := scimd(t, env, append([]string{"export", "--out", out}, args...)...); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, log)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if !strings.Contains(lines[0], `"scimd-export"`) {
+		t.Fatalf("no header: %s", lines[0])
+	}
+	return lines[1:]
+}
+
+// seedDirectory fills an embedded store through the binary's API: a user with
+// a password, app data and a group, another with an imported bcrypt hash,
+// an API token.
+func seedDirectory(t *testing.T, dir string) {
+	t.Helper()
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...))
+	base := "http://" + p.addr
+	token := adminToken(t, base)
+	code, app := call(t, "POST", base+"/cis/v1/applications", token, "application/json", `{"app_name":"shop"}`)
+	if code != 201 {
+		t.Fatalf("create app: %d %v", code, app)
+	}
+	appID, _ := app["result"].(map[string]any)["app_id"].(string)
+	if appID == "" {
+		appID, _ = app["result"].(map[string]any)["id"].(string)
+	}
+	code, g := call(t, "POST", base+"/cis/v1/groups", token, "application/json", `{"name":"staff"}`)
+	if code != 201 {
+		t.Fatalf("create group: %d %v", code, g)
+	}
+	groupID, _ := g["result"].(map[string]any)["group_id"].(string)
+	if groupID == "" {
+		groupID, _ = g["result"].(map[string]any)["id"].(string)
+	}
+	var userIDs []string
+	for i, cred := range []string{`{"password":"clear-pass-123","force_replace":false}`,
+		`{"hashed_password":"$2a$04$rix0i6k8bR6zuyikzwrQaOmIlhLcfF748eysgKbYDE13EcwhXSZPC","force_replace":false}`} {
+		code, u := call(t, "POST", base+"/cis/v1/users", token, "application/json",
+			fmt.Sprintf(`{"email":"seed%d@example.org","username":"seed%d","custom_data":{"n":%d,"tags":["a","b"]},"app_ids":[%q],"credentials":%s}`, i, i, i, appID, cred))
+		if code != 201 {
+			t.Fatalf("create user: %d %v", code, u)
+		}
+		userIDs = append(userIDs, u["result"].(map[string]any)["user_id"].(string))
+	}
+	ids, _ := json.Marshal(map[string]any{"user_ids": userIDs})
+	if code, body := call(t, "POST", base+"/cis/v1/groups/"+groupID+"/members", token, "application/json", string(ids)); code != 204 {
+		t.Fatalf("add members: %d %v", code, body)
+	}
+	if code, body := call(t, "POST", base+"/cis/v1/manage/api-tokens", token, "application/json", `{"description":"idp connector"}`); code != 201 {
+		t.Fatalf("api token: %d %v", code, body)
+	}
+	for i := range 50 {
+		if code, u := call(t, "POST", base+"/cis/v1/users", token, "application/json", fmt.Sprintf(`{"email":"bulk%d@example.org"}`, i)); code != 201 {
+			t.Fatalf("create user: %d %v", code, u)
+		}
+	}
+	p.stop(t)
+}
+
+// Export from one embedded store, import into an empty one: the second
+// export is identical to the first; importing again skips everything; users
+// log in with their passwords in the target.
+func TestExportImportRoundTrip(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	seedDirectory(t, src)
+	first := exportLines(t, nil, "--data-dir", src, "--audit")
+	file := filepath.Join(t.TempDir(), "x.jsonl")
+	os.WriteFile(file, []byte(`{"type":"header","data":{"format":"scimd-export","version":1}}`+"\n"+strings.Join(first, "\n")+"\n"), 0o600)
+	code, log := scimd(t, nil, "import", "--data-dir", dst, "--in", file)
+	if code != 0 || !strings.Contains(log, "52 users") {
+		t.Fatalf("import: exit %d: %s", code, log)
+	}
+	second := exportLines(t, nil, "--data-dir", dst, "--audit")
+	if strings.Join(first, "\n") != strings.Join(second, "\n") {
+		diffLines(t, first, second)
+	}
+	// Re-running skips what is there (events are rewritten under their id:
+	// nothing is doubled).
+	code, log = scimd(t, nil, "import", "--data-dir", dst, "--in", file)
+	if code != 0 || !strings.Contains(log, "skipped (already there) 1 signing_keys, 2 apps, 1 groups, 52 users, 1 api_tokens") {
+		t.Fatalf("second import: exit %d: %s", code, log)
+	}
+	if third := exportLines(t, nil, "--data-dir", dst, "--audit"); strings.Join(first, "\n") != strings.Join(third, "\n") {
+		diffLines(t, first, third)
+	}
+	// The imported directory serves: both users log in with their passwords.
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dst}, opsEnv...))
+	s, err := embedded.Open(src) // the source is stopped; read the app's client id from it
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, _ := s.ListApps(context.Background(), schemas.AppRegular)
+	s.Close()
+	for i, pw := range []string{"clear-pass-123", "imported-pass-1"} {
+		code, body := call(t, "POST", "http://"+p.addr+"/cis/v1/auth/password/login", "", "application/json",
+			fmt.Sprintf(`{"client_id":%q,"username":"seed%d","password":%q}`, apps[0].ClientID, i, pw))
+		if code != 200 {
+			t.Fatalf("login of seed%d after import: %d %v", i, code, body)
+		}
+	}
+}
+
+func diffLines(t *testing.T, a, b []string) {
+	t.Helper()
+	for i := range max(len(a), len(b)) {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			t.Fatalf("exports differ at record %d (of %d and %d):\n%s\n%s", i, len(a), len(b), x, y)
+		}
+	}
+}
+
+// An audit-only export is one event a line, oldest first, each a JSON object
+// with the event's fields; --since drops older events.
+func TestAuditExportForSIEM(t *testing.T) {
+	dir := t.TempDir()
+	seedDirectory(t, dir)
+	out := filepath.Join(t.TempDir(), "audit.jsonl")
+	if code, log := scimd(t, nil, "export", "--data-dir", dir, "--audit-only", "--out", out); code != 0 {
+		t.Fatalf("audit export: exit %d: %s", code, log)
+	}
+	raw, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) < 52 {
+		t.Fatalf("%d events, want at least one per created user", len(lines))
+	}
+	var prev time.Time
+	for _, l := range lines {
+		var e schemas.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil || e.ID == "" || e.Action == "" {
+			t.Fatalf("not an event line: %s (%v)", l, err)
+		}
+		if e.Time.Before(prev) {
+			t.Fatalf("events not oldest first: %s", l)
+		}
+		prev = e.Time
+	}
+	if code, _ := scimd(t, nil, "export", "--data-dir", dir, "--audit-only", "--since", "1h", "--out", out); code != 0 {
+		t.Fatal("export --since 1h failed")
+	}
+	if raw, _ := os.ReadFile(out); len(strings.TrimSpace(string(raw))) == 0 {
+		t.Fatal("--since 1h dropped the events just written")
+	}
+	if code, _ := scimd(t, nil, "export", "--data-dir", dir, "--audit-only", "--since", "2999-01-01", "--out", out); code != 0 {
+		t.Fatal("export --since in the future failed")
+	}
+	if raw, _ := os.ReadFile(out); len(strings.TrimSpace(string(raw))) != 0 {
+		t.Fatalf("--since in the future kept events: %s", raw)
+	}
+}
+
+// Rotating the signing key on demand (admin endpoint and, offline, scimd keys
+// rotate) keeps earlier tokens verifying; only an operator may rotate.
+func TestSigningKeyRotationKeepsTokens(t *testing.T) {
+	dir := t.TempDir()
+	// One public URL for both runs: it is the tokens' issuer.
+	env := append([]string{"SCIMD_DATA_DIR=" + dir, "SCIMD_PUBLIC_URL=https://scimd.test"}, opsEnv...)
+	p := start(t, env)
+	base := "http://" + p.addr
+	old := adminToken(t, base)
+	kid := func(tok string) string {
+		raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		var hdr struct{ Kid string }
+		json.Unmarshal(raw, &hdr)
+		return hdr.Kid
+	}
+	if code, _ := call(t, "POST", base+"/admin/v1/keys/rotate", "", "", ""); code != 401 {
+		t.Fatalf("rotate without a token: %d", code)
+	}
+	if code, body := call(t, "POST", base+"/admin/v1/keys/rotate", old, "", ""); code != 200 {
+		t.Fatalf("rotate: %d %v", code, body)
+	}
+	fresh := adminToken(t, base)
+	if kid(fresh) == kid(old) || kid(fresh) == "" {
+		t.Fatalf("the new token is signed with the old key %q", kid(old))
+	}
+	for _, tok := range []string{old, fresh} {
+		if code, body := call(t, "GET", base+"/cis/v1/users", tok, "", ""); code != 200 {
+			t.Fatalf("a token stopped working after rotation: %d %v", code, body)
+		}
+	}
+	p.stop(t)
+	if code, log := scimd(t, nil, "keys", "rotate", "--data-dir", dir); code != 0 {
+		t.Fatalf("scimd keys rotate: exit %d: %s", code, log)
+	}
+	p2 := start(t, env)
+	third := adminToken(t, "http://"+p2.addr)
+	if kid(third) == kid(fresh) {
+		t.Fatal("scimd keys rotate did not change the signing key")
+	}
+	for _, tok := range []string{old, fresh, third} {
+		if code, body := call(t, "GET", "http://"+p2.addr+"/cis/v1/users", tok, "", ""); code != 200 {
+			t.Fatalf("a token stopped working after two rotations: %d %v", code, body)
+		}
+	}
+}

@@ -1,0 +1,552 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded"
+)
+
+// The export format: JSON Lines, one record a line, {"type": …, "data": …}.
+// The first line is the header; then, in this order so that an import can
+// create each record after what it refers to: signing keys, applications
+// (regular and management, with hashed client secrets), groups, users (with
+// password hashes, per-app data and group memberships as GroupIDs), API tokens
+// (hashed) and, with --audit, audit events. data is the stored document as
+// package schemas defines it, with Version 0: versions are a store's own
+// concurrency counters, and an import starts them at 1.
+//
+// Every record holds secrets or their hashes (signing keys in clear): treat
+// an export file like the database itself.
+const (
+	recHeader     = "header"
+	recSigningKey = "signing_key"
+	recApp        = "app"
+	recGroup      = "group"
+	recUser       = "user"
+	recAPIToken   = "api_token"
+	recEvent      = "event"
+
+	exportFormat = "scimd-export"
+)
+
+type record struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// exportHeader is the first record: what follows, and how many of each.
+type exportHeader struct {
+	Format  string         `json:"format"`
+	Version int            `json:"version"`
+	Created time.Time      `json:"created"`
+	Counts  map[string]int `json:"counts"`
+}
+
+// storeFlags select the store a maintenance command works on, with the
+// flags and environment variables of `scimd serve`.
+type storeFlags struct{ dataDir, mongoURI, mongoDB string }
+
+func (sf *storeFlags) register(fs *flag.FlagSet, getenv func(string) string, prefix string) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" && prefix == "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&sf.dataDir, prefix+"data-dir", env("SCIMD_DATA_DIR", "./data"), "data directory of the embedded store")
+	fs.StringVar(&sf.mongoURI, prefix+"mongodb-uri", env("SCIMD_MONGODB_URI", ""), "MongoDB connection URI; when set, MongoDB is the store")
+	fs.StringVar(&sf.mongoDB, prefix+"mongodb-database", env("SCIMD_MONGODB_DATABASE", "scimd"), "MongoDB database name")
+}
+
+func (sf *storeFlags) open(ctx context.Context) (storage.Store, string, error) {
+	return openStore(ctx, &config{DataDir: sf.dataDir, MongoURI: sf.mongoURI, MongoDatabase: sf.mongoDB})
+}
+
+// progress is a progress bar on stderr when stderr is a terminal, else nothing.
+type progress struct{ bar *progressbar.ProgressBar }
+
+func newProgress(stderr io.Writer, total int64, what string) *progress {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progress{}
+	}
+	return &progress{bar: progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("records"), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish())}
+}
+
+func (p *progress) add(n int) {
+	if p.bar != nil {
+		_ = p.bar.Add(n)
+	}
+}
+
+func (p *progress) done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// parseSince reads --since: an RFC 3339 time, a date (YYYY-MM-DD, UTC) or a
+// duration back from now (720h).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, err := parseDays(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid --since %q: want an RFC 3339 time, a date (2026-01-31) or a duration (720h, 30d)", s)
+}
+
+// runExport is `scimd export`.
+func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scimd export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv, "")
+	out := fs.String("out", "-", "file to write the JSON Lines to (- for stdout)")
+	audit := fs.Bool("audit", false, "include audit events")
+	auditOnly := fs.Bool("audit-only", false, "export audit events only (for a SIEM): one event a line, no header")
+	since := fs.String("since", "", "with --audit or --audit-only: only events at or after this time (RFC 3339, a date, or a duration back from now such as 720h or 30d)")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	from, err := parseSince(*since, time.Now().UTC())
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: %v\n", err)
+		return exitUsage
+	}
+	store, _, err := sf.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+		return exitFailure
+	}
+	defer store.Close()
+	w := stdout
+	var file *os.File
+	if *out != "-" {
+		if file, err = os.OpenFile(*out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
+			fmt.Fprintf(stderr, "scimd: %v\n", err)
+			return exitFailure
+		}
+		w = file
+	}
+	start := time.Now()
+	counts, err := export(ctx, store, w, stderr, *audit || *auditOnly, *auditOnly, from)
+	if err == nil && file != nil {
+		err = errors.Join(file.Sync(), file.Close())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: export: %s\n", oneLine(err))
+		return exitFailure
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stderr, "scimd: exported %s in %s (%.0f records/s)\n", countLine(counts), el.Round(time.Millisecond), float64(total)/max(el.Seconds(), 1e-9))
+	return exitOK
+}
+
+func countLine(counts map[string]int) string {
+	var s string
+	for _, k := range []string{recSigningKey, recApp, recGroup, recUser, recAPIToken, recEvent} {
+		if n, ok := counts[k]; ok {
+			s += fmt.Sprintf("%s%d %ss", map[bool]string{true: ", ", false: ""}[s != ""], n, k)
+		}
+	}
+	return s
+}
+
+// export writes the store's contents as JSON Lines (see the format above).
+// It reads each kind whole (the embedded store holds everything in memory
+// anyway) and streams the lines out.
+func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Writer, audit, auditOnly bool, since time.Time) (map[string]int, error) {
+	var (
+		keys   []*schemas.SigningKey
+		apps   []*schemas.App
+		groups storage.Page[*schemas.Group]
+		users  storage.Page[*schemas.User]
+		tokens []*schemas.APIToken
+		events storage.Page[*schemas.Event]
+		err    error
+	)
+	if !auditOnly {
+		if keys, err = store.SigningKeys(ctx); err != nil {
+			return nil, err
+		}
+		if apps, err = store.ListApps(ctx, ""); err != nil {
+			return nil, err
+		}
+		if groups, err = store.ListGroups(ctx, storage.Query{Limit: storage.Unlimited}); err != nil {
+			return nil, err
+		}
+		if users, err = store.ListUsers(ctx, storage.Query{Limit: storage.Unlimited}); err != nil {
+			return nil, err
+		}
+		if tokens, err = store.ListAPITokens(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if audit {
+		if events, err = store.ListEvents(ctx, storage.EventQuery{Since: since, Limit: storage.Unlimited}); err != nil {
+			return nil, err
+		}
+		slices.Reverse(events.Items) // oldest first, as a SIEM reads a log
+	}
+	counts := map[string]int{}
+	if !auditOnly {
+		counts = map[string]int{recSigningKey: len(keys), recApp: len(apps), recGroup: len(groups.Items),
+			recUser: len(users.Items), recAPIToken: len(tokens)}
+	}
+	if audit {
+		counts[recEvent] = len(events.Items)
+	}
+	var total int64
+	for _, n := range counts {
+		total += int64(n)
+	}
+	bar := newProgress(stderr, total, "export")
+	defer bar.done()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	put := func(typ string, v any) error {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		bar.add(1)
+		if auditOnly {
+			return enc.Encode(json.RawMessage(data))
+		}
+		return enc.Encode(record{Type: typ, Data: data})
+	}
+	if !auditOnly {
+		if err := put(recHeader, exportHeader{Format: exportFormat, Version: 1, Created: time.Now().UTC(), Counts: counts}); err != nil {
+			return nil, err
+		}
+		bar.add(-1)
+	}
+	for _, k := range keys {
+		if err := put(recSigningKey, k); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range apps {
+		a.Version = 0
+		if err := put(recApp, a); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range groups.Items {
+		g.Version = 0
+		if err := put(recGroup, g); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range users.Items {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		u.Version = 0
+		if err := put(recUser, u); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range tokens {
+		if err := put(recAPIToken, t); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range events.Items {
+		if err := put(recEvent, e); err != nil {
+			return nil, err
+		}
+	}
+	return counts, bw.Flush()
+}
+
+// importStats counts what an import did.
+type importStats struct {
+	mu      sync.Mutex
+	created map[string]int
+	skipped map[string]int
+	failed  map[string]int
+	errs    []string // the first maxImportErrors failures
+}
+
+const maxImportErrors = 20
+
+func (s *importStats) add(typ string, err error, skipped bool, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case err != nil:
+		s.failed[typ]++
+		if len(s.errs) < maxImportErrors {
+			s.errs = append(s.errs, fmt.Sprintf("%s %s: %v", typ, id, err))
+		}
+	case skipped:
+		s.skipped[typ]++
+	default:
+		s.created[typ]++
+	}
+}
+
+// runImport is `scimd import`.
+func runImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scimd import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs, getenv, "")
+	in := fs.String("in", "-", "JSON Lines file to read (- for stdin)")
+	workers := fs.Int("workers", 64, "users written at once")
+	fast := fs.Bool("no-sync", false, "embedded store only: skip the fsync of every batch and sync once at the end (a crash during the import may corrupt the file: import into a fresh data directory)")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	r := stdin
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			fmt.Fprintf(stderr, "scimd: %v\n", err)
+			return exitFailure
+		}
+		defer f.Close()
+		r = f
+	}
+	var store storage.Store
+	var err error
+	if *fast && sf.mongoURI == "" {
+		var s *embedded.Store
+		if s, err = embedded.OpenWithOptions(sf.dataDir, embedded.Options{NoSync: true}); err == nil {
+			defer func() {
+				if err := s.Sync(); err != nil {
+					fmt.Fprintf(stderr, "scimd: import: sync: %v\n", err)
+				}
+			}()
+			store = s
+		}
+	} else {
+		store, _, err = sf.open(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+		return exitFailure
+	}
+	defer store.Close()
+	start := time.Now()
+	st, err := importRecords(ctx, store, r, stderr, max(*workers, 1))
+	el := time.Since(start)
+	sum := func(m map[string]int) (n int) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	fmt.Fprintf(stderr, "scimd: import: created %s; skipped (already there) %s; failed %s; in %s (%.0f records/s)\n",
+		orNone(countLine(st.created)), orNone(countLine(st.skipped)), orNone(countLine(st.failed)),
+		el.Round(time.Millisecond), float64(sum(st.created)+sum(st.skipped))/max(el.Seconds(), 1e-9))
+	for _, e := range st.errs {
+		fmt.Fprintf(stderr, "scimd: import: %s\n", e)
+	}
+	if n := sum(st.failed); n > len(st.errs) {
+		fmt.Fprintf(stderr, "scimd: import: … and %d more failures\n", n-len(st.errs))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: import: %s (re-run the same import to resume: what is already there is skipped)\n", oneLine(err))
+		return exitFailure
+	}
+	if sum(st.failed) > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// importRecords reads an export and creates what the store does not hold
+// yet, through the storage contract's create methods, so the store's
+// invariants hold as for any write: unique identifiers are checked
+// atomically, versions start at 1. A record whose id (for an API token, its
+// hash; for a signing key, its kid) is already there is skipped, so an
+// interrupted import resumes by running it again. A record that conflicts
+// with a different entity (a userName another user holds) fails and is
+// reported; the import goes on. Records are stored without audit events of
+// their own: the events of the source come along with --audit.
+func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr io.Writer, workers int) (*importStats, error) {
+	st := &importStats{created: map[string]int{}, skipped: map[string]int{}, failed: map[string]int{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var bar *progress
+	users := make(chan *schemas.User, workers*4)
+	var wg sync.WaitGroup
+	startWorkers := func() {
+		for range workers {
+			wg.Go(func() {
+				for u := range users {
+					_, err := store.CreateUser(ctx, u, nil)
+					skipped := false
+					if errors.Is(err, storage.ErrConflict) {
+						if _, gerr := store.GetUser(ctx, u.ID); gerr == nil {
+							err, skipped = nil, true
+						}
+					}
+					st.add(recUser, err, skipped, u.ID)
+					bar.add(1)
+				}
+			})
+		}
+	}
+	usersOpen := false
+	flushUsers := func() {
+		if usersOpen {
+			close(users)
+			wg.Wait()
+			usersOpen = false
+		}
+	}
+	defer flushUsers()
+	line := 0
+	for sc.Scan() {
+		line++
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		var rec record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return st, fmt.Errorf("line %d: not a JSON record: %v", line, err)
+		}
+		if line == 1 {
+			var h exportHeader
+			if rec.Type != recHeader || json.Unmarshal(rec.Data, &h) != nil || h.Format != exportFormat {
+				return st, fmt.Errorf("line 1: not a scimd export (want a %q header)", exportFormat)
+			}
+			if h.Version != 1 {
+				return st, fmt.Errorf("line 1: export format version %d is not supported (want 1)", h.Version)
+			}
+			var total int64
+			for _, n := range h.Counts {
+				total += int64(n)
+			}
+			bar = newProgress(stderr, total, "import")
+			defer bar.done()
+			continue
+		}
+		if rec.Type != recUser {
+			flushUsers() // users refer to apps and groups; tokens and events come after users
+		}
+		var err error
+		skipped := false
+		id := ""
+		switch rec.Type {
+		case recSigningKey:
+			var k schemas.SigningKey
+			if err = json.Unmarshal(rec.Data, &k); err == nil {
+				id = k.ID
+				err = store.UpdateSigningKeys(ctx, func(keys []*schemas.SigningKey) ([]*schemas.SigningKey, error) {
+					skipped = slices.ContainsFunc(keys, func(o *schemas.SigningKey) bool { return o.ID == k.ID })
+					if skipped {
+						return keys, nil
+					}
+					keys = append(slices.Clone(keys), &k)
+					slices.SortStableFunc(keys, func(a, b *schemas.SigningKey) int { return a.Created.Compare(b.Created) })
+					return keys, nil
+				})
+			}
+		case recApp:
+			var a schemas.App
+			if err = json.Unmarshal(rec.Data, &a); err == nil {
+				id = a.ID
+				if _, err = store.CreateApp(ctx, &a, nil); errors.Is(err, storage.ErrConflict) {
+					if _, gerr := store.GetApp(ctx, a.ID); gerr == nil {
+						err, skipped = nil, true
+					}
+				}
+			}
+		case recGroup:
+			var g schemas.Group
+			if err = json.Unmarshal(rec.Data, &g); err == nil {
+				id = g.ID
+				if _, err = store.CreateGroup(ctx, &g, nil); errors.Is(err, storage.ErrConflict) {
+					if _, gerr := store.GetGroup(ctx, g.ID); gerr == nil {
+						err, skipped = nil, true
+					}
+				}
+			}
+		case recUser:
+			u := new(schemas.User)
+			if err := json.Unmarshal(rec.Data, u); err != nil {
+				st.add(recUser, fmt.Errorf("line %d: %v", line, err), false, "")
+				continue
+			}
+			if !usersOpen {
+				users = make(chan *schemas.User, workers*4)
+				usersOpen = true
+				startWorkers()
+			}
+			select {
+			case users <- u:
+			case <-ctx.Done():
+				return st, ctx.Err()
+			}
+			continue
+		case recAPIToken:
+			var t schemas.APIToken
+			if err = json.Unmarshal(rec.Data, &t); err == nil {
+				id = t.ID
+				if err = store.CreateAPIToken(ctx, &t, nil); errors.Is(err, storage.ErrConflict) {
+					if _, gerr := store.FindAPIToken(ctx, t.Hash); gerr == nil {
+						err, skipped = nil, true
+					}
+				}
+			}
+		case recEvent:
+			var e schemas.Event
+			if err = json.Unmarshal(rec.Data, &e); err == nil {
+				id = e.ID
+				if err = store.AppendEvent(ctx, &e); errors.Is(err, storage.ErrConflict) {
+					err, skipped = nil, true // the same id: written by an earlier run
+				}
+			}
+		default:
+			err = fmt.Errorf("line %d: unknown record type %q", line, rec.Type)
+		}
+		st.add(rec.Type, err, skipped, id)
+		bar.add(1)
+	}
+	if line == 0 {
+		return st, errors.New("empty input: not a scimd export")
+	}
+	flushUsers()
+	return st, sc.Err()
+}

@@ -1,0 +1,56 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Backup writes a consistent copy of the whole database file to w while the
+// store keeps serving: one read transaction (bbolt's Tx.WriteTo) sees every
+// write committed before it started and none after, and writes go on
+// meanwhile. The copy is a complete scimd.db, ready to be put in a data
+// directory (`scimd restore`). It returns the number of bytes written. When
+// ctx ends the copy stops with ctx's error (what was written is incomplete).
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(ctxWriter{ctx, w})
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("embedded: backup: %w", err)
+	}
+	return n, nil
+}
+
+// ctxWriter fails writes once ctx has ended.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// Sync flushes the database file to disk: what a store opened with NoSync
+// needs once a bulk load is done, before it is trusted.
+func (s *Store) Sync() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("embedded: sync: %w", err)
+	}
+	return nil
+}

@@ -18,10 +18,10 @@ type GroupPatch struct {
 	Members []schemas.MemberOp
 }
 
-// PatchGroup applies a group PATCH as one operation. Everything that can be
-// refused is checked before anything is written: the size of every
-// membership operation, and that every user it adds exists and is visible
-// to p (an application may add only its own users). Then the attributes
+// PatchGroup applies a group PATCH (or PUT) as one operation. Everything that
+// can be refused is checked before anything is written: the number of
+// members the operations name together (MaxMembersPerRequest), and that
+// every user it adds exists and is visible to p (an application may add only its own users). Then the attributes
 // change under compare-and-swap with Check (one read of the version, no
 // pre-read), then the membership operations run in order. It returns the
 // group as it is afterwards.
@@ -33,11 +33,15 @@ func (s *Service) PatchGroup(ctx context.Context, p Principal, id string, ch Gro
 	if !p.manages() {
 		return nil, forbiddenToManage
 	}
+	named := 0
+	for _, m := range ch.Members {
+		named += len(m.IDs)
+	}
+	if err := checkMemberCount(named); err != nil {
+		return nil, err
+	}
 	written := ch.Apply != nil
 	for _, m := range ch.Members {
-		if len(m.IDs) > MaxMembersPerRequest {
-			return nil, Errorf(KindTooMany, "at most %d members can be changed in one request", MaxMembersPerRequest)
-		}
 		if m.Op != "add" && m.Op != "replace" {
 			written = true
 			continue

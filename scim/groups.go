@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -118,37 +119,24 @@ func (c *call) groupForUpdate(id string) (cur *schemas.Group, ifv int64, err err
 	return cur, ifv, err
 }
 
-// replaceGroup serves PUT /Groups/{id}. Members are replaced when the body
-// has a members attribute and left alone when it has none.
+// replaceGroup serves PUT /Groups/{id} as one directory operation (like a
+// PATCH: everything checked before anything is written). Members are
+// replaced when the body has a members attribute and left alone when it has
+// none.
 func (c *call) replaceGroup(id string, body map[string]any) {
 	ids, err := readGroup(&schemas.Group{}, body)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	ctx, cond := c.r.Context(), c.ifMatch()
-	if _, err := c.h.svc.UpdateGroup(ctx, c.p, id, 0, func(g *schemas.Group) error {
-		if err := cond.check(g.Version); err != nil {
-			return err
-		}
-		return schemas.ReplaceSCIMGroup(g, body)
-	}); err != nil {
-		c.fail(err)
-		return
+	ch := directory.GroupPatch{Apply: func(g *schemas.Group) error { return schemas.ReplaceSCIMGroup(g, body) }}
+	if cond := c.ifMatch(); cond.present {
+		ch.Check = cond.check
 	}
 	if hasKeyFold(body, "members") {
-		if err := c.h.svc.ReplaceMembers(ctx, c.p, id, ids); err != nil {
-			c.fail(err)
-			return
-		}
+		ch.Members = []schemas.MemberOp{{Op: "replace", IDs: ids}}
 	}
-	c.writeCurrentGroup(id)
-}
-
-// writeCurrentGroup answers 200 with the group as it is after an update
-// (membership changes bump its version).
-func (c *call) writeCurrentGroup(id string) {
-	g, err := c.h.svc.GetGroup(c.r.Context(), c.p, id)
+	g, err := c.h.svc.PatchGroup(c.r.Context(), c.p, id, ch)
 	if err != nil {
 		c.fail(err)
 		return

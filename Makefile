@@ -6,13 +6,19 @@ GO      ?= go
 PKGS    := ./...
 BENCH   ?= .
 
+# The build's identity, printed by "scimd version" and served in /healthz.
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
+
 .PHONY: run build test test-root test-e2e lint bench fuzz clean
 
 run:
-	$(GO) run ./cmd/scimd serve
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/scimd serve
 
 build:
-	$(GO) build -o bin/scimd ./cmd/scimd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/scimd ./cmd/scimd
 
 test: lint test-root test-e2e
 

@@ -3,6 +3,7 @@ package native
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -21,6 +22,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes caps every request body; default httpx.DefaultMaxBody.
 	MaxBodyBytes int64
+	// CORSOrigins are the browser origins ("https://admin.example.com", or "*"
+	// for any) allowed to call the native API across origins; none by default.
+	CORSOrigins []string
 }
 
 // Handler serves the native API over one directory.Service.
@@ -29,12 +33,13 @@ type Handler struct {
 	log     *slog.Logger
 	public  string
 	maxBody int64
+	cors    []string
 	router  *mux.Router
 }
 
 // New returns a Handler for svc.
 func New(svc *directory.Service, opts Options) *Handler {
-	h := &Handler{svc: svc, log: opts.Logger, public: strings.TrimRight(opts.PublicURL, "/"), maxBody: opts.MaxBodyBytes}
+	h := &Handler{svc: svc, log: opts.Logger, public: strings.TrimRight(opts.PublicURL, "/"), maxBody: opts.MaxBodyBytes, cors: opts.CORSOrigins}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -58,5 +63,49 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 }
 
-// ServeHTTP serves one request of the native API.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.router.ServeHTTP(w, r) }
+// ServeHTTP serves one request of the native API, with CORS for the allowed
+// origins: a preflight (OPTIONS with Access-Control-Request-Method) from one is
+// answered 204 with the methods of the path; any other request from one gets
+// Access-Control-Allow-Origin. Requests from other origins get no CORS
+// headers, so browsers keep them from reading the answers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(h.cors) > 0 {
+		w.Header().Add("Vary", "Origin")
+		if allow := h.corsOrigin(r.Header.Get("Origin")); allow != "" {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", allow)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				methods := allowedMethods(h.router, r)
+				if slices.Contains(methods, http.MethodGet) {
+					methods = append(methods, http.MethodHead)
+				}
+				if len(methods) > 0 {
+					hd.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+					hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, X-Request-Id")
+					hd.Set("Access-Control-Max-Age", "600")
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+			}
+			hd.Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After, X-Request-Id")
+		}
+	}
+	h.router.ServeHTTP(w, r)
+}
+
+// corsOrigin is the Access-Control-Allow-Origin value for origin: origin
+// itself when listed, "*" when any origin is allowed, "" otherwise.
+func (h *Handler) corsOrigin(origin string) string {
+	if origin == "" {
+		return ""
+	}
+	for _, o := range h.cors {
+		if o == "*" {
+			return "*"
+		}
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return origin
+		}
+	}
+	return ""
+}

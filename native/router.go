@@ -152,8 +152,9 @@ var outOfScope = []struct {
 // newRouter builds the gorilla/mux router of the native API.
 func (h *Handler) newRouter() *mux.Router {
 	r := mux.NewRouter()
-	notServed := func(what string, exact bool) http.Handler {
+	notServed := func(path, what string, exact bool) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			httpx.SetRoute(req, path)
 			// A real route under an out-of-scope prefix called with the wrong method.
 			if methods := allowedMethods(r, req); len(methods) > 0 && !exact {
 				w.Header().Set("Allow", strings.Join(methods, ", "))
@@ -165,7 +166,7 @@ func (h *Handler) newRouter() *mux.Router {
 	}
 	for _, o := range outOfScope {
 		if o.exact {
-			r.Handle(o.path, notServed(o.what, true))
+			r.Handle(o.path, notServed(o.path, o.what, true))
 		}
 	}
 	for _, rt := range h.routes() {
@@ -173,7 +174,7 @@ func (h *Handler) newRouter() *mux.Router {
 	}
 	for _, o := range outOfScope {
 		if !o.exact {
-			r.PathPrefix(o.path).Handler(notServed(o.what, false))
+			r.PathPrefix(o.path).Handler(notServed(o.path, o.what, false))
 		}
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -209,6 +210,7 @@ func allowedMethods(r *mux.Router, req *http.Request) []string {
 // writes its error, if any. A panic is logged and answered with a generic 500.
 func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.SetRoute(r, rt.path)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -227,6 +229,7 @@ func (h *Handler) wrap(rt route) http.Handler {
 				h.writeError(w, r, err, nil)
 				return
 			}
+			httpx.SetPrincipal(r, p.ActorType+":"+p.ActorID)
 			switch {
 			case rt.access == client && p.UserID != "":
 				h.writeError(w, r, &httpError{status: http.StatusForbidden, msg: "a user access token reaches only /cis/v1/users/me/..."}, nil)

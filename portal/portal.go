@@ -124,10 +124,10 @@ func crossSite(r *http.Request) bool {
 	return false
 }
 
-// secure reports whether cookies must be Secure: the request came over TLS,
-// or the public URL is https (a proxy terminates TLS).
+// secure reports whether cookies must be Secure: the request came over TLS
+// (directly, or to a trusted proxy that says so), or the public URL is https.
 func (h *Handler) secure(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(h.public, "https://")
+	return httpx.Scheme(r) == "https" || strings.HasPrefix(h.public, "https://")
 }
 
 // authed wraps a page of signed-in administrators: it resolves the session

@@ -29,6 +29,11 @@ type call struct {
 func (c *call) route() {
 	rest := strings.TrimPrefix(c.rest, "/")
 	head, tail, _ := strings.Cut(rest, "/")
+	if !c.internal {
+		if p := routePattern(head, tail); p != "" {
+			httpx.SetRoute(c.r, c.base+p)
+		}
+	}
 	switch {
 	case rest == "":
 		c.auth(func() { c.rootQuery() }, http.MethodGet)
@@ -49,6 +54,30 @@ func (c *call) route() {
 	default:
 		c.fail(notFound("no SCIM endpoint at %s", c.r.URL.Path))
 	}
+}
+
+// routePattern is the route label of a path below a base ("" for no SCIM
+// endpoint): a bounded set of templates, never an id.
+func routePattern(head, tail string) string {
+	for _, name := range []string{"ServiceProviderConfig", "ResourceTypes", "ResourceType", "Schemas", "Bulk", "Me", "Users", "Groups"} {
+		if strings.EqualFold(head, name) {
+			switch {
+			case tail == "":
+				return "/" + name
+			case tail == ".search" && (name == "Users" || name == "Groups"):
+				return "/" + name + "/.search"
+			default:
+				return "/" + name + "/{id}"
+			}
+		}
+	}
+	switch {
+	case head == "" && tail == "":
+		return "/"
+	case head == ".search" && tail == "":
+		return "/.search"
+	}
+	return ""
 }
 
 // resource dispatches /Users… and /Groups….
@@ -94,6 +123,7 @@ func (c *call) auth(next func(), methods ...string) {
 			return
 		}
 		p.IP, p.UserAgent = httpx.ClientIP(c.r), c.r.UserAgent()
+		httpx.SetPrincipal(c.r, p.ActorType+":"+p.ActorID)
 		c.p = p
 	}
 	next()
@@ -133,11 +163,7 @@ func (c *call) opts() schemas.SCIMOptions {
 func (c *call) baseURL() string {
 	pub := c.h.opts.PublicURL
 	if pub == "" {
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		pub = scheme + "://" + c.r.Host
+		pub = httpx.Scheme(c.r) + "://" + c.r.Host
 	}
 	return pub + c.base
 }

@@ -42,6 +42,12 @@ type config struct {
 	AuditRetention    string
 	KeyRotationEvery  time.Duration
 	AuditRetentionFor time.Duration
+	TLSCert           string
+	TLSKey            string
+	TrustedProxies    string
+	CORSOrigins       string
+	AccessLog         string
+	proxies           httpx.Proxies // parsed TrustedProxies
 }
 
 // envFlag ties a flag to its environment variable.
@@ -61,6 +67,11 @@ func (c *config) flags() []envFlag {
 		{"log-format", "SCIMD_LOG_FORMAT", "log format: text or json", "text", &c.LogFormat},
 		{"key-rotation", "SCIMD_KEY_ROTATION", "rotate the token signing key when it is this old (a duration such as 720h or 30d; off: never)", "720h", &c.KeyRotation},
 		{"audit-retention", "SCIMD_AUDIT_RETENTION", "delete audit events older than this, in the background (a duration such as 400d; default: keep forever)", "forever", &c.AuditRetention},
+		{"access-log", "SCIMD_ACCESS_LOG", "one log line per request at info level: on, or off (then at debug level)", "on", &c.AccessLog},
+		{"tls-cert", "SCIMD_TLS_CERT", "PEM certificate (chain) file: serve HTTPS; re-read when it changes", "", &c.TLSCert},
+		{"tls-key", "SCIMD_TLS_KEY", "PEM private key file of -tls-cert; re-read when it changes", "", &c.TLSKey},
+		{"trusted-proxies", "SCIMD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed", "", &c.TrustedProxies},
+		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
 	}
 }
 
@@ -119,6 +130,22 @@ func (c *config) validate() error {
 			errs = append(errs, fmt.Errorf("invalid -public-url %q: want http(s)://host[:port][/path]", c.PublicURL))
 		}
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("-tls-cert and -tls-key must be set together"))
+	}
+	if ps, err := httpx.ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("-trusted-proxies: %v", err))
+	} else {
+		c.proxies = ps
+	}
+	for _, o := range c.corsOrigins() {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
+			errs = append(errs, fmt.Errorf("invalid -cors-origins entry %q: want scheme://host[:port] or *", o))
+		}
+	}
+	if c.AccessLog != "on" && c.AccessLog != "off" {
+		errs = append(errs, fmt.Errorf("invalid -access-log %q: want on or off", c.AccessLog))
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
 	}
@@ -161,6 +188,17 @@ func (c *config) validate() error {
 		errs = append(errs, errors.New("-shutdown-timeout must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// corsOrigins lists the -cors-origins entries.
+func (c *config) corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func parseLevel(s string) (slog.Level, error) {

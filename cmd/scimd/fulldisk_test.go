@@ -38,7 +38,7 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	if _, err := svc.EnsureManagementApp(t.Context(), "ops", "ops-secret-123"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(store, svc, "http://example.test", log))
+	srv := httptest.NewServer(newHandler(store, svc, log, httpOptions{PublicURL: "http://example.test"}))
 	defer srv.Close()
 	base := srv.URL
 

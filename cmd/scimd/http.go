@@ -16,19 +16,37 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
+// httpOptions configure newHandler. The zero value serves with defaults: no
+// request log lines above debug level, no trusted proxy, no CORS, no metrics.
+type httpOptions struct {
+	// PublicURL is -public-url: the base of absolute URLs. When empty the SCIM
+	// face builds them from the request (Host, and the scheme a trusted proxy
+	// reports); the native face's discovery documents use the token issuer.
+	PublicURL   string
+	AccessLog   bool          // one info line per request
+	Proxies     httpx.Proxies // see -trusted-proxies
+	CORSOrigins []string      // see -cors-origins
+	// Observe receives every answered request (metrics); nil for none.
+	Observe func(httpx.Record)
+	// Metrics, when set, is served at /metrics on this handler.
+	Metrics http.Handler
+}
+
 // newHandler builds the HTTP surface: the health endpoints, the native face
 // (/cis/v1, /oidc, discovery, OpenAPI), the SCIM face (/cis/scim and /scim/v2)
-// and the Admin Portal (/portal/, and / redirecting there),
-// all on one mux behind httpx.AccessLog (one log line per request, panics
+// the Admin Portal (/portal/, and / redirecting there) and optionally
+// /metrics, all on one mux behind httpx.AccessLog (request ids, client
+// addresses, HEAD and OPTIONS, one log line per request, panics
 // recovered, every server error logged with its cause).
-func newHandler(store storage.Store, svc *directory.Service, publicURL string, log *slog.Logger) http.Handler {
+func newHandler(store storage.Store, svc *directory.Service, log *slog.Logger, opts httpOptions) http.Handler {
 	mux := http.NewServeMux()
-	native.New(svc, native.Options{PublicURL: publicURL, Logger: log}).Register(mux)
-	scim.New(svc, scim.Options{PublicURL: publicURL, Logger: log}).Register(mux)
-	portal.New(svc, portal.Options{PublicURL: publicURL, Logger: log}).Register(mux)
+	native.New(svc, native.Options{PublicURL: opts.PublicURL, Logger: log, CORSOrigins: opts.CORSOrigins}).Register(mux)
+	scim.New(svc, scim.Options{PublicURL: opts.PublicURL, Logger: log}).Register(mux)
+	portal.New(svc, portal.Options{PublicURL: opts.PublicURL, Logger: log}).Register(mux)
+	v, c, d := buildInfo()
 	registerOps(mux, store, svc, log)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": v, "commit": c, "build_date": d})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -41,7 +59,10 @@ func newHandler(store storage.Store, svc *directory.Service, publicURL string, l
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return httpx.AccessLog(log, mux)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	return httpx.AccessLog(log, httpx.Options{Requests: opts.AccessLog, Proxies: opts.Proxies, Observe: opts.Observe}, mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

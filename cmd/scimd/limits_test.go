@@ -207,7 +207,7 @@ func TestEveryServerErrorIsLoggedWithItsCause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(store, svc, "http://scimd.test", log))
+	srv := httptest.NewServer(newHandler(store, svc, log, httpOptions{PublicURL: "http://scimd.test"}))
 	defer srv.Close()
 
 	store.fail.Store(true)

@@ -5,7 +5,7 @@
 //
 //	scimd [serve] [flags]   start the server (the default sub-command)
 //	scimd admin create --email ADDRESS   add a portal administrator (password on stdin)
-//	scimd version           print the version
+//	scimd version           print the version, commit and build date (also --version)
 //	scimd backup            copy the embedded store (online with --url, offline with --data-dir)
 //	scimd restore           put a backup in place as a data directory's store
 //	scimd export            write everything the store holds as JSON Lines (--audit: with audit events)
@@ -23,12 +23,43 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// The build's identity, stamped by the Makefile with
+// -ldflags "-X main.version=… -X main.commit=… -X main.buildDate=…".
+// An unstamped build reports version "dev" and the commit and time the Go
+// toolchain recorded from version control, if any.
+var (
+	version   = "dev"
+	commit    = ""
+	buildDate = ""
+)
+
+// buildInfo returns the version, commit and build date of this binary.
+func buildInfo() (v, c, d string) {
+	v, c, d = version, commit, buildDate
+	if bi, ok := debug.ReadBuildInfo(); ok && (c == "" || d == "") {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
+			}
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	if d == "" {
+		d = "unknown"
+	}
+	return v, c, d
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -53,7 +84,10 @@ const (
 // reported as one line on stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	sub := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && (args[0] == "--version" || args[0] == "-version"):
+		sub, args = "version", args[1:]
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		sub, args = args[0], args[1:]
 	}
 	switch sub {
@@ -82,7 +116,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "keys":
 		return runKeys(ctx, args, getenv, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "scimd", version)
+		v, c, d := buildInfo()
+		fmt.Fprintf(stdout, "scimd %s (commit %s, built %s, %s)\n", v, c, d, runtime.Version())
 		return exitOK
 	case "help":
 		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version\n       scimd backup|restore|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")

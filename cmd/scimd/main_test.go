@@ -132,20 +132,41 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 	}
 }
 
-var printedSecret = regexp.MustCompile(`client_id:\s+(\S+)\n\s+client_secret:\s+(\S+)`)
+var printedSecret = regexp.MustCompile(`client_id:\s+(\S+)\n\s*client_secret:\s+(\S+)`)
 
-func TestFirstStartPrintsCredentialsOnce(t *testing.T) {
+// TestFirstStartWritesCredentialsToAPrivateFile: the management app created on
+// first start has its credentials written to a 0600 file in the data
+// directory, never to the log stream (stderr is a pipe here, not a terminal),
+// and only once.
+func TestFirstStartWritesCredentialsToAPrivateFile(t *testing.T) {
 	dir := t.TempDir()
 	p := start(t, []string{"SCIMD_DATA_DIR=" + dir})
 	p.stop(t)
-	m := printedSecret.FindStringSubmatch(p.log())
+	file := filepath.Join(dir, bootstrapFile)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("no credentials file: %v\n%s", err, p.log())
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file mode %v, want 0600", fi.Mode().Perm())
+	}
+	m := printedSecret.FindStringSubmatch(string(raw))
 	if m == nil {
-		t.Fatalf("first start printed no credentials:\n%s", p.log())
+		t.Fatalf("credentials file holds no credentials:\n%s", raw)
+	}
+	if strings.Contains(p.log(), m[2]) || strings.Contains(p.log(), "client_secret") {
+		t.Fatalf("the secret went into the log stream:\n%s", p.log())
+	}
+	if !strings.Contains(p.log(), "file="+file) {
+		t.Fatalf("the log does not say where the credentials are:\n%s", p.log())
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
 	}
 	p2 := start(t, []string{"SCIMD_DATA_DIR=" + dir})
 	p2.stop(t)
-	if strings.Contains(p2.log(), "client_secret") {
-		t.Fatalf("second start printed credentials again:\n%s", p2.log())
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("second start wrote credentials again: %v", err)
 	}
 	assertManagementApp(t, dir, m[1], m[2])
 }

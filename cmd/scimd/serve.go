@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	defer ln.Close()
 
 	base := publicURL(cfg, ln.Addr())
+	if strings.HasPrefix(base, "http://") && cfg.TLSCert != "" && cfg.PublicURL == "" {
+		base = "https://" + strings.TrimPrefix(base, "http://")
+	}
 	svc := directory.New(store, directory.Options{Logger: log, Issuer: base})
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
@@ -49,15 +54,31 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if err := bootstrap(ctx, cfg, svc, log, stderr); err != nil {
 		return err
 	}
-	srv := httpx.NewServer(newHandler(store, svc, base, log), log)
+	srv := httpx.NewServer(newHandler(store, svc, log, httpOptions{PublicURL: cfg.PublicURL, AccessLog: cfg.AccessLog == "on",
+		Proxies: cfg.proxies, CORSOrigins: cfg.corsOrigins()}), log)
+	var certs *certReloader
+	if cfg.TLSCert != "" {
+		if certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			return err
+		}
+		srv.TLSConfig = tlsConfig(certs)
+	}
 	bg, stopBackground := context.WithCancel(ctx)
 	defer stopBackground()
 	if cfg.KeyRotationEvery > 0 {
 		go rotateKeys(bg, svc, cfg.KeyRotationEvery, log)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(httpx.LimitListener(ln, cfg.MaxConnections, log)) }()
-	log.Info("listening", "addr", ln.Addr().String(), "store", kind, "version", version)
+	go func() {
+		l := httpx.LimitListener(ln, cfg.MaxConnections, log)
+		if certs != nil {
+			served <- srv.ServeTLS(l, "", "")
+		} else {
+			served <- srv.Serve(l)
+		}
+	}()
+	v, c, _ := buildInfo()
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "public_url", base, "store", kind, "version", v, "commit", c)
 
 	select {
 	case err := <-served:
@@ -77,7 +98,9 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	return nil
 }
 
-// publicURL is the configured public base URL, or one derived from the listener.
+// publicURL is the configured public base URL, or one derived from the
+// listener. It is the issuer of every token: replicas behind one load balancer
+// must share it, or a token issued by one is refused by the others.
 func publicURL(cfg *config, addr net.Addr) string {
 	if cfg.PublicURL != "" {
 		return strings.TrimRight(cfg.PublicURL, "/")
@@ -101,12 +124,18 @@ func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) 
 	return s, "embedded", nil
 }
 
+// bootstrapFile is the name, in the data directory, of the file that receives
+// the credentials of the management app created on first start.
+const bootstrapFile = "bootstrap-credentials"
+
 // bootstrap makes sure an operator can sign in to the portal (with
 // SCIMD_BOOTSTRAP_ADMIN_EMAIL/PASSWORD set, that administrator exists; an
 // existing one keeps its password) and obtain an admin token: with
 // SCIMD_BOOTSTRAP_CLIENT_ID/SECRET set, a management app with exactly those
 // credentials exists; otherwise, on first start with an empty store, one is
-// created and its credentials are printed to stderr, once.
+// created and its credentials are written to bootstrapFile (mode 0600) in the
+// data directory, and shown on stderr only when it is a terminal: the secret
+// never goes into a log stream.
 func bootstrap(ctx context.Context, cfg *config, svc *directory.Service, log *slog.Logger, stderr io.Writer) error {
 	if cfg.BootstrapAdminEmail != "" {
 		created, err := svc.EnsureAdmin(ctx, cfg.BootstrapAdminEmail, cfg.BootstrapAdminPassword)
@@ -127,9 +156,20 @@ func bootstrap(ctx context.Context, cfg *config, svc *directory.Service, log *sl
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	if created {
-		// Deliberately not through the logger: this is shown once, to the operator.
-		fmt.Fprintf(stderr, "\nscimd: created a management application on first start. Its secret is shown only now:\n"+
+	if !created {
+		return nil
+	}
+	file := filepath.Join(cfg.DataDir, bootstrapFile)
+	text := fmt.Sprintf("client_id:     %s\nclient_secret: %s\n", id, secret)
+	if err := writePrivateFile(file, []byte(text)); err != nil {
+		return fmt.Errorf("bootstrap: created management application %s but could not save its secret: %w "+
+			"(set SCIMD_BOOTSTRAP_CLIENT_ID and SCIMD_BOOTSTRAP_CLIENT_SECRET to create one with known credentials)", id, err)
+	}
+	log.Info("created a management application on first start; its credentials are in the file (delete it once stored safely)",
+		"client_id", id, "file", file)
+	if isTerminal(stderr) {
+		// Deliberately not through the logger: this is shown once, to the operator at a terminal.
+		fmt.Fprintf(stderr, "\nscimd: created a management application on first start:\n"+
 			"  client_id:     %s\n  client_secret: %s\n"+
 			"Exchange them for an admin token at POST /oidc/token (grant_type=client_credentials).\n\n", id, secret)
 	}
@@ -156,4 +196,43 @@ func rotateKeys(ctx context.Context, svc *directory.Service, every time.Duration
 		case <-tick.C:
 		}
 	}
+}
+
+// writePrivateFile writes data to path (replacing it) with mode 0600,
+// creating the directory with mode 0700 if needed.
+func writePrivateFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// isTerminal reports whether w is a character device (a terminal), not a
+// pipe or file that a log collector reads.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

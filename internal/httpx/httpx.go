@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 )
@@ -27,16 +26,6 @@ func BearerToken(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
-}
-
-// ClientIP returns the address of the peer that sent the request. Forwarding
-// headers are not trusted: behind a proxy the proxy's address is recorded.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // ErrBodyTooLarge is returned by DecodeJSON when the body exceeds its limit.

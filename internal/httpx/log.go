@@ -2,13 +2,17 @@ package httpx
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -52,20 +56,34 @@ func SetRetryAfter(h http.Header, status int, after time.Duration) {
 	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(after.Seconds()))))
 }
 
-// outcome is what a face tells AccessLog about the request it failed.
+// outcome is what the handlers behind AccessLog tell it about a request: the
+// cause of an error answer (Fail), the route pattern that matched (SetRoute)
+// and the authenticated caller (SetPrincipal).
 type outcome struct {
-	mu    sync.Mutex
-	cause error
+	mu        sync.Mutex
+	cause     error
+	route     string
+	principal string
+	// Resolved by AccessLog before the handler runs (read-only afterwards).
+	requestID string
+	clientIP  string
+	scheme    string
 }
 
 type outcomeKey struct{}
 
+func outcomeOf(r *http.Request) *outcome {
+	o, _ := r.Context().Value(outcomeKey{}).(*outcome)
+	return o
+}
+
 // Fail records err as the cause of the error status a face is answering r
-// with. Behind AccessLog the cause is logged on the request's line (server
-// faults at error level); a face served without it logs server faults (status
-// >= 500) to log itself, so that no 5xx ever goes unexplained.
+// with. Behind AccessLog the cause is logged on the request's line, with its
+// request id (server faults at error level); a face served without it logs
+// server faults (status >= 500) to log itself, so that no 5xx ever goes
+// unexplained.
 func Fail(log *slog.Logger, r *http.Request, status int, err error) {
-	if o, ok := r.Context().Value(outcomeKey{}).(*outcome); ok {
+	if o := outcomeOf(r); o != nil {
 		o.mu.Lock()
 		o.cause = err
 		o.mu.Unlock()
@@ -74,6 +92,37 @@ func Fail(log *slog.Logger, r *http.Request, status int, err error) {
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
+}
+
+// SetRoute records the route pattern that serves r (a template such as
+// "/cis/v1/users/{user_id}", never a raw path): it labels the request's log
+// line and metrics. A face with its own routing calls it once it has matched;
+// without it AccessLog uses the http.ServeMux pattern that matched, or
+// "unmatched". The set of patterns must be bounded: they become metric labels.
+func SetRoute(r *http.Request, pattern string) {
+	if o := outcomeOf(r); o != nil {
+		o.mu.Lock()
+		o.route = pattern
+		o.mu.Unlock()
+	}
+}
+
+// SetPrincipal records who the request was authenticated as (an actor type and
+// id such as "app:3f…", never a credential), for the request's log line.
+func SetPrincipal(r *http.Request, principal string) {
+	if o := outcomeOf(r); o != nil {
+		o.mu.Lock()
+		o.principal = principal
+		o.mu.Unlock()
+	}
+}
+
+// RequestID returns the id AccessLog gave r ("" outside AccessLog).
+func RequestID(r *http.Request) string {
+	if o := outcomeOf(r); o != nil {
+		return o.requestID
+	}
+	return ""
 }
 
 // statusRecorder remembers the status code and size of a response.
@@ -102,18 +151,67 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// AccessLog serves next, recovering from its panics (answered 500), and logs
-// one line per request: method, path (never the query string, which may carry
-// filters with personal data), status, size, duration and, for an error
+// RequestIDHeader carries a request's id: taken from the request when it holds
+// a usable one (MaxRequestIDLength characters of [A-Za-z0-9._:-] at most),
+// generated otherwise, and always echoed in the response.
+const RequestIDHeader = "X-Request-Id"
+
+// MaxRequestIDLength caps a request id taken from a client.
+const MaxRequestIDLength = 128
+
+// Record is what AccessLog knows of a request once it is answered.
+type Record struct {
+	Method    string // as received (HEAD stays HEAD)
+	Route     string // see SetRoute
+	Path      string // the raw path, never the query string
+	Status    int
+	Bytes     int
+	Duration  time.Duration
+	RequestID string
+	ClientIP  string
+	Principal string
+}
+
+// Options configure AccessLog. The zero value logs every request at debug
+// level only, trusts no proxy and observes nothing.
+type Options struct {
+	// Requests logs one line per request at info level; when false the line is
+	// logged at debug level (server errors are logged at error level either way).
+	Requests bool
+	// Proxies are the peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
+	Proxies Proxies
+	// Observe, when set, is called with every answered request (metrics).
+	Observe func(Record)
+}
+
+// AccessLog is the front of every scimd handler. It gives each request an id
+// (see RequestIDHeader), resolves the client's address and scheme (see
+// Proxies, ClientIP, Scheme), serves HEAD as GET without a body wherever GET
+// is served (the server discards the body of a HEAD answer), answers OPTIONS
+// with the methods a path allows, recovers from next's panics (answered 500)
+// and, once the request is answered, logs one line: method, path (never the
+// query string, which may carry filters with personal data), status, size,
+// duration, route pattern, request id, client address, principal and, for an error
 // answer, the cause a face recorded with Fail. Server errors (5xx) are logged
-// at error level with their cause; a request whose client went away is logged
-// as status 499 at info level; everything else at debug level.
-func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
+// at error level with their cause; a request whose client went away is
+// logged as status 499 at info level; everything else at info level when
+// opts.Requests is set, else at debug level.
+func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		o := &outcome{}
+		method := r.Method
+		o := &outcome{requestID: requestID(r.Header.Get(RequestIDHeader))}
+		o.clientIP, o.scheme = opts.Proxies.resolve(r)
+		w.Header().Set(RequestIDHeader, o.requestID)
 		r = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, o))
+		if method == http.MethodHead {
+			r.Method = http.MethodGet // r is AccessLog's copy; the server still knows it is HEAD
+		}
 		rec := &statusRecorder{ResponseWriter: w}
+		var rw http.ResponseWriter = rec
+		if method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") == "" {
+			rw = &optionsWriter{statusRecorder: rec}
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -127,8 +225,11 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 				}
 			}
 			o.mu.Lock()
-			cause := o.cause
+			cause, route, principal := o.cause, o.route, o.principal
 			o.mu.Unlock()
+			if route == "" {
+				route = muxPattern(r.Pattern)
+			}
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
@@ -136,9 +237,20 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 			if (status >= 500 || status == StatusClientClosedRequest) && ClientGone(r, cause) {
 				status = StatusClientClosedRequest
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status,
-				"bytes", rec.bytes, "duration", time.Since(start).Round(time.Microsecond)}
+			rc := Record{Method: method, Route: route, Path: r.URL.Path, Status: status, Bytes: rec.bytes,
+				Duration: time.Since(start), RequestID: o.requestID, ClientIP: o.clientIP, Principal: principal}
+			if opts.Observe != nil {
+				opts.Observe(rc)
+			}
+			attrs := []any{"method", rc.Method, "path", rc.Path, "status", status, "bytes", rc.Bytes,
+				"duration", rc.Duration.Round(time.Microsecond), "route", rc.Route, "request_id", rc.RequestID, "client_ip", rc.ClientIP}
+			if principal != "" {
+				attrs = append(attrs, "principal", principal)
+			}
 			level := slog.LevelDebug
+			if opts.Requests {
+				level = slog.LevelInfo
+			}
 			switch {
 			case status == StatusClientClosedRequest:
 				level = slog.LevelInfo
@@ -154,6 +266,70 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			log.Log(r.Context(), level, "request", attrs...)
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rw, r)
 	})
+}
+
+// muxPattern turns an http.ServeMux pattern ("GET /healthz", "/cis/v1/") into
+// a route label: the path part, or "unmatched" when no pattern matched.
+func muxPattern(p string) string {
+	if p == "" {
+		return "unmatched"
+	}
+	if _, path, ok := strings.Cut(p, " "); ok {
+		return path
+	}
+	return p
+}
+
+// requestID returns the client's id when it is usable, a new random one otherwise.
+func requestID(given string) string {
+	if n := len(given); n > 0 && n <= MaxRequestIDLength && strings.Trim(given,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == "" {
+		return given
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// optionsWriter turns the 405 a handler answers to OPTIONS (a path that
+// exists, with its Allow header) into "204 No Content" with that Allow header
+// plus HEAD (where GET is allowed) and OPTIONS. Other answers (404 for a path
+// that does not exist, a CORS preflight a face answered) pass unchanged.
+type optionsWriter struct {
+	*statusRecorder
+	swallow bool
+}
+
+func (w *optionsWriter) WriteHeader(code int) {
+	if w.swallow || w.status != 0 {
+		return
+	}
+	if code == http.StatusMethodNotAllowed {
+		h := w.Header()
+		allow := strings.Split(h.Get("Allow"), ", ")
+		if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
+			allow = append(allow, http.MethodHead)
+		}
+		allow = append(allow, http.MethodOptions)
+		for _, k := range []string{"Content-Type", "Content-Length", "Www-Authenticate"} {
+			h.Del(k)
+		}
+		h.Set("Allow", strings.Join(slices.DeleteFunc(allow, func(s string) bool { return s == "" }), ", "))
+		w.swallow = true
+		w.statusRecorder.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.statusRecorder.WriteHeader(code)
+}
+
+func (w *optionsWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.statusRecorder.Write(b)
 }

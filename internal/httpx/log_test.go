@@ -47,7 +47,7 @@ func newLog() (*syncBuffer, *slog.Logger) {
 
 func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T) {
 	logs, log := newLog()
-	srv := httptest.NewServer(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(AccessLog(log, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/boom":
 			panic("kaboom")
@@ -88,7 +88,7 @@ func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T
 // arriving, or while the handler works, is logged as 499 at info level.
 func TestClientGoneIsNotAServerError(t *testing.T) {
 	logs, log := newLog()
-	srv := httptest.NewServer(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(AccessLog(log, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if r.URL.Path == "/body" {
 			_, err = ReadBody(r, 1<<20)

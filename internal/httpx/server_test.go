@@ -80,3 +80,51 @@ func TestLimitListenerAnswersConnectionsPastTheLimit503(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestProxiesResolveTheClient: forwarding headers are believed only from a
+// trusted peer, read from the right, skipping trusted hops; a spoofed
+// left-most entry never wins over the address the proxy appended.
+func TestProxiesResolveTheClient(t *testing.T) {
+	ps, err := ParseProxies("10.0.0.0/8, 192.168.1.7,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseProxies("10.0.0.0/8,nonsense"); err == nil {
+		t.Fatal("a bad entry was accepted")
+	}
+	cases := []struct {
+		peer, xff, proto string
+		ip, scheme       string
+	}{
+		{"203.0.113.5:1000", "1.2.3.4", "https", "203.0.113.5", "http"},  // untrusted peer: headers ignored
+		{"10.1.2.3:1000", "1.2.3.4", "https", "1.2.3.4", "https"},        // trusted proxy
+		{"10.1.2.3:1000", "6.6.6.6, 1.2.3.4", "http", "1.2.3.4", "http"}, // spoofed left entry ignored
+		{"10.1.2.3:1000", "1.2.3.4, 192.168.1.7", "", "1.2.3.4", "http"}, // a chain of trusted proxies
+		{"[::1]:1000", "2001:db8::1", "HTTPS", "2001:db8::1", "https"},   // IPv6
+		{"10.1.2.3:1000", "garbage, 1.2.3.4", "ftp", "1.2.3.4", "http"},  // bad proto ignored
+		{"10.1.2.3:1000", "1.2.3.4, garbage", "", "10.1.2.3", "http"},    // a malformed last hop: the proxy
+		{"10.1.2.3:1000", "", "", "10.1.2.3", "http"},                    // no header
+		{"[::ffff:10.1.2.3]:1000", "1.2.3.4", "", "1.2.3.4", "http"},     // IPv4-mapped peer
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if c.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", c.proto)
+		}
+		ip, scheme := ps.resolve(r)
+		if ip != c.ip || scheme != c.scheme {
+			t.Errorf("peer %s XFF %q proto %q: %s %s, want %s %s", c.peer, c.xff, c.proto, ip, scheme, c.ip, c.scheme)
+		}
+	}
+	var none Proxies
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.1.2.3:1000"
+	r.Header.Set("X-Forwarded-For", "1.2.3.4")
+	if ip, _ := none.resolve(r); ip != "10.1.2.3" {
+		t.Errorf("no trusted proxies: %s", ip)
+	}
+}

@@ -246,7 +246,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 		return "", translate(err, "administrator")
 	}
 	lockKey := "admin\x00" + a.ID
-	if s.limiter.userLocked(lockKey) {
+	failures, err := s.loginFailures(ctx, lockKey)
+	if err != nil {
+		return "", err
+	}
+	if failures >= MaxUserLoginFailures {
 		return "", Errorf(KindRateLimited, "too many failed sign-ins for this account; try again later")
 	}
 	ok, err := checkSecret(ctx, a.PasswordHash, password)
@@ -254,10 +258,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip, userAgent str
 		return "", err
 	}
 	if !ok {
-		s.limiter.fail(lockKey)
+		s.recordLoginFailure(ctx, lockKey)
 		return "", failed()
 	}
-	s.limiter.succeed(lockKey)
+	s.clearLoginFailures(ctx, lockKey, failures)
 	token = NewSecret()
 	now := s.clock()
 	sess := &schemas.Session{ID: sessionID(token), AdminID: a.ID, Created: now, LastSeen: now,

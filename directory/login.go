@@ -10,13 +10,17 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// Login limits. They are kept in memory per replica: with N replicas an attacker
-// gets at most N times these budgets.
+// Login limits.
 const (
-	// MaxUserLoginFailures failed logins of one user within LoginFailureWindow lock its logins until the window passes.
+	// MaxUserLoginFailures failed logins of one user within LoginFailureWindow
+	// lock its logins (429) until the oldest of them is LoginFailureWindow old.
+	// The failures are kept in the store (Store.AddLoginFailure), so every
+	// replica enforces the lockout and it survives restarts.
 	MaxUserLoginFailures = 5
 	LoginFailureWindow   = 15 * time.Minute
-	// MaxClientLogins is the number of login attempts one client may make per minute.
+	// MaxClientLogins is the number of login attempts one client may make per
+	// minute. This budget is kept in memory per replica: with N replicas a
+	// client gets at most N times it.
 	MaxClientLogins = 300
 )
 
@@ -24,16 +28,15 @@ const (
 // a temporary password, which must be replaced first (ReplaceTemporaryPassword).
 const FieldTemporaryPassword = "temporary_password"
 
-// loginLimiter counts login attempts per user and per client in sliding windows.
+// loginLimiter counts login attempts per client in a sliding window.
 type loginLimiter struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	failures map[string][]time.Time // user id → recent failures
-	clients  map[string][]time.Time // client id → recent attempts
+	mu      sync.Mutex
+	now     func() time.Time
+	clients map[string][]time.Time // client id → recent attempts
 }
 
 func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, failures: map[string][]time.Time{}, clients: map[string][]time.Time{}}
+	return &loginLimiter{now: now, clients: map[string][]time.Time{}}
 }
 
 // recent drops the entries of key older than window and returns the rest.
@@ -64,22 +67,31 @@ func (l *loginLimiter) allowClient(clientID string) bool {
 	return true
 }
 
-func (l *loginLimiter) userLocked(userID string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(recent(l.failures, userID, l.now(), LoginFailureWindow)) >= MaxUserLoginFailures
+// loginFailures returns the number of recent failed logins of an account
+// (key: a user id, or "admin\x00" and a portal administrator's id).
+func (s *Service) loginFailures(ctx context.Context, key string) (int, error) {
+	n, err := s.store.LoginFailures(ctx, key, s.clock().Add(-LoginFailureWindow))
+	return n, translate(err, "login failures")
 }
 
-func (l *loginLimiter) fail(userID string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures[userID] = append(recent(l.failures, userID, l.now(), LoginFailureWindow), l.now())
+// recordLoginFailure stores a failed login of an account. It does not give up
+// when the client goes away: a failure must count even if the caller hangs up
+// as soon as the password is checked.
+func (s *Service) recordLoginFailure(ctx context.Context, key string) {
+	if _, err := s.store.AddLoginFailure(context.WithoutCancel(ctx), key, s.clock(), LoginFailureWindow); err != nil {
+		s.log.Error("failed login not recorded", "account", key, "err", err)
+	}
 }
 
-func (l *loginLimiter) succeed(userID string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, userID)
+// clearLoginFailures forgets an account's failed logins after a successful
+// one (failures: how many there were).
+func (s *Service) clearLoginFailures(ctx context.Context, key string, failures int) {
+	if failures == 0 {
+		return
+	}
+	if err := s.store.ClearLoginFailures(context.WithoutCancel(ctx), key); err != nil {
+		s.log.Warn("failed logins not cleared after a successful one", "account", key, "err", err)
+	}
 }
 
 var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or password")
@@ -134,27 +146,31 @@ func (s *Service) checkPassword(ctx context.Context, from Client, clientID strin
 		}
 		return nil, nil, translate(err, "user")
 	}
-	if s.limiter.userLocked(u.ID) {
+	failures, err := s.loginFailures(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if failures >= MaxUserLoginFailures {
 		return nil, nil, Errorf(KindRateLimited, "too many failed logins for this user; try again later")
 	}
 	if u.Password == nil {
 		if _, err := checkSecret(ctx, dummyHash, password); err != nil {
 			return nil, nil, err
 		}
-		s.limiter.fail(u.ID)
+		s.recordLoginFailure(ctx, u.ID)
 		return nil, nil, errBadLogin
 	}
 	if ok, err := checkSecret(ctx, u.Password.Hash, password); err != nil {
 		return nil, nil, err // not checked: no failure to count
 	} else if !ok {
-		s.limiter.fail(u.ID)
+		s.recordLoginFailure(ctx, u.ID)
 		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID, Client: from}, ActionFailedLogin, TargetUser, u.ID, nil)
 		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
 			s.log.Error("failed-login audit event not written", "user", u.ID, "err", err)
 		}
 		return nil, nil, errBadLogin
 	}
-	s.limiter.succeed(u.ID)
+	s.clearLoginFailures(ctx, u.ID, failures)
 	if u.Status == schemas.StatusDisabled {
 		return nil, nil, Errorf(KindForbidden, "the user is disabled")
 	}

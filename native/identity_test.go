@@ -1,7 +1,11 @@
 package native
 
 import (
+	"io"
+	"log/slog"
 	"testing"
+
+	"github.com/scimd/scimd/directory"
 )
 
 // After an application removes a user (DELETE /users/{id}/apps), the user's
@@ -57,4 +61,34 @@ func TestLoginIdentifierTakeover(t *testing.T) {
 	// An identifier is looked up only by the field it was sent as.
 	login("email", "owner", "owner-pass-1").wantError(t, 401)
 	login("username", "owner@example.org", "owner-pass-1").wantError(t, 401)
+}
+
+// The login lockout is kept in the store: it holds after a restart and on
+// every replica (here: a second service over the same store).
+func TestLoginLockoutSurvivesRestart(t *testing.T) {
+	e := newEnv(t)
+	id := e.seedUser(e.pA, "locked", false).ID
+	e.call("POST", "/cis/v1/users/"+id+"/password", e.tokA, map[string]any{"password": "lockout-pass-1", "force_replace": false}).want(t, 201)
+	bad := map[string]any{"client_id": e.appA.ClientID, "username": "locked", "password": "wrong-password"}
+	good := map[string]any{"client_id": e.appA.ClientID, "username": "locked", "password": "lockout-pass-1"}
+	for range directory.MaxUserLoginFailures {
+		e.call("POST", "/cis/v1/auth/password/login", "", bad).wantError(t, 401)
+	}
+	e.call("POST", "/cis/v1/auth/password/login", "", good).wantError(t, 429)
+
+	// Another replica on the same store refuses too.
+	other := directory.New(e.store, directory.Options{Now: e.clock.now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, _, err := other.PasswordLogin(t.Context(), directory.Client{}, e.appA.ClientID, directory.Username("locked"), "lockout-pass-1"); directory.KindOf(err) != directory.KindRateLimited {
+		t.Fatalf("login through another replica during the lockout: %v, want rate limited", err)
+	}
+
+	// A restart keeps the lockout.
+	e.close()
+	e.open()
+	e.call("POST", "/cis/v1/auth/password/login", "", good).wantError(t, 429)
+	// It ends when the failures are LoginFailureWindow old, and a success clears them.
+	e.clock.add(directory.LoginFailureWindow)
+	e.call("POST", "/cis/v1/auth/password/login", "", good).want(t, 200)
+	e.call("POST", "/cis/v1/auth/password/login", "", bad).wantError(t, 401)
+	e.call("POST", "/cis/v1/auth/password/login", "", good).want(t, 200)
 }

@@ -166,6 +166,20 @@ type Store interface {
 	// respect to other callers (fn may run more than once).
 	UpdateSigningKeys(ctx context.Context, fn func([]*schemas.SigningKey) ([]*schemas.SigningKey, error)) error
 
+	// AddLoginFailure records a failed login of an account at t, forgets the
+	// account's failures at or before t-window, and returns how many remain
+	// (this one included). userID names the account: a user id, or any other
+	// key the caller chooses for other kinds of accounts (the directory uses
+	// "admin\x00<id>" for portal administrators). Failures are kept apart from
+	// the user document (recording one changes no Version) and are shared by
+	// every process on the store.
+	AddLoginFailure(ctx context.Context, userID string, t time.Time, window time.Duration) (int, error)
+	// LoginFailures returns how many failed logins of the user are recorded
+	// after since (0 for a user without any, or unknown).
+	LoginFailures(ctx context.Context, userID string, since time.Time) (int, error)
+	// ClearLoginFailures forgets the user's failed logins.
+	ClearLoginFailures(ctx context.Context, userID string) error
+
 	// Ping reports whether the store is reachable and can write: it fails
 	// (wrapping ErrUnavailable where the condition may pass) when the store's
 	// last write failed for a reason that outlives the request (a full disk)

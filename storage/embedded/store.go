@@ -160,7 +160,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 // init creates the buckets and checks the format version.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins, bucketSessions} {
+		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins, bucketSessions, bucketLoginFailures} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -225,3 +225,50 @@ func nonce() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Failed logins (Store.AddLoginFailure) are one document each in
+// collLoginFailures — {_id, user, at} — because an insert is atomic on every
+// server of the portable subset, where an $inc or $push on one counter
+// document loses updates on FerretDB v1.
+type loginFailure struct {
+	ID   string    `bson:"_id"`
+	User string    `bson:"user"`
+	At   time.Time `bson:"at"`
+}
+
+// AddLoginFailure records a failed login (an insert), forgets the user's
+// failures at or before t-window (a delete) and counts the rest (a count):
+// three round trips.
+func (s *Store) AddLoginFailure(ctx context.Context, userID string, t time.Time, window time.Duration) (int, error) {
+	t = t.UTC().Truncate(time.Millisecond)
+	if _, err := s.failures.InsertOne(ctx, loginFailure{ID: nonce() + nonce(), User: userID, At: t}); err != nil {
+		return 0, wrap(err, "record failed login of user %s", userID)
+	}
+	cutoff := t.Add(-window)
+	if _, err := s.failures.DeleteMany(ctx, bson.D{{Key: "user", Value: userID}, {Key: "at", Value: bson.D{{Key: "$lte", Value: cutoff}}}}); err != nil {
+		return 0, wrap(err, "forget old failed logins of user %s", userID)
+	}
+	n, err := s.failures.CountDocuments(ctx, bson.D{{Key: "user", Value: userID}, {Key: "at", Value: bson.D{{Key: "$gt", Value: cutoff}}}})
+	if err != nil {
+		return 0, wrap(err, "count failed logins of user %s", userID)
+	}
+	return int(n), nil
+}
+
+// LoginFailures counts the user's failed logins after since (one round trip).
+func (s *Store) LoginFailures(ctx context.Context, userID string, since time.Time) (int, error) {
+	n, err := s.failures.CountDocuments(ctx, bson.D{{Key: "user", Value: userID},
+		{Key: "at", Value: bson.D{{Key: "$gt", Value: since.UTC().Truncate(time.Millisecond)}}}})
+	if err != nil {
+		return 0, wrap(err, "count failed logins of user %s", userID)
+	}
+	return int(n), nil
+}
+
+// ClearLoginFailures deletes the user's failed logins (one round trip).
+func (s *Store) ClearLoginFailures(ctx context.Context, userID string) error {
+	if _, err := s.failures.DeleteMany(ctx, bson.D{{Key: "user", Value: userID}}); err != nil {
+		return wrap(err, "clear failed logins of user %s", userID)
+	}
+	return nil
+}

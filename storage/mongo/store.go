@@ -31,6 +31,7 @@ const (
 	collKeys     = "signingKeys"
 	collClaims   = "casClaims"
 	collLogins   = "loginIds"
+	collFails    = "loginFailures"
 	keySetDocID  = "signingKeys" // the one document of collKeys
 	collAdmins   = "admins"
 	collSessions = "sessions"
@@ -106,6 +107,7 @@ type Store struct {
 	keys        *mdb.Collection
 	claimColl   *mdb.Collection
 	logins      *mdb.Collection // login identifier claims (logins.go)
+	failures    *mdb.Collection // failed logins (logins.go)
 	claims      bool            // see ClaimMode
 	admins      *mdb.Collection
 	sessions    *mdb.Collection
@@ -160,6 +162,7 @@ func OpenOptions(ctx context.Context, uri, database string, o Options) (*Store, 
 		logins:      db.Collection(collLogins),
 		admins:      db.Collection(collAdmins),
 		sessions:    db.Collection(collSessions),
+		failures:    db.Collection(collFails),
 		maxAttempts: o.MaxAttempts,
 	}
 	switch o.Claims {
@@ -236,6 +239,7 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.events, "targetId", bson.D{{Key: "targetId", Value: 1}}, false},
 		{s.sessions, "adminId", bson.D{{Key: "adminId", Value: 1}}, false},
 		{s.sessions, "expires", bson.D{{Key: "expires", Value: 1}}, false},
+		{s.failures, "user_at", bson.D{{Key: "user", Value: 1}, {Key: "at", Value: 1}}, false},
 	}
 	byColl := map[*mdb.Collection][]index{}
 	var order []*mdb.Collection

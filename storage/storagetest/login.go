@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -152,5 +153,79 @@ func testConcurrentLoginIDs(t *testing.T, h *harness) {
 	wg.Wait()
 	if wins.Load() != 1 || conflicts.Load() != n-1 {
 		t.Errorf("%d concurrent renames into one login identifier: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
+	}
+}
+
+// testLoginFailures checks the failed-login records behind the login lockout:
+// counted per user within a window, forgotten when old or cleared, and durable.
+func testLoginFailures(t *testing.T, h *harness) {
+	ctx := t.Context()
+	t0 := generatedEpoch.Add(time.Hour)
+	const window = 15 * time.Minute
+	add := func(user string, at time.Time, want int) {
+		t.Helper()
+		n, err := h.s.AddLoginFailure(ctx, user, at, window)
+		if err != nil || n != want {
+			t.Fatalf("AddLoginFailure(%s, %v) = %d, %v; want %d", user, at.Sub(t0), n, err, want)
+		}
+	}
+	count := func(user string, since time.Time, want int) {
+		t.Helper()
+		n, err := h.s.LoginFailures(ctx, user, since)
+		if err != nil || n != want {
+			t.Fatalf("LoginFailures(%s, since %v) = %d, %v; want %d", user, since.Sub(t0), n, err, want)
+		}
+	}
+	count("u1", t0.Add(-window), 0)
+	for i := range 3 {
+		add("u1", t0.Add(time.Duration(i)*time.Minute), i+1)
+	}
+	add("u2", t0, 1)
+	count("u1", t0.Add(-window), 3)
+	count("u1", t0.Add(time.Minute), 1) // since is exclusive
+	count("u1", t0.Add(time.Minute-time.Millisecond), 2)
+	count("u2", t0.Add(-window), 1)
+	// Failures older than the window are forgotten by the next one.
+	add("u1", t0.Add(16*time.Minute+30*time.Second), 2) // t0+2m is within 15m of t0+16m30s
+	count("u1", t0, 2)
+	// They outlive a restart.
+	if h.b.Reopen != nil {
+		h.reopen(t)
+		count("u1", t0, 2)
+		count("u2", t0.Add(-time.Millisecond), 1)
+	}
+	if err := h.s.ClearLoginFailures(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	count("u1", t0.Add(-window), 0)
+	count("u2", t0.Add(-window), 1)
+	if err := h.s.ClearLoginFailures(ctx, "nobody"); err != nil {
+		t.Fatalf("ClearLoginFailures of a user without failures: %v", err)
+	}
+	// Recording failures changes no user document.
+	mustCreateUser(t, h.s, bare("u3", func(u *schemas.User) { u.UserName = "locked" }))
+	add("u3", t0, 1)
+	if v := mustGetUser(t, h.s, "u3").Version; v != 1 {
+		t.Errorf("a failed login changed the user's version to %d", v)
+	}
+}
+
+// testConcurrentLoginFailures records failures of one user from many writers
+// at once: none is lost.
+func testConcurrentLoginFailures(t *testing.T, h *harness) {
+	ctx := t.Context()
+	const n = 40
+	t0 := generatedEpoch.Add(time.Hour)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := h.s.AddLoginFailure(ctx, "victim", t0.Add(time.Duration(i)*time.Millisecond), time.Hour); err != nil {
+				t.Errorf("AddLoginFailure: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := h.s.LoginFailures(ctx, "victim", t0.Add(-time.Millisecond)); err != nil || got != n {
+		t.Errorf("after %d concurrent failures LoginFailures = %d, %v", n, got, err)
 	}
 }

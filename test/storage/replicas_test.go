@@ -77,3 +77,7 @@ func (r *replicas) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+func (r *replicas) AddLoginFailure(ctx context.Context, userID string, t time.Time, window time.Duration) (int, error) {
+	return r.pick().AddLoginFailure(ctx, userID, t, window)
+}

@@ -122,11 +122,13 @@ func changeText(v any) string {
 		}
 		return x
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	var sb strings.Builder
+	enc := json.NewEncoder(&sb)
+	enc.SetEscapeHTML(false) // the template escapes; "&" stays readable
+	if err := enc.Encode(v); err != nil {
 		return "?"
 	}
-	return string(b)
+	return strings.TrimSuffix(sb.String(), "\n")
 }
 
 func eventRows(evs []*schemas.Event) []eventRow {

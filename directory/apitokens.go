@@ -80,7 +80,7 @@ func (s *Service) ListAPITokens(ctx context.Context, p Principal) ([]*schemas.AP
 	}
 	ts, err := s.store.ListAPITokens(ctx)
 	for _, t := range ts {
-		t.Scopes = TokenScopes(t)
+		t.Scopes = tokenScopes(t)
 	}
 	return ts, translate(err, "API token")
 }
@@ -118,7 +118,7 @@ func (s *Service) authenticateAPIToken(ctx context.Context, token string) (Princ
 			s.log.Warn("API token last use not recorded", "token", t.ID, "err", err)
 		}
 	}
-	p := Principal{Admin: t.AppID == "", AppID: t.AppID, Scopes: TokenScopes(t), ActorType: ActorAPIToken, ActorID: t.ID}
+	p := Principal{Admin: t.AppID == "", AppID: t.AppID, Scopes: tokenScopes(t), ActorType: ActorAPIToken, ActorID: t.ID}
 	if t.AppID != "" {
 		if _, err := s.store.GetApp(ctx, t.AppID); err != nil {
 			return Principal{}, errBadToken // the app was deleted: its tokens die with it
@@ -147,13 +147,13 @@ func checkScopes(asked []Scope) ([]Scope, error) {
 	return out, nil
 }
 
-// TokenScopes returns the scopes an API token acts with. A token stored
+// tokenScopes returns the scopes an API token acts with. A token stored
 // without scopes was created before scopes existed: unbound, it becomes
 // ScopeSCIM (it keeps provisioning users and groups but no longer administers
 // the tenant); bound to an application, it becomes ScopeAdmin within that
 // application, exactly what it could do before (the rights of the app's own
 // client token).
-func TokenScopes(t *schemas.APIToken) []Scope {
+func tokenScopes(t *schemas.APIToken) []Scope {
 	switch {
 	case len(t.Scopes) > 0:
 		return t.Scopes

@@ -12,9 +12,16 @@ import (
 // token for that application stops working at once.
 func TestRemovedUserTokenStops(t *testing.T) {
 	e := newEnv(t)
+	other := directory.New(e.store, directory.Options{Now: e.clock.now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := other.Authenticate(t.Context(), e.userTok); err != nil { // another replica, before the removal
+		t.Fatal(err)
+	}
 	e.call("GET", "/cis/v1/users/me/device-keys", e.userTok, nil).want(t, 200)
 	e.call("DELETE", "/cis/v1/users/"+e.userID+"/apps", e.tokA, nil).want(t, 204)
 	e.call("GET", "/cis/v1/users/me/device-keys", e.userTok, nil).wantError(t, 401)
+	if _, err := other.Authenticate(t.Context(), e.userTok); directory.KindOf(err) != directory.KindUnauthenticated {
+		t.Fatalf("another replica still accepts the removed user's token: %v", err)
+	}
 	e.call("POST", "/cis/v1/users/me/password-credentials", e.userTok, map[string]any{"password": "another-pass-3"}).wantError(t, 401)
 	e.call("GET", "/cis/v1/users/"+e.userID, e.tokA, nil).wantError(t, 404)
 }

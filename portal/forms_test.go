@@ -1,0 +1,211 @@
+package portal_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// The form tests drive the pages a browser test does not, with a plain HTTP
+// client holding the session cookie and sending each page's CSRF token.
+
+type client struct {
+	t    *testing.T
+	s    *server
+	http *http.Client
+	csrf string
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func signedIn(t *testing.T, s *server, email, password string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, s: s, http: &http.Client{Jar: jar}}
+	st, body := c.post("/portal/signin", url.Values{"email": {email}, "password": {password}})
+	if st != http.StatusOK || !strings.Contains(body, "Sign out") {
+		t.Fatalf("sign-in of %s: %d", email, st)
+	}
+	return c
+}
+
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.s.URL + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfField.FindStringSubmatch(string(b)); m != nil {
+		c.csrf = m[1]
+	}
+	return resp.StatusCode, string(b)
+}
+
+// post sends a form (with the last page's CSRF token) and follows the redirect.
+func (c *client) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	if c.csrf != "" {
+		form.Set("csrf", c.csrf)
+	}
+	resp, err := c.http.PostForm(c.s.URL+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfField.FindStringSubmatch(string(b)); m != nil {
+		c.csrf = m[1]
+	}
+	return resp.StatusCode, string(b)
+}
+
+func want(t *testing.T, what string, st, wantSt int, body string, texts ...string) {
+	t.Helper()
+	if st != wantSt {
+		t.Fatalf("%s: status %d, want %d\n%s", what, st, wantSt, body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(body, s) {
+			t.Fatalf("%s: the page lacks %q\n%s", what, s, body)
+		}
+	}
+}
+
+func TestFormsGroups(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	bg := context.Background()
+	u, err := s.svc.CreateUser(bg, directory.System, &schemas.User{UserName: "kim", Emails: []schemas.Email{{Value: "kim@example.com", Primary: true}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.get("/portal/groups")
+	st, body := c.post("/portal/groups", url.Values{"name": {""}})
+	want(t, "a group without a name", st, http.StatusBadRequest, body, "a group needs a name")
+	st, body = c.post("/portal/groups", url.Values{"name": {"Sales"}, "description": {"Field sales"}})
+	want(t, "create group", st, http.StatusOK, body, "Group created.", "Field sales", "This group has no members yet.")
+	st, body = c.post("/portal/groups", url.Values{"name": {"sales"}})
+	want(t, "a duplicate group", st, http.StatusConflict, body, "already exists")
+	page, _ := s.svc.ListGroups(bg, directory.System, storage.Query{Limit: 1})
+	gid := page.Items[0].ID
+	base := "/portal/groups/" + gid
+	c.get(base)
+	st, body = c.post(base+"/add-member", url.Values{"member": {"nobody@example.com"}})
+	want(t, "adding an unknown member", st, http.StatusNotFound, body, "no user has")
+	st, body = c.post(base+"/add-member", url.Values{"member": {"KIM@example.com"}})
+	want(t, "add member", st, http.StatusOK, body, "Member added.", "kim@example.com", "1 member")
+	st, body = c.post(base+"/edit", url.Values{"name": {"Inside sales"}, "description": {"Phones"}})
+	want(t, "rename", st, http.StatusOK, body, "Group saved.", "Inside sales", "Phones")
+	st, body = c.post(base+"/remove-member", url.Values{"user_id": {u.ID}})
+	want(t, "remove member", st, http.StatusOK, body, "Member removed.", "no members yet")
+	st, body = c.post(base+"/delete", url.Values{"confirm": {"Sales"}})
+	want(t, "delete with the wrong name", st, http.StatusBadRequest, body, "to confirm the deletion")
+	st, body = c.post(base+"/delete", url.Values{"confirm": {"inside sales"}})
+	want(t, "delete", st, http.StatusOK, body, "Group Inside sales deleted.", "No groups yet")
+	st, body = c.get(base)
+	want(t, "a deleted group", st, http.StatusNotFound, body, "group not found")
+}
+
+func TestFormsApplications(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	c.get("/portal/apps")
+	st, body := c.post("/portal/apps", url.Values{"name": {"Wiki"}, "login_uri": {"https://wiki.example.com/login"}, "redirect_uris": {"https://wiki.example.com/cb\n"}})
+	want(t, "create app", st, http.StatusCreated, body, "was created", "you won't see it again", "https://wiki.example.com/cb")
+	secret := regexp.MustCompile(`id="secret-value" class="mono grow" readonly value="([^"]+)"`).FindStringSubmatch(body)
+	if secret == nil {
+		t.Fatal("no secret shown at creation")
+	}
+	apps, _ := s.svc.ListApps(context.Background(), directory.System, schemas.AppRegular)
+	base := "/portal/apps/" + apps[0].ID
+	st, body = c.get(base)
+	want(t, "app page", st, http.StatusOK, body, apps[0].ClientID)
+	if strings.Contains(body, secret[1]) {
+		t.Fatal("the secret is shown a second time")
+	}
+	st, body = c.post(base+"/edit", url.Values{"name": {"Team wiki"}, "description": {"Docs"}, "login_uri": {"https://wiki.example.com/login"}, "redirect_uris": {""}})
+	want(t, "edit app", st, http.StatusOK, body, "Saved.", "Team wiki")
+	st, body = c.post(base+"/rotate", url.Values{})
+	want(t, "rotate", st, http.StatusOK, body, "A new client secret was issued")
+	if strings.Contains(body, secret[1]) {
+		t.Fatal("rotation showed the old secret")
+	}
+	st, body = c.post(base+"/delete", url.Values{"confirm": {"Team wiki"}})
+	want(t, "delete app", st, http.StatusOK, body, "Team wiki deleted.")
+}
+
+func TestFormsAdministrators(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	other := signedIn(t, s, adminEmail, adminPW) // a second session of the same admin
+	c.get("/portal/admins")
+	st, body := c.post("/portal/admins", url.Values{"email": {"second@example.com"}, "password": {"short"}})
+	want(t, "a short password", st, http.StatusBadRequest, body, "at least 12 characters")
+	st, body = c.post("/portal/admins", url.Values{"email": {"second@example.com"}, "password": {"second admin password"}})
+	want(t, "add admin", st, http.StatusOK, body, "Administrator second@example.com added.")
+	second := signedIn(t, s, "second@example.com", "second admin password")
+
+	st, body = c.post("/portal/account/password", url.Values{"current": {"wrong password!!"}, "new": {"a new password 123"}, "confirm": {"a new password 123"}})
+	want(t, "a wrong current password", st, http.StatusBadRequest, body, "the current password is wrong")
+	st, body = c.post("/portal/account/password", url.Values{"current": {adminPW}, "new": {"a new password 123"}, "confirm": {"a new password 124"}})
+	want(t, "mismatched new passwords", st, http.StatusBadRequest, body, "the two new passwords differ")
+	st, body = c.post("/portal/account/password", url.Values{"current": {adminPW}, "new": {"a new password 123"}, "confirm": {"a new password 123"}})
+	want(t, "change own password", st, http.StatusOK, body, "Password changed.")
+	st, body = other.get("/portal/users")
+	want(t, "the other session after the change", st, http.StatusOK, body, "Sign in with your administrator account")
+
+	// Removing an administrator ends its sessions at once.
+	second.get("/portal/users")
+	st, body = c.post("/portal/admins/second@example.com/remove", url.Values{})
+	want(t, "remove admin", st, http.StatusOK, body, "Administrator removed")
+	st, body = second.get("/portal/users")
+	want(t, "the removed admin's session", st, http.StatusOK, body, "Sign in with your administrator account")
+	// The last one cannot go.
+	c.get("/portal/admins")
+	st, body = c.post("/portal/admins/"+adminEmail+"/remove", url.Values{})
+	want(t, "remove the last admin", st, http.StatusConflict, body, "the last administrator cannot be removed")
+}
+
+func TestFormsErrorsInWords(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	for _, tc := range []struct {
+		path string
+		st   int
+		text string
+	}{
+		{"/portal/users?filter=" + url.QueryEscape(`nosuch eq "x"`), http.StatusBadRequest, "nosuch"},
+		{"/portal/users?filter=" + url.QueryEscape(`userName eq`), http.StatusBadRequest, "Advanced"},
+		{"/portal/users/no-such-user", http.StatusNotFound, "user not found"},
+		{"/portal/audit?since=yesterday", http.StatusBadRequest, "a date, such as"},
+		{"/portal/no/such/page", http.StatusNotFound, "There is no such page."},
+		{"/portal/users?q=%3Cscript%3E", http.StatusOK, "&lt;script&gt;"},
+	} {
+		st, body := c.get(tc.path)
+		want(t, tc.path, st, tc.st, body, tc.text)
+		if strings.Contains(body, "goroutine") || strings.Contains(body, "<script>") {
+			t.Fatalf("%s shows internals or unescaped input:\n%s", tc.path, body)
+		}
+	}
+	// A user created with an application and a temporary password.
+	c.get("/portal/users")
+	app, _, _ := s.svc.CreateApp(context.Background(), directory.System, schemas.AppRegular, &schemas.App{Name: "Shop"})
+	c.get("/portal/users")
+	st, body := c.post("/portal/users", url.Values{"first_name": {"No"}, "last_name": {"Contact"}})
+	want(t, "a user without email or phone", st, http.StatusBadRequest, body, "needs an email address or a phone number")
+	st, body = c.post("/portal/users", url.Values{"email": {"not-an-email"}})
+	want(t, "a bad email", st, http.StatusBadRequest, body, "email")
+	st, body = c.post("/portal/users", url.Values{"phone_number": {"+12125550123"}, "app_ids": {app.ID}, "password": {"Temporary-pw-1"}})
+	want(t, "create with app and password", st, http.StatusOK, body, "User created.", "Shop", "temporary, set")
+}

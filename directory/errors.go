@@ -18,7 +18,6 @@ type Kind int
 const (
 	KindInternal        Kind = iota // a server fault; the cause is logged, never shown
 	KindInvalid                     // a value is not acceptable (SCIM invalidValue)
-	KindInvalidSyntax               // the request body is not well-formed (SCIM invalidSyntax)
 	KindInvalidFilter               // a filter or sort expression is invalid (SCIM invalidFilter)
 	KindInvalidPath                 // a PATCH path is invalid (SCIM invalidPath)
 	KindNoTarget                    // a PATCH path selects nothing (SCIM noTarget)
@@ -30,17 +29,16 @@ const (
 	KindForbidden                   // authenticated, but not allowed
 	KindTooMany                     // the request asks for more than the server will do
 	KindTooLarge                    // a value or request exceeds a size limit
-	KindUnsupported                 // a valid request for something scimd does not implement
 	KindRateLimited                 // too many attempts by this caller; try again after Error.RetryAfter
 	KindUnavailable                 // the server cannot do it now: the store is temporarily unavailable (storage.ErrUnavailable) or hashing is at capacity; try again after Error.RetryAfter
 )
 
 var kindNames = [...]string{
-	KindInternal: "internal", KindInvalid: "invalid", KindInvalidSyntax: "invalid syntax",
+	KindInternal: "internal", KindInvalid: "invalid",
 	KindInvalidFilter: "invalid filter", KindInvalidPath: "invalid path", KindNoTarget: "no target",
 	KindMutability: "mutability", KindNotFound: "not found", KindConflict: "conflict",
 	KindPrecondition: "precondition failed", KindUnauthenticated: "unauthenticated",
-	KindForbidden: "forbidden", KindTooMany: "too many", KindTooLarge: "too large", KindUnsupported: "unsupported", KindRateLimited: "rate limited",
+	KindForbidden: "forbidden", KindTooMany: "too many", KindTooLarge: "too large", KindRateLimited: "rate limited",
 	KindUnavailable: "unavailable",
 }
 

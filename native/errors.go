@@ -15,7 +15,6 @@ import (
 var kindStatus = map[directory.Kind]int{
 	directory.KindInternal:        http.StatusInternalServerError,
 	directory.KindInvalid:         http.StatusBadRequest,
-	directory.KindInvalidSyntax:   http.StatusBadRequest,
 	directory.KindInvalidFilter:   http.StatusBadRequest,
 	directory.KindInvalidPath:     http.StatusBadRequest,
 	directory.KindNoTarget:        http.StatusBadRequest,
@@ -27,7 +26,6 @@ var kindStatus = map[directory.Kind]int{
 	directory.KindForbidden:       http.StatusForbidden,
 	directory.KindTooMany:         http.StatusBadRequest,
 	directory.KindTooLarge:        http.StatusBadRequest,
-	directory.KindUnsupported:     http.StatusNotImplemented,
 	directory.KindRateLimited:     http.StatusTooManyRequests,
 	directory.KindUnavailable:     http.StatusServiceUnavailable,
 }

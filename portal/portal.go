@@ -264,7 +264,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, status int, name
 // status maps a directory error kind to the page's status code.
 func status(err error) int {
 	switch directory.KindOf(err) {
-	case directory.KindInvalid, directory.KindInvalidSyntax, directory.KindInvalidFilter, directory.KindInvalidPath,
+	case directory.KindInvalid, directory.KindInvalidFilter, directory.KindInvalidPath,
 		directory.KindNoTarget, directory.KindMutability:
 		return http.StatusBadRequest
 	case directory.KindNotFound:
@@ -279,8 +279,6 @@ func status(err error) int {
 		return http.StatusForbidden
 	case directory.KindTooMany, directory.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case directory.KindUnsupported:
-		return http.StatusNotImplemented
 	case directory.KindRateLimited:
 		return http.StatusTooManyRequests
 	case directory.KindUnavailable:

@@ -17,12 +17,12 @@ func newGroupCatalog() *catalog {
 	members := complexAttr("members", "members", eNone,
 		attr("value", "value", TypeString, fNone).mut(Immutable).noFilter(noMembers).
 			desc("Identifier of the member of this Group."),
-		attr("$ref", "$ref", TypeReference, fNone).exact().mut(Immutable).refs("User", "Group").noFilter(noMembers).
+		attr("$ref", "$ref", TypeReference, fNone).exact().mut(Immutable).refs("User").noFilter(noMembers).
 			desc("The URI corresponding to a SCIM resource that is a member of this Group."),
 		attr("display", "display", TypeString, fNone).mut(Immutable).noFilter(noMembers).
 			desc("A human-readable name, primarily used for display purposes.  READ-ONLY."),
-		attr("type", "type", TypeString, fNone).mut(Immutable).values("User", "Group").noFilter(noMembers).
-			desc("A label indicating the type of resource, e.g., 'User' or 'Group'."),
+		attr("type", "type", TypeString, fNone).mut(Immutable).values("User").noFilter(noMembers).
+			desc("A label indicating the type of resource: 'User' (groups cannot be members of groups)."),
 	).multi().noFilter(noMembers).desc("A list of members of the Group.")
 	description := attr("description", "description", TypeString, fDescription).internal().
 		desc("A description of the group (native description).")

@@ -147,15 +147,15 @@ func newUserCatalog() *catalog {
 	groupValue := attr("value", "value", TypeString, fValue).desc("The identifier of the User's group.")
 	groups := complexAttr("groups", "groups", eGroups,
 		groupValue,
-		attr("$ref", "$ref", TypeReference, fGroupRef).exact().refs("User", "Group").
+		attr("$ref", "$ref", TypeReference, fGroupRef).exact().refs("Group").
 			noFilter("groups.$ref cannot be used in a filter").
 			desc("The URI of the corresponding 'Group' resource to which the user belongs."),
 		attr("display", "display", TypeString, fNone).
 			noFilter("groups.display cannot be used in a filter").
 			desc("A human-readable name, primarily used for display purposes.  READ-ONLY."),
-		attr("type", "type", TypeString, fNone).values("direct", "indirect").
+		attr("type", "type", TypeString, fNone).values("direct").
 			noFilter("groups.type cannot be used in a filter").
-			desc("A label indicating the attribute's function, e.g., 'direct' or 'indirect'."),
+			desc("A label indicating the attribute's function: 'direct' (groups do not nest, so no membership is indirect)."),
 	).multi().readOnlyTree().
 		desc("A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.")
 	entitlements := multiValue("entitlements", eEntitlements, TypeString, false, nil,

@@ -309,7 +309,7 @@ func TestCatalog(t *testing.T) {
 		"password": func(a *Attribute) bool { return a.Mutability == WriteOnly && a.Returned == ReturnedNever },
 		"groups":   func(a *Attribute) bool { return a.Mutability == ReadOnly && a.MultiValued && len(a.SubAttributes) == 4 },
 		"groups.$ref": func(a *Attribute) bool {
-			return a.Type == TypeReference && slices.Equal(a.ReferenceTypes, []string{"User", "Group"})
+			return a.Type == TypeReference && slices.Equal(a.ReferenceTypes, []string{"Group"})
 		},
 		"emails":                 func(a *Attribute) bool { return a.Type == TypeComplex && a.MultiValued },
 		"emails.type":            func(a *Attribute) bool { return slices.Equal(a.CanonicalValues, []string{"work", "home", "other"}) },

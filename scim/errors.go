@@ -68,19 +68,17 @@ var kindStatus = map[directory.Kind]struct {
 }{
 	directory.KindInternal:        {http.StatusInternalServerError, ""},
 	directory.KindInvalid:         {http.StatusBadRequest, scimerrors.ScimTypeInvalidValue},
-	directory.KindInvalidSyntax:   {http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax},
 	directory.KindInvalidFilter:   {http.StatusBadRequest, scimerrors.ScimTypeInvalidFilter},
 	directory.KindInvalidPath:     {http.StatusBadRequest, scimerrors.ScimTypeInvalidPath},
 	directory.KindNoTarget:        {http.StatusBadRequest, scimerrors.ScimTypeNoTarget},
 	directory.KindMutability:      {http.StatusBadRequest, scimerrors.ScimTypeMutability},
 	directory.KindNotFound:        {http.StatusNotFound, ""},
 	directory.KindConflict:        {http.StatusConflict, scimerrors.ScimTypeUniqueness},
-	directory.KindPrecondition:    {http.StatusPreconditionFailed, scimerrors.ScimTypeInvalidVersion},
+	directory.KindPrecondition:    {http.StatusPreconditionFailed, ""}, // invalidVers is for protocol versions (RFC 7644 §3.12)
 	directory.KindUnauthenticated: {http.StatusUnauthorized, ""},
 	directory.KindForbidden:       {http.StatusForbidden, ""},
 	directory.KindTooMany:         {http.StatusBadRequest, scimerrors.ScimTypeTooMany},
 	directory.KindTooLarge:        {http.StatusRequestEntityTooLarge, ""},
-	directory.KindUnsupported:     {http.StatusNotImplemented, ""},
 	directory.KindRateLimited:     {http.StatusTooManyRequests, ""},
 	directory.KindUnavailable:     {http.StatusServiceUnavailable, ""},
 }

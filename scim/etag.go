@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	scimerrors "github.com/elimity-com/scim/errors"
 )
 
 // condition is a parsed If-Match or If-None-Match header (RFC 7232): a list
@@ -62,7 +60,7 @@ func (c *call) ifVersion(current int64) (int64, error) {
 	case m.matches(current):
 		return current, nil
 	}
-	return 0, newError(http.StatusPreconditionFailed, scimerrors.ScimTypeInvalidVersion,
+	return 0, newError(http.StatusPreconditionFailed, "",
 		"the resource has changed: If-Match does not match its current version %s", etagOf(current))
 }
 

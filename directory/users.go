@@ -283,6 +283,10 @@ func (s *Service) settle(ctx context.Context, p Principal, u, prev *schemas.User
 		return err
 	}
 	if p.isEndUser() {
+		if cred != nil && prev.Password != nil {
+			// A stolen access token must not become a permanent takeover.
+			return Errorf(KindForbidden, "a user access token may set a first password only; a password is replaced by an administrator or application, or through POST /cis/v1/auth/password/replace when it is temporary or expired")
+		}
 		if err := checkSelfService(prev, u); err != nil {
 			return err
 		}

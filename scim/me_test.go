@@ -41,6 +41,7 @@ func TestMeSelfServiceOnly(t *testing.T) {
 		op("add", schemas.CustomDataURN+":tier", "gold"),
 		op("add", schemas.CustomAppDataURN+":plan", "enterprise"),
 		op("replace", schemas.EnterpriseUserURN+":costCenter", "cc-1"),
+		op("replace", "password", "a new password 1"),
 	}
 	for _, o := range refused {
 		r := f.do("PATCH", "/Me", tok, patchOp(o)).wantError(t, 403, "")

@@ -48,8 +48,8 @@ const (
 	// maxAdminPasswordLength bounds the work a sign-in attempt can ask for.
 	maxAdminPasswordLength = 1024
 	// MaxSignInsPerIP is the number of portal sign-in attempts one IP address
-	// may make per minute (per replica); failures of one account lock it as
-	// MaxUserLoginFailures do an end user's.
+	// may make per minute (counted per replica); failures of one account lock
+	// it as MaxUserLoginFailures do an end user's (counted in the store).
 	MaxSignInsPerIP = 20
 )
 

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scimd/scimd/directory"
@@ -438,6 +440,9 @@ func TestBrowserTokensAndManagementApps(t *testing.T) {
 	if err != nil || !strings.HasPrefix(token, "scimd_") {
 		t.Fatalf("token shown: %q, %v", token, err)
 	}
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.querySelector('button.copy').hidden")); err != nil || hidden {
+		t.Fatalf("with scripts on, copy.js shows the Copy button: hidden %v (%v)", hidden, err)
+	}
 	if st, _ := apiJSON(t, "GET", s.URL+"/scim/v2/Users", token, ""); st != http.StatusOK {
 		t.Fatalf("the new token on SCIM: %d", st)
 	}
@@ -680,4 +685,34 @@ func TestBrowserScreenshots(t *testing.T) {
 	b(t, ctx, chromedp.EmulateViewport(390, 844))
 	open(t, ctx, s.URL+"/portal/users")
 	shoot("users-phone")
+}
+
+// TestBrowserWorksWithoutJavaScript signs in, creates a user and disables
+// it with script execution turned off in the page: the portal needs no
+// JavaScript.
+func TestBrowserWorksWithoutJavaScript(t *testing.T) {
+	s := newServer(t)
+	ctx := tab(t)
+	b(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	signIn(t, ctx, s)
+	// Scripts are really off: copy.js would have shown the Copy button.
+	open(t, ctx, s.URL+"/portal/settings/tokens")
+	submit(t, ctx, "#new-token button[type=submit]")
+	wantText(t, ctx, "Token created.")
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.querySelector('button.copy').hidden")); err != nil || !hidden {
+		t.Fatalf("the Copy button is shown (%v): scripts ran", err)
+	}
+	open(t, ctx, s.URL+"/portal/users")
+	fill(t, ctx, "#n-email", "nojs@example.com")
+	submit(t, ctx, "#new-user button[type=submit]")
+	wantText(t, ctx, "User created.")
+	submit(t, ctx, ".head form button[type=submit]")
+	wantText(t, ctx, "User disabled.")
+	u, err := s.svc.FindUser(context.Background(), directory.System, storage.FieldEmail, "nojs@example.com")
+	if err != nil || u.Status != schemas.StatusDisabled {
+		t.Fatalf("the user made without JavaScript: %+v, %v", u, err)
+	}
 }

@@ -631,3 +631,25 @@ func TestAssignUserToApp(t *testing.T) {
 		t.Fatalf("%d assignment events, want 1", events.Total)
 	}
 }
+
+// Nothing an end user does with their own token assigns them to an application
+// (a /Me write used to re-assign a user the application had removed).
+func TestEndUserWriteAssignsNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	u, err := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.RemoveUserFromApp(ctx, f.pA, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	me := Principal{UserID: u.ID, AppID: f.pA.AppID, ActorType: ActorUser, ActorID: u.ID}
+	got, err := f.svc.UpdateUser(ctx, me, u.ID, 0, UserChange{Apply: func(x *schemas.User) error { x.NickName = "Ada"; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, assigned := got.Apps[f.pA.AppID]; assigned || got.NickName != "Ada" {
+		t.Fatalf("an end user's write re-assigned them to the app: %+v", got.Apps)
+	}
+}

@@ -123,6 +123,7 @@ func BenchmarkUsersList(b *testing.B) {
 		{"first-page", "/portal/users"},
 		{"deep-page", fmt.Sprintf("/portal/users?page=%d", deep)},
 		{"search-prefix", "/portal/users?q=" + storagetest.NewUser(n / 2).UserName[:8]},
+		{"sorted-by-username", "/portal/users?sort=userName"},
 		{"status-sorted-by-email", "/portal/users?status=Disabled&sort=email&dir=desc"},
 		{"scim-filter", "/portal/users?filter=" + "emails.value+sw+%22" + storagetest.NewUser(n / 3).UserName[:6] + "%22"},
 		{"user-detail", "/portal/users/" + storagetest.NewUser(n/2).ID},

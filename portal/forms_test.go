@@ -208,4 +208,20 @@ func TestFormsErrorsInWords(t *testing.T) {
 	want(t, "a bad email", st, http.StatusBadRequest, body, "email")
 	st, body = c.post("/portal/users", url.Values{"phone_number": {"+12125550123"}, "app_ids": {app.ID}, "password": {"Temporary-pw-1"}})
 	want(t, "create with app and password", st, http.StatusOK, body, "User created.", "Shop", "temporary, set")
+
+	// The search box, by every kind of text it takes.
+	if _, err := s.svc.CreateUser(context.Background(), directory.System, &schemas.User{UserName: "lee", ExternalID: "EXT-77",
+		Name: schemas.Name{GivenName: "Morgan", FamilyName: "Lee"}, Emails: []schemas.Email{{Value: "mlee@corp.example", Primary: true}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for q, wantLee := range map[string]bool{"mlee@corp": true, "MLEE@": true, "+1212555": false, "morg": true, "lee": true, "EXT-7": true, "ext-7": false, "zzz": false} {
+		st, body := c.get("/portal/users?q=" + url.QueryEscape(q))
+		want(t, "search "+q, st, http.StatusOK, body)
+		if got := strings.Contains(body, "mlee@corp.example"); got != wantLee {
+			t.Errorf("search %q lists Morgan Lee: %v, want %v", q, got, wantLee)
+		}
+		if q == "+1212555" && !strings.Contains(body, "+12125550123") {
+			t.Errorf("search %q does not list the user by phone", q)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -51,8 +52,27 @@ var userSorts = map[string]string{"created": "", "userName": "userName", "name":
 
 var scimUsers = schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
 
-// searchPaths are what the search box matches by prefix.
+// searchPaths are what the search box matches by prefix. Every term costs a
+// comparison per user the store scans, so the text's shape narrows them: an
+// "@" is looked for in addresses, usernames and external ids, a phone-like
+// text in phone numbers, usernames and external ids, anything else everywhere.
 var searchPaths = []string{"userName", "emails.value", "phoneNumbers.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+
+var (
+	emailSearch = []string{"emails.value", "userName", "externalId"}
+	phoneSearch = []string{"phoneNumbers.value", "userName", "externalId"}
+	phoneLike   = regexp.MustCompile(`^\+?[0-9][0-9 ().-]*$`)
+)
+
+func searchPathsFor(s string) []string {
+	switch {
+	case strings.Contains(s, "@"):
+		return emailSearch
+	case phoneLike.MatchString(s):
+		return phoneSearch
+	}
+	return searchPaths
+}
 
 // usersQuery builds the store query of the users list from the page's
 // parameters. User input never becomes filter text: the search box builds a
@@ -62,7 +82,7 @@ func usersQuery(d *usersData) (storage.Query, error) {
 	var terms []schemas.Filter
 	if s := strings.TrimSpace(d.Q); s != "" {
 		var or schemas.Filter
-		for _, name := range searchPaths {
+		for _, name := range searchPathsFor(s) {
 			path, err := schemas.ParsePath(name, scimUsers)
 			if err != nil {
 				return q, err

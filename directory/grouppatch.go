@@ -40,25 +40,13 @@ func (s *Service) PatchGroup(ctx context.Context, p Principal, id string, ch Gro
 	if err := checkMemberCount(named); err != nil {
 		return nil, err
 	}
-	written := ch.Apply != nil
 	for _, m := range ch.Members {
 		if m.Op != "add" && m.Op != "replace" {
-			written = true
 			continue
 		}
 		if err := s.checkMembers(ctx, p, m.IDs); err != nil {
 			return nil, err
 		}
-		if written && p.Admin {
-			// checkMembers leaves an admin's ids to the store's atomic check;
-			// with an earlier write in this PATCH, check them now.
-			for _, uid := range m.IDs {
-				if _, err := s.store.GetUser(ctx, uid); err != nil {
-					return nil, FieldError(KindNotFound, "members", "member user %q not found", uid)
-				}
-			}
-		}
-		written = true
 	}
 	cur, err := s.GetGroup(ctx, p, id)
 	if err != nil {

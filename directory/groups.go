@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -93,15 +94,8 @@ func (s *Service) checkMembers(ctx context.Context, p Principal, ids []string) e
 	if err := checkMemberCount(len(ids)); err != nil {
 		return err
 	}
-	if p.Admin {
-		return nil // the store checks existence atomically
-	}
-	for _, id := range ids {
-		if _, err := s.GetUser(ctx, p, id); err != nil {
-			return FieldError(KindNotFound, "members", "member user %q not found", id)
-		}
-	}
-	return nil
+	_, err := s.membershipChanges(ctx, p, "", ids, true)
+	return err
 }
 
 // GetGroup returns a group. Groups belong to the tenant: every caller that
@@ -148,6 +142,9 @@ func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVer
 			}
 			return errUnchanged
 		}
+		if reflect.DeepEqual(g, prev) {
+			return errUnchanged // a no-op write keeps the version and lastModified
+		}
 		g.Updated = s.clock()
 		return nil
 	}, auditUpdate(s, p, ActionUpdateGroup, TargetGroup, id, groupChanges))
@@ -175,23 +172,61 @@ func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error
 }
 
 // AddMembers adds users to a group (idempotent). Nothing changes when one of
-// them does not exist or is not visible to p.
+// them does not exist or is not visible to p, and nothing is written (no
+// new version, no event) when all of them already are members.
 func (s *Service) AddMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
 	if !p.manages() {
 		return forbiddenToManage
 	}
-	if err := s.checkMembers(ctx, p, userIDs); err != nil {
+	if err := checkMemberCount(len(userIDs)); err != nil {
 		return err
 	}
-	if len(userIDs) == 0 {
+	add, err := s.membershipChanges(ctx, p, groupID, userIDs, true)
+	if err != nil {
+		return err
+	}
+	if len(add) == 0 {
 		_, err := s.GetGroup(ctx, p, groupID)
 		return err
 	}
-	if err := s.store.AddMembers(ctx, groupID, userIDs, s.event(p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, userIDs))); err != nil {
+	if err := s.store.AddMembers(ctx, groupID, add, s.event(p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, add))); err != nil {
 		return s.memberError(ctx, groupID, err)
 	}
 	s.touchGroup(ctx, groupID)
 	return nil
+}
+
+// membershipChanges returns, in order and once each, the users among ids
+// whose membership of the group an add (add true) or a remove would change.
+// For an add every user must exist and be visible to p (KindNotFound
+// otherwise; a group's id is KindInvalid, whatever type the client gave it:
+// groups do not nest); a remove ignores users p cannot see.
+func (s *Service) membershipChanges(ctx context.Context, p Principal, groupID string, ids []string, add bool) ([]string, error) {
+	out := ids[:0:0]
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		u, err := s.GetUser(ctx, p, id)
+		if err != nil {
+			if add {
+				if KindOf(err) == KindNotFound {
+					if _, gerr := s.store.GetGroup(ctx, id); gerr == nil {
+						return nil, FieldError(KindInvalid, "members", "%q is a group: groups cannot be members of groups", id)
+					}
+					return nil, FieldError(KindNotFound, "members", "member user %q not found", id)
+				}
+				return nil, err
+			}
+			continue
+		}
+		if u.InGroup(groupID) != add {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // RemoveMembers removes users from a group; users that are not members are
@@ -207,15 +242,11 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, groupID string
 }
 
 // removeMembers is RemoveMembers without the cap on the number of members.
+// Nothing is written when none of the users is a member.
 func (s *Service) removeMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
-	if !p.Admin {
-		mine := userIDs[:0:0]
-		for _, id := range userIDs {
-			if _, err := s.GetUser(ctx, p, id); err == nil {
-				mine = append(mine, id)
-			}
-		}
-		userIDs = mine
+	userIDs, err := s.membershipChanges(ctx, p, groupID, userIDs, false)
+	if err != nil {
+		return err
 	}
 	if len(userIDs) == 0 {
 		_, err := s.GetGroup(ctx, p, groupID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
@@ -229,7 +230,8 @@ type UserChange struct {
 }
 
 // UpdateUser applies a change to a user under compare-and-swap, then enforces
-// the same invariants as CreateUser. ifVersion, when not zero, is the version
+// the same invariants as CreateUser. A change that leaves the user as it was
+// writes nothing: the user keeps its version and lastModified. ifVersion, when not zero, is the version
 // the caller read (If-Match): a mismatch fails with KindPrecondition.
 func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVersion int64, c UserChange) (*schemas.User, error) {
 	if !p.manages() && !p.isEndUser() {
@@ -250,8 +252,20 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVers
 				return err
 			}
 		}
-		return s.settle(ctx, p, u, prev, cred)
+		if err := s.settle(ctx, p, u, prev, cred); err != nil {
+			return err
+		}
+		if same := *u; true {
+			same.Updated = prev.Updated
+			if reflect.DeepEqual(&same, prev) {
+				return errUnchanged // a no-op write: no new version, no event (RFC 7644 §3.5.2)
+			}
+		}
+		return nil
 	}, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, userChanges))
+	if errors.Is(err, errUnchanged) {
+		return prev, nil
+	}
 	if err != nil {
 		return nil, translate(err, "user")
 	}

@@ -28,6 +28,7 @@ func validUserStatus(s string) bool {
 // normalizeUser brings u's free-form data into canonical form and checks every
 // invariant of a stored user. It is the one validation both faces go through.
 func normalizeUser(u *schemas.User) error {
+	dedupeUser(u)
 	if u.UserName == "" {
 		if _, ok := u.PrimaryEmail(); !ok {
 			if _, ok := u.PrimaryPhone(); !ok {
@@ -184,4 +185,49 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// dedupeUser leaves at most one element per (type, value) in each
+// multi-valued attribute (RFC 7643 §2.4: duplicates SHOULD NOT be kept):
+// the first, primary when any of its duplicates was. Values compare as the
+// attribute does (case-insensitively but for photos and certificates),
+// types case-insensitively. Addresses have no value and are left alone.
+func dedupeUser(u *schemas.User) {
+	fold := func(t, v string) string { return schemas.Fold(t) + "\x00" + schemas.Fold(v) }
+	exact := func(t, v string) string { return schemas.Fold(t) + "\x00" + v }
+	u.Emails = dedupe(u.Emails, func(e *schemas.Email) (string, *bool) { return fold(e.Type, e.Value), &e.Primary })
+	u.PhoneNumbers = dedupe(u.PhoneNumbers, func(e *schemas.PhoneNumber) (string, *bool) { return exact(e.Type, e.Value), &e.Primary })
+	for _, mv := range []*[]schemas.MultiValue{&u.IMs, &u.Entitlements, &u.Roles} {
+		*mv = dedupe(*mv, func(e *schemas.MultiValue) (string, *bool) { return fold(e.Type, e.Value), &e.Primary })
+	}
+	for _, mv := range []*[]schemas.MultiValue{&u.Photos, &u.X509Certificates} {
+		*mv = dedupe(*mv, func(e *schemas.MultiValue) (string, *bool) { return exact(e.Type, e.Value), &e.Primary })
+	}
+}
+
+// dedupe returns xs without the elements whose key an earlier one has; an
+// earlier element becomes primary when a dropped duplicate was. xs itself is
+// returned when it has no duplicates.
+func dedupe[T any](xs []T, key func(*T) (string, *bool)) []T {
+	if len(xs) < 2 {
+		return xs
+	}
+	first := make(map[string]int, len(xs))
+	out := make([]T, 0, len(xs))
+	for i := range xs {
+		k, primary := key(&xs[i])
+		if j, dup := first[k]; dup {
+			if *primary {
+				_, p := key(&out[j])
+				*p = true
+			}
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, xs[i])
+	}
+	if len(out) == len(xs) {
+		return xs
+	}
+	return out
 }

@@ -20,6 +20,9 @@ type SCIMOptions struct {
 	// Now stamps the updated_at of an address a write creates or changes;
 	// zero means time.Now().
 	Now time.Time
+	// GroupDisplay, when set, names a group for a user's groups.display
+	// (the group's displayName; "" leaves display out).
+	GroupDisplay func(groupID string) string
 }
 
 // SCIMMember is one member of a group as SCIMGroup renders it. Membership is
@@ -84,6 +87,13 @@ func (r *scimRender) attr(doc any, a *Attribute) (any, bool) {
 			return list, true
 		}
 		return list[0], true
+	}
+	if a.Canonical == "groups.display" {
+		if id, ok := doc.(*string); ok && r.o.GroupDisplay != nil {
+			d := r.o.GroupDisplay(*id)
+			return d, d != ""
+		}
+		return nil, false
 	}
 	switch a.acc.field {
 	case fLocation:

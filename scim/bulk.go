@@ -118,7 +118,14 @@ func (c *call) runBulk(ops []bulkOp, failOnErrors int) []any {
 			if waitsFor(op, created, defined) {
 				continue
 			}
-			results[i] = c.runBulkOp(op, created)
+			if ref := undefinedRef(op, defined); ref != "" {
+				// RFC 7644 §3.7.2: an unresolvable bulkId is a 409 invalidValue
+				// for that operation (never a 404 about a "bulkId:…" id).
+				ae := newError(http.StatusConflict, "invalidValue", "bulkId:%s is not the bulkId of any operation in this request", ref)
+				results[i] = bulkResult(op, http.StatusConflict, "", "", ae.ScimError)
+			} else {
+				results[i] = c.runBulkOp(op, created)
+			}
 			done++
 			progress = true
 			if st, _ := strconv.Atoi(results[i]["status"].(string)); st >= 400 {
@@ -158,6 +165,17 @@ func waitsFor(op bulkOp, created map[string]string, defined map[string]bool) boo
 		}
 	})
 	return wait
+}
+
+// undefinedRef returns a bulkId op refers to that no operation defines ("" if none).
+func undefinedRef(op bulkOp, defined map[string]bool) string {
+	ref := ""
+	visitBulkRefs(op.path, op.data, func(r string) {
+		if !defined[r] && ref == "" {
+			ref = r
+		}
+	})
+	return ref
 }
 
 // visitBulkRefs calls fn for every "bulkId:x" reference in path and data.

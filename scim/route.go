@@ -22,6 +22,8 @@ type call struct {
 	// deleteErr is the failure of a DELETE served through the library, which
 	// this face answers itself (see libraryDelete).
 	deleteErr error
+	// groupNames caches groupDisplay for the request.
+	groupNames map[string]string
 }
 
 // route dispatches the request. Discovery needs no credentials; everything
@@ -156,7 +158,24 @@ func (c *call) discovery(next func()) {
 
 // opts returns the projection options for the caller and base.
 func (c *call) opts() schemas.SCIMOptions {
-	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL()}
+	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay}
+}
+
+// groupDisplay is a group's displayName, for a user's groups.display (Okta
+// reads it); each group is read once per request.
+func (c *call) groupDisplay(id string) string {
+	if d, ok := c.groupNames[id]; ok {
+		return d
+	}
+	d := ""
+	if g, err := c.h.svc.GetGroup(c.r.Context(), c.p, id); err == nil {
+		d = g.DisplayName
+	}
+	if c.groupNames == nil {
+		c.groupNames = map[string]string{}
+	}
+	c.groupNames[id] = d
+	return d
 }
 
 // baseURL is the absolute URL of the base the request came in on.

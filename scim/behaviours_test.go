@@ -1,0 +1,136 @@
+package scim_test
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The behaviours of issue 8 §3 that IdPs depend on, replayed through the
+// listener.
+
+// TestNoOpWritesChangeNothing: re-adding an identical value, add {}, a PUT
+// of the resource as it is, adding a member who already is one, removing a
+// non-member and renaming a group to its name answer 200 with the version
+// and lastModified unchanged (RFC 7644 §3.5.2.1).
+func TestNoOpWritesChangeNothing(t *testing.T) {
+	f := newFixture(t)
+	uid := f.createUser("noop@x.org")
+	other := f.createUser("other@x.org")
+	g := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "NoOp", "members": []any{map[string]any{"value": uid}}}).want(t, 201)
+	gid := g.body["id"].(string)
+	u := f.do("GET", "/Users/"+uid, f.admin, nil).want(t, 200)
+	same := func(what string, before, after resp) {
+		t.Helper()
+		if after.header.Get("ETag") != before.header.Get("ETag") || get(after.body, "meta", "lastModified") != get(before.body, "meta", "lastModified") {
+			t.Errorf("%s changed the version or lastModified: %s %v -> %s %v", what, before.header.Get("ETag"), get(before.body, "meta", "lastModified"),
+				after.header.Get("ETag"), get(after.body, "meta", "lastModified"))
+		}
+	}
+	for name, body := range map[string]map[string]any{
+		"re-adding the email": patchOp(op("add", "emails", []any{map[string]any{"value": "noop@x.org", "type": "work", "primary": true}})),
+		"add {}":              patchOp(op("add", "", map[string]any{})),
+		"replace as it is":    patchOp(op("replace", "name.givenName", "Ada")),
+		"remove of nothing":   patchOp(op("remove", "title", nil)),
+	} {
+		same("PATCH "+name, u, f.do("PATCH", "/Users/"+uid, f.admin, body).want(t, 200))
+	}
+	same("PUT as it is", u, f.do("PUT", "/Users/"+uid, f.admin, u.body).want(t, 200))
+	same("GET after", u, f.do("GET", "/Users/"+uid, f.admin, nil).want(t, 200))
+
+	g = f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200)
+	same("adding a member again", g, f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("add", "members", []any{map[string]any{"value": uid}}))).want(t, 200))
+	same("removing a non-member", g, f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("remove", `members[value eq "`+other+`"]`, nil))).want(t, 200))
+	same("Okta's rename to the same name", g, f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("replace", "", map[string]any{"id": gid, "displayName": "NoOp"}))).want(t, 200))
+	same("PUT of the group as it is", g, f.do("PUT", "/Groups/"+gid, f.admin, g.body).want(t, 200))
+	// A real change still changes them.
+	if r := f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("add", "members", []any{map[string]any{"value": other}}))).want(t, 200); r.header.Get("ETag") == g.header.Get("ETag") {
+		t.Errorf("adding a member did not change the group's version")
+	}
+}
+
+// TestUserGroupsCarryDisplayAndRef: a user's groups carry value, display
+// (the group's displayName) and $ref, as Okta reads them.
+func TestUserGroupsCarryDisplayAndRef(t *testing.T) {
+	f := newFixture(t)
+	uid := f.createUser("grouped@x.org")
+	gid := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Sales EMEA", "members": []any{map[string]any{"value": uid}}}).want(t, 201).body["id"].(string)
+	for _, path := range []string{"/Users/" + uid, "/Users?filter=userName+eq+%22grouped@x.org%22"} {
+		r := f.do("GET", path, f.admin, nil).want(t, 200)
+		u := r.body
+		if res, ok := r.body["Resources"].([]any); ok {
+			u = res[0].(map[string]any)
+		}
+		if get(u, "groups", 0, "value") != gid || get(u, "groups", 0, "display") != "Sales EMEA" ||
+			get(u, "groups", 0, "$ref") != f.base+"/Groups/"+gid {
+			t.Errorf("%s: groups %v", path, u["groups"])
+		}
+	}
+}
+
+// TestGroupAsMemberIsInvalid: a group's id as a member is 400 invalidValue
+// whatever type says (it used to be 404 "member user not found" unless type
+// was Group), on PATCH, POST and PUT, and changes nothing.
+func TestGroupAsMemberIsInvalid(t *testing.T) {
+	f := newFixture(t)
+	inner := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Inner"}).want(t, 201).body["id"].(string)
+	outer := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Outer"}).want(t, 201)
+	oid := outer.body["id"].(string)
+	for _, m := range []map[string]any{{"value": inner}, {"value": inner, "type": "User"}, {"value": inner, "type": "Group"}} {
+		f.do("PATCH", "/Groups/"+oid, f.admin, patchOp(op("add", "members", []any{m}))).wantError(t, 400, "invalidValue")
+		f.do("PUT", "/Groups/"+oid, f.admin, map[string]any{"displayName": "Outer", "members": []any{m}}).wantError(t, 400, "invalidValue")
+		f.do("POST", "/Groups", f.admin, map[string]any{"displayName": fmt.Sprint("Nested ", m["type"]), "members": []any{m}}).wantError(t, 400, "invalidValue")
+	}
+	if r := f.do("GET", "/Groups/"+oid, f.admin, nil).want(t, 200); r.header.Get("ETag") != outer.header.Get("ETag") || r.body["members"] != nil {
+		t.Errorf("a refused nested member changed the group: %s", r.raw)
+	}
+}
+
+// TestBulkUnknownBulkID: an operation referring to a bulkId no operation
+// defines fails with 409 invalidValue (RFC 7644 §3.7.2), not a 404 about
+// an id "bulkId:…"; the other operations run.
+func TestBulkUnknownBulkID(t *testing.T) {
+	f := newFixture(t)
+	r := f.do("POST", "/Bulk", f.admin, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": []any{
+		map[string]any{"method": "POST", "path": "/Groups", "bulkId": "g", "data": map[string]any{"displayName": "B", "members": []any{map[string]any{"value": "bulkId:nope"}}}},
+		map[string]any{"method": "PATCH", "path": "/Groups/bulkId:missing", "data": patchOp(op("replace", "displayName", "C"))},
+		map[string]any{"method": "POST", "path": "/Users", "bulkId": "u", "data": user("bulk@x.org")},
+	}}).want(t, 200)
+	ops := r.body["Operations"].([]any)
+	for i, want := range []string{"409", "409", "201"} {
+		if get(ops[i], "status") != want {
+			t.Errorf("operation %d: %v", i, ops[i])
+		}
+	}
+	for i := range 2 {
+		if get(ops[i], "response", "scimType") != "invalidValue" {
+			t.Errorf("operation %d: %v", i, ops[i])
+		}
+	}
+}
+
+// TestNoDuplicateValues: a multi-valued attribute never holds two elements
+// with the same (type, value) — on POST, PUT and PATCH; a dropped duplicate
+// that was primary makes the kept one primary.
+func TestNoDuplicateValues(t *testing.T) {
+	f := newFixture(t)
+	u := user("dup@x.org")
+	u["emails"] = []any{map[string]any{"value": "dup@x.org", "type": "work"}, map[string]any{"value": "DUP@x.org", "type": "Work", "primary": true},
+		map[string]any{"value": "dup@x.org", "type": "home"}}
+	u["roles"] = []any{map[string]any{"value": "admin", "type": "t"}, map[string]any{"value": "admin", "type": "t", "display": "again"}}
+	r := f.do("POST", "/Users", f.admin, u).want(t, 201)
+	id := r.body["id"].(string)
+	if n := len(r.body["emails"].([]any)); n != 2 || get(r.body, "emails", 0, "primary") != true || len(r.body["roles"].([]any)) != 1 {
+		t.Fatalf("POST kept duplicates (%d emails): %s", n, r.raw)
+	}
+	r = f.do("PATCH", "/Users/"+id, f.admin, patchOp(op("add", "roles", []any{map[string]any{"value": "Admin", "type": "t"}}),
+		op("add", "phoneNumbers", []any{map[string]any{"value": "+15551112222", "type": "work"}, map[string]any{"value": "+15551112222", "type": "work"}}),
+		op("add", "roles", []any{map[string]any{"value": "other", "type": "t"}}),
+		op("replace", `roles[value eq "other"].value`, "admin"))).want(t, 200)
+	if len(r.body["roles"].([]any)) != 1 || len(r.body["phoneNumbers"].([]any)) != 1 {
+		t.Fatalf("PATCH made duplicates: %s", r.raw)
+	}
+	u["roles"] = []any{map[string]any{"value": "x"}, map[string]any{"value": "x"}}
+	if r = f.do("PUT", "/Users/"+id, f.admin, u).want(t, 200); len(r.body["roles"].([]any)) != 1 {
+		t.Fatalf("PUT kept duplicates: %s", r.raw)
+	}
+}

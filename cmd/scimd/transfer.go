@@ -408,12 +408,18 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var bar *progress
-	users := make(chan *schemas.User, workers*4)
+	users := make(chan []byte, workers*4) // users are decoded by the workers
 	var wg sync.WaitGroup
 	startWorkers := func() {
 		for range workers {
 			wg.Go(func() {
-				for u := range users {
+				for raw := range users {
+					u := new(schemas.User)
+					if err := json.Unmarshal(raw, u); err != nil {
+						st.add(recUser, err, false, "")
+						bar.add(1)
+						continue
+					}
 					_, err := store.CreateUser(ctx, u, nil)
 					skipped := false
 					if errors.Is(err, storage.ErrConflict) {
@@ -504,18 +510,13 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 				}
 			}
 		case recUser:
-			u := new(schemas.User)
-			if err := json.Unmarshal(rec.Data, u); err != nil {
-				st.add(recUser, fmt.Errorf("line %d: %v", line, err), false, "")
-				continue
-			}
 			if !usersOpen {
-				users = make(chan *schemas.User, workers*4)
+				users = make(chan []byte, workers*4)
 				usersOpen = true
 				startWorkers()
 			}
 			select {
-			case users <- u:
+			case users <- rec.Data: // a fresh slice per line (json.RawMessage copies)
 			case <-ctx.Done():
 				return st, ctx.Err()
 			}

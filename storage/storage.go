@@ -160,6 +160,13 @@ type Store interface {
 	// it is returned with what could be read of it and Damaged set.
 	ListEvents(ctx context.Context, q EventQuery) (Page[*schemas.Event], error)
 
+	// PruneEvents deletes up to limit audit events whose Time is before
+	// before, oldest first, and returns how many it deleted (fewer than limit:
+	// none older are left). It deletes events only, never what they describe,
+	// and records no event of its own. It exists for audit retention, run in a
+	// loop of small batches so that no single write holds the store long.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
+
 	// SigningKeys returns the token signing keys, oldest first.
 	SigningKeys(ctx context.Context) ([]*schemas.SigningKey, error)
 	// UpdateSigningKeys replaces the key set with what fn returns, atomically with

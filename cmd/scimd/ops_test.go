@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -379,5 +380,52 @@ func TestSigningKeyRotationKeepsTokens(t *testing.T) {
 		if code, body := call(t, "GET", "http://"+p2.addr+"/cis/v1/users", tok, "", ""); code != 200 {
 			t.Fatalf("a token stopped working after two rotations: %d %v", code, body)
 		}
+	}
+}
+
+// With -audit-retention, events older than the retention are deleted in the
+// background at start; younger ones stay.
+func TestAuditRetentionPrunes(t *testing.T) {
+	dir := t.TempDir()
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := range 1200 { // more than one pruning batch
+		e := &schemas.Event{ID: fmt.Sprintf("old-%04d", i), Time: now.Add(-72*time.Hour + time.Duration(i)*time.Second), Action: "failedLogin", ActorType: "user"}
+		if err := s.AppendEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendEvent(context.Background(), &schemas.Event{ID: "young", Time: now.Add(-time.Hour), Action: "failedLogin", ActorType: "user"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	p := start(t, []string{"SCIMD_DATA_DIR=" + dir}, "-audit-retention", "2d")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.log(), `msg="audit events pruned" count=1200`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no pruning logged:\n%s", p.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.stop(t)
+	s, err = embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	page, err := s.ListEvents(context.Background(), storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page.Items {
+		if strings.HasPrefix(e.ID, "old-") {
+			t.Fatalf("event %s older than the retention survived", e.ID)
+		}
+	}
+	if !slices.ContainsFunc(page.Items, func(e *schemas.Event) bool { return e.ID == "young" }) {
+		t.Fatal("an event within the retention was pruned")
 	}
 }

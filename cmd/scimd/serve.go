@@ -68,6 +68,9 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if cfg.KeyRotationEvery > 0 {
 		go rotateKeys(bg, svc, cfg.KeyRotationEvery, log)
 	}
+	if cfg.AuditRetentionFor > 0 {
+		go pruneAudit(bg, store, cfg.AuditRetentionFor, log)
+	}
 	served := make(chan error, 1)
 	go func() {
 		l := httpx.LimitListener(ln, cfg.MaxConnections, log)
@@ -235,4 +238,48 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Audit retention: events older than the retention are deleted in batches of
+// pruneBatch with a pause between batches, at start and every pruneEvery.
+const (
+	pruneBatch = 500
+	pruneEvery = 10 * time.Minute
+	prunePause = 50 * time.Millisecond
+)
+
+// pruneAudit deletes audit events older than retention until ctx ends.
+func pruneAudit(ctx context.Context, store storage.Store, retention time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(pruneEvery)
+	defer tick.Stop()
+	for {
+		cut := time.Now().UTC().Add(-retention)
+		total := 0
+		for {
+			n, err := store.PruneEvents(ctx, cut, pruneBatch)
+			total += n
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("audit retention: pruning failed", "err", err, "pruned", total)
+				}
+				break
+			}
+			if n < pruneBatch {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(prunePause):
+			}
+		}
+		if total > 0 {
+			log.Info("audit events pruned", "count", total, "older_than", cut.Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -257,4 +258,38 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.Signin
 		}
 		return err
 	}
+}
+
+// PruneEvents deletes up to limit events older than before, oldest first,
+// in one write transaction (see storage.Store).
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, nil
+	}
+	hi := make([]byte, 12)
+	timeKey(hi, before)
+	n := 0
+	err := s.submit(func(b *batch) error {
+		n = 0
+		var keys [][]byte
+		c := b.eb.Cursor()
+		for k, _ := c.First(); k != nil && len(keys) < limit && bytes.Compare(k[:12], hi) < 0; k, _ = c.Next() {
+			keys = append(keys, slices.Clone(k))
+		}
+		for _, k := range keys {
+			if err := b.eb.Delete(k); err != nil {
+				return err
+			}
+			b.staged++
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("embedded: prune events: %w", err)
+	}
+	return n, nil
 }

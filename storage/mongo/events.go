@@ -218,3 +218,36 @@ func readEvent(raw bson.Raw) *schemas.Event {
 		TargetID: h.TargetID, TargetType: h.TargetType, IP: h.IP, UserAgent: h.UserAgent,
 		Damaged: "the stored record could not be decoded: " + err.Error()}
 }
+
+// PruneEvents deletes up to limit events older than before, oldest first
+// (see storage.Store): the ids of the oldest are read, then deleted with the
+// time condition repeated, so an event is never deleted unless it is old.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	old := bson.D{{Key: "time", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}}
+	cur, err := s.events.Find(ctx, old, options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).
+		SetLimit(int64(limit)).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return 0, wrap(err, "prune events")
+	}
+	var ids []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &ids); err != nil {
+		return 0, wrap(err, "prune events")
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	in := make(bson.A, len(ids))
+	for i, d := range ids {
+		in[i] = d.ID
+	}
+	res, err := s.events.DeleteMany(ctx, append(old, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: in}}}))
+	if err != nil {
+		return 0, wrap(err, "prune events")
+	}
+	return int(res.DeletedCount), nil
+}

@@ -332,3 +332,37 @@ func testDamagedEvent(t *testing.T, h *harness) {
 	check("action", storage.EventQuery{Action: "adminUpdateUser", Limit: storage.Unlimited}, bad, e1)
 	check("time range", storage.EventQuery{Since: bad.Time, Until: e3.Time, Limit: storage.Unlimited}, bad)
 }
+
+// testPruneEvents: PruneEvents deletes only events older than the cut-off,
+// oldest first, at most limit at a time, and reports how many.
+func testPruneEvents(t *testing.T, h *harness) {
+	ctx := t.Context()
+	var c auditClock
+	var all []*schemas.Event
+	for range 5 {
+		e := c.event("failedLogin", "u1", nil)
+		all = append(all, e)
+		if err := h.s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := all[3].Time // events 0, 1 and 2 are older
+	if n, err := h.s.PruneEvents(ctx, cut, 0); err != nil || n != 0 {
+		t.Fatalf("PruneEvents limit 0 = %d, %v; want 0", n, err)
+	}
+	if n, err := h.s.PruneEvents(ctx, cut, 2); err != nil || n != 2 {
+		t.Fatalf("PruneEvents limit 2 = %d, %v; want 2", n, err)
+	}
+	if got, want := storedEvents(t, h.s), []string{all[2].ID, all[3].ID, all[4].ID}; !slices.Equal(got, want) {
+		t.Fatalf("after the first batch: %v, want %v (the oldest go first)", got, want)
+	}
+	if n, err := h.s.PruneEvents(ctx, cut, 100); err != nil || n != 1 {
+		t.Fatalf("PruneEvents second batch = %d, %v; want 1", n, err)
+	}
+	if n, err := h.s.PruneEvents(ctx, cut, 100); err != nil || n != 0 {
+		t.Fatalf("PruneEvents with nothing old left = %d, %v; want 0", n, err)
+	}
+	if got, want := storedEvents(t, h.s), []string{all[3].ID, all[4].ID}; !slices.Equal(got, want) {
+		t.Fatalf("after pruning: %v, want %v (the event at the cut-off stays)", got, want)
+	}
+}

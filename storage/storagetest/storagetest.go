@@ -111,6 +111,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"EventsWithChanges", testEventsWithChanges},
 		{"EventWriteFailureStopsChange", testEventWriteFailureStopsChange},
 		{"DamagedEvent", testDamagedEvent},
+		{"PruneEvents", testPruneEvents},
 		{"SigningKeys", testSigningKeys},
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersSort", testListUsersSort},

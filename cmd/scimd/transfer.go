@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -81,8 +80,7 @@ func (sf *storeFlags) open(ctx context.Context) (storage.Store, string, error) {
 type progress struct{ bar *progressbar.ProgressBar }
 
 func newProgress(stderr io.Writer, total int64, what string) *progress {
-	f, ok := stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(stderr) {
 		return &progress{}
 	}
 	return &progress{bar: progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr),

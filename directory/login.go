@@ -78,8 +78,11 @@ func (s *Service) loginFailures(ctx context.Context, key string) (int, error) {
 // when the client goes away: a failure must count even if the caller hangs up
 // as soon as the password is checked.
 func (s *Service) recordLoginFailure(ctx context.Context, key string) {
-	if _, err := s.store.AddLoginFailure(context.WithoutCancel(ctx), key, s.clock(), LoginFailureWindow); err != nil {
+	n, err := s.store.AddLoginFailure(context.WithoutCancel(ctx), key, s.clock(), LoginFailureWindow)
+	if err != nil {
 		s.log.Error("failed login not recorded", "account", key, "err", err)
+	} else if n == MaxUserLoginFailures {
+		s.obs.LoginLockedOut()
 	}
 }
 
@@ -94,7 +97,10 @@ func (s *Service) clearLoginFailures(ctx context.Context, key string, failures i
 	}
 }
 
-var errBadLogin = Errorf(KindUnauthenticated, "invalid username, email or password")
+var (
+	errBadLogin   = Errorf(KindUnauthenticated, "invalid username, email or password")
+	errUserLocked = Errorf(KindRateLimited, "too many failed logins for this user; try again later")
+)
 
 // LoginName is what an end user logs in with: a username or an email address.
 // It is looked up by the field it was given as only (a username is never
@@ -122,7 +128,17 @@ func (s *Service) findLoginUser(ctx context.Context, name LoginName) (*schemas.U
 // checkPassword runs the checks common to every password login: the client is
 // a regular app within its budget, the user exists, is not locked out or
 // disabled, and the password matches. It does not look at Temporary.
-func (s *Service) checkPassword(ctx context.Context, from Client, clientID string, name LoginName, password string) (*schemas.User, *schemas.App, error) {
+func (s *Service) checkPassword(ctx context.Context, from Client, clientID string, name LoginName, password string) (_ *schemas.User, _ *schemas.App, err error) {
+	defer func() {
+		switch {
+		case err == errUserLocked:
+			s.obs.AuthFailed(AuthFailureLockedOut)
+		case KindOf(err) == KindRateLimited:
+			s.obs.AuthFailed(AuthFailureRateLimited)
+		case KindOf(err) == KindUnauthenticated:
+			s.obs.AuthFailed(AuthFailurePassword)
+		}
+	}()
 	app, err := s.store.FindAppByClientID(ctx, clientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -151,7 +167,7 @@ func (s *Service) checkPassword(ctx context.Context, from Client, clientID strin
 		return nil, nil, err
 	}
 	if failures >= MaxUserLoginFailures {
-		return nil, nil, Errorf(KindRateLimited, "too many failed logins for this user; try again later")
+		return nil, nil, errUserLocked
 	}
 	if u.Password == nil {
 		if _, err := checkSecret(ctx, dummyHash, password); err != nil {

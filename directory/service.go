@@ -18,6 +18,7 @@ type Service struct {
 	keys     keyring
 	limiter  *loginLimiter
 	clients  *clientGuard
+	obs      Observer
 }
 
 // Options configures a Service. Zero values select defaults.
@@ -30,6 +31,9 @@ type Options struct {
 	Issuer string
 	// TenantID is the tid claim of issued tokens; default "default".
 	TenantID string
+	// Observer is told of issued tokens, refused credentials and lockouts
+	// (metrics); default none.
+	Observer Observer
 }
 
 // New returns a Service over store.
@@ -46,6 +50,10 @@ func New(store storage.Store, opts Options) *Service {
 	}
 	if s.tenantID == "" {
 		s.tenantID = "default"
+	}
+	s.obs = opts.Observer
+	if s.obs == nil {
+		s.obs = noObserver{}
 	}
 	s.limiter = newLoginLimiter(s.now)
 	s.clients = newClientGuard(s.now)

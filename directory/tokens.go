@@ -251,6 +251,7 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 	if err != nil {
 		return AccessToken{}, translate(err, "token")
 	}
+	s.obs.TokenIssued(c.TokenUse)
 	return AccessToken{Token: signed, ExpiresIn: int(ttl / time.Second), Scope: c.Scope}, nil
 }
 
@@ -259,7 +260,15 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 // resource, when set, becomes the audience. Wrong secrets are limited per
 // client id and per address (KindRateLimited, see MaxClientSecretFailures) and
 // hashing per process (KindUnavailable, see HashWait).
-func (s *Service) IssueClientToken(ctx context.Context, clientID, secret, resource, ip string) (AccessToken, error) {
+func (s *Service) IssueClientToken(ctx context.Context, clientID, secret, resource, ip string) (_ AccessToken, err error) {
+	defer func() {
+		switch KindOf(err) {
+		case KindUnauthenticated:
+			s.obs.AuthFailed(AuthFailureClientSecret)
+		case KindRateLimited:
+			s.obs.AuthFailed(AuthFailureRateLimited)
+		}
+	}()
 	if clientID == "" || secret == "" {
 		return AccessToken{}, errBadClient
 	}
@@ -295,21 +304,26 @@ func (s *Service) issueUserToken(ctx context.Context, u *schemas.User, app *sche
 // token — to the principal it stands for. Any failure is KindUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
 	if bearer == "" {
+		s.obs.AuthFailed(AuthFailureNoCredential)
 		return Principal{}, errBadToken
 	}
 	if strings.HasPrefix(bearer, apiTokenPrefix) {
-		return s.authenticateAPIToken(ctx, bearer)
+		p, err := s.authenticateAPIToken(ctx, bearer)
+		if KindOf(err) == KindUnauthenticated {
+			s.obs.AuthFailed(AuthFailureAPIToken)
+		}
+		return p, err
 	}
 	c, err := s.verify(ctx, bearer)
 	if err != nil {
-		return Principal{}, errBadToken
+		return Principal{}, s.tokenRefused(ctx, bearer, err)
 	}
 	if c.TokenUse == tokenUseEnrol {
 		return s.enrolmentPrincipal(ctx, c)
 	}
 	app, err := s.store.GetApp(ctx, c.AppID)
 	if err != nil {
-		return Principal{}, errBadToken // the app was deleted: its tokens die with it
+		return Principal{}, s.revoked() // the app was deleted: its tokens die with it
 	}
 	switch c.TokenUse {
 	case tokenUseClient:
@@ -325,10 +339,10 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		// removing it from the app ends the token's access at once, on every replica.
 		u, err := s.store.GetUser(ctx, c.Subject)
 		if err != nil || u.Status == schemas.StatusDisabled {
-			return Principal{}, errBadToken
+			return Principal{}, s.revoked()
 		}
 		if _, assigned := u.Apps[app.ID]; !assigned {
-			return Principal{}, errBadToken
+			return Principal{}, s.revoked()
 		}
 		return Principal{UserID: u.ID, AppID: app.ID, ActorType: ActorUser, ActorID: u.ID}, nil
 	}

@@ -47,6 +47,7 @@ type config struct {
 	TrustedProxies    string
 	CORSOrigins       string
 	AccessLog         string
+	MetricsAddr       string
 	proxies           httpx.Proxies // parsed TrustedProxies
 }
 
@@ -71,6 +72,7 @@ func (c *config) flags() []envFlag {
 		{"tls-cert", "SCIMD_TLS_CERT", "PEM certificate (chain) file: serve HTTPS; re-read when it changes", "", &c.TLSCert},
 		{"tls-key", "SCIMD_TLS_KEY", "PEM private key file of -tls-cert; re-read when it changes", "", &c.TLSKey},
 		{"trusted-proxies", "SCIMD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed", "", &c.TrustedProxies},
+		{"metrics-addr", "SCIMD_METRICS_ADDR", "separate listen address for /metrics and /debug/pprof/ (then /metrics is not served on -addr)", "", &c.MetricsAddr},
 		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
 	}
 }
@@ -141,6 +143,11 @@ func (c *config) validate() error {
 	for _, o := range c.corsOrigins() {
 		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "") {
 			errs = append(errs, fmt.Errorf("invalid -cors-origins entry %q: want scheme://host[:port] or *", o))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("invalid -metrics-addr %q: %v", c.MetricsAddr, err))
 		}
 	}
 	if c.AccessLog != "on" && c.AccessLog != "off" {

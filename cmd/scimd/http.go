@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/scimd/scimd/directory"
@@ -63,6 +64,27 @@ func newHandler(store storage.Store, svc *directory.Service, log *slog.Logger, o
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
 	return httpx.AccessLog(log, httpx.Options{Requests: opts.AccessLog, Proxies: opts.Proxies, Observe: opts.Observe}, mux)
+}
+
+// metricsHandler serves the -metrics-addr listener: /metrics and the Go
+// profiler under /debug/pprof/, which is served nowhere else.
+func metricsHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// authFailureReasons are exported at zero from the start (see metrics.Zero).
+var authFailureReasons = []string{
+	directory.AuthFailureNoCredential, directory.AuthFailureInvalidToken, directory.AuthFailureExpired,
+	directory.AuthFailureForeignIssuer, directory.AuthFailureRevoked, directory.AuthFailureAPIToken,
+	directory.AuthFailureClientSecret, directory.AuthFailurePassword, directory.AuthFailureRateLimited,
+	directory.AuthFailureLockedOut,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/mongo"
@@ -25,7 +26,10 @@ import (
 func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	log := cfg.logger(stderr)
 	directory.SetHashConcurrency(cfg.HashConcurrency)
-	store, kind, err := openStore(ctx, cfg)
+	v, c, d := buildInfo()
+	m := metrics.New(v, c, d)
+	m.Zero(authFailureReasons, []string{"client", "user"})
+	store, kind, err := openStoreWith(ctx, cfg, embedded.Options{OnCommit: m.Batch})
 	if err != nil {
 		return err
 	}
@@ -42,20 +46,41 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on -metrics-addr %s: %w", cfg.MetricsAddr, err)
+		}
+		defer mln.Close()
+	}
 
 	base := publicURL(cfg, ln.Addr())
 	if strings.HasPrefix(base, "http://") && cfg.TLSCert != "" && cfg.PublicURL == "" {
 		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
-	svc := directory.New(store, directory.Options{Logger: log, Issuer: base})
+	m.CountEntities(store)
+	svc := directory.New(m.Store(store), directory.Options{Logger: log, Issuer: base, Observer: m})
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
 	}
 	if err := bootstrap(ctx, cfg, svc, log, stderr); err != nil {
 		return err
 	}
-	srv := httpx.NewServer(newHandler(store, svc, log, httpOptions{PublicURL: cfg.PublicURL, AccessLog: cfg.AccessLog == "on",
-		Proxies: cfg.proxies, CORSOrigins: cfg.corsOrigins()}), log)
+	opts := httpOptions{PublicURL: cfg.PublicURL, AccessLog: cfg.AccessLog == "on",
+		Proxies: cfg.proxies, CORSOrigins: cfg.corsOrigins(), Observe: m.Request}
+	if mln == nil {
+		opts.Metrics = m.Handler()
+	} else {
+		msrv := httpx.NewServer(metricsHandler(m.Handler()), log)
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	srv := httpx.NewServer(newHandler(store, svc, log, opts), log)
 	var certs *certReloader
 	if cfg.TLSCert != "" {
 		if certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
@@ -80,7 +105,6 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 			served <- srv.Serve(l)
 		}
 	}()
-	v, c, _ := buildInfo()
 	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "public_url", base, "store", kind, "version", v, "commit", c)
 
 	select {
@@ -113,6 +137,11 @@ func publicURL(cfg *config, addr net.Addr) string {
 
 // openStore opens MongoDB when a URI is configured, the embedded store otherwise.
 func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) {
+	return openStoreWith(ctx, cfg, embedded.Options{})
+}
+
+// openStoreWith is openStore with the embedded store's options.
+func openStoreWith(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, string, error) {
 	if cfg.MongoURI != "" {
 		s, err := mongo.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
 		if err != nil {
@@ -120,7 +149,7 @@ func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) 
 		}
 		return s, "mongodb", nil
 	}
-	s, err := embedded.Open(cfg.DataDir)
+	s, err := embedded.OpenWithOptions(cfg.DataDir, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("open embedded store: %w", err)
 	}

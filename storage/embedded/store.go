@@ -60,6 +60,9 @@ type Options struct {
 	// audit event) as on a full disk: with an error wrapping
 	// storage.ErrUnavailable, and Ping fails until a write succeeds again.
 	MaxSize int
+	// OnCommit, when set, is called by the writer after each committed
+	// transaction with the number of writes it held (metrics: batch sizes).
+	OnCommit func(writes int)
 }
 
 // Store is the embedded storage backend: a bbolt file with every document
@@ -99,6 +102,8 @@ type Store struct {
 	// one) and when it happened: Ping reports it.
 	writeErr atomic.Pointer[writeFailure]
 
+	onCommit func(writes int)
+
 	reqs      chan *request
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -132,6 +137,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	s := &Store{
 		dir:      dir,
 		db:       db,
+		onCommit: opts.OnCommit,
 		users:    make(map[string]*schemas.User),
 		members:  make(map[string]map[string]struct{}),
 		assigned: make(map[string]map[string]struct{}),

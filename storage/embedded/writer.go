@@ -136,6 +136,9 @@ func (s *Store) process(reqs []*request) {
 	if s.writeErr.Load() != nil {
 		s.writeErr.Store(nil)
 	}
+	if s.onCommit != nil {
+		s.onCommit(len(reqs))
+	}
 	s.mu.Lock()
 	b.apply()
 	s.mu.Unlock()

@@ -251,6 +251,10 @@ func TestMatchValuePaths(t *testing.T) {
 	runMatchCases(t, []matchCase{
 		{`emails[type eq "work"]`, scim, true},
 		{`emails[type eq "work" and value co "@work"]`, scim, true},
+		{`emails[type eq "work"].value co "@work"`, scim, true}, // Entra's form: one element matches both
+		{`emails[type eq "work"].value co "@home"`, scim, false},
+		{`emails[type eq "home"].value co "@work"`, scim, false},
+		{`emails[type eq "work"].value co "@work" and name.givenName eq "Ada"`, scim, true},
 		{`emails[type eq "home" and value co "@work"]`, scim, false}, // same element required
 		{`emails[type eq "home" or value co "@work"]`, scim, true},
 		{`emails[type eq "other" or value co "@nowhere"]`, scim, false},
@@ -536,7 +540,10 @@ func TestInvalidFilters(t *testing.T) {
 		{`userName eq -`, scim, "invalid number"},
 		{`userName eq "a" & title pr`, scim, "unexpected character"},
 		{`emails[type eq "work"`, scim, `expected "]"`},
-		{`emails[type eq "work"].value eq "x"`, scim, "syntax error"},
+		{`emails[type eq "work"].nope eq "x"`, scim, `unknown sub-attribute "nope" of emails`},
+		{`emails[type eq "work"].("x")`, scim, "expected a sub-attribute"},
+		{`emails[type eq "work"].value`, scim, "expected an operator"},
+		{`emails[type eq "work"].value[type pr]`, scim, "cannot be nested"},
 		{`emails[foo eq "x"]`, scim, `unknown sub-attribute "foo" of emails`},
 		{`emails[verified eq true]`, scim, "unknown sub-attribute"},
 		{`emails[emails[type pr]]`, scim, "cannot be nested"},

@@ -20,7 +20,9 @@ const (
 // The whole grammar is supported: eq ne co sw ew gt ge lt le pr; and, or and
 // not with RFC precedence (not > and > or) and grouping; value paths
 // (`emails[type eq "work" and value co "@x"]`, whose filter may itself use and,
-// or, not and parentheses); sub-attributes; URN-qualified paths. Keywords and
+// or, not and parentheses), also followed by a sub-attribute comparison
+// (`emails[type eq "work"].value eq "x"`, as Entra sends: an element matches
+// both); sub-attributes; URN-qualified paths. Keywords and
 // attribute names are case-insensitive; nested keys of free-form JSON
 // attributes (`custom_data.tier.level`) are not. As extensions, whitespace
 // around parentheses is optional (`(a eq 1)and(b pr)`), `attr eq null` means
@@ -315,6 +317,25 @@ func (p *parser) parseValuePath(name token) Filter {
 		return nil
 	}
 	p.depth--
+	if !p.patch && p.lex.pos < len(p.lex.in) && p.lex.in[p.lex.pos] == '.' {
+		// attr[filter].sub op value (Entra: emails[type eq "work"].value eq
+		// "x"): an element matches the filter and the comparison.
+		p.lex.pos++
+		if !p.advance() {
+			return nil
+		}
+		if p.tok.kind != tWord || !isWordStart(p.tok.text[0]) {
+			p.fail(fmt.Sprintf("syntax error at offset %d: expected a sub-attribute of %s after \"].\", found %s", p.tok.pos, name.text, p.tok))
+			return nil
+		}
+		p.elem = &path
+		c := p.parseAttrExp()
+		p.elem = nil
+		if p.reason != "" {
+			return nil
+		}
+		return &ValuePath{Path: path, Filter: &And{Left: f, Right: c}}
+	}
 	p.advance()
 	return &ValuePath{Path: path, Filter: f}
 }

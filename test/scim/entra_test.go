@@ -57,6 +57,15 @@ func TestEntra(t *testing.T) {
 			id := u.body["id"].(string)
 			mgr := s.call("POST", base+"/Users", entraUser("boss@contoso.example", "boss")).is(t, 201).body["id"].(string)
 			s.call("POST", base+"/Users", entraUser("grace@contoso.example", "grace2")).scimError(t, 409, "uniqueness")
+			// a tenant that matches users on the work email (issue 8 §3)
+			for _, f := range []string{`emails[type eq "work"].value eq "grace@contoso.example"`, `emails[type eq "work"].value eq "GRACE@contoso.example" and externalId eq "grace"`} {
+				if r := s.call("GET", base+"/Users?filter="+q(f), nil).is(t, 200); n(r.body["totalResults"]) != 1 || at(r.body, "Resources", 0, "id") != id {
+					t.Fatalf("%s: %s", f, r.raw)
+				}
+			}
+			if r := s.call("GET", base+"/Users?filter="+q(`emails[type eq "home"].value eq "grace@contoso.example"`), nil).is(t, 200); n(r.body["totalResults"]) != 0 {
+				t.Fatalf("a work email matched type home: %s", r.raw)
+			}
 			// update: one op per attribute, or (flag) a pathless replace with path keys
 			var ops []any
 			if flag {

@@ -429,3 +429,26 @@ func TestAuditRetentionPrunes(t *testing.T) {
 		t.Fatal("an event within the retention was pruned")
 	}
 }
+
+// An imported user whose password hash is in no accepted format is reported
+// and not created; the other records go in; the exit code says it failed.
+func TestImportRefusesUnknownHash(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "in.jsonl")
+	os.WriteFile(file, []byte(`{"type":"header","data":{"format":"scimd-export","version":1}}
+{"type":"user","data":{"ID":"u-bad","UserName":"bad","Password":{"Hash":"clear-text-password"}}}
+{"type":"user","data":{"ID":"u-good","UserName":"good","Password":{"Hash":"$2a$04$rix0i6k8bR6zuyikzwrQaOmIlhLcfF748eysgKbYDE13EcwhXSZPC"}}}
+`), 0o600)
+	dir := t.TempDir()
+	code, log := scimd(t, nil, "import", "--data-dir", dir, "--in", file)
+	if code != 1 || !strings.Contains(log, "user u-bad") || !strings.Contains(log, "hashed_password") || !strings.Contains(log, "created 1 users") {
+		t.Fatalf("import with a bad hash: exit %d: %s", code, log)
+	}
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetUser(context.Background(), "u-bad"); err == nil {
+		t.Fatal("the user with a bad hash was created")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
@@ -399,7 +400,8 @@ func orNone(s string) string {
 // hash; for a signing key, its kid) is already there is skipped, so an
 // interrupted import resumes by running it again. A record that conflicts
 // with a different entity (a userName another user holds) fails and is
-// reported; the import goes on. Records are stored without audit events of
+// reported; the import goes on, as does a user whose password hash is not
+// one directory.ParseHash accepts. Records are stored without audit events of
 // their own: the events of the source come along with --audit.
 func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr io.Writer, workers int) (*importStats, error) {
 	st := &importStats{created: map[string]int{}, skipped: map[string]int{}, failed: map[string]int{}}
@@ -417,6 +419,13 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 						st.add(recUser, err, false, "")
 						bar.add(1)
 						continue
+					}
+					if u.Password != nil {
+						if _, err := directory.ParseHash(u.Password.Hash); err != nil {
+							st.add(recUser, err, false, u.ID)
+							bar.add(1)
+							continue
+						}
 					}
 					_, err := store.CreateUser(ctx, u, nil)
 					skipped := false

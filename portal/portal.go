@@ -261,7 +261,8 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, status int, name
 	_, _ = w.Write(buf.Bytes())
 }
 
-// status maps a directory error kind to the page's status code.
+// status maps a directory error kind to the page's status code: the one
+// mapping of the portal face.
 func status(err error) int {
 	switch directory.KindOf(err) {
 	case directory.KindInvalid, directory.KindInvalidFilter, directory.KindInvalidPath,
@@ -277,7 +278,9 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case directory.KindForbidden:
 		return http.StatusForbidden
-	case directory.KindTooMany, directory.KindTooLarge:
+	case directory.KindTooMany:
+		return http.StatusBadRequest
+	case directory.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case directory.KindRateLimited:
 		return http.StatusTooManyRequests

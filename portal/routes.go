@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"crypto/hmac"
 	"errors"
 	"net/http"
 	"strconv"
@@ -172,6 +171,3 @@ func valueFieldError(err error) error {
 	}
 	return directory.FieldError(directory.KindInvalid, field, "%s", ve.Error())
 }
-
-// constEq compares two strings in constant time.
-func constEq(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }

@@ -225,3 +225,41 @@ func TestFormsErrorsInWords(t *testing.T) {
 		}
 	}
 }
+
+func TestFormsUserContactsAndAppData(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	bg := context.Background()
+	app, _, err := s.svc.CreateApp(bg, directory.System, schemas.AppRegular, &schemas.App{Name: "CRM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.svc.CreateUser(bg, directory.System, &schemas.User{
+		Emails: []schemas.Email{{Value: "one@example.com", Primary: true}, {Value: "two@example.com"}, {Value: "three@example.com"}},
+		Apps:   map[string]*schemas.AppLink{app.ID: {}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/portal/users/" + u.ID
+	c.get(base)
+	st, body := c.post(base+"/contact", url.Values{"kind": {"email"}, "value": {"two@example.com"}, "op": {"primary"}})
+	want(t, "make primary", st, http.StatusOK, body, "two@example.com is now primary")
+	st, body = c.post(base+"/contact", url.Values{"kind": {"email"}, "value": {"three@example.com"}, "op": {"remove"}})
+	want(t, "remove secondary", st, http.StatusOK, body, "three@example.com removed.")
+	st, body = c.post(base+"/contact", url.Values{"kind": {"email"}, "value": {"one@example.com"}, "op": {"verify"}})
+	want(t, "verify", st, http.StatusOK, body, "one@example.com marked verified.")
+	st, body = c.post(base+"/app-data", url.Values{"app_id": {app.ID}, "external_account_id": {"crm-42"}, "custom_app_data": {`[1]`}})
+	want(t, "custom_app_data not an object", st, http.StatusBadRequest, body, "custom_app_data must be one JSON object")
+	st, body = c.post(base+"/app-data", url.Values{"app_id": {app.ID}, "external_account_id": {"crm-42"}, "custom_app_data": {`{"tier": "gold"}`}})
+	want(t, "app data", st, http.StatusOK, body, "Application data saved.", "crm-42", "gold")
+
+	got, _ := s.svc.GetUser(bg, directory.System, u.ID)
+	primary, _ := got.PrimaryEmail()
+	if primary.Value != "two@example.com" || len(got.Emails) != 2 || !got.Emails[0].Verified && !got.Emails[1].Verified ||
+		got.Apps[app.ID].ExternalAccountID != "crm-42" || got.Apps[app.ID].CustomAppData["tier"] != "gold" {
+		t.Fatalf("the user after the portal's changes: %+v", got)
+	}
+	// The user's audit trail is on its page, with the administrator as actor.
+	_, body = c.get(base)
+	want(t, "audit trail", http.StatusOK, http.StatusOK, body, "Audit trail", "adminUpdateUser", adminEmail)
+}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/scimd/scimd/schemas"
@@ -18,7 +19,7 @@ import (
 
 type userRec struct {
 	ID   string                 `json:"id"`
-	V    int64                  `json:"v"`
+	V    int64                  `json:"v,omitempty"` // format 1 only: since 2 in the userVersions bucket
 	UN   string                 `json:"un,omitempty"`
 	XID  string                 `json:"xid,omitempty"`
 	N    *nameRec               `json:"n,omitempty"`
@@ -44,7 +45,7 @@ type userRec struct {
 	StAt time.Time              `json:"sta,omitzero"`
 	CD   map[string]any         `json:"cd,omitempty"`
 	Apps map[string]*appLinkRec `json:"apps,omitempty"`
-	G    []string               `json:"g,omitempty"`
+	G    []string               `json:"g,omitempty"` // format 1 only: since 2 in the userGroups bucket
 	Pw   *passwordRec           `json:"pw,omitempty"`
 	DK   []deviceKeyRec         `json:"dk,omitempty"`
 	Cr   time.Time              `json:"cr,omitzero"`
@@ -257,13 +258,13 @@ func (m mvRec) multiValue() schemas.MultiValue {
 
 func toUserRec(u *schemas.User) *userRec {
 	r := &userRec{
-		ID: u.ID, V: u.Version, UN: u.UserName, XID: u.ExternalID,
+		ID: u.ID, UN: u.UserName, XID: u.ExternalID,
 		DN: u.DisplayName, NN: u.NickName, PU: u.ProfileURL, Ti: u.Title, UT: u.UserType,
 		PL: u.PreferredLanguage, Lo: u.Locale, TZ: u.Timezone, BD: u.Birthday,
 		Em: convertAll(u.Emails, toEmailRec), Ph: convertAll(u.PhoneNumbers, toPhoneRec),
 		IM: convertAll(u.IMs, toMVRec), Pho: convertAll(u.Photos, toMVRec), Ent: convertAll(u.Entitlements, toMVRec),
 		Ro: convertAll(u.Roles, toMVRec), X5: convertAll(u.X509Certificates, toMVRec),
-		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData, G: u.GroupIDs,
+		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData,
 		Cr: utc(u.Created), Up: utc(u.Updated), LA: utc(u.LastAuth),
 	}
 	if !u.Name.IsZero() {
@@ -362,25 +363,30 @@ func (r *userRec) user() *schemas.User {
 	return u
 }
 
-// encodeUser returns the stored encoding of u and the decoded form of that
-// encoding, which is what the store keeps in memory.
+// encodeUser returns the stored record of u (without its Version and
+// GroupIDs, which are stored apart) and u as read back from the file: the
+// decoded record with u's Version and GroupIDs.
 func encodeUser(u *schemas.User) ([]byte, *schemas.User, error) {
 	b, err := json.Marshal(toUserRec(u))
 	if err != nil {
 		return nil, nil, err
 	}
 	d, err := decodeUser(b)
-	return b, d, err
+	if err != nil {
+		return nil, nil, err
+	}
+	d.Version, d.GroupIDs = u.Version, slices.Clone(u.GroupIDs)
+	return b, d, nil
 }
 
+// decodeUser decodes a user record. Since format 2 the record holds no
+// Version and no GroupIDs (the caller completes them).
 func decodeUser(b []byte) (*schemas.User, error) {
 	var r userRec
 	if err := decodeJSON(b, &r); err != nil {
 		return nil, err
 	}
-	u := r.user()
-	internUser(u)
-	return u, nil
+	return r.user(), nil
 }
 
 func encodeGroup(g *schemas.Group) ([]byte, *schemas.Group, error) {
@@ -518,6 +524,7 @@ func decodeEvent(b []byte) (*schemas.Event, error) {
 	return e, nil
 }
 
-// encodeUserOnly encodes u without decoding it back: for copies of stored users
-// changed in ways that keep them in decoded form.
+// encodeUserOnly encodes the record of u (without Version and GroupIDs)
+// without decoding it back: for copies of stored users changed in ways that
+// keep them in decoded form.
 func encodeUserOnly(u *schemas.User) ([]byte, error) { return json.Marshal(toUserRec(u)) }

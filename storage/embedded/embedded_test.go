@@ -340,10 +340,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.mu.RLock()
-		scan := s.scanUsers(f)
-		_, planned := s.planUsers(f)
-		s.mu.RUnlock()
+		scan, planned := scanAndPlan(t, s, f)
 		var got, want []string
 		for _, u := range page.Items {
 			got = append(got, u.ID)
@@ -370,10 +367,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.mu.RLock()
-	scan := s.scanUsers(appsPr)
-	_, planned := s.planUsers(appsPr)
-	s.mu.RUnlock()
+	scan, planned := scanAndPlan(t, s, appsPr)
 	if !planned || page.Total != 75 || len(scan) != 75 {
 		t.Errorf("apps pr: planned %v, %d users, full scan %d, want 75", planned, page.Total, len(scan))
 	}
@@ -382,7 +376,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, planned := s.planUsers(f); !planned {
+	if _, planned := scanAndPlan(t, s, f); !planned {
 		t.Error("userName eq is not answered through the index")
 	}
 
@@ -400,6 +394,22 @@ func TestPlannedEqualsScan(t *testing.T) {
 	if !gplanned || len(gids) != 2 || gids[0] != "grp-1" || gids[1] != "grp-1" {
 		t.Errorf("group filter: planned %v, candidates %v; want the index to give grp-1 for each side", gplanned, gids)
 	}
+}
+
+// scanAndPlan returns what a full scan of s matches with f, and whether the
+// planner answers f through an index.
+func scanAndPlan(t *testing.T, s *Store, f schemas.Filter) (scan []*schemas.User, planned bool) {
+	t.Helper()
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		var err error
+		scan, err = s.scanUsers(context.Background(), r, f)
+		_, planned = s.planUsers(r, f)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scan, planned
 }
 
 const crashDirEnv = "SCIMD_EMBEDDED_CRASH_DIR"

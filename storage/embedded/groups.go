@@ -91,9 +91,10 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 		if _, ok := b.group(id); !ok {
 			return storage.ErrNotFound
 		}
-		members := b.userSet(b.s.members[id], func(u *schemas.User) bool { return u.InGroup(id) })
-		if err := b.restage(members, func(old *schemas.User) *schemas.User { return withoutGroup(old, id) }); err != nil {
-			return err
+		for _, u := range seconds(b.u.members, id) {
+			if err := b.setMembership(id, u, false); err != nil {
+				return err
+			}
 		}
 		if err := b.deleteGroup(id); err != nil {
 			return err

@@ -5,7 +5,8 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// uniqueKind names one unique index.
+// uniqueKind names one unique index. The user kinds (kUserName..kExtID and
+// kLogin) are buckets of the file; the others are maps in memory.
 type uniqueKind uint8
 
 const (
@@ -89,48 +90,6 @@ func (s *Store) reindex(kind uniqueKind, id, oldKey, newKey string) {
 	}
 }
 
-// indexUser updates the unique, membership and assignment indexes for the
-// change of user id from old to nu (either may be nil). The caller holds mu
-// exclusively (or is Open).
-func (s *Store) indexUser(id string, old, nu *schemas.User) {
-	ok, nk := keysOfUser(old), keysOfUser(nu)
-	for k := range ok {
-		s.reindex(uniqueKind(k), id, ok[k], nk[k])
-	}
-	moveLogins(old, nu, func(oldKey, newKey string) { s.reindex(kLogin, id, oldKey, newKey) })
-	var oldGroups, newGroups []string
-	if old != nil {
-		oldGroups = old.GroupIDs
-	}
-	if nu != nil {
-		newGroups = nu.GroupIDs
-	}
-	for _, g := range oldGroups {
-		if !contains(newGroups, g) {
-			removeFromSet(s.members, g, id)
-		}
-	}
-	for _, g := range newGroups {
-		if !contains(oldGroups, g) {
-			addToSet(s.members, g, id)
-		}
-	}
-	if old != nil {
-		for a := range old.Apps {
-			if nu == nil || nu.Apps[a] == nil {
-				removeFromSet(s.assigned, a, id)
-			}
-		}
-	}
-	if nu != nil {
-		for a, l := range nu.Apps {
-			if l != nil && (old == nil || old.Apps[a] == nil) {
-				addToSet(s.assigned, a, id)
-			}
-		}
-	}
-}
-
 func (s *Store) indexGroup(id string, old, nu *schemas.Group) {
 	s.reindex(kGroupName, id, keyOfGroup(old), keyOfGroup(nu))
 }
@@ -143,30 +102,13 @@ func (s *Store) indexToken(id string, old, nu *schemas.APIToken) {
 	s.reindex(kTokenHash, id, keyOfToken(old), keyOfToken(nu))
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
+// loginKeys returns the keys of the login identifiers of u.
+func loginKeys(u *schemas.User) []string {
+	var out []string
+	for _, l := range storage.LoginIDs(u) {
+		out = append(out, l.Key)
 	}
-	return false
-}
-
-func addToSet(m map[string]map[string]struct{}, key, id string) {
-	set := m[key]
-	if set == nil {
-		set = make(map[string]struct{})
-		m[key] = set
-	}
-	set[id] = struct{}{}
-}
-
-func removeFromSet(m map[string]map[string]struct{}, key, id string) {
-	set := m[key]
-	delete(set, id)
-	if len(set) == 0 {
-		delete(m, key)
-	}
+	return out
 }
 
 // moveLogins calls move(key, "") for each login identifier key old holds and

@@ -2,63 +2,166 @@ package embedded
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
 
-// ListUsers returns one page of the users matching q.Filter and the total.
+// ListUsers returns one page of the users matching q.Filter and the total,
+// from one read transaction of the file.
 //
-// When the filter pins the answer to a few users through an index (see
-// planUsers), only those are evaluated; otherwise every user is. Either way each
-// candidate is checked with schemas.MatchUser, so the answer is the evaluator's.
+// When the filter pins the answer to some users through an index (see
+// planUsers), only those are decoded and evaluated; otherwise every user is.
+// Either way each candidate is checked with schemas.MatchUser, so the answer
+// is the evaluator's. Without a filter and a sort, only the page is decoded.
 func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Page[*schemas.User]{}, err
 	}
-	if err := s.rlock(); err != nil {
-		return storage.Page[*schemas.User]{}, err
-	}
-	defer s.mu.RUnlock()
-	var matches []*schemas.User
-	switch ids, ok := s.planUsers(q.Filter); {
-	case q.Filter == nil:
-		matches = s.order // not changed below: sorting works on a copy
-	case ok:
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		for _, id := range ids {
-			if u := s.users[id]; u != nil && schemas.MatchUser(q.Filter, u) {
-				matches = append(matches, u)
+	var page storage.Page[*schemas.User]
+	err := s.userView(func(tx *bolt.Tx, r *users) error {
+		if q.Filter == nil && q.Sort == nil {
+			return listAll(tx, r, q, &page)
+		}
+		var matches []*schemas.User
+		ids, ok := s.planUsers(r, q.Filter)
+		switch {
+		case q.Filter == nil:
+			ok, ids = false, nil
+			fallthrough
+		case !ok:
+			var err error
+			if matches, err = s.scanUsers(ctx, r, q.Filter); err != nil {
+				return err
+			}
+		default:
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			for _, id := range ids {
+				u, err := r.get(id)
+				if err != nil {
+					return err
+				}
+				if u != nil && schemas.MatchUser(q.Filter, u) {
+					matches = append(matches, u)
+				}
 			}
 		}
-	default:
-		matches = s.scanUsers(q.Filter)
-	}
-	if q.Sort != nil {
-		if q.Filter == nil {
-			matches = slices.Clone(matches)
+		if q.Sort != nil {
+			schemas.SortUsers(matches, q.Sort)
 		}
-		schemas.SortUsers(matches, q.Sort)
+		from, to := pageBounds(len(matches), q.Offset, q.Limit)
+		page = storage.Page[*schemas.User]{Items: matches[from:to:to], Total: len(matches)}
+		return nil
+	})
+	if err != nil {
+		return storage.Page[*schemas.User]{}, err
 	}
-	from, to := pageBounds(len(matches), q.Offset, q.Limit)
-	items := make([]*schemas.User, 0, to-from)
-	for _, u := range matches[from:to] {
-		items = append(items, u.Clone())
+	if page.Items == nil {
+		page.Items = []*schemas.User{}
 	}
-	return storage.Page[*schemas.User]{Items: items, Total: len(matches)}, nil
+	return page, nil
 }
 
-// scanUsers evaluates f on every user, in id order.
-func (s *Store) scanUsers(f schemas.Filter) []*schemas.User {
+// listAll is the page of every user in id order: a cursor walk to the offset,
+// and only the page decoded.
+func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas.User]) error {
+	page.Total = countUsers(tx)
+	from, to := pageBounds(page.Total, q.Offset, q.Limit)
+	page.Items = make([]*schemas.User, 0, to-from)
+	if from == to {
+		return nil
+	}
+	c := r.recs.Cursor()
+	k, v := c.First()
+	for i := 0; i < from && k != nil; i++ {
+		k, v = c.Next()
+	}
+	for i := from; i < to && k != nil; i++ {
+		u, err := r.decode(string(k), v)
+		if err != nil {
+			return err
+		}
+		page.Items = append(page.Items, u)
+		k, v = c.Next()
+	}
+	return nil
+}
+
+// scanUsers decodes every user and evaluates f (nil: all) on it, in id order.
+// Decoding, the bulk of the work, runs on all CPUs; the cursor and the
+// version and group lookups stay in this goroutine.
+func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*schemas.User, error) {
+	const chunk = 512
+	type item struct {
+		id  string
+		v   []byte
+		u   *schemas.User
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
 	var out []*schemas.User
-	for _, u := range s.order {
-		if schemas.MatchUser(f, u) {
-			out = append(out, u)
+	items := make([]item, 0, chunk)
+	flush := func() error {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(items); i += workers {
+					it := &items[i]
+					u, err := decodeUser(it.v)
+					if err != nil {
+						it.err = fmt.Errorf("embedded: user %s: %w", it.id, err)
+						continue
+					}
+					it.u = u
+				}
+			})
+		}
+		wg.Wait()
+		for i := range items {
+			it := &items[i]
+			if it.err != nil {
+				return it.err
+			}
+			r.complete(it.u)
+		}
+		// Evaluation needs the groups: a second parallel pass.
+		keep := make([]bool, len(items))
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(items); i += workers {
+					keep[i] = f == nil || schemas.MatchUser(f, items[i].u)
+				}
+			})
+		}
+		wg.Wait()
+		for i := range items {
+			if keep[i] {
+				out = append(out, items[i].u)
+			}
+		}
+		items = items[:0]
+		return ctx.Err()
+	}
+	c := r.recs.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		items = append(items, item{id: string(k), v: v})
+		if len(items) == chunk {
+			if err := flush(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return out
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // pageBounds returns the slice bounds of the page [offset, offset+limit) of n items.
@@ -71,8 +174,8 @@ func pageBounds(n, offset, limit int) (from, to int) {
 }
 
 // planUsers returns the ids of a superset of the users f matches, found
-// through the indexes, or ok == false when f needs a full scan. The ids may be
-// unsorted and repeated. The caller holds mu.
+// through the indexes of r, or ok == false when f needs a full scan. The ids
+// may be unsorted and repeated.
 //
 // It is exact in the one direction that matters: every user f matches is in
 // the result. Indexed are, on an And chain or both sides of an Or:
@@ -81,12 +184,12 @@ func pageBounds(n, offset, limit int) (from, to int) {
 //	primaryEmail eq "x"    folded primary email index
 //	primaryPhone eq "x"    primary phone index (caseExact)
 //	externalId eq "x"      externalId index (caseExact)
-//	id eq "x"              the users map (caseExact)
+//	id eq "x"              the users bucket (caseExact)
 //	groups eq "g"          membership index (every group whose id matches)
 //	app-scoped attributes  application assignment index (apps pr, and any
 //	                       comparison but ne or null on the app's data)
-func (s *Store) planUsers(f schemas.Filter) (ids []string, ok bool) {
-	return plan(f, s.planUserCompare)
+func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
+	return plan(f, func(c schemas.Compare) ([]string, bool) { return s.planUserCompare(r, c) })
 }
 
 // plan walks the And/Or structure of f, the same for every resource type, and
@@ -138,7 +241,7 @@ func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []
 	return nil, false
 }
 
-func (s *Store) planUserCompare(c schemas.Compare) ([]string, bool) {
+func (s *Store) planUserCompare(r *users, c schemas.Compare) ([]string, bool) {
 	a := c.Path.Attr
 	if a == nil {
 		return nil, false
@@ -147,7 +250,7 @@ func (s *Store) planUserCompare(c schemas.Compare) ([]string, bool) {
 	// that needs a value there (not ne, not against null) needs the assignment.
 	if c.Path.AppID != "" && (a.Canonical == "apps" || (c.Path.Parent != nil && c.Path.Parent.Canonical == "apps")) &&
 		(c.Op == schemas.OpPr || (c.Op != schemas.OpNe && c.Value.Kind != schemas.KindNull)) {
-		return setIDs(s.assigned[c.Path.AppID]), true
+		return seconds(r.apps, c.Path.AppID), true
 	}
 	if c.Op != schemas.OpEq || c.Value.Kind != schemas.KindString || len(c.Path.Keys) > 0 {
 		return nil, false
@@ -156,17 +259,23 @@ func (s *Store) planUserCompare(c schemas.Compare) ([]string, bool) {
 	if a.Canonical == "groups" || (c.Path.Parent != nil && c.Path.Parent.Canonical == "groups" && a.Name == "value") {
 		// Group ids compare as the catalog says (case-insensitively unless
 		// caseExact): take every group whose id matches.
+		ids := seconds(r.members, v)
 		if a.CaseExact {
-			return setIDs(s.members[v]), true
+			return ids, true
 		}
-		var ids []string
+		// Every group whose id folds to v's: memberships exist only for
+		// stored groups (DeleteGroup removes them).
 		fv := schemas.Fold(v)
-		for g, set := range s.members {
-			if g == v || schemas.Fold(g) == fv {
-				for id := range set {
-					ids = append(ids, id)
-				}
+		s.mu.RLock()
+		var others []string
+		for g := range s.groups {
+			if g != v && schemas.Fold(g) == fv {
+				others = append(others, g)
 			}
+		}
+		s.mu.RUnlock()
+		for _, g := range others {
+			ids = append(ids, seconds(r.members, g)...)
 		}
 		return ids, true
 	}
@@ -181,35 +290,26 @@ func (s *Store) planUserCompare(c schemas.Compare) ([]string, bool) {
 	}
 	switch a.Canonical {
 	case "userName":
-		id, found := s.idx[kUserName][schemas.Fold(v)]
-		return one(id, found)
+		id := r.owner(kUserName, schemas.Fold(v))
+		return one(id, id != "")
 	case "primaryEmail":
-		id, found := s.idx[kEmail][schemas.Fold(v)]
-		return one(id, found)
+		id := r.owner(kEmail, schemas.Fold(v))
+		return one(id, id != "")
 	}
 	if !a.CaseExact {
 		return nil, false // the exact indexes below cannot answer a folded comparison
 	}
 	switch a.Canonical {
 	case "primaryPhone":
-		id, found := s.idx[kPhone][v]
-		return one(id, found)
+		id := r.owner(kPhone, v)
+		return one(id, id != "")
 	case "externalId":
-		id, found := s.idx[kExtID][v]
-		return one(id, found)
+		id := r.owner(kExtID, v)
+		return one(id, id != "")
 	case "id":
-		_, found := s.users[v]
-		return one(v, found)
+		return one(v, r.exists(v))
 	}
 	return nil, false
-}
-
-func setIDs(set map[string]struct{}) []string {
-	ids := make([]string, 0, len(set))
-	for id := range set {
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 // ListGroups returns one page of the groups matching q.Filter and the total.

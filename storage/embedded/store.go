@@ -22,7 +22,14 @@ import (
 const FileName = "scimd.db"
 
 // formatVersion is the version of the file layout, stored in the meta bucket.
-const formatVersion = "1"
+// Version "1" kept each user's version and group ids in its record and had no
+// index buckets (every index was rebuilt in memory at open); Open migrates such
+// a file to "2" in one transaction (see migrateV1). A file of any other
+// version is refused.
+const formatVersion = "2"
+
+// formatV1 is the layout Open migrates from.
+const formatV1 = "1"
 
 // ErrClosed is returned by every method of a Store after Close.
 var ErrClosed = errors.New("embedded: store is closed")
@@ -39,6 +46,23 @@ var (
 	bucketAdmins   = []byte("admins")
 	bucketSessions = []byte("sessions")
 
+	// Users live only in the file (format 2). Next to their records:
+	// their versions (id → 8-byte big-endian), their memberships in both
+	// directions and their application assignments (pairKey(a, b) → empty),
+	// and one bucket per unique user index (normalized value → id).
+	bucketUserVersions = []byte("userVersions")
+	bucketUserGroups   = []byte("userGroups")   // pairKey(user, group)
+	bucketGroupMembers = []byte("groupMembers") // pairKey(group, user)
+	bucketAppUsers     = []byte("appUsers")     // pairKey(app, user)
+	bucketUserIndex    = [numKinds][]byte{
+		kUserName: []byte("ix.userName"),
+		kEmail:    []byte("ix.email"),
+		kPhone:    []byte("ix.phone"),
+		kExtID:    []byte("ix.externalId"),
+		kLogin:    []byte("ix.login"),
+	}
+
+	keyUserCount   = []byte("userCount") // 8-byte big-endian number of users
 	keyFormat      = []byte("format")
 	keySigningKeys = []byte("signingKeys")
 	keyProbe       = []byte("writeProbe") // written by Ping after a failed commit
@@ -65,8 +89,9 @@ type Options struct {
 	OnCommit func(writes int)
 }
 
-// Store is the embedded storage backend: a bbolt file with every document
-// decoded in memory. It is safe for concurrent use.
+// Store is the embedded storage backend: a bbolt file, with users read from it
+// on demand and the few groups, applications and tokens decoded in memory. It
+// is safe for concurrent use.
 type Store struct {
 	dir string
 	db  *bolt.DB
@@ -77,14 +102,9 @@ type Store struct {
 	// goroutine that changes it.
 	mu     sync.RWMutex
 	closed bool
-
-	users map[string]*schemas.User
-	// order holds every user sorted by id: full scans and id-ordered pages.
-	order []*schemas.User
-	// members maps a group id to the ids of its members (from User.GroupIDs).
-	members map[string]map[string]struct{}
-	// assigned maps an application id to the ids of the users assigned to it (User.Apps).
-	assigned map[string]map[string]struct{}
+	// shut is set by Close before the file closes: user reads, which run in
+	// their own read transactions without mu, check it.
+	shut atomic.Bool
 
 	groups     map[string]*schemas.Group
 	groupOrder []*schemas.Group
@@ -95,7 +115,8 @@ type Store struct {
 	keys    []*schemas.SigningKey
 	keysVer int64 // bumped by every UpdateSigningKeys, for compare-and-swap
 
-	// idx are the unique indexes: normalized value → id, one map per uniqueKind.
+	// idx are the unique indexes of groups, apps and tokens: normalized value
+	// → id, one map per uniqueKind. The user indexes are buckets of the file.
 	idx [numKinds]map[string]string
 
 	// writeErr holds the failure of the last commit (nil after a successful
@@ -138,9 +159,6 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		dir:      dir,
 		db:       db,
 		onCommit: opts.OnCommit,
-		users:    make(map[string]*schemas.User),
-		members:  make(map[string]map[string]struct{}),
-		assigned: make(map[string]map[string]struct{}),
 		groups:   make(map[string]*schemas.Group),
 		apps:     make(map[string]*schemas.App),
 		tokens:   make(map[string]*schemas.APIToken),
@@ -163,38 +181,48 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// init creates the buckets and checks the format version.
+// init creates the buckets and checks the format version, migrating a file
+// of format 1 in the same transaction.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins, bucketSessions, bucketLoginFailures} {
+		names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
+			bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers}
+		for _, n := range bucketUserIndex {
+			if n != nil {
+				names = append(names, n)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := []byte(nil)
+		if meta != nil {
+			v = meta.Get(keyFormat)
+		}
+		if v != nil && string(v) != formatVersion && string(v) != formatV1 {
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q)", v, formatVersion, formatV1)
+		}
+		for _, name := range names {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		switch v := meta.Get(keyFormat); {
+		meta = tx.Bucket(bucketMeta)
+		switch {
 		case v == nil:
 			return meta.Put(keyFormat, []byte(formatVersion))
-		case string(v) != formatVersion:
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q)", v, formatVersion)
+		case string(v) == formatV1:
+			if err := migrateV1(tx); err != nil {
+				return fmt.Errorf("migrate file format %s to %s: %w", formatV1, formatVersion, err)
+			}
+			return meta.Put(keyFormat, []byte(formatVersion))
 		}
 		return nil
 	})
 }
 
-// load decodes every document into memory and builds the indexes.
+// load decodes the groups, applications, tokens and signing keys into memory.
+// Users stay in the file: nothing about them is read at open.
 func (s *Store) load() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		users, err := decodeAll(tx.Bucket(bucketUsers), decodeUser)
-		if err != nil {
-			return fmt.Errorf("users: %w", err)
-		}
-		s.order = make([]*schemas.User, 0, len(users))
-		for _, u := range users {
-			s.users[u.ID] = u
-			s.order = append(s.order, u)
-			s.indexUser(u.ID, nil, u)
-		}
 		groups, err := decodeAll(tx.Bucket(bucketGroups), decodeGroup)
 		if err != nil {
 			return fmt.Errorf("groups: %w", err)
@@ -270,6 +298,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		s.shut.Store(true)
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
@@ -332,19 +361,7 @@ func (s *Store) rlock() error {
 	return nil
 }
 
-// findUserIndex returns the position of id in order, or where it would go.
-func findUserIndex(order []*schemas.User, id string) (int, bool) {
-	return slices.BinarySearchFunc(order, id, func(u *schemas.User, id string) int {
-		switch {
-		case u.ID < id:
-			return -1
-		case u.ID > id:
-			return 1
-		}
-		return 0
-	})
-}
-
+// findGroupIndex returns the position of id in order, or where it would go.
 func findGroupIndex(order []*schemas.Group, id string) (int, bool) {
 	return slices.BinarySearchFunc(order, id, func(g *schemas.Group, id string) int {
 		switch {

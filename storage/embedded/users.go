@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -31,7 +32,7 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Even
 		return nil, err
 	}
 	err = s.submit(func(b *batch) error {
-		if _, ok := b.user(stored.ID); ok {
+		if b.userExists(stored.ID) {
 			return storage.Conflict(storage.FieldID)
 		}
 		if err := userRecords.stage(b, stored, enc); err != nil {
@@ -45,17 +46,22 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Even
 	return stored.Clone(), nil
 }
 
-// GetUser returns the user with the given id, or storage.ErrNotFound.
+// GetUser returns the user with the given id, or storage.ErrNotFound: its
+// record decoded from the file.
 func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
-	if err := s.rlock(); err != nil {
+	var u *schemas.User
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		var err error
+		u, err = r.get(id)
+		return err
+	})
+	if err == nil && u == nil {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
-	defer s.mu.RUnlock()
-	u, ok := s.users[id]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return u.Clone(), nil
+	return u, nil
 }
 
 // FindUser returns the user whose unique field has the value, or storage.ErrNotFound.
@@ -73,18 +79,19 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 	default:
 		return nil, fmt.Errorf("embedded: find user: %q is not a unique user field", field)
 	}
-	if err := s.rlock(); err != nil {
+	var u *schemas.User
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		var err error
+		u, err = r.get(r.owner(kind, value))
+		return err
+	})
+	if err == nil && u == nil {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
-	defer s.mu.RUnlock()
-	if value == "" {
-		return nil, storage.ErrNotFound
-	}
-	id, ok := s.idx[kind][value]
-	if !ok {
-		return nil, storage.ErrNotFound
-	}
-	return s.users[id].Clone(), nil
+	return u, nil
 }
 
 // UpdateUser applies fn to a copy of the user under compare-and-swap.
@@ -223,7 +230,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) err
 		return err
 	}
 	return s.submit(func(b *batch) error {
-		if _, ok := b.user(id); !ok {
+		if !b.userExists(id) {
 			return storage.ErrNotFound
 		}
 		if err := b.deleteUser(id); err != nil {
@@ -298,7 +305,8 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 	return nil
 }
 
-// AddMembers makes the users members of the group, in one transaction.
+// AddMembers makes the users members of the group, in one transaction: per
+// new membership two small keys and the user's version, never its record.
 func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -312,20 +320,14 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 			return storage.ErrNotFound
 		}
 		for _, id := range userIDs {
-			if _, ok := b.user(id); !ok {
+			if !b.userExists(id) {
 				return storage.ErrNotFound
 			}
 		}
-		err := b.restage(userIDs, func(old *schemas.User) *schemas.User {
-			if old.InGroup(groupID) {
-				return nil
+		for _, id := range userIDs {
+			if err := b.setMembership(groupID, id, true); err != nil {
+				return err
 			}
-			u := *old
-			u.GroupIDs = append(slices.Clip(old.GroupIDs), groupID) // a new array
-			return &u
-		})
-		if err != nil {
-			return err
 		}
 		return b.putEvent(ev)
 	})
@@ -344,25 +346,13 @@ func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []str
 		if _, ok := b.group(groupID); !ok {
 			return storage.ErrNotFound
 		}
-		if err := b.restage(userIDs, func(old *schemas.User) *schemas.User { return withoutGroup(old, groupID) }); err != nil {
-			return err
+		for _, id := range userIDs {
+			if err := b.setMembership(groupID, id, false); err != nil {
+				return err
+			}
 		}
 		return b.putEvent(ev)
 	})
-}
-
-// withoutGroup returns a shallow copy of old that is not a member of the
-// group, or nil when old is not a member.
-func withoutGroup(old *schemas.User, groupID string) *schemas.User {
-	if !old.InGroup(groupID) {
-		return nil
-	}
-	u := *old
-	u.GroupIDs = slices.DeleteFunc(slices.Clone(old.GroupIDs), func(g string) bool { return g == groupID })
-	if len(u.GroupIDs) == 0 {
-		u.GroupIDs = nil // as decoding gives
-	}
-	return &u
 }
 
 // GroupMemberIDs returns the ids of the group's members in ascending order.
@@ -370,16 +360,18 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 	if err := s.rlock(); err != nil {
 		return nil, err
 	}
-	if _, ok := s.groups[groupID]; !ok {
-		s.mu.RUnlock()
+	_, ok := s.groups[groupID]
+	s.mu.RUnlock()
+	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	set := s.members[groupID]
-	ids := make([]string, 0, len(set))
-	for id := range set {
-		ids = append(ids, id)
+	var ids []string
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		ids = seconds(r.members, groupID)
+		return nil
+	})
+	if ids == nil {
+		ids = []string{}
 	}
-	s.mu.RUnlock()
-	slices.Sort(ids)
-	return ids, nil
+	return ids, err
 }

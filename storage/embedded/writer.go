@@ -129,6 +129,11 @@ func (s *Store) process(reqs []*request) {
 		answer(nil)
 		return
 	}
+	if err := b.finish(); err != nil {
+		tx.Rollback()
+		answer(s.failed(fmt.Errorf("embedded: stage: %w", err)))
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		answer(s.failed(fmt.Errorf("embedded: commit: %w", err)))
 		return
@@ -165,21 +170,28 @@ func safeExec(exec func(*batch) error, b *batch) (err error) {
 	return exec(b)
 }
 
-// batch is the state of one write transaction: the bbolt transaction and an
-// overlay of the documents and unique keys it changes, so that the writes of a
-// batch see each other before anything is visible to readers.
+// batch is the state of one write transaction: the bbolt transaction, in
+// which the writes of a batch see each other before anything is visible to
+// readers, and an overlay of the in-memory documents (groups, apps, tokens,
+// keys) and their unique keys that it changes. Users and their indexes are
+// only in the file: the transaction is their overlay.
 type batch struct {
 	s      *Store
 	tx     *bolt.Tx
 	staged int // number of staged changes
 
-	users  map[string]*schemas.User // nil value: deleted
-	groups map[string]*schemas.Group
+	u *users // the users as the transaction sees them
+	// users caches the decoded users the batch read or wrote (nil value:
+	// deleted); an entry is dropped when a membership change makes it stale.
+	users     map[string]*schemas.User
+	userDelta int // users created minus users deleted
+
+	groups map[string]*schemas.Group // nil value: deleted
 	apps   map[string]*schemas.App
 	tokens map[string]*schemas.APIToken
 	keys   []*schemas.SigningKey
 	keysOK bool // keys is staged
-	// uniq overrides the committed unique indexes: "" means the key is free.
+	// uniq overrides the committed in-memory unique indexes: "" means the key is free.
 	uniq map[ukey]string
 
 	ub, gb, ab, tb, mb, eb *bolt.Bucket
@@ -193,6 +205,7 @@ type ukey struct {
 func newBatch(s *Store, tx *bolt.Tx) *batch {
 	b := &batch{
 		s: s, tx: tx,
+		u:      usersOf(tx),
 		users:  make(map[string]*schemas.User),
 		groups: make(map[string]*schemas.Group),
 		apps:   make(map[string]*schemas.App),
@@ -207,12 +220,23 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 	}
 	// Ids and event keys are time-ordered: new keys land at the end, so full
 	// pages waste less of the file than bbolt's default half-full splits.
-	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent = 0.9, 0.9, 0.9
+	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent, b.u.versions.FillPercent = 0.9, 0.9, 0.9, 0.9
 	return b
+}
+
+// finish stages what the batch as a whole changes: the user count.
+func (b *batch) finish() error {
+	if b.userDelta == 0 {
+		return nil
+	}
+	return b.mb.Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta)))
 }
 
 // owner returns the id holding a unique key as the batch sees it, or "".
 func (b *batch) owner(kind uniqueKind, key string) string {
+	if b.u.ix[kind] != nil {
+		return b.u.owner(kind, key)
+	}
 	if id, ok := b.uniq[ukey{kind, key}]; ok {
 		return id
 	}
@@ -230,10 +254,22 @@ func (b *batch) claim(kind uniqueKind, id, key string) error {
 	return nil
 }
 
-// move records in the overlay that id's key changed.
-func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) {
+// move records that id's key changed: in the index bucket for the user
+// kinds, in the overlay for the others.
+func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 	if oldKey == newKey {
-		return
+		return nil
+	}
+	if ix := b.u.ix[kind]; ix != nil {
+		if oldKey != "" && b.owner(kind, oldKey) == id {
+			if err := ix.Delete([]byte(oldKey)); err != nil {
+				return err
+			}
+		}
+		if newKey != "" {
+			return ix.Put([]byte(newKey), []byte(id))
+		}
+		return nil
 	}
 	if oldKey != "" && b.owner(kind, oldKey) == id {
 		b.uniq[ukey{kind, oldKey}] = ""
@@ -241,15 +277,29 @@ func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) {
 	if newKey != "" {
 		b.uniq[ukey{kind, newKey}] = id
 	}
+	return nil
 }
 
+// user returns the user as the batch sees it. A record that cannot be decoded
+// panics, which fails the batch (see safeExec).
 func (b *batch) user(id string) (*schemas.User, bool) {
 	if u, ok := b.users[id]; ok {
 		return u, u != nil
 	}
-	u, ok := b.s.users[id]
-	return u, ok
+	u, err := b.u.get(id)
+	if err != nil {
+		panic(err)
+	}
+	if u == nil {
+		return nil, false
+	}
+	b.users[id] = u
+	return u, true
 }
+
+// userExists reports whether the user exists as the batch sees it, without
+// decoding it.
+func (b *batch) userExists(id string) bool { return b.u.exists(id) }
 
 func (b *batch) group(id string) (*schemas.Group, bool) { return overlay(b.groups, b.s.groups, id) }
 func (b *batch) app(id string) (*schemas.App, bool)     { return overlay(b.apps, b.s.apps, id) }
@@ -285,29 +335,116 @@ func (b *batch) checkUser(u *schemas.User) error {
 	return nil
 }
 
-// putUser stages u (already checked) with its encoding.
+// putUser stages u (already checked) with its record enc: the record, its
+// version, and every index entry that changes from the stored user.
 func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	b.staged++
 	old, _ := b.user(u.ID)
-	ok, nk := keysOfUser(old), keysOfUser(u)
-	for kind := range ok {
-		b.move(uniqueKind(kind), u.ID, ok[kind], nk[kind])
+	if err := b.moveUserKeys(u.ID, old, u); err != nil {
+		return err
 	}
-	moveLogins(old, u, func(oldKey, newKey string) { b.move(kLogin, u.ID, oldKey, newKey) })
+	var oldGroups []string
+	var oldApps map[string]*schemas.AppLink
+	if old != nil {
+		oldGroups, oldApps = old.GroupIDs, old.Apps
+	} else {
+		b.userDelta++
+	}
+	for _, g := range oldGroups {
+		if !slices.Contains(u.GroupIDs, g) {
+			if err := b.u.setMember(g, u.ID, false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range u.GroupIDs {
+		if !slices.Contains(oldGroups, g) {
+			if err := b.u.setMember(g, u.ID, true); err != nil {
+				return err
+			}
+		}
+	}
+	for a, l := range oldApps {
+		if l != nil && u.Apps[a] == nil {
+			if err := b.u.apps.Delete(pairKey(a, u.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for a, l := range u.Apps {
+		if l != nil && oldApps[a] == nil {
+			if err := b.u.apps.Put(pairKey(a, u.ID), present); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.u.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
+		return err
+	}
 	b.users[u.ID] = u
 	return b.ub.Put([]byte(u.ID), enc)
 }
 
+// moveUserKeys moves the unique and login keys of user id from old to nu
+// (either may be nil).
+func (b *batch) moveUserKeys(id string, old, nu *schemas.User) error {
+	ok, nk := keysOfUser(old), keysOfUser(nu)
+	for kind := range ok {
+		if err := b.move(uniqueKind(kind), id, ok[kind], nk[kind]); err != nil {
+			return err
+		}
+	}
+	var err error
+	moveLogins(old, nu, func(oldKey, newKey string) {
+		if err == nil {
+			err = b.move(kLogin, id, oldKey, newKey)
+		}
+	})
+	return err
+}
+
+// deleteUser stages the removal of the user, its memberships, assignments
+// and index entries.
 func (b *batch) deleteUser(id string) error {
 	b.staged++
-	old, _ := b.user(id)
-	ok := keysOfUser(old)
-	for kind := range ok {
-		b.move(uniqueKind(kind), id, ok[kind], "")
+	old, ok := b.user(id)
+	if !ok {
+		return nil
 	}
-	moveLogins(old, nil, func(oldKey, newKey string) { b.move(kLogin, id, oldKey, newKey) })
+	if err := b.moveUserKeys(id, old, nil); err != nil {
+		return err
+	}
+	for _, g := range old.GroupIDs {
+		if err := b.u.setMember(g, id, false); err != nil {
+			return err
+		}
+	}
+	for a := range old.Apps {
+		if err := b.u.apps.Delete(pairKey(a, id)); err != nil {
+			return err
+		}
+	}
+	if err := b.u.versions.Delete([]byte(id)); err != nil {
+		return err
+	}
 	b.users[id] = nil
+	b.userDelta--
 	return b.ub.Delete([]byte(id))
+}
+
+// setMembership makes the user a member of the group (in) or not, and gives
+// it a new version when that changes its membership. The user's record is
+// not touched.
+func (b *batch) setMembership(group, user string, in bool) error {
+	if b.u.isMember(group, user) == in {
+		return nil
+	}
+	b.staged++
+	if err := b.u.setMember(group, user, in); err != nil {
+		return err
+	}
+	delete(b.users, user) // its cached GroupIDs and Version are stale
+	return b.u.versions.Put([]byte(user), encodeVersion(b.u.version(user)+1))
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {
@@ -340,9 +477,9 @@ func (b *batch) deleteToken(id string) error {
 	return stage(b, b.tokens, b.tb, kTokenHash, keyOfToken, id, old, nil, nil)
 }
 
-// stage puts (v != nil, encoded as enc) or deletes (v == nil) a document that
-// has one unique key: it moves the key in the batch's index overlay, records
-// the document in the batch's overlay and writes the bucket.
+// stage puts (v != nil, encoded as enc) or deletes (v == nil) an in-memory
+// document that has one unique key: it moves the key in the batch's index
+// overlay, records the document in the batch's overlay and writes the bucket.
 func stage[T any](b *batch, staged map[string]*T, bk *bolt.Bucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
 	b.staged++
 	b.move(kind, id, key(old), key(v))
@@ -353,59 +490,10 @@ func stage[T any](b *batch, staged map[string]*T, bk *bolt.Bucket, kind uniqueKi
 	return bk.Put([]byte(id), enc)
 }
 
-// userSet returns, as the batch sees them, the ids of the users in the
-// committed set (members of a group, users of an app) corrected by the staged
-// users according to in.
-func (b *batch) userSet(committed map[string]struct{}, in func(*schemas.User) bool) []string {
-	ids := make([]string, 0, len(committed))
-	for id := range committed {
-		if _, staged := b.users[id]; !staged {
-			ids = append(ids, id)
-		}
-	}
-	for id, u := range b.users {
-		if u != nil && in(u) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// apply makes the committed batch visible. The caller holds s.mu exclusively.
+// apply makes the committed batch visible in memory (users are only in the
+// file: the commit made them visible). The caller holds s.mu exclusively.
 func (b *batch) apply() {
 	s := b.s
-	var added []*schemas.User
-	var removed map[string]bool
-	for id, nu := range b.users {
-		old := s.users[id]
-		s.indexUser(id, old, nu)
-		switch {
-		case nu == nil:
-			if old != nil {
-				delete(s.users, id)
-				if removed == nil {
-					removed = make(map[string]bool)
-				}
-				removed[id] = true
-			}
-		case old == nil:
-			s.users[id] = nu
-			added = append(added, nu)
-		default:
-			s.users[id] = nu
-			if i, ok := findUserIndex(s.order, id); ok {
-				s.order[i] = nu
-			}
-		}
-	}
-	if removed != nil {
-		s.order = slices.DeleteFunc(s.order, func(u *schemas.User) bool { return removed[u.ID] })
-	}
-	if len(added) > 0 {
-		s.order = mergeSorted(s.order, added, func(u *schemas.User) string { return u.ID })
-	}
-
 	var gAdded []*schemas.Group
 	for id, ng := range b.groups {
 		old := s.groups[id]

@@ -1,0 +1,239 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Users are read from the file on demand. A user is its record in the users
+// bucket (the document without Version and GroupIDs), its version in the
+// userVersions bucket and its groups in the userGroups bucket: a membership
+// change writes two small keys and a version, never the user's record. The
+// indexes are buckets of the same file, changed in the same transaction as the
+// records, so nothing is rebuilt at open.
+
+// pairKey is the key of a pair (a, b) in the membership and assignment
+// buckets: a's length (2 bytes, big-endian), a, then b. All pairs of one a are
+// therefore adjacent and sorted by b, whatever bytes the ids hold.
+func pairKey(a, b string) []byte {
+	k := make([]byte, 2, 2+len(a)+len(b))
+	binary.BigEndian.PutUint16(k, uint16(len(a)))
+	k = append(k, a...)
+	return append(k, b...)
+}
+
+// present is the value of every pair: bbolt's Get cannot tell an empty value
+// from a missing key.
+var present = []byte{1}
+
+// pairPrefix is the common prefix of every pairKey(a, ·).
+func pairPrefix(a string) []byte { return pairKey(a, "") }
+
+// seconds returns the second ids of every pair (a, ·) in bk, ascending.
+func seconds(bk *bolt.Bucket, a string) []string {
+	prefix := pairPrefix(a)
+	var out []string
+	c := bk.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	return out
+}
+
+// hasPairs reports whether bk holds a pair (a, ·).
+func hasPairs(bk *bolt.Bucket, a string) bool {
+	prefix := pairPrefix(a)
+	k, _ := bk.Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+func encodeVersion(v int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	return b
+}
+
+func decodeVersion(b []byte) int64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+// users gives access to the users of one bbolt transaction (a reader's or the
+// writer's). Its buckets are looked up once, so that several goroutines may
+// read through it in a read-only transaction.
+type users struct {
+	recs, versions, groups, members, apps *bolt.Bucket
+	ix                                    [numKinds]*bolt.Bucket // the user kinds only
+}
+
+func usersOf(tx *bolt.Tx) *users {
+	u := &users{
+		recs:     tx.Bucket(bucketUsers),
+		versions: tx.Bucket(bucketUserVersions),
+		groups:   tx.Bucket(bucketUserGroups),
+		members:  tx.Bucket(bucketGroupMembers),
+		apps:     tx.Bucket(bucketAppUsers),
+	}
+	for k, n := range bucketUserIndex {
+		if n != nil {
+			u.ix[k] = tx.Bucket(n)
+		}
+	}
+	return u
+}
+
+// exists reports whether the user is stored.
+func (r *users) exists(id string) bool { return id != "" && r.recs.Get([]byte(id)) != nil }
+
+// version returns the stored version of the user (0: no such user).
+func (r *users) version(id string) int64 {
+	if id == "" {
+		return 0
+	}
+	return decodeVersion(r.versions.Get([]byte(id)))
+}
+
+// get decodes the user, or returns nil when it does not exist.
+func (r *users) get(id string) (*schemas.User, error) {
+	if id == "" {
+		return nil, nil
+	}
+	v := r.recs.Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	return r.decode(id, v)
+}
+
+// decode decodes the record v of user id and completes it with its version
+// and groups.
+func (r *users) decode(id string, v []byte) (*schemas.User, error) {
+	u, err := decodeUser(v)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: user %s: %w", id, err)
+	}
+	r.complete(u)
+	return u, nil
+}
+
+// complete sets the version and groups of a decoded user record.
+func (r *users) complete(u *schemas.User) {
+	u.Version = r.version(u.ID)
+	u.GroupIDs = seconds(r.groups, u.ID)
+}
+
+// owner returns the id holding key in the unique user index kind, or "".
+func (r *users) owner(kind uniqueKind, key string) string {
+	if key == "" {
+		return ""
+	}
+	return string(r.ix[kind].Get([]byte(key)))
+}
+
+// count is the number of users (kept in the meta bucket).
+func countUsers(tx *bolt.Tx) int {
+	return int(decodeVersion(tx.Bucket(bucketMeta).Get(keyUserCount)))
+}
+
+// userView runs fn in a read transaction of the file, without the store's
+// lock (a long scan must not hold up writers), failing with ErrClosed after
+// Close.
+func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
+	if s.shut.Load() {
+		return ErrClosed
+	}
+	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, usersOf(tx)) })
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// writeUserIndexes writes what the indexes hold for user u (all new to them)
+// into the buckets of r: versions, memberships, assignments and unique keys.
+// Used by the migration of a format-1 file.
+func (r *users) writeUserIndexes(u *schemas.User) error {
+	if err := r.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
+		return err
+	}
+	for _, g := range u.GroupIDs {
+		if err := r.setMember(g, u.ID, true); err != nil {
+			return err
+		}
+	}
+	for a, l := range u.Apps {
+		if l != nil {
+			if err := r.apps.Put(pairKey(a, u.ID), present); err != nil {
+				return err
+			}
+		}
+	}
+	k := keysOfUser(u)
+	for kind := range k {
+		if k[kind] != "" {
+			if err := r.ix[kind].Put([]byte(k[kind]), []byte(u.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, l := range loginKeys(u) {
+		if err := r.ix[kLogin].Put([]byte(l), []byte(u.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setMember records (in) or removes the membership of user in group, in both
+// directions.
+func (r *users) setMember(group, user string, in bool) error {
+	if in {
+		if err := r.groups.Put(pairKey(user, group), present); err != nil {
+			return err
+		}
+		return r.members.Put(pairKey(group, user), present)
+	}
+	if err := r.groups.Delete(pairKey(user, group)); err != nil {
+		return err
+	}
+	return r.members.Delete(pairKey(group, user))
+}
+
+// isMember reports whether user is a member of group.
+func (r *users) isMember(group, user string) bool {
+	return r.groups.Get(pairKey(user, group)) != nil
+}
+
+// migrateV1 rewrites the users of a format-1 file (records holding their
+// version and groups, no index buckets) into format 2 inside tx: one
+// transaction, so a crash leaves the file as it was.
+func migrateV1(tx *bolt.Tx) error {
+	old, err := decodeAll(tx.Bucket(bucketUsers), decodeUser)
+	if err != nil {
+		return fmt.Errorf("users: %w", err)
+	}
+	r := usersOf(tx)
+	for _, u := range old {
+		enc, err := encodeUserOnly(u)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", u.ID, err)
+		}
+		if err := r.recs.Put([]byte(u.ID), enc); err != nil {
+			return err
+		}
+		u.GroupIDs = slices.Compact(slices.Sorted(slices.Values(u.GroupIDs)))
+		if err := r.writeUserIndexes(u); err != nil {
+			return fmt.Errorf("user %s: %w", u.ID, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyUserCount, encodeVersion(int64(len(old))))
+}

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -635,5 +636,132 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateFormat1 checks that a file of format 1 (users holding their
+// version and groups, indexes rebuilt at every open) is migrated at open:
+// every user, version, membership, assignment and unique key is served as
+// before, and the file says format 2 afterwards.
+func TestMigrateFormat1(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*schemas.User
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, n := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents} {
+			if _, err := tx.CreateBucket(n); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV1)); err != nil {
+			return err
+		}
+		genc, _, err := encodeGroup(&schemas.Group{ID: "g1", DisplayName: "One", Version: 4})
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketGroups).Put([]byte("g1"), genc); err != nil {
+			return err
+		}
+		for i := range 30 {
+			u := storagetest.NewUser(i)
+			u.Version = int64(i + 1)
+			if i%2 == 0 {
+				u.GroupIDs = []string{"g1"}
+			}
+			if i%3 == 0 {
+				u.Apps = map[string]*schemas.AppLink{"a1": {ExternalAccountID: fmt.Sprint(i)}}
+			}
+			users = append(users, u)
+			r := toUserRec(u)
+			r.V, r.G = u.Version, u.GroupIDs // as format 1 stored them
+			b, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketUsers).Put([]byte(u.ID), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, want := range users {
+		got, err := s.GetUser(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != want.Version || strings.Join(got.GroupIDs, ",") != strings.Join(want.GroupIDs, ",") {
+			t.Errorf("user %s: version %d groups %v, want %d %v", want.ID, got.Version, got.GroupIDs, want.Version, want.GroupIDs)
+		}
+		if f, err := s.FindUser(ctx, storage.FieldEmail, strings.ToUpper(want.Emails[0].Value)); err != nil || f.ID != want.ID {
+			t.Errorf("FindUser(email of %s) = %v, %v", want.ID, f, err)
+		}
+	}
+	members, err := s.GroupMemberIDs(ctx, "g1")
+	if err != nil || len(members) != 15 {
+		t.Errorf("members of g1: %v, %v; want 15", members, err)
+	}
+	f, err := schemas.ParseFilter("external_account_id pr", schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.ListUsers(ctx, storage.Query{Filter: f}); err != nil || p.Total != 10 {
+		t.Errorf("users of app a1: %d, %v; want 10", p.Total, err)
+	}
+	if p, err := s.ListUsers(ctx, storage.Query{}); err != nil || p.Total != 30 {
+		t.Errorf("users: %d, %v; want 30", p.Total, err)
+	}
+	// The login identifiers were indexed: another user cannot take one.
+	clash := storagetest.NewUser(100)
+	clash.UserName = users[3].Emails[0].Value
+	if _, err := s.CreateUser(ctx, clash, nil); storage.ConflictField(err) != storage.FieldUserName {
+		t.Errorf("create with another user's email as userName: %v, want a userName conflict", err)
+	}
+	var format string
+	s.db.View(func(tx *bolt.Tx) error { format = string(tx.Bucket(bucketMeta).Get(keyFormat)); return nil })
+	if format != formatVersion {
+		t.Errorf("format after migration %q, want %q", format, formatVersion)
+	}
+}
+
+// TestOpenRefusesUnknownFormat checks that a file of a format this scimd does
+// not know is refused, untouched, with a message naming both versions.
+func TestOpenRefusesUnknownFormat(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		m, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return m.Put(keyFormat, []byte("99"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a file of format 99")
+	}
+	if !strings.Contains(err.Error(), `"99"`) || !strings.Contains(err.Error(), `"2"`) {
+		t.Errorf("error %q does not name the file's and the supported format", err)
 	}
 }

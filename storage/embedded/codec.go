@@ -9,6 +9,9 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
+// Users are stored in the binary records of usercodec.go; userRec is the JSON
+// record of format 1, read only to migrate such a file.
+//
 // The file stores JSON of the mirror structs below, never of the domain types:
 // the domain types carry no tags, and the short field names keep the file (and
 // the time spent encoding) small. Free-form JSON (custom data, audit changes) is
@@ -256,60 +259,6 @@ func (m mvRec) multiValue() schemas.MultiValue {
 	return schemas.MultiValue{Value: m.V, Type: m.T, Primary: m.P, Display: m.D}
 }
 
-func toUserRec(u *schemas.User) *userRec {
-	r := &userRec{
-		ID: u.ID, UN: u.UserName, XID: u.ExternalID,
-		DN: u.DisplayName, NN: u.NickName, PU: u.ProfileURL, Ti: u.Title, UT: u.UserType,
-		PL: u.PreferredLanguage, Lo: u.Locale, TZ: u.Timezone, BD: u.Birthday,
-		Em: convertAll(u.Emails, toEmailRec), Ph: convertAll(u.PhoneNumbers, toPhoneRec),
-		IM: convertAll(u.IMs, toMVRec), Pho: convertAll(u.Photos, toMVRec), Ent: convertAll(u.Entitlements, toMVRec),
-		Ro: convertAll(u.Roles, toMVRec), X5: convertAll(u.X509Certificates, toMVRec),
-		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData,
-		Cr: utc(u.Created), Up: utc(u.Updated), LA: utc(u.LastAuth),
-	}
-	if !u.Name.IsZero() {
-		n := u.Name
-		r.N = &nameRec{F: n.Formatted, Fa: n.FamilyName, G: n.GivenName, M: n.MiddleName, HP: n.HonorificPrefix, HS: n.HonorificSuffix}
-	}
-	if len(u.Addresses) > 0 {
-		r.Ad = make([]addrRec, len(u.Addresses))
-		for i, a := range u.Addresses {
-			r.Ad[i] = addrRec{F: a.Formatted, S: a.StreetAddress, L: a.Locality, R: a.Region, PC: a.PostalCode,
-				C: a.Country, T: a.Type, P: a.Primary, U: utc(a.Updated)}
-		}
-	}
-	if e := u.Enterprise; e != nil {
-		r.EU = &enterpriseRec{EN: e.EmployeeNumber, CC: e.CostCenter, Org: e.Organization, Div: e.Division, Dep: e.Department}
-		if m := e.Manager; m != nil {
-			r.EU.M = &managerRec{V: m.Value, Ref: m.Ref, D: m.DisplayName}
-		}
-	}
-	if len(u.Apps) > 0 {
-		r.Apps = make(map[string]*appLinkRec, len(u.Apps))
-		for id, a := range u.Apps {
-			if a == nil {
-				a = &schemas.AppLink{}
-			}
-			r.Apps[id] = &appLinkRec{XA: a.ExternalAccountID, CD: a.CustomAppData, At: utc(a.AssignedAt), LL: utc(a.LastLogin)}
-		}
-	}
-	if p := u.Password; p != nil {
-		r.Pw = &passwordRec{H: p.Hash, T: p.Temporary, U: utc(p.Updated), Ex: utc(p.Expires)}
-	}
-	if len(u.DeviceKeys) > 0 {
-		r.DK = make([]deviceKeyRec, len(u.DeviceKeys))
-		for i, k := range u.DeviceKeys {
-			d := deviceKeyRec{K: k.KeyID, DN: k.DisplayName, St: k.Status, PK: k.PublicKey, CD: k.CustomData,
-				Cr: utc(k.Created), Up: utc(k.Updated)}
-			if k.PushConfig != nil {
-				d.PC = &pushRec{DT: k.PushConfig.DeviceToken, T: k.PushConfig.Type}
-			}
-			r.DK[i] = d
-		}
-	}
-	return r
-}
-
 func (r *userRec) user() *schemas.User {
 	u := &schemas.User{
 		ID: r.ID, Version: r.V, UserName: r.UN, ExternalID: r.XID,
@@ -367,11 +316,11 @@ func (r *userRec) user() *schemas.User {
 // GroupIDs, which are stored apart) and u as read back from the file: the
 // decoded record with u's Version and GroupIDs.
 func encodeUser(u *schemas.User) ([]byte, *schemas.User, error) {
-	b, err := json.Marshal(toUserRec(u))
+	b, err := encodeUserRecord(u)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := decodeUser(b)
+	d, err := decodeUserRecord(b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,9 +328,13 @@ func encodeUser(u *schemas.User) ([]byte, *schemas.User, error) {
 	return b, d, nil
 }
 
-// decodeUser decodes a user record. Since format 2 the record holds no
-// Version and no GroupIDs (the caller completes them).
-func decodeUser(b []byte) (*schemas.User, error) {
+// decodeUser decodes a user record (format 2: binary, without Version and
+// GroupIDs, which the caller completes).
+func decodeUser(b []byte) (*schemas.User, error) { return decodeUserRecord(b) }
+
+// decodeUserV1 decodes a user record of format 1: JSON of userRec, holding
+// the user's Version and GroupIDs.
+func decodeUserV1(b []byte) (*schemas.User, error) {
 	var r userRec
 	if err := decodeJSON(b, &r); err != nil {
 		return nil, err
@@ -527,4 +480,4 @@ func decodeEvent(b []byte) (*schemas.Event, error) {
 // encodeUserOnly encodes the record of u (without Version and GroupIDs)
 // without decoding it back: for copies of stored users changed in ways that
 // keep them in decoded form.
-func encodeUserOnly(u *schemas.User) ([]byte, error) { return json.Marshal(toUserRec(u)) }
+func encodeUserOnly(u *schemas.User) ([]byte, error) { return encodeUserRecord(u) }

@@ -765,3 +765,59 @@ func TestOpenRefusesUnknownFormat(t *testing.T) {
 		t.Errorf("error %q does not name the file's and the supported format", err)
 	}
 }
+
+// toUserRec is the format-1 record of u (without Version and GroupIDs).
+func toUserRec(u *schemas.User) *userRec {
+	r := &userRec{
+		ID: u.ID, UN: u.UserName, XID: u.ExternalID,
+		DN: u.DisplayName, NN: u.NickName, PU: u.ProfileURL, Ti: u.Title, UT: u.UserType,
+		PL: u.PreferredLanguage, Lo: u.Locale, TZ: u.Timezone, BD: u.Birthday,
+		Em: convertAll(u.Emails, toEmailRec), Ph: convertAll(u.PhoneNumbers, toPhoneRec),
+		IM: convertAll(u.IMs, toMVRec), Pho: convertAll(u.Photos, toMVRec), Ent: convertAll(u.Entitlements, toMVRec),
+		Ro: convertAll(u.Roles, toMVRec), X5: convertAll(u.X509Certificates, toMVRec),
+		St: u.Status, StAt: utc(u.StatusChangedAt), CD: u.CustomData,
+		Cr: utc(u.Created), Up: utc(u.Updated), LA: utc(u.LastAuth),
+	}
+	if !u.Name.IsZero() {
+		n := u.Name
+		r.N = &nameRec{F: n.Formatted, Fa: n.FamilyName, G: n.GivenName, M: n.MiddleName, HP: n.HonorificPrefix, HS: n.HonorificSuffix}
+	}
+	if len(u.Addresses) > 0 {
+		r.Ad = make([]addrRec, len(u.Addresses))
+		for i, a := range u.Addresses {
+			r.Ad[i] = addrRec{F: a.Formatted, S: a.StreetAddress, L: a.Locality, R: a.Region, PC: a.PostalCode,
+				C: a.Country, T: a.Type, P: a.Primary, U: utc(a.Updated)}
+		}
+	}
+	if e := u.Enterprise; e != nil {
+		r.EU = &enterpriseRec{EN: e.EmployeeNumber, CC: e.CostCenter, Org: e.Organization, Div: e.Division, Dep: e.Department}
+		if m := e.Manager; m != nil {
+			r.EU.M = &managerRec{V: m.Value, Ref: m.Ref, D: m.DisplayName}
+		}
+	}
+	if len(u.Apps) > 0 {
+		r.Apps = make(map[string]*appLinkRec, len(u.Apps))
+		for id, a := range u.Apps {
+			if a == nil {
+				a = &schemas.AppLink{}
+			}
+			r.Apps[id] = &appLinkRec{XA: a.ExternalAccountID, CD: a.CustomAppData, At: utc(a.AssignedAt), LL: utc(a.LastLogin)}
+		}
+	}
+	if p := u.Password; p != nil {
+		r.Pw = &passwordRec{H: p.Hash, T: p.Temporary, U: utc(p.Updated), Ex: utc(p.Expires)}
+	}
+	if len(u.DeviceKeys) > 0 {
+		r.DK = make([]deviceKeyRec, len(u.DeviceKeys))
+		for i, k := range u.DeviceKeys {
+			d := deviceKeyRec{K: k.KeyID, DN: k.DisplayName, St: k.Status, PK: k.PublicKey, CD: k.CustomData,
+				Cr: utc(k.Created), Up: utc(k.Updated)}
+			if k.PushConfig != nil {
+				d.PC = &pushRec{DT: k.PushConfig.DeviceToken, T: k.PushConfig.Type}
+			}
+			r.DK[i] = d
+		}
+	}
+	return r
+}
+

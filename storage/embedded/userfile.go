@@ -217,7 +217,7 @@ func (r *users) isMember(group, user string) bool {
 // version and groups, no index buckets) into format 2 inside tx: one
 // transaction, so a crash leaves the file as it was.
 func migrateV1(tx *bolt.Tx) error {
-	old, err := decodeAll(tx.Bucket(bucketUsers), decodeUser)
+	old, err := decodeAll(tx.Bucket(bucketUsers), decodeUserV1)
 	if err != nil {
 		return fmt.Errorf("users: %w", err)
 	}

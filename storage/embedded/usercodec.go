@@ -1,0 +1,465 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// A user record (format 2) is a compact binary encoding of schemas.User
+// without its Version and GroupIDs (stored apart): the fields in a fixed
+// order, strings and counts as uvarint lengths, times as varint seconds and
+// uvarint nanoseconds (0 for the zero time), optional parts behind a presence
+// byte, and free-form JSON (custom data) as tagged values. Decoding it is a
+// single pass that allocates little more than the strings, which is what
+// makes decoding a user on every read affordable; encoding/json took about
+// ten times as long.
+//
+// The decoded form is the one encoding/json gave format 1: empty lists and
+// maps come back nil, free-form numbers as json.Number, times in UTC.
+
+// userCodecV1 is the first byte of every binary user record.
+const userCodecV1 = 0xB1
+
+// Tags of free-form values.
+const (
+	tagNull = iota
+	tagFalse
+	tagTrue
+	tagString
+	tagNumber
+	tagObject
+	tagArray
+)
+
+// maxFreeFormDepth bounds the nesting the decoder follows (the directory
+// allows 32 levels; the margin is for the wrapping objects).
+const maxFreeFormDepth = 64
+
+type wbuf struct{ b []byte }
+
+func (w *wbuf) byte(c byte)  { w.b = append(w.b, c) }
+func (w *wbuf) uint(n uint64) { w.b = binary.AppendUvarint(w.b, n) }
+func (w *wbuf) str(s string) {
+	w.uint(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+func (w *wbuf) bool(v bool) {
+	if v {
+		w.byte(1)
+	} else {
+		w.byte(0)
+	}
+}
+func (w *wbuf) time(t time.Time) {
+	if t.IsZero() {
+		w.byte(0)
+		return
+	}
+	w.byte(1)
+	w.b = binary.AppendVarint(w.b, t.Unix())
+	w.uint(uint64(t.Nanosecond()))
+}
+
+// value encodes a free-form value as encoding/json would see it: types that
+// are not the ones JSON decoding produces go through a JSON round trip.
+func (w *wbuf) value(v any, depth int) error {
+	if depth > maxFreeFormDepth {
+		return errors.New("free-form value nested too deep")
+	}
+	switch t := v.(type) {
+	case nil:
+		w.byte(tagNull)
+	case bool:
+		if t {
+			w.byte(tagTrue)
+		} else {
+			w.byte(tagFalse)
+		}
+	case string:
+		w.byte(tagString)
+		w.str(t)
+	case json.Number:
+		w.byte(tagNumber)
+		w.str(string(t))
+	case map[string]any:
+		if t == nil {
+			w.byte(tagNull)
+			return nil
+		}
+		w.byte(tagObject)
+		w.uint(uint64(len(t)))
+		for _, k := range slices.Sorted(maps.Keys(t)) { // one document, one encoding
+			w.str(k)
+			if err := w.value(t[k], depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if t == nil {
+			w.byte(tagNull)
+			return nil
+		}
+		w.byte(tagArray)
+		w.uint(uint64(len(t)))
+		for _, e := range t {
+			if err := w.value(e, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		var d any
+		if err := decodeJSON(b, &d); err != nil {
+			return err
+		}
+		return w.value(d, depth)
+	}
+	return nil
+}
+
+// object encodes a free-form object; nil and empty are both absent.
+func (w *wbuf) object(m map[string]any) error {
+	if len(m) == 0 {
+		w.byte(0)
+		return nil
+	}
+	w.byte(1)
+	return w.value(m, 0)
+}
+
+func (w *wbuf) email(e schemas.Email) {
+	w.str(e.Value)
+	w.str(e.Type)
+	w.bool(e.Primary)
+	w.str(e.Display)
+	w.bool(e.Verified)
+	w.time(e.VerifiedAt)
+}
+
+func (w *wbuf) multi(ms []schemas.MultiValue) {
+	w.uint(uint64(len(ms)))
+	for _, m := range ms {
+		w.str(m.Value)
+		w.str(m.Type)
+		w.bool(m.Primary)
+		w.str(m.Display)
+	}
+}
+
+// encodeUserRecord returns the record of u (its Version and GroupIDs left out).
+func encodeUserRecord(u *schemas.User) ([]byte, error) {
+	w := &wbuf{b: make([]byte, 0, 512)}
+	w.byte(userCodecV1)
+	for _, s := range []string{u.ID, u.UserName, u.ExternalID,
+		u.Name.Formatted, u.Name.FamilyName, u.Name.GivenName, u.Name.MiddleName, u.Name.HonorificPrefix, u.Name.HonorificSuffix,
+		u.DisplayName, u.NickName, u.ProfileURL, u.Title, u.UserType, u.PreferredLanguage, u.Locale, u.Timezone, u.Birthday,
+		u.Status} {
+		w.str(s)
+	}
+	w.time(u.StatusChangedAt)
+	w.uint(uint64(len(u.Emails)))
+	for _, e := range u.Emails {
+		w.email(e)
+	}
+	w.uint(uint64(len(u.PhoneNumbers)))
+	for _, p := range u.PhoneNumbers {
+		w.email(schemas.Email(p))
+	}
+	w.multi(u.IMs)
+	w.multi(u.Photos)
+	w.multi(u.Entitlements)
+	w.multi(u.Roles)
+	w.multi(u.X509Certificates)
+	w.uint(uint64(len(u.Addresses)))
+	for _, a := range u.Addresses {
+		for _, s := range []string{a.Formatted, a.StreetAddress, a.Locality, a.Region, a.PostalCode, a.Country, a.Type} {
+			w.str(s)
+		}
+		w.bool(a.Primary)
+		w.time(a.Updated)
+	}
+	if e := u.Enterprise; e != nil {
+		w.byte(1)
+		for _, s := range []string{e.EmployeeNumber, e.CostCenter, e.Organization, e.Division, e.Department} {
+			w.str(s)
+		}
+		if m := e.Manager; m != nil {
+			w.byte(1)
+			w.str(m.Value)
+			w.str(m.Ref)
+			w.str(m.DisplayName)
+		} else {
+			w.byte(0)
+		}
+	} else {
+		w.byte(0)
+	}
+	if err := w.object(u.CustomData); err != nil {
+		return nil, fmt.Errorf("custom data: %w", err)
+	}
+	w.uint(uint64(len(u.Apps)))
+	for _, id := range slices.Sorted(maps.Keys(u.Apps)) {
+		l := u.Apps[id]
+		if l == nil {
+			l = &schemas.AppLink{}
+		}
+		w.str(id)
+		w.str(l.ExternalAccountID)
+		if err := w.object(l.CustomAppData); err != nil {
+			return nil, fmt.Errorf("app %s data: %w", id, err)
+		}
+		w.time(l.AssignedAt)
+		w.time(l.LastLogin)
+	}
+	if p := u.Password; p != nil {
+		w.byte(1)
+		w.str(p.Hash)
+		w.bool(p.Temporary)
+		w.time(p.Updated)
+		w.time(p.Expires)
+	} else {
+		w.byte(0)
+	}
+	w.uint(uint64(len(u.DeviceKeys)))
+	for _, k := range u.DeviceKeys {
+		for _, s := range []string{k.KeyID, k.DisplayName, k.Status, k.PublicKey} {
+			w.str(s)
+		}
+		if err := w.object(k.CustomData); err != nil {
+			return nil, fmt.Errorf("device key %s data: %w", k.KeyID, err)
+		}
+		if pc := k.PushConfig; pc != nil {
+			w.byte(1)
+			w.str(pc.DeviceToken)
+			w.str(pc.Type)
+		} else {
+			w.byte(0)
+		}
+		w.time(k.Created)
+		w.time(k.Updated)
+	}
+	w.time(u.Created)
+	w.time(u.Updated)
+	w.time(u.LastAuth)
+	return w.b, nil
+}
+
+var errShortRecord = errors.New("user record ends early")
+
+// rbuf reads a record; the first error sticks and every read after it gives
+// zero values.
+type rbuf struct {
+	b   []byte
+	err error
+}
+
+func (r *rbuf) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.b = nil
+}
+
+func (r *rbuf) byte() byte {
+	if len(r.b) == 0 {
+		r.fail(errShortRecord)
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *rbuf) uint() uint64 {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.fail(errShortRecord)
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
+// count reads a length that must fit in what remains (each element takes at
+// least min bytes).
+func (r *rbuf) count(min int) int {
+	n := r.uint()
+	if n > uint64(len(r.b)/min) {
+		r.fail(errShortRecord)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *rbuf) str() string {
+	n := r.count(1)
+	if n == 0 {
+		return ""
+	}
+	s := string(r.b[:n]) // a copy: the record may be in bbolt's memory map
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *rbuf) bool() bool { return r.byte() != 0 }
+
+func (r *rbuf) time() time.Time {
+	if r.byte() == 0 {
+		return time.Time{}
+	}
+	sec, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.fail(errShortRecord)
+		return time.Time{}
+	}
+	r.b = r.b[k:]
+	ns := r.uint()
+	if ns >= 1e9 {
+		r.fail(errors.New("user record holds a bad time"))
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(ns)).UTC()
+}
+
+func (r *rbuf) value(depth int) any {
+	if depth > maxFreeFormDepth {
+		r.fail(errors.New("free-form value nested too deep"))
+		return nil
+	}
+	switch tag := r.byte(); tag {
+	case tagNull:
+		return nil
+	case tagFalse:
+		return false
+	case tagTrue:
+		return true
+	case tagString:
+		return r.str()
+	case tagNumber:
+		return json.Number(r.str())
+	case tagObject:
+		n := r.count(2)
+		m := make(map[string]any, n)
+		for range n {
+			k := r.str()
+			m[k] = r.value(depth + 1)
+		}
+		return m
+	case tagArray:
+		n := r.count(1)
+		a := make([]any, n)
+		for i := range a {
+			a[i] = r.value(depth + 1)
+		}
+		return a
+	default:
+		r.fail(fmt.Errorf("user record holds an unknown value tag %d", tag))
+		return nil
+	}
+}
+
+func (r *rbuf) object() map[string]any {
+	if r.byte() == 0 {
+		return nil
+	}
+	m, _ := r.value(0).(map[string]any)
+	return m
+}
+
+func (r *rbuf) email() schemas.Email {
+	return schemas.Email{Value: r.str(), Type: r.str(), Primary: r.bool(), Display: r.str(), Verified: r.bool(), VerifiedAt: r.time()}
+}
+
+func (r *rbuf) multi() []schemas.MultiValue {
+	n := r.count(5)
+	if n == 0 {
+		return nil
+	}
+	out := make([]schemas.MultiValue, n)
+	for i := range out {
+		out[i] = schemas.MultiValue{Value: r.str(), Type: r.str(), Primary: r.bool(), Display: r.str()}
+	}
+	return out
+}
+
+// decodeUserRecord decodes a binary user record (Version and GroupIDs unset).
+func decodeUserRecord(b []byte) (*schemas.User, error) {
+	r := &rbuf{b: b}
+	if c := r.byte(); c != userCodecV1 {
+		return nil, fmt.Errorf("not a user record (first byte %#x)", c)
+	}
+	u := &schemas.User{}
+	u.ID, u.UserName, u.ExternalID = r.str(), r.str(), r.str()
+	u.Name = schemas.Name{Formatted: r.str(), FamilyName: r.str(), GivenName: r.str(), MiddleName: r.str(),
+		HonorificPrefix: r.str(), HonorificSuffix: r.str()}
+	u.DisplayName, u.NickName, u.ProfileURL, u.Title, u.UserType = r.str(), r.str(), r.str(), r.str(), r.str()
+	u.PreferredLanguage, u.Locale, u.Timezone, u.Birthday, u.Status = r.str(), r.str(), r.str(), r.str(), r.str()
+	u.StatusChangedAt = r.time()
+	if n := r.count(6); n > 0 {
+		u.Emails = make([]schemas.Email, n)
+		for i := range u.Emails {
+			u.Emails[i] = r.email()
+		}
+	}
+	if n := r.count(6); n > 0 {
+		u.PhoneNumbers = make([]schemas.PhoneNumber, n)
+		for i := range u.PhoneNumbers {
+			u.PhoneNumbers[i] = schemas.PhoneNumber(r.email())
+		}
+	}
+	u.IMs, u.Photos, u.Entitlements, u.Roles, u.X509Certificates = r.multi(), r.multi(), r.multi(), r.multi(), r.multi()
+	if n := r.count(9); n > 0 {
+		u.Addresses = make([]schemas.Address, n)
+		for i := range u.Addresses {
+			u.Addresses[i] = schemas.Address{Formatted: r.str(), StreetAddress: r.str(), Locality: r.str(), Region: r.str(),
+				PostalCode: r.str(), Country: r.str(), Type: r.str(), Primary: r.bool(), Updated: r.time()}
+		}
+	}
+	if r.byte() != 0 {
+		e := &schemas.EnterpriseUser{EmployeeNumber: r.str(), CostCenter: r.str(), Organization: r.str(), Division: r.str(), Department: r.str()}
+		if r.byte() != 0 {
+			e.Manager = &schemas.Manager{Value: r.str(), Ref: r.str(), DisplayName: r.str()}
+		}
+		u.Enterprise = e
+	}
+	u.CustomData = r.object()
+	if n := r.count(5); n > 0 {
+		u.Apps = make(map[string]*schemas.AppLink, n)
+		for range n {
+			id := r.str()
+			u.Apps[id] = &schemas.AppLink{ExternalAccountID: r.str(), CustomAppData: r.object(), AssignedAt: r.time(), LastLogin: r.time()}
+		}
+	}
+	if r.byte() != 0 {
+		u.Password = &schemas.PasswordCredential{Hash: r.str(), Temporary: r.bool(), Updated: r.time(), Expires: r.time()}
+	}
+	if n := r.count(8); n > 0 {
+		u.DeviceKeys = make([]schemas.DeviceKey, n)
+		for i := range u.DeviceKeys {
+			k := schemas.DeviceKey{KeyID: r.str(), DisplayName: r.str(), Status: r.str(), PublicKey: r.str(), CustomData: r.object()}
+			if r.byte() != 0 {
+				k.PushConfig = &schemas.PushConfig{DeviceToken: r.str(), Type: r.str()}
+			}
+			k.Created, k.Updated = r.time(), r.time()
+			u.DeviceKeys[i] = k
+		}
+	}
+	u.Created, u.Updated, u.LastAuth = r.time(), r.time(), r.time()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.b) != 0 {
+		return nil, errors.New("user record has trailing bytes")
+	}
+	return u, nil
+}

@@ -820,4 +820,3 @@ func toUserRec(u *schemas.User) *userRec {
 	}
 	return r
 }
-

@@ -44,7 +44,7 @@ const maxFreeFormDepth = 64
 
 type wbuf struct{ b []byte }
 
-func (w *wbuf) byte(c byte)  { w.b = append(w.b, c) }
+func (w *wbuf) byte(c byte)   { w.b = append(w.b, c) }
 func (w *wbuf) uint(n uint64) { w.b = binary.AppendUvarint(w.b, n) }
 func (w *wbuf) str(s string) {
 	w.uint(uint64(len(s)))

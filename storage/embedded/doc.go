@@ -1,26 +1,35 @@
 // Package embedded is scimd's default storage backend for a single node: one
-// bbolt file in the data directory, with every document decoded in memory.
+// bbolt file in the data directory, read on demand.
 //
-// A Store keeps users, groups, applications, API tokens and signing keys in
-// memory, decoded from the file at Open, and serves every read from there under
-// a read lock, returning copies. Audit events stay in the file only.
+// Users live only in the file: GetUser, FindUser and ListUsers read them in a
+// bbolt read transaction (from bbolt's memory map) and decode them from a
+// compact binary record (usercodec.go). Groups, applications, API tokens and
+// signing keys — few — are also decoded in memory at Open and served from
+// there under a read lock, returning copies. Audit events, portal
+// administrators, sessions and login failures stay in the file only.
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
-// tokens, events) holding JSON of mirror structs defined in this package, and a
-// meta bucket holding the format version and the signing keys. Only one process
-// may open a data directory; a second one fails after about a second.
+// tokens, events, …) and a meta bucket holding the format version, the
+// number of users and the signing keys. Format 2 (this one) keeps next to the
+// user records their versions (userVersions), their memberships in both
+// directions (userGroups, groupMembers), their application assignments
+// (appUsers) and one bucket per unique user index (ix.userName, ix.email,
+// ix.phone, ix.externalId, ix.login). Open migrates a file of format 1 (JSON
+// user records holding their version and groups, indexes rebuilt in memory at
+// every open) in one transaction, and refuses any other format. Only one
+// process may open a data directory; a second one fails after about a second.
 //
 // # Durability
 //
 // All writes go through one writer goroutine. It takes every write waiting in
-// its queue, checks and stages each against the state as the batch sees it (so
-// that two writes of one batch cannot both take the same unique value), writes
-// them in one bbolt transaction and commits it with one fsync. Only after the
-// commit has returned does it apply the batch to the in-memory state and answer
-// the writers. An acknowledged write is therefore on disk, and no reader sees a
-// write before it is on disk; many concurrent writers share each fsync (group
-// commit). If the commit fails, every write of the batch fails and memory is
-// unchanged.
+// its queue, checks and stages each in one bbolt write transaction (so that
+// two writes of one batch see each other and cannot both take the same unique
+// value) and commits it with one fsync. Only after the commit has returned
+// does it apply the batch to the in-memory documents and answer the writers.
+// An acknowledged write is therefore on disk, and no reader sees a write
+// before it is on disk (bbolt's read transactions see only committed data);
+// many concurrent writers share each fsync (group commit). If the commit
+// fails, every write of the batch fails and nothing changes.
 //
 // Updaters (UpdateUser, UpdateGroup, UpdateApp) first run in the caller's
 // goroutine on a copy of the committed document; the writer accepts the result
@@ -29,23 +38,16 @@
 // concurrent updates of one document share a commit instead of retrying one
 // after another. UpdateSigningKeys retries in the caller.
 // Bulk changes — AddMembers, RemoveMembers, DeleteGroup, DeleteApp — are each
-// one transaction, whatever the number of users they change.
+// one transaction, whatever the number of users they change. A membership
+// change writes two small keys and the user's new version, never the user's
+// record.
 //
 // # Indexes
 //
-// In memory, next to the documents by id: the users sorted by id (id-ordered
-// listing and full scans), unique indexes on the folded userName
-// (schemas.Fold), the folded primary email, the primary phone number, the
-// externalId, the folded group displayName, the app clientId and the token hash,
-// a membership index (group id → member ids, from User.GroupIDs) and an
-// assignment index (app id → user ids, from User.Apps). The indexes are changed
-// in the same step as the documents, after the commit.
-//
-// Documents in memory are never modified in place: a write stores a new
-// version, which may share unchanged parts with the old one, and readers get
-// deep copies. Strings that take few distinct values across a directory
-// (attribute types, status, locale, department, custom-data keys, …) are
-// shared between documents through package unique.
+// The user indexes are buckets of the file, changed in the same transaction
+// as the records: nothing is rebuilt at Open. The unique indexes of groups
+// (folded displayName), applications (clientId) and tokens (hash) are maps in
+// memory next to those documents.
 //
 // ListUsers uses an index when the filter allows it exactly: an And chain (or
 // an Or of such) containing userName, primaryEmail, primaryPhone, externalId, id
@@ -53,5 +55,5 @@
 // app-scoped custom_app_data or external_account_id, except ne). The candidates are then checked
 // with schemas.MatchUser, as every user is when no index applies, so the answer
 // is always the evaluator's. Sorting is schemas.SortUsers; without a sort key
-// the results come in id order.
+// the results come in id order, and without a filter only the page is decoded.
 package embedded

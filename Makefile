@@ -12,13 +12,17 @@ COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
-.PHONY: run build test test-root test-e2e lint bench fuzz clean
+.PHONY: run build image test test-root test-e2e lint bench fuzz clean
 
 run:
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/scimd serve
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/scimd ./cmd/scimd
+
+# The container image (Dockerfile), stamped like "make build". Needs a container engine.
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t scimd:$(VERSION) -t scimd:latest .
 
 test: lint test-root test-e2e
 

@@ -6,6 +6,7 @@
 //	scimd [serve] [flags]   start the server (the default sub-command)
 //	scimd admin create --email ADDRESS   add a portal administrator (password on stdin)
 //	scimd version           print the version, commit and build date (also --version)
+//	scimd healthcheck       exit 0 when the local server answers /healthz (container HEALTHCHECK)
 //	scimd backup            copy the embedded store (online with --url, offline with --data-dir)
 //	scimd restore           put a backup in place as a data directory's store
 //	scimd export            write everything the store holds as JSON Lines (--audit: with audit events)
@@ -115,15 +116,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImport(ctx, args, getenv, os.Stdin, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stderr)
 	case "version":
 		v, c, d := buildInfo()
 		fmt.Fprintf(stdout, "scimd %s (commit %s, built %s, %s)\n", v, c, d, runtime.Version())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version\n       scimd backup|restore|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")
+		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version | scimd healthcheck\n       scimd backup|restore|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve, version, admin, backup, restore, export, import or keys)\n", sub)
+		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve, version, healthcheck, admin, backup, restore, export, import or keys)\n", sub)
 		return exitUsage
 	}
 }

@@ -331,3 +331,40 @@ func TestTrustedProxies(t *testing.T) {
 	check("127.0.0.1/32", "203.0.113.9", "https")
 	check("10.0.0.0/8", "127.0.0.1", "http")
 }
+
+// TestHealthcheckSubcommand: "scimd healthcheck" (the container HEALTHCHECK)
+// finds the server from SCIMD_ADDR, over TLS when SCIMD_TLS_CERT is set, and
+// fails when nothing answers.
+func TestHealthcheckSubcommand(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeCert(t, "hc", certFile, keyFile)
+	plain := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir()})
+	secure := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_TLS_CERT=" + certFile, "SCIMD_TLS_KEY=" + keyFile})
+	_, securePort, _ := strings.Cut(secure.addr, ":")
+	_, plainPort, _ := strings.Cut(plain.addr, ":")
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		code int
+	}{
+		{[]string{"SCIMD_ADDR=0.0.0.0:" + plainPort}, nil, 0},
+		{[]string{"SCIMD_ADDR=0.0.0.0:" + plainPort}, []string{"-ready"}, 0},
+		{[]string{"SCIMD_ADDR=0.0.0.0:" + securePort, "SCIMD_TLS_CERT=" + certFile}, nil, 0},
+		{[]string{"SCIMD_ADDR=0.0.0.0:" + securePort}, nil, 1}, // plain HTTP to a TLS listener
+		{nil, []string{"-url", "http://127.0.0.1:1", "-timeout", "1s"}, 1},
+	} {
+		cmd := exec.Command(binary, append([]string{"healthcheck"}, tc.args...)...)
+		cmd.Env = tc.env
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Errorf("healthcheck %v %v: exit %d, want %d: %s", tc.env, tc.args, code, tc.code, out)
+		}
+	}
+}

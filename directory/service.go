@@ -10,15 +10,17 @@ import (
 // Service is the directory: the one implementation of every business rule,
 // shared by the SCIM and native faces.
 type Service struct {
-	store    storage.Store
-	now      func() time.Time
-	log      *slog.Logger
-	issuer   string
-	tenantID string
-	keys     keyring
-	limiter  *loginLimiter
-	clients  *clientGuard
-	obs      Observer
+	// master and prevMaster encrypt signing keys at rest (nil: not configured).
+	master, prevMaster *masterKey
+	store              storage.Store
+	now                func() time.Time
+	log                *slog.Logger
+	issuer             string
+	tenantID           string
+	keys               keyring
+	limiter            *loginLimiter
+	clients            *clientGuard
+	obs                Observer
 }
 
 // Options configures a Service. Zero values select defaults.
@@ -34,6 +36,11 @@ type Options struct {
 	// Observer is told of issued tokens, refused credentials and lockouts
 	// (metrics); default none.
 	Observer Observer
+	// MasterKey, when set (MasterKeySize bytes), encrypts the signing keys'
+	// private halves at rest; PreviousMasterKey is the one being replaced
+	// (see masterkey.go). New panics on a key of another size than
+	// MasterKeySize: check it with ParseMasterKey first.
+	MasterKey, PreviousMasterKey []byte
 }
 
 // New returns a Service over store.
@@ -54,6 +61,13 @@ func New(store storage.Store, opts Options) *Service {
 	s.obs = opts.Observer
 	if s.obs == nil {
 		s.obs = noObserver{}
+	}
+	var err error
+	if s.master, err = newMasterKey(opts.MasterKey); err != nil {
+		panic(err) // a programming error: the command line checks the size
+	}
+	if s.prevMaster, err = newMasterKey(opts.PreviousMasterKey); err != nil {
+		panic(err)
 	}
 	s.limiter = newLoginLimiter(s.now)
 	s.clients = newClientGuard(s.now)

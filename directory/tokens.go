@@ -84,16 +84,32 @@ func newSigningKey(now time.Time) (*schemas.SigningKey, error) {
 	return &schemas.SigningKey{ID: NewID(), Algorithm: signingAlg, PrivateKey: privDER, PublicKey: pubDER, Created: now}, nil
 }
 
+// newSigningKey is newSigningKey with the private key sealed with the
+// master key, when there is one.
+func (s *Service) newSigningKey(now time.Time) (*schemas.SigningKey, error) {
+	k, err := newSigningKey(now)
+	if err == nil && s.master != nil {
+		k.PrivateKey = s.master.seal(k.ID, k.PrivateKey)
+	}
+	return k, err
+}
+
 // EnsureSigningKey makes sure the store holds an active signing key, creating
 // one on first start. Every replica shares the store's keys.
 func (s *Service) EnsureSigningKey(ctx context.Context) error {
 	err := s.store.UpdateSigningKeys(ctx, func(keys []*schemas.SigningKey) ([]*schemas.SigningKey, error) {
+		// With a master key, keys stored in clear or under the previous
+		// master key are sealed with the current one.
+		keys, _, err := s.sealKeys(keys)
+		if err != nil {
+			return nil, err
+		}
 		for _, k := range keys {
 			if k.NotAfter.IsZero() {
 				return keys, nil
 			}
 		}
-		k, err := newSigningKey(s.clock())
+		k, err := s.newSigningKey(s.clock())
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +149,7 @@ func (s *Service) rotateSigningKey(ctx context.Context, age time.Duration) (bool
 				}
 			}
 		}
-		k, err := newSigningKey(now)
+		k, err := s.newSigningKey(now)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +195,11 @@ func (s *Service) reloadKeys(ctx context.Context) error {
 		}
 		verify[k.ID] = ec
 		if k.NotAfter.IsZero() {
-			priv, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
+			der, err := s.privateKeyDER(k)
+			if err != nil {
+				return fmt.Errorf("directory: %w", err)
+			}
+			priv, err := x509.ParsePKCS8PrivateKey(der)
 			if err != nil {
 				return fmt.Errorf("directory: signing key %s: %w", k.ID, err)
 			}

@@ -49,6 +49,30 @@ type config struct {
 	AccessLog         string
 	MetricsAddr       string
 	proxies           httpx.Proxies // parsed TrustedProxies
+	// MasterKey and PreviousMasterKey (SCIMD_MASTER_KEY,
+	// SCIMD_MASTER_KEY_PREVIOUS; environment only) encrypt the signing keys at
+	// rest (see masterKeys).
+	MasterKey, PreviousMasterKey []byte
+}
+
+// masterKeys reads SCIMD_MASTER_KEY and SCIMD_MASTER_KEY_PREVIOUS (base64 of
+// 32 bytes each; either may be unset).
+func masterKeys(getenv func(string) string) (cur, prev []byte, err error) {
+	var errs []error
+	if v := getenv("SCIMD_MASTER_KEY"); v != "" {
+		if cur, err = directory.ParseMasterKey(v); err != nil {
+			errs = append(errs, fmt.Errorf("SCIMD_MASTER_KEY: %w", err))
+		}
+	}
+	if v := getenv("SCIMD_MASTER_KEY_PREVIOUS"); v != "" {
+		if prev, err = directory.ParseMasterKey(v); err != nil {
+			errs = append(errs, fmt.Errorf("SCIMD_MASTER_KEY_PREVIOUS: %w", err))
+		}
+		if getenv("SCIMD_MASTER_KEY") == "" {
+			errs = append(errs, errors.New("SCIMD_MASTER_KEY_PREVIOUS is set without SCIMD_MASTER_KEY"))
+		}
+	}
+	return cur, prev, errors.Join(errs...)
 }
 
 // envFlag ties a flag to its environment variable.
@@ -108,6 +132,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	// Secrets come only from the environment: command lines are visible to every local user.
 	c.BootstrapID = getenv("SCIMD_BOOTSTRAP_CLIENT_ID")
 	c.BootstrapSecret = getenv("SCIMD_BOOTSTRAP_CLIENT_SECRET")
+	var keyErr error
+	c.MasterKey, c.PreviousMasterKey, keyErr = masterKeys(getenv)
+	if keyErr != nil {
+		return c, errors.Join(keyErr, c.validate())
+	}
 	c.BootstrapAdminEmail = getenv("SCIMD_BOOTSTRAP_ADMIN_EMAIL")
 	c.BootstrapAdminPassword = getenv("SCIMD_BOOTSTRAP_ADMIN_PASSWORD")
 	return c, c.validate()

@@ -294,13 +294,24 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageExit(err)
 	}
+	cur, prev, err := masterKeys(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+		return exitUsage
+	}
 	store, _, err := sf.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd: %s (with a server running on the embedded store, use POST /admin/v1/keys/rotate)\n", oneLine(err))
 		return exitFailure
 	}
 	defer store.Close()
-	svc := directory.New(store, directory.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc := directory.New(store, directory.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MasterKey: cur, PreviousMasterKey: prev})
+	// Seal what the master keys say first (as a server start does), then rotate.
+	if err := svc.EnsureSigningKey(ctx); err != nil {
+		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
+		return exitFailure
+	}
 	if err := svc.RotateSigningKey(ctx); err != nil {
 		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
 		return exitFailure

@@ -452,3 +452,30 @@ func TestImportRefusesUnknownHash(t *testing.T) {
 		t.Fatal("the user with a bad hash was created")
 	}
 }
+
+// With SCIMD_MASTER_KEY the signing keys are sealed in the store; a start
+// without it fails with one line that names it; a malformed key is a usage
+// error.
+func TestMasterKeyThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	key := "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir, "SCIMD_MASTER_KEY=" + key}, opsEnv...))
+	adminToken(t, "http://"+p.addr)
+	p.stop(t)
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := s.SigningKeys(context.Background())
+	s.Close()
+	if len(keys) != 1 || !bytes.HasPrefix(keys[0].PrivateKey, []byte("scimd-gcm1")) {
+		t.Fatalf("the signing key is not sealed in the store")
+	}
+	env := append([]string{"SCIMD_DATA_DIR=" + dir, "SCIMD_ADDR=127.0.0.1:0"}, opsEnv...)
+	if code, log := scimd(t, env, "serve"); code != 1 || !strings.Contains(log, "SCIMD_MASTER_KEY") || strings.Count(strings.TrimSpace(log), "\n") > 0 && !strings.Contains(log, "scimd: ") {
+		t.Fatalf("start without the master key: exit %d: %s", code, log)
+	}
+	if code, log := scimd(t, append(env, "SCIMD_MASTER_KEY=short"), "serve"); code != 2 || !strings.Contains(log, "SCIMD_MASTER_KEY") {
+		t.Fatalf("a malformed master key: exit %d: %s", code, log)
+	}
+}

@@ -59,7 +59,8 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
 	m.CountEntities(store)
-	svc := directory.New(m.Store(store), directory.Options{Logger: log, Issuer: base, Observer: m})
+	svc := directory.New(m.Store(store), directory.Options{Logger: log, Issuer: base, Observer: m,
+		MasterKey: cfg.MasterKey, PreviousMasterKey: cfg.PreviousMasterKey})
 	if err := svc.EnsureSigningKey(ctx); err != nil {
 		return err
 	}

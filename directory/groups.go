@@ -108,13 +108,149 @@ func (s *Service) GetGroup(ctx context.Context, p Principal, id string) (*schema
 	return g, translate(err, "group")
 }
 
-// ListGroups returns a page of the groups matching q.
+// ListGroups returns a page of the groups matching q. A filter that names a
+// member (members[value eq "id"] or members.value eq "id", as a term of a
+// conjunction: Entra's "is this user in that group") is answered from the
+// member's own list of groups (membership is stored on the user), so its
+// cost does not depend on the size of the groups; a member p cannot see
+// matches nothing. Any other use of members in a filter or a sort is a
+// KindInvalidFilter.
 func (s *Service) ListGroups(ctx context.Context, p Principal, q storage.Query) (storage.Page[*schemas.Group], error) {
 	if !p.reads() {
 		return storage.Page[*schemas.Group]{}, forbiddenToRead
 	}
-	page, err := s.store.ListGroups(ctx, q)
-	return page, translate(err, "group")
+	if q.Sort != nil && isMembersAttr(q.Sort.Path) {
+		return storage.Page[*schemas.Group]{}, Errorf(KindInvalidFilter, "groups cannot be sorted by members")
+	}
+	memberIDs, rest, err := splitMemberFilter(q.Filter)
+	if err != nil {
+		return storage.Page[*schemas.Group]{}, err
+	}
+	if memberIDs == nil {
+		page, err := s.store.ListGroups(ctx, q)
+		return page, translate(err, "group")
+	}
+	return s.groupsOfMembers(ctx, p, memberIDs, rest, q)
+}
+
+// groupsOfMembers is ListGroups for the groups every user in ids is a
+// member of, matching rest, paged and sorted in memory (a user's groups are
+// few, however large the groups).
+func (s *Service) groupsOfMembers(ctx context.Context, p Principal, ids []string, rest schemas.Filter, q storage.Query) (storage.Page[*schemas.Group], error) {
+	var candidates []string
+	for i, id := range ids {
+		u, err := s.GetUser(ctx, p, id)
+		if KindOf(err) == KindNotFound {
+			return storage.Page[*schemas.Group]{Items: []*schemas.Group{}}, nil
+		}
+		if err != nil {
+			return storage.Page[*schemas.Group]{}, err
+		}
+		if i == 0 {
+			candidates = slices.Clone(u.GroupIDs)
+		} else {
+			candidates = slices.DeleteFunc(candidates, func(g string) bool { return !u.InGroup(g) })
+		}
+	}
+	matches := make([]*schemas.Group, 0, len(candidates))
+	for _, gid := range candidates {
+		g, err := s.store.GetGroup(ctx, gid)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted concurrently
+		}
+		if err != nil {
+			return storage.Page[*schemas.Group]{}, translate(err, "group")
+		}
+		if schemas.MatchGroup(rest, g) {
+			matches = append(matches, g)
+		}
+	}
+	schemas.SortGroups(matches, q.Sort)
+	page := storage.Page[*schemas.Group]{Total: len(matches), Items: []*schemas.Group{}}
+	if q.Offset < len(matches) && q.Limit != 0 {
+		end := len(matches)
+		if q.Limit > 0 {
+			end = min(end, q.Offset+q.Limit)
+		}
+		page.Items = matches[q.Offset:end]
+	}
+	return page, nil
+}
+
+// isMembersAttr reports whether a path is a group's members or one of their
+// sub-attributes.
+func isMembersAttr(p schemas.Path) bool {
+	return strings.HasPrefix(p.Attr.Canonical, "members") && (p.Parent != nil && p.Parent.Canonical == "members" || p.Attr.Canonical == "members")
+}
+
+// splitMemberFilter takes the member terms out of a group filter: ids are
+// the members required (nil when the filter names none) and rest is what
+// remains (nil: nothing). Member terms are members[value eq "id"] and
+// members.value eq "id", joined to the rest by and; members anywhere else
+// (under or, not, another operator or sub-attribute) is a KindInvalidFilter.
+func splitMemberFilter(f schemas.Filter) (ids []string, rest schemas.Filter, err error) {
+	bad := Errorf(KindInvalidFilter, `groups can be filtered by members only with members[value eq "id"] or members.value eq "id", joined to the rest of the filter by and`)
+	var walk func(f schemas.Filter) (schemas.Filter, error)
+	walk = func(f schemas.Filter) (schemas.Filter, error) {
+		switch t := f.(type) {
+		case *schemas.And:
+			l, err := walk(t.Left)
+			if err != nil {
+				return nil, err
+			}
+			r, err := walk(t.Right)
+			switch {
+			case err != nil:
+				return nil, err
+			case l == nil:
+				return r, nil
+			case r == nil:
+				return l, nil
+			}
+			return &schemas.And{Left: l, Right: r}, nil
+		case *schemas.Compare:
+			if !isMembersAttr(t.Path) {
+				return t, nil
+			}
+			if t.Path.Attr.Canonical != "members.value" || t.Op != schemas.OpEq || t.Value.Kind != schemas.KindString {
+				return nil, bad
+			}
+			ids = append(ids, t.Value.Str)
+			return nil, nil
+		case *schemas.ValuePath:
+			if !isMembersAttr(t.Path) {
+				return t, nil
+			}
+			if c, ok := t.Filter.(*schemas.Compare); ok && c.Path.Attr.Canonical == "members.value" && c.Op == schemas.OpEq && c.Value.Kind == schemas.KindString {
+				ids = append(ids, c.Value.Str)
+				return nil, nil
+			}
+			return nil, bad
+		}
+		if mentionsMembers(f) {
+			return nil, bad
+		}
+		return f, nil
+	}
+	rest, err = walk(f)
+	return ids, rest, err
+}
+
+// mentionsMembers reports whether a filter refers to a group's members.
+func mentionsMembers(f schemas.Filter) bool {
+	switch t := f.(type) {
+	case *schemas.And:
+		return mentionsMembers(t.Left) || mentionsMembers(t.Right)
+	case *schemas.Or:
+		return mentionsMembers(t.Left) || mentionsMembers(t.Right)
+	case *schemas.Not:
+		return mentionsMembers(t.X)
+	case *schemas.Compare:
+		return isMembersAttr(t.Path)
+	case *schemas.ValuePath:
+		return isMembersAttr(t.Path)
+	}
+	return false
 }
 
 // UpdateGroup applies apply to a group under compare-and-swap (apply may run

@@ -13,9 +13,12 @@ func newGroupCatalog() *catalog {
 	meta := metaAttr("Group")
 	displayName := attr("displayName", "displayName", TypeString, fDisplayName).required().unique(UniqueServer).
 		desc("A human-readable name for the Group.  REQUIRED.")
-	const noMembers = "filtering groups by members is not supported"
+	// Groups are found by member with members[value eq "id"] or
+	// members.value eq "id" (directory.ListGroups looks the member's groups
+	// up); nothing else about members can be filtered on.
+	const noMembers = "groups can be filtered by members only with members[value eq \"id\"] or members.value eq \"id\""
 	members := complexAttr("members", "members", eNone,
-		attr("value", "value", TypeString, fNone).mut(Immutable).noFilter(noMembers).
+		attr("value", "value", TypeString, fNone).exact().mut(Immutable).
 			desc("Identifier of the member of this Group."),
 		attr("$ref", "$ref", TypeReference, fNone).exact().mut(Immutable).refs("User").noFilter(noMembers).
 			desc("The URI corresponding to a SCIM resource that is a member of this Group."),

@@ -295,11 +295,15 @@ func (p *parser) parseValuePath(name token) Filter {
 		return nil
 	}
 	a := path.Attr
-	if why := a.acc.noFilter; why != "" && !p.patch {
+	// A group's members have no elements in the document (membership is
+	// stored on the users): their value filter is answered by the directory
+	// (directory.ListGroups), though members cannot be compared as a whole.
+	groupMembers := p.cat == groupCatalog && a.Canonical == "members"
+	if why := a.acc.noFilter; why != "" && !p.patch && !groupMembers {
 		p.fail(why)
 		return nil
 	}
-	if a.Type != TypeComplex || (a.acc.elems == eNone && !p.patch) {
+	if a.Type != TypeComplex || (a.acc.elems == eNone && !p.patch && !groupMembers) {
 		p.fail(fmt.Sprintf("%s is not a complex attribute: it has no value filter", name.text))
 		return nil
 	}

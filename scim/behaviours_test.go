@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"fmt"
+	"net/url"
 	"testing"
 )
 
@@ -133,4 +134,69 @@ func TestNoDuplicateValues(t *testing.T) {
 	if r = f.do("PUT", "/Users/"+id, f.admin, u).want(t, 200); len(r.body["roles"].([]any)) != 1 {
 		t.Fatalf("PUT kept duplicates: %s", r.raw)
 	}
+}
+
+// TestGroupsByMember: Entra asks whether a user is in a group with
+// members[value eq "u"] or members.value eq "u", combined with id eq or
+// displayName eq, with excludedAttributes=members. It is answered from the
+// user's own groups (BenchmarkGroupsByMember: at 100,000 members it costs
+// what it costs at one). Other uses of members stay 400 invalidFilter.
+func TestGroupsByMember(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.createUser("a@member.org"), f.createUser("b@member.org")
+	mk := func(name string, ids ...string) string {
+		m := []any{}
+		for _, id := range ids {
+			m = append(m, map[string]any{"value": id})
+		}
+		return f.do("POST", "/Groups", f.admin, map[string]any{"displayName": name, "members": m}).want(t, 201).body["id"].(string)
+	}
+	both, onlyA, onlyB := mk("Both", a, b), mk("Only A", a), mk("Only B", b)
+	mk("Nobody")
+	ids := func(r resp) []string {
+		var out []string
+		for _, g := range r.body["Resources"].([]any) {
+			out = append(out, get(g, "id").(string))
+			if _, has := g.(map[string]any)["members"]; has {
+				t.Errorf("excludedAttributes=members ignored: %v", g)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		filter string
+		want   []string
+	}{
+		{`members[value eq "` + a + `"]`, []string{both, onlyA}},
+		{`members.value eq "` + b + `"`, []string{both, onlyB}},
+		{`members[value eq "` + a + `"] and id eq "` + both + `"`, []string{both}},
+		{`id eq "` + onlyB + `" and members[value eq "` + a + `"]`, nil},
+		{`displayName eq "only a" and members.value eq "` + a + `"`, []string{onlyA}},
+		{`members.value eq "` + a + `" and members.value eq "` + b + `"`, []string{both}},
+		{`members[value eq "no-such-user"]`, nil},
+	} {
+		r := f.do("GET", "/Groups?excludedAttributes=members&filter="+url.QueryEscape(c.filter), f.admin, nil).want(t, 200)
+		if got := ids(r); fmt.Sprint(got) != fmt.Sprint(c.want) || num(r.body["totalResults"]) != len(c.want) {
+			t.Errorf("%s: %v (total %v), want %v", c.filter, got, r.body["totalResults"], c.want)
+		}
+	}
+	// Paging, and .search.
+	r := f.do("GET", "/Groups?count=1&startIndex=2&excludedAttributes=members&filter="+url.QueryEscape(`members[value eq "`+a+`"]`), f.admin, nil).want(t, 200)
+	if got := ids(r); num(r.body["totalResults"]) != 2 || fmt.Sprint(got) != fmt.Sprint([]string{onlyA}) {
+		t.Errorf("paged: %s", r.raw)
+	}
+	r = f.do("POST", "/Groups/.search", f.admin, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+		"filter": `members[value eq "` + b + `"]`, "excludedAttributes": []string{"members"}}).want(t, 200)
+	if num(r.body["totalResults"]) != 2 {
+		t.Errorf(".search: %s", r.raw)
+	}
+	// An app sees groups by its own users only.
+	if r := f.do("GET", "/Groups?filter="+url.QueryEscape(`members[value eq "`+a+`"]`), f.appToken, nil).want(t, 200); num(r.body["totalResults"]) != 0 {
+		t.Errorf("an app found groups through a user it cannot see: %s", r.raw)
+	}
+	for _, bad := range []string{`members[value eq "` + a + `" or value eq "` + b + `"]`, `members.value eq "` + a + `" or displayName eq "x"`,
+		`not (members.value eq "` + a + `")`, `members.display eq "x"`, `members.value co "x"`, `members pr`} {
+		f.do("GET", "/Groups?filter="+url.QueryEscape(bad), f.admin, nil).wantError(t, 400, "invalidFilter")
+	}
+	f.do("GET", "/Groups?sortBy=members.value", f.admin, nil).wantError(t, 400, "invalidFilter")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -253,6 +254,39 @@ func BenchmarkGroupPatchMembers(b *testing.B) {
 				b.StartTimer()
 				if w := f.serve(b, "PATCH", "/Groups/"+g.ID+"?excludedAttributes=members", c.body); w.Code != c.status {
 					b.Fatalf("PATCH: %d %.300s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGroupsByMember is Entra's membership check on a group of 100,000
+// members: GET /Groups?filter=members[value eq "u"] and id eq "g" with
+// excludedAttributes=members. It is answered from the user's own groups, so
+// it costs the same whatever the size of the group.
+func BenchmarkGroupsByMember(b *testing.B) {
+	f := newFixture(b)
+	ids := seedUsers(b, f, 100_000)
+	g, err := f.svc.CreateGroup(b.Context(), directory.System, &schemas.Group{DisplayName: "everyone"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < len(ids); i += directory.MaxMembersPerRequest {
+		if err := f.svc.AddMembers(b.Context(), directory.System, g.ID, ids[i:min(i+directory.MaxMembersPerRequest, len(ids))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u := ids[len(ids)/2]
+	for name, filter := range map[string]string{
+		"member":        `members[value eq "` + u + `"]`,
+		"member+id":     `members[value eq "` + u + `"] and id eq "` + g.ID + `"`,
+		"members.value": `members.value eq "` + u + `"`,
+	} {
+		b.Run(name, func(b *testing.B) {
+			path := "/Groups?excludedAttributes=members&filter=" + url.QueryEscape(filter)
+			for b.Loop() {
+				if w := f.serve(b, "GET", path, ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"totalResults":1`) {
+					b.Fatalf("GET: %d %.300s", w.Code, w.Body)
 				}
 			}
 		})

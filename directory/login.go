@@ -80,7 +80,7 @@ func (s *Service) loginFailures(ctx context.Context, key string) (int, error) {
 func (s *Service) recordLoginFailure(ctx context.Context, key string) {
 	n, err := s.store.AddLoginFailure(context.WithoutCancel(ctx), key, s.clock(), LoginFailureWindow)
 	if err != nil {
-		s.log.Error("failed login not recorded", "account", key, "err", err)
+		s.log.ErrorContext(ctx, "failed login not recorded", "account", key, "err", err)
 	} else if n == MaxUserLoginFailures {
 		s.obs.LoginLockedOut()
 	}
@@ -182,7 +182,7 @@ func (s *Service) checkPassword(ctx context.Context, from Client, clientID strin
 		s.recordLoginFailure(ctx, u.ID)
 		e := s.event(Principal{AppID: app.ID, ActorType: ActorUser, ActorID: u.ID, Client: from}, ActionFailedLogin, TargetUser, u.ID, nil)
 		if err := s.store.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
-			s.log.Error("failed-login audit event not written", "user", u.ID, "err", err)
+			s.log.ErrorContext(ctx, "failed-login audit event not written", "user", u.ID, "err", err)
 		}
 		return nil, nil, errBadLogin
 	}

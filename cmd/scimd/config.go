@@ -248,8 +248,9 @@ func parseLevel(s string) (slog.Level, error) {
 func (c *config) logger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel) // validated
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(httpx.LogHandler(h))
 }

@@ -333,3 +333,34 @@ func (w *optionsWriter) Write(b []byte) (int, error) {
 	}
 	return w.statusRecorder.Write(b)
 }
+
+// LogHandler wraps h so that a record logged with the context of a request
+// served behind AccessLog (log.ErrorContext(r.Context(), …)) carries the
+// request's id as "request_id", unless it already has one: every error
+// logged while serving a request can be found with its access line.
+func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if o, _ := ctx.Value(outcomeKey{}).(*outcome); o != nil {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "request_id"
+			return !has
+		})
+		if !has {
+			r = r.Clone()
+			r.AddAttrs(slog.String("request_id", o.requestID))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}

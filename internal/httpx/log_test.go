@@ -154,3 +154,32 @@ func TestSetRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsInsideARequestCarryItsID: a record logged with a request's
+// context behind AccessLog carries the request id once, the access line too.
+func TestErrorsInsideARequestCarryItsID(t *testing.T) {
+	logs, base := newLog()
+	log := slog.New(LogHandler(base.Handler()))
+	srv := httptest.NewServer(AccessLog(log, Options{Requests: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.ErrorContext(r.Context(), "something failed inside", "err", "boom")
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
+	req.Header.Set(RequestIDHeader, "trace-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get(RequestIDHeader) != "trace-42" {
+		t.Fatalf("echoed %q", resp.Header.Get(RequestIDHeader))
+	}
+	out := logs.waitFor(t, "msg=request")
+	if !strings.Contains(out, `msg="something failed inside" err=boom request_id=trace-42`) {
+		t.Errorf("the inner error lacks the request id:\n%s", out)
+	}
+	if n := strings.Count(out, "request_id=trace-42"); n != 2 {
+		t.Errorf("request id appears %d times, want 2 (one per line):\n%s", n, out)
+	}
+}

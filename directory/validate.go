@@ -30,10 +30,16 @@ func validUserStatus(s string) bool {
 func normalizeUser(u *schemas.User) error {
 	dedupeUser(u)
 	if u.UserName == "" {
-		if _, ok := u.PrimaryEmail(); !ok {
-			if _, ok := u.PrimaryPhone(); !ok {
-				return Errorf(KindInvalid, "a user needs a userName, an email or a phone number")
-			}
+		// Every user has a userName (SCIM requires one, and IdPs match on
+		// it): a user created or left without one takes its primary email,
+		// else its primary phone number. It is stored, so it stays what it
+		// was when the email or phone later changes.
+		if e, ok := u.PrimaryEmail(); ok && strings.TrimSpace(e.Value) != "" {
+			u.UserName = e.Value
+		} else if p, ok := u.PrimaryPhone(); ok && strings.TrimSpace(p.Value) != "" {
+			u.UserName = p.Value
+		} else {
+			return Errorf(KindInvalid, "a user needs a userName, an email or a phone number")
 		}
 	}
 	if !validUserStatus(u.Status) {

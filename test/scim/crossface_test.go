@@ -48,3 +48,33 @@ func TestCrossFace(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return len(sub) > 0 && stringsContains(s, sub) }
+
+// TestOktaMatchesNativeUser: a user created natively with only an email (or
+// only a phone number) has a SCIM userName — its primary email (phone) —
+// so Okta's "match existing user" flow finds it instead of failing on a
+// 409 create; the userName stays when the email changes (issue 8 §3).
+func TestOktaMatchesNativeUser(t *testing.T) {
+	s := newServer(t)
+	nu := s.call("POST", "/cis/v1/users", map[string]any{"email": "Ada@Native.example", "name": map[string]any{"first_name": "Ada"}}, "Content-Type", "application/json").is(t, 201)
+	nid := at(nu.body, "result", "user_id").(string)
+	ph := s.call("POST", "/cis/v1/users", map[string]any{"phone_number": "+15550001111"}, "Content-Type", "application/json").is(t, 201)
+	pid := at(ph.body, "result", "user_id").(string)
+	// Okta: filter on the login, find the user, link it and push the profile.
+	r := s.call("GET", "/scim/v2/Users?filter="+q(`userName eq "ada@native.example"`)+"&startIndex=1&count=100", nil).is(t, 200)
+	if n(r.body["totalResults"]) != 1 || at(r.body, "Resources", 0, "id") != nid || at(r.body, "Resources", 0, "userName") != "Ada@Native.example" {
+		t.Fatalf("Okta's match on userName: %s", r.raw)
+	}
+	u := at(r.body, "Resources", 0).(map[string]any)
+	u["name"] = map[string]any{"givenName": "Ada", "familyName": "Lovelace"}
+	u["externalId"] = "00u-okta"
+	s.call("PUT", "/scim/v2/Users/"+nid, u).is(t, 200)
+	s.call("PATCH", "/scim/v2/Users/"+nid, patch(map[string]any{"op": "replace", "value": map[string]any{"active": false}})).is(t, 200)
+	if r := s.call("GET", "/scim/v2/Users/"+pid, nil).is(t, 200); r.body["userName"] != "+15550001111" {
+		t.Fatalf("a phone-only user's userName: %s", r.raw)
+	}
+	// The userName is stable: changing the email natively leaves it.
+	s.call("PUT", "/cis/v1/users/"+nid, map[string]any{"email": "ada.l@native.example"}, "Content-Type", "application/json").is(t, 200)
+	if r := s.call("GET", "/scim/v2/Users/"+nid, nil).is(t, 200); r.body["userName"] != "Ada@Native.example" || r.body["externalId"] != "00u-okta" {
+		t.Fatalf("after an email change: %s", r.raw)
+	}
+}

@@ -58,6 +58,9 @@ func registerOps(mux *http.ServeMux, store storage.Store, svc *directory.Service
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="scimd.db"`)
+		if r.Method == http.MethodHead {
+			return // no copy for a HEAD (the GET pattern also serves HEAD)
+		}
 		n, err := b.Backup(r.Context(), w)
 		if err != nil {
 			// The status is sent: the client sees a short body (the copy

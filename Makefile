@@ -12,7 +12,7 @@ COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
-.PHONY: run build image test test-root test-e2e lint bench fuzz clean
+.PHONY: run build image cluster test test-root test-e2e lint bench fuzz clean
 
 run:
 	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/scimd serve
@@ -23,6 +23,10 @@ build:
 # The container image (Dockerfile), stamped like "make build". Needs a container engine.
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t scimd:$(VERSION) -t scimd:latest .
+
+# Two replicas on PostgreSQL + FerretDB: cross-replica checks and 1-vs-2 replica figures.
+cluster:
+	cd test && $(GO) run ./cmd/cluster
 
 test: lint test-root test-e2e
 

@@ -25,7 +25,8 @@ const (
 	// MaxIPSecretFailures failed token requests (wrong secret or unknown
 	// client id) from one IP address within SecretFailureWindow do the same
 	// for every request from that address. Behind a proxy every client shares
-	// the proxy's address (forwarding headers are not trusted).
+	// the proxy's address unless the proxy is in -trusted-proxies (then the
+	// address it forwards counts; see httpx.Proxies).
 	MaxIPSecretFailures = 30
 	// SecretFailureWindow is the window of both budgets; a budget refills
 	// continuously, one failure every window/budget.

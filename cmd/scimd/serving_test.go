@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/directory"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with the given
@@ -365,6 +367,35 @@ func TestHealthcheckSubcommand(t *testing.T) {
 		}
 		if code != tc.code {
 			t.Errorf("healthcheck %v %v: exit %d, want %d: %s", tc.env, tc.args, code, tc.code, out)
+		}
+	}
+}
+
+// TestRateLimitsFollowTheForwardedClient: behind a trusted proxy the token
+// endpoint's per-address failure budget is the forwarded client's, so one
+// client exhausting it does not lock out another behind the same proxy; from
+// an untrusted peer a forged X-Forwarded-For does not escape the peer's budget.
+func TestRateLimitsFollowTheForwardedClient(t *testing.T) {
+	fail := func(base, xff string) int {
+		form := "grant_type=client_credentials&client_id=nobody&client_secret=wrong"
+		resp, _ := do(t, "POST", base+"/oidc/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": xff}, form)
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		trusted   string
+		otherCode int
+	}{{"127.0.0.1", 401}, {"10.9.9.9", 429}} {
+		p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_TRUSTED_PROXIES=" + tc.trusted})
+		base := "http://" + p.addr
+		limited := false
+		for i := 0; i < directory.MaxIPSecretFailures+5 && !limited; i++ {
+			limited = fail(base, "198.51.100.7") == 429
+		}
+		if !limited {
+			t.Fatalf("trusted %s: %d failures were never rate limited", tc.trusted, directory.MaxIPSecretFailures+5)
+		}
+		if got := fail(base, "198.51.100.8"); got != tc.otherCode {
+			t.Errorf("trusted %s: another forwarded client got %d, want %d", tc.trusted, got, tc.otherCode)
 		}
 	}
 }

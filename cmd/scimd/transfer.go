@@ -377,7 +377,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stderr, "scimd: import: … and %d more failures\n", n-len(st.errs))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "scimd: import: %s (re-run the same import to resume: what is already there is skipped)\n", oneLine(err))
+		hint := " (re-run the same import to resume: what is already there is skipped)"
+		var fe formatError
+		if errors.As(err, &fe) {
+			hint = ""
+		}
+		fmt.Fprintf(stderr, "scimd: import: %s%s\n", oneLine(err), hint)
 		return exitFailure
 	}
 	if sum(st.failed) > 0 {
@@ -392,6 +397,9 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// formatError is an input that is not a scimd export (nothing to resume).
+type formatError struct{ error }
 
 // importRecords reads an export and creates what the store does not hold
 // yet, through the storage contract's create methods, so the store's
@@ -457,15 +465,15 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 		}
 		var rec record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return st, fmt.Errorf("line %d: not a JSON record: %v", line, err)
+			return st, formatError{fmt.Errorf("line %d: not a JSON record: %v", line, err)}
 		}
 		if line == 1 {
 			var h exportHeader
 			if rec.Type != recHeader || json.Unmarshal(rec.Data, &h) != nil || h.Format != exportFormat {
-				return st, fmt.Errorf("line 1: not a scimd export (want a %q header)", exportFormat)
+				return st, formatError{fmt.Errorf("line 1: not a scimd export (want a %q header)", exportFormat)}
 			}
 			if h.Version != 1 {
-				return st, fmt.Errorf("line 1: export format version %d is not supported (want 1)", h.Version)
+				return st, formatError{fmt.Errorf("line 1: export format version %d is not supported (want 1)", h.Version)}
 			}
 			var total int64
 			for _, n := range h.Counts {
@@ -553,7 +561,7 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 		bar.add(1)
 	}
 	if line == 0 {
-		return st, errors.New("empty input: not a scimd export")
+		return st, formatError{errors.New("empty input: not a scimd export")}
 	}
 	flushUsers()
 	return st, sc.Err()

@@ -73,6 +73,9 @@ func TestMetricsAfterKnownRequests(t *testing.T) {
 	call(t, "GET", base+"/scim/v2/Users/"+ids[0], admin, "", "")
 	do(t, "HEAD", base+"/healthz", nil, "")
 	call(t, "GET", base+"/cis/v1/users", "not-a-token", "", "")
+	for _, m := range []string{"BREW", "X-ANYTHING-123"} {
+		do(t, m, base+"/healthz", nil, "")
+	}
 	// Five failed logins lock the account; the sixth is refused as locked out.
 	for i := 0; i < 6; i++ {
 		call(t, "POST", base+"/cis/v1/auth/password/login", "", "application/json",
@@ -120,6 +123,9 @@ func TestMetricsAfterKnownRequests(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("/metrics lacks %s", re)
 		}
+	}
+	if strings.Contains(text, "BREW") {
+		t.Error("a client-chosen method became a label")
 	}
 	for _, id := range ids {
 		if strings.Contains(text, id) {

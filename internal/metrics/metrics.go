@@ -85,9 +85,18 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Request records one answered request (httpx.Options.Observe).
+// Request records one answered request (httpx.Options.Observe). A method
+// outside RFC 9110's is labelled "OTHER": clients choose methods, and every
+// label value is a series kept for ever.
 func (m *Metrics) Request(r httpx.Record) {
-	m.requests.WithLabelValues(r.Method, r.Route, strconv.Itoa(r.Status)).Observe(r.Duration.Seconds())
+	method := r.Method
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+	default:
+		method = "OTHER"
+	}
+	m.requests.WithLabelValues(method, r.Route, strconv.Itoa(r.Status)).Observe(r.Duration.Seconds())
 }
 
 // Batch records the size of one committed embedded-store transaction

@@ -117,10 +117,76 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 		return nil, err
 	}
 	created, err := s.store.CreateUser(ctx, u, s.event(p, ActionCreateUser, TargetUser, u.ID, userChanges(nil, u)))
+	if errors.Is(err, storage.ErrConflict) && !p.Admin && !p.isEndUser() {
+		if existing, aerr := s.adoptExisting(ctx, p, u); aerr == nil {
+			return existing, nil
+		}
+	}
 	if err != nil {
 		return nil, translate(err, "user")
 	}
 	return created, nil
+}
+
+// adoptExisting serves an application's create of a user who already exists
+// in the tenant but is not assigned to the application (so the application
+// could not find it: an IdP connector bound to one app, after the user was
+// created elsewhere or unassigned and reassigned). Identities are
+// tenant-wide, so the existing user is assigned to the application, with the
+// application-level data of u, and returned; the tenant-level data of u is
+// not applied (the client's next update goes through the usual rules). The
+// user is the one every login identifier and externalId of u that belongs to
+// anyone belongs to; anything else (no such user, two users, a user already
+// assigned to the application) is an error, and the create stays a conflict.
+// The assignment is audited as ActionAssignUserToApp.
+func (s *Service) adoptExisting(ctx context.Context, p Principal, u *schemas.User) (*schemas.User, error) {
+	keys := [][2]string{{storage.FieldUserName, u.UserName}, {storage.FieldExternalID, u.ExternalID}}
+	if e, ok := u.PrimaryEmail(); ok {
+		keys = append(keys, [2]string{storage.FieldEmail, e.Value})
+	}
+	if ph, ok := u.PrimaryPhone(); ok {
+		keys = append(keys, [2]string{storage.FieldPhoneNumber, ph.Value})
+	}
+	var owner *schemas.User
+	for _, k := range keys {
+		if k[1] == "" {
+			continue
+		}
+		found, err := s.store.FindUser(ctx, k[0], k[1])
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if owner != nil && owner.ID != found.ID {
+			return nil, errors.New("the identifiers belong to different users")
+		}
+		owner = found
+	}
+	if owner == nil {
+		return nil, errors.New("no existing user")
+	}
+	link := u.Apps[p.AppID]
+	adopted, err := s.store.UpdateUser(ctx, owner.ID, 0, func(x *schemas.User) error {
+		if x.Apps[p.AppID] != nil {
+			return errors.New("already assigned") // the application sees it: a real conflict
+		}
+		apps := make(map[string]*schemas.AppLink, len(x.Apps)+1)
+		for id, a := range x.Apps {
+			apps[id] = a
+		}
+		apps[p.AppID] = link
+		x.Apps = apps
+		x.Updated = s.clock()
+		return nil
+	}, auditFixed[*schemas.User](s.event(p, ActionAssignUserToApp, TargetUser, owner.ID,
+		map[string]schemas.Change{"apps." + p.AppID: {Prev: nil, Current: "assigned"}})))
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("an application's create assigned an existing tenant user to it", "app", p.AppID, "user", owner.ID)
+	return adopted, nil
 }
 
 // scopeAppData makes u's per-application data follow p's rights: an app caller

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/storage"
 )
 
 // The behaviours of issue 8 §3 that IdPs depend on, replayed through the
@@ -199,4 +202,46 @@ func TestGroupsByMember(t *testing.T) {
 		f.do("GET", "/Groups?filter="+url.QueryEscape(bad), f.admin, nil).wantError(t, 400, "invalidFilter")
 	}
 	f.do("GET", "/Groups?sortBy=members.value", f.admin, nil).wantError(t, 400, "invalidFilter")
+}
+
+// TestAppConnectorAdoptsTenantUser: a connector token bound to one app
+// cannot see users of other apps; when its IdP creates a user who already
+// exists in the tenant, the user is assigned to the connector's app (201
+// with the existing user, audited) instead of a 409 the IdP retries
+// forever. The tenant-level data of the body is not applied; a second
+// create is the usual 409.
+func TestAppConnectorAdoptsTenantUser(t *testing.T) {
+	f := newFixture(t)
+	body := user("shared@x.org")
+	body["name"] = map[string]any{"givenName": "Tenant", "familyName": "Owned"}
+	existing := f.do("POST", "/Users", f.admin, body).want(t, 201).body["id"].(string)
+	filter := "/Users?filter=" + url.QueryEscape(`userName eq "shared@x.org"`)
+	if r := f.do("GET", filter, f.appToken, nil).want(t, 200); num(r.body["totalResults"]) != 0 {
+		t.Fatalf("the app saw a user not assigned to it: %s", r.raw)
+	}
+	idp := user("shared@x.org")
+	idp["name"] = map[string]any{"givenName": "From", "familyName": "IdP"}
+	idp["externalId"] = "okta-00u1"
+	r := f.do("POST", "/Users", f.appToken, idp).want(t, 201)
+	if r.body["id"] != existing || get(r.body, "name", "givenName") != "Tenant" {
+		t.Fatalf("the create did not return the existing user as it was: %s", r.raw)
+	}
+	if r := f.do("GET", filter, f.appToken, nil).want(t, 200); num(r.body["totalResults"]) != 1 {
+		t.Fatalf("after the create the app still cannot find the user: %s", r.raw)
+	}
+	f.do("PATCH", "/Users/"+existing, f.appToken, patchOp(op("replace", "", map[string]any{"active": false}))).want(t, 200)
+	f.do("POST", "/Users", f.appToken, idp).wantError(t, 409, "uniqueness")
+	// An identifier of one user and an email of another: a conflict, no adoption.
+	other := f.createUser("other@x.org")
+	mixed := user("other@x.org")
+	mixed["emails"] = []any{map[string]any{"value": "third@x.org", "primary": true}}
+	f.createUser("third@x.org")
+	f.do("POST", "/Users", f.appToken, mixed).wantError(t, 409, "uniqueness")
+	if r := f.do("GET", "/Users/"+other, f.appToken, nil); r.status != 404 {
+		t.Fatalf("an ambiguous create assigned a user: %d", r.status)
+	}
+	events, err := f.svc.ListEvents(t.Context(), directory.System, storage.EventQuery{TargetID: existing, Action: directory.ActionAssignUserToApp})
+	if err != nil || events.Total != 1 {
+		t.Fatalf("the assignment was not audited: %v %v", events, err)
+	}
 }

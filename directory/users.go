@@ -90,6 +90,19 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 // caller's app (an app can set only its own app-level data). A new user is
 // Pending unless u.Status says otherwise.
 func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
+	return s.createUser(ctx, p, u, pw, false)
+}
+
+// ProvisionUser is CreateUser for an IdP's provisioning (SCIM POST /Users):
+// when an application creates a user who already exists in the tenant but is
+// not assigned to it, the existing user is assigned to the application and
+// returned (see adoptExisting) instead of a conflict the IdP would retry
+// forever.
+func (s *Service) ProvisionUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
+	return s.createUser(ctx, p, u, pw, true)
+}
+
+func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput, adopt bool) (*schemas.User, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
 	}
@@ -117,7 +130,7 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 		return nil, err
 	}
 	created, err := s.store.CreateUser(ctx, u, s.event(p, ActionCreateUser, TargetUser, u.ID, userChanges(nil, u)))
-	if errors.Is(err, storage.ErrConflict) && !p.Admin && !p.isEndUser() {
+	if errors.Is(err, storage.ErrConflict) && adopt && !p.Admin && !p.isEndUser() {
 		if existing, aerr := s.adoptExisting(ctx, p, u); aerr == nil {
 			return existing, nil
 		}
@@ -134,11 +147,12 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 // created elsewhere or unassigned and reassigned). Identities are
 // tenant-wide, so the existing user is assigned to the application, with the
 // application-level data of u, and returned; the tenant-level data of u is
-// not applied (the client's next update goes through the usual rules). The
-// user is the one every login identifier and externalId of u that belongs to
-// anyone belongs to; anything else (no such user, two users, a user already
-// assigned to the application) is an error, and the create stays a conflict.
-// The assignment is audited as ActionAssignUserToApp.
+// not applied (the client's next update goes through the usual rules). Every
+// login identifier of u (userName, primary email, primary phone) must be that
+// user's, and u's externalId that user's or nobody's; anything else (no such
+// user, identifiers of different users or of nobody, a user already assigned
+// to the application) is an error, and the create stays a conflict. The
+// assignment is audited as ActionAssignUserToApp.
 func (s *Service) adoptExisting(ctx context.Context, p Principal, u *schemas.User) (*schemas.User, error) {
 	keys := [][2]string{{storage.FieldUserName, u.UserName}, {storage.FieldExternalID, u.ExternalID}}
 	if e, ok := u.PrimaryEmail(); ok {
@@ -153,8 +167,11 @@ func (s *Service) adoptExisting(ctx context.Context, p Principal, u *schemas.Use
 			continue
 		}
 		found, err := s.store.FindUser(ctx, k[0], k[1])
+		if errors.Is(err, storage.ErrNotFound) && k[0] == storage.FieldExternalID {
+			continue // the IdP's own id for the user, new to scimd
+		}
 		if errors.Is(err, storage.ErrNotFound) {
-			continue
+			return nil, errors.New("a login identifier belongs to nobody")
 		}
 		if err != nil {
 			return nil, err

@@ -56,7 +56,7 @@ func (c *call) create(rt schemas.ResourceType) {
 		c.fail(err)
 		return
 	}
-	created, err := c.h.svc.CreateUser(c.r.Context(), c.p, u, passwordInput(pw))
+	created, err := c.h.svc.ProvisionUser(c.r.Context(), c.p, u, passwordInput(pw))
 	if err != nil {
 		c.fail(err)
 		return

@@ -305,6 +305,16 @@ func TestPlannedEqualsScan(t *testing.T) {
 	if err := s.AddMembers(ctx, "g1", ids[:50], nil); err != nil {
 		t.Fatal(err)
 	}
+	// Changes the search index must follow: a rename, a new email, a delete.
+	if _, err := s.UpdateUser(ctx, ids[5], 0, func(u *schemas.User) error {
+		u.UserName, u.Emails = "Renamed.Person", []schemas.Email{{Value: "renamed@mail.test", Primary: true}}
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, ids[6], nil); err != nil {
+		t.Fatal(err)
+	}
 	u7, u8 := storagetest.NewUser(7), storagetest.NewUser(8)
 	exprs := []string{
 		fmt.Sprintf("userName eq %q", strings.ToUpper(u7.UserName)),
@@ -319,6 +329,19 @@ func TestPlannedEqualsScan(t *testing.T) {
 		"groups eq \"nope\"",
 		"groups eq \"G1\"",
 		"groups.value eq \"g1\" or groups eq \"g2\"",
+		// The trigram index: case folding, Unicode, every indexed attribute,
+		// values too short for a trigram, attributes it does not hold.
+		`userName co "LOVE"`, `userName sw "ada."`, `userName ew ".7"`, `userName ew ".17"`, `userName co "zzz"`,
+		`userName co "renamed"`, `userName co "lovelace.6"`,
+		`emails.value co "@MAIL.test"`, `emails co "mail.te"`, `emails.value ew "9@example.com"`,
+		fmt.Sprintf("emails.value eq %q", strings.ToUpper(u7.Emails[0].Value)),
+		`phoneNumbers.value co "0000012"`, `phoneNumbers.value sw "+1555000002"`,
+		`name.givenName co "zoë"`, `name.givenName eq "ZOË"`, `name.familyName sw "MÜ"`, `name.familyName co "üll"`,
+		`displayName co "ce Ho"`, `displayName ew "Lovelace"`,
+		`externalId sw "EXT-1"`, `externalId sw "ext-1"`, `externalId co "t-29"`,
+		`title eq "Engineer" and userName co "lovelace"`, `userName co "love" or displayName co "hopper"`,
+		`not (userName co "love")`, `userName co "love" and not (emails.value co "mail.test")`,
+		`userName co "love" and groups eq "g1"`,
 	}
 	native := []string{
 		fmt.Sprintf("email eq %q", strings.ToUpper(u7.Emails[0].Value)),
@@ -330,6 +353,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 		"external_account_id sw \"1\"",
 		"external_account_id ne \"4\"",
 		"not (external_account_id eq \"4\")",
+		`email co "LOVELACE"`, `phone_number ew "0000013"`, `email sw "grace."`,
 	}
 	check := func(expr string, opt schemas.ParseOptions) {
 		f, err := schemas.ParseFilter(expr, opt)

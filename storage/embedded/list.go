@@ -31,6 +31,11 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 		}
 		var matches []*schemas.User
 		ids, ok := s.planUsers(r, q.Filter)
+		if q.Sort == nil && coveredFilter(q.Filter) {
+			// The filter reads only what the search records hold: evaluate it
+			// there, and decode only the page.
+			return s.listCovered(ctx, r, q, ids, ok, &page)
+		}
 		switch {
 		case q.Filter == nil:
 			ok, ids = false, nil
@@ -67,6 +72,58 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 		page.Items = []*schemas.User{}
 	}
 	return page, nil
+}
+
+// listCovered answers a filter that reads only attributes of the search
+// records (coveredFilter), without a sort: the candidates (planned, or every
+// user) are evaluated on their search records, and only the page is decoded.
+func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, ids []string, planned bool, page *storage.Page[*schemas.User]) error {
+	var matched []string
+	if planned {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for _, id := range ids {
+			p := r.partials[id]
+			if p == nil {
+				var err error
+				if p, err = r.search.partial(id); err != nil {
+					return err
+				}
+			}
+			if p != nil && schemas.MatchUser(q.Filter, p) {
+				matched = append(matched, id)
+			}
+		}
+	} else {
+		c := r.search.recs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			p, err := decodeSearchRecord(v)
+			if err != nil {
+				return fmt.Errorf("embedded: row %x: %w", k, err)
+			}
+			if schemas.MatchUser(q.Filter, p) {
+				matched = append(matched, p.ID)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		slices.Sort(matched) // rows are in creation order, ids need not be
+	}
+	from, to := pageBounds(len(matched), q.Offset, q.Limit)
+	page.Total = len(matched)
+	page.Items = make([]*schemas.User, 0, to-from)
+	for _, id := range matched[from:to] {
+		u, err := r.get(id)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			return fmt.Errorf("embedded: user %s has a search record but no record", id)
+		}
+		page.Items = append(page.Items, u)
+	}
+	return nil
 }
 
 // listAll is the page of every user in id order: a cursor walk to the offset,
@@ -188,6 +245,9 @@ func pageBounds(n, offset, limit int) (from, to int) {
 //	groups eq "g"          membership index (every group whose id matches)
 //	app-scoped attributes  application assignment index (apps pr, and any
 //	                       comparison but ne or null on the app's data)
+//	co, sw, ew, eq on userName, emails, phone numbers, name.givenName,
+//	name.familyName, displayName, externalId (3 bytes or more folded)
+//	                       trigram index (search.go)
 func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
 	return plan(f, func(c schemas.Compare) ([]string, bool) { return s.planUserCompare(r, c) })
 }
@@ -242,6 +302,37 @@ func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []
 }
 
 func (s *Store) planUserCompare(r *users, c schemas.Compare) ([]string, bool) {
+	if ids, ok := s.planUserExact(r, c); ok {
+		return ids, true
+	}
+	if !searchable(c) {
+		return nil, false
+	}
+	rows, ok := r.search.candidates(c.Value.Str)
+	if !ok {
+		return nil, false
+	}
+	if r.partials == nil {
+		r.partials = make(map[string]*schemas.User, len(rows))
+	}
+	ids := make([]string, 0, len(rows))
+	for _, row := range rows {
+		v := r.search.recs.Get(encodeRow(row))
+		if v == nil {
+			continue // a posting of a row deleted in this batch's view: none
+		}
+		p, err := decodeSearchRecord(v)
+		if err != nil {
+			return nil, false // scan: the scan reports the damage
+		}
+		r.partials[p.ID] = p
+		ids = append(ids, p.ID)
+	}
+	return ids, true
+}
+
+// planUserExact plans the comparisons the exact indexes answer (see planUsers).
+func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 	a := c.Path.Attr
 	if a == nil {
 		return nil, false

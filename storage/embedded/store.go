@@ -186,7 +186,8 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
-			bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers}
+			bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
+			bucketUserRows, bucketSearchRecords, bucketTrigrams}
 		for _, n := range bucketUserIndex {
 			if n != nil {
 				names = append(names, n)

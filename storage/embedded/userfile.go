@@ -73,6 +73,9 @@ func decodeVersion(b []byte) int64 {
 type users struct {
 	recs, versions, groups, members, apps *bolt.Bucket
 	ix                                    [numKinds]*bolt.Bucket // the user kinds only
+	search                                *search
+	// partials are the search records the planner read, by user id.
+	partials map[string]*schemas.User
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -82,6 +85,7 @@ func usersOf(tx *bolt.Tx) *users {
 		groups:   tx.Bucket(bucketUserGroups),
 		members:  tx.Bucket(bucketGroupMembers),
 		apps:     tx.Bucket(bucketAppUsers),
+		search:   searchOf(tx),
 	}
 	for k, n := range bucketUserIndex {
 		if n != nil {
@@ -222,6 +226,7 @@ func migrateV1(tx *bolt.Tx) error {
 		return fmt.Errorf("users: %w", err)
 	}
 	r := usersOf(tx)
+	b := &batch{tx: tx, u: r, search: r.search, mb: tx.Bucket(bucketMeta), postings: make(map[trigramKey]*postingDelta), nextRow: -1}
 	for _, u := range old {
 		enc, err := encodeUserOnly(u)
 		if err != nil {
@@ -234,6 +239,12 @@ func migrateV1(tx *bolt.Tx) error {
 		if err := r.writeUserIndexes(u); err != nil {
 			return fmt.Errorf("user %s: %w", u.ID, err)
 		}
+		if err := b.stageSearch(u.ID, nil, u); err != nil {
+			return fmt.Errorf("user %s: %w", u.ID, err)
+		}
+	}
+	if err := b.finishSearch(); err != nil {
+		return err
 	}
 	return tx.Bucket(bucketMeta).Put(keyUserCount, encodeVersion(int64(len(old))))
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -180,7 +181,11 @@ type batch struct {
 	tx     *bolt.Tx
 	staged int // number of staged changes
 
-	u *users // the users as the transaction sees them
+	u      *users // the users as the transaction sees them
+	search *search
+	// postings collects the trigram posting changes, written by finish.
+	postings map[trigramKey]*postingDelta
+	nextRow  int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.
 	users     map[string]*schemas.User
@@ -205,31 +210,37 @@ type ukey struct {
 func newBatch(s *Store, tx *bolt.Tx) *batch {
 	b := &batch{
 		s: s, tx: tx,
-		u:      usersOf(tx),
-		users:  make(map[string]*schemas.User),
-		groups: make(map[string]*schemas.Group),
-		apps:   make(map[string]*schemas.App),
-		tokens: make(map[string]*schemas.APIToken),
-		uniq:   make(map[ukey]string),
-		ub:     tx.Bucket(bucketUsers),
-		gb:     tx.Bucket(bucketGroups),
-		ab:     tx.Bucket(bucketApps),
-		tb:     tx.Bucket(bucketTokens),
-		mb:     tx.Bucket(bucketMeta),
-		eb:     tx.Bucket(bucketEvents),
+		u:        usersOf(tx),
+		postings: make(map[trigramKey]*postingDelta),
+		nextRow:  -1,
+		users:    make(map[string]*schemas.User),
+		groups:   make(map[string]*schemas.Group),
+		apps:     make(map[string]*schemas.App),
+		tokens:   make(map[string]*schemas.APIToken),
+		uniq:     make(map[ukey]string),
+		ub:       tx.Bucket(bucketUsers),
+		gb:       tx.Bucket(bucketGroups),
+		ab:       tx.Bucket(bucketApps),
+		tb:       tx.Bucket(bucketTokens),
+		mb:       tx.Bucket(bucketMeta),
+		eb:       tx.Bucket(bucketEvents),
 	}
 	// Ids and event keys are time-ordered: new keys land at the end, so full
 	// pages waste less of the file than bbolt's default half-full splits.
 	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent, b.u.versions.FillPercent = 0.9, 0.9, 0.9, 0.9
+	b.search = b.u.search
 	return b
 }
 
-// finish stages what the batch as a whole changes: the user count.
+// finish stages what the batch as a whole changes: the user count and the
+// trigram postings.
 func (b *batch) finish() error {
-	if b.userDelta == 0 {
-		return nil
+	if b.userDelta != 0 {
+		if err := b.mb.Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta))); err != nil {
+			return err
+		}
 	}
-	return b.mb.Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta)))
+	return b.finishSearch()
 }
 
 // owner returns the id holding a unique key as the batch sees it, or "".
@@ -381,6 +392,11 @@ func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	if err := b.u.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
 		return err
 	}
+	if old == nil || !bytes.Equal(encodeSearchRecord(old), encodeSearchRecord(u)) {
+		if err := b.stageSearch(u.ID, old, u); err != nil {
+			return err
+		}
+	}
 	b.users[u.ID] = u
 	return b.ub.Put([]byte(u.ID), enc)
 }
@@ -425,6 +441,9 @@ func (b *batch) deleteUser(id string) error {
 		}
 	}
 	if err := b.u.versions.Delete([]byte(id)); err != nil {
+		return err
+	}
+	if err := b.stageSearch(id, old, nil); err != nil {
 		return err
 	}
 	b.users[id] = nil

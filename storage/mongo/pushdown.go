@@ -17,6 +17,18 @@ import (
 // and $nor. Case-insensitive attributes are compared on their schemas.Fold'ed
 // copy under norm.*, never with a collation.
 //
+// Substring searches. sw, co and ew on a scalar field (userName, primary
+// email and phone, externalId, status) become anchored or unanchored regexes
+// on it: sw ("\A<prefix>", case-sensitive on the folded copy where the
+// attribute is case-insensitive) is a prefix that MongoDB answers with index
+// bounds where the field has an index (the unique ones: norm.userName,
+// norm.email, norm.phone, externalId); co and ew cannot be bounded by a B-tree
+// index, so the server scans the index (or the collection). Substring
+// searches on attributes without a scalar copy — name.givenName,
+// name.familyName, displayName, every email and phone number value — are not
+// pushed down: every document is read and the filter decided in Go. The
+// embedded backend answers all of these through its trigram index.
+//
 // The translation returns (filter, exact). When exact is false the filter is a
 // superset pre-filter (possibly empty) and the caller evaluates the whole
 // filter in Go.

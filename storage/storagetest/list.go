@@ -626,3 +626,73 @@ func testListGroups(t *testing.T, h *harness) {
 	created := mustSortKey(t, "meta.created", true, groupOpts())
 	check("sort meta.created desc", storage.Query{Sort: created, Limit: 3}, ids("g6", "g5", "g4"))
 }
+
+// testListUsersSubstring checks co, sw and ew — and eq — on the attributes a
+// backend may answer through a substring index (userName, every email and
+// phone number value, name.givenName, name.familyName, displayName,
+// externalId) against the reference evaluator, over generated users some of
+// which were renamed, re-addressed or deleted after their creation, so that
+// an index that misses a change shows. Values shorter than three bytes,
+// non-ASCII case folding, case-exact externalId and combinations with
+// attributes outside the index are included.
+func testListUsersSubstring(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	const n = 120
+	for i := 1; i <= n; i++ {
+		mustCreateUser(t, s, NewUser(i))
+	}
+	change := func(id string, fn func(u *schemas.User)) {
+		t.Helper()
+		if _, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { fn(u); return nil }, nil); err != nil {
+			t.Fatalf("UpdateUser %s: %v", id, err)
+		}
+	}
+	change(uid(5), func(u *schemas.User) { u.UserName = "Renamed.Person.5" })
+	change(uid(8), func(u *schemas.User) {
+		u.Emails = []schemas.Email{{Value: "Moved.Elsewhere@Other.example", Type: "work", Primary: true}}
+	})
+	change(uid(9), func(u *schemas.User) {
+		u.DisplayName, u.Name.FamilyName, u.PhoneNumbers = "Zoë Ångström", "Ångström", nil
+	})
+	change(uid(10), func(u *schemas.User) { u.ExternalID = "EXT-Upper-10" })
+	if err := s.DeleteUser(ctx, uid(6), nil); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	all := storedUsers(allUsers(t, s))
+	sc, nat := scimOpts(), nativeOpts("")
+	for _, c := range []struct {
+		expr string
+		opt  schemas.ParseOptions
+	}{
+		{`userName co "LOVELACE.1"`, sc}, {`userName co "renamed"`, sc}, {`userName co "lovelace.5"`, sc},
+		{`userName sw "ADA."`, sc}, {`userName sw "zoe.lovelace.2"`, sc}, {`userName ew ".12"`, sc},
+		{`userName ew "7"`, sc}, {`userName co "zz"`, sc}, {`userName co "qqq"`, sc},
+		{`emails.value co "0@MAIL.TEST"`, sc}, {`emails.value ew "@example.com"`, sc}, {`emails.value co "elsewhere@"`, sc},
+		{`emails.value eq "ADA.LOVELACE.25@example.com"`, sc}, {`emails.value sw "grace"`, sc},
+		{`phoneNumbers.value co "00001"`, sc}, {`phoneNumbers.value sw "+1555000011"`, sc}, {`phoneNumbers.value ew "99"`, sc},
+		{`name.givenName co "ØR"`, sc}, {`name.givenName sw "zo"`, sc}, {`name.givenName ew "Ë"`, sc}, {`name.givenName eq "JOSÉ"`, sc},
+		{`name.familyName co "üLL"`, sc}, {`name.familyName sw "ÅNG"`, sc}, {`name.familyName ew "-lee"`, sc}, {`name.familyName co "van r"`, sc},
+		{`displayName co "ce ho"`, sc}, {`displayName sw "ZOË "`, sc}, {`displayName ew "STRÖM"`, sc},
+		{`externalId co "t-1"`, sc}, {`externalId sw "EXT-"`, sc}, {`externalId sw "ext-"`, sc}, {`externalId ew "0"`, sc},
+		{`externalId co "upper"`, sc},
+		{`userName co "hopper" and active eq true`, sc}, {`displayName co "ada" or emails.value co "grace"`, sc},
+		{`not (userName co "lovelace")`, sc}, {`userName co "lovelace" and groups eq "g1"`, sc},
+		{`emails[type eq "work" and value co "lovelace"]`, sc},
+		{`email co "LOVELACE"`, nat}, {`phone_number sw "+15550000"`, nat}, {`name.first_name co "ös"`, nat},
+		{`username ew ".1"`, nat}, {`name.last_name sw "tur"`, nat},
+	} {
+		q := storage.Query{Filter: mustFilter(t, c.expr, c.opt), Limit: storage.Unlimited}
+		checkQueryAgainst(t, s, all, c.expr, q, nil)
+		q.Offset, q.Limit = 3, 5
+		checkQueryAgainst(t, s, all, c.expr, q, nil)
+	}
+	// Sorted, and after a reopen where the backend has one.
+	key := mustSortKey(t, "userName", true, sc)
+	checkQueryAgainst(t, s, all, `userName co "lovelace" sorted`, storage.Query{Filter: mustFilter(t, `userName co "lovelace"`, sc), Sort: key, Limit: 10}, nil)
+	if h.b.Reopen != nil {
+		s = h.b.Reopen(t, s)
+		for _, expr := range []string{`userName co "renamed"`, `emails.value co "elsewhere"`, `displayName ew "ström"`, `name.familyName co "lovelace"`} {
+			checkQueryAgainst(t, s, all, expr+" after reopen", storage.Query{Filter: mustFilter(t, expr, sc), Limit: storage.Unlimited}, nil)
+		}
+	}
+}

@@ -117,6 +117,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"ListUsersSort", testListUsersSort},
 		{"ListUsersFilter", testListUsersFilter},
 		{"ListUsersGenerated", testListUsersGenerated},
+		{"ListUsersSubstring", testListUsersSubstring},
 		{"ListGroups", testListGroups},
 		{"Reopen", testReopen},
 		{"ReopenIndexes", testReopenIndexes},

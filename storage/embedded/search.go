@@ -1,0 +1,380 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Substring search (co, sw, ew — and eq on the same attributes) on userName,
+// every email and phone number value, name.givenName, name.familyName,
+// displayName and externalId goes through a trigram index in the file:
+//
+//   - each user has a row, a dense number given at creation (userRows: id →
+//     row; meta nextRow), so that posting lists are small integers;
+//   - searchRecords (row → record) holds the user's id and those attributes,
+//     a few dozen bytes, enough to run the evaluator on them without decoding
+//     the user;
+//   - trigrams holds, for every three bytes of the folded (schemas.Fold)
+//     values of those attributes, which rows contain them: the key is the
+//     trigram and the row's block (row / blockRows, 4 bytes big-endian), the
+//     value the sorted offsets in the block (2 bytes each).
+//
+// A search value of three bytes or more folded gives the rows holding all its
+// trigrams: a superset of the users it matches in any of the attributes
+// (folding maps a substring to a substring). The candidates are then checked
+// with schemas.MatchUser — on the search record when the filter reads only
+// attributes it holds, else on the decoded user — so the answer is always the
+// evaluator's. Shorter values, and other attributes, scan.
+
+var (
+	bucketUserRows      = []byte("userRows")      // id → 4-byte row
+	bucketSearchRecords = []byte("searchRecords") // 4-byte row → search record
+	bucketTrigrams      = []byte("trigrams")      // trigram + 4-byte block → offsets
+	keyNextRow          = []byte("nextRow")       // 4-byte big-endian
+)
+
+// blockRows is the number of rows one posting value covers.
+const blockRows = 1024
+
+// trigramKey is a trigram and a block number.
+type trigramKey [7]byte
+
+func makeTrigramKey(tri string, block uint32) trigramKey {
+	var k trigramKey
+	copy(k[:3], tri)
+	binary.BigEndian.PutUint32(k[3:], block)
+	return k
+}
+
+// searchCanonical are the canonical paths whose values the index holds; the
+// covered ones are those a search record can answer for the evaluator.
+var (
+	searchCanonical = map[string]bool{
+		"userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
+		"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
+	}
+	coveredCanonical = map[string]bool{
+		"id": true, "userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
+		"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
+	}
+)
+
+// searchValues calls yield with every indexed value of u.
+func searchValues(u *schemas.User, yield func(string)) {
+	if u == nil {
+		return
+	}
+	for _, v := range []string{u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
+		yield(v)
+	}
+	for _, e := range u.Emails {
+		yield(e.Value)
+	}
+	for _, p := range u.PhoneNumbers {
+		yield(p.Value)
+	}
+}
+
+// trigramsOf returns the distinct trigrams of the folded indexed values of u.
+func trigramsOf(u *schemas.User) map[string]struct{} {
+	set := make(map[string]struct{})
+	searchValues(u, func(v string) {
+		f := schemas.Fold(v)
+		for i := 0; i+3 <= len(f); i++ {
+			set[f[i:i+3]] = struct{}{}
+		}
+	})
+	return set
+}
+
+// encodeSearchRecord is the search record of u: its id and indexed values
+// (with the primary flags of emails and phone numbers).
+func encodeSearchRecord(u *schemas.User) []byte {
+	w := &wbuf{b: make([]byte, 0, 128)}
+	for _, s := range []string{u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
+		w.str(s)
+	}
+	w.uint(uint64(len(u.Emails)))
+	for _, e := range u.Emails {
+		w.str(e.Value)
+		w.bool(e.Primary)
+	}
+	w.uint(uint64(len(u.PhoneNumbers)))
+	for _, p := range u.PhoneNumbers {
+		w.str(p.Value)
+		w.bool(p.Primary)
+	}
+	return w.b
+}
+
+// decodeSearchRecord returns the partial user a search record holds.
+func decodeSearchRecord(b []byte) (*schemas.User, error) {
+	r := &rbuf{b: b}
+	u := &schemas.User{ID: r.str(), UserName: r.str(), ExternalID: r.str(), DisplayName: r.str()}
+	u.Name.GivenName, u.Name.FamilyName = r.str(), r.str()
+	if n := r.count(2); n > 0 {
+		u.Emails = make([]schemas.Email, n)
+		for i := range u.Emails {
+			u.Emails[i] = schemas.Email{Value: r.str(), Primary: r.bool()}
+		}
+	}
+	if n := r.count(2); n > 0 {
+		u.PhoneNumbers = make([]schemas.PhoneNumber, n)
+		for i := range u.PhoneNumbers {
+			u.PhoneNumbers[i] = schemas.PhoneNumber{Value: r.str(), Primary: r.bool()}
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("search record: %w", r.err)
+	}
+	return u, nil
+}
+
+func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
+
+// search gives access to the search buckets of one transaction.
+type search struct {
+	rows, recs, tri *bolt.Bucket
+}
+
+func searchOf(tx *bolt.Tx) *search {
+	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), tri: tx.Bucket(bucketTrigrams)}
+}
+
+// partial returns the search record of user id as a partial user, or nil.
+func (s *search) partial(id string) (*schemas.User, error) {
+	row := s.rows.Get([]byte(id))
+	if row == nil {
+		return nil, nil
+	}
+	v := s.recs.Get(row)
+	if v == nil {
+		return nil, fmt.Errorf("user %s has no search record", id)
+	}
+	return decodeSearchRecord(v)
+}
+
+// candidates returns the rows whose indexed values hold every trigram of the
+// folded value, or ok == false when it is shorter than a trigram.
+func (s *search) candidates(value string) (rows []uint32, ok bool) {
+	f := schemas.Fold(value)
+	if len(f) < 3 {
+		return nil, false
+	}
+	var tris []string
+	for i := 0; i+3 <= len(f); i++ {
+		if t := f[i : i+3]; !slices.Contains(tris, t) {
+			tris = append(tris, t)
+		}
+	}
+	var cur map[uint32][]uint16 // block → offsets
+	for _, t := range tris {
+		next := make(map[uint32][]uint16)
+		c := s.tri.Cursor()
+		prefix := []byte(t)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) != 7 {
+				continue
+			}
+			block := binary.BigEndian.Uint32(k[3:])
+			offs := decodeOffsets(v)
+			if cur != nil {
+				prev, in := cur[block]
+				if !in {
+					continue
+				}
+				offs = intersect(prev, offs)
+			}
+			if len(offs) > 0 {
+				next[block] = offs
+			}
+		}
+		cur = next
+		if len(cur) == 0 {
+			return nil, true
+		}
+	}
+	for block, offs := range cur {
+		for _, o := range offs {
+			rows = append(rows, block*blockRows+uint32(o))
+		}
+	}
+	return rows, true
+}
+
+func decodeOffsets(v []byte) []uint16 {
+	out := make([]uint16, len(v)/2)
+	for i := range out {
+		out[i] = binary.BigEndian.Uint16(v[2*i:])
+	}
+	return out
+}
+
+func encodeOffsets(offs []uint16) []byte {
+	b := make([]byte, 2*len(offs))
+	for i, o := range offs {
+		binary.BigEndian.PutUint16(b[2*i:], o)
+	}
+	return b
+}
+
+// intersect returns the offsets in both sorted lists.
+func intersect(a, b []uint16) []uint16 {
+	var out []uint16
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// postingDelta is what a batch changes in one posting value.
+type postingDelta struct {
+	add, del map[uint16]bool
+}
+
+// stageSearch updates the search index for the change of user id from old
+// to nu (either nil): its row, search record and trigram postings. Posting
+// changes are collected and written once per batch (finishSearch).
+func (b *batch) stageSearch(id string, old, nu *schemas.User) error {
+	sr := b.search
+	var row uint32
+	if v := sr.rows.Get([]byte(id)); v != nil {
+		row = binary.BigEndian.Uint32(v)
+	} else if nu != nil {
+		if b.nextRow < 0 {
+			b.nextRow = int64(decodeRow(b.mb.Get(keyNextRow)))
+		}
+		row = uint32(b.nextRow)
+		b.nextRow++
+		if err := sr.rows.Put([]byte(id), encodeRow(row)); err != nil {
+			return err
+		}
+	} else {
+		return nil
+	}
+	ot, nt := trigramsOf(old), trigramsOf(nu)
+	block, off := row/blockRows, uint16(row%blockRows)
+	for t := range ot {
+		if _, keep := nt[t]; !keep {
+			b.posting(makeTrigramKey(t, block)).set(off, false)
+		}
+	}
+	for t := range nt {
+		if _, had := ot[t]; !had {
+			b.posting(makeTrigramKey(t, block)).set(off, true)
+		}
+	}
+	if nu == nil {
+		if err := sr.recs.Delete(encodeRow(row)); err != nil {
+			return err
+		}
+		return sr.rows.Delete([]byte(id))
+	}
+	return sr.recs.Put(encodeRow(row), encodeSearchRecord(nu))
+}
+
+func decodeRow(v []byte) uint32 {
+	if len(v) != 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(v)
+}
+
+func (b *batch) posting(k trigramKey) *postingDelta {
+	d := b.postings[k]
+	if d == nil {
+		d = &postingDelta{add: map[uint16]bool{}, del: map[uint16]bool{}}
+		b.postings[k] = d
+	}
+	return d
+}
+
+func (d *postingDelta) set(off uint16, in bool) {
+	if in {
+		delete(d.del, off)
+		d.add[off] = true
+	} else {
+		delete(d.add, off)
+		d.del[off] = true
+	}
+}
+
+// finishSearch writes the posting changes of the batch, each posting value
+// once, in key order, and the next row number.
+func (b *batch) finishSearch() error {
+	if b.nextRow >= 0 {
+		if err := b.mb.Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
+			return err
+		}
+	}
+	keys := make([]trigramKey, 0, len(b.postings))
+	for k := range b.postings {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y trigramKey) int { return bytes.Compare(x[:], y[:]) })
+	for _, k := range keys {
+		d := b.postings[k]
+		offs := decodeOffsets(b.search.tri.Get(k[:]))
+		offs = slices.DeleteFunc(offs, func(o uint16) bool { return d.del[o] || d.add[o] })
+		for o := range d.add {
+			offs = append(offs, o)
+		}
+		slices.Sort(offs)
+		var err error
+		if len(offs) == 0 {
+			err = b.search.tri.Delete(k[:])
+		} else {
+			err = b.search.tri.Put(k[:], encodeOffsets(offs))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// coveredFilter reports whether f reads only attributes a search record
+// holds (so that the evaluator gives the same answer on it as on the user).
+func coveredFilter(f schemas.Filter) bool {
+	switch f := f.(type) {
+	case *schemas.And:
+		return f != nil && coveredFilter(*f)
+	case *schemas.Or:
+		return f != nil && coveredFilter(*f)
+	case *schemas.Not:
+		return f != nil && coveredFilter(*f)
+	case *schemas.Compare:
+		return f != nil && coveredFilter(*f)
+	case schemas.And:
+		return coveredFilter(f.Left) && coveredFilter(f.Right)
+	case schemas.Or:
+		return coveredFilter(f.Left) && coveredFilter(f.Right)
+	case schemas.Not:
+		return coveredFilter(f.X)
+	case schemas.Compare:
+		return f.Path.Attr != nil && f.Path.AppID == "" && len(f.Path.Keys) == 0 && coveredCanonical[f.Path.Attr.Canonical]
+	}
+	return false
+}
+
+// searchable reports whether the trigram index answers the comparison.
+func searchable(c schemas.Compare) bool {
+	a := c.Path.Attr
+	return a != nil && c.Path.AppID == "" && len(c.Path.Keys) == 0 && searchCanonical[a.Canonical] &&
+		c.Value.Kind == schemas.KindString &&
+		(c.Op == schemas.OpCo || c.Op == schemas.OpSw || c.Op == schemas.OpEw || c.Op == schemas.OpEq)
+}

@@ -274,18 +274,26 @@ func BenchmarkListFilterEmailEq(b *testing.B) {
 
 // The substring searches of the issue: rare and common matches.
 func BenchmarkListFilterFamilyNameCo(b *testing.B) { listBench(b, `name.familyName co "opp"`, -1) } // Hopper: 1/25
+// benchName is the userName of a user in the middle of the store.
+func benchName() string { return storagetest.NewUser(benchUsers / 2).UserName }
+
 func BenchmarkListFilterUserNameCoRare(b *testing.B) {
-	listBench(b, fmt.Sprintf("userName co %q", ".hopper.12345"), -1)
+	n := benchName() // "<given>.<family>.<i>": the family name and the number
+	listBench(b, fmt.Sprintf("userName co %q", n[strings.Index(n, ".")+1:]), 1)
 }
 func BenchmarkListFilterUserNameSw(b *testing.B) {
-	listBench(b, fmt.Sprintf("userName sw %q", storagetest.NewUser(777).UserName[:8]+"."), -1)
+	n := benchName() // "<given>.<family>.": 1 in 625 users
+	listBench(b, fmt.Sprintf("userName sw %q", n[:strings.LastIndex(n, ".")+1]), -1)
 }
 func BenchmarkListFilterEmailEw(b *testing.B) {
-	listBench(b, fmt.Sprintf("emails.value ew %q", ".12345@example.com"), -1)
+	n := benchName()
+	listBench(b, fmt.Sprintf("emails.value ew %q", n[strings.LastIndex(n, "."):]+"@example.com"), -1)
 }
-func BenchmarkListFilterPhoneCo(b *testing.B) { listBench(b, `phoneNumbers.value co "0012345"`, -1) }
+func BenchmarkListFilterPhoneCo(b *testing.B) {
+	listBench(b, fmt.Sprintf("phoneNumbers.value co %q", fmt.Sprintf("%07d", benchUsers/3)[1:]), -1)
+}
 func BenchmarkListFilterExternalIDSw(b *testing.B) {
-	listBench(b, `externalId sw "ext-99999"`, -1)
+	listBench(b, fmt.Sprintf("externalId sw %q", fmt.Sprintf("ext-%d", benchUsers/7)), -1)
 }
 func BenchmarkListFilterDisplayNameCo(b *testing.B) { listBench(b, `displayName co "ace Hop"`, -1) }
 

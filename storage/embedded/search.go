@@ -160,46 +160,66 @@ func (s *search) partial(id string) (*schemas.User, error) {
 	return decodeSearchRecord(v)
 }
 
-// candidates returns the rows whose indexed values hold every trigram of the
-// folded value, or ok == false when it is shorter than a trigram.
+// candidates returns rows among which are all those whose indexed values
+// hold every trigram of the folded value, or ok == false when it is shorter
+// than a trigram. The trigrams are intersected rarest first, and once a few
+// candidates are left the rest are not read: the caller checks every
+// candidate anyway, so the answer is a superset either way.
 func (s *search) candidates(value string) (rows []uint32, ok bool) {
+	const enough = 64 // candidates cheaper to check than another posting list
 	f := schemas.Fold(value)
 	if len(f) < 3 {
 		return nil, false
 	}
-	var tris []string
-	for i := 0; i+3 <= len(f); i++ {
-		if t := f[i : i+3]; !slices.Contains(tris, t) {
-			tris = append(tris, t)
-		}
+	type stat struct {
+		tri string
+		n   int // postings
 	}
-	var cur map[uint32][]uint16 // block → offsets
-	for _, t := range tris {
-		next := make(map[uint32][]uint16)
-		c := s.tri.Cursor()
-		prefix := []byte(t)
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != 7 {
-				continue
-			}
-			block := binary.BigEndian.Uint32(k[3:])
-			offs := decodeOffsets(v)
-			if cur != nil {
-				prev, in := cur[block]
-				if !in {
-					continue
-				}
-				offs = intersect(prev, offs)
-			}
-			if len(offs) > 0 {
-				next[block] = offs
-			}
+	var stats []stat
+	for i := 0; i+3 <= len(f); i++ {
+		t := f[i : i+3]
+		if slices.ContainsFunc(stats, func(s stat) bool { return s.tri == t }) {
+			continue
 		}
-		cur = next
-		if len(cur) == 0 {
+		n := 0
+		c := s.tri.Cursor()
+		for k, v := c.Seek([]byte(t)); k != nil && bytes.HasPrefix(k, []byte(t)); k, v = c.Next() {
+			n += len(v) / 2
+		}
+		if n == 0 {
 			return nil, true
 		}
+		stats = append(stats, stat{t, n})
 	}
+	slices.SortFunc(stats, func(a, b stat) int { return a.n - b.n })
+	cur := make(map[uint32][]uint16) // block → offsets
+	total := 0
+	c := s.tri.Cursor()
+	prefix := []byte(stats[0].tri)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) == 7 {
+			offs := decodeOffsets(v)
+			cur[binary.BigEndian.Uint32(k[3:])] = offs
+			total += len(offs)
+		}
+	}
+	for _, st := range stats[1:] {
+		if total <= enough {
+			break
+		}
+		total = 0
+		for block, prev := range cur {
+			k := makeTrigramKey(st.tri, block)
+			offs := intersect(prev, decodeOffsets(s.tri.Get(k[:])))
+			if len(offs) == 0 {
+				delete(cur, block)
+				continue
+			}
+			cur[block] = offs
+			total += len(offs)
+		}
+	}
+	rows = make([]uint32, 0, total)
 	for block, offs := range cur {
 		for _, o := range offs {
 			rows = append(rows, block*blockRows+uint32(o))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scimd/scimd/directory"
@@ -639,10 +640,25 @@ func TestBrowserScreenshots(t *testing.T) {
 	shots := []struct{ name, path, action string }{
 		{"signin", "/portal/signin", ""},
 	}
+	// Every page records what its Content-Security-Policy blocked: nothing
+	// may be (no inline script or style, no foreign resource).
+	b(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__csp = []; document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective + " " + e.blockedURI));`})
+		return err
+	}))
+	noViolations := func(name string) {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify(window.__csp || null)"))
+		if err != nil || v != "[]" {
+			t.Fatalf("page %s: Content-Security-Policy violations %s (%v)", name, v, err)
+		}
+	}
 	write := os.Getenv("SCIMD_UPDATE_SCREENSHOTS") == "1"
 	dir := filepath.Join("..", "docs", "images", "portal")
 	shoot := func(name string) {
 		t.Helper()
+		noViolations(name)
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil || len(png) < 1000 {
 			t.Fatalf("screenshot %s: %v", name, err)

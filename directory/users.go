@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/schemas"
@@ -21,6 +22,10 @@ type PasswordInput struct {
 	// PBKDF2-SHA256, salted SHA-256, argon2id). It is stored as it is and
 	// replaced by an argon2id hash at the user's next successful login.
 	Hash string
+	// Algorithm, when set with Hash, is the algorithm the client says made
+	// it (Transmit's hashed_password.algorithm): it must be one scimd
+	// verifies (HashAlgorithms) and the one Hash is in, else KindInvalid.
+	Algorithm string
 	// Temporary passwords must be replaced at the next login.
 	Temporary bool
 }
@@ -58,6 +63,14 @@ func visible(p Principal, u *schemas.User) bool {
 	}
 }
 
+// HashAlgorithms maps the algorithm names a client may give with a hashed
+// password to the scheme ParseHash reports.
+var HashAlgorithms = map[string]string{
+	"bcrypt": "bcrypt", "argon2": "argon2id", "argon2id": "argon2id", "scrypt": "scrypt",
+	"pbkdf2": "pbkdf2-sha256", "pbkdf2-sha256": "pbkdf2-sha256", "pbkdf2_sha256": "pbkdf2-sha256",
+	"ssha256": "ssha256", "salted-sha256": "ssha256",
+}
+
 // hashPassword checks and hashes a new password.
 func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential, error) {
 	if pw == nil {
@@ -67,8 +80,18 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 		if pw.Password != "" {
 			return nil, FieldError(KindInvalid, "hashed_password", "give a password or a hashed password, not both")
 		}
-		if _, err := ParseHash(pw.Hash); err != nil {
+		scheme, err := ParseHash(pw.Hash)
+		if err != nil {
 			return nil, err
+		}
+		if pw.Algorithm != "" {
+			named, ok := HashAlgorithms[strings.ToLower(pw.Algorithm)]
+			if !ok {
+				return nil, FieldError(KindInvalid, "hashed_password", "hashed_password: unsupported algorithm %q (supported: bcrypt, argon2id, scrypt, pbkdf2-sha256, ssha256)", pw.Algorithm)
+			}
+			if named != scheme {
+				return nil, FieldError(KindInvalid, "hashed_password", "hashed_password: the algorithm is %q but the hash is %s", pw.Algorithm, scheme)
+			}
 		}
 		return &schemas.PasswordCredential{Hash: pw.Hash, Temporary: pw.Temporary, Updated: now}, nil
 	}

@@ -18,6 +18,24 @@ import (
 // and the conventional one.
 var Bases = []string{"/cis/scim", "/scim/v2"}
 
+// semantics are the behaviours that differ between the two bases: /cis/scim
+// behaves like Transmit's SCIM API (a client written against its
+// documentation keeps working), /scim/v2 like RFC 7644 (what IdPs expect).
+// The same code serves both; only these switches differ.
+type semantics struct {
+	// mergePUT: a user PUT merges into the stored user (the attributes sent
+	// replace theirs, the rest stays) instead of replacing it.
+	mergePUT bool
+	// transmitSort: sortBy also takes the Users API names email,
+	// created_at, phone_number and last_auth.
+	transmitSort bool
+}
+
+var baseSemantics = map[string]semantics{
+	"/cis/scim": {mergePUT: true, transmitSort: true},
+	"/scim/v2":  {},
+}
+
 // Defaults for zero Options fields.
 const (
 	DefaultMaxResults          = 1000

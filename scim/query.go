@@ -165,6 +165,9 @@ func (c *call) storageQuery(rt schemas.ResourceType, lp listParams) (storage.Que
 	}
 	if lp.sortBy != "" {
 		p, err := schemas.ParsePath(lp.sortBy, opt)
+		if native, ok := transmitSortKeys[strings.ToLower(lp.sortBy)]; ok && c.sem().transmitSort && rt == schemas.UserResource {
+			p, err = schemas.ParsePath(native, schemas.ParseOptions{Resource: rt, Dialect: schemas.NativeDialect, AppID: c.p.AppID})
+		}
 		if err != nil {
 			return q, err
 		}
@@ -180,6 +183,10 @@ func (c *call) storageQuery(rt schemas.ResourceType, lp listParams) (storage.Que
 	q.Offset, q.Limit = pageBounds(lp, c.h.opts.MaxResults)
 	return q, nil
 }
+
+// transmitSortKeys are the sortBy values of Transmit's SCIM API (Users API
+// field names), served on /cis/scim.
+var transmitSortKeys = map[string]string{"email": "email", "created_at": "created_at", "phone_number": "phone_number", "last_auth": "last_auth"}
 
 // pageBounds turns 1-based startIndex/count into an offset and a limit
 // (RFC 7644 §3.4.2.4: startIndex < 1 is 1, count < 0 is 0, count is capped).

@@ -161,6 +161,9 @@ func (c *call) opts() schemas.SCIMOptions {
 	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay}
 }
 
+// sem is the semantics of the base the request came in on.
+func (c *call) sem() semantics { return baseSemantics[c.base] }
+
 // groupDisplay is a group's displayName, for a user's groups.display (Okta
 // reads it); each group is read once per request.
 func (c *call) groupDisplay(id string) string {

@@ -35,6 +35,51 @@ func passwordInput(pw *string) *directory.PasswordInput {
 	return &directory.PasswordInput{Password: *pw}
 }
 
+// createPassword is the password a create sets: password, or Transmit's
+// hashed_password (on both bases) — a hash string in a format scimd verifies
+// (bcrypt, argon2id, scrypt, PBKDF2-SHA256, salted SHA-256), or an object
+// {password: <that hash>, algorithm, salt}; the directory checks it (an
+// unsupported algorithm or hash is 400, never dropped). The salt of the
+// object form must be the one inside the hash (every accepted format
+// carries its salt).
+func createPassword(pw *string, body map[string]any) (*directory.PasswordInput, error) {
+	raw, ok := findFold(body, "hashed_password")
+	if !ok || body[raw] == nil {
+		return passwordInput(pw), nil
+	}
+	in := &directory.PasswordInput{}
+	if pw != nil {
+		in.Password = *pw
+	}
+	switch v := body[raw].(type) {
+	case string:
+		in.Hash = v
+	case map[string]any:
+		for k, x := range v {
+			s, isStr := x.(string)
+			if !isStr && x != nil {
+				return nil, invalidValue("hashed_password.%s must be a string", k)
+			}
+			switch strings.ToLower(k) {
+			case "password", "hash", "value":
+				in.Hash = s
+			case "algorithm":
+				in.Algorithm = s
+			case "salt":
+				// carried inside the hash in every accepted format
+			default:
+				return nil, invalidValue("hashed_password has no attribute %q (password, algorithm, salt)", k)
+			}
+		}
+	default:
+		return nil, invalidValue("hashed_password must be a hash string or an object {password, algorithm, salt}")
+	}
+	if in.Hash == "" {
+		return nil, invalidValue("hashed_password has no hash")
+	}
+	return in, nil
+}
+
 // create serves POST /Users and POST /Groups.
 func (c *call) create(rt schemas.ResourceType) {
 	body, err := c.decodeBody(0)
@@ -56,7 +101,12 @@ func (c *call) create(rt schemas.ResourceType) {
 		c.fail(err)
 		return
 	}
-	created, err := c.h.svc.ProvisionUser(c.r.Context(), c.p, u, passwordInput(pw))
+	in, err := createPassword(pw, body)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	created, err := c.h.svc.ProvisionUser(c.r.Context(), c.p, u, in)
 	if err != nil {
 		c.fail(err)
 		return
@@ -101,9 +151,12 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 		c.replaceGroup(id, body)
 		return
 	}
-	if err := schemas.CheckSCIMRequired(body); err != nil {
-		c.fail(err)
-		return
+	merge := c.sem().mergePUT
+	if !merge {
+		if err := schemas.CheckSCIMRequired(body); err != nil {
+			c.fail(err)
+			return
+		}
 	}
 	opts := c.opts()
 	pw, err := schemas.ReplaceSCIMUser(&schemas.User{}, body, opts) // validates; the password does not depend on the user
@@ -112,10 +165,74 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 		return
 	}
 	c.updateUser(id, pw, func(u *schemas.User) error {
-		_, err := schemas.ReplaceSCIMUser(u, body, opts)
+		b := body
+		if merge {
+			b = mergeIntoCurrent(schemas.SCIMUser(u, opts), body)
+		}
+		_, err := schemas.ReplaceSCIMUser(u, b, opts)
 		return err
 	})
 }
+
+// mergeIntoCurrent is Transmit's PUT (/cis/scim): the body merged into the
+// user as it is. Each top-level attribute the body sends replaces the
+// current one whole (sending only name.familyName clears name.givenName);
+// those it does not send stay; an extension object is merged key by key;
+// emails and phoneNumbers sent replace the primary value, and the current
+// non-primary values the body does not mention stay.
+func mergeIntoCurrent(cur, body map[string]any) map[string]any {
+	out := make(map[string]any, len(cur)+len(body))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range body {
+		cv, has := findFold(out, k)
+		switch {
+		case !has:
+			out[k] = v
+		case strings.HasPrefix(strings.ToLower(k), "urn:") && isObject(v) && isObject(out[cv]):
+			merged := map[string]any{}
+			for ek, ev := range out[cv].(map[string]any) {
+				merged[ek] = ev
+			}
+			for ek, ev := range v.(map[string]any) {
+				merged[ek] = ev
+			}
+			delete(out, cv)
+			out[k] = merged
+		case strings.EqualFold(k, "emails") || strings.EqualFold(k, "phoneNumbers"):
+			list, _ := v.([]any)
+			kept := append([]any{}, list...)
+			old, _ := out[cv].([]any)
+			for _, e := range old {
+				if m, ok := e.(map[string]any); ok && m["primary"] != true {
+					kept = append(kept, e) // duplicates are dropped by the directory
+				}
+			}
+			delete(out, cv)
+			out[k] = kept
+		default:
+			delete(out, cv)
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// findFold returns the key of m equal to k ignoring case.
+func findFold(m map[string]any, k string) (string, bool) {
+	if _, ok := m[k]; ok {
+		return k, true
+	}
+	for mk := range m {
+		if strings.EqualFold(mk, k) {
+			return mk, true
+		}
+	}
+	return "", false
+}
+
+func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
 
 // userForUpdate reads the user a delete is about and checks If-Match
 // against it; ifv is the version the delete must still find (0: any).

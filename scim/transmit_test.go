@@ -1,0 +1,114 @@
+package scim_test
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/scimd/scimd/directory"
+)
+
+// TestTransmitBase: /cis/scim behaves like Transmit's SCIM API and /scim/v2
+// like RFC 7644, from the same code (issue 8 §4): a partial PUT merges on
+// /cis/scim (it used to wipe email, phone, externalId, address and name)
+// and replaces on /scim/v2; sortBy takes Transmit's Users API names on
+// /cis/scim.
+func TestTransmitBase(t *testing.T) {
+	f := newFixture(t)
+	cis := f.srv.URL + "/cis/scim"
+	full := user("merge@x.org")
+	full["externalId"] = "ext-1"
+	full["phoneNumbers"] = []any{map[string]any{"value": "+15550102030", "primary": true}}
+	full["addresses"] = []any{map[string]any{"locality": "Paris", "country": "FR"}}
+	full["emails"] = []any{map[string]any{"value": "merge@x.org", "primary": true}, map[string]any{"value": "second@x.org"}}
+	id := f.do("POST", cis+"/Users", f.admin, full).want(t, 201).body["id"].(string)
+
+	// Transmit: only the fields sent change; name is replaced whole; a
+	// primary email replaces the primary one, the others stay.
+	r := f.do("PUT", cis+"/Users/"+id, f.admin, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"name": map[string]any{"familyName": "Byron"}, "emails": []any{map[string]any{"value": "new@x.org", "primary": true}}}).want(t, 200)
+	if r.body["userName"] != "merge@x.org" || r.body["externalId"] != "ext-1" || get(r.body, "phoneNumbers", 0, "value") != "+15550102030" ||
+		get(r.body, "addresses", 0, "locality") != "Paris" || get(r.body, "name", "familyName") != "Byron" || get(r.body, "name", "givenName") != nil {
+		t.Fatalf("merge PUT: %s", r.raw)
+	}
+	emails := map[string]bool{}
+	for _, e := range r.body["emails"].([]any) {
+		emails[fmt.Sprintf("%v %v", get(e, "value"), get(e, "primary"))] = true
+	}
+	if !emails["new@x.org true"] || !emails["second@x.org <nil>"] || len(emails) != 2 {
+		t.Fatalf("merge PUT emails: %v", r.body["emails"])
+	}
+	// RFC: the same partial PUT on /scim/v2 needs userName and replaces.
+	f.do("PUT", "/Users/"+id, f.admin, map[string]any{"name": map[string]any{"familyName": "X"}}).wantError(t, 400, "invalidValue")
+	r = f.do("PUT", "/Users/"+id, f.admin, map[string]any{"userName": "merge@x.org", "name": map[string]any{"familyName": "X"}}).want(t, 200)
+	if r.body["externalId"] != nil || r.body["phoneNumbers"] != nil || r.body["addresses"] != nil {
+		t.Fatalf("RFC PUT kept what it did not send: %s", r.raw)
+	}
+
+	// sortBy email, created_at, phone_number, last_auth with asc/desc.
+	for i, e := range []string{"b@sort.org", "c@sort.org", "a@sort.org"} {
+		u := user(e)
+		u["phoneNumbers"] = []any{map[string]any{"value": fmt.Sprintf("+1555000000%d", 3-i), "primary": true}}
+		f.do("POST", cis+"/Users", f.admin, u).want(t, 201)
+		time.Sleep(2 * time.Millisecond) // distinct created_at (milliseconds)
+	}
+	order := func(base, sortBy, sortOrder string) string {
+		r := f.do("GET", base+"/Users?filter="+url.QueryEscape(`userName ew "@sort.org"`)+"&sortBy="+sortBy+"&sortOrder="+sortOrder, f.admin, nil).want(t, 200)
+		var names string
+		for _, u := range r.body["Resources"].([]any) {
+			names += get(u, "userName").(string)[:1]
+		}
+		return names
+	}
+	for _, c := range []struct{ sortBy, sortOrder, want string }{
+		{"email", "asc", "abc"}, {"email", "desc", "cba"}, {"created_at", "asc", "bca"}, {"created_at", "desc", "acb"},
+		{"phone_number", "asc", "acb"}, {"last_auth", "asc", "bca"}, {"userName", "descending", "cba"},
+	} {
+		if got := order(cis, c.sortBy, c.sortOrder); got != c.want {
+			t.Errorf("/cis/scim sortBy=%s sortOrder=%s: %s, want %s", c.sortBy, c.sortOrder, got, c.want)
+		}
+	}
+	f.do("GET", "/Users?sortBy=created_at", f.admin, nil).wantError(t, 400, "invalidFilter") // not an RFC attribute
+}
+
+// TestHashedPasswordOnCreate: hashed_password on create (Transmit's field;
+// on both bases) sets a password the user can log in with; an unsupported
+// algorithm or a hash scimd cannot verify is 400 and creates nothing.
+func TestHashedPasswordOnCreate(t *testing.T) {
+	f := newFixture(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("a good password"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		base string
+		hp   any
+	}{
+		{f.srv.URL + "/cis/scim", map[string]any{"password": string(hash), "algorithm": "bcrypt", "salt": ""}},
+		{f.base, string(hash)},
+	} {
+		name := fmt.Sprintf("hashed%d@x.org", i)
+		u := user(name)
+		u["hashed_password"] = c.hp
+		f.do("POST", c.base+"/Users", f.appToken, u).want(t, 201)
+		if _, _, err := f.svc.PasswordLogin(t.Context(), directory.Client{}, f.app.ClientID, directory.Username(name), "a good password"); err != nil {
+			t.Errorf("%s: no login with the hashed password: %v", c.base, err)
+		}
+	}
+	for _, hp := range []any{
+		map[string]any{"password": string(hash), "algorithm": "md5"},
+		map[string]any{"password": string(hash), "algorithm": "argon2"},
+		"{MD5}X03MO1qnZdYdgyfeuILPmQ==",
+		map[string]any{"algorithm": "bcrypt"},
+	} {
+		u := user("refused@x.org")
+		u["hashed_password"] = hp
+		f.do("POST", "/Users", f.admin, u).wantError(t, 400, "invalidValue")
+	}
+	if r := f.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "refused@x.org"`), f.admin, nil).want(t, 200); num(r.body["totalResults"]) != 0 {
+		t.Fatalf("a refused hashed_password created the user: %s", r.raw)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -181,5 +182,21 @@ func TestErrorsInsideARequestCarryItsID(t *testing.T) {
 	}
 	if n := strings.Count(out, "request_id=trace-42"); n != 2 {
 		t.Errorf("request id appears %d times, want 2 (one per line):\n%s", n, out)
+	}
+}
+
+// BenchmarkAccessLog is the cost of the front (request id, client address,
+// route, one log line) around a handler that does nothing, logging to a
+// discarding text handler at info level.
+func BenchmarkAccessLog(b *testing.B) {
+	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetRoute(r, "/x/{id}")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	req := httptest.NewRequest("GET", "/x/1", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }

@@ -6,6 +6,7 @@
 package deploy
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v4"
@@ -21,11 +23,35 @@ import (
 // scimdBinary builds cmd/scimd once per test binary.
 func scimdBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scimd")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/scimd").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "scimd-deploy")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "scimd")
+		if out, err := exec.Command("go", "build", "-o", built, "../cmd/scimd").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return built
+}
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
 }
 
 // envNames are the environment variables "scimd serve -h" documents.

@@ -93,16 +93,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
-			// A fresh socket's send buffer takes the answer without blocking;
-			// the deadline only guards against the impossible.
-			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			_, _ = c.Write(overloaded)
-			_ = c.Close()
+			// The refusal is logged before it is answered, so that whoever
+			// reads the answer finds the log line already written.
 			l.refused++
 			if now := time.Now(); now.Sub(l.lastLog) >= time.Second {
 				l.log.Error("connections refused: too many open", "status", 503, "refused", l.refused, "limit", cap(l.slots))
 				l.refused, l.lastLog = 0, now
 			}
+			// A fresh socket's send buffer takes the answer without blocking;
+			// the deadline only guards against the impossible.
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_, _ = c.Write(overloaded)
+			_ = c.Close()
 		}
 	}
 }

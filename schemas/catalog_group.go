@@ -33,8 +33,10 @@ func newGroupCatalog() *catalog {
 		desc("Tenant-level free-form JSON data (native custom_data).")
 
 	c := newCatalog(GroupResource,
-		[]string{GroupSchemaURN},
-		map[string][]*Attribute{GroupSchemaURN: {displayName, members}},
+		// GroupExtendedURN has no attributes of its own: SCIMGroup renders
+		// the native description and custom data in it, read-only.
+		[]string{GroupSchemaURN, GroupExtendedURN},
+		map[string][]*Attribute{GroupSchemaURN: {displayName, members}, GroupExtendedURN: nil},
 		[]*Attribute{id, externalID, meta},
 		[]*Attribute{description, customData},
 	)

@@ -222,6 +222,7 @@ func newGroupNativeTable(c *catalog) *nativeTable {
 		nf("group_id", by("id"), wReadOnly),
 		nf("name", by("displayName"), wReadWrite).max(nativeIDMax),
 		nf("description", by("description"), wReadWrite).max(1024),
+		nf("external_id", by("externalId"), wReadWrite).max(nativeIDMax),
 		{name: "custom_data", attr: by("customData"), kind: nJSON, write: wReadWrite},
 		nf("created_at", by("created"), wReadOnly).ms(),
 		nf("updated_at", by("updated"), wReadOnly).ms(),

@@ -70,7 +70,7 @@ func TestNativeUserFull(t *testing.T) {
 func TestNativeGroup(t *testing.T) {
 	g := sampleGroup(t)
 	got := canon(t, NativeGroup(g))
-	want := canon(t, map[string]any{"group_id": "g1", "name": "Engineering EMEA", "description": "All engineers",
+	want := canon(t, map[string]any{"group_id": "g1", "name": "Engineering EMEA", "description": "All engineers", "external_id": "grp-EXT",
 		"custom_data": map[string]any{"region": "EMEA", "size": 12}, "created_at": 1709287200000, "updated_at": 1709290800000})
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)

@@ -199,7 +199,9 @@ func jsonData(doc any, a *Attribute, appID string) map[string]any {
 }
 
 // SCIMGroup renders g as a SCIM Group resource (RFC 7643 §4.2): schemas, id,
-// externalId, displayName, meta (location BaseURL+"/Groups/"+id), and
+// externalId, displayName, meta (location BaseURL+"/Groups/"+id), the
+// read-only GroupExtendedURN extension with the native description and
+// custom_data (when the group has any), and
 // members as given (membership lives on the users, so the caller resolves
 // it): each {value, display?, type?, $ref?} with $ref BaseURL+"/Users/"+value
 // for members of type "User" (or without a type). Nil or empty members: no
@@ -213,6 +215,18 @@ func SCIMGroup(g *Group, members []SCIMMember, o SCIMOptions) map[string]any {
 	res := map[string]any{"schemas": []string{GroupSchemaURN}}
 	r.into(res, g, c.common)
 	r.into(res, g, c.schemas[GroupSchemaURN])
+	if g.Description != "" || len(g.CustomData) > 0 {
+		// The native-only data, read-only here (written on the native face).
+		ext := map[string]any{}
+		if g.Description != "" {
+			ext["description"] = g.Description
+		}
+		if len(g.CustomData) > 0 {
+			ext["customData"] = CloneJSONObject(g.CustomData)
+		}
+		res[GroupExtendedURN] = ext
+		res["schemas"] = []string{GroupSchemaURN, GroupExtendedURN}
+	}
 	if len(members) > 0 {
 		list := make([]any, 0, len(members))
 		for _, m := range members {

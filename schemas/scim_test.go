@@ -385,7 +385,8 @@ func TestSCIMGroup(t *testing.T) {
 	g := sampleGroup(t)
 	got := SCIMGroup(g, []SCIMMember{{Value: "u1", Display: "ada", Type: "User"}, {Value: "u2"}}, scimOpt)
 	want := map[string]any{
-		"schemas": []string{GroupSchemaURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
+		"schemas": []string{GroupSchemaURN, GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
+		GroupExtendedURN: map[string]any{"description": "All engineers", "customData": g.CustomData},
 		"meta": map[string]any{"resourceType": "Group", "created": "2024-03-01T10:00:00.000Z", "lastModified": "2024-03-01T11:00:00.000Z",
 			"location": "https://h/cis/scim/Groups/g1", "version": `W/"2"`},
 		"members": []any{

@@ -17,4 +17,7 @@ const (
 	// CustomDataURN is scimd's extension carrying the tenant-level free-form
 	// data of a user (native custom_data).
 	CustomDataURN = "urn:scimd:schemas:extension:CustomData:2.0:User"
+	// GroupExtendedURN is scimd's read-only Group extension showing the
+	// native description and custom_data of a group on the SCIM face.
+	GroupExtendedURN = "urn:scimd:schemas:extension:GroupExtended:2.0:Group"
 )

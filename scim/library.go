@@ -43,9 +43,10 @@ func (h *Handler) libServer(baseURL string) scimlib.Server {
 	}
 	groups := scimlib.ResourceType{
 		ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
-		Description: optional.NewString("Group"),
-		Schema:      libSchemas[schemas.GroupSchemaURN],
-		Handler:     libResourceHandler{h: h, rt: schemas.GroupResource},
+		Description:      optional.NewString("Group"),
+		Schema:           libSchemas[schemas.GroupSchemaURN],
+		SchemaExtensions: []scimlib.SchemaExtension{ext(schemas.GroupExtendedURN)},
+		Handler:          libResourceHandler{h: h, rt: schemas.GroupResource},
 	}
 	s, err := scimlib.NewServer(&scimlib.ServerArgs{
 		ServiceProviderConfig: &scimlib.ServiceProviderConfig{MaxResults: 1000, SupportFiltering: true, SupportPatch: true},
@@ -226,6 +227,16 @@ var schemaNames = []struct{ urn, name, desc string }{
 	{schemas.CustomAppDataURN, "CustomAppData", "The calling application's free-form data for the user (native custom_app_data); any JSON object."},
 	{schemas.CustomDataURN, "CustomData", "Tenant-level free-form data of the user (native custom_data); any JSON object."},
 	{schemas.GroupSchemaURN, "Group", "Group"},
+	{schemas.GroupExtendedURN, "GroupExtended", "The group's native description and custom_data (read-only on the SCIM face; written on the native face)."},
+}
+
+// groupExtendedAttributes define GroupExtendedURN, which has no catalog
+// attributes: schemas.SCIMGroup renders it from the group's native fields.
+var groupExtendedAttributes = []map[string]any{
+	{"name": "description", "type": "string", "multiValued": false, "description": "The group's description (native description).",
+		"required": false, "caseExact": false, "mutability": "readOnly", "returned": "default", "uniqueness": "none"},
+	{"name": "customData", "type": "complex", "multiValued": false, "description": "The group's free-form data (native custom_data); any JSON object.",
+		"required": false, "caseExact": false, "mutability": "readOnly", "returned": "default", "uniqueness": "none"},
 }
 
 func buildLibSchemas() map[string]schema.Schema {
@@ -234,6 +245,9 @@ func buildLibSchemas() map[string]schema.Schema {
 		attrs := []map[string]any{}
 		for _, a := range schemas.SchemaAttributes(sn.urn) {
 			attrs = append(attrs, attributeDoc(a))
+		}
+		if sn.urn == schemas.GroupExtendedURN {
+			attrs = groupExtendedAttributes
 		}
 		raw, err := json.Marshal(map[string]any{"id": sn.urn, "name": sn.name, "description": sn.desc, "attributes": attrs})
 		if err != nil {

@@ -78,3 +78,37 @@ func TestOktaMatchesNativeUser(t *testing.T) {
 		t.Fatalf("after an email change: %s", r.raw)
 	}
 }
+
+// TestGroupsAcrossFaces: a native group's description and custom_data are
+// visible on the SCIM face (the read-only GroupExtended extension), and a
+// SCIM group's externalId on the native face (external_id, writable there
+// too) (issue 8 §3).
+func TestGroupsAcrossFaces(t *testing.T) {
+	s := newServer(t)
+	const ext = "urn:scimd:schemas:extension:GroupExtended:2.0:Group"
+	js := []string{"Content-Type", "application/json"}
+	ng := s.call("POST", "/cis/v1/groups", map[string]any{"name": "Native Group", "description": "made natively",
+		"custom_data": map[string]any{"cost_center": "42"}}, js...).is(t, 201)
+	gid := at(ng.body, "result", "group_id").(string)
+	for _, path := range []string{"/scim/v2/Groups/" + gid, "/cis/scim/Groups/" + gid} {
+		r := s.call("GET", path, nil).is(t, 200)
+		if at(r.body, ext, "description") != "made natively" || at(r.body, ext, "customData", "cost_center") != "42" || !has(r.body["schemas"], ext) {
+			t.Fatalf("%s: %s", path, r.raw)
+		}
+	}
+	// A SCIM PUT (Okta AIW) keeps the native data it does not carry.
+	s.call("PUT", "/scim/v2/Groups/"+gid, map[string]any{"displayName": "Native Group", "externalId": "okta-g1"}).is(t, 200)
+	nat := s.call("GET", "/cis/v1/groups/"+gid, nil, "Content-Type", "").is(t, 200)
+	if at(nat.body, "result", "external_id") != "okta-g1" || at(nat.body, "result", "description") != "made natively" {
+		t.Fatalf("native view after a SCIM PUT: %s", nat.raw)
+	}
+	sg := s.call("POST", "/scim/v2/Groups", map[string]any{"displayName": "SCIM Group", "externalId": "entra-obj-1"}).is(t, 201)
+	sid := sg.body["id"].(string)
+	if r := s.call("GET", "/cis/v1/groups/"+sid, nil, "Content-Type", "").is(t, 200); at(r.body, "result", "external_id") != "entra-obj-1" {
+		t.Fatalf("native view of a SCIM group: %s", r.raw)
+	}
+	s.call("PUT", "/cis/v1/groups/"+sid, map[string]any{"external_id": "entra-obj-2"}, js...).is(t, 200)
+	if r := s.call("GET", "/scim/v2/Groups/"+sid, nil).is(t, 200); r.body["externalId"] != "entra-obj-2" {
+		t.Fatalf("SCIM view after a native change: %s", r.raw)
+	}
+}

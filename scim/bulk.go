@@ -292,3 +292,26 @@ func bulkResult(op bulkOp, status int, version, location string, response any) m
 	}
 	return r
 }
+
+// recorder is a minimal in-memory http.ResponseWriter for a Bulk operation
+// run through the router.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}

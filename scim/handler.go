@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
-
-	scimlib "github.com/elimity-com/scim"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
@@ -68,11 +65,6 @@ type Handler struct {
 	svc  *directory.Service
 	opts Options
 	log  *slog.Logger
-
-	// lib holds one elimity-com/scim server per base, so that the library's
-	// locations name the base the request came in on.
-	libMu sync.Mutex
-	lib   map[string]scimlib.Server
 }
 
 // New returns the SCIM face over svc.
@@ -93,7 +85,7 @@ func New(svc *directory.Service, opts Options) *Handler {
 		opts.BulkMaxPayloadBytes = DefaultBulkMaxPayloadBytes
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	return &Handler{svc: svc, opts: opts, log: opts.Logger, lib: map[string]scimlib.Server{}}
+	return &Handler{svc: svc, opts: opts, log: opts.Logger}
 }
 
 // Register mounts the SCIM face on mux under every base in Bases.

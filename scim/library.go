@@ -1,105 +1,81 @@
 package scim
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
-	scimlib "github.com/elimity-com/scim"
-	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 
 	"github.com/scimd/scimd/schemas"
 )
 
-// The parts of the API served by github.com/elimity-com/scim: /Schemas and
-// /ResourceTypes (rendered by the library from schema definitions generated
-// from the catalog) and DELETE of a resource (through its ResourceHandler
-// interface). The wrapper adds what the library leaves out of its discovery
-// documents (meta.location) and keeps paging parameters away from it
-// (discovery lists are never paginated).
+// What this face takes from github.com/elimity-com/scim: the schema
+// definition types (schema.Schema, built from the catalog by
+// buildLibSchemas and rendered by the library's ToMap), the RFC 7643 §7
+// meta-schemas (schema.Definition, ResourceTypeSchema,
+// ServiceProviderConfigSchema) and the error body type (errors.ScimError).
+// The library's Server is not used: see docs/architecture.md for why.
 
-// libServer returns the library server for a base, built on first use.
-func (h *Handler) libServer(baseURL string) scimlib.Server {
-	h.libMu.Lock()
-	defer h.libMu.Unlock()
-	if s, ok := h.lib[baseURL]; ok {
-		return s
-	}
-	ext := func(urn string) scimlib.SchemaExtension {
-		return scimlib.SchemaExtension{Schema: libSchemas[urn]}
-	}
-	users := scimlib.ResourceType{
-		ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
-		Description: optional.NewString("User Account"),
-		Schema:      libSchemas[schemas.UserSchemaURN],
-		SchemaExtensions: []scimlib.SchemaExtension{ext(schemas.EnterpriseUserURN), ext(schemas.UserExtendedURN),
-			ext(schemas.CustomAppDataURN), ext(schemas.CustomDataURN)},
-		Handler: libResourceHandler{h: h, rt: schemas.UserResource},
-	}
-	groups := scimlib.ResourceType{
-		ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
-		Description:      optional.NewString("Group"),
-		Schema:           libSchemas[schemas.GroupSchemaURN],
-		SchemaExtensions: []scimlib.SchemaExtension{ext(schemas.GroupExtendedURN)},
-		Handler:          libResourceHandler{h: h, rt: schemas.GroupResource},
-	}
-	s, err := scimlib.NewServer(&scimlib.ServerArgs{
-		ServiceProviderConfig: &scimlib.ServiceProviderConfig{MaxResults: 1000, SupportFiltering: true, SupportPatch: true},
-		ResourceTypes:         []scimlib.ResourceType{users, groups},
-	}, scimlib.WithBaseURL(baseURL))
-	if err != nil {
-		panic(fmt.Sprintf("scim: library server: %v", err)) // static configuration: a bug
-	}
-	h.lib[baseURL] = s
-	return s
-}
-
-// callKey carries the *call into the library's ResourceHandler callbacks.
-type callKey struct{}
-
-// libraryDiscovery lets the library serve /Schemas[/urn] and
-// /ResourceTypes[/name] (and the /ResourceType alias some suites use), then
-// adds meta to each document.
+// discoveryDocs serves /Schemas[/urn] and /ResourceTypes[/name] (and the
+// /ResourceType alias some suites use) from the library's definitions, with
+// meta on each document. Discovery lists are never paginated (RFC 7644 §4).
 func (c *call) libraryDiscovery(head, tail string) {
-	kind, endpoint := "ResourceType", "/ResourceTypes"
+	kind, endpoint, docs := "ResourceType", "/ResourceTypes", resourceTypeDocs()
 	if strings.EqualFold(head, "Schemas") {
-		kind, endpoint = "Schema", "/Schemas"
+		kind, endpoint, docs = "Schema", "/Schemas", schemaDocs()
 	}
-	path := endpoint
-	if tail != "" {
-		path += "/" + tail
+	for _, d := range docs {
+		id, _ := d["id"].(string)
+		if n, ok := metaSchemaNames[id]; ok {
+			d["name"] = n // the library spells them "Service Provider Config", "Resource Type"
+		}
+		d["meta"] = map[string]any{"resourceType": kind, "location": c.baseURL() + endpoint + "/" + id}
 	}
-	rec := &recorder{header: http.Header{}}
-	c.h.libServer(c.baseURL()).ServeHTTP(rec, c.libRequest(path))
-	var doc map[string]any
-	if err := json.Unmarshal(rec.body.Bytes(), &doc); err != nil || rec.status >= 300 {
-		c.relay(rec)
+	if tail == "" {
+		res := make([]any, len(docs))
+		for i, d := range docs {
+			res[i] = d
+		}
+		c.writeJSON(http.StatusOK, map[string]any{"schemas": []string{listResponseURN}, "totalResults": len(docs),
+			"itemsPerPage": len(docs), "startIndex": 1, "Resources": res})
 		return
 	}
-	addMeta := func(m map[string]any) {
-		id, _ := m["id"].(string)
-		if n, ok := metaSchemaNames[id]; ok {
-			m["name"] = n // the library spells them "Service Provider Config", "Resource Type"
+	for _, d := range docs {
+		if d["id"] == tail {
+			c.writeJSON(http.StatusOK, d)
+			return
 		}
-		m["meta"] = map[string]any{"resourceType": kind, "location": c.baseURL() + endpoint + "/" + id}
 	}
-	if res, ok := doc["Resources"].([]any); ok {
-		for _, r := range res {
-			if m, ok := r.(map[string]any); ok {
-				addMeta(m)
-			}
+	c.fail(notFound("no %s %q", strings.ToLower(kind), tail))
+}
+
+// schemaDocs are the schema definitions served under /Schemas: the three
+// meta-schemas, then each resource type's schema and its extensions.
+func schemaDocs() []map[string]any {
+	docs := []map[string]any{schema.Definition().ToMap(), schema.ResourceTypeSchema().ToMap(), schema.ServiceProviderConfigSchema().ToMap()}
+	for _, sn := range schemaNames {
+		docs = append(docs, libSchemas[sn.urn].ToMap())
+	}
+	return docs
+}
+
+// resourceTypeDocs are the RFC 7643 §6 resource type definitions.
+func resourceTypeDocs() []map[string]any {
+	rt := func(name, endpoint, desc, core string, exts ...string) map[string]any {
+		ext := make([]any, len(exts))
+		for i, e := range exts {
+			ext[i] = map[string]any{"schema": e, "required": false}
 		}
-		doc["itemsPerPage"] = len(res)
-		doc["startIndex"] = 1
-	} else {
-		addMeta(doc)
+		return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}, "id": name, "name": name,
+			"description": desc, "endpoint": endpoint, "schema": core, "schemaExtensions": ext}
 	}
-	c.writeJSON(rec.status, doc)
+	return []map[string]any{
+		rt("User", "/Users", "User Account", schemas.UserSchemaURN,
+			schemas.EnterpriseUserURN, schemas.UserExtendedURN, schemas.CustomAppDataURN, schemas.CustomDataURN),
+		rt("Group", "/Groups", "Group", schemas.GroupSchemaURN, schemas.GroupExtendedURN),
+	}
 }
 
 // metaSchemaNames are the RFC 7643 §8.7.2 names of the meta-schemas.
@@ -109,35 +85,14 @@ var metaSchemaNames = map[string]string{
 	"urn:ietf:params:scim:schemas:core:2.0:Schema":                "Schema",
 }
 
-// libraryDelete lets the library serve DELETE /Users/{id} and /Groups/{id}.
-// A failure is answered by this face, as every other error: the library
-// refuses to frame some statuses for DELETE (429, 503 — it turns them into a
-// 500 that clients retry blindly).
-func (c *call) libraryDelete(rt schemas.ResourceType, id string) {
-	rec := &recorder{header: http.Header{}}
-	c.h.libServer(c.baseURL()).ServeHTTP(rec, c.libRequest(endpointOf(rt)+"/"+url.PathEscape(id)))
-	if c.deleteErr != nil {
-		c.fail(c.deleteErr)
+// deleteResponse serves DELETE /Users/{id} and /Groups/{id} (and /Me): 204,
+// or the error as every other one.
+func (c *call) deleteResponse(rt schemas.ResourceType, id string) {
+	if err := c.deleteResource(rt, id); err != nil {
+		c.fail(err)
 		return
 	}
-	c.relay(rec)
-}
-
-// libRequest is the request as the library expects it: the path below the
-// base, no query (discovery is never paginated), the call in the context.
-func (c *call) libRequest(path string) *http.Request {
-	r2 := c.r.Clone(context.WithValue(c.r.Context(), callKey{}, c))
-	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = path, "", ""
-	return r2
-}
-
-// relay copies a recorded library response to the client.
-func (c *call) relay(rec *recorder) {
-	for k, v := range rec.header {
-		c.w.Header()[k] = v
-	}
-	c.w.WriteHeader(rec.status)
-	_, _ = c.w.Write(rec.body.Bytes())
+	c.w.WriteHeader(http.StatusNoContent)
 }
 
 func endpointOf(rt schemas.ResourceType) string {
@@ -145,75 +100,6 @@ func endpointOf(rt schemas.ResourceType) string {
 		return "/Groups"
 	}
 	return "/Users"
-}
-
-// libResourceHandler is the library's view of a resource type. Only Delete is
-// reached: the wrapper serves every other operation (see docs/scim.md).
-type libResourceHandler struct {
-	h  *Handler
-	rt schemas.ResourceType
-}
-
-var errServedByWrapper = newError(http.StatusInternalServerError, "", "operation not routed to the library").ScimError
-
-// Create is served by the wrapper (c.create).
-func (libResourceHandler) Create(*http.Request, scimlib.ResourceAttributes) (scimlib.Resource, error) {
-	return scimlib.Resource{}, errServedByWrapper
-}
-
-// Get is served by the wrapper (c.get).
-func (libResourceHandler) Get(*http.Request, string) (scimlib.Resource, error) {
-	return scimlib.Resource{}, errServedByWrapper
-}
-
-// GetAll is served by the wrapper (c.list).
-func (libResourceHandler) GetAll(*http.Request, scimlib.ListRequestParams) (scimlib.Page, error) {
-	return scimlib.Page{}, errServedByWrapper
-}
-
-// Replace is served by the wrapper (c.replace).
-func (libResourceHandler) Replace(*http.Request, string, scimlib.ResourceAttributes) (scimlib.Resource, error) {
-	return scimlib.Resource{}, errServedByWrapper
-}
-
-// Patch is served by the wrapper (c.patch).
-func (libResourceHandler) Patch(*http.Request, string, []scimlib.PatchOperation) (scimlib.Resource, error) {
-	return scimlib.Resource{}, errServedByWrapper
-}
-
-// Delete deletes the resource on behalf of the wrapper's authenticated caller.
-func (l libResourceHandler) Delete(r *http.Request, id string) error {
-	c, _ := r.Context().Value(callKey{}).(*call)
-	if c == nil {
-		return errServedByWrapper
-	}
-	if err := c.deleteResource(l.rt, id); err != nil {
-		c.deleteErr = err // answered by libraryDelete
-		return toAPIError(err).ScimError
-	}
-	return nil
-}
-
-// recorder is a minimal in-memory http.ResponseWriter.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
 }
 
 // libSchemas are the library's schema definitions, generated from the catalog.

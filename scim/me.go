@@ -26,6 +26,6 @@ func (c *call) me(tail string) {
 	case http.MethodPatch:
 		c.patch(schemas.UserResource, id)
 	case http.MethodDelete:
-		c.libraryDelete(schemas.UserResource, id)
+		c.deleteResponse(schemas.UserResource, id)
 	}
 }

@@ -19,9 +19,6 @@ type call struct {
 	p    directory.Principal
 	// internal is set for Bulk operations, which run with the Bulk request's principal.
 	internal bool
-	// deleteErr is the failure of a DELETE served through the library, which
-	// this face answers itself (see libraryDelete).
-	deleteErr error
 	// groupNames caches groupDisplay for the request.
 	groupNames map[string]string
 }
@@ -106,7 +103,7 @@ func (c *call) resource(rt schemas.ResourceType, tail string) {
 			case http.MethodPatch:
 				c.patch(rt, id)
 			case http.MethodDelete:
-				c.libraryDelete(rt, id)
+				c.deleteResponse(rt, id)
 			}
 		}, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
 	}

@@ -143,10 +143,13 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        lockTimeout,
-		NoSync:         opts.NoSync,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		Timeout:      lockTimeout,
+		NoSync:       opts.NoSync,
+		FreelistType: bolt.FreelistMapType,
+		// The free list is written with every commit, so that Open reads it
+		// instead of walking every page of the file to rebuild it: that walk
+		// took seconds and made the whole file resident at a million users.
+		NoFreelistSync: false,
 		MaxSize:        opts.MaxSize,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {

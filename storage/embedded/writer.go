@@ -229,6 +229,7 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 	// pages waste less of the file than bbolt's default half-full splits.
 	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent, b.u.versions.FillPercent = 0.9, 0.9, 0.9, 0.9
 	b.search = b.u.search
+	b.search.rows.FillPercent, b.search.recs.FillPercent = 0.9, 0.9 // ids and rows grow too
 	return b
 }
 

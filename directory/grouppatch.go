@@ -37,7 +37,7 @@ func (s *Service) PatchGroup(ctx context.Context, p Principal, id string, ch Gro
 	for _, m := range ch.Members {
 		named += len(m.IDs)
 	}
-	if err := checkMemberCount(named); err != nil {
+	if err := CheckMemberCount(named); err != nil {
 		return nil, err
 	}
 	for _, m := range ch.Members {

@@ -24,9 +24,10 @@ import (
 // earlier requests, each within the cap, have added.
 const MaxMembersPerRequest = 10_000
 
-// checkMemberCount refuses a request naming more than MaxMembersPerRequest
-// members, before any of them is looked at.
-func checkMemberCount(n int) error {
+// CheckMemberCount refuses a request naming more than MaxMembersPerRequest
+// members, before any of them is looked at (KindTooMany). Faces that carry
+// several membership changes in one request (SCIM Bulk) count them all.
+func CheckMemberCount(n int) error {
 	if n > MaxMembersPerRequest {
 		return Errorf(KindTooMany, "at most %d members can be added, removed or set in one request (this one names %d); send larger changes as several PATCH requests",
 			MaxMembersPerRequest, n)
@@ -91,7 +92,7 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group
 // checkMembers verifies that every user exists and is visible to p (an app may
 // make only its own users members), so that a bad id changes nothing.
 func (s *Service) checkMembers(ctx context.Context, p Principal, ids []string) error {
-	if err := checkMemberCount(len(ids)); err != nil {
+	if err := CheckMemberCount(len(ids)); err != nil {
 		return err
 	}
 	_, err := s.membershipChanges(ctx, p, "", ids, true)
@@ -314,7 +315,7 @@ func (s *Service) AddMembers(ctx context.Context, p Principal, groupID string, u
 	if !p.manages() {
 		return forbiddenToManage
 	}
-	if err := checkMemberCount(len(userIDs)); err != nil {
+	if err := CheckMemberCount(len(userIDs)); err != nil {
 		return err
 	}
 	add, err := s.membershipChanges(ctx, p, groupID, userIDs, true)
@@ -371,7 +372,7 @@ func (s *Service) RemoveMembers(ctx context.Context, p Principal, groupID string
 	if !p.manages() {
 		return forbiddenToManage
 	}
-	if err := checkMemberCount(len(userIDs)); err != nil {
+	if err := CheckMemberCount(len(userIDs)); err != nil {
 		return err
 	}
 	return s.removeMembers(ctx, p, groupID, userIDs)
@@ -402,7 +403,7 @@ func (s *Service) ReplaceMembers(ctx context.Context, p Principal, groupID strin
 	if !p.manages() {
 		return forbiddenToManage
 	}
-	if err := checkMemberCount(len(userIDs)); err != nil {
+	if err := CheckMemberCount(len(userIDs)); err != nil {
 		return err
 	}
 	current, err := s.GroupMemberIDs(ctx, p, groupID)

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/schemas"
 )
 
 // bulkOp is one operation of a Bulk request.
@@ -64,7 +66,39 @@ func (c *call) bulk() {
 			return
 		}
 	}
+	if err := directory.CheckMemberCount(bulkMemberCount(ops)); err != nil {
+		c.fail(err) // one request: its group operations together, as for a PATCH
+		return
+	}
 	c.writeJSON(http.StatusOK, map[string]any{"schemas": []string{bulkResponseURN}, "Operations": c.runBulk(ops, failOnErrors)})
+}
+
+// bulkMemberCount is how many members the group operations of a bulk
+// request name together (members of POST and PUT, membership operations of
+// PATCH). An operation that cannot be read counts nothing: it fails alone.
+func bulkMemberCount(ops []bulkOp) int {
+	n := 0
+	for _, op := range ops {
+		data, ok := op.data.(map[string]any)
+		if !ok || !strings.HasPrefix(strings.ToLower(op.path), "/groups") {
+			continue
+		}
+		switch op.method {
+		case http.MethodPost, http.MethodPut:
+			ids, _ := schemas.MemberIDs(lookupFold(data, "members"))
+			n += len(ids)
+		case http.MethodPatch:
+			patch, err := decodePatch(data)
+			if err != nil {
+				continue
+			}
+			_, members, _ := schemas.SplitSCIMGroupPatch(patch)
+			for _, m := range members {
+				n += len(m.IDs)
+			}
+		}
+	}
+	return n
 }
 
 func parseBulkOp(i int, r any) (bulkOp, error) {

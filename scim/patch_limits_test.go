@@ -197,3 +197,27 @@ func TestGroupMembersCapped(t *testing.T) {
 	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("add", "members", members(limit)))).want(t, 404)
 	unchanged("PATCH at the cap")
 }
+
+// TestBulkMembersCapped: the membership cap counts a Bulk request's group
+// operations together (POST and PUT members, PATCH membership operations),
+// so that Bulk is no way around it: over the cap the whole request is 400
+// tooMany and nothing runs.
+func TestBulkMembersCapped(t *testing.T) {
+	f := newFixture(t)
+	half := directory.MaxMembersPerRequest/2 + 1
+	members := func(n int) []any {
+		m := make([]any, n)
+		for i := range m {
+			m[i] = map[string]any{"value": fmt.Sprintf("u-%05d", i)}
+		}
+		return m
+	}
+	gid := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Bulk cap"}).want(t, 201).body["id"].(string)
+	f.do("POST", "/Bulk", f.admin, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": []any{
+		map[string]any{"method": "POST", "path": "/Groups", "bulkId": "g", "data": map[string]any{"displayName": "New", "members": members(half)}},
+		map[string]any{"method": "PATCH", "path": "/Groups/" + gid, "data": patchOp(op("add", "members", members(half)))},
+	}}).wantError(t, 400, "tooMany")
+	if r := f.do("GET", "/Groups?filter=displayName+eq+%22New%22", f.admin, nil).want(t, 200); fmt.Sprint(r.body["totalResults"]) != "0" {
+		t.Fatalf("a refused bulk ran: %s", r.raw)
+	}
+}

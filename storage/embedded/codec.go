@@ -328,7 +328,7 @@ func encodeUser(u *schemas.User) ([]byte, *schemas.User, error) {
 	return b, d, nil
 }
 
-// decodeUser decodes a user record (format 2: binary, without Version and
+// decodeUser decodes a user record (format 3: binary, without Version and
 // GroupIDs, which the caller completes).
 func decodeUser(b []byte) (*schemas.User, error) { return decodeUserRecord(b) }
 

@@ -10,11 +10,13 @@
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
 // tokens, events, …) and a meta bucket holding the format version, the
-// number of users and the signing keys. Format 2 (this one) keeps next to the
+// number of users and the signing keys. Format 3 (this one) keeps next to the
 // user records their versions (userVersions), their memberships in both
 // directions (userGroups, groupMembers), their application assignments
 // (appUsers) and one bucket per unique user index (ix.userName, ix.email,
-// ix.phone, ix.externalId, ix.login). Open migrates a file of format 1 (JSON
+// ix.phone, ix.externalId, ix.login), and the trigram index of substring
+// search (userRows, searchRecords, trigrams; see search.go). Open migrates a
+// file of format 1 (JSON
 // user records holding their version and groups, indexes rebuilt in memory at
 // every open) in one transaction, and refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.
@@ -54,6 +56,9 @@
 // or groups "eq", or a comparison on an application's data ("apps pr",
 // app-scoped custom_app_data or external_account_id, except ne). The candidates are then checked
 // with schemas.MatchUser, as every user is when no index applies, so the answer
-// is always the evaluator's. Sorting is schemas.SortUsers; without a sort key
+// is always the evaluator's. co, sw, ew and eq on userName, emails, phone
+// numbers, name.givenName, name.familyName, displayName and externalId use the
+// trigram index, and a filter that reads only those attributes is evaluated
+// on the search records. Sorting is schemas.SortUsers; without a sort key
 // the results come in id order, and without a filter only the page is decoded.
 package embedded

@@ -666,7 +666,7 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 // TestMigrateFormat1 checks that a file of format 1 (users holding their
 // version and groups, indexes rebuilt at every open) is migrated at open:
 // every user, version, membership, assignment and unique key is served as
-// before, and the file says format 2 afterwards.
+// before, and the file says format 3 afterwards.
 func TestMigrateFormat1(t *testing.T) {
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
@@ -785,7 +785,7 @@ func TestOpenRefusesUnknownFormat(t *testing.T) {
 		s.Close()
 		t.Fatal("Open accepted a file of format 99")
 	}
-	if !strings.Contains(err.Error(), `"99"`) || !strings.Contains(err.Error(), `"2"`) {
+	if !strings.Contains(err.Error(), `"99"`) || !strings.Contains(err.Error(), `"3"`) {
 		t.Errorf("error %q does not name the file's and the supported format", err)
 	}
 }

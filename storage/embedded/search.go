@@ -22,8 +22,11 @@ import (
 //     the user;
 //   - trigrams holds, for every three bytes of the folded (schemas.Fold)
 //     values of those attributes, which rows contain them: the key is the
-//     trigram and the row's block (row / blockRows, 4 bytes big-endian), the
-//     value the sorted offsets in the block (2 bytes each).
+//     row's block (row / blockRows, 4 bytes big-endian) then the trigram, the
+//     value the sorted offsets in the block (2 bytes each). Block first, so
+//     that the postings a new user adds (its row is in the last block) are
+//     adjacent in the file, and a batch of creates writes a few pages of
+//     postings instead of one page per trigram per user.
 //
 // A search value of three bytes or more folded gives the rows holding all its
 // trigrams: a superset of the users it matches in any of the attributes
@@ -42,13 +45,13 @@ var (
 // blockRows is the number of rows one posting value covers.
 const blockRows = 1024
 
-// trigramKey is a trigram and a block number.
+// trigramKey is a block number and a trigram.
 type trigramKey [7]byte
 
 func makeTrigramKey(tri string, block uint32) trigramKey {
 	var k trigramKey
-	copy(k[:3], tri)
-	binary.BigEndian.PutUint32(k[3:], block)
+	binary.BigEndian.PutUint32(k[:4], block)
+	copy(k[4:], tri)
 	return k
 }
 
@@ -140,11 +143,12 @@ func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, ro
 
 // search gives access to the search buckets of one transaction.
 type search struct {
-	rows, recs, tri *bolt.Bucket
+	rows, recs, tri, meta *bolt.Bucket
 }
 
 func searchOf(tx *bolt.Tx) *search {
-	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), tri: tx.Bucket(bucketTrigrams)}
+	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), tri: tx.Bucket(bucketTrigrams),
+		meta: tx.Bucket(bucketMeta)}
 }
 
 // partial returns the search record of user id as a partial user, or nil.
@@ -160,67 +164,39 @@ func (s *search) partial(id string) (*schemas.User, error) {
 	return decodeSearchRecord(v)
 }
 
-// candidates returns rows among which are all those whose indexed values
-// hold every trigram of the folded value, or ok == false when it is shorter
-// than a trigram. The trigrams are intersected rarest first, and once a few
-// candidates are left the rest are not read: the caller checks every
-// candidate anyway, so the answer is a superset either way.
+// candidates returns the rows whose indexed values hold every trigram of
+// the folded value, or ok == false when it is shorter than a trigram. Each
+// block is intersected on its own, and a trigram a block lacks moves to the
+// front of the order (the rare trigrams end a block's work first).
 func (s *search) candidates(value string) (rows []uint32, ok bool) {
-	const enough = 64 // candidates cheaper to check than another posting list
 	f := schemas.Fold(value)
 	if len(f) < 3 {
 		return nil, false
 	}
-	type stat struct {
-		tri string
-		n   int // postings
-	}
-	var stats []stat
+	var tris []string
 	for i := 0; i+3 <= len(f); i++ {
-		t := f[i : i+3]
-		if slices.ContainsFunc(stats, func(s stat) bool { return s.tri == t }) {
-			continue
-		}
-		n := 0
-		c := s.tri.Cursor()
-		for k, v := c.Seek([]byte(t)); k != nil && bytes.HasPrefix(k, []byte(t)); k, v = c.Next() {
-			n += len(v) / 2
-		}
-		if n == 0 {
-			return nil, true
-		}
-		stats = append(stats, stat{t, n})
-	}
-	slices.SortFunc(stats, func(a, b stat) int { return a.n - b.n })
-	cur := make(map[uint32][]uint16) // block → offsets
-	total := 0
-	c := s.tri.Cursor()
-	prefix := []byte(stats[0].tri)
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if len(k) == 7 {
-			offs := decodeOffsets(v)
-			cur[binary.BigEndian.Uint32(k[3:])] = offs
-			total += len(offs)
+		if t := f[i : i+3]; !slices.Contains(tris, t) {
+			tris = append(tris, t)
 		}
 	}
-	for _, st := range stats[1:] {
-		if total <= enough {
-			break
-		}
-		total = 0
-		for block, prev := range cur {
-			k := makeTrigramKey(st.tri, block)
-			offs := intersect(prev, decodeOffsets(s.tri.Get(k[:])))
-			if len(offs) == 0 {
-				delete(cur, block)
-				continue
+	blocks := (decodeRow(s.meta.Get(keyNextRow)) + blockRows - 1) / blockRows
+	for block := range blocks {
+		var offs []uint16
+		for i, t := range tris {
+			k := makeTrigramKey(t, block)
+			v := s.tri.Get(k[:])
+			if v == nil {
+				copy(tris[1:i+1], tris[:i])
+				tris[0] = t
+				offs = nil
+				break
 			}
-			cur[block] = offs
-			total += len(offs)
+			if i == 0 {
+				offs = decodeOffsets(v)
+			} else if offs = intersect(offs, decodeOffsets(v)); len(offs) == 0 {
+				break
+			}
 		}
-	}
-	rows = make([]uint32, 0, total)
-	for block, offs := range cur {
 		for _, o := range offs {
 			rows = append(rows, block*blockRows+uint32(o))
 		}

@@ -22,11 +22,12 @@ import (
 const FileName = "scimd.db"
 
 // formatVersion is the version of the file layout, stored in the meta bucket.
-// Version "1" kept each user's version and group ids in its record and had no
+// Version "2" (users in the file, trigram postings keyed trigram first) was
+// on main for an hour of development and is refused. Version "1" kept each user's version and group ids in its record and had no
 // index buckets (every index was rebuilt in memory at open); Open migrates such
-// a file to "2" in one transaction (see migrateV1). A file of any other
+// a file to "3" in one transaction (see migrateV1). A file of any other
 // version is refused.
-const formatVersion = "2"
+const formatVersion = "3"
 
 // formatV1 is the layout Open migrates from.
 const formatV1 = "1"
@@ -46,7 +47,7 @@ var (
 	bucketAdmins   = []byte("admins")
 	bucketSessions = []byte("sessions")
 
-	// Users live only in the file (format 2). Next to their records:
+	// Users live only in the file (since format 2). Next to their records:
 	// their versions (id → 8-byte big-endian), their memberships in both
 	// directions and their application assignments (pairKey(a, b) → empty),
 	// and one bucket per unique user index (normalized value → id).

@@ -12,7 +12,7 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// A user record (format 2) is a compact binary encoding of schemas.User
+// A user record (since format 2) is a compact binary encoding of schemas.User
 // without its Version and GroupIDs (stored apart): the fields in a fixed
 // order, strings and counts as uvarint lengths, times as varint seconds and
 // uvarint nanoseconds (0 for the zero time), optional parts behind a presence

@@ -218,7 +218,7 @@ func (r *users) isMember(group, user string) bool {
 }
 
 // migrateV1 rewrites the users of a format-1 file (records holding their
-// version and groups, no index buckets) into format 2 inside tx: one
+// version and groups, no index buckets) into format 3 inside tx: one
 // transaction, so a crash leaves the file as it was.
 func migrateV1(tx *bolt.Tx) error {
 	old, err := decodeAll(tx.Bucket(bucketUsers), decodeUserV1)

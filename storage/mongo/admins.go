@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -74,15 +73,7 @@ func (s *Store) GetAdmin(ctx context.Context, id string) (*schemas.Admin, error)
 
 // ListAdmins returns every administrator in id order.
 func (s *Store) ListAdmins(ctx context.Context) ([]*schemas.Admin, error) {
-	docs, err := findAll[adminDoc](ctx, s.admins, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, wrap(err, "list admins")
-	}
-	out := make([]*schemas.Admin, len(docs))
-	for i := range docs {
-		out[i] = docs[i].admin()
-	}
-	return out, nil
+	return listByID(ctx, s.admins, bson.D{}, "admins", (*adminDoc).admin)
 }
 
 // UpdateAdmin applies fn under compare-and-swap on the version.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -150,13 +149,5 @@ func (s *Store) ListApps(ctx context.Context, kind string) ([]*schemas.App, erro
 	if kind != "" {
 		filter = bson.D{{Key: "kind", Value: kind}}
 	}
-	docs, err := findAll[appDoc](ctx, s.apps, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, wrap(err, "list apps")
-	}
-	out := make([]*schemas.App, len(docs))
-	for i := range docs {
-		out[i] = docs[i].app()
-	}
-	return out, nil
+	return listByID(ctx, s.apps, filter, "apps", (*appDoc).app)
 }

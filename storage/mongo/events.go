@@ -18,16 +18,14 @@ import (
 // {field, prev, current} (field names such as "name.givenName" cannot be
 // document keys in the portable subset); the values are stored as free-form JSON.
 type eventDoc struct {
-	ID         string      `bson:"_id"`
-	Time       time.Time   `bson:"time"`
-	ActorID    string      `bson:"actorId,omitempty"`
-	ActorType  string      `bson:"actorType,omitempty"`
-	Action     string      `bson:"action,omitempty"`
-	TargetID   string      `bson:"targetId,omitempty"`
-	TargetType string      `bson:"targetType,omitempty"`
-	IP         string      `bson:"ip,omitempty"`
-	UserAgent  string      `bson:"userAgent,omitempty"`
-	Changes    []changeDoc `bson:"changes,omitempty"`
+	Head    eventHeadDoc `bson:",inline"` // a named field: the codec skips unexported embedded types
+	Changes []changeDoc  `bson:"changes,omitempty"`
+}
+
+// event is the event the head tells, without changes.
+func (h *eventHeadDoc) event() *schemas.Event {
+	return &schemas.Event{ID: h.ID, Time: utc(h.Time), ActorID: h.ActorID, ActorType: h.ActorType, Action: h.Action,
+		TargetID: h.TargetID, TargetType: h.TargetType, IP: h.IP, UserAgent: h.UserAgent}
 }
 
 type changeDoc struct {
@@ -42,7 +40,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
 	if err != nil {
 		return err
 	}
-	return s.insert(ctx, s.events, d, "event "+e.ID, []conflictCheck{{storage.FieldID, "_id", d.ID}})
+	return s.insert(ctx, s.events, d, "event "+e.ID, []conflictCheck{{storage.FieldID, "_id", d.Head.ID}})
 }
 
 // Audit events of changes. Without multi-document transactions a change and
@@ -67,7 +65,7 @@ func (s *Store) audited(ctx context.Context, e *schemas.Event, change func() err
 	}
 	err = change()
 	if refused(err) {
-		s.dropEvent(ctx, d.ID)
+		s.dropEvent(ctx, d.Head.ID)
 	}
 	return err
 }
@@ -83,9 +81,9 @@ func refused(err error) bool {
 // It replaces an event with the same id: a compare-and-swap that lost its race
 // writes the event of its next attempt over that of the last one.
 func (s *Store) writeEvent(ctx context.Context, d *eventDoc) error {
-	_, err := s.events.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, d, options.Replace().SetUpsert(true))
+	_, err := s.events.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Head.ID}}, d, options.Replace().SetUpsert(true))
 	if err != nil {
-		return wrap(err, "write audit event %s", d.ID)
+		return wrap(err, "write audit event %s", d.Head.ID)
 	}
 	return nil
 }
@@ -103,8 +101,8 @@ func eventToDoc(e *schemas.Event) (*eventDoc, error) {
 	if e == nil || e.ID == "" {
 		return nil, errors.New("mongo: audit event: no id")
 	}
-	d := &eventDoc{ID: e.ID, Time: e.Time.UTC(), ActorID: e.ActorID, ActorType: e.ActorType, Action: e.Action,
-		TargetID: e.TargetID, TargetType: e.TargetType, IP: e.IP, UserAgent: e.UserAgent}
+	d := &eventDoc{Head: eventHeadDoc{ID: e.ID, Time: e.Time.UTC(), ActorID: e.ActorID, ActorType: e.ActorType,
+		Action: e.Action, TargetID: e.TargetID, TargetType: e.TargetType, IP: e.IP, UserAgent: e.UserAgent}}
 	fields := make([]string, 0, len(e.Changes))
 	for f := range e.Changes {
 		fields = append(fields, f)
@@ -126,18 +124,17 @@ func eventToDoc(e *schemas.Event) (*eventDoc, error) {
 }
 
 func (d *eventDoc) event() (*schemas.Event, error) {
-	e := &schemas.Event{ID: d.ID, Time: utc(d.Time), ActorID: d.ActorID, ActorType: d.ActorType, Action: d.Action,
-		TargetID: d.TargetID, TargetType: d.TargetType, IP: d.IP, UserAgent: d.UserAgent}
+	e := d.Head.event()
 	if len(d.Changes) > 0 {
 		e.Changes = make(map[string]schemas.Change, len(d.Changes))
 		for _, c := range d.Changes {
 			prev, err := bsonToJSON(c.Prev)
 			if err != nil {
-				return nil, fmt.Errorf("mongo: event %s: change %s: %w", d.ID, c.Field, err)
+				return nil, fmt.Errorf("mongo: event %s: change %s: %w", d.Head.ID, c.Field, err)
 			}
 			cur, err := bsonToJSON(c.Current)
 			if err != nil {
-				return nil, fmt.Errorf("mongo: event %s: change %s: %w", d.ID, c.Field, err)
+				return nil, fmt.Errorf("mongo: event %s: change %s: %w", d.Head.ID, c.Field, err)
 			}
 			e.Changes[c.Field] = schemas.Change{Prev: prev, Current: cur}
 		}
@@ -214,9 +211,9 @@ func readEvent(raw bson.Raw) *schemas.Event {
 			h.ID, _ = v.StringValueOK()
 		}
 	}
-	return &schemas.Event{ID: h.ID, Time: utc(h.Time), ActorID: h.ActorID, ActorType: h.ActorType, Action: h.Action,
-		TargetID: h.TargetID, TargetType: h.TargetType, IP: h.IP, UserAgent: h.UserAgent,
-		Damaged: "the stored record could not be decoded: " + err.Error()}
+	e := h.event()
+	e.Damaged = "the stored record could not be decoded: " + err.Error()
+	return e
 }
 
 // PruneEvents deletes up to limit events older than before, oldest first

@@ -444,7 +444,7 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 				if err := s.writeEvent(ctx, ed); err != nil {
 					return none, err
 				}
-				eventID = ed.ID
+				eventID = ed.Head.ID
 			}
 		}
 		swapped, err := s.swap(ctx, c, id, old, nd)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -60,15 +59,7 @@ func (s *Store) FindAPIToken(ctx context.Context, hash string) (*schemas.APIToke
 
 // ListAPITokens returns every token record in id order.
 func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) {
-	docs, err := findAll[tokenDoc](ctx, s.tokens, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, wrap(err, "list API tokens")
-	}
-	out := make([]*schemas.APIToken, len(docs))
-	for i := range docs {
-		out[i] = docs[i].token()
-	}
-	return out, nil
+	return listByID(ctx, s.tokens, bson.D{}, "API tokens", (*tokenDoc).token)
 }
 
 // DeleteAPIToken removes a token record (one round trip).

@@ -579,6 +579,20 @@ func pageOf[T any](all []T, offset, limit int) []T {
 	return all[offset:end]
 }
 
+// listByID returns every document of c matching filter in id order, each
+// converted by conv; what names the list in errors.
+func listByID[D, T any](ctx context.Context, c *mdb.Collection, filter bson.D, what string, conv func(*D) T) ([]T, error) {
+	docs, err := findAll[D](ctx, c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, wrap(err, "list %s", what)
+	}
+	out := make([]T, len(docs))
+	for i := range docs {
+		out[i] = conv(&docs[i])
+	}
+	return out, nil
+}
+
 // findAll runs a find and decodes every document.
 func findAll[T any](ctx context.Context, c *mdb.Collection, filter any, o *options.FindOptionsBuilder) ([]T, error) {
 	cur, err := c.Find(ctx, filter, o)

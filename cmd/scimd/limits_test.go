@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,12 +11,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testlog"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
@@ -169,19 +168,6 @@ func (s *faultStore) GetUser(ctx context.Context, id string) (*schemas.User, err
 	return s.Store.GetUser(ctx, id)
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestEveryServerErrorIsLoggedWithItsCause: a store failure answered 5xx by
 // either face — the SCIM DELETE served through the SCIM library included — is
 // logged at error level with the underlying error.
@@ -192,8 +178,7 @@ func TestEveryServerErrorIsLoggedWithItsCause(t *testing.T) {
 	}
 	defer emb.Close()
 	store := &faultStore{Store: emb}
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logs, log := testlog.New(slog.LevelInfo)
 	svc := directory.New(store, directory.Options{Logger: log})
 	ctx := t.Context()
 	if err := svc.EnsureSigningKey(ctx); err != nil {

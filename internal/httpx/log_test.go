@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,44 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/testlog"
 )
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-// waitFor polls the log until it contains want.
-func (s *syncBuffer) waitFor(t *testing.T, want string) string {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if out := s.String(); strings.Contains(out, want) {
-			return out
-		}
-	}
-	t.Fatalf("log never got %q:\n%s", want, s.String())
-	return ""
-}
-
-func newLog() (*syncBuffer, *slog.Logger) {
-	b := &syncBuffer{}
-	return b, slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T) {
-	logs, log := newLog()
+	logs, log := testlog.New(slog.LevelDebug)
 	srv := httptest.NewServer(AccessLog(log, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/boom":
@@ -88,7 +57,7 @@ func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T
 // TestClientGoneIsNotAServerError: a client that disconnects while its body is
 // arriving, or while the handler works, is logged as 499 at info level.
 func TestClientGoneIsNotAServerError(t *testing.T) {
-	logs, log := newLog()
+	logs, log := testlog.New(slog.LevelDebug)
 	srv := httptest.NewServer(AccessLog(log, Options{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if r.URL.Path == "/body" {
@@ -121,8 +90,8 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		c.Close()
 	}
-	logs.waitFor(t, "path=/body status=499")
-	out := logs.waitFor(t, "path=/wait status=499")
+	logs.WaitFor(t, "path=/body status=499")
+	out := logs.WaitFor(t, "path=/wait status=499")
 	if strings.Contains(out, "level=ERROR") || strings.Contains(out, "status=500") {
 		t.Fatalf("a client going away was logged as a server error:\n%s", out)
 	}
@@ -132,7 +101,7 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 }
 
 func TestFailWithoutAccessLogLogsServerErrors(t *testing.T) {
-	logs, log := newLog()
+	logs, log := testlog.New(slog.LevelDebug)
 	r := httptest.NewRequest("GET", "/x", nil)
 	Fail(log, r, 404, errors.New("not here"))
 	Fail(log, r, 503, errors.New("store down"))
@@ -159,7 +128,7 @@ func TestSetRetryAfter(t *testing.T) {
 // TestErrorsInsideARequestCarryItsID: a record logged with a request's
 // context behind AccessLog carries the request id once, the access line too.
 func TestErrorsInsideARequestCarryItsID(t *testing.T) {
-	logs, base := newLog()
+	logs, base := testlog.New(slog.LevelDebug)
 	log := slog.New(LogHandler(base.Handler()))
 	srv := httptest.NewServer(AccessLog(log, Options{Requests: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.ErrorContext(r.Context(), "something failed inside", "err", "boom")
@@ -176,7 +145,7 @@ func TestErrorsInsideARequestCarryItsID(t *testing.T) {
 	if resp.Header.Get(RequestIDHeader) != "trace-42" {
 		t.Fatalf("echoed %q", resp.Header.Get(RequestIDHeader))
 	}
-	out := logs.waitFor(t, "msg=request")
+	out := logs.WaitFor(t, "msg=request")
 	if !strings.Contains(out, `msg="something failed inside" err=boom request_id=trace-42`) {
 		t.Errorf("the inner error lacks the request id:\n%s", out)
 	}

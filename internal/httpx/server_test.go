@@ -2,12 +2,15 @@ package httpx
 
 import (
 	"bufio"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/testlog"
 )
 
 // TestLimitListenerAnswersConnectionsPastTheLimit503: with two connections
@@ -17,7 +20,7 @@ func TestLimitListenerAnswersConnectionsPastTheLimit503(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	logs, log := newLog()
+	logs, log := testlog.New(slog.LevelDebug)
 	srv.Listener = LimitListener(srv.Listener, 2, log)
 	srv.Start()
 	defer srv.Close()

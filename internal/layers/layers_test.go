@@ -1,0 +1,160 @@
+package layers
+
+import (
+	"bufio"
+	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/scimd/scimd"
+
+// faces are the HTTP faces: each is a client of directory, and none imports another.
+var faces = []string{"scim", "native", "portal"}
+
+// backends are the storage implementations; only the composition root (cmd/...) names one.
+var backends = []string{"storage/embedded", "storage/mongo"}
+
+// packages returns every package of the module with the module-relative
+// paths of its (transitive, non-test) dependencies inside the module, and
+// whether it links net/http. dirs gives each package's directory.
+func packages(t *testing.T) (deps map[string][]string, http map[string]bool, dirs map[string]string) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .Deps \" \"}}", module+"/...").Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	deps, http, dirs = map[string][]string{}, map[string]bool{}, map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), "\t", 3)
+		if len(f) != 3 {
+			t.Fatalf("go list line %q", sc.Text())
+		}
+		p := rel(f[0])
+		dirs[p] = f[1]
+		deps[p] = nil
+		for _, d := range strings.Fields(f[2]) {
+			if d == "net/http" {
+				http[p] = true
+			}
+			if d == module || strings.HasPrefix(d, module+"/") {
+				deps[p] = append(deps[p], rel(d))
+			}
+		}
+	}
+	if len(deps) < 10 {
+		t.Fatalf("go list found only %d packages: %s", len(deps), out)
+	}
+	return deps, http, dirs
+}
+
+func rel(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
+}
+
+// under reports whether package p is root or one of its sub-packages.
+func under(p string, roots ...string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLayers holds the import graph to the rules of docs/architecture.md:
+// faces → directory → storage → schemas, nothing upward, no face on another.
+func TestLayers(t *testing.T) {
+	deps, http, _ := packages(t)
+	for p, ds := range deps {
+		for _, d := range ds {
+			switch {
+			case p == "schemas":
+				t.Errorf("schemas imports %s: the model, catalog and filter language import nothing of scimd", d)
+			case under(p, "storage") && (under(d, faces...) || under(d, "directory", "cmd")):
+				t.Errorf("%s imports %s: storage imports no face and not directory", p, d)
+			case under(d, backends...) && !under(p, "cmd") && !under(p, backends...):
+				t.Errorf("%s imports the backend %s: only cmd/... chooses a backend", p, d)
+			case under(p, faces...) && under(d, faces...) && !under(d, strings.SplitN(p, "/", 2)[0]):
+				t.Errorf("face %s imports face %s: what two faces share goes below them (directory, schemas, internal/...)", p, d)
+			case under(p, "directory") && (under(d, faces...) || under(d, "cmd", "internal/httpx")):
+				t.Errorf("directory imports %s: the service knows no HTTP face", d)
+			case under(p, "internal") && (under(d, faces...) || under(d, "directory", "cmd")):
+				t.Errorf("%s imports %s: internal/... is shared by the faces and sits below them", p, d)
+			}
+		}
+	}
+	for _, p := range []string{"directory", "schemas", "storage", "storage/embedded", "storage/storagetest"} {
+		if _, ok := deps[p]; !ok {
+			t.Errorf("package %s not found: update the rules of this test with the layout", p)
+		}
+		if http[p] {
+			t.Errorf("%s links net/http: %s", p, "it knows nothing of HTTP")
+		}
+	}
+}
+
+// faceStorage is what a face may use of package storage: the shapes of a
+// query and its answer, which the faces build from request parameters. Every
+// read and write goes through directory.
+var faceStorage = []string{"Query", "EventQuery", "Page"}
+
+// TestFacesUseStorageTypesOnly holds the faces to faceStorage and the
+// storage.Field* names: a face that calls the store, or takes its errors,
+// bypasses the rules and the error classification of directory.
+func TestFacesUseStorageTypesOnly(t *testing.T) {
+	_, _, dirs := packages(t)
+	for p, dir := range dirs {
+		if !under(p, faces...) {
+			continue
+		}
+		fset := token.NewFileSet()
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := ""
+			for _, im := range f.Imports {
+				if path, _ := strconv.Unquote(im.Path.Value); path == module+"/storage" {
+					name = "storage"
+					if im.Name != nil {
+						name = im.Name.Name
+					}
+				}
+			}
+			if name == "" {
+				continue
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == name {
+					if s := sel.Sel.Name; !slices.Contains(faceStorage, s) && !strings.HasPrefix(s, "Field") {
+						t.Errorf("%s: face %s uses storage.%s; a face may use only storage.%s and storage.Field*",
+							fset.Position(sel.Pos()), p, s, strings.Join(faceStorage, ", storage."))
+					}
+				}
+				return true
+			})
+		}
+	}
+}

@@ -372,11 +372,21 @@ func testConcurrentSigningKeys(t *testing.T, h *harness) {
 // with a conflict naming field. write returns the id it wrote, for messages.
 func raceOne(t *testing.T, n int, field, what string, write func(i int) (string, error)) {
 	t.Helper()
+	raceFields(t, n, what, func(i int) (string, string, error) {
+		id, err := write(i)
+		return id, field, err
+	})
+}
+
+// raceFields is raceOne where each write names the field its conflict must
+// name: writes that collide on one value through different unique fields.
+func raceFields(t *testing.T, n int, what string, write func(i int) (id, field string, err error)) {
+	t.Helper()
 	var wins, conflicts atomic.Int64
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			id, err := write(i)
+			id, field, err := write(i)
 			switch {
 			case err == nil:
 				wins.Add(1)

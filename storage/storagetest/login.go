@@ -3,7 +3,6 @@ package storagetest
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,68 +91,38 @@ func testUniqueLoginIDs(t *testing.T, h *harness) {
 func testConcurrentLoginIDs(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	const n = 30
-	var wins, conflicts atomic.Int64
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			var field string
-			u := bare(fmt.Sprintf("w%03d", i), func(u *schemas.User) {
-				switch i % 3 {
-				case 0:
-					field, u.UserName = storage.FieldUserName, "Shared@Example.com"
-				case 1:
-					field, u.UserName, u.Emails = storage.FieldEmail, fmt.Sprintf("user%d", i), primaryEmail("shared@example.COM")
-				default:
-					field, u.UserName, u.PhoneNumbers = storage.FieldPhoneNumber, fmt.Sprintf("user%d", i), primaryPhone("shared@example.com")
-				}
-			})
-			_, err := s.CreateUser(ctx, u, nil)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == field:
-				conflicts.Add(1)
+	raceFields(t, n, "one login identifier through different fields", func(i int) (string, string, error) {
+		var field string
+		u := bare(fmt.Sprintf("w%03d", i), func(u *schemas.User) {
+			switch i % 3 {
+			case 0:
+				field, u.UserName = storage.FieldUserName, "Shared@Example.com"
+			case 1:
+				field, u.UserName, u.Emails = storage.FieldEmail, fmt.Sprintf("user%d", i), primaryEmail("shared@example.COM")
 			default:
-				t.Errorf("create %s: %v, want success or a %s conflict", u.ID, err, field)
+				field, u.UserName, u.PhoneNumbers = storage.FieldPhoneNumber, fmt.Sprintf("user%d", i), primaryPhone("shared@example.com")
 			}
 		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent creates sharing one login identifier: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+		_, err := s.CreateUser(ctx, u, nil)
+		return u.ID, field, err
+	})
 
 	// Renames of existing users into one identifier through different fields.
 	for i := range n {
 		mustCreateUser(t, s, bare(fmt.Sprintf("r%03d", i), func(u *schemas.User) { u.UserName = fmt.Sprintf("renamer%d", i) }))
 	}
-	wins.Store(0)
-	conflicts.Store(0)
-	for i := range n {
-		wg.Go(func() {
-			field := []string{storage.FieldUserName, storage.FieldEmail}[i%2]
-			_, err := s.UpdateUser(ctx, fmt.Sprintf("r%03d", i), 0, func(u *schemas.User) error {
-				if i%2 == 0 {
-					u.UserName = "CONTESTED"
-				} else {
-					u.Emails = primaryEmail("contested")
-				}
-				return nil
-			}, nil)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case storage.ConflictField(err) == field:
-				conflicts.Add(1)
-			default:
-				t.Errorf("rename r%03d: %v, want success or a %s conflict", i, err, field)
+	raceFields(t, n, "renames into one login identifier", func(i int) (string, string, error) {
+		id := fmt.Sprintf("r%03d", i)
+		_, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+			if i%2 == 0 {
+				u.UserName = "CONTESTED"
+			} else {
+				u.Emails = primaryEmail("contested")
 			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || conflicts.Load() != n-1 {
-		t.Errorf("%d concurrent renames into one login identifier: %d won, %d conflicts; want 1 and %d", n, wins.Load(), conflicts.Load(), n-1)
-	}
+			return nil
+		}, nil)
+		return id, []string{storage.FieldUserName, storage.FieldEmail}[i%2], err
+	})
 }
 
 // testLoginFailures checks the failed-login records behind the login lockout:

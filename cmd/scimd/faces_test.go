@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// call sends one request and decodes a JSON answer.
-func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
+// send sends one request (with a bearer token and a Content-Type unless they
+// are "") and returns the response, its body read and closed.
+func send(t *testing.T, method, url, token, contentType, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -28,6 +29,13 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
+}
+
+// call sends one request and decodes a JSON answer.
+func call(t *testing.T, method, url, token, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	resp, raw := send(t, method, url, token, contentType, body)
 	var out map[string]any
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
@@ -41,15 +49,9 @@ func call(t *testing.T, method, url, token, contentType, body string) (int, map[
 // credentials, a user created through the native API, read back through SCIM on
 // both SCIM bases, changed through SCIM and read back natively.
 func TestBothFacesServeOneStore(t *testing.T) {
-	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_BOOTSTRAP_CLIENT_ID=ops", "SCIMD_BOOTSTRAP_CLIENT_SECRET=ops-secret-123"})
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir()}, opsEnv...))
 	base := "http://" + p.addr
-
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"ops"}, "client_secret": {"ops-secret-123"}}
-	code, tok := call(t, "POST", base+"/oidc/token", "", "application/x-www-form-urlencoded", form.Encode())
-	token, _ := tok["access_token"].(string)
-	if code != 200 || token == "" {
-		t.Fatalf("token: %d %v", code, tok)
-	}
+	token := adminToken(t, base)
 
 	code, created := call(t, "POST", base+"/cis/v1/users", token, "application/json",
 		`{"email":"ann@example.com","username":"ann","name":{"first_name":"Ann","last_name":"Lee"},"custom_data":{"tier":"gold"}}`)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -42,9 +41,7 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	defer srv.Close()
 	base := srv.URL
 
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"ops"}, "client_secret": {"ops-secret-123"}}
-	_, tok := call(t, "POST", base+"/oidc/token", "", "application/x-www-form-urlencoded", form.Encode())
-	token, _ := tok["access_token"].(string)
+	token := adminToken(t, base)
 	code, created := call(t, "POST", base+"/cis/v1/users", token, "application/json", `{"username":"ann","email":"ann@example.com","custom_data":{"tier":"gold"}}`)
 	if code != 201 {
 		t.Fatalf("create: %d %v", code, created)
@@ -87,17 +84,7 @@ func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
 	// refused with 503 and Retry-After; small writes find free pages for a
 	// while, so repeat them until the file is full for each of them.
 	do := func(method, path, contentType, body string) (int, string) {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, raw := send(t, method, base+path, token, contentType, body)
 		if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s %s: 503 without Retry-After", method, path)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"testing"
 )
@@ -12,11 +11,9 @@ import (
 // provisions users and groups over SCIM but may not mint API tokens or
 // management applications; a read token cannot write; an admin token can.
 func TestAPITokenScopes(t *testing.T) {
-	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_BOOTSTRAP_CLIENT_ID=ops", "SCIMD_BOOTSTRAP_CLIENT_SECRET=ops-secret-123"})
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir()}, opsEnv...))
 	base := "http://" + p.addr
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"ops"}, "client_secret": {"ops-secret-123"}}
-	_, tok := call(t, "POST", base+"/oidc/token", "", "application/x-www-form-urlencoded", form.Encode())
-	admin, _ := tok["access_token"].(string)
+	admin := adminToken(t, base)
 
 	mint := func(body string) (string, []any) {
 		t.Helper()

@@ -15,7 +15,7 @@ import (
 // still arriving when SIGTERM comes: the server must wait for it, answer it, and
 // then exit 0.
 func TestInFlightRequestFinishesOnSIGTERM(t *testing.T) {
-	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_BOOTSTRAP_CLIENT_ID=ops", "SCIMD_BOOTSTRAP_CLIENT_SECRET=ops-secret-123"})
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir()}, opsEnv...))
 	conn, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)

@@ -41,15 +41,7 @@ func signedIn(t *testing.T, s *server, email, password string) *client {
 func (c *client) get(path string) (int, string) {
 	c.t.Helper()
 	resp, err := c.http.Get(c.s.URL + path)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if m := csrfField.FindStringSubmatch(string(b)); m != nil {
-		c.csrf = m[1]
-	}
-	return resp.StatusCode, string(b)
+	return c.page(resp, err)
 }
 
 // post sends a form (with the last page's CSRF token) and follows the redirect.
@@ -59,6 +51,12 @@ func (c *client) post(path string, form url.Values) (int, string) {
 		form.Set("csrf", c.csrf)
 	}
 	resp, err := c.http.PostForm(c.s.URL+path, form)
+	return c.page(resp, err)
+}
+
+// page reads the page a request got and keeps its CSRF token for the next form.
+func (c *client) page(resp *http.Response, err error) (int, string) {
+	c.t.Helper()
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -59,13 +60,7 @@ func backend(uri string, n int, claims mongo.ClaimMode) storagetest.Backend {
 			return s
 		},
 		Reopen: func(t *testing.T, s storage.Store) storage.Store {
-			var db string
-			switch s := s.(type) {
-			case *mongo.Store:
-				db = s.Database()
-			case *replicas:
-				db = s.all[0].Database()
-			}
+			db := databaseOf(s)
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
@@ -77,17 +72,22 @@ func backend(uri string, n int, claims mongo.ClaimMode) storagetest.Backend {
 	}
 }
 
+// databaseOf is the database a store of this backend (one store or replicas) uses.
+func databaseOf(s storage.Store) string {
+	switch s := s.(type) {
+	case *mongo.Store:
+		return s.Database()
+	case *replicas:
+		return s.all[0].Database()
+	}
+	panic(fmt.Sprintf("not a store of the mongo backend: %T", s))
+}
+
 // storeDamagedEvent inserts e's document with a changes field of the wrong
 // type, which the store cannot decode.
 func storeDamagedEvent(t *testing.T, uri string, s storage.Store, e *schemas.Event) {
 	t.Helper()
-	var db string
-	switch s := s.(type) {
-	case *mongo.Store:
-		db = s.Database()
-	case *replicas:
-		db = s.all[0].Database()
-	}
+	db := databaseOf(s)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := driver.Connect(options.Client().ApplyURI(uri))

@@ -131,14 +131,5 @@ func (a *appPages) action(c *call) {
 		a.h.errorPage(c, http.StatusNotFound, "There is no such action.")
 		return
 	}
-	if err != nil {
-		v, perr := a.page(c, id)
-		if perr != nil {
-			a.h.fail(c, err)
-			return
-		}
-		a.h.formError(c, "app", v, err)
-		return
-	}
-	c.done(a.h, a.Base+"/"+id, msg)
+	a.h.actionDone(c, err, "app", a.page, id, a.Base+"/"+id, msg)
 }

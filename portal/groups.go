@@ -206,14 +206,5 @@ func (h *Handler) groupAction(c *call) {
 		h.errorPage(c, http.StatusNotFound, "There is no such action.")
 		return
 	}
-	if err != nil {
-		v, perr := h.groupPage(c, id)
-		if perr != nil {
-			h.fail(c, err)
-			return
-		}
-		h.formError(c, "group", v, err)
-		return
-	}
-	c.done(h, "/portal/groups/"+id, msg)
+	h.actionDone(c, err, "group", h.groupPage, id, "/portal/groups/"+id, msg)
 }

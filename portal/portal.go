@@ -320,6 +320,23 @@ func (h *Handler) errorPage(c *call, st int, msg string) {
 	h.render(c, st, "error", &view{Title: http.StatusText(st), Error: msg})
 }
 
+// actionDone ends an action posted from a detail page: after success the
+// browser goes to back with msg as the flash; after err the page, read again
+// by page(c, id), shows the error at its form (or, when the page cannot be
+// read, an error page shows err).
+func (h *Handler) actionDone(c *call, err error, name string, page func(*call, string) (*view, error), id, back, msg string) {
+	if err == nil {
+		c.done(h, back, msg)
+		return
+	}
+	v, perr := page(c, id)
+	if perr != nil {
+		h.fail(c, err)
+		return
+	}
+	h.formError(c, name, v, err)
+}
+
 // formError re-renders a form page after err: a field's error next to it,
 // others on top.
 func (h *Handler) formError(c *call, name string, v *view, err error) {

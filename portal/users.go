@@ -3,6 +3,7 @@ package portal
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -331,10 +332,7 @@ func (h *Handler) userAction(c *call) {
 		msg, err = "Profile saved.", h.saveProfile(c, id)
 	case "custom-data":
 		var m map[string]any
-		dec := json.NewDecoder(strings.NewReader(f.Get("custom_data")))
-		dec.UseNumber()
-		if jerr := dec.Decode(&m); jerr != nil || dec.More() {
-			err = directory.FieldError(directory.KindInvalid, "custom_data", "custom_data must be one JSON object, such as {\"plan\": \"gold\"}")
+		if m, err = jsonObject(f, "custom_data", `, such as {"plan": "gold"}`); err != nil {
 			break
 		}
 		_, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
@@ -365,10 +363,7 @@ func (h *Handler) userAction(c *call) {
 	case "app-data":
 		appID := f.Get("app_id")
 		var m map[string]any
-		dec := json.NewDecoder(strings.NewReader(f.Get("custom_app_data")))
-		dec.UseNumber()
-		if jerr := dec.Decode(&m); jerr != nil || dec.More() {
-			err = directory.FieldError(directory.KindInvalid, "custom_app_data", "custom_app_data must be one JSON object")
+		if m, err = jsonObject(f, "custom_app_data", ""); err != nil {
 			break
 		}
 		ext := strings.TrimSpace(f.Get("external_account_id"))
@@ -420,16 +415,20 @@ func (h *Handler) userAction(c *call) {
 		h.errorPage(c, http.StatusNotFound, "There is no such action.")
 		return
 	}
-	if err != nil {
-		v, perr := h.userPage(c, id)
-		if perr != nil {
-			h.fail(c, err)
-			return
-		}
-		h.formError(c, "user", v, err)
-		return
+	h.actionDone(c, err, "user", h.userPage, id, back, msg)
+}
+
+// jsonObject reads the form field name as one JSON object (numbers kept as
+// written); otherwise it is an invalid-field error, its message ending with
+// example.
+func jsonObject(f url.Values, name, example string) (map[string]any, error) {
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(f.Get(name)))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || dec.More() {
+		return nil, directory.FieldError(directory.KindInvalid, name, "%s must be one JSON object%s", name, example)
 	}
-	c.done(h, back, msg)
+	return m, nil
 }
 
 // profileFields are the profile form's fields, by native name.

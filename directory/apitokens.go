@@ -54,7 +54,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, p Principal, description, 
 		return nil, "", FieldError(KindInvalid, "expires_at", "the expiry must be in the future")
 	}
 	token := apiTokenPrefix + NewSecret()
-	t := &schemas.APIToken{ID: NewID(), Description: description, Hash: hashAPIToken(token), AppID: appID,
+	t := &schemas.APIToken{ID: s.newID(), Description: description, Hash: hashAPIToken(token), AppID: appID,
 		Scopes: scopes, Created: now, Expires: expires.UTC(), CreatedBy: p.ActorID}
 	view := map[string]any{"scopes": scopes} // the native API's names; only real values
 	if description != "" {

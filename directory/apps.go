@@ -41,7 +41,7 @@ func (s *Service) CreateApp(ctx context.Context, p Principal, kind string, a *sc
 	}
 	now := s.clock()
 	a = a.Clone()
-	a.ID, a.Version, a.Kind, a.Created, a.Updated = NewID(), 0, kind, now, now
+	a.ID, a.Version, a.Kind, a.Created, a.Updated = s.newID(), 0, kind, now, now
 	a.ClientID = NewSecret()[:22]
 	a.Secrets = []schemas.ClientSecret{{Hash: hash, Created: now}}
 	if err := normalizeApp(a); err != nil {

@@ -59,7 +59,7 @@ const redacted = "[redacted]"
 // it with the change it describes.
 func (s *Service) event(p Principal, action, targetType, targetID string, changes map[string]schemas.Change) *schemas.Event {
 	return &schemas.Event{
-		ID: NewID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
+		ID: s.newID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
 		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: boundChanges(changes),
 	}
 }

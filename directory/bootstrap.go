@@ -31,7 +31,7 @@ func (s *Service) EnsureManagementApp(ctx context.Context, clientID, secret stri
 		}
 		now := s.clock()
 		a := &schemas.App{
-			ID: NewID(), Kind: schemas.AppManagement, Name: "Bootstrap management app",
+			ID: s.newID(), Kind: schemas.AppManagement, Name: "Bootstrap management app",
 			Description: "Created from SCIMD_BOOTSTRAP_CLIENT_ID", ClientID: clientID,
 			Secrets: []schemas.ClientSecret{{Hash: hash, Created: now}}, Created: now, Updated: now,
 		}

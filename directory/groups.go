@@ -70,7 +70,7 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group
 	}
 	now := s.clock()
 	g = g.Clone()
-	g.ID, g.Version, g.Created, g.Updated = NewID(), 0, now, now
+	g.ID, g.Version, g.Created, g.Updated = s.newID(), 0, now, now
 	if err := normalizeGroup(g); err != nil {
 		return nil, err
 	}

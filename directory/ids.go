@@ -19,7 +19,9 @@ type idGen struct {
 
 var ids idGen
 
-// NewID returns a new time-ordered id in UUID text form (version 7).
+// NewID returns a new time-ordered id in UUID text form (version 7), stamped
+// by the wall clock: for tools and tests that have no Service. The directory
+// makes its ids with Service.newID, on its injected clock.
 func NewID() string { return ids.next(time.Now()) }
 
 func (g *idGen) next(now time.Time) string {

@@ -77,3 +77,11 @@ func New(store storage.Store, opts Options) *Service {
 // clock returns the current time in UTC, truncated to the millisecond every
 // backend keeps.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Now returns the directory's time (its injected clock, in UTC, to the
+// millisecond). The faces pass it to the projections (schemas.SCIMOptions.Now,
+// schemas.NativeOptions.Now) so that everything a request stamps reads one clock.
+func (s *Service) Now() time.Time { return s.clock() }
+
+// newID returns a new time-ordered id (see NewID) stamped by the directory's clock.
+func (s *Service) newID() string { return ids.next(s.now()) }

@@ -81,7 +81,7 @@ func newSigningKey(now time.Time) (*schemas.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &schemas.SigningKey{ID: NewID(), Algorithm: signingAlg, PrivateKey: privDER, PublicKey: pubDER, Created: now}, nil
+	return &schemas.SigningKey{ID: ids.next(now), Algorithm: signingAlg, PrivateKey: privDER, PublicKey: pubDER, Created: now}, nil
 }
 
 // newSigningKey is newSigningKey with the private key sealed with the
@@ -261,7 +261,7 @@ func (s *Service) sign(ctx context.Context, c tokenClaims) (AccessToken, error) 
 		ttl = EnrolmentTokenTTL
 	}
 	c.Issuer, c.IssuedAt, c.NotBefore = s.issuer, jwt.NewNumericDate(now), jwt.NewNumericDate(now)
-	c.ExpiresAt, c.ID, c.TenantID = jwt.NewNumericDate(now.Add(ttl)), NewID(), s.tenantID
+	c.ExpiresAt, c.ID, c.TenantID = jwt.NewNumericDate(now.Add(ttl)), s.newID(), s.tenantID
 	if len(c.Audience) == 0 {
 		c.Audience = jwt.ClaimStrings{DefaultAudience}
 	}

@@ -15,13 +15,13 @@ import (
 // write the app-level fields of their own application.
 func (h *Handler) projection(ctx context.Context, p directory.Principal) (nativeOptions, error) {
 	if p.AppID == "" {
-		return nativeOptions{}, nil
+		return nativeOptions{Now: h.svc.Now()}, nil
 	}
 	app, err := h.svc.GetApp(ctx, p, schemas.AppRegular, p.AppID)
 	if err != nil {
 		return nativeOptions{}, err
 	}
-	return nativeOptions{AppID: app.ID, AppName: app.Name}, nil
+	return nativeOptions{AppID: app.ID, AppName: app.Name, Now: h.svc.Now()}, nil
 }
 
 // writeUser answers with {"result": User}.

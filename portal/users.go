@@ -212,7 +212,7 @@ func (h *Handler) createUser(c *call) {
 		return
 	}
 	u := &schemas.User{}
-	if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: time.Now().UTC()}, true); err != nil {
+	if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, true); err != nil {
 		h.formError(c, "users", v, valueFieldError(err))
 		return
 	}
@@ -484,7 +484,7 @@ func (h *Handler) saveProfile(c *call, id string) error {
 		if len(body) == 0 {
 			return nil
 		}
-		return valueFieldError(schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: time.Now().UTC()}, false))
+		return valueFieldError(schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, false))
 	}})
 	return err
 }

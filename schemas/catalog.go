@@ -1,6 +1,9 @@
 package schemas
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // A catalog is the attribute catalog of one resource type: the entries, the
 // SCIM schemas they belong to and the native names that reach them.
@@ -186,6 +189,25 @@ func SchemaAttributes(urn string) []*Attribute {
 // externalId, meta) of the resource type.
 func CommonAttributes(rt ResourceType) []*Attribute {
 	return catalogFor(rt).common
+}
+
+// SchemaURNs returns the schema URNs of a resource type, derived from the
+// catalog: the core schema first, then the extensions with attributes in
+// catalog order, then the free-form (JSON) extensions in URN order — the
+// order in which a SCIM resource lists the ones it carries.
+func SchemaURNs(rt ResourceType) []string {
+	c := catalogFor(rt)
+	return append(slices.Clone(c.order), jsonURNs(c)...)
+}
+
+// jsonURNs lists the free-form extensions of a catalog in a stable order.
+func jsonURNs(c *catalog) []string {
+	urns := make([]string, 0, len(c.jsonURN))
+	for urn := range c.jsonURN {
+		urns = append(urns, urn)
+	}
+	slices.Sort(urns)
+	return urns
 }
 
 func catalogFor(rt ResourceType) *catalog {

@@ -17,8 +17,9 @@ type NativeOptions struct {
 	AppID string
 	// AppName is the calling application's name, rendered as app_name.
 	AppName string
-	// Now stamps address.updated_at when a write changes the address; zero
-	// means time.Now().
+	// Now stamps address.updated_at when a write changes the address. The
+	// caller passes the directory's clock (directory.Service.Now): schemas
+	// reads no clock of its own.
 	Now time.Time
 }
 
@@ -548,9 +549,6 @@ func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
 // a phone number on create.
 func MergeNativeUser(u *User, body map[string]any, o NativeOptions, create bool) error {
 	m := &nativeMerge{u: u.Clone(), o: o, create: create, now: o.Now}
-	if m.now.IsZero() {
-		m.now = time.Now().UTC()
-	}
 	if err := m.apply(userNative, body); err != nil {
 		return err
 	}

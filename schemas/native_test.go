@@ -305,7 +305,7 @@ func TestSCIMNativeConsistency(t *testing.T) {
 		"preferredLanguage":"en-US","photos":[{"value":"https://img/g.png"}],
 		"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User":{"rank":"RADM"},
 		"urn:scimd:schemas:extension:CustomData:2.0:User":{"cobol":true}}`)
-	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1"}); err != nil {
+	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
 	n := canon(t, NativeUser(u, NativeOptions{AppID: "app1"})).(map[string]any)

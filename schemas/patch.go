@@ -271,9 +271,6 @@ func filterTerms(f Filter) int {
 func PatchSCIMUser(ctx context.Context, u *User, ops []PatchOp, o SCIMOptions) error {
 	w := u.Clone()
 	pt := &patcher{c: userCatalog, doc: w, u: w, o: o, now: o.Now}
-	if pt.now.IsZero() {
-		pt.now = time.Now().UTC()
-	}
 	if err := pt.run(ctx, ops); err != nil {
 		return err
 	}
@@ -371,7 +368,7 @@ func splitMembersKey(value map[string]any) (rest map[string]any, members any, fo
 // SplitSCIMGroupPatch for membership) as PatchSCIMUser does for users.
 func PatchSCIMGroup(ctx context.Context, g *Group, ops []PatchOp) error {
 	w := g.Clone()
-	pt := &patcher{c: groupCatalog, doc: w, now: time.Now().UTC()}
+	pt := &patcher{c: groupCatalog, doc: w} // groups stamp nothing
 	if err := pt.run(ctx, ops); err != nil {
 		return err
 	}

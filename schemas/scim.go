@@ -17,8 +17,9 @@ type SCIMOptions struct {
 	// "https://h/cis/scim"; meta.location is BaseURL+"/Users/"+id and
 	// groups.$ref BaseURL+"/Groups/"+id. "": no location, no $ref.
 	BaseURL string
-	// Now stamps the updated_at of an address a write creates or changes;
-	// zero means time.Now().
+	// Now stamps the updated_at of an address a write creates or changes.
+	// The caller passes the directory's clock (directory.Service.Now):
+	// schemas reads no clock of its own.
 	Now time.Time
 	// GroupDisplay, when set, names a group for a user's groups.display
 	// (the group's displayName; "" leaves display out).
@@ -178,16 +179,6 @@ func SCIMUser(u *User, o SCIMOptions) map[string]any {
 	return res
 }
 
-// jsonURNs lists the free-form extensions of a catalog in a stable order.
-func jsonURNs(c *catalog) []string {
-	urns := make([]string, 0, len(c.jsonURN))
-	for urn := range c.jsonURN {
-		urns = append(urns, urn)
-	}
-	slices.Sort(urns)
-	return urns
-}
-
 // jsonData returns the free-form object a JSON attribute reads (nil when absent).
 func jsonData(doc any, a *Attribute, appID string) map[string]any {
 	var data map[string]any
@@ -225,7 +216,7 @@ func SCIMGroup(g *Group, members []SCIMMember, o SCIMOptions) map[string]any {
 			ext["customData"] = CloneJSONObject(g.CustomData)
 		}
 		res[GroupExtendedURN] = ext
-		res["schemas"] = []string{GroupSchemaURN, GroupExtendedURN}
+		res["schemas"] = SchemaURNs(GroupResource)
 	}
 	if len(members) > 0 {
 		list := make([]any, 0, len(members))
@@ -586,9 +577,6 @@ func ReplaceSCIMUser(u *User, body map[string]any, o SCIMOptions) (password *str
 		return nil, err
 	}
 	w := &scimWriter{u: u.Clone(), old: u, now: o.Now}
-	if w.now.IsZero() {
-		w.now = time.Now().UTC()
-	}
 	var active any
 	activeSet := false
 	for _, a := range writableSCIM(c) {

@@ -1,10 +1,12 @@
 package scim
 
 import (
-	"github.com/scimd/scimd/directory"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
 )
 
 // condition is a parsed If-Match or If-None-Match header (RFC 7232): a list
@@ -61,7 +63,7 @@ func (c *call) ifVersion(current int64) (int64, error) {
 		return current, nil
 	}
 	return 0, newError(http.StatusPreconditionFailed, "",
-		"the resource has changed: If-Match does not match its current version %s", etagOf(current))
+		"the resource has changed: If-Match does not match its current version %s", schemas.ETag(current))
 }
 
 // ifMatch is the request's If-Match condition.
@@ -75,7 +77,7 @@ func (c condition) check(version int64) error {
 		return nil
 	}
 	return directory.Errorf(directory.KindPrecondition,
-		"the resource has changed: If-Match does not match its current version %s", etagOf(version))
+		"the resource has changed: If-Match does not match its current version %s", schemas.ETag(version))
 }
 
 // hasIfMatch reports whether the request carries a version precondition.
@@ -90,9 +92,7 @@ func (c *call) notModified(version int64) bool {
 	if !m.present || !m.matches(version) {
 		return false
 	}
-	c.w.Header().Set("ETag", etagOf(version))
+	c.w.Header().Set("ETag", schemas.ETag(version))
 	c.w.WriteHeader(http.StatusNotModified)
 	return true
 }
-
-func etagOf(v int64) string { return `W/"` + strconv.FormatInt(v, 10) + `"` }

@@ -72,7 +72,7 @@ func (c *call) writeGroup(status int, g *schemas.Group) {
 		c.fail(err)
 		return
 	}
-	c.w.Header().Set("ETag", etagOf(g.Version))
+	c.w.Header().Set("ETag", schemas.ETag(g.Version))
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.GroupResource, g.ID))
 	}

@@ -63,7 +63,9 @@ func schemaDocs() []map[string]any {
 
 // resourceTypeDocs are the RFC 7643 §6 resource type definitions.
 func resourceTypeDocs() []map[string]any {
-	rt := func(name, endpoint, desc, core string, exts ...string) map[string]any {
+	rt := func(name, endpoint, desc string, t schemas.ResourceType) map[string]any {
+		urns := schemas.SchemaURNs(t)
+		core, exts := urns[0], urns[1:]
 		ext := make([]any, len(exts))
 		for i, e := range exts {
 			ext[i] = map[string]any{"schema": e, "required": false}
@@ -72,9 +74,8 @@ func resourceTypeDocs() []map[string]any {
 			"description": desc, "endpoint": endpoint, "schema": core, "schemaExtensions": ext}
 	}
 	return []map[string]any{
-		rt("User", "/Users", "User Account", schemas.UserSchemaURN,
-			schemas.EnterpriseUserURN, schemas.UserExtendedURN, schemas.CustomAppDataURN, schemas.CustomDataURN),
-		rt("Group", "/Groups", "Group", schemas.GroupSchemaURN, schemas.GroupExtendedURN),
+		rt("User", "/Users", "User Account", schemas.UserResource),
+		rt("Group", "/Groups", "Group", schemas.GroupResource),
 	}
 }
 

@@ -155,7 +155,7 @@ func (c *call) discovery(next func()) {
 
 // opts returns the projection options for the caller and base.
 func (c *call) opts() schemas.SCIMOptions {
-	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay}
+	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
 }
 
 // sem is the semantics of the base the request came in on.

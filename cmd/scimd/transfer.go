@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -181,15 +183,20 @@ func countLine(counts map[string]int) string {
 	return s
 }
 
+// exportPage is how many users export reads at once.
+const exportPage = 50_000
+
 // export writes the store's contents as JSON Lines (see the format above).
-// It reads each kind whole (the embedded store holds everything in memory
-// anyway) and streams the lines out.
+// It reads each kind whole except users, which it reads exportPage at a time
+// in id order and encodes on every CPU. Paging assumes nothing writes users
+// meanwhile: a page that sees another total than the first fails the export
+// (on the embedded store nothing can write while export holds the file).
 func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Writer, audit, auditOnly bool, since time.Time) (map[string]int, error) {
 	var (
 		keys   []*schemas.SigningKey
 		apps   []*schemas.App
 		groups storage.Page[*schemas.Group]
-		users  storage.Page[*schemas.User]
+		users  int
 		tokens []*schemas.APIToken
 		events storage.Page[*schemas.Event]
 		err    error
@@ -204,9 +211,11 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 		if groups, err = store.ListGroups(ctx, storage.Query{Limit: storage.Unlimited}); err != nil {
 			return nil, err
 		}
-		if users, err = store.ListUsers(ctx, storage.Query{Limit: storage.Unlimited}); err != nil {
+		page, err := store.ListUsers(ctx, storage.Query{Limit: 0})
+		if err != nil {
 			return nil, err
 		}
+		users = page.Total
 		if tokens, err = store.ListAPITokens(ctx); err != nil {
 			return nil, err
 		}
@@ -220,7 +229,7 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 	counts := map[string]int{}
 	if !auditOnly {
 		counts = map[string]int{recSigningKey: len(keys), recApp: len(apps), recGroup: len(groups.Items),
-			recUser: len(users.Items), recAPIToken: len(tokens)}
+			recUser: users, recAPIToken: len(tokens)}
 	}
 	if audit {
 		counts[recEvent] = len(events.Items)
@@ -232,17 +241,15 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 	bar := newProgress(stderr, total, "export")
 	defer bar.done()
 	bw := bufio.NewWriterSize(w, 1<<20)
-	enc := json.NewEncoder(bw)
+	var line []byte
 	put := func(typ string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
+		var err error
+		if line, err = appendRecord(line[:0], typ, v, auditOnly); err != nil {
 			return err
 		}
 		bar.add(1)
-		if auditOnly {
-			return enc.Encode(json.RawMessage(data))
-		}
-		return enc.Encode(record{Type: typ, Data: data})
+		_, err = bw.Write(line)
+		return err
 	}
 	if !auditOnly {
 		if err := put(recHeader, exportHeader{Format: exportFormat, Version: 1, Created: time.Now().UTC(), Counts: counts}); err != nil {
@@ -267,14 +274,21 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 			return nil, err
 		}
 	}
-	for _, u := range users.Items {
+	for offset := 0; offset < users; offset += exportPage {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		u.Version = 0
-		if err := put(recUser, u); err != nil {
+		page, err := store.ListUsers(ctx, storage.Query{Offset: offset, Limit: exportPage})
+		if err != nil {
 			return nil, err
 		}
+		if page.Total != users || len(page.Items) != min(exportPage, users-offset) {
+			return nil, fmt.Errorf("the store changed during the export (%d users at the start, %d now): export a store nothing writes to", users, page.Total)
+		}
+		if err := writeUsers(bw, page.Items); err != nil {
+			return nil, err
+		}
+		bar.add(len(page.Items))
 	}
 	for _, t := range tokens {
 		if err := put(recAPIToken, t); err != nil {
@@ -287,6 +301,56 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 		}
 	}
 	return counts, bw.Flush()
+}
+
+// appendRecord appends the line of one record: {"type":typ,"data":v}, or
+// with bare v alone. The bytes are those json.Encoder gives for a record.
+func appendRecord(b []byte, typ string, v any, bare bool) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	if !bare {
+		b = append(append(append(b, `{"type":"`...), typ...), `","data":`...)
+	}
+	b = append(b, data...)
+	if !bare {
+		b = append(b, '}')
+	}
+	return append(b, '\n'), nil
+}
+
+// writeUsers writes the user records of us (with Version 0), encoded on
+// every CPU, in order.
+func writeUsers(w io.Writer, us []*schemas.User) error {
+	workers := runtime.GOMAXPROCS(0)
+	bufs := make([][]byte, workers)
+	errs := make([]error, workers)
+	per := (len(us) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for i := range workers {
+		part := us[min(i*per, len(us)):min((i+1)*per, len(us))]
+		wg.Go(func() {
+			b := make([]byte, 0, len(part)*2048)
+			for _, u := range part {
+				u.Version = 0
+				if b, errs[i] = appendRecord(b, recUser, u, false); errs[i] != nil {
+					return
+				}
+			}
+			bufs[i] = b
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, b := range bufs {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // importStats counts what an import did.
@@ -323,7 +387,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	var sf storeFlags
 	sf.register(fs, getenv, "")
 	in := fs.String("in", "-", "JSON Lines file to read (- for stdin)")
-	workers := fs.Int("workers", 64, "users written at once")
+	workers := fs.Int("workers", defaultImportWorkers, "users decoded and written at once")
 	fast := fs.Bool("no-sync", false, "embedded store only: skip the fsync of every batch and sync once at the end (a crash during the import may corrupt the file: import into a fresh data directory)")
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
@@ -398,6 +462,40 @@ func orNone(s string) string {
 	return s
 }
 
+// defaultImportWorkers is how many users an import decodes and writes at
+// once: as many as the embedded store commits in one transaction, whose cost
+// (rewriting the index pages it touches, one fsync) is shared by all of them.
+const defaultImportWorkers = 8192
+
+// userPrefix starts every user line export writes.
+var userPrefix = []byte(`{"type":"user","data":`)
+
+// userLine is a user to import: a whole line starting with userPrefix, or
+// the data of a record read already.
+type userLine struct {
+	b     []byte
+	whole bool
+}
+
+// decode reads the user, in one pass over the line.
+func (l userLine) decode() (*schemas.User, error) {
+	if !l.whole {
+		u := new(schemas.User)
+		return u, json.Unmarshal(l.b, u)
+	}
+	var rec struct {
+		Type string        `json:"type"`
+		Data *schemas.User `json:"data"`
+	}
+	if err := json.Unmarshal(l.b, &rec); err != nil {
+		return nil, err
+	}
+	if rec.Type != recUser || rec.Data == nil {
+		return nil, fmt.Errorf("not a user record")
+	}
+	return rec.Data, nil
+}
+
 // formatError is an input that is not a scimd export (nothing to resume).
 type formatError struct{ error }
 
@@ -416,14 +514,19 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var bar *progress
-	users := make(chan []byte, workers*4) // users are decoded by the workers
+	// Users are decoded and created by the workers, so that the store's writer
+	// gets many creates at once (one transaction and one fsync for all of
+	// them) and decoding runs on every CPU. A line in the layout export writes
+	// ({"type":"user","data":…}) goes to a worker whole, read once there; any
+	// other line is read here first.
+	users := make(chan userLine, workers)
 	var wg sync.WaitGroup
 	startWorkers := func() {
 		for range workers {
 			wg.Go(func() {
-				for raw := range users {
-					u := new(schemas.User)
-					if err := json.Unmarshal(raw, u); err != nil {
+				for l := range users {
+					u, err := l.decode()
+					if err != nil {
 						st.add(recUser, err, false, "")
 						bar.add(1)
 						continue
@@ -435,7 +538,7 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 							continue
 						}
 					}
-					_, err := store.CreateUser(ctx, u, nil)
+					_, err = store.CreateUser(ctx, u, nil)
 					skipped := false
 					if errors.Is(err, storage.ErrConflict) {
 						if _, gerr := store.GetUser(ctx, u.ID); gerr == nil {
@@ -462,6 +565,19 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 		line++
 		if err := ctx.Err(); err != nil {
 			return st, err
+		}
+		if line > 1 && bytes.HasPrefix(sc.Bytes(), userPrefix) {
+			if !usersOpen {
+				users = make(chan userLine, workers)
+				usersOpen = true
+				startWorkers()
+			}
+			select {
+			case users <- userLine{b: bytes.Clone(sc.Bytes()), whole: true}:
+			case <-ctx.Done():
+				return st, ctx.Err()
+			}
+			continue
 		}
 		var rec record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
@@ -526,12 +642,12 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 			}
 		case recUser:
 			if !usersOpen {
-				users = make(chan []byte, workers*4)
+				users = make(chan userLine, workers)
 				usersOpen = true
 				startWorkers()
 			}
 			select {
-			case users <- rec.Data: // a fresh slice per line (json.RawMessage copies)
+			case users <- userLine{b: rec.Data}: // a fresh slice per line (json.RawMessage copies)
 			case <-ctx.Done():
 				return st, ctx.Err()
 			}

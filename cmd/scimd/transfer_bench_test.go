@@ -4,33 +4,44 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/embedded"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // benchExport is an export of n users with bcrypt hashes (as a migration
-// brings them), made in memory.
+// brings them), made in memory: storagetest.NewUser's realistic users, as
+// internal/genexport writes them for the measurements at scale.
 func benchExport(b *testing.B, n int) []byte {
 	b.Helper()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.Encode(record{Type: recHeader, Data: mustJSON(exportHeader{Format: exportFormat, Version: 1, Counts: map[string]int{recUser: n}})})
-	t := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
-		u := &schemas.User{ID: fmt.Sprintf("0190%04x-%04x-7000-8000-%012x", i>>16, i&0xffff, i), UserName: fmt.Sprintf("user%d", i),
-			Emails: []schemas.Email{{Value: fmt.Sprintf("user%d@example.org", i), Type: "work", Primary: true}},
-			Name:   schemas.Name{GivenName: "U", FamilyName: fmt.Sprintf("N%d", i)}, Status: schemas.StatusActive,
-			Password: &schemas.PasswordCredential{Hash: "$2a$04$rix0i6k8bR6zuyikzwrQaOmIlhLcfF748eysgKbYDE13EcwhXSZPC", Updated: t},
-			Created:  t, Updated: t}
+		u := storagetest.NewUser(i)
+		u.Password = &schemas.PasswordCredential{Hash: "$2a$04$rix0i6k8bR6zuyikzwrQaOmIlhLcfF748eysgKbYDE13EcwhXSZPC", Updated: u.Created}
 		enc.Encode(record{Type: recUser, Data: mustJSON(u)})
 	}
 	return buf.Bytes()
+}
+
+// benchUsers is the number of users of the import and export benchmarks
+// (SCIMD_BENCH_USERS overrides it, e.g. 100000 to profile at that size).
+func benchUsers(b *testing.B) int {
+	if v := os.Getenv("SCIMD_BENCH_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("SCIMD_BENCH_USERS=%q: want a positive number", v)
+		}
+		return n
+	}
+	return 20000
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -45,7 +56,7 @@ func mustJSON(v any) json.RawMessage {
 // fresh embedded store (as `scimd import` does); users/s is the figure to
 // compare with the 20,000 users/s target.
 func BenchmarkImportUsers(b *testing.B) {
-	const n = 20000
+	n := benchUsers(b)
 	data := benchExport(b, n)
 	for b.Loop() {
 		b.StopTimer()
@@ -54,7 +65,7 @@ func BenchmarkImportUsers(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		st, err := importRecords(context.Background(), s, bytes.NewReader(data), io.Discard, 64)
+		st, err := importRecords(context.Background(), s, bytes.NewReader(data), io.Discard, defaultImportWorkers)
 		if err != nil || st.created[recUser] != n {
 			b.Fatalf("import: %v, %v", err, st.errs)
 		}
@@ -68,13 +79,13 @@ func BenchmarkImportUsers(b *testing.B) {
 // BenchmarkExportUsers exports 20,000 users from an embedded store; compare
 // users/s with the 50,000 users/s target.
 func BenchmarkExportUsers(b *testing.B) {
-	const n = 20000
+	n := benchUsers(b)
 	s, err := embedded.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := importRecords(context.Background(), s, bytes.NewReader(benchExport(b, n)), io.Discard, 64); err != nil {
+	if _, err := importRecords(context.Background(), s, bytes.NewReader(benchExport(b, n)), io.Discard, defaultImportWorkers); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {

@@ -166,7 +166,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		groups:   make(map[string]*schemas.Group),
 		apps:     make(map[string]*schemas.App),
 		tokens:   make(map[string]*schemas.APIToken),
-		reqs:     make(chan *request, 4096),
+		reqs:     make(chan *request, maxBatch),
 		quit:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,13 +30,13 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 		if q.Filter == nil && q.Sort == nil {
 			return listAll(tx, r, q, &page)
 		}
-		var matches []*schemas.User
-		ids, ok := s.planUsers(r, q.Filter)
 		if q.Sort == nil && coveredFilter(q.Filter) {
 			// The filter reads only what the search records hold: evaluate it
 			// there, and decode only the page.
-			return s.listCovered(ctx, r, q, ids, ok, &page)
+			return s.listCovered(ctx, r, q, &page)
 		}
+		var matches []*schemas.User
+		ids, ok := s.planUsers(r, q.Filter)
 		switch {
 		case q.Filter == nil:
 			ok, ids = false, nil
@@ -75,41 +76,45 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 }
 
 // listCovered answers a filter that reads only attributes of the search
-// records (coveredFilter), without a sort: the candidates (planned, or every
-// user) are evaluated on their search records, and only the page is decoded.
-func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, ids []string, planned bool, page *storage.Page[*schemas.User]) error {
+// records (coveredFilter), without a sort: the candidate rows (planned
+// through the indexes, or every row) are evaluated on their search records,
+// read in row order without copying, and only the page is decoded.
+func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, page *storage.Page[*schemas.User]) error {
 	var matched []string
-	if planned {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		for _, id := range ids {
-			p := r.partials[id]
-			if p == nil {
-				var err error
-				if p, err = r.search.partial(id); err != nil {
-					return err
-				}
+	var scratch schemas.User
+	check := func(v []byte) error {
+		if err := viewSearchRecord(v, &scratch); err != nil {
+			return err
+		}
+		if schemas.MatchUser(q.Filter, &scratch) {
+			matched = append(matched, strings.Clone(scratch.ID))
+		}
+		return nil
+	}
+	c := r.search.recs.Cursor()
+	if rows, planned := plan(q.Filter, func(cmp schemas.Compare) ([]string, bool) { return s.planRows(r, cmp) }); planned {
+		slices.Sort(rows)
+		rows = slices.Compact(rows)
+		for _, row := range rows {
+			k, v := c.Seek([]byte(row))
+			if k == nil || string(k) != row {
+				continue // a row without a record: no user
 			}
-			if p != nil && schemas.MatchUser(q.Filter, p) {
-				matched = append(matched, id)
+			if err := check(v); err != nil {
+				return err
 			}
 		}
 	} else {
-		c := r.search.recs.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			p, err := decodeSearchRecord(v)
-			if err != nil {
-				return fmt.Errorf("embedded: row %x: %w", k, err)
-			}
-			if schemas.MatchUser(q.Filter, p) {
-				matched = append(matched, p.ID)
+			if err := check(v); err != nil {
+				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		slices.Sort(matched) // rows are in creation order, ids need not be
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	slices.Sort(matched) // rows are in creation order, ids need not be
 	from, to := pageBounds(len(matched), q.Offset, q.Limit)
 	page.Total = len(matched)
 	page.Items = make([]*schemas.User, 0, to-from)
@@ -124,6 +129,32 @@ func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, ids 
 		page.Items = append(page.Items, u)
 	}
 	return nil
+}
+
+// planRows is planUserCompare for listCovered: the candidates as search rows
+// (their 4-byte keys), from the exact indexes or the trigram index.
+func (s *Store) planRows(r *users, c schemas.Compare) ([]string, bool) {
+	if ids, ok := s.planUserExact(r, c); ok {
+		rows := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if row := r.search.rows.Get([]byte(id)); row != nil {
+				rows = append(rows, string(row))
+			}
+		}
+		return rows, true
+	}
+	if !searchable(c) {
+		return nil, false
+	}
+	found, ok := r.search.candidates(c.Value.Str)
+	if !ok {
+		return nil, false
+	}
+	rows := make([]string, len(found))
+	for i, row := range found {
+		rows[i] = string(encodeRow(row))
+	}
+	return rows, true
 }
 
 // listAll is the page of every user in id order: a cursor walk to the offset,
@@ -312,21 +343,17 @@ func (s *Store) planUserCompare(r *users, c schemas.Compare) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	if r.partials == nil {
-		r.partials = make(map[string]*schemas.User, len(rows))
-	}
 	ids := make([]string, 0, len(rows))
+	var scratch schemas.User
 	for _, row := range rows {
 		v := r.search.recs.Get(encodeRow(row))
 		if v == nil {
-			continue // a posting of a row deleted in this batch's view: none
+			continue // no user has the row any more
 		}
-		p, err := decodeSearchRecord(v)
-		if err != nil {
+		if err := viewSearchRecord(v, &scratch); err != nil {
 			return nil, false // scan: the scan reports the damage
 		}
-		r.partials[p.ID] = p
-		ids = append(ids, p.ID)
+		ids = append(ids, strings.Clone(scratch.ID))
 	}
 	return ids, true
 }

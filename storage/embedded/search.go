@@ -116,27 +116,30 @@ func encodeSearchRecord(u *schemas.User) []byte {
 	return w.b
 }
 
-// decodeSearchRecord returns the partial user a search record holds.
-func decodeSearchRecord(b []byte) (*schemas.User, error) {
-	r := &rbuf{b: b}
-	u := &schemas.User{ID: r.str(), UserName: r.str(), ExternalID: r.str(), DisplayName: r.str()}
-	u.Name.GivenName, u.Name.FamilyName = r.str(), r.str()
-	if n := r.count(2); n > 0 {
-		u.Emails = make([]schemas.Email, n)
-		for i := range u.Emails {
-			u.Emails[i] = schemas.Email{Value: r.str(), Primary: r.bool()}
-		}
+// viewSearchRecord decodes a search record into u without copying: u's
+// strings point into v (bbolt's memory map), so u must not outlive the
+// transaction nor be kept; its slices are reused from call to call.
+func viewSearchRecord(v []byte, u *schemas.User) error {
+	r := &rbuf{b: v}
+	emails, phones := u.Emails[:0], u.PhoneNumbers[:0]
+	*u = schemas.User{ID: r.view(), UserName: r.view(), ExternalID: r.view(), DisplayName: r.view()}
+	u.Name.GivenName, u.Name.FamilyName = r.view(), r.view()
+	for n := r.count(2); n > 0; n-- {
+		emails = append(emails, schemas.Email{Value: r.view(), Primary: r.bool()})
 	}
-	if n := r.count(2); n > 0 {
-		u.PhoneNumbers = make([]schemas.PhoneNumber, n)
-		for i := range u.PhoneNumbers {
-			u.PhoneNumbers[i] = schemas.PhoneNumber{Value: r.str(), Primary: r.bool()}
-		}
+	for n := r.count(2); n > 0; n-- {
+		phones = append(phones, schemas.PhoneNumber{Value: r.view(), Primary: r.bool()})
+	}
+	if len(emails) > 0 {
+		u.Emails = emails
+	}
+	if len(phones) > 0 {
+		u.PhoneNumbers = phones
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("search record: %w", r.err)
+		return fmt.Errorf("search record: %w", r.err)
 	}
-	return u, nil
+	return nil
 }
 
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
@@ -149,19 +152,6 @@ type search struct {
 func searchOf(tx *bolt.Tx) *search {
 	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), tri: tx.Bucket(bucketTrigrams),
 		meta: tx.Bucket(bucketMeta)}
-}
-
-// partial returns the search record of user id as a partial user, or nil.
-func (s *search) partial(id string) (*schemas.User, error) {
-	row := s.rows.Get([]byte(id))
-	if row == nil {
-		return nil, nil
-	}
-	v := s.recs.Get(row)
-	if v == nil {
-		return nil, fmt.Errorf("user %s has no search record", id)
-	}
-	return decodeSearchRecord(v)
 }
 
 // candidates returns the rows whose indexed values hold every trigram of

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -307,6 +308,18 @@ func (r *rbuf) str() string {
 		return ""
 	}
 	s := string(r.b[:n]) // a copy: the record may be in bbolt's memory map
+	r.b = r.b[n:]
+	return s
+}
+
+// view is str without the copy: the string shares r's bytes (see
+// viewSearchRecord for when that is safe).
+func (r *rbuf) view() string {
+	n := r.count(1)
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(&r.b[0], n)
 	r.b = r.b[n:]
 	return s
 }

@@ -74,8 +74,6 @@ type users struct {
 	recs, versions, groups, members, apps *bolt.Bucket
 	ix                                    [numKinds]*bolt.Bucket // the user kinds only
 	search                                *search
-	// partials are the search records the planner read, by user id.
-	partials map[string]*schemas.User
 }
 
 func usersOf(tx *bolt.Tx) *users {

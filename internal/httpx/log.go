@@ -117,14 +117,6 @@ func SetPrincipal(r *http.Request, principal string) {
 	}
 }
 
-// RequestID returns the id AccessLog gave r ("" outside AccessLog).
-func RequestID(r *http.Request) string {
-	if o := outcomeOf(r); o != nil {
-		return o.requestID
-	}
-	return ""
-}
-
 // statusRecorder remembers the status code and size of a response.
 type statusRecorder struct {
 	http.ResponseWriter

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -324,7 +325,7 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 				return storage.ErrNotFound
 			}
 		}
-		for _, id := range userIDs {
+		for _, id := range sortedIDs(userIDs) {
 			if err := b.setMembership(groupID, id, true); err != nil {
 				return err
 			}
@@ -346,13 +347,19 @@ func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []str
 		if _, ok := b.group(groupID); !ok {
 			return storage.ErrNotFound
 		}
-		for _, id := range userIDs {
+		for _, id := range sortedIDs(userIDs) {
 			if err := b.setMembership(groupID, id, false); err != nil {
 				return err
 			}
 		}
 		return b.putEvent(ev)
 	})
+}
+
+// sortedIDs returns the ids sorted, each once: written in key order, the
+// keys of a bulk membership change walk each B-tree once, left to right.
+func sortedIDs(ids []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(ids)))
 }
 
 // GroupMemberIDs returns the ids of the group's members in ascending order.

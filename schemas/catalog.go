@@ -70,7 +70,12 @@ func (a *Attribute) refs(r ...string) *Attribute    { a.ReferenceTypes = r; retu
 func (a *Attribute) desc(d string) *Attribute       { a.Description = d; return a }
 func (a *Attribute) keyed() *Attribute              { a.acc.keyed = true; return a }
 func (a *Attribute) internal() *Attribute           { a.acc.internal = true; return a }
-func (a *Attribute) millis() *Attribute             { a.acc.millis = true; return a }
+
+// Internal reports whether a is scimd-internal: part of the canonical model
+// but of no SCIM schema (the native-only attributes, emails.verified…). The
+// SCIM face neither renders it nor lets a client name it.
+func (a *Attribute) Internal() bool     { return a.acc.internal }
+func (a *Attribute) millis() *Attribute { a.acc.millis = true; return a }
 func (a *Attribute) noFilter(why string) *Attribute {
 	a.acc.noFilter = why
 	return a
@@ -198,6 +203,31 @@ func CommonAttributes(rt ResourceType) []*Attribute {
 func SchemaURNs(rt ResourceType) []string {
 	c := catalogFor(rt)
 	return append(slices.Clone(c.order), jsonURNs(c)...)
+}
+
+// SplitSchemaURN splits a URN-qualified SCIM name of resource type rt
+// ("urn:…:enterprise:2.0:User:department") into the schema URN as the
+// catalog spells it and the rest ("department"); a bare schema URN (an
+// extension container's key) gives rest "". urn is "" when the name starts
+// with no schema URN of rt.
+func SplitSchemaURN(rt ResourceType, name string) (urn, rest string) {
+	return schemaURN(catalogFor(rt), name)
+}
+
+// schemaURN is splitURN that also accepts a bare schema URN (an extension
+// container key): rest is then "".
+func schemaURN(c *catalog, name string) (urn, rest string) {
+	for u := range c.schemas {
+		if strings.EqualFold(u, name) {
+			return u, ""
+		}
+	}
+	for u := range c.jsonURN {
+		if strings.EqualFold(u, name) {
+			return u, ""
+		}
+	}
+	return splitURN(c, name)
 }
 
 // jsonURNs lists the free-form extensions of a catalog in a stable order.

@@ -25,8 +25,10 @@
 // stack.
 //
 // The two API faces' JSON views are projections derived from the same
-// catalog: [SCIMUser], [SCIMGroup] and [ProjectSCIM] render the SCIM
-// resources and apply attributes / excludedAttributes; [ReplaceSCIMUser] and
+// catalog: [SCIMUser] and [SCIMGroup] render the SCIM resources (the SCIM
+// face applies attributes / excludedAttributes to them with the catalog's
+// lookups: [SchemaURNs], [SplitSchemaURN], [SchemaAttributes],
+// [CommonAttributes], [FindAttribute], [Attribute.Internal]); [ReplaceSCIMUser] and
 // [ReplaceSCIMGroup] apply SCIM bodies with replace semantics; [NativeUser],
 // [NativeGroup], [MergeNativeUser] and [MergeNativeGroup] render and merge the
 // native (Transmit-style) objects by walking the native table

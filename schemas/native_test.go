@@ -3,7 +3,6 @@ package schemas
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,85 +351,4 @@ func TestSCIMNativeConsistency(t *testing.T) {
 			t.Errorf("%s does not match", expr)
 		}
 	}
-}
-
-func TestProjectSCIM(t *testing.T) {
-	res := canon(t, SCIMUser(sampleUser(t), scimOpt)).(map[string]any)
-	keys := func(m map[string]any) []string {
-		var out []string
-		for k := range m {
-			out = append(out, k)
-		}
-		slices.Sort(out)
-		return out
-	}
-	cases := []struct {
-		attrs, excl []string
-		want        string // JSON of the expected projection
-	}{
-		{[]string{"userName"}, nil, `{"id":"u-0001","schemas":["` + UserSchemaURN + `"],"userName":"Ada.Lovelace@Example.org"}`},
-		{[]string{"USERNAME", "name.givenName", "emails.type", "nosuch"}, nil,
-			`{"id":"u-0001","schemas":["` + UserSchemaURN + `"],"userName":"Ada.Lovelace@Example.org","name":{"givenName":"Ada"},"emails":[{"type":"home"},{"type":"work"}]}`},
-		{[]string{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "meta.version"}, nil,
-			`{"id":"u-0001","schemas":["` + UserSchemaURN + `","` + EnterpriseUserURN + `"],"meta":{"version":"W/\"3\""},"` + EnterpriseUserURN + `":{"department":"Engineering"}}`},
-		{[]string{"urn:scimd:schemas:extension:CustomData:2.0:User", "id"}, nil,
-			`{"id":"u-0001","schemas":["` + UserSchemaURN + `","` + CustomDataURN + `"],"` + CustomDataURN + `":` + mustMarshal(t, res[CustomDataURN]) + `}`},
-		{[]string{"urn:ietf:params:scim:schemas:core:2.0:User:displayName", "manager"}, nil,
-			`{"id":"u-0001","schemas":["` + UserSchemaURN + `","` + EnterpriseUserURN + `"],"displayName":"Ada Lovelace","` + EnterpriseUserURN + `":{"manager":{"value":"u-0002","displayName":"Charles Babbage"}}}`},
-	}
-	for _, c := range cases {
-		got := canon(t, ProjectSCIM(res, UserResource, c.attrs, c.excl))
-		if want := decode(t, c.want); !reflect.DeepEqual(got, canon(t, want)) {
-			t.Errorf("attributes=%v: got %v\nwant %v", c.attrs, got, want)
-		}
-	}
-	// excludedAttributes
-	got := ProjectSCIM(res, UserResource, nil, []string{"emails", "ID", "name.givenName", "meta", EnterpriseUserURN, "urn:ietf:params:scim:schemas:extension:UserExtended:2.0:User:passwordInformation", "groups.$ref"})
-	if _, ok := got["emails"]; ok {
-		t.Error("emails not excluded")
-	}
-	if got["id"] != "u-0001" {
-		t.Error("id (returned always) excluded")
-	}
-	if n := got["name"].(map[string]any); n["givenName"] != nil || n["familyName"] != "Lovelace" {
-		t.Errorf("name = %v", n)
-	}
-	if _, ok := got[EnterpriseUserURN]; ok || got["meta"] != nil {
-		t.Error("enterprise or meta not excluded")
-	}
-	if ue := got[UserExtendedURN].(map[string]any); ue["passwordInformation"] != nil || ue["status"] != "Active" {
-		t.Errorf("UserExtended = %v", ue)
-	}
-	if g := got["groups"].([]any); g[0].(map[string]any)["$ref"] != nil || g[0].(map[string]any)["value"] != "g1" {
-		t.Errorf("groups = %v", g)
-	}
-	if slices.Contains(got["schemas"].([]string), EnterpriseUserURN) {
-		t.Error("schemas still lists the excluded enterprise extension")
-	}
-	// the input is not modified
-	if len(keys(res)) != len(keys(canon(t, SCIMUser(sampleUser(t), scimOpt)).(map[string]any))) || res["emails"] == nil {
-		t.Error("ProjectSCIM modified its input")
-	}
-	// groups: Entra's excludedAttributes=members
-	gr := SCIMGroup(sampleGroup(t), []SCIMMember{{Value: "u1"}}, scimOpt)
-	if pg := ProjectSCIM(gr, GroupResource, nil, []string{"members"}); pg["members"] != nil || pg["displayName"] != "Engineering EMEA" {
-		t.Errorf("group projection = %v", pg)
-	}
-	if r, ok := SCIMAttributeReturned(UserResource, "id"); !ok || r != ReturnedAlways {
-		t.Errorf("id returned %v %v", r, ok)
-	}
-	if r, ok := SCIMAttributeReturned(UserResource, "password"); !ok || r != ReturnedNever {
-		t.Errorf("password returned %v %v", r, ok)
-	}
-	if _, ok := SCIMAttributeReturned(UserResource, "nosuch"); ok {
-		t.Error("unknown attribute known")
-	}
-}
-
-func mustMarshal(t *testing.T, v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

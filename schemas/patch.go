@@ -102,7 +102,7 @@ func resolvePatchPath(c *catalog, path, appID string) (patchTarget, error) {
 		}
 		return t, nil
 	}
-	if isURN(path) {
+	if IsURN(path) {
 		for _, urn := range c.order {
 			if strings.EqualFold(path, urn) {
 				if urn == c.order[0] {
@@ -133,7 +133,7 @@ func resolvePatchPath(c *catalog, path, appID string) (patchTarget, error) {
 
 // scimSub finds a SCIM sub-attribute by name, case-insensitively.
 func scimSub(a *Attribute, name string) *Attribute {
-	s := findFold(a.SubAttributes, name)
+	s := FindAttribute(a.SubAttributes, name)
 	if s == nil || s.acc.internal {
 		return nil
 	}
@@ -460,7 +460,7 @@ func (pt *patcher) pathless(op string, value map[string]any, prefix string) erro
 // schemaURN returns the schema URN path names exactly (one with declared
 // attributes), or "".
 func (pt *patcher) schemaURN(path string) string {
-	if !isURN(path) {
+	if !IsURN(path) {
 		return ""
 	}
 	for _, urn := range pt.c.order {

@@ -123,17 +123,17 @@ func resolveSCIM(c *catalog, name string, sub bool) (Path, string) {
 	}
 	var top *Attribute
 	if urn != "" {
-		top = findFold(c.schemas[urn], segs[0])
+		top = FindAttribute(c.schemas[urn], segs[0])
 		if top == nil && urn == c.order[0] {
-			top = findFold(c.common, segs[0])
+			top = FindAttribute(c.common, segs[0])
 		}
 	} else {
-		top = findFold(c.common, segs[0])
+		top = FindAttribute(c.common, segs[0])
 		for _, u := range c.order {
 			if top != nil {
 				break
 			}
-			top = findFold(c.schemas[u], segs[0])
+			top = FindAttribute(c.schemas[u], segs[0])
 		}
 	}
 	if top == nil {
@@ -142,7 +142,7 @@ func resolveSCIM(c *catalog, name string, sub bool) (Path, string) {
 	if len(segs) == 1 {
 		return Path{Attr: top}, ""
 	}
-	s := findFold(top.SubAttributes, segs[1])
+	s := FindAttribute(top.SubAttributes, segs[1])
 	if s == nil || s.acc.internal {
 		return Path{}, unknown(name)
 	}
@@ -178,7 +178,9 @@ func splitURN(c *catalog, name string) (urn, rest string) {
 	return urn, rest
 }
 
-func findFold(list []*Attribute, name string) *Attribute {
+// FindAttribute returns the attribute of list whose SCIM name is name,
+// compared case-insensitively (RFC 7643 §2.1), or nil.
+func FindAttribute(list []*Attribute, name string) *Attribute {
 	for _, a := range list {
 		if strings.EqualFold(a.Name, name) {
 			return a

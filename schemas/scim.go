@@ -253,7 +253,9 @@ type scimBody struct {
 	sets map[*Attribute]scimSet
 }
 
-func isURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:") }
+// IsURN reports whether a SCIM name starts with a schema URN ("urn:",
+// any case): a URN-qualified attribute name or an extension's key.
+func IsURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:") }
 
 func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 	b := &scimBody{c: c, sets: map[*Attribute]scimSet{}}
@@ -262,7 +264,7 @@ func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 		if strings.EqualFold(key, "schemas") {
 			continue
 		}
-		if !isURN(key) {
+		if !IsURN(key) {
 			if err := b.add(c.order[0], key, v, key); err != nil {
 				return nil, err
 			}
@@ -303,9 +305,9 @@ func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 // add records name (an attribute of the schema urn, or a common attribute
 // for the core schema) as assigned; unknown names are ignored.
 func (b *scimBody) add(urn, name string, v any, path string) error {
-	a := findFold(b.c.schemas[urn], name)
+	a := FindAttribute(b.c.schemas[urn], name)
 	if a == nil && urn == b.c.order[0] {
-		a = findFold(b.c.common, name)
+		a = FindAttribute(b.c.common, name)
 	}
 	if a == nil {
 		return nil
@@ -480,7 +482,7 @@ func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, 
 	}
 	seen := map[*Attribute]string{}
 	for _, k := range sortedKeys(obj) {
-		s := findFold(a.SubAttributes, k)
+		s := FindAttribute(a.SubAttributes, k)
 		if s == nil || s.acc.internal || s.Mutability == ReadOnly || s.acc.field == fNone {
 			continue // unknown, scimd-internal or read-only: ignored
 		}

@@ -18,7 +18,7 @@ func (c *call) groupResource(g *schemas.Group, pr projection) (map[string]any, e
 			return nil, err
 		}
 	}
-	return schemas.ProjectSCIM(schemas.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
+	return projectSCIM(schemas.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
 }
 
 // wantsMembers reports whether a projection returns Group.members.

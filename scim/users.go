@@ -11,7 +11,7 @@ import (
 
 // userResource renders a user as the caller sees it, projected.
 func (c *call) userResource(u *schemas.User, pr projection) map[string]any {
-	return schemas.ProjectSCIM(schemas.SCIMUser(u, c.opts()), schemas.UserResource, pr.attributes, pr.excluded)
+	return projectSCIM(schemas.SCIMUser(u, c.opts()), schemas.UserResource, pr.attributes, pr.excluded)
 }
 
 // location is the absolute URL of a resource (meta.location and Location).

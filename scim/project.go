@@ -1,16 +1,20 @@
-package schemas
+package scim
 
-import "strings"
+import (
+	"strings"
 
-// SCIMAttributeReturned returns the returned characteristic (RFC 7643 §7) of
+	"github.com/scimd/scimd/schemas"
+)
+
+// attributeReturned returns the returned characteristic (RFC 7643 §7) of
 // the SCIM attribute a name designates ("userName", "name.givenName",
 // "urn:…:enterprise:2.0:User:department"), and false for an unknown name.
 // "schemas" is returned always.
-func SCIMAttributeReturned(rt ResourceType, name string) (Returned, bool) {
+func attributeReturned(rt schemas.ResourceType, name string) (schemas.Returned, bool) {
 	if strings.EqualFold(name, "schemas") {
-		return ReturnedAlways, true
+		return schemas.ReturnedAlways, true
 	}
-	t, ok := projectionTarget(catalogFor(rt), name)
+	t, ok := projectionTarget(rt, name)
 	if !ok || t.attr == nil {
 		return "", ok && t.attr == nil // a whole extension: default
 	}
@@ -26,18 +30,19 @@ func SCIMAttributeReturned(rt ResourceType, name string) (Returned, bool) {
 // core schema (urn "") or of an extension, or a sub-attribute of one.
 type projTarget struct {
 	urn  string // "" for the core schema and the common attributes
-	attr *Attribute
-	sub  *Attribute
+	attr *schemas.Attribute
+	sub  *schemas.Attribute
 }
 
-func projectionTarget(c *catalog, name string) (projTarget, bool) {
+func projectionTarget(rt schemas.ResourceType, name string) (projTarget, bool) {
+	urns := schemas.SchemaURNs(rt)
 	urn, rest := "", name
-	if isURN(name) {
-		urn, rest = schemaURN(c, name)
+	if schemas.IsURN(name) {
+		urn, rest = schemas.SplitSchemaURN(rt, name)
 		if urn == "" {
 			return projTarget{}, false
 		}
-		if c.jsonURN[urn] != nil || rest == "" {
+		if schemas.SchemaAttributes(urn) == nil || rest == "" {
 			if rest != "" {
 				return projTarget{}, false
 			}
@@ -45,40 +50,40 @@ func projectionTarget(c *catalog, name string) (projTarget, bool) {
 		}
 	}
 	head, subName, dotted := strings.Cut(rest, ".")
-	var a *Attribute
+	var a *schemas.Attribute
 	switch {
 	case urn != "":
-		a = findFold(c.schemas[urn], head)
-		if a == nil && urn == c.order[0] {
-			a = findFold(c.common, head)
+		a = schemas.FindAttribute(schemas.SchemaAttributes(urn), head)
+		if a == nil && urn == urns[0] {
+			a = schemas.FindAttribute(schemas.CommonAttributes(rt), head)
 		}
 	default:
-		if a = findFold(c.common, head); a == nil {
-			for _, u := range c.order {
-				if a = findFold(c.schemas[u], head); a != nil {
+		if a = schemas.FindAttribute(schemas.CommonAttributes(rt), head); a == nil {
+			for _, u := range urns {
+				if a = schemas.FindAttribute(schemas.SchemaAttributes(u), head); a != nil {
 					urn = u
 					break
 				}
 			}
 		}
 	}
-	if a == nil || a.acc.internal {
+	if a == nil || a.Internal() {
 		return projTarget{}, false
 	}
-	if urn == c.order[0] {
+	if urn == urns[0] {
 		urn = ""
 	}
 	t := projTarget{urn: urn, attr: a}
 	if dotted {
-		if t.sub = findFold(a.SubAttributes, subName); t.sub == nil || t.sub.acc.internal {
+		if t.sub = schemas.FindAttribute(a.SubAttributes, subName); t.sub == nil || t.sub.Internal() {
 			return projTarget{}, false
 		}
 	}
 	return t, true
 }
 
-// ProjectSCIM applies the attributes and excludedAttributes parameters
-// (RFC 7644 §3.4.2.5, §3.9) to a resource rendered by SCIMUser or SCIMGroup
+// projectSCIM applies the attributes and excludedAttributes parameters
+// (RFC 7644 §3.4.2.5, §3.9) to a resource rendered by schemas.SCIMUser or SCIMGroup
 // and returns the projected copy (resource is not modified):
 //
 //   - attributes non-empty: only the named attributes are kept, plus those
@@ -92,22 +97,22 @@ func projectionTarget(c *catalog, name string) (projTarget, bool) {
 //
 // Names are case-insensitive; unknown names are ignored. "schemas" is
 // recomputed to list only the extensions left in the result.
-func ProjectSCIM(resource map[string]any, rt ResourceType, attributes, excluded []string) map[string]any {
-	c := catalogFor(rt)
+func projectSCIM(resource map[string]any, rt schemas.ResourceType, attributes, excluded []string) map[string]any {
+	urns := schemas.SchemaURNs(rt)
 	out := make(map[string]any, len(resource))
 	for k, v := range resource {
 		out[k] = v
 	}
 	var targets []projTarget
 	for _, n := range attributes {
-		if t, ok := projectionTarget(c, n); ok {
+		if t, ok := projectionTarget(rt, n); ok {
 			targets = append(targets, t)
 		}
 	}
 	// returned:request attributes only when asked for
-	for _, list := range [][]*Attribute{c.common, c.schemas[c.order[0]]} {
+	for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
 		for _, a := range list {
-			if a.Returned == ReturnedRequest && !named(targets, "", a) {
+			if a.Returned == schemas.ReturnedRequest && !named(targets, "", a) {
 				deleteFold(out, a.Name)
 			}
 		}
@@ -119,24 +124,24 @@ func ProjectSCIM(resource map[string]any, rt ResourceType, attributes, excluded 
 				keep[k] = v
 				continue
 			}
-			if isURN(k) {
-				urn, _ := schemaURN(c, k)
+			if schemas.IsURN(k) {
+				urn, _ := schemas.SplitSchemaURN(rt, k)
 				if urn == "" {
 					continue
 				}
-				if ext := projectContainer(c, urn, v, targets); ext != nil {
+				if ext := projectContainer(rt, urn, v, targets); ext != nil {
 					keep[k] = ext
 				}
 				continue
 			}
-			if v, ok := projectAttr(c, "", k, v, targets); ok {
+			if v, ok := projectAttr(rt, "", k, v, targets); ok {
 				keep[k] = v
 			}
 		}
 		out = keep
 	}
 	for _, n := range excluded {
-		t, ok := projectionTarget(c, n)
+		t, ok := projectionTarget(rt, n)
 		if !ok {
 			continue
 		}
@@ -158,7 +163,7 @@ func ProjectSCIM(resource map[string]any, rt ResourceType, attributes, excluded 
 			out[key] = ext
 			holder = ext
 		}
-		if t.attr == nil || t.attr.Returned == ReturnedAlways {
+		if t.attr == nil || t.attr.Returned == schemas.ReturnedAlways {
 			continue
 		}
 		key := keyFold(holder, t.attr.Name)
@@ -169,7 +174,7 @@ func ProjectSCIM(resource map[string]any, rt ResourceType, attributes, excluded 
 			delete(holder, key)
 			continue
 		}
-		if t.sub.Returned == ReturnedAlways {
+		if t.sub.Returned == schemas.ReturnedAlways {
 			continue
 		}
 		if v := dropSub(holder[key], t.sub.Name); v == nil {
@@ -178,12 +183,12 @@ func ProjectSCIM(resource map[string]any, rt ResourceType, attributes, excluded 
 			holder[key] = v
 		}
 	}
-	fixSchemas(c, out)
+	fixSchemas(urns, out)
 	return out
 }
 
 // named reports whether the targets name attribute a (of schema urn).
-func named(targets []projTarget, urn string, a *Attribute) bool {
+func named(targets []projTarget, urn string, a *schemas.Attribute) bool {
 	for _, t := range targets {
 		if t.urn == urn && t.attr == a {
 			return true
@@ -195,19 +200,19 @@ func named(targets []projTarget, urn string, a *Attribute) bool {
 // projectAttr projects the attribute key (of schema urn; "" core) of a
 // resource or extension: kept whole when named or returned:always, reduced
 // to the named sub-attributes when only those are named.
-func projectAttr(c *catalog, urn, key string, v any, targets []projTarget) (any, bool) {
-	var a *Attribute
+func projectAttr(rt schemas.ResourceType, urn, key string, v any, targets []projTarget) (any, bool) {
+	var a *schemas.Attribute
 	if urn == "" {
-		if a = findFold(c.common, key); a == nil {
-			a = findFold(c.schemas[c.order[0]], key)
+		if a = schemas.FindAttribute(schemas.CommonAttributes(rt), key); a == nil {
+			a = schemas.FindAttribute(schemas.SchemaAttributes(schemas.SchemaURNs(rt)[0]), key)
 		}
 	} else {
-		a = findFold(c.schemas[urn], key)
+		a = schemas.FindAttribute(schemas.SchemaAttributes(urn), key)
 	}
 	if a == nil {
 		return nil, false
 	}
-	if a.Returned == ReturnedAlways {
+	if a.Returned == schemas.ReturnedAlways {
 		return v, true
 	}
 	var subs []string
@@ -228,7 +233,7 @@ func projectAttr(c *catalog, urn, key string, v any, targets []projTarget) (any,
 }
 
 // projectContainer projects an extension container.
-func projectContainer(c *catalog, urn string, v any, targets []projTarget) any {
+func projectContainer(rt schemas.ResourceType, urn string, v any, targets []projTarget) any {
 	for _, t := range targets {
 		if t.urn == urn && t.attr == nil {
 			return v
@@ -240,7 +245,7 @@ func projectContainer(c *catalog, urn string, v any, targets []projTarget) any {
 	}
 	out := map[string]any{}
 	for k, x := range m {
-		if p, ok := projectAttr(c, urn, k, x, targets); ok {
+		if p, ok := projectAttr(rt, urn, k, x, targets); ok {
 			out[k] = p
 		}
 	}
@@ -334,38 +339,18 @@ func deleteFold(m map[string]any, name string) {
 	}
 }
 
-// fixSchemas makes "schemas" list the core schema and the extensions present.
-func fixSchemas(c *catalog, m map[string]any) {
+// fixSchemas makes "schemas" list the core schema and the extensions present
+// (all is the resource type's schemas.SchemaURNs).
+func fixSchemas(all []string, m map[string]any) {
 	key := keyFold(m, "schemas")
 	if key == "" {
 		return
 	}
-	urns := []string{c.order[0]}
-	for _, u := range c.order[1:] {
-		if keyFold(m, u) != "" {
-			urns = append(urns, u)
-		}
-	}
-	for _, u := range jsonURNs(c) {
+	urns := []string{all[0]}
+	for _, u := range all[1:] {
 		if keyFold(m, u) != "" {
 			urns = append(urns, u)
 		}
 	}
 	m[key] = urns
-}
-
-// schemaURN is splitURN that also accepts a bare schema URN (an extension
-// container key): rest is then "".
-func schemaURN(c *catalog, name string) (urn, rest string) {
-	for u := range c.schemas {
-		if strings.EqualFold(u, name) {
-			return u, ""
-		}
-	}
-	for u := range c.jsonURN {
-		if strings.EqualFold(u, name) {
-			return u, ""
-		}
-	}
-	return splitURN(c, name)
 }

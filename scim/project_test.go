@@ -1,13 +1,13 @@
 package scim
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/jsontest"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -36,29 +36,15 @@ func projectedGroup() *schemas.Group {
 	return &schemas.Group{ID: "g1", Version: 2, DisplayName: "Engineering EMEA"}
 }
 
-// canonJSON round-trips v through JSON as a client would read it.
+// canonJSON round-trips v (a JSON object) through JSON as a client reads it.
 func canonJSON(t *testing.T, v any) any {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var out any
-	if err := d.Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return jsontest.Decode([]byte(mustMarshal(t, v)))
 }
 
 func decodeJSON(t *testing.T, s string) map[string]any {
 	t.Helper()
-	m, _ := canonJSON(t, json.RawMessage(s)).(map[string]any)
-	if m == nil {
-		t.Fatalf("not a JSON object: %s", s)
-	}
-	return m
+	return jsontest.Decode([]byte(s))
 }
 
 func mustMarshal(t *testing.T, v any) string {

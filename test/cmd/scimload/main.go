@@ -95,31 +95,19 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	start := time.Now()
 	ids := make([]string, nUsers)
 	names := make([]string, nUsers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	var loadErr error
 	var once sync.Once
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= nUsers {
-					return
-				}
-				name := fmt.Sprintf("user%06d@load.example", i)
-				u, err := svc.CreateUser(ctx, directory.System, &schemas.User{UserName: name, Name: schemas.Name{GivenName: "Load", FamilyName: fmt.Sprint(i)},
-					Emails: []schemas.Email{{Value: name, Type: "work", Primary: true}}}, nil)
-				if err != nil {
-					once.Do(func() { loadErr = err })
-					return
-				}
-				ids[i], names[i] = u.ID, name
-			}
-		}()
-	}
-	wg.Wait()
+	each(clients, nUsers, func(i int) bool {
+		name := fmt.Sprintf("user%06d@load.example", i)
+		u, err := svc.CreateUser(ctx, directory.System, &schemas.User{UserName: name, Name: schemas.Name{GivenName: "Load", FamilyName: fmt.Sprint(i)},
+			Emails: []schemas.Email{{Value: name, Type: "work", Primary: true}}}, nil)
+		if err != nil {
+			once.Do(func() { loadErr = err })
+			return false
+		}
+		ids[i], names[i] = u.ID, name
+		return true
+	})
 	if loadErr != nil {
 		return fmt.Errorf("load users: %w", loadErr)
 	}
@@ -147,28 +135,17 @@ func run(nUsers, clients int, dur time.Duration, dir string) error {
 	// 3. POST /Users rate
 	settle()
 	const posts = 10_000
-	var pi atomic.Int64
 	var postErrs atomic.Int64
 	start = time.Now()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := pi.Add(1) - 1
-				if i >= posts {
-					return
-				}
-				name := fmt.Sprintf("post%06d@load.example", i)
-				body, _ := json.Marshal(map[string]any{"schemas": []string{schemas.UserSchemaURN}, "userName": name, "active": true,
-					"name": map[string]any{"givenName": "P", "familyName": "Q"}, "emails": []any{map[string]any{"value": name, "primary": true, "type": "work"}}})
-				if st, _, err := send(cl, token, "POST", base+"/scim/v2/Users", body); err != nil || st != 201 {
-					postErrs.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	each(clients, posts, func(i int) bool {
+		name := fmt.Sprintf("post%06d@load.example", i)
+		body, _ := json.Marshal(map[string]any{"schemas": []string{schemas.UserSchemaURN}, "userName": name, "active": true,
+			"name": map[string]any{"givenName": "P", "familyName": "Q"}, "emails": []any{map[string]any{"value": name, "primary": true, "type": "work"}}})
+		if st, _, err := send(cl, token, "POST", base+"/scim/v2/Users", body); err != nil || st != 201 {
+			postErrs.Add(1)
+		}
+		return true
+	})
 	el := time.Since(start)
 	fmt.Printf("POST /Users: %d in %v = %.0f/s, %d errors (target ≥ 2,000/s)\n", posts, el.Round(time.Millisecond), posts/el.Seconds(), postErrs.Load())
 
@@ -234,7 +211,24 @@ func get(cl *http.Client, token, u string) ([]byte, error) {
 	return b, err
 }
 
-// latencies runs n GETs over the clients and returns their latencies.
+// each runs f(0…n-1) over workers goroutines, each taking the next index
+// until none is left or its f returns false.
+func each(workers, n int, f func(i int) bool) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || !f(i) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // settle lets the garbage of the previous phase's load be collected, so that
 // each phase measures the steady state, not the tail of the one before.
 func settle() {
@@ -246,28 +240,16 @@ func settle() {
 func latencies(cl *http.Client, clients, n int, urlOf func(int) string, token string) []time.Duration {
 	warm := n / 10
 	run := func(n int, out []time.Duration) {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= n {
-						return
-					}
-					s := time.Now()
-					if _, err := get(cl, token, urlOf(i)); err != nil {
-						log.Fatal(err)
-					}
-					if out != nil {
-						out[i] = time.Since(s)
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		each(clients, n, func(i int) bool {
+			s := time.Now()
+			if _, err := get(cl, token, urlOf(i)); err != nil {
+				log.Fatal(err)
+			}
+			if out != nil {
+				out[i] = time.Since(s)
+			}
+			return true
+		})
 	}
 	run(warm, nil)
 	out := make([]time.Duration, n)

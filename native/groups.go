@@ -109,16 +109,7 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request, p directo
 	if err != nil {
 		return err
 	}
-	o, err := h.projection(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(page.Items))
-	for i, u := range page.Items {
-		out[i] = projectUser(u, o)
-	}
-	writeJSON(w, http.StatusOK, listEnvelope(page.Total, offset, len(out), out))
-	return nil
+	return h.writeUsers(w, r, p, page, offset)
 }
 
 // removeMember serves DELETE /groups/{group_id}/members/{user_id}: 404 when

@@ -134,6 +134,12 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p directory.
 	if err != nil {
 		return err
 	}
+	return h.writeUsers(w, r, p, page, q.Offset)
+}
+
+// writeUsers answers 200 with a page of users (starting at offset), each as
+// the caller's projection shows it.
+func (h *Handler) writeUsers(w http.ResponseWriter, r *http.Request, p directory.Principal, page storage.Page[*schemas.User], offset int) error {
 	o, err := h.projection(r.Context(), p)
 	if err != nil {
 		return err
@@ -142,7 +148,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p directory.
 	for i, u := range page.Items {
 		out[i] = projectUser(u, o)
 	}
-	writeJSON(w, http.StatusOK, listEnvelope(page.Total, q.Offset, len(out), out))
+	writeJSON(w, http.StatusOK, listEnvelope(page.Total, offset, len(out), out))
 	return nil
 }
 

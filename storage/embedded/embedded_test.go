@@ -844,3 +844,50 @@ func toUserRec(u *schemas.User) *userRec {
 	}
 	return r
 }
+
+// TestSearchAcrossBlocks checks the trigram index beyond one block of rows
+// (blockRows): postings in several blocks, changes in later blocks, and
+// every answer equal to a full scan's.
+func TestSearchAcrossBlocks(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	var users []*schemas.User
+	for i := range 2*blockRows + 50 {
+		users = append(users, &schemas.User{ID: fmt.Sprintf("b%05d", i), UserName: fmt.Sprintf("member.%05d", i),
+			Emails: []schemas.Email{{Value: fmt.Sprintf("m%05d@blocks.test", i), Primary: true}}})
+	}
+	ids := createAll(t, s, users)
+	for _, i := range []int{3, blockRows + 7, 2*blockRows + 1} {
+		if err := s.DeleteUser(ctx, ids[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpdateUser(ctx, ids[2*blockRows+9], 0, func(u *schemas.User) error { u.UserName = "Late.Renamed"; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, expr := range []string{`userName sw "member.0"`, `userName co "ber.01"`, `userName ew "199"`, `userName co "late.ren"`,
+		`emails.value co "m020"`, `emails.value ew "@blocks.test"`, `userName co "member.02057"`, `userName eq "MEMBER.00003"`} {
+		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListUsers(ctx, storage.Query{Filter: f, Limit: storage.Unlimited})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan, planned := scanAndPlan(t, s, f)
+		if !planned {
+			t.Errorf("%s: not planned", expr)
+		}
+		if page.Total != len(scan) || len(page.Items) != len(scan) {
+			t.Errorf("%s: %d users, full scan %d", expr, page.Total, len(scan))
+			continue
+		}
+		for i := range scan {
+			if page.Items[i].ID != scan[i].ID {
+				t.Errorf("%s: item %d is %s, full scan %s", expr, i, page.Items[i].ID, scan[i].ID)
+				break
+			}
+		}
+	}
+}

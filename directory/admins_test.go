@@ -37,12 +37,12 @@ func TestAdminSignInAndSessions(t *testing.T) {
 
 	// Idle expiry: activity keeps the session alive, silence ends it.
 	for range 5 {
-		f.clock.add(SessionIdle - time.Minute)
+		f.clock.Add(SessionIdle - time.Minute)
 		if _, err := f.svc.Session(ctx, tok, "", ""); err != nil {
 			t.Fatalf("an active session ended: %v", err)
 		}
 	}
-	f.clock.add(SessionIdle)
+	f.clock.Add(SessionIdle)
 	_, err = f.svc.Session(ctx, tok, "", "")
 	wantKind(t, err, KindUnauthenticated)
 	if _, err := f.store.GetSession(ctx, sessionID(tok)); err == nil {
@@ -52,12 +52,12 @@ func TestAdminSignInAndSessions(t *testing.T) {
 	// Absolute expiry, however active.
 	tok, _ = f.svc.SignIn(ctx, "ops@example.com", adminPW, "192.0.2.1", "ua")
 	for elapsed := time.Duration(0); elapsed < SessionLifetime-SessionIdle; elapsed += SessionIdle / 2 {
-		f.clock.add(SessionIdle / 2)
+		f.clock.Add(SessionIdle / 2)
 		if _, err := f.svc.Session(ctx, tok, "", ""); err != nil {
 			t.Fatalf("session ended after %v: %v", elapsed, err)
 		}
 	}
-	f.clock.add(SessionIdle)
+	f.clock.Add(SessionIdle)
 	_, err = f.svc.Session(ctx, tok, "", "")
 	wantKind(t, err, KindUnauthenticated)
 
@@ -95,7 +95,7 @@ func TestAdminSignInLimits(t *testing.T) {
 	}
 	_, err := f.svc.SignIn(ctx, "a@example.com", adminPW, "192.0.2.2", "")
 	wantKind(t, err, KindRateLimited) // the account is locked, even with the right password
-	f.clock.add(LoginFailureWindow)
+	f.clock.Add(LoginFailureWindow)
 	if _, err := f.svc.SignIn(ctx, "a@example.com", adminPW, "192.0.2.2", ""); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}

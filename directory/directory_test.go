@@ -7,29 +7,20 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testclock"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // fixture is a service on a real embedded store with an admin, two apps and their principals.
 type fixture struct {
 	svc        *Service
 	store      storage.Store
-	clock      *clock
+	clock      *testclock.Clock
 	admin      Principal
 	appA, appB *schemas.App
 	pA, pB     Principal
@@ -45,9 +36,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := testclock.At(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	f := &fixture{store: st, clock: c}
-	f.svc = New(st, Options{Now: c.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Issuer: "https://scimd.test"})
+	f.svc = New(st, Options{Now: c.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Issuer: "https://scimd.test"})
 	ctx := t.Context()
 	if err := f.svc.EnsureSigningKey(ctx); err != nil {
 		t.Fatal(err)
@@ -89,7 +80,7 @@ func TestCreateUserAssignsIDStatusAndApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.ID == "" || u.Version != 1 || u.Status != schemas.StatusPending || !u.Created.Equal(f.clock.now()) {
+	if u.ID == "" || u.Version != 1 || u.Status != schemas.StatusPending || !u.Created.Equal(f.clock.Now()) {
 		t.Fatalf("created user %+v", u)
 	}
 	if _, ok := u.Apps[f.appA.ID]; !ok || len(u.Apps) != 1 {
@@ -150,7 +141,7 @@ func TestUpdateUserKeepsInvariants(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	u, _ := f.svc.CreateUser(ctx, f.pA, user("ada"), nil)
-	f.clock.add(time.Minute)
+	f.clock.Add(time.Minute)
 	// An application cannot assign the user to another application: 403, nothing changes.
 	_, err := f.svc.UpdateUser(ctx, f.pA, u.ID, u.Version, UserChange{Apply: func(x *schemas.User) error {
 		x.Title = "sneaky"
@@ -171,7 +162,7 @@ func TestUpdateUserKeepsInvariants(t *testing.T) {
 		len(got.GroupIDs) != 0 || got.Apps[f.appB.ID] != nil || got.Apps[f.appA.ID] == nil {
 		t.Fatalf("invariants broken: %+v", got)
 	}
-	if got.Status != schemas.StatusDisabled || !got.StatusChangedAt.Equal(f.clock.now()) || !got.Updated.Equal(f.clock.now()) {
+	if got.Status != schemas.StatusDisabled || !got.StatusChangedAt.Equal(f.clock.Now()) || !got.Updated.Equal(f.clock.Now()) {
 		t.Fatalf("status bookkeeping: %+v", got)
 	}
 	// A stale If-Match fails and changes nothing.
@@ -317,7 +308,7 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 
 	// A second replica on the same store verifies the first one's tokens, and
 	// rotation keeps live tokens valid.
-	replica := New(f.store, Options{Now: f.clock.now, Logger: f.svc.log, Issuer: "https://scimd.test"})
+	replica := New(f.store, Options{Now: f.clock.Now, Logger: f.svc.log, Issuer: "https://scimd.test"})
 	if err := replica.RotateSigningKey(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +320,7 @@ func TestClientCredentialsAndTokens(t *testing.T) {
 		t.Fatalf("token signed with the rotated key rejected by the first replica: %v", err)
 	}
 	// Expiry.
-	f.clock.add(AccessTokenTTL + time.Minute)
+	f.clock.Add(AccessTokenTTL + time.Minute)
 	_, err = f.svc.Authenticate(ctx, tok.Token)
 	wantKind(t, err, KindUnauthenticated)
 
@@ -378,11 +369,11 @@ func TestAPITokens(t *testing.T) {
 	_, err = f.svc.Authenticate(ctx, token)
 	wantKind(t, err, KindUnauthenticated)
 	// Expiring tokens.
-	_, tok2, _ := f.svc.CreateAPIToken(ctx, f.admin, "entra", "", nil, f.clock.now().Add(time.Hour))
+	_, tok2, _ := f.svc.CreateAPIToken(ctx, f.admin, "entra", "", nil, f.clock.Now().Add(time.Hour))
 	if p, err := f.svc.Authenticate(ctx, tok2); err != nil || !p.Admin {
 		t.Fatalf("unbound token: %+v, %v", p, err)
 	}
-	f.clock.add(2 * time.Hour)
+	f.clock.Add(2 * time.Hour)
 	_, err = f.svc.Authenticate(ctx, tok2)
 	wantKind(t, err, KindUnauthenticated)
 }
@@ -415,7 +406,7 @@ func TestAPITokenScopes(t *testing.T) {
 	legacy := func(appID string) Principal {
 		t.Helper()
 		token := apiTokenPrefix + NewSecret()
-		if err := f.store.CreateAPIToken(ctx, &schemas.APIToken{ID: NewID(), Hash: hashAPIToken(token), AppID: appID, Created: f.clock.now()}, nil); err != nil {
+		if err := f.store.CreateAPIToken(ctx, &schemas.APIToken{ID: NewID(), Hash: hashAPIToken(token), AppID: appID, Created: f.clock.Now()}, nil); err != nil {
 			t.Fatal(err)
 		}
 		return principal(token)
@@ -496,7 +487,7 @@ func TestPasswordLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != schemas.StatusActive || !got.LastAuth.Equal(f.clock.now()) || !got.Apps[f.appA.ID].LastLogin.Equal(f.clock.now()) {
+	if got.Status != schemas.StatusActive || !got.LastAuth.Equal(f.clock.Now()) || !got.Apps[f.appA.ID].LastLogin.Equal(f.clock.Now()) {
 		t.Fatalf("after first login: %+v", got)
 	}
 	p, err := f.svc.Authenticate(ctx, tok.Token)
@@ -527,7 +518,7 @@ func TestPasswordLogin(t *testing.T) {
 	}
 	_, _, err = f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "permanent-22")
 	wantKind(t, err, KindRateLimited)
-	f.clock.add(LoginFailureWindow)
+	f.clock.Add(LoginFailureWindow)
 	if _, _, err := f.svc.PasswordLogin(ctx, Client{}, f.appA.ClientID, Username("ada"), "permanent-22"); err != nil {
 		t.Fatalf("login after the lock-out window: %v", err)
 	}
@@ -611,11 +602,11 @@ func TestAssignUserToApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := f.svc.GetUser(ctx, f.pA, u.ID)
-	if err != nil || !got.Apps[f.appA.ID].AssignedAt.Equal(f.clock.now()) {
+	if err != nil || !got.Apps[f.appA.ID].AssignedAt.Equal(f.clock.Now()) {
 		t.Fatalf("after assignment app A sees %+v, %v", got, err)
 	}
 	// Idempotent: a second assignment changes nothing, not even the version.
-	f.clock.add(time.Hour)
+	f.clock.Add(time.Hour)
 	if err := f.svc.AssignUserToApp(ctx, f.admin, u.ID, f.appA.ID); err != nil {
 		t.Fatal(err)
 	}

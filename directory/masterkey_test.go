@@ -18,7 +18,7 @@ func TestMasterKeySealsSigningKeys(t *testing.T) {
 	k1 := bytes.Repeat([]byte{1}, MasterKeySize)
 	k2 := bytes.Repeat([]byte{2}, MasterKeySize)
 	svc := func(cur, prev []byte) *Service {
-		return New(f.store, Options{Now: f.clock.now, Logger: f.svc.log, Issuer: "https://scimd.test", MasterKey: cur, PreviousMasterKey: prev})
+		return New(f.store, Options{Now: f.clock.Now, Logger: f.svc.log, Issuer: "https://scimd.test", MasterKey: cur, PreviousMasterKey: prev})
 	}
 	sealedAll := func(want bool) {
 		t.Helper()

@@ -15,12 +15,12 @@ func TestScheduledKeyRotation(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	const every = 720 * time.Hour
-	replica := New(f.store, Options{Now: f.clock.now, Logger: f.svc.log, Issuer: "https://scimd.test"})
+	replica := New(f.store, Options{Now: f.clock.Now, Logger: f.svc.log, Issuer: "https://scimd.test"})
 
 	if rotated, err := f.svc.RotateSigningKeyOlderThan(ctx, every); err != nil || rotated {
 		t.Fatalf("a fresh key was rotated: %v, %v", rotated, err)
 	}
-	f.clock.add(every - time.Second)
+	f.clock.Add(every - time.Second)
 	before, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 	if rotated, _ := f.svc.RotateSigningKeyOlderThan(ctx, every); rotated {
 		t.Fatal("a key younger than the period was rotated")
 	}
-	f.clock.add(time.Second)
+	f.clock.Add(time.Second)
 	// Both replicas run the schedule: one rotation in all.
 	r1, err1 := f.svc.RotateSigningKeyOlderThan(ctx, every)
 	r2, err2 := replica.RotateSigningKeyOlderThan(ctx, every)
@@ -47,13 +47,13 @@ func TestScheduledKeyRotation(t *testing.T) {
 		t.Fatal("the token after rotation is signed with the old key")
 	}
 	// The token signed before the rotation verifies on both replicas until it expires.
-	f.clock.add(AccessTokenTTL - 2*time.Second)
+	f.clock.Add(AccessTokenTTL - 2*time.Second)
 	for _, s := range []*Service{f.svc, replica} {
 		if _, err := s.Authenticate(ctx, before.Token); err != nil {
 			t.Fatalf("a token signed before the rotation stopped verifying before it expired: %v", err)
 		}
 	}
-	f.clock.add(clockSkew + 3*time.Second)
+	f.clock.Add(clockSkew + 3*time.Second)
 	if _, err := f.svc.Authenticate(ctx, before.Token); KindOf(err) != KindUnauthenticated {
 		t.Fatalf("an expired token verified: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 		t.Fatalf("a token of the new key: %v", err)
 	}
 	// The retired key is gone at the next rotation.
-	f.clock.add(every)
+	f.clock.Add(every)
 	if rotated, err := f.svc.RotateSigningKeyOlderThan(ctx, every); err != nil || !rotated {
 		t.Fatalf("second scheduled rotation: %v, %v", rotated, err)
 	}

@@ -71,7 +71,7 @@ func TestAuditEvents(t *testing.T) {
 	if r := e.call("GET", q, e.admin, nil).want(t, 200); r.body["total_count"] != float64(1) {
 		t.Fatalf("filtered %s", r.raw)
 	}
-	future := e.clock.now().Add(time.Hour).Format(time.RFC3339)
+	future := e.clock.Now().Add(time.Hour).Format(time.RFC3339)
 	if r := e.call("GET", "/cis/v1/manage/audit-events?from="+esc(future), e.admin, nil).want(t, 200); r.body["total_count"] != float64(0) {
 		t.Fatalf("from filter %s", r.raw)
 	}

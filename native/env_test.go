@@ -12,24 +12,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testclock"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/embedded"
 )
-
-// testClock is a settable clock shared by the service of a test environment.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 const testIssuer = "https://scimd.test"
 
@@ -42,7 +33,7 @@ type env struct {
 	store *embedded.Store
 	svc   *directory.Service
 	srv   *httptest.Server
-	clock *testClock
+	clock *testclock.Clock
 
 	mgmt, appA, appB       *schemas.App
 	mgmtSecret, secA, secB string
@@ -62,7 +53,7 @@ func uniq(prefix string) string { return fmt.Sprintf("%s%d", prefix, seq.Add(1))
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	e := &env{t: t, dir: t.TempDir(), clock: testclock.At(time.Now().UTC().Truncate(time.Second))}
 	e.open()
 	ctx := t.Context()
 	var err error
@@ -115,7 +106,7 @@ func (e *env) legacyAPIToken(appID string) string {
 	tok := "scimd_" + directory.NewSecret()
 	sum := sha256.Sum256([]byte(tok))
 	rec := &schemas.APIToken{ID: directory.NewID(), Description: "made before scopes", Hash: hex.EncodeToString(sum[:]),
-		AppID: appID, Created: e.clock.now()}
+		AppID: appID, Created: e.clock.Now()}
 	if err := e.store.CreateAPIToken(e.t.Context(), rec, nil); err != nil {
 		e.t.Fatal(err)
 	}
@@ -130,7 +121,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.store = st
-	e.svc = directory.New(st, directory.Options{Now: e.clock.now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e.svc = directory.New(st, directory.Options{Now: e.clock.Now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := e.svc.EnsureSigningKey(e.t.Context()); err != nil {
 		e.t.Fatal(err)
 	}

@@ -295,6 +295,6 @@ func TestEnrolmentToken(t *testing.T) {
 	t3 := e.call("POST", "/cis/v1/users/"+u2.ID+"/enrolment-token", e.apiSCIM, nil).want(t, 201).result()["access_token"].(string)
 	e.call("DELETE", "/cis/v1/users/"+u2.ID+"/apps", e.tokA, nil).want(t, 204)
 	e.call("POST", "/cis/v1/users/me/password-credentials", t2, map[string]any{"password": "my-first-password"}).wantError(t, http.StatusUnauthorized)
-	e.clock.add(directory.EnrolmentTokenTTL + time.Minute)
+	e.clock.Add(directory.EnrolmentTokenTTL + time.Minute)
 	e.call("POST", "/cis/v1/users/me/password-credentials", t3, map[string]any{"password": "my-first-password"}).wantError(t, http.StatusUnauthorized)
 }

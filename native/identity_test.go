@@ -12,7 +12,7 @@ import (
 // token for that application stops working at once.
 func TestRemovedUserTokenStops(t *testing.T) {
 	e := newEnv(t)
-	other := directory.New(e.store, directory.Options{Now: e.clock.now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	other := directory.New(e.store, directory.Options{Now: e.clock.Now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if _, err := other.Authenticate(t.Context(), e.userTok); err != nil { // another replica, before the removal
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestLoginLockoutSurvivesRestart(t *testing.T) {
 	e.call("POST", "/cis/v1/auth/password/login", "", good).wantError(t, 429)
 
 	// Another replica on the same store refuses too.
-	other := directory.New(e.store, directory.Options{Now: e.clock.now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	other := directory.New(e.store, directory.Options{Now: e.clock.Now, Issuer: testIssuer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if _, _, err := other.PasswordLogin(t.Context(), directory.Client{}, e.appA.ClientID, directory.Username("locked"), "lockout-pass-1"); directory.KindOf(err) != directory.KindRateLimited {
 		t.Fatalf("login through another replica during the lockout: %v, want rate limited", err)
 	}
@@ -94,7 +94,7 @@ func TestLoginLockoutSurvivesRestart(t *testing.T) {
 	e.open()
 	e.call("POST", "/cis/v1/auth/password/login", "", good).wantError(t, 429)
 	// It ends when the failures are LoginFailureWindow old, and a success clears them.
-	e.clock.add(directory.LoginFailureWindow)
+	e.clock.Add(directory.LoginFailureWindow)
 	e.call("POST", "/cis/v1/auth/password/login", "", good).want(t, 200)
 	e.call("POST", "/cis/v1/auth/password/login", "", bad).wantError(t, 401)
 	e.call("POST", "/cis/v1/auth/password/login", "", good).want(t, 200)

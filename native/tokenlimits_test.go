@@ -62,7 +62,7 @@ func TestTokenEndpointBudgetsWrongSecrets(t *testing.T) {
 		t.Fatalf("B's known secret while the address is blocked: %d", code)
 	}
 
-	e.clock.add(directory.SecretFailureWindow)
+	e.clock.Add(directory.SecretFailureWindow)
 	if code, _ := token(e.appA.ClientID, "wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("after the window: %d", code)
 	}

@@ -145,7 +145,7 @@ func TestBadTokensAre401(t *testing.T) {
 	// A non-Bearer scheme is as good as no token.
 	e.call("GET", "/cis/v1/users", "", nil, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("a:b"))).wantError(t, 401)
 	// Expired.
-	e.clock.add(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	e.call("GET", "/cis/v1/users", e.admin, nil).wantError(t, 401)
 	e.call("GET", "/cis/v1/users/me/device-keys", e.userTok, nil).wantError(t, 401)
 }

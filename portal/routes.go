@@ -19,23 +19,23 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /portal/signout", h.authed(h.signout))
 	m.HandleFunc("GET /portal/{$}", h.authed(func(c *call) { http.Redirect(c.w, c.r, "/portal/users", http.StatusSeeOther) }))
 
-	m.HandleFunc("GET /portal/users", h.authed(h.users))
-	m.HandleFunc("POST /portal/users", h.authed(h.createUser))
-	m.HandleFunc("GET /portal/users/{id}", h.authed(h.user))
-	m.HandleFunc("POST /portal/users/{id}/{action}", h.authed(h.userAction))
-
-	m.HandleFunc("GET /portal/groups", h.authed(h.groups))
-	m.HandleFunc("POST /portal/groups", h.authed(h.createGroup))
-	m.HandleFunc("GET /portal/groups/{id}", h.authed(h.group))
-	m.HandleFunc("POST /portal/groups/{id}/{action}", h.authed(h.groupAction))
-
+	// Each kind of record has a list (GET), a create form (POST), a detail
+	// page (GET …/{id}) and the detail page's forms (POST …/{id}/{action}).
 	regular := &appPages{h: h, kind: schemas.AppRegular, Base: "/portal/apps", Nav: "apps", Noun: "application", Plural: "Applications"}
 	mgmt := &appPages{h: h, kind: schemas.AppManagement, Base: "/portal/settings/management-apps", Nav: "settings", Noun: "management app", Plural: "Management apps"}
-	for _, a := range []*appPages{regular, mgmt} {
-		m.HandleFunc("GET "+a.Base, h.authed(a.list))
-		m.HandleFunc("POST "+a.Base, h.authed(a.create))
-		m.HandleFunc("GET "+a.Base+"/{id}", h.authed(a.detail))
-		m.HandleFunc("POST "+a.Base+"/{id}/{action}", h.authed(a.action))
+	for _, r := range []struct {
+		base                         string
+		list, create, detail, action func(*call)
+	}{
+		{"/portal/users", h.users, h.createUser, h.user, h.userAction},
+		{"/portal/groups", h.groups, h.createGroup, h.group, h.groupAction},
+		{regular.Base, regular.list, regular.create, regular.detail, regular.action},
+		{mgmt.Base, mgmt.list, mgmt.create, mgmt.detail, mgmt.action},
+	} {
+		m.HandleFunc("GET "+r.base, h.authed(r.list))
+		m.HandleFunc("POST "+r.base, h.authed(r.create))
+		m.HandleFunc("GET "+r.base+"/{id}", h.authed(r.detail))
+		m.HandleFunc("POST "+r.base+"/{id}/{action}", h.authed(r.action))
 	}
 	m.HandleFunc("GET /portal/settings", h.authed(func(c *call) {
 		http.Redirect(c.w, c.r, "/portal/settings/management-apps", http.StatusSeeOther)

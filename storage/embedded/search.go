@@ -156,8 +156,8 @@ func searchOf(tx *bolt.Tx) *search {
 
 // candidates returns the rows whose indexed values hold every trigram of
 // the folded value, or ok == false when it is shorter than a trigram. Each
-// block is intersected on its own, and a trigram a block lacks moves to the
-// front of the order (the rare trigrams end a block's work first).
+// block is intersected on its own, rarest trigram first (as the last block
+// has them), and a trigram a block lacks moves to the front of the order.
 func (s *search) candidates(value string) (rows []uint32, ok bool) {
 	f := schemas.Fold(value)
 	if len(f) < 3 {
@@ -170,6 +170,17 @@ func (s *search) candidates(value string) (rows []uint32, ok bool) {
 		}
 	}
 	blocks := (decodeRow(s.meta.Get(keyNextRow)) + blockRows - 1) / blockRows
+	if blocks == 0 {
+		return nil, true
+	}
+	// Order the trigrams by their postings in the last block, a sample of
+	// the directory: the rarest first, so that most blocks end at one read.
+	sample := make(map[string]int, len(tris))
+	for _, t := range tris {
+		k := makeTrigramKey(t, blocks-1)
+		sample[t] = len(s.tri.Get(k[:]))
+	}
+	slices.SortStableFunc(tris, func(a, b string) int { return sample[a] - sample[b] })
 	for block := range blocks {
 		var offs []uint16
 		for i, t := range tris {

@@ -136,25 +136,51 @@ func publicURL(cfg *config, addr net.Addr) string {
 	return "http://" + addr.String()
 }
 
-// openStore opens MongoDB when a URI is configured, the embedded store otherwise.
+// openStore opens the backend the configuration names (see backendName).
 func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) {
 	return openStoreWith(ctx, cfg, embedded.Options{})
 }
 
+// A backend is one storage implementation the binary links: its label in
+// messages and how it opens from the configuration (embedded takes the
+// embedded store's options, e.g. the metrics hook).
+type backend struct {
+	label string
+	open  func(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, error)
+}
+
+// backends are the storage backends by name, the name the logs and metrics
+// report (dex's pattern: one registry in the composition root, and the only
+// package that names a backend is cmd — internal/layers holds it to that).
+// A new backend is one entry here, its flags in config.go and a case in
+// backendName.
+var backends = map[string]backend{
+	"embedded": {"embedded", func(_ context.Context, cfg *config, opts embedded.Options) (storage.Store, error) {
+		return embedded.OpenWithOptions(cfg.DataDir, opts)
+	}},
+	"mongodb": {"MongoDB", func(ctx context.Context, cfg *config, _ embedded.Options) (storage.Store, error) {
+		return mongo.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+	}},
+}
+
+// backendName chooses the backend: MongoDB when a URI is configured, the
+// embedded store otherwise.
+func backendName(cfg *config) string {
+	if cfg.MongoURI != "" {
+		return "mongodb"
+	}
+	return "embedded"
+}
+
 // openStoreWith is openStore with the embedded store's options.
 func openStoreWith(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, string, error) {
-	if cfg.MongoURI != "" {
-		s, err := mongo.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
-		if err != nil {
-			return nil, "", fmt.Errorf("open MongoDB store: %w", err)
-		}
-		return s, "mongodb", nil
-	}
-	s, err := embedded.OpenWithOptions(cfg.DataDir, opts)
+	name := backendName(cfg)
+	b := backends[name]
+	s, err := b.open(ctx, cfg, opts)
 	if err != nil {
-		return nil, "", fmt.Errorf("open embedded store: %w", err)
+		return nil, "", fmt.Errorf("open %s store: %w", b.label, err)
 	}
-	return s, "embedded", nil
+	return s, name, nil
 }
 
 // bootstrapFile is the name, in the data directory, of the file that receives

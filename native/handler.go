@@ -57,10 +57,39 @@ func New(svc *directory.Service, opts Options) *Handler {
 // endpoint and keys; the rest answers that it is out of scope), the OpenID
 // configuration, everything under /cis/v1/, the OpenAPI document, and
 // Transmit's event-streaming base /activities/ (out of scope).
+//
+// The mounts are derived from the route table and outOfScope (see mounts),
+// so a new route needs no second registration.
 func (h *Handler) Register(mux *http.ServeMux) {
-	for _, p := range []string{"/oidc/", "/.well-known/openid-configuration", "/cis/v1/", "/cis/openapi.json", "/activities/"} {
+	for _, p := range h.mounts() {
 		mux.Handle(p, h)
 	}
+}
+
+// mounts returns the ServeMux patterns that reach every route and every
+// out-of-scope path: a path of three or more segments is reached through
+// its first two ("/cis/v1/"), a path ending in "/" is a prefix already, any
+// other path is mounted exactly. A path under a prefix mount adds nothing.
+func (h *Handler) mounts() []string {
+	var paths []string
+	for _, o := range outOfScope {
+		paths = append(paths, o.path)
+	}
+	for _, rt := range h.routes() {
+		paths = append(paths, rt.path)
+	}
+	var out []string
+	for _, p := range paths {
+		if seg := strings.Split(strings.Trim(p, "/"), "/"); len(seg) >= 3 {
+			p = "/" + seg[0] + "/" + seg[1] + "/"
+		}
+		if !slices.ContainsFunc(out, func(m string) bool { return m == p || strings.HasSuffix(m, "/") && strings.HasPrefix(p, m) }) {
+			out = append(out, p)
+		}
+	}
+	return slices.DeleteFunc(out, func(p string) bool {
+		return slices.ContainsFunc(out, func(m string) bool { return m != p && strings.HasSuffix(m, "/") && strings.HasPrefix(p, m) })
+	})
 }
 
 // ServeHTTP serves one request of the native API, with CORS for the allowed

@@ -14,209 +14,210 @@ import (
 // oapi-codegen, NSwag, swagger-codegen 3) reads fully.
 const OpenAPIVersion = "3.0.3"
 
-// apiOp describes one operation of the OpenAPI document. The document is
-// written here, independently of the router; TestOpenAPICoversRoutes fails
-// when a registered route is missing from it, and TestPermissionMatrix
-// validates every live response of every route against it.
+// apiOp documents one operation of the OpenAPI document: the route of the
+// same name (its operationId) in routes gives its method and path, so the
+// route table is written once. TestOpenAPICoversRoutes fails when a route
+// has no apiOp (or an apiOp no route), and TestPermissionMatrix validates
+// every live response of every route against the document.
 type apiOp struct {
-	method, path, id, tag string
-	summary, desc         string
-	auth                  string   // "client", "admin", "user" or "" (public)
-	query                 []string // query parameter names (see queryParams)
-	body                  string   // request body schema name, "form" or ""
-	status                int      // success status
-	result                string   // success schema name ("" for no body)
-	errors                []int    // error statuses worth naming; every other error is the default response
+	id, tag       string
+	summary, desc string
+	auth          string   // "client", "admin", "user" or "" (public)
+	query         []string // query parameter names (see queryParams)
+	body          string   // request body schema name, "form" or ""
+	status        int      // success status
+	result        string   // success schema name ("" for no body)
+	errors        []int    // error statuses worth naming; every other error is the default response
 }
 
 var apiOps = []apiOp{
 	// Tokens and discovery.
-	{"post", "/oidc/token", "getAccessToken", "Tokens", "Client-credentials token",
+	{"getAccessToken", "Tokens", "Client-credentials token",
 		"Exchanges an application's client_id and client_secret (form fields, or HTTP Basic) for a one-hour access token (ES256 JWT). A management application gets an admin token, a regular application a token that reaches its own users. The optional resource becomes the token's audience.",
 		"", nil, "form", 200, "TokenResponse", []int{400, 401, 415, 429}},
-	{"get", "/oidc/jwks", "getJwks", "Tokens", "Token signing keys",
+	{"getJwks", "Tokens", "Token signing keys",
 		"The public keys (JWK Set) that verify scimd's access tokens, including the previous key during a rotation.",
 		"", nil, "", 200, "JWKS", nil},
-	{"get", "/.well-known/openid-configuration", "getOpenIDConfiguration", "Tokens", "OpenID provider configuration",
+	{"getOpenIDConfiguration", "Tokens", "OpenID provider configuration",
 		"A minimal OpenID provider configuration: issuer, token endpoint and JWKS URI. scimd serves only the client-credentials grant.",
 		"", nil, "", 200, "OpenIDConfiguration", nil},
-	{"get", "/cis/openapi.json", "getOpenAPIDocument", "Tokens", "This OpenAPI document",
+	{"getOpenAPIDocument", "Tokens", "This OpenAPI document",
 		"The OpenAPI 3.0.3 description of the native API.",
 		"", nil, "", 200, "Object", nil},
 
 	// End-user password login.
-	{"post", "/cis/v1/auth/password/login", "passwordLogin", "Login", "End-user password login",
+	{"passwordLogin", "Login", "End-user password login",
 		"Logs an end user in to an application with a username or an email and a password, and returns a user access token that reaches only /cis/v1/users/me/... A temporary password is refused with 403 and error temporary_password. Repeated failures are rate-limited (429).",
 		"", nil, "PasswordLogin", 200, "TokenResponse", []int{400, 401, 403, 429}},
-	{"post", "/cis/v1/auth/password/replace", "replaceTemporaryPassword", "Login", "Replace a temporary password and log in",
+	{"replaceTemporaryPassword", "Login", "Replace a temporary password and log in",
 		"Replaces the user's temporary (or current) password with new_password and logs the user in, as passwordLogin does.",
 		"", nil, "PasswordReplace", 200, "TokenResponse", []int{400, 401, 403, 429}},
 
 	// The current user.
-	{"post", "/cis/v1/users/me/password-credentials", "addPasswordCredentialsToCurrentUser", "Me", "The current user sets a first password",
+	{"addPasswordCredentialsToCurrentUser", "Me", "The current user sets a first password",
 		"Gives the calling end user a first password (and optionally a username, only when the record has none). Every refusal is a 403, as Transmit documents. A user without a password holds no user access token, so this takes an enrolment token too (issueEnrolmentToken), which is good for this call only.",
 		"user", nil, "OwnPassword", 200, "MessageResult", []int{400, 403}},
-	{"get", "/cis/v1/users/me/device-keys", "getDeviceKeysForTenant", "Me", "Device keys of the current user",
+	{"getDeviceKeysForTenant", "Me", "Device keys of the current user",
 		"The calling end user's device keys (an array; empty when none). scimd has no API to register device keys: they are read-only.",
 		"user", nil, "", 200, "DeviceKeysResult", []int{403}},
 
 	// Users.
-	{"get", "/cis/v1/users/count", "getUsersCount", "Users", "Count users",
+	{"getUsersCount", "Users", "Count users",
 		"Counts the users the caller may see, optionally filtered with search and search_prefix.",
 		"client", []string{"search", "search_prefix"}, "", 200, "UserCountResult", []int{400, 403}},
-	{"post", "/cis/v1/users/bulk", "bulkCreateUser", "Users", "Create many users",
+	{"bulkCreateUser", "Users", "Create many users",
 		"Creates up to 1000 users, each element independently (not atomic): the result reports each element's status and the user or the error.",
 		"client", nil, "BulkCreate", 201, "BulkResult", []int{400, 403, 413, 415}},
-	{"get", "/cis/v1/users/email/{email}", "getUserByEmail", "Users", "Get a user by primary email",
+	{"getUserByEmail", "Users", "Get a user by primary email",
 		"The user whose primary email is the given address (case-insensitive). Secondary emails do not match.",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"get", "/cis/v1/users/external-user-id/{external_user_id}", "getUserByExternalUserId", "Users", "Get a user by external user id",
+	{"getUserByExternalUserId", "Users", "Get a user by external user id",
 		"The user whose tenant-level external_user_id is the given value (case-sensitive).",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"get", "/cis/v1/users/username/{username}", "getUserByUsername", "Users", "Get a user by username",
+	{"getUserByUsername", "Users", "Get a user by username",
 		"The user with the given username (case-insensitive).",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"get", "/cis/v1/users/phone-number/{phone_number}", "getUserByPhone", "Users", "Get a user by primary phone number",
+	{"getUserByPhone", "Users", "Get a user by primary phone number",
 		"The user whose primary phone number is the given E.164 number.",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"get", "/cis/v1/users/phone/{phone_number}", "deprecatedGetUserByPhone", "Users", "Get a user by primary phone number (deprecated path)",
+	{"deprecatedGetUserByPhone", "Users", "Get a user by primary phone number (deprecated path)",
 		"The deprecated path of getUserByPhone.",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"get", "/cis/v1/users/identifier", "getUserByIdentifier", "Users", "Get a user by a named identifier",
+	{"getUserByIdentifier", "Users", "Get a user by a named identifier",
 		"The user whose identifier named by identifier_name (email: the primary email; phone_number: the primary phone; username; external_user_id; user_id) has the value identifier_value. Only the named field is looked at.",
 		"client", []string{"identifier_name", "identifier_value"}, "", 200, "UserResult", []int{400, 403, 404}},
-	{"post", "/cis/v1/users", "createUser", "Users", "Create a user",
+	{"createUser", "Users", "Create a user",
 		"Creates a user; email or phone_number is required. An application's token assigns the user to that application; an admin token may name applications in app_ids. credentials sets a password (temporary unless force_replace is false). New users are Pending until their first login. A taken identifier is a 409 naming it.",
 		"client", nil, "UserCreate", 201, "UserResult", []int{400, 403, 409, 413, 415}},
-	{"get", "/cis/v1/users", "getUsers", "Users", "List or search users",
+	{"getUsers", "Users", "List or search users",
 		"A page of the users the caller may see, filtered with search (SCIM filter syntax over native field names) and search_prefix, sorted by sort_field and sort_order (creation order by default).",
 		"client", []string{"search", "search_prefix", "page_offset", "page_limit", "sort_field", "sort_order"}, "", 200, "UserList", []int{400, 403}},
-	{"get", "/cis/v1/users/{user_id}", "getUserById", "Users", "Get a user",
+	{"getUserById", "Users", "Get a user",
 		"The user with the given id. A user the caller may not see (another application's) is a 404.",
 		"client", nil, "", 200, "UserResult", []int{403, 404}},
-	{"put", "/cis/v1/users/{user_id}", "updateUser", "Users", "Update a user (merge)",
+	{"updateUser", "Users", "Update a user (merge)",
 		"Merges the fields sent into the user: absent fields stay, null clears, objects and arrays are replaced whole, custom_data and custom_app_data are shallow-merged. status may be set here.",
 		"client", nil, "UserUpdate", 200, "UserResult", []int{400, 403, 404, 409, 413, 415}},
-	{"get", "/cis/v1/users/{user_id}/groups", "getUserGroups", "Users", "Groups of a user",
+	{"getUserGroups", "Users", "Groups of a user",
 		"The groups the user is a direct member of.",
 		"client", nil, "", 200, "GroupListResult", []int{403, 404}},
-	{"get", "/cis/v1/users/{user_id}/apps", "getUserApps", "Users", "Applications of a user (scimd addition)",
+	{"getUserApps", "Users", "Applications of a user (scimd addition)",
 		"The applications the user is assigned to, in id order; an application's token sees only its own entry.",
 		"client", nil, "", 200, "UserAppsResult", []int{403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/apps", "removeUserFromApp", "Users", "Remove the user from the calling application",
+	{"removeUserFromApp", "Users", "Remove the user from the calling application",
 		"Detaches the user from the calling application: its app-level data is deleted, the application no longer sees the user, and the user's tokens for it stop working. The user stays in the tenant. An admin token has no calling application (403): it uses removeUserFromNamedApp.",
 		"client", nil, "", 204, "", []int{403, 404}},
-	{"put", "/cis/v1/users/{user_id}/apps/{app_id}", "assignUserToApp", "Users", "Assign a user to an application (scimd addition)",
+	{"assignUserToApp", "Users", "Assign a user to an application (scimd addition)",
 		"Assigns an existing user to a regular application (idempotent).",
 		"admin", nil, "", 204, "", []int{403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/apps/{app_id}", "removeUserFromNamedApp", "Users", "Remove a user from a named application (scimd addition)",
+	{"removeUserFromNamedApp", "Users", "Remove a user from a named application (scimd addition)",
 		"Detaches the user from the named application, as removeUserFromApp does for the caller's own. An administrator may name any application, an application only itself. A user not assigned to it is a 404.",
 		"client", nil, "", 204, "", []int{403, 404}},
-	{"post", "/cis/v1/users/{user_id}/password", "addPasswordCredential", "Users", "Give a user a first password",
+	{"addPasswordCredential", "Users", "Give a user a first password",
 		"Sets a first password (temporary unless force_replace is false) and optionally the username; a user who has a password is a 409.",
 		"client", nil, "PasswordCreate", 201, "MessageResult", []int{400, 403, 404, 409}},
-	{"post", "/cis/v1/users/{user_id}/enrolment-token", "issueEnrolmentToken", "Users", "Issue an enrolment token (scimd addition)",
+	{"issueEnrolmentToken", "Users", "Issue an enrolment token (scimd addition)",
 		"Issues a 15-minute token with which the user, who has no password yet, sets one at POST /cis/v1/users/me/password-credentials; the token reaches nothing else (403) and stops working once the user has a password. A user who has a password is a 409, a disabled one a 400.",
 		"client", nil, "", 201, "EnrolmentTokenResult", []int{400, 403, 404, 409}},
-	{"put", "/cis/v1/users/{user_id}/password", "updatePasswordCredential", "Users", "Replace a user's password",
+	{"updatePasswordCredential", "Users", "Replace a user's password",
 		"Replaces the user's password (temporary unless force_replace is false).",
 		"client", nil, "PasswordUpdate", 200, "MessageResult", []int{400, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/emails/{email}", "removeUserSecondaryEmail", "Users", "Remove a secondary email",
+	{"removeUserSecondaryEmail", "Users", "Remove a secondary email",
 		"Removes one secondary email; the primary email cannot be removed this way (400).",
 		"client", nil, "", 204, "", []int{400, 403, 404}},
-	{"delete", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}", "removeUserSecondaryPhoneNumber", "Users", "Remove a secondary phone number",
+	{"removeUserSecondaryPhoneNumber", "Users", "Remove a secondary phone number",
 		"Removes one secondary phone number; the primary cannot be removed this way (400).",
 		"client", nil, "", 204, "", []int{400, 403, 404}},
-	{"post", "/cis/v1/users/{user_id}/emails/{email}/verify", "verifyUserEmail", "Users", "Mark an email verified",
+	{"verifyUserEmail", "Users", "Mark an email verified",
 		"Marks one of the user's emails verified and, with change_to_primary, makes it the primary (the old primary becomes a secondary).",
 		"client", nil, "Verify", 202, "", []int{400, 403, 404, 409}},
-	{"post", "/cis/v1/users/{user_id}/phone-numbers/{phone_number}/verify", "verifyUserPhoneNumber", "Users", "Mark a phone number verified",
+	{"verifyUserPhoneNumber", "Users", "Mark a phone number verified",
 		"Marks one of the user's phone numbers verified and, with change_to_primary, makes it the primary.",
 		"client", nil, "Verify", 202, "", []int{400, 403, 404, 409}},
-	{"delete", "/cis/v1/manage/users/{user_id}", "deleteTenantUser", "Users", "Delete a user and all its data",
+	{"deleteTenantUser", "Users", "Delete a user and all its data",
 		"Deletes the user from the tenant with all tenant-level and app-level data. Needs a tenant-wide token: an admin token, or an unbound API token with the scim scope.",
 		"admin", nil, "", 204, "", []int{403, 404}},
 
 	// Groups.
-	{"post", "/cis/v1/groups", "createGroup", "Groups", "Create a group",
+	{"createGroup", "Groups", "Create a group",
 		"Creates a tenant group (name unique, case-insensitive). Needs a tenant-wide token (admin, or an unbound API token with the scim scope).",
 		"client", nil, "GroupInput", 201, "GroupResult", []int{400, 403, 409}},
-	{"get", "/cis/v1/groups", "getAllGroups", "Groups", "List groups",
+	{"getAllGroups", "Groups", "List groups",
 		"A page of the tenant's groups, in creation order. Every caller that may read sees every group.",
 		"client", []string{"page_offset", "page_limit"}, "", 200, "GroupList", []int{400, 403}},
-	{"get", "/cis/v1/groups/{group_id}", "getGroupByID", "Groups", "Get a group",
+	{"getGroupByID", "Groups", "Get a group",
 		"The group with the given id.",
 		"client", nil, "", 200, "GroupResult", []int{403, 404}},
-	{"put", "/cis/v1/groups/{group_id}", "updateGroup", "Groups", "Update a group",
+	{"updateGroup", "Groups", "Update a group",
 		"Changes the group's name, description or custom_data (fields sent only). Needs a tenant-wide token.",
 		"client", nil, "GroupInput", 200, "GroupResult", []int{400, 403, 404, 409}},
-	{"delete", "/cis/v1/groups/{group_id}", "deleteGroup", "Groups", "Delete a group",
+	{"deleteGroup", "Groups", "Delete a group",
 		"Deletes the group; its members stay, without the membership. Needs a tenant-wide token.",
 		"client", nil, "", 204, "", []int{403, 404}},
-	{"post", "/cis/v1/groups/{group_id}/members", "assignUsers", "Groups", "Add members",
+	{"assignUsers", "Groups", "Add members",
 		"Adds users to the group. An application may add only its own users; any unknown or invisible user is a 404 and changes nothing.",
 		"client", nil, "Members", 204, "", []int{400, 403, 404}},
-	{"get", "/cis/v1/groups/{group_id}/members", "getGroupUsers", "Groups", "List members",
+	{"getGroupUsers", "Groups", "List members",
 		"A page of the group's members the caller may see (an application sees only its own users), in creation order.",
 		"client", []string{"page_offset", "page_limit"}, "", 200, "UserList", []int{400, 403, 404}},
-	{"delete", "/cis/v1/groups/{group_id}/members/{user_id}", "removeAssignment", "Groups", "Remove a member",
+	{"removeAssignment", "Groups", "Remove a member",
 		"Removes one user from the group; removing a user who is not a member succeeds.",
 		"client", nil, "", 204, "", []int{403, 404}},
 
 	// Applications.
-	{"post", "/cis/v1/applications", "createApp", "Applications", "Create an application",
+	{"createApp", "Applications", "Create an application",
 		"Creates a regular application with one client; the response carries client_id and client_secret, the secret shown only this once.",
 		"admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 403}},
-	{"get", "/cis/v1/applications", "getAllApps", "Applications", "List applications",
+	{"getAllApps", "Applications", "List applications",
 		"The regular applications: all of them for administrators, itself for an application's token.",
 		"client", nil, "", 200, "AppListResult", []int{403}},
-	{"get", "/cis/v1/applications/list", "getAppsList", "Applications", "List applications (short form)",
+	{"getAppsList", "Applications", "List applications (short form)",
 		"As getAllApps, with only the identifying fields.",
 		"client", nil, "", 200, "AppSummaryListResult", []int{403}},
-	{"get", "/cis/v1/applications/{app_id}", "getAppById", "Applications", "Get an application",
+	{"getAppById", "Applications", "Get an application",
 		"An application: any for administrators, itself for an application's token (another is a 404).",
 		"client", nil, "", 200, "AppResult", []int{403, 404}},
-	{"put", "/cis/v1/applications/{app_id}", "updateApp", "Applications", "Update an application",
+	{"updateApp", "Applications", "Update an application",
 		"Changes an application's settings (fields sent only). Administrators, or the application itself with the admin scope. Transmit fields scimd does not implement are accepted and ignored.",
 		"client", nil, "AppInput", 200, "AppResult", []int{400, 403, 404}},
-	{"delete", "/cis/v1/applications/{app_id}", "deleteApp", "Applications", "Delete an application",
+	{"deleteApp", "Applications", "Delete an application",
 		"Deletes the application and every user's data for it; the users stay in the tenant.",
 		"admin", nil, "", 204, "", []int{403, 404}},
-	{"post", "/cis/v1/applications/{app_id}/client-secret", "rotateAppClientSecret", "Applications", "Rotate the client secret",
+	{"rotateAppClientSecret", "Applications", "Rotate the client secret",
 		"Gives the application's client a new secret, returned once; the old one stops working at once.",
 		"admin", nil, "", 200, "SecretResult", []int{403, 404}},
 
 	// Management applications.
-	{"post", "/cis/v1/management/applications", "createManagementApplication", "Management applications", "Create a management application",
+	{"createManagementApplication", "Management applications", "Create a management application",
 		"Creates a management application, whose tokens are admin tokens; client_secret is shown only in this response.",
 		"admin", nil, "AppInput", 201, "AppWithSecretResult", []int{400, 403}},
-	{"get", "/cis/v1/management/applications", "getAllManagementApplications", "Management applications", "List management applications",
+	{"getAllManagementApplications", "Management applications", "List management applications",
 		"The management applications (an application's token sees none).",
 		"client", nil, "", 200, "AppListResult", []int{403}},
-	{"get", "/cis/v1/management/applications/{app_id}", "getManagementApplicationById", "Management applications", "Get a management application",
+	{"getManagementApplicationById", "Management applications", "Get a management application",
 		"A management application (scimd addition: Transmit has no get-by-id).",
 		"admin", nil, "", 200, "AppResult", []int{403, 404}},
-	{"put", "/cis/v1/management/applications/{app_id}", "updateManagementApplication", "Management applications", "Update a management application",
+	{"updateManagementApplication", "Management applications", "Update a management application",
 		"Changes a management application's settings (fields sent only).",
 		"admin", nil, "AppInput", 200, "AppResult", []int{400, 403, 404}},
-	{"delete", "/cis/v1/management/applications/{app_id}", "deleteManagementApplication", "Management applications", "Delete a management application",
+	{"deleteManagementApplication", "Management applications", "Delete a management application",
 		"Deletes a management application; the last one cannot be deleted (400).",
 		"admin", nil, "", 204, "", []int{400, 403, 404}},
-	{"post", "/cis/v1/management/applications/{app_id}/client-secret", "rotateManagementAppClientSecret", "Management applications", "Rotate the client secret",
+	{"rotateManagementAppClientSecret", "Management applications", "Rotate the client secret",
 		"Gives the management application's client a new secret, returned once; the old one stops working at once.",
 		"admin", nil, "", 200, "SecretResult", []int{403, 404}},
 
 	// API tokens and audit (scimd additions).
-	{"post", "/cis/v1/manage/api-tokens", "createApiToken", "API tokens", "Create an API token",
+	{"createApiToken", "API tokens", "Create an API token",
 		"Creates a long-lived bearer token (scimd_...) for an identity-provider connector, returned once. Unbound it reaches the whole tenant, with app_id only that application's users; scopes (default [scim]) say what it may do there.",
 		"admin", nil, "APITokenInput", 201, "APITokenResult", []int{400, 403}},
-	{"get", "/cis/v1/manage/api-tokens", "getApiTokens", "API tokens", "List API tokens",
+	{"getApiTokens", "API tokens", "List API tokens",
 		"Every API token record with its scopes (never the tokens themselves).",
 		"admin", nil, "", 200, "APITokenListResult", []int{403}},
-	{"delete", "/cis/v1/manage/api-tokens/{token_id}", "deleteApiToken", "API tokens", "Revoke an API token",
+	{"deleteApiToken", "API tokens", "Revoke an API token",
 		"Revokes the token; it stops working at once on every replica.",
 		"admin", nil, "", 204, "", []int{403, 404}},
-	{"get", "/cis/v1/manage/audit-events", "getAuditEvents", "Audit", "Read audit events",
+	{"getAuditEvents", "Audit", "Read audit events",
 		"Audit events, newest first, filtered by target, actor, action and time.",
 		"admin", []string{"target_id", "actor_id", "action", "from", "to", "offset", "limit"}, "", 200, "EventList", []int{400, 403}},
 }
@@ -451,11 +452,11 @@ func componentSchemas() map[string]any {
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // accessText says who may call an operation, for its description.
-func accessText(op apiOp) string {
+func accessText(method string, op apiOp) string {
 	switch op.auth {
 	case "client":
 		need := "read"
-		if op.method != "get" {
+		if method != "get" {
 			need = "scim"
 		}
 		return "Callers: a regular application's token (its own users only: others are 404), an admin token, or an API token (its reach, and at least the " + need + " scope)."
@@ -469,15 +470,24 @@ func accessText(op apiOp) string {
 
 // openAPIDocument builds the OpenAPI document of the native API.
 func (h *Handler) openAPIDocument() map[string]any {
-	paths := map[string]any{}
+	docs := make(map[string]apiOp, len(apiOps))
 	for _, op := range apiOps {
-		item, _ := paths[op.path].(map[string]any)
+		docs[op.id] = op
+	}
+	paths := map[string]any{}
+	for _, rt := range h.routes() {
+		op, ok := docs[rt.name]
+		if !ok {
+			continue // TestOpenAPICoversRoutes names it
+		}
+		method := strings.ToLower(rt.method)
+		item, _ := paths[rt.path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
-			paths[op.path] = item
+			paths[rt.path] = item
 		}
 		var params []any
-		for _, m := range pathParam.FindAllStringSubmatch(op.path, -1) {
+		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "description": pathParams[m[1]], "schema": str()})
 		}
 		for _, q := range op.query {
@@ -487,7 +497,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 			}
 			params = append(params, p)
 		}
-		o := map[string]any{"operationId": op.id, "summary": op.summary, "description": op.desc + "\n\n" + accessText(op), "tags": []string{op.tag}}
+		o := map[string]any{"operationId": op.id, "summary": op.summary, "description": op.desc + "\n\n" + accessText(method, op), "tags": []string{op.tag}}
 		if len(params) > 0 {
 			o["parameters"] = params
 		}
@@ -537,7 +547,7 @@ func (h *Handler) openAPIDocument() map[string]any {
 		responses["default"] = map[string]any{"description": "Any other error (405, 413, 415, 429, 500, 501, 503): the native error body",
 			"content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
 		o["responses"] = responses
-		item[op.method] = o
+		item[method] = o
 	}
 	bearer := func(desc string) map[string]any {
 		return map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": desc}

@@ -23,6 +23,56 @@ type call struct {
 	groupNames map[string]string
 }
 
+// endpoint is one SCIM endpoint below a base, routed by the first path
+// segment. SCIM clients spell resource names in any case (`/users` and
+// `/Users` are one endpoint), so names match ignoring case, except the base
+// itself ("") and ".search", which match exactly.
+type endpoint struct {
+	name   string
+	whole  bool // nothing below the name: a longer path is not found
+	search bool // the endpoint has a /.search below it (its route label)
+	// methods, when set, are the methods allowed, and serve runs after
+	// authentication; without them serve authenticates itself (Users and
+	// Groups, per method) or needs no credential (discovery).
+	methods []string
+	serve   func(c *call, head, tail string)
+}
+
+// endpoints is the SCIM face's route table: the dispatch and the route
+// labels of the request log and metrics are derived from it. (It is set in
+// init because Bulk routes its operations through it.)
+var endpoints []endpoint
+
+func init() {
+	endpoints = []endpoint{
+		{name: "", whole: true, methods: []string{http.MethodGet}, serve: func(c *call, _, _ string) { c.rootQuery() }},
+		{name: "ServiceProviderConfig", whole: true, serve: func(c *call, _, _ string) { c.discovery(c.serviceProviderConfig) }},
+		{name: "ResourceTypes", serve: (*call).discoveryDocs},
+		{name: "ResourceType", serve: (*call).discoveryDocs},
+		{name: "Schemas", serve: (*call).discoveryDocs},
+		{name: ".search", whole: true, methods: []string{http.MethodPost}, serve: func(c *call, _, _ string) { c.rootSearch() }},
+		{name: "Bulk", whole: true, methods: []string{http.MethodPost}, serve: func(c *call, _, _ string) { c.bulk() }},
+		{name: "Me", methods: []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete}, serve: func(c *call, _, tail string) { c.me(tail) }},
+		{name: "Users", search: true, serve: func(c *call, _, tail string) { c.resource(schemas.UserResource, tail) }},
+		{name: "Groups", search: true, serve: func(c *call, _, tail string) { c.resource(schemas.GroupResource, tail) }},
+	}
+}
+
+func (c *call) discoveryDocs(head, tail string) {
+	c.discovery(func() { c.libraryDiscovery(head, tail) })
+}
+
+// findEndpoint returns the endpoint the first segment head names, or nil.
+func findEndpoint(head string) *endpoint {
+	for i := range endpoints {
+		e := &endpoints[i]
+		if e.name == head || e.name != "" && e.name != ".search" && strings.EqualFold(e.name, head) {
+			return e
+		}
+	}
+	return nil
+}
+
 // route dispatches the request. Discovery needs no credentials; everything
 // else does.
 func (c *call) route() {
@@ -33,50 +83,35 @@ func (c *call) route() {
 			httpx.SetRoute(c.r, c.base+p)
 		}
 	}
+	e := findEndpoint(head)
 	switch {
-	case rest == "":
-		c.auth(func() { c.rootQuery() }, http.MethodGet)
-	case strings.EqualFold(head, "ServiceProviderConfig") && tail == "":
-		c.discovery(c.serviceProviderConfig)
-	case strings.EqualFold(head, "ResourceTypes") || strings.EqualFold(head, "ResourceType") || strings.EqualFold(head, "Schemas"):
-		c.discovery(func() { c.libraryDiscovery(head, tail) })
-	case head == ".search" && tail == "":
-		c.auth(c.rootSearch, http.MethodPost)
-	case strings.EqualFold(head, "Bulk") && tail == "":
-		c.auth(c.bulk, http.MethodPost)
-	case strings.EqualFold(head, "Me"):
-		c.auth(func() { c.me(tail) }, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete)
-	case strings.EqualFold(head, "Users"):
-		c.resource(schemas.UserResource, tail)
-	case strings.EqualFold(head, "Groups"):
-		c.resource(schemas.GroupResource, tail)
-	default:
+	case e == nil || e.whole && tail != "":
 		c.fail(notFound("no SCIM endpoint at %s", c.r.URL.Path))
+	case e.methods != nil:
+		c.auth(func() { e.serve(c, head, tail) }, e.methods...)
+	default:
+		e.serve(c, head, tail)
 	}
 }
 
 // routePattern is the route label of a path below a base ("" for no SCIM
 // endpoint): a bounded set of templates, never an id.
 func routePattern(head, tail string) string {
-	for _, name := range []string{"ServiceProviderConfig", "ResourceTypes", "ResourceType", "Schemas", "Bulk", "Me", "Users", "Groups"} {
-		if strings.EqualFold(head, name) {
-			switch {
-			case tail == "":
-				return "/" + name
-			case tail == ".search" && (name == "Users" || name == "Groups"):
-				return "/" + name + "/.search"
-			default:
-				return "/" + name + "/{id}"
-			}
-		}
-	}
+	e := findEndpoint(head)
 	switch {
-	case head == "" && tail == "":
-		return "/"
-	case head == ".search" && tail == "":
-		return "/.search"
+	case e == nil:
+		return ""
+	case e.name == "" || e.name == ".search":
+		if tail != "" {
+			return ""
+		}
+		return "/" + e.name
+	case tail == "":
+		return "/" + e.name
+	case tail == ".search" && e.search:
+		return "/" + e.name + "/.search"
 	}
-	return ""
+	return "/" + e.name + "/{id}"
 }
 
 // resource dispatches /Users… and /Groups….

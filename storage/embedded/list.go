@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -188,10 +189,11 @@ func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas
 func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*schemas.User, error) {
 	const chunk = 512
 	type item struct {
-		id  string
-		v   []byte
-		u   *schemas.User
-		err error
+		id      string
+		v       []byte
+		version int64
+		u       *schemas.User
+		err     error
 	}
 	workers := runtime.GOMAXPROCS(0)
 	var out []*schemas.User
@@ -217,7 +219,8 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 			if it.err != nil {
 				return it.err
 			}
-			r.complete(it.u)
+			it.u.Version = it.version
+			it.u.GroupIDs = seconds(r.groups, it.u.ID)
 		}
 		// Evaluation needs the groups: a second parallel pass.
 		keep := make([]bool, len(items))
@@ -237,9 +240,19 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 		items = items[:0]
 		return ctx.Err()
 	}
-	c := r.recs.Cursor()
+	// The versions are keyed like the records: a second cursor walks them
+	// in step instead of a lookup per user.
+	c, vc := r.recs.Cursor(), r.versions.Cursor()
+	vk, vv := vc.First()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		items = append(items, item{id: string(k), v: v})
+		for vk != nil && bytes.Compare(vk, k) < 0 {
+			vk, vv = vc.Next()
+		}
+		version := int64(0)
+		if bytes.Equal(vk, k) {
+			version = decodeVersion(vv)
+		}
+		items = append(items, item{id: string(k), v: v, version: version})
 		if len(items) == chunk {
 			if err := flush(); err != nil {
 				return nil, err

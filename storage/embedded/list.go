@@ -184,8 +184,10 @@ func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas
 }
 
 // scanUsers decodes every user and evaluates f (nil: all) on it, in id order.
-// Decoding, the bulk of the work, runs on all CPUs; the cursor and the
-// version and group lookups stay in this goroutine.
+// Decoding, the bulk of the work, runs on all CPUs: each record is first
+// decoded without copying its strings (decodeUserView) and evaluated, and
+// only the matches are decoded again for keeps. The cursors and the group
+// lookups stay in this goroutine.
 func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*schemas.User, error) {
 	const chunk = 512
 	type item struct {
@@ -193,50 +195,58 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 		v       []byte
 		version int64
 		u       *schemas.User
+		keep    bool
 		err     error
 	}
 	workers := runtime.GOMAXPROCS(0)
 	var out []*schemas.User
 	items := make([]item, 0, chunk)
-	flush := func() error {
+	parallel := func(work func(it *item)) {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
 				for i := w; i < len(items); i += workers {
-					it := &items[i]
-					u, err := decodeUser(it.v)
-					if err != nil {
-						it.err = fmt.Errorf("embedded: user %s: %w", it.id, err)
-						continue
-					}
-					it.u = u
+					work(&items[i])
 				}
 			})
 		}
 		wg.Wait()
+	}
+	flush := func() error {
+		parallel(func(it *item) {
+			if it.u, it.err = decodeUserView(it.v); it.err != nil {
+				it.err = fmt.Errorf("embedded: user %s: %w", it.id, it.err)
+			}
+		})
 		for i := range items {
 			it := &items[i]
 			if it.err != nil {
 				return it.err
 			}
 			it.u.Version = it.version
-			it.u.GroupIDs = seconds(r.groups, it.u.ID)
+			it.u.GroupIDs = seconds(r.groups, it.id)
 		}
-		// Evaluation needs the groups: a second parallel pass.
-		keep := make([]bool, len(items))
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < len(items); i += workers {
-					keep[i] = f == nil || schemas.MatchUser(f, items[i].u)
-				}
-			})
-		}
-		wg.Wait()
+		parallel(func(it *item) {
+			if it.keep = f == nil || schemas.MatchUser(f, it.u); !it.keep {
+				return
+			}
+			u, err := decodeUserRecord(it.v)
+			if err != nil {
+				it.err = fmt.Errorf("embedded: user %s: %w", it.id, err)
+				return
+			}
+			u.Version, u.GroupIDs = it.u.Version, it.u.GroupIDs
+			it.u = u
+		})
 		for i := range items {
-			if keep[i] {
-				out = append(out, items[i].u)
+			if it := &items[i]; it.keep {
+				if it.err != nil {
+					return it.err
+				}
+				out = append(out, it.u)
 			}
 		}
+		clear(items) // no view may outlive the chunk
 		items = items[:0]
 		return ctx.Err()
 	}

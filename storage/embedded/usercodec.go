@@ -262,6 +262,8 @@ var errShortRecord = errors.New("user record ends early")
 type rbuf struct {
 	b   []byte
 	err error
+	// noCopy makes str return views of b (see decodeUserView).
+	noCopy bool
 }
 
 func (r *rbuf) fail(err error) {
@@ -303,6 +305,9 @@ func (r *rbuf) count(min int) int {
 }
 
 func (r *rbuf) str() string {
+	if r.noCopy {
+		return r.view()
+	}
 	n := r.count(1)
 	if n == 0 {
 		return ""
@@ -406,8 +411,15 @@ func (r *rbuf) multi() []schemas.MultiValue {
 }
 
 // decodeUserRecord decodes a binary user record (Version and GroupIDs unset).
-func decodeUserRecord(b []byte) (*schemas.User, error) {
-	r := &rbuf{b: b}
+func decodeUserRecord(b []byte) (*schemas.User, error) { return decodeRecord(&rbuf{b: b}) }
+
+// decodeUserView is decodeUserRecord without copying the strings: they point
+// into b (bbolt's memory map), so the user must not outlive the transaction
+// nor be returned; a full scan evaluates its filter on it and decodes only
+// the matches again with decodeUserRecord.
+func decodeUserView(b []byte) (*schemas.User, error) { return decodeRecord(&rbuf{b: b, noCopy: true}) }
+
+func decodeRecord(r *rbuf) (*schemas.User, error) {
 	if c := r.byte(); c != userCodecV1 {
 		return nil, fmt.Errorf("not a user record (first byte %#x)", c)
 	}

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -20,9 +21,9 @@ const (
 	MaxStringBytes = 2048
 )
 
-// validUserStatus reports whether s is a user status.
+// validUserStatus reports whether s is a user status (one the catalog lists).
 func validUserStatus(s string) bool {
-	return s == schemas.StatusPending || s == schemas.StatusActive || s == schemas.StatusDisabled
+	return slices.Contains(schemas.UserAttributeByCanonical("status").CanonicalValues, s)
 }
 
 // normalizeUser brings u's free-form data into canonical form and checks every

@@ -178,7 +178,7 @@ func newUserNativeTable(c *catalog) *nativeTable {
 		nf("birthday", by("birthday"), wReadWrite).checked(checkBirthday),
 		nf("picture", by("picture"), wReadWrite).max(nativeURLMax).checked(checkURL),
 		nf("language", by("preferredLanguage"), wReadWrite).max(nativeLanguageMax),
-		nf("status", by("status"), wUpdateOnly).oneOf(StatusActive, StatusDisabled, StatusPending),
+		nf("status", by("status"), wUpdateOnly).oneOf(by("status").CanonicalValues...),
 		nf("status_changed_at", by("statusChangedAt"), wReadOnly),
 		nf("created_at", by("created"), wReadOnly).ms(),
 		nf("updated_at", by("updated"), wReadOnly).ms(),

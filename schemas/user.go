@@ -6,6 +6,8 @@ import (
 )
 
 // User statuses (native `status`; SCIM `active` is true for Active and Pending).
+// The catalog's status attribute lists them (CanonicalValues): the native
+// field's values and the directory's validation read that list.
 const (
 	StatusPending  = "Pending"
 	StatusActive   = "Active"

@@ -158,3 +158,42 @@ func TestFacesUseStorageTypesOnly(t *testing.T) {
 		}
 	}
 }
+
+// clockExceptions are the calls of time.Now allowed in schemas, by file: the
+// evaluator decides passwordInformation.expired at read time, and the stores
+// evaluate filters without the directory's clock (docs/architecture.md, "What
+// is left of issue 13").
+var clockExceptions = map[string]int{"accessor.go": 1}
+
+// TestSchemasReadsNoClock: schemas stamps nothing with its own clock; the
+// time of a write comes from directory's injected clock, through the
+// projections' options (SCIMOptions.Now, NativeOptions.Now).
+func TestSchemasReadsNoClock(t *testing.T) {
+	_, _, dirs := packages(t)
+	files, _ := filepath.Glob(filepath.Join(dirs["schemas"], "*.go"))
+	if len(files) == 0 {
+		t.Fatal("no source files in schemas")
+	}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		ast.Inspect(f, func(node ast.Node) bool {
+			if sel, ok := node.(*ast.SelectorExpr); ok && sel.Sel.Name == "Now" {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "time" {
+					n++
+				}
+			}
+			return true
+		})
+		if n > clockExceptions[filepath.Base(file)] {
+			t.Errorf("%s calls time.Now %d times: take the time from the caller (directory's clock)", file, n)
+		}
+	}
+}

@@ -120,16 +120,8 @@ func TestFacesUseStorageTypesOnly(t *testing.T) {
 		if !under(p, faces...) {
 			continue
 		}
-		fset := token.NewFileSet()
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, file := range files {
-			if strings.HasSuffix(file, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
+		fset, files := sources(t, dir)
+		for _, f := range files {
 			name := ""
 			for _, im := range f.Imports {
 				if path, _ := strconv.Unquote(im.Path.Value); path == module+"/storage" {
@@ -142,21 +134,48 @@ func TestFacesUseStorageTypesOnly(t *testing.T) {
 			if name == "" {
 				continue
 			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				sel, ok := n.(*ast.SelectorExpr)
-				if !ok {
-					return true
+			uses(f, name, func(sel *ast.SelectorExpr) {
+				if s := sel.Sel.Name; !slices.Contains(faceStorage, s) && !strings.HasPrefix(s, "Field") {
+					t.Errorf("%s: face %s uses storage.%s; a face may use only storage.%s and storage.Field*",
+						fset.Position(sel.Pos()), p, s, strings.Join(faceStorage, ", storage."))
 				}
-				if id, ok := sel.X.(*ast.Ident); ok && id.Name == name {
-					if s := sel.Sel.Name; !slices.Contains(faceStorage, s) && !strings.HasPrefix(s, "Field") {
-						t.Errorf("%s: face %s uses storage.%s; a face may use only storage.%s and storage.Field*",
-							fset.Position(sel.Pos()), p, s, strings.Join(faceStorage, ", storage."))
-					}
-				}
-				return true
 			})
 		}
 	}
+}
+
+// sources parses the non-test Go files of dir.
+func sources(t *testing.T, dir string) (*token.FileSet, []*ast.File) {
+	t.Helper()
+	fset := token.NewFileSet()
+	names, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	var files []*ast.File
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no Go source in %s", dir)
+	}
+	return fset, files
+}
+
+// uses calls fn with every selector ident.X of f.
+func uses(f *ast.File, ident string, fn func(sel *ast.SelectorExpr)) {
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == ident {
+				fn(sel)
+			}
+		}
+		return true
+	})
 }
 
 // clockExceptions are the calls of time.Now allowed in schemas, by file: the
@@ -170,29 +189,15 @@ var clockExceptions = map[string]int{"accessor.go": 1}
 // projections' options (SCIMOptions.Now, NativeOptions.Now).
 func TestSchemasReadsNoClock(t *testing.T) {
 	_, _, dirs := packages(t)
-	files, _ := filepath.Glob(filepath.Join(dirs["schemas"], "*.go"))
-	if len(files) == 0 {
-		t.Fatal("no source files in schemas")
-	}
-	fset := token.NewFileSet()
-	for _, file := range files {
-		if strings.HasSuffix(file, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := sources(t, dirs["schemas"])
+	for _, f := range files {
 		n := 0
-		ast.Inspect(f, func(node ast.Node) bool {
-			if sel, ok := node.(*ast.SelectorExpr); ok && sel.Sel.Name == "Now" {
-				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "time" {
-					n++
-				}
+		uses(f, "time", func(sel *ast.SelectorExpr) {
+			if sel.Sel.Name == "Now" {
+				n++
 			}
-			return true
 		})
-		if n > clockExceptions[filepath.Base(file)] {
+		if file := fset.Position(f.Pos()).Filename; n > clockExceptions[filepath.Base(file)] {
 			t.Errorf("%s calls time.Now %d times: take the time from the caller (directory's clock)", file, n)
 		}
 	}

@@ -47,12 +47,14 @@ lint:
 # 8-client throughput, the largest bodies), the embedded store at BENCH_USERS
 # users (default 1,000,000, generated straight into the store; set
 # SCIMD_EMBEDDED_BENCH_DIR to keep the generated store between runs), and the
-# MongoDB backend's round trips per operation. docs/performance.md reads the
-# figures.
+# MongoDB backend's round trips per operation, `scimd import`/`export` of
+# 100,000 users (cmd/scimd). docs/performance.md and docs/operations.md read
+# the figures.
 BENCH_USERS ?= 1000000
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./scim/
 	SCIMD_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench '$(BENCH)' -timeout 60m ./storage/embedded/
+	SCIMD_BENCH_USERS=100000 $(GO) test -run '^$$' -bench 'ImportUsers|ExportUsers' -benchtime 1x -timeout 10m ./cmd/scimd/
 	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...
 
 # Short fuzzing sessions of every parser (go test -fuzz takes one target at a time).

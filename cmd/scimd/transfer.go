@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -184,7 +185,7 @@ func countLine(counts map[string]int) string {
 }
 
 // exportPage is how many users export reads at once.
-const exportPage = 50_000
+var exportPage = 50_000
 
 // export writes the store's contents as JSON Lines (see the format above).
 // It reads each kind whole except users, which it reads exportPage at a time
@@ -422,6 +423,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return exitFailure
 	}
 	defer store.Close()
+	if getenv("GOGC") == "" {
+		// Thousands of users in flight make garbage fast: collecting less often
+		// saves about a fifth of the import's CPU for twice the memory (about
+		// 1 GB at the default workers).
+		debug.SetGCPercent(400)
+	}
 	start := time.Now()
 	st, err := importRecords(ctx, store, r, stderr, max(*workers, 1))
 	el := time.Since(start)

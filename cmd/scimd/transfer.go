@@ -275,21 +275,42 @@ func export(ctx context.Context, store storage.Store, w io.Writer, stderr io.Wri
 			return nil, err
 		}
 	}
-	for offset := 0; offset < users; offset += exportPage {
-		if err := ctx.Err(); err != nil {
+	// The next page is read while this one is encoded.
+	type pageResult struct {
+		items []*schemas.User
+		err   error
+	}
+	pages := make(chan pageResult, 1)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		defer close(pages)
+		for offset := 0; offset < users; offset += exportPage {
+			page, err := store.ListUsers(readCtx, storage.Query{Offset: offset, Limit: exportPage})
+			if err == nil && (page.Total != users || len(page.Items) != min(exportPage, users-offset)) {
+				err = fmt.Errorf("the store changed during the export (%d users at the start, %d now): export a store nothing writes to", users, page.Total)
+			}
+			select {
+			case pages <- pageResult{page.Items, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return nil, p.err
+		}
+		if err := writeUsers(bw, p.items); err != nil {
 			return nil, err
 		}
-		page, err := store.ListUsers(ctx, storage.Query{Offset: offset, Limit: exportPage})
-		if err != nil {
-			return nil, err
-		}
-		if page.Total != users || len(page.Items) != min(exportPage, users-offset) {
-			return nil, fmt.Errorf("the store changed during the export (%d users at the start, %d now): export a store nothing writes to", users, page.Total)
-		}
-		if err := writeUsers(bw, page.Items); err != nil {
-			return nil, err
-		}
-		bar.add(len(page.Items))
+		bar.add(len(p.items))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	for _, t := range tokens {
 		if err := put(recAPIToken, t); err != nil {
@@ -404,16 +425,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		r = f
 	}
 	var store storage.Store
+	var unsynced *embedded.Store // with --no-sync: synced once, before Close
 	var err error
 	if *fast && sf.mongoURI == "" {
-		var s *embedded.Store
-		if s, err = embedded.OpenWithOptions(sf.dataDir, embedded.Options{NoSync: true}); err == nil {
-			defer func() {
-				if err := s.Sync(); err != nil {
-					fmt.Fprintf(stderr, "scimd: import: sync: %v\n", err)
-				}
-			}()
-			store = s
+		if unsynced, err = embedded.OpenWithOptions(sf.dataDir, embedded.Options{NoSync: true}); err == nil {
+			store = unsynced
 		}
 	} else {
 		store, _, err = sf.open(ctx)
@@ -431,6 +447,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	start := time.Now()
 	st, err := importRecords(ctx, store, r, stderr, max(*workers, 1))
+	if unsynced != nil {
+		if serr := unsynced.Sync(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("sync: %w", serr))
+		}
+	}
 	el := time.Since(start)
 	sum := func(m map[string]int) (n int) {
 		for _, v := range m {

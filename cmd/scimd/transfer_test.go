@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +83,31 @@ func TestImportUserLineLayouts(t *testing.T) {
 		if err != nil || u.Version != 1 || u.UserName != storagetest.NewUser(i).UserName {
 			t.Fatalf("user %d: %+v, %v", i, u, err)
 		}
+	}
+}
+
+// --no-sync syncs the file once at the end, before the store is closed (it
+// used to sync after closing: "bad file descriptor", and nothing synced).
+func TestImportNoSyncSyncsAtTheEnd(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "x.jsonl")
+	in := `{"type":"header","data":{"format":"scimd-export","version":1}}` + "\n"
+	for i := range 3 {
+		in += string(mustJSON(record{Type: recUser, Data: mustJSON(storagetest.NewUser(i))})) + "\n"
+	}
+	if err := os.WriteFile(file, []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, log := scimd(t, nil, "import", "--data-dir", dir, "--in", file, "--no-sync")
+	if code != 0 || strings.Contains(log, "sync") || !strings.Contains(log, "created 3 users") {
+		t.Fatalf("import --no-sync: exit %d: %s", code, log)
+	}
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetUser(context.Background(), "u00000002"); err != nil {
+		t.Fatalf("after import --no-sync: %v", err)
 	}
 }

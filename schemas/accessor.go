@@ -208,6 +208,16 @@ func eachJSONRoot(doc any, p *Path, yield func(map[string]any) bool) bool {
 	return true
 }
 
+// jsonData returns the free-form object a JSON attribute reads (nil when absent).
+func jsonData(doc any, a *Attribute, appID string) map[string]any {
+	var data map[string]any
+	eachJSONRoot(doc, &Path{Attr: a, AppID: appID}, func(m map[string]any) bool {
+		data = m
+		return false
+	})
+	return data
+}
+
 // readElems yields the elements of the complex attribute a on doc.
 func readElems(doc any, a *Attribute, p *Path, yield func(any) bool) bool {
 	switch a.acc.elems {

@@ -3,6 +3,7 @@ package schemas
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -241,7 +242,7 @@ func (m *nativeMerge) members(f *nativeField, v any, path string) (obj map[strin
 		}
 		return nil, false, valueErr(path, "expected %s, not %s", want, jsonTypeName(v))
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := findNative(f.subs, k)
 		if s == nil {
 			return nil, false, valueErr(path+"."+k, "unknown field %q", path+"."+k)
@@ -379,7 +380,7 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 	used := make([]bool, len(old))
 	var fresh []any
 	for i, item := range items {
-		ipath := path + "[" + itoa(i) + "]"
+		ipath := path + "[" + strconv.Itoa(i) + "]"
 		obj, sugar, err := m.members(f, item, ipath)
 		if err != nil {
 			return err
@@ -497,7 +498,7 @@ func (m *nativeMerge) appIDs(v any, path string) error {
 // apply checks every key of body against the table, then applies the
 // fields in table order (so email is applied before secondary_emails).
 func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
-	for _, k := range sortedKeys(body) {
+	for _, k := range slices.Sorted(maps.Keys(body)) {
 		f := t.byName[k]
 		if f == nil {
 			return valueErr(k, "unknown field %q", k)

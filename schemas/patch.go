@@ -3,6 +3,7 @@ package schemas
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -189,7 +190,7 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 			continue
 		}
 		m, _ := op.Value.(map[string]any)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch {
 			case isPassword(k):
 				if err := take(m[k], k); err != nil {
@@ -197,7 +198,7 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 				}
 			case strings.EqualFold(k, UserSchemaURN):
 				inner, _ := m[k].(map[string]any)
-				for _, k2 := range sortedKeys(inner) {
+				for _, k2 := range slices.Sorted(maps.Keys(inner)) {
 					if strings.EqualFold(k2, "password") {
 						if err := take(inner[k2], k+":"+k2); err != nil {
 							return nil, err
@@ -420,7 +421,7 @@ func (pt *patcher) apply(op PatchOp) error {
 // pathless applies a path-less add or replace: each key of the value is a
 // path; "schemas" and "meta" are ignored.
 func (pt *patcher) pathless(op string, value map[string]any, prefix string) error {
-	for _, k := range sortedKeys(value) {
+	for _, k := range slices.Sorted(maps.Keys(value)) {
 		v := value[k]
 		if prefix == "" && (strings.EqualFold(k, "schemas") || strings.EqualFold(k, "meta")) {
 			continue
@@ -780,7 +781,7 @@ func (pt *patcher) single(op string, t patchTarget, v any) error {
 		return valueErr(t.name, "expected an object, not %s", jsonTypeName(v))
 	}
 	e := singleElem(pt.u, a, "", true)
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := scimSub(a, k)
 		if s == nil || s.Mutability == ReadOnly || s.acc.field == fNone {
 			continue // unknown or read-only sub-attributes are ignored, as in a PUT
@@ -955,7 +956,7 @@ func (pt *patcher) write(e any, t patchTarget, v any, obj map[string]any) error 
 	if t.sub != nil {
 		return pt.setSub(e, t.sub, v, t.name)
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := scimSub(t.attr, k)
 		if s == nil || s.Mutability == ReadOnly || s.acc.field == fNone {
 			continue

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,33 +33,6 @@ type SCIMMember struct {
 	Value   string // the member's id
 	Display string // optional, e.g. the member's userName
 	Type    string // "User"
-}
-
-// scimTime is the SCIM dateTime form: RFC 3339, UTC, milliseconds.
-const scimTime = "2006-01-02T15:04:05.000Z07:00"
-
-// formatTime renders a time in the form an attribute uses on the wire:
-// epoch milliseconds when millis, else RFC 3339 with milliseconds in UTC.
-func formatTime(t time.Time, millis bool) any {
-	if millis {
-		return t.UnixMilli()
-	}
-	return t.UTC().Format(scimTime)
-}
-
-// renderValue converts an accessor value to JSON.
-func renderValue(v Value, millis bool) any {
-	switch v.Kind {
-	case KindString:
-		return v.Str
-	case KindBool:
-		return v.Bool
-	case KindTime:
-		return formatTime(v.Time, millis)
-	case KindNumber:
-		return v.Num
-	}
-	return nil
 }
 
 // scimRender renders catalog attributes of one document.
@@ -179,16 +153,6 @@ func SCIMUser(u *User, o SCIMOptions) map[string]any {
 	return res
 }
 
-// jsonData returns the free-form object a JSON attribute reads (nil when absent).
-func jsonData(doc any, a *Attribute, appID string) map[string]any {
-	var data map[string]any
-	eachJSONRoot(doc, &Path{Attr: a, AppID: appID}, func(m map[string]any) bool {
-		data = m
-		return false
-	})
-	return data
-}
-
 // SCIMGroup renders g as a SCIM Group resource (RFC 7643 §4.2): schemas, id,
 // externalId, displayName, meta (location BaseURL+"/Groups/"+id), the
 // read-only GroupExtendedURN extension with the native description and
@@ -259,7 +223,7 @@ func IsURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:"
 
 func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 	b := &scimBody{c: c, sets: map[*Attribute]scimSet{}}
-	for _, key := range sortedKeys(body) {
+	for _, key := range slices.Sorted(maps.Keys(body)) {
 		v := body[key]
 		if strings.EqualFold(key, "schemas") {
 			continue
@@ -292,7 +256,7 @@ func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 			if !ok {
 				return nil, valueErr(key, "expected an object, not %s", jsonTypeName(v))
 			}
-			for _, k := range sortedKeys(obj) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				if err := b.add(urn, k, obj[k], key+":"+k); err != nil {
 					return nil, err
 				}
@@ -321,15 +285,6 @@ func (b *scimBody) set(a *Attribute, v any, path string) error {
 	}
 	b.sets[a] = scimSet{value: v, path: path}
 	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // scimScalar converts a JSON value to the Go value of a simple attribute:
@@ -430,7 +385,7 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 	for i, item := range items {
 		ipath := path
 		if a.MultiValued {
-			ipath = path + "[" + itoa(i) + "]"
+			ipath = path + "[" + strconv.Itoa(i) + "]"
 		}
 		fresh, err := scimElem(a, item, ipath, owned)
 		if err != nil {
@@ -481,7 +436,7 @@ func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, 
 		return nil, valueErr(ipath, "cannot be written")
 	}
 	seen := map[*Attribute]string{}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := FindAttribute(a.SubAttributes, k)
 		if s == nil || s.acc.internal || s.Mutability == ReadOnly || s.acc.field == fNone {
 			continue // unknown, scimd-internal or read-only: ignored
@@ -501,49 +456,6 @@ func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, 
 	}
 	return fresh, nil
 }
-
-// newElem returns a zero element of the complex attribute a.
-func newElem(a *Attribute) any {
-	switch a.acc.elems {
-	case eEmails, eSecondaryEmails:
-		return &Email{}
-	case ePhones, eSecondaryPhones:
-		return &PhoneNumber{}
-	case eAddresses, ePrimaryAddress:
-		return &Address{}
-	case eName:
-		return &Name{}
-	case eManager:
-		return &Manager{}
-	case eIMs, ePhotos, eEntitlements, eRoles, eX509:
-		return &MultiValue{}
-	}
-	return nil
-}
-
-// elemEmpty reports whether every owned field of elem is empty (false
-// booleans count as empty).
-func elemEmpty(elem any, owned map[field]bool) bool {
-	for f := range owned {
-		switch s := slot(elem, f, false).(type) {
-		case *string:
-			if *s != "" {
-				return false
-			}
-		case *bool:
-			if *s {
-				return false
-			}
-		case *time.Time:
-			if !s.IsZero() {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // ReplaceSCIMUser applies a SCIM User resource (a decoded JSON body; numbers
 // may be json.Number or float64) to u with the replace semantics of RFC 7644

@@ -111,3 +111,31 @@ func parseTime(s string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// wireTime is the dateTime form both faces write (SCIM dateTime, the native
+// ISO 8601 times): RFC 3339, UTC, milliseconds.
+const wireTime = "2006-01-02T15:04:05.000Z07:00"
+
+// formatTime renders a time in the form an attribute uses on the wire:
+// epoch milliseconds when millis, else RFC 3339 with milliseconds in UTC.
+func formatTime(t time.Time, millis bool) any {
+	if millis {
+		return t.UnixMilli()
+	}
+	return t.UTC().Format(wireTime)
+}
+
+// renderValue converts an accessor value to JSON (a time as formatTime says).
+func renderValue(v Value, millis bool) any {
+	switch v.Kind {
+	case KindString:
+		return v.Str
+	case KindBool:
+		return v.Bool
+	case KindTime:
+		return formatTime(v.Time, millis)
+	case KindNumber:
+		return v.Num
+	}
+	return nil
+}

@@ -454,3 +454,44 @@ func setDerived(u *User, f field, v string) bool {
 	}
 	return true
 }
+
+// newElem returns a zero element of the complex attribute a.
+func newElem(a *Attribute) any {
+	switch a.acc.elems {
+	case eEmails, eSecondaryEmails:
+		return &Email{}
+	case ePhones, eSecondaryPhones:
+		return &PhoneNumber{}
+	case eAddresses, ePrimaryAddress:
+		return &Address{}
+	case eName:
+		return &Name{}
+	case eManager:
+		return &Manager{}
+	case eIMs, ePhotos, eEntitlements, eRoles, eX509:
+		return &MultiValue{}
+	}
+	return nil
+}
+
+// elemEmpty reports whether every owned field of elem is empty (false
+// booleans count as empty).
+func elemEmpty(elem any, owned map[field]bool) bool {
+	for f := range owned {
+		switch s := slot(elem, f, false).(type) {
+		case *string:
+			if *s != "" {
+				return false
+			}
+		case *bool:
+			if *s {
+				return false
+			}
+		case *time.Time:
+			if !s.IsZero() {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -18,7 +18,8 @@
 // search (userRows, searchRecords, trigrams; see search.go). Open migrates a
 // file of format 1 (JSON
 // user records holding their version and groups, indexes rebuilt in memory at
-// every open) in one transaction, and refuses any other format. Only one
+// every open) in chunks of users, each its own transaction, resuming after a
+// crash, and refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability

@@ -664,10 +664,13 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 }
 
 // TestMigrateFormat1 checks that a file of format 1 (users holding their
-// version and groups, indexes rebuilt at every open) is migrated at open:
-// every user, version, membership, assignment and unique key is served as
-// before, and the file says format 3 afterwards.
+// version and groups, indexes rebuilt at every open) is migrated at open, in
+// several transactions of which a crash stopped the first part: every user,
+// version, membership, assignment and unique key is served as before, and
+// the file says format 3 afterwards.
 func TestMigrateFormat1(t *testing.T) {
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 7
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
@@ -712,10 +715,20 @@ func TestMigrateFormat1(t *testing.T) {
 		}
 		return nil
 	})
-	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A migration that stopped after two chunks (a crash after init's first
+	// transaction created the buckets): Open resumes it.
+	if err := db.Update(createBuckets); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if n, err := migrateV1Chunk(db); n != 7 || err != nil {
+			t.Fatalf("migrate a chunk: %d, %v", n, err)
+		}
+	}
+	db.Close()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)

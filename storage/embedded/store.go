@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,11 +23,11 @@ import (
 const FileName = "scimd.db"
 
 // formatVersion is the version of the file layout, stored in the meta bucket.
-// Version "2" (users in the file, trigram postings keyed trigram first) was
-// on main for an hour of development and is refused. Version "1" kept each user's version and group ids in its record and had no
-// index buckets (every index was rebuilt in memory at open); Open migrates such
-// a file to "3" in one transaction (see migrateV1). A file of any other
-// version is refused.
+// Version "1" kept each user's version and group ids in its JSON record and
+// had no index buckets (every index was rebuilt in memory at open); Open
+// migrates such a file to "3" (see migrateV1: in chunks, resumable). Version
+// "2" (trigram postings keyed trigram first) existed only during development.
+// A file of any other version is refused.
 const formatVersion = "3"
 
 // formatV1 is the layout Open migrates from.
@@ -186,42 +187,55 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 }
 
 // init creates the buckets and checks the format version, migrating a file
-// of format 1 in the same transaction.
+// of format 1 (see migrateV1).
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
-			bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-			bucketUserRows, bucketSearchRecords, bucketTrigrams}
-		for _, n := range bucketUserIndex {
-			if n != nil {
-				names = append(names, n)
-			}
+	var from []byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			from = bytes.Clone(meta.Get(keyFormat))
 		}
-		meta := tx.Bucket(bucketMeta)
-		v := []byte(nil)
-		if meta != nil {
-			v = meta.Get(keyFormat)
+		if from != nil && string(from) != formatVersion && string(from) != formatV1 {
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q)", from, formatVersion, formatV1)
 		}
-		if v != nil && string(v) != formatVersion && string(v) != formatV1 {
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q)", v, formatVersion, formatV1)
+		if err := createBuckets(tx); err != nil {
+			return err
 		}
-		for _, name := range names {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		meta = tx.Bucket(bucketMeta)
-		switch {
-		case v == nil:
-			return meta.Put(keyFormat, []byte(formatVersion))
-		case string(v) == formatV1:
-			if err := migrateV1(tx); err != nil {
-				return fmt.Errorf("migrate file format %s to %s: %w", formatV1, formatVersion, err)
-			}
-			return meta.Put(keyFormat, []byte(formatVersion))
+		if from == nil {
+			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 		}
 		return nil
 	})
+	if err != nil || string(from) != formatV1 {
+		return err
+	}
+	if _, err := migrateV1(s.db); err != nil {
+		return fmt.Errorf("migrate file format %s to %s: %w", formatV1, formatVersion, err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Delete(keyMigrated); err != nil {
+			return err
+		}
+		return meta.Put(keyFormat, []byte(formatVersion))
+	})
+}
+
+// createBuckets creates every bucket of the file that does not exist yet.
+func createBuckets(tx *bolt.Tx) error {
+	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
+		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
+		bucketUserRows, bucketSearchRecords, bucketTrigrams}
+	for _, n := range bucketUserIndex {
+		if n != nil {
+			names = append(names, n)
+		}
+	}
+	for _, name := range names {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // load decodes the groups, applications, tokens and signing keys into memory.

@@ -215,34 +215,89 @@ func (r *users) isMember(group, user string) bool {
 	return r.groups.Get(pairKey(user, group)) != nil
 }
 
-// migrateV1 rewrites the users of a format-1 file (records holding their
-// version and groups, no index buckets) into format 3 inside tx: one
-// transaction, so a crash leaves the file as it was.
-func migrateV1(tx *bolt.Tx) error {
-	old, err := decodeAll(tx.Bucket(bucketUsers), decodeUserV1)
-	if err != nil {
-		return fmt.Errorf("users: %w", err)
-	}
-	r := usersOf(tx)
-	b := &batch{tx: tx, u: r, search: r.search, mb: tx.Bucket(bucketMeta), postings: make(map[trigramKey]*postingDelta), nextRow: -1}
-	for _, u := range old {
-		enc, err := encodeUserOnly(u)
+// migrateChunk is the number of users migrateV1 rewrites per transaction:
+// bbolt splits nodes only at commit, so one transaction of a million inserts
+// would be quadratic. A variable for the tests.
+var migrateChunk = 5000
+
+// keyMigrated is the id of the last user migrated from format 1 (meta): the
+// migration resumes after it when a crash stopped it.
+var keyMigrated = []byte("migratedUpTo")
+
+// migrateV1 rewrites the users of a format-1 file (JSON records holding
+// their version and groups, no index buckets) into format 3, in id order, a
+// chunk of users per transaction: each transaction rewrites its users'
+// records (binary), writes their index entries and the user count, and
+// records the last id it did, so that a crash leaves a file whose next Open
+// resumes after it (the format stays "1" until the last chunk). It returns
+// the number of users migrated.
+func migrateV1(db *bolt.DB) (int, error) {
+	total := 0
+	for {
+		n, err := migrateV1Chunk(db)
 		if err != nil {
-			return fmt.Errorf("user %s: %w", u.ID, err)
+			return total, err
 		}
-		if err := r.recs.Put([]byte(u.ID), enc); err != nil {
+		total += n
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// migrateV1Chunk migrates the next migrateChunk users (0 when none is left).
+func migrateV1Chunk(db *bolt.DB) (int, error) {
+	n := 0
+	err := db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		r := usersOf(tx)
+		type rec struct {
+			id string
+			v  []byte
+		}
+		var recs []rec
+		c := r.recs.Cursor()
+		k, v := c.First()
+		if last := meta.Get(keyMigrated); last != nil {
+			if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {
+			recs = append(recs, rec{string(k), bytes.Clone(v)})
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		b := &batch{tx: tx, u: r, search: r.search, mb: meta, postings: make(map[trigramKey]*postingDelta), nextRow: -1}
+		for _, rc := range recs {
+			u, err := decodeUserV1(rc.v)
+			if err != nil {
+				return fmt.Errorf("user %s: %w", rc.id, err)
+			}
+			enc, err := encodeUserOnly(u)
+			if err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+			if err := r.recs.Put([]byte(rc.id), enc); err != nil {
+				return err
+			}
+			u.GroupIDs = slices.Compact(slices.Sorted(slices.Values(u.GroupIDs)))
+			if err := r.writeUserIndexes(u); err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+			if err := b.stageSearch(u.ID, nil, u); err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+		}
+		if err := b.finishSearch(); err != nil {
 			return err
 		}
-		u.GroupIDs = slices.Compact(slices.Sorted(slices.Values(u.GroupIDs)))
-		if err := r.writeUserIndexes(u); err != nil {
-			return fmt.Errorf("user %s: %w", u.ID, err)
+		n = len(recs)
+		if err := meta.Put(keyUserCount, encodeVersion(int64(countUsers(tx)+n))); err != nil {
+			return err
 		}
-		if err := b.stageSearch(u.ID, nil, u); err != nil {
-			return fmt.Errorf("user %s: %w", u.ID, err)
-		}
-	}
-	if err := b.finishSearch(); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketMeta).Put(keyUserCount, encodeVersion(int64(len(old))))
+		return meta.Put(keyMigrated, []byte(recs[len(recs)-1].id))
+	})
+	return n, err
 }

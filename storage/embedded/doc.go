@@ -13,11 +13,11 @@
 // number of users and the signing keys. Format 3 (this one) keeps next to the
 // user records their versions (userVersions), their memberships in both
 // directions (userGroups, groupMembers), their application assignments
-// (appUsers) and one bucket per unique user index (ix.userName, ix.email,
-// ix.phone, ix.externalId, ix.login), and the trigram index of substring
-// search (userRows, searchRecords, trigrams; see search.go). Open migrates a
-// file of format 1 (JSON
-// user records holding their version and groups, indexes rebuilt in memory at
+// (appUsers), one bucket per unique user index (ix.userName, ix.email,
+// ix.phone, ix.externalId, ix.login), every email value (ix.emails), and the
+// trigram index of substring search (userRows, searchRecords, trigrams; see
+// search.go). Open migrates a file of format 1 (JSON user records holding
+// their version and groups, indexes rebuilt in memory at
 // every open) in chunks of users, each its own transaction, resuming after a
 // crash, and refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.

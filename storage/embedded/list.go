@@ -294,6 +294,7 @@ func pageBounds(n, offset, limit int) (from, to int) {
 //	userName eq "x"        folded userName index
 //	primaryEmail eq "x"    folded primary email index
 //	primaryPhone eq "x"    primary phone index (caseExact)
+//	emails.value eq "x"    index of every email value (folded)
 //	externalId eq "x"      externalId index (caseExact)
 //	id eq "x"              the users bucket (caseExact)
 //	groups eq "g"          membership index (every group whose id matches)
@@ -421,6 +422,11 @@ func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 		return ids, true
 	}
 	if c.Path.Parent != nil {
+		if c.Path.Parent.Canonical == "emails" && a.Name == "value" {
+			// Every email of every user, folded: a superset for a
+			// case-exact comparison too.
+			return seconds(r.emails, schemas.Fold(v)), true
+		}
 		return nil, false
 	}
 	one := func(id string, found bool) ([]string, bool) {

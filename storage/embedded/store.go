@@ -56,7 +56,11 @@ var (
 	bucketUserGroups   = []byte("userGroups")   // pairKey(user, group)
 	bucketGroupMembers = []byte("groupMembers") // pairKey(group, user)
 	bucketAppUsers     = []byte("appUsers")     // pairKey(app, user)
-	bucketUserIndex    = [numKinds][]byte{
+	// Every email value of every user, folded: pairKey(schemas.Fold(value), user).
+	// Added within format 3: Open builds it when the meta bucket lacks
+	// keyEmailsIndexed (see indexAllEmails).
+	bucketUserEmails = []byte("ix.emails")
+	bucketUserIndex  = [numKinds][]byte{
 		kUserName: []byte("ix.userName"),
 		kEmail:    []byte("ix.email"),
 		kPhone:    []byte("ix.phone"),
@@ -201,30 +205,46 @@ func (s *Store) init() error {
 			return err
 		}
 		if from == nil {
-			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
+			meta := tx.Bucket(bucketMeta)
+			if err := meta.Put(keyEmailsIndexed, present); err != nil {
+				return err
+			}
+			return meta.Put(keyFormat, []byte(formatVersion))
 		}
 		return nil
 	})
-	if err != nil || string(from) != formatV1 {
+	if err != nil {
 		return err
 	}
-	if _, err := migrateV1(s.db); err != nil {
-		return fmt.Errorf("migrate file format %s to %s: %w", formatV1, formatVersion, err)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Delete(keyMigrated); err != nil {
+	if string(from) == formatV1 {
+		if _, err := migrateV1(s.db); err != nil {
+			return fmt.Errorf("migrate file format %s to %s: %w", formatV1, formatVersion, err)
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if err := meta.Delete(keyMigrated); err != nil {
+				return err
+			}
+			if err := meta.Put(keyEmailsIndexed, present); err != nil { // migrateV1 wrote it
+				return err
+			}
+			return meta.Put(keyFormat, []byte(formatVersion))
+		})
+		if err != nil {
 			return err
 		}
-		return meta.Put(keyFormat, []byte(formatVersion))
-	})
+	}
+	if err := indexAllEmails(s.db); err != nil {
+		return fmt.Errorf("index every email: %w", err)
+	}
+	return nil
 }
 
 // createBuckets creates every bucket of the file that does not exist yet.
 func createBuckets(tx *bolt.Tx) error {
 	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
 		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-		bucketUserRows, bucketSearchRecords, bucketTrigrams}
+		bucketUserRows, bucketSearchRecords, bucketTrigrams, bucketUserEmails}
 	for _, n := range bucketUserIndex {
 		if n != nil {
 			names = append(names, n)

@@ -72,6 +72,7 @@ func decodeVersion(b []byte) int64 {
 // read through it in a read-only transaction.
 type users struct {
 	recs, versions, groups, members, apps *bolt.Bucket
+	emails                                *bolt.Bucket           // pairKey(Fold(email value), user)
 	ix                                    [numKinds]*bolt.Bucket // the user kinds only
 	search                                *search
 }
@@ -83,6 +84,7 @@ func usersOf(tx *bolt.Tx) *users {
 		groups:   tx.Bucket(bucketUserGroups),
 		members:  tx.Bucket(bucketGroupMembers),
 		apps:     tx.Bucket(bucketAppUsers),
+		emails:   tx.Bucket(bucketUserEmails),
 		search:   searchOf(tx),
 	}
 	for k, n := range bucketUserIndex {
@@ -166,6 +168,11 @@ func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
 func (r *users) writeUserIndexes(u *schemas.User) error {
 	if err := r.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
 		return err
+	}
+	for _, e := range emailKeys(u) {
+		if err := r.emails.Put(pairKey(e, u.ID), present); err != nil {
+			return err
+		}
 	}
 	for _, g := range u.GroupIDs {
 		if err := r.setMember(g, u.ID, true); err != nil {
@@ -300,4 +307,92 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		return meta.Put(keyMigrated, []byte(recs[len(recs)-1].id))
 	})
 	return n, err
+}
+
+// keyEmailsIndexed (meta) says that ix.emails holds every email of every user.
+var (
+	keyEmailsIndexed   = []byte("emailsIndexed")
+	keyEmailsIndexedTo = []byte("emailsIndexedUpTo") // progress of indexAllEmails
+)
+
+// emailKeys returns the folded email values of u, each once.
+func emailKeys(u *schemas.User) []string {
+	if u == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range u.Emails {
+		if k := schemas.Fold(e.Value); k != "" && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// moveEmails updates ix.emails for the change of user id from old to nu.
+func (r *users) moveEmails(id string, old, nu *schemas.User) error {
+	ok, nk := emailKeys(old), emailKeys(nu)
+	for _, k := range ok {
+		if !slices.Contains(nk, k) {
+			if err := r.emails.Delete(pairKey(k, id)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range nk {
+		if !slices.Contains(ok, k) {
+			if err := r.emails.Put(pairKey(k, id), present); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// indexAllEmails fills ix.emails from the user records of a file made before
+// it existed, migrateChunk users per transaction, resuming after a crash;
+// then it marks the index complete. It does nothing when it is.
+func indexAllEmails(db *bolt.DB) error {
+	for {
+		done := false
+		err := db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta.Get(keyEmailsIndexed) != nil {
+				done = true
+				return nil
+			}
+			r := usersOf(tx)
+			c := r.recs.Cursor()
+			k, v := c.First()
+			if last := meta.Get(keyEmailsIndexedTo); last != nil {
+				if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
+					k, v = c.Next()
+				}
+			}
+			type rec struct{ id, v []byte }
+			var recs []rec
+			for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {
+				recs = append(recs, rec{bytes.Clone(k), v})
+			}
+			if len(recs) == 0 {
+				if err := meta.Delete(keyEmailsIndexedTo); err != nil {
+					return err
+				}
+				return meta.Put(keyEmailsIndexed, present)
+			}
+			for _, rc := range recs {
+				u, err := decodeUserRecord(rc.v)
+				if err != nil {
+					return fmt.Errorf("user %s: %w", rc.id, err)
+				}
+				if err := r.moveEmails(string(rc.id), nil, u); err != nil {
+					return err
+				}
+			}
+			return meta.Put(keyEmailsIndexedTo, recs[len(recs)-1].id)
+		})
+		if err != nil || done {
+			return err
+		}
+	}
 }

@@ -397,6 +397,9 @@ func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	if err := b.u.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
 		return err
 	}
+	if err := b.u.moveEmails(u.ID, old, u); err != nil {
+		return err
+	}
 	if old == nil || !bytes.Equal(encodeSearchRecord(old), encodeSearchRecord(u)) {
 		if err := b.stageSearch(u.ID, old, u); err != nil {
 			return err
@@ -446,6 +449,9 @@ func (b *batch) deleteUser(id string) error {
 		}
 	}
 	if err := b.u.versions.Delete([]byte(id)); err != nil {
+		return err
+	}
+	if err := b.u.moveEmails(id, old, nil); err != nil {
 		return err
 	}
 	if err := b.stageSearch(id, old, nil); err != nil {

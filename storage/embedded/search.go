@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -221,6 +222,27 @@ func encodeOffsets(offs []uint16) []byte {
 	return b
 }
 
+// union returns the offsets in either sorted list, sorted, each once.
+func union(a, b []uint16) []uint16 {
+	out := make([]uint16, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
 // intersect returns the offsets in both sorted lists.
 func intersect(a, b []uint16) []uint16 {
 	var out []uint16
@@ -326,11 +348,12 @@ func (b *batch) finishSearch() error {
 	for _, k := range keys {
 		d := b.postings[k]
 		offs := decodeOffsets(b.search.tri.Get(k[:]))
-		offs = slices.DeleteFunc(offs, func(o uint16) bool { return d.del[o] || d.add[o] })
-		for o := range d.add {
-			offs = append(offs, o)
+		if len(d.del) > 0 {
+			offs = slices.DeleteFunc(offs, func(o uint16) bool { return d.del[o] })
 		}
-		slices.Sort(offs)
+		if len(d.add) > 0 {
+			offs = union(offs, slices.Sorted(maps.Keys(d.add)))
+		}
 		var err error
 		if len(offs) == 0 {
 			err = b.search.tri.Delete(k[:])

@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -75,50 +74,94 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// CreateAdmin stores a new administrator with Version 1.
-func (s *Store) CreateAdmin(ctx context.Context, a *schemas.Admin, e *schemas.Event) error {
+// createKeyed stores the document encode returns under id in bucket, with
+// the event; an id already there is a FieldID conflict, an empty id an error.
+func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string, encode func() ([]byte, error), e *schemas.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if a == nil || a.ID == "" {
-		return errors.New("embedded: create admin: the admin has no id")
+	if id == "" {
+		return fmt.Errorf("embedded: create %s: the %s has no id", what, what)
 	}
-	c := *a
-	c.Version = 1
-	enc, err := encodeAdmin(&c)
+	enc, err := encode()
 	if err != nil {
-		return fmt.Errorf("embedded: create admin: encode: %w", err)
+		return fmt.Errorf("embedded: create %s: encode: %w", what, err)
 	}
 	ev, err := newStagedEvent(e)
 	if err != nil {
 		return err
 	}
 	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketAdmins)
-		if bk.Get([]byte(c.ID)) != nil {
+		bk := b.tx.Bucket(bucket)
+		if bk.Get([]byte(id)) != nil {
 			return storage.Conflict(storage.FieldID)
 		}
 		b.staged++
-		if err := bk.Put([]byte(c.ID), enc); err != nil {
+		if err := bk.Put([]byte(id), enc); err != nil {
 			return err
 		}
 		return b.putEvent(ev)
 	})
 }
 
-// GetAdmin returns the administrator with the given id, or storage.ErrNotFound.
-func (s *Store) GetAdmin(ctx context.Context, id string) (*schemas.Admin, error) {
-	var a *schemas.Admin
+// getKeyed returns the document under id in bucket, decoded, or
+// storage.ErrNotFound.
+func getKeyed[T any](s *Store, bucket []byte, id string, decode func([]byte) (T, error)) (T, error) {
+	var out T
 	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketAdmins).Get([]byte(id))
+		v := tx.Bucket(bucket).Get([]byte(id))
 		if v == nil || id == "" {
 			return storage.ErrNotFound
 		}
 		var err error
-		a, err = decodeAdmin(v)
+		out, err = decode(v)
 		return err
 	})
-	return a, err
+	return out, err
+}
+
+// deleteKeyed removes the document under id in bucket (storage.ErrNotFound
+// when there is none) and, in the same transaction, runs also (if not nil)
+// and stores the event.
+func (s *Store) deleteKeyed(ctx context.Context, bucket []byte, id string, also func(*batch) error, e *schemas.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return err
+	}
+	return s.submit(func(b *batch) error {
+		bk := b.tx.Bucket(bucket)
+		if bk.Get([]byte(id)) == nil {
+			return storage.ErrNotFound
+		}
+		b.staged++
+		if err := bk.Delete([]byte(id)); err != nil {
+			return err
+		}
+		if also != nil {
+			if err := also(b); err != nil {
+				return err
+			}
+		}
+		return b.putEvent(ev)
+	})
+}
+
+// CreateAdmin stores a new administrator with Version 1.
+func (s *Store) CreateAdmin(ctx context.Context, a *schemas.Admin, e *schemas.Event) error {
+	var c schemas.Admin
+	if a != nil {
+		c = *a
+		c.Version = 1
+	}
+	return s.createKeyed(ctx, bucketAdmins, "admin", c.ID, func() ([]byte, error) { return encodeAdmin(&c) }, e)
+}
+
+// GetAdmin returns the administrator with the given id, or storage.ErrNotFound.
+func (s *Store) GetAdmin(ctx context.Context, id string) (*schemas.Admin, error) {
+	return getKeyed(s, bucketAdmins, id, decodeAdmin)
 }
 
 // ListAdmins returns every administrator in id order.
@@ -182,71 +225,23 @@ func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Adm
 
 // DeleteAdmin removes the administrator and its sessions in one transaction.
 func (s *Store) DeleteAdmin(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketAdmins)
-		if bk.Get([]byte(id)) == nil {
-			return storage.ErrNotFound
-		}
-		b.staged++
-		if err := bk.Delete([]byte(id)); err != nil {
-			return err
-		}
-		if err := deleteSessions(b.tx.Bucket(bucketSessions), id, "", time.Time{}); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
+	return s.deleteKeyed(ctx, bucketAdmins, id, func(b *batch) error {
+		return deleteSessions(b.tx.Bucket(bucketSessions), id, "", time.Time{})
+	}, e)
 }
 
 // CreateSession stores a new session.
 func (s *Store) CreateSession(ctx context.Context, ss *schemas.Session, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	var id string
+	if ss != nil {
+		id = ss.ID
 	}
-	if ss == nil || ss.ID == "" {
-		return errors.New("embedded: create session: the session has no id")
-	}
-	enc, err := encodeSession(ss)
-	if err != nil {
-		return fmt.Errorf("embedded: create session: encode: %w", err)
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketSessions)
-		if bk.Get([]byte(ss.ID)) != nil {
-			return storage.Conflict(storage.FieldID)
-		}
-		b.staged++
-		if err := bk.Put([]byte(ss.ID), enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
+	return s.createKeyed(ctx, bucketSessions, "session", id, func() ([]byte, error) { return encodeSession(ss) }, e)
 }
 
 // GetSession returns the session with the given id, or storage.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (*schemas.Session, error) {
-	var out *schemas.Session
-	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get([]byte(id))
-		if v == nil || id == "" {
-			return storage.ErrNotFound
-		}
-		var err error
-		out, err = decodeSession(v)
-		return err
-	})
-	return out, err
+	return getKeyed(s, bucketSessions, id, decodeSession)
 }
 
 // TouchSession moves LastSeen forward to t.
@@ -279,24 +274,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t time.Time) error 
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketSessions)
-		if bk.Get([]byte(id)) == nil {
-			return storage.ErrNotFound
-		}
-		b.staged++
-		if err := bk.Delete([]byte(id)); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
+	return s.deleteKeyed(ctx, bucketSessions, id, nil, e)
 }
 
 // DeleteSessions removes an administrator's sessions but keep, and expired ones.

@@ -15,35 +15,7 @@ import (
 
 // CreateApp stores a new application with Version 1.
 func (s *Store) CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if a == nil || a.ID == "" {
-		return nil, errors.New("embedded: create app: the app has no id")
-	}
-	c := *a
-	c.Version = 1
-	enc, stored, err := encodeApp(&c)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: create app %s: encode: %w", a.ID, err)
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return nil, err
-	}
-	err = s.submit(func(b *batch) error {
-		if _, ok := b.app(stored.ID); ok {
-			return storage.Conflict(storage.FieldID)
-		}
-		if err := appRecords.stage(b, stored, enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return stored.Clone(), nil
+	return create(ctx, s, appRecords, a, e)
 }
 
 // GetApp returns the application with the given id, or storage.ErrNotFound.
@@ -80,6 +52,7 @@ func (s *Store) UpdateApp(ctx context.Context, id string, fn func(*schemas.App) 
 // appRecords describes applications to [update].
 var appRecords = recordKind[*schemas.App]{
 	noun:    "app",
+	id:      func(a *schemas.App) string { return a.ID },
 	get:     (*Store).GetApp,
 	lookup:  (*batch).app,
 	clone:   (*schemas.App).Clone,

@@ -2,8 +2,6 @@ package embedded
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -11,35 +9,7 @@ import (
 
 // CreateGroup stores a new group with Version 1 and returns the stored copy.
 func (s *Store) CreateGroup(ctx context.Context, g *schemas.Group, e *schemas.Event) (*schemas.Group, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if g == nil || g.ID == "" {
-		return nil, errors.New("embedded: create group: the group has no id")
-	}
-	c := *g
-	c.Version = 1
-	enc, stored, err := encodeGroup(&c)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: create group %s: encode: %w", g.ID, err)
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return nil, err
-	}
-	err = s.submit(func(b *batch) error {
-		if _, ok := b.group(stored.ID); ok {
-			return storage.Conflict(storage.FieldID)
-		}
-		if err := groupRecords.stage(b, stored, enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return stored.Clone(), nil
+	return create(ctx, s, groupRecords, g, e)
 }
 
 // GetGroup returns the group with the given id, or storage.ErrNotFound.
@@ -63,6 +33,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 // groupRecords describes groups to [update].
 var groupRecords = recordKind[*schemas.Group]{
 	noun:    "group",
+	id:      func(g *schemas.Group) string { return g.ID },
 	get:     (*Store).GetGroup,
 	lookup:  (*batch).group,
 	clone:   (*schemas.Group).Clone,

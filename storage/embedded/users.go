@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -16,35 +15,7 @@ import (
 
 // CreateUser stores a new user with Version 1 and returns the stored copy.
 func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if u == nil || u.ID == "" {
-		return nil, errors.New("embedded: create user: the user has no id")
-	}
-	c := *u // shallow: only ID and Version change, and encoding copies the rest
-	c.Version = 1
-	enc, stored, err := encodeUser(&c)
-	if err != nil {
-		return nil, fmt.Errorf("embedded: create user %s: encode: %w", u.ID, err)
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return nil, err
-	}
-	err = s.submit(func(b *batch) error {
-		if b.userExists(stored.ID) {
-			return storage.Conflict(storage.FieldID)
-		}
-		if err := userRecords.stage(b, stored, enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return stored.Clone(), nil
+	return create(ctx, s, userRecords, u, e)
 }
 
 // GetUser returns the user with the given id, or storage.ErrNotFound: its
@@ -108,8 +79,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 // userRecords describes users to [update].
 var userRecords = recordKind[*schemas.User]{
 	noun:    "user",
+	id:      func(u *schemas.User) string { return u.ID },
 	get:     (*Store).GetUser,
 	lookup:  (*batch).user,
+	exists:  (*batch).userExists, // without decoding the record
 	clone:   (*schemas.User).Clone,
 	version: func(u *schemas.User) int64 { return u.Version },
 	stamp:   func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
@@ -124,14 +97,54 @@ var userRecords = recordKind[*schemas.User]{
 
 // recordKind describes to [update] one kind of versioned record T.
 type recordKind[T any] struct {
-	noun    string                                           // in errors: "user"
+	noun    string // in errors: "user"
+	id      func(T) string
 	get     func(*Store, context.Context, string) (T, error) // a copy of the committed record
 	lookup  func(*batch, string) (T, bool)                   // the record as the batch sees it
+	exists  func(*batch, string) bool                        // whether the batch sees a record with the id (nil: lookup's)
 	clone   func(T) T
 	version func(T) int64
 	stamp   func(v T, id string, version int64)        // sets ID and Version
 	encode  func(T) ([]byte, T, error)                 // as encodeUser
 	stage   func(b *batch, stored T, enc []byte) error // checks the unique keys, then puts
+}
+
+// create is CreateUser, CreateGroup and CreateApp: v stored with Version 1,
+// its event in the same transaction; the stored copy is returned.
+func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *schemas.Event) (*V, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if v == nil || k.id(v) == "" {
+		return nil, fmt.Errorf("embedded: create %s: the %s has no id", k.noun, k.noun)
+	}
+	c := *v // shallow: only ID and Version change, and encoding copies the rest
+	k.stamp(&c, k.id(v), 1)
+	enc, stored, err := k.encode(&c)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: create %s %s: encode: %w", k.noun, k.id(v), err)
+	}
+	ev, err := newStagedEvent(e)
+	if err != nil {
+		return nil, err
+	}
+	exists := k.exists
+	if exists == nil {
+		exists = func(b *batch, id string) bool { _, ok := k.lookup(b, id); return ok }
+	}
+	err = s.submit(func(b *batch) error {
+		if exists(b, k.id(stored)) {
+			return storage.Conflict(storage.FieldID)
+		}
+		if err := k.stage(b, stored, enc); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k.clone(stored), nil
 }
 
 // update is the compare-and-swap of UpdateUser, UpdateGroup and UpdateApp

@@ -77,9 +77,6 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 // createKeyed stores the document encode returns under id in bucket, with
 // the event; an id already there is a FieldID conflict, an empty id an error.
 func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string, encode func() ([]byte, error), e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if id == "" {
 		return fmt.Errorf("embedded: create %s: the %s has no id", what, what)
 	}
@@ -87,20 +84,13 @@ func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string,
 	if err != nil {
 		return fmt.Errorf("embedded: create %s: encode: %w", what, err)
 	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		bk := b.tx.Bucket(bucket)
 		if bk.Get([]byte(id)) != nil {
 			return storage.Conflict(storage.FieldID)
 		}
 		b.staged++
-		if err := bk.Put([]byte(id), enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return bk.Put([]byte(id), enc)
 	})
 }
 
@@ -124,14 +114,7 @@ func getKeyed[T any](s *Store, bucket []byte, id string, decode func([]byte) (T,
 // when there is none) and, in the same transaction, runs also (if not nil)
 // and stores the event.
 func (s *Store) deleteKeyed(ctx context.Context, bucket []byte, id string, also func(*batch) error, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		bk := b.tx.Bucket(bucket)
 		if bk.Get([]byte(id)) == nil {
 			return storage.ErrNotFound
@@ -141,11 +124,9 @@ func (s *Store) deleteKeyed(ctx context.Context, bucket []byte, id string, also 
 			return err
 		}
 		if also != nil {
-			if err := also(b); err != nil {
-				return err
-			}
+			return also(b)
 		}
-		return b.putEvent(ev)
+		return nil
 	})
 }
 
@@ -183,15 +164,8 @@ func (s *Store) ListAdmins(ctx context.Context) ([]*schemas.Admin, error) {
 // UpdateAdmin applies fn to a copy of the administrator inside the write
 // transaction, so no other write interleaves.
 func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Admin) error, e *schemas.Event) (*schemas.Admin, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return nil, err
-	}
 	var out *schemas.Admin
-	err = s.submit(func(b *batch) error {
+	err := s.audited(ctx, e, func(b *batch) error {
 		bk := b.tx.Bucket(bucketAdmins)
 		v := bk.Get([]byte(id))
 		if v == nil {
@@ -211,11 +185,8 @@ func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Adm
 			return err
 		}
 		b.staged++
-		if err := bk.Put([]byte(id), enc); err != nil {
-			return err
-		}
 		out = a
-		return b.putEvent(ev)
+		return bk.Put([]byte(id), enc)
 	})
 	if err != nil {
 		return nil, err

@@ -70,14 +70,7 @@ var appRecords = recordKind[*schemas.App]{
 // DeleteApp removes the application and every user's data for it (each such
 // user gets a new Version), in one transaction.
 func (s *Store) DeleteApp(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.app(id); !ok {
 			return storage.ErrNotFound
 		}
@@ -96,10 +89,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string, e *schemas.Event) erro
 		if err != nil {
 			return err
 		}
-		if err := b.deleteApp(id); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return b.deleteApp(id)
 	})
 }
 
@@ -121,9 +111,6 @@ func (s *Store) ListApps(ctx context.Context, kind string) ([]*schemas.App, erro
 
 // CreateAPIToken stores a new API token record.
 func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if t == nil || t.ID == "" {
 		return errors.New("embedded: create api token: the token has no id")
 	}
@@ -131,21 +118,14 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *schemas.APIToken, e *sche
 	if err != nil {
 		return fmt.Errorf("embedded: create api token %s: encode: %w", t.ID, err)
 	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.token(stored.ID); ok {
 			return storage.Conflict(storage.FieldID)
 		}
 		if err := b.claim(kTokenHash, stored.ID, keyOfToken(stored)); err != nil {
 			return err
 		}
-		if err := b.putToken(stored, enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return b.putToken(stored, enc)
 	})
 }
 
@@ -178,21 +158,11 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]*schemas.APIToken, error) 
 
 // DeleteAPIToken removes a token record, or returns storage.ErrNotFound.
 func (s *Store) DeleteAPIToken(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.token(id); !ok {
 			return storage.ErrNotFound
 		}
-		if err := b.deleteToken(id); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return b.deleteToken(id)
 	})
 }
 

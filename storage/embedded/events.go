@@ -34,17 +34,28 @@ func timeKey(k []byte, t time.Time) {
 
 // AppendEvent stores an audit event that is not part of a change.
 func (s *Store) AppendEvent(ctx context.Context, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if e == nil {
 		return errors.New("embedded: append event: nil event")
+	}
+	return s.audited(ctx, e, func(*batch) error { return nil })
+}
+
+// audited stages change and then the event e (nil: none) in one write
+// transaction: both commit or neither does.
+func (s *Store) audited(ctx context.Context, e *schemas.Event, change func(b *batch) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	ev, err := newStagedEvent(e)
 	if err != nil {
 		return err
 	}
-	return s.submit(func(b *batch) error { return b.putEvent(ev) })
+	return s.submit(func(b *batch) error {
+		if err := change(b); err != nil {
+			return err
+		}
+		return b.putEvent(ev)
+	})
 }
 
 // stagedEvent is an audit event encoded for the events bucket.

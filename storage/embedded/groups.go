@@ -51,14 +51,7 @@ var groupRecords = recordKind[*schemas.Group]{
 // DeleteGroup removes the group and every membership in it (each member gets
 // a new Version), in one transaction.
 func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.group(id); !ok {
 			return storage.ErrNotFound
 		}
@@ -67,9 +60,6 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 				return err
 			}
 		}
-		if err := b.deleteGroup(id); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return b.deleteGroup(id)
 	})
 }

@@ -112,9 +112,6 @@ type recordKind[T any] struct {
 // create is CreateUser, CreateGroup and CreateApp: v stored with Version 1,
 // its event in the same transaction; the stored copy is returned.
 func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *schemas.Event) (*V, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if v == nil || k.id(v) == "" {
 		return nil, fmt.Errorf("embedded: create %s: the %s has no id", k.noun, k.noun)
 	}
@@ -124,22 +121,15 @@ func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *sch
 	if err != nil {
 		return nil, fmt.Errorf("embedded: create %s %s: encode: %w", k.noun, k.id(v), err)
 	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return nil, err
-	}
 	exists := k.exists
 	if exists == nil {
 		exists = func(b *batch, id string) bool { _, ok := k.lookup(b, id); return ok }
 	}
-	err = s.submit(func(b *batch) error {
+	err = s.audited(ctx, e, func(b *batch) error {
 		if exists(b, k.id(stored)) {
 			return storage.Conflict(storage.FieldID)
 		}
-		if err := k.stage(b, stored, enc); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return k.stage(b, stored, enc)
 	})
 	if err != nil {
 		return nil, err
@@ -236,21 +226,11 @@ func auditEvent[T any](audit storage.Audit[T], prev, cur T) (*stagedEvent, error
 
 // DeleteUser removes the user, and with it its memberships and app data.
 func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if !b.userExists(id) {
 			return storage.ErrNotFound
 		}
-		if err := b.deleteUser(id); err != nil {
-			return err
-		}
-		return b.putEvent(ev)
+		return b.deleteUser(id)
 	})
 }
 
@@ -322,14 +302,7 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 // AddMembers makes the users members of the group, in one transaction: per
 // new membership two small keys and the user's version, never its record.
 func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.group(groupID); !ok {
 			return storage.ErrNotFound
 		}
@@ -343,20 +316,13 @@ func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string
 				return err
 			}
 		}
-		return b.putEvent(ev)
+		return nil
 	})
 }
 
 // RemoveMembers removes the users from the group, in one transaction.
 func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ev, err := newStagedEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.submit(func(b *batch) error {
+	return s.audited(ctx, e, func(b *batch) error {
 		if _, ok := b.group(groupID); !ok {
 			return storage.ErrNotFound
 		}
@@ -365,7 +331,7 @@ func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []str
 				return err
 			}
 		}
-		return b.putEvent(ev)
+		return nil
 	})
 }
 

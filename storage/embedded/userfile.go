@@ -47,13 +47,6 @@ func seconds(bk *bolt.Bucket, a string) []string {
 	return out
 }
 
-// hasPairs reports whether bk holds a pair (a, ·).
-func hasPairs(bk *bolt.Bucket, a string) bool {
-	prefix := pairPrefix(a)
-	k, _ := bk.Cursor().Seek(prefix)
-	return k != nil && bytes.HasPrefix(k, prefix)
-}
-
 func encodeVersion(v int64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, uint64(v))

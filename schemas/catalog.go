@@ -172,10 +172,6 @@ func GroupAttributeByCanonical(canonical string) *Attribute {
 // (derived and app-scoped) attributes. The slice is shared: do not modify it.
 func UserAttributes() []*Attribute { return userCatalog.top }
 
-// GroupAttributes returns the top-level entries of the Group catalog. The
-// slice is shared: do not modify it.
-func GroupAttributes() []*Attribute { return groupCatalog.top }
-
 // SchemaAttributes returns the attributes a SCIM schema declares, in RFC
 // order, as served at /Schemas/<urn>: the core User and Group schemas (without
 // the common attributes id, externalId and meta, as in RFC 7643 §8.7.1), the

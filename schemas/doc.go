@@ -2,7 +2,7 @@
 //
 // Every user is one canonical document ([User]) that is richer than either API's
 // view of it; the SCIM face and the native face are projections of that document.
-// The attribute catalog ([UserAttributes], [GroupAttributes]) is the one place that
+// The attribute catalog ([UserAttributes]) is the one place that
 // says, for every SCIM attribute path and every native field name, which canonical
 // path it maps to and what its type, mutability, returned-ness and case-exactness are.
 //

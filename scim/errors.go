@@ -45,16 +45,8 @@ func invalidPath(format string, args ...any) *apiError {
 	return newError(http.StatusBadRequest, scimerrors.ScimTypeInvalidPath, format, args...)
 }
 
-func invalidFilter(format string, args ...any) *apiError {
-	return newError(http.StatusBadRequest, scimerrors.ScimTypeInvalidFilter, format, args...)
-}
-
 func noTarget(format string, args ...any) *apiError {
 	return newError(http.StatusBadRequest, scimerrors.ScimTypeNoTarget, format, args...)
-}
-
-func mutability(format string, args ...any) *apiError {
-	return newError(http.StatusBadRequest, scimerrors.ScimTypeMutability, format, args...)
 }
 
 func notFound(format string, args ...any) *apiError {

@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,12 +11,12 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/portal"
+	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/storagetest"
 )
@@ -24,80 +25,96 @@ import (
 // 100,000; SCIMD_PORTAL_BENCH_USERS=1000000 for the million).
 const benchUsersEnv = "SCIMD_PORTAL_BENCH_USERS"
 
-var portalBench struct {
-	once  sync.Once
-	err   error
-	h     http.Handler
-	token string
-	n     int
-	ids   []string
-}
+// benchDirEnv names a data directory to keep the benchmark store in across
+// runs (generated at the first, topped up to the size later); without it the
+// store is generated into a temporary directory, removed at the end.
+const benchDirEnv = "SCIMD_PORTAL_BENCH_DIR"
 
-// benchPortal loads storagetest.NewUser users into an embedded store (once
-// per process) and returns the portal handler and a session token.
-func benchPortal(b *testing.B) (http.Handler, string) {
-	pb := &portalBench
-	pb.once.Do(func() {
-		pb.n = 100_000
-		if s := os.Getenv(benchUsersEnv); s != "" {
-			if pb.n, pb.err = strconv.Atoi(s); pb.err != nil {
-				return
-			}
+// benchPortal opens (generating it when short of users) the benchmark store
+// of storagetest.NewUser users and returns the portal handler over it, a
+// session token and the number of users. Users are written by many
+// concurrent CreateUser calls, which the embedded store's writer commits
+// thousands to a transaction, with NoSync; the store is then synced and
+// reopened durable, as a server would open it.
+func benchPortal(b *testing.B) (h http.Handler, token string, n int) {
+	n = 100_000
+	if s := os.Getenv(benchUsersEnv); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1000 {
+			b.Fatalf("%s=%q: want a number of users, at least 1000", benchUsersEnv, s)
 		}
-		dir, err := os.MkdirTemp("", "scimd-portal-bench-")
-		if err != nil {
-			pb.err = err
-			return
-		}
-		st, err := embedded.OpenWithOptions(dir, embedded.Options{NoSync: true})
-		if err != nil {
-			pb.err = err
-			return
-		}
+	}
+	dir := os.Getenv(benchDirEnv)
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	ctx := context.Background()
+	st, err := embedded.OpenWithOptions(dir, embedded.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	have, err := st.ListUsers(ctx, storage.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if have.Total < n {
 		start := time.Now()
-		var next atomic.Int64
+		next := int64(have.Total)
+		var mu sync.Mutex
+		var firstErr error
 		var wg sync.WaitGroup
-		var failed atomic.Pointer[error]
-		for range 32 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+		for range 4096 {
+			wg.Go(func() {
 				for {
-					i := int(next.Add(1) - 1)
-					if i >= pb.n || failed.Load() != nil {
+					mu.Lock()
+					i := int(next)
+					next++
+					stop := firstErr != nil
+					mu.Unlock()
+					if i >= n || stop {
 						return
 					}
-					if _, err := st.CreateUser(context.Background(), storagetest.NewUser(i), nil); err != nil {
-						failed.Store(&err)
+					if _, err := st.CreateUser(ctx, storagetest.NewUser(i), nil); err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
-		if e := failed.Load(); e != nil {
-			pb.err = *e
-			return
+		if firstErr != nil {
+			b.Fatal(firstErr)
 		}
-		fmt.Fprintf(os.Stderr, "portal bench: %d users loaded in %v\n", pb.n, time.Since(start).Round(time.Millisecond))
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		svc := directory.New(st, directory.Options{Logger: log})
-		ctx := context.Background()
-		if _, err := svc.EnsureAdmin(ctx, adminEmail, adminPW); err != nil {
-			pb.err = err
-			return
+		el := time.Since(start)
+		fmt.Fprintf(os.Stderr, "portal bench: %d users generated in %v (%.0f users/s)\n", n-have.Total, el.Round(time.Millisecond), float64(n-have.Total)/el.Seconds())
+		if err := st.Sync(); err != nil {
+			b.Fatal(err)
 		}
-		if pb.token, pb.err = svc.SignIn(ctx, adminEmail, adminPW, "127.0.0.1", "bench"); pb.err != nil {
-			return
-		}
-		mux := http.NewServeMux()
-		portal.New(svc, portal.Options{PublicURL: "http://127.0.0.1"}).Register(mux)
-		pb.h = mux
-	})
-	if pb.err != nil {
-		b.Fatal(pb.err)
 	}
-	return pb.h, pb.token
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	s, err := embedded.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if have, err = s.ListUsers(ctx, storage.Query{}); err != nil || have.Total < n {
+		b.Fatalf("the store holds %d users (%v), want %d", have.Total, err, n)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := directory.New(s, directory.Options{Logger: log})
+	if _, err := svc.EnsureAdmin(ctx, adminEmail, adminPW); err != nil {
+		b.Fatal(err)
+	}
+	if token, err = svc.SignIn(ctx, adminEmail, adminPW, "127.0.0.1", "bench"); err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	portal.New(svc, portal.Options{PublicURL: "http://127.0.0.1"}).Register(mux)
+	return mux, token, have.Total
 }
 
 // get serves one portal GET in-process, so that the time measured is the
@@ -116,8 +133,7 @@ func get(b *testing.B, h http.Handler, token, path string) {
 // of benchUsersEnv: the first page, a deep page, a prefix search, a status
 // filter with a sort, and the user detail page.
 func BenchmarkUsersList(b *testing.B) {
-	h, token := benchPortal(b)
-	n := portalBench.n
+	h, token, n := benchPortal(b)
 	deep := n/25 - 10
 	for _, c := range []struct{ name, path string }{
 		{"first-page", "/portal/users"},

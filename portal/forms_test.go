@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -260,4 +261,58 @@ func TestFormsUserContactsAndAppData(t *testing.T) {
 	// The user's audit trail is on its page, with the administrator as actor.
 	_, body = c.get(base)
 	want(t, "audit trail", http.StatusOK, http.StatusOK, body, "Audit trail", "adminUpdateUser", adminEmail)
+}
+
+// TestFormsUsersSortHeaders: the users table's column headers are links that
+// sort by their column, keep the search, start from the first page, toggle
+// the direction of the current sort, and mark it with aria-sort.
+func TestFormsUsersSortHeaders(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	for _, n := range []string{"bravo", "alpha", "charlie"} {
+		if _, err := s.svc.CreateUser(context.Background(), directory.System, &schemas.User{UserName: n,
+			Emails: []schemas.Email{{Value: n + "@example.com", Primary: true}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	header := regexp.MustCompile(`<th scope="col" class="sortable"( aria-sort="(\w+)")?><a href="([^"]+)">(\w+)<`)
+	order := regexp.MustCompile(`<td>(alpha|bravo|charlie)</td>`)
+	check := func(path, wantOrder string, wantHeaders map[string][2]string) {
+		t.Helper()
+		st, body := c.get(path)
+		want(t, path, st, http.StatusOK, body)
+		var got []string
+		for _, m := range order.FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		if strings.Join(got, " ") != wantOrder {
+			t.Errorf("%s lists %v, want %s", path, got, wantOrder)
+		}
+		hs := header.FindAllStringSubmatch(body, -1)
+		if len(hs) != len(wantHeaders) {
+			t.Fatalf("%s: %d sortable headers, want %d", path, len(hs), len(wantHeaders))
+		}
+		for _, h := range hs {
+			w, ok := wantHeaders[h[4]]
+			link := html.UnescapeString(h[3])
+			if !ok || h[2] != w[0] || link != w[1] {
+				t.Errorf("%s: header %s has aria-sort %q and link %q, want %q and %q", path, h[4], h[2], link, w[0], w[1])
+			}
+		}
+	}
+	check("/portal/users", "bravo alpha charlie", map[string][2]string{
+		"User":     {"", "/portal/users?dir=asc&per=25&sort=email"},
+		"Username": {"", "/portal/users?dir=asc&per=25&sort=userName"},
+		"Created":  {"ascending", "/portal/users?dir=desc&per=25&sort=created"},
+	})
+	check("/portal/users?sort=userName&dir=asc&page=1&per=10&filter=userName+pr", "alpha bravo charlie", map[string][2]string{
+		"User":     {"", "/portal/users?dir=asc&filter=userName+pr&per=10&sort=email"},
+		"Username": {"ascending", "/portal/users?dir=desc&filter=userName+pr&per=10&sort=userName"},
+		"Created":  {"", "/portal/users?dir=asc&filter=userName+pr&per=10&sort=created"},
+	})
+	check("/portal/users?sort=email&dir=desc", "charlie bravo alpha", map[string][2]string{
+		"User":     {"descending", "/portal/users?dir=asc&per=25&sort=email"},
+		"Username": {"", "/portal/users?dir=asc&per=25&sort=userName"},
+		"Created":  {"", "/portal/users?dir=asc&per=25&sort=created"},
+	})
 }

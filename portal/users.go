@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,9 +43,45 @@ func displayName(u *schemas.User) string {
 
 type usersData struct {
 	Q, Filter, Status, Sort, Dir string
+	Per                          int
 	Pager                        pager
 	Users                        []userRow
 	Apps                         []*schemas.App
+}
+
+// SortLink is the address of the list sorted by key (a userSorts key): the
+// same search, status and page size from the first page, ascending, or the
+// other direction when the list is sorted by key already. The column
+// headers are these links, so sorting needs no script.
+func (d *usersData) SortLink(key string) string {
+	dir := "asc"
+	if key == d.Sort && d.Dir == "asc" {
+		dir = "desc"
+	}
+	v := url.Values{}
+	for k, s := range map[string]string{"q": d.Q, "filter": d.Filter, "status": d.Status} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	v.Set("sort", key)
+	v.Set("dir", dir)
+	if d.Per != 0 {
+		v.Set("per", strconv.Itoa(d.Per))
+	}
+	return "/portal/users?" + v.Encode()
+}
+
+// AriaSort is the aria-sort value of the column of key: "ascending" or
+// "descending" when the list is sorted by it, else "".
+func (d *usersData) AriaSort(key string) string {
+	if key != d.Sort {
+		return ""
+	}
+	if d.Dir == "desc" {
+		return "descending"
+	}
+	return "ascending"
 }
 
 // userSorts are the sort choices of the users list: query value → SCIM path
@@ -148,6 +185,7 @@ func (h *Handler) users(c *call) {
 	qv := c.r.URL.Query()
 	d := &usersData{Q: qv.Get("q"), Filter: qv.Get("filter"), Status: qv.Get("status"), Sort: qv.Get("sort"), Dir: qv.Get("dir")}
 	page, per := pageParams(c, 25)
+	d.Per = per
 	v := &view{Title: "Users", Nav: "users", Data: d}
 	q, err := usersQuery(d)
 	if err == nil {

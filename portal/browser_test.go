@@ -625,6 +625,9 @@ func TestBrowserScreenshots(t *testing.T) {
 		if i == 3 {
 			u.Status = schemas.StatusDisabled
 		}
+		if i == 0 {
+			u.Emails = append(u.Emails, schemas.Email{Value: "ada.lovelace@home.example"})
+		}
 		created, err := s.svc.CreateUser(bg, directory.System, u, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -731,4 +734,94 @@ func TestBrowserWorksWithoutJavaScript(t *testing.T) {
 	if err != nil || u.Status != schemas.StatusDisabled {
 		t.Fatalf("the user made without JavaScript: %+v, %v", u, err)
 	}
+}
+
+// TestBrowserContactsAndSortHeaders adds, changes and removes a user's
+// secondary email and phone number on its page, and sorts the users list by
+// its column headers — with scripts turned off, as both need none. What the
+// portal wrote, the native API reads back.
+func TestBrowserContactsAndSortHeaders(t *testing.T) {
+	s := newServer(t)
+	ctx := tab(t)
+	bg := context.Background()
+	b(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	var ids []string
+	for i, n := range []string{"bravo", "alpha", "charlie"} {
+		u, err := s.svc.CreateUser(bg, directory.System, &schemas.User{UserName: n, Emails: []schemas.Email{{Value: n + "@example.com", Primary: true}},
+			PhoneNumbers: []schemas.PhoneNumber{{Value: fmt.Sprintf("+1212555010%d", i), Primary: true}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	signIn(t, ctx, s)
+
+	// Sorting by the column headers: a click sorts ascending, the next one
+	// descending; the header says which (aria-sort).
+	rows := func() string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+			`[...document.querySelectorAll('tbody tr td:nth-child(2)')].map(td => td.textContent).join(' ')`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	ariaSort := func(label string) string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+			`[...document.querySelectorAll('th.sortable')].filter(th => th.textContent.startsWith('`+label+`')).map(th => th.getAttribute('aria-sort') || 'none').join()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := rows(); got != "bravo alpha charlie" || ariaSort("Created") != "ascending" || ariaSort("Username") != "none" {
+		t.Fatalf("the first list: %q, Created %s, Username %s", got, ariaSort("Created"), ariaSort("Username"))
+	}
+	submit(t, ctx, `th.sortable a[href*="sort=userName"]`)
+	if got := rows(); got != "alpha bravo charlie" || ariaSort("Username") != "ascending" || ariaSort("Created") != "none" {
+		t.Fatalf("sorted by username: %q, Username %s, Created %s", got, ariaSort("Username"), ariaSort("Created"))
+	}
+	submit(t, ctx, `th.sortable a[href*="sort=userName"]`)
+	if got := rows(); got != "charlie bravo alpha" || ariaSort("Username") != "descending" {
+		t.Fatalf("sorted by username again: %q, Username %s", got, ariaSort("Username"))
+	}
+
+	// Contacts: an address the user has already is refused next to its field; good ones are
+	// added, one phone number as the new primary; a secondary is changed from
+	// its row, then removed.
+	path := "/portal/users/" + ids[0]
+	open(t, ctx, s.URL+path)
+	fill(t, ctx, "#add-email", "BRAVO@example.com") // the primary again
+	submit(t, ctx, "#add-email-form button[type=submit]")
+	b(t, ctx, chromedp.WaitVisible(chromedp.CSS("#add-email-form .field-error")))
+	wantText(t, ctx, "listed twice")
+	fill(t, ctx, "#add-email", "bravo@home.example")
+	submit(t, ctx, "#add-email-form button[type=submit]")
+	wantText(t, ctx, "bravo@home.example added.")
+	fill(t, ctx, "#add-phone", "+12125550199")
+	b(t, ctx, chromedp.Click(chromedp.CSS(`#add-phone-form input[name=primary]`), chromedp.NodeVisible))
+	submit(t, ctx, "#add-phone-form button[type=submit]")
+	wantText(t, ctx, "+12125550199 added as the primary phone number.")
+	b(t, ctx, chromedp.Click(chromedp.Search(`//td[starts-with(., "bravo@home.example")]/..//summary`), chromedp.NodeVisible))
+	fill(t, ctx, "#edit-email-1", "bravo@work.example")
+	submit(t, ctx, "#edit-email-1 ~ button[type=submit]")
+	wantText(t, ctx, "bravo@home.example changed to bravo@work.example.")
+
+	st, nu := apiJSON(t, "GET", s.URL+"/cis/v1/users/"+ids[0], mgmtToken(t, s), "")
+	res, _ := nu["result"].(map[string]any)
+	if st != http.StatusOK || fmt.Sprint(res["secondary_emails"]) != "[map[email_verified:false value:bravo@work.example]]" ||
+		fmt.Sprint(res["phone_number"]) != "map[phone_number_verified:false value:+12125550199]" ||
+		fmt.Sprint(res["secondary_phone_numbers"]) != "[map[phone_number_verified:false value:+12125550100]]" {
+		t.Fatalf("native view of the portal's contacts: %d %v", st, res)
+	}
+
+	submit(t, ctx, `tbody button[value="remove"]`) // the first: the secondary email's
+	wantText(t, ctx, "bravo@work.example removed.")
+	open(t, ctx, s.URL+"/portal/audit?target="+ids[0])
+	wantText(t, ctx, "adminUpdateUser", "admin "+adminEmail, "bravo@work.example")
 }

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -315,4 +316,106 @@ func TestFormsUsersSortHeaders(t *testing.T) {
 		"Username": {"", "/portal/users?dir=asc&per=25&sort=userName"},
 		"Created":  {"", "/portal/users?dir=asc&per=25&sort=created"},
 	})
+}
+
+// TestFormsUserAddEditContacts: the user page adds, changes and removes
+// secondary emails and phone numbers, through the native API's checks (an
+// error next to the form's field, nothing changed), with the primary flag
+// kept right and every change audited with the administrator as actor.
+func TestFormsUserAddEditContacts(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	bg := context.Background()
+	u, err := s.svc.CreateUser(bg, directory.System, &schemas.User{
+		Emails:       []schemas.Email{{Value: "one@example.com", Primary: true, Verified: true}},
+		PhoneNumbers: []schemas.PhoneNumber{{Value: "+12125550100", Primary: true}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A secondary address may be another user's primary one (only primary
+	// addresses are unique).
+	if _, err := s.svc.CreateUser(bg, directory.System, &schemas.User{Emails: []schemas.Email{{Value: "taken@example.com", Primary: true}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := "/portal/users/" + u.ID
+	fieldErr := func(what, body, text string) {
+		t.Helper()
+		if !regexp.MustCompile(`class="field-error" role="alert">[^<]*` + regexp.QuoteMeta(text)).MatchString(body) {
+			t.Fatalf("%s: no field error %q\n%s", what, text, body)
+		}
+	}
+	post := func(v url.Values) (int, string) {
+		st, body := c.post(base+"/contact", v)
+		return st, html.UnescapeString(body)
+	}
+	c.get(base)
+
+	// Bad input: a clear 400 at the form's field, nothing changed.
+	before, _ := s.svc.GetUser(bg, directory.System, u.ID)
+	st, body := post(url.Values{"op": {"add"}, "kind": {"email"}, "value": {"not-an-email"}})
+	want(t, "add a bad email", st, http.StatusBadRequest, body, `value="not-an-email"`)
+	fieldErr("add a bad email", body, "email")
+	st, body = post(url.Values{"op": {"add"}, "kind": {"phone"}, "value": {"555-0100"}})
+	want(t, "add a bad phone", st, http.StatusBadRequest, body, `value="555-0100"`)
+	fieldErr("add a bad phone", body, "E.164")
+	st, body = post(url.Values{"op": {"add"}, "kind": {"email"}, "value": {"ONE@example.com"}})
+	want(t, "add the primary again", st, http.StatusBadRequest, body)
+	fieldErr("add the primary again", body, "listed twice")
+	st, body = post(url.Values{"op": {"add"}, "kind": {"phone"}, "value": {" "}})
+	want(t, "add nothing", st, http.StatusBadRequest, body)
+	fieldErr("add nothing", body, "enter the phone number")
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"email"}, "old": {"nobody@example.com"}, "value": {"x@example.com"}})
+	want(t, "change an address the user lacks", st, http.StatusNotFound, body, `class="flash error" role="alert">the user has no email address`)
+	if after, _ := s.svc.GetUser(bg, directory.System, u.ID); after.Version != before.Version {
+		t.Fatalf("a refused form changed the user: version %d → %d", before.Version, after.Version)
+	}
+
+	// Add secondaries; one phone number as the new primary.
+	st, body = post(url.Values{"op": {"add"}, "kind": {"email"}, "value": {"two@example.com"}})
+	want(t, "add an email", st, http.StatusOK, body, "two@example.com added.")
+	st, body = post(url.Values{"op": {"add"}, "kind": {"phone"}, "value": {"+12125550111"}, "primary": {"on"}})
+	want(t, "add a primary phone", st, http.StatusOK, body, "+12125550111 added as the primary phone number.")
+	// Change a secondary, then the primary, from their rows.
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"email"}, "old": {"TWO@example.com"}, "value": {"deux@example.com"}})
+	want(t, "change a secondary email", st, http.StatusOK, body, "TWO@example.com changed to deux@example.com.")
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"phone"}, "old": {"+12125550100"}, "value": {"bad"}})
+	want(t, "change to a bad phone", st, http.StatusBadRequest, body, `<details class="edit-contact" open>`, `value="bad"`)
+	fieldErr("change to a bad phone", body, "E.164")
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"phone"}, "old": {"+12125550100"}, "value": {"+12125550122"}})
+	want(t, "change a secondary phone", st, http.StatusOK, body, "+12125550100 changed to +12125550122.")
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"email"}, "old": {"one@example.com"}, "value": {"uno@example.com"}})
+	want(t, "change the primary email", st, http.StatusOK, body, "one@example.com changed to uno@example.com.")
+	st, body = post(url.Values{"op": {"edit"}, "kind": {"email"}, "old": {"deux@example.com"}, "value": {"taken@example.com"}})
+	want(t, "change to another user's address", st, http.StatusOK, body, "deux@example.com changed to taken@example.com.")
+
+	got, _ := s.svc.GetUser(bg, directory.System, u.ID)
+	type contact struct {
+		v       string
+		p, verf bool
+	}
+	var emails, phones []contact
+	for _, e := range got.Emails {
+		emails = append(emails, contact{e.Value, e.Primary, e.Verified})
+	}
+	for _, p := range got.PhoneNumbers {
+		phones = append(phones, contact{p.Value, p.Primary, p.Verified})
+	}
+	if fmt.Sprint(emails) != "[{uno@example.com true false} {taken@example.com false false}]" ||
+		fmt.Sprint(phones) != "[{+12125550111 true false} {+12125550122 false false}]" {
+		t.Fatalf("after the changes: emails %v, phones %v", emails, phones)
+	}
+	// The primary cannot be removed; a secondary can.
+	st, body = post(url.Values{"op": {"remove"}, "kind": {"phone"}, "value": {"+12125550111"}})
+	want(t, "remove the primary phone", st, http.StatusBadRequest, body, "is the primary phone number")
+	st, body = post(url.Values{"op": {"remove"}, "kind": {"phone"}, "value": {"+12125550122"}})
+	want(t, "remove the secondary phone", st, http.StatusOK, body, "+12125550122 removed.")
+
+	// Every change is audited with the administrator as actor.
+	ev, err := s.svc.ListEvents(bg, directory.System, storage.EventQuery{TargetID: u.ID, ActorID: adminEmail, Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ev.Items); n != 7 {
+		t.Fatalf("%d audit events by %s, want 7 (one per change)", n, adminEmail)
+	}
 }

@@ -376,7 +376,8 @@ var funcs = template.FuncMap{
 	"pg": func(p pager, base, q string) map[string]any {
 		return map[string]any{"P": p, "Base": base, "Q": template.URL(q)}
 	},
-	"err": func(m map[string]string, k string) string { return m[k] },
+	"err":        func(m map[string]string, k string) string { return m[k] },
+	"contactRow": contactRow,
 	"q": func(kv ...any) string {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -527,12 +528,14 @@ func (h *Handler) saveProfile(c *call, id string) error {
 	return err
 }
 
-// contact marks an email or phone number verified, makes it primary, or
-// removes a secondary one.
+// contact adds an email or phone number, changes one, marks one verified,
+// makes one primary, or removes a secondary one.
 func (h *Handler) contact(c *call, id string) (string, error) {
 	ctx, f := c.r.Context(), c.r.PostForm
 	value, phone := f.Get("value"), f.Get("kind") == "phone"
 	switch f.Get("op") {
+	case "add", "edit":
+		return h.saveContact(c, id, phone)
 	case "verify", "primary":
 		primary := f.Get("op") == "primary"
 		var err error
@@ -552,4 +555,128 @@ func (h *Handler) contact(c *call, id string) (string, error) {
 		return value + " removed.", h.svc.RemoveSecondaryEmail(ctx, c.p, id, value)
 	}
 	return "", directory.Errorf(directory.KindInvalid, "unknown contact operation")
+}
+
+// contactLine is one row of the contact card: an email address or phone
+// number with its forms.
+type contactLine struct {
+	View                                *view
+	UserID, Kind, Value, InputID, Field string
+	Primary, Verified                   bool
+	Editing                             bool // the change form was posted for this row and failed
+}
+
+// contactRow is the template function that makes a contactLine; kind is
+// "email" or "phone", i the row's index among them.
+func contactRow(v *view, kind string, i int, value string, primary, verified bool) contactLine {
+	l := contactLine{View: v, Kind: kind, Value: value, Primary: primary, Verified: verified,
+		InputID: "edit-" + kind + "-" + strconv.Itoa(i), Field: contactField("edit", kind == "phone")}
+	if d, ok := v.Data.(*userData); ok {
+		l.UserID = d.U.ID
+	}
+	l.Editing = v.Form != nil && v.Form.Get("op") == "edit" && v.Form.Get("kind") == kind && v.Form.Get("old") == value
+	return l
+}
+
+// contactField names the form field of the contact card's add (op "add") or
+// change ("edit") form for an email or a phone number: where its error shows.
+func contactField(op string, phone bool) string {
+	if phone {
+		return op + "_phone"
+	}
+	return op + "_email"
+}
+
+// saveContact adds an email address or phone number to the user (op "add";
+// primary=on makes it the primary, the old primary staying as a secondary
+// with its verification), or changes one (op "edit": the address old
+// becomes value). It goes through the native projection, as PATCH
+// /cis/v1/users/{id} with email or secondary_emails (phone_number,
+// secondary_phone_numbers) would: the same format checks, a new or changed
+// address starts unverified, and the others keep their verification. An
+// error names the form's field (contactField).
+func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
+	f := c.r.PostForm
+	op, old, value := f.Get("op"), strings.TrimSpace(f.Get("old")), strings.TrimSpace(f.Get("value"))
+	field := contactField(op, phone)
+	primaryKey, secondaryKey, noun := "email", "secondary_emails", "email address"
+	same := func(a, b string) bool { return strings.EqualFold(a, b) }
+	if phone {
+		primaryKey, secondaryKey, noun = "phone_number", "secondary_phone_numbers", "phone number"
+		same = func(a, b string) bool { return a == b }
+	}
+	if value == "" {
+		return "", directory.FieldError(directory.KindInvalid, field, "enter the %s", noun)
+	}
+	makePrimary := op == "add" && f.Get("primary") == "on"
+	_, err := h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+		cur := schemas.NativeUser(u, schemas.NativeOptions{})
+		valueOf := func(v any) string {
+			m, _ := v.(map[string]any)
+			s, _ := m["value"].(string)
+			return s
+		}
+		body := map[string]any{}
+		var secondaries []any
+		found := op == "add"
+		for _, e := range asSlice(cur[secondaryKey]) {
+			v := valueOf(e)
+			if op == "edit" && !found && same(v, old) {
+				v, found = value, true
+			}
+			secondaries = append(secondaries, v)
+		}
+		switch {
+		case op == "add":
+			body[secondaryKey] = append(secondaries, value)
+		case found:
+			body[secondaryKey] = secondaries
+		case cur[primaryKey] != nil && same(valueOf(cur[primaryKey]), old):
+			body[primaryKey] = value
+		default:
+			return directory.FieldError(directory.KindNotFound, field, "the user has no %s %q", noun, old)
+		}
+		if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, false); err != nil {
+			return asField(valueFieldError(err), field)
+		}
+		if makePrimary {
+			if phone {
+				for i := range u.PhoneNumbers {
+					u.PhoneNumbers[i].Primary = u.PhoneNumbers[i].Value == value
+				}
+			} else {
+				for i := range u.Emails {
+					u.Emails[i].Primary = strings.EqualFold(u.Emails[i].Value, value)
+				}
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		return "", asField(err, field)
+	}
+	switch {
+	case makePrimary:
+		return value + " added as the primary " + noun + ".", nil
+	case op == "add":
+		return value + " added.", nil
+	}
+	return old + " changed to " + value + ".", nil
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// asField puts an error about a one-field form at that field, where it
+// shows; a server fault stays as it is.
+func asField(err error, field string) error {
+	var de *directory.Error
+	if errors.As(err, &de) && de.Kind != directory.KindInternal && de.Kind != directory.KindUnavailable && de.Field != field {
+		moved := *de
+		moved.Field = field
+		return &moved
+	}
+	return err
 }

@@ -171,6 +171,7 @@ func bulkLoad(s *Store, from, n int) error {
 		end := min(start+per, from+n)
 		encs := make([][]byte, end-start)
 		stored := make([]*schemas.User, end-start)
+		imgs := make([]*userImage, end-start)
 		var wg sync.WaitGroup
 		workers := runtime.GOMAXPROCS(0)
 		errs := make([]error, workers)
@@ -183,6 +184,7 @@ func bulkLoad(s *Store, from, n int) error {
 					if encs[i], stored[i], err = encodeUser(u); err != nil {
 						errs[w] = err
 					}
+					imgs[i] = imageOf(stored[i])
 				}
 			})
 		}
@@ -195,7 +197,7 @@ func bulkLoad(s *Store, from, n int) error {
 				if b.userExists(u.ID) {
 					return storage.Conflict(storage.FieldID)
 				}
-				if err := userRecords.stage(b, u, encs[i]); err != nil {
+				if err := userRecords.put(b, u, encs[i], nil, imgs[i]); err != nil {
 					return err
 				}
 			}

@@ -110,15 +110,3 @@ func loginKeys(u *schemas.User) []string {
 	}
 	return out
 }
-
-// moveLogins calls move(key, "") for each login identifier key old holds and
-// nu does not, and move("", key) for each that nu holds and old does not.
-func moveLogins(old, nu *schemas.User, move func(oldKey, newKey string)) {
-	before, after := storage.LoginIDs(old), storage.LoginIDs(nu)
-	for _, l := range storage.AddedLoginIDs(after, before) {
-		move(l.Key, "")
-	}
-	for _, l := range storage.AddedLoginIDs(before, after) {
-		move("", l.Key)
-	}
-}

@@ -1,10 +1,8 @@
 package embedded
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -83,18 +81,6 @@ func searchValues(u *schemas.User, yield func(string)) {
 	for _, p := range u.PhoneNumbers {
 		yield(p.Value)
 	}
-}
-
-// trigramsOf returns the distinct trigrams of the folded indexed values of u.
-func trigramsOf(u *schemas.User) map[string]struct{} {
-	set := make(map[string]struct{})
-	searchValues(u, func(v string) {
-		f := schemas.Fold(v)
-		for i := 0; i+3 <= len(f); i++ {
-			set[f[i:i+3]] = struct{}{}
-		}
-	})
-	return set
 }
 
 // encodeSearchRecord is the search record of u: its id and indexed values
@@ -260,15 +246,35 @@ func intersect(a, b []uint16) []uint16 {
 	return out
 }
 
-// postingDelta is what a batch changes in one posting value.
-type postingDelta struct {
-	add, del map[uint16]bool
+// A batch collects its trigram posting changes as ops, written by
+// finishSearch: an op is one row entering (in) or leaving a posting value,
+// packed into a uint64 that sorts by posting key, then offset:
+// block (22 bits) | trigram (24 bits) | offset (10 bits) | in (1 bit). A
+// write's ops are the difference between the trigrams of the user's image
+// before and after it, so the ops of one row and trigram alternate in a
+// batch (in, out, in…): the number of ins minus outs (+1, 0 or -1) says what
+// the batch changes.
+const (
+	opOffsetShift = 1
+	opTriShift    = 11
+	opBlockShift  = 35
+)
+
+// blockRows must fit the op's 10 offset bits.
+var _ [1 << (opTriShift - opOffsetShift)]struct{} = [blockRows]struct{}{}
+
+func postingOp(block uint32, tri uint32, off uint16, in bool) uint64 {
+	op := uint64(block)<<opBlockShift | uint64(tri)<<opTriShift | uint64(off)<<opOffsetShift
+	if in {
+		op |= 1
+	}
+	return op
 }
 
-// stageSearch updates the search index for the change of user id from old
-// to nu (either nil): its row, search record and trigram postings. Posting
-// changes are collected and written once per batch (finishSearch).
-func (b *batch) stageSearch(id string, old, nu *schemas.User) error {
+// stageSearch updates the search index for the change of user id from the
+// image old to nu (either nil): its row, search record and trigram postings.
+// Posting changes are collected and written once per batch (finishSearch).
+func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	sr := b.search
 	var row uint32
 	if v := sr.rows.Get([]byte(id)); v != nil {
@@ -285,16 +291,24 @@ func (b *batch) stageSearch(id string, old, nu *schemas.User) error {
 	} else {
 		return nil
 	}
-	ot, nt := trigramsOf(old), trigramsOf(nu)
-	block, off := row/blockRows, uint16(row%blockRows)
-	for t := range ot {
-		if _, keep := nt[t]; !keep {
-			b.posting(makeTrigramKey(t, block)).set(off, false)
-		}
+	var ot, nt []uint32
+	if old != nil {
+		ot = old.tris
 	}
-	for t := range nt {
-		if _, had := ot[t]; !had {
-			b.posting(makeTrigramKey(t, block)).set(off, true)
+	if nu != nil {
+		nt = nu.tris
+	}
+	block, off := row/blockRows, uint16(row%blockRows)
+	for i, j := 0, 0; i < len(ot) || j < len(nt); {
+		switch {
+		case j == len(nt) || (i < len(ot) && ot[i] < nt[j]):
+			b.postOps = append(b.postOps, postingOp(block, ot[i], off, false))
+			i++
+		case i == len(ot) || nt[j] < ot[i]:
+			b.postOps = append(b.postOps, postingOp(block, nt[j], off, true))
+			j++
+		default:
+			i, j = i+1, j+1
 		}
 	}
 	if nu == nil {
@@ -303,7 +317,7 @@ func (b *batch) stageSearch(id string, old, nu *schemas.User) error {
 		}
 		return sr.rows.Delete([]byte(id))
 	}
-	return sr.recs.Put(encodeRow(row), encodeSearchRecord(nu))
+	return sr.recs.Put(encodeRow(row), nu.search)
 }
 
 func decodeRow(v []byte) uint32 {
@@ -311,25 +325,6 @@ func decodeRow(v []byte) uint32 {
 		return 0
 	}
 	return binary.BigEndian.Uint32(v)
-}
-
-func (b *batch) posting(k trigramKey) *postingDelta {
-	d := b.postings[k]
-	if d == nil {
-		d = &postingDelta{add: map[uint16]bool{}, del: map[uint16]bool{}}
-		b.postings[k] = d
-	}
-	return d
-}
-
-func (d *postingDelta) set(off uint16, in bool) {
-	if in {
-		delete(d.del, off)
-		d.add[off] = true
-	} else {
-		delete(d.add, off)
-		d.del[off] = true
-	}
 }
 
 // finishSearch writes the posting changes of the batch, each posting value
@@ -340,19 +335,41 @@ func (b *batch) finishSearch() error {
 			return err
 		}
 	}
-	keys := make([]trigramKey, 0, len(b.postings))
-	for k := range b.postings {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y trigramKey) int { return bytes.Compare(x[:], y[:]) })
-	for _, k := range keys {
-		d := b.postings[k]
-		offs := decodeOffsets(b.search.tri.Get(k[:]))
-		if len(d.del) > 0 {
-			offs = slices.DeleteFunc(offs, func(o uint16) bool { return d.del[o] })
+	ops := b.postOps
+	slices.Sort(ops)
+	var adds, dels []uint16
+	for i := 0; i < len(ops); {
+		key := ops[i] >> opTriShift
+		adds, dels = adds[:0], dels[:0]
+		for i < len(ops) && ops[i]>>opTriShift == key {
+			slot, net := ops[i]>>opOffsetShift, 0
+			for ; i < len(ops) && ops[i]>>opOffsetShift == slot; i++ {
+				if ops[i]&1 == 1 {
+					net++
+				} else {
+					net--
+				}
+			}
+			off := uint16(slot & (blockRows - 1))
+			switch {
+			case net > 0:
+				adds = append(adds, off)
+			case net < 0:
+				dels = append(dels, off)
+			}
 		}
-		if len(d.add) > 0 {
-			offs = union(offs, slices.Sorted(maps.Keys(d.add)))
+		if len(adds) == 0 && len(dels) == 0 {
+			continue
+		}
+		var k trigramKey
+		binary.BigEndian.PutUint32(k[:4], uint32(key>>24))
+		k[4], k[5], k[6] = byte(key>>16), byte(key>>8), byte(key)
+		offs := decodeOffsets(b.search.tri.Get(k[:]))
+		if len(dels) > 0 {
+			offs = subtract(offs, dels)
+		}
+		if len(adds) > 0 {
+			offs = union(offs, adds)
 		}
 		var err error
 		if len(offs) == 0 {
@@ -364,7 +381,25 @@ func (b *batch) finishSearch() error {
 			return err
 		}
 	}
+	b.postOps = ops[:0]
 	return nil
+}
+
+// subtract returns the offsets of the sorted list a that are not in the
+// sorted list b, reusing a.
+func subtract(a, b []uint16) []uint16 {
+	out := a[:0]
+	j := 0
+	for _, o := range a {
+		for j < len(b) && b[j] < o {
+			j++
+		}
+		if j < len(b) && b[j] == o {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // coveredFilter reports whether f reads only attributes a search record

@@ -269,7 +269,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{tx: tx, u: r, search: r.search, mb: meta, postings: make(map[trigramKey]*postingDelta), nextRow: -1}
+		b := &batch{tx: tx, u: r, search: r.search, mb: meta, nextRow: -1}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {
@@ -286,7 +286,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 			if err := r.writeUserIndexes(u); err != nil {
 				return fmt.Errorf("user %s: %w", u.ID, err)
 			}
-			if err := b.stageSearch(u.ID, nil, u); err != nil {
+			if err := b.stageSearch(u.ID, nil, imageOf(u)); err != nil {
 				return fmt.Errorf("user %s: %w", u.ID, err)
 			}
 		}
@@ -322,9 +322,9 @@ func emailKeys(u *schemas.User) []string {
 	return out
 }
 
-// moveEmails updates ix.emails for the change of user id from old to nu.
-func (r *users) moveEmails(id string, old, nu *schemas.User) error {
-	ok, nk := emailKeys(old), emailKeys(nu)
+// moveEmails updates ix.emails for user id, whose folded email values (see
+// emailKeys) change from ok to nk.
+func (r *users) moveEmails(id string, ok, nk []string) error {
 	for _, k := range ok {
 		if !slices.Contains(nk, k) {
 			if err := r.emails.Delete(pairKey(k, id)); err != nil {
@@ -378,7 +378,7 @@ func indexAllEmails(db *bolt.DB) error {
 				if err != nil {
 					return fmt.Errorf("user %s: %w", rc.id, err)
 				}
-				if err := r.moveEmails(string(rc.id), nil, u); err != nil {
+				if err := r.moveEmails(string(rc.id), nil, emailKeys(u)); err != nil {
 					return err
 				}
 			}

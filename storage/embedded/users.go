@@ -72,39 +72,90 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 
 // userRecords describes users to [update].
 var userRecords = recordKind[*schemas.User]{
-	noun:    "user",
-	id:      func(u *schemas.User) string { return u.ID },
-	get:     (*Store).GetUser,
-	lookup:  (*batch).user,
-	exists:  (*batch).userExists, // without decoding the record
-	clone:   (*schemas.User).Clone,
-	version: func(u *schemas.User) int64 { return u.Version },
-	stamp:   func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
-	encode:  encodeUser,
-	stage: func(b *batch, u *schemas.User, enc []byte) error {
-		if err := b.checkUser(u); err != nil {
+	noun:          "user",
+	id:            func(u *schemas.User) string { return u.ID },
+	get:           (*Store).GetUser,
+	lookup:        (*batch).user,
+	storedVersion: func(b *batch, id string) int64 { return b.u.version(id) }, // without decoding the record
+	clone:         (*schemas.User).Clone,
+	result:        func(u *schemas.User) *schemas.User { return u },
+	version:       func(u *schemas.User) int64 { return u.Version },
+	stamp:         func(u *schemas.User, id string, version int64) { u.ID, u.Version = id, version },
+	encode:        encodeUser,
+	image:         imageAfter,
+	stageImage: func(b *batch, u *schemas.User, enc []byte, old, nu *userImage) error {
+		if err := b.checkUser(u.ID, old, nu); err != nil {
 			return err
 		}
-		return b.putUser(u, enc)
+		return b.putUser(u, enc, old, nu)
 	},
 }
 
 // recordKind describes to [update] one kind of versioned record T.
 type recordKind[T any] struct {
-	noun    string // in errors: "user"
-	id      func(T) string
-	get     func(*Store, context.Context, string) (T, error) // a copy of the committed record
-	lookup  func(*batch, string) (T, bool)                   // the record as the batch sees it
-	exists  func(*batch, string) bool                        // whether the batch sees a record with the id (nil: lookup's)
-	clone   func(T) T
+	noun   string // in errors: "user"
+	id     func(T) string
+	get    func(*Store, context.Context, string) (T, error) // a copy of the committed record
+	lookup func(*batch, string) (T, bool)                   // the record as the batch sees it
+	// storedVersion returns the version of the record as the batch sees it,
+	// 0 when there is none (nil: lookup's).
+	storedVersion func(*batch, string) int64
+	clone         func(T) T
+	// result is the copy of a stored record a write returns (nil: clone).
+	// Users return the stored copy itself: it was decoded for this write and
+	// nothing keeps it once the write's batch is over.
+	result  func(T) T
 	version func(T) int64
-	stamp   func(v T, id string, version int64)        // sets ID and Version
-	encode  func(T) ([]byte, T, error)                 // as encodeUser
-	stage   func(b *batch, stored T, enc []byte) error // checks the unique keys, then puts
+	stamp   func(v T, id string, version int64) // sets ID and Version
+	encode  func(T) ([]byte, T, error)          // as encodeUser
+	// stage checks the unique keys of a stored version, then puts it; the
+	// kinds with an image (users) have stageImage instead, given the images
+	// of the version replaced (nil: none) and of the version written.
+	stage      func(b *batch, stored T, enc []byte) error
+	image      func(old *userImage, v T) *userImage // see imageAfter; computed before the writer
+	stageImage func(b *batch, stored T, enc []byte, old, nu *userImage) error
+}
+
+// imageOf returns the image of v (nil for kinds without images).
+func (k recordKind[T]) imageOf(old *userImage, v T) *userImage {
+	if k.image == nil {
+		return nil
+	}
+	return k.image(old, v)
+}
+
+// put stages a stored version through stage or stageImage.
+func (k recordKind[T]) put(b *batch, stored T, enc []byte, old, nu *userImage) error {
+	if k.stageImage != nil {
+		return k.stageImage(b, stored, enc, old, nu)
+	}
+	return k.stage(b, stored, enc)
+}
+
+// current returns the version of the record id as the batch sees it (0: none).
+func (k recordKind[T]) current(b *batch, id string) int64 {
+	if k.storedVersion != nil {
+		return k.storedVersion(b, id)
+	}
+	v, ok := k.lookup(b, id)
+	if !ok {
+		return 0
+	}
+	return k.version(v)
+}
+
+// returned is the copy of stored a write returns.
+func (k recordKind[T]) returned(stored T) T {
+	if k.result != nil {
+		return k.result(stored)
+	}
+	return k.clone(stored)
 }
 
 // create is CreateUser, CreateGroup and CreateApp: v stored with Version 1,
-// its event in the same transaction; the stored copy is returned.
+// its event in the same transaction; the stored copy is returned. Encoding
+// and the image are computed in the caller's goroutine; the writer checks
+// and puts keys.
 func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *schemas.Event) (*V, error) {
 	if v == nil || k.id(v) == "" {
 		return nil, fmt.Errorf("embedded: create %s: the %s has no id", k.noun, k.noun)
@@ -115,25 +166,25 @@ func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *sch
 	if err != nil {
 		return nil, fmt.Errorf("embedded: create %s %s: encode: %w", k.noun, k.id(v), err)
 	}
-	exists := k.exists
-	if exists == nil {
-		exists = func(b *batch, id string) bool { _, ok := k.lookup(b, id); return ok }
-	}
+	img := k.imageOf(nil, stored)
 	err = s.audited(ctx, e, func(b *batch) error {
-		if exists(b, k.id(stored)) {
+		if k.current(b, k.id(stored)) != 0 {
 			return storage.Conflict(storage.FieldID)
 		}
-		return k.stage(b, stored, enc)
+		return k.put(b, stored, enc, nil, img)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return k.clone(stored), nil
+	return k.returned(stored), nil
 }
 
 // update is the compare-and-swap of UpdateUser, UpdateGroup and UpdateApp
 // (ifVersion 0: any version), as UpdateUser describes. The audit event of the
-// version written is staged in the same transaction.
+// version written is staged in the same transaction. The record, the images
+// of the version read and of the version written, and the event are
+// computed in the caller's goroutine; when the stored version is still the
+// one read, the writer only compares versions and puts keys.
 func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, ifVersion int64, fn func(T) error, audit storage.Audit[T]) (T, error) {
 	var none T
 	if err := ctx.Err(); err != nil {
@@ -151,6 +202,7 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	if audit != nil {
 		prev = k.clone(cur)
 	}
+	oldImg := k.imageOf(nil, cur) // before fn changes cur
 	if err := fn(cur); err != nil {
 		return none, err
 	}
@@ -159,19 +211,20 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	if err != nil {
 		return none, fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
 	}
+	img := k.imageOf(oldImg, stored)
 	ev, err := auditEvent(audit, prev, stored)
 	if err != nil {
 		return none, err
 	}
 	err = s.submit(func(b *batch) error {
-		old, ok := k.lookup(b, id)
-		if !ok {
+		switch k.current(b, id) {
+		case 0:
 			return storage.ErrNotFound
-		}
-		if k.version(old) != read {
+		case read:
+		default:
 			return errRetry
 		}
-		if err := k.stage(b, stored, enc); err != nil {
+		if err := k.put(b, stored, enc, oldImg, img); err != nil {
 			return err
 		}
 		return b.putEvent(ev)
@@ -186,6 +239,7 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 				return storage.ErrVersionMismatch
 			}
 			v := k.clone(old)
+			oldImg := k.imageOf(nil, old)
 			if err := fn(v); err != nil {
 				return err
 			}
@@ -198,7 +252,7 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 			if err != nil {
 				return err
 			}
-			if err := k.stage(b, stored, enc); err != nil {
+			if err := k.put(b, stored, enc, oldImg, k.imageOf(oldImg, stored)); err != nil {
 				return err
 			}
 			return b.putEvent(ev)
@@ -207,7 +261,7 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 	if err != nil {
 		return none, err
 	}
-	return k.clone(stored), nil
+	return k.returned(stored), nil
 }
 
 // auditEvent builds and encodes the event of an update (nil without audit).
@@ -237,9 +291,10 @@ func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) err
 // of the work, runs on all CPUs.
 func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.User) error {
 	type item struct {
-		u   *schemas.User
-		enc []byte
-		err error
+		u        *schemas.User
+		enc      []byte
+		old, img *userImage
+		err      error
 	}
 	// Each id once, in the state the batch sees (ids may repeat).
 	items := make([]item, 0, len(ids))
@@ -258,6 +313,8 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 		}
 		u.Version = old.Version + 1
 		it.u = u
+		it.old = imageOf(old)
+		it.img = imageAfter(it.old, u)
 		it.enc, it.err = encodeUserOnly(u)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(items)/64)
@@ -286,7 +343,7 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 		if it.u == nil {
 			continue
 		}
-		if err := b.putUser(it.u, it.enc); err != nil {
+		if err := b.putUser(it.u, it.enc, it.old, it.img); err != nil {
 			return err
 		}
 	}

@@ -187,8 +187,8 @@ type batch struct {
 
 	u      *users // the users as the transaction sees them
 	search *search
-	// postings collects the trigram posting changes, written by finish.
-	postings map[trigramKey]*postingDelta
+	// postOps collects the trigram posting changes, written by finish.
+	postOps []uint64
 	nextRow  int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.
@@ -215,7 +215,6 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 	b := &batch{
 		s: s, tx: tx,
 		u:        usersOf(tx),
-		postings: make(map[trigramKey]*postingDelta),
 		nextRow:  -1,
 		users:    make(map[string]*schemas.User),
 		groups:   make(map[string]*schemas.Group),
@@ -333,62 +332,65 @@ func overlay[T any](staged, committed map[string]*T, id string) (*T, bool) {
 	return v, ok
 }
 
-// checkUser checks the unique fields of u (to be stored under u.ID), then
-// that no other user holds a login identifier u does not hold yet.
-func (b *batch) checkUser(u *schemas.User) error {
-	k := keysOfUser(u)
-	for kind := range k {
-		if err := b.claim(uniqueKind(kind), u.ID, k[kind]); err != nil {
-			return err
-		}
+// checkUser checks the unique keys of the user id's image nu, replacing the
+// image old (nil: a new user): that no other user holds a login identifier
+// (userName, primary email, primary phone) old does not hold, then that no
+// other user holds its externalId. The login index holds the keys of the
+// userName, email and phone indexes (storage.LoginIDs are the same folded
+// values), so a clash in one of those is a clash of a login identifier, and
+// its Conflict names the same field; checking ix.login alone saves three
+// lookups a write.
+func (b *batch) checkUser(id string, old, nu *userImage) error {
+	var had []storage.LoginID
+	if old != nil {
+		had = old.logins
 	}
-	old, _ := b.user(u.ID)
-	for _, l := range storage.AddedLoginIDs(storage.LoginIDs(old), storage.LoginIDs(u)) {
-		if o := b.owner(kLogin, l.Key); o != "" && o != u.ID {
+	for _, l := range storage.AddedLoginIDs(had, nu.logins) {
+		if o := b.owner(kLogin, l.Key); o != "" && o != id {
 			return storage.Conflict(l.Field)
 		}
 	}
-	return nil
+	return b.claim(kExtID, id, nu.keys[kExtID])
 }
 
-// putUser stages u (already checked) with its record enc: the record, its
-// version, and every index entry that changes from the stored user.
-func (b *batch) putUser(u *schemas.User, enc []byte) error {
+// putUser stages u (already checked) with its record enc, replacing the
+// stored version whose image is old (nil: u is new) by u, whose image is
+// nu: the record, its version, and every index entry that differs between
+// the two images.
+func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 	b.staged++
-	old, _ := b.user(u.ID)
-	if err := b.moveUserKeys(u.ID, old, u); err != nil {
+	if err := b.moveUserKeys(u.ID, old, nu); err != nil {
 		return err
 	}
-	var oldGroups []string
-	var oldApps map[string]*schemas.AppLink
+	var oldGroups, oldApps, oldEmails []string
 	if old != nil {
-		oldGroups, oldApps = old.GroupIDs, old.Apps
+		oldGroups, oldApps, oldEmails = old.groups, old.apps, old.emails
 	} else {
 		b.userDelta++
 	}
 	for _, g := range oldGroups {
-		if !slices.Contains(u.GroupIDs, g) {
+		if !slices.Contains(nu.groups, g) {
 			if err := b.u.setMember(g, u.ID, false); err != nil {
 				return err
 			}
 		}
 	}
-	for _, g := range u.GroupIDs {
+	for _, g := range nu.groups {
 		if !slices.Contains(oldGroups, g) {
 			if err := b.u.setMember(g, u.ID, true); err != nil {
 				return err
 			}
 		}
 	}
-	for a, l := range oldApps {
-		if l != nil && u.Apps[a] == nil {
+	for _, a := range oldApps {
+		if !slices.Contains(nu.apps, a) {
 			if err := b.u.apps.Delete(pairKey(a, u.ID)); err != nil {
 				return err
 			}
 		}
 	}
-	for a, l := range u.Apps {
-		if l != nil && oldApps[a] == nil {
+	for _, a := range nu.apps {
+		if !slices.Contains(oldApps, a) {
 			if err := b.u.apps.Put(pairKey(a, u.ID), present); err != nil {
 				return err
 			}
@@ -397,11 +399,11 @@ func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	if err := b.u.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
 		return err
 	}
-	if err := b.u.moveEmails(u.ID, old, u); err != nil {
+	if err := b.u.moveEmails(u.ID, oldEmails, nu.emails); err != nil {
 		return err
 	}
-	if old == nil || !bytes.Equal(encodeSearchRecord(old), encodeSearchRecord(u)) {
-		if err := b.stageSearch(u.ID, old, u); err != nil {
+	if old == nil || !bytes.Equal(old.search, nu.search) {
+		if err := b.stageSearch(u.ID, old, nu); err != nil {
 			return err
 		}
 	}
@@ -409,41 +411,53 @@ func (b *batch) putUser(u *schemas.User, enc []byte) error {
 	return b.ub.Put([]byte(u.ID), enc)
 }
 
-// moveUserKeys moves the unique and login keys of user id from old to nu
-// (either may be nil).
-func (b *batch) moveUserKeys(id string, old, nu *schemas.User) error {
-	ok, nk := keysOfUser(old), keysOfUser(nu)
+// moveUserKeys moves the unique and login keys of user id from the image
+// old to nu (either may be nil).
+func (b *batch) moveUserKeys(id string, old, nu *userImage) error {
+	var ok, nk userKeys
+	var ol, nl []storage.LoginID
+	if old != nil {
+		ok, ol = old.keys, old.logins
+	}
+	if nu != nil {
+		nk, nl = nu.keys, nu.logins
+	}
 	for kind := range ok {
 		if err := b.move(uniqueKind(kind), id, ok[kind], nk[kind]); err != nil {
 			return err
 		}
 	}
-	var err error
-	moveLogins(old, nu, func(oldKey, newKey string) {
-		if err == nil {
-			err = b.move(kLogin, id, oldKey, newKey)
+	for _, l := range storage.AddedLoginIDs(nl, ol) {
+		if err := b.move(kLogin, id, l.Key, ""); err != nil {
+			return err
 		}
-	})
-	return err
+	}
+	for _, l := range storage.AddedLoginIDs(ol, nl) {
+		if err := b.move(kLogin, id, "", l.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteUser stages the removal of the user, its memberships, assignments
 // and index entries.
 func (b *batch) deleteUser(id string) error {
 	b.staged++
-	old, ok := b.user(id)
+	u, ok := b.user(id)
 	if !ok {
 		return nil
 	}
+	old := imageOf(u)
 	if err := b.moveUserKeys(id, old, nil); err != nil {
 		return err
 	}
-	for _, g := range old.GroupIDs {
+	for _, g := range old.groups {
 		if err := b.u.setMember(g, id, false); err != nil {
 			return err
 		}
 	}
-	for a := range old.Apps {
+	for _, a := range old.apps {
 		if err := b.u.apps.Delete(pairKey(a, id)); err != nil {
 			return err
 		}
@@ -451,7 +465,7 @@ func (b *batch) deleteUser(id string) error {
 	if err := b.u.versions.Delete([]byte(id)); err != nil {
 		return err
 	}
-	if err := b.u.moveEmails(id, old, nil); err != nil {
+	if err := b.u.moveEmails(id, old.emails, nil); err != nil {
 		return err
 	}
 	if err := b.stageSearch(id, old, nil); err != nil {

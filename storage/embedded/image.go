@@ -1,0 +1,87 @@
+package embedded
+
+import (
+	"slices"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+)
+
+// userImage is what the indexes hold for one version of a user: its unique
+// keys, login identifiers, email keys, memberships, assignments, search
+// record and trigrams. It is computed outside the writer goroutine (folding,
+// encoding and collecting trigrams are pure work on one user), so that the
+// single writer only compares images and looks up and puts keys: a write
+// stages the difference between the image of the version it replaces and
+// the image of the version it writes.
+type userImage struct {
+	keys   userKeys
+	logins []storage.LoginID
+	emails []string // folded email values, each once
+	groups []string // group ids, as the user's GroupIDs
+	apps   []string // ids of the applications the user has a link to
+	search []byte   // the search record (encodeSearchRecord)
+	tris   []uint32 // the distinct trigrams of the folded indexed values, ascending (see trigramsOf)
+}
+
+// imageOf computes the image of u (nil for nil).
+func imageOf(u *schemas.User) *userImage {
+	if u == nil {
+		return nil
+	}
+	im := &userImage{
+		keys:   keysOfUser(u),
+		logins: storage.LoginIDs(u),
+		emails: emailKeys(u),
+		groups: slices.Clone(u.GroupIDs),
+		search: encodeSearchRecord(u),
+		tris:   trigramsOf(u),
+	}
+	for a, l := range u.Apps {
+		if l != nil {
+			im.apps = append(im.apps, a)
+		}
+	}
+	return im
+}
+
+// imageAfter computes the image of nu, a changed copy of the user whose
+// image is old, sharing old's trigrams when the indexed values are the same
+// (most updates change none of them).
+func imageAfter(old *userImage, nu *schemas.User) *userImage {
+	if old == nil || nu == nil {
+		return imageOf(nu)
+	}
+	im := &userImage{
+		keys:   keysOfUser(nu),
+		logins: storage.LoginIDs(nu),
+		emails: emailKeys(nu),
+		groups: slices.Clone(nu.GroupIDs),
+		search: encodeSearchRecord(nu),
+	}
+	if string(im.search) == string(old.search) {
+		im.tris = old.tris
+	} else {
+		im.tris = trigramsOf(nu)
+	}
+	for a, l := range nu.Apps {
+		if l != nil {
+			im.apps = append(im.apps, a)
+		}
+	}
+	return im
+}
+
+// trigramsOf returns the distinct trigrams of the folded indexed values of
+// u (searchValues), each as its three bytes big-endian, ascending.
+func trigramsOf(u *schemas.User) []uint32 {
+	var out []uint32
+	searchValues(u, func(v string) {
+		f := schemas.Fold(v)
+		for i := 0; i+3 <= len(f); i++ {
+			out = append(out, uint32(f[i])<<16|uint32(f[i+1])<<8|uint32(f[i+2]))
+		}
+	})
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -189,7 +189,7 @@ type batch struct {
 	search *search
 	// postOps collects the trigram posting changes, written by finish.
 	postOps []uint64
-	nextRow  int64 // the next free search row once read (-1: not read)
+	nextRow int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.
 	users     map[string]*schemas.User
@@ -214,19 +214,19 @@ type ukey struct {
 func newBatch(s *Store, tx *bolt.Tx) *batch {
 	b := &batch{
 		s: s, tx: tx,
-		u:        usersOf(tx),
-		nextRow:  -1,
-		users:    make(map[string]*schemas.User),
-		groups:   make(map[string]*schemas.Group),
-		apps:     make(map[string]*schemas.App),
-		tokens:   make(map[string]*schemas.APIToken),
-		uniq:     make(map[ukey]string),
-		ub:       tx.Bucket(bucketUsers),
-		gb:       tx.Bucket(bucketGroups),
-		ab:       tx.Bucket(bucketApps),
-		tb:       tx.Bucket(bucketTokens),
-		mb:       tx.Bucket(bucketMeta),
-		eb:       tx.Bucket(bucketEvents),
+		u:       usersOf(tx),
+		nextRow: -1,
+		users:   make(map[string]*schemas.User),
+		groups:  make(map[string]*schemas.Group),
+		apps:    make(map[string]*schemas.App),
+		tokens:  make(map[string]*schemas.APIToken),
+		uniq:    make(map[ukey]string),
+		ub:      tx.Bucket(bucketUsers),
+		gb:      tx.Bucket(bucketGroups),
+		ab:      tx.Bucket(bucketApps),
+		tb:      tx.Bucket(bucketTokens),
+		mb:      tx.Bucket(bucketMeta),
+		eb:      tx.Bucket(bucketEvents),
 	}
 	// Ids and event keys are time-ordered: new keys land at the end, so full
 	// pages waste less of the file than bbolt's default half-full splits.

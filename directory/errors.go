@@ -109,7 +109,7 @@ func KindOf(err error) Kind {
 }
 
 // Classify returns the *Error a face answers for err: err itself when it is
-// one, else its classification (a schemas value, PATCH or filter error is
+// one, else its classification (a schemas value or filter error is
 // the client's; an unknown error is internal). The faces map schemas errors
 // they meet before calling the directory through it, so that every error is
 // classified in one place.
@@ -133,17 +133,11 @@ func translate(err error, what string) error {
 	}
 	var fe *schemas.FilterError
 	var ve *schemas.ValueError
-	var pe *schemas.PatchError
 	switch {
 	case errors.As(err, &fe):
 		return &Error{Kind: KindInvalidFilter, Msg: fe.Error(), Err: err}
 	case errors.As(err, &ve):
 		return &Error{Kind: KindInvalid, Field: ve.Path, Msg: ve.Error(), Err: err}
-	case errors.As(err, &pe):
-		k := map[schemas.PatchErrorKind]Kind{schemas.PatchInvalidPath: KindInvalidPath,
-			schemas.PatchNoTarget: KindNoTarget, schemas.PatchMutability: KindMutability,
-			schemas.PatchTooComplex: KindTooMany}[pe.Kind]
-		return &Error{Kind: k, Msg: pe.Reason, Err: err}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
 	case errors.Is(err, storage.ErrVersionMismatch):

@@ -15,7 +15,15 @@ type GroupPatch struct {
 	// than once, on a fresh copy each time, and must have no side effects.
 	Apply func(g *schemas.Group) error
 	// Members are the membership operations, applied in order after Apply.
-	Members []schemas.MemberOp
+	Members []MemberOp
+}
+
+// MemberOp is one membership change of a group PATCH: "add" or "remove"
+// of the listed user ids, "replace" (the members become IDs) or "clear"
+// (every member is removed).
+type MemberOp struct {
+	Op  string
+	IDs []string
 }
 
 // PatchGroup applies a group PATCH (or PUT) as one operation. Everything that

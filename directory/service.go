@@ -79,7 +79,7 @@ func New(store storage.Store, opts Options) *Service {
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // Now returns the directory's time (its injected clock, in UTC, to the
-// millisecond). The faces pass it to the projections (schemas.SCIMOptions.Now,
+// millisecond). The faces pass it to the projections (the SCIM face's SCIMOptions.Now,
 // schemas.NativeOptions.Now) so that everything a request stamps reads one clock.
 func (s *Service) Now() time.Time { return s.clock() }
 

@@ -15,8 +15,11 @@ const (
 	MaxCustomDataBytes = 500 * 1024
 	// MaxCustomAppDataBytes caps a user's custom_app_data for one application, JSON-encoded.
 	MaxCustomAppDataBytes = 500 * 1024
-	// MaxValues caps the elements of one multi-valued attribute.
-	MaxValues = schemas.MaxValues
+	// MaxValues caps the elements of one multi-valued attribute of a stored
+	// user. The SCIM PATCH engine stops at it as soon as an operation would
+	// pass it (before converting the values), so that no body costs more
+	// than a pass over its values.
+	MaxValues = 100
 	// MaxStringBytes caps every other string attribute.
 	MaxStringBytes = 2048
 )

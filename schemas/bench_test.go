@@ -1,6 +1,10 @@
-package schemas
+package schemas_test
 
-import "testing"
+import (
+	"testing"
+
+	. "github.com/scimd/scimd/schemas"
+)
 
 var benchFilters = []struct{ name, expr string }{
 	{"userNameEq", `userName eq "ada.lovelace@example.org"`},

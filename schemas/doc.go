@@ -25,15 +25,17 @@
 // stack.
 //
 // The two API faces' JSON views are projections derived from the same
-// catalog: [SCIMUser] and [SCIMGroup] render the SCIM resources (the SCIM
-// face applies attributes / excludedAttributes to them with the catalog's
-// lookups: [SchemaURNs], [SplitSchemaURN], [SchemaAttributes],
-// [CommonAttributes], [FindAttribute], [Attribute.Internal]); [ReplaceSCIMUser] and
-// [ReplaceSCIMGroup] apply SCIM bodies with replace semantics; [NativeUser],
-// [NativeGroup], [MergeNativeUser] and [MergeNativeGroup] render and merge the
-// native (Transmit-style) objects by walking the native table
-// (native_names.go). Readers and writers share one accessor mechanism, so
-// neither face spells out a field mapping. Bad input is a [*ValueError].
+// catalog, but they live with their faces, not here: the SCIM resource
+// format, its PATCH engine and the identity providers' dialects in
+// scim/internal/wire; the native (Transmit-style) objects in [NativeUser],
+// [NativeGroup], [MergeNativeUser] and [MergeNativeGroup], walking the native
+// table (native_names.go). They read and write documents only through the
+// accessor API, addressed by catalog attribute ([Get], [Set], [EachElem],
+// [Values], [JSONData], the element writers [Elems], [AppendElem],
+// [SingleElem], [RemoveElem], [ClearElems], [NewElem], [CopyElem], [Carry],
+// [FindPrevious], [ElemEmpty], [SameOwned], [SetDerived]), so that neither
+// face spells out a field mapping and the field enum stays private. Bad
+// input is a [*ValueError] ([ValueErrorf]).
 //
 // This package depends on nothing else in scimd.
 package schemas

@@ -1,9 +1,11 @@
-package schemas
+package schemas_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	. "github.com/scimd/scimd/schemas"
 )
 
 type matchCase struct {

@@ -42,3 +42,53 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+func FuzzFoldOps(f *testing.F) {
+	f.Add("Hello", "ell")
+	f.Add("σοφία", "ΦΊ")
+	f.Add("x\xffy", "\xff")
+	f.Fuzz(func(t *testing.T, s, sub string) {
+		fs, fsub := Fold(s), Fold(sub)
+		if got, want := containsFold(s, sub), contains(fs, fsub); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if got, want := prefixFold(s, sub, false), len(fs) >= len(fsub) && fs[:len(fsub)] == fsub; got != want {
+			t.Fatalf("prefixFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if got, want := suffixFold(s, sub), len(fs) >= len(fsub) && fs[len(fs)-len(fsub):] == fsub; got != want {
+			t.Fatalf("suffixFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+		if got, want := sign(compareFold(s, sub)), sign(compareStr(fs, fsub)); got != want {
+			t.Fatalf("compareFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func compareStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sign(c int) int {
+	switch {
+	case c < 0:
+		return -1
+	case c > 0:
+		return 1
+	}
+	return 0
+}

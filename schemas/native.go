@@ -83,7 +83,7 @@ func (r *nativeRender) field(root, ctx any, f *nativeField) (any, bool) {
 	}
 	var list []any
 	yield := func(v Value) bool {
-		x := renderValue(v, f.millis)
+		x := RenderValue(v, f.millis)
 		if s, ok := x.(string); ok {
 			x = f.nativeSpelling(s)
 		}
@@ -292,12 +292,12 @@ func (m *nativeMerge) field(ctx any, f *nativeField, v any, path string) error {
 		return nil
 	}
 	if par := f.attr.acc.parent; par != nil { // app-scoped: external_account_id
-		if l := singleElem(m.u, par, m.o.AppID, s != ""); l != nil {
+		if l := SingleElem(m.u, par, m.o.AppID, s != ""); l != nil {
 			store(l, f.attr.acc.field, s)
 		}
 		return nil
 	}
-	if m.u != nil && setDerived(m.u, f.attr.acc.field, s) {
+	if m.u != nil && SetDerived(m.u, f.attr, s) {
 		return nil
 	}
 	store(ctx, f.attr.acc.field, s)
@@ -321,8 +321,8 @@ func (m *nativeMerge) object(ctx any, f *nativeField, v any, path string) error 
 	target := ctx
 	var before any
 	if f.attr != nil {
-		target = singleElem(m.u, f.attr, m.o.AppID, true)
-		before = cloneElems([]any{target})[0]
+		target = SingleElem(m.u, f.attr, m.o.AppID, true)
+		before = CloneElems([]any{target})[0]
 	}
 	for _, s := range f.subs {
 		if s.write == wReadOnly {
@@ -335,23 +335,23 @@ func (m *nativeMerge) object(ctx any, f *nativeField, v any, path string) error 
 	if f.attr == nil {
 		return nil
 	}
-	if elemEmpty(target, contentFields(target)) {
-		removeElem(m.u, f.attr, target)
+	if ElemEmpty(target, content(f.attr)) {
+		RemoveElem(m.u, f.attr, target)
 		return nil
 	}
-	if _, isAddr := target.(*Address); isAddr && !sameOwned(target, before, contentFields(target)) {
+	if _, isAddr := target.(*Address); isAddr && !SameOwned(target, before, content(f.attr)) {
 		store(target, fUpdated, m.now)
 	}
 	return nil
 }
 
-// contentFields are the fields of an element that hold data (not its
-// primary flag or timestamp).
-func contentFields(elem any) map[field]bool {
-	out := map[field]bool{}
-	for _, f := range elemFields(elem) {
-		if f != fPrimary && f != fUpdated && f != fVerified && f != fVerifiedAt {
-			out[f] = true
+// content lists the sub-attributes of a single-valued complex attribute
+// that hold data: not a primary flag, a verification or a timestamp.
+func content(a *Attribute) []*Attribute {
+	var out []*Attribute
+	for _, s := range a.SubAttributes {
+		if s.Type != TypeBoolean && s.Type != TypeDateTime {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -370,13 +370,13 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 			return valueErr(path, "expected an array, not %s", jsonTypeName(v))
 		}
 	}
-	owned := map[field]bool{}
+	var owned []*Attribute
 	for _, s := range f.subs {
 		if s.write != wReadOnly {
-			owned[s.attr.acc.field] = true
+			owned = append(owned, s.attr)
 		}
 	}
-	old := cloneElems(elemsOf(m.u, f.attr, m.o.AppID))
+	old := CloneElems(Elems(m.u, f.attr, m.o.AppID))
 	used := make([]bool, len(old))
 	var fresh []any
 	for i, item := range items {
@@ -385,7 +385,7 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 		if err != nil {
 			return err
 		}
-		e := newElem(f.attr)
+		e := NewElem(f.attr)
 		for _, s := range f.subs {
 			if s.write == wReadOnly {
 				continue
@@ -394,25 +394,23 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 				return err
 			}
 		}
-		if f.input != nil && elemEmpty(e, map[field]bool{f.input.attr.acc.field: true}) {
+		if f.input != nil && ElemEmpty(e, []*Attribute{f.input.attr}) {
 			return valueErr(ipath, "a value is required")
 		}
 		for _, p := range fresh {
-			if matchOld(f.attr, e, []any{p}, []bool{false}, owned) != nil {
+			if FindPrevious(f.attr, e, []any{p}, []bool{false}, owned) != nil {
 				return valueErr(ipath, "listed twice")
 			}
 		}
-		if o := matchOld(f.attr, e, old, used, owned); o != nil {
-			carry(e, o, owned)
+		if o := FindPrevious(f.attr, e, old, used, owned); o != nil {
+			Carry(e, o, owned)
 		}
 		fresh = append(fresh, e)
 	}
-	clearElems(m.u, f.attr, m.o.AppID)
+	ClearElems(m.u, f.attr, m.o.AppID)
 	for _, e := range fresh {
-		dst := appendElem(m.u, f.attr)
-		for _, fl := range elemFields(dst) {
-			copyField(dst, e, fl)
-		}
+		dst := AppendElem(m.u, f.attr)
+		CopyElem(dst, e)
 	}
 	return nil
 }
@@ -435,7 +433,7 @@ func (m *nativeMerge) json(f *nativeField, v any, path string) error {
 	}
 	var holder any = m.root()
 	if par := f.attr.acc.parent; par != nil {
-		holder = singleElem(m.u, par, m.o.AppID, v != nil)
+		holder = SingleElem(m.u, par, m.o.AppID, v != nil)
 		if holder == nil {
 			return nil
 		}

@@ -125,8 +125,11 @@ func formatTime(t time.Time, millis bool) any {
 	return t.UTC().Format(wireTime)
 }
 
-// renderValue converts an accessor value to JSON (a time as formatTime says).
-func renderValue(v Value, millis bool) any {
+// RenderValue converts a Value to its JSON form on the wire, the same on
+// every face: a string, a boolean, a float64 number, and a time as
+// formatTime says (epoch milliseconds when millis, else RFC 3339 in UTC with
+// milliseconds). KindNull is nil.
+func RenderValue(v Value, millis bool) any {
 	switch v.Kind {
 	case KindString:
 		return v.Str

@@ -11,9 +11,11 @@ import (
 // readers, so that the SCIM and native projections are both generic over the
 // catalog: nothing here knows which face is writing.
 
-// elemsOf returns the elements of the complex attribute a on u, as readElems
-// enumerates them. The pointers are valid until the next write to a.
-func elemsOf(u *User, a *Attribute, appID string) []any {
+// Elems returns the elements of the complex attribute a on u, as EachElem
+// enumerates them (appID selects the application of an app-scoped
+// attribute). The pointers point into u and are valid until the next write
+// to a.
+func Elems(u *User, a *Attribute, appID string) []any {
 	var out []any
 	readElems(u, a, &Path{Attr: a, AppID: appID}, func(e any) bool {
 		out = append(out, e)
@@ -22,9 +24,10 @@ func elemsOf(u *User, a *Attribute, appID string) []any {
 	return out
 }
 
-// clearElems removes every element of the complex attribute a (for a derived
-// view, every element it shows: clearing secondaryEmails keeps the primary).
-func clearElems(u *User, a *Attribute, appID string) {
+// ClearElems removes every element of the complex attribute a from u (for a
+// derived view, every element it shows: clearing secondaryEmails keeps the
+// primary; clearing an application link keeps the assignment and its times).
+func ClearElems(u *User, a *Attribute, appID string) {
 	switch a.acc.elems {
 	case eName:
 		u.Name = Name{}
@@ -50,7 +53,7 @@ func clearElems(u *User, a *Attribute, appID string) {
 		}
 	case ePrimaryAddress:
 		if ad := u.primaryAddress(); ad != nil {
-			removeElem(u, a, ad)
+			RemoveElem(u, a, ad)
 		}
 	case eSecondaryEmails:
 		if i := primaryIndex(u.Emails, func(e *Email) bool { return e.Primary }); i >= 0 {
@@ -85,11 +88,11 @@ func primaryIndex[T any](list []T, primary func(*T) bool) int {
 	return -1
 }
 
-// appendElem adds a zero element to the multi-valued complex attribute a
-// and returns it; the pointer is valid until the next append to a. Adding
+// AppendElem adds a zero element to the multi-valued complex attribute a of
+// u and returns it (nil when a cannot be appended to, such as groups); the pointer is valid until the next append to a. Adding
 // a secondary email (phone) to a user whose only email is implicitly primary
 // flags that one primary, so that it stays the primary.
-func appendElem(u *User, a *Attribute) any {
+func AppendElem(u *User, a *Attribute) any {
 	switch a.acc.elems {
 	case eEmails:
 		u.Emails = append(u.Emails, Email{})
@@ -136,10 +139,11 @@ func multiValues(u *User, e elems) *[]MultiValue {
 	return nil
 }
 
-// singleElem returns the element of the single-valued complex attribute a
-// (name, manager, the primary address, an application link); with create it
-// makes one when there is none, else it returns nil then.
-func singleElem(u *User, a *Attribute, appID string, create bool) any {
+// SingleElem returns the element of the single-valued complex attribute a
+// on u (name, manager, the primary address, the application link of appID,
+// the password); with create it makes one when there is none (not a
+// password), else it returns nil then.
+func SingleElem(u *User, a *Attribute, appID string, create bool) any {
 	switch a.acc.elems {
 	case eName:
 		return &u.Name
@@ -187,9 +191,10 @@ func singleElem(u *User, a *Attribute, appID string, create bool) any {
 	return nil
 }
 
-// removeElem removes one element (a pointer elemsOf or singleElem returned)
-// of the complex attribute a.
-func removeElem(u *User, a *Attribute, elem any) {
+// RemoveElem removes one element of the complex attribute a from u: a
+// pointer Elems or SingleElem returned (a name is zeroed). Other pointers
+// into the same list may move.
+func RemoveElem(u *User, a *Attribute, elem any) {
 	switch e := elem.(type) {
 	case *Name:
 		*e = Name{}
@@ -275,22 +280,44 @@ func copyField(dst, src any, f field) {
 	}
 }
 
-// carry copies into dst every field of src that the writing face does not
-// own: an element a client rewrote keeps what that client cannot see (an
-// email's verification, an address's updated_at, a SCIM email's type when
-// the native face rewrites secondary_emails).
-func carry(dst, src any, owned map[field]bool) {
+// CopyElem copies every stored field of src into dst, two elements of one
+// type (*Email, *Address, *Name, …); free-form data is deep-copied. What an
+// element holds outside the catalog (an application link's assignment
+// times) is not copied.
+func CopyElem(dst, src any) {
 	for _, f := range elemFields(dst) {
-		if !owned[f] {
+		copyField(dst, src, f)
+	}
+}
+
+// owns reports whether one of the attributes reads field f.
+func owns(owned []*Attribute, f field) bool {
+	for _, a := range owned {
+		if a.acc.field == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Carry copies into dst every stored field of src (an element of the same
+// type) that none of the owned sub-attributes reads: an element a client
+// rewrote keeps what that client cannot see (an email's verification, an
+// address's updated_at, a SCIM email's type when the native face rewrites
+// secondary_emails). owned are the sub-attributes the writing face owns.
+func Carry(dst, src any, owned []*Attribute) {
+	for _, f := range elemFields(dst) {
+		if !owns(owned, f) {
 			copyField(dst, src, f)
 		}
 	}
 }
 
-// sameOwned reports whether two elements agree on every owned field.
-func sameOwned(x, y any, owned map[field]bool) bool {
-	for f := range owned {
-		if !slotEqual(slot(x, f, false), slot(y, f, false)) {
+// SameOwned reports whether two elements of one type agree on the value of
+// every owned sub-attribute (times compared as instants).
+func SameOwned(x, y any, owned []*Attribute) bool {
+	for _, a := range owned {
+		if !slotEqual(slot(x, a.acc.field, false), slot(y, a.acc.field, false)) {
 			return false
 		}
 	}
@@ -314,11 +341,13 @@ func slotEqual(a, b any) bool {
 	return false
 }
 
-// matchOld finds, among the previous elements, the one a rewritten element
-// continues: the one with the same value (compared as the attribute's
-// caseExact says) when the elements have a value, else the one equal on
-// every owned field. used marks elements already matched.
-func matchOld(a *Attribute, elem any, old []any, used []bool, owned map[field]bool) any {
+// FindPrevious finds, among the previous elements old of the complex
+// attribute a, the one a rewritten element continues: the one with the same
+// value (compared as the "value" sub-attribute's caseExact says) when the
+// elements have a value, else the one SameOwned with it. used marks the
+// elements already matched (len(used) == len(old)); the one found is
+// marked. It returns nil when none matches.
+func FindPrevious(a *Attribute, elem any, old []any, used []bool, owned []*Attribute) any {
 	vs := a.acc.valueSub
 	for i, o := range old {
 		if used[i] {
@@ -330,7 +359,7 @@ func matchOld(a *Attribute, elem any, old []any, used []bool, owned map[field]bo
 			y, _ := slot(o, vs.acc.field, false).(*string)
 			same = x != nil && y != nil && *x != "" && (*x == *y || (!vs.CaseExact && strings.EqualFold(*x, *y)))
 		} else {
-			same = sameOwned(elem, o, owned)
+			same = SameOwned(elem, o, owned)
 		}
 		if same {
 			used[i] = true
@@ -340,8 +369,9 @@ func matchOld(a *Attribute, elem any, old []any, used []bool, owned map[field]bo
 	return nil
 }
 
-// cloneElems deep-copies elements so that they survive rewriting the list.
-func cloneElems(list []any) []any {
+// CloneElems returns deep copies of elements (pointers Elems returned), so
+// that they survive rewriting the list they came from.
+func CloneElems(list []any) []any {
 	out := make([]any, len(list))
 	for i, e := range list {
 		switch x := e.(type) {
@@ -427,10 +457,16 @@ func phoneParts(p *PhoneNumber) (*string, *bool, *bool, *time.Time) {
 	return &p.Value, &p.Primary, &p.Verified, &p.VerifiedAt
 }
 
-// setDerived writes a derived root field of the native view; it reports
-// false for fields that are not derived.
-func setDerived(u *User, f field, v string) bool {
-	switch f {
+// SetDerived writes v into the derived top-level attribute a of u, the
+// native view's primaryEmail, primaryPhone and picture:
+//   - primaryEmail / primaryPhone set the value of the primary element (see
+//     setPrimaryContact: "" removes it, a secondary's value promotes that
+//     element, a changed value starts unverified);
+//   - picture sets the primary (else first) photo's value ("" removes it).
+//
+// It reports false, and changes nothing, for any other attribute.
+func SetDerived(u *User, a *Attribute, v string) bool {
+	switch a.acc.field {
 	case fPrimaryEmail:
 		setPrimaryContact(&u.Emails, v, true, emailParts)
 	case fPrimaryPhone:
@@ -455,8 +491,11 @@ func setDerived(u *User, f field, v string) bool {
 	return true
 }
 
-// newElem returns a zero element of the complex attribute a.
-func newElem(a *Attribute) any {
+// NewElem returns a new zero element of the complex attribute a (*Email,
+// *PhoneNumber, *Address, *Name, *Manager or *MultiValue), not attached to
+// any document; nil for attributes whose elements cannot be built alone
+// (groups, applications, the password).
+func NewElem(a *Attribute) any {
 	switch a.acc.elems {
 	case eEmails, eSecondaryEmails:
 		return &Email{}
@@ -474,11 +513,11 @@ func newElem(a *Attribute) any {
 	return nil
 }
 
-// elemEmpty reports whether every owned field of elem is empty (false
-// booleans count as empty).
-func elemEmpty(elem any, owned map[field]bool) bool {
-	for f := range owned {
-		switch s := slot(elem, f, false).(type) {
+// ElemEmpty reports whether elem holds no value for any of the owned
+// sub-attributes: every string empty, every boolean false, every time zero.
+func ElemEmpty(elem any, owned []*Attribute) bool {
+	for _, a := range owned {
+		switch s := slot(elem, a.acc.field, false).(type) {
 		case *string:
 			if *s != "" {
 				return false

@@ -10,7 +10,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
-	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // bulkOp is one operation of a Bulk request.
@@ -85,14 +85,14 @@ func bulkMemberCount(ops []bulkOp) int {
 		}
 		switch op.method {
 		case http.MethodPost, http.MethodPut:
-			ids, _ := schemas.MemberIDs(lookupFold(data, "members"))
+			ids, _ := wire.MemberIDs(lookupFold(data, "members"))
 			n += len(ids)
 		case http.MethodPatch:
 			patch, err := decodePatch(data)
 			if err != nil {
 				continue
 			}
-			_, members, _ := schemas.SplitSCIMGroupPatch(patch)
+			_, members, _ := wire.SplitSCIMGroupPatch(patch)
 			for _, m := range members {
 				n += len(m.IDs)
 			}

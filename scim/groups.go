@@ -6,19 +6,20 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // groupResource renders a group, with its members only when the projection
 // asks for them (listing a 100,000-member group is not free).
 func (c *call) groupResource(g *schemas.Group, pr projection) (map[string]any, error) {
-	var members []schemas.SCIMMember
+	var members []wire.SCIMMember
 	if wantsMembers(pr) {
 		var err error
 		if members, err = c.members(g.ID); err != nil {
 			return nil, err
 		}
 	}
-	return projectSCIM(schemas.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
+	return projectSCIM(wire.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
 }
 
 // wantsMembers reports whether a projection returns Group.members.
@@ -45,15 +46,15 @@ func wantsMembers(pr projection) bool {
 }
 
 // members lists a group's members visible to the caller, with display names.
-func (c *call) members(groupID string) ([]schemas.SCIMMember, error) {
+func (c *call) members(groupID string) ([]wire.SCIMMember, error) {
 	ctx := c.r.Context()
 	ids, err := c.h.svc.GroupMemberIDs(ctx, c.p, groupID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]schemas.SCIMMember, 0, len(ids))
+	out := make([]wire.SCIMMember, 0, len(ids))
 	for _, id := range ids {
-		m := schemas.SCIMMember{Value: id, Type: "User"}
+		m := wire.SCIMMember{Value: id, Type: "User"}
 		if u, err := c.h.svc.GetUser(ctx, c.p, id); err == nil {
 			m.Display = u.DisplayName
 			if m.Display == "" {
@@ -81,10 +82,10 @@ func (c *call) writeGroup(status int, g *schemas.Group) {
 
 // readGroup fills g from a POST or PUT body and reads its member ids.
 func readGroup(g *schemas.Group, body map[string]any) ([]string, error) {
-	if err := schemas.ReplaceSCIMGroup(g, body); err != nil {
+	if err := wire.ReplaceSCIMGroup(g, body); err != nil {
 		return nil, err
 	}
-	return schemas.MemberIDs(lookupFold(body, "members"))
+	return wire.MemberIDs(lookupFold(body, "members"))
 }
 
 // createGroup serves POST /Groups.
@@ -129,12 +130,12 @@ func (c *call) replaceGroup(id string, body map[string]any) {
 		c.fail(err)
 		return
 	}
-	ch := directory.GroupPatch{Apply: func(g *schemas.Group) error { return schemas.ReplaceSCIMGroup(g, body) }}
+	ch := directory.GroupPatch{Apply: func(g *schemas.Group) error { return wire.ReplaceSCIMGroup(g, body) }}
 	if cond := c.ifMatch(); cond.present {
 		ch.Check = cond.check
 	}
 	if hasKeyFold(body, "members") {
-		ch.Members = []schemas.MemberOp{{Op: "replace", IDs: ids}}
+		ch.Members = []directory.MemberOp{{Op: "replace", IDs: ids}}
 	}
 	g, err := c.h.svc.PatchGroup(c.r.Context(), c.p, id, ch)
 	if err != nil {

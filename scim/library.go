@@ -118,7 +118,7 @@ var schemaNames = []struct{ urn, name, desc string }{
 }
 
 // groupExtendedAttributes define GroupExtendedURN, which has no catalog
-// attributes: schemas.SCIMGroup renders it from the group's native fields.
+// attributes: wire.SCIMGroup renders it from the group's native fields.
 var groupExtendedAttributes = []map[string]any{
 	{"name": "description", "type": "string", "multiValued": false, "description": "The group's description (native description).",
 		"required": false, "caseExact": false, "mutability": "readOnly", "returned": "default", "uniqueness": "none"},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // patch serves PATCH /Users/{id} and /Groups/{id} and answers 200 with the
@@ -28,24 +29,24 @@ func (c *call) patch(rt schemas.ResourceType, id string) {
 	}
 	// The password is found in the operations, so that the directory hashes
 	// it before the update (never inside the store's writer).
-	pw, err := schemas.SCIMPatchPassword(ops)
+	pw, err := wire.SCIMPatchPassword(ops)
 	if err != nil {
 		c.fail(err)
 		return
 	}
 	ctx, opts := c.r.Context(), c.opts()
 	c.updateUser(id, pw, func(u *schemas.User) error {
-		return schemas.PatchSCIMUser(ctx, u, ops, opts)
+		return wire.PatchSCIMUser(ctx, u, ops, opts)
 	})
 }
 
 // patchGroup applies a group PATCH as one directory operation: every
 // operation is read first (the membership operations apart, see
-// schemas.SplitSCIMGroupPatch) and the directory checks them all before it
+// wire.SplitSCIMGroupPatch) and the directory checks them all before it
 // writes anything; If-Match is a predicate on the version the update finds.
-func (c *call) patchGroup(id string, ops []schemas.PatchOp) {
+func (c *call) patchGroup(id string, ops []wire.PatchOp) {
 	ctx := c.r.Context()
-	attrs, members, err := schemas.SplitSCIMGroupPatch(ops)
+	attrs, members, err := wire.SplitSCIMGroupPatch(ops)
 	if err != nil {
 		c.fail(err)
 		return
@@ -55,7 +56,7 @@ func (c *call) patchGroup(id string, ops []schemas.PatchOp) {
 		ch.Check = cond.check
 	}
 	if len(attrs) > 0 {
-		ch.Apply = func(g *schemas.Group) error { return schemas.PatchSCIMGroup(ctx, g, attrs) }
+		ch.Apply = func(g *schemas.Group) error { return wire.PatchSCIMGroup(ctx, g, attrs) }
 	}
 	g, err := c.h.svc.PatchGroup(ctx, c.p, id, ch)
 	if err != nil {

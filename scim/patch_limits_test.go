@@ -112,7 +112,7 @@ func TestGroupPatchCheckedBeforeWrite(t *testing.T) {
 // TestPatchWorkBounded: the largest PATCH bodies (a full body of value
 // filters, each tested against a full attribute; the same sub-attribute
 // written on every element again and again) are refused with 400 tooMany
-// once they pass schemas.MaxPatchWork, and change nothing. Their time is
+// once they pass wire.MaxPatchWork, and change nothing. Their time is
 // measured by BenchmarkUserPatchLargest.
 func TestPatchWorkBounded(t *testing.T) {
 	f := newFixture(t)

@@ -3,12 +3,12 @@ package scim
 import (
 	"strings"
 
-	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // decodePatch validates a PatchOp body (RFC 7644 §3.5.2) and normalises its
 // operations (op lower-cased: Entra sends "Add", "Replace", "Remove").
-func decodePatch(body map[string]any) ([]schemas.PatchOp, error) {
+func decodePatch(body map[string]any) ([]wire.PatchOp, error) {
 	if !hasSchema(body, patchOpURN) {
 		return nil, invalidSyntax("a PATCH request must have schemas [%q]", patchOpURN)
 	}
@@ -16,7 +16,7 @@ func decodePatch(body map[string]any) ([]schemas.PatchOp, error) {
 	if !ok || len(raw) == 0 {
 		return nil, invalidSyntax("a PATCH request needs Operations: an array of one or more operations")
 	}
-	ops := make([]schemas.PatchOp, 0, len(raw))
+	ops := make([]wire.PatchOp, 0, len(raw))
 	for i, r := range raw {
 		m, ok := r.(map[string]any)
 		if !ok {
@@ -27,7 +27,7 @@ func decodePatch(body map[string]any) ([]schemas.PatchOp, error) {
 		if op != "add" && op != "remove" && op != "replace" {
 			return nil, invalidSyntax("operation %d: op must be add, remove or replace, not %q", i+1, op)
 		}
-		o := schemas.PatchOp{Op: op}
+		o := wire.PatchOp{Op: op}
 		if p := lookupFold(m, "path"); p != nil {
 			s, ok := p.(string)
 			if !ok {

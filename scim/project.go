@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // attributeReturned returns the returned characteristic (RFC 7643 §7) of
@@ -37,7 +38,7 @@ type projTarget struct {
 func projectionTarget(rt schemas.ResourceType, name string) (projTarget, bool) {
 	urns := schemas.SchemaURNs(rt)
 	urn, rest := "", name
-	if schemas.IsURN(name) {
+	if wire.IsURN(name) {
 		urn, rest = schemas.SplitSchemaURN(rt, name)
 		if urn == "" {
 			return projTarget{}, false
@@ -83,7 +84,7 @@ func projectionTarget(rt schemas.ResourceType, name string) (projTarget, bool) {
 }
 
 // projectSCIM applies the attributes and excludedAttributes parameters
-// (RFC 7644 §3.4.2.5, §3.9) to a resource rendered by schemas.SCIMUser or SCIMGroup
+// (RFC 7644 §3.4.2.5, §3.9) to a resource rendered by wire.SCIMUser or SCIMGroup
 // and returns the projected copy (resource is not modified):
 //
 //   - attributes non-empty: only the named attributes are kept, plus those
@@ -124,7 +125,7 @@ func projectSCIM(resource map[string]any, rt schemas.ResourceType, attributes, e
 				keep[k] = v
 				continue
 			}
-			if schemas.IsURN(k) {
+			if wire.IsURN(k) {
 				urn, _ := schemas.SplitSchemaURN(rt, k)
 				if urn == "" {
 					continue

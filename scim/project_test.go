@@ -9,9 +9,10 @@ import (
 
 	"github.com/scimd/scimd/internal/jsontest"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
-var scimOpt = schemas.SCIMOptions{AppID: "app1", BaseURL: "https://h/cis/scim"}
+var scimOpt = wire.SCIMOptions{AppID: "app1", BaseURL: "https://h/cis/scim"}
 
 // projectedUser has a value in every part of a resource the projection
 // treats differently: core, sub-attributes, multi-valued, the enterprise and
@@ -56,7 +57,7 @@ func mustMarshal(t *testing.T, v any) string {
 }
 
 func TestProjectSCIM(t *testing.T) {
-	res := canonJSON(t, schemas.SCIMUser(projectedUser(), scimOpt)).(map[string]any)
+	res := canonJSON(t, wire.SCIMUser(projectedUser(), scimOpt)).(map[string]any)
 	keys := func(m map[string]any) []string {
 		var out []string
 		for k := range m {
@@ -109,11 +110,11 @@ func TestProjectSCIM(t *testing.T) {
 		t.Error("schemas still lists the excluded enterprise extension")
 	}
 	// the input is not modified
-	if len(keys(res)) != len(keys(canonJSON(t, schemas.SCIMUser(projectedUser(), scimOpt)).(map[string]any))) || res["emails"] == nil {
+	if len(keys(res)) != len(keys(canonJSON(t, wire.SCIMUser(projectedUser(), scimOpt)).(map[string]any))) || res["emails"] == nil {
 		t.Error("ProjectSCIM modified its input")
 	}
 	// groups: Entra's excludedAttributes=members
-	gr := schemas.SCIMGroup(projectedGroup(), []schemas.SCIMMember{{Value: "u1"}}, scimOpt)
+	gr := wire.SCIMGroup(projectedGroup(), []wire.SCIMMember{{Value: "u1"}}, scimOpt)
 	if pg := projectSCIM(gr, schemas.GroupResource, nil, []string{"members"}); pg["members"] != nil || pg["displayName"] != "Engineering EMEA" {
 		t.Errorf("group projection = %v", pg)
 	}

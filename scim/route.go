@@ -7,6 +7,7 @@ import (
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // call is one request being served.
@@ -189,8 +190,8 @@ func (c *call) discovery(next func()) {
 }
 
 // opts returns the projection options for the caller and base.
-func (c *call) opts() schemas.SCIMOptions {
-	return schemas.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
+func (c *call) opts() wire.SCIMOptions {
+	return wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
 }
 
 // sem is the semantics of the base the request came in on.

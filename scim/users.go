@@ -7,11 +7,12 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // userResource renders a user as the caller sees it, projected.
 func (c *call) userResource(u *schemas.User, pr projection) map[string]any {
-	return projectSCIM(schemas.SCIMUser(u, c.opts()), schemas.UserResource, pr.attributes, pr.excluded)
+	return projectSCIM(wire.SCIMUser(u, c.opts()), schemas.UserResource, pr.attributes, pr.excluded)
 }
 
 // location is the absolute URL of a resource (meta.location and Location).
@@ -91,12 +92,12 @@ func (c *call) create(rt schemas.ResourceType) {
 		c.createGroup(body)
 		return
 	}
-	if err := schemas.CheckSCIMRequired(body); err != nil {
+	if err := wire.CheckSCIMRequired(body); err != nil {
 		c.fail(err)
 		return
 	}
 	u := &schemas.User{}
-	pw, err := schemas.ReplaceSCIMUser(u, body, c.opts())
+	pw, err := wire.ReplaceSCIMUser(u, body, c.opts())
 	if err != nil {
 		c.fail(err)
 		return
@@ -153,13 +154,13 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 	}
 	merge := c.sem().mergePUT
 	if !merge {
-		if err := schemas.CheckSCIMRequired(body); err != nil {
+		if err := wire.CheckSCIMRequired(body); err != nil {
 			c.fail(err)
 			return
 		}
 	}
 	opts := c.opts()
-	pw, err := schemas.ReplaceSCIMUser(&schemas.User{}, body, opts) // validates; the password does not depend on the user
+	pw, err := wire.ReplaceSCIMUser(&schemas.User{}, body, opts) // validates; the password does not depend on the user
 	if err != nil {
 		c.fail(err)
 		return
@@ -167,9 +168,9 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 	c.updateUser(id, pw, func(u *schemas.User) error {
 		b := body
 		if merge {
-			b = mergeIntoCurrent(schemas.SCIMUser(u, opts), body)
+			b = mergeIntoCurrent(wire.SCIMUser(u, opts), body)
 		}
-		_, err := schemas.ReplaceSCIMUser(u, b, opts)
+		_, err := wire.ReplaceSCIMUser(u, b, opts)
 		return err
 	})
 }

@@ -1,8 +1,11 @@
-package schemas
+package wire
 
 import (
 	"context"
 	"errors"
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/schematest"
+	. "github.com/scimd/scimd/schemas"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,7 +13,7 @@ import (
 
 // decodeOps reads a PatchOp "Operations" array as the SCIM face normalises it.
 func decodeOps(t testing.TB, data []byte) ([]PatchOp, bool) {
-	body, ok := decodeBody(append(append([]byte(`{"Operations":`), data...), '}'))
+	body, ok := schematest.DecodeBody(append(append([]byte(`{"Operations":`), data...), '}'))
 	if !ok {
 		return nil, false
 	}
@@ -40,11 +43,11 @@ func decodeOps(t testing.TB, data []byte) ([]PatchOp, bool) {
 // left the document alone.
 func checkPatchRejected(t *testing.T, err error, got, before any) {
 	t.Helper()
-	var pe *PatchError
+	var pe *directory.Error
 	var ve *ValueError
 	var fe *FilterError
 	if !errors.As(err, &pe) && !errors.As(err, &ve) && !errors.As(err, &fe) {
-		t.Fatalf("error %v (%T) is not a PatchError, ValueError or FilterError", err, err)
+		t.Fatalf("error %v (%T) is not a directory.Error, ValueError or FilterError", err, err)
 	}
 	if !reflect.DeepEqual(got, before) {
 		t.Fatalf("the document changed on error %v", err)
@@ -54,7 +57,7 @@ func checkPatchRejected(t *testing.T, err error, got, before any) {
 // FuzzPatchSCIMUser applies arbitrary operations (paths through the PATCH
 // path parser, value filters through the filter parser) to a sample user and
 // a group: every outcome is a typed error with the document unchanged, or a
-// document that renders, holds at most MaxValues elements per attribute and
+// document that renders, holds at most directory.MaxValues elements per attribute and
 // one primary.
 func FuzzPatchSCIMUser(f *testing.F) {
 	for _, s := range []string{
@@ -82,8 +85,8 @@ func FuzzPatchSCIMUser(f *testing.F) {
 				t.Fatalf("password: %v (%T)", err, err)
 			}
 		}
-		for _, opt := range []SCIMOptions{scimOpt, {Now: tCreated}} {
-			u := sampleUser(t)
+		for _, opt := range []SCIMOptions{scimOpt, {Now: schematest.Created}} {
+			u := schematest.SampleUser(t)
 			before := u.Clone()
 			if err := PatchSCIMUser(ctx, u, ops, opt); err != nil {
 				checkPatchRejected(t, err, u, before)
@@ -91,11 +94,11 @@ func FuzzPatchSCIMUser(f *testing.F) {
 			}
 			SCIMUser(u, opt)
 			for _, n := range []int{len(u.Emails), len(u.PhoneNumbers), len(u.Roles), len(u.Addresses), len(u.Photos)} {
-				if n > MaxValues {
+				if n > directory.MaxValues {
 					t.Fatalf("%d values kept", n)
 				}
 			}
-			if count(flags(u.Emails, func(e Email) bool { return e.Primary })) > 1 {
+			if schematest.Primaries(u.Emails, func(e Email) bool { return e.Primary }) > 1 {
 				t.Fatalf("two primary emails: %+v", u.Emails)
 			}
 			if u.UserName == "" {
@@ -117,7 +120,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 }
 
 func TestPatchSCIMUserStopsWhenCancelled(t *testing.T) {
-	u := sampleUser(t)
+	u := schematest.SampleUser(t)
 	before := u.Clone()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -128,8 +131,8 @@ func TestPatchSCIMUserStopsWhenCancelled(t *testing.T) {
 }
 
 func TestPatchSCIMUserCapBeforeConversion(t *testing.T) {
-	u := sampleUser(t)
-	list := make([]any, MaxValues+1) // nils: nothing to convert, only to count
+	u := schematest.SampleUser(t)
+	list := make([]any, directory.MaxValues+1) // nils: nothing to convert, only to count
 	err := PatchSCIMUser(context.Background(), u, []PatchOp{{Op: "add", Path: "roles", Value: list, HasValue: true}}, scimOpt)
 	var ve *ValueError
 	if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "at most") {

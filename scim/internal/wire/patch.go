@@ -1,4 +1,4 @@
-package schemas
+package wire
 
 import (
 	"context"
@@ -8,21 +8,18 @@ import (
 	"slices"
 	"strings"
 	"time"
-)
 
-// MaxValues caps the elements of one multi-valued attribute of a stored
-// user. The PATCH engine stops at it as soon as an operation would pass it
-// (before converting the values), so that no body costs more than a pass
-// over its values.
-const MaxValues = 100
+	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/schemas"
+)
 
 // MaxPatchWork bounds the element comparisons one PATCH may make: each
 // operation on a multi-valued complex attribute costs one unit per element it
 // visits per value-filter term, plus one per element per value it adds or
 // removes. A client's PATCH (a few operations on attributes of at most
-// MaxValues elements) costs a few thousand units; the bound keeps a body
+// directory.MaxValues elements) costs a few thousand units; the bound keeps a body
 // full of long value filters, each tested against every element, well under
-// a second, and a PATCH that passes it is refused (PatchTooComplex).
+// a second, and a PATCH that passes it is refused (directory.KindTooMany).
 const MaxPatchWork = 1_000_000
 
 // PatchOp is one operation of a SCIM PATCH request (RFC 7644 §3.5.2).
@@ -33,109 +30,95 @@ type PatchOp struct {
 	HasValue bool   // distinguishes an absent value from a JSON null
 }
 
-// PatchErrorKind says why a PATCH operation cannot apply (the SCIM scimType).
-type PatchErrorKind uint8
-
-// PATCH error kinds.
-const (
-	PatchInvalidPath PatchErrorKind = iota + 1 // the path is malformed or names nothing known
-	PatchNoTarget                              // the path's value filter selects nothing
-	PatchMutability                            // the operation would change a read-only or required attribute
-	PatchTooComplex                            // the PATCH would do more work than MaxPatchWork
-)
-
-// PatchError is an operation of a PATCH that the resource cannot take. Bad
-// values are *ValueError and bad value filters *FilterError instead.
-type PatchError struct {
-	Kind   PatchErrorKind
-	Reason string
-}
-
-func (e *PatchError) Error() string { return e.Reason }
-
-func patchErr(k PatchErrorKind, format string, args ...any) *PatchError {
-	return &PatchError{Kind: k, Reason: fmt.Sprintf(format, args...)}
+// patchErr is an operation of a PATCH that the resource cannot take, as
+// the directory classifies it: k is KindInvalidPath (the path is malformed
+// or names nothing known), KindNoTarget (its value filter selects nothing),
+// KindMutability (it would change a read-only or required attribute) or
+// KindTooMany (the PATCH would do more work than MaxPatchWork). Bad values
+// are *schemas.ValueError and bad value filters *schemas.FilterError instead.
+func patchErr(k directory.Kind, format string, args ...any) *directory.Error {
+	return directory.Errorf(k, format, args...)
 }
 
 // patchTarget is a PATCH path resolved through the catalog.
 type patchTarget struct {
-	name   string     // the path as written, for messages
-	ext    string     // a whole extension (attr is nil)
-	attr   *Attribute // the top-level attribute
-	filter Filter     // the value filter, on attr's elements
-	sub    *Attribute // the sub-attribute, or nil
-	keys   []string   // keys below a free-form JSON attribute
+	name   string             // the path as written, for messages
+	ext    string             // a whole extension (attr is nil)
+	attr   *schemas.Attribute // the top-level attribute
+	filter schemas.Filter     // the value filter, on attr's elements
+	sub    *schemas.Attribute // the sub-attribute, or nil
+	keys   []string           // keys below a free-form JSON attribute
 }
 
 // resolvePatchPath resolves a PATCH path (RFC 7644 §3.5.2 PATH: attrPath or
 // valuePath [ "." subAttr ], with optional schema URN) on catalog c.
-func resolvePatchPath(c *catalog, path, appID string) (patchTarget, error) {
+func resolvePatchPath(rt schemas.ResourceType, path, appID string) (patchTarget, error) {
 	t := patchTarget{name: path}
-	opt := ParseOptions{Resource: c.resource, Dialect: SCIMDialect, AppID: appID}
+	opt := schemas.ParseOptions{Resource: rt, Dialect: schemas.SCIMDialect, AppID: appID}
 	if i := strings.IndexByte(path, '['); i >= 0 {
 		end := closingBracket(path, i)
 		if end < 0 {
-			return t, patchErr(PatchInvalidPath, "unbalanced [ in path %q", path)
+			return t, patchErr(directory.KindInvalidPath, "unbalanced [ in path %q", path)
 		}
 		subName, hasSub := "", false
 		if rest := path[end+1:]; rest != "" {
 			if rest[0] != '.' || len(rest) == 1 || strings.ContainsAny(rest[1:], ".[]") {
-				return t, patchErr(PatchInvalidPath, "invalid path %q", path)
+				return t, patchErr(directory.KindInvalidPath, "invalid path %q", path)
 			}
 			subName, hasSub = rest[1:], true
 		}
-		f, err := parseFilter(path[:end+1], opt, true)
+		f, err := schemas.ParsePatchFilter(path[:end+1], opt)
 		if err != nil {
 			return t, err
 		}
-		vp, ok := f.(*ValuePath)
+		vp, ok := f.(*schemas.ValuePath)
 		if !ok {
-			return t, patchErr(PatchInvalidPath, "invalid value filter in path %q", path)
+			return t, patchErr(directory.KindInvalidPath, "invalid value filter in path %q", path)
 		}
 		t.attr, t.filter = vp.Path.Attr, vp.Filter
 		if !t.attr.MultiValued {
-			return t, patchErr(PatchInvalidPath, "%s is not multi-valued: it cannot have a value filter", t.attr.Name)
+			return t, patchErr(directory.KindInvalidPath, "%s is not multi-valued: it cannot have a value filter", t.attr.Name)
 		}
 		if hasSub {
 			if t.sub = scimSub(t.attr, subName); t.sub == nil {
-				return t, patchErr(PatchInvalidPath, "unknown sub-attribute %q of %s", subName, t.attr.Name)
+				return t, patchErr(directory.KindInvalidPath, "unknown sub-attribute %q of %s", subName, t.attr.Name)
 			}
 		}
 		return t, nil
 	}
 	if IsURN(path) {
-		for _, urn := range c.order {
-			if strings.EqualFold(path, urn) {
-				if urn == c.order[0] {
-					return t, patchErr(PatchInvalidPath, "path %q names no attribute", path)
+		for i, urn := range schemas.SchemaURNs(rt) {
+			if strings.EqualFold(path, urn) && schemas.JSONExtension(rt, urn) == nil {
+				if i == 0 {
+					return t, patchErr(directory.KindInvalidPath, "path %q names no attribute", path)
 				}
 				t.ext = urn
 				return t, nil
 			}
 		}
 	}
-	p, reason := resolveName(c, path, opt, false)
-	if reason != "" {
-		return t, patchErr(PatchInvalidPath, "%s in path %q", reason, path)
+	p, err := schemas.ResolveName(path, opt)
+	if err != nil {
+		return t, patchErr(directory.KindInvalidPath, "%s in path %q", err.(*schemas.FilterError).Reason, path)
 	}
 	switch {
-	case p.Attr.Type == TypeJSON:
+	case p.Attr.Type == schemas.TypeJSON:
 		t.attr, t.keys = p.Attr, p.Keys
 	case p.Parent != nil:
 		t.attr, t.sub = p.Parent, p.Attr
 	default:
 		t.attr = p.Attr
 	}
-	if t.attr.acc.internal && t.attr.Type != TypeJSON || t.sub != nil && t.sub.acc.internal {
-		return t, patchErr(PatchInvalidPath, "unknown attribute in path %q", path)
+	if t.attr.Internal() && t.attr.Type != schemas.TypeJSON || t.sub != nil && t.sub.Internal() {
+		return t, patchErr(directory.KindInvalidPath, "unknown attribute in path %q", path)
 	}
 	return t, nil
 }
 
 // scimSub finds a SCIM sub-attribute by name, case-insensitively.
-func scimSub(a *Attribute, name string) *Attribute {
-	s := FindAttribute(a.SubAttributes, name)
-	if s == nil || s.acc.internal {
+func scimSub(a *schemas.Attribute, name string) *schemas.Attribute {
+	s := schemas.FindAttribute(a.SubAttributes, name)
+	if s == nil || s.Internal() {
 		return nil
 	}
 	return s
@@ -169,13 +152,13 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return valueErr(path, "expected a string, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(path, "expected a string, not %s", schemas.JSONTypeName(v))
 		}
 		pw = &s
 		return nil
 	}
 	isPassword := func(p string) bool {
-		return strings.EqualFold(p, "password") || strings.EqualFold(p, UserSchemaURN+":password")
+		return strings.EqualFold(p, "password") || strings.EqualFold(p, schemas.UserSchemaURN+":password")
 	}
 	for _, op := range ops {
 		if op.Op == "remove" {
@@ -196,7 +179,7 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 				if err := take(m[k], k); err != nil {
 					return nil, err
 				}
-			case strings.EqualFold(k, UserSchemaURN):
+			case strings.EqualFold(k, schemas.UserSchemaURN):
 				inner, _ := m[k].(map[string]any)
 				for _, k2 := range slices.Sorted(maps.Keys(inner)) {
 					if strings.EqualFold(k2, "password") {
@@ -211,11 +194,11 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 	return pw, nil
 }
 
-// patcher applies PATCH operations to one document (a *User or *Group).
+// patcher applies PATCH operations to one document (a *schemas.User or *schemas.Group).
 type patcher struct {
-	c    *catalog
+	rt   schemas.ResourceType
 	doc  any
-	u    *User // doc, when it is a user
+	u    *schemas.User // doc, when it is a user
 	o    SCIMOptions
 	now  time.Time
 	work int // units spent, see MaxPatchWork
@@ -230,21 +213,21 @@ func (pt *patcher) charge(t patchTarget, v any) error {
 		cost += len(list) * n
 	}
 	if pt.work += cost; pt.work > MaxPatchWork {
-		return patchErr(PatchTooComplex, "the PATCH compares more values than the server will (its value filters and value lists are too large for the attributes' elements)")
+		return patchErr(directory.KindTooMany, "the PATCH compares more values than the server will (its value filters and value lists are too large for the attributes' elements)")
 	}
 	return nil
 }
 
 // filterTerms counts the comparisons of a filter (0 for nil).
-func filterTerms(f Filter) int {
+func filterTerms(f schemas.Filter) int {
 	switch n := f.(type) {
-	case *And:
+	case *schemas.And:
 		return filterTerms(n.Left) + filterTerms(n.Right)
-	case *Or:
+	case *schemas.Or:
 		return filterTerms(n.Left) + filterTerms(n.Right)
-	case *Not:
+	case *schemas.Not:
 		return filterTerms(n.X)
-	case *Compare, *ValuePath:
+	case *schemas.Compare, *schemas.ValuePath:
 		return 1
 	}
 	return 0
@@ -265,34 +248,26 @@ func filterTerms(f Filter) int {
 //
 // No operation does more than a pass over its own value and the
 // attribute's current elements: a multi-valued attribute holding more than
-// MaxValues elements ends the PATCH with a *ValueError before its values are
+// directory.MaxValues elements ends the PATCH with a *schemas.ValueError before its values are
 // converted. ctx is checked between operations.
 //
-// Errors are *PatchError, *ValueError or *FilterError (or ctx's error).
-func PatchSCIMUser(ctx context.Context, u *User, ops []PatchOp, o SCIMOptions) error {
+// Errors are *directory.Error (see patchErr), *schemas.ValueError or *schemas.FilterError (or ctx's error).
+func PatchSCIMUser(ctx context.Context, u *schemas.User, ops []PatchOp, o SCIMOptions) error {
 	w := u.Clone()
-	pt := &patcher{c: userCatalog, doc: w, u: w, o: o, now: o.Now}
+	pt := &patcher{rt: schemas.UserResource, doc: w, u: w, o: o, now: o.Now}
 	if err := pt.run(ctx, ops); err != nil {
 		return err
 	}
 	if e := w.Enterprise; e != nil {
-		if e.Manager != nil && *e.Manager == (Manager{}) {
+		if e.Manager != nil && *e.Manager == (schemas.Manager{}) {
 			e.Manager = nil
 		}
-		if *e == (EnterpriseUser{}) {
+		if *e == (schemas.EnterpriseUser{}) {
 			w.Enterprise = nil
 		}
 	}
 	*u = *w
 	return nil
-}
-
-// MemberOp is one membership change of a group PATCH: "add" or "remove"
-// of the listed user ids, "replace" (the members become IDs) or "clear"
-// (every member is removed).
-type MemberOp struct {
-	Op  string
-	IDs []string
 }
 
 // SplitSCIMGroupPatch separates the membership operations of a group PATCH
@@ -302,10 +277,10 @@ type MemberOp struct {
 // `members[value eq "id" or …]` (remove only), and a members key in a
 // path-less value (or in its core schema container). It reads nothing but
 // the operations, so that a caller can check every member before writing.
-func SplitSCIMGroupPatch(ops []PatchOp) (attrs []PatchOp, members []MemberOp, err error) {
+func SplitSCIMGroupPatch(ops []PatchOp) (attrs []PatchOp, members []directory.MemberOp, err error) {
 	for _, op := range ops {
 		if op.Path != "" {
-			t, err := resolvePatchPath(groupCatalog, op.Path, "")
+			t, err := resolvePatchPath(schemas.GroupResource, op.Path, "")
 			if err != nil {
 				return nil, nil, err
 			}
@@ -322,7 +297,7 @@ func SplitSCIMGroupPatch(ops []PatchOp) (attrs []PatchOp, members []MemberOp, er
 		}
 		value, ok := op.Value.(map[string]any)
 		if !ok {
-			return nil, nil, valueErr("", "%s without a path needs an object value", op.Op)
+			return nil, nil, schemas.ValueErrorf("", "%s without a path needs an object value", op.Op)
 		}
 		rest, mv, found := splitMembersKey(value)
 		if found {
@@ -330,7 +305,7 @@ func SplitSCIMGroupPatch(ops []PatchOp) (attrs []PatchOp, members []MemberOp, er
 			if err != nil {
 				return nil, nil, err
 			}
-			members = append(members, MemberOp{Op: op.Op, IDs: ids})
+			members = append(members, directory.MemberOp{Op: op.Op, IDs: ids})
 		}
 		if len(rest) > 0 || !found {
 			attrs = append(attrs, PatchOp{Op: op.Op, Value: rest, HasValue: true})
@@ -344,9 +319,9 @@ func splitMembersKey(value map[string]any) (rest map[string]any, members any, fo
 	rest = make(map[string]any, len(value))
 	for k, v := range value {
 		switch {
-		case strings.EqualFold(k, "members") || strings.EqualFold(k, GroupSchemaURN+":members"):
+		case strings.EqualFold(k, "members") || strings.EqualFold(k, schemas.GroupSchemaURN+":members"):
 			members, found = v, true
-		case strings.EqualFold(k, GroupSchemaURN):
+		case strings.EqualFold(k, schemas.GroupSchemaURN):
 			if inner, ok := v.(map[string]any); ok {
 				r, m, f := splitMembersKey(inner)
 				if f {
@@ -367,9 +342,9 @@ func splitMembersKey(value map[string]any) (rest map[string]any, members any, fo
 
 // PatchSCIMGroup applies PATCH operations on g's own attributes (see
 // SplitSCIMGroupPatch for membership) as PatchSCIMUser does for users.
-func PatchSCIMGroup(ctx context.Context, g *Group, ops []PatchOp) error {
+func PatchSCIMGroup(ctx context.Context, g *schemas.Group, ops []PatchOp) error {
 	w := g.Clone()
-	pt := &patcher{c: groupCatalog, doc: w} // groups stamp nothing
+	pt := &patcher{rt: schemas.GroupResource, doc: w} // groups stamp nothing
 	if err := pt.run(ctx, ops); err != nil {
 		return err
 	}
@@ -395,10 +370,10 @@ func (pt *patcher) run(ctx context.Context, ops []PatchOp) error {
 // wrapOp prefixes an error's reason with the operation's number.
 func wrapOp(err error, n int) error {
 	switch e := err.(type) {
-	case *PatchError:
-		return &PatchError{Kind: e.Kind, Reason: fmt.Sprintf("operation %d: %s", n, e.Reason)}
-	case *ValueError:
-		return &ValueError{Path: e.Path, Reason: fmt.Sprintf("%s (operation %d)", e.Reason, n)}
+	case *directory.Error:
+		return &directory.Error{Kind: e.Kind, Field: e.Field, Msg: fmt.Sprintf("operation %d: %s", n, e.Msg), Err: e.Err}
+	case *schemas.ValueError:
+		return &schemas.ValueError{Path: e.Path, Reason: fmt.Sprintf("%s (operation %d)", e.Reason, n)}
 	}
 	return err
 }
@@ -407,11 +382,11 @@ func (pt *patcher) apply(op PatchOp) error {
 	if op.Path == "" {
 		m, ok := op.Value.(map[string]any)
 		if !ok {
-			return valueErr("", "%s without a path needs an object value", op.Op)
+			return schemas.ValueErrorf("", "%s without a path needs an object value", op.Op)
 		}
 		return pt.pathless(op.Op, m, "")
 	}
-	t, err := resolvePatchPath(pt.c, op.Path, pt.o.AppID)
+	t, err := resolvePatchPath(pt.rt, op.Path, pt.o.AppID)
 	if err != nil {
 		return err
 	}
@@ -433,10 +408,10 @@ func (pt *patcher) pathless(op string, value map[string]any, prefix string) erro
 		if urn := pt.schemaURN(path); urn != "" {
 			inner, ok := v.(map[string]any)
 			if !ok {
-				return valueErr(k, "expected an object, not %s", jsonTypeName(v))
+				return schemas.ValueErrorf(k, "expected an object, not %s", schemas.JSONTypeName(v))
 			}
 			sub := urn
-			if urn == pt.c.order[0] {
+			if urn == schemas.SchemaURNs(pt.rt)[0] {
 				sub = ""
 			}
 			if err := pt.pathless(op, inner, sub); err != nil {
@@ -444,7 +419,7 @@ func (pt *patcher) pathless(op string, value map[string]any, prefix string) erro
 			}
 			continue
 		}
-		t, err := resolvePatchPath(pt.c, path, pt.o.AppID)
+		t, err := resolvePatchPath(pt.rt, path, pt.o.AppID)
 		if err != nil {
 			return err
 		}
@@ -464,8 +439,8 @@ func (pt *patcher) schemaURN(path string) string {
 	if !IsURN(path) {
 		return ""
 	}
-	for _, urn := range pt.c.order {
-		if strings.EqualFold(path, urn) {
+	for _, urn := range schemas.SchemaURNs(pt.rt) {
+		if strings.EqualFold(path, urn) && schemas.JSONExtension(pt.rt, urn) == nil {
 			return urn
 		}
 	}
@@ -473,7 +448,7 @@ func (pt *patcher) schemaURN(path string) string {
 }
 
 func readOnly(t patchTarget) bool {
-	return t.attr.Mutability == ReadOnly || t.sub != nil && t.sub.Mutability == ReadOnly
+	return t.attr.Mutability == schemas.ReadOnly || t.sub != nil && t.sub.Mutability == schemas.ReadOnly
 }
 
 // equalsCurrent reports whether v is what the document shows at t.
@@ -483,7 +458,7 @@ func (pt *patcher) equalsCurrent(t patchTarget, v any) bool {
 	var ok bool
 	if t.sub != nil {
 		var e any
-		readElems(pt.doc, t.attr, &Path{Attr: t.attr, AppID: pt.o.AppID}, func(x any) bool { e = x; return false })
+		schemas.EachElem(pt.doc, t.attr, pt.o.AppID, func(x any) bool { e = x; return false })
 		if e != nil {
 			cur, ok = r.attr(e, t.sub)
 		}
@@ -522,49 +497,49 @@ func isEmptyJSON(v any) bool {
 func (pt *patcher) target(op string, t patchTarget, v any, hasValue bool) error {
 	if t.ext != "" {
 		if op == "remove" {
-			if t.ext == EnterpriseUserURN && pt.u != nil {
+			if t.ext == schemas.EnterpriseUserURN && pt.u != nil {
 				pt.u.Enterprise = nil
 				return nil
 			}
-			return patchErr(PatchMutability, "%s is read-only", t.ext)
+			return patchErr(directory.KindMutability, "%s is read-only", t.ext)
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return valueErr(t.name, "expected an object, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
 		}
 		return pt.pathless(op, m, t.ext)
 	}
 	a := t.attr
 	if pt.u == nil && a.Canonical == "members" {
-		return patchErr(PatchInvalidPath, "members are changed apart (SplitSCIMGroupPatch)")
+		return patchErr(directory.KindInvalidPath, "members are changed apart (SplitSCIMGroupPatch)")
 	}
-	if a.Type == TypeJSON {
+	if a.Type == schemas.TypeJSON {
 		return pt.json(op, t, v)
 	}
 	if readOnly(t) {
-		return patchErr(PatchMutability, "%s is read-only", t.name)
+		return patchErr(directory.KindMutability, "%s is read-only", t.name)
 	}
-	if a.Mutability == WriteOnly { // password: taken by SCIMPatchPassword
+	if a.Mutability == schemas.WriteOnly { // password: taken by SCIMPatchPassword
 		if op == "remove" {
-			return patchErr(PatchMutability, "%s cannot be removed", t.name)
+			return patchErr(directory.KindMutability, "%s cannot be removed", t.name)
 		}
 		return nil
 	}
 	if a.Required && t.sub == nil {
 		if op == "remove" {
-			return patchErr(PatchMutability, "%s is required and cannot be removed", a.Name)
+			return patchErr(directory.KindMutability, "%s is required and cannot be removed", a.Name)
 		}
 		if isEmptyJSON(v) {
-			return valueErr(t.name, "%s is required: it cannot be empty or null", a.Name)
+			return schemas.ValueErrorf(t.name, "%s is required: it cannot be empty or null", a.Name)
 		}
 	}
-	if a.Type == TypeComplex && a.MultiValued {
+	if a.Type == schemas.TypeComplex && a.MultiValued {
 		if err := pt.charge(t, v); err != nil {
 			return err
 		}
 	}
 	switch {
-	case a.acc.field == fActive:
+	case a.Canonical == "active":
 		if op == "remove" {
 			v = nil
 		}
@@ -573,27 +548,27 @@ func (pt *patcher) target(op string, t patchTarget, v any, hasValue bool) error 
 		return pt.filtered(op, t, v)
 	case t.sub != nil:
 		return pt.sub(op, t, v)
-	case a.Type == TypeComplex && a.MultiValued:
+	case a.Type == schemas.TypeComplex && a.MultiValued:
 		return pt.multi(op, t, v, hasValue)
-	case a.Type == TypeComplex:
+	case a.Type == schemas.TypeComplex:
 		return pt.single(op, t, v)
 	}
 	if op == "remove" {
-		store(pt.doc, a.acc.field, nil)
+		schemas.Set(pt.doc, a, nil)
 		return nil
 	}
 	x, err := scimScalar(a, v, t.name)
 	if err != nil {
 		return err
 	}
-	if x != nil || slot(pt.doc, a.acc.field, false) != nil {
-		store(pt.doc, a.acc.field, x)
+	if x != nil || schemas.Get(pt.doc, a) != nil {
+		schemas.Set(pt.doc, a, x)
 	}
 	return nil
 }
 
 // items returns the elements a value for a multi-valued attribute lists (a
-// single element stands for a list of one), refusing more than MaxValues
+// single element stands for a list of one), refusing more than directory.MaxValues
 // before anything is converted.
 func items(t patchTarget, v any) ([]any, error) {
 	list, ok := v.([]any)
@@ -603,28 +578,26 @@ func items(t patchTarget, v any) ([]any, error) {
 		}
 		list = []any{v}
 	}
-	if len(list) > MaxValues {
-		return nil, valueErr(t.name, "%d values given; a user holds at most %d", len(list), MaxValues)
+	if len(list) > directory.MaxValues {
+		return nil, schemas.ValueErrorf(t.name, "%d values given; a user holds at most %d", len(list), directory.MaxValues)
 	}
 	return list, nil
 }
 
 // count returns how many elements the complex attribute a holds.
-func (pt *patcher) count(a *Attribute) int {
+func (pt *patcher) count(a *schemas.Attribute) int {
 	n := 0
-	readElems(pt.doc, a, &Path{Attr: a}, func(any) bool { n++; return true })
+	schemas.EachElem(pt.doc, a, "", func(any) bool { n++; return true })
 	return n
 }
 
-// appendElem adds a copy of fresh to a, refusing to pass MaxValues.
+// appendElem adds a copy of fresh to a, refusing to pass directory.MaxValues.
 func (pt *patcher) appendElem(t patchTarget, fresh any) (any, error) {
-	if pt.count(t.attr) >= MaxValues {
-		return nil, valueErr(t.name, "at most %d values are allowed", MaxValues)
+	if pt.count(t.attr) >= directory.MaxValues {
+		return nil, schemas.ValueErrorf(t.name, "at most %d values are allowed", directory.MaxValues)
 	}
-	dst := appendElem(pt.u, t.attr)
-	for _, f := range elemFields(dst) {
-		copyField(dst, fresh, f)
-	}
+	dst := schemas.AppendElem(pt.u, t.attr)
+	schemas.CopyElem(dst, fresh)
 	return dst, nil
 }
 
@@ -637,7 +610,7 @@ func (pt *patcher) multi(op string, t patchTarget, v any, hasValue bool) error {
 	}
 	if op == "remove" {
 		if !hasValue || len(list) == 0 {
-			clearElems(pt.u, a, "")
+			schemas.ClearElems(pt.u, a, "")
 			return nil
 		}
 		// Entra: a remove with a value list removes only those values.
@@ -650,9 +623,9 @@ func (pt *patcher) multi(op string, t patchTarget, v any, hasValue bool) error {
 				}
 				continue
 			}
-			for _, e := range elemsOf(pt.u, a, "") {
+			for _, e := range schemas.Elems(pt.u, a, "") {
 				if sameElem(a, e, fresh, owned) {
-					removeElem(pt.u, a, e)
+					schemas.RemoveElem(pt.u, a, e)
 					break
 				}
 			}
@@ -661,11 +634,11 @@ func (pt *patcher) multi(op string, t patchTarget, v any, hasValue bool) error {
 	}
 	if op == "replace" {
 		w := &scimWriter{u: pt.u, old: pt.u.Clone(), now: pt.now}
-		clearElems(pt.u, a, "")
+		schemas.ClearElems(pt.u, a, "")
 		if err := w.complex(a, list, t.name); err != nil {
 			return err
 		}
-		keepPrimary(elemsOf(pt.u, a, ""), -1)
+		keepPrimary(a, schemas.Elems(pt.u, a, ""), -1)
 		return nil
 	}
 	owned := scimOwned(a)
@@ -677,20 +650,29 @@ func (pt *patcher) multi(op string, t patchTarget, v any, hasValue bool) error {
 		if fresh == nil || pt.contains(a, fresh, owned) {
 			continue
 		}
-		stampAddress(fresh, pt.now)
-		dst, err := pt.appendElem(t, fresh)
-		if err != nil {
+		if err := pt.addElem(t, fresh); err != nil {
 			return err
 		}
-		pt.primaryMoved(a, dst)
 	}
 	return nil
 }
 
+// addElem adds fresh, a new element, to t.attr: a new address is stamped
+// now, and a new primary element takes the flag from the others.
+func (pt *patcher) addElem(t patchTarget, fresh any) error {
+	stampAddress(fresh, pt.now)
+	dst, err := pt.appendElem(t, fresh)
+	if err != nil {
+		return err
+	}
+	pt.primaryMoved(t.attr, dst)
+	return nil
+}
+
 // contains reports whether a already holds an element like fresh.
-func (pt *patcher) contains(a *Attribute, fresh any, owned map[field]bool) bool {
+func (pt *patcher) contains(a *schemas.Attribute, fresh any, owned []*schemas.Attribute) bool {
 	found := false
-	readElems(pt.doc, a, &Path{Attr: a}, func(e any) bool {
+	schemas.EachElem(pt.doc, a, "", func(e any) bool {
 		found = sameElem(a, e, fresh, owned)
 		return !found
 	})
@@ -700,44 +682,52 @@ func (pt *patcher) contains(a *Attribute, fresh any, owned map[field]bool) bool 
 // sameElem reports whether x and y are the same element: the same value
 // (compared as the attribute's caseExact says) and type (when both have one),
 // or, for elements without a value, equal on every owned field.
-func sameElem(a *Attribute, x, y any, owned map[field]bool) bool {
-	vs := a.acc.valueSub
+func sameElem(a *schemas.Attribute, x, y any, owned []*schemas.Attribute) bool {
+	vs := a.ValueSub()
 	if vs == nil {
-		return sameOwned(x, y, owned)
+		return schemas.SameOwned(x, y, owned)
 	}
-	xv, _ := slot(x, fValue, false).(*string)
-	yv, _ := slot(y, fValue, false).(*string)
+	xv, _ := schemas.Get(x, vs).(*string)
+	yv, _ := schemas.Get(y, vs).(*string)
 	if xv == nil || yv == nil || *xv == "" && *yv == "" {
-		return sameOwned(x, y, owned)
+		return schemas.SameOwned(x, y, owned)
 	}
 	if *xv != *yv && (vs.CaseExact || !strings.EqualFold(*xv, *yv)) {
 		return false
 	}
-	xt, _ := slot(x, fType, false).(*string)
-	yt, _ := slot(y, fType, false).(*string)
+	ta := schemas.FindAttribute(a.SubAttributes, "type")
+	xt, _ := schemas.Get(x, ta).(*string)
+	yt, _ := schemas.Get(y, ta).(*string)
 	return xt == nil || yt == nil || *xt == "" || *yt == "" || strings.EqualFold(*xt, *yt)
 }
 
 // primaryMoved keeps e the only primary element of a when it is primary.
-func (pt *patcher) primaryMoved(a *Attribute, e any) {
-	if p, ok := slot(e, fPrimary, false).(*bool); !ok || !*p {
+func (pt *patcher) primaryMoved(a *schemas.Attribute, e any) {
+	prim := primarySub(a)
+	if p, ok := schemas.Get(e, prim).(*bool); !ok || !*p {
 		return
 	}
-	for _, x := range elemsOf(pt.u, a, "") {
+	for _, x := range schemas.Elems(pt.u, a, "") {
 		if x != e {
-			if p, ok := slot(x, fPrimary, false).(*bool); ok {
+			if p, ok := schemas.Get(x, prim).(*bool); ok {
 				*p = false
 			}
 		}
 	}
 }
 
-// keepPrimary leaves at most one primary element: the one at keep, or the
-// last primary when keep < 0.
-func keepPrimary(list []any, keep int) {
+// primarySub is the "primary" sub-attribute of a (nil when it has none).
+func primarySub(a *schemas.Attribute) *schemas.Attribute {
+	return schemas.FindAttribute(a.SubAttributes, "primary")
+}
+
+// keepPrimary leaves at most one primary element of a in list: the one at
+// keep, or the last primary when keep < 0.
+func keepPrimary(a *schemas.Attribute, list []any, keep int) {
+	prim := primarySub(a)
 	if keep < 0 {
 		for i, e := range list {
-			if p, ok := slot(e, fPrimary, false).(*bool); ok && *p {
+			if p, ok := schemas.Get(e, prim).(*bool); ok && *p {
 				keep = i
 			}
 		}
@@ -746,14 +736,14 @@ func keepPrimary(list []any, keep int) {
 		return
 	}
 	for i, e := range list {
-		if p, ok := slot(e, fPrimary, false).(*bool); ok && i != keep {
+		if p, ok := schemas.Get(e, prim).(*bool); ok && i != keep {
 			*p = false
 		}
 	}
 }
 
 func stampAddress(e any, now time.Time) {
-	if ad, ok := e.(*Address); ok {
+	if ad, ok := e.(*schemas.Address); ok {
 		ad.Updated = now
 	}
 }
@@ -765,7 +755,7 @@ func stampAddress(e any, now time.Time) {
 func (pt *patcher) single(op string, t patchTarget, v any) error {
 	a := t.attr
 	if op == "remove" || v == nil {
-		clearElems(pt.u, a, "")
+		schemas.ClearElems(pt.u, a, "")
 		return nil
 	}
 	var obj map[string]any
@@ -773,17 +763,17 @@ func (pt *patcher) single(op string, t patchTarget, v any) error {
 	case map[string]any:
 		obj = x
 	case string:
-		if a.acc.valueSub == nil {
-			return valueErr(t.name, "expected an object, not a string")
+		if a.ValueSub() == nil {
+			return schemas.ValueErrorf(t.name, "expected an object, not a string")
 		}
-		obj = map[string]any{a.acc.valueSub.Name: x}
+		obj = map[string]any{a.ValueSub().Name: x}
 	default:
-		return valueErr(t.name, "expected an object, not %s", jsonTypeName(v))
+		return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
 	}
-	e := singleElem(pt.u, a, "", true)
+	e := schemas.SingleElem(pt.u, a, "", true)
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := scimSub(a, k)
-		if s == nil || s.Mutability == ReadOnly || s.acc.field == fNone {
+		if s == nil || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue // unknown or read-only sub-attributes are ignored, as in a PUT
 		}
 		if err := pt.setSub(e, s, obj[k], t.name+"."+s.Name); err != nil {
@@ -795,8 +785,8 @@ func (pt *patcher) single(op string, t patchTarget, v any) error {
 }
 
 // dropEmptyManager removes a manager left without a value.
-func (pt *patcher) dropEmptyManager(a *Attribute) {
-	if a.acc.elems == eManager && pt.u.Enterprise != nil && pt.u.Enterprise.Manager != nil && pt.u.Enterprise.Manager.Value == "" {
+func (pt *patcher) dropEmptyManager(a *schemas.Attribute) {
+	if a.Canonical == "enterprise.manager" && pt.u.Enterprise != nil && pt.u.Enterprise.Manager != nil && pt.u.Enterprise.Manager.Value == "" {
 		pt.u.Enterprise.Manager = nil
 	}
 }
@@ -804,27 +794,27 @@ func (pt *patcher) dropEmptyManager(a *Attribute) {
 // setSub writes one sub-attribute of an element (null clears it). A
 // contact whose value changes loses its verification; an address that
 // changes gets a new updated time.
-func (pt *patcher) setSub(e any, s *Attribute, v any, path string) error {
+func (pt *patcher) setSub(e any, s *schemas.Attribute, v any, path string) error {
 	x, err := scimScalar(s, v, path)
 	if err != nil {
 		return err
 	}
-	before, _ := slot(e, s.acc.field, false).(*string)
+	before, _ := schemas.Get(e, s).(*string)
 	var old string
 	if before != nil {
 		old = *before
 	}
-	store(e, s.acc.field, x)
+	schemas.Set(e, s, x)
 	switch el := e.(type) {
-	case *Email:
-		if s.acc.field == fValue && !strings.EqualFold(old, el.Value) {
+	case *schemas.Email:
+		if s.Name == "value" && !strings.EqualFold(old, el.Value) {
 			el.Verified, el.VerifiedAt = false, time.Time{}
 		}
-	case *PhoneNumber:
-		if s.acc.field == fValue && old != el.Value {
+	case *schemas.PhoneNumber:
+		if s.Name == "value" && old != el.Value {
 			el.Verified, el.VerifiedAt = false, time.Time{}
 		}
-	case *Address:
+	case *schemas.Address:
 		el.Updated = pt.now
 	}
 	return nil
@@ -839,7 +829,7 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 		v = nil
 	}
 	if !a.MultiValued {
-		e := singleElem(pt.u, a, "", v != nil)
+		e := schemas.SingleElem(pt.u, a, "", v != nil)
 		if e == nil {
 			return nil
 		}
@@ -849,12 +839,12 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 		pt.dropEmptyManager(a)
 		return nil
 	}
-	list := elemsOf(pt.u, a, "")
+	list := schemas.Elems(pt.u, a, "")
 	if len(list) == 0 {
 		if v == nil {
 			return nil
 		}
-		fresh := newElem(a)
+		fresh := schemas.NewElem(a)
 		if err := pt.setSub(fresh, s, v, t.name); err != nil {
 			return err
 		}
@@ -866,8 +856,8 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 			return err
 		}
 	}
-	if s.acc.field == fPrimary {
-		keepPrimary(list, -1)
+	if s.Name == "primary" {
+		keepPrimary(a, list, -1)
 	}
 	return nil
 }
@@ -876,14 +866,14 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 	a := t.attr
 	var hits []any
-	for _, e := range elemsOf(pt.u, a, "") {
-		if match(t.filter, e, true) {
+	for _, e := range schemas.Elems(pt.u, a, "") {
+		if schemas.MatchElem(t.filter, e) {
 			hits = append(hits, e)
 		}
 	}
 	if op == "remove" {
 		if len(hits) == 0 {
-			return patchErr(PatchNoTarget, "no value of %s matches the filter", a.Name)
+			return patchErr(directory.KindNoTarget, "no value of %s matches the filter", a.Name)
 		}
 		if t.sub != nil {
 			for _, e := range hits {
@@ -895,7 +885,7 @@ func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 		}
 		// Remove from the last so that the earlier pointers stay valid.
 		for i := len(hits) - 1; i >= 0; i-- {
-			removeElem(pt.u, a, hits[i])
+			schemas.RemoveElem(pt.u, a, hits[i])
 		}
 		return nil
 	}
@@ -903,25 +893,19 @@ func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 	if t.sub == nil {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return valueErr(t.name, "expected an object, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
 		}
 		obj = m
 	}
 	if len(hits) == 0 {
 		fresh, ok := eqElem(a, t.filter)
 		if !ok || (op == "replace" && !pinsType(t.filter)) {
-			return patchErr(PatchNoTarget, "no value of %s matches the filter", a.Name)
+			return patchErr(directory.KindNoTarget, "no value of %s matches the filter", a.Name)
 		}
 		if err := pt.write(fresh, t, v, obj); err != nil {
 			return err
 		}
-		stampAddress(fresh, pt.now)
-		dst, err := pt.appendElem(t, fresh)
-		if err != nil {
-			return err
-		}
-		pt.primaryMoved(a, dst)
-		return nil
+		return pt.addElem(t, fresh)
 	}
 	for _, e := range hits {
 		if op == "replace" && t.sub == nil {
@@ -933,16 +917,14 @@ func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 				return err
 			}
 			if fresh == nil {
-				fresh = newElem(a)
+				fresh = schemas.NewElem(a)
 			}
 			if sameElem(a, e, fresh, owned) {
-				carry(fresh, e, owned)
+				schemas.Carry(fresh, e, owned)
 			} else {
 				stampAddress(fresh, pt.now)
 			}
-			for _, f := range elemFields(e) {
-				copyField(e, fresh, f)
-			}
+			schemas.CopyElem(e, fresh)
 		} else if err := pt.write(e, t, v, obj); err != nil {
 			return err
 		}
@@ -958,7 +940,7 @@ func (pt *patcher) write(e any, t patchTarget, v any, obj map[string]any) error 
 	}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		s := scimSub(t.attr, k)
-		if s == nil || s.Mutability == ReadOnly || s.acc.field == fNone {
+		if s == nil || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue
 		}
 		if err := pt.setSub(e, s, obj[k], t.name+"."+s.Name); err != nil {
@@ -970,32 +952,32 @@ func (pt *patcher) write(e any, t patchTarget, v any, obj map[string]any) error 
 
 // eqElem returns the element a filter made only of `sub eq value` terms
 // joined by and describes; ok is false for any other filter.
-func eqElem(a *Attribute, f Filter) (any, bool) {
-	e := newElem(a)
+func eqElem(a *schemas.Attribute, f schemas.Filter) (any, bool) {
+	e := schemas.NewElem(a)
 	if e == nil {
 		return nil, false
 	}
-	var walk func(Filter) bool
-	walk = func(f Filter) bool {
+	var walk func(schemas.Filter) bool
+	walk = func(f schemas.Filter) bool {
 		switch n := f.(type) {
-		case *And:
+		case *schemas.And:
 			return walk(n.Left) && walk(n.Right)
-		case *Compare:
-			if n.Op != OpEq || n.Path.Attr == nil {
+		case *schemas.Compare:
+			if n.Op != schemas.OpEq || n.Path.Attr == nil {
 				return false
 			}
 			var v any
 			switch n.Value.Kind {
-			case KindString:
+			case schemas.KindString:
 				v = n.Value.Str
-			case KindBool:
+			case schemas.KindBool:
 				v = n.Value.Bool
-			case KindTime:
+			case schemas.KindTime:
 				v = n.Value.Time
 			default:
 				return false
 			}
-			return store(e, n.Path.Attr.acc.field, v)
+			return schemas.Set(e, n.Path.Attr, v)
 		}
 		return false
 	}
@@ -1003,12 +985,12 @@ func eqElem(a *Attribute, f Filter) (any, bool) {
 }
 
 // pinsType reports whether the filter has a `type eq` term (and-joined).
-func pinsType(f Filter) bool {
+func pinsType(f schemas.Filter) bool {
 	switch n := f.(type) {
-	case *And:
+	case *schemas.And:
 		return pinsType(n.Left) || pinsType(n.Right)
-	case *Compare:
-		return n.Op == OpEq && n.Path.Attr != nil && n.Path.Attr.acc.field == fType
+	case *schemas.Compare:
+		return n.Op == schemas.OpEq && n.Path.Attr != nil && n.Path.Attr.Name == "type"
 	}
 	return false
 }
@@ -1017,15 +999,15 @@ func pinsType(f Filter) bool {
 func (pt *patcher) json(op string, t patchTarget, v any) error {
 	a := t.attr
 	var holder any = pt.doc
-	if par := a.acc.parent; par != nil {
-		holder = singleElem(pt.u, par, pt.o.AppID, op != "remove")
+	if par := a.Parent(); par != nil {
+		holder = schemas.SingleElem(pt.u, par, pt.o.AppID, op != "remove")
 		if holder == nil {
 			return nil
 		}
 	}
-	s, _ := slot(holder, a.acc.field, true).(*map[string]any)
+	s, _ := schemas.Get(holder, a).(*map[string]any)
 	if s == nil {
-		return patchErr(PatchInvalidPath, "%s cannot be written", t.name)
+		return patchErr(directory.KindInvalidPath, "%s cannot be written", t.name)
 	}
 	if len(t.keys) == 0 {
 		if op == "remove" {
@@ -1034,11 +1016,11 @@ func (pt *patcher) json(op string, t patchTarget, v any) error {
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return valueErr(t.name, "expected an object, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
 		}
-		n, err := NormalizeJSONObject(m)
+		n, err := schemas.NormalizeJSONObject(m)
 		if err != nil {
-			return valueErr(t.name, "%v", err)
+			return schemas.ValueErrorf(t.name, "%v", err)
 		}
 		if op == "replace" || *s == nil {
 			*s = n
@@ -1072,51 +1054,51 @@ func (pt *patcher) json(op string, t patchTarget, v any) error {
 		delete(m, last)
 		return nil
 	}
-	n, err := normalizeJSON(v, last, len(t.keys)+1) // the value sits len(t.keys) levels below the object
+	n, err := schemas.NormalizeJSONValue(v, last, len(t.keys)+1) // the value sits len(t.keys) levels below the object
 	if err != nil {
-		return valueErr(t.name, "%v", err)
+		return schemas.ValueErrorf(t.name, "%v", err)
 	}
 	m[last] = n
 	return nil
 }
 
 // memberOp reads the membership operation of a members path.
-func memberOp(op string, t patchTarget, v any, hasValue bool) (MemberOp, error) {
+func memberOp(op string, t patchTarget, v any, hasValue bool) (directory.MemberOp, error) {
 	if t.sub != nil {
-		return MemberOp{}, patchErr(PatchInvalidPath, "the sub-attributes of members cannot be changed")
+		return directory.MemberOp{}, patchErr(directory.KindInvalidPath, "the sub-attributes of members cannot be changed")
 	}
 	if t.filter != nil {
 		if op != "remove" {
-			return MemberOp{}, patchErr(PatchInvalidPath, "a members value filter is only supported by remove")
+			return directory.MemberOp{}, patchErr(directory.KindInvalidPath, "a members value filter is only supported by remove")
 		}
 		ids, ok := memberFilterIDs(t.filter, nil)
 		if !ok {
-			return MemberOp{}, &FilterError{Expr: t.name, Reason: `a members filter must be value eq "<id>" (joined by or)`}
+			return directory.MemberOp{}, &schemas.FilterError{Expr: t.name, Reason: `a members filter must be value eq "<id>" (joined by or)`}
 		}
-		return MemberOp{Op: "remove", IDs: ids}, nil
+		return directory.MemberOp{Op: "remove", IDs: ids}, nil
 	}
 	ids, err := MemberIDs(v)
 	if err != nil {
-		return MemberOp{}, err
+		return directory.MemberOp{}, err
 	}
 	if op == "remove" && (!hasValue || v == nil) {
-		return MemberOp{Op: "clear"}, nil
+		return directory.MemberOp{Op: "clear"}, nil
 	}
-	return MemberOp{Op: op, IDs: ids}, nil
+	return directory.MemberOp{Op: op, IDs: ids}, nil
 }
 
 // memberFilterIDs reads the ids of a filter made of `value eq "id"` terms
 // joined by or.
-func memberFilterIDs(f Filter, ids []string) ([]string, bool) {
+func memberFilterIDs(f schemas.Filter, ids []string) ([]string, bool) {
 	switch n := f.(type) {
-	case *Or:
+	case *schemas.Or:
 		ids, ok := memberFilterIDs(n.Left, ids)
 		if !ok {
 			return nil, false
 		}
 		return memberFilterIDs(n.Right, ids)
-	case *Compare:
-		if n.Op == OpEq && n.Path.Attr != nil && n.Path.Attr.Name == "value" && n.Value.Kind == KindString {
+	case *schemas.Compare:
+		if n.Op == schemas.OpEq && n.Path.Attr != nil && n.Path.Attr.Name == "value" && n.Value.Kind == schemas.KindString {
 			return append(ids, n.Value.Str), true
 		}
 	}
@@ -1124,7 +1106,7 @@ func memberFilterIDs(f Filter, ids []string) ([]string, bool) {
 }
 
 // MemberIDs reads a group's members value: a list of {"value": id, …}
-// objects (display, $ref and type are ignored, but a type of Group is
+// objects (display, $ref and type are ignored, but a type of schemas.Group is
 // refused: groups cannot be members) or of plain ids; a single member may
 // stand for a list of one.
 func MemberIDs(v any) ([]string, error) {
@@ -1151,15 +1133,15 @@ func MemberIDs(v any) ([]string, error) {
 				}
 			}
 			if s, _ := typ.(string); strings.EqualFold(s, "Group") {
-				return nil, valueErr(fmt.Sprintf("members[%d]", i), "groups cannot be members of groups")
+				return nil, schemas.ValueErrorf(fmt.Sprintf("members[%d]", i), "groups cannot be members of groups")
 			}
 			s, _ := id.(string)
 			if s == "" {
-				return nil, valueErr(fmt.Sprintf("members[%d]", i), "a member needs a value (the user's id)")
+				return nil, schemas.ValueErrorf(fmt.Sprintf("members[%d]", i), "a member needs a value (the user's id)")
 			}
 			ids = append(ids, s)
 		default:
-			return nil, valueErr(fmt.Sprintf("members[%d]", i), "expected an object with a value, not %s", jsonTypeName(e))
+			return nil, schemas.ValueErrorf(fmt.Sprintf("members[%d]", i), "expected an object with a value, not %s", schemas.JSONTypeName(e))
 		}
 	}
 	return slices.Clip(ids), nil

@@ -1,54 +1,16 @@
-package schemas
+package wire
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
+	"github.com/scimd/scimd/internal/schematest"
+	. "github.com/scimd/scimd/schemas"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
 
-var scimOpt = SCIMOptions{AppID: "app1", BaseURL: "https://h/cis/scim", Now: tCreated}
-
-// decode decodes a JSON body as the faces do (numbers as json.Number).
-func decode(t testing.TB, s string) map[string]any {
-	t.Helper()
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		t.Fatalf("decode %s: %v", s, err)
-	}
-	return m
-}
-
-// canon re-encodes a value through JSON so that maps built in Go and decoded
-// bodies compare equal.
-func canon(t testing.TB, v any) any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var out any
-	if err := d.Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func asValueError(t *testing.T, err error) *ValueError {
-	t.Helper()
-	var ve *ValueError
-	if !errors.As(err, &ve) {
-		t.Fatalf("error %v (%T) is not a *ValueError", err, err)
-	}
-	return ve
-}
+var scimOpt = SCIMOptions{AppID: "app1", BaseURL: "https://h/cis/scim", Now: schematest.Created}
 
 // Okta's create body (scim-clients.md §1.3) and its AIW read-modify-write PUT.
 const oktaCreate = `{
@@ -65,7 +27,7 @@ const oktaCreate = `{
 }`
 
 func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
-	body := decode(t, oktaCreate)
+	body := schematest.Decode(t, oktaCreate)
 	u := &User{}
 	pw, err := ReplaceSCIMUser(u, body, scimOpt)
 	if err != nil {
@@ -77,11 +39,11 @@ func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 	if u.Status != StatusPending {
 		t.Errorf("status of a new active user = %q, want Pending", u.Status)
 	}
-	u.ID, u.Version, u.Created, u.Updated = "u1", 1, tCreated, tCreated
+	u.ID, u.Version, u.Created, u.Updated = "u1", 1, schematest.Created, schematest.Created
 	got := SCIMUser(u, scimOpt)
 	for _, k := range []string{"userName", "name", "emails", "displayName", "locale", "externalId", "active"} {
-		if !reflect.DeepEqual(canon(t, got[k]), canon(t, body[k])) {
-			t.Errorf("%s: rendered %v, sent %v", k, canon(t, got[k]), canon(t, body[k]))
+		if !reflect.DeepEqual(schematest.Canon(t, got[k]), schematest.Canon(t, body[k])) {
+			t.Errorf("%s: rendered %v, sent %v", k, schematest.Canon(t, got[k]), schematest.Canon(t, body[k]))
 		}
 	}
 	for _, k := range []string{"password", "groups"} {
@@ -91,7 +53,7 @@ func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 	}
 	// The AIW PUT: the whole rendered user back, with readOnly attributes
 	// and a changed name, and without `active`.
-	put := canon(t, got).(map[string]any)
+	put := schematest.Canon(t, got).(map[string]any)
 	put["name"] = map[string]any{"givenName": "Test", "familyName": "User", "middleName": "M"}
 	put["groups"] = []any{map[string]any{"value": "forged"}}
 	put["id"] = "forged"
@@ -127,21 +89,21 @@ const entraCreate = `{
 }`
 
 func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
-	body := decode(t, entraCreate)
+	body := schematest.Decode(t, entraCreate)
 	u := &User{}
-	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{Now: tCreated}); err != nil {
+	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{Now: schematest.Created}); err != nil {
 		t.Fatal(err)
 	}
 	if u.Status != StatusPending || u.Enterprise == nil || u.Enterprise.Manager == nil || u.Enterprise.Manager.Value != "mgr-1" {
 		t.Fatalf("status %q enterprise %+v", u.Status, u.Enterprise)
 	}
-	if !u.Addresses[0].Updated.Equal(tCreated) {
+	if !u.Addresses[0].Updated.Equal(schematest.Created) {
 		t.Errorf("new address updated = %v, want Now", u.Addresses[0].Updated)
 	}
 	got := SCIMUser(u, SCIMOptions{})
 	for _, k := range []string{"externalId", "userName", "emails", "name", "phoneNumbers", "addresses", EnterpriseUserURN} {
-		if !reflect.DeepEqual(canon(t, got[k]), canon(t, body[k])) {
-			t.Errorf("%s: rendered %v, sent %v", k, canon(t, got[k]), canon(t, body[k]))
+		if !reflect.DeepEqual(schematest.Canon(t, got[k]), schematest.Canon(t, body[k])) {
+			t.Errorf("%s: rendered %v, sent %v", k, schematest.Canon(t, got[k]), schematest.Canon(t, body[k]))
 		}
 	}
 	if got["active"] != true {
@@ -160,12 +122,12 @@ func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 // SCIM cannot see (verification, birthday, other apps' data, the password,
 // address timestamps, group membership) survives.
 func TestReplaceSCIMUserWithOwnRenderIsIdentity(t *testing.T) {
-	u := sampleUser(t)
-	u.Addresses[1].Updated = tCreated
+	u := schematest.SampleUser(t)
+	u.Addresses[1].Updated = schematest.Created
 	u.DeviceKeys = []DeviceKey{{KeyID: "k1"}}
 	want := u.Clone()
-	body := canon(t, SCIMUser(u, scimOpt)).(map[string]any)
-	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: tCreated.Add(time.Hour)}); err != nil {
+	body := schematest.Canon(t, SCIMUser(u, scimOpt)).(map[string]any)
+	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: schematest.Created.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(u, want) {
@@ -174,8 +136,8 @@ func TestReplaceSCIMUserWithOwnRenderIsIdentity(t *testing.T) {
 }
 
 func TestReplaceSCIMUserClearsAbsentAndKeepsNonSCIM(t *testing.T) {
-	u := sampleUser(t)
-	body := decode(t, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada",
+	u := schematest.SampleUser(t)
+	body := schematest.Decode(t, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada",
 		"emails":[{"value":"ADA@work.example","primary":true,"type":"work"},{"value":"new@x.org"}],
 		"nickName":null,"name":{"givenName":"Ada","familyName":null}}`)
 	if _, err := ReplaceSCIMUser(u, body, scimOpt); err != nil {
@@ -190,7 +152,7 @@ func TestReplaceSCIMUserClearsAbsentAndKeepsNonSCIM(t *testing.T) {
 		t.Errorf("data outside SCIM changed: %+v", u)
 	}
 	// the primary kept its verification (same mailbox, case changed); the new one is unverified
-	if e := u.Emails[0]; !e.Verified || !e.VerifiedAt.Equal(tCreated) || e.Value != "ADA@work.example" {
+	if e := u.Emails[0]; !e.Verified || !e.VerifiedAt.Equal(schematest.Created) || e.Value != "ADA@work.example" {
 		t.Errorf("primary email = %+v", e)
 	}
 	if e := u.Emails[1]; e.Verified || e.Primary {
@@ -199,7 +161,7 @@ func TestReplaceSCIMUserClearsAbsentAndKeepsNonSCIM(t *testing.T) {
 }
 
 func TestReplaceSCIMUserActive(t *testing.T) {
-	authed := tCreated
+	authed := schematest.Created
 	cases := []struct {
 		name     string
 		status   string
@@ -226,7 +188,7 @@ func TestReplaceSCIMUserActive(t *testing.T) {
 		if c.active != "" {
 			body = `{"userName":"a","active":` + c.active + `}`
 		}
-		if _, err := ReplaceSCIMUser(u, decode(t, body), SCIMOptions{}); err != nil {
+		if _, err := ReplaceSCIMUser(u, schematest.Decode(t, body), SCIMOptions{}); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
@@ -235,17 +197,17 @@ func TestReplaceSCIMUserActive(t *testing.T) {
 		}
 	}
 	u := &User{Status: StatusActive}
-	if _, err := ReplaceSCIMUser(u, decode(t, `{"active":"yes"}`), SCIMOptions{}); err == nil {
+	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"active":"yes"}`), SCIMOptions{}); err == nil {
 		t.Error(`active "yes" accepted`)
-	} else if ve := asValueError(t, err); ve.Path != "active" {
+	} else if ve := schematest.AsValueError(t, err); ve.Path != "active" {
 		t.Errorf("path %q", ve.Path)
 	}
 }
 
 func TestReplaceSCIMUserExtensions(t *testing.T) {
 	// absent: untouched
-	u := sampleUser(t)
-	if _, err := ReplaceSCIMUser(u, decode(t, `{"userName":"ada"}`), scimOpt); err != nil {
+	u := schematest.SampleUser(t)
+	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"userName":"ada"}`), scimOpt); err != nil {
 		t.Fatal(err)
 	}
 	if u.CustomData["tier"] != "Gold" || u.Apps["app1"].CustomAppData["seats"] != json.Number("5") {
@@ -253,7 +215,7 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 	}
 	// present: replaced (not merged); other apps untouched
 	u.Apps["app2"] = &AppLink{CustomAppData: map[string]any{"x": "y"}}
-	body := decode(t, `{"userName":"ada",
+	body := schematest.Decode(t, `{"userName":"ada",
 		"urn:scimd:schemas:extension:CustomData:2.0:User": {"tier": "Silver", "n": 1.50},
 		"URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:CUSTOMAPPDATA:2.0:USER": {"branch": "LA"}}`)
 	if _, err := ReplaceSCIMUser(u, body, scimOpt); err != nil {
@@ -269,7 +231,7 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 		t.Errorf("app2 changed")
 	}
 	// null clears
-	if _, err := ReplaceSCIMUser(u, decode(t, `{"urn:scimd:schemas:extension:CustomData:2.0:User": null}`), scimOpt); err != nil {
+	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"urn:scimd:schemas:extension:CustomData:2.0:User": null}`), scimOpt); err != nil {
 		t.Fatal(err)
 	}
 	if u.CustomData != nil {
@@ -277,23 +239,23 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 	}
 	// a new app's data assigns the app link
 	v := &User{}
-	if _, err := ReplaceSCIMUser(v, decode(t, `{"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User": {"a": 1}}`), SCIMOptions{AppID: "app9"}); err != nil {
+	if _, err := ReplaceSCIMUser(v, schematest.Decode(t, `{"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User": {"a": 1}}`), SCIMOptions{AppID: "app9"}); err != nil {
 		t.Fatal(err)
 	}
 	if v.Apps["app9"] == nil || v.Apps["app9"].CustomAppData["a"] != json.Number("1") {
 		t.Errorf("app9 = %+v", v.Apps)
 	}
 	// without an application: rejected
-	_, err := ReplaceSCIMUser(v, decode(t, `{"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User": {"a": 1}}`), SCIMOptions{})
+	_, err := ReplaceSCIMUser(v, schematest.Decode(t, `{"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User": {"a": 1}}`), SCIMOptions{})
 	if err == nil {
 		t.Fatal("CustomAppData accepted without an application")
 	}
-	asValueError(t, err)
+	schematest.AsValueError(t, err)
 }
 
 func TestReplaceSCIMUserNamesAndManager(t *testing.T) {
 	u := &User{}
-	body := decode(t, `{"USERNAME":"bjensen","Name":{"GIVENNAME":"Barbara"},
+	body := schematest.Decode(t, `{"USERNAME":"bjensen","Name":{"GIVENNAME":"Barbara"},
 		"urn:ietf:params:scim:schemas:core:2.0:User:title":"Tour Guide",
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Tours",
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager":"mgr-7",
@@ -310,13 +272,13 @@ func TestReplaceSCIMUserNamesAndManager(t *testing.T) {
 	}
 	// manager {value}, readOnly displayName kept for the same manager, cleared by an empty value
 	u.Enterprise.Manager.DisplayName = "Boss"
-	if _, err := ReplaceSCIMUser(u, decode(t, `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"mgr-7","displayName":"forged"}}}`), SCIMOptions{}); err != nil {
+	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"mgr-7","displayName":"forged"}}}`), SCIMOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if m := u.Enterprise.Manager; m.Value != "mgr-7" || m.DisplayName != "Boss" {
 		t.Errorf("manager = %+v", m)
 	}
-	if _, err := ReplaceSCIMUser(u, decode(t, `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":""}}}`), SCIMOptions{}); err != nil {
+	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":""}}}`), SCIMOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if u.Enterprise != nil {
@@ -340,14 +302,14 @@ func TestReplaceSCIMUserErrors(t *testing.T) {
 		{`{"password":12345678}`, "password", "expected a string"},
 	}
 	for _, c := range cases {
-		u := sampleUser(t)
+		u := schematest.SampleUser(t)
 		want := u.Clone()
-		_, err := ReplaceSCIMUser(u, decode(t, c.body), scimOpt)
+		_, err := ReplaceSCIMUser(u, schematest.Decode(t, c.body), scimOpt)
 		if err == nil {
 			t.Errorf("%s: accepted", c.body)
 			continue
 		}
-		ve := asValueError(t, err)
+		ve := schematest.AsValueError(t, err)
 		if ve.Path != c.path || !strings.Contains(ve.Reason, c.reason) {
 			t.Errorf("%s: %v (path %q), want path %q and %q", c.body, err, ve.Path, c.path, c.reason)
 		}
@@ -361,7 +323,7 @@ func TestReplaceSCIMUserErrors(t *testing.T) {
 }
 
 func TestSCIMUserOmitsEmpty(t *testing.T) {
-	u := &User{ID: "u1", UserName: "a", Status: StatusPending, Emails: []Email{{Value: "a@x.org"}}, Created: tCreated, Updated: tCreated}
+	u := &User{ID: "u1", UserName: "a", Status: StatusPending, Emails: []Email{{Value: "a@x.org"}}, Created: schematest.Created, Updated: schematest.Created}
 	got := SCIMUser(u, SCIMOptions{AppID: "app1"})
 	want := map[string]any{
 		"schemas":       []string{UserSchemaURN, UserExtendedURN},
@@ -382,7 +344,7 @@ func TestSCIMUserOmitsEmpty(t *testing.T) {
 }
 
 func TestSCIMGroup(t *testing.T) {
-	g := sampleGroup(t)
+	g := schematest.SampleGroup(t)
 	got := SCIMGroup(g, []SCIMMember{{Value: "u1", Display: "ada", Type: "User"}, {Value: "u2"}}, scimOpt)
 	want := map[string]any{
 		"schemas": []string{GroupSchemaURN, GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
@@ -401,7 +363,7 @@ func TestSCIMGroup(t *testing.T) {
 		t.Error("nil members rendered")
 	}
 	// replace: Entra's create body (unknown schema, meta, members ignored)
-	body := decode(t, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+	body := schematest.Decode(t, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
 		"externalId":"8aa1a0c0","DISPLAYNAME":"Group1DisplayName","meta":{"resourceType":"Group"},"members":[{"value":"u9"}],"id":"forged"}`)
 	if err := ReplaceSCIMGroup(g, body); err != nil {
 		t.Fatal(err)
@@ -409,10 +371,10 @@ func TestSCIMGroup(t *testing.T) {
 	if g.ID != "g1" || g.DisplayName != "Group1DisplayName" || g.ExternalID != "8aa1a0c0" || g.Description != "All engineers" || g.CustomData["region"] != "EMEA" {
 		t.Errorf("group = %+v", g)
 	}
-	if err := ReplaceSCIMGroup(g, decode(t, `{"displayName":"x"}`)); err != nil || g.ExternalID != "" {
+	if err := ReplaceSCIMGroup(g, schematest.Decode(t, `{"displayName":"x"}`)); err != nil || g.ExternalID != "" {
 		t.Errorf("absent externalId not cleared: %v %+v", err, g)
 	}
-	if err := ReplaceSCIMGroup(g, decode(t, `{"displayName":5}`)); err == nil || g.DisplayName != "x" {
+	if err := ReplaceSCIMGroup(g, schematest.Decode(t, `{"displayName":5}`)); err == nil || g.DisplayName != "x" {
 		t.Errorf("displayName 5: %v %+v", err, g)
 	}
 }

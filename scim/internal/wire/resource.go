@@ -1,4 +1,4 @@
-package schemas
+package wire
 
 import (
 	"maps"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // SCIMOptions is the context a SCIM resource is rendered or written in.
@@ -43,13 +45,13 @@ type scimRender struct {
 
 // attr renders attribute a of doc (a root document, or an element for a
 // sub-attribute); ok is false when it has no value to show.
-func (r *scimRender) attr(doc any, a *Attribute) (any, bool) {
-	if a.acc.internal || a.Returned == ReturnedNever {
+func (r *scimRender) attr(doc any, a *schemas.Attribute) (any, bool) {
+	if a.Internal() || a.Returned == schemas.ReturnedNever {
 		return nil, false
 	}
-	if a.Type == TypeComplex {
+	if a.Type == schemas.TypeComplex {
 		var list []any
-		readElems(doc, a, &Path{Attr: a, AppID: r.o.AppID}, func(e any) bool {
+		schemas.EachElem(doc, a, r.o.AppID, func(e any) bool {
 			if m := r.elem(e, a); len(m) > 0 {
 				list = append(list, m)
 			}
@@ -70,10 +72,10 @@ func (r *scimRender) attr(doc any, a *Attribute) (any, bool) {
 		}
 		return nil, false
 	}
-	switch a.acc.field {
-	case fLocation:
+	switch a.Canonical {
+	case "meta.location":
 		return r.location, r.location != ""
-	case fGroupRef:
+	case "groups.$ref":
 		if id, ok := doc.(*string); ok && r.o.BaseURL != "" {
 			return r.o.BaseURL + "/Groups/" + *id, true
 		}
@@ -81,8 +83,8 @@ func (r *scimRender) attr(doc any, a *Attribute) (any, bool) {
 	}
 	var out any
 	found := false
-	readValues(doc, a, &Path{Attr: a, AppID: r.o.AppID}, func(v Value) bool {
-		out, found = renderValue(v, a.acc.millis), true
+	schemas.Values(doc, a, func(v schemas.Value) bool {
+		out, found = schemas.RenderValue(v, a.Millis()), true
 		return false
 	})
 	return out, found
@@ -90,11 +92,11 @@ func (r *scimRender) attr(doc any, a *Attribute) (any, bool) {
 
 // elem renders one element of the complex attribute a. A false `primary`
 // is the default and is omitted.
-func (r *scimRender) elem(e any, a *Attribute) map[string]any {
+func (r *scimRender) elem(e any, a *schemas.Attribute) map[string]any {
 	m := map[string]any{}
 	for _, s := range a.SubAttributes {
 		v, ok := r.attr(e, s)
-		if !ok || (a.MultiValued && s.acc.field == fPrimary && v == false) {
+		if !ok || (a.MultiValued && s.Name == "primary" && v == false) {
 			continue
 		}
 		m[s.Name] = v
@@ -103,7 +105,7 @@ func (r *scimRender) elem(e any, a *Attribute) map[string]any {
 }
 
 // into renders the attributes into m.
-func (r *scimRender) into(m map[string]any, doc any, attrs []*Attribute) {
+func (r *scimRender) into(m map[string]any, doc any, attrs []*schemas.Attribute) {
 	for _, a := range attrs {
 		if v, ok := r.attr(doc, a); ok {
 			m[a.Name] = v
@@ -111,7 +113,7 @@ func (r *scimRender) into(m map[string]any, doc any, attrs []*Attribute) {
 	}
 }
 
-// SCIMUser renders u as a SCIM User resource (RFC 7643 §4.1) derived from
+// SCIMUser renders u as a SCIM schemas.User resource (RFC 7643 §4.1) derived from
 // the catalog: "schemas" (core, then each extension present: enterprise when
 // set, UserExtended always, CustomAppData when o.AppID is set and the user
 // has data for it, CustomData when the user has tenant custom data), id,
@@ -122,30 +124,28 @@ func (r *scimRender) into(m map[string]any, doc any, attrs []*Attribute) {
 // is rendered from GroupIDs as [{value, $ref}]. Times are RFC 3339 in UTC
 // with milliseconds, except UserExtended passwordInformation.updated_at
 // (epoch ms, as Transmit). The free-form data is a deep copy.
-func SCIMUser(u *User, o SCIMOptions) map[string]any {
+func SCIMUser(u *schemas.User, o SCIMOptions) map[string]any {
 	r := &scimRender{o: o}
 	if o.BaseURL != "" && u.ID != "" {
 		r.location = o.BaseURL + "/Users/" + u.ID
 	}
-	c := userCatalog
 	res := map[string]any{}
-	urns := []string{UserSchemaURN}
-	r.into(res, u, c.common)
-	for _, urn := range c.order {
-		if urn == c.order[0] {
-			r.into(res, u, c.schemas[urn])
+	all := schemas.SchemaURNs(schemas.UserResource)
+	urns := []string{schemas.UserSchemaURN}
+	r.into(res, u, schemas.CommonAttributes(schemas.UserResource))
+	r.into(res, u, schemas.SchemaAttributes(all[0]))
+	for _, urn := range all[1:] {
+		if ja := schemas.JSONExtension(schemas.UserResource, urn); ja != nil {
+			if data := schemas.JSONData(u, ja, o.AppID); len(data) > 0 {
+				res[urn] = schemas.CloneJSONObject(data)
+				urns = append(urns, urn)
+			}
 			continue
 		}
 		ext := map[string]any{}
-		r.into(ext, u, c.schemas[urn])
-		if len(ext) > 0 || urn == UserExtendedURN {
+		r.into(ext, u, schemas.SchemaAttributes(urn))
+		if len(ext) > 0 || urn == schemas.UserExtendedURN {
 			res[urn] = ext
-			urns = append(urns, urn)
-		}
-	}
-	for _, urn := range jsonURNs(c) {
-		if data := jsonData(u, c.jsonURN[urn], o.AppID); len(data) > 0 {
-			res[urn] = CloneJSONObject(data)
 			urns = append(urns, urn)
 		}
 	}
@@ -153,23 +153,22 @@ func SCIMUser(u *User, o SCIMOptions) map[string]any {
 	return res
 }
 
-// SCIMGroup renders g as a SCIM Group resource (RFC 7643 §4.2): schemas, id,
+// SCIMGroup renders g as a SCIM schemas.Group resource (RFC 7643 §4.2): schemas, id,
 // externalId, displayName, meta (location BaseURL+"/Groups/"+id), the
-// read-only GroupExtendedURN extension with the native description and
+// read-only schemas.GroupExtendedURN extension with the native description and
 // custom_data (when the group has any), and
 // members as given (membership lives on the users, so the caller resolves
 // it): each {value, display?, type?, $ref?} with $ref BaseURL+"/Users/"+value
 // for members of type "User" (or without a type). Nil or empty members: no
 // "members" attribute.
-func SCIMGroup(g *Group, members []SCIMMember, o SCIMOptions) map[string]any {
+func SCIMGroup(g *schemas.Group, members []SCIMMember, o SCIMOptions) map[string]any {
 	r := &scimRender{o: o}
 	if o.BaseURL != "" && g.ID != "" {
 		r.location = o.BaseURL + "/Groups/" + g.ID
 	}
-	c := groupCatalog
-	res := map[string]any{"schemas": []string{GroupSchemaURN}}
-	r.into(res, g, c.common)
-	r.into(res, g, c.schemas[GroupSchemaURN])
+	res := map[string]any{"schemas": []string{schemas.GroupSchemaURN}}
+	r.into(res, g, schemas.CommonAttributes(schemas.GroupResource))
+	r.into(res, g, schemas.SchemaAttributes(schemas.GroupSchemaURN))
 	if g.Description != "" || len(g.CustomData) > 0 {
 		// The native-only data, read-only here (written on the native face).
 		ext := map[string]any{}
@@ -177,10 +176,10 @@ func SCIMGroup(g *Group, members []SCIMMember, o SCIMOptions) map[string]any {
 			ext["description"] = g.Description
 		}
 		if len(g.CustomData) > 0 {
-			ext["customData"] = CloneJSONObject(g.CustomData)
+			ext["customData"] = schemas.CloneJSONObject(g.CustomData)
 		}
-		res[GroupExtendedURN] = ext
-		res["schemas"] = SchemaURNs(GroupResource)
+		res[schemas.GroupExtendedURN] = ext
+		res["schemas"] = schemas.SchemaURNs(schemas.GroupResource)
 	}
 	if len(members) > 0 {
 		list := make([]any, 0, len(members))
@@ -213,34 +212,36 @@ type scimSet struct {
 // scimBody is a SCIM body resolved against a catalog: the attributes it
 // assigns, ignoring unknown names, unknown schema URNs and "schemas".
 type scimBody struct {
-	c    *catalog
-	sets map[*Attribute]scimSet
+	rt   schemas.ResourceType
+	sets map[*schemas.Attribute]scimSet
 }
 
 // IsURN reports whether a SCIM name starts with a schema URN ("urn:",
 // any case): a URN-qualified attribute name or an extension's key.
 func IsURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:") }
 
-func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
-	b := &scimBody{c: c, sets: map[*Attribute]scimSet{}}
+func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, error) {
+	b := &scimBody{rt: rt, sets: map[*schemas.Attribute]scimSet{}}
+	core := schemas.SchemaURNs(rt)[0]
 	for _, key := range slices.Sorted(maps.Keys(body)) {
 		v := body[key]
 		if strings.EqualFold(key, "schemas") {
 			continue
 		}
 		if !IsURN(key) {
-			if err := b.add(c.order[0], key, v, key); err != nil {
+			if err := b.add(core, key, v, key); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		urn, rest := schemaURN(c, key)
+		urn, rest := schemas.SplitSchemaURN(rt, key)
+		ja := schemas.JSONExtension(rt, urn)
 		switch {
 		case urn == "":
 			// an unknown schema (Entra's ADSCIM group URN): ignored
-		case c.jsonURN[urn] != nil:
+		case ja != nil:
 			if rest == "" {
-				if err := b.set(c.jsonURN[urn], v, key); err != nil {
+				if err := b.set(ja, v, key); err != nil {
 					return nil, err
 				}
 			}
@@ -254,7 +255,7 @@ func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 			}
 			obj, ok := v.(map[string]any)
 			if !ok {
-				return nil, valueErr(key, "expected an object, not %s", jsonTypeName(v))
+				return nil, schemas.ValueErrorf(key, "expected an object, not %s", schemas.JSONTypeName(v))
 			}
 			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				if err := b.add(urn, k, obj[k], key+":"+k); err != nil {
@@ -269,9 +270,9 @@ func resolveSCIMBody(c *catalog, body map[string]any) (*scimBody, error) {
 // add records name (an attribute of the schema urn, or a common attribute
 // for the core schema) as assigned; unknown names are ignored.
 func (b *scimBody) add(urn, name string, v any, path string) error {
-	a := FindAttribute(b.c.schemas[urn], name)
-	if a == nil && urn == b.c.order[0] {
-		a = FindAttribute(b.c.common, name)
+	a := schemas.FindAttribute(schemas.SchemaAttributes(urn), name)
+	if a == nil && urn == schemas.SchemaURNs(b.rt)[0] {
+		a = schemas.FindAttribute(schemas.CommonAttributes(b.rt), name)
 	}
 	if a == nil {
 		return nil
@@ -279,9 +280,9 @@ func (b *scimBody) add(urn, name string, v any, path string) error {
 	return b.set(a, v, path)
 }
 
-func (b *scimBody) set(a *Attribute, v any, path string) error {
+func (b *scimBody) set(a *schemas.Attribute, v any, path string) error {
 	if prev, dup := b.sets[a]; dup {
-		return valueErr(path, "attribute is given twice (also as %q)", prev.path)
+		return schemas.ValueErrorf(path, "attribute is given twice (also as %q)", prev.path)
 	}
 	b.sets[a] = scimSet{value: v, path: path}
 	return nil
@@ -290,12 +291,12 @@ func (b *scimBody) set(a *Attribute, v any, path string) error {
 // scimScalar converts a JSON value to the Go value of a simple attribute:
 // a string, a bool (accepting "true"/"false" in any case) or a time.Time.
 // null is the zero value.
-func scimScalar(a *Attribute, v any, path string) (any, error) {
+func scimScalar(a *schemas.Attribute, v any, path string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch a.Type {
-	case TypeBoolean:
+	case schemas.TypeBoolean:
 		switch t := v.(type) {
 		case bool:
 			return t, nil
@@ -307,31 +308,31 @@ func scimScalar(a *Attribute, v any, path string) (any, error) {
 				return false, nil
 			}
 		}
-		return nil, valueErr(path, "expected a boolean, not %s", jsonTypeName(v))
-	case TypeDateTime:
+		return nil, schemas.ValueErrorf(path, "expected a boolean, not %s", schemas.JSONTypeName(v))
+	case schemas.TypeDateTime:
 		if s, ok := v.(string); ok {
-			if t, ok := parseTime(s); ok {
+			if t, ok := schemas.ParseTime(s); ok {
 				return t, nil
 			}
 		}
-		return nil, valueErr(path, "expected a date-time such as \"2024-05-01T12:00:00Z\"")
-	case TypeComplex, TypeJSON:
-		return nil, valueErr(path, "expected an object, not %s", jsonTypeName(v))
+		return nil, schemas.ValueErrorf(path, "expected a date-time such as \"2024-05-01T12:00:00Z\"")
+	case schemas.TypeComplex, schemas.TypeJSON:
+		return nil, schemas.ValueErrorf(path, "expected an object, not %s", schemas.JSONTypeName(v))
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, valueErr(path, "expected a string, not %s", jsonTypeName(v))
+		return nil, schemas.ValueErrorf(path, "expected a string, not %s", schemas.JSONTypeName(v))
 	}
 	return s, nil
 }
 
 // scimOwned lists the fields of a complex attribute's elements a SCIM
 // client writes: its SCIM, writable sub-attributes.
-func scimOwned(a *Attribute) map[field]bool {
-	owned := map[field]bool{}
+func scimOwned(a *schemas.Attribute) []*schemas.Attribute {
+	var owned []*schemas.Attribute
 	for _, s := range a.SubAttributes {
-		if !s.acc.internal && s.Mutability != ReadOnly && s.acc.field != fNone {
-			owned[s.acc.field] = true
+		if !s.Internal() && s.Mutability != schemas.ReadOnly && s.Stored() {
+			owned = append(owned, s)
 		}
 	}
 	return owned
@@ -339,8 +340,8 @@ func scimOwned(a *Attribute) map[field]bool {
 
 // scimWriter applies resolved SCIM attributes to a user.
 type scimWriter struct {
-	u   *User
-	old *User // the user before the write, for carry-over
+	u   *schemas.User
+	old *schemas.User // the user before the write, for carry-over
 	now time.Time
 }
 
@@ -349,27 +350,27 @@ type scimWriter struct {
 // a bare string is {"value": s}, as Entra sends the manager). Elements are
 // matched to the previous ones to keep what SCIM cannot see (verification,
 // address updated_at, the manager's displayName); empty elements are dropped.
-func (w *scimWriter) complex(a *Attribute, v any, path string) error {
+func (w *scimWriter) complex(a *schemas.Attribute, v any, path string) error {
 	var items []any
 	switch t := v.(type) {
 	case nil:
 		return nil
 	case []any:
 		if !a.MultiValued {
-			return valueErr(path, "expected an object, not an array")
+			return schemas.ValueErrorf(path, "expected an object, not an array")
 		}
 		items = t
 	case map[string]any:
 		if a.MultiValued {
-			return valueErr(path, "expected an array, not an object")
+			return schemas.ValueErrorf(path, "expected an array, not an object")
 		}
 		items = []any{t}
 	case string:
-		if a.acc.valueSub == nil {
-			return valueErr(path, "expected an object, not a string")
+		if a.ValueSub() == nil {
+			return schemas.ValueErrorf(path, "expected an object, not a string")
 		}
 		if a.MultiValued {
-			return valueErr(path, "expected an array, not a string")
+			return schemas.ValueErrorf(path, "expected an array, not a string")
 		}
 		items = []any{t}
 	default:
@@ -377,10 +378,10 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 		if a.MultiValued {
 			want = "an array"
 		}
-		return valueErr(path, "expected %s, not %s", want, jsonTypeName(v))
+		return schemas.ValueErrorf(path, "expected %s, not %s", want, schemas.JSONTypeName(v))
 	}
 	owned := scimOwned(a)
-	old := cloneElems(elemsOf(w.old, a, ""))
+	old := schemas.CloneElems(schemas.Elems(w.old, a, ""))
 	used := make([]bool, len(old))
 	for i, item := range items {
 		ipath := path
@@ -394,20 +395,18 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 		if fresh == nil {
 			continue
 		}
-		if o := matchOld(a, fresh, old, used, owned); o != nil {
-			carry(fresh, o, owned)
-		} else if _, isAddr := fresh.(*Address); isAddr {
-			store(fresh, fUpdated, w.now)
+		if o := schemas.FindPrevious(a, fresh, old, used, owned); o != nil {
+			schemas.Carry(fresh, o, owned)
+		} else if ad, isAddr := fresh.(*schemas.Address); isAddr {
+			ad.Updated = w.now
 		}
 		var dst any
 		if a.MultiValued {
-			dst = appendElem(w.u, a)
+			dst = schemas.AppendElem(w.u, a)
 		} else {
-			dst = singleElem(w.u, a, "", true)
+			dst = schemas.SingleElem(w.u, a, "", true)
 		}
-		for _, f := range elemFields(dst) {
-			copyField(dst, fresh, f)
-		}
+		schemas.CopyElem(dst, fresh)
 	}
 	return nil
 }
@@ -416,7 +415,7 @@ func (w *scimWriter) complex(a *Attribute, v any, path string) error {
 // or a bare string for {"value": s}) to a fresh element holding its owned
 // sub-attributes; unknown, scimd-internal and read-only sub-attributes are
 // ignored. It returns nil for null and for an element with no owned value.
-func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, error) {
+func scimElem(a *schemas.Attribute, item any, ipath string, owned []*schemas.Attribute) (any, error) {
 	var obj map[string]any
 	switch t := item.(type) {
 	case nil:
@@ -424,40 +423,40 @@ func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, 
 	case map[string]any:
 		obj = t
 	case string:
-		if a.acc.valueSub == nil {
-			return nil, valueErr(ipath, "expected an object, not a string")
+		if a.ValueSub() == nil {
+			return nil, schemas.ValueErrorf(ipath, "expected an object, not a string")
 		}
-		obj = map[string]any{a.acc.valueSub.Name: t}
+		obj = map[string]any{a.ValueSub().Name: t}
 	default:
-		return nil, valueErr(ipath, "expected an object, not %s", jsonTypeName(item))
+		return nil, schemas.ValueErrorf(ipath, "expected an object, not %s", schemas.JSONTypeName(item))
 	}
-	fresh := newElem(a)
+	fresh := schemas.NewElem(a)
 	if fresh == nil {
-		return nil, valueErr(ipath, "cannot be written")
+		return nil, schemas.ValueErrorf(ipath, "cannot be written")
 	}
-	seen := map[*Attribute]string{}
+	seen := map[*schemas.Attribute]string{}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		s := FindAttribute(a.SubAttributes, k)
-		if s == nil || s.acc.internal || s.Mutability == ReadOnly || s.acc.field == fNone {
+		s := schemas.FindAttribute(a.SubAttributes, k)
+		if s == nil || s.Internal() || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue // unknown, scimd-internal or read-only: ignored
 		}
 		if prev, dup := seen[s]; dup {
-			return nil, valueErr(ipath+"."+k, "sub-attribute is given twice (also as %q)", prev)
+			return nil, schemas.ValueErrorf(ipath+"."+k, "sub-attribute is given twice (also as %q)", prev)
 		}
 		seen[s] = k
 		x, err := scimScalar(s, obj[k], ipath+"."+s.Name)
 		if err != nil {
 			return nil, err
 		}
-		store(fresh, s.acc.field, x)
+		schemas.Set(fresh, s, x)
 	}
-	if elemEmpty(fresh, owned) {
+	if schemas.ElemEmpty(fresh, owned) {
 		return nil, nil
 	}
 	return fresh, nil
 }
 
-// ReplaceSCIMUser applies a SCIM User resource (a decoded JSON body; numbers
+// ReplaceSCIMUser applies a SCIM schemas.User resource (a decoded JSON body; numbers
 // may be json.Number or float64) to u with the replace semantics of RFC 7644
 // §3.5.1 for the attributes SCIM owns:
 //
@@ -478,38 +477,38 @@ func scimElem(a *Attribute, item any, ipath string, owned map[field]bool) (any, 
 //     verification state when its value is unchanged, an address's
 //     updated_at when it is unchanged.
 //
-// Attribute names are case-insensitive (RFC 7643 §2.1); URN-qualified names
+// schemas.Attribute names are case-insensitive (RFC 7643 §2.1); URN-qualified names
 // ("urn:…:enterprise:2.0:User:department") and extension containers are
 // accepted; unknown attributes, sub-attributes and schema URNs are ignored;
 // booleans accept "True"/"False"; a bare string stands for {"value": s} in
 // a complex attribute (Entra's manager, Transmit's photos). Values are stored
-// exactly as sent. Every error is a *ValueError, and on error u is unchanged.
-func ReplaceSCIMUser(u *User, body map[string]any, o SCIMOptions) (password *string, err error) {
-	c := userCatalog
-	b, err := resolveSCIMBody(c, body)
+// exactly as sent. Every error is a *schemas.ValueError, and on error u is unchanged.
+func ReplaceSCIMUser(u *schemas.User, body map[string]any, o SCIMOptions) (password *string, err error) {
+	rt := schemas.UserResource
+	b, err := resolveSCIMBody(rt, body)
 	if err != nil {
 		return nil, err
 	}
 	w := &scimWriter{u: u.Clone(), old: u, now: o.Now}
 	var active any
 	activeSet := false
-	for _, a := range writableSCIM(c) {
+	for _, a := range writableSCIM(rt) {
 		s, given := b.sets[a]
 		switch {
-		case a.acc.field == fActive:
+		case a.Canonical == "active":
 			active, activeSet = s.value, given
 			continue
-		case a.Mutability == WriteOnly: // password
+		case a.Mutability == schemas.WriteOnly: // password
 			if given && s.value != nil {
 				pw, ok := s.value.(string)
 				if !ok {
-					return nil, valueErr(s.path, "expected a string, not %s", jsonTypeName(s.value))
+					return nil, schemas.ValueErrorf(s.path, "expected a string, not %s", schemas.JSONTypeName(s.value))
 				}
 				password = &pw
 			}
 			continue
-		case a.Type == TypeComplex:
-			clearElems(w.u, a, "")
+		case a.Type == schemas.TypeComplex:
+			schemas.ClearElems(w.u, a, "")
 			if given {
 				if err := w.complex(a, s.value, s.path); err != nil {
 					return nil, err
@@ -523,20 +522,20 @@ func ReplaceSCIMUser(u *User, body map[string]any, o SCIMOptions) (password *str
 				return nil, err
 			}
 		}
-		if x != nil || slot(w.u, a.acc.field, false) != nil {
-			store(w.u, a.acc.field, x)
+		if x != nil || schemas.Get(w.u, a) != nil {
+			schemas.Set(w.u, a, x)
 		}
 	}
-	if e := w.u.Enterprise; e != nil && *e == (EnterpriseUser{}) {
+	if e := w.u.Enterprise; e != nil && *e == (schemas.EnterpriseUser{}) {
 		w.u.Enterprise = nil
 	}
 	if err := applyActive(w.u, active, activeSet, "active"); err != nil {
 		return nil, err
 	}
-	for _, urn := range jsonURNs(c) {
-		a := c.jsonURN[urn]
+	for _, urn := range schemas.SchemaURNs(rt) {
+		a := schemas.JSONExtension(rt, urn)
 		s, given := b.sets[a]
-		if !given {
+		if a == nil || !given {
 			continue
 		}
 		if err := replaceJSON(w.u, a, s.value, s.path, o.AppID); err != nil {
@@ -547,22 +546,22 @@ func ReplaceSCIMUser(u *User, body map[string]any, o SCIMOptions) (password *str
 	return password, nil
 }
 
-// CheckSCIMRequired checks that a SCIM User body for a create or a
+// CheckSCIMRequired checks that a SCIM schemas.User body for a create or a
 // replace (RFC 7644 §3.3, §3.5.1) gives every required, writable attribute
 // of the catalog (userName) a non-empty value: absent, null, "" or only white
 // space is a *ValueError. PATCH applies the same rule per operation.
 func CheckSCIMRequired(body map[string]any) error {
-	b, err := resolveSCIMBody(userCatalog, body)
+	b, err := resolveSCIMBody(schemas.UserResource, body)
 	if err != nil {
 		return err
 	}
-	for _, a := range writableSCIM(userCatalog) {
+	for _, a := range writableSCIM(schemas.UserResource) {
 		if !a.Required {
 			continue
 		}
 		s, _ := b.sets[a].value.(string)
 		if strings.TrimSpace(s) == "" {
-			return valueErr(a.Name, "%s is required: it cannot be absent, empty or null", a.Name)
+			return schemas.ValueErrorf(a.Name, "%s is required: it cannot be absent, empty or null", a.Name)
 		}
 	}
 	return nil
@@ -570,27 +569,27 @@ func CheckSCIMRequired(body map[string]any) error {
 
 // writableSCIM lists the top-level attributes a SCIM replace owns: the
 // writable common, core and enterprise attributes.
-func writableSCIM(c *catalog) []*Attribute {
-	var out []*Attribute
-	add := func(list []*Attribute) {
+func writableSCIM(rt schemas.ResourceType) []*schemas.Attribute {
+	var out []*schemas.Attribute
+	add := func(list []*schemas.Attribute) {
 		for _, a := range list {
-			if a.Mutability != ReadOnly && !a.acc.internal {
+			if a.Mutability != schemas.ReadOnly && !a.Internal() {
 				out = append(out, a)
 			}
 		}
 	}
-	add(c.common)
-	for _, urn := range c.order {
-		add(c.schemas[urn])
+	add(schemas.CommonAttributes(rt))
+	for _, urn := range schemas.SchemaURNs(rt) {
+		add(schemas.SchemaAttributes(urn))
 	}
 	return out
 }
 
 // applyActive applies SCIM `active` (see ReplaceSCIMUser) to the status.
-func applyActive(u *User, v any, given bool, path string) error {
+func applyActive(u *schemas.User, v any, given bool, path string) error {
 	active := true
 	if given && v != nil {
-		x, err := scimScalar(userCatalog.byCanonical["active"], v, path)
+		x, err := scimScalar(schemas.UserAttributeByCanonical("active"), v, path)
 		if err != nil {
 			return err
 		}
@@ -598,12 +597,12 @@ func applyActive(u *User, v any, given bool, path string) error {
 	}
 	switch {
 	case !active:
-		u.Status = StatusDisabled
-	case u.Status == StatusDisabled || u.Status == "":
+		u.Status = schemas.StatusDisabled
+	case u.Status == schemas.StatusDisabled || u.Status == "":
 		if u.LastAuth.IsZero() {
-			u.Status = StatusPending
+			u.Status = schemas.StatusPending
 		} else {
-			u.Status = StatusActive
+			u.Status = schemas.StatusActive
 		}
 	}
 	return nil
@@ -611,50 +610,50 @@ func applyActive(u *User, v any, given bool, path string) error {
 
 // replaceJSON replaces the free-form data a JSON attribute holds with v (an
 // object; null clears it). App-scoped data needs an application.
-func replaceJSON(u *User, a *Attribute, v any, path, appID string) error {
+func replaceJSON(u *schemas.User, a *schemas.Attribute, v any, path, appID string) error {
 	var data map[string]any
 	if v != nil {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return valueErr(path, "expected an object, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(path, "expected an object, not %s", schemas.JSONTypeName(v))
 		}
-		n, err := NormalizeJSONObject(m)
+		n, err := schemas.NormalizeJSONObject(m)
 		if err != nil {
-			return valueErr(path, "%v", err)
+			return schemas.ValueErrorf(path, "%v", err)
 		}
 		if len(n) > 0 {
 			data = n
 		}
 	}
-	if par := a.acc.parent; par != nil {
+	if par := a.Parent(); par != nil {
 		if appID == "" {
-			return valueErr(path, "requires an application token")
+			return schemas.ValueErrorf(path, "requires an application token")
 		}
-		if data == nil && singleElem(u, par, appID, false) == nil {
+		if data == nil && schemas.SingleElem(u, par, appID, false) == nil {
 			return nil
 		}
-		store(singleElem(u, par, appID, true), a.acc.field, data)
+		schemas.Set(schemas.SingleElem(u, par, appID, true), a, data)
 		return nil
 	}
-	store(u, a.acc.field, data)
+	schemas.Set(u, a, data)
 	return nil
 }
 
-// ReplaceSCIMGroup applies a SCIM Group resource to g with replace
+// ReplaceSCIMGroup applies a SCIM schemas.Group resource to g with replace
 // semantics: displayName and externalId take the body's values (absent or
 // null clears them); id, meta and schemas are ignored, and so are members,
 // which the SCIM face applies to the users. Names are case-insensitive and
 // unknown attributes and schema URNs are ignored. Every error is a
-// *ValueError, and on error g is unchanged.
-func ReplaceSCIMGroup(g *Group, body map[string]any) error {
-	c := groupCatalog
-	b, err := resolveSCIMBody(c, body)
+// *schemas.ValueError, and on error g is unchanged.
+func ReplaceSCIMGroup(g *schemas.Group, body map[string]any) error {
+	rt := schemas.GroupResource
+	b, err := resolveSCIMBody(rt, body)
 	if err != nil {
 		return err
 	}
 	ng := g.Clone()
-	for _, a := range writableSCIM(c) {
-		if a.Type == TypeComplex { // members
+	for _, a := range writableSCIM(rt) {
+		if a.Type == schemas.TypeComplex { // members
 			continue
 		}
 		var x any
@@ -663,7 +662,7 @@ func ReplaceSCIMGroup(g *Group, body map[string]any) error {
 				return err
 			}
 		}
-		store(ng, a.acc.field, x)
+		schemas.Set(ng, a, x)
 	}
 	*g = *ng
 	return nil

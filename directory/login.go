@@ -282,9 +282,7 @@ func (s *Service) completeLogin(ctx context.Context, from Client, u *schemas.Use
 		if u.Status == schemas.StatusDisabled {
 			return Errorf(KindForbidden, "the user is disabled")
 		}
-		if u.Status == schemas.StatusPending {
-			u.Status, u.StatusChangedAt = schemas.StatusActive, now
-		}
+		authenticated(u, now)
 		if cred != nil {
 			u.Password = cred
 		} else if rehash != "" && u.Password != nil && u.Password.Hash == checked {

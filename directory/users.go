@@ -137,9 +137,7 @@ func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, 
 	u = u.Clone()
 	u.ID, u.Version, u.Created, u.Updated, u.StatusChangedAt = s.newID(), 0, now, now, now
 	u.GroupIDs, u.LastAuth, u.DeviceKeys, u.Password = nil, time.Time{}, nil, cred
-	if u.Status == "" {
-		u.Status = schemas.StatusPending
-	}
+	created(u)
 	if err := s.scopeAppData(ctx, p, u, nil); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -585,7 +586,9 @@ func writableSCIM(rt schemas.ResourceType) []*schemas.Attribute {
 	return out
 }
 
-// applyActive applies SCIM `active` (see ReplaceSCIMUser) to the status.
+// applyActive reads SCIM `active` (absent or null is true: Okta's "a PUT
+// without active means active") and applies it with the directory's status
+// lifecycle (directory.SetActive).
 func applyActive(u *schemas.User, v any, given bool, path string) error {
 	active := true
 	if given && v != nil {
@@ -595,16 +598,7 @@ func applyActive(u *schemas.User, v any, given bool, path string) error {
 		}
 		active = x.(bool)
 	}
-	switch {
-	case !active:
-		u.Status = schemas.StatusDisabled
-	case u.Status == schemas.StatusDisabled || u.Status == "":
-		if u.LastAuth.IsZero() {
-			u.Status = schemas.StatusPending
-		} else {
-			u.Status = schemas.StatusActive
-		}
-	}
+	directory.SetActive(u, active)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -109,7 +110,7 @@ const (
 // created), keyed by canonical path (schemas.AuditView), with a password
 // change redacted.
 func userChanges(prev, cur *schemas.User) map[string]schemas.Change {
-	ch := viewChanges(schemas.AuditView(prev), schemas.AuditView(cur))
+	ch := docChanges(prev, cur)
 	if ph, ch2 := passwordHash(prev), passwordHash(cur); ph != ch2 {
 		ch = withChange(ch, "password", schemas.Change{Prev: redactedIf(ph != ""), Current: redactedIf(ch2 != "")})
 	}
@@ -126,7 +127,20 @@ func passwordHash(u *schemas.User) string {
 // groupChanges returns the changes between two versions of a group (prev nil:
 // created), keyed by canonical path. Membership has its own events.
 func groupChanges(prev, cur *schemas.Group) map[string]schemas.Change {
-	return viewChanges(schemas.AuditView(prev), schemas.AuditView(cur))
+	return docChanges(prev, cur)
+}
+
+// docChanges returns the changes between two versions of a user or group
+// (their schemas.AuditView), rendering only the attributes whose stored
+// values differ (schemas.AuditDiff); nil when none do.
+func docChanges(prev, cur any) map[string]schemas.Change {
+	var ch map[string]schemas.Change
+	schemas.AuditDiff(prev, cur, func(k string, a, b any) {
+		if !jsonEqual(a, b) {
+			ch = withChange(ch, k, schemas.Change{Prev: a, Current: b})
+		}
+	})
+	return ch
 }
 
 // appChanges returns the changes between two versions of an application
@@ -182,11 +196,41 @@ func withChange(ch map[string]schemas.Change, k string, c schemas.Change) map[st
 }
 
 // jsonEqual compares two JSON values by their canonical encoding (numbers
-// may be float64 on one side and json.Number on the other).
+// may be float64 on one side and json.Number on the other): objects and
+// arrays element by element, strings and booleans directly, numbers (and
+// anything else) by their encoding.
 func jsonEqual(a, b any) bool {
-	if reflect.DeepEqual(a, b) {
-		return true
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok && (x == nil) == (y == nil) {
+			if len(x) != len(y) {
+				return false
+			}
+			for k, v := range x {
+				if w, ok := y[k]; !ok || !jsonEqual(v, w) {
+					return false
+				}
+			}
+			return true
+		}
+	case []any:
+		if y, ok := b.([]any); ok && (x == nil) == (y == nil) {
+			return slices.EqualFunc(x, y, jsonEqual)
+		}
 	}
+	return reflect.DeepEqual(a, b) || encodedEqual(a, b)
+}
+
+// encodedEqual reports whether a and b have the same JSON encoding.
+func encodedEqual(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
@@ -197,6 +241,9 @@ func jsonEqual(a, b any) bool {
 func boundChanges(ch map[string]schemas.Change) map[string]schemas.Change {
 	if len(ch) == 0 {
 		return nil
+	}
+	if fitsBounds(ch) {
+		return maps.Clone(ch)
 	}
 	type val struct {
 		key  string
@@ -241,6 +288,64 @@ func boundChanges(ch map[string]schemas.Change) map[string]schemas.Change {
 		total -= len(v.enc) - 90
 	}
 	return out
+}
+
+// fitsBounds reports whether every value of ch is certainly within
+// maxAuditValueBytes and all together within maxAuditChangesBytes, by an
+// upper bound of their encoded sizes (jsonSizeBound) — so that the usual
+// small change is not encoded twice to be measured.
+func fitsBounds(ch map[string]schemas.Change) bool {
+	total := 0
+	for _, c := range ch {
+		for _, v := range [2]any{c.Prev, c.Current} {
+			n, ok := jsonSizeBound(v, maxAuditValueBytes)
+			if !ok {
+				return false
+			}
+			if total += n; total > maxAuditChangesBytes {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jsonSizeBound returns an upper bound of the length of v's JSON encoding,
+// and false when v is of a type it does not know or the bound exceeds limit.
+func jsonSizeBound(v any, limit int) (int, bool) {
+	n := 0
+	switch x := v.(type) {
+	case nil, bool:
+		n = 5
+	case string:
+		n = 6*len(x) + 2 // every byte escaped as \u00XX at worst
+	case float64, json.Number:
+		n = 32
+		if s, ok := x.(json.Number); ok {
+			n = len(s) + 1 // "" encodes as 0
+		}
+	case []any:
+		n = 2
+		for _, e := range x {
+			m, ok := jsonSizeBound(e, limit-n)
+			if !ok {
+				return 0, false
+			}
+			n += m + 1
+		}
+	case map[string]any:
+		n = 2
+		for k, e := range x {
+			m, ok := jsonSizeBound(e, limit-n)
+			if !ok {
+				return 0, false
+			}
+			n += 6*len(k) + 4 + m
+		}
+	default:
+		return 0, false
+	}
+	return n, n <= limit
 }
 
 func redactedIf(set bool) any {

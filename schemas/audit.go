@@ -1,51 +1,188 @@
 package schemas
 
-import "strings"
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
 
-// AuditView renders what a user or group stores, as audit change records name
-// it: the values of the catalog's top-level attributes keyed by canonical path
-// ("userName", "name", "emails", "enterprise.department", "customData",
-// "apps", …), complex values as objects keyed by the last segment of their
-// sub-attributes' canonical paths ("givenName", "value", "primary",
-// "externalAccountId", "customAppData"), times in RFC 3339 UTC with
-// milliseconds. A user's "apps" is an object keyed by application id.
+// AuditDiff compares what two versions of a user or group store, as audit
+// change records name it. The audit view of a document is the values of the
+// catalog's top-level attributes keyed by canonical path ("userName", "name",
+// "emails", "enterprise.department", "customData", "apps", …), complex values
+// as objects keyed by the last segment of their sub-attributes' canonical
+// paths ("givenName", "value", "primary", "externalAccountId",
+// "customAppData"), times in RFC 3339 UTC with milliseconds; a user's "apps"
+// is an object keyed by application id. Only real values appear: empty
+// strings, false, zero times, empty lists and objects are left out, and so
+// are attributes that are views of others (primaryEmail, secondaryEmails,
+// active, picture, passwordInformation, …), bookkeeping (id, meta,
+// statusChangedAt, lastAuth), membership (groups, members: recorded by their
+// own events) and the password (secret).
 //
-// Only real values appear: empty strings, false, zero times, empty lists and
-// objects are left out, and so are attributes that are views of others
-// (primaryEmail, secondaryEmails, active, picture, passwordInformation, …),
-// bookkeeping (id, meta, statusChangedAt, lastAuth), membership (groups,
-// members: recorded by their own events) and the password (secret). A nil
-// document gives an empty view.
-func AuditView(doc any) map[string]any {
+// AuditDiff yields, for each attribute of that view whose value may differ
+// between prev and cur (two users or two groups; nil or a nil pointer: an
+// empty view), its canonical path and its values in the two views (nil: no
+// value). Attributes whose stored values are equal are not rendered at
+// all, so an update that changes one attribute renders that one only; a
+// yielded pair may still be equal (the caller compares it).
+func AuditDiff(prev, cur any, yield func(key string, prev, cur any)) {
 	var c *catalog
-	switch d := doc.(type) {
-	case *User:
-		if d == nil {
-			return map[string]any{}
-		}
-		c = userCatalog
-	case *Group:
-		if d == nil {
-			return map[string]any{}
-		}
-		c = groupCatalog
-	default:
-		return map[string]any{}
+	var pNil, cNil bool
+	doc := cur
+	if doc == nil {
+		doc = prev
 	}
-	out := map[string]any{}
+	switch doc.(type) {
+	case *User:
+		p, _ := prev.(*User)
+		d, _ := cur.(*User)
+		c, pNil, cNil = userCatalog, p == nil, d == nil
+	case *Group:
+		p, _ := prev.(*Group)
+		d, _ := cur.(*Group)
+		c, pNil, cNil = groupCatalog, p == nil, d == nil
+	default:
+		return
+	}
 	for _, a := range c.top {
-		if a.notAudited() {
+		if a.notAudited() || !pNil && !cNil && auditSame(prev, cur, a) {
 			continue
 		}
-		if v := auditValue(doc, a); v != nil {
-			out[a.Canonical] = v
+		var pv, cv any
+		if !pNil {
+			pv = auditValue(prev, a)
+		}
+		if !cNil {
+			cv = auditValue(cur, a)
+		}
+		if pv != nil || cv != nil {
+			yield(a.Canonical, pv, cv)
 		}
 	}
-	return out
+}
+
+// auditSame reports whether the top-level attribute a stores equal values on
+// prev and cur (non-nil documents of one type), without rendering them; false
+// means "not known to be equal".
+func auditSame(prev, cur any, a *Attribute) bool {
+	if a.acc.elems == eNone {
+		return sameSlot(slot(prev, a.acc.field, false), slot(cur, a.acc.field, false))
+	}
+	p, ok1 := prev.(*User)
+	c, ok2 := cur.(*User)
+	if !ok1 || !ok2 {
+		return false
+	}
+	switch a.acc.elems {
+	case eName:
+		return p.Name == c.Name
+	case eEmails:
+		return slices.Equal(p.Emails, c.Emails)
+	case ePhones:
+		return slices.Equal(p.PhoneNumbers, c.PhoneNumbers)
+	case eIMs:
+		return slices.Equal(p.IMs, c.IMs)
+	case ePhotos:
+		return slices.Equal(p.Photos, c.Photos)
+	case eEntitlements:
+		return slices.Equal(p.Entitlements, c.Entitlements)
+	case eRoles:
+		return slices.Equal(p.Roles, c.Roles)
+	case eX509:
+		return slices.Equal(p.X509Certificates, c.X509Certificates)
+	case eAddresses:
+		return slices.Equal(p.Addresses, c.Addresses)
+	case eManager:
+		return managerOf(p) == managerOf(c)
+	case eApp:
+		if len(p.Apps) != len(c.Apps) {
+			return false
+		}
+		for id, pl := range p.Apps {
+			cl, ok := c.Apps[id]
+			if !ok || (pl == nil) != (cl == nil) {
+				return false
+			}
+			if pl != nil && (pl.ExternalAccountID != cl.ExternalAccountID || !sameJSON(pl.CustomAppData, cl.CustomAppData)) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func managerOf(u *User) Manager {
+	if u.Enterprise == nil || u.Enterprise.Manager == nil {
+		return Manager{}
+	}
+	return *u.Enterprise.Manager
+}
+
+// sameSlot reports whether two slots (see slot; nil: the document does not
+// hold the field) store equal values.
+func sameSlot(p, c any) bool {
+	switch x := p.(type) {
+	case nil:
+		return c == nil
+	case *string:
+		y, ok := c.(*string)
+		return ok && *x == *y
+	case *bool:
+		y, ok := c.(*bool)
+		return ok && *x == *y
+	case *time.Time:
+		y, ok := c.(*time.Time)
+		return ok && x.Equal(*y)
+	case *map[string]any:
+		y, ok := c.(*map[string]any)
+		return ok && sameJSON(*x, *y)
+	}
+	return false
+}
+
+// sameJSON reports whether two decoded JSON values are equal in type and
+// value (a sufficient test: json.Number "1" and float64 1 are not "same").
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		return ok && slices.EqualFunc(x, y, sameJSON)
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // notAudited reports whether a top-level attribute is a view of others,
-// bookkeeping, membership or secret (see AuditView).
+// bookkeeping, membership or secret (see AuditDiff).
 func (a *Attribute) notAudited() bool {
 	switch a.acc.elems {
 	case eMeta, eGroups, ePrimaryAddress, eSecondaryEmails, eSecondaryPhones, ePassword:

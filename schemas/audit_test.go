@@ -1,4 +1,4 @@
-package schemas
+package schemas_test
 
 import (
 	"bytes"
@@ -6,34 +6,16 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	. "github.com/scimd/scimd/schemas"
 )
 
-// auditView is the whole audit view of a document (see AuditDiff), rendered
-// attribute by attribute: the reference AuditDiff is checked against.
+// auditView is the whole audit view of a document: what AuditDiff yields
+// against an empty document, each attribute rendered (the reference the
+// shortcut of equal stored values is checked against).
 func auditView(doc any) map[string]any {
 	out := map[string]any{}
-	var c *catalog
-	switch d := doc.(type) {
-	case *User:
-		if d == nil {
-			return out
-		}
-		c = userCatalog
-	case *Group:
-		if d == nil {
-			return out
-		}
-		c = groupCatalog
-	default:
-		return out
-	}
-	for _, a := range c.top {
-		if !a.notAudited() {
-			if v := auditValue(doc, a); v != nil {
-				out[a.Canonical] = v
-			}
-		}
-	}
+	AuditDiff(nil, doc, func(k string, _, v any) { out[k] = v })
 	return out
 }
 

@@ -16,8 +16,10 @@ package main
 import (
 	"cmp"
 	"flag"
+	"fmt"
 	"log"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,6 +36,20 @@ func main() {
 	groups := flag.Int("groups", 5, "side by side: groups to which one PATCH each adds -members members")
 	members := flag.Int("members", 1000, "side by side: members added by each group PATCH")
 	pause := flag.Duration("pause", time.Second, "side by side: idle time before each measurement, so a target's background work from the one before is over")
+	flag.Func("pid", "side by side: name=PID of a target's server process on this host, to report its CPU time per request", func(v string) error {
+		name, pid, ok := strings.Cut(v, "=")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 {
+			return fmt.Errorf("want name=PID, not %q", v)
+		}
+		for _, t := range targets {
+			if t.name == name {
+				t.pid = n
+				return nil
+			}
+		}
+		return fmt.Errorf("no -target %q before -pid", name)
+	})
 	only := flag.String("phases", "", "side by side: comma-separated phases to run (create always runs): get, filter, patch, put, group, delete (default: all)")
 	flag.Parse()
 	var err error

@@ -38,6 +38,7 @@ type target struct {
 	name  string
 	base  string // SCIM base URL, without a trailing slash
 	token string // bearer token ("": none sent)
+	pid   int    // the server's process on this host, for its CPU time (0: unknown)
 	cl    *http.Client
 
 	users  []genUser // the users this run creates, by number
@@ -161,6 +162,7 @@ type result struct {
 	errs     int             // requests that failed or got another status
 	firstErr string          // the first failure, for the report
 	elapsed  time.Duration   // wall time of the measured requests
+	cpu      time.Duration   // the target process's CPU time during the measurement (0: unknown)
 	lat      []time.Duration // latency of each request answered as expected
 }
 
@@ -325,6 +327,7 @@ func (c sideBySide) measure(p phase, t *target) result {
 	}
 	var wg sync.WaitGroup
 	lats := make([][]time.Duration, c.clients)
+	cpu0 := processCPU(t.pid)
 	start := time.Now()
 	if p.timed {
 		var next atomic.Int64
@@ -353,6 +356,9 @@ func (c sideBySide) measure(p phase, t *target) result {
 	}
 	wg.Wait()
 	r.elapsed = time.Since(start)
+	if t.pid != 0 {
+		r.cpu = processCPU(t.pid) - cpu0
+	}
 	for _, l := range lats {
 		r.lat = append(r.lat, l...)
 	}
@@ -448,11 +454,17 @@ func (c sideBySide) refTarget() (string, error) {
 }
 
 // writeReport writes one row per phase and target: requests answered,
-// failures, throughput, p50, p99 and the throughput divided by the
-// reference target's; then the first failure of each phase that had any.
+// failures, throughput, p50, p99, the throughput divided by the reference
+// target's and, when a target's process is known, its CPU time per request;
+// then the first failure of each phase that had any.
 func writeReport(w io.Writer, targets []*target, ref string, phases []phase, results []map[string]result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "phase\ttarget\tn\terrors\treq/s\tp50\tp99\t× %s\t\n", ref)
+	cpu := slices.ContainsFunc(targets, func(t *target) bool { return t.pid != 0 })
+	fmt.Fprintf(tw, "phase\ttarget\tn\terrors\treq/s\tp50\tp99\t× %s\t", ref)
+	if cpu {
+		fmt.Fprint(tw, "CPU/req\t")
+	}
+	fmt.Fprintln(tw)
 	var failures []string
 	for pi, p := range phases {
 		for k, t := range targets {
@@ -465,8 +477,16 @@ func writeReport(w io.Writer, targets []*target, ref string, phases []phase, res
 			if rr := results[pi][ref].rate(); rr > 0 {
 				ratio = fmt.Sprintf("%.2f", r.rate()/rr)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t\n", name, t.name, r.n, r.errs, r.rate(),
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t", name, t.name, r.n, r.errs, r.rate(),
 				fmtDur(percentile(r.lat, 50)), fmtDur(percentile(r.lat, 99)), ratio)
+			if cpu {
+				perReq := "-"
+				if t.pid != 0 && r.n > 0 {
+					perReq = fmtDur(r.cpu / time.Duration(r.n))
+				}
+				fmt.Fprint(tw, perReq+"\t")
+			}
+			fmt.Fprintln(tw)
 			if r.errs > 0 {
 				failures = append(failures, fmt.Sprintf("%s on %s: %d failed, first: %s", p.name, t.name, r.errs, r.firstErr))
 			}
@@ -503,6 +523,31 @@ func fmtDur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.0fms", float64(d)/float64(time.Millisecond))
 	}
+}
+
+// processCPU is the user and system CPU time process pid has used so far, to
+// the kernel's clock tick (0 when it cannot be read).
+func processCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which is in parentheses and may hold spaces).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const clockTick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(utime+stime) * clockTick
 }
 
 // loadAvg is the host's 1, 5 and 15-minute load average ("?" when unknown).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,26 @@ func TestSideBySideAgainstScimd(t *testing.T) {
 	}
 	if page, err := svc.ListUsers(ctx, directory.System, storage.Query{}); err != nil || page.Total != 0 {
 		t.Errorf("after the delete phase: %d users left, %v", page.Total, err)
+	}
+}
+
+// TestWriteReportCPU checks the CPU column, shown when a target's process is known.
+func TestWriteReportCPU(t *testing.T) {
+	targets := []*target{{name: "scimd", pid: 1}, {name: "peer"}}
+	results := []map[string]result{{"scimd": {n: 100, elapsed: time.Second, cpu: 50 * time.Millisecond}, "peer": {n: 100, elapsed: time.Second}}}
+	var b bytes.Buffer
+	writeReport(&b, targets, "peer", []phase{{name: "get"}}, results)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], "CPU/req") || !strings.HasSuffix(lines[1], " 500µs") || !strings.HasSuffix(lines[2], " -") {
+		t.Errorf("report:\n%s", b.String())
+	}
+	// Reading /proc costs CPU: within a few thousand reads the process has
+	// used more than a clock tick.
+	var cpu time.Duration
+	for i := 0; i < 100_000 && cpu == 0; i++ {
+		cpu = processCPU(os.Getpid())
+	}
+	if cpu <= 0 {
+		t.Error("no CPU time read for this process")
 	}
 }

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
 )
 
-// writeJSON answers status with v as the body.
+// writeJSON answers status with v as the body. The body is encoded whole
+// before anything is written, so that an encoding error is answered as one.
 func (c *call) writeJSON(status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		c.fail(toAPIError(err))
@@ -21,6 +24,22 @@ func (c *call) writeJSON(status int, v any) {
 	c.w.Header().Set("Content-Type", scimContentType)
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(buf.Bytes())
+}
+
+// bodyBuffers holds the buffers responses are encoded into, so that a
+// response reuses the memory of an earlier one instead of allocating its own.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse: one that held a page
+// of users or a large group is let go rather than held by the pool.
+const maxPooledBody = 64 << 10
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // fail answers err as a SCIM error body.

@@ -234,11 +234,6 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 			if opts.Observe != nil {
 				opts.Observe(rc)
 			}
-			attrs := []any{"method", rc.Method, "path", rc.Path, "status", status, "bytes", rc.Bytes,
-				"duration", rc.Duration.Round(time.Microsecond), "route", rc.Route, "request_id", rc.RequestID, "client_ip", rc.ClientIP}
-			if principal != "" {
-				attrs = append(attrs, "principal", principal)
-			}
 			level := slog.LevelDebug
 			if opts.Requests {
 				level = slog.LevelInfo
@@ -246,12 +241,22 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 			switch {
 			case status == StatusClientClosedRequest:
 				level = slog.LevelInfo
-				attrs = append(attrs, "reason", "client closed request")
 			case status >= 500:
 				level = slog.LevelError
 				if cause == nil {
 					cause = errors.New("no cause recorded by the handler")
 				}
+			}
+			if !log.Enabled(r.Context(), level) {
+				return // the access log is off: no line, and none of its attributes built
+			}
+			attrs := []any{"method", rc.Method, "path", rc.Path, "status", status, "bytes", rc.Bytes,
+				"duration", rc.Duration.Round(time.Microsecond), "route", rc.Route, "request_id", rc.RequestID, "client_ip", rc.ClientIP}
+			if principal != "" {
+				attrs = append(attrs, "principal", principal)
+			}
+			if status == StatusClientClosedRequest {
+				attrs = append(attrs, "reason", "client closed request")
 			}
 			if cause != nil && status != StatusClientClosedRequest {
 				attrs = append(attrs, "err", cause.Error())

@@ -54,6 +54,37 @@ func TestAccessLogRecoversPanicsAndLogsEveryServerErrorWithItsCause(t *testing.T
 	}
 }
 
+// TestAccessLogOffKeepsServerErrors: with the access log off (request lines
+// at debug level, the logger at info) a request answered 2xx/4xx leaves no
+// line, and one answered 5xx still leaves its error line.
+func TestAccessLogOffKeepsServerErrors(t *testing.T) {
+	logs, log := testlog.New(slog.LevelInfo)
+	srv := httptest.NewServer(AccessLog(log, Options{Requests: false}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/fault":
+			Fail(log, r, 500, errors.New("disk on fire"))
+			w.WriteHeader(500)
+		case "/missing":
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})))
+	defer srv.Close()
+	for _, path := range []string{"/ok", "/missing", "/fault"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=ERROR msg=request method=GET path=/fault status=500`) || !strings.Contains(out, `err="disk on fire"`) {
+		t.Errorf("the 500 was not logged:\n%s", out)
+	}
+	if strings.Contains(out, "path=/ok") || strings.Contains(out, "path=/missing") {
+		t.Errorf("request lines with the access log off:\n%s", out)
+	}
+}
+
 // TestClientGoneIsNotAServerError: a client that disconnects while its body is
 // arriving, or while the handler works, is logged as 499 at info level.
 func TestClientGoneIsNotAServerError(t *testing.T) {
@@ -160,6 +191,22 @@ func TestErrorsInsideARequestCarryItsID(t *testing.T) {
 func BenchmarkAccessLog(b *testing.B) {
 	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
 	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetRoute(r, "/x/{id}")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	req := httptest.NewRequest("GET", "/x/1", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+// BenchmarkAccessLogOff is BenchmarkAccessLog with the access log off
+// (-access-log off: request lines at debug level, below the handler's info):
+// no line is formatted, and none of its attributes should be built.
+func BenchmarkAccessLogOff(b *testing.B) {
+	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	h := AccessLog(log, Options{Requests: false, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, "/x/{id}")
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -113,7 +113,7 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 // caller's app (an app can set only its own app-level data). A new user is
 // Pending unless u.Status says otherwise.
 func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
-	return s.createUser(ctx, p, u, pw, false)
+	return s.createUser(ctx, p, u, pw, false, "")
 }
 
 // ProvisionUser is CreateUser for an IdP's provisioning (SCIM POST /Users):
@@ -122,10 +122,11 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 // returned (see adoptExisting) instead of a conflict the IdP would retry
 // forever.
 func (s *Service) ProvisionUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
-	return s.createUser(ctx, p, u, pw, true)
+	return s.createUser(ctx, p, u, pw, true, "")
 }
 
-func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput, adopt bool) (*schemas.User, error) {
+// createUser creates u with the id given (a new one when "").
+func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput, adopt bool, id string) (*schemas.User, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
 	}
@@ -135,7 +136,10 @@ func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, 
 		return nil, err
 	}
 	u = u.Clone()
-	u.ID, u.Version, u.Created, u.Updated, u.StatusChangedAt = s.newID(), 0, now, now, now
+	if id == "" {
+		id = s.newID()
+	}
+	u.ID, u.Version, u.Created, u.Updated, u.StatusChangedAt = id, 0, now, now, now
 	u.GroupIDs, u.LastAuth, u.DeviceKeys, u.Password = nil, time.Time{}, nil, cred
 	created(u)
 	if err := s.scopeAppData(ctx, p, u, nil); err != nil {

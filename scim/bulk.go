@@ -25,6 +25,9 @@ type bulkOp struct {
 // "bulkId:<id>" references (in paths and data) are resolved to the ids of
 // resources created earlier in the request, and an operation that refers to
 // one created later waits for it. Processing stops after failOnErrors errors.
+// Without failOnErrors, a run of consecutive user creates without references
+// is one bulk creation in the directory (runBulkUserCreates): the store
+// commits them together, with the answers of running them one by one.
 func (c *call) bulk() {
 	o := c.h.opts
 	if c.r.ContentLength > o.BulkMaxPayloadBytes {
@@ -152,6 +155,20 @@ func (c *call) runBulk(ops []bulkOp, failOnErrors int) []any {
 			if waitsFor(op, created, defined) {
 				continue
 			}
+			if failOnErrors == 0 && userCreate(op) {
+				// A run of user creates without references: one bulk
+				// creation in the directory, committed together.
+				j := i + 1
+				for j < len(ops) && results[j] == nil && userCreate(ops[j]) {
+					j++
+				}
+				if j-i > 1 {
+					copy(results[i:j], c.runBulkUserCreates(ops[i:j], created))
+					done += j - i
+					progress = true
+					continue
+				}
+			}
 			if ref := undefinedRef(op, defined); ref != "" {
 				// RFC 7644 §3.7.2: an unresolvable bulkId is a 409 invalidValue
 				// for that operation (never a 404 about a "bulkId:…" id).
@@ -263,8 +280,73 @@ func resolveRefs(v any, created map[string]string) any {
 	return v
 }
 
+// userCreate reports whether op is a POST /Users without bulkId references.
+func userCreate(op bulkOp) bool {
+	if op.method != http.MethodPost || !strings.EqualFold(op.path, "/Users") {
+		return false
+	}
+	refs := false
+	visitBulkRefs(op.path, op.data, func(string) { refs = true })
+	return !refs
+}
+
 // runBulkOp runs one operation through the handler as an internal request.
 func (c *call) runBulkOp(op bulkOp, created map[string]string) map[string]any {
+	sub, rec, res := c.bulkSub(op, created)
+	if res != nil {
+		return res
+	}
+	sub.route()
+	return rec.result(op, created)
+}
+
+// runBulkUserCreates runs POST /Users operations without references (see
+// userCreate) as one directory.BulkProvisionUsers: each body is read as its
+// single POST reads it (userToCreate) and each answer rendered as it renders
+// it, and the directory creates them together, with the result of creating
+// them one by one in order.
+func (c *call) runBulkUserCreates(ops []bulkOp, created map[string]string) []map[string]any {
+	subs := make([]*call, len(ops))
+	recs := make([]*recorder, len(ops))
+	items := make([]directory.BulkUser, len(ops))
+	results := make([]map[string]any, len(ops))
+	for i, op := range ops {
+		sub, rec, res := c.bulkSub(op, created)
+		if res != nil {
+			results[i] = res
+			items[i].Err = errors.New("not run")
+			continue
+		}
+		subs[i], recs[i] = sub, rec
+		body, err := sub.decodeBody(0)
+		if err != nil {
+			items[i].Err = err
+			continue
+		}
+		items[i].User, items[i].Password, items[i].Err = sub.userToCreate(body)
+	}
+	out, err := c.h.svc.BulkProvisionUsers(c.r.Context(), c.p, items)
+	for i, op := range ops {
+		if results[i] != nil {
+			continue
+		}
+		switch {
+		case err != nil:
+			subs[i].fail(err)
+		case out[i].Err != nil:
+			subs[i].fail(out[i].Err)
+		default:
+			subs[i].writeUser(http.StatusCreated, out[i].User)
+		}
+		results[i] = recs[i].result(op, created)
+	}
+	return results
+}
+
+// bulkSub makes the internal request of an operation, its "bulkId:"
+// references replaced, and the recorder of its answer; or, when the
+// operation cannot be made into a request, its result.
+func (c *call) bulkSub(op bulkOp, created map[string]string) (*call, *recorder, map[string]any) {
 	path := op.path
 	if i := strings.Index(path, "bulkId:"); i >= 0 {
 		ref := strings.SplitN(path[i+len("bulkId:"):], "/", 2)[0]
@@ -278,7 +360,7 @@ func (c *call) runBulkOp(op bulkOp, created map[string]string) map[string]any {
 	}
 	req, err := http.NewRequestWithContext(c.r.Context(), op.method, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return bulkResult(op, http.StatusBadRequest, "", "", invalidValue("invalid path %q", op.path).ScimError)
+		return nil, nil, bulkResult(op, http.StatusBadRequest, "", "", invalidValue("invalid path %q", op.path).ScimError)
 	}
 	req.Header.Set("Content-Type", "application/scim+json")
 	if op.version != "" {
@@ -286,8 +368,12 @@ func (c *call) runBulkOp(op bulkOp, created map[string]string) map[string]any {
 	}
 	req.RemoteAddr, req.Host = c.r.RemoteAddr, c.r.Host
 	rec := &recorder{header: http.Header{}}
-	sub := &call{h: c.h, w: rec, r: req, base: c.base, rest: path, p: c.p, internal: true}
-	sub.route()
+	return &call{h: c.h, w: rec, r: req, base: c.base, rest: path, p: c.p, internal: true}, rec, nil
+}
+
+// result is the Bulk result of the operation whose answer rec recorded; a
+// POST's created id is recorded under its bulkId.
+func (rec *recorder) result(op bulkOp, created map[string]string) map[string]any {
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}

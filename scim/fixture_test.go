@@ -37,7 +37,13 @@ func newFixtureOpts(t testing.TB, opts scim.Options) *fixture {
 	t.Helper()
 	// No fsync: the tests and fuzz targets exercise the face, not durability
 	// (storage/embedded's own tests and the crash test do).
-	st, err := embedded.OpenWithOptions(t.TempDir(), embedded.Options{NoSync: true})
+	return newFixtureStore(t, opts, embedded.Options{NoSync: true})
+}
+
+// newFixtureStore is newFixtureOpts with the embedded store's options.
+func newFixtureStore(t testing.TB, opts scim.Options, sto embedded.Options) *fixture {
+	t.Helper()
+	st, err := embedded.OpenWithOptions(t.TempDir(), sto)
 	if err != nil {
 		t.Fatal(err)
 	}

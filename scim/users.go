@@ -92,17 +92,7 @@ func (c *call) create(rt schemas.ResourceType) {
 		c.createGroup(body)
 		return
 	}
-	if err := wire.CheckSCIMRequired(body); err != nil {
-		c.fail(err)
-		return
-	}
-	u := &schemas.User{}
-	pw, err := wire.ReplaceSCIMUser(u, body, c.opts())
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	in, err := createPassword(pw, body)
+	u, in, err := c.userToCreate(body)
 	if err != nil {
 		c.fail(err)
 		return
@@ -113,6 +103,23 @@ func (c *call) create(rt schemas.ResourceType) {
 		return
 	}
 	c.writeUser(http.StatusCreated, created)
+}
+
+// userToCreate reads the user and password of a POST /Users body.
+func (c *call) userToCreate(body map[string]any) (*schemas.User, *directory.PasswordInput, error) {
+	if err := wire.CheckSCIMRequired(body); err != nil {
+		return nil, nil, err
+	}
+	u := &schemas.User{}
+	pw, err := wire.ReplaceSCIMUser(u, body, c.opts())
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := createPassword(pw, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, in, nil
 }
 
 // get serves GET /Users/{id} and /Groups/{id}, honouring If-None-Match.

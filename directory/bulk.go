@@ -10,11 +10,12 @@ import (
 // MaxBulkUsers caps the users one bulk request may create.
 const MaxBulkUsers = 1000
 
-// bulkWorkers is how many elements of a bulk creation are created at once.
-// The store commits concurrent writes together (the embedded store: one
-// transaction and one fsync for all that are queued), so a bulk request
-// costs a few commits instead of one per user.
-const bulkWorkers = 64
+// bulkWorkers is how many elements of a bulk creation are created at once:
+// all of a wave. The store commits concurrent writes together (the embedded
+// store: one transaction and one fsync for all that are queued), so a bulk
+// request costs about one commit instead of one per user; with fewer
+// workers than elements, a commit waited for the next fsync's worth of them.
+const bulkWorkers = MaxBulkUsers
 
 // BulkUser is one element of a bulk creation: a user and its optional
 // password, or the error that made the element unusable before it reached the

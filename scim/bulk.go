@@ -311,17 +311,24 @@ func (c *call) runBulkUserCreates(ops []bulkOp, created map[string]string) []map
 	items := make([]directory.BulkUser, len(ops))
 	results := make([]map[string]any, len(ops))
 	for i, op := range ops {
-		sub, rec, res := c.bulkSub(op, created)
+		body, isObject := op.data.(map[string]any)
+		bare := op
+		if isObject {
+			bare.hasData = false // read from op.data below, not encoded again
+		}
+		sub, rec, res := c.bulkSub(bare, created)
 		if res != nil {
 			results[i] = res
 			items[i].Err = errors.New("not run")
 			continue
 		}
 		subs[i], recs[i] = sub, rec
-		body, err := sub.decodeBody(0)
-		if err != nil {
-			items[i].Err = err
-			continue
+		if !isObject { // what the single POST answers to such a body
+			var err error
+			if body, err = sub.decodeBody(0); err != nil {
+				items[i].Err = err
+				continue
+			}
 		}
 		items[i].User, items[i].Password, items[i].Err = sub.userToCreate(body)
 	}

@@ -8,7 +8,10 @@
 //     target, each phase run on every target before the next phase starts,
 //     and a table of throughput and p50/p99 per phase per target, with each
 //     target's throughput as a multiple of a reference target's
-//     (runSideBySide).
+//     (runSideBySide);
+//   - with -bulk N and -target, N users created on each target through SCIM
+//     /Bulk in requests of its bulk.maxOperations, -clients at once
+//     (runBulkSeed).
 //
 // Figures are reported, not asserted. See README.md next to this file.
 package main
@@ -50,12 +53,20 @@ func main() {
 		}
 		return fmt.Errorf("no -target %q before -pid", name)
 	})
+	bulk := flag.Int("bulk", 0, "bulk mode: create this many users on each -target through SCIM /Bulk, -clients requests at once, and report users/s")
+	bulkOps := flag.Int("bulk-ops", 0, "bulk mode: operations per Bulk request (default: the target's bulk.maxOperations)")
 	only := flag.String("phases", "", "side by side: comma-separated phases to run (create always runs): get, filter, patch, put, group, delete (default: all)")
 	flag.Parse()
 	var err error
-	if len(targets) == 0 {
+	switch {
+	case *bulk > 0:
+		if len(targets) == 0 {
+			log.Fatal("-bulk needs at least one -target")
+		}
+		err = runBulkSeed(os.Stdout, bulkSeed{targets: targets, users: *bulk, clients: *clients, ops: *bulkOps})
+	case len(targets) == 0:
 		err = runInProcess(cmp.Or(*users, 100_000), *clients, *dur, *dir)
-	} else {
+	default:
 		err = runSideBySide(os.Stdout, sideBySide{targets: targets, ref: *ref, users: cmp.Or(*users, 2000), clients: *clients,
 			duration: *dur, coFilter: *co, groups: *groups, members: *members, pause: *pause, only: phaseList(*only)})
 	}

@@ -17,11 +17,15 @@ const (
 // flags say what this server really does.
 func (c *call) serviceProviderConfig() {
 	o := c.h.opts
+	bulk := map[string]any{"supported": true, "maxOperations": o.BulkMaxOperations, "maxPayloadSize": o.BulkMaxPayloadBytes}
+	if c.sem().usersOnly {
+		bulk = map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0}
+	}
 	c.writeJSON(http.StatusOK, map[string]any{
 		"schemas":          []string{spcURN},
 		"documentationUri": "https://github.com/scimd/scimd/blob/main/docs/scim.md",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": true, "maxOperations": o.BulkMaxOperations, "maxPayloadSize": o.BulkMaxPayloadBytes},
+		"bulk":             bulk,
 		"filter":           map[string]any{"supported": true, "maxResults": o.MaxResults},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},

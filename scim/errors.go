@@ -27,6 +27,17 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.cause }
 
+// transmitError is the error body of Transmit's SCIM API (its ScimHttpError):
+// schemas is one string, status a number, and there is no scimType.
+type transmitError struct {
+	Schemas string `json:"schemas"`
+	Status  int    `json:"status"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// errorURN is the schema of an error body (RFC 7644 §3.12).
+const errorURN = "urn:ietf:params:scim:api:messages:2.0:Error"
+
 // newError returns a SCIM error with a status, a scimType ("" for none) and a detail.
 func newError(status int, scimType scimerrors.ScimType, format string, args ...any) *apiError {
 	return &apiError{ScimError: scimerrors.ScimError{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}}

@@ -1,6 +1,7 @@
 package scim_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -136,6 +137,34 @@ func (r resp) wantError(t testing.TB, status int, scimType string) resp {
 		t.Fatalf("no Error schema: %s", r.raw)
 	}
 	return r
+}
+
+// wantTransmitError checks an error body of /cis/scim: Transmit's
+// ScimHttpError, {"schemas": <the Error URN, one string>, "status": <a
+// number>, "detail": <a string>}, and nothing else.
+func (r resp) wantTransmitError(t testing.TB, status int) resp {
+	t.Helper()
+	r.want(t, status)
+	if _, ok := r.body["status"].(json.Number); !ok || num(r.body["status"]) != status {
+		t.Fatalf("error status %v, want the number %d; body %s", r.body["status"], status, r.raw)
+	}
+	if r.body["schemas"] != "urn:ietf:params:scim:api:messages:2.0:Error" {
+		t.Fatalf("schemas %v, want the Error URN as a string; body %s", r.body["schemas"], r.raw)
+	}
+	if d, _ := r.body["detail"].(string); d == "" || len(r.body) != 3 {
+		t.Fatalf("want exactly schemas, status and a detail; body %s", r.raw)
+	}
+	return r
+}
+
+// wantErrorOn checks the error body of base: Transmit's on /cis/scim,
+// RFC 7644's (with scimType) on /scim/v2.
+func (r resp) wantErrorOn(t testing.TB, base string, status int, scimType string) resp {
+	t.Helper()
+	if base == "/cis/scim" {
+		return r.wantTransmitError(t, status)
+	}
+	return r.wantError(t, status, scimType)
 }
 
 // The JSON helpers shared with the end-to-end tests (test/scim).

@@ -13,7 +13,12 @@ import (
 
 // Bases are the URL prefixes the SCIM face is served under: Transmit's path
 // and the conventional one.
-var Bases = []string{"/cis/scim", "/scim/v2"}
+var Bases = []string{transmitBase, rfcBase}
+
+const (
+	transmitBase = "/cis/scim" // Transmit's SCIM API
+	rfcBase      = "/scim/v2"  // RFC 7644, for identity providers
+)
 
 // semantics are the behaviours that differ between the two bases: /cis/scim
 // behaves like Transmit's SCIM API (a client written against its
@@ -26,11 +31,20 @@ type semantics struct {
 	// transmitSort: sortBy also takes the Users API names email,
 	// created_at, phone_number and last_auth.
 	transmitSort bool
+	// transmitErrors: error bodies are Transmit's ScimHttpError,
+	// {"schemas": <the Error URN, a string>, "status": <a number>, "detail"},
+	// instead of RFC 7644 §3.12's (schemas an array, status a string, scimType).
+	transmitErrors bool
+	// usersOnly: only the Users endpoints are served (Transmit's SCIM API
+	// has no other resource), with discovery describing just them; every
+	// other endpoint (Groups, Bulk, Me, the root queries) answers 501,
+	// naming the base that serves it.
+	usersOnly bool
 }
 
 var baseSemantics = map[string]semantics{
-	"/cis/scim": {mergePUT: true, transmitSort: true},
-	"/scim/v2":  {},
+	transmitBase: {mergePUT: true, transmitSort: true, transmitErrors: true, usersOnly: true},
+	rfcBase:      {},
 }
 
 // Defaults for zero Options fields.
@@ -119,7 +133,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string) {
 			if sw.wrote {
 				httpx.Fail(h.log, r, http.StatusInternalServerError, err)
 			} else {
-				h.writeError(sw, r, err)
+				h.writeError(sw, r, base, err)
 			}
 		}
 	}()

@@ -22,9 +22,10 @@ import (
 // /ResourceType alias some suites use) from the library's definitions, with
 // meta on each document. Discovery lists are never paginated (RFC 7644 §4).
 func (c *call) libraryDiscovery(head, tail string) {
-	kind, endpoint, docs := "ResourceType", "/ResourceTypes", resourceTypeDocs()
+	usersOnly := c.sem().usersOnly
+	kind, endpoint, docs := "ResourceType", "/ResourceTypes", resourceTypeDocs(usersOnly)
 	if strings.EqualFold(head, "Schemas") {
-		kind, endpoint, docs = "Schema", "/Schemas", schemaDocs()
+		kind, endpoint, docs = "Schema", "/Schemas", schemaDocs(usersOnly)
 	}
 	for _, d := range docs {
 		id, _ := d["id"].(string)
@@ -52,17 +53,21 @@ func (c *call) libraryDiscovery(head, tail string) {
 }
 
 // schemaDocs are the schema definitions served under /Schemas: the three
-// meta-schemas, then each resource type's schema and its extensions.
-func schemaDocs() []map[string]any {
+// meta-schemas, then each resource type's schema and its extensions (with
+// usersOnly, the user's only).
+func schemaDocs(usersOnly bool) []map[string]any {
 	docs := []map[string]any{schema.Definition().ToMap(), schema.ResourceTypeSchema().ToMap(), schema.ServiceProviderConfigSchema().ToMap()}
 	for _, sn := range schemaNames {
-		docs = append(docs, libSchemas[sn.urn].ToMap())
+		if !usersOnly || sn.rt == schemas.UserResource {
+			docs = append(docs, libSchemas[sn.urn].ToMap())
+		}
 	}
 	return docs
 }
 
-// resourceTypeDocs are the RFC 7643 §6 resource type definitions.
-func resourceTypeDocs() []map[string]any {
+// resourceTypeDocs are the RFC 7643 §6 resource type definitions (with
+// usersOnly, User only).
+func resourceTypeDocs(usersOnly bool) []map[string]any {
 	rt := func(name, endpoint, desc string, t schemas.ResourceType) map[string]any {
 		urns := schemas.SchemaURNs(t)
 		core, exts := urns[0], urns[1:]
@@ -73,10 +78,11 @@ func resourceTypeDocs() []map[string]any {
 		return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}, "id": name, "name": name,
 			"description": desc, "endpoint": endpoint, "schema": core, "schemaExtensions": ext}
 	}
-	return []map[string]any{
-		rt("User", "/Users", "User Account", schemas.UserResource),
-		rt("Group", "/Groups", "Group", schemas.GroupResource),
+	docs := []map[string]any{rt("User", "/Users", "User Account", schemas.UserResource)}
+	if !usersOnly {
+		docs = append(docs, rt("Group", "/Groups", "Group", schemas.GroupResource))
 	}
+	return docs
 }
 
 // metaSchemaNames are the RFC 7643 §8.7.2 names of the meta-schemas.
@@ -107,14 +113,17 @@ func endpointOf(rt schemas.ResourceType) string {
 var libSchemas = buildLibSchemas()
 
 // schemaNames names the schemas served.
-var schemaNames = []struct{ urn, name, desc string }{
-	{schemas.UserSchemaURN, "User", "User Account"},
-	{schemas.EnterpriseUserURN, "EnterpriseUser", "Enterprise User"},
-	{schemas.UserExtendedURN, "UserExtended", "The user's status, last authentication and password state (read-only)."},
-	{schemas.CustomAppDataURN, "CustomAppData", "The calling application's free-form data for the user (native custom_app_data); any JSON object."},
-	{schemas.CustomDataURN, "CustomData", "Tenant-level free-form data of the user (native custom_data); any JSON object."},
-	{schemas.GroupSchemaURN, "Group", "Group"},
-	{schemas.GroupExtendedURN, "GroupExtended", "The group's native description and custom_data (read-only on the SCIM face; written on the native face)."},
+var schemaNames = []struct {
+	urn, name, desc string
+	rt              schemas.ResourceType // the resource type the schema describes
+}{
+	{schemas.UserSchemaURN, "User", "User Account", schemas.UserResource},
+	{schemas.EnterpriseUserURN, "EnterpriseUser", "Enterprise User", schemas.UserResource},
+	{schemas.UserExtendedURN, "UserExtended", "The user's status, last authentication and password state (read-only).", schemas.UserResource},
+	{schemas.CustomAppDataURN, "CustomAppData", "The calling application's free-form data for the user (native custom_app_data); any JSON object.", schemas.UserResource},
+	{schemas.CustomDataURN, "CustomData", "Tenant-level free-form data of the user (native custom_data); any JSON object.", schemas.UserResource},
+	{schemas.GroupSchemaURN, "Group", "Group", schemas.GroupResource},
+	{schemas.GroupExtendedURN, "GroupExtended", "The group's native description and custom_data (read-only on the SCIM face; written on the native face).", schemas.GroupResource},
 }
 
 // groupExtendedAttributes define GroupExtendedURN, which has no catalog

@@ -64,7 +64,7 @@ func TestUserNameCannotBeErased(t *testing.T) {
 			f.do("PUT", url, f.admin, put).wantError(t, 400, "invalidValue")
 		}
 		put["userName"] = "  "
-		f.do("PUT", url, f.admin, put).wantError(t, 400, "invalidValue")
+		f.do("PUT", url, f.admin, put).wantErrorOn(t, base, 400, "invalidValue")
 		for _, o := range []map[string]any{
 			op("replace", "userName", ""),
 			{"op": "replace", "path": "userName", "value": nil},
@@ -72,9 +72,9 @@ func TestUserNameCannotBeErased(t *testing.T) {
 			op("Replace", "", map[string]any{"userName": nil}),
 			op("add", "urn:ietf:params:scim:schemas:core:2.0:User:userName", ""),
 		} {
-			f.do("PATCH", url, f.admin, patchOp(o)).wantError(t, 400, "invalidValue")
+			f.do("PATCH", url, f.admin, patchOp(o)).wantErrorOn(t, base, 400, "invalidValue")
 		}
-		f.do("PATCH", url, f.admin, patchOp(op("remove", "userName", nil))).wantError(t, 400, "mutability")
+		f.do("PATCH", url, f.admin, patchOp(op("remove", "userName", nil))).wantErrorOn(t, base, 400, "mutability")
 		after := f.do("GET", url, f.admin, nil).want(t, 200)
 		if after.header.Get("ETag") != before.header.Get("ETag") || after.body["userName"] != before.body["userName"] {
 			t.Fatalf("%s: userName erased: %s", base, after.raw)

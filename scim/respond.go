@@ -43,19 +43,25 @@ func putBodyBuffer(b *bytes.Buffer) {
 }
 
 // fail answers err as a SCIM error body.
-func (c *call) fail(err error) { c.h.writeError(c.w, c.r, err) }
+func (c *call) fail(err error) { c.h.writeError(c.w, c.r, c.base, err) }
 
-// writeError answers err as a SCIM error body, records err as the cause of
-// the answer (for the log) and sets the headers that go with it
-// (Retry-After). A client that went away is answered (to nobody) 499.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// writeError answers err as the SCIM error body of the base the request came
+// in on, records err as the cause of the answer (for the log) and sets the
+// headers that go with it (Retry-After). A client that went away is answered
+// (to nobody) 499.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, base string, err error) {
 	ae := toAPIError(err)
 	if httpx.ClientGone(r, err) {
 		ae = newError(httpx.StatusClientClosedRequest, "", "client closed request")
 	}
 	httpx.Fail(h.log, r, ae.Status, err)
 	httpx.SetRetryAfter(w.Header(), ae.Status, directory.RetryAfterOf(err))
-	body, _ := json.Marshal(ae.ScimError)
+	var body []byte
+	if baseSemantics[base].transmitErrors {
+		body, _ = json.Marshal(transmitError{Schemas: errorURN, Status: ae.Status, Detail: ae.Detail})
+	} else {
+		body, _ = json.Marshal(ae.ScimError)
+	}
 	w.Header().Set("Content-Type", scimContentType)
 	w.WriteHeader(ae.Status)
 	_, _ = w.Write(body)

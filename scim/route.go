@@ -37,6 +37,9 @@ type endpoint struct {
 	// Groups, per method) or needs no credential (discovery).
 	methods []string
 	serve   func(c *call, head, tail string)
+	// users: served on a usersOnly base too (the Users endpoints and the
+	// discovery documents describing them).
+	users bool
 }
 
 // endpoints is the SCIM face's route table: the dispatch and the route
@@ -47,14 +50,14 @@ var endpoints []endpoint
 func init() {
 	endpoints = []endpoint{
 		{name: "", whole: true, methods: []string{http.MethodGet}, serve: func(c *call, _, _ string) { c.rootQuery() }},
-		{name: "ServiceProviderConfig", whole: true, serve: func(c *call, _, _ string) { c.discovery(c.serviceProviderConfig) }},
-		{name: "ResourceTypes", serve: (*call).discoveryDocs},
-		{name: "ResourceType", serve: (*call).discoveryDocs},
-		{name: "Schemas", serve: (*call).discoveryDocs},
+		{name: "ServiceProviderConfig", whole: true, users: true, serve: func(c *call, _, _ string) { c.discovery(c.serviceProviderConfig) }},
+		{name: "ResourceTypes", users: true, serve: (*call).discoveryDocs},
+		{name: "ResourceType", users: true, serve: (*call).discoveryDocs},
+		{name: "Schemas", users: true, serve: (*call).discoveryDocs},
 		{name: ".search", whole: true, methods: []string{http.MethodPost}, serve: func(c *call, _, _ string) { c.rootSearch() }},
 		{name: "Bulk", whole: true, methods: []string{http.MethodPost}, serve: func(c *call, _, _ string) { c.bulk() }},
 		{name: "Me", methods: []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete}, serve: func(c *call, _, tail string) { c.me(tail) }},
-		{name: "Users", search: true, serve: func(c *call, _, tail string) { c.resource(schemas.UserResource, tail) }},
+		{name: "Users", search: true, users: true, serve: func(c *call, _, tail string) { c.resource(schemas.UserResource, tail) }},
 		{name: "Groups", search: true, serve: func(c *call, _, tail string) { c.resource(schemas.GroupResource, tail) }},
 	}
 }
@@ -88,6 +91,10 @@ func (c *call) route() {
 	switch {
 	case e == nil || e.whole && tail != "":
 		c.fail(notFound("no SCIM endpoint at %s", c.r.URL.Path))
+	case c.sem().usersOnly && !e.users:
+		c.fail(newError(http.StatusNotImplemented, "", "%s is not served: %s is Transmit's SCIM API, which serves Users only; "+
+			"groups, Bulk, /Me and queries across resource types are served under %s (RFC 7644), e.g. %s",
+			c.r.URL.Path, c.base, rfcBase, rfcBase+c.rest))
 	case e.methods != nil:
 		c.auth(func() { e.serve(c, head, tail) }, e.methods...)
 	default:
@@ -191,10 +198,15 @@ func (c *call) discovery(next func()) {
 
 // opts returns the projection options for the caller and base.
 func (c *call) opts() wire.SCIMOptions {
-	return wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
+	o := wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
+	if c.sem().usersOnly {
+		o.GroupsURL = c.publicURL() + rfcBase // the groups are served there
+	}
+	return o
 }
 
 // sem is the semantics of the base the request came in on.
+// (A base not in baseSemantics has RFC 7644's.)
 func (c *call) sem() semantics { return baseSemantics[c.base] }
 
 // groupDisplay is a group's displayName, for a user's groups.display (Okta
@@ -215,10 +227,12 @@ func (c *call) groupDisplay(id string) string {
 }
 
 // baseURL is the absolute URL of the base the request came in on.
-func (c *call) baseURL() string {
-	pub := c.h.opts.PublicURL
-	if pub == "" {
-		pub = httpx.Scheme(c.r) + "://" + c.r.Host
+func (c *call) baseURL() string { return c.publicURL() + c.base }
+
+// publicURL is the server's scheme://host[:port] as clients reach it.
+func (c *call) publicURL() string {
+	if pub := c.h.opts.PublicURL; pub != "" {
+		return pub
 	}
-	return pub + c.base
+	return httpx.Scheme(c.r) + "://" + c.r.Host
 }

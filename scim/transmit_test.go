@@ -3,6 +3,7 @@ package scim_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,86 @@ func TestHashedPasswordOnCreate(t *testing.T) {
 	if r := f.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "refused@x.org"`), f.admin, nil).want(t, 200); num(r.body["totalResults"]) != 0 {
 		t.Fatalf("a refused hashed_password created the user: %s", r.raw)
 	}
+}
+
+// TestTransmitBaseServesUsersOnly: /cis/scim serves what Transmit's SCIM API
+// serves — Users — and answers errors in Transmit's ScimHttpError shape
+// (schemas a string, status a number, no scimType); Groups, Bulk, /Me and
+// the root queries answer 501 naming /scim/v2, where they are served, and
+// discovery on /cis/scim describes users only. /scim/v2 keeps RFC 7644's
+// error bodies and everything else (issue 8 §4).
+func TestTransmitBaseServesUsersOnly(t *testing.T) {
+	f := newFixture(t)
+	cis, rfc := f.srv.URL+"/cis/scim", f.srv.URL+"/scim/v2"
+	id := f.createUser("only@x.org")
+	gid := f.do("POST", rfc+"/Groups", f.admin, map[string]any{"displayName": "G",
+		"members": []any{map[string]any{"value": id}}}).want(t, 201).body["id"].(string)
+
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/Groups"}, {"POST", "/Groups"}, {"GET", "/Groups/" + gid}, {"PATCH", "/Groups/" + gid},
+		{"DELETE", "/Groups/" + gid}, {"POST", "/Groups/.search"}, {"POST", "/Bulk"}, {"GET", "/Me"},
+		{"GET", ""}, {"POST", "/.search"}, {"GET", "/groups"},
+	} {
+		for _, tok := range []string{f.admin, ""} {
+			r := f.do(c.method, cis+c.path, tok, map[string]any{}).wantTransmitError(t, 501)
+			if d := r.body["detail"].(string); !strings.Contains(d, "/scim/v2"+c.path) || !strings.Contains(d, "Users only") {
+				t.Errorf("%s %s: the 501 does not say where it is served: %s", c.method, c.path, d)
+			}
+		}
+	}
+	if g := f.do("GET", rfc+"/Groups/"+gid, f.admin, nil).want(t, 200); g.body["displayName"] != "G" {
+		t.Fatalf("/scim/v2 groups: %s", g.raw)
+	}
+
+	// Errors of the Users endpoints, in each base's shape.
+	dup := user("only@x.org")
+	for base, check := range map[string]func(r resp, status int, scimType string){
+		cis: func(r resp, status int, _ string) { r.wantTransmitError(t, status) },
+		rfc: func(r resp, status int, scimType string) { r.wantError(t, status, scimType) },
+	} {
+		check(f.do("GET", base+"/Users/nope", f.admin, nil), 404, "")
+		r := f.do("GET", base+"/Users", "", nil)
+		check(r, 401, "")
+		if r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: 401 without WWW-Authenticate", base)
+		}
+		check(f.do("POST", base+"/Users", f.admin, dup), 409, "uniqueness")
+		check(f.do("GET", base+"/Users?filter="+url.QueryEscape(`userName zz "x"`), f.admin, nil), 400, "invalidFilter")
+		check(f.do("PATCH", base+"/Users/"+id, f.admin, map[string]any{"Operations": []any{}}), 400, "invalidSyntax")
+		check(f.do("DELETE", base+"/Users", f.admin, nil), 405, "")
+	}
+
+	// A user read on /cis/scim points to its groups where they are served.
+	u := f.do("GET", cis+"/Users/"+id, f.admin, nil).want(t, 200)
+	if ref := get(u.body, "groups", 0, "$ref"); ref != rfc+"/Groups/"+gid {
+		t.Errorf("groups.$ref on /cis/scim: %v, want %s", ref, rfc+"/Groups/"+gid)
+	}
+	if loc := get(u.body, "meta", "location"); loc != cis+"/Users/"+id {
+		t.Errorf("meta.location on /cis/scim: %v", loc)
+	}
+
+	// Discovery tells what each base serves.
+	types := func(base string) (names []string) {
+		for _, r := range f.do("GET", base+"/ResourceTypes", "", nil).want(t, 200).body["Resources"].([]any) {
+			names = append(names, get(r, "id").(string))
+		}
+		return names
+	}
+	if got := fmt.Sprint(types(cis)); got != "[User]" {
+		t.Errorf("/cis/scim resource types %s, want [User]", got)
+	}
+	if got := fmt.Sprint(types(rfc)); got != "[User Group]" {
+		t.Errorf("/scim/v2 resource types %s, want [User Group]", got)
+	}
+	for base, want := range map[string]bool{cis: false, rfc: true} {
+		s := f.do("GET", base+"/Schemas", "", nil).want(t, 200)
+		if has := strings.Contains(s.raw, `"urn:ietf:params:scim:schemas:core:2.0:Group"`); has != want {
+			t.Errorf("%s: /Schemas has the Group schema: %v, want %v", base, has, want)
+		}
+		f.do("GET", base+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "", nil).want(t, 200)
+		if spc := f.do("GET", base+"/ServiceProviderConfig", "", nil).want(t, 200); get(spc.body, "bulk", "supported") != want {
+			t.Errorf("%s: bulk.supported %v, want %v", base, get(spc.body, "bulk", "supported"), want)
+		}
+	}
+	f.do("GET", cis+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", "", nil).wantTransmitError(t, 404)
 }

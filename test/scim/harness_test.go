@@ -118,6 +118,18 @@ func (r reply) scimError(t *testing.T, status int, scimType string) reply {
 	return r
 }
 
+// transmitError checks an error body of /cis/scim: Transmit's ScimHttpError,
+// {"schemas": <the Error URN, one string>, "status": <a number>, "detail"}.
+func (r reply) transmitError(t *testing.T, status int) reply {
+	t.Helper()
+	r.is(t, status)
+	if _, num := r.body["status"].(json.Number); !num || n(r.body["status"]) != status || r.body["detail"] == nil ||
+		r.body["schemas"] != "urn:ietf:params:scim:api:messages:2.0:Error" || len(r.body) != 3 {
+		t.Fatalf("not a Transmit SCIM error: %s", r.raw)
+	}
+	return r
+}
+
 // The JSON helpers shared with the SCIM package's tests.
 var (
 	at  = jsontest.At // at(body, "name", "givenName"), at(body, "emails", 0, "value")

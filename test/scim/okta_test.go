@@ -63,7 +63,7 @@ func TestOktaSPEC(t *testing.T) {
 // membership PATCH, group delete (scim-clients.md §1.2–§1.8).
 func TestOktaLifecycle(t *testing.T) {
 	s := newServer(t)
-	const base = "/cis/scim"
+	const base = "/scim/v2" // Okta's base (README); /cis/scim serves Users only
 	var ids []string
 	for i := 0; i < 150; i++ {
 		r := s.call("POST", base+"/Users", map[string]any{"schemas": []string{userURN}, "userName": "imp" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "-" + itoa(i) + "@okta.example",

@@ -21,6 +21,9 @@ type SCIMOptions struct {
 	// "https://h/cis/scim"; meta.location is BaseURL+"/Users/"+id and
 	// groups.$ref BaseURL+"/Groups/"+id. "": no location, no $ref.
 	BaseURL string
+	// GroupsURL, when set, replaces BaseURL in groups.$ref (a base that
+	// serves users only points to the groups of another).
+	GroupsURL string
 	// Now stamps the updated_at of an address a write creates or changes.
 	// The caller passes the directory's clock (directory.Service.Now):
 	// schemas reads no clock of its own.
@@ -78,7 +81,11 @@ func (r *scimRender) attr(doc any, a *schemas.Attribute) (any, bool) {
 		return r.location, r.location != ""
 	case "groups.$ref":
 		if id, ok := doc.(*string); ok && r.o.BaseURL != "" {
-			return r.o.BaseURL + "/Groups/" + *id, true
+			base := r.o.BaseURL
+			if r.o.GroupsURL != "" {
+				base = r.o.GroupsURL
+			}
+			return base + "/Groups/" + *id, true
 		}
 		return nil, false
 	}

@@ -96,8 +96,10 @@ func (l *targetList) Set(s string) error {
 }
 
 // genUser is the user number i of a run: storagetest.NewUser(i)'s values (the
-// generator `make bench` and genexport use), its userName prefixed with the
-// run's tag so that runs against a server that keeps its data do not collide.
+// generator `make bench` and genexport use), its userName and externalId
+// prefixed with the run's tag and its phone number drawn from the run's
+// number, so that runs against a server that keeps its data (or holds
+// generated users) do not collide with it.
 type genUser struct {
 	i                    int
 	userName, tail       string
@@ -106,11 +108,11 @@ type genUser struct {
 	externalID           string
 }
 
-func newGenUser(tag string, i int) genUser {
+func newGenUser(tag string, run int64, i int) genUser {
 	u := storagetest.NewUser(i)
 	_, tail, _ := strings.Cut(u.UserName, ".")
 	return genUser{i: i, userName: tag + "-" + u.UserName, tail: tail, given: u.Name.GivenName, family: u.Name.FamilyName,
-		phone: u.PhoneNumbers[0].Value, title: u.Title, department: u.Enterprise.Department, externalID: tag + "-" + u.ExternalID}
+		phone: fmt.Sprintf("+9%07d%07d", run%1e7, i%1e7), title: u.Title, department: u.Enterprise.Department, externalID: tag + "-" + u.ExternalID}
 }
 
 // body is the user's SCIM representation; a version > 0 changes the
@@ -381,12 +383,13 @@ func runSideBySide(w io.Writer, c sideBySide) error {
 	if c.users < 1 || c.clients < 1 {
 		return errors.New("-users and -clients must be at least 1")
 	}
-	tag := "sl" + strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)
+	run := time.Now().UnixMilli() % 1e9
+	tag := "sl" + strconv.FormatInt(run, 36)
 	for k, t := range c.targets {
 		t.cl = &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: c.clients, MaxConnsPerHost: c.clients}}
 		t.users = make([]genUser, c.users)
 		for i := range t.users {
-			t.users[i] = newGenUser(fmt.Sprintf("%s%d", tag, k), i)
+			t.users[i] = newGenUser(fmt.Sprintf("%s%d", tag, k), run+int64(k), i)
 		}
 		t.ids = make([]string, c.users)
 	}

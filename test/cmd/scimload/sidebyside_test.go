@@ -86,7 +86,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestFill(t *testing.T) {
-	u := newGenUser("run1", 42)
+	u := newGenUser("run1", 7, 42)
 	got := u.fill(`userName co "{tail}" or name.familyName eq "{family}" or userName eq "{userName}" or x eq "{i}{given}"`)
 	want := `userName co "` + u.tail + `" or name.familyName eq "` + u.family + `" or userName eq "run1-` + strings.ToLower(u.given) + "." + u.tail +
 		`" or x eq "42` + u.given + `"`
@@ -95,6 +95,9 @@ func TestFill(t *testing.T) {
 	}
 	if !strings.HasSuffix(u.tail, ".42") {
 		t.Errorf("tail %q does not end in the user's number", u.tail)
+	}
+	if u.phone != "+900000070000042" {
+		t.Errorf("phone %q, want one from the run's number and the user's", u.phone)
 	}
 }
 

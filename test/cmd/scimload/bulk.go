@@ -30,7 +30,8 @@ func runBulkSeed(w io.Writer, c bulkSeed) error {
 	if c.users < 1 || c.clients < 1 {
 		return errors.New("-bulk and -clients must be at least 1")
 	}
-	tag := "bl" + strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)
+	run := time.Now().UnixMilli() % 1e9
+	tag := "bl" + strconv.FormatInt(run, 36)
 	fmt.Fprintf(w, "scimload bulk: %d users per target (run %s), %d concurrent Bulk requests, GOMAXPROCS %d, load average %s\n",
 		c.users, tag, c.clients, runtime.GOMAXPROCS(0), loadAvg())
 	for k, t := range c.targets {
@@ -60,7 +61,7 @@ func runBulkSeed(w io.Writer, c bulkSeed) error {
 					to := min(from+per, c.users)
 					ops := make([]any, 0, to-from)
 					for i := from; i < to; i++ {
-						u := newGenUser(fmt.Sprintf("%s%d", tag, k), i)
+						u := newGenUser(fmt.Sprintf("%s%d", tag, k), run+int64(k), i)
 						ops = append(ops, map[string]any{"method": "POST", "path": "/Users", "bulkId": strconv.Itoa(i), "data": u.body(0)})
 					}
 					status, body, err := t.send("POST", "/Bulk", map[string]any{

@@ -80,7 +80,7 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 
 // Now returns the directory's time (its injected clock, in UTC, to the
 // millisecond). The faces pass it to the projections (the SCIM face's SCIMOptions.Now,
-// schemas.NativeOptions.Now) so that everything a request stamps reads one clock.
+// nativewire.NativeOptions.Now) so that everything a request stamps reads one clock.
 func (s *Service) Now() time.Time { return s.clock() }
 
 // newID returns a new time-ordered id (see NewID) stamped by the directory's clock.

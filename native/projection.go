@@ -3,20 +3,22 @@ package native
 import (
 	"errors"
 
+	"github.com/scimd/scimd/internal/nativewire"
 	"github.com/scimd/scimd/schemas"
 )
 
 // The native user and group objects are projections of the canonical documents
-// that package schemas owns; this file is the only place that names them, so
-// that no handler maps fields by hand.
+// package schemas owns, rendered and merged by internal/nativewire (which the
+// portal shares); this file is the only place that names them, so that no
+// handler maps fields by hand.
 
-type nativeOptions = schemas.NativeOptions
+type nativeOptions = nativewire.NativeOptions
 
 var (
-	projectUser = schemas.NativeUser
-	mergeUser   = schemas.MergeNativeUser
-	projectGrp  = schemas.NativeGroup
-	mergeGrp    = schemas.MergeNativeGroup
+	projectUser = nativewire.NativeUser
+	mergeUser   = nativewire.MergeNativeUser
+	projectGrp  = nativewire.NativeGroup
+	mergeGrp    = nativewire.MergeNativeGroup
 )
 
 // valueError reports whether err is (or wraps) a projection's validation error,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/nativewire"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -251,7 +252,7 @@ func (h *Handler) createUser(c *call) {
 		return
 	}
 	u := &schemas.User{}
-	if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, true); err != nil {
+	if err := nativewire.MergeNativeUser(u, body, nativewire.NativeOptions{Now: h.svc.Now()}, true); err != nil {
 		h.formError(c, "users", v, valueFieldError(err))
 		return
 	}
@@ -479,7 +480,7 @@ var nameFields = []string{"title", "first_name", "last_name", "middle_name"}
 func (h *Handler) saveProfile(c *call, id string) error {
 	f := c.r.PostForm
 	_, err := h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
-		cur := schemas.NativeUser(u, schemas.NativeOptions{})
+		cur := nativewire.NativeUser(u, nativewire.NativeOptions{})
 		body := map[string]any{}
 		str := func(m map[string]any, k string) string {
 			switch v := m[k].(type) {
@@ -523,7 +524,7 @@ func (h *Handler) saveProfile(c *call, id string) error {
 		if len(body) == 0 {
 			return nil
 		}
-		return valueFieldError(schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, false))
+		return valueFieldError(nativewire.MergeNativeUser(u, body, nativewire.NativeOptions{Now: h.svc.Now()}, false))
 	}})
 	return err
 }
@@ -610,7 +611,7 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 	}
 	makePrimary := op == "add" && f.Get("primary") == "on"
 	_, err := h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
-		cur := schemas.NativeUser(u, schemas.NativeOptions{})
+		cur := nativewire.NativeUser(u, nativewire.NativeOptions{})
 		valueOf := func(v any) string {
 			m, _ := v.(map[string]any)
 			s, _ := m["value"].(string)
@@ -636,7 +637,7 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 		default:
 			return directory.FieldError(directory.KindNotFound, field, "the user has no %s %q", noun, old)
 		}
-		if err := schemas.MergeNativeUser(u, body, schemas.NativeOptions{Now: h.svc.Now()}, false); err != nil {
+		if err := nativewire.MergeNativeUser(u, body, nativewire.NativeOptions{Now: h.svc.Now()}, false); err != nil {
 			return asField(valueFieldError(err), field)
 		}
 		if makePrimary {

@@ -32,6 +32,23 @@ func NormalizeJSONObject(m map[string]any) (map[string]any, error) {
 	return v.(map[string]any), nil
 }
 
+// FreeFormObject converts the value a request body gives a free-form
+// attribute (custom_data, custom_app_data) at path, as the client named it:
+// it must be a JSON object, and is returned in the canonical form of
+// NormalizeJSONObject. Anything else (null included), or an object nested
+// too deeply, is a *ValueError.
+func FreeFormObject(v any, path string) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, valueErr(path, "expected an object, not %s", jsonTypeName(v))
+	}
+	n, err := NormalizeJSONObject(m)
+	if err != nil {
+		return nil, valueErr(path, "%v", err)
+	}
+	return n, nil
+}
+
 // MaxJSONDepth is how deeply objects and arrays may nest in a free-form value
 // (custom_data, custom_app_data, device custom data). Deeper data could not be
 // stored on every backend (BSON nests at most 100 levels) and costs every

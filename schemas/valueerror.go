@@ -2,8 +2,6 @@ package schemas
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -51,17 +49,7 @@ func jsonTypeName(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-// ---- native input formats ----
-
-var e164 = regexp.MustCompile(`^\+[1-9]\d{1,14}$`)
-
-// checkE164 accepts an E.164 phone number (+ and 2 to 15 digits).
-func checkE164(s string) string {
-	if !e164.MatchString(s) {
-		return "expected a phone number in E.164 form, such as +12125550123"
-	}
-	return ""
-}
+// ---- input formats both faces and the directory share ----
 
 // CheckEmail returns why s is not an acceptable email address, or "" when it
 // is: local@domain with no white space, control characters, quotes or angle
@@ -104,15 +92,6 @@ func checkBirthday(s string) string {
 	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
 		return "expected a date in the form YYYY-MM-DD"
-	}
-	return ""
-}
-
-// checkURL accepts an absolute http(s) URL.
-func checkURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "expected an absolute http(s) URL"
 	}
 	return ""
 }

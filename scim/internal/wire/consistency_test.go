@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/nativewire"
 	"github.com/scimd/scimd/internal/schematest"
 	. "github.com/scimd/scimd/schemas"
 )
@@ -23,7 +24,7 @@ func TestSCIMNativeConsistency(t *testing.T) {
 	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
-	n := schematest.Canon(t, NativeUser(u, NativeOptions{AppID: "app1"})).(map[string]any)
+	n := schematest.Canon(t, nativewire.NativeUser(u, nativewire.NativeOptions{AppID: "app1"})).(map[string]any)
 	want := schematest.Canon(t, map[string]any{
 		"username": "grace", "external_user_id": "ext-9",
 		"name":             map[string]any{"first_name": "Grace", "last_name": "Hopper", "middle_name": "B", "title": "Rear Admiral"},
@@ -41,7 +42,7 @@ func TestSCIMNativeConsistency(t *testing.T) {
 		t.Errorf("native view of a SCIM write:\n got %v\nwant %v", n, want)
 	}
 	// native write → SCIM view
-	if err := MergeNativeUser(u, schematest.Decode(t, `{"name":{"first_name":"Amazing","last_name":"Grace"},"email":"g@x.org","external_user_id":"ext-10","custom_app_data":{"ship":"USS"}}`), NativeOptions{AppID: "app1"}, false); err != nil {
+	if err := nativewire.MergeNativeUser(u, schematest.Decode(t, `{"name":{"first_name":"Amazing","last_name":"Grace"},"email":"g@x.org","external_user_id":"ext-10","custom_app_data":{"ship":"USS"}}`), nativewire.NativeOptions{AppID: "app1"}, false); err != nil {
 		t.Fatal(err)
 	}
 	s := schematest.Canon(t, SCIMUser(u, SCIMOptions{AppID: "app1"})).(map[string]any)

@@ -1014,13 +1014,9 @@ func (pt *patcher) json(op string, t patchTarget, v any) error {
 			*s = nil
 			return nil
 		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
-		}
-		n, err := schemas.NormalizeJSONObject(m)
+		n, err := schemas.FreeFormObject(v, t.name)
 		if err != nil {
-			return schemas.ValueErrorf(t.name, "%v", err)
+			return err
 		}
 		if op == "replace" || *s == nil {
 			*s = n

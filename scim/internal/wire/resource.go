@@ -614,13 +614,9 @@ func applyActive(u *schemas.User, v any, given bool, path string) error {
 func replaceJSON(u *schemas.User, a *schemas.Attribute, v any, path, appID string) error {
 	var data map[string]any
 	if v != nil {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return schemas.ValueErrorf(path, "expected an object, not %s", schemas.JSONTypeName(v))
-		}
-		n, err := schemas.NormalizeJSONObject(m)
+		n, err := schemas.FreeFormObject(v, path)
 		if err != nil {
-			return schemas.ValueErrorf(path, "%v", err)
+			return err
 		}
 		if len(n) > 0 {
 			data = n

@@ -1,4 +1,4 @@
-package schemas
+package nativewire
 
 import (
 	"maps"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // NativeOptions is the context a native (Transmit-style) user is rendered or
@@ -28,24 +30,24 @@ type NativeOptions struct {
 
 type nativeRender struct{ o NativeOptions }
 
-func (r *nativeRender) object(root, ctx any, fields []*nativeField) map[string]any {
+func (r *nativeRender) object(root, ctx any, fields []*schemas.NativeField) map[string]any {
 	m := map[string]any{}
 	for _, f := range fields {
 		if v, ok := r.field(root, ctx, f); ok {
-			m[f.name] = v
+			m[f.Name] = v
 		}
 	}
 	return m
 }
 
-func (r *nativeRender) field(root, ctx any, f *nativeField) (any, bool) {
-	switch f.kind {
-	case nAppName:
+func (r *nativeRender) field(root, ctx any, f *schemas.NativeField) (any, bool) {
+	switch f.Kind {
+	case schemas.NativeAppName:
 		return r.o.AppName, r.o.AppID != "" && r.o.AppName != ""
-	case nIdentities:
+	case schemas.NativeIdentities:
 		return []any{}, true
-	case nAppIDs:
-		u, _ := root.(*User)
+	case schemas.NativeAppIDs:
+		u, _ := root.(*schemas.User)
 		if r.o.AppID != "" || u == nil {
 			return nil, false
 		}
@@ -54,27 +56,27 @@ func (r *nativeRender) field(root, ctx any, f *nativeField) (any, bool) {
 			ids = append(ids, id)
 		}
 		return ids, true
-	case nJSON:
-		data := jsonData(root, f.attr, r.o.AppID)
-		return CloneJSONObject(data), len(data) > 0
-	case nObject:
+	case schemas.NativeJSON:
+		data := schemas.JSONData(root, f.Attr, r.o.AppID)
+		return schemas.CloneJSONObject(data), len(data) > 0
+	case schemas.NativeObject:
 		sub := ctx
-		if f.attr != nil {
+		if f.Attr != nil {
 			sub = nil
-			readElems(ctx, f.attr, &Path{Attr: f.attr, AppID: r.o.AppID}, func(e any) bool { sub = e; return false })
+			schemas.EachElem(ctx, f.Attr, r.o.AppID, func(e any) bool { sub = e; return false })
 			if sub == nil {
 				return nil, false
 			}
 		}
-		m := r.object(root, sub, f.subs)
-		if f.input != nil && m[f.input.name] == nil {
+		m := r.object(root, sub, f.Subs)
+		if f.Input != nil && m[f.Input.Name] == nil {
 			return nil, false
 		}
 		return m, len(m) > 0
-	case nArray:
+	case schemas.NativeArray:
 		var list []any
-		readElems(ctx, f.attr, &Path{Attr: f.attr, AppID: r.o.AppID}, func(e any) bool {
-			if m := r.object(root, e, f.subs); len(m) > 0 {
+		schemas.EachElem(ctx, f.Attr, r.o.AppID, func(e any) bool {
+			if m := r.object(root, e, f.Subs); len(m) > 0 {
 				list = append(list, m)
 			}
 			return true
@@ -82,36 +84,48 @@ func (r *nativeRender) field(root, ctx any, f *nativeField) (any, bool) {
 		return list, len(list) > 0
 	}
 	var list []any
-	yield := func(v Value) bool {
-		x := RenderValue(v, f.millis)
+	enum := limitOf(root, f).enum
+	yield := func(v schemas.Value) bool {
+		x := schemas.RenderValue(v, f.Millis)
 		if s, ok := x.(string); ok {
-			x = f.nativeSpelling(s)
+			x = nativeSpelling(enum, s)
 		}
 		list = append(list, x)
-		return f.attr.MultiValued
+		return f.Attr.MultiValued
 	}
-	p := &Path{Attr: f.attr, AppID: r.o.AppID}
 	if ctx == root {
-		if f.attr.acc.parent != nil && f.attr.acc.parent.acc.elems == eApp && r.o.AppID == "" {
+		if appScoped(f.Attr) && r.o.AppID == "" {
 			return nil, false
 		}
-		eachValue(root, p, yield)
+		p := schemas.Path{Attr: f.Attr, AppID: r.o.AppID}
+		switch d := root.(type) {
+		case *schemas.User:
+			p.UserValues(d, yield)
+		case *schemas.Group:
+			p.GroupValues(d, yield)
+		}
 	} else {
-		readValues(ctx, f.attr, p, yield)
+		schemas.Values(ctx, f.Attr, yield)
 	}
 	switch {
 	case len(list) == 0:
 		return nil, false
-	case f.attr.MultiValued:
+	case f.Attr.MultiValued:
 		return list, true
 	}
 	return list[0], true
 }
 
-// nativeSpelling maps a stored enumerated value to its native spelling
-// ("home" → "Home"); other values are shown as stored.
-func (f *nativeField) nativeSpelling(s string) string {
-	for _, e := range f.enum {
+// appScoped reports whether a is an attribute of the calling application's
+// link (external_account_id, custom_app_data).
+func appScoped(a *schemas.Attribute) bool {
+	return a.Parent() != nil && a.Parent().Canonical == "apps"
+}
+
+// nativeSpelling maps a stored enumerated value to its native spelling in
+// enum ("home" → "Home"); other values are shown as stored.
+func nativeSpelling(enum []string, s string) string {
+	for _, e := range enum {
 		if strings.EqualFold(e, s) {
 			return e
 		}
@@ -133,24 +147,24 @@ func (f *nativeField) nativeSpelling(s string) string {
 // updated_at of address and password_information are epoch milliseconds;
 // other times are ISO 8601 (RFC 3339, UTC, milliseconds). Absent optional
 // fields are omitted. The free-form data is a deep copy.
-func NativeUser(u *User, o NativeOptions) map[string]any {
+func NativeUser(u *schemas.User, o NativeOptions) map[string]any {
 	r := &nativeRender{o: o}
-	return r.object(u, u, userNative.fields)
+	return r.object(u, u, schemas.NativeFields(schemas.UserResource))
 }
 
 // NativeGroup renders g as the native group object of transmit-api.md §5:
 // group_id, name, description, custom_data, created_at and updated_at
 // (epoch ms).
-func NativeGroup(g *Group) map[string]any {
+func NativeGroup(g *schemas.Group) map[string]any {
 	r := &nativeRender{}
-	return r.object(g, g, groupNative.fields)
+	return r.object(g, g, schemas.NativeFields(schemas.GroupResource))
 }
 
 // ---- merging ----
 
 type nativeMerge struct {
-	u      *User // the copy being written (nil for groups)
-	g      *Group
+	u      *schemas.User // the copy being written (nil for groups)
+	g      *schemas.Group
 	o      NativeOptions
 	create bool
 	now    time.Time
@@ -165,61 +179,62 @@ func (m *nativeMerge) root() any {
 }
 
 // allowed checks that a body may set f.
-func (m *nativeMerge) allowed(f *nativeField, path string) error {
+func (m *nativeMerge) allowed(f *schemas.NativeField, path string) error {
 	switch {
-	case f.kind == nAppIDs && !m.create:
-		return valueErr(path, "field %q can be set only on create; use PUT or DELETE /cis/v1/users/{user_id}/apps/{app_id}", path)
-	case f.kind == nAppIDs:
+	case f.Kind == schemas.NativeAppIDs && !m.create:
+		return schemas.ValueErrorf(path, "field %q can be set only on create; use PUT or DELETE /cis/v1/users/{user_id}/apps/{app_id}", path)
+	case f.Kind == schemas.NativeAppIDs:
 		return nil
-	case f.write == wReadOnly || f.kind == nAppName || f.kind == nIdentities:
-		return valueErr(path, "field %q is read-only", path)
-	case f.write == wUpdateOnly && m.create:
-		return valueErr(path, "field %q cannot be set on create", path)
-	case f.attr != nil && f.attr.acc.parent != nil && f.attr.acc.parent.acc.elems == eApp && m.o.AppID == "":
-		return valueErr(path, "field %q requires an application token", path)
+	case f.Write == schemas.NativeReadOnly || f.Kind == schemas.NativeAppName || f.Kind == schemas.NativeIdentities:
+		return schemas.ValueErrorf(path, "field %q is read-only", path)
+	case f.Write == schemas.NativeUpdateOnly && m.create:
+		return schemas.ValueErrorf(path, "field %q cannot be set on create", path)
+	case f.Attr != nil && appScoped(f.Attr) && m.o.AppID == "":
+		return schemas.ValueErrorf(path, "field %q requires an application token", path)
 	}
 	return nil
 }
 
 // scalar converts a native scalar input: a string (null is ""), capped,
 // format-checked and, for enumerations, mapped to the stored spelling.
-func (m *nativeMerge) scalar(f *nativeField, v any, path string) (string, error) {
+func (m *nativeMerge) scalar(f *schemas.NativeField, v any, path string) (string, error) {
 	if v == nil {
 		return "", nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", valueErr(path, "expected a string, not %s", jsonTypeName(v))
+		return "", schemas.ValueErrorf(path, "expected a string, not %s", schemas.JSONTypeName(v))
 	}
 	if !utf8.ValidString(s) {
-		return "", valueErr(path, "not valid UTF-8")
+		return "", schemas.ValueErrorf(path, "not valid UTF-8")
 	}
-	if f.maxLen > 0 && utf8.RuneCountInString(s) > f.maxLen {
-		return "", valueErr(path, "at most %d characters are allowed", f.maxLen)
+	lim := limitOf(m.root(), f)
+	if lim.max > 0 && utf8.RuneCountInString(s) > lim.max {
+		return "", schemas.ValueErrorf(path, "at most %d characters are allowed", lim.max)
 	}
 	if s == "" {
 		return "", nil
 	}
-	if f.check != nil {
-		if reason := f.check(s); reason != "" {
-			return "", valueErr(path, "%s", reason)
+	if lim.check != nil {
+		if reason := lim.check(s); reason != "" {
+			return "", schemas.ValueErrorf(path, "%s", reason)
 		}
 	}
-	if f.enum != nil {
-		for _, e := range f.enum {
+	if lim.enum != nil {
+		for _, e := range lim.enum {
 			if strings.EqualFold(e, s) {
-				return f.storedSpelling(e), nil
+				return storedSpelling(f.Attr, e), nil
 			}
 		}
-		return "", valueErr(path, "expected one of %s", strings.Join(f.enum, ", "))
+		return "", schemas.ValueErrorf(path, "expected one of %s", strings.Join(lim.enum, ", "))
 	}
 	return s, nil
 }
 
-// storedSpelling is the canonical value of the attribute matching a native
-// enumerated value (address type "Home" is stored as SCIM's "home").
-func (f *nativeField) storedSpelling(e string) string {
-	for _, c := range f.attr.CanonicalValues {
+// storedSpelling is the canonical value of a matching a native enumerated
+// value (address type "Home" is stored as SCIM's "home").
+func storedSpelling(a *schemas.Attribute, e string) string {
+	for _, c := range a.CanonicalValues {
 		if strings.EqualFold(c, e) {
 			return c
 		}
@@ -230,22 +245,22 @@ func (f *nativeField) storedSpelling(e string) string {
 // members checks an object input against the members of f and returns it;
 // a scalar stands for {input: scalar} (then sugar is set, and errors about
 // the input member name the field itself, as the client wrote it).
-func (m *nativeMerge) members(f *nativeField, v any, path string) (obj map[string]any, sugar bool, err error) {
+func (m *nativeMerge) members(f *schemas.NativeField, v any, path string) (obj map[string]any, sugar bool, err error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		if _, isStr := v.(string); isStr && f.input != nil {
-			return map[string]any{f.input.name: v}, true, nil
+		if _, isStr := v.(string); isStr && f.Input != nil {
+			return map[string]any{f.Input.Name: v}, true, nil
 		}
 		want := "an object"
-		if f.input != nil {
+		if f.Input != nil {
 			want = "a string or an object"
 		}
-		return nil, false, valueErr(path, "expected %s, not %s", want, jsonTypeName(v))
+		return nil, false, schemas.ValueErrorf(path, "expected %s, not %s", want, schemas.JSONTypeName(v))
 	}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		s := findNative(f.subs, k)
+		s := findNative(f.Subs, k)
 		if s == nil {
-			return nil, false, valueErr(path+"."+k, "unknown field %q", path+"."+k)
+			return nil, false, schemas.ValueErrorf(path+"."+k, "unknown field %q", path+"."+k)
 		}
 		if err := m.allowed(s, path+"."+k); err != nil {
 			return nil, false, err
@@ -255,16 +270,16 @@ func (m *nativeMerge) members(f *nativeField, v any, path string) (obj map[strin
 }
 
 // memberPath is the path of member s of f as the client wrote it.
-func memberPath(f, s *nativeField, path string, sugar bool) string {
-	if sugar && s == f.input {
+func memberPath(f, s *schemas.NativeField, path string, sugar bool) string {
+	if sugar && s == f.Input {
 		return path
 	}
-	return path + "." + s.name
+	return path + "." + s.Name
 }
 
-func findNative(fields []*nativeField, name string) *nativeField {
+func findNative(fields []*schemas.NativeField, name string) *schemas.NativeField {
 	for _, f := range fields {
-		if f.name == name {
+		if f.Name == name {
 			return f
 		}
 	}
@@ -272,15 +287,15 @@ func findNative(fields []*nativeField, name string) *nativeField {
 }
 
 // field applies the body value v of f in ctx (the root document or an element).
-func (m *nativeMerge) field(ctx any, f *nativeField, v any, path string) error {
-	switch f.kind {
-	case nJSON:
+func (m *nativeMerge) field(ctx any, f *schemas.NativeField, v any, path string) error {
+	switch f.Kind {
+	case schemas.NativeJSON:
 		return m.json(f, v, path)
-	case nObject:
+	case schemas.NativeObject:
 		return m.object(ctx, f, v, path)
-	case nArray:
+	case schemas.NativeArray:
 		return m.array(f, v, path)
-	case nAppIDs:
+	case schemas.NativeAppIDs:
 		return m.appIDs(v, path)
 	}
 	s, err := m.scalar(f, v, path)
@@ -288,19 +303,19 @@ func (m *nativeMerge) field(ctx any, f *nativeField, v any, path string) error {
 		return err
 	}
 	if ctx != m.root() {
-		store(ctx, f.attr.acc.field, s)
+		schemas.Set(ctx, f.Attr, s)
 		return nil
 	}
-	if par := f.attr.acc.parent; par != nil { // app-scoped: external_account_id
-		if l := SingleElem(m.u, par, m.o.AppID, s != ""); l != nil {
-			store(l, f.attr.acc.field, s)
+	if par := f.Attr.Parent(); par != nil { // app-scoped: external_account_id
+		if l := schemas.SingleElem(m.u, par, m.o.AppID, s != ""); l != nil {
+			schemas.Set(l, f.Attr, s)
 		}
 		return nil
 	}
-	if m.u != nil && SetDerived(m.u, f.attr, s) {
+	if m.u != nil && schemas.SetDerived(m.u, f.Attr, s) {
 		return nil
 	}
-	store(ctx, f.attr.acc.field, s)
+	schemas.Set(ctx, f.Attr, s)
 	return nil
 }
 
@@ -309,7 +324,7 @@ func (m *nativeMerge) field(ctx any, f *nativeField, v any, path string) error {
 // not show of the element (a SCIM name's formatted, an address's primary
 // flag) stays. null clears every writable member. An element left empty is
 // removed; a changed address gets updated_at = now.
-func (m *nativeMerge) object(ctx any, f *nativeField, v any, path string) error {
+func (m *nativeMerge) object(ctx any, f *schemas.NativeField, v any, path string) error {
 	obj := map[string]any{}
 	sugar := false
 	if v != nil {
@@ -320,37 +335,37 @@ func (m *nativeMerge) object(ctx any, f *nativeField, v any, path string) error 
 	}
 	target := ctx
 	var before any
-	if f.attr != nil {
-		target = SingleElem(m.u, f.attr, m.o.AppID, true)
-		before = CloneElems([]any{target})[0]
+	if f.Attr != nil {
+		target = schemas.SingleElem(m.u, f.Attr, m.o.AppID, true)
+		before = schemas.CloneElems([]any{target})[0]
 	}
-	for _, s := range f.subs {
-		if s.write == wReadOnly {
+	for _, s := range f.Subs {
+		if s.Write == schemas.NativeReadOnly {
 			continue
 		}
-		if err := m.field(target, s, obj[s.name], memberPath(f, s, path, sugar)); err != nil {
+		if err := m.field(target, s, obj[s.Name], memberPath(f, s, path, sugar)); err != nil {
 			return err
 		}
 	}
-	if f.attr == nil {
+	if f.Attr == nil {
 		return nil
 	}
-	if ElemEmpty(target, content(f.attr)) {
-		RemoveElem(m.u, f.attr, target)
+	if schemas.ElemEmpty(target, content(f.Attr)) {
+		schemas.RemoveElem(m.u, f.Attr, target)
 		return nil
 	}
-	if _, isAddr := target.(*Address); isAddr && !SameOwned(target, before, content(f.attr)) {
-		store(target, fUpdated, m.now)
+	if ad, isAddr := target.(*schemas.Address); isAddr && !schemas.SameOwned(target, before, content(f.Attr)) {
+		ad.Updated = m.now
 	}
 	return nil
 }
 
 // content lists the sub-attributes of a single-valued complex attribute
 // that hold data: not a primary flag, a verification or a timestamp.
-func content(a *Attribute) []*Attribute {
-	var out []*Attribute
+func content(a *schemas.Attribute) []*schemas.Attribute {
+	var out []*schemas.Attribute
 	for _, s := range a.SubAttributes {
-		if s.Type != TypeBoolean && s.Type != TypeDateTime {
+		if s.Type != schemas.TypeBoolean && s.Type != schemas.TypeDateTime {
 			out = append(out, s)
 		}
 	}
@@ -362,21 +377,21 @@ func content(a *Attribute) []*Attribute {
 // input member; items need a value and must be distinct. An item whose value
 // was already present keeps what the native view does not write (its
 // verification, its SCIM type).
-func (m *nativeMerge) array(f *nativeField, v any, path string) error {
+func (m *nativeMerge) array(f *schemas.NativeField, v any, path string) error {
 	var items []any
 	if v != nil {
 		var ok bool
 		if items, ok = v.([]any); !ok {
-			return valueErr(path, "expected an array, not %s", jsonTypeName(v))
+			return schemas.ValueErrorf(path, "expected an array, not %s", schemas.JSONTypeName(v))
 		}
 	}
-	var owned []*Attribute
-	for _, s := range f.subs {
-		if s.write != wReadOnly {
-			owned = append(owned, s.attr)
+	var owned []*schemas.Attribute
+	for _, s := range f.Subs {
+		if s.Write != schemas.NativeReadOnly {
+			owned = append(owned, s.Attr)
 		}
 	}
-	old := CloneElems(Elems(m.u, f.attr, m.o.AppID))
+	old := schemas.CloneElems(schemas.Elems(m.u, f.Attr, m.o.AppID))
 	used := make([]bool, len(old))
 	var fresh []any
 	for i, item := range items {
@@ -385,32 +400,32 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 		if err != nil {
 			return err
 		}
-		e := NewElem(f.attr)
-		for _, s := range f.subs {
-			if s.write == wReadOnly {
+		e := schemas.NewElem(f.Attr)
+		for _, s := range f.Subs {
+			if s.Write == schemas.NativeReadOnly {
 				continue
 			}
-			if err := m.field(e, s, obj[s.name], memberPath(f, s, ipath, sugar)); err != nil {
+			if err := m.field(e, s, obj[s.Name], memberPath(f, s, ipath, sugar)); err != nil {
 				return err
 			}
 		}
-		if f.input != nil && ElemEmpty(e, []*Attribute{f.input.attr}) {
-			return valueErr(ipath, "a value is required")
+		if f.Input != nil && schemas.ElemEmpty(e, []*schemas.Attribute{f.Input.Attr}) {
+			return schemas.ValueErrorf(ipath, "a value is required")
 		}
 		for _, p := range fresh {
-			if FindPrevious(f.attr, e, []any{p}, []bool{false}, owned) != nil {
-				return valueErr(ipath, "listed twice")
+			if schemas.FindPrevious(f.Attr, e, []any{p}, []bool{false}, owned) != nil {
+				return schemas.ValueErrorf(ipath, "listed twice")
 			}
 		}
-		if o := FindPrevious(f.attr, e, old, used, owned); o != nil {
-			Carry(e, o, owned)
+		if o := schemas.FindPrevious(f.Attr, e, old, used, owned); o != nil {
+			schemas.Carry(e, o, owned)
 		}
 		fresh = append(fresh, e)
 	}
-	ClearElems(m.u, f.attr, m.o.AppID)
+	schemas.ClearElems(m.u, f.Attr, m.o.AppID)
 	for _, e := range fresh {
-		dst := AppendElem(m.u, f.attr)
-		CopyElem(dst, e)
+		dst := schemas.AppendElem(m.u, f.Attr)
+		schemas.CopyElem(dst, e)
 	}
 	return nil
 }
@@ -418,27 +433,23 @@ func (m *nativeMerge) array(f *nativeField, v any, path string) error {
 // json applies a free-form field: shallow-merged (top-level keys of the body
 // replace those keys, a key set to null deletes it; null clears it all), or
 // replaced whole for the group's custom_data (transmit-api.md §5).
-func (m *nativeMerge) json(f *nativeField, v any, path string) error {
+func (m *nativeMerge) json(f *schemas.NativeField, v any, path string) error {
 	var patch map[string]any
 	if v != nil {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return valueErr(path, "expected an object, not %s", jsonTypeName(v))
-		}
-		n, err := NormalizeJSONObject(obj)
+		n, err := schemas.FreeFormObject(v, path)
 		if err != nil {
-			return valueErr(path, "%v", err)
+			return err
 		}
 		patch = n
 	}
 	var holder any = m.root()
-	if par := f.attr.acc.parent; par != nil {
-		holder = SingleElem(m.u, par, m.o.AppID, v != nil)
+	if par := f.Attr.Parent(); par != nil {
+		holder = schemas.SingleElem(m.u, par, m.o.AppID, v != nil)
 		if holder == nil {
 			return nil
 		}
 	}
-	s := slot(holder, f.attr.acc.field, true).(*map[string]any)
+	s := schemas.Get(holder, f.Attr).(*map[string]any)
 	if v == nil || m.g != nil {
 		*s = nil
 		if m.g != nil { // groups: replaced whole
@@ -453,7 +464,7 @@ func (m *nativeMerge) json(f *nativeField, v any, path string) error {
 		}
 		return nil
 	}
-	merged := CloneJSONObject(*s)
+	merged := schemas.CloneJSONObject(*s)
 	if merged == nil {
 		merged = map[string]any{}
 	}
@@ -476,18 +487,18 @@ func (m *nativeMerge) json(f *nativeField, v any, path string) error {
 func (m *nativeMerge) appIDs(v any, path string) error {
 	arr, ok := v.([]any)
 	if v != nil && !ok {
-		return valueErr(path, "%s must be an array of application ids", path)
+		return schemas.ValueErrorf(path, "%s must be an array of application ids", path)
 	}
 	for i, e := range arr {
 		id, ok := e.(string)
 		if !ok || id == "" {
-			return valueErr(path, "%s[%d] must be an application id", path, i)
+			return schemas.ValueErrorf(path, "%s[%d] must be an application id", path, i)
 		}
 		if m.u.Apps == nil {
-			m.u.Apps = map[string]*AppLink{}
+			m.u.Apps = map[string]*schemas.AppLink{}
 		}
 		if m.u.Apps[id] == nil {
-			m.u.Apps[id] = &AppLink{}
+			m.u.Apps[id] = &schemas.AppLink{}
 		}
 	}
 	return nil
@@ -495,19 +506,19 @@ func (m *nativeMerge) appIDs(v any, path string) error {
 
 // apply checks every key of body against the table, then applies the
 // fields in table order (so email is applied before secondary_emails).
-func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
+func (m *nativeMerge) apply(rt schemas.ResourceType, body map[string]any) error {
 	for _, k := range slices.Sorted(maps.Keys(body)) {
-		f := t.byName[k]
+		f := schemas.FindNativeField(rt, k)
 		if f == nil {
-			return valueErr(k, "unknown field %q", k)
+			return schemas.ValueErrorf(k, "unknown field %q", k)
 		}
 		if err := m.allowed(f, k); err != nil {
 			return err
 		}
 	}
-	for _, f := range t.fields {
-		if v, given := body[f.name]; given {
-			if err := m.field(m.root(), f, v, f.name); err != nil {
+	for _, f := range schemas.NativeFields(rt) {
+		if v, given := body[f.Name]; given {
+			if err := m.field(m.root(), f, v, f.Name); err != nil {
 				return err
 			}
 		}
@@ -541,14 +552,14 @@ func (m *nativeMerge) apply(t *nativeTable, body map[string]any) error {
 // Read-only fields (user_id, created_at, groupIds, password_information, …)
 // and unknown fields are rejected. The create body's `credentials` (and
 // `delegated_access`) are not handled here: the caller removes them from the
-// body first, else they are unknown fields. Every error is a *ValueError
-// whose Path names the field as the client wrote it, and on error u is
+// body first, else they are unknown fields. Every error is a *schemas.ValueError
+// whose schemas.Path names the field as the client wrote it, and on error u is
 // unchanged. Requirements on the whole user (uniqueness, who may assign
 // applications) are the directory's; the native face requires an email or
 // a phone number on create.
-func MergeNativeUser(u *User, body map[string]any, o NativeOptions, create bool) error {
+func MergeNativeUser(u *schemas.User, body map[string]any, o NativeOptions, create bool) error {
 	m := &nativeMerge{u: u.Clone(), o: o, create: create, now: o.Now}
-	if err := m.apply(userNative, body); err != nil {
+	if err := m.apply(schemas.UserResource, body); err != nil {
 		return err
 	}
 	if err := distinctContacts(m.u); err != nil {
@@ -559,18 +570,18 @@ func MergeNativeUser(u *User, body map[string]any, o NativeOptions, create bool)
 }
 
 // distinctContacts rejects a primary email (phone) that is also a secondary.
-func distinctContacts(u *User) error {
+func distinctContacts(u *schemas.User) error {
 	for i := range u.Emails {
 		for j := i + 1; j < len(u.Emails); j++ {
 			if strings.EqualFold(u.Emails[i].Value, u.Emails[j].Value) {
-				return valueErr("secondary_emails", "%q is listed twice (also as the primary email?)", u.Emails[j].Value)
+				return schemas.ValueErrorf("secondary_emails", "%q is listed twice (also as the primary email?)", u.Emails[j].Value)
 			}
 		}
 	}
 	for i := range u.PhoneNumbers {
 		for j := i + 1; j < len(u.PhoneNumbers); j++ {
 			if u.PhoneNumbers[i].Value == u.PhoneNumbers[j].Value {
-				return valueErr("secondary_phone_numbers", "%q is listed twice (also as the primary phone number?)", u.PhoneNumbers[j].Value)
+				return schemas.ValueErrorf("secondary_phone_numbers", "%q is listed twice (also as the primary phone number?)", u.PhoneNumbers[j].Value)
 			}
 		}
 	}
@@ -581,10 +592,10 @@ func distinctContacts(u *User) error {
 // (transmit-api.md §5) to g: name, description and custom_data (replaced
 // whole) change when present; null clears them. group_id, created_at and
 // updated_at are read-only, other fields unknown. Every error is a
-// *ValueError, and on error g is unchanged.
-func MergeNativeGroup(g *Group, body map[string]any) error {
+// *schemas.ValueError, and on error g is unchanged.
+func MergeNativeGroup(g *schemas.Group, body map[string]any) error {
 	m := &nativeMerge{g: g.Clone()}
-	if err := m.apply(groupNative, body); err != nil {
+	if err := m.apply(schemas.GroupResource, body); err != nil {
 		return err
 	}
 	*g = *m.g

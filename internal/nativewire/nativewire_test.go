@@ -1,4 +1,4 @@
-package schemas_test
+package nativewire
 
 import (
 	"encoding/json"
@@ -7,19 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/schematest"
 	. "github.com/scimd/scimd/schemas"
 )
 
-var natOpt = NativeOptions{AppID: "app1", AppName: "Shop", Now: tCreated.Add(time.Hour)}
+var natOpt = NativeOptions{AppID: "app1", AppName: "Shop", Now: schematest.Created.Add(time.Hour)}
 
 func TestNativeUserFull(t *testing.T) {
-	u := sampleUser(t)
-	u.PhoneNumbers = append(u.PhoneNumbers, PhoneNumber{Value: "+12125550000", Primary: true, Verified: true, VerifiedAt: tCreated})
-	u.StatusChangedAt = tCreated
-	u.Addresses[1].Updated = tCreated
-	u.Password.Expires = tCreated.AddDate(10, 0, 0)
-	got := canon(t, NativeUser(u, natOpt))
-	want := canon(t, map[string]any{
+	u := schematest.SampleUser(t)
+	u.PhoneNumbers = append(u.PhoneNumbers, PhoneNumber{Value: "+12125550000", Primary: true, Verified: true, VerifiedAt: schematest.Created})
+	u.StatusChangedAt = schematest.Created
+	u.Addresses[1].Updated = schematest.Created
+	u.Password.Expires = schematest.Created.AddDate(10, 0, 0)
+	got := schematest.Canon(t, NativeUser(u, natOpt))
+	want := schematest.Canon(t, map[string]any{
 		"user_id":  "u-0001",
 		"username": "Ada.Lovelace@Example.org",
 		"email":    map[string]any{"value": "Ada@Work.example", "email_verified": true, "verified_at": "2024-03-01T10:00:00.000Z"},
@@ -62,36 +63,36 @@ func TestNativeUserFull(t *testing.T) {
 		}
 	}
 	// a bare user: only what is there
-	bare := NativeUser(&User{ID: "u2", Status: StatusPending, Created: tCreated, Updated: tCreated}, NativeOptions{AppID: "app1"})
-	if !reflect.DeepEqual(canon(t, bare), canon(t, map[string]any{"user_id": "u2", "status": "Pending", "created_at": 1709287200000, "updated_at": 1709287200000, "identities": []any{}})) {
+	bare := NativeUser(&User{ID: "u2", Status: StatusPending, Created: schematest.Created, Updated: schematest.Created}, NativeOptions{AppID: "app1"})
+	if !reflect.DeepEqual(schematest.Canon(t, bare), schematest.Canon(t, map[string]any{"user_id": "u2", "status": "Pending", "created_at": 1709287200000, "updated_at": 1709287200000, "identities": []any{}})) {
 		t.Errorf("bare = %v", bare)
 	}
 }
 
 func TestNativeGroup(t *testing.T) {
-	g := sampleGroup(t)
-	got := canon(t, NativeGroup(g))
-	want := canon(t, map[string]any{"group_id": "g1", "name": "Engineering EMEA", "description": "All engineers", "external_id": "grp-EXT",
+	g := schematest.SampleGroup(t)
+	got := schematest.Canon(t, NativeGroup(g))
+	want := schematest.Canon(t, map[string]any{"group_id": "g1", "name": "Engineering EMEA", "description": "All engineers", "external_id": "grp-EXT",
 		"custom_data": map[string]any{"region": "EMEA", "size": 12}, "created_at": 1709287200000, "updated_at": 1709290800000})
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}
-	if err := MergeNativeGroup(g, decode(t, `{"name":"Ops","custom_data":{"size":3}}`)); err != nil {
+	if err := MergeNativeGroup(g, schematest.Decode(t, `{"name":"Ops","custom_data":{"size":3}}`)); err != nil {
 		t.Fatal(err)
 	}
 	if g.DisplayName != "Ops" || g.Description != "All engineers" || !reflect.DeepEqual(g.CustomData, map[string]any{"size": json.Number("3")}) {
 		t.Errorf("group = %+v", g)
 	}
-	if err := MergeNativeGroup(g, decode(t, `{"description":null,"custom_data":null}`)); err != nil || g.Description != "" || g.CustomData != nil {
+	if err := MergeNativeGroup(g, schematest.Decode(t, `{"description":null,"custom_data":null}`)); err != nil || g.Description != "" || g.CustomData != nil {
 		t.Errorf("null: %v %+v", err, g)
 	}
 	for body, path := range map[string]string{`{"group_id":"x"}`: "group_id", `{"members":[]}`: "members", `{"name":1}`: "name", `{"custom_data":"x"}`: "custom_data"} {
-		err := MergeNativeGroup(g, decode(t, body))
+		err := MergeNativeGroup(g, schematest.Decode(t, body))
 		if err == nil {
 			t.Errorf("%s accepted", body)
 			continue
 		}
-		if ve := asValueError(t, err); ve.Path != path {
+		if ve := schematest.AsValueError(t, err); ve.Path != path {
 			t.Errorf("%s: path %q", body, ve.Path)
 		}
 	}
@@ -262,7 +263,7 @@ func TestMergeNativeUser(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			u := sampleUser(t)
+			u := schematest.SampleUser(t)
 			if c.create {
 				u = &User{}
 			}
@@ -271,12 +272,12 @@ func TestMergeNativeUser(t *testing.T) {
 			if opt == (NativeOptions{}) {
 				opt = natOpt
 			}
-			err := MergeNativeUser(u, decode(t, c.body), opt, c.create)
+			err := MergeNativeUser(u, schematest.Decode(t, c.body), opt, c.create)
 			if c.err != "" {
 				if err == nil {
 					t.Fatalf("accepted")
 				}
-				ve := asValueError(t, err)
+				ve := schematest.AsValueError(t, err)
 				if !strings.Contains(ve.Reason, c.err) || ve.Path != c.path {
 					t.Errorf("error %v (path %q), want %q at %q", err, ve.Path, c.err, c.path)
 				}

@@ -1,44 +1,46 @@
 package scim
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"sync"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/internal/jsonw"
 )
 
 // writeJSON answers status with v as the body. The body is encoded whole
-// before anything is written, so that an encoding error is answered as one.
+// before anything is written, so that an encoding error is answered as one;
+// it is written by jsonw (what encoding/json writes, without its reflection).
 func (c *call) writeJSON(status int, v any) {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer putBodyBuffer(buf)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	bp := bodyBuffers.Get().(*[]byte)
+	defer putBodyBuffer(bp)
+	b, err := jsonw.Append((*bp)[:0], v, false)
+	if err != nil {
 		c.fail(toAPIError(err))
 		return
 	}
+	b = append(b, '\n')
+	*bp = b
 	c.w.Header().Set("Content-Type", scimContentType)
 	c.w.WriteHeader(status)
-	_, _ = c.w.Write(buf.Bytes())
+	_, _ = c.w.Write(b)
 }
 
 // bodyBuffers holds the buffers responses are encoded into, so that a
 // response reuses the memory of an earlier one instead of allocating its own.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooledBody is the largest buffer kept for reuse: one that held a page
 // of users or a large group is let go rather than held by the pool.
 const maxPooledBody = 64 << 10
 
-func putBodyBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBody {
+func putBodyBuffer(b *[]byte) {
+	if cap(*b) > maxPooledBody {
 		return
 	}
-	b.Reset()
+	*b = (*b)[:0]
 	bodyBuffers.Put(b)
 }
 

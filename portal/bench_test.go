@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -130,19 +131,28 @@ func get(b *testing.B, h http.Handler, token, path string) {
 }
 
 // BenchmarkUsersList measures the users list page (25 a page) at the size
-// of benchUsersEnv: the first page, a deep page, a prefix search, a status
-// filter with a sort, and the user detail page.
+// of benchUsersEnv: paging in creation order, the search box (a prefix of a
+// username, one letter, an email address, a phone number), the status
+// filter, the sorts of the column headers, the three together, an advanced
+// filter, and the user detail page.
 func BenchmarkUsersList(b *testing.B) {
 	h, token, n := benchPortal(b)
 	deep := n/25 - 10
+	mid := storagetest.NewUser(n / 2)
 	for _, c := range []struct{ name, path string }{
 		{"first-page", "/portal/users"},
 		{"deep-page", fmt.Sprintf("/portal/users?page=%d", deep)},
-		{"search-prefix", "/portal/users?q=" + storagetest.NewUser(n / 2).UserName[:8]},
+		{"search-prefix", "/portal/users?q=" + mid.UserName[:8]},
+		{"search-one-letter", "/portal/users?q=m"},
+		{"search-email", "/portal/users?q=" + url.QueryEscape(mid.Emails[0].Value)},
+		{"search-phone", "/portal/users?q=" + url.QueryEscape(mid.PhoneNumbers[0].Value[:9])},
+		{"status", "/portal/users?status=Disabled"},
 		{"sorted-by-username", "/portal/users?sort=userName"},
+		{"sorted-by-last-name-desc", "/portal/users?sort=name&dir=desc"},
 		{"status-sorted-by-email", "/portal/users?status=Disabled&sort=email&dir=desc"},
+		{"search-status-sorted", "/portal/users?q=" + mid.UserName[:4] + "&status=Active&sort=userName"},
 		{"scim-filter", "/portal/users?filter=" + "emails.value+sw+%22" + storagetest.NewUser(n / 3).UserName[:6] + "%22"},
-		{"user-detail", "/portal/users/" + storagetest.NewUser(n/2).ID},
+		{"user-detail", "/portal/users/" + mid.ID},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -642,12 +642,14 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 		}
 		if makePrimary {
 			if phone {
-				for i := range u.PhoneNumbers {
-					u.PhoneNumbers[i].Primary = u.PhoneNumbers[i].Value == value
+				if i := slices.IndexFunc(u.PhoneNumbers, func(p schemas.PhoneNumber) bool { return p.Value == value }); i >= 0 {
+					for j := range u.PhoneNumbers {
+						u.PhoneNumbers[j].Primary = j == i
+					}
 				}
-			} else {
-				for i := range u.Emails {
-					u.Emails[i].Primary = strings.EqualFold(u.Emails[i].Value, value)
+			} else if i := slices.IndexFunc(u.Emails, func(e schemas.Email) bool { return same(e.Value, value) }); i >= 0 {
+				for j := range u.Emails {
+					u.Emails[j].Primary = j == i
 				}
 			}
 		}

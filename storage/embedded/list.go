@@ -167,11 +167,18 @@ func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas
 	if from == to {
 		return nil
 	}
-	c := r.recs.Cursor()
-	k, v := c.First()
-	for i := 0; i < from && k != nil; i++ {
-		k, v = c.Next()
+	// The versions are keyed like the records, a few bytes each instead of
+	// a whole user: skip to the offset on them, then read the page.
+	vc := r.versions.Cursor()
+	first, _ := vc.First()
+	for i := 0; i < from && first != nil; i++ {
+		first, _ = vc.Next()
 	}
+	if first == nil {
+		return nil
+	}
+	c := r.recs.Cursor()
+	k, v := c.Seek(first)
 	for i := from; i < to && k != nil; i++ {
 		u, err := r.decode(string(k), v)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -277,5 +278,25 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	}
 	if c.Addr != "127.0.0.1:9001" || c.LogFormat != "json" || c.DataDir != "./data" {
 		t.Fatalf("config %+v", c)
+	}
+}
+
+// TestCollectLessOften: serve and import raise the collector's target to
+// gcPercent unless GOGC is set, in which case the runtime's (GOGC's) stays.
+func TestCollectLessOften(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	collectLessOften(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GOGC unset: collector target %d, want %d", got, gcPercent)
+	}
+	collectLessOften(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=100: collector target %d, want it left at 100", got)
 	}
 }

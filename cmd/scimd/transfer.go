@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -439,12 +438,10 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return exitFailure
 	}
 	defer store.Close()
-	if getenv("GOGC") == "" {
-		// Thousands of users in flight make garbage fast: collecting less often
-		// saves about a fifth of the import's CPU for twice the memory (about
-		// 1 GB at the default workers).
-		debug.SetGCPercent(400)
-	}
+	// Thousands of users in flight make garbage fast: collecting less often
+	// saves about a fifth of the import's CPU for twice the memory (about
+	// 1 GB at the default workers).
+	collectLessOften(getenv)
 	start := time.Now()
 	st, err := importRecords(ctx, store, r, stderr, max(*workers, 1))
 	if unsynced != nil {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
@@ -20,17 +21,18 @@ const (
 	MaxPageLimit = 10000
 )
 
-// nativeParse returns the parse options of native search for p.
-func nativeParse(p directory.Principal) schemas.ParseOptions {
-	return schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: p.AppID}
+// nativeParse returns the parse options of native search for p; now is the
+// directory's time, at which password_information.expired is decided.
+func nativeParse(p directory.Principal, now time.Time) schemas.ParseOptions {
+	return schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: p.AppID, Now: now}
 }
 
 // searchFilter builds the filter of the `search` and `search_prefix`
 // parameters. search_prefix matches the primary email or phone number that
 // starts with the prefix; it is built as a filter tree, never by splicing
 // user input into filter text.
-func searchFilter(q url.Values, p directory.Principal) (schemas.Filter, error) {
-	opt := nativeParse(p)
+func searchFilter(q url.Values, p directory.Principal, now time.Time) (schemas.Filter, error) {
+	opt := nativeParse(p, now)
 	var f schemas.Filter
 	if s := q.Get("search"); strings.TrimSpace(s) != "" {
 		var err error
@@ -94,8 +96,8 @@ func pageParams(q url.Values) (offset, limit int, err error) {
 }
 
 // userQuery reads the list parameters of GET /cis/v1/users.
-func userQuery(q url.Values, p directory.Principal) (storage.Query, error) {
-	f, err := searchFilter(q, p)
+func userQuery(q url.Values, p directory.Principal, now time.Time) (storage.Query, error) {
+	f, err := searchFilter(q, p, now)
 	if err != nil {
 		return storage.Query{}, err
 	}
@@ -113,20 +115,20 @@ func userQuery(q url.Values, p directory.Principal) (storage.Query, error) {
 		return storage.Query{}, badRequest("sort_order must be asc or desc")
 	}
 	if field := q.Get("sort_field"); field != "" {
-		path, err := schemas.ParsePath(field, nativeParse(p))
+		path, err := schemas.ParsePath(field, nativeParse(p, now))
 		if err != nil {
 			return storage.Query{}, err
 		}
 		query.Sort = &schemas.SortKey{Path: path, Descending: desc}
 	} else if desc {
-		path, _ := schemas.ParsePath("created_at", nativeParse(p))
+		path, _ := schemas.ParsePath("created_at", nativeParse(p, now))
 		query.Sort = &schemas.SortKey{Path: path, Descending: true}
 	}
 	return query, nil
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	q, err := userQuery(r.URL.Query(), p)
+	q, err := userQuery(r.URL.Query(), p, h.svc.Now())
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,7 @@ func listEnvelope(total, offset, n int, items any) map[string]any {
 }
 
 func (h *Handler) countUsers(w http.ResponseWriter, r *http.Request, p directory.Principal) error {
-	f, err := searchFilter(r.URL.Query(), p)
+	f, err := searchFilter(r.URL.Query(), p, h.svc.Now())
 	if err != nil {
 		return err
 	}

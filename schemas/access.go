@@ -68,10 +68,10 @@ func EachElem(doc any, a *Attribute, appID string, yield func(elem any) bool) {
 // a top-level attribute or an element EachElem yielded for a sub-attribute:
 // non-empty strings, any boolean, non-zero times; a JSON attribute yields
 // nothing (see JSONData). Derived attributes (active, primaryEmail, picture,
-// meta.version, passwordInformation.expired as of now) are computed. It stops
+// meta.version, passwordInformation.expired at now) are computed. It stops
 // when yield returns false.
-func Values(doc any, a *Attribute, yield func(Value) bool) {
-	readValues(doc, a, &Path{Attr: a}, yield)
+func Values(doc any, a *Attribute, now time.Time, yield func(Value) bool) {
+	readValues(doc, a, &Path{Attr: a, Now: now}, yield)
 }
 
 // JSONData returns the free-form object the JSON attribute a holds on doc

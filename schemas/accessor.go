@@ -408,15 +408,24 @@ func groupValues(g *Group, f field, p *Path, yield func(Value) bool) bool {
 
 func elemValues(elem any, f field, p *Path, yield func(Value) bool) bool {
 	if pw, ok := elem.(*PasswordCredential); ok && f == fPwdExpired {
-		return yieldBool(pw.expired(), yield)
+		var now time.Time
+		if p != nil {
+			now = p.Now
+		}
+		return yieldBool(pw.expired(now), yield)
 	}
 	return yieldSlot(slot(elem, f, false), p, yield)
 }
 
-// expired reports whether the password has an expiry that has passed.
-func (pw *PasswordCredential) expired() bool {
-	return !pw.Expires.IsZero() && !pw.Expires.After(time.Now())
+// expired reports whether the password has an expiry that has passed at now
+// (the caller's clock: schemas reads none of its own).
+func (pw *PasswordCredential) expired(now time.Time) bool {
+	return !pw.Expires.IsZero() && !pw.Expires.After(now)
 }
+
+// timeDependent reports whether a's value depends on the time it is read at
+// (Path.Now): passwordInformation.expired.
+func timeDependent(a *Attribute) bool { return a.acc.field == fPwdExpired }
 
 // yieldSlot yields the value stored in a slot (see slot): a non-empty
 // string, any boolean, a non-zero time, or the JSON values at p.Keys.

@@ -77,6 +77,11 @@ type Path struct {
 	// Keys are the nested object keys below a free-form JSON attribute
 	// (custom_data.tier.level → ["tier", "level"]).
 	Keys []string
+	// Now is, for an attribute whose value depends on the time it is read
+	// at (passwordInformation.expired: the expiry has passed at Now), that
+	// time: ParseOptions.Now for a parsed path, zero for any other
+	// attribute. A zero Now is the zero time, at which no expiry has passed.
+	Now time.Time
 }
 
 // ValueKind tells which field of a [Value] is set.

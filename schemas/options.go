@@ -1,5 +1,7 @@
 package schemas
 
+import "time"
+
 // ResourceType says which kind of document a filter or path applies to.
 type ResourceType int
 
@@ -40,6 +42,11 @@ type ParseOptions struct {
 	// (native custom_app_data.* and external_account_id, the SCIM CustomAppData
 	// extension). When it is empty those attributes are an error.
 	AppID string
+	// Now is the time the filter's time-dependent attributes are read at
+	// (passwordInformation.expired): the caller passes its clock (the
+	// directory's, directory.Service.Now), since schemas reads none of its
+	// own. It is copied into the resolved Path (Path.Now).
+	Now time.Time
 }
 
 // FilterError is an invalid filter or attribute path: a syntax error, an

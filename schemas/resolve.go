@@ -62,6 +62,9 @@ func resolveName(c *catalog, name string, opt ParseOptions, sub bool) (Path, str
 		}
 		p.AppID = opt.AppID
 	}
+	if timeDependent(p.Attr) {
+		p.Now = opt.Now
+	}
 	return p, ""
 }
 

@@ -154,7 +154,7 @@ func hasSchema(body map[string]any, urn string) bool {
 
 // storageQuery builds the storage query of a list for one resource type.
 func (c *call) storageQuery(rt schemas.ResourceType, lp listParams) (storage.Query, error) {
-	opt := schemas.ParseOptions{Resource: rt, Dialect: schemas.SCIMDialect, AppID: c.p.AppID}
+	opt := schemas.ParseOptions{Resource: rt, Dialect: schemas.SCIMDialect, AppID: c.p.AppID, Now: c.h.svc.Now()}
 	q := storage.Query{}
 	if f := strings.TrimSpace(lp.filter); f != "" {
 		parsed, err := schemas.ParseFilter(f, opt)
@@ -166,7 +166,7 @@ func (c *call) storageQuery(rt schemas.ResourceType, lp listParams) (storage.Que
 	if lp.sortBy != "" {
 		p, err := schemas.ParsePath(lp.sortBy, opt)
 		if native, ok := transmitSortKeys[strings.ToLower(lp.sortBy)]; ok && c.sem().transmitSort && rt == schemas.UserResource {
-			p, err = schemas.ParsePath(native, schemas.ParseOptions{Resource: rt, Dialect: schemas.NativeDialect, AppID: c.p.AppID})
+			p, err = schemas.ParsePath(native, schemas.ParseOptions{Resource: rt, Dialect: schemas.NativeDialect, AppID: c.p.AppID, Now: opt.Now})
 		}
 		if err != nil {
 			return q, err

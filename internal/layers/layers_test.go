@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"os/exec"
 	"path/filepath"
@@ -178,15 +179,10 @@ func uses(f *ast.File, ident string, fn func(sel *ast.SelectorExpr)) {
 	})
 }
 
-// clockExceptions are the calls of time.Now allowed in schemas, by file: the
-// evaluator decides passwordInformation.expired at read time, and the stores
-// evaluate filters without the directory's clock (docs/architecture.md, "What
-// is left of issue 13").
-var clockExceptions = map[string]int{"accessor.go": 1}
-
-// TestSchemasReadsNoClock: schemas stamps nothing with its own clock; the
-// time of a write comes from directory's injected clock, through the
-// projections' options (SCIMOptions.Now, NativeOptions.Now).
+// TestSchemasReadsNoClock: schemas reads no clock of its own; the time of a
+// write or of a time-dependent value (passwordInformation.expired) comes from
+// directory's injected clock, through the projections' options
+// (SCIMOptions.Now, NativeOptions.Now) and the filters' (ParseOptions.Now).
 func TestSchemasReadsNoClock(t *testing.T) {
 	_, _, dirs := packages(t)
 	fset, files := sources(t, dirs["schemas"])
@@ -197,8 +193,58 @@ func TestSchemasReadsNoClock(t *testing.T) {
 				n++
 			}
 		})
-		if file := fset.Position(f.Pos()).Filename; n > clockExceptions[filepath.Base(file)] {
+		if file := fset.Position(f.Pos()).Filename; n > 0 {
 			t.Errorf("%s calls time.Now %d times: take the time from the caller (directory's clock)", file, n)
 		}
+	}
+}
+
+// TestSchemasHasNoWireFormat: schemas holds the model, the catalog and the
+// filter language, and no face's JSON format. A projection converts a
+// document to or from a JSON object, so no function of schemas may take a
+// *User or *Group together with a map[string]any (as a parameter or a
+// result): SCIMUser, ReplaceSCIMUser, NativeUser and MergeNativeUser live
+// with their faces (scim/internal/wire, internal/nativewire). And no file
+// names a SCIM protocol message (urn:ietf:params:scim:api:…: PatchOp,
+// ListResponse, Error, Bulk), which only the SCIM face speaks.
+func TestSchemasHasNoWireFormat(t *testing.T) {
+	_, _, dirs := packages(t)
+	fset, files := sources(t, dirs["schemas"])
+	typeText := func(e ast.Expr) string {
+		var b strings.Builder
+		if err := printer.Fprint(&b, fset, e); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, f := range files {
+		file := fset.Position(f.Pos()).Filename
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && strings.Contains(lit.Value, "urn:ietf:params:scim:api:") {
+				t.Errorf("%s: %s names a SCIM protocol message: that is the SCIM face's", fset.Position(lit.Pos()), lit.Value)
+			}
+			fn, ok := n.(*ast.FuncDecl)
+			if !ok {
+				return true
+			}
+			doc, object := false, false
+			var fields []*ast.Field
+			fields = append(fields, fn.Type.Params.List...)
+			if fn.Type.Results != nil {
+				fields = append(fields, fn.Type.Results.List...)
+			}
+			for _, fl := range fields {
+				switch typeText(fl.Type) {
+				case "*User", "*Group", "User", "Group":
+					doc = true
+				case "map[string]any", "map[string]interface{}":
+					object = true
+				}
+			}
+			if doc && object {
+				t.Errorf("%s: %s converts a document to or from a JSON object: a projection belongs with its face", file, fn.Name.Name)
+			}
+			return true
+		})
 	}
 }

@@ -20,9 +20,10 @@ type NativeOptions struct {
 	AppID string
 	// AppName is the calling application's name, rendered as app_name.
 	AppName string
-	// Now stamps address.updated_at when a write changes the address. The
-	// caller passes the directory's clock (directory.Service.Now): schemas
-	// reads no clock of its own.
+	// Now stamps address.updated_at when a write changes the address, and
+	// is the time password_information.expired is rendered at. The caller
+	// passes the directory's clock (directory.Service.Now): schemas reads no
+	// clock of its own.
 	Now time.Time
 }
 
@@ -97,7 +98,7 @@ func (r *nativeRender) field(root, ctx any, f *schemas.NativeField) (any, bool) 
 		if appScoped(f.Attr) && r.o.AppID == "" {
 			return nil, false
 		}
-		p := schemas.Path{Attr: f.Attr, AppID: r.o.AppID}
+		p := schemas.Path{Attr: f.Attr, AppID: r.o.AppID, Now: r.o.Now}
 		switch d := root.(type) {
 		case *schemas.User:
 			p.UserValues(d, yield)
@@ -105,7 +106,7 @@ func (r *nativeRender) field(root, ctx any, f *schemas.NativeField) (any, bool) 
 			p.GroupValues(d, yield)
 		}
 	} else {
-		schemas.Values(ctx, f.Attr, yield)
+		schemas.Values(ctx, f.Attr, r.o.Now, yield)
 	}
 	switch {
 	case len(list) == 0:

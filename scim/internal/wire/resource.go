@@ -24,9 +24,10 @@ type SCIMOptions struct {
 	// GroupsURL, when set, replaces BaseURL in groups.$ref (a base that
 	// serves users only points to the groups of another).
 	GroupsURL string
-	// Now stamps the updated_at of an address a write creates or changes.
-	// The caller passes the directory's clock (directory.Service.Now):
-	// schemas reads no clock of its own.
+	// Now stamps the updated_at of an address a write creates or changes,
+	// and is the time passwordInformation.expired is rendered at. The
+	// caller passes the directory's clock (directory.Service.Now): schemas
+	// reads no clock of its own.
 	Now time.Time
 	// GroupDisplay, when set, names a group for a user's groups.display
 	// (the group's displayName; "" leaves display out).
@@ -91,7 +92,7 @@ func (r *scimRender) attr(doc any, a *schemas.Attribute) (any, bool) {
 	}
 	var out any
 	found := false
-	schemas.Values(doc, a, func(v schemas.Value) bool {
+	schemas.Values(doc, a, r.o.Now, func(v schemas.Value) bool {
 		out, found = schemas.RenderValue(v, a.Millis()), true
 		return false
 	})

@@ -449,19 +449,15 @@ func cloneKeys(ks []*schemas.SigningKey) []*schemas.SigningKey {
 	return out
 }
 
-func encodeEvent(e *schemas.Event) ([]byte, error) {
-	r := &eventRec{ID: e.ID, T: utc(e.Time), A: e.ActorID, AT: e.ActorType, Ac: e.Action, Tg: e.TargetID,
-		TT: e.TargetType, IP: e.IP, UA: e.UserAgent}
-	if len(e.Changes) > 0 {
-		r.Ch = make(map[string]changeRec, len(e.Changes))
-		for k, c := range e.Changes {
-			r.Ch[k] = changeRec{P: c.Prev, C: c.Current}
-		}
-	}
-	return json.Marshal(r)
-}
+// encodeEvent returns the record of e (binary: see eventcodec.go).
+func encodeEvent(e *schemas.Event) ([]byte, error) { return encodeEventRecord(e) }
 
+// decodeEvent decodes an event record: binary, or JSON of eventRec as
+// written before the binary codec.
 func decodeEvent(b []byte) (*schemas.Event, error) {
+	if len(b) > 0 && b[0] == eventCodecV1 {
+		return decodeEventRecord(b)
+	}
 	var r eventRec
 	if err := decodeJSON(b, &r); err != nil {
 		return nil, err

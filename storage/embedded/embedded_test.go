@@ -642,14 +642,15 @@ func TestFullDisk(t *testing.T) {
 	t.Logf("%d writes fitted before the cap; the next failed with: %v", n, failure)
 }
 
-// storeDamagedEvent writes e's record with its changes replaced by JSON
-// nested beyond what encoding/json decodes (what a custom_data nested ~10,000
+// storeDamagedEvent writes e's record in the JSON form of the records
+// written before the binary codec, with its changes replaced by JSON nested
+// beyond what encoding/json decodes (what a custom_data nested ~10,000
 // levels deep left before free-form data had a nesting limit).
 func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 	t.Helper()
 	head := *e
 	head.Changes = nil
-	enc, err := encodeEvent(&head)
+	enc, err := encodeEventJSON(&head)
 	if err != nil {
 		t.Fatal(err)
 	}

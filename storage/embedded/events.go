@@ -174,10 +174,15 @@ func keyTime(k []byte) time.Time {
 }
 
 // decodeEventHead reads the scalar fields of an event record without its
-// changes: a streaming read of the top-level keys that stops at "ch" (the last
+// changes. A binary record's head comes first; of a JSON record, a streaming read of the top-level keys that stops at "ch" (the last
 // field), so that it neither pays for nor depends on the changes, however
 // large or deep they are.
 func decodeEventHead(v []byte) (eventRec, error) {
+	if len(v) > 0 && v[0] == eventCodecV1 {
+		r := &rbuf{b: v[1:]}
+		h := decodeEventRecordHead(r)
+		return h, r.err
+	}
 	var h eventRec
 	d := json.NewDecoder(bytes.NewReader(v))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {

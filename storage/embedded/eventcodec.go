@@ -1,0 +1,321 @@
+package embedded
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// An audit event record is a compact binary encoding (since this codec
+// existed; the events written before it are JSON of eventRec, which starts
+// with '{', and are still read): the first byte eventCodecV1, then the head
+// — id, time, actor id and type, action, target id and type, IP, user agent
+// — and the changes, each a field name and its previous and current values
+// when present, in field order. Free-form values are tagged as in user
+// records (usercodec.go). Strings that repeat across events are written
+// short (dstr): the names of fields and actions and the common values in
+// eventDict as an index, ids in the canonical UUID form as their 16 bytes.
+// A create's event holds every field of the new user; encoded so, it takes
+// about half the bytes of its JSON.
+
+// eventCodecV1 is the first byte of every binary event record.
+const eventCodecV1 = 0xE1
+
+// tagDictString is a free-form string written with dstr (event records only).
+const tagDictString = 7
+
+// eventDict are the strings event records write as an index. Append only:
+// a record refers to an entry by its position.
+var eventDict = []string{
+	// actions
+	"createUser", "adminUpdateUser", "deleteUser", "removeUserFromApp", "assignUserToApp",
+	"createGroup", "updateGroup", "deleteGroup", "addGroupMembers", "removeGroupMembers",
+	"createApp", "updateApp", "deleteApp", "createMgmtApp", "updateMgmtApp", "deleteMgmtApp",
+	"rotateClientSecret", "createApiToken", "deleteApiToken", "updatePassword", "userLogin",
+	"userFailedLogin", "issueEnrolmentToken", "createAdmin", "deleteAdmin", "updateAdminPassword",
+	"adminSignIn", "adminSignOut", "adminFailedSignIn",
+	// actor and target types
+	"app", "user", "api_token", "system", "admin", "group", "tenant",
+	// field names (canonical paths, native names) and their parts
+	"userName", "externalId", "displayName", "nickName", "profileUrl", "title", "userType",
+	"preferredLanguage", "locale", "timezone", "birthday", "status", "active", "password",
+	"name", "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix",
+	"emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates",
+	"value", "type", "primary", "display", "verified", "verifiedAt",
+	"streetAddress", "locality", "region", "postalCode", "country",
+	"enterprise.employeeNumber", "enterprise.costCenter", "enterprise.organization", "enterprise.division",
+	"enterprise.department", "enterprise.manager", "$ref",
+	"customData", "apps", "groups", "members", "description", "clientId", "redirectUris", "loginUrl",
+	"client_secret", "scopes", "expires", "custom_data", "email", "secondary_emails", "phone_number",
+	"first_name", "last_name", "middle_name", "external_user_id", "username",
+	// common values
+	"[redacted]", "work", "home", "mobile", "other", "fax", "pager", "Active", "Pending", "Disabled",
+	"en-US", "Employee",
+}
+
+var eventDictIndex = func() map[string]int {
+	m := make(map[string]int, len(eventDict))
+	for i, s := range eventDict {
+		if _, dup := m[s]; dup {
+			panic("embedded: eventDict holds " + s + " twice")
+		}
+		m[s] = i
+	}
+	return m
+}()
+
+// dstr writes s as a dictionary index, a UUID's 16 bytes, or its bytes: one
+// uvarint x, whose low two bits say which (1: index x>>2; 2: 16 bytes
+// follow; 0: x>>2 bytes follow).
+func (w *wbuf) dstr(s string) {
+	if i, ok := eventDictIndex[s]; ok {
+		w.uint(uint64(i)<<2 | 1)
+		return
+	}
+	if u, ok := parseUUID(s); ok {
+		w.uint(2)
+		w.b = append(w.b, u[:]...)
+		return
+	}
+	w.uint(uint64(len(s)) << 2)
+	w.b = append(w.b, s...)
+}
+
+func (r *rbuf) dstr() string {
+	x := r.uint()
+	switch x & 3 {
+	case 0:
+		n := x >> 2
+		if n > uint64(len(r.b)) {
+			r.fail(errShortRecord)
+			return ""
+		}
+		s := string(r.b[:n])
+		r.b = r.b[n:]
+		return s
+	case 1:
+		if x>>2 >= uint64(len(eventDict)) {
+			r.fail(fmt.Errorf("event record refers to dictionary entry %d of %d", x>>2, len(eventDict)))
+			return ""
+		}
+		return eventDict[x>>2]
+	case 2:
+		if len(r.b) < 16 {
+			r.fail(errShortRecord)
+			return ""
+		}
+		s := formatUUID([16]byte(r.b[:16]))
+		r.b = r.b[16:]
+		return s
+	}
+	r.fail(errors.New("event record holds a bad string"))
+	return ""
+}
+
+// parseUUID returns the 16 bytes of s when s is a UUID in the canonical
+// form formatUUID writes (lower-case hex, dashes at 8, 13, 18 and 23).
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	var h [32]byte
+	copy(h[:], s[:8])
+	copy(h[8:], s[9:13])
+	copy(h[12:], s[14:18])
+	copy(h[16:], s[19:23])
+	copy(h[20:], s[24:])
+	for _, c := range h {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return u, false // upper case would not come back as it was
+		}
+	}
+	if _, err := hex.Decode(u[:], h[:]); err != nil {
+		return u, false
+	}
+	return u, true
+}
+
+func formatUUID(u [16]byte) string {
+	var b [36]byte
+	hex.Encode(b[:8], u[:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}
+
+// evalue writes a free-form value as wbuf.value does, with object keys and
+// strings through dstr.
+func (w *wbuf) evalue(v any, depth int) error {
+	if depth > maxFreeFormDepth {
+		return errors.New("free-form value nested too deep")
+	}
+	switch t := v.(type) {
+	case string:
+		w.byte(tagDictString)
+		w.dstr(t)
+	case map[string]any:
+		if t == nil {
+			w.byte(tagNull)
+			return nil
+		}
+		w.byte(tagObject)
+		w.uint(uint64(len(t)))
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			w.dstr(k)
+			if err := w.evalue(t[k], depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if t == nil {
+			w.byte(tagNull)
+			return nil
+		}
+		w.byte(tagArray)
+		w.uint(uint64(len(t)))
+		for _, e := range t {
+			if err := w.evalue(e, depth+1); err != nil {
+				return err
+			}
+		}
+	case nil, bool, json.Number:
+		return w.value(v, depth)
+	default:
+		// Other types are written in the form encoding/json gives them, as
+		// the JSON records did.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		var d any
+		if err := decodeJSON(b, &d); err != nil {
+			return err
+		}
+		return w.evalue(d, depth)
+	}
+	return nil
+}
+
+// evalue reads what wbuf.evalue wrote.
+func (r *rbuf) evalue(depth int) any {
+	if depth > maxFreeFormDepth {
+		r.fail(errors.New("free-form value nested too deep"))
+		return nil
+	}
+	if len(r.b) == 0 {
+		r.fail(errShortRecord)
+		return nil
+	}
+	switch r.b[0] {
+	case tagDictString:
+		r.b = r.b[1:]
+		return r.dstr()
+	case tagObject:
+		r.b = r.b[1:]
+		n := r.count(2)
+		m := make(map[string]any, n)
+		for range n {
+			k := r.dstr()
+			m[k] = r.evalue(depth + 1)
+		}
+		return m
+	case tagArray:
+		r.b = r.b[1:]
+		n := r.count(1)
+		a := make([]any, n)
+		for i := range a {
+			a[i] = r.evalue(depth + 1)
+		}
+		return a
+	}
+	return r.value(depth)
+}
+
+// Presence bits of a change's values.
+const (
+	hasPrev    = 1
+	hasCurrent = 2
+)
+
+// encodeEventRecord returns the binary record of e.
+func encodeEventRecord(e *schemas.Event) ([]byte, error) {
+	w := &wbuf{b: make([]byte, 0, 128)}
+	w.byte(eventCodecV1)
+	w.dstr(e.ID)
+	t := utc(e.Time)
+	w.time(t)
+	for _, s := range []string{e.ActorID, e.ActorType, e.Action, e.TargetID, e.TargetType, e.IP, e.UserAgent} {
+		w.dstr(s)
+	}
+	w.uint(uint64(len(e.Changes)))
+	for _, k := range slices.Sorted(maps.Keys(e.Changes)) {
+		c := e.Changes[k]
+		w.dstr(k)
+		var has byte
+		if c.Prev != nil {
+			has |= hasPrev
+		}
+		if c.Current != nil {
+			has |= hasCurrent
+		}
+		w.byte(has)
+		for _, v := range []any{c.Prev, c.Current} {
+			if v == nil {
+				continue
+			}
+			if err := w.evalue(v, 0); err != nil {
+				return nil, fmt.Errorf("change of %s: %w", k, err)
+			}
+		}
+	}
+	return w.b, nil
+}
+
+// decodeEventRecordHead reads the head of a binary event record; r is left
+// at its changes.
+func decodeEventRecordHead(r *rbuf) eventRec {
+	h := eventRec{ID: r.dstr(), T: r.time()}
+	h.A, h.AT, h.Ac, h.Tg, h.TT, h.IP, h.UA = r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr()
+	return h
+}
+
+// decodeEventRecord decodes a binary event record.
+func decodeEventRecord(b []byte) (*schemas.Event, error) {
+	r := &rbuf{b: b[1:]}
+	h := decodeEventRecordHead(r)
+	e := &schemas.Event{ID: h.ID, Time: h.T, ActorID: h.A, ActorType: h.AT, Action: h.Ac, TargetID: h.Tg,
+		TargetType: h.TT, IP: h.IP, UserAgent: h.UA}
+	if n := r.count(2); n > 0 {
+		e.Changes = make(map[string]schemas.Change, n)
+		for range n {
+			k := r.dstr()
+			has := r.byte()
+			var c schemas.Change
+			if has&hasPrev != 0 {
+				c.Prev = r.evalue(0)
+			}
+			if has&hasCurrent != 0 {
+				c.Current = r.evalue(0)
+			}
+			e.Changes[k] = c
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail(errors.New("event record has bytes after its end"))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return e, nil
+}

@@ -445,3 +445,106 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(float64(m.HeapAlloc)/1e6, "heap-after-scan-MB")
 	b.ReportMetric(float64(bench.fileSize)/1e6, "file-MB")
 }
+
+// BenchmarkAuditYear measures what a year of audit events costs in the
+// file: SCIMD_BENCH_USERS users (default 1,000,000) each created once (the
+// event holds the whole new user, as directory records a create) and
+// updated SCIMD_AUDIT_UPDATES times (default 12: a monthly IdP sync; each
+// update changes two attributes), as an IdP's connector writes them (a
+// UUIDv7 event id and target, the connector's actor id, an IP and a user
+// agent). The events are written in time order, 5,000 to a transaction,
+// into a fresh store of their own; it reports the bytes each kind of event
+// takes in the file (pages of the events bucket) and the file's size.
+func BenchmarkAuditYear(b *testing.B) {
+	updates := 12
+	if v := os.Getenv("SCIMD_AUDIT_UPDATES"); v != "" {
+		var err error
+		if updates, err = strconv.Atoi(v); err != nil || updates < 0 {
+			b.Fatalf("SCIMD_AUDIT_UPDATES=%q: want a number", v)
+		}
+	}
+	n := benchUsers
+	for b.Loop() {
+		dir := b.TempDir()
+		s, err := OpenWithOptions(dir, Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		total := n * (1 + updates)
+		step := 365 * 24 * time.Hour / time.Duration(total)
+		uuid := func(t time.Time, i int) string { // UUIDv7's layout: time first
+			return fmt.Sprintf("%08x-%04x-7%03x-%04x-%012x", t.UnixMilli()>>16, t.UnixMilli()&0xffff, i&0xfff, 0x8000|i>>12&0x3fff, uint64(i)*0x9e3779b97f4a7c15>>16)
+		}
+		event := func(k int) *schemas.Event {
+			t := start.Add(time.Duration(k) * step)
+			i := k % n
+			e := &schemas.Event{ID: uuid(t, k), Time: t, ActorID: "0oa1b2c3d4e5f6g7h8i9", ActorType: "api_token",
+				TargetID: uuid(start, i), TargetType: "user", IP: "203.0.113.42", UserAgent: "Okta SCIM Client 1.0.0"}
+			u := storagetest.NewUser(i)
+			if k < n {
+				e.Action, e.Changes = "createUser", map[string]schemas.Change{}
+				schemas.AuditDiff(nil, u, func(key string, _, v any) { e.Changes[key] = schemas.Change{Current: v} })
+			} else {
+				e.Action = "adminUpdateUser"
+				e.Changes = map[string]schemas.Change{
+					"title":       {Prev: u.Title, Current: u.Title + " II"},
+					"displayName": {Prev: u.DisplayName, Current: u.DisplayName + " (" + u.Enterprise.Department + ")"},
+				}
+			}
+			return e
+		}
+		sizeAt := func() (int64, int) {
+			var sz int64
+			var keys int
+			s.db.View(func(tx *bolt.Tx) error {
+				st := tx.Bucket(bucketEvents).Stats()
+				sz, keys = int64(st.LeafAlloc+st.BranchAlloc), st.KeyN
+				return nil
+			})
+			return sz, keys
+		}
+		var createBytes int64
+		const per = 5000
+		for from := 0; from < total; from += per {
+			to := min(from+per, total)
+			evs := make([]*stagedEvent, 0, to-from)
+			for k := from; k < to; k++ {
+				ev, err := newStagedEvent(event(k))
+				if err != nil {
+					b.Fatal(err)
+				}
+				evs = append(evs, ev)
+			}
+			if err := s.submit(func(bt *batch) error {
+				for _, ev := range evs {
+					if err := bt.putEvent(ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			if from < n && to >= n {
+				createBytes, _ = sizeAt() // the creates end in this batch (n is a multiple of per, or nearly)
+			}
+		}
+		all, keys := sizeAt()
+		s.Close()
+		fi, err := os.Stat(filepath.Join(dir, FileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		perCreate := float64(createBytes) / float64(n)
+		perUpdate := 0.0
+		if updates > 0 {
+			perUpdate = float64(all-createBytes) / float64(n*updates)
+		}
+		b.ReportMetric(perCreate, "B/create")
+		b.ReportMetric(perUpdate, "B/update")
+		b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+		fmt.Printf("audit year: %d users, %d creates + %d updates = %d events; events bucket %.0f MB (%.0f B a create, %.0f B an update); file %.0f MB\n",
+			n, n, n*updates, keys, float64(all)/1e6, perCreate, perUpdate, float64(fi.Size())/1e6)
+	}
+}

@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/schematest"
-	. "github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/schemas"
 )
 
 var natOpt = NativeOptions{AppID: "app1", AppName: "Shop", Now: schematest.Created.Add(time.Hour)}
 
 func TestNativeUserFull(t *testing.T) {
 	u := schematest.SampleUser(t)
-	u.PhoneNumbers = append(u.PhoneNumbers, PhoneNumber{Value: "+12125550000", Primary: true, Verified: true, VerifiedAt: schematest.Created})
+	u.PhoneNumbers = append(u.PhoneNumbers, schemas.PhoneNumber{Value: "+12125550000", Primary: true, Verified: true, VerifiedAt: schematest.Created})
 	u.StatusChangedAt = schematest.Created
 	u.Addresses[1].Updated = schematest.Created
 	u.Password.Expires = schematest.Created.AddDate(10, 0, 0)
@@ -63,7 +63,7 @@ func TestNativeUserFull(t *testing.T) {
 		}
 	}
 	// a bare user: only what is there
-	bare := NativeUser(&User{ID: "u2", Status: StatusPending, Created: schematest.Created, Updated: schematest.Created}, NativeOptions{AppID: "app1"})
+	bare := NativeUser(&schemas.User{ID: "u2", Status: schemas.StatusPending, Created: schematest.Created, Updated: schematest.Created}, NativeOptions{AppID: "app1"})
 	if !reflect.DeepEqual(schematest.Canon(t, bare), schematest.Canon(t, map[string]any{"user_id": "u2", "status": "Pending", "created_at": 1709287200000, "updated_at": 1709287200000, "identities": []any{}})) {
 		t.Errorf("bare = %v", bare)
 	}
@@ -103,7 +103,7 @@ type mergeCase struct {
 	body   string
 	opt    NativeOptions
 	create bool
-	check  func(t *testing.T, u *User)
+	check  func(t *testing.T, u *schemas.User)
 	err    string // substring of the error; "" = success
 	path   string
 }
@@ -111,19 +111,19 @@ type mergeCase struct {
 func TestMergeNativeUser(t *testing.T) {
 	admin := NativeOptions{Now: natOpt.Now}
 	cases := []mergeCase{
-		{name: "only present fields change", body: `{"name":{"first_name":"Augusta"}}`, check: func(t *testing.T, u *User) {
+		{name: "only present fields change", body: `{"name":{"first_name":"Augusta"}}`, check: func(t *testing.T, u *schemas.User) {
 			// name replaced whole (last_name gone), what native cannot see stays (formatted)
-			if u.Name != (Name{GivenName: "Augusta", Formatted: "Ada King Lovelace"}) || u.UserName != "Ada.Lovelace@Example.org" || u.Title != "Analyst" {
+			if u.Name != (schemas.Name{GivenName: "Augusta", Formatted: "Ada King Lovelace"}) || u.UserName != "Ada.Lovelace@Example.org" || u.Title != "Analyst" {
 				t.Errorf("name %+v", u.Name)
 			}
 		}},
-		{name: "name null clears native parts", body: `{"name":null}`, check: func(t *testing.T, u *User) {
-			if u.Name != (Name{Formatted: "Ada King Lovelace"}) {
+		{name: "name null clears native parts", body: `{"name":null}`, check: func(t *testing.T, u *schemas.User) {
+			if u.Name != (schemas.Name{Formatted: "Ada King Lovelace"}) {
 				t.Errorf("name %+v", u.Name)
 			}
 		}},
-		{name: "address replaced whole, type mapped, stamped", body: `{"address":{"city":"Rome","type":"home"}}`, check: func(t *testing.T, u *User) {
-			a := SingleElem(u, UserAttributeByCanonical("primaryAddress"), "", false).(*Address)
+		{name: "address replaced whole, type mapped, stamped", body: `{"address":{"city":"Rome","type":"home"}}`, check: func(t *testing.T, u *schemas.User) {
+			a := schemas.SingleElem(u, schemas.UserAttributeByCanonical("primaryAddress"), "", false).(*schemas.Address)
 			if a.Locality != "Rome" || a.Country != "" || a.PostalCode != "" || a.Type != "home" || !a.Primary || !a.Updated.Equal(natOpt.Now) || len(u.Addresses) != 2 {
 				t.Errorf("address %+v", u.Addresses)
 			}
@@ -131,17 +131,17 @@ func TestMergeNativeUser(t *testing.T) {
 				t.Error("type not rendered Home")
 			}
 		}},
-		{name: "unchanged address keeps updated_at", body: `{"address":{"city":"Paris","country":"FR","postal_code":"75001","type":"Work"}}`, check: func(t *testing.T, u *User) {
-			if a := SingleElem(u, UserAttributeByCanonical("primaryAddress"), "", false).(*Address); !a.Updated.IsZero() || a.Type != "work" {
+		{name: "unchanged address keeps updated_at", body: `{"address":{"city":"Paris","country":"FR","postal_code":"75001","type":"Work"}}`, check: func(t *testing.T, u *schemas.User) {
+			if a := schemas.SingleElem(u, schemas.UserAttributeByCanonical("primaryAddress"), "", false).(*schemas.Address); !a.Updated.IsZero() || a.Type != "work" {
 				t.Errorf("address %+v", a)
 			}
 		}},
-		{name: "address null removes the primary address", body: `{"address":null}`, check: func(t *testing.T, u *User) {
+		{name: "address null removes the primary address", body: `{"address":null}`, check: func(t *testing.T, u *schemas.User) {
 			if len(u.Addresses) != 1 || u.Addresses[0].Locality != "London" {
 				t.Errorf("addresses %+v", u.Addresses)
 			}
 		}},
-		{name: "custom_data shallow merge and null delete", body: `{"custom_data":{"tier":"Silver","level":null,"new":{"a":1}}}`, check: func(t *testing.T, u *User) {
+		{name: "custom_data shallow merge and null delete", body: `{"custom_data":{"tier":"Silver","level":null,"new":{"a":1}}}`, check: func(t *testing.T, u *schemas.User) {
 			if u.CustomData["tier"] != "Silver" || u.CustomData["new"] == nil || u.CustomData["vip"] != true {
 				t.Errorf("custom data %v", u.CustomData)
 			}
@@ -149,45 +149,45 @@ func TestMergeNativeUser(t *testing.T) {
 				t.Error("level not deleted")
 			}
 		}},
-		{name: "custom_data null clears", body: `{"custom_data":null}`, check: func(t *testing.T, u *User) {
+		{name: "custom_data null clears", body: `{"custom_data":null}`, check: func(t *testing.T, u *schemas.User) {
 			if u.CustomData != nil {
 				t.Errorf("custom data %v", u.CustomData)
 			}
 		}},
-		{name: "custom_app_data shallow merge for the caller's app", body: `{"custom_app_data":{"seats":6,"branch":null},"external_account_id":"acct-10"}`, check: func(t *testing.T, u *User) {
+		{name: "custom_app_data shallow merge for the caller's app", body: `{"custom_app_data":{"seats":6,"branch":null},"external_account_id":"acct-10"}`, check: func(t *testing.T, u *schemas.User) {
 			if !reflect.DeepEqual(u.Apps["app1"].CustomAppData, map[string]any{"seats": json.Number("6")}) || u.Apps["app1"].ExternalAccountID != "acct-10" {
 				t.Errorf("app1 %+v", u.Apps["app1"])
 			}
 		}},
 		{name: "custom_app_data needs an application", body: `{"custom_app_data":{"a":1}}`, opt: admin, err: "requires an application token", path: "custom_app_data"},
 		{name: "external_account_id needs an application", body: `{"external_account_id":"x"}`, opt: admin, err: "requires an application token", path: "external_account_id"},
-		{name: "email replaces the primary value, keeps secondaries, unverified", body: `{"email":"new@work.example"}`, check: func(t *testing.T, u *User) {
+		{name: "email replaces the primary value, keeps secondaries, unverified", body: `{"email":"new@work.example"}`, check: func(t *testing.T, u *schemas.User) {
 			p, _ := u.PrimaryEmail()
 			if p.Value != "new@work.example" || p.Verified || !p.VerifiedAt.IsZero() || p.Type != "work" || len(u.Emails) != 2 {
 				t.Errorf("emails %+v", u.Emails)
 			}
 		}},
-		{name: "email case change keeps verification", body: `{"email":"ada@work.EXAMPLE"}`, check: func(t *testing.T, u *User) {
+		{name: "email case change keeps verification", body: `{"email":"ada@work.EXAMPLE"}`, check: func(t *testing.T, u *schemas.User) {
 			if p, _ := u.PrimaryEmail(); p.Value != "ada@work.EXAMPLE" || !p.Verified {
 				t.Errorf("emails %+v", u.Emails)
 			}
 		}},
-		{name: "email object form", body: `{"email":{"value":"o@x.org"}}`, check: func(t *testing.T, u *User) {
+		{name: "email object form", body: `{"email":{"value":"o@x.org"}}`, check: func(t *testing.T, u *schemas.User) {
 			if p, _ := u.PrimaryEmail(); p.Value != "o@x.org" {
 				t.Errorf("emails %+v", u.Emails)
 			}
 		}},
-		{name: "email equal to a secondary promotes it", body: `{"email":"ada@home.example"}`, check: func(t *testing.T, u *User) {
+		{name: "email equal to a secondary promotes it", body: `{"email":"ada@home.example"}`, check: func(t *testing.T, u *schemas.User) {
 			if len(u.Emails) != 1 || !u.Emails[0].Primary || u.Emails[0].Type != "home" {
 				t.Errorf("emails %+v", u.Emails)
 			}
 		}},
-		{name: "secondary_emails replaces the others, keeping known ones", body: `{"secondary_emails":["x@y.org","ADA@home.example"]}`, check: func(t *testing.T, u *User) {
+		{name: "secondary_emails replaces the others, keeping known ones", body: `{"secondary_emails":["x@y.org","ADA@home.example"]}`, check: func(t *testing.T, u *schemas.User) {
 			if len(u.Emails) != 3 || !u.Emails[0].Primary || u.Emails[1].Value != "x@y.org" || u.Emails[2].Type != "home" || u.Emails[2].Value != "ADA@home.example" {
 				t.Errorf("emails %+v", u.Emails)
 			}
 		}},
-		{name: "secondary_emails [] drops them", body: `{"secondary_emails":[]}`, check: func(t *testing.T, u *User) {
+		{name: "secondary_emails [] drops them", body: `{"secondary_emails":[]}`, check: func(t *testing.T, u *schemas.User) {
 			if len(u.Emails) != 1 || u.Emails[0].Value != "Ada@Work.example" {
 				t.Errorf("emails %+v", u.Emails)
 			}
@@ -197,7 +197,7 @@ func TestMergeNativeUser(t *testing.T) {
 		{name: "secondary not an email", body: `{"secondary_emails":["nope"]}`, err: "email address", path: "secondary_emails[0]"},
 		{name: "secondary empty", body: `{"secondary_emails":[""]}`, err: "required", path: "secondary_emails[0]"},
 		{name: "secondary read-only member", body: `{"secondary_emails":[{"value":"a@b.org","email_verified":true}]}`, err: "read-only", path: "secondary_emails[0].email_verified"},
-		{name: "phone E.164", body: `{"phone_number":"+12125550123","secondary_phone_numbers":["+33612345678"]}`, check: func(t *testing.T, u *User) {
+		{name: "phone E.164", body: `{"phone_number":"+12125550123","secondary_phone_numbers":["+33612345678"]}`, check: func(t *testing.T, u *schemas.User) {
 			if p, _ := u.PrimaryPhone(); p.Value != "+12125550123" || p.Verified {
 				t.Errorf("phones %+v", u.PhoneNumbers)
 			}
@@ -209,7 +209,7 @@ func TestMergeNativeUser(t *testing.T) {
 		{name: "phone leading zero", body: `{"phone_number":"+0123"}`, err: "E.164", path: "phone_number"},
 		{name: "phone too long", body: `{"secondary_phone_numbers":["+1234567890123456"]}`, err: "E.164", path: "secondary_phone_numbers[0]"},
 		{name: "bad email", body: `{"email":"a b@x"}`, err: "email address", path: "email"},
-		{name: "birthday", body: `{"birthday":"1990-02-28"}`, check: func(t *testing.T, u *User) {
+		{name: "birthday", body: `{"birthday":"1990-02-28"}`, check: func(t *testing.T, u *schemas.User) {
 			if u.Birthday != "1990-02-28" {
 				t.Error(u.Birthday)
 			}
@@ -223,14 +223,14 @@ func TestMergeNativeUser(t *testing.T) {
 		{name: "street at cap", body: `{"address":{"street_address":"` + strings.Repeat("x", 150) + `"}}`},
 		{name: "address type enum", body: `{"address":{"type":"Office"}}`, err: "Home, Work, Other", path: "address.type"},
 		{name: "address read-only member", body: `{"address":{"updated_at":1}}`, err: "read-only", path: "address.updated_at"},
-		{name: "picture", body: `{"picture":"https://img/p.png","language":"fr-FR"}`, check: func(t *testing.T, u *User) {
+		{name: "picture", body: `{"picture":"https://img/p.png","language":"fr-FR"}`, check: func(t *testing.T, u *schemas.User) {
 			if u.Photos[0].Value != "https://img/p.png" || u.PreferredLanguage != "fr-FR" {
 				t.Errorf("%+v %q", u.Photos, u.PreferredLanguage)
 			}
 		}},
 		{name: "picture not a URL", body: `{"picture":"javascript:alert(1)"}`, err: "URL", path: "picture"},
-		{name: "status on update", body: `{"status":"disabled"}`, check: func(t *testing.T, u *User) {
-			if u.Status != StatusDisabled {
+		{name: "status on update", body: `{"status":"disabled"}`, check: func(t *testing.T, u *schemas.User) {
+			if u.Status != schemas.StatusDisabled {
 				t.Error(u.Status)
 			}
 		}},
@@ -250,12 +250,12 @@ func TestMergeNativeUser(t *testing.T) {
 		{name: "object expected", body: `{"name":"Ada"}`, err: "expected an object", path: "name"},
 		{name: "array expected", body: `{"secondary_emails":"a@b.org"}`, err: "expected an array", path: "secondary_emails"},
 		{name: "custom_data object", body: `{"custom_data":[1]}`, err: "expected an object", path: "custom_data"},
-		{name: "null clears scalars", body: `{"picture":null,"external_user_id":null,"username":null}`, check: func(t *testing.T, u *User) {
+		{name: "null clears scalars", body: `{"picture":null,"external_user_id":null,"username":null}`, check: func(t *testing.T, u *schemas.User) {
 			if u.ExternalID != "" || u.UserName != "" || u.Photos[0].Value != "https://img.example/t.png" {
 				t.Errorf("%q %q %+v", u.ExternalID, u.UserName, u.Photos)
 			}
 		}},
-		{name: "create body", create: true, body: `{"email":"n@x.org","username":"n","name":{"first_name":"N"},"external_user_id":"e1","custom_data":{"a":1}}`, check: func(t *testing.T, u *User) {
+		{name: "create body", create: true, body: `{"email":"n@x.org","username":"n","name":{"first_name":"N"},"external_user_id":"e1","custom_data":{"a":1}}`, check: func(t *testing.T, u *schemas.User) {
 			if p, _ := u.PrimaryEmail(); p.Value != "n@x.org" || u.UserName != "n" || u.ExternalID != "e1" {
 				t.Errorf("%+v", u)
 			}
@@ -265,7 +265,7 @@ func TestMergeNativeUser(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			u := schematest.SampleUser(t)
 			if c.create {
-				u = &User{}
+				u = &schemas.User{}
 			}
 			before := u.Clone()
 			opt := c.opt

@@ -7,13 +7,13 @@ import (
 
 	"github.com/scimd/scimd/internal/nativewire"
 	"github.com/scimd/scimd/internal/schematest"
-	. "github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/schemas"
 )
 
 // A user written through SCIM renders the corresponding native fields, and
 // a native write shows up in SCIM.
 func TestSCIMNativeConsistency(t *testing.T) {
-	u := &User{}
+	u := &schemas.User{}
 	body := schematest.Decode(t, `{"userName":"grace","externalId":"ext-9","name":{"givenName":"Grace","familyName":"Hopper","middleName":"B","honorificPrefix":"Rear Admiral"},
 		"emails":[{"value":"old@x.org"},{"value":"grace@navy.mil","primary":true,"type":"work"}],
 		"phoneNumbers":[{"value":"+12025550100","primary":true}],
@@ -53,18 +53,18 @@ func TestSCIMNativeConsistency(t *testing.T) {
 	if emails[1].(map[string]any)["value"] != "g@x.org" || emails[1].(map[string]any)["primary"] != true || emails[1].(map[string]any)["type"] != "work" {
 		t.Errorf("emails %v", emails)
 	}
-	if !reflect.DeepEqual(s[CustomAppDataURN], map[string]any{"rank": "RADM", "ship": "USS"}) {
-		t.Errorf("custom app data %v", s[CustomAppDataURN])
+	if !reflect.DeepEqual(s[schemas.CustomAppDataURN], map[string]any{"rank": "RADM", "ship": "USS"}) {
+		t.Errorf("custom app data %v", s[schemas.CustomAppDataURN])
 	}
 	// the same names work as filters
 	for _, expr := range []string{`email eq "g@x.org"`, `email.value eq "g@x.org"`, `email.email_verified eq false`, `name.first_name eq "amazing"`,
 		`external_user_id eq "ext-10"`, `custom_app_data.ship eq "USS"`, `secondary_emails[value eq "old@x.org"]`, `address.type eq "work"`} {
-		f, err := ParseFilter(expr, ParseOptions{Resource: UserResource, Dialect: NativeDialect, AppID: "app1"})
+		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: "app1"})
 		if err != nil {
 			t.Errorf("%s: %v", expr, err)
 			continue
 		}
-		if !MatchUser(f, u) {
+		if !schemas.MatchUser(f, u) {
 			t.Errorf("%s does not match", expr)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/scimd/scimd/internal/nativewire"
 	"github.com/scimd/scimd/internal/schematest"
-	. "github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/schemas"
 )
 
 func FuzzReplaceSCIMUser(f *testing.F) {
@@ -63,7 +63,7 @@ func FuzzMergeNativeUser(f *testing.F) {
 			// round trip (null deletes the key): start without one
 			delete(u.CustomData, "nul")
 			if create {
-				u = &User{}
+				u = &schemas.User{}
 			}
 			before := u.Clone()
 			err := nativewire.MergeNativeUser(u, body, opt, create)
@@ -74,8 +74,8 @@ func FuzzMergeNativeUser(f *testing.F) {
 			n := nativewire.NativeUser(u, opt)
 			SCIMUser(u, SCIMOptions{AppID: opt.AppID})
 			// no duplicate contact values, at most one flagged primary
-			if schematest.Primaries(u.Emails, func(e Email) bool { return e.Primary }) > 1 ||
-				schematest.Primaries(u.PhoneNumbers, func(p PhoneNumber) bool { return p.Primary }) > 1 {
+			if schematest.Primaries(u.Emails, func(e schemas.Email) bool { return e.Primary }) > 1 ||
+				schematest.Primaries(u.PhoneNumbers, func(p schemas.PhoneNumber) bool { return p.Primary }) > 1 {
 				t.Fatalf("two primaries: %+v %+v", u.Emails, u.PhoneNumbers)
 			}
 			// the native render is a valid merge body once the read-only fields are dropped
@@ -95,8 +95,8 @@ func FuzzMergeNativeUser(f *testing.F) {
 func writableOnly(m map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range m {
-		f := FindNativeField(UserResource, k)
-		if f == nil || f.Write == NativeReadOnly || f.Kind == NativeAppName || f.Kind == NativeIdentities {
+		f := schemas.FindNativeField(schemas.UserResource, k)
+		if f == nil || f.Write == schemas.NativeReadOnly || f.Kind == schemas.NativeAppName || f.Kind == schemas.NativeIdentities {
 			continue
 		}
 		out[k] = writableValue(f, v)
@@ -104,24 +104,24 @@ func writableOnly(m map[string]any) map[string]any {
 	return out
 }
 
-func writableValue(f *NativeField, v any) any {
+func writableValue(f *schemas.NativeField, v any) any {
 	switch f.Kind {
-	case NativeObject:
+	case schemas.NativeObject:
 		obj := v.(map[string]any)
 		if f.Input != nil {
 			return obj[f.Input.Name]
 		}
 		out := map[string]any{}
 		for _, s := range f.Subs {
-			if x, ok := obj[s.Name]; ok && s.Write != NativeReadOnly {
+			if x, ok := obj[s.Name]; ok && s.Write != schemas.NativeReadOnly {
 				out[s.Name] = writableValue(s, x) // nested objects (enterprise.manager) too
 			}
 		}
 		return out
-	case NativeArray:
+	case schemas.NativeArray:
 		var out []any
 		for _, e := range v.([]any) {
-			out = append(out, writableValue(&NativeField{Kind: NativeObject, Subs: f.Subs, Input: f.Input}, e))
+			out = append(out, writableValue(&schemas.NativeField{Kind: schemas.NativeObject, Subs: f.Subs, Input: f.Input}, e))
 		}
 		return out
 	}

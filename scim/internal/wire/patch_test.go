@@ -5,7 +5,7 @@ import (
 	"errors"
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/schematest"
-	. "github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/schemas"
 	"reflect"
 	"strings"
 	"testing"
@@ -44,8 +44,8 @@ func decodeOps(t testing.TB, data []byte) ([]PatchOp, bool) {
 func checkPatchRejected(t *testing.T, err error, got, before any) {
 	t.Helper()
 	var pe *directory.Error
-	var ve *ValueError
-	var fe *FilterError
+	var ve *schemas.ValueError
+	var fe *schemas.FilterError
 	if !errors.As(err, &pe) && !errors.As(err, &ve) && !errors.As(err, &fe) {
 		t.Fatalf("error %v (%T) is not a directory.Error, ValueError or FilterError", err, err)
 	}
@@ -80,7 +80,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 		}
 		ctx := context.Background()
 		if _, err := SCIMPatchPassword(ops); err != nil {
-			var ve *ValueError
+			var ve *schemas.ValueError
 			if !errors.As(err, &ve) {
 				t.Fatalf("password: %v (%T)", err, err)
 			}
@@ -98,7 +98,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 					t.Fatalf("%d values kept", n)
 				}
 			}
-			if schematest.Primaries(u.Emails, func(e Email) bool { return e.Primary }) > 1 {
+			if schematest.Primaries(u.Emails, func(e schemas.Email) bool { return e.Primary }) > 1 {
 				t.Fatalf("two primary emails: %+v", u.Emails)
 			}
 			if u.UserName == "" {
@@ -109,7 +109,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 		if err != nil {
 			return
 		}
-		g := &Group{ID: "g1", DisplayName: "Group", ExternalID: "x"}
+		g := &schemas.Group{ID: "g1", DisplayName: "Group", ExternalID: "x"}
 		before := g.Clone()
 		if err := PatchSCIMGroup(ctx, g, attrs); err != nil {
 			checkPatchRejected(t, err, g, before)
@@ -134,7 +134,7 @@ func TestPatchSCIMUserCapBeforeConversion(t *testing.T) {
 	u := schematest.SampleUser(t)
 	list := make([]any, directory.MaxValues+1) // nils: nothing to convert, only to count
 	err := PatchSCIMUser(context.Background(), u, []PatchOp{{Op: "add", Path: "roles", Value: list, HasValue: true}}, scimOpt)
-	var ve *ValueError
+	var ve *schemas.ValueError
 	if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "at most") {
 		t.Fatalf("err %v", err)
 	}

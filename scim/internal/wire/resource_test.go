@@ -3,7 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"github.com/scimd/scimd/internal/schematest"
-	. "github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/schemas"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,7 +28,7 @@ const oktaCreate = `{
 
 func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 	body := schematest.Decode(t, oktaCreate)
-	u := &User{}
+	u := &schemas.User{}
 	pw, err := ReplaceSCIMUser(u, body, scimOpt)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 	if pw == nil || *pw != "1mz050nq" {
 		t.Fatalf("password = %v, want the body's", pw)
 	}
-	if u.Status != StatusPending {
+	if u.Status != schemas.StatusPending {
 		t.Errorf("status of a new active user = %q, want Pending", u.Status)
 	}
 	u.ID, u.Version, u.Created, u.Updated = "u1", 1, schematest.Created, schematest.Created
@@ -61,7 +61,7 @@ func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 	if _, err := ReplaceSCIMUser(u, put, scimOpt); err != nil {
 		t.Fatal(err)
 	}
-	if u.ID != "u1" || u.GroupIDs != nil || u.Name.MiddleName != "M" || u.Status != StatusPending {
+	if u.ID != "u1" || u.GroupIDs != nil || u.Name.MiddleName != "M" || u.Status != schemas.StatusPending {
 		t.Errorf("after PUT: id %q groups %v name %+v status %q", u.ID, u.GroupIDs, u.Name, u.Status)
 	}
 }
@@ -90,18 +90,18 @@ const entraCreate = `{
 
 func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 	body := schematest.Decode(t, entraCreate)
-	u := &User{}
+	u := &schemas.User{}
 	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{Now: schematest.Created}); err != nil {
 		t.Fatal(err)
 	}
-	if u.Status != StatusPending || u.Enterprise == nil || u.Enterprise.Manager == nil || u.Enterprise.Manager.Value != "mgr-1" {
+	if u.Status != schemas.StatusPending || u.Enterprise == nil || u.Enterprise.Manager == nil || u.Enterprise.Manager.Value != "mgr-1" {
 		t.Fatalf("status %q enterprise %+v", u.Status, u.Enterprise)
 	}
 	if !u.Addresses[0].Updated.Equal(schematest.Created) {
 		t.Errorf("new address updated = %v, want Now", u.Addresses[0].Updated)
 	}
 	got := SCIMUser(u, SCIMOptions{})
-	for _, k := range []string{"externalId", "userName", "emails", "name", "phoneNumbers", "addresses", EnterpriseUserURN} {
+	for _, k := range []string{"externalId", "userName", "emails", "name", "phoneNumbers", "addresses", schemas.EnterpriseUserURN} {
 		if !reflect.DeepEqual(schematest.Canon(t, got[k]), schematest.Canon(t, body[k])) {
 			t.Errorf("%s: rendered %v, sent %v", k, schematest.Canon(t, got[k]), schematest.Canon(t, body[k]))
 		}
@@ -112,7 +112,7 @@ func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 	if _, ok := got["roles"]; ok {
 		t.Errorf("empty roles rendered")
 	}
-	want := []string{UserSchemaURN, EnterpriseUserURN, UserExtendedURN}
+	want := []string{schemas.UserSchemaURN, schemas.EnterpriseUserURN, schemas.UserExtendedURN}
 	if !reflect.DeepEqual(got["schemas"], want) {
 		t.Errorf("schemas = %v, want %v", got["schemas"], want)
 	}
@@ -124,7 +124,7 @@ func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 func TestReplaceSCIMUserWithOwnRenderIsIdentity(t *testing.T) {
 	u := schematest.SampleUser(t)
 	u.Addresses[1].Updated = schematest.Created
-	u.DeviceKeys = []DeviceKey{{KeyID: "k1"}}
+	u.DeviceKeys = []schemas.DeviceKey{{KeyID: "k1"}}
 	want := u.Clone()
 	body := schematest.Canon(t, SCIMUser(u, scimOpt)).(map[string]any)
 	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: schematest.Created.Add(time.Hour)}); err != nil {
@@ -144,11 +144,11 @@ func TestReplaceSCIMUserClearsAbsentAndKeepsNonSCIM(t *testing.T) {
 		t.Fatal(err)
 	}
 	if u.UserName != "ada" || u.NickName != "" || u.Title != "" || u.ExternalID != "" || u.Enterprise != nil ||
-		u.PhoneNumbers != nil || u.Addresses != nil || u.Roles != nil || u.Name != (Name{GivenName: "Ada"}) {
+		u.PhoneNumbers != nil || u.Addresses != nil || u.Roles != nil || u.Name != (schemas.Name{GivenName: "Ada"}) {
 		t.Errorf("absent attributes not cleared: %+v", u)
 	}
 	if u.Birthday != "1815-12-10" || u.Apps["app1"].CustomAppData["branch"] != "NY" || u.CustomData["tier"] != "Gold" ||
-		u.Password == nil || len(u.GroupIDs) != 2 || u.Status != StatusActive {
+		u.Password == nil || len(u.GroupIDs) != 2 || u.Status != schemas.StatusActive {
 		t.Errorf("data outside SCIM changed: %+v", u)
 	}
 	// the primary kept its verification (same mailbox, case changed); the new one is unverified
@@ -169,21 +169,21 @@ func TestReplaceSCIMUserActive(t *testing.T) {
 		active   string // JSON, "" = absent
 		want     string
 	}{
-		{"absent keeps Active", StatusActive, authed, "", StatusActive},
-		{"absent keeps Pending", StatusPending, time.Time{}, "", StatusPending},
-		{"absent re-enables (authenticated)", StatusDisabled, authed, "", StatusActive},
-		{"absent re-enables (never authenticated)", StatusDisabled, time.Time{}, "", StatusPending},
-		{"null is absent", StatusDisabled, authed, "null", StatusActive},
-		{"false disables", StatusActive, authed, "false", StatusDisabled},
-		{"False string disables", StatusPending, time.Time{}, `"False"`, StatusDisabled},
-		{"true re-enables", StatusDisabled, authed, "true", StatusActive},
-		{"TRUE string re-enables to Pending", StatusDisabled, time.Time{}, `"TRUE"`, StatusPending},
-		{"true keeps Pending", StatusPending, time.Time{}, "true", StatusPending},
-		{"new user", "", time.Time{}, "true", StatusPending},
-		{"new disabled user", "", time.Time{}, "false", StatusDisabled},
+		{"absent keeps Active", schemas.StatusActive, authed, "", schemas.StatusActive},
+		{"absent keeps Pending", schemas.StatusPending, time.Time{}, "", schemas.StatusPending},
+		{"absent re-enables (authenticated)", schemas.StatusDisabled, authed, "", schemas.StatusActive},
+		{"absent re-enables (never authenticated)", schemas.StatusDisabled, time.Time{}, "", schemas.StatusPending},
+		{"null is absent", schemas.StatusDisabled, authed, "null", schemas.StatusActive},
+		{"false disables", schemas.StatusActive, authed, "false", schemas.StatusDisabled},
+		{"False string disables", schemas.StatusPending, time.Time{}, `"False"`, schemas.StatusDisabled},
+		{"true re-enables", schemas.StatusDisabled, authed, "true", schemas.StatusActive},
+		{"TRUE string re-enables to Pending", schemas.StatusDisabled, time.Time{}, `"TRUE"`, schemas.StatusPending},
+		{"true keeps Pending", schemas.StatusPending, time.Time{}, "true", schemas.StatusPending},
+		{"new user", "", time.Time{}, "true", schemas.StatusPending},
+		{"new disabled user", "", time.Time{}, "false", schemas.StatusDisabled},
 	}
 	for _, c := range cases {
-		u := &User{UserName: "a", Status: c.status, LastAuth: c.lastAuth}
+		u := &schemas.User{UserName: "a", Status: c.status, LastAuth: c.lastAuth}
 		body := `{"userName":"a"}`
 		if c.active != "" {
 			body = `{"userName":"a","active":` + c.active + `}`
@@ -196,7 +196,7 @@ func TestReplaceSCIMUserActive(t *testing.T) {
 			t.Errorf("%s: status %q, want %q", c.name, u.Status, c.want)
 		}
 	}
-	u := &User{Status: StatusActive}
+	u := &schemas.User{Status: schemas.StatusActive}
 	if _, err := ReplaceSCIMUser(u, schematest.Decode(t, `{"active":"yes"}`), SCIMOptions{}); err == nil {
 		t.Error(`active "yes" accepted`)
 	} else if ve := schematest.AsValueError(t, err); ve.Path != "active" {
@@ -214,7 +214,7 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 		t.Errorf("absent extensions changed data: %v %v", u.CustomData, u.Apps["app1"].CustomAppData)
 	}
 	// present: replaced (not merged); other apps untouched
-	u.Apps["app2"] = &AppLink{CustomAppData: map[string]any{"x": "y"}}
+	u.Apps["app2"] = &schemas.AppLink{CustomAppData: map[string]any{"x": "y"}}
 	body := schematest.Decode(t, `{"userName":"ada",
 		"urn:scimd:schemas:extension:CustomData:2.0:User": {"tier": "Silver", "n": 1.50},
 		"URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:CUSTOMAPPDATA:2.0:USER": {"branch": "LA"}}`)
@@ -238,7 +238,7 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 		t.Errorf("custom data after null = %v", u.CustomData)
 	}
 	// a new app's data assigns the app link
-	v := &User{}
+	v := &schemas.User{}
 	if _, err := ReplaceSCIMUser(v, schematest.Decode(t, `{"urn:ietf:params:scim:schemas:extension:CustomAppData:2.0:User": {"a": 1}}`), SCIMOptions{AppID: "app9"}); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestReplaceSCIMUserExtensions(t *testing.T) {
 }
 
 func TestReplaceSCIMUserNamesAndManager(t *testing.T) {
-	u := &User{}
+	u := &schemas.User{}
 	body := schematest.Decode(t, `{"USERNAME":"bjensen","Name":{"GIVENNAME":"Barbara"},
 		"urn:ietf:params:scim:schemas:core:2.0:User:title":"Tour Guide",
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Tours",
@@ -297,8 +297,8 @@ func TestReplaceSCIMUserErrors(t *testing.T) {
 		{`{"name":["Ada"]}`, "name", "expected an object"},
 		{`{"userName":{"x":1}}`, "userName", "expected a string"},
 		{`{"userName":"a","USERNAME":"b"}`, "userName", "given twice"},
-		{`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}`, EnterpriseUserURN, "expected an object"},
-		{`{"urn:scimd:schemas:extension:CustomData:2.0:User":[1]}`, CustomDataURN, "expected an object"},
+		{`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}`, schemas.EnterpriseUserURN, "expected an object"},
+		{`{"urn:scimd:schemas:extension:CustomData:2.0:User":[1]}`, schemas.CustomDataURN, "expected an object"},
 		{`{"password":12345678}`, "password", "expected a string"},
 	}
 	for _, c := range cases {
@@ -317,27 +317,27 @@ func TestReplaceSCIMUserErrors(t *testing.T) {
 			t.Errorf("%s: the user changed on error", c.body)
 		}
 	}
-	if got := (&ValueError{Path: "emails", Reason: "expected an array"}).Error(); got != `invalid value for "emails": expected an array` {
+	if got := (&schemas.ValueError{Path: "emails", Reason: "expected an array"}).Error(); got != `invalid value for "emails": expected an array` {
 		t.Errorf("Error() = %s", got)
 	}
 }
 
 func TestSCIMUserOmitsEmpty(t *testing.T) {
-	u := &User{ID: "u1", UserName: "a", Status: StatusPending, Emails: []Email{{Value: "a@x.org"}}, Created: schematest.Created, Updated: schematest.Created}
+	u := &schemas.User{ID: "u1", UserName: "a", Status: schemas.StatusPending, Emails: []schemas.Email{{Value: "a@x.org"}}, Created: schematest.Created, Updated: schematest.Created}
 	got := SCIMUser(u, SCIMOptions{AppID: "app1"})
 	want := map[string]any{
-		"schemas":       []string{UserSchemaURN, UserExtendedURN},
-		"id":            "u1",
-		"userName":      "a",
-		"active":        true,
-		"emails":        []any{map[string]any{"value": "a@x.org"}},
-		"meta":          map[string]any{"resourceType": "User", "created": "2024-03-01T10:00:00.000Z", "lastModified": "2024-03-01T10:00:00.000Z"},
-		UserExtendedURN: map[string]any{"status": "Pending"},
+		"schemas":               []string{schemas.UserSchemaURN, schemas.UserExtendedURN},
+		"id":                    "u1",
+		"userName":              "a",
+		"active":                true,
+		"emails":                []any{map[string]any{"value": "a@x.org"}},
+		"meta":                  map[string]any{"resourceType": "User", "created": "2024-03-01T10:00:00.000Z", "lastModified": "2024-03-01T10:00:00.000Z"},
+		schemas.UserExtendedURN: map[string]any{"status": "Pending"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
-	u.Status = StatusDisabled
+	u.Status = schemas.StatusDisabled
 	if SCIMUser(u, SCIMOptions{})["active"] != false {
 		t.Error("disabled user is active")
 	}
@@ -347,8 +347,8 @@ func TestSCIMGroup(t *testing.T) {
 	g := schematest.SampleGroup(t)
 	got := SCIMGroup(g, []SCIMMember{{Value: "u1", Display: "ada", Type: "User"}, {Value: "u2"}}, scimOpt)
 	want := map[string]any{
-		"schemas": []string{GroupSchemaURN, GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
-		GroupExtendedURN: map[string]any{"description": "All engineers", "customData": g.CustomData},
+		"schemas": []string{schemas.GroupSchemaURN, schemas.GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
+		schemas.GroupExtendedURN: map[string]any{"description": "All engineers", "customData": g.CustomData},
 		"meta": map[string]any{"resourceType": "Group", "created": "2024-03-01T10:00:00.000Z", "lastModified": "2024-03-01T11:00:00.000Z",
 			"location": "https://h/cis/scim/Groups/g1", "version": `W/"2"`},
 		"members": []any{

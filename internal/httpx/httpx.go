@@ -11,6 +11,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/scimd/scimd/internal/jsonw"
 )
 
 // DefaultMaxBody is the default cap on request bodies: a user may carry 500 KB
@@ -51,6 +53,16 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &SyntaxError{Reason: "the request body is empty"}
+	}
+	if p, ok := v.(*any); ok {
+		// An untyped body (the SCIM face's): decoded as encoding/json would,
+		// without its scanner's and reflection's allocations.
+		d, err := jsonw.Decode(body)
+		if err != nil {
+			return &SyntaxError{Reason: err.Error()}
+		}
+		*p = d
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -426,8 +426,37 @@ func runSideBySide(w io.Writer, c sideBySide) error {
 		}
 	}
 	writeReport(w, c.targets, ref, phases, results)
+	for _, t := range c.targets {
+		if rss := processRSS(t.pid); rss != "" {
+			fmt.Fprintf(w, "%s: RSS %s at the end\n", t.name, rss)
+		}
+	}
 	fmt.Fprintf(w, "load average at the end: %s\n", c.loadAvg())
 	return nil
+}
+
+// processRSS is process pid's resident set from /proc/PID/status, with its
+// anonymous and file-mapped parts ("" when unknown): an embedded store's file
+// pages count in it, and the kernel reclaims them under memory pressure.
+func processRSS(pid int) string {
+	if pid == 0 {
+		return ""
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	kb := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if f := strings.Fields(v); ok && len(f) == 2 && f[1] == "kB" {
+			kb[k], _ = strconv.Atoi(f[0])
+		}
+	}
+	if _, ok := kb["VmRSS"]; !ok {
+		return ""
+	}
+	return fmt.Sprintf("%d MB (anonymous %d MB, file %d MB)", kb["VmRSS"]>>10, kb["RssAnon"]>>10, kb["RssFile"]>>10)
 }
 
 // keepCreated drops the users whose create failed: the later phases patch,

@@ -204,4 +204,7 @@ func TestWriteReportCPU(t *testing.T) {
 	if cpu <= 0 {
 		t.Error("no CPU time read for this process")
 	}
+	if rss := processRSS(os.Getpid()); !strings.Contains(rss, " MB (anonymous ") {
+		t.Errorf("RSS of this process: %q", rss)
+	}
 }

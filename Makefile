@@ -65,8 +65,8 @@ FUZZTIME ?= 30s
 FUZZMINIMIZE ?= 100x
 FUZZ_TARGETS := \
 	./schemas:FuzzParseFilter ./schemas:FuzzFold ./schemas:FuzzFoldOps \
-	./schemas:FuzzReplaceSCIMUser ./schemas:FuzzMergeNativeUser ./schemas:FuzzPatchSCIMUser \
-	./scim:FuzzPatchAndFilter ./native:FuzzSearch
+	./scim/internal/wire:FuzzReplaceSCIMUser ./scim/internal/wire:FuzzMergeNativeUser ./scim/internal/wire:FuzzPatchSCIMUser \
+	./scim:FuzzPatchAndFilter ./native:FuzzSearch ./internal/jsonw:FuzzDecode
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn"; \

@@ -609,6 +609,9 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 	if value == "" {
 		return "", directory.FieldError(directory.KindInvalid, field, "enter the %s", noun)
 	}
+	if op == "edit" && old == value {
+		return "Nothing changed.", nil
+	}
 	makePrimary := op == "add" && f.Get("primary") == "on"
 	_, err := h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
 		cur := nativewire.NativeUser(u, nativewire.NativeOptions{})

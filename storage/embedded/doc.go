@@ -10,16 +10,19 @@
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
 // tokens, events, …) and a meta bucket holding the format version, the
-// number of users and the signing keys. Format 3 (this one) keeps next to the
+// number of users and the signing keys. Format 4 (this one) keeps next to the
 // user records their versions (userVersions), their memberships in both
 // directions (userGroups, groupMembers), their application assignments
-// (appUsers), one bucket per unique user index (ix.userName, ix.email,
-// ix.phone, ix.externalId, ix.login), every email value (ix.emails), and the
-// trigram index of substring search (userRows, searchRecords, trigrams; see
-// search.go). Open migrates a file of format 1 (JSON user records holding
-// their version and groups, indexes rebuilt in memory at
-// every open) in chunks of users, each its own transaction, resuming after a
-// crash, and refuses any other format. Only one
+// (appUsers), the unique user indexes (ix.externalId, and ix.login: the
+// userName, primary email and primary phone keys in one key space, which
+// also answers lookups by each of those fields), every email value
+// (ix.emails), and the trigram index of substring search (userRows,
+// searchRecords, trigrams; see search.go). Open migrates a file of format 1
+// (JSON user records holding their version and groups, indexes rebuilt in
+// memory at every open) in chunks of users, each its own transaction,
+// resuming after a crash, and a file of format 3 (separate userName, email
+// and phone indexes, dropped by migrateV3 in one transaction); it refuses
+// any other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability
@@ -36,7 +39,11 @@
 //
 // Updaters (UpdateUser, UpdateGroup, UpdateApp) first run in the caller's
 // goroutine on a copy of the committed document; the writer accepts the result
-// only if the document's version is still the one the updater saw. If it is
+// only if the document's version is still the one the updater saw. Everything
+// that depends on one document only — its record, the index image of a user
+// (userImage: keys, search record, trigrams) before and after, the audit
+// event's record — is computed in the caller's goroutine; the writer compares
+// versions and looks up and puts keys. If it is
 // not, the updater runs again inside the writer on the newest version, so that
 // concurrent updates of one document share a commit instead of retrying one
 // after another. UpdateSigningKeys retries in the caller.

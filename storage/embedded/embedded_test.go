@@ -668,7 +668,7 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 // version and groups, indexes rebuilt at every open) is migrated at open, in
 // several transactions of which a crash stopped the first part: every user,
 // version, membership, assignment and unique key is served as before, and
-// the file says format 3 afterwards.
+// the file says the current format afterwards.
 func TestMigrateFormat1(t *testing.T) {
 	defer func(n int) { migrateChunk = n }(migrateChunk)
 	migrateChunk = 7
@@ -799,7 +799,7 @@ func TestOpenRefusesUnknownFormat(t *testing.T) {
 		s.Close()
 		t.Fatal("Open accepted a file of format 99")
 	}
-	if !strings.Contains(err.Error(), `"99"`) || !strings.Contains(err.Error(), `"3"`) {
+	if !strings.Contains(err.Error(), `"99"`) || !strings.Contains(err.Error(), `"4"`) {
 		t.Errorf("error %q does not name the file's and the supported format", err)
 	}
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // uniqueKind names one unique index. The user kinds (kUserName..kExtID and
-// kLogin) are buckets of the file; the others are maps in memory.
+// kLogin) are in the file — kUserName, kEmail and kPhone answered by ix.login
+// (see loginKind) —; the others are maps in memory.
 type uniqueKind uint8
 
 const (
@@ -31,6 +32,16 @@ var conflictField = [numKinds]string{
 	kClientID:  storage.FieldClientID,
 	kTokenHash: storage.FieldTokenHash,
 }
+
+// loginKind reports whether the unique user index kind is answered by
+// ix.login: the userName, primary email and primary phone keys are login
+// identifiers (storage.LoginIDs, the same folded values), which one key space
+// keeps unique across the three fields. The owner of such a key is the
+// owner of the login key when that user holds it in that field.
+func loginKind(kind uniqueKind) bool { return kind == kUserName || kind == kEmail || kind == kPhone }
+
+// clashKey is the key of a kept clash (see bucketLoginClash).
+func clashKey(kind uniqueKind, key string) []byte { return append([]byte{byte(kind)}, key...) }
 
 // userKeys are the unique-index keys of a user ("" when the field is empty),
 // indexed by kUserName..kExtID.

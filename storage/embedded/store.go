@@ -25,13 +25,19 @@ const FileName = "scimd.db"
 // formatVersion is the version of the file layout, stored in the meta bucket.
 // Version "1" kept each user's version and group ids in its JSON record and
 // had no index buckets (every index was rebuilt in memory at open); Open
-// migrates such a file to "3" (see migrateV1: in chunks, resumable). Version
-// "2" (trigram postings keyed trigram first) existed only during development.
-// A file of any other version is refused.
-const formatVersion = "3"
+// migrates such a file to the current one (see migrateV1: in chunks,
+// resumable). Version "2" (trigram postings keyed trigram first) existed only
+// during development. Version "3" had three more unique user indexes
+// (ix.userName, ix.email, ix.phone) holding the keys ix.login holds; Open
+// migrates it in one transaction (see migrateV3). A file of any other
+// version is refused.
+const formatVersion = "4"
 
-// formatV1 is the layout Open migrates from.
-const formatV1 = "1"
+// formatV1 and formatV3 are the layouts Open migrates from.
+const (
+	formatV1 = "1"
+	formatV3 = "3"
+)
 
 // ErrClosed is returned by every method of a Store after Close.
 var ErrClosed = errors.New("embedded: store is closed")
@@ -60,13 +66,20 @@ var (
 	// Added within format 3: Open builds it when the meta bucket lacks
 	// keyEmailsIndexed (see indexAllEmails).
 	bucketUserEmails = []byte("ix.emails")
-	bucketUserIndex  = [numKinds][]byte{
-		kUserName: []byte("ix.userName"),
-		kEmail:    []byte("ix.email"),
-		kPhone:    []byte("ix.phone"),
-		kExtID:    []byte("ix.externalId"),
-		kLogin:    []byte("ix.login"),
+	// The unique user indexes that are buckets: externalId and the login
+	// identifiers (userName, primary email and primary phone, one key space;
+	// see loginKind).
+	bucketUserIndex = [numKinds][]byte{
+		kExtID: []byte("ix.externalId"),
+		kLogin: []byte("ix.login"),
 	}
+	// bucketLoginClash holds the userName, email and phone keys (kind byte,
+	// key → id) that ix.login gives to another user: clashes stored before
+	// login identifiers were unique, kept by migrateV3. Empty in any file
+	// written since.
+	bucketLoginClash = []byte("ix.loginClash")
+	// bucketsV3 are the indexes of format 3 that migrateV3 drops.
+	bucketsV3 = map[uniqueKind][]byte{kUserName: []byte("ix.userName"), kEmail: []byte("ix.email"), kPhone: []byte("ix.phone")}
 
 	keyUserCount   = []byte("userCount") // 8-byte big-endian number of users
 	keyFormat      = []byte("format")
@@ -198,8 +211,8 @@ func (s *Store) init() error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
-		if from != nil && string(from) != formatVersion && string(from) != formatV1 {
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q)", from, formatVersion, formatV1)
+		if from != nil && string(from) != formatVersion && string(from) != formatV1 && string(from) != formatV3 {
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q and %q)", from, formatVersion, formatV1, formatV3)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
@@ -237,14 +250,48 @@ func (s *Store) init() error {
 	if err := indexAllEmails(s.db); err != nil {
 		return fmt.Errorf("index every email: %w", err)
 	}
+	if string(from) == formatV3 {
+		if err := s.db.Update(migrateV3); err != nil {
+			return fmt.Errorf("migrate file format %s to %s: %w", formatV3, formatVersion, err)
+		}
+	}
 	return nil
+}
+
+// migrateV3 drops the userName, email and phone indexes of a format-3 file:
+// ix.login holds the same keys. A key whose owner there is another user (a
+// clash stored before login identifiers were unique) is kept in
+// ix.loginClash, so that it still finds its user. One transaction: a crash
+// leaves the file in format 3, and the next Open migrates it again.
+func migrateV3(tx *bolt.Tx) error {
+	login := tx.Bucket(bucketUserIndex[kLogin])
+	clash := tx.Bucket(bucketLoginClash)
+	for kind, name := range bucketsV3 {
+		old := tx.Bucket(name)
+		if old == nil {
+			continue
+		}
+		err := old.ForEach(func(k, id []byte) error {
+			if bytes.Equal(login.Get(k), id) {
+				return nil
+			}
+			return clash.Put(clashKey(kind, string(k)), bytes.Clone(id))
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 }
 
 // createBuckets creates every bucket of the file that does not exist yet.
 func createBuckets(tx *bolt.Tx) error {
 	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
 		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-		bucketUserRows, bucketSearchRecords, bucketTrigrams, bucketUserEmails}
+		bucketUserRows, bucketSearchRecords, bucketTrigrams, bucketUserEmails, bucketLoginClash}
 	for _, n := range bucketUserIndex {
 		if n != nil {
 			names = append(names, n)

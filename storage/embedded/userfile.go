@@ -66,7 +66,8 @@ func decodeVersion(b []byte) int64 {
 type users struct {
 	recs, versions, groups, members, apps *bolt.Bucket
 	emails                                *bolt.Bucket           // pairKey(Fold(email value), user)
-	ix                                    [numKinds]*bolt.Bucket // the user kinds only
+	ix                                    [numKinds]*bolt.Bucket // the user kinds in buckets only
+	clash                                 *bolt.Bucket           // bucketLoginClash
 	search                                *search
 }
 
@@ -78,6 +79,7 @@ func usersOf(tx *bolt.Tx) *users {
 		members:  tx.Bucket(bucketGroupMembers),
 		apps:     tx.Bucket(bucketAppUsers),
 		emails:   tx.Bucket(bucketUserEmails),
+		clash:    tx.Bucket(bucketLoginClash),
 		search:   searchOf(tx),
 	}
 	for k, n := range bucketUserIndex {
@@ -129,11 +131,38 @@ func (r *users) complete(u *schemas.User) {
 }
 
 // owner returns the id holding key in the unique user index kind, or "".
+// For the login kinds it is the owner of the login key, if that user holds
+// it in the field kind names (read from its search record), or a clash
+// migrateV3 kept.
 func (r *users) owner(kind uniqueKind, key string) string {
 	if key == "" {
 		return ""
 	}
-	return string(r.ix[kind].Get([]byte(key)))
+	if !loginKind(kind) {
+		return string(r.ix[kind].Get([]byte(key)))
+	}
+	if id := r.clash.Get(clashKey(kind, key)); id != nil {
+		return string(id)
+	}
+	id := string(r.ix[kLogin].Get([]byte(key)))
+	if id == "" {
+		return ""
+	}
+	row := r.search.rows.Get([]byte(id))
+	var u schemas.User
+	if row == nil || viewSearchRecord(r.search.recs.Get(row), &u) != nil || keysOfUser(&u)[kind] != key {
+		return ""
+	}
+	return id
+}
+
+// dropClash removes the kept clash of key in the login kind when id held it.
+func (r *users) dropClash(kind uniqueKind, id, key string) error {
+	k := clashKey(kind, key)
+	if v := r.clash.Get(k); v == nil || string(v) != id {
+		return nil
+	}
+	return r.clash.Delete(k)
 }
 
 // count is the number of users (kept in the meta bucket).
@@ -181,7 +210,7 @@ func (r *users) writeUserIndexes(u *schemas.User) error {
 	}
 	k := keysOfUser(u)
 	for kind := range k {
-		if k[kind] != "" {
+		if k[kind] != "" && !loginKind(uniqueKind(kind)) {
 			if err := r.ix[kind].Put([]byte(k[kind]), []byte(u.ID)); err != nil {
 				return err
 			}

@@ -249,7 +249,7 @@ func (b *batch) finish() error {
 
 // owner returns the id holding a unique key as the batch sees it, or "".
 func (b *batch) owner(kind uniqueKind, key string) string {
-	if b.u.ix[kind] != nil {
+	if b.u.ix[kind] != nil || loginKind(kind) {
 		return b.u.owner(kind, key)
 	}
 	if id, ok := b.uniq[ukey{kind, key}]; ok {
@@ -274,6 +274,12 @@ func (b *batch) claim(kind uniqueKind, id, key string) error {
 func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 	if oldKey == newKey {
 		return nil
+	}
+	if loginKind(kind) { // ix.login holds the key: only a kept clash may need to go
+		if oldKey == "" {
+			return nil
+		}
+		return b.u.dropClash(kind, id, oldKey)
 	}
 	if ix := b.u.ix[kind]; ix != nil {
 		if oldKey != "" && b.owner(kind, oldKey) == id {

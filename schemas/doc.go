@@ -27,9 +27,9 @@
 // The two API faces' JSON views are projections derived from the same
 // catalog, but they live with their faces, not here: the SCIM resource
 // format, its PATCH engine and the identity providers' dialects in
-// scim/internal/wire; the native (Transmit-style) objects in [NativeUser],
-// [NativeGroup], [MergeNativeUser] and [MergeNativeGroup], walking the native
-// table (native_names.go). They read and write documents only through the
+// scim/internal/wire; the native (Transmit-style) objects, with Transmit's
+// input caps, in internal/nativewire, walking the native table
+// ([NativeFields], native_names.go). They read and write documents only through the
 // accessor API, addressed by catalog attribute ([Get], [Set], [EachElem],
 // [Values], [JSONData], the element writers [Elems], [AppendElem],
 // [SingleElem], [RemoveElem], [ClearElems], [NewElem], [CopyElem], [Carry],

@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 	"errors"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -81,12 +80,14 @@ func (s *Service) CreateGroup(ctx context.Context, p Principal, g *schemas.Group
 	if len(memberIDs) == 0 {
 		return created, nil
 	}
-	if err := s.store.AddMembers(ctx, created.ID, memberIDs, s.event(p, ActionAddMembers, TargetGroup, created.ID, memberChange(nil, memberIDs))); err != nil {
+	g, err = s.store.PatchGroup(ctx, created.ID, storage.GroupChange{Members: []MemberOp{{Op: "add", IDs: memberIDs}}, At: now},
+		s.auditGroupPatch(p, created.ID))
+	if err != nil {
 		// A member vanished between the check and the write: undo the creation.
 		_ = s.store.DeleteGroup(context.WithoutCancel(ctx), created.ID, s.event(p, ActionDeleteGroup, TargetGroup, created.ID, nil))
 		return nil, translate(err, "member user")
 	}
-	return created, nil
+	return g, nil
 }
 
 // checkMembers verifies that every user exists and is visible to p (an app may
@@ -255,43 +256,19 @@ func mentionsMembers(f schemas.Filter) bool {
 }
 
 // UpdateGroup applies apply to a group under compare-and-swap (apply may run
-// more than once and must have no side effects). Only admins may change a
-// group; for an application, an apply that changes nothing succeeds without a
-// write (so that a SCIM PUT carrying the group as it is can manage members),
-// and any change is refused.
+// more than once and must have no side effects): PatchGroup without
+// membership operations, with ifVersion (0: any) as its If-Match.
 func (s *Service) UpdateGroup(ctx context.Context, p Principal, id string, ifVersion int64, apply func(g *schemas.Group) error) (*schemas.Group, error) {
-	if !p.manages() {
-		return nil, forbiddenToManage
-	}
-	var prev *schemas.Group
-	updated, err := s.store.UpdateGroup(ctx, id, ifVersion, func(g *schemas.Group) error {
-		prev = g.Clone()
-		if err := apply(g); err != nil {
-			return err
-		}
-		g.ID, g.Version, g.Created, g.Updated = prev.ID, prev.Version, prev.Created, prev.Updated
-		if err := normalizeGroup(g); err != nil {
-			return err
-		}
-		if !p.managesTenant() {
-			if groupChanges(prev, g) != nil {
-				return errGroupAdminOnly
+	ch := GroupPatch{Apply: apply}
+	if ifVersion != 0 {
+		ch.Check = func(v int64) error {
+			if v != ifVersion {
+				return translate(storage.ErrVersionMismatch, "group")
 			}
-			return errUnchanged
+			return nil
 		}
-		if reflect.DeepEqual(g, prev) {
-			return errUnchanged // a no-op write keeps the version and lastModified
-		}
-		g.Updated = s.clock()
-		return nil
-	}, auditUpdate(s, p, ActionUpdateGroup, TargetGroup, id, groupChanges))
-	if errors.Is(err, errUnchanged) {
-		return prev, nil
 	}
-	if err != nil {
-		return nil, translate(err, "group")
-	}
-	return updated, nil
+	return s.PatchGroup(ctx, p, id, ch)
 }
 
 // DeleteGroup deletes a group; its members stay, without the membership. Only admins may.
@@ -308,29 +285,13 @@ func (s *Service) DeleteGroup(ctx context.Context, p Principal, id string) error
 	return nil
 }
 
-// AddMembers adds users to a group (idempotent). Nothing changes when one of
-// them does not exist or is not visible to p, and nothing is written (no
-// new version, no event) when all of them already are members.
+// AddMembers adds users to a group (idempotent): PatchGroup with one "add".
+// Nothing changes when one of them does not exist or is not visible to p,
+// and nothing is written (no new version, no event) when all of them
+// already are members.
 func (s *Service) AddMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
-	if !p.manages() {
-		return forbiddenToManage
-	}
-	if err := CheckMemberCount(len(userIDs)); err != nil {
-		return err
-	}
-	add, err := s.membershipChanges(ctx, p, groupID, userIDs, true)
-	if err != nil {
-		return err
-	}
-	if len(add) == 0 {
-		_, err := s.GetGroup(ctx, p, groupID)
-		return err
-	}
-	if err := s.store.AddMembers(ctx, groupID, add, s.event(p, ActionAddMembers, TargetGroup, groupID, memberChange(nil, add))); err != nil {
-		return s.memberError(ctx, groupID, err)
-	}
-	s.touchGroup(ctx, groupID)
-	return nil
+	_, err := s.PatchGroup(ctx, p, groupID, GroupPatch{Members: []MemberOp{{Op: "add", IDs: userIDs}}})
+	return err
 }
 
 // membershipChanges returns, in order and once each, the users among ids
@@ -366,75 +327,21 @@ func (s *Service) membershipChanges(ctx context.Context, p Principal, groupID st
 	return out, nil
 }
 
-// RemoveMembers removes users from a group; users that are not members are
-// ignored. An app caller can remove only its own users.
+// RemoveMembers removes users from a group (PatchGroup with one "remove");
+// users that are not members are ignored. An app caller can remove only its
+// own users.
 func (s *Service) RemoveMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
-	if !p.manages() {
-		return forbiddenToManage
-	}
-	if err := CheckMemberCount(len(userIDs)); err != nil {
-		return err
-	}
-	return s.removeMembers(ctx, p, groupID, userIDs)
+	_, err := s.PatchGroup(ctx, p, groupID, GroupPatch{Members: []MemberOp{{Op: "remove", IDs: userIDs}}})
+	return err
 }
 
-// removeMembers is RemoveMembers without the cap on the number of members.
-// Nothing is written when none of the users is a member.
-func (s *Service) removeMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
-	userIDs, err := s.membershipChanges(ctx, p, groupID, userIDs, false)
-	if err != nil {
-		return err
-	}
-	if len(userIDs) == 0 {
-		_, err := s.GetGroup(ctx, p, groupID)
-		return err
-	}
-	if err := s.store.RemoveMembers(ctx, groupID, userIDs, s.event(p, ActionRemoveMembers, TargetGroup, groupID, memberChange(userIDs, nil))); err != nil {
-		return translate(err, "group")
-	}
-	s.touchGroup(ctx, groupID)
-	return nil
-}
-
-// ReplaceMembers makes the group's members exactly userIDs (as far as p can see:
-// an app caller's replacement leaves other apps' users alone). userIDs are at
-// most MaxMembersPerRequest; the members it removes are not counted.
+// ReplaceMembers makes the group's members exactly userIDs (PatchGroup with
+// one "replace"; for an app caller, as far as it can see: other apps' users
+// stay). userIDs are at most MaxMembersPerRequest; the members it removes
+// are not counted.
 func (s *Service) ReplaceMembers(ctx context.Context, p Principal, groupID string, userIDs []string) error {
-	if !p.manages() {
-		return forbiddenToManage
-	}
-	if err := CheckMemberCount(len(userIDs)); err != nil {
-		return err
-	}
-	current, err := s.GroupMemberIDs(ctx, p, groupID)
-	if err != nil {
-		return err
-	}
-	want := map[string]bool{}
-	for _, id := range userIDs {
-		want[id] = true
-	}
-	var add, remove []string
-	for id := range want {
-		if _, found := slices.BinarySearch(current, id); !found {
-			add = append(add, id)
-		}
-	}
-	for _, id := range current {
-		if !want[id] {
-			remove = append(remove, id)
-		}
-	}
-	slices.Sort(add)
-	if len(add) > 0 {
-		if err := s.AddMembers(ctx, p, groupID, add); err != nil {
-			return err
-		}
-	}
-	if len(remove) > 0 {
-		return s.removeMembers(ctx, p, groupID, remove)
-	}
-	return nil
+	_, err := s.PatchGroup(ctx, p, groupID, GroupPatch{Members: []MemberOp{{Op: "replace", IDs: userIDs}}})
+	return err
 }
 
 // GroupMemberIDs returns the sorted ids of the group's members that p may see.
@@ -473,27 +380,6 @@ func (s *Service) UserGroups(ctx context.Context, p Principal, userID string) ([
 		groups = append(groups, g)
 	}
 	return groups, nil
-}
-
-// memberError distinguishes a missing group from a missing member user.
-func (s *Service) memberError(ctx context.Context, groupID string, err error) error {
-	if _, gerr := s.store.GetGroup(ctx, groupID); gerr != nil {
-		return translate(gerr, "group")
-	}
-	return translate(err, "member user")
-}
-
-// touchGroup gives the group a new version after a membership change, so that
-// its ETag changes with its members. It is bookkeeping: the change's event
-// was committed with the membership.
-func (s *Service) touchGroup(ctx context.Context, id string) {
-	_, err := s.store.UpdateGroup(context.WithoutCancel(ctx), id, 0, func(g *schemas.Group) error {
-		g.Updated = s.clock()
-		return nil
-	}, nil)
-	if err != nil {
-		s.log.Warn("group version not bumped after membership change", "group", id, "err", err)
-	}
 }
 
 func memberChange(removed, added []string) map[string]schemas.Change {

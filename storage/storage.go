@@ -36,15 +36,13 @@ import (
 //
 // Audit events are committed with the change they describe. Every method that
 // changes a user, group, application or API token takes the event of the change:
-// a fixed *schemas.Event, or for an update an [Audit] that builds it from the
-// committed versions before and after. When such a method returns nil, the
+// a fixed *schemas.Event, or for an update an [Audit] (PatchGroup: a
+// [GroupAudit]) that builds it from the committed versions before and after. When such a method returns nil, the
 // change and its event are both durable. When it fails because the change was
 // refused (ErrNotFound, a *ConflictError, ErrVersionMismatch, an updater's
 // error), neither is stored. When the event cannot be stored, the change is
 // not made. A nil event (or an Audit returning nil) records nothing; the
-// directory passes one for every change it makes on a caller's behalf, and
-// none only for bookkeeping (a group's version bump after a membership change,
-// whose event the membership change committed). How the pair is made atomic is the backend's
+// directory passes one for every change it makes on a caller's behalf. How the pair is made atomic is the backend's
 // business (embedded: one transaction; mongo: the event is written first and
 // removed again if the change is refused), with one difference callers see:
 // after a failure wrapping ErrUnavailable the change may or may not have been
@@ -81,15 +79,38 @@ type Store interface {
 	// ListGroups returns one page of the groups matching q.Filter and the total.
 	ListGroups(ctx context.Context, q Query) (Page[*schemas.Group], error)
 
-	// AddMembers makes the users members of the group. It is idempotent for
-	// users that already are members. It fails with ErrNotFound, changing
-	// nothing, when the group or any of the users does not exist. Each user whose
-	// membership changed gets a new Version. e is committed even when no
-	// membership changed.
-	AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error
-	// RemoveMembers removes the users from the group; users that are not members
-	// (or do not exist) are ignored. It fails with ErrNotFound when the group does not exist.
-	RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error
+	// PatchGroup changes the group's own attributes and its membership as
+	// one operation (a SCIM PATCH or PUT of a group), or fails changing
+	// nothing:
+	//
+	//   - ErrNotFound when the group does not exist;
+	//   - ch.Check's error when it refuses the group's current Version
+	//     (If-Match), before anything else is looked at;
+	//   - ch.Apply's error (Apply runs on a copy of the group, may run more
+	//     than once and must have no side effects; it reports whether it
+	//     changed anything and must not change ID or Version);
+	//   - ErrNotFound when an "add" or "replace" operation names a user that
+	//     does not exist.
+	//
+	// The membership operations (MemberOp) apply in order after
+	// Apply: "add" makes the users members (idempotent), "remove" removes
+	// them (users that are not members, or do not exist, are ignored),
+	// "replace" makes the members exactly the users named, "clear" removes
+	// every member; any other Op is an error.
+	//
+	// When nothing changes (Apply changed nothing and every operation was a
+	// no-op) nothing is written: no new version, no event. Otherwise the group
+	// gets Version+1 — once, whatever changed — and, when its membership
+	// changed, Updated becomes ch.At if that is later; each user whose
+	// membership changed gets a new Version (a user's groups are part of its
+	// representation, so its ETag must change with them). audit builds the
+	// events of the change from the group before and after and the users
+	// added and removed (ascending, each once); they are committed with it.
+	//
+	// The embedded store makes it one transaction. MongoDB (no multi-document
+	// transactions in the portable subset) orders it and compensates: see
+	// the mongo package for what a failure part way leaves.
+	PatchGroup(ctx context.Context, id string, ch GroupChange, audit GroupAudit) (*schemas.Group, error)
 	// GroupMemberIDs returns the ids of the group's members in ascending order,
 	// or ErrNotFound when the group does not exist.
 	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
@@ -195,6 +216,38 @@ type Store interface {
 	// Close releases the store's resources. The store is unusable afterwards.
 	Close() error
 }
+
+// GroupChange is one change of a group by PatchGroup.
+type GroupChange struct {
+	// Check, when set, is called with the group's current Version before
+	// anything changes (If-Match); an error it returns is returned as is.
+	Check func(version int64) error
+	// Apply changes the group's own attributes (nil: none) and reports
+	// whether it changed anything.
+	Apply func(g *schemas.Group) (changed bool, err error)
+	// Members are the membership operations, applied in order after Apply.
+	Members []MemberOp
+	// At is the time of the change: the group's Updated when its membership
+	// changes.
+	At time.Time
+}
+
+// MemberOp is one membership operation of a GroupChange: "add" or "remove"
+// of the users IDs, "replace" (the members become exactly IDs) or "clear"
+// (no members).
+type MemberOp struct {
+	Op  string
+	IDs []string
+}
+
+// GroupAudit builds the audit events of a PatchGroup that changes
+// something: prev and cur are the group before and after (cur with its new
+// Version), added and removed the users whose membership changed (ascending,
+// each once). The backend calls it once per attempt and commits the events
+// of the attempt that is written, in order; it must not change its
+// arguments, must have no side effects and must return events with the same
+// IDs every time. nil events are skipped.
+type GroupAudit func(prev, cur *schemas.Group, added, removed []string) []*schemas.Event
 
 // Audit builds the audit event of an update: prev is the committed version the
 // update started from, cur the version it writes (ID and Version already set).

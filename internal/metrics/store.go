@@ -135,18 +135,22 @@ func (s *store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*
 	return out, err
 }
 
-func (s *store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	start := time.Now()
-	err := s.Store.AddMembers(ctx, groupID, userIDs, e)
-	s.done("AddMembers", start, err, one(e))
-	return err
-}
-
-func (s *store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	start := time.Now()
-	err := s.Store.RemoveMembers(ctx, groupID, userIDs, e)
-	s.done("RemoveMembers", start, err, one(e))
-	return err
+func (s *store) PatchGroup(ctx context.Context, id string, ch storage.GroupChange, audit storage.GroupAudit) (*schemas.Group, error) {
+	start, n := time.Now(), 0
+	if audit != nil {
+		inner := audit
+		audit = func(prev, cur *schemas.Group, added, removed []string) []*schemas.Event {
+			es := inner(prev, cur, added, removed)
+			n = 0
+			for _, e := range es {
+				n += one(e)
+			}
+			return es
+		}
+	}
+	out, err := s.Store.PatchGroup(ctx, id, ch, audit)
+	s.done("PatchGroup", start, err, n)
+	return out, err
 }
 
 func (s *store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {

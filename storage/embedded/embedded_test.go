@@ -230,10 +230,10 @@ func TestMemoryMatchesFile(t *testing.T) {
 		users = append(users, u)
 	}
 	ids := createAll(t, s, users)
-	if err := s.AddMembers(ctx, "g1", ids[:100], nil); err != nil {
+	if err := storagetest.AddMembers(ctx, s, "g1", ids[:100], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemoveMembers(ctx, "g1", ids[:10], nil); err != nil {
+	if err := storagetest.RemoveMembers(ctx, s, "g1", ids[:10], nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteApp(ctx, "a1", nil); err != nil {
@@ -302,7 +302,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 		users = append(users, u)
 	}
 	ids := createAll(t, s, users)
-	if err := s.AddMembers(ctx, "g1", ids[:50], nil); err != nil {
+	if err := storagetest.AddMembers(ctx, s, "g1", ids[:50], nil); err != nil {
 		t.Fatal(err)
 	}
 	// Changes the search index must follow: a rename, a new email, a delete.

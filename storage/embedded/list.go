@@ -230,8 +230,9 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 			if it.err != nil {
 				return it.err
 			}
-			it.u.Version = it.version
-			it.u.GroupIDs = seconds(r.groups, it.id)
+			var changes int64
+			it.u.GroupIDs, changes = r.groupsOf(it.id)
+			it.u.Version = it.version + changes
 		}
 		parallel(func(it *item) {
 			if it.keep = f == nil || schemas.MatchUser(f, it.u); !it.keep {

@@ -36,13 +36,17 @@ var present = []byte{1}
 // pairPrefix is the common prefix of every pairKey(a, ·).
 func pairPrefix(a string) []byte { return pairKey(a, "") }
 
-// seconds returns the second ids of every pair (a, ·) in bk, ascending.
+// seconds returns the second ids of every pair (a, ·) in bk, ascending. The
+// key pairPrefix(a) itself (an empty second id: no id is empty) is not a
+// pair: userGroups keeps a user's membership counter there (memberKey).
 func seconds(bk *bolt.Bucket, a string) []string {
 	prefix := pairPrefix(a)
 	var out []string
 	c := bk.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		out = append(out, string(k[len(prefix):]))
+		if len(k) > len(prefix) {
+			out = append(out, string(k[len(prefix):]))
+		}
 	}
 	return out
 }
@@ -93,12 +97,32 @@ func usersOf(tx *bolt.Tx) *users {
 // exists reports whether the user is stored.
 func (r *users) exists(id string) bool { return id != "" && r.recs.Get([]byte(id)) != nil }
 
-// version returns the stored version of the user (0: no such user).
+// version returns the version of the user (0: no such user): the version
+// of its record (userVersions) plus the number of changes of its memberships
+// (memberCount). The count sits in userGroups next to the user's memberships,
+// on the page a membership change writes anyway, so that the change gives the
+// user a new version without writing a page of userVersions per member.
 func (r *users) version(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	return decodeVersion(r.versions.Get([]byte(id)))
+	return decodeVersion(r.versions.Get([]byte(id))) + r.memberCount(id)
+}
+
+// memberKey is the key, in userGroups, of the number of membership changes
+// of user id (8 bytes, big-endian; absent: 0): pairKey(id, ""), which sorts
+// before the user's pairs.
+func memberKey(id string) []byte { return pairPrefix(id) }
+
+// memberCount returns the number of membership changes of the user.
+func (r *users) memberCount(id string) int64 {
+	return decodeVersion(r.groups.Get(memberKey(id)))
+}
+
+// putVersion stores v as the user's version: its record's version is v less
+// its membership count.
+func (r *users) putVersion(id string, v int64) error {
+	return r.versions.Put([]byte(id), encodeVersion(v-r.memberCount(id)))
 }
 
 // get decodes the user, or returns nil when it does not exist.
@@ -126,8 +150,24 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 
 // complete sets the version and groups of a decoded user record.
 func (r *users) complete(u *schemas.User) {
-	u.Version = r.version(u.ID)
-	u.GroupIDs = seconds(r.groups, u.ID)
+	var n int64
+	u.GroupIDs, n = r.groupsOf(u.ID)
+	u.Version = decodeVersion(r.versions.Get([]byte(u.ID))) + n
+}
+
+// groupsOf returns the groups of the user, ascending, and its number of
+// membership changes (see version), with one seek.
+func (r *users) groupsOf(id string) (groups []string, changes int64) {
+	prefix := pairPrefix(id)
+	c := r.groups.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) == len(prefix) {
+			changes = decodeVersion(v)
+		} else {
+			groups = append(groups, string(k[len(prefix):]))
+		}
+	}
+	return groups, changes
 }
 
 // owner returns the id holding key in the unique user index kind, or "".
@@ -237,6 +277,21 @@ func (r *users) setMember(group, user string, in bool) error {
 		return err
 	}
 	return r.members.Delete(pairKey(group, user))
+}
+
+// countMemberChange gives the user a new version after a change of its
+// memberships (see version).
+func (r *users) countMemberChange(user string) error {
+	return r.groups.Put(memberKey(user), encodeVersion(r.memberCount(user)+1))
+}
+
+// forget removes what userGroups and userVersions hold of a deleted user
+// beyond its memberships: its version and membership count.
+func (r *users) forget(id string) error {
+	if err := r.groups.Delete(memberKey(id)); err != nil {
+		return err
+	}
+	return r.versions.Delete([]byte(id))
 }
 
 // isMember reports whether user is a member of group.

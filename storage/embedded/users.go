@@ -350,42 +350,6 @@ func (b *batch) restage(ids []string, change func(old *schemas.User) *schemas.Us
 	return nil
 }
 
-// AddMembers makes the users members of the group, in one transaction: per
-// new membership two small keys and the user's version, never its record.
-func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	return s.audited(ctx, e, func(b *batch) error {
-		if _, ok := b.group(groupID); !ok {
-			return storage.ErrNotFound
-		}
-		for _, id := range userIDs {
-			if !b.userExists(id) {
-				return storage.ErrNotFound
-			}
-		}
-		for _, id := range sortedIDs(userIDs) {
-			if err := b.setMembership(groupID, id, true); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// RemoveMembers removes the users from the group, in one transaction.
-func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	return s.audited(ctx, e, func(b *batch) error {
-		if _, ok := b.group(groupID); !ok {
-			return storage.ErrNotFound
-		}
-		for _, id := range sortedIDs(userIDs) {
-			if err := b.setMembership(groupID, id, false); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // sortedIDs returns the ids sorted, each once: written in key order, the
 // keys of a bulk membership change walk each B-tree once, left to right.
 func sortedIDs(ids []string) []string {

@@ -402,7 +402,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 			}
 		}
 	}
-	if err := b.u.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
+	if err := b.u.putVersion(u.ID, u.Version); err != nil {
 		return err
 	}
 	if err := b.u.moveEmails(u.ID, oldEmails, nu.emails); err != nil {
@@ -468,7 +468,7 @@ func (b *batch) deleteUser(id string) error {
 			return err
 		}
 	}
-	if err := b.u.versions.Delete([]byte(id)); err != nil {
+	if err := b.u.forget(id); err != nil {
 		return err
 	}
 	if err := b.u.moveEmails(id, old.emails, nil); err != nil {
@@ -483,8 +483,9 @@ func (b *batch) deleteUser(id string) error {
 }
 
 // setMembership makes the user a member of the group (in) or not, and gives
-// it a new version when that changes its membership. The user's record is
-// not touched.
+// it a new version when that changes its membership. The user's record and
+// its userVersions entry are not touched: the keys written are next to each
+// other in userGroups (see users.version), plus one in groupMembers.
 func (b *batch) setMembership(group, user string, in bool) error {
 	if b.u.isMember(group, user) == in {
 		return nil
@@ -494,7 +495,7 @@ func (b *batch) setMembership(group, user string, in bool) error {
 		return err
 	}
 	delete(b.users, user) // its cached GroupIDs and Version are stale
-	return b.u.versions.Put([]byte(user), encodeVersion(b.u.version(user)+1))
+	return b.u.countMemberChange(user)
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {

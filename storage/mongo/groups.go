@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -238,87 +239,442 @@ func (s *Store) lookupGroup(ctx context.Context, id string) (exists, alike bool,
 	return true, alike, nil
 }
 
-// AddMembers adds the group to each user's groupIds. It checks that the group
-// and every user exist first (one lookup each), then updates every user that is
-// not yet a member with one UpdateMany ($addToSet, $inc version).
-func (s *Store) AddMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	return s.audited(ctx, e, func() error { return s.addMembers(ctx, groupID, userIDs) })
-}
-
-func (s *Store) addMembers(ctx context.Context, groupID string, userIDs []string) error {
-	if _, _, err := s.lookupGroup(ctx, groupID); err != nil {
-		return err
+// PatchGroup changes the group's attributes and its membership. Without
+// multi-document transactions (the portable subset) it cannot be one atomic
+// write; it is ordered so that every refusal the caller can cause comes
+// before anything is written, and compensated after that:
+//
+//  1. Read: the group (with Check and Apply on a copy) and the users the
+//     operations name — whether they exist and are members (one find; one
+//     more for "replace" and "clear", the current members). An unknown
+//     group or user, a failed Check, Apply's error: nothing was written.
+//  2. Write the events (as every audited write: event first).
+//  3. Change the users' memberships: adds, then removes, each user getting a
+//     new version (one UpdateMany each; with claims, a compare-and-swap per
+//     user).
+//  4. Give the group its new version after its members changed, so that a
+//     reader never caches the new version with the old members: with an
+//     attribute change, a compare-and-swap of the group document (on a lost
+//     race it reads the group again, runs Check and Apply again and swaps
+//     again); a membership change alone is an atomic $inc of the group's
+//     version with a $max of its updated time (conditional on the version
+//     read when Check is set) — no read-modify-write, so concurrent
+//     membership changes do not queue on the group. With claims (FerretDB
+//     v1, whose $inc is not atomic) the bump is a claimed swap of the
+//     version field only.
+//
+// If step 4 is refused (Check no longer holds because the group changed
+// meanwhile, a displayName taken meanwhile), step 3 is undone (the users
+// get yet another version) and the events are deleted. A crash or a lost
+// connection between steps 2 and 4 can leave the events, part of the
+// membership change, and the group's old version: the change is then not
+// atomic, which is what the embedded store's one transaction guarantees and
+// this backend does not.
+func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChange, audit storage.GroupAudit) (_ *schemas.Group, err error) {
+	for _, m := range ch.Members {
+		switch m.Op {
+		case "add", "remove", "replace", "clear":
+		default:
+			return nil, fmt.Errorf("mongo: patch group %s: unknown membership operation %q", id, m.Op)
+		}
 	}
-	ids := uniq(userIDs)
-	if len(ids) == 0 {
-		return nil
+	d, alike, err := s.readGroup(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	inIDs := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
-	if s.claims {
-		// One find both checks that every user exists and fetches the
-		// documents for the per-user compare-and-swap.
-		docs, err := findAll[userDoc](ctx, s.users, inIDs, options.Find())
+	prev, cur, changed, err := applyGroupDoc(ch, d)
+	if err != nil {
+		return nil, err
+	}
+	if changed && schemas.Fold(cur.DisplayName) != d.Norm.DisplayName {
+		// A name another group holds: refused before anything is written
+		// (the unique index still decides a race, at step 4).
+		nd, err := groupToDoc(cur)
 		if err != nil {
-			return wrap(err, "add members to group %s", groupID)
+			return nil, err
 		}
-		if len(docs) != len(ids) {
-			return storage.ErrNotFound
+		field, err := whichConflict(ctx, s.groups, id, groupConflictChecks(nd, false))
+		if err != nil {
+			return nil, err
 		}
-		for i := range docs {
-			if slices.Contains(docs[i].GroupIDs, groupID) {
+		if field != "" {
+			return nil, storage.Conflict(field)
+		}
+	}
+	added, removed, err := s.planMembers(ctx, id, ch.Members)
+	if err != nil {
+		return nil, err
+	}
+	members := len(added)+len(removed) > 0
+	if !changed && !members {
+		return prev, nil
+	}
+	var events []string // ids of the events written
+	dropEvents := func() {
+		for _, e := range events {
+			s.dropEvent(ctx, e)
+		}
+	}
+	writeEvents := func(prev, cur *schemas.Group) error {
+		if audit == nil {
+			return nil
+		}
+		for _, e := range audit(prev, cur, added, removed) {
+			if e == nil {
 				continue
 			}
-			_, err := s.casUser(ctx, docs[i].ID, 0, &docs[i], func(u *schemas.User) (bool, error) {
-				if u.InGroup(groupID) {
-					return false, nil
-				}
-				u.GroupIDs = append(u.GroupIDs, groupID)
-				return true, nil
-			})
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return wrap(err, "add members to group %s", groupID)
+			ed, err := eventToDoc(e)
+			if err != nil {
+				return err
+			}
+			if err := s.writeEvent(ctx, ed); err != nil {
+				return err
+			}
+			if !slices.Contains(events, ed.Head.ID) {
+				events = append(events, ed.Head.ID)
 			}
 		}
 		return nil
 	}
-	n, err := s.users.CountDocuments(ctx, inIDs)
+	stamp := func(prev, cur *schemas.Group) {
+		cur.Version = prev.Version + 1
+		if members && ch.At.After(cur.Updated) {
+			cur.Updated = ch.At
+		}
+	}
+	stamp(prev, cur)
+	if err := writeEvents(prev, cur); err != nil {
+		dropEvents()
+		return nil, err
+	}
+	// After a failure part way through the membership, the group's version
+	// moves on all the same (best effort): a reader must not keep the old
+	// version with members that changed.
+	bumpAnyway := func() {
+		_, _ = s.bumpGroup(context.WithoutCancel(ctx), id, storage.GroupChange{}, prev, cur)
+	}
+	if members {
+		err := s.addUsers(ctx, id, added)
+		if err == nil {
+			err = s.removeUsers(ctx, id, removed, alike)
+		}
+		if err != nil {
+			bumpAnyway()
+			return nil, wrap(err, "change the members of group %s", id) // the events stay: the change may be part made
+		}
+	}
+	var out *schemas.Group
+	if changed {
+		out, err = s.swapGroup(ctx, id, ch, prev, cur, stamp, writeEvents)
+	} else {
+		out, err = s.bumpGroup(ctx, id, ch, prev, cur)
+	}
 	if err != nil {
-		return wrap(err, "add members to group %s", groupID)
+		if members {
+			ctx := context.WithoutCancel(ctx)
+			_ = s.removeUsers(ctx, id, added, alike)
+			_ = s.addUsers(ctx, id, removed)
+			bumpAnyway()
+		}
+		if !errors.Is(err, storage.ErrUnavailable) {
+			dropEvents()
+		}
+		return nil, err
 	}
-	if int(n) != len(ids) {
-		return storage.ErrNotFound
-	}
-	notYet := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "groupIds", Value: bson.D{{Key: "$ne", Value: groupID}}}}
-	_, err = s.users.UpdateMany(ctx, notYet,
-		bson.D{
-			{Key: "$addToSet", Value: bson.D{{Key: "groupIds", Value: groupID}, {Key: "norm.groups", Value: schemas.Fold(groupID)}}},
-			{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
-		})
-	if err != nil {
-		return wrap(err, "add members to group %s", groupID)
-	}
-	return nil
+	return out, nil
 }
 
-// RemoveMembers removes the group from each user's groupIds with one
-// UpdateMany; users that are not members (or do not exist) are not touched.
-func (s *Store) RemoveMembers(ctx context.Context, groupID string, userIDs []string, e *schemas.Event) error {
-	return s.audited(ctx, e, func() error { return s.removeMembers(ctx, groupID, userIDs) })
+// readGroup reads the group document and reports (in the same round trip)
+// whether another group's id folds like its own (see pullMembers).
+func (s *Store) readGroup(ctx context.Context, id string) (*groupDoc, bool, error) {
+	docs, err := findAll[groupDoc](ctx, s.groups, bson.D{{Key: "norm.id", Value: schemas.Fold(id)}}, options.Find())
+	if err != nil {
+		return nil, false, wrap(err, "get group %s", id)
+	}
+	var d *groupDoc
+	alike := false
+	for i := range docs {
+		if docs[i].ID == id {
+			d = &docs[i]
+		} else {
+			alike = true
+		}
+	}
+	if d == nil {
+		return nil, false, storage.ErrNotFound
+	}
+	return d, alike, nil
 }
 
-func (s *Store) removeMembers(ctx context.Context, groupID string, userIDs []string) error {
-	_, alike, err := s.lookupGroup(ctx, groupID)
-	if err != nil {
-		return err
+// applyGroupDoc decodes the group document twice — the group as it is, and
+// a copy — and runs ch's Check and Apply on the copy.
+func applyGroupDoc(ch storage.GroupChange, d *groupDoc) (prev, cur *schemas.Group, changed bool, err error) {
+	if prev, err = d.group(); err != nil {
+		return nil, nil, false, err
 	}
-	ids := uniq(userIDs)
+	if ch.Check != nil {
+		if err := ch.Check(prev.Version); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	cur = prev.Clone()
+	if ch.Apply != nil {
+		if changed, err = ch.Apply(cur); err != nil {
+			return nil, nil, false, err
+		}
+		cur.ID, cur.Version = prev.ID, prev.Version
+	}
+	if !changed {
+		cur = prev.Clone()
+	}
+	return prev, cur, changed, nil
+}
+
+// planMembers runs the membership operations on the stored membership,
+// reading only: it returns the users they add and remove (ascending, each
+// once), or storage.ErrNotFound when an add or a replace names a user that
+// does not exist.
+func (s *Store) planMembers(ctx context.Context, gid string, ops []storage.MemberOp) (added, removed []string, err error) {
+	if len(ops) == 0 {
+		return nil, nil, nil
+	}
+	type memberDoc struct {
+		ID       string   `bson:"_id"`
+		GroupIDs []string `bson:"groupIds"`
+	}
+	var named []string
+	whole := false // a replace or clear: the current members are needed
+	for _, m := range ops {
+		named = append(named, m.IDs...)
+		whole = whole || m.Op == "replace" || m.Op == "clear"
+	}
+	proj := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "groupIds", Value: 1}})
+	var filter bson.D
+	byID := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: uniq(named)}}}}
+	members := bson.D{{Key: "groupIds", Value: gid}}
+	switch {
+	case whole && len(named) > 0:
+		filter = bson.D{{Key: "$or", Value: bson.A{byID, members}}}
+	case whole:
+		filter = members
+	case len(named) > 0:
+		filter = byID
+	default:
+		return nil, nil, nil
+	}
+	docs, err := findAll[memberDoc](ctx, s.users, filter, proj)
+	if err != nil {
+		return nil, nil, wrap(err, "members of group %s", gid)
+	}
+	exists := make(map[string]bool, len(docs))
+	stored := make(map[string]bool)
+	for _, d := range docs {
+		exists[d.ID] = true
+		if slices.Contains(d.GroupIDs, gid) {
+			stored[d.ID] = true
+		}
+	}
+	want := make(map[string]bool)
+	for _, m := range ops {
+		if m.Op == "add" || m.Op == "replace" {
+			for _, u := range m.IDs {
+				if !exists[u] {
+					return nil, nil, storage.ErrNotFound
+				}
+			}
+		}
+		switch m.Op {
+		case "add":
+			for _, u := range m.IDs {
+				want[u] = true
+			}
+		case "remove":
+			for _, u := range m.IDs {
+				want[u] = false
+			}
+		case "replace", "clear":
+			for u := range stored {
+				if _, ok := want[u]; !ok {
+					want[u] = true
+				}
+			}
+			for u := range want {
+				want[u] = false
+			}
+			for _, u := range m.IDs {
+				want[u] = true
+			}
+		}
+	}
+	for u, in := range want {
+		if stored[u] != in {
+			if in {
+				added = append(added, u)
+			} else {
+				removed = append(removed, u)
+			}
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed, nil
+}
+
+// addUsers adds the group to the groupIds of the users (which exist) that
+// are not members yet, incrementing each one's version: one UpdateMany
+// ($addToSet, $inc), or with claims a compare-and-swap per user. Users
+// deleted meanwhile are skipped.
+func (s *Store) addUsers(ctx context.Context, gid string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.pullMembers(ctx, groupID, ids, alike); err != nil {
-		return wrap(err, "remove members from group %s", groupID)
+	notYet := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "groupIds", Value: bson.D{{Key: "$ne", Value: gid}}}}
+	if s.claims {
+		return s.casEach(ctx, notYet, func(u *schemas.User) bool {
+			if u.InGroup(gid) {
+				return false
+			}
+			u.GroupIDs = append(u.GroupIDs, gid)
+			return true
+		})
 	}
-	return nil
+	_, err := s.users.UpdateMany(ctx, notYet, bson.D{
+		{Key: "$addToSet", Value: bson.D{{Key: "groupIds", Value: gid}, {Key: "norm.groups", Value: schemas.Fold(gid)}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
+	})
+	return err
+}
+
+// removeUsers removes the group from the users ids (none when empty; see
+// pullMembers).
+func (s *Store) removeUsers(ctx context.Context, gid string, ids []string, alike bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.pullMembers(ctx, gid, ids, alike)
+}
+
+// swapGroup is step 4 of PatchGroup with an attribute change: the group
+// document cur (prev's successor) replaces version prev.Version by
+// compare-and-swap; on a lost race the group is read again, and Check and
+// Apply run again on it (their errors are returned as they are).
+func (s *Store) swapGroup(ctx context.Context, id string, ch storage.GroupChange, prev, cur *schemas.Group,
+	stamp func(prev, cur *schemas.Group), writeEvents func(prev, cur *schemas.Group) error) (*schemas.Group, error) {
+	defer s.locks.lock(s.groups.Name() + "/" + id)()
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, wrap(err, "update group %s", id)
+		}
+		if attempt > 0 {
+			d, _, err := s.readGroup(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			// Whether Apply changes anything now, the membership changed:
+			// the group gets a new version.
+			if prev, cur, _, err = applyGroupDoc(ch, d); err != nil {
+				return nil, err
+			}
+			stamp(prev, cur)
+			if err := writeEvents(prev, cur); err != nil {
+				return nil, err
+			}
+		}
+		nd, err := groupToDoc(cur)
+		if err != nil {
+			return nil, err
+		}
+		swapped, err := s.swap(ctx, s.groups, id, prev.Version, nd)
+		if err != nil {
+			if !isDuplicateKey(err) {
+				return nil, wrap(err, "update group %s", id)
+			}
+			field, ferr := whichConflict(ctx, s.groups, id, groupConflictChecks(nd, false))
+			if ferr != nil {
+				return nil, ferr
+			}
+			if field != "" {
+				return nil, storage.Conflict(field)
+			}
+			continue
+		}
+		if swapped {
+			return cur, nil
+		}
+	}
+	return nil, wrap(errTooManyAttempts, "update group %s", id)
+}
+
+// bumpGroup is step 4 of PatchGroup for a membership change alone: the
+// group's version +1 and its updated time at least cur.Updated, by an atomic
+// $inc and $max (when Check is set, only if the version is still
+// prev.Version: otherwise ErrVersionMismatch). With claims the same update is
+// made under the claim of the version it replaces, read first.
+func (s *Store) bumpGroup(ctx context.Context, id string, ch storage.GroupChange, prev, cur *schemas.Group) (*schemas.Group, error) {
+	set := bson.D{{Key: "$max", Value: bson.D{{Key: "updated", Value: utc(cur.Updated)}}}}
+	if !s.claims {
+		filter := bson.D{{Key: "_id", Value: id}}
+		if ch.Check != nil {
+			filter = append(filter, bson.E{Key: "version", Value: prev.Version})
+		}
+		var d groupDoc
+		err := s.groups.FindOneAndUpdate(ctx, filter, append(set, bson.E{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}),
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		if errors.Is(err, mdb.ErrNoDocuments) {
+			if ch.Check != nil {
+				return nil, storage.ErrVersionMismatch
+			}
+			return nil, storage.ErrNotFound
+		}
+		if err != nil {
+			return nil, wrap(err, "update group %s", id)
+		}
+		return d.group()
+	}
+	defer s.locks.lock(s.groups.Name() + "/" + id)()
+	v := prev.Version
+	for attempt := 0; attempt < s.maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, wrap(err, "update group %s", id)
+		}
+		if attempt > 0 {
+			d, _, err := s.readGroup(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if ch.Check != nil && d.Version != prev.Version {
+				return nil, storage.ErrVersionMismatch
+			}
+			v = d.Version
+		}
+		claimID := s.groups.Name() + "/" + id + "/" + strconv.FormatInt(v, 10)
+		won, err := s.claim(ctx, claimID)
+		if err != nil {
+			return nil, err
+		}
+		if !won {
+			continue
+		}
+		var d groupDoc
+		err = s.groups.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: v}},
+			append(set, bson.E{Key: "$set", Value: bson.D{{Key: "version", Value: v + 1}}}),
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+		if errors.Is(err, mdb.ErrNoDocuments) {
+			s.release(ctx, claimID)
+			continue
+		}
+		if err != nil {
+			s.release(ctx, claimID)
+			return nil, wrap(err, "update group %s", id)
+		}
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.release(ctx, claimID)
+		}()
+		return d.group()
+	}
+	return nil, wrap(errTooManyAttempts, "update group %s", id)
 }
 
 // GroupMemberIDs returns the ids of the users whose groupIds hold the group,

@@ -619,6 +619,12 @@ func transient(err error) bool {
 	}
 	var se mdb.ServerError
 	if errors.As(err, &se) {
+		// FerretDB v1 over SQLite answers a write that waited for others
+		// longer than SQLite's busy timeout with an InternalError quoting
+		// SQLITE_BUSY: the contention passes.
+		if strings.Contains(se.Error(), "SQLITE_BUSY") {
+			return true
+		}
 		if se.HasErrorLabel("RetryableWriteError") || se.HasErrorLabel("TransientTransactionError") {
 			return true
 		}

@@ -127,14 +127,33 @@ func testEventsWithChanges(t *testing.T, h *harness) {
 	_, err = s.UpdateGroup(ctx, g.ID, 1, func(g *schemas.Group) error { return nil }, fixed[*schemas.Group](c.event("updateGroup", g.ID, nil)))
 	refused("UpdateGroup with a stale version", err, storage.ErrVersionMismatch)
 	e = c.event("addGroupMembers", g.ID, nil)
-	ok("AddMembers", e, s.AddMembers(ctx, g.ID, []string{u1.ID, u2.ID}, e))
+	ok("AddMembers", e, AddMembers(ctx, s, g.ID, []string{u1.ID, u2.ID}, e))
+	if err := AddMembers(ctx, s, g.ID, []string{u1.ID}, c.event("addGroupMembers", g.ID, nil)); err != nil {
+		t.Fatalf("AddMembers (already members): %v", err) // changes nothing, so records nothing
+	}
+	// A PATCH changing attributes and members commits every event of it,
+	// built from what it changed.
+	e1, e2 := c.event("updateGroup", g.ID, nil), c.event("removeGroupMembers", g.ID, nil)
+	var saw []string
+	_, err = s.PatchGroup(ctx, g.ID, storage.GroupChange{
+		Apply:   func(g *schemas.Group) (bool, error) { g.Description = "y"; return true, nil },
+		Members: []storage.MemberOp{{Op: "remove", IDs: []string{u1.ID, "nobody"}}, {Op: "add", IDs: []string{u1.ID}}, {Op: "remove", IDs: []string{u1.ID}}},
+	}, func(prev, cur *schemas.Group, added, removed []string) []*schemas.Event {
+		saw = append(append(append(saw[:0], prev.Description, cur.Description), added...), removed...)
+		return []*schemas.Event{e1, nil, e2}
+	})
+	ok("PatchGroup", e1, err)
+	want = append(want, e2.ID)
+	if !slices.Equal(saw, []string{"x", "y", u1.ID}) {
+		t.Errorf("GroupAudit saw %q, want description x → y, nothing added, %s removed", saw, u1.ID)
+	}
 	e = c.event("addGroupMembers", g.ID, nil)
-	ok("AddMembers (already members)", e, s.AddMembers(ctx, g.ID, []string{u1.ID}, e))
-	refused("AddMembers of a missing user", s.AddMembers(ctx, g.ID, []string{u1.ID, "nobody"}, c.event("addGroupMembers", g.ID, nil)), storage.ErrNotFound)
-	refused("AddMembers to a missing group", s.AddMembers(ctx, "nogroup", []string{u1.ID}, c.event("addGroupMembers", "nogroup", nil)), storage.ErrNotFound)
+	ok("AddMembers (again)", e, AddMembers(ctx, s, g.ID, []string{u1.ID}, e))
+	refused("AddMembers of a missing user", AddMembers(ctx, s, g.ID, []string{u1.ID, "nobody"}, c.event("addGroupMembers", g.ID, nil)), storage.ErrNotFound)
+	refused("AddMembers to a missing group", AddMembers(ctx, s, "nogroup", []string{u1.ID}, c.event("addGroupMembers", "nogroup", nil)), storage.ErrNotFound)
 	e = c.event("removeGroupMembers", g.ID, nil)
-	ok("RemoveMembers", e, s.RemoveMembers(ctx, g.ID, []string{u2.ID}, e))
-	refused("RemoveMembers from a missing group", s.RemoveMembers(ctx, "nogroup", []string{u1.ID}, c.event("removeGroupMembers", "nogroup", nil)), storage.ErrNotFound)
+	ok("RemoveMembers", e, RemoveMembers(ctx, s, g.ID, []string{u2.ID}, e))
+	refused("RemoveMembers from a missing group", RemoveMembers(ctx, s, "nogroup", []string{u1.ID}, c.event("removeGroupMembers", "nogroup", nil)), storage.ErrNotFound)
 	refused("DeleteGroup of a missing group", s.DeleteGroup(ctx, "nogroup", c.event("deleteGroup", "nogroup", nil)), storage.ErrNotFound)
 
 	// Applications and API tokens.
@@ -201,7 +220,7 @@ func testEventWriteFailureStopsChange(t *testing.T, h *harness) {
 	fails("UpdateUser", err)
 	assertUser(t, "user after the failed update", withVersion(u1, 1), mustGetUser(t, s, u1.ID))
 
-	fails("AddMembers", s.AddMembers(ctx, g.ID, []string{u1.ID}, unstorable(&c, "addGroupMembers", g.ID)))
+	fails("AddMembers", AddMembers(ctx, s, g.ID, []string{u1.ID}, unstorable(&c, "addGroupMembers", g.ID)))
 	assertMembers(t, s, g.ID)
 	_, err = s.UpdateGroup(ctx, g.ID, 0, func(g *schemas.Group) error { g.Description = "changed"; return nil },
 		fixed[*schemas.Group](unstorable(&c, "updateGroup", g.ID)))

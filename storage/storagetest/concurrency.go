@@ -197,7 +197,7 @@ func testConcurrentMembership(t *testing.T, h *harness) {
 			if i%10 == 0 {
 				ids = append(ids, uid(i-1))
 			}
-			if err := s.AddMembers(ctx, "g1", ids, nil); err != nil {
+			if err := AddMembers(ctx, s, "g1", ids, nil); err != nil {
 				t.Errorf("AddMembers(%v): %v", ids, err)
 			}
 		})
@@ -220,9 +220,9 @@ func testConcurrentMembership(t *testing.T, h *harness) {
 		wg.Go(func() {
 			var err error
 			if i%2 == 0 {
-				err = s.RemoveMembers(ctx, "g1", []string{uid(i)}, nil)
+				err = RemoveMembers(ctx, s, "g1", []string{uid(i)}, nil)
 			} else {
-				err = s.AddMembers(ctx, "g1", []string{uid(i)}, nil)
+				err = AddMembers(ctx, s, "g1", []string{uid(i)}, nil)
 			}
 			if err != nil {
 				t.Errorf("membership change of %s: %v", uid(i), err)
@@ -259,7 +259,7 @@ func testConcurrentMembershipOneUser(t *testing.T, h *harness) {
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Go(func() {
-			if err := s.AddMembers(ctx, g, []string{u.ID}, nil); err != nil {
+			if err := AddMembers(ctx, s, g, []string{u.ID}, nil); err != nil {
 				t.Errorf("AddMembers(%s): %v", g, err)
 			}
 		})
@@ -285,7 +285,7 @@ func testConcurrentMembershipOneUser(t *testing.T, h *harness) {
 	// And every group removes it, again racing updates.
 	for _, g := range groups {
 		wg.Go(func() {
-			if err := s.RemoveMembers(ctx, g, []string{u.ID}, nil); err != nil {
+			if err := RemoveMembers(ctx, s, g, []string{u.ID}, nil); err != nil {
 				t.Errorf("RemoveMembers(%s): %v", g, err)
 			}
 		})

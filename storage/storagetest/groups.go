@@ -1,7 +1,10 @@
 package storagetest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -163,7 +166,7 @@ func testMembership(t *testing.T, h *harness) {
 	assertMembers(t, s, "g1")
 
 	// Add in unsorted order; members come back sorted.
-	if err := s.AddMembers(ctx, "g1", []string{uid(3), uid(1), uid(5)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(3), uid(1), uid(5)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(3), uid(5))
@@ -181,7 +184,7 @@ func testMembership(t *testing.T, h *harness) {
 	assertUser(t, "member after AddMembers", want, mustGetUser(t, s, uid(3)))
 
 	// Idempotent: re-adding members changes nothing (no new versions), the new one is added.
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(3), uid(2), uid(2)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(1), uid(3), uid(2), uid(2)}, nil); err != nil {
 		t.Fatalf("AddMembers (again): %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(3), uid(5))
@@ -189,12 +192,12 @@ func testMembership(t *testing.T, h *harness) {
 	assertVersion(t, s, uid(3), 2)
 	assertVersion(t, s, uid(2), 2)
 	assertGroupIDs(t, s, uid(2), "g1")
-	if err := s.AddMembers(ctx, "g1", nil, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", nil, nil); err != nil {
 		t.Errorf("AddMembers(no users): %v", err)
 	}
 
 	// A second group.
-	if err := s.AddMembers(ctx, "g2", []string{uid(1), uid(6)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g2", []string{uid(1), uid(6)}, nil); err != nil {
 		t.Fatalf("AddMembers(g2): %v", err)
 	}
 	assertMembers(t, s, "g2", uid(1), uid(6))
@@ -218,7 +221,7 @@ func testMembership(t *testing.T, h *harness) {
 	checkListUsers(t, s, `not (groups pr)`, scimOpts(), nil, []string{uid(4)})
 
 	// RemoveMembers ignores non-members and unknown users.
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(3), uid(4), "u99999999"}, nil); err != nil {
+	if err := RemoveMembers(ctx, s, "g1", []string{uid(3), uid(4), "u99999999"}, nil); err != nil {
 		t.Fatalf("RemoveMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(1), uid(2), uid(5))
@@ -226,14 +229,14 @@ func testMembership(t *testing.T, h *harness) {
 	assertVersion(t, s, uid(3), 3)
 	assertVersion(t, s, uid(4), 1) // not a member: untouched
 	assertGroupIDs(t, s, uid(1), "g1", "g2")
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(3)}, nil); err != nil {
+	if err := RemoveMembers(ctx, s, "g1", []string{uid(3)}, nil); err != nil {
 		t.Errorf("RemoveMembers of a non-member: %v", err)
 	}
 	assertVersion(t, s, uid(3), 3)
 	checkListUsers(t, s, `groups eq "g1"`, scimOpts(), nil, []string{uid(1), uid(2), uid(5)})
 
 	// Removing from one group leaves the other.
-	if err := s.RemoveMembers(ctx, "g2", []string{uid(1)}, nil); err != nil {
+	if err := RemoveMembers(ctx, s, "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("RemoveMembers(g2): %v", err)
 	}
 	assertGroupIDs(t, s, uid(1), "g1")
@@ -256,7 +259,7 @@ func testMembershipUnknown(t *testing.T, h *harness) {
 	setupMembership(t, s, 3, 1)
 
 	// An unknown user: ErrNotFound and nothing added, not even the known users.
-	err := s.AddMembers(ctx, "g1", []string{uid(1), "u99999999", uid(2)}, nil)
+	err := AddMembers(ctx, s, "g1", []string{uid(1), "u99999999", uid(2)}, nil)
 	assertErr(t, "AddMembers with an unknown user", err, storage.ErrNotFound)
 	assertMembers(t, s, "g1")
 	for i := 1; i <= 3; i++ {
@@ -264,18 +267,18 @@ func testMembershipUnknown(t *testing.T, h *harness) {
 		assertVersion(t, s, uid(i), 1)
 	}
 	// An unknown group.
-	assertErr(t, "AddMembers to an unknown group", s.AddMembers(ctx, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
+	assertErr(t, "AddMembers to an unknown group", AddMembers(ctx, s, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
 	assertGroupIDs(t, s, uid(1))
 	assertVersion(t, s, uid(1), 1)
-	assertErr(t, "RemoveMembers from an unknown group", s.RemoveMembers(ctx, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
+	assertErr(t, "RemoveMembers from an unknown group", RemoveMembers(ctx, s, "nope", []string{uid(1)}, nil), storage.ErrNotFound)
 	_, err = s.GroupMemberIDs(ctx, "nope")
 	assertErr(t, "GroupMemberIDs of an unknown group", err, storage.ErrNotFound)
 
 	// Partially-existing membership plus an unknown user: still nothing changes.
-	if err := s.AddMembers(ctx, "g1", []string{uid(1)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	err = s.AddMembers(ctx, "g1", []string{uid(1), uid(3), "u99999999"}, nil)
+	err = AddMembers(ctx, s, "g1", []string{uid(1), uid(3), "u99999999"}, nil)
 	assertErr(t, "AddMembers with an unknown user (second time)", err, storage.ErrNotFound)
 	assertMembers(t, s, "g1", uid(1))
 	assertVersion(t, s, uid(1), 2)
@@ -287,7 +290,7 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	setupMembership(t, s, 3, 2)
 	for _, g := range []string{"g1", "g2"} {
-		if err := s.AddMembers(ctx, g, []string{uid(1), uid(2), uid(3)}, nil); err != nil {
+		if err := AddMembers(ctx, s, g, []string{uid(1), uid(2), uid(3)}, nil); err != nil {
 			t.Fatalf("AddMembers(%s): %v", g, err)
 		}
 	}
@@ -302,7 +305,7 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 	assertMembers(t, s, "g1", uid(1), uid(3))
 	assertGroupIDs(t, s, uid(2))
 	// Removing the (new, non-member) user is a no-op.
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}, nil); err != nil {
+	if err := RemoveMembers(ctx, s, "g1", []string{uid(2)}, nil); err != nil {
 		t.Errorf("RemoveMembers: %v", err)
 	}
 	assertVersion(t, s, uid(2), 1)
@@ -311,10 +314,10 @@ func testMembershipDeleteUser(t *testing.T, h *harness) {
 func testMembershipDeleteGroup(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	setupMembership(t, s, 4, 2)
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(1), uid(2), uid(3)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g2", []string{uid(1)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	// Versions now: u1 3, u2 2, u3 2, u4 1.
@@ -336,11 +339,189 @@ func testMembershipDeleteGroup(t *testing.T, h *harness) {
 	// A new group with the same id starts empty.
 	mustCreateGroup(t, s, newGroup("g1", "Group 1"))
 	assertMembers(t, s, "g1")
-	if err := s.AddMembers(ctx, "g1", []string{uid(4)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(4)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 	assertMembers(t, s, "g1", uid(4))
 	// The deleted group's users are whole.
 	want := withVersion(NewUser(2), 3)
 	assertUser(t, "former member", want, mustGetUser(t, s, uid(2)))
+}
+
+// AddMembers makes the users members of the group with one PatchGroup "add"
+// operation, committing e (when not nil) if the membership changes.
+func AddMembers(ctx context.Context, s storage.Store, group string, ids []string, e *schemas.Event) error {
+	return patchMembers(ctx, s, group, "add", ids, e)
+}
+
+// RemoveMembers removes the users from the group with one PatchGroup
+// "remove" operation, committing e (when not nil) if the membership changes.
+func RemoveMembers(ctx context.Context, s storage.Store, group string, ids []string, e *schemas.Event) error {
+	return patchMembers(ctx, s, group, "remove", ids, e)
+}
+
+func patchMembers(ctx context.Context, s storage.Store, group, op string, ids []string, e *schemas.Event) error {
+	_, err := s.PatchGroup(ctx, group, storage.GroupChange{Members: []storage.MemberOp{{Op: op, IDs: ids}}, At: e0},
+		fixedEvents(e))
+	return err
+}
+
+// e0 is the time of the membership changes of AddMembers and RemoveMembers:
+// before every group's Updated, so that those changes leave it alone.
+var e0 = ms(2000, time.January, 1, 0, 0, 0, 0)
+
+// fixedEvents is the GroupAudit committing e (none when nil).
+func fixedEvents(e *schemas.Event) storage.GroupAudit {
+	return func(_, _ *schemas.Group, _, _ []string) []*schemas.Event {
+		if e == nil {
+			return nil
+		}
+		return []*schemas.Event{e}
+	}
+}
+
+func testGroupPatch(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	setupMembership(t, s, 5, 2)
+	g1 := mustGetGroup(t, s, "g1")
+	at := g1.Updated.Add(time.Hour)
+	rename := func(name string) func(*schemas.Group) (bool, error) {
+		return func(g *schemas.Group) (bool, error) { g.DisplayName = name; return true, nil }
+	}
+	var checked []int64
+	check := func(v int64) error { checked = append(checked, v); return nil }
+
+	// Attributes and members together: one new version of the group, a new
+	// version for each user whose membership changed.
+	got, err := s.PatchGroup(ctx, "g1", storage.GroupChange{
+		Check:   check,
+		Apply:   rename("Renamed"),
+		Members: []storage.MemberOp{{Op: "add", IDs: []string{uid(3), uid(1), uid(2)}}, {Op: "remove", IDs: []string{uid(2), uid(5), "u99999999"}}},
+		At:      at,
+	}, nil)
+	if err != nil {
+		t.Fatalf("PatchGroup: %v", err)
+	}
+	want := g1.Clone()
+	want.Version, want.DisplayName, want.Updated = 2, "Renamed", at
+	assertEqual(t, "PatchGroup result", want, got)
+	assertEqual(t, "group after PatchGroup", want, mustGetGroup(t, s, "g1"))
+	if !slices.Equal(checked, []int64{1}) {
+		t.Errorf("Check called with %v, want [1]", checked)
+	}
+	assertMembers(t, s, "g1", uid(1), uid(3))
+	for i, v := range []int64{2, 1, 2, 1, 1} {
+		assertVersion(t, s, uid(i+1), v)
+	}
+
+	// Members alone: the group gets a new version, and Updated when At is later.
+	later := at.Add(time.Minute)
+	if _, err := s.PatchGroup(ctx, "g1", storage.GroupChange{Members: []storage.MemberOp{{Op: "add", IDs: []string{uid(4)}}}, At: later}, nil); err != nil {
+		t.Fatalf("PatchGroup (add): %v", err)
+	}
+	want.Version, want.Updated = 3, later
+	assertEqual(t, "group after adding a member", want, mustGetGroup(t, s, "g1"))
+	if _, err := s.PatchGroup(ctx, "g1", storage.GroupChange{Members: []storage.MemberOp{{Op: "remove", IDs: []string{uid(4)}}}, At: at}, nil); err != nil {
+		t.Fatalf("PatchGroup (remove): %v", err)
+	}
+	want.Version = 4 // Updated stays: At is earlier
+	assertEqual(t, "group after removing a member", want, mustGetGroup(t, s, "g1"))
+	assertVersion(t, s, uid(4), 3)
+
+	// Nothing changes: no new version, no event.
+	audited := false
+	got, err = s.PatchGroup(ctx, "g1", storage.GroupChange{
+		Apply:   func(*schemas.Group) (bool, error) { return false, nil },
+		Members: []storage.MemberOp{{Op: "add", IDs: []string{uid(1)}}, {Op: "remove", IDs: []string{uid(5)}}},
+		At:      later.Add(time.Hour),
+	}, func(_, _ *schemas.Group, _, _ []string) []*schemas.Event { audited = true; return nil })
+	if err != nil {
+		t.Fatalf("PatchGroup (no-op): %v", err)
+	}
+	assertEqual(t, "no-op PatchGroup result", want, got)
+	assertEqual(t, "group after a no-op PatchGroup", want, mustGetGroup(t, s, "g1"))
+	if audited {
+		t.Error("a PatchGroup that changes nothing asked for its events")
+	}
+
+	// replace and clear, in order with the others.
+	if _, err := s.PatchGroup(ctx, "g1", storage.GroupChange{Members: []storage.MemberOp{
+		{Op: "replace", IDs: []string{uid(2), uid(3)}}, {Op: "add", IDs: []string{uid(5)}},
+	}}, nil); err != nil {
+		t.Fatalf("PatchGroup (replace): %v", err)
+	}
+	assertMembers(t, s, "g1", uid(2), uid(3), uid(5))
+	assertVersion(t, s, uid(1), 3) // removed
+	assertVersion(t, s, uid(3), 2) // kept: untouched
+	if _, err := s.PatchGroup(ctx, "g1", storage.GroupChange{Members: []storage.MemberOp{
+		{Op: "clear"}, {Op: "add", IDs: []string{uid(1)}},
+	}}, nil); err != nil {
+		t.Fatalf("PatchGroup (clear): %v", err)
+	}
+	assertMembers(t, s, "g1", uid(1))
+	assertGroupIDs(t, s, uid(3))
+	assertMembers(t, s, "g2")
+
+	// A rename into a taken name conflicts and changes nothing.
+	before := mustGetGroup(t, s, "g1")
+	_, err = s.PatchGroup(ctx, "g1", storage.GroupChange{Apply: rename("GROUP 2"), Members: []storage.MemberOp{{Op: "add", IDs: []string{uid(2)}}}}, nil)
+	assertConflict(t, "PatchGroup renaming into a taken displayName", err, storage.FieldDisplayName)
+	assertEqual(t, "group after a conflicting PatchGroup", before, mustGetGroup(t, s, "g1"))
+	assertMembers(t, s, "g1", uid(1))
+
+	_, err = s.PatchGroup(ctx, "nope", storage.GroupChange{Members: []storage.MemberOp{{Op: "remove", IDs: []string{uid(1)}}}}, nil)
+	assertErr(t, "PatchGroup of an unknown group", err, storage.ErrNotFound)
+}
+
+// testGroupPatchRefused: a PatchGroup that is refused — an unknown member
+// to add, a failed If-Match, the updater's error, an unknown operation —
+// changes neither the group's attributes nor its members nor any user.
+func testGroupPatchRefused(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	setupMembership(t, s, 3, 1)
+	if err := AddMembers(ctx, s, "g1", []string{uid(1)}, nil); err != nil {
+		t.Fatalf("AddMembers: %v", err)
+	}
+	before := mustGetGroup(t, s, "g1")
+	errStale := errors.New("precondition failed")
+	errNo := errors.New("updater says no")
+	applied := false
+	rename := func(g *schemas.Group) (bool, error) { applied = true; g.DisplayName = "Renamed"; return true, nil }
+	members := []storage.MemberOp{{Op: "remove", IDs: []string{uid(1)}}, {Op: "add", IDs: []string{uid(2)}}}
+	for _, c := range []struct {
+		what   string
+		ch     storage.GroupChange
+		target error
+	}{
+		{"an unknown member to add", storage.GroupChange{Apply: rename, Members: append(members, storage.MemberOp{Op: "add", IDs: []string{uid(3), "u99999999"}})}, storage.ErrNotFound},
+		{"an unknown member to set", storage.GroupChange{Apply: rename, Members: append(members, storage.MemberOp{Op: "replace", IDs: []string{"u99999999"}})}, storage.ErrNotFound},
+		{"a failed If-Match", storage.GroupChange{Check: func(v int64) error {
+			if v != before.Version+1 {
+				return errStale
+			}
+			return nil
+		}, Apply: rename, Members: members}, errStale},
+		{"an updater's error", storage.GroupChange{Apply: func(g *schemas.Group) (bool, error) { g.DisplayName = "x"; return true, errNo }, Members: members}, errNo},
+	} {
+		applied = false
+		c.ch.At = before.Updated.Add(time.Hour)
+		_, err := s.PatchGroup(ctx, "g1", c.ch, fixedEvents(&schemas.Event{ID: "e-" + c.what, Time: c.ch.At, Action: "updateGroup", TargetID: "g1"}))
+		assertErr(t, "PatchGroup with "+c.what, err, c.target)
+		assertEqual(t, "group after a PatchGroup with "+c.what, before, mustGetGroup(t, s, "g1"))
+		assertMembers(t, s, "g1", uid(1))
+		for i := 1; i <= 3; i++ {
+			assertVersion(t, s, uid(i), map[bool]int64{true: 2, false: 1}[i == 1])
+		}
+		if c.target == errStale && applied {
+			t.Error("PatchGroup with a failed If-Match called Apply")
+		}
+	}
+	_, err := s.PatchGroup(ctx, "g1", storage.GroupChange{Members: []storage.MemberOp{{Op: "remove", IDs: []string{uid(1)}}, {Op: "drop", IDs: []string{uid(2)}}}}, nil)
+	if err == nil {
+		t.Error("PatchGroup with an unknown membership operation succeeded")
+	}
+	assertMembers(t, s, "g1", uid(1))
+	if p, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "g1", Limit: storage.Unlimited}); err != nil || len(p.Items) != 0 {
+		t.Errorf("events after refused PatchGroups: %d, %v; want none", len(p.Items), err)
+	}
 }

@@ -442,7 +442,7 @@ func testListUsersGenerated(t *testing.T, h *harness) {
 	for i := 1; i <= n; i += 2 {
 		odd = append(odd, uid(i))
 	}
-	if err := s.AddMembers(ctx, "g1", odd, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", odd, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
 

@@ -94,16 +94,16 @@ func populate(t *testing.T, s storage.Store) {
 	mustCreateGroup(t, s, newGroup("g1", "Engineering"))
 	mustCreateGroup(t, s, newGroup("g2", "Sales"))
 	mustCreateGroup(t, s, newGroup("g3", "Doomed"))
-	if err := s.AddMembers(ctx, "g1", []string{uid(1), uid(2), uid(3), "u00000100"}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g1", []string{uid(1), uid(2), uid(3), "u00000100"}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g2", []string{uid(3), uid(4)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g2", []string{uid(3), uid(4)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.AddMembers(ctx, "g3", []string{uid(5)}, nil); err != nil {
+	if err := AddMembers(ctx, s, "g3", []string{uid(5)}, nil); err != nil {
 		t.Fatalf("AddMembers: %v", err)
 	}
-	if err := s.RemoveMembers(ctx, "g1", []string{uid(2)}, nil); err != nil {
+	if err := RemoveMembers(ctx, s, "g1", []string{uid(2)}, nil); err != nil {
 		t.Fatalf("RemoveMembers: %v", err)
 	}
 	if _, err := s.UpdateGroup(ctx, "g2", 0, func(g *schemas.Group) error { g.Description = "updated"; return nil }, nil); err != nil {
@@ -208,7 +208,7 @@ func testReopen(t *testing.T, h *harness) {
 	if got.Version != 4 {
 		t.Errorf("first update after reopen: Version %d, want 4", got.Version)
 	}
-	if err := s.AddMembers(t.Context(), "g2", []string{uid(1)}, nil); err != nil {
+	if err := AddMembers(t.Context(), s, "g2", []string{uid(1)}, nil); err != nil {
 		t.Fatalf("AddMembers after reopen: %v", err)
 	}
 	before = takeSnapshot(t, s)

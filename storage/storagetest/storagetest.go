@@ -100,6 +100,8 @@ func RunTests(t *testing.T, b Backend) {
 		{"MembershipUnknown", testMembershipUnknown},
 		{"MembershipDeleteUser", testMembershipDeleteUser},
 		{"MembershipDeleteGroup", testMembershipDeleteGroup},
+		{"GroupPatch", testGroupPatch},
+		{"GroupPatchRefused", testGroupPatchRefused},
 		{"AppCRUD", testAppCRUD},
 		{"UniqueApp", testUniqueApp},
 		{"AppCustomDataLarge", testAppCustomDataLarge},

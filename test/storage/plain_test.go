@@ -7,6 +7,7 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/mongo"
+	"github.com/scimd/scimd/storage/storagetest"
 	"github.com/scimd/scimd/test/ferret"
 )
 
@@ -53,13 +54,13 @@ func TestFerretDBPlainOperators(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(s.AddMembers(ctx, "g1", []string{"rt000001", "rt000002"}, nil))
-	must(s.AddMembers(ctx, "g1", []string{"rt000001"}, nil)) // idempotent: no new version
-	must(s.AddMembers(ctx, "g2", []string{"rt000001"}, nil))
+	must(storagetest.AddMembers(ctx, s, "g1", []string{"rt000001", "rt000002"}, nil))
+	must(storagetest.AddMembers(ctx, s, "g1", []string{"rt000001"}, nil)) // idempotent: no new version
+	must(storagetest.AddMembers(ctx, s, "g2", []string{"rt000001"}, nil))
 	check("add", "rt000001", 3, "g1", "g2")
 	check("add", "rt000002", 2, "g1")
 	check("add", "rt000003", 1)
-	must(s.RemoveMembers(ctx, "g1", []string{"rt000001", "rt000003"}, nil))
+	must(storagetest.RemoveMembers(ctx, s, "g1", []string{"rt000001", "rt000003"}, nil))
 	check("remove ($pull of a plain value)", "rt000001", 4, "g2")
 	check("remove", "rt000003", 1)
 	must(s.DeleteGroup(ctx, "g1", nil))

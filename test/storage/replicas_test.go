@@ -45,12 +45,8 @@ func (r *replicas) UpdateApp(ctx context.Context, id string, fn func(*schemas.Ap
 	return r.pick().UpdateApp(ctx, id, fn, a)
 }
 
-func (r *replicas) AddMembers(ctx context.Context, gid string, ids []string, e *schemas.Event) error {
-	return r.pick().AddMembers(ctx, gid, ids, e)
-}
-
-func (r *replicas) RemoveMembers(ctx context.Context, gid string, ids []string, e *schemas.Event) error {
-	return r.pick().RemoveMembers(ctx, gid, ids, e)
+func (r *replicas) PatchGroup(ctx context.Context, id string, ch storage.GroupChange, a storage.GroupAudit) (*schemas.Group, error) {
+	return r.pick().PatchGroup(ctx, id, ch, a)
 }
 
 func (r *replicas) DeleteGroup(ctx context.Context, id string, e *schemas.Event) error {

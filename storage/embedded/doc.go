@@ -47,10 +47,14 @@
 // not, the updater runs again inside the writer on the newest version, so that
 // concurrent updates of one document share a commit instead of retrying one
 // after another. UpdateSigningKeys retries in the caller.
-// Bulk changes — AddMembers, RemoveMembers, DeleteGroup, DeleteApp — are each
-// one transaction, whatever the number of users they change. A membership
-// change writes two small keys and the user's new version, never the user's
-// record.
+// Bulk changes — PatchGroup, DeleteGroup, DeleteApp — are each one
+// transaction, whatever the number of users they change. PatchGroup checks
+// If-Match, applies the attribute change, plans the membership operations,
+// writes them, the group and the events in that one transaction: it is
+// atomic. A membership change writes two small keys and increments the
+// user's membership count, which sits next to its memberships in userGroups
+// (a user's version is its record's version plus that count), so it writes
+// neither the user's record nor its userVersions entry.
 //
 // # Indexes
 //

@@ -66,7 +66,7 @@ func TestConcurrentMemberAddsAcrossReplicas(t *testing.T) {
 	for i, id := range ids {
 		wg.Go(func() {
 			for {
-				got, err := svcs[i%2].PatchGroup(dctx, p, g.ID, directory.GroupPatch{Members: []storage.MemberOp{{Op: "add", IDs: []string{id}}}})
+				got, err := svcs[i%2].PatchGroup(dctx, p, g.ID, directory.GroupPatch{Members: []directory.MemberOp{{Op: "add", IDs: []string{id}}}})
 				if directory.KindOf(err) == directory.KindUnavailable && dctx.Err() == nil {
 					mu.Lock()
 					retries++

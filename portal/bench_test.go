@@ -18,6 +18,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/portal"
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/storagetest"
@@ -31,6 +32,44 @@ const benchUsersEnv = "SCIMD_PORTAL_BENCH_USERS"
 // runs (generated at the first, topped up to the size later); without it the
 // store is generated into a temporary directory, removed at the end.
 const benchDirEnv = "SCIMD_PORTAL_BENCH_DIR"
+
+// benchEventsEnv sets how many audit events the benchmark store holds at
+// least (default none): a createUser event for each of the first users, as
+// a directory whose users were created through the API has. The user
+// detail page shows the user's audit trail, so its time depends on them.
+const benchEventsEnv = "SCIMD_PORTAL_BENCH_EVENTS"
+
+// parallel calls fn(i) for every i in [from, to) from thousands of
+// goroutines, so that the embedded store's writer commits many writes to a
+// transaction; it returns the first error.
+func parallel(from, to int, fn func(i int) error) error {
+	next := int64(from)
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for range 4096 {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := int(next)
+				next++
+				stop := firstErr != nil
+				mu.Unlock()
+				if i >= to || stop {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
 
 // benchPortal opens (generating it when short of users) the benchmark store
 // of storagetest.NewUser users and returns the portal handler over it, a
@@ -61,39 +100,39 @@ func benchPortal(b *testing.B) (h http.Handler, token string, n int) {
 	}
 	if have.Total < n {
 		start := time.Now()
-		next := int64(have.Total)
-		var mu sync.Mutex
-		var firstErr error
-		var wg sync.WaitGroup
-		for range 4096 {
-			wg.Go(func() {
-				for {
-					mu.Lock()
-					i := int(next)
-					next++
-					stop := firstErr != nil
-					mu.Unlock()
-					if i >= n || stop {
-						return
-					}
-					if _, err := st.CreateUser(ctx, storagetest.NewUser(i), nil); err != nil {
-						mu.Lock()
-						firstErr = cmp.Or(firstErr, err)
-						mu.Unlock()
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if firstErr != nil {
-			b.Fatal(firstErr)
+		if err := parallel(have.Total, n, func(i int) error {
+			_, err := st.CreateUser(ctx, storagetest.NewUser(i), nil)
+			return err
+		}); err != nil {
+			b.Fatal(err)
 		}
 		el := time.Since(start)
 		fmt.Fprintf(os.Stderr, "portal bench: %d users generated in %v (%.0f users/s)\n", n-have.Total, el.Round(time.Millisecond), float64(n-have.Total)/el.Seconds())
-		if err := st.Sync(); err != nil {
+	}
+	if s := os.Getenv(benchEventsEnv); s != "" {
+		events, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("%s=%q: want a number of events", benchEventsEnv, s)
+		}
+		had, err := st.ListEvents(ctx, storage.EventQuery{})
+		if err != nil {
 			b.Fatal(err)
 		}
+		if had.Total < events {
+			start := time.Now()
+			if err := parallel(had.Total, events, func(i int) error {
+				u := storagetest.NewUser(i)
+				return st.AppendEvent(ctx, &schemas.Event{ID: fmt.Sprintf("ev%08d", i), Time: u.Created, ActorID: "okta", ActorType: "api_token",
+					Action: "createUser", TargetID: u.ID, TargetType: "user", IP: "10.0.0.1", UserAgent: "Okta SCIM Client 1.0.0",
+					Changes: map[string]schemas.Change{"userName": {Current: u.UserName}, "emails": {Current: u.Emails[0].Value}}})
+			}); err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(os.Stderr, "portal bench: %d audit events generated in %v\n", events-had.Total, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if err := st.Sync(); err != nil {
+		b.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
 		b.Fatal(err)

@@ -159,7 +159,7 @@ func (c *call) runBulk(ops []bulkOp, failOnErrors int) []any {
 				// A run of user creates without references: one bulk
 				// creation in the directory, committed together.
 				j := i + 1
-				for j < len(ops) && results[j] == nil && userCreate(ops[j]) {
+				for j < len(ops) && j-i < directory.MaxBulkUsers && results[j] == nil && userCreate(ops[j]) {
 					j++
 				}
 				if j-i > 1 {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/storage/embedded"
 )
@@ -57,5 +58,29 @@ func TestBulkUserCreatesShareCommits(t *testing.T) {
 	}
 	if got > n/5 {
 		t.Fatalf("%d operations took %d commits; want at most %d", n+1, got, n/5)
+	}
+}
+
+// A Bulk request may hold more user creates than one directory bulk
+// creation takes (maxOperations is the operator's): they run in runs of at
+// most directory.MaxBulkUsers, and every one is created.
+func TestBulkMoreUserCreatesThanOneDirectoryBulk(t *testing.T) {
+	n := directory.MaxBulkUsers + 50
+	f := newFixtureOpts(t, scim.Options{BulkMaxOperations: n})
+	var opsIn []any
+	for i := range n {
+		opsIn = append(opsIn, map[string]any{"method": "POST", "path": "/Users", "bulkId": fmt.Sprintf("u%d", i),
+			"data": user(fmt.Sprintf("many%04d@b.org", i))})
+	}
+	r := f.do("POST", "/Bulk", f.admin, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": opsIn}).want(t, 200)
+	ops := r.body["Operations"].([]any)
+	if len(ops) != n {
+		t.Fatalf("%d results for %d operations", len(ops), n)
+	}
+	for i, o := range ops {
+		if s := get(o, "status"); s != "201" {
+			t.Fatalf("operation %d: status %v: %v", i, s, o)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
@@ -343,7 +344,15 @@ func (c *call) runBulkUserCreates(ops []bulkOp, created map[string]string) []map
 		case out[i].Err != nil:
 			subs[i].fail(out[i].Err)
 		default:
-			subs[i].writeUser(http.StatusCreated, out[i].User)
+			// What recorder.result makes of writeUser's answer, without
+			// rendering the user only to read its id back: a successful
+			// operation's result carries no response.
+			u := out[i].User
+			if op.bulkID != "" {
+				created[op.bulkID] = u.ID
+			}
+			results[i] = bulkResult(op, http.StatusCreated, schemas.ETag(u.Version), subs[i].location(schemas.UserResource, u.ID), nil)
+			continue
 		}
 		results[i] = recs[i].result(op, created)
 	}

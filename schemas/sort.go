@@ -58,3 +58,25 @@ func sortDocs[T any](docs []T, key *SortKey, id func(T) string) {
 		docs[i] = items[i].doc
 	}
 }
+
+// UserSortValue returns the value SortUsers orders u by for the path p (the
+// first value, the primary element's for multi-valued attributes), or ok ==
+// false when u has none (it then sorts after every value, ascending). A
+// storage backend that keeps a sorted index computes its keys with it, so
+// that the index orders users as SortUsers does.
+func UserSortValue(u *User, p *Path) (v Value, ok bool) {
+	if u == nil {
+		return Value{}, false
+	}
+	return sortValue(u, p)
+}
+
+// SortCaseExact reports whether SortUsers compares the string values of p
+// case-exactly (else under Fold).
+func SortCaseExact(p *Path) bool {
+	if p.Attr == nil {
+		return false
+	}
+	_, exact := valueType(p.Attr)
+	return exact
+}

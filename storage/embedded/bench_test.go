@@ -562,3 +562,123 @@ func BenchmarkAuditYear(b *testing.B) {
 			n, n, n*updates, keys, float64(all)/1e6, perCreate, perUpdate, float64(fi.Size())/1e6)
 	}
 }
+// portalQuery builds the store query of the Admin Portal's users list as
+// portal/users.go's usersQuery does: the search box's text as an Or of sw
+// over its paths, And the native status, a sort, a page of 25 and a count.
+func portalQuery(b *testing.B, text string, paths []string, status, sortBy string, desc bool) storage.Query {
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	var q storage.Query
+	var terms []schemas.Filter
+	if text != "" {
+		var or schemas.Filter
+		for _, name := range paths {
+			p, err := schemas.ParsePath(name, scim)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var c schemas.Filter = &schemas.Compare{Path: p, Op: schemas.OpSw, Value: schemas.Value{Kind: schemas.KindString, Str: text}}
+			if or == nil {
+				or = c
+			} else {
+				or = &schemas.Or{Left: or, Right: c}
+			}
+		}
+		terms = append(terms, or)
+	}
+	if status != "" {
+		p, err := schemas.ParsePath("status", schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect})
+		if err != nil {
+			b.Fatal(err)
+		}
+		terms = append(terms, &schemas.Compare{Path: p, Op: schemas.OpEq, Value: schemas.Value{Kind: schemas.KindString, Str: status}})
+	}
+	for _, t := range terms {
+		if q.Filter == nil {
+			q.Filter = t
+		} else {
+			q.Filter = &schemas.And{Left: q.Filter, Right: t}
+		}
+	}
+	if sortBy != "" {
+		p, err := schemas.ParsePath(sortBy, scim)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.Sort = &schemas.SortKey{Path: p, Descending: desc}
+	}
+	q.Offset, q.Limit = 25, 25 // the second page
+	return q
+}
+
+// portalPaths are the portal's search paths for text without "@" that is
+// not phone-like (all of them).
+var portalPaths = []string{"userName", "emails.value", "phoneNumbers.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+
+// queryBench measures ListUsers with q from one goroutine per CPU, as
+// listBench, reporting the p99.
+func queryBench(b *testing.B, q storage.Query) {
+	s := benchStore(b)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			p, err := s.ListUsers(ctx, q)
+			mine = append(mine, time.Since(t0))
+			if err != nil || p.Total == 0 {
+				b.Errorf("total %d, %v", p.Total, err)
+				return
+			}
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// The Admin Portal's users list at the store: sorted listings without a
+// filter, the search box (common and rare prefixes), the status filter.
+func BenchmarkPortalNewestFirst(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, "", "meta.created", true))
+}
+func BenchmarkPortalByUserName(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, "", "userName", false))
+}
+func BenchmarkPortalByFamilyNameDesc(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, "", "name.familyName", true))
+}
+func BenchmarkPortalByEmail(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, "", "emails.value", false))
+}
+func BenchmarkPortalByUpdatedDesc(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, "", "meta.lastModified", true))
+}
+func BenchmarkPortalSearchOneLetter(b *testing.B) { // 1 in ~15 users
+	queryBench(b, portalQuery(b, "g", portalPaths, "", "", false))
+}
+func BenchmarkPortalSearchCommon(b *testing.B) { // a given name: 1 in 25
+	queryBench(b, portalQuery(b, "ada", portalPaths, "", "", false))
+}
+func BenchmarkPortalSearchCommonByUserName(b *testing.B) {
+	queryBench(b, portalQuery(b, "ada", portalPaths, "", "userName", false))
+}
+func BenchmarkPortalSearchName(b *testing.B) { // "<given>.<family>.": 1 in 625
+	n := benchName()
+	queryBench(b, portalQuery(b, n[:strings.LastIndex(n, ".")+1], portalPaths, "", "meta.created", true))
+}
+func BenchmarkPortalSearchEmail(b *testing.B) {
+	n := benchName()
+	queryBench(b, portalQuery(b, n+"@", []string{"emails.value", "userName", "externalId"}, "", "", false))
+}
+func BenchmarkPortalStatusByUpdated(b *testing.B) {
+	queryBench(b, portalQuery(b, "", nil, schemas.StatusDisabled, "meta.lastModified", true))
+}
+func BenchmarkPortalSearchStatusByFamilyName(b *testing.B) {
+	queryBench(b, portalQuery(b, "gr", portalPaths, schemas.StatusActive, "name.familyName", false))
+}

@@ -9,7 +9,7 @@ import (
 
 // userImage is what the indexes hold for one version of a user: its unique
 // keys, login identifiers, email keys, memberships, assignments, search
-// record and trigrams. It is computed outside the writer goroutine (folding,
+// record, postings and sort keys. It is computed outside the writer goroutine (folding,
 // encoding and collecting trigrams are pure work on one user), so that the
 // single writer only compares images and looks up and puts keys: a write
 // stages the difference between the image of the version it replaces and
@@ -21,7 +21,8 @@ type userImage struct {
 	groups []string // group ids, as the user's GroupIDs
 	apps   []string // ids of the applications the user has a link to
 	search []byte   // the search record (encodeSearchRecord)
-	tris   []uint32 // the distinct trigrams of the folded indexed values, ascending (see trigramsOf)
+	posts  []uint64 // the posting keys and masks (postingsOf)
+	sorts  sortKeys // the keys in the sort indexes (sortKeysOf)
 }
 
 // imageOf computes the image of u (nil for nil).
@@ -35,7 +36,8 @@ func imageOf(u *schemas.User) *userImage {
 		emails: emailKeys(u),
 		groups: slices.Clone(u.GroupIDs),
 		search: encodeSearchRecord(u),
-		tris:   trigramsOf(u),
+		posts:  postingsOf(u),
+		sorts:  sortKeysOf(u),
 	}
 	for a, l := range u.Apps {
 		if l != nil {
@@ -60,9 +62,9 @@ func imageAfter(old *userImage, nu *schemas.User) *userImage {
 		search: encodeSearchRecord(nu),
 	}
 	if string(im.search) == string(old.search) {
-		im.tris = old.tris
+		im.posts, im.sorts = old.posts, old.sorts
 	} else {
-		im.tris = trigramsOf(nu)
+		im.posts, im.sorts = postingsOf(nu), sortKeysOf(nu)
 	}
 	for a, l := range nu.Apps {
 		if l != nil {
@@ -70,18 +72,4 @@ func imageAfter(old *userImage, nu *schemas.User) *userImage {
 		}
 	}
 	return im
-}
-
-// trigramsOf returns the distinct trigrams of the folded indexed values of
-// u (searchValues), each as its three bytes big-endian, ascending.
-func trigramsOf(u *schemas.User) []uint32 {
-	var out []uint32
-	searchValues(u, func(v string) {
-		f := schemas.Fold(v)
-		for i := 0; i+3 <= len(f); i++ {
-			out = append(out, uint32(f[i])<<16|uint32(f[i+1])<<8|uint32(f[i+2]))
-		}
-	})
-	slices.Sort(out)
-	return slices.Compact(out)
 }

@@ -19,9 +19,12 @@ import (
 // from one read transaction of the file.
 //
 // When the filter pins the answer to some users through an index (see
-// planUsers), only those are decoded and evaluated; otherwise every user is.
-// Either way each candidate is checked with schemas.MatchUser, so the answer
-// is the evaluator's. Without a filter and a sort, only the page is decoded.
+// planRows), only those are evaluated; otherwise every user is. Each
+// candidate is checked with schemas.MatchUser — on its search record when the
+// filter reads only what search records hold (coveredFilter), else on the
+// decoded user — so the answer is the evaluator's, except where the index
+// answer is exact (rowSet.exact): then the rows are the matches and only the
+// page is read. Without a filter and a sort, only the page is decoded.
 func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Page[*schemas.User]{}, err
@@ -31,26 +34,38 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 		if q.Filter == nil && q.Sort == nil {
 			return listAll(tx, r, q, &page)
 		}
-		if q.Sort == nil && coveredFilter(q.Filter) {
-			// The filter reads only what the search records hold: evaluate it
-			// there, and decode only the page.
-			return s.listCovered(ctx, r, q, &page)
+		var rs rowSet
+		planned := false
+		if q.Filter != nil {
+			rs, planned = s.planRows(r, q.Filter)
 		}
-		var matches []*schemas.User
-		ids, ok := s.planUsers(r, q.Filter)
 		switch {
-		case q.Filter == nil:
-			ok, ids = false, nil
-			fallthrough
-		case !ok:
-			var err error
-			if matches, err = s.scanUsers(ctx, r, q.Filter); err != nil {
+		case q.Sort == nil && planned && rs.exact():
+			return pageOfRows(tx, r, rs.rows, q, &page)
+		case q.Sort == nil && coveredFilter(q.Filter):
+			rows, err := matchCovered(ctx, r, q.Filter, rs, planned)
+			if err != nil {
 				return err
 			}
-		default:
-			slices.Sort(ids)
-			ids = slices.Compact(ids)
-			for _, id := range ids {
+			return pageOfRows(tx, r, rows, q, &page)
+		}
+		if ix, ok := sortIndexFor(q.Sort); ok {
+			switch {
+			case q.Filter == nil:
+				return pageSorted(tx, r, ix, q.Sort.Descending, true, nil, q, &page)
+			case planned && rs.exact():
+				return pageSorted(tx, r, ix, q.Sort.Descending, false, rs.rows, q, &page)
+			case coveredFilter(q.Filter):
+				rows, err := matchCovered(ctx, r, q.Filter, rs, planned)
+				if err != nil {
+					return err
+				}
+				return pageSorted(tx, r, ix, q.Sort.Descending, false, rows, q, &page)
+			}
+		}
+		var matches []*schemas.User
+		if planned {
+			for _, id := range r.rowIDs(rs.rows) {
 				u, err := r.get(id)
 				if err != nil {
 					return err
@@ -58,6 +73,12 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 				if u != nil && schemas.MatchUser(q.Filter, u) {
 					matches = append(matches, u)
 				}
+			}
+			slices.SortFunc(matches, func(a, b *schemas.User) int { return strings.Compare(a.ID, b.ID) })
+		} else {
+			var err error
+			if matches, err = s.scanUsers(ctx, r, q.Filter); err != nil {
+				return err
 			}
 		}
 		if q.Sort != nil {
@@ -76,50 +97,83 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 	return page, nil
 }
 
-// listCovered answers a filter that reads only attributes of the search
-// records (coveredFilter), without a sort: the candidate rows (planned
-// through the indexes, or every row) are evaluated on their search records,
-// read in row order without copying, and only the page is decoded.
-func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, page *storage.Page[*schemas.User]) error {
-	var matched []string
+// matchCovered evaluates a filter that reads only attributes of the search
+// records (coveredFilter) on the search records of the candidate rows (rs
+// when planned, else every row; the rows rs is sure of need no check), read
+// in row order without copying, and returns the rows that match, sorted.
+func matchCovered(ctx context.Context, r *users, f schemas.Filter, rs rowSet, planned bool) (rows []uint32, err error) {
 	var scratch schemas.User
-	check := func(v []byte) error {
+	check := func(k, v []byte) error {
 		if err := viewSearchRecord(v, &scratch); err != nil {
 			return err
 		}
-		if schemas.MatchUser(q.Filter, &scratch) {
-			matched = append(matched, strings.Clone(scratch.ID))
+		if schemas.MatchUser(f, &scratch) {
+			rows = append(rows, decodeRow(k))
 		}
 		return nil
 	}
 	c := r.search.recs.Cursor()
-	if rows, planned := plan(q.Filter, func(cmp schemas.Compare) ([]string, bool) { return s.planRows(r, cmp) }); planned {
-		slices.Sort(rows)
-		rows = slices.Compact(rows)
-		for _, row := range rows {
-			k, v := c.Seek([]byte(row))
-			if k == nil || string(k) != row {
+	if planned {
+		sure := rs.sure
+		for _, row := range rs.rows {
+			for len(sure) > 0 && sure[0] < row {
+				sure = sure[1:]
+			}
+			if len(sure) > 0 && sure[0] == row {
+				rows = append(rows, row)
+				continue
+			}
+			key := encodeRow(row)
+			k, v := c.Seek(key)
+			if k == nil || !bytes.Equal(k, key) {
 				continue // a row without a record: no user
 			}
-			if err := check(v); err != nil {
-				return err
+			if err := check(k, v); err != nil {
+				return nil, err
 			}
 		}
 	} else {
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if err := check(v); err != nil {
-				return err
+			if err := check(k, v); err != nil {
+				return nil, err
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	slices.Sort(matched) // rows are in creation order, ids need not be
-	from, to := pageBounds(len(matched), q.Offset, q.Limit)
-	page.Total = len(matched)
+	return rows, ctx.Err()
+}
+
+// pageOfRows sets page to the users of the search rows (sorted): the total,
+// and the page in id order. The page is found the cheaper way: by walking the ids in order
+// (userRows) until it is full, when the rows are a large part of the users
+// or the page is near the start; else by reading the id of every row and
+// sorting them.
+func pageOfRows(tx *bolt.Tx, r *users, rows []uint32, q storage.Query, page *storage.Page[*schemas.User]) error {
+	page.Total = len(rows)
+	from, to := pageBounds(len(rows), q.Offset, q.Limit)
 	page.Items = make([]*schemas.User, 0, to-from)
-	for _, id := range matched[from:to] {
+	if from == to {
+		return nil
+	}
+	var pageIDs []string
+	// Walking visits about to·users/rows ids (cheap: a cursor step each);
+	// reading the rows costs a lookup per row (about ten steps).
+	if int64(to)*int64(countUsers(tx)) < 10*int64(len(rows))*int64(len(rows)) {
+		c := r.search.rows.Cursor()
+		i := 0
+		for k, v := c.First(); k != nil && i < to; k, v = c.Next() {
+			if _, in := slices.BinarySearch(rows, decodeRow(v)); in {
+				if i >= from {
+					pageIDs = append(pageIDs, string(k))
+				}
+				i++
+			}
+		}
+	} else {
+		ids := r.rowIDs(rows)
+		slices.Sort(ids)
+		pageIDs = ids[from:to]
+	}
+	for _, id := range pageIDs {
 		u, err := r.get(id)
 		if err != nil {
 			return err
@@ -132,30 +186,18 @@ func (s *Store) listCovered(ctx context.Context, r *users, q storage.Query, page
 	return nil
 }
 
-// planRows is planUserCompare for listCovered: the candidates as search rows
-// (their 4-byte keys), from the exact indexes or the trigram index.
-func (s *Store) planRows(r *users, c schemas.Compare) ([]string, bool) {
-	if ids, ok := s.planUserExact(r, c); ok {
-		rows := make([]string, 0, len(ids))
-		for _, id := range ids {
-			if row := r.search.rows.Get([]byte(id)); row != nil {
-				rows = append(rows, string(row))
-			}
+// rowIDs returns the ids of the users of the search rows (skipping rows no
+// user has), in row order.
+func (r *users) rowIDs(rows []uint32) []string {
+	ids := make([]string, 0, len(rows))
+	c := r.search.recs.Cursor()
+	for _, row := range rows {
+		key := encodeRow(row)
+		if k, v := c.Seek(key); k != nil && bytes.Equal(k, key) {
+			ids = append(ids, strings.Clone(searchRecordID(v)))
 		}
-		return rows, true
 	}
-	if !searchable(c) {
-		return nil, false
-	}
-	found, ok := r.search.candidates(c.Value.Str)
-	if !ok {
-		return nil, false
-	}
-	rows := make([]string, len(found))
-	for i, row := range found {
-		rows[i] = string(encodeRow(row))
-	}
-	return rows, true
+	return ids
 }
 
 // listAll is the page of every user in id order: a cursor walk to the offset,
@@ -292,12 +334,30 @@ func pageBounds(n, offset, limit int) (from, to int) {
 	return from, min(from+limit, n)
 }
 
-// planUsers returns the ids of a superset of the users f matches, found
-// through the indexes of r, or ok == false when f needs a full scan. The ids
-// may be unsorted and repeated.
+// rowSet is a set of search rows, sorted, each once: a superset of the
+// rows of the users a filter matches (rows), and those of them known to
+// match without a check (sure, a subset).
+type rowSet struct {
+	rows, sure []uint32
+}
+
+// exact reports that the rows are exactly the matches.
+func (rs rowSet) exact() bool { return len(rs.sure) == len(rs.rows) }
+
+// leafSet is the rowSet of one comparison's rows.
+func leafSet(rows []uint32, exact bool) rowSet {
+	if exact {
+		return rowSet{rows: rows, sure: rows}
+	}
+	return rowSet{rows: rows}
+}
+
+// planRows returns the search rows of a superset of the users f matches,
+// found through the indexes of r, or ok == false when f needs a full scan.
 //
 // It is exact in the one direction that matters: every user f matches is in
-// the result. Indexed are, on an And chain or both sides of an Or:
+// the result. Indexed are, on an And chain or both sides of an Or (an And
+// intersects its planned sides, an Or unites them):
 //
 //	userName eq "x"        folded userName index
 //	primaryEmail eq "x"    folded primary email index
@@ -308,18 +368,69 @@ func pageBounds(n, offset, limit int) (from, to int) {
 //	groups eq "g"          membership index (every group whose id matches)
 //	app-scoped attributes  application assignment index (apps pr, and any
 //	                       comparison but ne or null on the app's data)
+//	status eq "x"          the status postings (search.go)
 //	co, sw, ew, eq on userName, emails, phone numbers, name.givenName,
 //	name.familyName, displayName, externalId (3 bytes or more folded)
-//	                       trigram index (search.go)
-func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
-	return plan(f, func(c schemas.Compare) ([]string, bool) { return s.planUserCompare(r, c) })
+//	                       trigram postings of the attribute (search.go)
+//
+// The set is exact (needs no check) for a co of three folded bytes on a
+// case-insensitive attribute with a posting bit of its own, for status eq
+// one of the lifecycle statuses, and for an And or Or of exact sets.
+func (s *Store) planRows(r *users, f schemas.Filter) (rowSet, bool) {
+	switch f := f.(type) {
+	case *schemas.And:
+		if f != nil {
+			return s.planRows(r, *f)
+		}
+	case *schemas.Or:
+		if f != nil {
+			return s.planRows(r, *f)
+		}
+	case *schemas.Compare:
+		if f != nil {
+			return s.planRowCompare(r, *f)
+		}
+	case schemas.And:
+		l, lok := s.planRows(r, f.Left)
+		rt, rok := s.planRows(r, f.Right)
+		switch {
+		case lok && rok:
+			return rowSet{rows: intersectRows(l.rows, rt.rows), sure: intersectRows(l.sure, rt.sure)}, true
+		case lok:
+			return rowSet{rows: l.rows}, true
+		case rok:
+			return rowSet{rows: rt.rows}, true
+		}
+	case schemas.Or:
+		l, lok := s.planRows(r, f.Left)
+		if !lok {
+			return rowSet{}, false
+		}
+		rt, rok := s.planRows(r, f.Right)
+		if !rok {
+			return rowSet{}, false
+		}
+		return rowSet{rows: unionRows(l.rows, rt.rows), sure: unionRows(l.sure, rt.sure)}, true
+	case schemas.Compare:
+		return s.planRowCompare(r, f)
+	}
+	return rowSet{}, false
 }
 
-// plan walks the And/Or structure of f, the same for every resource type, and
-// asks leaf for the candidates of each comparison. It returns a superset of the
-// ids f matches, or ok == false when f needs a full scan: an And needs one
-// planned side (the smaller wins), an Or needs both. Parsed filters hold
-// pointer nodes, hand-built ones value nodes; both are planned.
+// planUsers is planRows as user ids (unsorted).
+func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
+	rs, ok := s.planRows(r, f)
+	if !ok {
+		return nil, false
+	}
+	return r.rowIDs(rs.rows), true
+}
+
+// plan walks the And/Or structure of a group filter and asks leaf for the
+// candidates of each comparison. It returns a superset of the ids f
+// matches, or ok == false when f needs a full scan: an And needs one planned
+// side (the smaller wins), an Or needs both. Parsed filters hold pointer
+// nodes, hand-built ones value nodes; both are planned.
 func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []string, ok bool) {
 	switch f := f.(type) {
 	case *schemas.And:
@@ -364,30 +475,32 @@ func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []
 	return nil, false
 }
 
-func (s *Store) planUserCompare(r *users, c schemas.Compare) ([]string, bool) {
+// planRowCompare plans one comparison (see planRows).
+func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 	if ids, ok := s.planUserExact(r, c); ok {
-		return ids, true
+		rows := make([]uint32, 0, len(ids))
+		for _, id := range ids {
+			if v := r.search.rows.Get([]byte(id)); v != nil {
+				rows = append(rows, decodeRow(v))
+			}
+		}
+		slices.Sort(rows)
+		return leafSet(slices.Compact(rows), false), true
+	}
+	a := c.Path.Attr
+	if a != nil && a.Canonical == "status" && c.Op == schemas.OpEq && c.Value.Kind == schemas.KindString &&
+		c.Path.AppID == "" && len(c.Path.Keys) == 0 {
+		_, known := statusCodes[schemas.Fold(c.Value.Str)]
+		return leafSet(r.search.factRows(statusKey(c.Value.Str)), known && !a.CaseExact), true
 	}
 	if !searchable(c) {
-		return nil, false
+		return rowSet{}, false
 	}
-	rows, ok := r.search.candidates(c.Value.Str)
-	if !ok {
-		return nil, false
+	keys, exact := searchKeys(c.Op, c.Value.Str)
+	if keys == nil {
+		return rowSet{}, false
 	}
-	ids := make([]string, 0, len(rows))
-	var scratch schemas.User
-	for _, row := range rows {
-		v := r.search.recs.Get(encodeRow(row))
-		if v == nil {
-			continue // no user has the row any more
-		}
-		if err := viewSearchRecord(v, &scratch); err != nil {
-			return nil, false // scan: the scan reports the damage
-		}
-		ids = append(ids, strings.Clone(scratch.ID))
-	}
-	return ids, true
+	return leafSet(r.search.candidates(keys, attrBit[a.Canonical]), exact && !a.CaseExact && exactBit[a.Canonical]), true
 }
 
 // planUserExact plans the comparisons the exact indexes answer (see planUsers).

@@ -1,11 +1,16 @@
 package embedded
 
 import (
+	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -16,75 +21,214 @@ import (
 //
 //   - each user has a row, a dense number given at creation (userRows: id →
 //     row; meta nextRow), so that posting lists are small integers;
-//   - searchRecords (row → record) holds the user's id and those attributes,
-//     a few dozen bytes, enough to run the evaluator on them without decoding
-//     the user;
-//   - trigrams holds, for every three bytes of the folded (schemas.Fold)
-//     values of those attributes, which rows contain them: the key is the
-//     row's block (row / blockRows, 4 bytes big-endian) then the trigram, the
-//     value the sorted offsets in the block (2 bytes each). Block first, so
-//     that the postings a new user adds (its row is in the last block) are
-//     adjacent in the file, and a batch of creates writes a few pages of
-//     postings instead of one page per trigram per user.
+//   - searchRecords (row → record) holds the user's id, those attributes,
+//     status, created and lastModified — a few dozen bytes, enough to run the
+//     evaluator on them without decoding the user;
+//   - postings holds, for every three bytes of the folded (schemas.Fold)
+//     values of those attributes, which rows contain them and in which
+//     attributes: the key is the row's block (row / blockRows, 4 bytes
+//     big-endian) then the trigram, the value the entries of the block sorted
+//     by offset, 3 bytes each (the offset in the block, 2 bytes, and a mask of
+//     the attributes holding the trigram, see attrBit). Block first, so that
+//     the postings a new user adds (its row is in the last block) are adjacent
+//     in the file, and a batch of creates writes a few pages of postings
+//     instead of one page per trigram per user. Keys whose first byte is 0xff
+//     (never a byte of a folded value, which is valid UTF-8) post other
+//     exact facts: the user's status (statusKey).
 //
 // A search value of three bytes or more folded gives the rows holding all its
-// trigrams: a superset of the users it matches in any of the attributes
+// trigrams in the compared attribute: a superset of the users it matches
 // (folding maps a substring to a substring). The candidates are then checked
 // with schemas.MatchUser — on the search record when the filter reads only
 // attributes it holds, else on the decoded user — so the answer is always the
-// evaluator's. Shorter values, and other attributes, scan.
+// evaluator's. A `co` whose value folds to exactly three bytes, on a
+// case-insensitive attribute with a bit of its own, is answered by the
+// postings alone (rowSet.exact): the rows are the matches, their number the
+// total, and only the page is read. Shorter values, and other attributes,
+// scan.
 
 var (
 	bucketUserRows      = []byte("userRows")      // id → 4-byte row
 	bucketSearchRecords = []byte("searchRecords") // 4-byte row → search record
-	bucketTrigrams      = []byte("trigrams")      // trigram + 4-byte block → offsets
+	bucketPostings      = []byte("postings")      // 4-byte block + trigram → entries
 	keyNextRow          = []byte("nextRow")       // 4-byte big-endian
+	// bucketTrigrams held the postings without attribute masks (2-byte
+	// entries) and search records without status and dates; rebuildSearch
+	// replaces both and deletes it.
+	bucketTrigrams = []byte("trigrams")
+	// keySearchFormat (meta) is searchFormat once postings and the search
+	// records are in the current layout; keySearchRebuiltTo is the first row
+	// rebuildSearch has not rebuilt yet.
+	keySearchFormat    = []byte("searchFormat")
+	keySearchRebuiltTo = []byte("searchRebuiltTo")
 )
+
+// searchFormat is the layout of the search buckets (see keySearchFormat).
+const searchFormat = "3"
 
 // blockRows is the number of rows one posting value covers.
 const blockRows = 1024
 
-// trigramKey is a block number and a trigram.
-type trigramKey [7]byte
+// A posting key is a block number (4 bytes, big-endian) then a trigram (3
+// bytes) or a fact (4 bytes starting with 0xff). In a user's image a key is
+// a uint32 (postKey): a trigram's three bytes then 0, or a fact's four.
+type postKey = uint32
 
-func makeTrigramKey(tri string, block uint32) trigramKey {
-	var k trigramKey
-	binary.BigEndian.PutUint32(k[:4], block)
-	copy(k[4:], tri)
-	return k
+// keyBytes returns the bytes of a key after the block.
+func keyBytes(k postKey) string {
+	b := []byte{byte(k >> 24), byte(k >> 16), byte(k >> 8), byte(k)}
+	if b[0] != 0xff {
+		return string(b[:3])
+	}
+	return string(b)
 }
 
-// searchCanonical are the canonical paths whose values the index holds; the
-// covered ones are those a search record can answer for the evaluator.
+// keyOf is the postKey of a key's bytes (a trigram or a fact).
+func keyOf(s string) postKey {
+	var b [4]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// The attribute bits of a posting entry: which of the user's indexed
+// attributes hold the trigram.
+const (
+	bitUserName uint8 = 1 << iota
+	bitExternalID
+	bitDisplayName
+	bitGivenName
+	bitFamilyName
+	bitEmails // any email value
+	bitPhones // any phone number value
+	bitFact   // a 0xff key's entry
+)
+
+// attrBit is the posting bit of each searchable canonical path. The
+// primary email and phone share the bit of every email and phone, so their
+// postings are a superset; the others have a bit of their own (exactBit).
 var (
-	searchCanonical = map[string]bool{
-		"userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
-		"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
+	attrBit = map[string]uint8{
+		"userName": bitUserName, "externalId": bitExternalID, "displayName": bitDisplayName,
+		"name.givenName": bitGivenName, "name.familyName": bitFamilyName,
+		"emails.value": bitEmails, "primaryEmail": bitEmails, "phoneNumbers.value": bitPhones, "primaryPhone": bitPhones,
 	}
-	coveredCanonical = map[string]bool{
-		"id": true, "userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
-		"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
+	exactBit = map[string]bool{
+		"userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
+		"emails.value": true, "phoneNumbers.value": true,
 	}
 )
 
-// searchValues calls yield with every indexed value of u.
-func searchValues(u *schemas.User, yield func(string)) {
-	if u == nil {
-		return
-	}
-	for _, v := range []string{u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
-		yield(v)
-	}
-	for _, e := range u.Emails {
-		yield(e.Value)
-	}
-	for _, p := range u.PhoneNumbers {
-		yield(p.Value)
-	}
+// statusCodes are the posted statuses (folded); any other non-empty status
+// is posted as statusOther.
+var statusCodes = map[string]byte{
+	schemas.Fold(schemas.StatusPending): 1, schemas.Fold(schemas.StatusActive): 2, schemas.Fold(schemas.StatusDisabled): 3,
 }
 
-// encodeSearchRecord is the search record of u: its id and indexed values
-// (with the primary flags of emails and phone numbers).
+const statusOther = 0
+
+// statusKey is the posting key of a status.
+func statusKey(status string) string {
+	code, ok := statusCodes[schemas.Fold(status)]
+	if !ok {
+		code = statusOther
+	}
+	return string([]byte{0xff, 0xff, code, 0xfe})
+}
+
+// prefixKey is the posting key of a prefix (one to three bytes) of a folded
+// value: the rows of the users with a value starting with it. Shorter
+// prefixes are padded with 0xfe, which no UTF-8 text holds.
+func prefixKey(p string) string {
+	k := []byte{0xff, 0xfe, 0xfe, 0xfe}
+	copy(k[1:], p)
+	return string(k)
+}
+
+// searchKeys returns the posting keys whose rows (those with all of them in
+// the compared attribute) are a superset of the users `attr op value`
+// matches, or none when the index cannot narrow the comparison: co and ew
+// need three folded bytes (the trigrams), sw and eq one (the prefix of up
+// to three bytes, and the trigrams beyond). exact reports that on a
+// case-insensitive attribute with a bit of its own the rows are exactly the
+// matches: a co of three folded bytes, a sw of one to three.
+func searchKeys(op schemas.Op, value string) (keys []string, exact bool) {
+	f := schemas.Fold(value)
+	trigrams := func() {
+		for i := 0; i+3 <= len(f); i++ {
+			if t := f[i : i+3]; !slices.Contains(keys, t) {
+				keys = append(keys, t)
+			}
+		}
+	}
+	switch op {
+	case schemas.OpCo, schemas.OpEw:
+		if len(f) < 3 {
+			return nil, false
+		}
+		trigrams()
+		return keys, op == schemas.OpCo && len(f) == 3
+	case schemas.OpSw, schemas.OpEq:
+		if f == "" {
+			return nil, false
+		}
+		keys = append(keys, prefixKey(f[:min(3, len(f))]))
+		if len(f) > 3 {
+			trigrams()
+		}
+		return keys, op == schemas.OpSw && len(f) <= 3
+	}
+	return nil, false
+}
+
+// coveredCanonical are the canonical paths a search record holds, so that
+// the evaluator gives the same answer on it as on the user.
+var coveredCanonical = map[string]bool{
+	"id": true, "userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
+	"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
+	"status": true, "active": true, "created": true, "updated": true,
+}
+
+// postingsOf returns the posting keys of u (its trigrams and facts) with
+// their attribute masks, as key<<8 | mask, ascending.
+func postingsOf(u *schemas.User) []uint64 {
+	if u == nil {
+		return nil
+	}
+	set := make(map[postKey]uint8, 64)
+	add := func(v string, bit uint8) {
+		f := schemas.Fold(v)
+		for i := 0; i+3 <= len(f); i++ {
+			set[uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8] |= bit
+		}
+		for n := 1; n <= 3 && n <= len(f); n++ {
+			set[keyOf(prefixKey(f[:n]))] |= bit
+		}
+	}
+	add(u.UserName, bitUserName)
+	add(u.ExternalID, bitExternalID)
+	add(u.DisplayName, bitDisplayName)
+	add(u.Name.GivenName, bitGivenName)
+	add(u.Name.FamilyName, bitFamilyName)
+	for _, e := range u.Emails {
+		add(e.Value, bitEmails)
+	}
+	for _, p := range u.PhoneNumbers {
+		add(p.Value, bitPhones)
+	}
+	if u.Status != "" {
+		set[keyOf(statusKey(u.Status))] = bitFact
+	}
+	out := make([]uint64, 0, len(set))
+	for k, m := range set {
+		out = append(out, uint64(k)<<8|uint64(m))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// encodeSearchRecord is the search record of u: its id, indexed values
+// (with the primary flags of emails and phone numbers), status, created and
+// lastModified.
 func encodeSearchRecord(u *schemas.User) []byte {
 	w := &wbuf{b: make([]byte, 0, 128)}
 	for _, s := range []string{u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
@@ -100,6 +244,9 @@ func encodeSearchRecord(u *schemas.User) []byte {
 		w.str(p.Value)
 		w.bool(p.Primary)
 	}
+	w.str(u.Status)
+	w.time(u.Created)
+	w.time(u.Updated)
 	return w.b
 }
 
@@ -123,65 +270,80 @@ func viewSearchRecord(v []byte, u *schemas.User) error {
 	if len(phones) > 0 {
 		u.PhoneNumbers = phones
 	}
+	u.Status = r.view()
+	u.Created, u.Updated = r.time(), r.time()
 	if r.err != nil {
 		return fmt.Errorf("search record: %w", r.err)
 	}
 	return nil
 }
 
+// searchRecordID returns the id a search record starts with, without copying.
+func searchRecordID(v []byte) string {
+	r := &rbuf{b: v}
+	return r.view()
+}
+
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
 
 // search gives access to the search buckets of one transaction.
 type search struct {
-	rows, recs, tri, meta *bolt.Bucket
+	rows, recs, post, meta *bolt.Bucket
 }
 
 func searchOf(tx *bolt.Tx) *search {
-	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), tri: tx.Bucket(bucketTrigrams),
+	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), post: tx.Bucket(bucketPostings),
 		meta: tx.Bucket(bucketMeta)}
 }
 
-// candidates returns the rows whose indexed values hold every trigram of
-// the folded value, or ok == false when it is shorter than a trigram. Each
-// block is intersected on its own, rarest trigram first (as the last block
-// has them), and a trigram a block lacks moves to the front of the order.
-func (s *search) candidates(value string) (rows []uint32, ok bool) {
-	f := schemas.Fold(value)
-	if len(f) < 3 {
-		return nil, false
-	}
-	var tris []string
-	for i := 0; i+3 <= len(f); i++ {
-		if t := f[i : i+3]; !slices.Contains(tris, t) {
-			tris = append(tris, t)
-		}
-	}
-	blocks := (decodeRow(s.meta.Get(keyNextRow)) + blockRows - 1) / blockRows
+// blocks is the number of posting blocks in use.
+func (s *search) blocks() uint32 {
+	return (decodeRow(s.meta.Get(keyNextRow)) + blockRows - 1) / blockRows
+}
+
+// candidates returns the rows (sorted) that hold every posting key of keys
+// (see searchKeys) with a bit of mask. Each block is intersected on its own,
+// rarest key first (as the last block has them), and a key a block lacks
+// moves to the front of the order. When a block's candidates are fewer than
+// the keys left to intersect, the rest are skipped: checking a candidate
+// costs about what reading a posting does, and the candidates are a
+// superset either way (a single key is never skipped).
+func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
+	tris := slices.Clone(keys)
+	blocks := s.blocks()
 	if blocks == 0 {
-		return nil, true
+		return nil
 	}
 	// Order the trigrams by their postings in the last block, a sample of
 	// the directory: the rarest first, so that most blocks end at one read.
+	kb := make([]byte, 0, 16)
+	key := func(t string, block uint32) []byte {
+		return append(binary.BigEndian.AppendUint32(kb[:0], block), t...)
+	}
 	sample := make(map[string]int, len(tris))
 	for _, t := range tris {
-		k := makeTrigramKey(t, blocks-1)
-		sample[t] = len(s.tri.Get(k[:]))
+		sample[t] = countMasked(s.post.Get(key(t, blocks-1)), mask)
 	}
 	slices.SortStableFunc(tris, func(a, b string) int { return sample[a] - sample[b] })
+	var offs, next []uint16
 	for block := range blocks {
-		var offs []uint16
+		offs = offs[:0]
 		for i, t := range tris {
-			k := makeTrigramKey(t, block)
-			v := s.tri.Get(k[:])
-			if v == nil {
-				copy(tris[1:i+1], tris[:i])
-				tris[0] = t
-				offs = nil
+			v := s.post.Get(key(t, block))
+			if i == 0 {
+				offs = appendMasked(offs, v, mask)
+			} else {
+				next = intersectMasked(next[:0], offs, v, mask)
+				offs, next = next, offs
+			}
+			if len(offs) == 0 {
+				if i > 0 {
+					copy(tris[1:i+1], tris[:i])
+					tris[0] = t
+				}
 				break
 			}
-			if i == 0 {
-				offs = decodeOffsets(v)
-			} else if offs = intersect(offs, decodeOffsets(v)); len(offs) == 0 {
+			if len(offs) < len(tris)-1-i {
 				break
 			}
 		}
@@ -189,28 +351,90 @@ func (s *search) candidates(value string) (rows []uint32, ok bool) {
 			rows = append(rows, block*blockRows+uint32(o))
 		}
 	}
-	return rows, true
+	return rows
 }
 
-func decodeOffsets(v []byte) []uint16 {
-	out := make([]uint16, len(v)/2)
-	for i := range out {
-		out[i] = binary.BigEndian.Uint16(v[2*i:])
+// factRows returns the rows posted under a 0xff key, sorted.
+func (s *search) factRows(key string) []uint32 {
+	var rows []uint32
+	var offs []uint16
+	kb := make([]byte, 0, 8)
+	for block := range s.blocks() {
+		k := append(binary.BigEndian.AppendUint32(kb[:0], block), key...)
+		offs = appendMasked(offs[:0], s.post.Get(k), 0xff)
+		for _, o := range offs {
+			rows = append(rows, block*blockRows+uint32(o))
+		}
+	}
+	return rows
+}
+
+// A posting value is a sorted list of entries of entrySize bytes: the
+// offset (2 bytes, big-endian) and the attribute mask.
+const entrySize = 3
+
+// appendMasked appends the offsets of the entries of v that have a bit of mask.
+func appendMasked(dst []uint16, v []byte, mask uint8) []uint16 {
+	for i := 0; i+entrySize <= len(v); i += entrySize {
+		if v[i+2]&mask != 0 {
+			dst = append(dst, binary.BigEndian.Uint16(v[i:]))
+		}
+	}
+	return dst
+}
+
+// countMasked is the number of entries of v that have a bit of mask.
+func countMasked(v []byte, mask uint8) int {
+	n := 0
+	for i := 0; i+entrySize <= len(v); i += entrySize {
+		if v[i+2]&mask != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// intersectMasked appends to dst the offsets of offs (sorted) that v holds
+// with a bit of mask.
+func intersectMasked(dst, offs []uint16, v []byte, mask uint8) []uint16 {
+	i, j := 0, 0
+	for i < len(offs) && j+entrySize <= len(v) {
+		o := binary.BigEndian.Uint16(v[j:])
+		switch {
+		case offs[i] < o:
+			i++
+		case offs[i] > o:
+			j += entrySize
+		default:
+			if v[j+2]&mask != 0 {
+				dst = append(dst, o)
+			}
+			i, j = i+1, j+entrySize
+		}
+	}
+	return dst
+}
+
+// intersectRows returns the rows in both sorted lists.
+func intersectRows(a, b []uint32) []uint32 {
+	var out []uint32
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
 	}
 	return out
 }
 
-func encodeOffsets(offs []uint16) []byte {
-	b := make([]byte, 2*len(offs))
-	for i, o := range offs {
-		binary.BigEndian.PutUint16(b[2*i:], o)
-	}
-	return b
-}
-
-// union returns the offsets in either sorted list, sorted, each once.
-func union(a, b []uint16) []uint16 {
-	out := make([]uint16, 0, len(a)+len(b))
+// unionRows returns the rows in either sorted list, sorted, each once.
+func unionRows(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		switch {
@@ -229,51 +453,30 @@ func union(a, b []uint16) []uint16 {
 	return append(out, b[j:]...)
 }
 
-// intersect returns the offsets in both sorted lists.
-func intersect(a, b []uint16) []uint16 {
-	var out []uint16
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i, j = i+1, j+1
-		}
-	}
-	return out
+// A batch collects its posting changes as postOps, written by finishSearch:
+// each sets the entry of one row in one posting value to a mask (0: removes
+// it). Its position packs block (22 bits) | key (32 bits) | offset (10
+// bits), which sorts by posting key, then offset. A write's ops are the
+// difference between the postings of the user's image before and after it;
+// when a batch changes one entry twice, the later op wins (finishSearch
+// sorts stably).
+type postOp struct {
+	pos  uint64
+	mask uint8
 }
 
-// A batch collects its trigram posting changes as ops, written by
-// finishSearch: an op is one row entering (in) or leaving a posting value,
-// packed into a uint64 that sorts by posting key, then offset:
-// block (22 bits) | trigram (24 bits) | offset (10 bits) | in (1 bit). A
-// write's ops are the difference between the trigrams of the user's image
-// before and after it, so the ops of one row and trigram alternate in a
-// batch (in, out, in…): the number of ins minus outs (+1, 0 or -1) says what
-// the batch changes.
 const (
-	opOffsetShift = 1
-	opTriShift    = 11
-	opBlockShift  = 35
+	opKeyShift   = 10
+	opBlockShift = 42
 )
 
 // blockRows must fit the op's 10 offset bits.
-var _ [1 << (opTriShift - opOffsetShift)]struct{} = [blockRows]struct{}{}
-
-func postingOp(block uint32, tri uint32, off uint16, in bool) uint64 {
-	op := uint64(block)<<opBlockShift | uint64(tri)<<opTriShift | uint64(off)<<opOffsetShift
-	if in {
-		op |= 1
-	}
-	return op
-}
+var _ [1 << opKeyShift]struct{} = [blockRows]struct{}{}
 
 // stageSearch updates the search index for the change of user id from the
-// image old to nu (either nil): its row, search record and trigram postings.
-// Posting changes are collected and written once per batch (finishSearch).
+// image old to nu (either nil): its row, search record, sort keys and
+// postings. Posting changes are collected and written once per batch
+// (finishSearch).
 func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	sr := b.search
 	var row uint32
@@ -291,23 +494,30 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	} else {
 		return nil
 	}
-	var ot, nt []uint32
+	var op, np []uint64
+	var os, ns *sortKeys
 	if old != nil {
-		ot = old.tris
+		op, os = old.posts, &old.sorts
 	}
 	if nu != nil {
-		nt = nu.tris
+		np, ns = nu.posts, &nu.sorts
 	}
-	block, off := row/blockRows, uint16(row%blockRows)
-	for i, j := 0, 0; i < len(ot) || j < len(nt); {
+	if err := stageSortKeys(b.u.sortKeys, id, row, os, ns); err != nil {
+		return err
+	}
+	at := uint64(row/blockRows)<<opBlockShift | uint64(row%blockRows)
+	for i, j := 0, 0; i < len(op) || j < len(np); {
 		switch {
-		case j == len(nt) || (i < len(ot) && ot[i] < nt[j]):
-			b.postOps = append(b.postOps, postingOp(block, ot[i], off, false))
+		case j == len(np) || (i < len(op) && op[i]>>8 < np[j]>>8):
+			b.postOps = append(b.postOps, postOp{at | op[i]>>8<<opKeyShift, 0})
 			i++
-		case i == len(ot) || nt[j] < ot[i]:
-			b.postOps = append(b.postOps, postingOp(block, nt[j], off, true))
+		case i == len(op) || np[j]>>8 < op[i]>>8:
+			b.postOps = append(b.postOps, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
 			j++
 		default:
+			if op[i] != np[j] {
+				b.postOps = append(b.postOps, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
+			}
 			i, j = i+1, j+1
 		}
 	}
@@ -336,46 +546,26 @@ func (b *batch) finishSearch() error {
 		}
 	}
 	ops := b.postOps
-	slices.Sort(ops)
-	var adds, dels []uint16
+	slices.SortStableFunc(ops, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
+	var set []postOp
+	kb := make([]byte, 0, 8)
 	for i := 0; i < len(ops); {
-		key := ops[i] >> opTriShift
-		adds, dels = adds[:0], dels[:0]
-		for i < len(ops) && ops[i]>>opTriShift == key {
-			slot, net := ops[i]>>opOffsetShift, 0
-			for ; i < len(ops) && ops[i]>>opOffsetShift == slot; i++ {
-				if ops[i]&1 == 1 {
-					net++
-				} else {
-					net--
-				}
-			}
-			off := uint16(slot & (blockRows - 1))
-			switch {
-			case net > 0:
-				adds = append(adds, off)
-			case net < 0:
-				dels = append(dels, off)
+		key := ops[i].pos >> opKeyShift
+		set = set[:0]
+		for ; i < len(ops) && ops[i].pos>>opKeyShift == key; i++ {
+			if n := len(set); n > 0 && set[n-1].pos == ops[i].pos {
+				set[n-1] = ops[i] // the later change of the entry wins
+			} else {
+				set = append(set, ops[i])
 			}
 		}
-		if len(adds) == 0 && len(dels) == 0 {
-			continue
-		}
-		var k trigramKey
-		binary.BigEndian.PutUint32(k[:4], uint32(key>>24))
-		k[4], k[5], k[6] = byte(key>>16), byte(key>>8), byte(key)
-		offs := decodeOffsets(b.search.tri.Get(k[:]))
-		if len(dels) > 0 {
-			offs = subtract(offs, dels)
-		}
-		if len(adds) > 0 {
-			offs = union(offs, adds)
-		}
+		k := append(binary.BigEndian.AppendUint32(kb[:0], uint32(key>>(opBlockShift-opKeyShift))), keyBytes(postKey(key))...)
+		v := mergeEntries(b.search.post.Get(k), set)
 		var err error
-		if len(offs) == 0 {
-			err = b.search.tri.Delete(k[:])
+		if len(v) == 0 {
+			err = b.search.post.Delete(k)
 		} else {
-			err = b.search.tri.Put(k[:], encodeOffsets(offs))
+			err = b.search.post.Put(k, v)
 		}
 		if err != nil {
 			return err
@@ -385,19 +575,31 @@ func (b *batch) finishSearch() error {
 	return nil
 }
 
-// subtract returns the offsets of the sorted list a that are not in the
-// sorted list b, reusing a.
-func subtract(a, b []uint16) []uint16 {
-	out := a[:0]
-	j := 0
-	for _, o := range a {
-		for j < len(b) && b[j] < o {
-			j++
+// mergeEntries returns the posting value old with the changes set (sorted
+// by offset, each once) applied.
+func mergeEntries(old []byte, set []postOp) []byte {
+	out := make([]byte, 0, len(old)+entrySize*len(set))
+	put := func(op postOp) {
+		if op.mask != 0 {
+			out = append(binary.BigEndian.AppendUint16(out, uint16(op.pos&(blockRows-1))), op.mask)
 		}
-		if j < len(b) && b[j] == o {
+	}
+	i := 0
+	for j := 0; j+entrySize <= len(old); j += entrySize {
+		o := binary.BigEndian.Uint16(old[j:])
+		for i < len(set) && uint16(set[i].pos&(blockRows-1)) < o {
+			put(set[i])
+			i++
+		}
+		if i < len(set) && uint16(set[i].pos&(blockRows-1)) == o {
+			put(set[i])
+			i++
 			continue
 		}
-		out = append(out, o)
+		out = append(out, old[j:j+entrySize]...)
+	}
+	for ; i < len(set); i++ {
+		put(set[i])
 	}
 	return out
 }
@@ -429,7 +631,111 @@ func coveredFilter(f schemas.Filter) bool {
 // searchable reports whether the trigram index answers the comparison.
 func searchable(c schemas.Compare) bool {
 	a := c.Path.Attr
-	return a != nil && c.Path.AppID == "" && len(c.Path.Keys) == 0 && searchCanonical[a.Canonical] &&
+	return a != nil && c.Path.AppID == "" && len(c.Path.Keys) == 0 && attrBit[a.Canonical] != 0 &&
 		c.Value.Kind == schemas.KindString &&
 		(c.Op == schemas.OpCo || c.Op == schemas.OpSw || c.Op == schemas.OpEw || c.Op == schemas.OpEq)
+}
+
+// rebuildChunk is the number of rows rebuildSearch rebuilds per transaction
+// (whole blocks). A variable for the tests.
+var rebuildChunk = 5 * blockRows
+
+// rebuildSearch brings the search buckets of a file made before
+// searchFormat to it: each user's search record gains its status and dates,
+// and its postings their attribute masks (into the postings bucket; the old
+// trigrams bucket is deleted at the end). It works in transactions of
+// rebuildChunk rows, each recording how far it got, so that a crash resumes
+// it at the next start; it does nothing when the file is current.
+func rebuildSearch(db *bolt.DB) error {
+	for {
+		done, err := rebuildSearchStep(db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// rebuildSearchStep is one transaction of rebuildSearch; done reports that
+// the file is current.
+func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if string(meta.Get(keySearchFormat)) == searchFormat {
+			done = true
+			return nil
+		}
+		r := usersOf(tx)
+		sr := r.search
+		from := uint32(0)
+		if v := meta.Get(keySearchRebuiltTo); v != nil {
+			from = decodeRow(v)
+		}
+		next := decodeRow(meta.Get(keyNextRow))
+		if from >= next {
+			if tx.Bucket(bucketTrigrams) != nil {
+				if err := tx.DeleteBucket(bucketTrigrams); err != nil {
+					return err
+				}
+			}
+			if err := meta.Delete(keySearchRebuiltTo); err != nil {
+				return err
+			}
+			return meta.Put(keySearchFormat, []byte(searchFormat))
+		}
+		if from == 0 {
+			// A fresh start: drop whatever postings an older layout left.
+			if err := tx.DeleteBucket(bucketPostings); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+			post, err := tx.CreateBucket(bucketPostings)
+			if err != nil {
+				return err
+			}
+			sr.post = post
+			if err := tx.DeleteBucket(bucketSortKeys); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+			if r.sortKeys, err = tx.CreateBucket(bucketSortKeys); err != nil {
+				return err
+			}
+		}
+		to := min(from+uint32(rebuildChunk), next)
+		post := make(map[string][]byte)
+		for row := from; row < to; row++ {
+			v := sr.recs.Get(encodeRow(row))
+			if v == nil {
+				continue // no user has the row any more
+			}
+			id := strings.Clone(searchRecordID(v))
+			rec := r.recs.Get([]byte(id))
+			if rec == nil {
+				return fmt.Errorf("user %s has a search row but no record", id)
+			}
+			u, err := decodeUserRecord(rec)
+			if err != nil {
+				return fmt.Errorf("user %s: %w", id, err)
+			}
+			if err := sr.recs.Put(encodeRow(row), encodeSearchRecord(u)); err != nil {
+				return err
+			}
+			sk := sortKeysOf(u)
+			if err := stageSortKeys(r.sortKeys, id, row, nil, &sk); err != nil {
+				return err
+			}
+			block, off := row/blockRows, uint16(row%blockRows)
+			for _, p := range postingsOf(u) {
+				k := string(binary.BigEndian.AppendUint32(nil, block)) + keyBytes(postKey(p>>8))
+				post[k] = append(binary.BigEndian.AppendUint16(post[k], off), uint8(p))
+			}
+		}
+		keys := slices.Sorted(maps.Keys(post))
+		sr.post.FillPercent = 0.9
+		for _, k := range keys {
+			if err := sr.post.Put([]byte(k), post[k]); err != nil {
+				return err
+			}
+		}
+		return meta.Put(keySearchRebuiltTo, encodeRow(to))
+	})
+	return done, err
 }

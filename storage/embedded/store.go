@@ -222,6 +222,9 @@ func (s *Store) init() error {
 			if err := meta.Put(keyEmailsIndexed, present); err != nil {
 				return err
 			}
+			if err := meta.Put(keySearchFormat, []byte(searchFormat)); err != nil {
+				return err
+			}
 			return meta.Put(keyFormat, []byte(formatVersion))
 		}
 		return nil
@@ -241,6 +244,9 @@ func (s *Store) init() error {
 			if err := meta.Put(keyEmailsIndexed, present); err != nil { // migrateV1 wrote it
 				return err
 			}
+			if err := meta.Put(keySearchFormat, []byte(searchFormat)); err != nil { // and the search index
+				return err
+			}
 			return meta.Put(keyFormat, []byte(formatVersion))
 		})
 		if err != nil {
@@ -254,6 +260,9 @@ func (s *Store) init() error {
 		if err := s.db.Update(migrateV3); err != nil {
 			return fmt.Errorf("migrate file format %s to %s: %w", formatV3, formatVersion, err)
 		}
+	}
+	if err := rebuildSearch(s.db); err != nil {
+		return fmt.Errorf("rebuild the search index: %w", err)
 	}
 	return nil
 }
@@ -291,7 +300,7 @@ func migrateV3(tx *bolt.Tx) error {
 func createBuckets(tx *bolt.Tx) error {
 	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
 		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-		bucketUserRows, bucketSearchRecords, bucketTrigrams, bucketUserEmails, bucketLoginClash}
+		bucketUserRows, bucketSearchRecords, bucketPostings, bucketSortKeys, bucketUserEmails, bucketLoginClash}
 	for _, n := range bucketUserIndex {
 		if n != nil {
 			names = append(names, n)

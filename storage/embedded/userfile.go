@@ -73,6 +73,7 @@ type users struct {
 	ix                                    [numKinds]*bolt.Bucket // the user kinds in buckets only
 	clash                                 *bolt.Bucket           // bucketLoginClash
 	search                                *search
+	sortKeys                              *bolt.Bucket // sortindex.go
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -85,6 +86,7 @@ func usersOf(tx *bolt.Tx) *users {
 		emails:   tx.Bucket(bucketUserEmails),
 		clash:    tx.Bucket(bucketLoginClash),
 		search:   searchOf(tx),
+		sortKeys: tx.Bucket(bucketSortKeys),
 	}
 	for k, n := range bucketUserIndex {
 		if n != nil {

@@ -188,7 +188,7 @@ type batch struct {
 	u      *users // the users as the transaction sees them
 	search *search
 	// postOps collects the trigram posting changes, written by finish.
-	postOps []uint64
+	postOps []postOp
 	nextRow int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.

@@ -519,6 +519,97 @@ func testListUsersGenerated(t *testing.T, h *harness) {
 	checkQueryAgainst(t, s, all, "newest first", storage.Query{Sort: key, Limit: 3}, ids(uid(300), uid(299), uid(298)))
 }
 
+// testListUsersIndexed checks the queries a backend may answer from its
+// indexes alone — the Admin Portal's search box (an Or of sw over up to seven
+// attributes, And the status), co of three bytes, sorted listings with and
+// without filters, paging and counts — against the reference evaluator, over
+// generated users some of which were changed or deleted after their
+// creation (renamed, a new status, no family name, emails without a primary
+// one), before and after a reopen.
+func testListUsersIndexed(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	const n = 150
+	for i := 1; i <= n; i++ {
+		mustCreateUser(t, s, NewUser(i))
+	}
+	change := func(id string, fn func(u *schemas.User)) {
+		t.Helper()
+		if _, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { fn(u); return nil }, nil); err != nil {
+			t.Fatalf("UpdateUser %s: %v", id, err)
+		}
+	}
+	later := NewUser(n).Updated.Add(time.Hour)
+	change(uid(3), func(u *schemas.User) { u.UserName, u.Updated = "Adam.Renamed", later })
+	change(uid(4), func(u *schemas.User) { u.Status, u.Updated = schemas.StatusDisabled, later.Add(time.Second) })
+	change(uid(7), func(u *schemas.User) { u.Name.FamilyName, u.DisplayName = "", "" })
+	change(uid(11), func(u *schemas.User) {
+		u.Emails = []schemas.Email{{Value: "zz.second@x.test", Type: "home"}, {Value: "AA.first@x.test", Type: "work"}}
+	})
+	change(uid(12), func(u *schemas.User) { u.Emails = nil })
+	// Every trigram and the first three bytes of "grace.h", not as a prefix.
+	change(uid(14), func(u *schemas.User) { u.UserName = "Gravel.Grace.Hopper" })
+	if err := s.DeleteUser(ctx, uid(13), nil); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	sc, nat := scimOpts(), nativeOpts("")
+	all := storedUsers(allUsers(t, s))
+	portal := func(text string, paths ...string) string {
+		var terms []string
+		for _, p := range paths {
+			terms = append(terms, fmt.Sprintf("%s sw %q", p, text))
+		}
+		return strings.Join(terms, " or ")
+	}
+	every := []string{"userName", "emails.value", "phoneNumbers.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+	filters := []struct {
+		expr string
+		opt  schemas.ParseOptions
+	}{
+		{"", sc},
+		{portal("a", every...), sc}, {portal("AD", every...), sc}, {portal("ada", every...), sc}, {portal("Grace.H", every...), sc},
+		{portal("ß", every...), sc}, {portal("+1555", "phoneNumbers.value", "userName", "externalId"), sc},
+		{portal("ada.lovelace.2", "emails.value", "userName", "externalId"), sc},
+		{portal("gr", every...) + " | active", sc}, {portal("ada", every...) + " | Disabled", sc},
+		{`status eq "Disabled"`, nat}, {`status eq "pending"`, nat}, {`status eq "Unknown"`, nat},
+		{`name.familyName co "opp"`, sc}, {`userName co "LOV" or displayName co "hop"`, sc},
+		{`userName co "lov" and emails.value co "exa"`, sc}, {`emails.value co "x.t"`, sc},
+		{`name.familyName co "opp" and title eq "Engineer"`, sc},
+	}
+	sorts := []string{"", "userName", "name.familyName", "emails.value", "meta.created", "meta.lastModified"}
+	check := func(all storedUsers, suffix string) {
+		for _, f := range filters {
+			// "text | status" is text And the native status, as the portal builds it.
+			var filter schemas.Filter
+			expr, status, _ := strings.Cut(f.expr, " | ")
+			if expr != "" {
+				filter = mustFilter(t, expr, f.opt)
+			}
+			if status != "" {
+				filter = &schemas.And{Left: filter, Right: mustFilter(t, fmt.Sprintf("status eq %q", status), nat)}
+			}
+			for _, sortBy := range sorts {
+				for _, desc := range []bool{false, true} {
+					if sortBy == "" && desc {
+						continue
+					}
+					var key *schemas.SortKey
+					if sortBy != "" {
+						key = mustSortKey(t, sortBy, desc, sc)
+					}
+					for _, w := range [][2]int{{0, 25}, {25, 25}, {3, 1}, {0, 0}, {140, 25}} {
+						checkQueryAgainst(t, s, all, f.expr+suffix, storage.Query{Filter: filter, Sort: key, Offset: w[0], Limit: w[1]}, nil)
+					}
+				}
+			}
+		}
+	}
+	check(all, "")
+	if h.b.Reopen != nil {
+		s = h.b.Reopen(t, s)
+		check(all, " after reopen")
+	}
+}
+
 // ---- groups ----
 
 func groupOpts() schemas.ParseOptions {

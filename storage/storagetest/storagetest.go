@@ -120,6 +120,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"ListUsersFilter", testListUsersFilter},
 		{"ListUsersGenerated", testListUsersGenerated},
 		{"ListUsersSubstring", testListUsersSubstring},
+		{"ListUsersIndexed", testListUsersIndexed},
 		{"ListGroups", testListGroups},
 		{"Reopen", testReopen},
 		{"ReopenIndexes", testReopenIndexes},

@@ -1,0 +1,318 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
+)
+
+// searchUsers are the users of the search tests: the generator's, created
+// concurrently (so that rows are not in id order), with odd values mixed in
+// (Unicode that folds to other bytes, several emails, no names, statuses in
+// other cases).
+func searchUsers(n int) []*schemas.User {
+	var users []*schemas.User
+	for i := range n {
+		u := storagetest.NewUser(i)
+		u.ID = fmt.Sprintf("s%05d", (i*7919)%100000) // ids not in creation order
+		switch i % 11 {
+		case 3:
+			u.Name.FamilyName = "STRAẞE Öpp"
+		case 5:
+			u.Emails = append(u.Emails, schemas.Email{Value: "Second.OPP@Mail.Test"})
+		case 7:
+			u.Name = schemas.Name{}
+			u.DisplayName = ""
+		case 9:
+			u.Status = "disabled" // another case than the lifecycle's
+		}
+		users = append(users, u)
+	}
+	return users
+}
+
+// checkFilter compares ListUsers with a full scan through the evaluator for
+// expr, for every page window, and returns whether the planner claimed an
+// exact answer.
+func checkFilter(t *testing.T, s *Store, expr string, opt schemas.ParseOptions) (exact bool) {
+	t.Helper()
+	f, err := schemas.ParseFilter(expr, opt)
+	if err != nil {
+		t.Fatalf("ParseFilter(%q): %v", expr, err)
+	}
+	scan, _ := scanAndPlan(t, s, f)
+	err = s.userView(func(_ *bolt.Tx, r *users) error {
+		rs, ok := s.planRows(r, f)
+		exact = ok && rs.exact()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range [][2]int{{0, storage.Unlimited}, {0, 1}, {0, 10}, {3, 5}, {len(scan) - 2, 10}, {len(scan), 5}, {len(scan) + 3, 5}, {1, 0}} {
+		page, err := s.ListUsers(context.Background(), storage.Query{Filter: f, Offset: w[0], Limit: w[1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to := pageBounds(len(scan), w[0], w[1])
+		var got, want []string
+		for _, u := range page.Items {
+			got = append(got, u.ID)
+		}
+		for _, u := range scan[from:to] {
+			want = append(want, u.ID)
+		}
+		if page.Total != len(scan) || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s (exact %v), offset %d limit %d: total %d %v, full scan %d %v", expr, exact, w[0], w[1], page.Total, got, len(scan), want)
+		}
+	}
+	return exact
+}
+
+// TestExactSearchEqualsScan checks the searches the postings answer alone
+// (no candidate checked) and their unions and intersections against a full
+// scan, page by page, and that the planner does claim them exact.
+func TestExactSearchEqualsScan(t *testing.T) {
+	s := openTemp(t)
+	createAll(t, s, searchUsers(400))
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	native := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect}
+	for _, c := range []struct {
+		expr  string
+		opt   schemas.ParseOptions
+		exact bool
+	}{
+		{`name.familyName co "OPP"`, scim, true},
+		{`name.familyName co "öP"`, scim, true}, // ö is two bytes
+		{`name.familyName co "ẞE"`, scim, true}, // ẞ (three bytes) folds to ß (two)
+		{`userName co "lov"`, scim, true},
+		{`emails.value co "opp"`, scim, true},
+		{`emails co "opp"`, scim, false},
+		{`displayName co "ce "`, scim, true},
+		{`name.givenName co "zoë"`, scim, false}, // four bytes folded
+		{`name.givenName co "oë"`, scim, true},
+		{`phoneNumbers.value co "555"`, scim, true},
+		{`externalId co "t-1"`, scim, false}, // case-exact: the postings are folded
+		{`userName sw "gra"`, scim, true},
+		{`userName sw "G"`, scim, true},
+		{`name.givenName sw "zo"`, scim, true},
+		{`name.familyName sw "ẞ"`, scim, true},
+		{`userName sw "grace."`, scim, false},
+		{`externalId sw "EXT"`, scim, false},
+		{`emails.value sw "s"`, scim, true},
+		{`userName eq "ab"`, scim, true}, // no candidate: nothing to check
+		{`name.givenName eq "ADA"`, scim, false},
+		{`userName sw "ad" or emails.value sw "ad" or name.givenName sw "ad" or name.familyName sw "ad" or displayName sw "ad" or phoneNumbers.value sw "ad"`, scim, true},
+		{`(userName sw "ada" or emails.value sw "ada" or externalId sw "ada") and title eq "Engineer"`, scim, false},
+		{`userName ew ".17"`, scim, false},
+		{`userName co "zzz"`, scim, true},
+		{`userName co "lov" or name.familyName co "opp"`, scim, true},
+		{`userName co "lov" and emails.value co "exa"`, scim, true},
+		{`userName co "lov" and emails.value co "exam"`, scim, false},
+		{`(userName co "ada" or userName co "gra") and displayName co "ace"`, scim, true},
+		{`userName co "lov" or title eq "Engineer"`, scim, false},
+		{`userName co "lov" and title eq "Engineer"`, scim, false},
+		{`not (userName co "lov")`, scim, false},
+		{`status eq "Active"`, native, true},
+		{`status eq "DISABLED"`, native, true},
+		{`status eq "Gone"`, native, true}, // no other status is stored
+		{`status eq "Gone" or status eq "Pending"`, native, true},
+		{`status eq "Disabled" and name.last_name co "opp"`, native, true},
+		{`status eq "Pending" or username co "lov"`, native, true},
+		{`active eq false`, scim, false},
+		{`meta.created gt "2020-01-01T00:00:00Z" and userName co "lov"`, scim, false},
+	} {
+		if got := checkFilter(t, s, c.expr, c.opt); got != c.exact {
+			t.Errorf("%s: planned exact %v, want %v", c.expr, got, c.exact)
+		}
+	}
+}
+
+// oldSearchLayout rewrites the search buckets of a closed store's file as a
+// file from before searchFormat had them: search records without status and
+// dates, postings as 2-byte offsets in the trigrams bucket, no 0xff keys.
+func oldSearchLayout(t *testing.T, dir string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		recs := tx.Bucket(bucketSearchRecords)
+		type kv struct{ k, v []byte }
+		var all []kv
+		err := recs.ForEach(func(k, v []byte) error {
+			var u schemas.User
+			if err := viewSearchRecord(v, &u); err != nil {
+				return err
+			}
+			u.Status, u.Created, u.Updated = "", schemas.User{}.Created, schemas.User{}.Updated
+			old := encodeSearchRecord(&u)
+			all = append(all, kv{append([]byte(nil), k...), old[:len(old)-3]})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range all {
+			if err := recs.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		tri, err := tx.CreateBucket(bucketTrigrams)
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketPostings).ForEach(func(k, v []byte) error {
+			if k[4] == 0xff {
+				return nil
+			}
+			var offs []byte
+			for i := 0; i+entrySize <= len(v); i += entrySize {
+				offs = binary.BigEndian.AppendUint16(offs, binary.BigEndian.Uint16(v[i:]))
+			}
+			return tri.Put(append([]byte(nil), k...), offs)
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketPostings); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Delete(keySearchFormat)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRebuildSearch checks that a file with the search buckets of before is
+// rebuilt at Open — resuming after a crash half-way — and then answers as a
+// full scan does.
+func TestRebuildSearch(t *testing.T) {
+	defer func(n int) { rebuildChunk = n }(rebuildChunk)
+	rebuildChunk = blockRows
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createAll(t, s, searchUsers(2*blockRows+100))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	oldSearchLayout(t, dir)
+	// One transaction of the rebuild, then a "crash".
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(bucketPostings); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := rebuildSearchStep(db); err != nil || done {
+		t.Fatalf("first step: done %v, %v", done, err)
+	}
+	db.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if string(meta.Get(keySearchFormat)) != searchFormat || meta.Get(keySearchRebuiltTo) != nil || tx.Bucket(bucketTrigrams) != nil {
+			return fmt.Errorf("after the rebuild: format %q, progress %v, old bucket kept %v",
+				meta.Get(keySearchFormat), meta.Get(keySearchRebuiltTo), tx.Bucket(bucketTrigrams) != nil)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	for _, expr := range []string{`name.familyName co "opp"`, `userName sw "grace."`, `emails.value co "opp"`, `userName co "lov" or displayName co "hop"`,
+		`meta.created gt "2024-01-01T00:00:30Z" and userName co "ada"`} {
+		checkFilter(t, s, expr, scim)
+	}
+	checkFilter(t, s, `status eq "disabled"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect})
+}
+
+// TestSortedEqualsScan checks sorted listings through the sort index (walked
+// or sorted from the search records) against a full scan sorted by
+// schemas.SortUsers: every indexed key, both directions, with and without
+// filters, page by page — including users without the value, ties, values
+// that fold and NUL bytes, and users changed after their creation.
+func TestSortedEqualsScan(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	users := searchUsers(300)
+	users[10].Emails = nil
+	users[11].Emails = []schemas.Email{{Value: "Zed@x.test"}, {Value: "aa@x.test"}} // none primary: the first sorts
+	users[12].UserName = "ab\x00c"
+	users[13].UserName = "AB"
+	users[14].Name.FamilyName = "ab\x00"
+	users[15].Name.FamilyName = "Ab"
+	users[16].Created = users[17].Created // a tie
+	ids := createAll(t, s, users)
+	if _, err := s.UpdateUser(ctx, ids[20], 0, func(u *schemas.User) error {
+		u.Name.FamilyName, u.Updated = "Aaron", u.Updated.Add(1e9*3600*24*365)
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, ids[21], nil); err != nil {
+		t.Fatal(err)
+	}
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	filters := []string{"", `name.familyName co "opp"`, `userName sw "gr"`, `userName sw "grace.h"`, `userName co "lov" or displayName co "hop"`,
+		`title eq "Engineer"`, `userName eq "ab"`}
+	for _, fe := range filters {
+		var f schemas.Filter
+		if fe != "" {
+			var err error
+			if f, err = schemas.ParseFilter(fe, scim); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scan, _ := scanAndPlan(t, s, f)
+		for _, sortBy := range []string{"userName", "name.familyName", "emails.value", "meta.created", "meta.lastModified", "title"} {
+			p, err := schemas.ParsePath(sortBy, scim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, desc := range []bool{false, true} {
+				key := &schemas.SortKey{Path: p, Descending: desc}
+				want := slices.Clone(scan)
+				schemas.SortUsers(want, key)
+				for _, w := range [][2]int{{0, storage.Unlimited}, {0, 1}, {0, 10}, {5, 7}, {len(want) - 3, 10}, {len(want) + 1, 5}, {2, 0}} {
+					page, err := s.ListUsers(ctx, storage.Query{Filter: f, Sort: key, Offset: w[0], Limit: w[1]})
+					if err != nil {
+						t.Fatal(err)
+					}
+					from, to := pageBounds(len(want), w[0], w[1])
+					var got, exp []string
+					for _, u := range page.Items {
+						got = append(got, u.ID)
+					}
+					for _, u := range want[from:to] {
+						exp = append(exp, u.ID)
+					}
+					if page.Total != len(want) || strings.Join(got, ",") != strings.Join(exp, ",") {
+						t.Errorf("filter %q sort %s desc %v, offset %d limit %d: total %d %v, want %d %v", fe, sortBy, desc, w[0], w[1], page.Total, got, len(want), exp)
+					}
+				}
+			}
+		}
+	}
+}

@@ -64,7 +64,7 @@ var (
 )
 
 // searchFormat is the layout of the search buckets (see keySearchFormat).
-const searchFormat = "3"
+const searchFormat = "2"
 
 // blockRows is the number of rows one posting value covers.
 const blockRows = 1024

@@ -18,16 +18,18 @@ import (
 // copy under norm.*, never with a collation.
 //
 // Substring searches. sw, co and ew on a scalar field (userName, primary
-// email and phone, externalId, status) become anchored or unanchored regexes
-// on it: sw ("\A<prefix>", case-sensitive on the folded copy where the
-// attribute is case-insensitive) is a prefix that MongoDB answers with index
-// bounds where the field has an index (the unique ones: norm.userName,
-// norm.email, norm.phone, externalId); co and ew cannot be bounded by a B-tree
-// index, so the server scans the index (or the collection). Substring
-// searches on attributes without a scalar copy — name.givenName,
-// name.familyName, displayName, every email and phone number value — are not
-// pushed down: every document is read and the filter decided in Go. The
-// embedded backend answers all of these through its trigram index.
+// email and phone, externalId, status, and the folded copies of
+// name.givenName, name.familyName and displayName) or on the array of every
+// email or phone number value (norm.emails, norm.phones: a regex matches
+// when one element does) become anchored or unanchored regexes on it: sw
+// ("\A<prefix>", case-sensitive on the folded copy where the attribute is
+// case-insensitive) is a prefix that MongoDB answers with index bounds where
+// the field has an index (the unique ones: norm.userName, norm.email,
+// norm.phone, externalId); on the others, and for co and ew, which a B-tree
+// index cannot bound, the server scans the collection — but decides the
+// filter itself, so only the page travels, and an Or of them (the portal's
+// search box) is one query. The embedded backend answers all of these
+// through its postings.
 //
 // The translation returns (filter, exact). When exact is false the filter is a
 // superset pre-filter (possibly empty) and the caller evaluates the whole
@@ -41,19 +43,28 @@ type pushField struct {
 	// scalar: the field holds at most one value and is omitted when empty, so
 	// `pr` is $exists and sw/co/ew are regexes on it.
 	scalar bool
+	// all: the field is an array of every value of a multi-valued
+	// attribute, so that eq and sw/co/ew (a regex) match when one element
+	// does, as the evaluator's comparison on a multi-valued attribute.
+	all bool
 }
 
 var userFields = map[string]pushField{
-	"id":           {key: "_id", kind: schemas.KindString, scalar: true},
-	"userName":     {key: "norm.userName", folded: true, kind: schemas.KindString, scalar: true},
-	"primaryEmail": {key: "norm.email", folded: true, kind: schemas.KindString, scalar: true},
-	"primaryPhone": {key: "norm.phone", kind: schemas.KindString, scalar: true},
-	"externalId":   {key: "externalId", kind: schemas.KindString, scalar: true},
-	"status":       {key: "norm.status", folded: true, kind: schemas.KindString, scalar: true},
-	"groups":       {key: "norm.groups", folded: true, kind: schemas.KindString},
-	"groups.value": {key: "norm.groups", folded: true, kind: schemas.KindString},
-	"created":      {key: "created", kind: schemas.KindTime, scalar: true},
-	"updated":      {key: "updated", kind: schemas.KindTime, scalar: true},
+	"id":                 {key: "_id", kind: schemas.KindString, scalar: true},
+	"userName":           {key: "norm.userName", folded: true, kind: schemas.KindString, scalar: true},
+	"primaryEmail":       {key: "norm.email", folded: true, kind: schemas.KindString, scalar: true},
+	"primaryPhone":       {key: "norm.phone", kind: schemas.KindString, scalar: true},
+	"externalId":         {key: "externalId", kind: schemas.KindString, scalar: true},
+	"status":             {key: "norm.status", folded: true, kind: schemas.KindString, scalar: true},
+	"groups":             {key: "norm.groups", folded: true, kind: schemas.KindString},
+	"groups.value":       {key: "norm.groups", folded: true, kind: schemas.KindString},
+	"name.givenName":     {key: "norm.givenName", folded: true, kind: schemas.KindString, scalar: true},
+	"name.familyName":    {key: "norm.familyName", folded: true, kind: schemas.KindString, scalar: true},
+	"displayName":        {key: "norm.displayName", folded: true, kind: schemas.KindString, scalar: true},
+	"emails.value":       {key: "norm.emails", folded: true, kind: schemas.KindString, all: true},
+	"phoneNumbers.value": {key: "norm.phones", folded: true, kind: schemas.KindString, all: true},
+	"created":            {key: "created", kind: schemas.KindTime, scalar: true},
+	"updated":            {key: "updated", kind: schemas.KindTime, scalar: true},
 }
 
 var groupFields = map[string]pushField{
@@ -204,7 +215,7 @@ func compareString(pf pushField, caseExact bool, op schemas.Op, v string) (bson.
 		}
 		cond = bson.D{{Key: "$ne", Value: v}}
 	case schemas.OpSw, schemas.OpCo, schemas.OpEw:
-		if !pf.scalar {
+		if !pf.scalar && !pf.all {
 			return bson.D{}, false
 		}
 		re := regexp.QuoteMeta(v)
@@ -264,7 +275,9 @@ func compareTime(key string, op schemas.Op, t time.Time) (bson.D, bool) {
 }
 
 // serverSort returns the MongoDB sort for a sort key the server can apply
-// exactly: none (id order), id, created or updated, which every document has.
+// exactly: none (id order), id, created or updated, which every document
+// has, and for users userName, name.familyName and emails.value through
+// their norm.sort keys (sortKeyOf), each with an index in both directions.
 // Other keys are sorted in Go, which alone knows the missing-values rule and
 // case folding.
 func serverSort(k *schemas.SortKey) (bson.D, bool) {
@@ -283,6 +296,9 @@ func serverSort(k *schemas.SortKey) (bson.D, bool) {
 		return bson.D{{Key: "_id", Value: dir}}, true
 	case "created", "updated":
 		return bson.D{{Key: k.Path.Attr.Canonical, Value: dir}, {Key: "_id", Value: 1}}, true
+	}
+	if field, ok := sortedPaths[k.Path.Attr.Canonical]; ok {
+		return bson.D{{Key: field, Value: dir}, {Key: "_id", Value: 1}}, true
 	}
 	return nil, false
 }

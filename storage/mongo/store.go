@@ -190,6 +190,10 @@ func OpenOptions(ctx context.Context, uri, database string, o Options) (*Store, 
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
+	if err := s.backfillNorm(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -231,6 +235,12 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.users, "apps_appId", bson.D{{Key: "apps.appId", Value: 1}}, false},
 		{s.users, "created", bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}, false},
 		{s.users, "updated", bson.D{{Key: "updated", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_userName", bson.D{{Key: "norm.sort.userName", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_userName_desc", bson.D{{Key: "norm.sort.userName", Value: -1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_familyName", bson.D{{Key: "norm.sort.familyName", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_familyName_desc", bson.D{{Key: "norm.sort.familyName", Value: -1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_email", bson.D{{Key: "norm.sort.email", Value: 1}, {Key: "_id", Value: 1}}, false},
+		{s.users, "sort_email_desc", bson.D{{Key: "norm.sort.email", Value: -1}, {Key: "_id", Value: 1}}, false},
 		{s.groups, "norm_displayName", bson.D{{Key: "norm.displayName", Value: 1}}, true},
 		{s.groups, "norm_id", bson.D{{Key: "norm.id", Value: 1}}, false},
 		{s.apps, "clientId", bson.D{{Key: "clientId", Value: 1}}, true},

@@ -65,6 +65,58 @@ type userNorm struct {
 	// Groups holds schemas.Fold of each group id: `groups eq` compares
 	// case-insensitively (groups.value is not caseExact).
 	Groups []string `bson:"groups,omitempty"`
+	// Folded copies of the other searched attributes, so that sw (and co,
+	// ew, eq) on them is decided by the server: the name parts and display
+	// name, and every email and phone number value.
+	GivenName   string   `bson:"givenName,omitempty"`
+	FamilyName  string   `bson:"familyName,omitempty"`
+	DisplayName string   `bson:"displayName,omitempty"`
+	Emails      []string `bson:"emails,omitempty"`
+	Phones      []string `bson:"phones,omitempty"`
+	// Sort holds the keys the server sorts by (see sortKeyOf); every user
+	// has them, so they are not omitted.
+	Sort userSortKeys `bson:"sort"`
+}
+
+// userSortKeys are the sort keys of a user for the sorts the server does.
+type userSortKeys struct {
+	UserName   string `bson:"userName"`
+	FamilyName string `bson:"familyName"`
+	Email      string `bson:"email"`
+}
+
+// sortedPaths are the paths the server sorts users by through a norm.sort
+// key (beside id, created and updated, which every document has), with the
+// key's field.
+var sortedPaths = func() map[string]string {
+	m := map[string]string{}
+	for path, field := range map[string]string{"userName": "norm.sort.userName", "name.familyName": "norm.sort.familyName", "emails.value": "norm.sort.email"} {
+		p, err := schemas.ParsePath(path, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+		if err != nil {
+			panic(err)
+		}
+		sortPathOf[field] = p
+		m[p.Attr.Canonical] = field
+	}
+	return m
+}()
+
+// sortPathOf is the path of each norm.sort field.
+var sortPathOf = map[string]schemas.Path{}
+
+// sortKeyOf is the norm.sort key of u for path p: "1" and the value
+// SortUsers orders by (folded unless caseExact), or "2" when u has none, so
+// that the server's byte order of the keys is SortUsers' order (users
+// without a value last when ascending, first when descending; ties by _id).
+func sortKeyOf(u *schemas.User, p schemas.Path) string {
+	v, ok := schemas.UserSortValue(u, &p)
+	if !ok || v.Kind != schemas.KindString {
+		return "2"
+	}
+	if schemas.SortCaseExact(&p) {
+		return "1" + v.Str
+	}
+	return "1" + schemas.Fold(v.Str)
 }
 
 type nameDoc struct {
@@ -242,6 +294,37 @@ func userToDoc(u *schemas.User) (*userDoc, error) {
 	return d, nil
 }
 
+// backfillNorm gives the users stored before norm.sort existed (and the
+// folded search copies that came with it) their norm: one find, empty once
+// every user has it, then an update per such user that applies only while
+// the user still has the version read (a newer write brings its own norm).
+func (s *Store) backfillNorm(ctx context.Context) error {
+	cur, err := s.users.Find(ctx, bson.D{{Key: "norm.sort", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil {
+		return wrap(err, "backfill norm")
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d userDoc
+		if err := cur.Decode(&d); err != nil {
+			return wrap(err, "backfill norm")
+		}
+		u, err := d.user()
+		if err != nil {
+			return err
+		}
+		_, err = s.users.UpdateOne(ctx, bson.D{{Key: "_id", Value: u.ID}, {Key: "version", Value: d.Version}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "norm", Value: normOf(u)}}}})
+		if err != nil {
+			return wrap(err, "backfill norm of %s", u.ID)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return wrap(err, "backfill norm")
+	}
+	return nil
+}
+
 // normOf computes the normalized unique and query fields of u.
 func normOf(u *schemas.User) userNorm {
 	n := userNorm{UserName: schemas.Fold(u.UserName), Status: schemas.Fold(u.Status)}
@@ -255,6 +338,22 @@ func normOf(u *schemas.User) userNorm {
 		if f := schemas.Fold(g); f != "" && !slices.Contains(n.Groups, f) {
 			n.Groups = append(n.Groups, f)
 		}
+	}
+	n.GivenName, n.FamilyName, n.DisplayName = schemas.Fold(u.Name.GivenName), schemas.Fold(u.Name.FamilyName), schemas.Fold(u.DisplayName)
+	for _, e := range u.Emails {
+		if f := schemas.Fold(e.Value); f != "" && !slices.Contains(n.Emails, f) {
+			n.Emails = append(n.Emails, f)
+		}
+	}
+	for _, p := range u.PhoneNumbers {
+		if f := schemas.Fold(p.Value); f != "" && !slices.Contains(n.Phones, f) {
+			n.Phones = append(n.Phones, f)
+		}
+	}
+	n.Sort = userSortKeys{
+		UserName:   sortKeyOf(u, sortPathOf["norm.sort.userName"]),
+		FamilyName: sortKeyOf(u, sortPathOf["norm.sort.familyName"]),
+		Email:      sortKeyOf(u, sortPathOf["norm.sort.email"]),
 	}
 	return n
 }

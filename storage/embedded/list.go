@@ -402,19 +402,86 @@ func (s *Store) planRows(r *users, f schemas.Filter) (rowSet, bool) {
 			return rowSet{rows: rt.rows}, true
 		}
 	case schemas.Or:
-		l, lok := s.planRows(r, f.Left)
-		if !lok {
-			return rowSet{}, false
-		}
-		rt, rok := s.planRows(r, f.Right)
-		if !rok {
-			return rowSet{}, false
-		}
-		return rowSet{rows: unionRows(l.rows, rt.rows), sure: unionRows(l.sure, rt.sure)}, true
+		return s.planOr(r, f)
 	case schemas.Compare:
 		return s.planRowCompare(r, f)
 	}
 	return rowSet{}, false
+}
+
+// planOr plans an Or (of any depth) as the union of its terms' rows. The
+// substring terms that read the same posting keys (the portal's search box:
+// one text over several attributes) are read once, with the bits of all
+// their attributes; a single-key read also tells which rows an exact term
+// matches for sure.
+func (s *Store) planOr(r *users, f schemas.Or) (rowSet, bool) {
+	var terms []schemas.Filter
+	var flatten func(f schemas.Filter)
+	flatten = func(f schemas.Filter) {
+		switch o := f.(type) {
+		case *schemas.Or:
+			if o != nil {
+				flatten(o.Left)
+				flatten(o.Right)
+				return
+			}
+		case schemas.Or:
+			flatten(o.Left)
+			flatten(o.Right)
+			return
+		}
+		terms = append(terms, f)
+	}
+	flatten(f)
+	type group struct {
+		keys       []string
+		mask, sure uint8
+	}
+	var groups []*group
+	byKeys := map[string]*group{}
+	var out rowSet
+	for _, t := range terms {
+		c, isCompare := t.(*schemas.Compare)
+		if cv, ok := t.(schemas.Compare); ok {
+			c, isCompare = &cv, true
+		}
+		if isCompare && c != nil && searchable(*c) {
+			if _, exactIndex := s.planUserExact(r, *c); !exactIndex {
+				keys, exact := searchKeys(c.Op, c.Value.Str)
+				if keys == nil {
+					return rowSet{}, false
+				}
+				id := strings.Join(keys, "\x00")
+				g := byKeys[id]
+				if g == nil {
+					g = &group{keys: keys}
+					byKeys[id] = g
+					groups = append(groups, g)
+				}
+				a := c.Path.Attr
+				g.mask |= attrBit[a.Canonical]
+				if exact && !a.CaseExact && exactBit[a.Canonical] {
+					g.sure |= attrBit[a.Canonical]
+				}
+				continue
+			}
+		}
+		rs, ok := s.planRows(r, t)
+		if !ok {
+			return rowSet{}, false
+		}
+		out = rowSet{rows: unionRows(out.rows, rs.rows), sure: unionRows(out.sure, rs.sure)}
+	}
+	for _, g := range groups {
+		var rs rowSet
+		if len(g.keys) == 1 {
+			rs.rows, rs.sure = r.search.keyRows(g.keys[0], g.mask, g.sure)
+		} else {
+			rs.rows = r.search.candidates(g.keys, g.mask)
+		}
+		out = rowSet{rows: unionRows(out.rows, rs.rows), sure: unionRows(out.sure, rs.sure)}
+	}
+	return out, true
 }
 
 // planUsers is planRows as user ids (unsorted).

@@ -309,6 +309,10 @@ func (s *search) blocks() uint32 {
 // costs about what reading a posting does, and the candidates are a
 // superset either way (a single key is never skipped).
 func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
+	if len(keys) == 1 {
+		rows, _ = s.keyRows(keys[0], mask, 0)
+		return rows
+	}
 	tris := slices.Clone(keys)
 	blocks := s.blocks()
 	if blocks == 0 {
@@ -354,18 +358,28 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	return rows
 }
 
-// factRows returns the rows posted under a 0xff key, sorted.
-func (s *search) factRows(key string) []uint32 {
-	var rows []uint32
-	var offs []uint16
+// keyRows returns the rows (sorted) posted under one key with a bit of
+// mask, and those of them with a bit of sure.
+func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
 	kb := make([]byte, 0, 8)
 	for block := range s.blocks() {
-		k := append(binary.BigEndian.AppendUint32(kb[:0], block), key...)
-		offs = appendMasked(offs[:0], s.post.Get(k), 0xff)
-		for _, o := range offs {
-			rows = append(rows, block*blockRows+uint32(o))
+		v := s.post.Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
+		for i := 0; i+entrySize <= len(v); i += entrySize {
+			if m := v[i+2]; m&mask != 0 {
+				row := block*blockRows + uint32(binary.BigEndian.Uint16(v[i:]))
+				rows = append(rows, row)
+				if m&sure != 0 {
+					sureRows = append(sureRows, row)
+				}
+			}
 		}
 	}
+	return rows, sureRows
+}
+
+// factRows returns the rows posted under a 0xff key, sorted.
+func (s *search) factRows(key string) []uint32 {
+	rows, _ := s.keyRows(key, 0xff, 0)
 	return rows
 }
 

@@ -562,6 +562,7 @@ func BenchmarkAuditYear(b *testing.B) {
 			n, n, n*updates, keys, float64(all)/1e6, perCreate, perUpdate, float64(fi.Size())/1e6)
 	}
 }
+
 // portalQuery builds the store query of the Admin Portal's users list as
 // portal/users.go's usersQuery does: the search box's text as an Or of sw
 // over its paths, And the native status, a sort, a page of 25 and a count.

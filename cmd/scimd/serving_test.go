@@ -99,9 +99,9 @@ func TestTLSServesAndReloadsTheCertificate(t *testing.T) {
 	if cn, _, err := servedCN(t, p.addr, 0); err != nil || cn != "first" {
 		t.Fatalf("after a broken renewal: %q %v", cn, err)
 	}
-	if !strings.Contains(p.log(), "TLS certificate not reloaded") {
-		t.Fatalf("the broken renewal was not logged:\n%s", p.log())
-	}
+	// The handshake above re-read the files and logged the failure; the line
+	// reaches this process through a pipe, so it is waited for.
+	p.waitLog(t, "TLS certificate not reloaded")
 
 	writeCert(t, "second", certFile, keyFile)
 	time.Sleep(certCheckInterval + 100*time.Millisecond)

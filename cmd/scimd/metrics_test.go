@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -140,13 +139,10 @@ func TestMetricsAfterKnownRequests(t *testing.T) {
 // TestMetricsOnTheirOwnListener: with -metrics-addr, /metrics and pprof are
 // served there, and neither on the API listener.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maddr := l.Addr().String()
-	l.Close()
-	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_METRICS_ADDR=" + maddr})
+	// Port 0 and the logged address: a port picked here and closed before
+	// scimd listens on it could be taken by anyone in between.
+	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_METRICS_ADDR=127.0.0.1:0"})
+	maddr := strings.TrimPrefix(p.waitLog(t, `msg="metrics listening" addr=\S+`), `msg="metrics listening" addr=`)
 	if !strings.Contains(scrape(t, "http://"+maddr+"/metrics"), "scimd_build_info") {
 		t.Fatal("no metrics on -metrics-addr")
 	}

@@ -15,7 +15,9 @@ import (
 // still arriving when SIGTERM comes: the server must wait for it, answer it, and
 // then exit 0.
 func TestInFlightRequestFinishesOnSIGTERM(t *testing.T) {
-	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir()}, opsEnv...))
+	// The metrics listener's goroutine dump shows when the handler is reading.
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + t.TempDir(), "SCIMD_METRICS_ADDR=127.0.0.1:0"}, opsEnv...))
+	maddr := strings.TrimPrefix(p.waitLog(t, `msg="metrics listening" addr=\S+`), `msg="metrics listening" addr=`)
 	conn, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -27,11 +29,20 @@ func TestInFlightRequestFinishesOnSIGTERM(t *testing.T) {
 	if _, err := conn.Write([]byte(head + body[:10])); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
+	// SIGTERM only once a handler is blocked reading the body: sent earlier,
+	// it could close the listener before the connection is even accepted.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, stacks := get(t, "http://"+maddr+"/debug/pprof/goroutine?debug=2"); strings.Contains(stacks, "net/http.(*body).Read") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no handler started reading the token request's body")
+		}
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	p.waitLog(t, "msg=\"shutting down\"")
 	select {
 	case <-p.done:
 		t.Fatalf("scimd exited with a request in flight:\n%s", p.log())

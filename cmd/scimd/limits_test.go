@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,16 +50,20 @@ func TestTricklingBodiesAreCutOff(t *testing.T) {
 	results := make(chan string, n)
 	stop := make(chan struct{})
 	defer close(stop)
+	var sending sync.WaitGroup // every trickler has sent its request's head
+	sending.Add(n)
 	for i := range n {
 		go func() {
 			path := paths[i%len(paths)]
 			conn, err := net.Dial("tcp", p.addr)
 			if err != nil {
+				sending.Done()
 				results <- err.Error()
 				return
 			}
 			defer conn.Close()
 			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 10000\r\n\r\n", path, types[i%len(types)])
+			sending.Done()
 			go func() { // a byte every 200 ms: never done within the deadline
 				for {
 					select {
@@ -81,7 +86,7 @@ func TestTricklingBodiesAreCutOff(t *testing.T) {
 			results <- fmt.Sprintf("%s: %d", path, resp.StatusCode)
 		}()
 	}
-	time.Sleep(500 * time.Millisecond) // every trickler is connected and sending
+	sending.Wait()
 	if code, _ := get(t, "http://"+p.addr+"/healthz"); code != 200 {
 		t.Fatalf("/healthz during the trickle: %d", code)
 	}

@@ -449,14 +449,15 @@ func cloneKeys(ks []*schemas.SigningKey) []*schemas.SigningKey {
 	return out
 }
 
-// encodeEvent returns the record of e (binary: see eventcodec.go).
+// encodeEvent returns the record of e, to be stored under eventKey(e.Time,
+// e.ID) (binary: see eventcodec.go).
 func encodeEvent(e *schemas.Event) ([]byte, error) { return encodeEventRecord(e) }
 
-// decodeEvent decodes an event record: binary, or JSON of eventRec as
-// written before the binary codec.
-func decodeEvent(b []byte) (*schemas.Event, error) {
-	if len(b) > 0 && b[0] == eventCodecV1 {
-		return decodeEventRecord(b)
+// decodeEvent decodes the event record b stored under the key k: binary,
+// or JSON of eventRec as written before the binary codec.
+func decodeEvent(k, b []byte) (*schemas.Event, error) {
+	if binaryEvent(b) {
+		return decodeEventRecord(k, b)
 	}
 	var r eventRec
 	if err := decodeJSON(b, &r); err != nil {

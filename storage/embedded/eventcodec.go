@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/scimd/scimd/schemas"
 )
 
 // An audit event record is a compact binary encoding (since this codec
 // existed; the events written before it are JSON of eventRec, which starts
-// with '{', and are still read): the first byte eventCodecV1, then the head
-// — id, time, actor id and type, action, target id and type, IP, user agent
-// — and the changes, each a field name and its previous and current values
+// with '{', and are still read): the first byte eventCodecV2, then the head
+// — actor id and type, action, target id and type, IP, user agent; the id
+// and the time are the record's key's (eventKey), not written again — and
+// the changes, each a field name and its previous and current values
 // when present, in field order. Free-form values are tagged as in user
 // records (usercodec.go). Strings that repeat across events are written
 // short (dstr): the names of fields and actions and the common values in
@@ -23,8 +25,16 @@ import (
 // A create's event holds every field of the new user; encoded so, it takes
 // about half the bytes of its JSON.
 
-// eventCodecV1 is the first byte of every binary event record.
-const eventCodecV1 = 0xE1
+// eventCodecV2 is the first byte of every binary event record written now;
+// eventCodecV1 records (written for a few hours of development) hold the id
+// and the time after it, and are still read.
+const (
+	eventCodecV1 = 0xE1
+	eventCodecV2 = 0xE2
+)
+
+// binaryEvent reports whether v is a binary event record.
+func binaryEvent(v []byte) bool { return len(v) > 0 && (v[0] == eventCodecV1 || v[0] == eventCodecV2) }
 
 // tagDictString is a free-form string written with dstr (event records only).
 const tagDictString = 7
@@ -248,13 +258,11 @@ const (
 	hasCurrent = 2
 )
 
-// encodeEventRecord returns the binary record of e.
+// encodeEventRecord returns the binary record of e, to be stored under
+// eventKey(e.Time, e.ID).
 func encodeEventRecord(e *schemas.Event) ([]byte, error) {
 	w := &wbuf{b: make([]byte, 0, 128)}
-	w.byte(eventCodecV1)
-	w.dstr(e.ID)
-	t := utc(e.Time)
-	w.time(t)
+	w.byte(eventCodecV2)
 	for _, s := range []string{e.ActorID, e.ActorType, e.Action, e.TargetID, e.TargetType, e.IP, e.UserAgent} {
 		w.dstr(s)
 	}
@@ -282,18 +290,26 @@ func encodeEventRecord(e *schemas.Event) ([]byte, error) {
 	return w.b, nil
 }
 
-// decodeEventRecordHead reads the head of a binary event record; r is left
-// at its changes.
-func decodeEventRecordHead(r *rbuf) eventRec {
-	h := eventRec{ID: r.dstr(), T: r.time()}
+// decodeEventRecordHead reads the head of the binary event record v stored
+// under the key k; the returned reader is at its changes.
+func decodeEventRecordHead(k, v []byte) (eventRec, *rbuf) {
+	r := &rbuf{b: v[1:]}
+	var h eventRec
+	if v[0] == eventCodecV1 {
+		h.ID, h.T = r.dstr(), r.time()
+	} else if len(k) >= 12 {
+		h.ID, h.T = string(k[12:]), keyTime(k)
+		if h.T.IsZero() {
+			h.T = time.Time{}
+		}
+	}
 	h.A, h.AT, h.Ac, h.Tg, h.TT, h.IP, h.UA = r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr(), r.dstr()
-	return h
+	return h, r
 }
 
-// decodeEventRecord decodes a binary event record.
-func decodeEventRecord(b []byte) (*schemas.Event, error) {
-	r := &rbuf{b: b[1:]}
-	h := decodeEventRecordHead(r)
+// decodeEventRecord decodes the binary event record v stored under the key k.
+func decodeEventRecord(k, v []byte) (*schemas.Event, error) {
+	h, r := decodeEventRecordHead(k, v)
 	e := &schemas.Event{ID: h.ID, Time: h.T, ActorID: h.A, ActorType: h.AT, Action: h.Ac, TargetID: h.Tg,
 		TargetType: h.TT, IP: h.IP, UserAgent: h.UA}
 	if n := r.count(2); n > 0 {

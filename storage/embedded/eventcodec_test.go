@@ -68,20 +68,29 @@ func TestEventCodecMatchesJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeEvent(bin)
-		if err != nil {
-			t.Fatalf("event %s: %v", e.ID, err)
-		}
-		want, err := decodeEvent(js)
+		key := eventKey(e.Time, e.ID)
+		want, err := decodeEvent(key, js)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			gj, _ := json.Marshal(got)
-			wj, _ := json.Marshal(want)
-			t.Fatalf("event %s:\nbinary %s\nJSON   %s", e.ID, gj, wj)
+		// The record of the first binary form (id and time in the record too).
+		w := &wbuf{}
+		w.byte(eventCodecV1)
+		w.dstr(e.ID)
+		w.time(utc(e.Time))
+		v1 := append(w.b, bin[1:]...)
+		for _, rec := range [][]byte{bin, v1} {
+			got, err := decodeEvent(key, rec)
+			if err != nil {
+				t.Fatalf("event %s: %v", e.ID, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				gj, _ := json.Marshal(got)
+				wj, _ := json.Marshal(want)
+				t.Fatalf("event %s (record form %x):\nbinary %s\nJSON   %s", e.ID, rec[0], gj, wj)
+			}
 		}
-		h, err := decodeEventHead(bin)
+		h, err := decodeEventHead(key, bin)
 		if err != nil || h.ID != e.ID || h.Ac != e.Action || h.Tg != e.TargetID || !h.T.Equal(utc(e.Time)) {
 			t.Fatalf("head of %s: %+v, %v", e.ID, h, err)
 		}
@@ -101,7 +110,7 @@ func TestEventCodecDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range [][]byte{bin[:len(bin)-3], append(append([]byte{}, bin...), 0), bin[:5]} {
-		if _, err := decodeEvent(bad); err == nil {
+		if _, err := decodeEvent(eventKey(e.Time, e.ID), bad); err == nil {
 			t.Fatalf("a damaged record of %d bytes decoded", len(bad))
 		}
 		got := readEvent(eventKey(e.Time, e.ID), bad)

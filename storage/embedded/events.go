@@ -125,7 +125,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 			if filtered {
 				// A head that cannot be read matches no filter (readEvent
 				// still returns such a record in unfiltered listings).
-				h, _ := decodeEventHead(v)
+				h, _ := decodeEventHead(k, v)
 				if (q.ActorID != "" && h.A != q.ActorID) || (q.TargetID != "" && h.Tg != q.TargetID) ||
 					(q.Action != "" && h.Ac != q.Action) {
 					continue
@@ -154,11 +154,11 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 // with what its head and key tell and Damaged set, so that one bad record
 // never breaks reading the log.
 func readEvent(k, v []byte) *schemas.Event {
-	e, err := decodeEvent(v)
+	e, err := decodeEvent(k, v)
 	if err == nil {
 		return e
 	}
-	h, herr := decodeEventHead(v)
+	h, herr := decodeEventHead(k, v)
 	if herr != nil || h.ID == "" {
 		// Even the head is unreadable: the key holds the time and the id.
 		h = eventRec{ID: string(k[12:]), T: keyTime(k)}
@@ -173,14 +173,13 @@ func keyTime(k []byte) time.Time {
 	return time.Unix(sec, int64(binary.BigEndian.Uint32(k[8:]))).UTC()
 }
 
-// decodeEventHead reads the scalar fields of an event record without its
-// changes. A binary record's head comes first; of a JSON record, a streaming read of the top-level keys that stops at "ch" (the last
+// decodeEventHead reads the scalar fields of the event record v stored under
+// the key k, without its changes. A binary record's head comes first; of a JSON record, a streaming read of the top-level keys that stops at "ch" (the last
 // field), so that it neither pays for nor depends on the changes, however
 // large or deep they are.
-func decodeEventHead(v []byte) (eventRec, error) {
-	if len(v) > 0 && v[0] == eventCodecV1 {
-		r := &rbuf{b: v[1:]}
-		h := decodeEventRecordHead(r)
+func decodeEventHead(k, v []byte) (eventRec, error) {
+	if binaryEvent(v) {
+		h, r := decodeEventRecordHead(k, v)
 		return h, r.err
 	}
 	var h eventRec

@@ -226,14 +226,15 @@ func seedUsers(tb testing.TB, f *fixture, n int) []string {
 	return ids
 }
 
-// BenchmarkGroupPatchMembers is a membership PATCH at the cap (10,000
-// members, 200) and at the body limit (~43,000 members, refused with 400
+// BenchmarkGroupPatchMembers is a membership PATCH of 1,000 members (issue
+// 12's target: ≤ 20 ms), at the cap (10,000 members, 200) and at the body limit (~43,000 members, refused with 400
 // tooMany before any member is looked at). Issue 7 item 2: the latter took
 // 1.8–3.3 s before the cap, in writing each member's record; each must be
 // answered within a second.
 func BenchmarkGroupPatchMembers(b *testing.B) {
 	f := newFixture(b)
 	ids := seedUsers(b, f, directory.MaxMembersPerRequest)
+	thousand, k := membersPatch(ids[:1000])
 	capped, n := membersPatch(ids)
 	for len(ids) < 45_000 { // ids that need not exist: the count is checked first
 		ids = append(ids, directory.NewID())
@@ -243,7 +244,7 @@ func BenchmarkGroupPatchMembers(b *testing.B) {
 		members int
 		body    string
 		status  int
-	}{{n, capped, http.StatusOK}, {max, largest, http.StatusBadRequest}} {
+	}{{k, thousand, http.StatusOK}, {n, capped, http.StatusOK}, {max, largest, http.StatusBadRequest}} {
 		b.Run(fmt.Sprintf("members=%d/bytes=%d", c.members, len(c.body)), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()

@@ -109,9 +109,7 @@ func (s *Service) groupApply(p Principal, apply func(*schemas.Group) error) func
 // of those named.
 func (s *Service) memberOps(ctx context.Context, p Principal, groupID string, ops []MemberOp) ([]MemberOp, error) {
 	for _, m := range ops {
-		switch m.Op {
-		case "add", "remove", "replace", "clear":
-		default:
+		if !storage.KnownMemberOp(m.Op) {
 			return nil, Errorf(KindInvalid, "unknown membership operation %q", m.Op)
 		}
 	}

@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -80,7 +79,7 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 		return nil, err
 	}
 	for _, m := range ch.Members {
-		if !knownMemberOp(m.Op) {
+		if !storage.KnownMemberOp(m.Op) {
 			return nil, fmt.Errorf("embedded: patch group %s: unknown membership operation %q", id, m.Op)
 		}
 	}
@@ -168,15 +167,6 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 	return out, nil
 }
 
-// knownMemberOp reports whether op is a membership operation PatchGroup knows.
-func knownMemberOp(op string) bool {
-	switch op {
-	case "add", "remove", "replace", "clear":
-		return true
-	}
-	return false
-}
-
 // applyGroup runs ch's Check and Apply on g (a copy the caller owns) and
 // returns it with whether Apply changed it.
 func applyGroup(ch storage.GroupChange, g *schemas.Group) (*schemas.Group, bool, error) {
@@ -198,57 +188,10 @@ func applyGroup(ch storage.GroupChange, g *schemas.Group) (*schemas.Group, bool,
 }
 
 // planMembers runs the membership operations on the state the batch sees,
-// without staging anything: it returns the users they add and remove
-// (ascending, each once), or storage.ErrNotFound when an add or a replace
-// names a user that does not exist.
+// without staging anything (storage.PlanMembers). In key order, the keys of
+// the bulk change it returns walk each B-tree once, left to right.
 func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, removed []string, err error) {
-	if len(ops) == 0 {
-		return nil, nil, nil
-	}
-	want := make(map[string]bool) // the membership the operations set, over the stored one
-	for _, m := range ops {
-		if m.Op == "add" || m.Op == "replace" {
-			for _, u := range m.IDs {
-				if !b.userExists(u) {
-					return nil, nil, storage.ErrNotFound
-				}
-			}
-		}
-		switch m.Op {
-		case "add":
-			for _, u := range m.IDs {
-				want[u] = true
-			}
-		case "remove":
-			for _, u := range m.IDs {
-				want[u] = false
-			}
-		case "replace", "clear":
-			for _, u := range seconds(b.u.members, group) {
-				if _, ok := want[u]; !ok {
-					want[u] = true
-				}
-			}
-			for u := range want {
-				want[u] = false
-			}
-			for _, u := range m.IDs {
-				want[u] = true
-			}
-		}
-	}
-	for u, in := range want {
-		if b.u.isMember(group, u) != in {
-			if in {
-				added = append(added, u)
-			} else {
-				removed = append(removed, u)
-			}
-		}
-	}
-	// In key order, the keys of a bulk membership change walk each B-tree
-	// once, left to right.
-	slices.Sort(added)
-	slices.Sort(removed)
-	return added, removed, nil
+	return storage.PlanMembers(ops, b.userExists,
+		func(u string) bool { return b.u.isMember(group, u) },
+		func() []string { return seconds(b.u.members, group) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -272,9 +273,7 @@ func (s *Store) lookupGroup(ctx context.Context, id string) (exists, alike bool,
 // this backend does not.
 func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChange, audit storage.GroupAudit) (_ *schemas.Group, err error) {
 	for _, m := range ch.Members {
-		switch m.Op {
-		case "add", "remove", "replace", "clear":
-		default:
+		if !storage.KnownMemberOp(m.Op) {
 			return nil, fmt.Errorf("mongo: patch group %s: unknown membership operation %q", id, m.Op)
 		}
 	}
@@ -431,13 +430,20 @@ func applyGroupDoc(ch storage.GroupChange, d *groupDoc) (prev, cur *schemas.Grou
 }
 
 // planMembers runs the membership operations on the stored membership,
-// reading only: it returns the users they add and remove (ascending, each
-// once), or storage.ErrNotFound when an add or a replace names a user that
-// does not exist.
+// reading only (storage.PlanMembers).
 func (s *Store) planMembers(ctx context.Context, gid string, ops []storage.MemberOp) (added, removed []string, err error) {
-	if len(ops) == 0 {
-		return nil, nil, nil
+	exists, stored, err := s.memberState(ctx, gid, ops)
+	if err != nil {
+		return nil, nil, err
 	}
+	return storage.PlanMembers(ops, func(u string) bool { return exists[u] }, func(u string) bool { return stored[u] },
+		func() []string { return slices.Collect(maps.Keys(stored)) })
+}
+
+// memberState reads which of the users the operations name exist and which
+// of them are members of the group (all members when an operation is
+// "replace" or "clear"): one find.
+func (s *Store) memberState(ctx context.Context, gid string, ops []storage.MemberOp) (exists, stored map[string]bool, err error) {
 	type memberDoc struct {
 		ID       string   `bson:"_id"`
 		GroupIDs []string `bson:"groupIds"`
@@ -460,64 +466,21 @@ func (s *Store) planMembers(ctx context.Context, gid string, ops []storage.Membe
 	case len(named) > 0:
 		filter = byID
 	default:
-		return nil, nil, nil
+		return map[string]bool{}, map[string]bool{}, nil
 	}
 	docs, err := findAll[memberDoc](ctx, s.users, filter, proj)
 	if err != nil {
 		return nil, nil, wrap(err, "members of group %s", gid)
 	}
-	exists := make(map[string]bool, len(docs))
-	stored := make(map[string]bool)
+	exists = make(map[string]bool, len(docs))
+	stored = make(map[string]bool)
 	for _, d := range docs {
 		exists[d.ID] = true
 		if slices.Contains(d.GroupIDs, gid) {
 			stored[d.ID] = true
 		}
 	}
-	want := make(map[string]bool)
-	for _, m := range ops {
-		if m.Op == "add" || m.Op == "replace" {
-			for _, u := range m.IDs {
-				if !exists[u] {
-					return nil, nil, storage.ErrNotFound
-				}
-			}
-		}
-		switch m.Op {
-		case "add":
-			for _, u := range m.IDs {
-				want[u] = true
-			}
-		case "remove":
-			for _, u := range m.IDs {
-				want[u] = false
-			}
-		case "replace", "clear":
-			for u := range stored {
-				if _, ok := want[u]; !ok {
-					want[u] = true
-				}
-			}
-			for u := range want {
-				want[u] = false
-			}
-			for _, u := range m.IDs {
-				want[u] = true
-			}
-		}
-	}
-	for u, in := range want {
-		if stored[u] != in {
-			if in {
-				added = append(added, u)
-			} else {
-				removed = append(removed, u)
-			}
-		}
-	}
-	slices.Sort(added)
-	slices.Sort(removed)
-	return added, removed, nil
+	return exists, stored, nil
 }
 
 // addUsers adds the group to the groupIds of the users (which exist) that

@@ -100,7 +100,9 @@ type Store interface {
 	//
 	// When nothing changes (Apply changed nothing and every operation was a
 	// no-op) nothing is written: no new version, no event. Otherwise the group
-	// gets Version+1 — once, whatever changed — and, when its membership
+	// gets Version+1 — once, whatever changed; concurrent changes of one
+	// group's membership alone may be made together and share it (the
+	// version each returns is still newer than the one it found) — and, when its membership
 	// changed, Updated becomes ch.At if that is later; each user whose
 	// membership changed gets a new Version (a user's groups are part of its
 	// representation, so its ETag must change with them). audit builds the

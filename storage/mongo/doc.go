@@ -11,7 +11,10 @@
 //   - No multi-document transactions (FerretDB and Cosmos lack them). Every
 //     write changes one document atomically; a user's group memberships live in
 //     the user document (groupIds), so adding a member is one single-document
-//     update per user, done for many users by one UpdateMany.
+//     update per user, done for many users by one UpdateMany. A group
+//     PATCH (PatchGroup) is ordered so that every refusal comes before the
+//     first write, and compensated after it; concurrent membership changes
+//     of one group in one process are made together (memberbatch.go).
 //   - Updates are compare-and-swap on a version field: read the document, apply
 //     the updater in Go, ReplaceOne({_id, version: old}) with version+1, and
 //     on a lost race read again (bounded attempts with jittered backoff).

@@ -277,6 +277,9 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 			return nil, fmt.Errorf("mongo: patch group %s: unknown membership operation %q", id, m.Op)
 		}
 	}
+	if batchable(ch) {
+		return s.patchMembers(ctx, id, ch, audit)
+	}
 	d, alike, err := s.readGroup(ctx, id)
 	if err != nil {
 		return nil, err

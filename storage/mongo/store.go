@@ -114,6 +114,7 @@ type Store struct {
 	maxAttempts int
 	bg          sync.WaitGroup // background claim deletions
 	locks       keyLocks       // in-process serialization of writers per document
+	batches     memberBatcher  // concurrent membership changes per group (memberbatch.go)
 	closeOnce   sync.Once
 	closeErr    error
 }

@@ -111,6 +111,24 @@ func TestETags(t *testing.T) {
 	if g2.header.Get("ETag") == gtag {
 		t.Error("group ETag did not change with membership")
 	}
+	// A user's groups are part of it: its ETag changes when they do.
+	u := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	gid := gr.body["id"].(string)
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("remove", "members", []any{map[string]any{"value": id}}))).want(t, 200)
+	if f.do("GET", "/Users/"+id, f.admin, nil, "If-None-Match", u.header.Get("ETag")).status == 304 {
+		t.Error("GET If-None-Match answered 304 after the user left a group")
+	}
+	// A group PATCH is atomic: a rename with an unknown member, or under a
+	// stale If-Match, changes neither the name nor the members.
+	before := f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200)
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("replace", "displayName", "Renamed"),
+		op("add", "members", []any{map[string]any{"value": id}, map[string]any{"value": "nope"}}))).wantError(t, 404, "")
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(op("replace", "displayName", "Renamed"),
+		op("add", "members", []any{map[string]any{"value": id}})), "If-Match", gtag).wantError(t, 412, "")
+	after := f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200)
+	if after.header.Get("ETag") != before.header.Get("ETag") || after.body["displayName"] != "G" || len(memberSet(after.body)) != 0 {
+		t.Errorf("group after refused PATCHes: %s (ETag %s, was %s)", after.raw, after.header.Get("ETag"), before.header.Get("ETag"))
+	}
 }
 
 func TestBulk(t *testing.T) {

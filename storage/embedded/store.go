@@ -29,8 +29,9 @@ const FileName = "scimd.db"
 // resumable). Version "2" (trigram postings keyed trigram first) existed only
 // during development. Version "3" had three more unique user indexes
 // (ix.userName, ix.email, ix.phone) holding the keys ix.login holds; Open
-// migrates it in one transaction (see migrateV3). A file of any other
-// version is refused.
+// migrates it in one transaction (see migrateV3). Version 4 also keeps each
+// user's membership count in userGroups (memberKey; a file without it reads
+// as 0). A file of any other version is refused.
 const formatVersion = "4"
 
 // formatV1 and formatV3 are the layouts Open migrates from.

@@ -365,6 +365,29 @@ func (s *Service) GroupMemberIDs(ctx context.Context, p Principal, groupID strin
 	return mine, nil
 }
 
+// GroupMembers returns the group's members that p may see, in id order,
+// with their names (read without decoding the whole users, for a
+// tenant-wide principal).
+func (s *Service) GroupMembers(ctx context.Context, p Principal, groupID string) ([]storage.Member, error) {
+	if !p.reads() {
+		return nil, forbiddenToRead
+	}
+	ms, err := s.store.GroupMembers(ctx, groupID)
+	if err != nil {
+		return nil, translate(err, "group")
+	}
+	if p.Admin {
+		return ms, nil
+	}
+	mine := ms[:0]
+	for _, m := range ms {
+		if _, err := s.GetUser(ctx, p, m.ID); err == nil {
+			mine = append(mine, m)
+		}
+	}
+	return mine, nil
+}
+
 // UserGroups returns the groups a user is a direct member of.
 func (s *Service) UserGroups(ctx context.Context, p Principal, userID string) ([]*schemas.Group, error) {
 	u, err := s.GetUser(ctx, p, userID)

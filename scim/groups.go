@@ -48,18 +48,15 @@ func wantsMembers(pr projection) bool {
 // members lists a group's members visible to the caller, with display names.
 func (c *call) members(groupID string) ([]wire.SCIMMember, error) {
 	ctx := c.r.Context()
-	ids, err := c.h.svc.GroupMemberIDs(ctx, c.p, groupID)
+	ms, err := c.h.svc.GroupMembers(ctx, c.p, groupID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]wire.SCIMMember, 0, len(ids))
-	for _, id := range ids {
-		m := wire.SCIMMember{Value: id, Type: "User"}
-		if u, err := c.h.svc.GetUser(ctx, c.p, id); err == nil {
-			m.Display = u.DisplayName
-			if m.Display == "" {
-				m.Display = u.UserName
-			}
+	out := make([]wire.SCIMMember, 0, len(ms))
+	for _, u := range ms {
+		m := wire.SCIMMember{Value: u.ID, Type: "User", Display: u.DisplayName}
+		if m.Display == "" {
+			m.Display = u.UserName
 		}
 		out = append(out, m)
 	}

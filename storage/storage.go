@@ -116,6 +116,10 @@ type Store interface {
 	// GroupMemberIDs returns the ids of the group's members in ascending order,
 	// or ErrNotFound when the group does not exist.
 	GroupMemberIDs(ctx context.Context, groupID string) ([]string, error)
+	// GroupMembers returns the group's members in ascending id order with the
+	// names a listing of them shows, or ErrNotFound when the group does not
+	// exist. It reads no more of each user than those names.
+	GroupMembers(ctx context.Context, groupID string) ([]Member, error)
 
 	// CreateApp stores a new application with Version 1.
 	CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error)
@@ -232,6 +236,13 @@ type GroupChange struct {
 	// At is the time of the change: the group's Updated when its membership
 	// changes.
 	At time.Time
+}
+
+// Member is a group's member as a listing of the group's members shows it.
+type Member struct {
+	ID          string
+	UserName    string
+	DisplayName string
 }
 
 // MemberOp is one membership operation of a GroupChange: "add" or "remove"

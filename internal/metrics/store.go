@@ -160,6 +160,13 @@ func (s *store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 	return out, err
 }
 
+func (s *store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
+	start := time.Now()
+	out, err := s.Store.GroupMembers(ctx, groupID)
+	s.done("GroupMembers", start, err, 0)
+	return out, err
+}
+
 func (s *store) CreateApp(ctx context.Context, a *schemas.App, e *schemas.Event) (*schemas.App, error) {
 	start := time.Now()
 	out, err := s.Store.CreateApp(ctx, a, e)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -375,4 +376,37 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 		ids = []string{}
 	}
 	return ids, err
+}
+
+// GroupMembers returns the group's members in ascending id order with their
+// names, read in one transaction from views of their records (nothing else
+// of them is copied).
+func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
+	if err := s.rlock(); err != nil {
+		return nil, err
+	}
+	_, ok := s.groups[groupID]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	out := []storage.Member{}
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		for _, id := range seconds(r.members, groupID) {
+			v := r.recs.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			u, err := decodeUserView(v)
+			if err != nil {
+				return fmt.Errorf("embedded: user %s: %w", id, err)
+			}
+			out = append(out, storage.Member{ID: id, UserName: strings.Clone(u.UserName), DisplayName: strings.Clone(u.DisplayName)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -664,6 +664,30 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 	return ids, nil
 }
 
+// GroupMembers returns the group's members with their names, ascending by
+// id (the group lookup plus one find with a projection of the names).
+func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
+	if _, _, err := s.lookupGroup(ctx, groupID); err != nil {
+		return nil, err
+	}
+	type memberDoc struct {
+		ID       string `bson:"_id"`
+		UserName string `bson:"userName"`
+		Display  string `bson:"displayName"`
+	}
+	docs, err := findAll[memberDoc](ctx, s.users, bson.D{{Key: "groupIds", Value: groupID}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "userName", Value: 1}, {Key: "displayName", Value: 1}}).
+			SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, wrap(err, "members of group %s", groupID)
+	}
+	out := make([]storage.Member, len(docs))
+	for i, d := range docs {
+		out[i] = storage.Member{ID: d.ID, UserName: d.UserName, DisplayName: d.Display}
+	}
+	return out, nil
+}
+
 // uniq returns the distinct values of ids, sorted.
 func uniq(ids []string) []string {
 	out := slices.Clone(ids)

@@ -204,6 +204,23 @@ func testMembership(t *testing.T, h *harness) {
 	assertGroupIDs(t, s, uid(1), "g1", "g2")
 	assertVersion(t, s, uid(1), 3)
 
+	// GroupMembers: the members with their names, in id order.
+	ms, err := s.GroupMembers(ctx, "g1")
+	if err != nil {
+		t.Fatalf("GroupMembers: %v", err)
+	}
+	var wantMs []storage.Member
+	for _, i := range []int{1, 2, 3, 5} {
+		u := NewUser(i)
+		wantMs = append(wantMs, storage.Member{ID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName})
+	}
+	assertEqual(t, "GroupMembers", wantMs, ms)
+	if ms, err := s.GroupMembers(ctx, "g2"); err != nil || len(ms) != 2 || ms[0].ID != uid(1) || ms[1].ID != uid(6) {
+		t.Errorf("GroupMembers(g2) = %v, %v; want %s and %s", ms, err, uid(1), uid(6))
+	}
+	_, err = s.GroupMembers(ctx, "nope")
+	assertErr(t, "GroupMembers of an unknown group", err, storage.ErrNotFound)
+
 	// ListUsers by group, through both filter spellings.
 	for _, expr := range []string{`groups eq "g1"`, `groups.value eq "g1"`} {
 		f := mustFilter(t, expr, scimOpts())

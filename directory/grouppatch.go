@@ -140,7 +140,8 @@ func (s *Service) memberOps(ctx context.Context, p Principal, groupID string, op
 	return out, nil
 }
 
-// visibleIDs returns the ids of the users among ids that p may see.
+// visibleIDs returns the ids of the users among ids that p may see, in the
+// order of ids.
 func (s *Service) visibleIDs(ctx context.Context, p Principal, ids []string) []string {
 	var out []string
 	for _, id := range ids {

@@ -356,13 +356,7 @@ func (s *Service) GroupMemberIDs(ctx context.Context, p Principal, groupID strin
 	if p.Admin {
 		return ids, nil
 	}
-	mine := ids[:0]
-	for _, id := range ids {
-		if _, err := s.GetUser(ctx, p, id); err == nil {
-			mine = append(mine, id)
-		}
-	}
-	return mine, nil
+	return s.visibleIDs(ctx, p, ids), nil
 }
 
 // GroupMembers returns the group's members that p may see, in id order,
@@ -379,13 +373,12 @@ func (s *Service) GroupMembers(ctx context.Context, p Principal, groupID string)
 	if p.Admin {
 		return ms, nil
 	}
-	mine := ms[:0]
-	for _, m := range ms {
-		if _, err := s.GetUser(ctx, p, m.ID); err == nil {
-			mine = append(mine, m)
-		}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
 	}
-	return mine, nil
+	visible := s.visibleIDs(ctx, p, ids)
+	return slices.DeleteFunc(ms, func(m storage.Member) bool { _, ok := slices.BinarySearch(visible, m.ID); return !ok }), nil
 }
 
 // UserGroups returns the groups a user is a direct member of.

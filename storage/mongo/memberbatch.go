@@ -71,7 +71,11 @@ func (s *Store) patchMembers(ctx context.Context, id string, ch storage.GroupCha
 	b.queues[id] = append(q, r)
 	b.mu.Unlock()
 	if !running {
-		go s.runMemberBatches(context.WithoutCancel(ctx), id)
+		s.bg.Add(1) // Close waits for the batch in progress
+		go func() {
+			defer s.bg.Done()
+			s.runMemberBatches(context.WithoutCancel(ctx), id)
+		}()
 	}
 	<-r.done
 	return r.out, r.err

@@ -303,8 +303,8 @@ func (s *search) blocks() uint32 {
 
 // candidates returns the rows (sorted) that hold every posting key of keys
 // (see searchKeys) with a bit of mask. Each block is intersected on its own,
-// rarest key first (as the last block has them), and a key a block lacks
-// moves to the front of the order. When a block's candidates are fewer than
+// in the order that narrows fastest on a sample of blocks. When a block's
+// candidates are fewer than
 // the keys left to intersect, the rest are skipped: checking a candidate
 // costs about what reading a posting does, and the candidates are a
 // superset either way (a single key is never skipped).
@@ -324,12 +324,43 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	key := func(t string, block uint32) []byte {
 		return append(binary.BigEndian.AppendUint32(kb[:0], block), t...)
 	}
-	sample := make(map[string]int, len(tris))
-	for _, t := range tris {
-		sample[t] = countMasked(s.post.Get(key(t, blocks-1)), mask)
+	// The order: greedily the key that leaves the fewest candidates in a
+	// sample of the directory (a few blocks: the last full ones and two in
+	// the middle), starting with the rarest — keys that only narrow
+	// together (a family name's trigrams and a given name's) come early, and
+	// most blocks end after a few reads.
+	var sampled []uint32
+	for _, b := range []uint32{blocks - 1, blocks - 2, blocks / 2, blocks / 3} {
+		if b < blocks && !slices.Contains(sampled, b) {
+			sampled = append(sampled, b)
+		}
 	}
-	slices.SortStableFunc(tris, func(a, b string) int { return sample[a] - sample[b] })
-	var offs, next []uint16
+	slices.Sort(sampled)
+	sample := make(map[string][]uint32, len(tris))
+	var offs []uint16
+	for _, t := range tris {
+		var rows []uint32
+		for _, b := range sampled {
+			offs = appendMasked(offs[:0], s.post.Get(key(t, b)), mask)
+			for _, o := range offs {
+				rows = append(rows, b*blockRows+uint32(o))
+			}
+		}
+		sample[t] = rows
+	}
+	slices.SortStableFunc(tris, func(a, b string) int { return len(sample[a]) - len(sample[b]) })
+	cur := sample[tris[0]]
+	for i := 1; i < len(tris) && len(cur) > 0; i++ {
+		best, bestN := i, -1
+		for j := i; j < len(tris); j++ {
+			if n := len(intersectRows(cur, sample[tris[j]])); bestN < 0 || n < bestN {
+				best, bestN = j, n
+			}
+		}
+		tris[i], tris[best] = tris[best], tris[i]
+		cur = intersectRows(cur, sample[tris[i]])
+	}
+	var next []uint16
 	for block := range blocks {
 		offs = offs[:0]
 		for i, t := range tris {
@@ -340,15 +371,8 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 				next = intersectMasked(next[:0], offs, v, mask)
 				offs, next = next, offs
 			}
-			if len(offs) == 0 {
-				if i > 0 {
-					copy(tris[1:i+1], tris[:i])
-					tris[0] = t
-				}
-				break
-			}
 			if len(offs) < len(tris)-1-i {
-				break
+				break // none left, or fewer than the reads left
 			}
 		}
 		for _, o := range offs {
@@ -395,17 +419,6 @@ func appendMasked(dst []uint16, v []byte, mask uint8) []uint16 {
 		}
 	}
 	return dst
-}
-
-// countMasked is the number of entries of v that have a bit of mask.
-func countMasked(v []byte, mask uint8) int {
-	n := 0
-	for i := 0; i+entrySize <= len(v); i += entrySize {
-		if v[i+2]&mask != 0 {
-			n++
-		}
-	}
-	return n
 }
 
 // intersectMasked appends to dst the offsets of offs (sorted) that v holds

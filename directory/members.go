@@ -15,10 +15,10 @@ func (s *Service) ListGroupMembers(ctx context.Context, p Principal, groupID str
 	if _, err := s.GetGroup(ctx, p, groupID); err != nil {
 		return storage.Page[*schemas.User]{}, err
 	}
-	var member schemas.Filter = schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("groups")},
+	var member schemas.Filter = &schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("groups")},
 		Op: schemas.OpEq, Value: schemas.Value{Kind: schemas.KindString, Str: groupID}}
 	if q.Filter != nil {
-		member = schemas.And{Left: member, Right: q.Filter}
+		member = &schemas.And{Left: member, Right: q.Filter}
 	}
 	q.Filter = member
 	return s.ListUsers(ctx, p, q)

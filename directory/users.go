@@ -46,7 +46,7 @@ func appScope(p Principal) schemas.Filter {
 	if p.Admin {
 		return nil
 	}
-	return schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: p.AppID}, Op: schemas.OpPr}
+	return &schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: p.AppID}, Op: schemas.OpPr}
 }
 
 // visible reports whether p may see u: admins see everyone, an app only the users
@@ -322,7 +322,7 @@ func (s *Service) ListUsers(ctx context.Context, p Principal, q storage.Query) (
 		if q.Filter == nil {
 			q.Filter = scope
 		} else {
-			q.Filter = schemas.And{Left: scope, Right: q.Filter}
+			q.Filter = &schemas.And{Left: scope, Right: q.Filter}
 		}
 	}
 	page, err := s.store.ListUsers(ctx, q)

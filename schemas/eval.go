@@ -26,8 +26,7 @@ func MatchGroup(f Filter, g *Group) bool {
 }
 
 // match evaluates f on doc: a root document, or (inElem) one element of the
-// complex attribute of an enclosing value path. Both pointer and value nodes
-// are accepted.
+// complex attribute of an enclosing value path.
 func match(f Filter, doc any, inElem bool) bool {
 	switch n := f.(type) {
 	case *And:
@@ -40,16 +39,6 @@ func match(f Filter, doc any, inElem bool) bool {
 		return matchCompare(n, doc, inElem)
 	case *ValuePath:
 		return !inElem && matchValuePath(n, doc)
-	case And:
-		return match(n.Left, doc, inElem) && match(n.Right, doc, inElem)
-	case Or:
-		return match(n.Left, doc, inElem) || match(n.Right, doc, inElem)
-	case Not:
-		return !match(n.X, doc, inElem)
-	case Compare:
-		return matchCompare(&n, doc, inElem)
-	case ValuePath:
-		return !inElem && matchValuePath(&n, doc)
 	}
 	return false
 }

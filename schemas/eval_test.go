@@ -426,15 +426,18 @@ func TestParsedTreeShape(t *testing.T) {
 	}
 }
 
-func TestMatchAcceptsValueNodes(t *testing.T) {
+// TestMatchHandBuiltNodes checks a tree built by hand (as the directory and
+// the portal build theirs) against the evaluator: the nodes are pointers,
+// as ParseFilter's (value nodes do not implement Filter).
+func TestMatchHandBuiltNodes(t *testing.T) {
 	u := sampleUser(t)
 	p, err := ParsePath("userName", scim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := And{Left: Compare{Path: p, Op: OpPr}, Right: Not{X: Or{Left: Compare{Path: p, Op: OpEq, Value: Value{Kind: KindString, Str: "x"}}, Right: Compare{Path: p, Op: OpSw, Value: Value{Kind: KindString, Str: "b"}}}}}
+	f := &And{Left: &Compare{Path: p, Op: OpPr}, Right: &Not{X: &Or{Left: &Compare{Path: p, Op: OpEq, Value: Value{Kind: KindString, Str: "x"}}, Right: &Compare{Path: p, Op: OpSw, Value: Value{Kind: KindString, Str: "b"}}}}}
 	if !MatchUser(f, u) {
-		t.Fatal("value-typed nodes should evaluate like pointer nodes")
+		t.Fatal("a hand-built tree should evaluate like a parsed one")
 	}
 	if !MatchUser(nil, u) || !MatchGroup(nil, sampleGroup(t)) {
 		t.Fatal("a nil filter matches everything")

@@ -7,9 +7,9 @@ import "time"
 // [Compare] and [ValuePath] nodes; storage backends walk it to push down what they
 // can express exactly, and [MatchUser] / [MatchGroup] evaluate it in Go.
 //
-// [ParseFilter] always builds pointer nodes (*And, *Or, *Not, *Compare,
-// *ValuePath), so a type switch over a parsed filter should use the pointer
-// types; the evaluator also accepts value nodes built by hand.
+// The nodes are always pointers (*And, *Or, *Not, *Compare, *ValuePath):
+// only the pointer types implement Filter, so a walker has one form to
+// handle, whether [ParseFilter] built the tree or a caller did.
 //
 // A nil Filter matches everything.
 type Filter interface {
@@ -41,11 +41,11 @@ type ValuePath struct {
 	Filter Filter
 }
 
-func (And) isFilter()       {}
-func (Or) isFilter()        {}
-func (Not) isFilter()       {}
-func (Compare) isFilter()   {}
-func (ValuePath) isFilter() {}
+func (*And) isFilter()       {}
+func (*Or) isFilter()        {}
+func (*Not) isFilter()       {}
+func (*Compare) isFilter()   {}
+func (*ValuePath) isFilter() {}
 
 // Op is a SCIM comparison operator.
 type Op string

@@ -387,7 +387,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 		check(e, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect, AppID: "app1"})
 	}
 	// apps pr has no filter syntax: the service builds it for app-scoped lists.
-	appsPr := schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: "app1"}, Op: schemas.OpPr}
+	appsPr := &schemas.Compare{Path: schemas.Path{Attr: schemas.UserAttributeByCanonical("apps"), AppID: "app1"}, Op: schemas.OpPr}
 	page, err := s.ListUsers(ctx, storage.Query{Filter: appsPr, Limit: storage.Unlimited})
 	if err != nil {
 		t.Fatal(err)

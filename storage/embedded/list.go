@@ -13,6 +13,7 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/internal/plan"
 )
 
 // ListUsers returns one page of the users matching q.Filter and the total,
@@ -377,111 +378,107 @@ func leafSet(rows []uint32, exact bool) rowSet {
 // case-insensitive attribute with a posting bit of its own, for status eq
 // one of the lifecycle statuses, and for an And or Or of exact sets.
 func (s *Store) planRows(r *users, f schemas.Filter) (rowSet, bool) {
-	switch f := f.(type) {
-	case *schemas.And:
-		if f != nil {
-			return s.planRows(r, *f)
-		}
-	case *schemas.Or:
-		if f != nil {
-			return s.planRows(r, *f)
-		}
-	case *schemas.Compare:
-		if f != nil {
-			return s.planRowCompare(r, *f)
-		}
-	case schemas.And:
-		l, lok := s.planRows(r, f.Left)
-		rt, rok := s.planRows(r, f.Right)
-		switch {
-		case lok && rok:
-			return rowSet{rows: intersectRows(l.rows, rt.rows), sure: intersectRows(l.sure, rt.sure)}, true
-		case lok:
-			return rowSet{rows: l.rows}, true
-		case rok:
-			return rowSet{rows: rt.rows}, true
-		}
-	case schemas.Or:
-		return s.planOr(r, f)
-	case schemas.Compare:
-		return s.planRowCompare(r, f)
+	if f == nil {
+		return rowSet{}, false
 	}
-	return rowSet{}, false
+	ix := rowIndex{s, r}
+	p, k := plan.Plan[*rowPlan](f, ix)
+	if k == plan.None {
+		return rowSet{}, false
+	}
+	return ix.resolve(p), true
 }
 
-// planOr plans an Or (of any depth) as the union of its terms' rows. The
-// substring terms that read the same posting keys (the portal's search box:
-// one text over several attributes) are read once, with the bits of all
-// their attributes; a single-key read also tells which rows an exact term
-// matches for sure.
-func (s *Store) planOr(r *users, f schemas.Or) (rowSet, bool) {
-	var terms []schemas.Filter
-	var flatten func(f schemas.Filter)
-	flatten = func(f schemas.Filter) {
-		switch o := f.(type) {
-		case *schemas.Or:
-			if o != nil {
-				flatten(o.Left)
-				flatten(o.Right)
-				return
-			}
-		case schemas.Or:
-			flatten(o.Left)
-			flatten(o.Right)
-			return
-		}
-		terms = append(terms, f)
+// rowPlan is a plan of the embedded store (plan.Index): a row set, and the
+// substring terms of an Or not read yet — those that read the same posting
+// keys (the portal's search box: one text over several attributes) are
+// read once, with the bits of all their attributes, and a single-key read
+// also tells which rows an exact term matches for sure.
+type rowPlan struct {
+	set    rowSet
+	groups []*searchGroup
+}
+
+// searchGroup is the substring terms that read the same posting keys: the
+// bits of their attributes, and of those where the keys are exact.
+type searchGroup struct {
+	keys       []string
+	mask, sure uint8
+}
+
+// rowIndex answers plan.Index for the users of one transaction.
+type rowIndex struct {
+	s *Store
+	r *users
+}
+
+func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
+	if c == nil {
+		return nil, plan.None
 	}
-	flatten(f)
-	type group struct {
-		keys       []string
-		mask, sure uint8
+	if rs, ok := ix.s.planRowCompare(ix.r, *c); ok {
+		if rs.exact() {
+			return &rowPlan{set: rs}, plan.Exact
+		}
+		return &rowPlan{set: rs}, plan.Superset
 	}
-	var groups []*group
-	byKeys := map[string]*group{}
-	var out rowSet
-	for _, t := range terms {
-		c, isCompare := t.(*schemas.Compare)
-		if cv, ok := t.(schemas.Compare); ok {
-			c, isCompare = &cv, true
-		}
-		if isCompare && c != nil && searchable(*c) {
-			if _, exactIndex := s.planUserExact(r, *c); !exactIndex {
-				keys, exact := searchKeys(c.Op, c.Value.Str)
-				if keys == nil {
-					return rowSet{}, false
-				}
-				id := strings.Join(keys, "\x00")
-				g := byKeys[id]
-				if g == nil {
-					g = &group{keys: keys}
-					byKeys[id] = g
-					groups = append(groups, g)
-				}
-				a := c.Path.Attr
-				g.mask |= attrBit[a.Canonical]
-				if exact && !a.CaseExact && exactBit[a.Canonical] {
-					g.sure |= attrBit[a.Canonical]
-				}
-				continue
-			}
-		}
-		rs, ok := s.planRows(r, t)
-		if !ok {
-			return rowSet{}, false
-		}
-		out = rowSet{rows: unionRows(out.rows, rs.rows), sure: unionRows(out.sure, rs.sure)}
+	if !searchable(*c) {
+		return nil, plan.None
 	}
-	for _, g := range groups {
+	keys, exact := searchKeys(c.Op, c.Value.Str)
+	if keys == nil {
+		return nil, plan.None
+	}
+	a := c.Path.Attr
+	g := &searchGroup{keys: keys, mask: attrBit[a.Canonical]}
+	if exact && !a.CaseExact && exactBit[a.Canonical] {
+		g.sure = g.mask
+		return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
+	}
+	return &rowPlan{groups: []*searchGroup{g}}, plan.Superset
+}
+
+func (ix rowIndex) And(l, r *rowPlan) *rowPlan {
+	a, b := ix.resolve(l), ix.resolve(r)
+	return &rowPlan{set: rowSet{rows: intersectRows(a.rows, b.rows), sure: intersectRows(a.sure, b.sure)}}
+}
+
+func (ix rowIndex) Or(l, r *rowPlan) *rowPlan {
+	out := &rowPlan{set: rowSet{rows: unionRows(l.set.rows, r.set.rows), sure: unionRows(l.set.sure, r.set.sure)}}
+	out.groups = append(out.groups, l.groups...)
+	for _, g := range r.groups {
+		i := slices.IndexFunc(out.groups, func(o *searchGroup) bool { return slices.Equal(o.keys, g.keys) })
+		if i < 0 {
+			out.groups = append(out.groups, g)
+			continue
+		}
+		merged := *out.groups[i]
+		merged.mask, merged.sure = merged.mask|g.mask, merged.sure|g.sure
+		out.groups[i] = &merged
+	}
+	return out
+}
+
+func (rowIndex) Not(*rowPlan) (*rowPlan, bool) { return nil, false }
+
+func (ix rowIndex) Loose(p *rowPlan) *rowPlan {
+	rs := ix.resolve(p)
+	return &rowPlan{set: rowSet{rows: rs.rows}}
+}
+
+// resolve reads the pending substring terms of p and returns its row set.
+func (ix rowIndex) resolve(p *rowPlan) rowSet {
+	out := p.set
+	for _, g := range p.groups {
 		var rs rowSet
 		if len(g.keys) == 1 {
-			rs.rows, rs.sure = r.search.keyRows(g.keys[0], g.mask, g.sure)
+			rs.rows, rs.sure = ix.r.search.keyRows(g.keys[0], g.mask, g.sure)
 		} else {
-			rs.rows = r.search.candidates(g.keys, g.mask)
+			rs.rows = ix.r.search.candidates(g.keys, g.mask)
 		}
 		out = rowSet{rows: unionRows(out.rows, rs.rows), sure: unionRows(out.sure, rs.sure)}
 	}
-	return out, true
+	return out
 }
 
 // planUsers is planRows as user ids (unsorted).
@@ -493,56 +490,8 @@ func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
 	return r.rowIDs(rs.rows), true
 }
 
-// plan walks the And/Or structure of a group filter and asks leaf for the
-// candidates of each comparison. It returns a superset of the ids f
-// matches, or ok == false when f needs a full scan: an And needs one planned
-// side (the smaller wins), an Or needs both. Parsed filters hold pointer
-// nodes, hand-built ones value nodes; both are planned.
-func plan(f schemas.Filter, leaf func(schemas.Compare) ([]string, bool)) (ids []string, ok bool) {
-	switch f := f.(type) {
-	case *schemas.And:
-		if f != nil {
-			return plan(*f, leaf)
-		}
-	case *schemas.Or:
-		if f != nil {
-			return plan(*f, leaf)
-		}
-	case *schemas.Compare:
-		if f != nil {
-			return leaf(*f)
-		}
-	case schemas.And:
-		l, lok := plan(f.Left, leaf)
-		r, rok := plan(f.Right, leaf)
-		switch {
-		case lok && rok:
-			if len(r) < len(l) {
-				return r, true
-			}
-			return l, true
-		case lok:
-			return l, true
-		case rok:
-			return r, true
-		}
-	case schemas.Or:
-		l, lok := plan(f.Left, leaf)
-		if !lok {
-			return nil, false
-		}
-		r, rok := plan(f.Right, leaf)
-		if !rok {
-			return nil, false
-		}
-		return append(l, r...), true
-	case schemas.Compare:
-		return leaf(f)
-	}
-	return nil, false
-}
-
-// planRowCompare plans one comparison (see planRows).
+// planRowCompare plans one comparison through the exact indexes and the
+// status postings (see planRows; the substring terms are rowIndex.Leaf's).
 func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 	if ids, ok := s.planUserExact(r, c); ok {
 		rows := make([]uint32, 0, len(ids))
@@ -560,14 +509,7 @@ func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 		_, known := statusCodes[schemas.Fold(c.Value.Str)]
 		return leafSet(r.search.factRows(statusKey(c.Value.Str)), known && !a.CaseExact), true
 	}
-	if !searchable(c) {
-		return rowSet{}, false
-	}
-	keys, exact := searchKeys(c.Op, c.Value.Str)
-	if keys == nil {
-		return rowSet{}, false
-	}
-	return leafSet(r.search.candidates(keys, attrBit[a.Canonical]), exact && !a.CaseExact && exactBit[a.Canonical]), true
+	return rowSet{}, false
 }
 
 // planUserExact plans the comparisons the exact indexes answer (see planUsers).
@@ -688,28 +630,48 @@ func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*
 	return storage.Page[*schemas.Group]{Items: items, Total: len(matches)}, nil
 }
 
-// planGroups is planUsers for groups: displayName and id equality use the indexes.
+// planGroups is planUsers for groups (the shared planner over groupIndex):
+// the ids of a superset of the groups f matches, unsorted and possibly
+// repeated, or ok == false when f needs a scan.
 func (s *Store) planGroups(f schemas.Filter) (ids []string, ok bool) {
-	return plan(f, s.planGroupCompare)
+	if f == nil {
+		return nil, false
+	}
+	ids, k := plan.Plan[[]string](f, groupIndex{s})
+	return ids, k != plan.None
 }
 
-func (s *Store) planGroupCompare(c schemas.Compare) ([]string, bool) {
+// groupIndex answers plan.Index for the groups in memory: displayName and id
+// equality through the indexes; an And keeps its smaller side, an Or both.
+type groupIndex struct{ s *Store }
+
+func (ix groupIndex) Leaf(c *schemas.Compare) ([]string, plan.Kind) {
 	a := c.Path.Attr
 	if a == nil || c.Path.Parent != nil || len(c.Path.Keys) > 0 || c.Op != schemas.OpEq || c.Value.Kind != schemas.KindString {
-		return nil, false
+		return nil, plan.None
 	}
 	switch {
 	case a.Canonical == "displayName":
-		id, found := s.idx[kGroupName][schemas.Fold(c.Value.Str)]
-		if !found {
-			return nil, true
+		if id, found := ix.s.idx[kGroupName][schemas.Fold(c.Value.Str)]; found {
+			return []string{id}, plan.Superset
 		}
-		return []string{id}, true
+		return nil, plan.Superset
 	case a.Canonical == "id" && a.CaseExact:
-		if _, found := s.groups[c.Value.Str]; !found {
-			return nil, true
+		if _, found := ix.s.groups[c.Value.Str]; found {
+			return []string{c.Value.Str}, plan.Superset
 		}
-		return []string{c.Value.Str}, true
+		return nil, plan.Superset
 	}
-	return nil, false
+	return nil, plan.None
 }
+
+func (groupIndex) And(l, r []string) []string {
+	if len(r) < len(l) {
+		return r
+	}
+	return l
+}
+
+func (groupIndex) Or(l, r []string) []string     { return append(slices.Clip(l), r...) }
+func (groupIndex) Not([]string) ([]string, bool) { return nil, false }
+func (groupIndex) Loose(p []string) []string     { return p }

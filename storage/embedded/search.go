@@ -636,20 +636,12 @@ func mergeEntries(old []byte, set []postOp) []byte {
 func coveredFilter(f schemas.Filter) bool {
 	switch f := f.(type) {
 	case *schemas.And:
-		return f != nil && coveredFilter(*f)
+		return coveredFilter(f.Left) && coveredFilter(f.Right)
 	case *schemas.Or:
-		return f != nil && coveredFilter(*f)
+		return coveredFilter(f.Left) && coveredFilter(f.Right)
 	case *schemas.Not:
-		return f != nil && coveredFilter(*f)
-	case *schemas.Compare:
-		return f != nil && coveredFilter(*f)
-	case schemas.And:
-		return coveredFilter(f.Left) && coveredFilter(f.Right)
-	case schemas.Or:
-		return coveredFilter(f.Left) && coveredFilter(f.Right)
-	case schemas.Not:
 		return coveredFilter(f.X)
-	case schemas.Compare:
+	case *schemas.Compare:
 		return f.Path.Attr != nil && f.Path.AppID == "" && len(f.Path.Keys) == 0 && coveredCanonical[f.Path.Attr.Canonical]
 	}
 	return false

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage/internal/plan"
 )
 
 // Filter push-down. A schemas.Filter is translated to a MongoDB filter only
@@ -33,7 +34,8 @@ import (
 //
 // The translation returns (filter, exact). When exact is false the filter is a
 // superset pre-filter (possibly empty) and the caller evaluates the whole
-// filter in Go.
+// filter in Go. The And/Or/Not structure is planned by storage/internal/plan,
+// as on the embedded backend; an Or of two supersets is pushed as a superset.
 
 // pushField describes how one canonical attribute is stored.
 type pushField struct {
@@ -81,54 +83,62 @@ func userFilter(f schemas.Filter) (bson.D, bool) { return translate(f, userField
 // groupFilter translates a group filter.
 func groupFilter(f schemas.Filter) (bson.D, bool) { return translate(f, groupFields, false) }
 
-// translate walks the filter tree.
+// translate plans the filter with the shared planner (storage/internal/plan)
+// over the MongoDB translation of its comparisons: the filter of what the
+// server answers, and whether it is exactly f.
 func translate(f schemas.Filter, fields map[string]pushField, users bool) (bson.D, bool) {
-	switch t := f.(type) {
-	case nil:
+	if f == nil {
 		return bson.D{}, true
-	case schemas.And:
-		return and(translate(t.Left, fields, users))(translate(t.Right, fields, users))
-	case *schemas.And:
-		return translate(*t, fields, users)
-	case schemas.Or:
-		l, lok := translate(t.Left, fields, users)
-		r, rok := translate(t.Right, fields, users)
-		if lok && rok {
-			return bson.D{{Key: "$or", Value: bson.A{l, r}}}, true
-		}
-		return bson.D{}, false
-	case *schemas.Or:
-		return translate(*t, fields, users)
-	case schemas.Not:
-		x, ok := translate(t.X, fields, users)
-		if ok {
-			return bson.D{{Key: "$nor", Value: bson.A{x}}}, true
-		}
-		return bson.D{}, false
-	case *schemas.Not:
-		return translate(*t, fields, users)
-	case schemas.Compare:
-		return compare(t, fields, users)
-	case *schemas.Compare:
-		return compare(*t, fields, users)
-	default: // ValuePath and anything new: evaluated in Go
+	}
+	d, k := plan.Plan[bson.D](f, mongoIndex{fields, users})
+	if k == plan.None {
 		return bson.D{}, false
 	}
+	return d, k == plan.Exact
 }
 
-// and combines two translations: both exact → exact; otherwise the exact
-// sides still narrow the candidates.
-func and(l bson.D, lok bool) func(bson.D, bool) (bson.D, bool) {
-	return func(r bson.D, rok bool) (bson.D, bool) {
-		switch {
-		case len(l) == 0:
-			return r, lok && rok
-		case len(r) == 0:
-			return l, lok && rok
-		}
-		return bson.D{{Key: "$and", Value: bson.A{l, r}}}, lok && rok
-	}
+// mongoIndex is what the server answers (plan.Index): a comparison the
+// fields translate, and $and, $or and $nor of those.
+type mongoIndex struct {
+	fields map[string]pushField
+	users  bool
 }
+
+func (ix mongoIndex) Leaf(c *schemas.Compare) (bson.D, plan.Kind) {
+	d, exact := compare(*c, ix.fields, ix.users)
+	switch {
+	case exact:
+		return d, plan.Exact
+	case len(d) == 0:
+		return nil, plan.None
+	}
+	return d, plan.Superset
+}
+
+// And is $and of both sides (an empty side matches everything).
+func (mongoIndex) And(l, r bson.D) bson.D {
+	switch {
+	case len(l) == 0:
+		return r
+	case len(r) == 0:
+		return l
+	}
+	return bson.D{{Key: "$and", Value: bson.A{l, r}}}
+}
+
+// Or is $or of both sides (an empty side matches everything).
+func (mongoIndex) Or(l, r bson.D) bson.D {
+	if len(l) == 0 || len(r) == 0 {
+		return bson.D{}
+	}
+	return bson.D{{Key: "$or", Value: bson.A{l, r}}}
+}
+
+func (mongoIndex) Not(x bson.D) (bson.D, bool) {
+	return bson.D{{Key: "$nor", Value: bson.A{x}}}, true
+}
+
+func (mongoIndex) Loose(p bson.D) bson.D { return p }
 
 // compare translates one comparison.
 func compare(c schemas.Compare, fields map[string]pushField, users bool) (bson.D, bool) {

@@ -326,7 +326,7 @@ func appsPr(t *testing.T, appID string) schemas.Filter {
 	if a == nil {
 		t.Fatal(`schemas.UserAttributeByCanonical("apps") is nil`)
 	}
-	return schemas.Compare{Path: schemas.Path{Attr: a, AppID: appID}, Op: schemas.OpPr}
+	return &schemas.Compare{Path: schemas.Path{Attr: a, AppID: appID}, Op: schemas.OpPr}
 }
 
 func testListUsersFilter(t *testing.T, h *harness) {
@@ -412,9 +412,9 @@ func testListUsersFilter(t *testing.T, h *harness) {
 		{"appC", ids()},
 	} {
 		checkQuery(t, s, "apps pr (app "+c.app+")", storage.Query{Filter: appsPr(t, c.app), Limit: storage.Unlimited}, c.want)
-		checkQuery(t, s, "not (apps pr) (app "+c.app+")", storage.Query{Filter: schemas.Not{X: appsPr(t, c.app)}, Limit: storage.Unlimited}, nil)
+		checkQuery(t, s, "not (apps pr) (app "+c.app+")", storage.Query{Filter: &schemas.Not{X: appsPr(t, c.app)}, Limit: storage.Unlimited}, nil)
 	}
-	both := schemas.And{Left: appsPr(t, "appB"), Right: mustFilter(t, `active eq true`, sc)}
+	both := &schemas.And{Left: appsPr(t, "appB"), Right: mustFilter(t, `active eq true`, sc)}
 	checkQuery(t, s, "apps pr (app appB) and active eq true", storage.Query{Filter: both, Limit: storage.Unlimited}, ids("f04"))
 
 	// Filter + sort + page.

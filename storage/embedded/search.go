@@ -303,10 +303,9 @@ func (s *search) blocks() uint32 {
 
 // candidates returns the rows (sorted) that hold every posting key of keys
 // (see searchKeys) with a bit of mask. Each block is intersected on its own,
-// in the order that narrows fastest on a sample of blocks. When a block's
-// candidates are fewer than
-// the keys left to intersect, the rest are skipped: checking a candidate
-// costs about what reading a posting does, and the candidates are a
+// in the order that narrows fastest on a sample of blocks. When a block has
+// two candidates or fewer left, the rest of its keys are skipped: checking
+// them costs about what reading a posting does, and the candidates are a
 // superset either way (a single key is never skipped).
 func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	if len(keys) == 1 {
@@ -371,8 +370,8 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 				next = intersectMasked(next[:0], offs, v, mask)
 				offs, next = next, offs
 			}
-			if len(offs) < len(tris)-1-i {
-				break // none left, or fewer than the reads left
+			if len(offs) <= 2 {
+				break // checking two candidates costs about what one more read does
 			}
 		}
 		for _, o := range offs {

@@ -143,11 +143,31 @@ func docChanges(prev, cur any) map[string]schemas.Change {
 	return ch
 }
 
+// AppView renders the settings of an application under the native API's
+// field names (app_id, app_name, app_description, client_id and, for a
+// regular application, login_uri, redirect_uris, allow_public_signup): the
+// names the audit records of applications use, and the body of the native
+// application object. A nil application gives an empty map.
+func AppView(a *schemas.App) map[string]any {
+	if a == nil {
+		return map[string]any{}
+	}
+	m := map[string]any{"app_id": a.ID, "app_name": a.Name, "app_description": a.Description, "client_id": a.ClientID}
+	if a.Kind == schemas.AppRegular {
+		redirects := a.RedirectURIs
+		if redirects == nil {
+			redirects = []string{}
+		}
+		m["login_uri"], m["redirect_uris"], m["allow_public_signup"] = a.LoginURI, redirects, a.AllowPublicSignup
+	}
+	return m
+}
+
 // appChanges returns the changes between two versions of an application
 // (prev nil: created), keyed by native API field name, with the client
 // secrets redacted.
 func appChanges(prev, cur *schemas.App) map[string]schemas.Change {
-	pv, cv := schemas.NativeApp(prev), schemas.NativeApp(cur)
+	pv, cv := AppView(prev), AppView(cur)
 	delete(pv, "app_id")
 	delete(cv, "app_id")
 	ch := viewChanges(pv, cv)

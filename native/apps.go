@@ -41,7 +41,7 @@ func putTime(m map[string]any, key string, t time.Time) {
 
 // appObject is the native App object (Transmit's ApiApp, the fields scimd has).
 func (h *Handler) appObject(a *schemas.App) map[string]any {
-	m := schemas.NativeApp(a)
+	m := directory.AppView(a)
 	m["tenant_id"], m["created_at"], m["updated_at"] = h.svc.TenantID(), isoTime(a.Created), isoTime(a.Updated)
 	return m
 }

@@ -316,22 +316,3 @@ func auditScalar(v Value) any {
 
 // auditTimeLayout is RFC 3339 in UTC with milliseconds, as stored.
 const auditTimeLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// NativeApp renders the settings of an application under the native API's
-// field names (app_id, app_name, app_description, client_id and, for a
-// regular application, login_uri, redirect_uris, allow_public_signup): the
-// body of the native application object and the view audit records compare.
-func NativeApp(a *App) map[string]any {
-	if a == nil {
-		return map[string]any{}
-	}
-	m := map[string]any{"app_id": a.ID, "app_name": a.Name, "app_description": a.Description, "client_id": a.ClientID}
-	if a.Kind == AppRegular {
-		redirects := a.RedirectURIs
-		if redirects == nil {
-			redirects = []string{}
-		}
-		m["login_uri"], m["redirect_uris"], m["allow_public_signup"] = a.LoginURI, redirects, a.AllowPublicSignup
-	}
-	return m
-}

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -164,94 +163,6 @@ func formatUUID(u [16]byte) string {
 	return string(b[:])
 }
 
-// evalue writes a free-form value as wbuf.value does, with object keys and
-// strings through dstr.
-func (w *wbuf) evalue(v any, depth int) error {
-	if depth > maxFreeFormDepth {
-		return errors.New("free-form value nested too deep")
-	}
-	switch t := v.(type) {
-	case string:
-		w.byte(tagDictString)
-		w.dstr(t)
-	case map[string]any:
-		if t == nil {
-			w.byte(tagNull)
-			return nil
-		}
-		w.byte(tagObject)
-		w.uint(uint64(len(t)))
-		for _, k := range slices.Sorted(maps.Keys(t)) {
-			w.dstr(k)
-			if err := w.evalue(t[k], depth+1); err != nil {
-				return err
-			}
-		}
-	case []any:
-		if t == nil {
-			w.byte(tagNull)
-			return nil
-		}
-		w.byte(tagArray)
-		w.uint(uint64(len(t)))
-		for _, e := range t {
-			if err := w.evalue(e, depth+1); err != nil {
-				return err
-			}
-		}
-	case nil, bool, json.Number:
-		return w.value(v, depth)
-	default:
-		// Other types are written in the form encoding/json gives them, as
-		// the JSON records did.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		var d any
-		if err := decodeJSON(b, &d); err != nil {
-			return err
-		}
-		return w.evalue(d, depth)
-	}
-	return nil
-}
-
-// evalue reads what wbuf.evalue wrote.
-func (r *rbuf) evalue(depth int) any {
-	if depth > maxFreeFormDepth {
-		r.fail(errors.New("free-form value nested too deep"))
-		return nil
-	}
-	if len(r.b) == 0 {
-		r.fail(errShortRecord)
-		return nil
-	}
-	switch r.b[0] {
-	case tagDictString:
-		r.b = r.b[1:]
-		return r.dstr()
-	case tagObject:
-		r.b = r.b[1:]
-		n := r.count(2)
-		m := make(map[string]any, n)
-		for range n {
-			k := r.dstr()
-			m[k] = r.evalue(depth + 1)
-		}
-		return m
-	case tagArray:
-		r.b = r.b[1:]
-		n := r.count(1)
-		a := make([]any, n)
-		for i := range a {
-			a[i] = r.evalue(depth + 1)
-		}
-		return a
-	}
-	return r.value(depth)
-}
-
 // Presence bits of a change's values.
 const (
 	hasPrev    = 1
@@ -282,7 +193,7 @@ func encodeEventRecord(e *schemas.Event) ([]byte, error) {
 			if v == nil {
 				continue
 			}
-			if err := w.evalue(v, 0); err != nil {
+			if err := w.value(v, 0, true); err != nil {
 				return nil, fmt.Errorf("change of %s: %w", k, err)
 			}
 		}
@@ -319,10 +230,10 @@ func decodeEventRecord(k, v []byte) (*schemas.Event, error) {
 			has := r.byte()
 			var c schemas.Change
 			if has&hasPrev != 0 {
-				c.Prev = r.evalue(0)
+				c.Prev = r.value(0, true)
 			}
 			if has&hasCurrent != 0 {
-				c.Current = r.evalue(0)
+				c.Current = r.value(0, true)
 			}
 			e.Changes[k] = c
 		}

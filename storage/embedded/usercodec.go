@@ -69,8 +69,10 @@ func (w *wbuf) time(t time.Time) {
 }
 
 // value encodes a free-form value as encoding/json would see it: types that
-// are not the ones JSON decoding produces go through a JSON round trip.
-func (w *wbuf) value(v any, depth int) error {
+// are not the ones JSON decoding produces go through a JSON round trip. With
+// dict (event records), strings and object keys are written with dstr and
+// strings tagged tagDictString; without it (user records), plain.
+func (w *wbuf) value(v any, depth int, dict bool) error {
 	if depth > maxFreeFormDepth {
 		return errors.New("free-form value nested too deep")
 	}
@@ -84,8 +86,12 @@ func (w *wbuf) value(v any, depth int) error {
 			w.byte(tagFalse)
 		}
 	case string:
-		w.byte(tagString)
-		w.str(t)
+		if dict {
+			w.byte(tagDictString)
+		} else {
+			w.byte(tagString)
+		}
+		w.text(t, dict)
 	case json.Number:
 		w.byte(tagNumber)
 		w.str(string(t))
@@ -97,8 +103,8 @@ func (w *wbuf) value(v any, depth int) error {
 		w.byte(tagObject)
 		w.uint(uint64(len(t)))
 		for _, k := range slices.Sorted(maps.Keys(t)) { // one document, one encoding
-			w.str(k)
-			if err := w.value(t[k], depth+1); err != nil {
+			w.text(k, dict)
+			if err := w.value(t[k], depth+1, dict); err != nil {
 				return err
 			}
 		}
@@ -110,7 +116,7 @@ func (w *wbuf) value(v any, depth int) error {
 		w.byte(tagArray)
 		w.uint(uint64(len(t)))
 		for _, e := range t {
-			if err := w.value(e, depth+1); err != nil {
+			if err := w.value(e, depth+1, dict); err != nil {
 				return err
 			}
 		}
@@ -123,9 +129,18 @@ func (w *wbuf) value(v any, depth int) error {
 		if err := decodeJSON(b, &d); err != nil {
 			return err
 		}
-		return w.value(d, depth)
+		return w.value(d, depth, dict)
 	}
 	return nil
+}
+
+// text writes a free-form string or object key: with dstr when dict, else str.
+func (w *wbuf) text(s string, dict bool) {
+	if dict {
+		w.dstr(s)
+	} else {
+		w.str(s)
+	}
 }
 
 // object encodes a free-form object; nil and empty are both absent.
@@ -135,7 +150,7 @@ func (w *wbuf) object(m map[string]any) error {
 		return nil
 	}
 	w.byte(1)
-	return w.value(m, 0)
+	return w.value(m, 0, false)
 }
 
 func (w *wbuf) email(e schemas.Email) {
@@ -349,12 +364,15 @@ func (r *rbuf) time() time.Time {
 	return time.Unix(sec, int64(ns)).UTC()
 }
 
-func (r *rbuf) value(depth int) any {
+// value reads what wbuf.value wrote with the same dict. Event records (dict)
+// also hold plain strings (tagString); user records never tagDictString.
+func (r *rbuf) value(depth int, dict bool) any {
 	if depth > maxFreeFormDepth {
 		r.fail(errors.New("free-form value nested too deep"))
 		return nil
 	}
-	switch tag := r.byte(); tag {
+	tag := r.byte()
+	switch tag {
 	case tagNull:
 		return nil
 	case tagFalse:
@@ -363,34 +381,45 @@ func (r *rbuf) value(depth int) any {
 		return true
 	case tagString:
 		return r.str()
+	case tagDictString:
+		if dict {
+			return r.dstr()
+		}
 	case tagNumber:
 		return json.Number(r.str())
 	case tagObject:
 		n := r.count(2)
 		m := make(map[string]any, n)
 		for range n {
-			k := r.str()
-			m[k] = r.value(depth + 1)
+			k := r.text(dict)
+			m[k] = r.value(depth+1, dict)
 		}
 		return m
 	case tagArray:
 		n := r.count(1)
 		a := make([]any, n)
 		for i := range a {
-			a[i] = r.value(depth + 1)
+			a[i] = r.value(depth+1, dict)
 		}
 		return a
-	default:
-		r.fail(fmt.Errorf("user record holds an unknown value tag %d", tag))
-		return nil
 	}
+	r.fail(fmt.Errorf("record holds an unknown value tag %d", tag))
+	return nil
+}
+
+// text reads what wbuf.text wrote with the same dict.
+func (r *rbuf) text(dict bool) string {
+	if dict {
+		return r.dstr()
+	}
+	return r.str()
 }
 
 func (r *rbuf) object() map[string]any {
 	if r.byte() == 0 {
 		return nil
 	}
-	m, _ := r.value(0).(map[string]any)
+	m, _ := r.value(0, false).(map[string]any)
 	return m
 }
 

@@ -2,9 +2,10 @@ package directory
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/scimd/scimd/internal/uuidfmt"
 )
 
 // idGen produces UUIDv7-formatted ids: 48 bits of Unix milliseconds, then a
@@ -49,15 +50,5 @@ func (g *idGen) next(now time.Time) string {
 	b[6] = 0x70 | byte(seq>>8) // version 7
 	b[7] = byte(seq)
 	b[8] = 0x80 | b[8]&0x3f // RFC 9562 variant
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	return uuidfmt.Format(b)
 }

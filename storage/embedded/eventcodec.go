@@ -1,13 +1,13 @@
 package embedded
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/scimd/scimd/internal/uuidfmt"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -86,7 +86,7 @@ func (w *wbuf) dstr(s string) {
 		w.uint(uint64(i)<<2 | 1)
 		return
 	}
-	if u, ok := parseUUID(s); ok {
+	if u, ok := uuidfmt.Parse(s); ok {
 		w.uint(2)
 		w.b = append(w.b, u[:]...)
 		return
@@ -118,49 +118,12 @@ func (r *rbuf) dstr() string {
 			r.fail(errShortRecord)
 			return ""
 		}
-		s := formatUUID([16]byte(r.b[:16]))
+		s := uuidfmt.Format([16]byte(r.b[:16]))
 		r.b = r.b[16:]
 		return s
 	}
 	r.fail(errors.New("event record holds a bad string"))
 	return ""
-}
-
-// parseUUID returns the 16 bytes of s when s is a UUID in the canonical
-// form formatUUID writes (lower-case hex, dashes at 8, 13, 18 and 23).
-func parseUUID(s string) (u [16]byte, ok bool) {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	var h [32]byte
-	copy(h[:], s[:8])
-	copy(h[8:], s[9:13])
-	copy(h[12:], s[14:18])
-	copy(h[16:], s[19:23])
-	copy(h[20:], s[24:])
-	for _, c := range h {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return u, false // upper case would not come back as it was
-		}
-	}
-	if _, err := hex.Decode(u[:], h[:]); err != nil {
-		return u, false
-	}
-	return u, true
-}
-
-func formatUUID(u [16]byte) string {
-	var b [36]byte
-	hex.Encode(b[:8], u[:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
 }
 
 // Presence bits of a change's values.

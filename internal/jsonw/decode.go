@@ -147,19 +147,8 @@ func (d *decoder) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errEOF
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			d.depth--
-			return m, nil
-		default:
-			return nil, d.fail("after object key:value pair")
+		if end, err := d.next('}', "after object key:value pair"); end || err != nil {
+			return m, err
 		}
 	}
 }
@@ -182,21 +171,30 @@ func (d *decoder) array() (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errEOF
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			d.depth--
-			return a, nil
-		default:
-			return nil, d.fail("after array element")
+		if end, err := d.next(']', "after array element"); end || err != nil {
+			return a, err
 		}
 	}
+}
+
+// next steps over what follows an object's member or an array's element: a
+// comma (end false), or close, which ends the container (end true); anything
+// else is the error encoding/json gives, saying what it came after.
+func (d *decoder) next(close byte, after string) (end bool, err error) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, errEOF
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return false, nil
+	case close:
+		d.i++
+		d.depth--
+		return true, nil
+	}
+	return false, d.fail(after)
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

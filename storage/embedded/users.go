@@ -357,15 +357,24 @@ func sortedIDs(ids []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(ids)))
 }
 
-// GroupMemberIDs returns the ids of the group's members in ascending order.
-func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
+// groupExists returns nil when the group exists, storage.ErrNotFound when
+// it does not, and rlock's error when the store is closed.
+func (s *Store) groupExists(id string) error {
 	if err := s.rlock(); err != nil {
-		return nil, err
+		return err
 	}
-	_, ok := s.groups[groupID]
+	_, ok := s.groups[id]
 	s.mu.RUnlock()
 	if !ok {
-		return nil, storage.ErrNotFound
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// GroupMemberIDs returns the ids of the group's members in ascending order.
+func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
+	if err := s.groupExists(groupID); err != nil {
+		return nil, err
 	}
 	var ids []string
 	err := s.userView(func(_ *bolt.Tx, r *users) error {
@@ -382,13 +391,8 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 // names, read in one transaction from views of their records (nothing else
 // of them is copied).
 func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
-	if err := s.rlock(); err != nil {
+	if err := s.groupExists(groupID); err != nil {
 		return nil, err
-	}
-	_, ok := s.groups[groupID]
-	s.mu.RUnlock()
-	if !ok {
-		return nil, storage.ErrNotFound
 	}
 	out := []storage.Member{}
 	err := s.userView(func(_ *bolt.Tx, r *users) error {

@@ -152,6 +152,15 @@ func TestClosedStore(t *testing.T) {
 
 // createAll creates the users from concurrent writers (so that they share
 // commits) and returns their ids in the order given.
+// userIDs returns the ids of us, in their order.
+func userIDs(us []*schemas.User) []string {
+	var ids []string
+	for _, u := range us {
+		ids = append(ids, u.ID)
+	}
+	return ids
+}
+
 func createAll(t *testing.T, s *Store, users []*schemas.User) []string {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -366,13 +375,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		scan, planned := scanAndPlan(t, s, f)
-		var got, want []string
-		for _, u := range page.Items {
-			got = append(got, u.ID)
-		}
-		for _, u := range scan {
-			want = append(want, u.ID)
-		}
+		got, want := userIDs(page.Items), userIDs(scan)
 		if os.Getenv("SCIMD_EMBEDDED_DEBUG_PLAN") != "" {
 			t.Logf("%q: planned %v, %d matches", expr, planned, len(want))
 		}

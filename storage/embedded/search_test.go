@@ -65,13 +65,7 @@ func checkFilter(t *testing.T, s *Store, expr string, opt schemas.ParseOptions) 
 			t.Fatal(err)
 		}
 		from, to := pageBounds(len(scan), w[0], w[1])
-		var got, want []string
-		for _, u := range page.Items {
-			got = append(got, u.ID)
-		}
-		for _, u := range scan[from:to] {
-			want = append(want, u.ID)
-		}
+		got, want := userIDs(page.Items), userIDs(scan[from:to])
 		if page.Total != len(scan) || strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("%s (exact %v), offset %d limit %d: total %d %v, full scan %d %v", expr, exact, w[0], w[1], page.Total, got, len(scan), want)
 		}
@@ -301,13 +295,7 @@ func TestSortedEqualsScan(t *testing.T) {
 						t.Fatal(err)
 					}
 					from, to := pageBounds(len(want), w[0], w[1])
-					var got, exp []string
-					for _, u := range page.Items {
-						got = append(got, u.ID)
-					}
-					for _, u := range want[from:to] {
-						exp = append(exp, u.ID)
-					}
+					got, exp := userIDs(page.Items), userIDs(want[from:to])
 					if page.Total != len(want) || strings.Join(got, ",") != strings.Join(exp, ",") {
 						t.Errorf("filter %q sort %s desc %v, offset %d limit %d: total %d %v, want %d %v", fe, sortBy, desc, w[0], w[1], page.Total, got, len(want), exp)
 					}

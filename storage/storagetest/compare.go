@@ -277,6 +277,14 @@ func mustCreateUser(t *testing.T, s storage.Store, u *schemas.User) *schemas.Use
 	return got
 }
 
+// mustChangeUser applies fn to the stored user id (whatever its version).
+func mustChangeUser(t *testing.T, s storage.Store, id string, fn func(u *schemas.User)) {
+	t.Helper()
+	if _, err := s.UpdateUser(t.Context(), id, 0, func(u *schemas.User) error { fn(u); return nil }, nil); err != nil {
+		t.Fatalf("UpdateUser %s: %v", id, err)
+	}
+}
+
 func mustGetUser(t *testing.T, s storage.Store, id string) *schemas.User {
 	t.Helper()
 	got, err := s.GetUser(t.Context(), id)

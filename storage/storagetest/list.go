@@ -532,22 +532,16 @@ func testListUsersIndexed(t *testing.T, h *harness) {
 	for i := 1; i <= n; i++ {
 		mustCreateUser(t, s, NewUser(i))
 	}
-	change := func(id string, fn func(u *schemas.User)) {
-		t.Helper()
-		if _, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { fn(u); return nil }, nil); err != nil {
-			t.Fatalf("UpdateUser %s: %v", id, err)
-		}
-	}
 	later := NewUser(n).Updated.Add(time.Hour)
-	change(uid(3), func(u *schemas.User) { u.UserName, u.Updated = "Adam.Renamed", later })
-	change(uid(4), func(u *schemas.User) { u.Status, u.Updated = schemas.StatusDisabled, later.Add(time.Second) })
-	change(uid(7), func(u *schemas.User) { u.Name.FamilyName, u.DisplayName = "", "" })
-	change(uid(11), func(u *schemas.User) {
+	mustChangeUser(t, s, uid(3), func(u *schemas.User) { u.UserName, u.Updated = "Adam.Renamed", later })
+	mustChangeUser(t, s, uid(4), func(u *schemas.User) { u.Status, u.Updated = schemas.StatusDisabled, later.Add(time.Second) })
+	mustChangeUser(t, s, uid(7), func(u *schemas.User) { u.Name.FamilyName, u.DisplayName = "", "" })
+	mustChangeUser(t, s, uid(11), func(u *schemas.User) {
 		u.Emails = []schemas.Email{{Value: "zz.second@x.test", Type: "home"}, {Value: "AA.first@x.test", Type: "work"}}
 	})
-	change(uid(12), func(u *schemas.User) { u.Emails = nil })
+	mustChangeUser(t, s, uid(12), func(u *schemas.User) { u.Emails = nil })
 	// Every trigram and the first three bytes of "grace.h", not as a prefix.
-	change(uid(14), func(u *schemas.User) { u.UserName = "Gravel.Grace.Hopper" })
+	mustChangeUser(t, s, uid(14), func(u *schemas.User) { u.UserName = "Gravel.Grace.Hopper" })
 	if err := s.DeleteUser(ctx, uid(13), nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
@@ -737,20 +731,14 @@ func testListUsersSubstring(t *testing.T, h *harness) {
 	for i := 1; i <= n; i++ {
 		mustCreateUser(t, s, NewUser(i))
 	}
-	change := func(id string, fn func(u *schemas.User)) {
-		t.Helper()
-		if _, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { fn(u); return nil }, nil); err != nil {
-			t.Fatalf("UpdateUser %s: %v", id, err)
-		}
-	}
-	change(uid(5), func(u *schemas.User) { u.UserName = "Renamed.Person.5" })
-	change(uid(8), func(u *schemas.User) {
+	mustChangeUser(t, s, uid(5), func(u *schemas.User) { u.UserName = "Renamed.Person.5" })
+	mustChangeUser(t, s, uid(8), func(u *schemas.User) {
 		u.Emails = []schemas.Email{{Value: "Moved.Elsewhere@Other.example", Type: "work", Primary: true}}
 	})
-	change(uid(9), func(u *schemas.User) {
+	mustChangeUser(t, s, uid(9), func(u *schemas.User) {
 		u.DisplayName, u.Name.FamilyName, u.PhoneNumbers = "Zoë Ångström", "Ångström", nil
 	})
-	change(uid(10), func(u *schemas.User) { u.ExternalID = "EXT-Upper-10" })
+	mustChangeUser(t, s, uid(10), func(u *schemas.User) { u.ExternalID = "EXT-Upper-10" })
 	if err := s.DeleteUser(ctx, uid(6), nil); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}

@@ -188,25 +188,16 @@ func TestErrorsInsideARequestCarryItsID(t *testing.T) {
 // BenchmarkAccessLog is the cost of the front (request id, client address,
 // route, one log line) around a handler that does nothing, logging to a
 // discarding text handler at info level.
-func BenchmarkAccessLog(b *testing.B) {
-	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
-	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		SetRoute(r, "/x/{id}")
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	req := httptest.NewRequest("GET", "/x/1", nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(httptest.NewRecorder(), req)
-	}
-}
+func BenchmarkAccessLog(b *testing.B) { benchAccessLog(b, true) }
 
 // BenchmarkAccessLogOff is BenchmarkAccessLog with the access log off
 // (-access-log off: request lines at debug level, below the handler's info):
 // no line is formatted, and none of its attributes should be built.
-func BenchmarkAccessLogOff(b *testing.B) {
+func BenchmarkAccessLogOff(b *testing.B) { benchAccessLog(b, false) }
+
+func benchAccessLog(b *testing.B, requests bool) {
 	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
-	h := AccessLog(log, Options{Requests: false, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := AccessLog(log, Options{Requests: requests, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, "/x/{id}")
 		w.WriteHeader(http.StatusNoContent)
 	}))

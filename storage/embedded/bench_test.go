@@ -442,7 +442,8 @@ func BenchmarkMemory(b *testing.B) {
 // UUIDv7 event id and target, the connector's actor id, an IP and a user
 // agent). The events are written in time order, 5,000 to a transaction,
 // into a fresh store of their own; it reports the bytes each kind of event
-// takes in the file (pages of the events bucket) and the file's size.
+// takes in the file (pages of the events bucket), what the target and actor
+// indexes take per event, and the file's size.
 func BenchmarkAuditYear(b *testing.B) {
 	updates := 12
 	if v := os.Getenv("SCIMD_AUDIT_UPDATES"); v != "" {
@@ -519,6 +520,15 @@ func BenchmarkAuditYear(b *testing.B) {
 			}
 		}
 		all, keys := sizeAt()
+		var ix int
+		s.db.View(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketEventTargets, bucketEventActors} {
+				st := tx.Bucket(name).Stats()
+				ix += st.LeafAlloc + st.BranchAlloc
+			}
+			return nil
+		})
+		b.ReportMetric(float64(ix)/float64(total), "B/event-index")
 		s.Close()
 		fi, err := os.Stat(filepath.Join(dir, FileName))
 		if err != nil {
@@ -659,4 +669,91 @@ func BenchmarkPortalStatusByUpdated(b *testing.B) {
 }
 func BenchmarkPortalSearchStatusByFamilyName(b *testing.B) {
 	queryBench(b, portalQuery(b, "gr", portalPaths, schemas.StatusActive, "name.familyName", false), -1)
+}
+
+// BenchmarkListEventsByTarget measures the user detail page's audit trail
+// and the audit log filtered by actor: SCIMD_BENCH_EVENTS events (default
+// 200,000; a createUser event of one user each, by one of 1,000 actors,
+// 5,000 to a transaction, straight into a fresh store), then the newest 20
+// events of one user ("target", one match), of one actor ("actor", 1 in
+// 1,000 events) and of one user in a time range ("target_range"). It logs
+// the bytes an event takes in the events bucket and in the two indexes.
+func BenchmarkListEventsByTarget(b *testing.B) {
+	n := 200_000
+	if v := os.Getenv("SCIMD_BENCH_EVENTS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("SCIMD_BENCH_EVENTS=%q: want a positive number", v)
+		}
+	}
+	s, err := OpenWithOptions(b.TempDir(), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	event := func(k int) *schemas.Event {
+		return &schemas.Event{ID: fmt.Sprintf("ev-%09d", k), Time: start.Add(time.Duration(k) * time.Second),
+			ActorID: fmt.Sprintf("app-%04d", k%1000), ActorType: "app", Action: "createUser",
+			TargetID: fmt.Sprintf("u-%09d", k), TargetType: "user", IP: "203.0.113.42", UserAgent: "Okta SCIM Client 1.0.0",
+			Changes: map[string]schemas.Change{"userName": {Current: fmt.Sprintf("user%d@example.com", k)}, "active": {Current: true}}}
+	}
+	t0 := time.Now()
+	const per = 5000
+	for from := 0; from < n; from += per {
+		evs := make([]*stagedEvent, 0, per)
+		for k := from; k < min(from+per, n); k++ {
+			ev, err := newStagedEvent(event(k))
+			if err != nil {
+				b.Fatal(err)
+			}
+			evs = append(evs, ev)
+		}
+		if err := s.submit(func(bt *batch) error {
+			for _, ev := range evs {
+				if err := bt.putEvent(ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%d events written in %v", n, time.Since(t0).Round(time.Millisecond))
+	var evBytes, ixBytes int
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketEvents, bucketEventTargets, bucketEventActors} {
+			st := tx.Bucket(name).Stats()
+			if name[0] == 'e' {
+				evBytes += st.LeafAlloc + st.BranchAlloc
+			} else {
+				ixBytes += st.LeafAlloc + st.BranchAlloc
+			}
+		}
+		return nil
+	})
+	b.Logf("events bucket %d B/event, target and actor indexes %d B/event", evBytes/n, ixBytes/n)
+	mid := n / 2
+	for _, c := range []struct {
+		name string
+		q    storage.EventQuery
+		want int
+	}{
+		{"target", storage.EventQuery{TargetID: fmt.Sprintf("u-%09d", mid), Limit: 20}, 1},
+		{"actor", storage.EventQuery{ActorID: "app-0007", Limit: 20}, (n - 7 + 999) / 1000},
+		{"target_range", storage.EventQuery{TargetID: fmt.Sprintf("u-%09d", mid), Since: event(mid).Time, Until: event(mid + 1).Time, Limit: 20}, 1},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				p, err := s.ListEvents(context.Background(), c.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if p.Total != c.want {
+					b.Fatalf("%s: %d events, want %d", c.name, p.Total, c.want)
+				}
+			}
+		})
+	}
 }

@@ -17,7 +17,10 @@
 // userName, primary email and primary phone keys in one key space, which
 // also answers lookups by each of those fields), every email value
 // (ix.emails), and the trigram index of substring search (userRows,
-// searchRecords, trigrams; see search.go). Open migrates a file of format 1
+// searchRecords, trigrams; see search.go), and next to the audit events
+// their indexes by target and by actor (ix.eventTarget, ix.eventActor; see
+// events.go), built at the first Open of a file from before them in chunks
+// (indexAllEvents). Open migrates a file of format 1
 // (JSON user records holding their version and groups, indexes rebuilt in
 // memory at every open) in chunks of users, each its own transaction,
 // resuming after a crash, and a file of format 3 (separate userName, email

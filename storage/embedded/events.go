@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scimd/scimd/internal/uuidfmt"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -58,9 +59,11 @@ func (s *Store) audited(ctx context.Context, e *schemas.Event, change func(b *ba
 	})
 }
 
-// stagedEvent is an audit event encoded for the events bucket.
+// stagedEvent is an audit event encoded for the events bucket, with the
+// target and actor ids it is indexed under.
 type stagedEvent struct {
-	key, enc []byte
+	key, enc      []byte
+	target, actor string
 }
 
 // newStagedEvent encodes e; a nil e gives a nil *stagedEvent, which putEvent ignores.
@@ -72,7 +75,7 @@ func newStagedEvent(e *schemas.Event) (*stagedEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: event %s: encode: %w", e.ID, err)
 	}
-	return &stagedEvent{key: eventKey(e.Time, e.ID), enc: enc}, nil
+	return &stagedEvent{key: eventKey(e.Time, e.ID), enc: enc, target: e.TargetID, actor: e.ActorID}, nil
 }
 
 // putEvent stages an audit event in the batch, so that it commits in the same
@@ -82,7 +85,129 @@ func (b *batch) putEvent(ev *stagedEvent) error {
 		return nil
 	}
 	b.staged++
-	return b.eb.Put(ev.key, ev.enc)
+	if err := b.eb.Put(ev.key, ev.enc); err != nil {
+		return err
+	}
+	return indexEvent(b.tx, ev.key, ev.target, ev.actor, true)
+}
+
+// The indexes of events by target and by actor (pairKey(ixID(id), the
+// event's time and ixID(event id)) → present; see ixEntry), changed in the
+// same transaction as the events, so that listing one user's events walks
+// only theirs. An empty id is not indexed (an empty filter selects every
+// event).
+var (
+	bucketEventTargets = []byte("ix.eventTarget")
+	bucketEventActors  = []byte("ix.eventActor")
+)
+
+// indexEvent puts (put) or deletes the index entries of the event stored
+// under key with the given target and actor.
+func indexEvent(tx *bolt.Tx, key []byte, target, actor string, put bool) error {
+	for _, ix := range [2]struct {
+		bucket []byte
+		id     string
+	}{{bucketEventTargets, target}, {bucketEventActors, actor}} {
+		if ix.id == "" {
+			continue
+		}
+		bk, k := tx.Bucket(ix.bucket), ixEntry(ix.id, key)
+		var err error
+		if put {
+			err = bk.Put(k, present)
+		} else {
+			err = bk.Delete(k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ixID is an id as the event indexes hold it: a UUID in the canonical form
+// as 1 and its 16 bytes, anything else as 0 and its bytes (the two never
+// meet), which halves the keys of the events scimd writes.
+func ixID(id string) string {
+	if u, ok := uuidfmt.Parse(id); ok {
+		return "\x01" + string(u[:])
+	}
+	return "\x00" + id
+}
+
+// ixEntry is the key of the event stored under key in the index of id.
+func ixEntry(id string, key []byte) []byte {
+	return pairKey(ixID(id), string(key[:12])+ixID(string(key[12:])))
+}
+
+// entryEventKey is the event key (see eventKey) of the part of an index key
+// after its id's prefix; ok is false for a key ixEntry never writes.
+func entryEventKey(rest []byte) (key []byte, ok bool) {
+	if len(rest) < 13 {
+		return nil, false
+	}
+	k := append(make([]byte, 0, 12+36), rest[:12]...)
+	switch id := rest[13:]; {
+	case rest[12] == 1 && len(id) == 16:
+		return append(k, uuidfmt.Format([16]byte(id))...), true
+	case rest[12] == 0:
+		return append(k, id...), true
+	}
+	return nil, false
+}
+
+// keyEventsIndexed (meta) says that the event indexes hold every event; a
+// file written before them gets them at Open (indexAllEvents), in chunks,
+// resuming after keyEventsIndexedTo (the last event key indexed).
+var (
+	keyEventsIndexed   = []byte("eventsIndexed")
+	keyEventsIndexedTo = []byte("eventsIndexedUpTo")
+)
+
+// indexAllEvents builds the event indexes of a file that lacks them, in
+// transactions of migrateChunk events, each recording its progress, so that
+// a crash resumes where it stopped. An event whose head cannot be read is
+// not indexed: it matches no target or actor filter, as before the indexes.
+func indexAllEvents(db *bolt.DB) error {
+	for {
+		done := false
+		err := db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta.Get(keyEventsIndexed) != nil {
+				done = true
+				return nil
+			}
+			c := tx.Bucket(bucketEvents).Cursor()
+			k, v := c.First()
+			if last := meta.Get(keyEventsIndexedTo); last != nil {
+				if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
+					k, v = c.Next()
+				}
+			}
+			var last []byte
+			for n := 0; k != nil && n < migrateChunk; k, v = c.Next() {
+				n++
+				last = k
+				h, err := decodeEventHead(k, v)
+				if err != nil {
+					continue
+				}
+				if err := indexEvent(tx, k, h.Tg, h.A, true); err != nil {
+					return err
+				}
+			}
+			if last == nil {
+				if err := meta.Delete(keyEventsIndexedTo); err != nil {
+					return err
+				}
+				return meta.Put(keyEventsIndexed, present)
+			}
+			return meta.Put(keyEventsIndexedTo, bytes.Clone(last))
+		})
+		if err != nil || done {
+			return err
+		}
+	}
 }
 
 // ListEvents returns one page of the events matching q, newest first, and the total.
@@ -102,6 +227,10 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		timeKey(hi, q.Until)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if q.TargetID != "" || q.ActorID != "" {
+			listIndexedEvents(tx, q, lo, hi, &page)
+			return nil
+		}
 		c := tx.Bucket(bucketEvents).Cursor()
 		var k, v []byte
 		if hi != nil {
@@ -147,6 +276,76 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		page.Items = []*schemas.Event{}
 	}
 	return page, nil
+}
+
+// listIndexedEvents answers ListEvents for a query by target (or, without
+// one, by actor) from that index: it walks the id's entries newest first
+// from hi (exclusive) down to lo (inclusive), reads the head of an event
+// only when another filter (actor, action) remains to check, and decodes
+// only the events of the page.
+func listIndexedEvents(tx *bolt.Tx, q storage.EventQuery, lo, hi []byte, page *storage.Page[*schemas.Event]) {
+	ix, id := bucketEventTargets, q.TargetID
+	if id == "" {
+		ix, id = bucketEventActors, q.ActorID
+	}
+	checkActor := q.TargetID != "" && q.ActorID != ""
+	prefix := pairPrefix(ixID(id))
+	events, c := tx.Bucket(bucketEvents), tx.Bucket(ix).Cursor()
+	end := prefixEnd(prefix)
+	if hi != nil {
+		end = append(bytes.Clone(prefix), hi...)
+	}
+	var k []byte
+	if end != nil {
+		k, _ = c.Seek(end) // first key ≥ end: step back from it
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		ek, ok := entryEventKey(k[len(prefix):])
+		if !ok {
+			continue
+		}
+		if lo != nil && bytes.Compare(ek[:12], lo) < 0 {
+			break
+		}
+		var v []byte
+		if checkActor || q.Action != "" {
+			if v = events.Get(ek); v == nil {
+				continue
+			}
+			h, _ := decodeEventHead(ek, v)
+			if (checkActor && h.A != q.ActorID) || (q.Action != "" && h.Ac != q.Action) {
+				continue
+			}
+		}
+		n := page.Total
+		page.Total++
+		if n < q.Offset || (q.Limit != storage.Unlimited && n >= q.Offset+q.Limit) {
+			continue
+		}
+		if v == nil {
+			if v = events.Get(ek); v == nil {
+				continue // an index entry without its event: never written so
+			}
+		}
+		page.Items = append(page.Items, readEvent(ek, v))
+	}
+}
+
+// prefixEnd is the smallest key greater than every key starting with p (nil:
+// none is).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 // readEvent decodes a stored event. A record that cannot be decoded in full
@@ -295,6 +494,11 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 			keys = append(keys, slices.Clone(k))
 		}
 		for _, k := range keys {
+			if h, err := decodeEventHead(k, b.eb.Get(k)); err == nil {
+				if err := indexEvent(b.tx, k, h.Tg, h.A, false); err != nil {
+					return err
+				}
+			}
 			if err := b.eb.Delete(k); err != nil {
 				return err
 			}

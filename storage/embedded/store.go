@@ -223,6 +223,9 @@ func (s *Store) init() error {
 			if err := meta.Put(keyEmailsIndexed, present); err != nil {
 				return err
 			}
+			if err := meta.Put(keyEventsIndexed, present); err != nil {
+				return err
+			}
 			if err := meta.Put(keySearchFormat, []byte(searchFormat)); err != nil {
 				return err
 			}
@@ -256,6 +259,9 @@ func (s *Store) init() error {
 	}
 	if err := indexAllEmails(s.db); err != nil {
 		return fmt.Errorf("index every email: %w", err)
+	}
+	if err := indexAllEvents(s.db); err != nil {
+		return fmt.Errorf("index the audit events: %w", err)
 	}
 	if string(from) == formatV3 {
 		if err := s.db.Update(migrateV3); err != nil {
@@ -301,7 +307,8 @@ func migrateV3(tx *bolt.Tx) error {
 func createBuckets(tx *bolt.Tx) error {
 	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
 		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-		bucketUserRows, bucketSearchRecords, bucketPostings, bucketSortKeys, bucketUserEmails, bucketLoginClash}
+		bucketUserRows, bucketSearchRecords, bucketPostings, bucketSortKeys, bucketUserEmails, bucketLoginClash,
+		bucketEventTargets, bucketEventActors}
 	for _, n := range bucketUserIndex {
 		if n != nil {
 			names = append(names, n)

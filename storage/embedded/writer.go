@@ -233,6 +233,9 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent, b.u.versions.FillPercent = 0.9, 0.9, 0.9, 0.9
 	b.search = b.u.search
 	b.search.rows.FillPercent, b.search.recs.FillPercent = 0.9, 0.9 // ids and rows grow too
+	// A target's or an actor's event keys grow too (indexEvent finds these
+	// buckets in the transaction's cache, with this setting).
+	tx.Bucket(bucketEventTargets).FillPercent, tx.Bucket(bucketEventActors).FillPercent = 0.9, 0.9
 	return b
 }
 

@@ -247,7 +247,10 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.apps, "clientId", bson.D{{Key: "clientId", Value: 1}}, true},
 		{s.tokens, "hash", bson.D{{Key: "hash", Value: 1}}, true},
 		{s.events, "time", bson.D{{Key: "time", Value: -1}, {Key: "_id", Value: -1}}, false},
-		{s.events, "targetId", bson.D{{Key: "targetId", Value: 1}}, false},
+		// One target's or one actor's events, newest first, as ListEvents
+		// reads them (the index also bounds the time range).
+		{s.events, "targetId_time", bson.D{{Key: "targetId", Value: 1}, {Key: "time", Value: -1}, {Key: "_id", Value: -1}}, false},
+		{s.events, "actorId_time", bson.D{{Key: "actorId", Value: 1}, {Key: "time", Value: -1}, {Key: "_id", Value: -1}}, false},
 		{s.sessions, "adminId", bson.D{{Key: "adminId", Value: 1}}, false},
 		{s.sessions, "expires", bson.D{{Key: "expires", Value: 1}}, false},
 		{s.failures, "user_at", bson.D{{Key: "user", Value: 1}, {Key: "at", Value: 1}}, false},

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -384,4 +385,132 @@ func testPruneEvents(t *testing.T, h *harness) {
 	if got, want := storedEvents(t, h.s), []string{all[3].ID, all[4].ID}; !slices.Equal(got, want) {
 		t.Fatalf("after pruning: %v, want %v (the event at the cut-off stays)", got, want)
 	}
+}
+
+// testEventsByTargetAndActor: listing events by target, by actor, by both, or
+// with an action too — with time bounds and pages — answers exactly what the
+// unfiltered listing filtered by hand does, after appends out of time order,
+// events sharing an instant, ids that prefix one another, after pruning and
+// after a reopen (a backend may answer these queries from indexes).
+func testEventsByTargetAndActor(t *testing.T, h *harness) {
+	ctx := t.Context()
+	base := ms(2025, time.June, 1, 0, 0, 0, 0)
+	// UUIDs in the canonical form and another (a backend may store them apart).
+	const uuid, upper = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6", "01907C4E-8B2A-7C3D-9E4F-A1B2C3D4E5F6"
+	targets := []string{"t1", "t10", uuid, "", "t1", upper}
+	actors := []string{"a1", uuid, "", "a2"}
+	actions := []string{"createUser", "updateUser", "deleteUser"}
+	const n = 90
+	var all []*schemas.Event
+	for i := range n {
+		all = append(all, &schemas.Event{
+			ID: fmt.Sprintf("%08x-0000-7000-8000-%012x", (i*37)%n, i%2), // UUIDs not in time order
+
+			// Every third event shares its instant with the one before.
+			Time:     base.Add(time.Duration(i-i/3) * time.Second),
+			ActorID:  actors[i%len(actors)],
+			Action:   actions[(i/2)%len(actions)],
+			TargetID: targets[(i*7)%len(targets)], TargetType: "user", ActorType: "app",
+		})
+	}
+	for _, i := range rotate(n) {
+		if err := h.s.AppendEvent(ctx, cloneEvent(all[i])); err != nil {
+			t.Fatalf("AppendEvent(%s): %v", all[i].ID, err)
+		}
+	}
+	bounds := []struct{ since, until time.Time }{
+		{},
+		{since: all[30].Time},
+		{until: all[61].Time},
+		{since: all[19].Time, until: all[70].Time},
+		{since: all[89].Time.Add(time.Second)},
+	}
+	pages := [][2]int{{0, storage.Unlimited}, {0, 4}, {3, 5}, {2, 0}}
+	compare := func(stage string) {
+		t.Helper()
+		full, err := h.s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+		if err != nil {
+			t.Fatalf("%s: ListEvents(all): %v", stage, err)
+		}
+		var queries []storage.EventQuery
+		for _, tg := range []string{"t1", "t10", uuid, upper, "nobody"} {
+			queries = append(queries, storage.EventQuery{TargetID: tg}, storage.EventQuery{TargetID: tg, ActorID: "a1"}, storage.EventQuery{TargetID: tg, ActorID: uuid},
+				storage.EventQuery{TargetID: tg, Action: "updateUser"})
+		}
+		for _, a := range []string{"a1", uuid, "a2", "nobody"} {
+			queries = append(queries, storage.EventQuery{ActorID: a}, storage.EventQuery{ActorID: a, Action: "deleteUser"})
+		}
+		for _, base := range queries {
+			for _, b := range bounds {
+				for _, p := range pages {
+					q := base
+					q.Since, q.Until, q.Offset, q.Limit = b.since, b.until, p[0], p[1]
+					var want []string
+					for _, e := range full.Items {
+						if (q.TargetID == "" || e.TargetID == q.TargetID) && (q.ActorID == "" || e.ActorID == q.ActorID) &&
+							(q.Action == "" || e.Action == q.Action) && (q.Since.IsZero() || !e.Time.Before(q.Since)) &&
+							(q.Until.IsZero() || e.Time.Before(q.Until)) {
+							want = append(want, e.ID)
+						}
+					}
+					total := len(want)
+					want = want[min(q.Offset, len(want)):]
+					if q.Limit != storage.Unlimited && q.Limit < len(want) {
+						want = want[:q.Limit]
+					}
+					got, err := h.s.ListEvents(ctx, q)
+					if err != nil {
+						t.Fatalf("%s: ListEvents(%+v): %v", stage, q, err)
+					}
+					var ids []string
+					for _, e := range got.Items {
+						ids = append(ids, e.ID)
+					}
+					if got.Total != total || !slices.Equal(ids, want) {
+						t.Fatalf("%s: ListEvents(%+v) = %v (total %d), the unfiltered listing gives %v (total %d)", stage, q, ids, got.Total, want, total)
+					}
+				}
+			}
+		}
+	}
+	compare("after appending")
+	cut := all[40].Time
+	for {
+		m, err := h.s.PruneEvents(ctx, cut, 7)
+		if err != nil {
+			t.Fatalf("PruneEvents: %v", err)
+		}
+		if m < 7 {
+			break
+		}
+	}
+	kept := 0
+	for _, e := range all {
+		if !e.Time.Before(cut) {
+			kept++
+		}
+	}
+	if got := len(storedEvents(t, h.s)); got != kept {
+		t.Fatalf("after pruning: %d events, want %d", got, kept)
+	}
+	compare("after pruning")
+	if h.b.Reopen != nil {
+		h.reopen(t)
+		compare("after reopening")
+	}
+}
+
+// rotate returns 0..n-1 in an order that is not time order: odd positions
+// first, backwards, then even ones.
+func rotate(n int) []int {
+	var out []int
+	for i := n - 1; i >= 0; i-- {
+		if i%2 == 1 {
+			out = append(out, i)
+		}
+	}
+	for i := 0; i < n; i += 2 {
+		out = append(out, i)
+	}
+	return out
 }

@@ -114,6 +114,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"EventWriteFailureStopsChange", testEventWriteFailureStopsChange},
 		{"DamagedEvent", testDamagedEvent},
 		{"PruneEvents", testPruneEvents},
+		{"EventsByTargetAndActor", testEventsByTargetAndActor},
 		{"SigningKeys", testSigningKeys},
 		{"ListUsersPaging", testListUsersPaging},
 		{"ListUsersSort", testListUsersSort},

@@ -60,7 +60,6 @@ type reply struct {
 	header http.Header
 	body   map[string]any
 	raw    string
-	took   time.Duration
 }
 
 // call sends a request; hdr are header name/value pairs (they replace the defaults).
@@ -83,15 +82,13 @@ func (s *server) call(method, path string, body any, hdr ...string) reply {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
-	start := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	took := time.Since(start)
-	return reply{status: res.StatusCode, header: res.Header, body: jsontest.Decode(raw), raw: string(raw), took: took}
+	return reply{status: res.StatusCode, header: res.Header, body: jsontest.Decode(raw), raw: string(raw)}
 }
 
 func (r reply) is(t *testing.T, status int) reply {

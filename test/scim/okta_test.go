@@ -19,7 +19,7 @@ func TestOktaSPEC(t *testing.T) {
 
 	r := s.call("GET", base+"/Users?count=1&startIndex=1", nil).is(t, 200) // 1
 	if !has(r.body["schemas"], "urn:ietf:params:scim:api:messages:2.0:ListResponse") || !isNumber(r.body["itemsPerPage"]) ||
-		!isNumber(r.body["startIndex"]) || !isNumber(r.body["totalResults"]) || r.took > 600_000_000 {
+		!isNumber(r.body["startIndex"]) || !isNumber(r.body["totalResults"]) {
 		t.Fatalf("step 1: %s", r.raw)
 	}
 	u0 := at(r.body, "Resources", 0).(map[string]any)

@@ -15,7 +15,6 @@ import (
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/mongo"
 	"github.com/scimd/scimd/storage/storagetest"
-	"github.com/scimd/scimd/test/ferret"
 )
 
 // TestBackfillNorm checks that users stored before the norm sort keys and
@@ -23,9 +22,7 @@ import (
 // listings and sw on the name parts, which the server now answers from
 // them, then equal the reference evaluator's.
 func TestBackfillNorm(t *testing.T) {
-	uri := ferret.Start(t)
-	db := randomDB()
-	t.Cleanup(func() { dropDatabase(t, uri, db) })
+	uri, db := freshDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := mongo.Open(ctx, uri, db)

@@ -13,7 +13,6 @@ import (
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/mongo"
-	"github.com/scimd/scimd/test/ferret"
 )
 
 // TestConcurrentMemberAddsAcrossReplicas adds 200 members to one group, each
@@ -26,9 +25,7 @@ import (
 // its client read before sending it (concurrent changes in one replica may
 // share a bump: they are made together).
 func TestConcurrentMemberAddsAcrossReplicas(t *testing.T) {
-	uri := ferret.Start(t)
-	db := randomDB()
-	t.Cleanup(func() { dropDatabase(t, uri, db) })
+	uri, db := freshDatabase(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var svcs []*directory.Service
 	for range 2 {

@@ -11,17 +11,14 @@ import (
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/mongo"
-	"github.com/scimd/scimd/test/ferret"
 )
 
 // TestLoginClaims covers what the conformance suite cannot reach through the
 // Store interface: users stored before login identifier claims existed (no
 // claim documents), and claims left behind by a crashed writer.
 func TestLoginClaims(t *testing.T) {
-	uri := ferret.Start(t)
+	uri, db := freshDatabase(t)
 	ctx := t.Context()
-	db := randomDB()
-	t.Cleanup(func() { dropDatabase(t, uri, db) })
 	s, err := mongo.Open(ctx, uri, db)
 	if err != nil {
 		t.Fatal(err)

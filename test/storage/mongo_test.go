@@ -121,6 +121,16 @@ func dropDatabase(t *testing.T, uri, db string) {
 	}
 }
 
+// freshDatabase starts (or reuses) the embedded FerretDB and returns its
+// uri and the name of a fresh database, dropped when the test ends.
+func freshDatabase(t *testing.T) (uri, db string) {
+	t.Helper()
+	uri = ferret.Start(t)
+	db = randomDB()
+	t.Cleanup(func() { dropDatabase(t, uri, db) })
+	return uri, db
+}
+
 func TestFerretDB(t *testing.T) {
 	uri := ferret.Start(t)
 	t.Run("Conformance", func(t *testing.T) { storagetest.RunTests(t, backend(uri, 1, mongo.ClaimsAuto)) })

@@ -223,8 +223,9 @@ type index struct {
 }
 
 // createIndexes creates every index (an existing index with the same
-// definition is left alone). Unique indexes are sparse and cover only
-// normalized scalar fields that are omitted when empty; see the package doc.
+// definition is left alone) and drops those they replaced. Unique indexes
+// are sparse and cover only normalized scalar fields that are omitted when
+// empty; see the package doc.
 func (s *Store) createIndexes(ctx context.Context) error {
 	idx := []index{
 		{s.users, "norm_userName", bson.D{{Key: "norm.userName", Value: 1}}, true},
@@ -255,6 +256,10 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.sessions, "expires", bson.D{{Key: "expires", Value: 1}}, false},
 		{s.failures, "user_at", bson.D{{Key: "user", Value: 1}, {Key: "at", Value: 1}}, false},
 	}
+	// Indexes that an index above replaced: dropped where they exist.
+	replaced := map[*mdb.Collection][]string{
+		s.events: {"targetId"}, // by targetId_time
+	}
 	byColl := map[*mdb.Collection][]index{}
 	var order []*mdb.Collection
 	for _, ix := range idx {
@@ -269,6 +274,13 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		have, err := indexNames(ctx, c)
 		if err != nil {
 			return err
+		}
+		for _, name := range replaced[c] {
+			if have[name] {
+				if err := c.Indexes().DropOne(ctx, name); err != nil {
+					return fmt.Errorf("mongo: drop the replaced index %s on %s: %w", name, c.Name(), err)
+				}
+			}
 		}
 		var missing []mdb.IndexModel
 		for _, ix := range byColl[c] {

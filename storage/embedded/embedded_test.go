@@ -1056,3 +1056,26 @@ func TestIndexAllEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestEventWithLongTarget: an event whose target or actor id is too long for
+// a key of the event indexes is stored, and listing by that id finds it (by
+// walking the log).
+func TestEventWithLongTarget(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	long := strings.Repeat("x", 40000)
+	e := &schemas.Event{ID: "e1", Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Action: "failedLogin",
+		ActorID: long, ActorType: "user", TargetID: long, TargetType: "user"}
+	if err := s.AppendEvent(context.Background(), e); err != nil {
+		t.Fatalf("AppendEvent with a 40,000-byte target: %v", err)
+	}
+	for _, q := range []storage.EventQuery{{TargetID: long, Limit: 10}, {ActorID: long, Limit: 10}} {
+		p, err := s.ListEvents(context.Background(), q)
+		if err != nil || p.Total != 1 || len(p.Items) != 1 || p.Items[0].ID != "e1" {
+			t.Errorf("ListEvents by the long id: %d events, %v", p.Total, err)
+		}
+	}
+}

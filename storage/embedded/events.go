@@ -101,6 +101,11 @@ var (
 	bucketEventActors  = []byte("ix.eventActor")
 )
 
+// maxIndexedID is the longest id the event indexes hold (bbolt keys are at
+// most 32,768 bytes): ListEvents walks the whole log for a longer one, which
+// no id scimd makes is.
+const maxIndexedID = 1024
+
 // indexEvent puts (put) or deletes the index entries of the event stored
 // under key with the given target and actor.
 func indexEvent(tx *bolt.Tx, key []byte, target, actor string, put bool) error {
@@ -108,7 +113,7 @@ func indexEvent(tx *bolt.Tx, key []byte, target, actor string, put bool) error {
 		bucket []byte
 		id     string
 	}{{bucketEventTargets, target}, {bucketEventActors, actor}} {
-		if ix.id == "" {
+		if !indexed(ix.id) {
 			continue
 		}
 		bk, k := tx.Bucket(ix.bucket), ixEntry(ix.id, key)
@@ -227,7 +232,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		timeKey(hi, q.Until)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if q.TargetID != "" || q.ActorID != "" {
+		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
 			listIndexedEvents(tx, q, lo, hi, &page)
 			return nil
 		}
@@ -277,6 +282,9 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 	}
 	return page, nil
 }
+
+// indexed reports whether the event indexes hold every event of id.
+func indexed(id string) bool { return id != "" && len(id) <= maxIndexedID }
 
 // listIndexedEvents answers ListEvents for a query by target (or, without
 // one, by actor) from that index: it walks the id's entries newest first

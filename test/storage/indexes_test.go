@@ -10,17 +10,15 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/storage/mongo"
-	"github.com/scimd/scimd/test/ferret"
 )
 
 // TestFerretDBDropsReplacedIndexes: a database made before the events'
 // targetId_time and actorId_time indexes has a plain targetId index; Open
 // creates the new ones and drops that one (every event write paid for it).
 func TestFerretDBDropsReplacedIndexes(t *testing.T) {
-	uri, db := ferret.Start(t), randomDB()
+	uri, db := freshDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	defer dropDatabase(t, uri, db)
 	c, err := driver.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)

@@ -497,24 +497,7 @@ func BenchmarkAuditYear(b *testing.B) {
 		const per = 5000
 		for from := 0; from < total; from += per {
 			to := min(from+per, total)
-			evs := make([]*stagedEvent, 0, to-from)
-			for k := from; k < to; k++ {
-				ev, err := newStagedEvent(event(k))
-				if err != nil {
-					b.Fatal(err)
-				}
-				evs = append(evs, ev)
-			}
-			if err := s.submit(func(bt *batch) error {
-				for _, ev := range evs {
-					if err := bt.putEvent(ev); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				b.Fatal(err)
-			}
+			putBenchEvents(b, s, from, to, event)
 			if from < n && to >= n {
 				createBytes, _ = sizeAt() // the creates end in this batch (n is a multiple of per, or nearly)
 			}
@@ -701,24 +684,7 @@ func BenchmarkListEventsByTarget(b *testing.B) {
 	t0 := time.Now()
 	const per = 5000
 	for from := 0; from < n; from += per {
-		evs := make([]*stagedEvent, 0, per)
-		for k := from; k < min(from+per, n); k++ {
-			ev, err := newStagedEvent(event(k))
-			if err != nil {
-				b.Fatal(err)
-			}
-			evs = append(evs, ev)
-		}
-		if err := s.submit(func(bt *batch) error {
-			for _, ev := range evs {
-				if err := bt.putEvent(ev); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+		putBenchEvents(b, s, from, min(from+per, n), event)
 	}
 	b.Logf("%d events written in %v", n, time.Since(t0).Round(time.Millisecond))
 	var evBytes, ixBytes int
@@ -755,5 +721,29 @@ func BenchmarkListEventsByTarget(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// putBenchEvents stores event(from) … event(to-1) in one transaction, as the
+// writer stores the events of a batch, without the changes they record.
+func putBenchEvents(b *testing.B, s *Store, from, to int, event func(int) *schemas.Event) {
+	b.Helper()
+	evs := make([]*stagedEvent, 0, to-from)
+	for k := from; k < to; k++ {
+		ev, err := newStagedEvent(event(k))
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := s.submit(func(bt *batch) error {
+		for _, ev := range evs {
+			if err := bt.putEvent(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -237,17 +237,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 			return nil
 		}
 		c := tx.Bucket(bucketEvents).Cursor()
-		var k, v []byte
-		if hi != nil {
-			k, v = c.Seek(hi) // first key ≥ hi: step back from it
-			if k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-		} else {
-			k, v = c.Last()
-		}
+		k, v := lastBefore(c, hi)
 		filtered := q.ActorID != "" || q.TargetID != "" || q.Action != ""
 		for ; k != nil; k, v = c.Prev() {
 			if lo != nil && bytes.Compare(k[:12], lo) < 0 {
@@ -283,6 +273,18 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 	return page, nil
 }
 
+// lastBefore positions c on the last key before end (exclusive), or on the
+// last key of the bucket when end is nil, and returns it (nil: none).
+func lastBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
+	if end == nil {
+		return c.Last()
+	}
+	if k, _ = c.Seek(end); k == nil { // first key ≥ end: step back from it
+		return c.Last()
+	}
+	return c.Prev()
+}
+
 // indexed reports whether the event indexes hold every event of id.
 func indexed(id string) bool { return id != "" && len(id) <= maxIndexedID }
 
@@ -303,15 +305,7 @@ func listIndexedEvents(tx *bolt.Tx, q storage.EventQuery, lo, hi []byte, page *s
 	if hi != nil {
 		end = append(bytes.Clone(prefix), hi...)
 	}
-	var k []byte
-	if end != nil {
-		k, _ = c.Seek(end) // first key ≥ end: step back from it
-	}
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
+	k, _ := lastBefore(c, end)
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		ek, ok := entryEventKey(k[len(prefix):])
 		if !ok {

@@ -96,6 +96,13 @@ func usersOf(tx *bolt.Tx) *users {
 	return u
 }
 
+// readerOf is usersOf for reading users by id: only the buckets that get
+// and its decode read (records, versions, memberships). Opening a bucket
+// costs allocations, and a read by id needs three of the dozen.
+func readerOf(tx *bolt.Tx) *users {
+	return &users{recs: tx.Bucket(bucketUsers), versions: tx.Bucket(bucketUserVersions), groups: tx.Bucket(bucketUserGroups)}
+}
+
 // exists reports whether the user is stored.
 func (r *users) exists(id string) bool { return id != "" && r.recs.Get([]byte(id)) != nil }
 
@@ -216,10 +223,15 @@ func countUsers(tx *bolt.Tx) int {
 // lock (a long scan must not hold up writers), failing with ErrClosed after
 // Close.
 func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
+	return s.userViewOf(usersOf, fn)
+}
+
+// userViewOf is userView with the buckets open picks.
+func (s *Store) userViewOf(open func(*bolt.Tx) *users, fn func(tx *bolt.Tx, r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, usersOf(tx)) })
+	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, open(tx)) })
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

@@ -22,14 +22,15 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Even
 // GetUser returns the user with the given id, or storage.ErrNotFound: its
 // record decoded from the file.
 func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
-	return s.readUser(func(*users) string { return id })
+	return s.readUser(readerOf, func(*users) string { return id })
 }
 
-// readUser returns the user whose id idOf finds in the resident indexes (""
-// for none), its record decoded from the file, or storage.ErrNotFound.
-func (s *Store) readUser(idOf func(r *users) string) (*schemas.User, error) {
+// readUser returns the user whose id idOf finds in the indexes (""
+// for none), its record decoded from the file, or storage.ErrNotFound; open
+// picks the buckets idOf and the decode need (readerOf or usersOf).
+func (s *Store) readUser(open func(*bolt.Tx) *users, idOf func(r *users) string) (*schemas.User, error) {
 	var u *schemas.User
-	err := s.userView(func(_ *bolt.Tx, r *users) error {
+	err := s.userViewOf(open, func(_ *bolt.Tx, r *users) error {
 		var err error
 		u, err = r.get(idOf(r))
 		return err
@@ -58,7 +59,7 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 	default:
 		return nil, fmt.Errorf("embedded: find user: %q is not a unique user field", field)
 	}
-	return s.readUser(func(r *users) string { return r.owner(kind, value) })
+	return s.readUser(usersOf, func(r *users) string { return r.owner(kind, value) })
 }
 
 // UpdateUser applies fn to a copy of the user under compare-and-swap.

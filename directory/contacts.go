@@ -89,12 +89,40 @@ func verifyContact[T schemas.Email | schemas.PhoneNumber](ctx context.Context, s
 			c.Verified, c.VerifiedAt = true, now
 		}
 		if makePrimary {
-			for j := range list {
-				asEmail(&list[j]).Primary = j == i
-			}
+			k.makePrimary(list, i)
 		}
 		return nil
 	}})
+}
+
+// SetPrimaryEmail makes the user's email address email its only primary one
+// (the previous primary stays as a secondary, keeping its verification), for
+// use inside a UserChange; false when the user has no such address.
+func SetPrimaryEmail(u *schemas.User, email string) bool {
+	return emails.setPrimary(u, email)
+}
+
+// SetPrimaryPhoneNumber makes the user's phone number phone its only primary
+// one, as SetPrimaryEmail.
+func SetPrimaryPhoneNumber(u *schemas.User, phone string) bool {
+	return phones.setPrimary(u, phone)
+}
+
+func (k contactKind[T]) setPrimary(u *schemas.User, value string) bool {
+	list := *k.list(u)
+	i, err := k.index(list, value)
+	if err != nil {
+		return false
+	}
+	k.makePrimary(list, i)
+	return true
+}
+
+// makePrimary marks list[i] primary and every other element not.
+func (contactKind[T]) makePrimary(list []T, i int) {
+	for j := range list {
+		asEmail(&list[j]).Primary = j == i
+	}
 }
 
 func removeSecondaryContact[T schemas.Email | schemas.PhoneNumber](ctx context.Context, s *Service, p Principal, userID string, k contactKind[T], value string) error {

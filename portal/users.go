@@ -645,15 +645,9 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 		}
 		if makePrimary {
 			if phone {
-				if i := slices.IndexFunc(u.PhoneNumbers, func(p schemas.PhoneNumber) bool { return p.Value == value }); i >= 0 {
-					for j := range u.PhoneNumbers {
-						u.PhoneNumbers[j].Primary = j == i
-					}
-				}
-			} else if i := slices.IndexFunc(u.Emails, func(e schemas.Email) bool { return same(e.Value, value) }); i >= 0 {
-				for j := range u.Emails {
-					u.Emails[j].Primary = j == i
-				}
+				directory.SetPrimaryPhoneNumber(u, value)
+			} else {
+				directory.SetPrimaryEmail(u, value)
 			}
 		}
 		return nil

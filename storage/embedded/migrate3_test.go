@@ -112,3 +112,39 @@ func TestMigrateFormat3(t *testing.T) {
 		t.Fatalf("after the move: FindUser(userName, clash key) = %v; want not found", err)
 	}
 }
+
+// TestOpenCurrentFileWritesNothing checks that opening a file that is already
+// current commits no transaction: init's steps each cost a commit (free list,
+// meta page, fsync) even when they change nothing.
+func TestOpenCurrentFileWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	txid := func() int {
+		t.Helper()
+		db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var id int
+		if err := db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	reopen := func() {
+		t.Helper()
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopen() // creates the file
+	before := txid()
+	reopen()
+	if after := txid(); after != before {
+		t.Errorf("opening a current file committed %d transactions, want 0", after-before)
+	}
+}

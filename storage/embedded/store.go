@@ -207,6 +207,16 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 // init creates the buckets and checks the format version, migrating a file
 // of format 1 (see migrateV1).
 func (s *Store) init() error {
+	// A current file needs no write at open, and gets none: every Update
+	// commits (free list, meta page, fsync) even when it changes nothing, and
+	// the steps below are one Update each.
+	var current bool
+	if err := s.db.View(func(tx *bolt.Tx) error { current = isCurrent(tx); return nil }); err != nil {
+		return err
+	}
+	if current {
+		return nil
+	}
 	var from []byte
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
@@ -303,8 +313,8 @@ func migrateV3(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 }
 
-// createBuckets creates every bucket of the file that does not exist yet.
-func createBuckets(tx *bolt.Tx) error {
+// fileBuckets returns the names of every bucket of a current file.
+func fileBuckets() [][]byte {
 	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
 		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
 		bucketUserRows, bucketSearchRecords, bucketPostings, bucketSortKeys, bucketUserEmails, bucketLoginClash,
@@ -314,12 +324,34 @@ func createBuckets(tx *bolt.Tx) error {
 			names = append(names, n)
 		}
 	}
-	for _, name := range names {
+	return names
+}
+
+// createBuckets creates every bucket of the file that does not exist yet.
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range fileBuckets() {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// isCurrent reports whether the file needs nothing of init: it is of
+// formatVersion, has every bucket, and its email, event and search indexes
+// are complete.
+func isCurrent(tx *bolt.Tx) bool {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil || string(meta.Get(keyFormat)) != formatVersion || meta.Get(keyEmailsIndexed) == nil ||
+		meta.Get(keyEventsIndexed) == nil || string(meta.Get(keySearchFormat)) != searchFormat {
+		return false
+	}
+	for _, name := range fileBuckets() {
+		if tx.Bucket(name) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // load decodes the groups, applications, tokens and signing keys into memory.

@@ -109,11 +109,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller as one line
 	for _, f := range c.flags() {
-		def := f.def
-		if v := getenv(f.env); v != "" {
-			def = v
-		}
-		fs.StringVar(f.dst, f.name, def, f.usage+" (env "+f.env+")")
+		fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage+" (env "+f.env+")")
 	}
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open client connections served at once; more are answered 503 and closed")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "secret hashes (argon2id, 19 MiB each) computed at once: one per CPU, at most 4, unless set")

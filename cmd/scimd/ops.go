@@ -293,7 +293,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("scimd keys rotate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
-	sf.register(fs, getenv, "")
+	sf.register(fs, getenv)
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageExit(err)
 	}

@@ -60,23 +60,20 @@ type exportHeader struct {
 }
 
 // storeFlags select the store a maintenance command works on, with the
-// flags and environment variables of `scimd serve`.
-type storeFlags struct{ dataDir, mongoURI, mongoDB string }
+// flags, environment variables and defaults of `scimd serve` (config.flags).
+type storeFlags struct{ c config }
 
-func (sf *storeFlags) register(fs *flag.FlagSet, getenv func(string) string, prefix string) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" && prefix == "" {
-			return v
+func (sf *storeFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	for _, f := range sf.c.flags() {
+		switch f.name {
+		case "data-dir", "mongodb-uri", "mongodb-database":
+			fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage)
 		}
-		return def
 	}
-	fs.StringVar(&sf.dataDir, prefix+"data-dir", env("SCIMD_DATA_DIR", "./data"), "data directory of the embedded store")
-	fs.StringVar(&sf.mongoURI, prefix+"mongodb-uri", env("SCIMD_MONGODB_URI", ""), "MongoDB connection URI; when set, MongoDB is the store")
-	fs.StringVar(&sf.mongoDB, prefix+"mongodb-database", env("SCIMD_MONGODB_DATABASE", "scimd"), "MongoDB database name")
 }
 
 func (sf *storeFlags) open(ctx context.Context) (storage.Store, string, error) {
-	return openStore(ctx, &config{DataDir: sf.dataDir, MongoURI: sf.mongoURI, MongoDatabase: sf.mongoDB})
+	return openStore(ctx, &sf.c)
 }
 
 // progress is a progress bar on stderr when stderr is a terminal, else nothing.
@@ -127,7 +124,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("scimd export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
-	sf.register(fs, getenv, "")
+	sf.register(fs, getenv)
 	out := fs.String("out", "-", "file to write the JSON Lines to (- for stdout)")
 	audit := fs.Bool("audit", false, "include audit events")
 	auditOnly := fs.Bool("audit-only", false, "export audit events only (for a SIEM): one event a line, no header")
@@ -406,7 +403,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("scimd import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf storeFlags
-	sf.register(fs, getenv, "")
+	sf.register(fs, getenv)
 	in := fs.String("in", "-", "JSON Lines file to read (- for stdin)")
 	workers := fs.Int("workers", defaultImportWorkers, "users decoded and written at once")
 	fast := fs.Bool("no-sync", false, "embedded store only: skip the fsync of every batch and sync once at the end (a crash during the import may corrupt the file: import into a fresh data directory)")
@@ -426,8 +423,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	var store storage.Store
 	var unsynced *embedded.Store // with --no-sync: synced once, before Close
 	var err error
-	if *fast && sf.mongoURI == "" {
-		if unsynced, err = embedded.OpenWithOptions(sf.dataDir, embedded.Options{NoSync: true}); err == nil {
+	if *fast && sf.c.MongoURI == "" {
+		if unsynced, err = embedded.OpenWithOptions(sf.c.DataDir, embedded.Options{NoSync: true}); err == nil {
 			store = unsynced
 		}
 	} else {

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 )
 
 // AuditDiff compares what two versions of a user or group store, as audit
@@ -123,25 +122,14 @@ func managerOf(u *User) Manager {
 }
 
 // sameSlot reports whether two slots (see slot; nil: the document does not
-// hold the field) store equal values.
+// hold the field) store equal values: slotEqual, and JSON objects compared
+// by sameJSON.
 func sameSlot(p, c any) bool {
-	switch x := p.(type) {
-	case nil:
-		return c == nil
-	case *string:
-		y, ok := c.(*string)
-		return ok && *x == *y
-	case *bool:
-		y, ok := c.(*bool)
-		return ok && *x == *y
-	case *time.Time:
-		y, ok := c.(*time.Time)
-		return ok && x.Equal(*y)
-	case *map[string]any:
+	if x, ok := p.(*map[string]any); ok {
 		y, ok := c.(*map[string]any)
 		return ok && sameJSON(*x, *y)
 	}
-	return false
+	return slotEqual(p, c)
 }
 
 // sameJSON reports whether two decoded JSON values are equal in type and

@@ -71,6 +71,15 @@ var HashAlgorithms = map[string]string{
 	"ssha256": "ssha256", "salted-sha256": "ssha256",
 }
 
+// supportedHashes names the schemes of HashAlgorithms, for error messages.
+var supportedHashes = func() string {
+	schemes := map[string]bool{}
+	for _, scheme := range HashAlgorithms {
+		schemes[scheme] = true
+	}
+	return strings.Join(slices.Sorted(maps.Keys(schemes)), ", ")
+}()
+
 // hashPassword checks and hashes a new password.
 func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential, error) {
 	if pw == nil {
@@ -87,7 +96,7 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 		if pw.Algorithm != "" {
 			named, ok := HashAlgorithms[strings.ToLower(pw.Algorithm)]
 			if !ok {
-				return nil, FieldError(KindInvalid, "hashed_password", "hashed_password: unsupported algorithm %q (supported: bcrypt, argon2id, scrypt, pbkdf2-sha256, ssha256)", pw.Algorithm)
+				return nil, FieldError(KindInvalid, "hashed_password", "hashed_password: unsupported algorithm %q (supported: %s)", pw.Algorithm, supportedHashes)
 			}
 			if named != scheme {
 				return nil, FieldError(KindInvalid, "hashed_password", "hashed_password: the algorithm is %q but the hash is %s", pw.Algorithm, scheme)

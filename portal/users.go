@@ -601,7 +601,7 @@ func (h *Handler) saveContact(c *call, id string, phone bool) (string, error) {
 	op, old, value := f.Get("op"), strings.TrimSpace(f.Get("old")), strings.TrimSpace(f.Get("value"))
 	field := contactField(op, phone)
 	primaryKey, secondaryKey, noun := "email", "secondary_emails", "email address"
-	same := func(a, b string) bool { return strings.EqualFold(a, b) }
+	same := func(a, b string) bool { return schemas.Fold(a) == schemas.Fold(b) } // as the unique index compares
 	if phone {
 		primaryKey, secondaryKey, noun = "phone_number", "secondary_phone_numbers", "phone number"
 		same = func(a, b string) bool { return a == b }

@@ -34,11 +34,7 @@ func ParseProxies(s string) (Proxies, error) {
 	return ps, nil
 }
 
-func (ps Proxies) trusts(addr string) bool {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return false
-	}
+func (ps Proxies) trusts(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range ps {
 		if p.Contains(a) {
@@ -61,7 +57,10 @@ func (ps Proxies) resolve(r *http.Request) (ip, scheme string) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if len(ps) == 0 || !ps.trusts(ip) {
+	if len(ps) == 0 {
+		return ip, scheme
+	}
+	if a, err := netip.ParseAddr(ip); err != nil || !ps.trusts(a) {
 		return ip, scheme
 	}
 	if protos := r.Header.Values("X-Forwarded-Proto"); len(protos) > 0 {
@@ -81,8 +80,9 @@ func (ps Proxies) resolve(r *http.Request) (ip, scheme string) {
 			if err != nil {
 				return ip, scheme // a malformed hop: stop at the last address we can vouch for
 			}
-			ip = a.Unmap().String()
-			if !ps.trusts(ip) {
+			a = a.Unmap()
+			ip = a.String()
+			if !ps.trusts(a) {
 				return ip, scheme
 			}
 		}

@@ -103,6 +103,21 @@ func readerOf(tx *bolt.Tx) *users {
 	return &users{recs: tx.Bucket(bucketUsers), versions: tx.Bucket(bucketUserVersions), groups: tx.Bucket(bucketUserGroups)}
 }
 
+// finderOf is readerOf for reading users by a unique field (FindUser, the
+// login path): it adds only what owner reads (the unique indexes, the kept
+// clashes, the search rows and records).
+func finderOf(tx *bolt.Tx) *users {
+	r := readerOf(tx)
+	r.clash = tx.Bucket(bucketLoginClash)
+	r.search = &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords)}
+	for k, n := range bucketUserIndex {
+		if n != nil {
+			r.ix[k] = tx.Bucket(n)
+		}
+	}
+	return r
+}
+
 // exists reports whether the user is stored.
 func (r *users) exists(id string) bool { return id != "" && r.recs.Get([]byte(id)) != nil }
 

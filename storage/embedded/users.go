@@ -27,7 +27,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
 
 // readUser returns the user whose id idOf finds in the indexes (""
 // for none), its record decoded from the file, or storage.ErrNotFound; open
-// picks the buckets idOf and the decode need (readerOf or usersOf).
+// picks the buckets idOf and the decode need (readerOf or finderOf).
 func (s *Store) readUser(open func(*bolt.Tx) *users, idOf func(r *users) string) (*schemas.User, error) {
 	var u *schemas.User
 	err := s.userViewOf(open, func(_ *bolt.Tx, r *users) error {
@@ -59,7 +59,7 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 	default:
 		return nil, fmt.Errorf("embedded: find user: %q is not a unique user field", field)
 	}
-	return s.readUser(usersOf, func(r *users) string { return r.owner(kind, value) })
+	return s.readUser(finderOf, func(r *users) string { return r.owner(kind, value) })
 }
 
 // UpdateUser applies fn to a copy of the user under compare-and-swap.

@@ -218,21 +218,8 @@ func (s *Service) adoptExisting(ctx context.Context, p Principal, u *schemas.Use
 	if owner == nil {
 		return nil, errors.New("no existing user")
 	}
-	link := u.Apps[p.AppID]
-	adopted, err := s.store.UpdateUser(ctx, owner.ID, 0, func(x *schemas.User) error {
-		if x.Apps[p.AppID] != nil {
-			return errors.New("already assigned") // the application sees it: a real conflict
-		}
-		apps := make(map[string]*schemas.AppLink, len(x.Apps)+1)
-		for id, a := range x.Apps {
-			apps[id] = a
-		}
-		apps[p.AppID] = link
-		x.Apps = apps
-		x.Updated = s.clock()
-		return nil
-	}, auditFixed[*schemas.User](s.event(p, ActionAssignUserToApp, TargetUser, owner.ID,
-		map[string]schemas.Change{"apps." + p.AppID: {Prev: nil, Current: "assigned"}})))
+	// already assigned: the application sees the user, a real conflict
+	adopted, err := s.assign(ctx, p, owner.ID, p.AppID, u.Apps[p.AppID], errors.New("already assigned"))
 	if err != nil {
 		return nil, err
 	}
@@ -452,19 +439,7 @@ func (s *Service) AssignUserToApp(ctx context.Context, p Principal, userID, appI
 		}
 		return Errorf(KindNotFound, "application not found")
 	}
-	_, err = s.store.UpdateUser(ctx, userID, 0, func(u *schemas.User) error {
-		if _, ok := u.Apps[appID]; ok {
-			return errUnchanged
-		}
-		if u.Apps == nil {
-			u.Apps = map[string]*schemas.AppLink{}
-		}
-		now := s.clock()
-		u.Apps[appID] = &schemas.AppLink{AssignedAt: now}
-		u.Updated = now
-		return nil
-	}, auditFixed[*schemas.User](s.event(p, ActionAssignUserToApp, TargetUser, userID,
-		map[string]schemas.Change{"apps." + appID: {Prev: nil, Current: "assigned"}})))
+	_, err = s.assign(ctx, p, userID, appID, nil, errUnchanged)
 	switch {
 	case errors.Is(err, errUnchanged):
 		return nil // already assigned: nothing to record
@@ -472,6 +447,29 @@ func (s *Service) AssignUserToApp(ctx context.Context, p Principal, userID, appI
 		return translate(err, "user")
 	}
 	return nil
+}
+
+// assign stores link (nil: a new one, assigned now) as the user's
+// assignment to appID, audited as an assignment in the same write; when the
+// user is already assigned it writes nothing and returns ifAssigned.
+func (s *Service) assign(ctx context.Context, p Principal, userID, appID string, link *schemas.AppLink, ifAssigned error) (*schemas.User, error) {
+	return s.store.UpdateUser(ctx, userID, 0, func(u *schemas.User) error {
+		if _, ok := u.Apps[appID]; ok {
+			return ifAssigned
+		}
+		if u.Apps == nil {
+			u.Apps = map[string]*schemas.AppLink{}
+		}
+		now := s.clock()
+		l := link
+		if l == nil {
+			l = &schemas.AppLink{AssignedAt: now}
+		}
+		u.Apps[appID] = l
+		u.Updated = now
+		return nil
+	}, auditFixed[*schemas.User](s.event(p, ActionAssignUserToApp, TargetUser, userID,
+		map[string]schemas.Change{"apps." + appID: {Prev: nil, Current: "assigned"}})))
 }
 
 // errUnchanged abandons an update that would change nothing.

@@ -183,12 +183,7 @@ func indexAllEvents(db *bolt.DB) error {
 				return nil
 			}
 			c := tx.Bucket(bucketEvents).Cursor()
-			k, v := c.First()
-			if last := meta.Get(keyEventsIndexedTo); last != nil {
-				if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
-					k, v = c.Next()
-				}
-			}
+			k, v := firstAfter(c, meta.Get(keyEventsIndexedTo))
 			var last []byte
 			for n := 0; k != nil && n < migrateChunk; k, v = c.Next() {
 				n++
@@ -283,6 +278,18 @@ func lastBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
 		return c.Last()
 	}
 	return c.Prev()
+}
+
+// firstAfter positions c at the first key after last (at the first key when
+// last is nil): where a chunked walk that recorded last resumes.
+func firstAfter(c *bolt.Cursor, last []byte) (k, v []byte) {
+	if last == nil {
+		return c.First()
+	}
+	if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
+		return c.Next()
+	}
+	return k, v
 }
 
 // indexed reports whether the event indexes hold every event of id.

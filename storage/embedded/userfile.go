@@ -370,12 +370,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		}
 		var recs []rec
 		c := r.recs.Cursor()
-		k, v := c.First()
-		if last := meta.Get(keyMigrated); last != nil {
-			if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
-				k, v = c.Next()
-			}
-		}
+		k, v := firstAfter(c, meta.Get(keyMigrated))
 		for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {
 			recs = append(recs, rec{string(k), bytes.Clone(v)})
 		}
@@ -469,12 +464,7 @@ func indexAllEmails(db *bolt.DB) error {
 			}
 			r := usersOf(tx)
 			c := r.recs.Cursor()
-			k, v := c.First()
-			if last := meta.Get(keyEmailsIndexedTo); last != nil {
-				if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
-					k, v = c.Next()
-				}
-			}
+			k, v := firstAfter(c, meta.Get(keyEmailsIndexedTo))
 			type rec struct{ id, v []byte }
 			var recs []rec
 			for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {

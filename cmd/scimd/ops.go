@@ -121,33 +121,20 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return exitUsage
 	}
 	start := time.Now()
-	tmp := *out + ".partial"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		fmt.Fprintf(stderr, "scimd: backup: %v\n", err)
-		return exitFailure
-	}
-	defer os.Remove(tmp)
 	var n int64
-	if *rawURL != "" {
-		n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
-	} else {
-		var s *embedded.Store
-		if s, err = embedded.Open(*dataDir); err == nil {
-			n, err = s.Backup(ctx, f)
-			err = errors.Join(err, s.Close())
+	err := replaceFile(*out, ".partial", func(f io.Writer) error {
+		var err error
+		if *rawURL != "" {
+			n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
+			return err
 		}
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = checkStoreFile(tmp)
-	}
-	if err == nil {
-		err = os.Rename(tmp, *out)
-	}
+		s, err := embedded.Open(*dataDir)
+		if err != nil {
+			return err
+		}
+		n, err = s.Backup(ctx, f)
+		return errors.Join(err, s.Close())
+	}, checkStoreFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd: backup: %s\n", oneLine(err))
 		return exitFailure
@@ -274,12 +261,43 @@ func restore(in, dataDir string, force bool) error {
 			return err
 		}
 	}
-	tmp := target + ".restoring"
-	os.Remove(tmp)
-	if err := copyFile(in, tmp); err != nil {
+	src, err := os.Open(in)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, target)
+	defer src.Close()
+	return replaceFile(target, ".restoring", func(w io.Writer) error {
+		_, err := io.Copy(w, src)
+		return err
+	}, nil)
+}
+
+// replaceFile writes path (mode 0600) through a temporary file beside it
+// (path+suffix): write fills it, it is synced, check (when not nil)
+// inspects it, and only then is it renamed over path. On any failure the
+// temporary file is removed and path is left as it was.
+func replaceFile(path, suffix string, write func(io.Writer) error, check func(tmp string) error) error {
+	tmp := path + suffix
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil && check != nil {
+		err = check(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 // runKeys is `scimd keys rotate`: rotates the signing key in the store (a

@@ -153,7 +153,8 @@ func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) er
 // the index until the page is full when that visits fewer keys than
 // reading and sorting the rows' search records costs, else it sorts those.
 func pageSorted(tx *bolt.Tx, r *users, ix *sortIndex, desc bool, all bool, rows []uint32, q storage.Query, page *storage.Page[*schemas.User]) error {
-	n := countUsers(tx)
+	stored := countUsers(tx)
+	n := stored
 	if !all {
 		n = len(rows)
 	}
@@ -166,7 +167,7 @@ func pageSorted(tx *bolt.Tx, r *users, ix *sortIndex, desc bool, all bool, rows 
 	var ids []string
 	// Walking visits about to·users/n keys (a descending walk two seeks per
 	// run); sorting reads a search record per row (about ten key visits).
-	walk := int64(to) * int64(countUsers(tx)) / int64(n)
+	walk := int64(to) * int64(stored) / int64(n)
 	if desc {
 		walk *= 4
 	}

@@ -338,7 +338,7 @@ var migrateChunk = 5000
 var keyMigrated = []byte("migratedUpTo")
 
 // migrateV1 rewrites the users of a format-1 file (JSON records holding
-// their version and groups, no index buckets) into format 3, in id order, a
+// their version and groups, no index buckets) into the current format, in id order, a
 // chunk of users per transaction: each transaction rewrites its users'
 // records (binary), writes their index entries and the user count, and
 // records the last id it did, so that a crash leaves a file whose next Open

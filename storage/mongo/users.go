@@ -298,8 +298,12 @@ func userToDoc(u *schemas.User) (*userDoc, error) {
 // folded search copies that came with it) their norm: one find, empty once
 // every user has it, then an update per such user that applies only while
 // the user still has the version read (a newer write brings its own norm).
+// It runs at every Open, so the find selects the users without
+// norm.sort.userName (null: missing), which the sort_userName index answers
+// — every norm.sort has it — instead of "norm.sort does not exist", which no
+// index answers and would scan every user at every start.
 func (s *Store) backfillNorm(ctx context.Context) error {
-	cur, err := s.users.Find(ctx, bson.D{{Key: "norm.sort", Value: bson.D{{Key: "$exists", Value: false}}}})
+	cur, err := s.users.Find(ctx, bson.D{{Key: "norm.sort.userName", Value: nil}})
 	if err != nil {
 		return wrap(err, "backfill norm")
 	}

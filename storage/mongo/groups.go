@@ -112,12 +112,8 @@ func (s *Store) insert(ctx context.Context, c *mdb.Collection, doc any, what str
 		if !isDuplicateKey(err) {
 			return wrap(err, "create %s", what)
 		}
-		field, ferr := whichConflict(ctx, c, "", checks)
-		if ferr != nil {
-			return ferr
-		}
-		if field != "" {
-			return storage.Conflict(field)
+		if err := conflictOf(ctx, c, "", checks); err != nil {
+			return err
 		}
 	}
 	return wrap(errTooManyAttempts, "create %s", what)
@@ -295,12 +291,8 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 		if err != nil {
 			return nil, err
 		}
-		field, err := whichConflict(ctx, s.groups, id, groupConflictChecks(nd, false))
-		if err != nil {
+		if err := conflictOf(ctx, s.groups, id, groupConflictChecks(nd, false)); err != nil {
 			return nil, err
-		}
-		if field != "" {
-			return nil, storage.Conflict(field)
 		}
 	}
 	added, removed, err := s.planMembers(ctx, id, ch.Members)
@@ -555,12 +547,8 @@ func (s *Store) swapGroup(ctx context.Context, id string, ch storage.GroupChange
 			if !isDuplicateKey(err) {
 				return nil, wrap(err, "update group %s", id)
 			}
-			field, ferr := whichConflict(ctx, s.groups, id, groupConflictChecks(nd, false))
-			if ferr != nil {
-				return nil, ferr
-			}
-			if field != "" {
-				return nil, storage.Conflict(field)
+			if err := conflictOf(ctx, s.groups, id, groupConflictChecks(nd, false)); err != nil {
+				return nil, err
 			}
 			continue
 		}

@@ -484,12 +484,8 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 				mayBeWritten = true
 				return none, wrap(err, "update %s %s", k.noun, id)
 			}
-			field, ferr := whichConflict(ctx, c, id, k.checks(nd, false))
-			if ferr != nil {
-				return none, ferr
-			}
-			if field != "" {
-				return none, storage.Conflict(field)
+			if err := conflictOf(ctx, c, id, k.checks(nd, false)); err != nil {
+				return none, err
 			}
 			continue
 		}
@@ -670,12 +666,25 @@ type conflictCheck struct {
 	value any    // nil or "" when the written document does not have it
 }
 
-// whichConflict finds out which unique field a failed write collided on by
-// querying the unique fields (FerretDB's duplicate-key errors do not name the
-// index, and MongoDB's name it in a message that is not an API). excludeID,
-// when not empty, is the id of the document being replaced. It returns "" when
-// no colliding document is found any more (it was changed in the meantime):
-// the caller then tries the write again.
+// conflictOf finds out which unique field a write collides on by querying
+// the unique fields (FerretDB's duplicate-key errors do not name the index,
+// and MongoDB's name it in a message that is not an API) and returns the
+// storage.Conflict naming it. excludeID, when not empty, is the id of the
+// document being replaced. It returns nil when no colliding document is
+// found (any more: it was changed in the meantime): a caller whose write
+// failed with a duplicate key then tries the write again.
+func conflictOf(ctx context.Context, c *mdb.Collection, excludeID string, checks []conflictCheck) error {
+	field, err := whichConflict(ctx, c, excludeID, checks)
+	if err != nil {
+		return err
+	}
+	if field != "" {
+		return storage.Conflict(field)
+	}
+	return nil
+}
+
+// whichConflict is conflictOf's query: the field, or "" when none collides.
 func whichConflict(ctx context.Context, c *mdb.Collection, excludeID string, checks []conflictCheck) (string, error) {
 	var or bson.A
 	proj := bson.D{}

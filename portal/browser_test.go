@@ -231,6 +231,15 @@ func wantText(t *testing.T, ctx context.Context, want ...string) {
 	}
 }
 
+// wantBadge checks the status badge in the user page's heading.
+func wantBadge(t *testing.T, ctx context.Context, status string) {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.querySelector('.head h1 .badge').innerText"))
+	if err != nil || got != status {
+		t.Fatalf("page %s shows the status %q (%v), want %q", location(ctx), got, err, status)
+	}
+}
+
 func wantNoText(t *testing.T, ctx context.Context, unwanted string) {
 	t.Helper()
 	if text := pageText(ctx); strings.Contains(text, unwanted) {
@@ -354,11 +363,36 @@ func TestBrowserUserLifecycle(t *testing.T) {
 	submit(t, ctx, "#groups-h ~ form.row button[type=submit]")
 	wantText(t, ctx, "Added to the group.", "Engineering")
 
-	// Disable, then enable.
+	// Disable, then enable: the directory's lifecycle rule
+	// (directory.SetActive). Jane has never signed in, so enabling makes
+	// her Pending, not Active, and the page says so with her last login.
 	submit(t, ctx, ".head form button[type=submit]")
 	wantText(t, ctx, "User disabled.", "Enable user")
 	submit(t, ctx, ".head form button[type=submit]")
-	wantText(t, ctx, "User enabled.", "Disable user")
+	wantText(t, ctx, "User enabled: Pending", "never signed in", "Disable user")
+	wantBadge(t, ctx, "Pending")
+	if u, _ := s.svc.GetUser(bg, directory.System, id); u.Status != schemas.StatusPending {
+		t.Fatalf("a never-signed-in user enabled in the portal is %q, want Pending", u.Status)
+	}
+	// A user who has signed in comes back Active, with the last login shown.
+	sam, err := s.svc.CreateUser(bg, directory.System, &schemas.User{UserName: "sam", Apps: map[string]*schemas.AppLink{app.ID: {}}},
+		&directory.PasswordInput{Password: "Sam-password-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.svc.PasswordLogin(bg, directory.Client{}, app.ClientID, directory.Username("sam"), "Sam-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	open(t, ctx, s.URL+"/portal/users/"+sam.ID)
+	submit(t, ctx, ".head form button[type=submit]")
+	wantText(t, ctx, "User disabled.", "Enable user")
+	submit(t, ctx, ".head form button[type=submit]")
+	wantText(t, ctx, "User enabled: Active (last login ", "Disable user")
+	wantBadge(t, ctx, "Active")
+	if u, _ := s.svc.GetUser(bg, directory.System, sam.ID); u.Status != schemas.StatusActive || u.LastAuth.IsZero() {
+		t.Fatalf("a signed-in user enabled in the portal is %q (last login %v), want Active", u.Status, u.LastAuth)
+	}
+	open(t, ctx, s.URL+path)
 
 	// A temporary password.
 	fill(t, ctx, "#temp-pw", "Temp-password-1")
@@ -374,7 +408,7 @@ func TestBrowserUserLifecycle(t *testing.T) {
 	res, _ := nu["result"].(map[string]any)
 	name, _ := res["name"].(map[string]any)
 	cd, _ := res["custom_data"].(map[string]any)
-	if name["first_name"] != "Janet" || cd["plan"] != "gold" || res["status"] != "Active" || len(res["groupIds"].([]any)) != 1 {
+	if name["first_name"] != "Janet" || cd["plan"] != "gold" || res["status"] != "Pending" || len(res["groupIds"].([]any)) != 1 {
 		t.Fatalf("native view of the portal's user: %v", res)
 	}
 	st, su := apiJSON(t, "GET", s.URL+"/scim/v2/Users/"+id, tok, "")

@@ -361,6 +361,21 @@ func (h *Handler) user(c *call) {
 	h.render(c, http.StatusOK, "user", v)
 }
 
+// statusMessage is the flash after enabling or disabling u: the status it
+// now has and, for a Pending user, why.
+func statusMessage(u *schemas.User) string {
+	switch u.Status {
+	case schemas.StatusDisabled:
+		return "User disabled."
+	case schemas.StatusPending:
+		return "User enabled: Pending until the first sign-in (never signed in)."
+	}
+	if u.LastAuth.IsZero() {
+		return "User enabled: " + u.Status + "."
+	}
+	return "User enabled: " + u.Status + " (last login " + u.LastAuth.UTC().Format("2006-01-02 15:04 UTC") + ")."
+}
+
 // userAction performs one change from the user detail page and comes back to it.
 func (h *Handler) userAction(c *call) {
 	ctx, id, f := c.r.Context(), c.r.PathValue("id"), c.r.PostForm
@@ -381,16 +396,28 @@ func (h *Handler) userAction(c *call) {
 		}})
 		msg = "Custom data saved."
 	case "status":
-		st := f.Get("status")
-		if st != schemas.StatusActive && st != schemas.StatusDisabled {
-			err = directory.FieldError(directory.KindInvalid, "status", "status must be Active or Disabled")
+		// Enable and disable are the administrative on/off switch, the
+		// directory's lifecycle rule (directory.SetActive): enabling a user
+		// who never signed in makes it Pending, one who has, Active.
+		var on bool
+		switch f.Get("active") {
+		case "true":
+			on = true
+		case "false":
+		default:
+			err = directory.FieldError(directory.KindInvalid, "active", "active must be true or false")
+		}
+		if err != nil {
 			break
 		}
-		_, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
-			u.Status = st
+		var u *schemas.User
+		u, err = h.svc.UpdateUser(ctx, c.p, id, 0, directory.UserChange{Apply: func(u *schemas.User) error {
+			directory.SetActive(u, on)
 			return nil
 		}})
-		msg = "User " + map[string]string{schemas.StatusActive: "enabled.", schemas.StatusDisabled: "disabled."}[st]
+		if err == nil {
+			msg = statusMessage(u)
+		}
 	case "password":
 		err = h.svc.SetPassword(ctx, c.p, id, directory.PasswordInput{Password: f.Get("password"), Temporary: true}, false)
 		msg = "Temporary password set: the user must replace it at the next login."

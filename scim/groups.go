@@ -5,13 +5,16 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // groupResource renders a group, with its members only when the projection
 // asks for them (listing a 100,000-member group is not free).
-func (c *call) groupResource(g *schemas.Group, pr projection) (map[string]any, error) {
+// Like userResource, it is the renderer's JSON text (a jsonw.Raw) when the
+// projection keeps everything, else the projected map.
+func (c *call) groupResource(g *schemas.Group, pr projection) (any, error) {
 	var members []wire.SCIMMember
 	if wantsMembers(pr) {
 		var err error
@@ -19,7 +22,15 @@ func (c *call) groupResource(g *schemas.Group, pr projection) (map[string]any, e
 			return nil, err
 		}
 	}
-	return projectSCIM(wire.SCIMGroup(g, members, c.opts()), schemas.GroupResource, pr.attributes, pr.excluded), nil
+	if pr.whole(schemas.GroupResource) {
+		b, err := wire.AppendSCIMGroup(nil, g, members, c.opts())
+		return jsonw.Raw(b), err
+	}
+	m, err := wire.SCIMGroup(g, members, c.opts())
+	if err != nil {
+		return nil, err
+	}
+	return projectSCIM(m, schemas.GroupResource, pr.attributes, pr.excluded), nil
 }
 
 // wantsMembers reports whether a projection returns Group.members.

@@ -57,7 +57,7 @@ func mustMarshal(t *testing.T, v any) string {
 }
 
 func TestProjectSCIM(t *testing.T) {
-	res := canonJSON(t, wire.SCIMUser(projectedUser(), scimOpt)).(map[string]any)
+	res := canonJSON(t, userMap(t, projectedUser(), scimOpt)).(map[string]any)
 	keys := func(m map[string]any) []string {
 		var out []string
 		for k := range m {
@@ -110,11 +110,11 @@ func TestProjectSCIM(t *testing.T) {
 		t.Error("schemas still lists the excluded enterprise extension")
 	}
 	// the input is not modified
-	if len(keys(res)) != len(keys(canonJSON(t, wire.SCIMUser(projectedUser(), scimOpt)).(map[string]any))) || res["emails"] == nil {
+	if len(keys(res)) != len(keys(canonJSON(t, userMap(t, projectedUser(), scimOpt)).(map[string]any))) || res["emails"] == nil {
 		t.Error("ProjectSCIM modified its input")
 	}
 	// groups: Entra's excludedAttributes=members
-	gr := wire.SCIMGroup(projectedGroup(), []wire.SCIMMember{{Value: "u1"}}, scimOpt)
+	gr := groupMap(t, projectedGroup(), []wire.SCIMMember{{Value: "u1"}}, scimOpt)
 	if pg := projectSCIM(gr, schemas.GroupResource, nil, []string{"members"}); pg["members"] != nil || pg["displayName"] != "Engineering EMEA" {
 		t.Errorf("group projection = %v", pg)
 	}
@@ -127,4 +127,24 @@ func TestProjectSCIM(t *testing.T) {
 	if _, ok := attributeReturned(schemas.UserResource, "nosuch"); ok {
 		t.Error("unknown attribute known")
 	}
+}
+
+// userMap is wire.SCIMUser's resource, failing t on an error.
+func userMap(t testing.TB, u *schemas.User, o wire.SCIMOptions) map[string]any {
+	t.Helper()
+	m, err := wire.SCIMUser(u, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// groupMap is wire.SCIMGroup's resource, failing t on an error.
+func groupMap(t testing.TB, g *schemas.Group, members []wire.SCIMMember, o wire.SCIMOptions) map[string]any {
+	t.Helper()
+	m, err := wire.SCIMGroup(g, members, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

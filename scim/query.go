@@ -21,6 +21,30 @@ type listParams struct {
 // projection is the attributes / excludedAttributes pair of a request.
 type projection struct{ attributes, excluded []string }
 
+// whole reports whether the projection keeps a resource of type rt as
+// rendered: no attributes, no excludedAttributes, and no returned:request
+// attribute in the type's catalog for projectSCIM to drop.
+func (pr projection) whole(rt schemas.ResourceType) bool {
+	return len(pr.attributes) == 0 && len(pr.excluded) == 0 && !hasReturnedRequest[rt]
+}
+
+// hasReturnedRequest tells the resource types whose catalog has a
+// returned:request attribute.
+var hasReturnedRequest = func() map[schemas.ResourceType]bool {
+	m := map[schemas.ResourceType]bool{}
+	for _, rt := range []schemas.ResourceType{schemas.UserResource, schemas.GroupResource} {
+		urns := schemas.SchemaURNs(rt)
+		for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
+			for _, a := range list {
+				if a.Returned == schemas.ReturnedRequest {
+					m[rt] = true
+				}
+			}
+		}
+	}
+	return m
+}()
+
 // queryProjection reads attributes / excludedAttributes from the URL.
 func (c *call) queryProjection() projection {
 	q := c.r.URL.Query()
@@ -263,7 +287,11 @@ func (c *call) fetch(rt schemas.ResourceType, q storage.Query, pr projection) ([
 		return nil, 0, err
 	}
 	for _, u := range page.Items {
-		resources = append(resources, c.userResource(u, pr))
+		res, err := c.userResource(u, pr)
+		if err != nil {
+			return nil, 0, err
+		}
+		resources = append(resources, res)
 	}
 	return resources, page.Total, nil
 }

@@ -14,9 +14,15 @@ import (
 // before anything is written, so that an encoding error is answered as one;
 // it is written by jsonw (what encoding/json writes, without its reflection).
 func (c *call) writeJSON(status int, v any) {
+	c.writeBody(status, func(dst []byte) ([]byte, error) { return jsonw.Append(dst, v, false) })
+}
+
+// writeBody answers status with the JSON body encode appends to a pooled
+// buffer; an encoding error is answered instead.
+func (c *call) writeBody(status int, encode func(dst []byte) ([]byte, error)) {
 	bp := bodyBuffers.Get().(*[]byte)
 	defer putBodyBuffer(bp)
-	b, err := jsonw.Append((*bp)[:0], v, false)
+	b, err := encode((*bp)[:0])
 	if err != nil {
 		c.fail(toAPIError(err))
 		return

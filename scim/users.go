@@ -6,13 +6,24 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
-// userResource renders a user as the caller sees it, projected.
-func (c *call) userResource(u *schemas.User, pr projection) map[string]any {
-	return projectSCIM(wire.SCIMUser(u, c.opts()), schemas.UserResource, pr.attributes, pr.excluded)
+// userResource renders a user as the caller sees it, projected: the
+// renderer's JSON text (a jsonw.Raw) when the projection keeps everything,
+// else the projected map.
+func (c *call) userResource(u *schemas.User, pr projection) (any, error) {
+	if pr.whole(schemas.UserResource) {
+		b, err := wire.AppendSCIMUser(nil, u, c.opts())
+		return jsonw.Raw(b), err
+	}
+	m, err := wire.SCIMUser(u, c.opts())
+	if err != nil {
+		return nil, err
+	}
+	return projectSCIM(m, schemas.UserResource, pr.attributes, pr.excluded), nil
 }
 
 // location is the absolute URL of a resource (meta.location and Location).
@@ -26,7 +37,17 @@ func (c *call) writeUser(status int, u *schemas.User) {
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.UserResource, u.ID))
 	}
-	c.writeJSON(status, c.userResource(u, c.queryProjection()))
+	if pr := c.queryProjection(); !pr.whole(schemas.UserResource) {
+		res, err := c.userResource(u, pr)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.writeJSON(status, res)
+		return
+	}
+	opts := c.opts()
+	c.writeBody(status, func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) })
 }
 
 func passwordInput(pw *string) *directory.PasswordInput {
@@ -175,7 +196,11 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 	c.updateUser(id, pw, func(u *schemas.User) error {
 		b := body
 		if merge {
-			b = mergeIntoCurrent(wire.SCIMUser(u, opts), body)
+			cur, err := wire.SCIMUser(u, opts)
+			if err != nil {
+				return err
+			}
+			b = mergeIntoCurrent(cur, body)
 		}
 		_, err := wire.ReplaceSCIMUser(u, b, opts)
 		return err

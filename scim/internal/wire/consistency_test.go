@@ -45,7 +45,7 @@ func TestSCIMNativeConsistency(t *testing.T) {
 	if err := nativewire.MergeNativeUser(u, schematest.Decode(t, `{"name":{"first_name":"Amazing","last_name":"Grace"},"email":"g@x.org","external_user_id":"ext-10","custom_app_data":{"ship":"USS"}}`), nativewire.NativeOptions{AppID: "app1"}, false); err != nil {
 		t.Fatal(err)
 	}
-	s := schematest.Canon(t, SCIMUser(u, SCIMOptions{AppID: "app1"})).(map[string]any)
+	s := schematest.Canon(t, userMap(t, u, SCIMOptions{AppID: "app1"})).(map[string]any)
 	if s["externalId"] != "ext-10" || s["name"].(map[string]any)["givenName"] != "Amazing" || s["name"].(map[string]any)["middleName"] != nil {
 		t.Errorf("SCIM view: %v", s)
 	}

@@ -460,10 +460,10 @@ func (pt *patcher) equalsCurrent(t patchTarget, v any) bool {
 		var e any
 		schemas.EachElem(pt.doc, t.attr, pt.o.AppID, func(x any) bool { e = x; return false })
 		if e != nil {
-			cur, ok = r.attr(e, t.sub)
+			cur, ok = r.value(e, t.sub)
 		}
 	} else {
-		cur, ok = r.attr(pt.doc, t.attr)
+		cur, ok = r.value(pt.doc, t.attr)
 	}
 	if !ok || isEmptyJSON(cur) {
 		return isEmptyJSON(v)

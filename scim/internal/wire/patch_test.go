@@ -92,7 +92,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 				checkPatchRejected(t, err, u, before)
 				continue
 			}
-			SCIMUser(u, opt)
+			userMap(t, u, opt)
 			for _, n := range []int{len(u.Emails), len(u.PhoneNumbers), len(u.Roles), len(u.Addresses), len(u.Photos)} {
 				if n > directory.MaxValues {
 					t.Fatalf("%d values kept", n)
@@ -115,7 +115,7 @@ func FuzzPatchSCIMUser(f *testing.F) {
 			checkPatchRejected(t, err, g, before)
 			return
 		}
-		SCIMGroup(g, nil, SCIMOptions{})
+		groupMap(t, g, nil, SCIMOptions{})
 	})
 }
 

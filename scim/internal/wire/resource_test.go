@@ -40,7 +40,7 @@ func TestReplaceSCIMUserOktaRoundTrip(t *testing.T) {
 		t.Errorf("status of a new active user = %q, want Pending", u.Status)
 	}
 	u.ID, u.Version, u.Created, u.Updated = "u1", 1, schematest.Created, schematest.Created
-	got := SCIMUser(u, scimOpt)
+	got := userMap(t, u, scimOpt)
 	for _, k := range []string{"userName", "name", "emails", "displayName", "locale", "externalId", "active"} {
 		if !reflect.DeepEqual(schematest.Canon(t, got[k]), schematest.Canon(t, body[k])) {
 			t.Errorf("%s: rendered %v, sent %v", k, schematest.Canon(t, got[k]), schematest.Canon(t, body[k]))
@@ -100,7 +100,7 @@ func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 	if !u.Addresses[0].Updated.Equal(schematest.Created) {
 		t.Errorf("new address updated = %v, want Now", u.Addresses[0].Updated)
 	}
-	got := SCIMUser(u, SCIMOptions{})
+	got := userMap(t, u, SCIMOptions{})
 	for _, k := range []string{"externalId", "userName", "emails", "name", "phoneNumbers", "addresses", schemas.EnterpriseUserURN} {
 		if !reflect.DeepEqual(schematest.Canon(t, got[k]), schematest.Canon(t, body[k])) {
 			t.Errorf("%s: rendered %v, sent %v", k, schematest.Canon(t, got[k]), schematest.Canon(t, body[k]))
@@ -112,7 +112,7 @@ func TestReplaceSCIMUserEntraRoundTrip(t *testing.T) {
 	if _, ok := got["roles"]; ok {
 		t.Errorf("empty roles rendered")
 	}
-	want := []string{schemas.UserSchemaURN, schemas.EnterpriseUserURN, schemas.UserExtendedURN}
+	want := []any{schemas.UserSchemaURN, schemas.EnterpriseUserURN, schemas.UserExtendedURN}
 	if !reflect.DeepEqual(got["schemas"], want) {
 		t.Errorf("schemas = %v, want %v", got["schemas"], want)
 	}
@@ -126,7 +126,7 @@ func TestReplaceSCIMUserWithOwnRenderIsIdentity(t *testing.T) {
 	u.Addresses[1].Updated = schematest.Created
 	u.DeviceKeys = []schemas.DeviceKey{{KeyID: "k1"}}
 	want := u.Clone()
-	body := schematest.Canon(t, SCIMUser(u, scimOpt)).(map[string]any)
+	body := schematest.Canon(t, userMap(t, u, scimOpt)).(map[string]any)
 	if _, err := ReplaceSCIMUser(u, body, SCIMOptions{AppID: "app1", Now: schematest.Created.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -324,9 +324,9 @@ func TestReplaceSCIMUserErrors(t *testing.T) {
 
 func TestSCIMUserOmitsEmpty(t *testing.T) {
 	u := &schemas.User{ID: "u1", UserName: "a", Status: schemas.StatusPending, Emails: []schemas.Email{{Value: "a@x.org"}}, Created: schematest.Created, Updated: schematest.Created}
-	got := SCIMUser(u, SCIMOptions{AppID: "app1"})
+	got := userMap(t, u, SCIMOptions{AppID: "app1"})
 	want := map[string]any{
-		"schemas":               []string{schemas.UserSchemaURN, schemas.UserExtendedURN},
+		"schemas":               []any{schemas.UserSchemaURN, schemas.UserExtendedURN},
 		"id":                    "u1",
 		"userName":              "a",
 		"active":                true,
@@ -338,16 +338,16 @@ func TestSCIMUserOmitsEmpty(t *testing.T) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
 	u.Status = schemas.StatusDisabled
-	if SCIMUser(u, SCIMOptions{})["active"] != false {
+	if userMap(t, u, SCIMOptions{})["active"] != false {
 		t.Error("disabled user is active")
 	}
 }
 
 func TestSCIMGroup(t *testing.T) {
 	g := schematest.SampleGroup(t)
-	got := SCIMGroup(g, []SCIMMember{{Value: "u1", Display: "ada", Type: "User"}, {Value: "u2"}}, scimOpt)
+	got := groupMap(t, g, []SCIMMember{{Value: "u1", Display: "ada", Type: "User"}, {Value: "u2"}}, scimOpt)
 	want := map[string]any{
-		"schemas": []string{schemas.GroupSchemaURN, schemas.GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
+		"schemas": []any{schemas.GroupSchemaURN, schemas.GroupExtendedURN}, "id": "g1", "externalId": "grp-EXT", "displayName": "Engineering EMEA",
 		schemas.GroupExtendedURN: map[string]any{"description": "All engineers", "customData": g.CustomData},
 		"meta": map[string]any{"resourceType": "Group", "created": "2024-03-01T10:00:00.000Z", "lastModified": "2024-03-01T11:00:00.000Z",
 			"location": "https://h/cis/scim/Groups/g1", "version": `W/"2"`},
@@ -359,7 +359,7 @@ func TestSCIMGroup(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
-	if _, ok := SCIMGroup(g, nil, scimOpt)["members"]; ok {
+	if _, ok := groupMap(t, g, nil, scimOpt)["members"]; ok {
 		t.Error("nil members rendered")
 	}
 	// replace: Entra's create body (unknown schema, meta, members ignored)
@@ -377,4 +377,24 @@ func TestSCIMGroup(t *testing.T) {
 	if err := ReplaceSCIMGroup(g, schematest.Decode(t, `{"displayName":5}`)); err == nil || g.DisplayName != "x" {
 		t.Errorf("displayName 5: %v %+v", err, g)
 	}
+}
+
+// userMap is SCIMUser's resource, failing t on an error.
+func userMap(t testing.TB, u *schemas.User, o SCIMOptions) map[string]any {
+	t.Helper()
+	m, err := SCIMUser(u, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// groupMap is SCIMGroup's resource, failing t on an error.
+func groupMap(t testing.TB, g *schemas.Group, members []SCIMMember, o SCIMOptions) map[string]any {
+	t.Helper()
+	m, err := SCIMGroup(g, members, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

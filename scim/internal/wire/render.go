@@ -1,0 +1,425 @@
+package wire
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/scimd/scimd/internal/jsonw"
+	"github.com/scimd/scimd/schemas"
+)
+
+// The SCIM renderer writes a resource's JSON text straight from the
+// document, walking the catalog, without building a map of it first: a GET
+// answers with these bytes, a list embeds them (jsonw.Raw), and only the
+// requests that need a value to work on (projection by attributes or
+// excludedAttributes, Transmit's merging PUT) decode them (SCIMUser,
+// SCIMGroup). The text is byte for byte what jsonw (and encoding/json) write
+// for the decoded value: members in the byte order of their keys, compact,
+// HTML characters not escaped.
+
+// scimRender renders catalog attributes of one document.
+type scimRender struct {
+	o        SCIMOptions
+	location string // meta.location of the document
+}
+
+// member appends the member key: <value of a on doc> to the object being
+// written in dst, which has n members so far, and returns the new count.
+// Nothing is appended when a has no value to show.
+func (r *scimRender) member(dst []byte, n int, doc any, a *schemas.Attribute, omitFalse bool) ([]byte, int, error) {
+	mark := len(dst)
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	dst = jsonw.AppendString(dst, a.Name, false)
+	dst = append(dst, ':')
+	at := len(dst)
+	dst, ok, err := r.attr(dst, doc, a)
+	if err != nil || !ok || omitFalse && string(dst[at:]) == "false" {
+		return dst[:mark], n, err
+	}
+	return dst, n + 1, nil
+}
+
+// attr appends the JSON value of attribute a of doc (a root document, or an
+// element for a sub-attribute); ok is false, and dst unchanged, when it has
+// no value to show.
+func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bool, error) {
+	if a.Internal() || a.Returned == schemas.ReturnedNever {
+		return dst, false, nil
+	}
+	if a.Type == schemas.TypeComplex {
+		return r.complex(dst, doc, a)
+	}
+	switch a.Canonical {
+	case "groups.display":
+		if id, ok := doc.(*string); ok && r.o.GroupDisplay != nil {
+			if d := r.o.GroupDisplay(*id); d != "" {
+				return jsonw.AppendString(dst, d, false), true, nil
+			}
+		}
+		return dst, false, nil
+	case "meta.location":
+		if r.location == "" {
+			return dst, false, nil
+		}
+		return jsonw.AppendString(dst, r.location, false), true, nil
+	case "groups.$ref":
+		if id, ok := doc.(*string); ok && r.o.BaseURL != "" {
+			base := r.o.BaseURL
+			if r.o.GroupsURL != "" {
+				base = r.o.GroupsURL
+			}
+			return jsonw.AppendString(dst, base+"/Groups/"+*id, false), true, nil
+		}
+		return dst, false, nil
+	}
+	var v schemas.Value
+	found := false
+	schemas.Values(doc, a, r.o.Now, func(x schemas.Value) bool {
+		v, found = x, true
+		return false
+	})
+	if !found {
+		return dst, false, nil
+	}
+	switch v.Kind {
+	case schemas.KindString:
+		return jsonw.AppendString(dst, v.Str, false), true, nil
+	case schemas.KindBool:
+		return strconv.AppendBool(dst, v.Bool), true, nil
+	}
+	dst, err := jsonw.Append(dst, schemas.RenderValue(v, a.Millis()), false)
+	return dst, err == nil, err
+}
+
+// value is attr's value decoded (a string, a bool, a json.Number, a
+// map[string]any or a []any); ok is false when a has no value to show.
+func (r *scimRender) value(doc any, a *schemas.Attribute) (any, bool) {
+	b, ok, err := r.attr(nil, doc, a)
+	if err != nil || !ok {
+		return nil, false
+	}
+	v, err := jsonw.Decode(b)
+	return v, err == nil
+}
+
+// complex appends the elements of the complex attribute a that have
+// something to show: an array when a is multi-valued, else the first one.
+func (r *scimRender) complex(dst []byte, doc any, a *schemas.Attribute) ([]byte, bool, error) {
+	mark := len(dst)
+	if a.MultiValued {
+		dst = append(dst, '[')
+	}
+	n := 0
+	var err error
+	subs := byName(a.SubAttributes)
+	schemas.EachElem(doc, a, r.o.AppID, func(e any) bool {
+		at := len(dst)
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		var m int
+		if dst, m, err = r.object(append(dst, '{'), 0, e, subs, a.MultiValued); err != nil {
+			return false
+		}
+		if m == 0 {
+			dst = dst[:at]
+			return true
+		}
+		dst = append(dst, '}')
+		n++
+		return a.MultiValued
+	})
+	if err != nil || n == 0 {
+		return dst[:mark], false, err
+	}
+	if a.MultiValued {
+		dst = append(dst, ']')
+	}
+	return dst, true, nil
+}
+
+// object appends the members of attrs (sorted by name) of doc to an object
+// that has n members so far. In the elements of a multi-valued attribute a
+// false "primary" is the default and is omitted.
+func (r *scimRender) object(dst []byte, n int, doc any, attrs []*schemas.Attribute, elemOfMulti bool) ([]byte, int, error) {
+	var err error
+	for _, a := range attrs {
+		if dst, n, err = r.member(dst, n, doc, a, elemOfMulti && a.Name == "primary"); err != nil {
+			return dst, n, err
+		}
+	}
+	return dst, n, nil
+}
+
+// sortedLists caches byName's results, keyed by the catalog list's first
+// element (the catalog's lists never change).
+var sortedLists sync.Map // *schemas.Attribute → []*schemas.Attribute
+
+// byName returns attrs sorted by name in byte order, the order their members
+// take in a JSON object.
+func byName(attrs []*schemas.Attribute) []*schemas.Attribute {
+	if len(attrs) < 2 {
+		return attrs
+	}
+	if s, ok := sortedLists.Load(attrs[0]); ok {
+		if s := s.([]*schemas.Attribute); len(s) == len(attrs) {
+			return s
+		}
+	}
+	s := slices.Clone(attrs)
+	slices.SortStableFunc(s, func(x, y *schemas.Attribute) int { return cmp.Compare(x.Name, y.Name) })
+	sortedLists.Store(attrs[0], s)
+	return s
+}
+
+// topKey is one member of a resource's top level, in key order: a
+// top-level attribute, "schemas", or an extension's container.
+type topKey struct {
+	key  string
+	attr *schemas.Attribute // a core or common attribute
+	ext  int                // 1 + the index of the extension in the resource type's SchemaURNs[1:]; 0: none
+}
+
+// topKeys lists the top-level members a resource of type rt can have, in
+// key order.
+func topKeys(rt schemas.ResourceType) []topKey {
+	urns := schemas.SchemaURNs(rt)
+	var keys []topKey
+	for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
+		for _, a := range list {
+			keys = append(keys, topKey{key: a.Name, attr: a})
+		}
+	}
+	keys = append(keys, topKey{key: "schemas"})
+	for i, urn := range urns[1:] {
+		keys = append(keys, topKey{key: urn, ext: i + 1})
+	}
+	slices.SortStableFunc(keys, func(x, y topKey) int { return cmp.Compare(x.key, y.key) })
+	return keys
+}
+
+var (
+	userKeys   = topKeys(schemas.UserResource)
+	userURNs   = schemas.SchemaURNs(schemas.UserResource)
+	groupKeys  = topKeys(schemas.GroupResource)
+	groupURNs  = schemas.SchemaURNs(schemas.GroupResource)
+	extBuffers = sync.Pool{New: func() any { return new([]byte) }}
+)
+
+// AppendSCIMUser appends u rendered as a SCIM User resource (RFC 7643 §4.1)
+// derived from the catalog: "schemas" (core, then each extension present:
+// enterprise when set, UserExtended always, CustomAppData when o.AppID is
+// set and the user has data for it, CustomData when the user has tenant
+// custom data), id, externalId, meta (resourceType, created, lastModified,
+// location, version), and every attribute that has a value; empty values,
+// nulls and empty arrays are omitted, returned:never attributes (password)
+// never appear, and scimd-internal sub-attributes (email verification) are
+// not shown. groups is rendered from GroupIDs as [{value, $ref}]. Times are
+// RFC 3339 in UTC with milliseconds, except UserExtended
+// passwordInformation.updated_at (epoch ms, as Transmit). The only error is
+// a free-form value JSON cannot hold (a NaN), on which dst is returned as
+// it was.
+func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) {
+	r := &scimRender{o: o}
+	if o.BaseURL != "" && u.ID != "" {
+		r.location = o.BaseURL + "/Users/" + u.ID
+	}
+	// The extensions first, aside: "schemas" lists those present, and
+	// comes before them.
+	bp := extBuffers.Get().(*[]byte)
+	defer extBuffers.Put(bp)
+	ext := (*bp)[:0]
+	var spans [8][2]int
+	if len(userURNs) > len(spans) {
+		panic("wire: more user extensions than AppendSCIMUser holds")
+	}
+	mark := len(dst)
+	for i, urn := range userURNs[1:] {
+		start := len(ext)
+		if ja := schemas.JSONExtension(schemas.UserResource, urn); ja != nil {
+			if data := schemas.JSONData(u, ja, o.AppID); len(data) > 0 {
+				var err error
+				if ext, err = jsonw.Append(ext, data, false); err != nil {
+					*bp = ext[:0]
+					return dst[:mark], err
+				}
+			}
+		} else {
+			var n int
+			var err error
+			if ext, n, err = r.object(append(ext, '{'), 0, u, byName(schemas.SchemaAttributes(urn)), false); err != nil {
+				*bp = ext[:0]
+				return dst[:mark], err
+			}
+			if n > 0 || urn == schemas.UserExtendedURN {
+				ext = append(ext, '}')
+			} else {
+				ext = ext[:start]
+			}
+		}
+		spans[i] = [2]int{start, len(ext)}
+	}
+	*bp = ext[:0]
+	dst = append(dst, '{')
+	n := 0
+	for _, k := range userKeys {
+		switch {
+		case k.attr != nil:
+			var err error
+			if dst, n, err = r.member(dst, n, u, k.attr, false); err != nil {
+				return dst[:mark], err
+			}
+			continue
+		case k.ext > 0:
+			sp := spans[k.ext-1]
+			if sp[0] == sp[1] {
+				continue
+			}
+			dst = appendKey(dst, n, k.key)
+			dst = append(dst, ext[sp[0]:sp[1]]...)
+		default: // schemas
+			dst = appendKey(dst, n, k.key)
+			dst = append(dst, '[')
+			dst = jsonw.AppendString(dst, userURNs[0], false)
+			for i, urn := range userURNs[1:] {
+				if spans[i][0] != spans[i][1] {
+					dst = jsonw.AppendString(append(dst, ','), urn, false)
+				}
+			}
+			dst = append(dst, ']')
+		}
+		n++
+	}
+	return append(dst, '}'), nil
+}
+
+// appendKey appends the key of an object's next member (which has n so far).
+func appendKey(dst []byte, n int, key string) []byte {
+	if n > 0 {
+		dst = append(dst, ',')
+	}
+	return append(jsonw.AppendString(dst, key, false), ':')
+}
+
+// AppendSCIMGroup appends g rendered as a SCIM Group resource (RFC 7643
+// §4.2): schemas, id, externalId, displayName, meta (location
+// BaseURL+"/Groups/"+id), the read-only schemas.GroupExtendedURN extension
+// with the native description and custom_data (when the group has any), and
+// members as given (membership lives on the users, so the caller resolves
+// it): each {value, display?, type?, $ref?} with $ref BaseURL+"/Users/"+value
+// for members of type "User" (or without a type). Nil or empty members: no
+// "members" attribute. The only error is a free-form value JSON cannot hold
+// (a NaN), on which dst is returned as it was.
+func AppendSCIMGroup(dst []byte, g *schemas.Group, members []SCIMMember, o SCIMOptions) ([]byte, error) {
+	r := &scimRender{o: o}
+	if o.BaseURL != "" && g.ID != "" {
+		r.location = o.BaseURL + "/Groups/" + g.ID
+	}
+	mark := len(dst)
+	withExt := g.Description != "" || len(g.CustomData) > 0
+	dst = append(dst, '{')
+	n := 0
+	for _, k := range groupKeys {
+		switch {
+		case k.attr != nil && k.attr.Name == "members" && len(members) > 0:
+			dst = appendKey(dst, n, k.key)
+			dst = appendMembers(dst, members, o.BaseURL)
+		case k.attr != nil:
+			var err error
+			if dst, n, err = r.member(dst, n, g, k.attr, false); err != nil {
+				return dst[:mark], err
+			}
+			continue
+		case k.ext > 0:
+			if !withExt || groupURNs[k.ext] != schemas.GroupExtendedURN {
+				continue
+			}
+			// The native-only data, read-only here (written on the native face).
+			dst = append(appendKey(dst, n, k.key), '{')
+			if len(g.CustomData) > 0 {
+				var err error
+				dst = append(dst, `"customData":`...)
+				if dst, err = jsonw.Append(dst, g.CustomData, false); err != nil {
+					return dst[:mark], err
+				}
+			}
+			if g.Description != "" {
+				if len(g.CustomData) > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jsonw.AppendString(append(dst, `"description":`...), g.Description, false)
+			}
+			dst = append(dst, '}')
+		default: // schemas: every schema of the type when the extension is there
+			dst = append(appendKey(dst, n, k.key), '[')
+			for i, urn := range groupURNs {
+				if i > 0 && !withExt {
+					break
+				}
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jsonw.AppendString(dst, urn, false)
+			}
+			dst = append(dst, ']')
+		}
+		n++
+	}
+	return append(dst, '}'), nil
+}
+
+// appendMembers appends a group's members as an array of {$ref?, display?,
+// type?, value}.
+func appendMembers(dst []byte, members []SCIMMember, baseURL string) []byte {
+	dst = append(dst, '[')
+	for i, m := range members {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '{')
+		if baseURL != "" && (m.Type == "" || m.Type == "User") {
+			dst = append(jsonw.AppendString(append(dst, `"$ref":`...), baseURL+"/Users/"+m.Value, false), ',')
+		}
+		if m.Display != "" {
+			dst = append(jsonw.AppendString(append(dst, `"display":`...), m.Display, false), ',')
+		}
+		if m.Type != "" {
+			dst = append(jsonw.AppendString(append(dst, `"type":`...), m.Type, false), ',')
+		}
+		dst = jsonw.AppendString(append(dst, `"value":`...), m.Value, false)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// SCIMUser is AppendSCIMUser's resource decoded, for the requests that work
+// on its value (projection, Transmit's merging PUT): objects are
+// map[string]any, arrays []any.
+func SCIMUser(u *schemas.User, o SCIMOptions) (map[string]any, error) {
+	b, err := AppendSCIMUser(nil, u, o)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(b)
+}
+
+// SCIMGroup is AppendSCIMGroup's resource decoded, as SCIMUser.
+func SCIMGroup(g *schemas.Group, members []SCIMMember, o SCIMOptions) (map[string]any, error) {
+	b, err := AppendSCIMGroup(nil, g, members, o)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(b)
+}
+
+func decodeObject(b []byte) (map[string]any, error) {
+	v, err := jsonw.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}

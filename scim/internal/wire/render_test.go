@@ -1,0 +1,63 @@
+package wire
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/scimd/scimd/internal/jsonw"
+	"github.com/scimd/scimd/internal/schematest"
+	"github.com/scimd/scimd/schemas"
+)
+
+// The renderer writes what jsonw (and encoding/json) write for the value it
+// renders: members in key order, compact, the same escapes. Decoding its
+// text and encoding the value again gives the same bytes.
+func TestRenderIsCanonicalJSON(t *testing.T) {
+	full := schematest.SampleUser(t)
+	odd := schematest.SampleUser(t)
+	odd.Enterprise = nil
+	odd.Emails = append(odd.Emails, schemas.Email{Value: "<&>\u2028\"x\\"})
+	odd.DisplayName = "tab\there"
+	users := []*schemas.User{full, odd, {ID: "x"}, {}}
+	display := func(id string) string {
+		if id == "g1" {
+			return "Group <One>"
+		}
+		return ""
+	}
+	opts := []SCIMOptions{{}, {AppID: "app1", BaseURL: "https://h/scim/v2", GroupDisplay: display, Now: schematest.Created},
+		{AppID: "app2", BaseURL: "https://h/cis/scim", GroupsURL: "https://h/scim/v2"}}
+	check := func(what string, b []byte) {
+		t.Helper()
+		v, err := jsonw.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v in %s", what, err, b)
+		}
+		again, err := jsonw.Append(nil, v, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, again) {
+			t.Errorf("%s:\nrendered %s\ncanonical %s", what, b, again)
+		}
+	}
+	members := []SCIMMember{{Value: "u1"}, {Value: "u2", Display: "D<", Type: "User"}, {Value: "g9", Type: "Group"}}
+	for _, o := range opts {
+		for i, u := range users {
+			b, err := AppendSCIMUser([]byte("prefix"), u, o)
+			if err != nil || !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("user %d: %v %s", i, err, b)
+			}
+			check("user", b[len("prefix"):])
+		}
+		for _, g := range []*schemas.Group{schematest.SampleGroup(t), {ID: "g2", DisplayName: "x"}, {}, {ID: "g3", Description: "d"}} {
+			for _, ms := range [][]SCIMMember{nil, members} {
+				b, err := AppendSCIMGroup(nil, g, ms, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check("group "+g.ID, b)
+			}
+		}
+	}
+}

@@ -18,6 +18,7 @@ type Service struct {
 	issuer             string
 	tenantID           string
 	keys               keyring
+	verified           *verifiedTokens
 	limiter            *loginLimiter
 	clients            *clientGuard
 	obs                Observer
@@ -69,6 +70,7 @@ func New(store storage.Store, opts Options) *Service {
 	if s.prevMaster, err = newMasterKey(opts.PreviousMasterKey); err != nil {
 		panic(err)
 	}
+	s.verified = newVerifiedTokens(MaxVerifiedTokens)
 	s.limiter = newLoginLimiter(s.now)
 	s.clients = newClientGuard(s.now)
 	return s

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -370,23 +371,39 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 }
 
 // verify checks a JWT strictly: ES256 only, a known key id, our issuer and
-// audience, an expiry, and a sane issue time.
+// audience, an expiry, and a sane issue time. A token whose signature
+// verified before is taken from s.verified (see verifiedTokens): its claims
+// are checked again, its signature is not. The claims returned are
+// read-only.
 func (s *Service) verify(ctx context.Context, token string) (*tokenClaims, error) {
 	s.freshKeys(ctx)
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{signingAlg}), jwt.WithIssuer(s.issuer),
+	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{signingAlg}), jwt.WithIssuer(s.issuer),
 		jwt.WithAudience(DefaultAudience), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(clockSkew),
-		jwt.WithTimeFunc(s.now))
+		jwt.WithTimeFunc(s.now)}
+	sum := sha256.Sum256([]byte(token))
+	if e, ok := s.verified.get(sum); ok {
+		if key := s.verifyKey(e.kid); key != nil && key.Equal(e.key) {
+			if err := jwt.NewValidator(opts...).Validate(e.claims); err != nil {
+				s.verified.drop(sum)
+				return nil, err
+			}
+			return e.claims, nil
+		}
+		s.verified.drop(sum) // its key left the key set: verified again (and refused) below
+	}
 	var c tokenClaims
-	_, err := parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if key := s.verifyKey(kid); key != nil {
+	var kid string
+	var key *ecdsa.PublicKey
+	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
+		if key = s.verifyKey(kid); key != nil {
 			return key, nil
 		}
 		// A key created by another replica since our last refresh.
 		if err := s.reloadKeys(ctx); err != nil {
 			return nil, err
 		}
-		if key := s.verifyKey(kid); key != nil {
+		if key = s.verifyKey(kid); key != nil {
 			return key, nil
 		}
 		return nil, errors.New("unknown key id")
@@ -397,6 +414,8 @@ func (s *Service) verify(ctx context.Context, token string) (*tokenClaims, error
 	if c.Subject == "" || (c.AppID == "" && c.TokenUse != tokenUseEnrol) {
 		return nil, errors.New("token without app or subject")
 	}
+	validator := jwt.NewValidator(opts...)
+	s.verified.put(sum, verifiedToken{claims: &c, kid: kid, key: key}, func(x *tokenClaims) bool { return validator.Validate(x) == nil })
 	return &c, nil
 }
 

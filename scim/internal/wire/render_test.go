@@ -7,6 +7,7 @@ import (
 	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/internal/schematest"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // The renderer writes what jsonw (and encoding/json) write for the value it
@@ -58,6 +59,22 @@ func TestRenderIsCanonicalJSON(t *testing.T) {
 				}
 				check("group "+g.ID, b)
 			}
+		}
+	}
+}
+
+// BenchmarkAppendSCIMUser renders a generated user (the load tests' kind)
+// into a reused buffer, as a GET does.
+func BenchmarkAppendSCIMUser(b *testing.B) {
+	u := storagetest.NewUser(7)
+	u.ID, u.Version = "01a22ae4-a731-7000-b498-0406307ff38c", 1
+	o := SCIMOptions{BaseURL: "http://127.0.0.1:8080/scim/v2"}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendSCIMUser(buf[:0], u, o); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

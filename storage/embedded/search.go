@@ -496,6 +496,43 @@ const (
 	opBlockShift = 42
 )
 
+// sortPostOps sorts ops by position, stably (a later change of an entry
+// stays after an earlier one): an LSD radix sort, a byte of the position a
+// pass, skipping the bytes every op shares (the high bytes of the block).
+// A batch of 8,192 creates holds about 800,000 ops, which a comparison sort
+// took about a fifth of the writer's time to order.
+func sortPostOps(ops []postOp) []postOp {
+	if len(ops) < 256 {
+		slices.SortStableFunc(ops, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
+		return ops
+	}
+	var counts [8][256]int
+	for _, op := range ops {
+		for d := range 8 {
+			counts[d][byte(op.pos>>(8*d))]++
+		}
+	}
+	src, dst := ops, make([]postOp, len(ops))
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(src[0].pos>>(8*d))] == len(src) {
+			continue // every op has this byte
+		}
+		sum := 0
+		for i, n := range c {
+			c[i] = sum
+			sum += n
+		}
+		for _, op := range src {
+			k := byte(op.pos >> (8 * d))
+			dst[c[k]] = op
+			c[k]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
 // blockRows must fit the op's 10 offset bits.
 var _ [1 << opKeyShift]struct{} = [blockRows]struct{}{}
 
@@ -571,8 +608,7 @@ func (b *batch) finishSearch() error {
 			return err
 		}
 	}
-	ops := b.postOps
-	slices.SortStableFunc(ops, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
+	ops := sortPostOps(b.postOps)
 	var set []postOp
 	kb := make([]byte, 0, 8)
 	for i := 0; i < len(ops); {

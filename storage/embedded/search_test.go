@@ -1,9 +1,11 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -300,6 +302,26 @@ func TestSortedEqualsScan(t *testing.T) {
 						t.Errorf("filter %q sort %s desc %v, offset %d limit %d: total %d %v, want %d %v", fe, sortBy, desc, w[0], w[1], page.Total, got, len(want), exp)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestSortPostOps: the radix sort orders as a stable comparison sort does
+// (a later change of one entry after an earlier one), on ops that share
+// their high bytes and ops that differ anywhere.
+func TestSortPostOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 255, 256, 5000, 100000} {
+		for _, spread := range []uint64{1 << 20, 1 << 63} {
+			ops := make([]postOp, n)
+			for i := range ops {
+				ops[i] = postOp{pos: rng.Uint64N(spread) &^ 0xff00, mask: uint8(i)} // repeats, and a byte no op has
+			}
+			want := slices.Clone(ops)
+			slices.SortStableFunc(want, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
+			if got := sortPostOps(ops); !slices.Equal(got, want) {
+				t.Fatalf("n=%d spread=%#x: the radix sort differs from a stable sort", n, spread)
 			}
 		}
 	}

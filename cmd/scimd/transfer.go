@@ -499,23 +499,12 @@ type userLine struct {
 	whole bool
 }
 
-// decode reads the user, in one pass over the line.
+// decode reads the user (see decodeUserRecord).
 func (l userLine) decode() (*schemas.User, error) {
 	if !l.whole {
-		u := new(schemas.User)
-		return u, json.Unmarshal(l.b, u)
+		return decodeUserData(l.b)
 	}
-	var rec struct {
-		Type string        `json:"type"`
-		Data *schemas.User `json:"data"`
-	}
-	if err := json.Unmarshal(l.b, &rec); err != nil {
-		return nil, err
-	}
-	if rec.Type != recUser || rec.Data == nil {
-		return nil, fmt.Errorf("not a user record")
-	}
-	return rec.Data, nil
+	return decodeUserRecord(l.b)
 }
 
 // formatError is an input that is not a scimd export (nothing to resume).

@@ -147,3 +147,54 @@ func AsValueError(t testing.TB, err error) *schemas.ValueError {
 	}
 	return ve
 }
+
+// Fill sets every field reachable from the pointer p to a non-zero value
+// (strings, times and numbers different from field to field, slices of two
+// elements, maps of one entry, free-form objects of every JSON kind), so
+// that a field a codec forgets (one added to schemas.User later) fails a
+// round trip through it.
+func Fill(t testing.TB, p any) {
+	t.Helper()
+	n := 0
+	fill(t, reflect.ValueOf(p).Elem(), &n)
+}
+
+func fill(t testing.TB, v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("s" + string(rune('a'+*n%26)) + time.Duration(*n).String())
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int64:
+		v.SetInt(int64(*n))
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Date(2025, 1, 2, 3, 4, 5, *n*1000, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			fill(t, v.Field(i), n)
+		}
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), n)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		fill(t, v.Index(0), n)
+		fill(t, v.Index(1), n)
+	case reflect.Map:
+		if v.Type() == reflect.TypeOf(map[string]any{}) {
+			v.Set(reflect.ValueOf(map[string]any{"s": "x", "n": json.Number("1.50"), "b": false, "z": nil,
+				"o": map[string]any{"a": []any{true, "y", json.Number("-2"), map[string]any{}}}, "e": []any{}}))
+			return
+		}
+		m := reflect.MakeMap(v.Type())
+		e := reflect.New(v.Type().Elem()).Elem()
+		fill(t, e, n)
+		m.SetMapIndex(reflect.ValueOf("k1"), e)
+		v.Set(m)
+	default:
+		t.Fatalf("fill: no rule for %v", v.Type())
+	}
+}

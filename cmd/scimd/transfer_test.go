@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +111,44 @@ func TestImportNoSyncSyncsAtTheEnd(t *testing.T) {
 	defer s.Close()
 	if _, err := s.GetUser(context.Background(), "u00000002"); err != nil {
 		t.Fatalf("after import --no-sync: %v", err)
+	}
+}
+
+// Free-form numbers are imported as the export wrote them: an integer above
+// 2^53 in custom data (stored as json.Number) came back rounded, because the
+// import decoded it as a float64. Both layouts of a user line are checked.
+func TestImportKeepsFreeFormNumbers(t *testing.T) {
+	s, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const big = "12345678901234567891"
+	var in strings.Builder
+	in.WriteString(`{"type":"header","data":{"format":"scimd-export","version":1}}` + "\n")
+	for i := range 2 {
+		u := storagetest.NewUser(i)
+		u.CustomData = map[string]any{"big": json.Number(big), "list": []any{json.Number("9007199254740993")}}
+		data := string(mustJSON(u))
+		if i == 0 {
+			in.WriteString(`{"type":"user","data":` + data + "}\n") // export's layout
+		} else {
+			in.WriteString(`{"data":` + data + `,"type":"user"}` + "\n") // any other
+		}
+	}
+	if _, err := importRecords(context.Background(), s, strings.NewReader(in.String()), io.Discard, 2); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		u, err := s.GetUser(context.Background(), fmt.Sprintf("u%08d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.CustomData["big"]; got != json.Number(big) {
+			t.Errorf("user %d: customData.big is %#v, want %s", i, got, big)
+		}
+		if got := u.CustomData["list"]; !reflect.DeepEqual(got, []any{json.Number("9007199254740993")}) {
+			t.Errorf("user %d: customData.list is %#v", i, got)
+		}
 	}
 }

@@ -82,11 +82,8 @@ type envFlag struct {
 }
 
 func (c *config) flags() []envFlag {
-	return []envFlag{
+	return append(c.backendFlags(), []envFlag{
 		{"addr", "SCIMD_ADDR", "listen address", "127.0.0.1:8080", &c.Addr},
-		{"data-dir", "SCIMD_DATA_DIR", "data directory of the embedded store", "./data", &c.DataDir},
-		{"mongodb-uri", "SCIMD_MONGODB_URI", "MongoDB connection URI; when set, MongoDB is the store instead of the embedded one", "", &c.MongoURI},
-		{"mongodb-database", "SCIMD_MONGODB_DATABASE", "MongoDB database name", "scimd", &c.MongoDatabase},
 		{"public-url", "SCIMD_PUBLIC_URL", "external base URL for absolute URLs (default http://<addr>)", "", &c.PublicURL},
 		{"log-level", "SCIMD_LOG_LEVEL", "log level: debug, info, warn or error", "info", &c.LogLevel},
 		{"log-format", "SCIMD_LOG_FORMAT", "log format: text or json", "text", &c.LogFormat},
@@ -98,7 +95,16 @@ func (c *config) flags() []envFlag {
 		{"trusted-proxies", "SCIMD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed", "", &c.TrustedProxies},
 		{"metrics-addr", "SCIMD_METRICS_ADDR", "separate listen address for /metrics and /debug/pprof/ (then /metrics is not served on -addr)", "", &c.MetricsAddr},
 		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
+	}...)
+}
+
+// backendFlags are the flags of every storage backend (see backends).
+func (c *config) backendFlags() []envFlag {
+	var out []envFlag
+	for _, b := range backends {
+		out = append(out, b.flags(c)...)
 	}
+	return out
 }
 
 // parseConfig reads flags (args excludes the program and sub-command names) and
@@ -143,15 +149,7 @@ func (c *config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("invalid -addr %q: %v", c.Addr, err))
 	}
-	if c.MongoURI == "" && c.DataDir == "" {
-		errs = append(errs, errors.New("-data-dir must not be empty"))
-	}
-	if c.MongoURI != "" && !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
-		errs = append(errs, errors.New("-mongodb-uri must start with mongodb:// or mongodb+srv://"))
-	}
-	if c.MongoURI != "" && c.MongoDatabase == "" {
-		errs = append(errs, errors.New("-mongodb-database must not be empty"))
-	}
+	errs = append(errs, backendOf(c).check(c)...)
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("invalid -public-url %q: want http(s)://host[:port][/path]", c.PublicURL))

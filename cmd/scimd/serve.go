@@ -136,51 +136,87 @@ func publicURL(cfg *config, addr net.Addr) string {
 	return "http://" + addr.String()
 }
 
-// openStore opens the backend the configuration names (see backendName).
+// openStore opens the backend the configuration chooses (see backendOf).
 func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) {
 	return openStoreWith(ctx, cfg, embedded.Options{})
 }
 
-// A backend is one storage implementation the binary links: its label in
-// messages and how it opens from the configuration (embedded takes the
-// embedded store's options, e.g. the metrics hook).
+// A backend is one storage implementation the binary links: its name (in
+// logs and metrics) and label (in messages), its flags, when the
+// configuration chooses it, what makes its configuration invalid, and how it
+// opens (embedded takes the embedded store's options, e.g. the metrics hook).
 type backend struct {
-	label string
-	open  func(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, error)
+	name, label string
+	flags       func(c *config) []envFlag
+	chosen      func(c *config) bool // nil: the default, chosen when no other is
+	check       func(c *config) []error
+	open        func(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, error)
 }
 
-// backends are the storage backends by name, the name the logs and metrics
-// report (dex's pattern: one registry in the composition root, and the only
-// package that names a backend is cmd — internal/layers holds it to that).
-// A new backend is one entry here, its flags in config.go and a case in
-// backendName.
-var backends = map[string]backend{
-	"embedded": {"embedded", func(_ context.Context, cfg *config, opts embedded.Options) (storage.Store, error) {
-		return embedded.OpenWithOptions(cfg.DataDir, opts)
-	}},
-	"mongodb": {"MongoDB", func(ctx context.Context, cfg *config, _ embedded.Options) (storage.Store, error) {
-		return mongo.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
-	}},
+// backends are the storage backends, the default last (dex's pattern: one
+// registry in the composition root, and the only package that names a
+// backend is cmd — internal/layers holds it to that). A new backend is one
+// entry here and the config fields its flags fill.
+var backends = []backend{
+	{
+		name: "mongodb", label: "MongoDB",
+		flags: func(c *config) []envFlag {
+			return []envFlag{
+				{"mongodb-uri", "SCIMD_MONGODB_URI", "MongoDB connection URI; when set, MongoDB is the store instead of the embedded one", "", &c.MongoURI},
+				{"mongodb-database", "SCIMD_MONGODB_DATABASE", "MongoDB database name", "scimd", &c.MongoDatabase},
+			}
+		},
+		chosen: func(c *config) bool { return c.MongoURI != "" },
+		check: func(c *config) []error {
+			var errs []error
+			if !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
+				errs = append(errs, errors.New("-mongodb-uri must start with mongodb:// or mongodb+srv://"))
+			}
+			if c.MongoDatabase == "" {
+				errs = append(errs, errors.New("-mongodb-database must not be empty"))
+			}
+			return errs
+		},
+		open: func(ctx context.Context, cfg *config, _ embedded.Options) (storage.Store, error) {
+			return mongo.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+		},
+	},
+	{
+		name: "embedded", label: "embedded",
+		flags: func(c *config) []envFlag {
+			return []envFlag{{"data-dir", "SCIMD_DATA_DIR", "data directory of the embedded store", "./data", &c.DataDir}}
+		},
+		check: func(c *config) []error {
+			if c.DataDir == "" {
+				return []error{errors.New("-data-dir must not be empty")}
+			}
+			return nil
+		},
+		open: func(_ context.Context, cfg *config, opts embedded.Options) (storage.Store, error) {
+			return embedded.OpenWithOptions(cfg.DataDir, opts)
+		},
+	},
 }
 
-// backendName chooses the backend: MongoDB when a URI is configured, the
-// embedded store otherwise.
-func backendName(cfg *config) string {
-	if cfg.MongoURI != "" {
-		return "mongodb"
+// backendOf is the backend the configuration chooses: the first that says
+// so, else the default.
+func backendOf(cfg *config) backend {
+	for _, b := range backends {
+		if b.chosen == nil || b.chosen(cfg) {
+			return b
+		}
 	}
-	return "embedded"
+	panic("no default backend")
 }
 
 // openStoreWith is openStore with the embedded store's options.
 func openStoreWith(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, string, error) {
-	name := backendName(cfg)
-	b := backends[name]
+	b := backendOf(cfg)
 	s, err := b.open(ctx, cfg, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("open %s store: %w", b.label, err)
 	}
-	return s, name, nil
+	return s, b.name, nil
 }
 
 // bootstrapFile is the name, in the data directory, of the file that receives

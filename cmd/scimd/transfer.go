@@ -64,11 +64,8 @@ type exportHeader struct {
 type storeFlags struct{ c config }
 
 func (sf *storeFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	for _, f := range sf.c.flags() {
-		switch f.name {
-		case "data-dir", "mongodb-uri", "mongodb-database":
-			fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage)
-		}
+	for _, f := range sf.c.backendFlags() {
+		fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage)
 	}
 }
 

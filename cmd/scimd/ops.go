@@ -105,8 +105,8 @@ func parseDays(s string) (time.Duration, error) {
 
 // runBackup is `scimd backup`: online through a running server (--url, with
 // an admin access token in SCIMD_TOKEN), or offline from a data directory no
-// server holds (--data-dir). The copy is written to a temporary file next to
-// --out, synced, checked to open as a scimd store, and renamed into place.
+// server holds (--data-dir). The copy is written next to --out, synced,
+// checked to open as a scimd store, and renamed into place (writeStore).
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scimd backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -122,7 +122,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	start := time.Now()
 	var n int64
-	err := replaceFile(*out, ".partial", func(f io.Writer) error {
+	err := writeStore(*out, func(f io.Writer) error {
 		var err error
 		if *rawURL != "" {
 			n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
@@ -134,7 +134,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		n, err = s.Backup(ctx, f)
 		return errors.Join(err, s.Close())
-	}, checkStoreFile)
+	}, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd: backup: %s\n", oneLine(err))
 		return exitFailure
@@ -169,40 +169,31 @@ func backupOnline(ctx context.Context, base, token string, w io.Writer) (int64, 
 	return io.Copy(w, resp.Body)
 }
 
-// checkStoreFile opens a copy of a database file as a scimd store (in a
-// scratch directory, read fully into memory as at start) and closes it: a
-// truncated or foreign file fails here, before it replaces anything.
-func checkStoreFile(path string) error {
-	dir, err := os.MkdirTemp(filepath.Dir(path), ".scimd-check-")
+// writeStore writes the store file path through a scratch directory beside
+// it: write fills the store file there, which is synced and checked where it
+// lies by opening it as a scimd store (read fully, as at start: a truncated
+// or foreign file fails here) and closing it; then before (when not nil)
+// runs, and only then is the file renamed over path. On any failure the
+// scratch directory is removed and path is left as it was.
+func writeStore(path string, write func(io.Writer) error, before func() error) error {
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".scimd-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := copyFile(path, filepath.Join(dir, embedded.FileName)); err != nil {
-		return err
-	}
-	s, err := embedded.Open(dir)
-	if err != nil {
-		return fmt.Errorf("the copy is not a usable scimd store: %w", err)
-	}
-	return s.Close()
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	return errors.Join(err, out.Close())
+	return replaceFile(path, filepath.Join(dir, embedded.FileName), write, func() error {
+		s, err := embedded.Open(dir)
+		if err != nil {
+			return fmt.Errorf("the copy is not a usable scimd store: %w", err)
+		}
+		if err := s.Close(); err != nil {
+			return err
+		}
+		if before == nil {
+			return nil
+		}
+		return before()
+	})
 }
 
 // runRestore is `scimd restore`: puts a backup in place as the data
@@ -238,16 +229,26 @@ func envOr(getenv func(string) string, name, def string) string {
 }
 
 func restore(in, dataDir string, force bool) error {
-	if err := checkStoreFile(in); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
 	target := filepath.Join(dataDir, embedded.FileName)
-	if _, err := os.Stat(target); err == nil {
-		if !force {
-			return fmt.Errorf("%s exists: stop scimd and re-run with --force to replace it", target)
+	_, err := os.Stat(target)
+	exists := err == nil
+	if exists && !force {
+		return fmt.Errorf("%s exists: stop scimd and re-run with --force to replace it", target)
+	}
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return writeStore(target, func(w io.Writer) error {
+		_, err := io.Copy(w, src)
+		return err
+	}, func() error {
+		if !exists {
+			return nil
 		}
 		// Taking the lock proves no server is running on it.
 		s, err := embedded.Open(dataDir)
@@ -257,27 +258,15 @@ func restore(in, dataDir string, force bool) error {
 		if err := s.Close(); err != nil {
 			return err
 		}
-		if err := os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z")); err != nil {
-			return err
-		}
-	}
-	src, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	return replaceFile(target, ".restoring", func(w io.Writer) error {
-		_, err := io.Copy(w, src)
-		return err
-	}, nil)
+		return os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z"))
+	})
 }
 
-// replaceFile writes path (mode 0600) through a temporary file beside it
-// (path+suffix): write fills it, it is synced, check (when not nil)
-// inspects it, and only then is it renamed over path. On any failure the
-// temporary file is removed and path is left as it was.
-func replaceFile(path, suffix string, write func(io.Writer) error, check func(tmp string) error) error {
-	tmp := path + suffix
+// replaceFile writes path (mode 0600) through the temporary file tmp (on
+// path's file system): write fills it, it is synced, check (when not nil)
+// runs, and only then is it renamed over path. On any failure the temporary
+// file is removed and path is left as it was.
+func replaceFile(path, tmp string, write func(io.Writer) error, check func() error) error {
 	_ = os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -289,7 +278,7 @@ func replaceFile(path, suffix string, write func(io.Writer) error, check func(tm
 	}
 	err = errors.Join(err, f.Close())
 	if err == nil && check != nil {
-		err = check(tmp)
+		err = check()
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

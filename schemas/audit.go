@@ -75,25 +75,10 @@ func auditSame(prev, cur any, a *Attribute) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
+	if f := elemsField(p, a.acc.elems); f != nil {
+		return sameElems(f, elemsField(c, a.acc.elems))
+	}
 	switch a.acc.elems {
-	case eName:
-		return p.Name == c.Name
-	case eEmails:
-		return slices.Equal(p.Emails, c.Emails)
-	case ePhones:
-		return slices.Equal(p.PhoneNumbers, c.PhoneNumbers)
-	case eIMs:
-		return slices.Equal(p.IMs, c.IMs)
-	case ePhotos:
-		return slices.Equal(p.Photos, c.Photos)
-	case eEntitlements:
-		return slices.Equal(p.Entitlements, c.Entitlements)
-	case eRoles:
-		return slices.Equal(p.Roles, c.Roles)
-	case eX509:
-		return slices.Equal(p.X509Certificates, c.X509Certificates)
-	case eAddresses:
-		return slices.Equal(p.Addresses, c.Addresses)
 	case eManager:
 		return managerOf(p) == managerOf(c)
 	case eApp:
@@ -110,6 +95,24 @@ func auditSame(prev, cur any, a *Attribute) bool {
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// sameElems reports whether two fields of one kind, as elemsField returns
+// them, hold equal elements.
+func sameElems(p, c any) bool {
+	switch x := p.(type) {
+	case *Name:
+		return *x == *c.(*Name)
+	case *[]Email:
+		return slices.Equal(*x, *c.(*[]Email))
+	case *[]PhoneNumber:
+		return slices.Equal(*x, *c.(*[]PhoneNumber))
+	case *[]Address:
+		return slices.Equal(*x, *c.(*[]Address))
+	case *[]MultiValue:
+		return slices.Equal(*x, *c.(*[]MultiValue))
 	}
 	return false
 }

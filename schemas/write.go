@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -28,25 +29,11 @@ func Elems(u *User, a *Attribute, appID string) []any {
 // derived view, every element it shows: clearing secondaryEmails keeps the
 // primary; clearing an application link keeps the assignment and its times).
 func ClearElems(u *User, a *Attribute, appID string) {
+	if f := elemsField(u, a.acc.elems); f != nil {
+		reflect.ValueOf(f).Elem().SetZero()
+		return
+	}
 	switch a.acc.elems {
-	case eName:
-		u.Name = Name{}
-	case eEmails:
-		u.Emails = nil
-	case ePhones:
-		u.PhoneNumbers = nil
-	case eIMs:
-		u.IMs = nil
-	case ePhotos:
-		u.Photos = nil
-	case eAddresses:
-		u.Addresses = nil
-	case eEntitlements:
-		u.Entitlements = nil
-	case eRoles:
-		u.Roles = nil
-	case eX509:
-		u.X509Certificates = nil
 	case eManager:
 		if u.Enterprise != nil {
 			u.Enterprise.Manager = nil
@@ -116,15 +103,28 @@ func AppendElem(u *User, a *Attribute) any {
 		u.Addresses = append(u.Addresses, Address{})
 		return &u.Addresses[len(u.Addresses)-1]
 	}
-	if mv := multiValues(u, a.acc.elems); mv != nil {
+	if mv, ok := elemsField(u, a.acc.elems).(*[]MultiValue); ok {
 		*mv = append(*mv, MultiValue{})
 		return &(*mv)[len(*mv)-1]
 	}
 	return nil
 }
 
-func multiValues(u *User, e elems) *[]MultiValue {
+// elemsField returns a pointer to the field of u that holds the elements of
+// kind e — *Name, *[]Email, *[]PhoneNumber, *[]Address or *[]MultiValue —
+// or nil for the kinds that are views of such a field (the primary address,
+// the secondary emails and phones) or live elsewhere (the manager, the
+// application links, groups, the password, meta).
+func elemsField(u *User, e elems) any {
 	switch e {
+	case eName:
+		return &u.Name
+	case eEmails:
+		return &u.Emails
+	case ePhones:
+		return &u.PhoneNumbers
+	case eAddresses:
+		return &u.Addresses
 	case eIMs:
 		return &u.IMs
 	case ePhotos:
@@ -209,7 +209,7 @@ func RemoveElem(u *User, a *Attribute, elem any) {
 	case *PhoneNumber:
 		u.PhoneNumbers = deleteAt(u.PhoneNumbers, e)
 	case *MultiValue:
-		if mv := multiValues(u, a.acc.elems); mv != nil {
+		if mv, ok := elemsField(u, a.acc.elems).(*[]MultiValue); ok {
 			*mv = deleteAt(*mv, e)
 		}
 	}

@@ -76,9 +76,10 @@ type Options struct {
 // Handler serves the SCIM 2.0 API over a directory service. It is safe for
 // concurrent use.
 type Handler struct {
-	svc  *directory.Service
-	opts Options
-	log  *slog.Logger
+	svc       *directory.Service
+	opts      Options
+	log       *slog.Logger
+	discovery map[bool]*discoveryDocs // by usersOnly (see semantics)
 }
 
 // New returns the SCIM face over svc.
@@ -99,7 +100,8 @@ func New(svc *directory.Service, opts Options) *Handler {
 		opts.BulkMaxPayloadBytes = DefaultBulkMaxPayloadBytes
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	return &Handler{svc: svc, opts: opts, log: opts.Logger}
+	return &Handler{svc: svc, opts: opts, log: opts.Logger,
+		discovery: map[bool]*discoveryDocs{false: newDiscoveryDocs(opts, false), true: newDiscoveryDocs(opts, true)}}
 }
 
 // Register mounts the SCIM face on mux under every base in Bases.

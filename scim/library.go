@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/elimity-com/scim/schema"
 
@@ -17,40 +16,6 @@ import (
 // meta-schemas (schema.Definition, ResourceTypeSchema,
 // ServiceProviderConfigSchema) and the error body type (errors.ScimError).
 // The library's Server is not used: see docs/architecture.md for why.
-
-// discoveryDocs serves /Schemas[/urn] and /ResourceTypes[/name] (and the
-// /ResourceType alias some suites use) from the library's definitions, with
-// meta on each document. Discovery lists are never paginated (RFC 7644 §4).
-func (c *call) libraryDiscovery(head, tail string) {
-	usersOnly := c.sem().usersOnly
-	kind, endpoint, docs := "ResourceType", "/ResourceTypes", resourceTypeDocs(usersOnly)
-	if strings.EqualFold(head, "Schemas") {
-		kind, endpoint, docs = "Schema", "/Schemas", schemaDocs(usersOnly)
-	}
-	for _, d := range docs {
-		id, _ := d["id"].(string)
-		if n, ok := metaSchemaNames[id]; ok {
-			d["name"] = n // the library spells them "Service Provider Config", "Resource Type"
-		}
-		d["meta"] = map[string]any{"resourceType": kind, "location": c.baseURL() + endpoint + "/" + id}
-	}
-	if tail == "" {
-		res := make([]any, len(docs))
-		for i, d := range docs {
-			res[i] = d
-		}
-		c.writeJSON(http.StatusOK, map[string]any{"schemas": []string{listResponseURN}, "totalResults": len(docs),
-			"itemsPerPage": len(docs), "startIndex": 1, "Resources": res})
-		return
-	}
-	for _, d := range docs {
-		if d["id"] == tail {
-			c.writeJSON(http.StatusOK, d)
-			return
-		}
-	}
-	c.fail(notFound("no %s %q", strings.ToLower(kind), tail))
-}
 
 // schemaDocs are the schema definitions served under /Schemas: the three
 // meta-schemas, then each resource type's schema and its extensions (with

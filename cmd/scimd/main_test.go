@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,25 +18,14 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testbin"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/embedded"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scimd-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "scimd")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("go build: %v\n%s", err, out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 
 // proc is a running scimd process.
 type proc struct {

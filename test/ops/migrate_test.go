@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testbin"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/test/ferret"
@@ -22,21 +23,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scimd-ops")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "scimd")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/scimd")
-	build.Dir = "../.." // the root module
-	if out, err := build.CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("go build: %v\n%s", err, out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 
 func scimd(t *testing.T, args ...string) string {
 	t.Helper()

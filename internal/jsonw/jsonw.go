@@ -188,6 +188,10 @@ func appendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8], escapeHTML) {
+			i += 8
+			continue
+		}
 		if b := s[i]; b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' && (!escapeHTML || b != '<' && b != '>' && b != '&') {
 				i++
@@ -233,6 +237,26 @@ func appendString(dst []byte, s string, escapeHTML bool) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// The word-at-a-time test of plain8: lo has 1 in every byte, hi has 0x80.
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes of s are ASCII that a JSON string holds
+// as they are (what appendString copies without a look at each byte).
+func plain8(s string, escapeHTML bool) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	// (v - lo) &^ v & hi is not 0 when a byte of v is 0 (and v is ASCII).
+	zero := func(v uint64) uint64 { return (v - lo) &^ v & hi }
+	bad := x&hi | (x-0x20*lo)&^x&hi | zero(x^'"'*lo) | zero(x^'\\'*lo)
+	if escapeHTML {
+		bad |= zero(x^'<'*lo) | zero(x^'>'*lo) | zero(x^'&'*lo)
+	}
+	return bad == 0
 }
 
 // isValidNumber reports whether s is a JSON number literal (encoding/json's test).

@@ -123,3 +123,44 @@ func TestRaw(t *testing.T) {
 		t.Errorf("Append = %s, %v", got, err)
 	}
 }
+
+// BenchmarkAppendString writes the strings of a SCIM user: mostly ASCII
+// without anything to escape.
+func BenchmarkAppendString(b *testing.B) {
+	strs := []string{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "ken.lovelace.7@example.com",
+		"2024-01-01T00:00:07.000Z", "http://127.0.0.1:8080/scim/v2/Users/01a22ae4-a731-7000-b498-0406307ff38c", "Ken", "107 Main St\nPortland"}
+	var dst []byte
+	for b.Loop() {
+		dst = dst[:0]
+		for _, s := range strs {
+			dst = appendString(dst, s, false)
+		}
+	}
+}
+
+// Every byte at every position of an 8-byte word is escaped as encoding/json
+// escapes it, with and without escapeHTML (the word-at-a-time test of
+// appendString).
+func TestAppendStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			for _, n := range []int{8, 9, 16} {
+				b := bytes.Repeat([]byte("a"), n)
+				b[pos] = byte(c)
+				s := string(b)
+				for _, html := range []bool{false, true} {
+					var buf bytes.Buffer
+					enc := json.NewEncoder(&buf)
+					enc.SetEscapeHTML(html)
+					if err := enc.Encode(s); err != nil {
+						t.Fatal(err)
+					}
+					want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+					if got := appendString(nil, s, html); !bytes.Equal(got, want) {
+						t.Fatalf("byte %#x at %d of %d, html %v: %q, want %q", c, pos, n, html, got, want)
+					}
+				}
+			}
+		}
+	}
+}

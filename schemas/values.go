@@ -125,6 +125,10 @@ func formatTime(t time.Time, millis bool) any {
 	return t.UTC().Format(wireTime)
 }
 
+// AppendWireTime appends t as RenderValue renders a time that is not in
+// milliseconds (RFC 3339 in UTC with milliseconds), without the quotes.
+func AppendWireTime(dst []byte, t time.Time) []byte { return t.UTC().AppendFormat(dst, wireTime) }
+
 // RenderValue converts a Value to its JSON form on the wire, the same on
 // every face: a string, a boolean, a float64 number, and a time as
 // formatTime says (epoch milliseconds when millis, else RFC 3339 in UTC with

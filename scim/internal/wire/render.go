@@ -90,6 +90,10 @@ func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bo
 		return jsonw.AppendString(dst, v.Str, false), true, nil
 	case schemas.KindBool:
 		return strconv.AppendBool(dst, v.Bool), true, nil
+	case schemas.KindTime:
+		if !a.Millis() {
+			return append(schemas.AppendWireTime(append(dst, '"'), v.Time), '"'), true, nil
+		}
 	}
 	dst, err := jsonw.Append(dst, schemas.RenderValue(v, a.Millis()), false)
 	return dst, err == nil, err

@@ -74,7 +74,7 @@ func (s *Store) DeleteApp(ctx context.Context, id string, e *schemas.Event) erro
 		if _, ok := b.app(id); !ok {
 			return storage.ErrNotFound
 		}
-		err := b.restage(seconds(b.u.apps, id), func(old *schemas.User) *schemas.User {
+		err := b.restage(seconds(b.u.apps(), id), func(old *schemas.User) *schemas.User {
 			if _, ok := old.Apps[id]; !ok {
 				return nil
 			}

@@ -664,7 +664,7 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 		if err := tx.Bucket(bucketEvents).Put(eventKey(e.Time, e.ID), enc); err != nil {
 			return err
 		}
-		return indexEvent(tx, eventKey(e.Time, e.ID), e.TargetID, e.ActorID, true)
+		return indexEvent(&txBuckets{tx: tx}, eventKey(e.Time, e.ID), e.TargetID, e.ActorID, true)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -959,7 +959,7 @@ func TestIndexAllEmails(t *testing.T) {
 		}
 		scan, planned := scanAndPlan(t, s, f)
 		var ids []string
-		err = s.userView(func(_ *bolt.Tx, r *users) error { ids = seconds(r.emails, schemas.Fold(v)); return nil })
+		err = s.userView(func(_ *bolt.Tx, r *users) error { ids = seconds(r.emails(), schemas.Fold(v)); return nil })
 		if err != nil || !planned || page.Total != len(scan) || len(ids) != len(scan) {
 			t.Errorf("emails.value eq %q: %d users, index %v, full scan %d (planned %v)", v, page.Total, ids, len(scan), planned)
 		}

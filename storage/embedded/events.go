@@ -85,10 +85,10 @@ func (b *batch) putEvent(ev *stagedEvent) error {
 		return nil
 	}
 	b.staged++
-	if err := b.eb.Put(ev.key, ev.enc); err != nil {
+	if err := b.u.bucket(fbEvents).Put(ev.key, ev.enc); err != nil {
 		return err
 	}
-	return indexEvent(b.tx, ev.key, ev.target, ev.actor, true)
+	return indexEvent(&b.u.txBuckets, ev.key, ev.target, ev.actor, true)
 }
 
 // The indexes of events by target and by actor (pairKey(ixID(id), the
@@ -108,15 +108,15 @@ const maxIndexedID = 1024
 
 // indexEvent puts (put) or deletes the index entries of the event stored
 // under key with the given target and actor.
-func indexEvent(tx *bolt.Tx, key []byte, target, actor string, put bool) error {
+func indexEvent(t *txBuckets, key []byte, target, actor string, put bool) error {
 	for _, ix := range [2]struct {
-		bucket []byte
+		bucket fileBucket
 		id     string
-	}{{bucketEventTargets, target}, {bucketEventActors, actor}} {
+	}{{fbEventTargets, target}, {fbEventActors, actor}} {
 		if !indexed(ix.id) {
 			continue
 		}
-		bk, k := tx.Bucket(ix.bucket), ixEntry(ix.id, key)
+		bk, k := t.bucket(ix.bucket), ixEntry(ix.id, key)
 		var err error
 		if put {
 			err = bk.Put(k, present)
@@ -182,7 +182,8 @@ func indexAllEvents(db *bolt.DB) error {
 				done = true
 				return nil
 			}
-			c := tx.Bucket(bucketEvents).Cursor()
+			t := &txBuckets{tx: tx}
+			c := t.bucket(fbEvents).Cursor()
 			k, v := firstAfter(c, meta.Get(keyEventsIndexedTo))
 			var last []byte
 			for n := 0; k != nil && n < migrateChunk; k, v = c.Next() {
@@ -192,7 +193,7 @@ func indexAllEvents(db *bolt.DB) error {
 				if err != nil {
 					continue
 				}
-				if err := indexEvent(tx, k, h.Tg, h.A, true); err != nil {
+				if err := indexEvent(t, k, h.Tg, h.A, true); err != nil {
 					return err
 				}
 			}
@@ -474,7 +475,7 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.Signin
 			}
 			b.staged++
 			b.keys, b.keysOK = stored, true
-			return b.mb.Put(keySigningKeys, enc)
+			return b.u.bucket(fbMeta).Put(keySigningKeys, enc)
 		})
 		if err == errRetry {
 			continue
@@ -498,17 +499,17 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	err := s.submit(func(b *batch) error {
 		n = 0
 		var keys [][]byte
-		c := b.eb.Cursor()
+		c := b.u.bucket(fbEvents).Cursor()
 		for k, _ := c.First(); k != nil && len(keys) < limit && bytes.Compare(k[:12], hi) < 0; k, _ = c.Next() {
 			keys = append(keys, slices.Clone(k))
 		}
 		for _, k := range keys {
-			if h, err := decodeEventHead(k, b.eb.Get(k)); err == nil {
-				if err := indexEvent(b.tx, k, h.Tg, h.A, false); err != nil {
+			if h, err := decodeEventHead(k, b.u.bucket(fbEvents).Get(k)); err == nil {
+				if err := indexEvent(&b.u.txBuckets, k, h.Tg, h.A, false); err != nil {
 					return err
 				}
 			}
-			if err := b.eb.Delete(k); err != nil {
+			if err := b.u.bucket(fbEvents).Delete(k); err != nil {
 				return err
 			}
 			b.staged++

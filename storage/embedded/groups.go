@@ -56,7 +56,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 		if _, ok := b.group(id); !ok {
 			return storage.ErrNotFound
 		}
-		for _, u := range seconds(b.u.members, id) {
+		for _, u := range seconds(b.u.members(), id) {
 			if err := b.setMembership(id, u, false); err != nil {
 				return err
 			}
@@ -193,5 +193,5 @@ func applyGroup(ch storage.GroupChange, g *schemas.Group) (*schemas.Group, bool,
 func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, removed []string, err error) {
 	return storage.PlanMembers(ops, b.userExists,
 		func(u string) bool { return b.u.isMember(group, u) },
-		func() []string { return seconds(b.u.members, group) })
+		func() []string { return seconds(b.u.members(), group) })
 }

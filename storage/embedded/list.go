@@ -113,7 +113,7 @@ func matchCovered(ctx context.Context, r *users, f schemas.Filter, rs rowSet, pl
 		}
 		return nil
 	}
-	c := r.search.recs.Cursor()
+	c := r.search.recs().Cursor()
 	if planned {
 		sure := rs.sure
 		for _, row := range rs.rows {
@@ -159,7 +159,7 @@ func pageOfRows(tx *bolt.Tx, r *users, rows []uint32, q storage.Query, page *sto
 	// Walking visits about to·users/rows ids (cheap: a cursor step each);
 	// reading the rows costs a lookup per row (about ten steps).
 	if int64(to)*int64(countUsers(tx)) < 10*int64(len(rows))*int64(len(rows)) {
-		c := r.search.rows.Cursor()
+		c := r.search.rows().Cursor()
 		i := 0
 		for k, v := c.First(); k != nil && i < to; k, v = c.Next() {
 			if _, in := slices.BinarySearch(rows, decodeRow(v)); in {
@@ -191,7 +191,7 @@ func pageOfRows(tx *bolt.Tx, r *users, rows []uint32, q storage.Query, page *sto
 // user has), in row order.
 func (r *users) rowIDs(rows []uint32) []string {
 	ids := make([]string, 0, len(rows))
-	c := r.search.recs.Cursor()
+	c := r.search.recs().Cursor()
 	for _, row := range rows {
 		key := encodeRow(row)
 		if k, v := c.Seek(key); k != nil && bytes.Equal(k, key) {
@@ -212,7 +212,7 @@ func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas
 	}
 	// The versions are keyed like the records, a few bytes each instead of
 	// a whole user: skip to the offset on them, then read the page.
-	vc := r.versions.Cursor()
+	vc := r.versions().Cursor()
 	first, _ := vc.First()
 	for i := 0; i < from && first != nil; i++ {
 		first, _ = vc.Next()
@@ -220,7 +220,7 @@ func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas
 	if first == nil {
 		return nil
 	}
-	c := r.recs.Cursor()
+	c := r.recs().Cursor()
 	k, v := c.Seek(first)
 	for i := from; i < to && k != nil; i++ {
 		u, err := r.decode(string(k), v)
@@ -303,7 +303,7 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 	}
 	// The versions are keyed like the records: a second cursor walks them
 	// in step instead of a lookup per user.
-	c, vc := r.recs.Cursor(), r.versions.Cursor()
+	c, vc := r.recs().Cursor(), r.versions().Cursor()
 	vk, vv := vc.First()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		for vk != nil && bytes.Compare(vk, k) < 0 {
@@ -496,7 +496,7 @@ func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 	if ids, ok := s.planUserExact(r, c); ok {
 		rows := make([]uint32, 0, len(ids))
 		for _, id := range ids {
-			if v := r.search.rows.Get([]byte(id)); v != nil {
+			if v := r.search.rows().Get([]byte(id)); v != nil {
 				rows = append(rows, decodeRow(v))
 			}
 		}
@@ -522,7 +522,7 @@ func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 	// that needs a value there (not ne, not against null) needs the assignment.
 	if c.Path.AppID != "" && (a.Canonical == "apps" || (c.Path.Parent != nil && c.Path.Parent.Canonical == "apps")) &&
 		(c.Op == schemas.OpPr || (c.Op != schemas.OpNe && c.Value.Kind != schemas.KindNull)) {
-		return seconds(r.apps, c.Path.AppID), true
+		return seconds(r.apps(), c.Path.AppID), true
 	}
 	if c.Op != schemas.OpEq || c.Value.Kind != schemas.KindString || len(c.Path.Keys) > 0 {
 		return nil, false
@@ -531,7 +531,7 @@ func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 	if a.Canonical == "groups" || (c.Path.Parent != nil && c.Path.Parent.Canonical == "groups" && a.Name == "value") {
 		// Group ids compare as the catalog says (case-insensitively unless
 		// caseExact): take every group whose id matches.
-		ids := seconds(r.members, v)
+		ids := seconds(r.members(), v)
 		if a.CaseExact {
 			return ids, true
 		}
@@ -547,7 +547,7 @@ func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 		}
 		s.mu.RUnlock()
 		for _, g := range others {
-			ids = append(ids, seconds(r.members, g)...)
+			ids = append(ids, seconds(r.members(), g)...)
 		}
 		return ids, true
 	}
@@ -555,7 +555,7 @@ func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 		if c.Path.Parent.Canonical == "emails" && a.Name == "value" {
 			// Every email of every user, folded: a superset for a
 			// case-exact comparison too.
-			return seconds(r.emails, schemas.Fold(v)), true
+			return seconds(r.emails(), schemas.Fold(v)), true
 		}
 		return nil, false
 	}

@@ -287,18 +287,16 @@ func searchRecordID(v []byte) string {
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
 
 // search gives access to the search buckets of one transaction.
-type search struct {
-	rows, recs, post, meta *bolt.Bucket
-}
+type search struct{ *txBuckets }
 
-func searchOf(tx *bolt.Tx) *search {
-	return &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords), post: tx.Bucket(bucketPostings),
-		meta: tx.Bucket(bucketMeta)}
-}
+func (s *search) rows() *bolt.Bucket { return s.bucket(fbUserRows) }
+func (s *search) recs() *bolt.Bucket { return s.bucket(fbSearchRecords) }
+func (s *search) post() *bolt.Bucket { return s.bucket(fbPostings) }
+func (s *search) meta() *bolt.Bucket { return s.bucket(fbMeta) }
 
 // blocks is the number of posting blocks in use.
 func (s *search) blocks() uint32 {
-	return (decodeRow(s.meta.Get(keyNextRow)) + blockRows - 1) / blockRows
+	return (decodeRow(s.meta().Get(keyNextRow)) + blockRows - 1) / blockRows
 }
 
 // candidates returns the rows (sorted) that hold every posting key of keys
@@ -340,7 +338,7 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	for _, t := range tris {
 		var rows []uint32
 		for _, b := range sampled {
-			offs = appendMasked(offs[:0], s.post.Get(key(t, b)), mask)
+			offs = appendMasked(offs[:0], s.post().Get(key(t, b)), mask)
 			for _, o := range offs {
 				rows = append(rows, b*blockRows+uint32(o))
 			}
@@ -363,7 +361,7 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	for block := range blocks {
 		offs = offs[:0]
 		for i, t := range tris {
-			v := s.post.Get(key(t, block))
+			v := s.post().Get(key(t, block))
 			if i == 0 {
 				offs = appendMasked(offs, v, mask)
 			} else {
@@ -386,7 +384,7 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
 	kb := make([]byte, 0, 8)
 	for block := range s.blocks() {
-		v := s.post.Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
+		v := s.post().Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
 		for i := 0; i+entrySize <= len(v); i += entrySize {
 			if m := v[i+2]; m&mask != 0 {
 				row := block*blockRows + uint32(binary.BigEndian.Uint16(v[i:]))
@@ -541,17 +539,17 @@ var _ [1 << opKeyShift]struct{} = [blockRows]struct{}{}
 // postings. Posting changes are collected and written once per batch
 // (finishSearch).
 func (b *batch) stageSearch(id string, old, nu *userImage) error {
-	sr := b.search
+	sr := &b.u.search
 	var row uint32
-	if v := sr.rows.Get([]byte(id)); v != nil {
+	if v := sr.rows().Get([]byte(id)); v != nil {
 		row = binary.BigEndian.Uint32(v)
 	} else if nu != nil {
 		if b.nextRow < 0 {
-			b.nextRow = int64(decodeRow(b.mb.Get(keyNextRow)))
+			b.nextRow = int64(decodeRow(b.u.bucket(fbMeta).Get(keyNextRow)))
 		}
 		row = uint32(b.nextRow)
 		b.nextRow++
-		if err := sr.rows.Put([]byte(id), encodeRow(row)); err != nil {
+		if err := sr.rows().Put([]byte(id), encodeRow(row)); err != nil {
 			return err
 		}
 	} else {
@@ -565,7 +563,7 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	if nu != nil {
 		np, ns = nu.posts, &nu.sorts
 	}
-	if err := stageSortKeys(b.u.sortKeys, id, row, os, ns); err != nil {
+	if err := stageSortKeys(b.u.sortKeys(), id, row, os, ns); err != nil {
 		return err
 	}
 	at := uint64(row/blockRows)<<opBlockShift | uint64(row%blockRows)
@@ -585,12 +583,12 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		}
 	}
 	if nu == nil {
-		if err := sr.recs.Delete(encodeRow(row)); err != nil {
+		if err := sr.recs().Delete(encodeRow(row)); err != nil {
 			return err
 		}
-		return sr.rows.Delete([]byte(id))
+		return sr.rows().Delete([]byte(id))
 	}
-	return sr.recs.Put(encodeRow(row), nu.search)
+	return sr.recs().Put(encodeRow(row), nu.search)
 }
 
 func decodeRow(v []byte) uint32 {
@@ -604,7 +602,7 @@ func decodeRow(v []byte) uint32 {
 // once, in key order, and the next row number.
 func (b *batch) finishSearch() error {
 	if b.nextRow >= 0 {
-		if err := b.mb.Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
+		if err := b.u.bucket(fbMeta).Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
 			return err
 		}
 	}
@@ -622,12 +620,12 @@ func (b *batch) finishSearch() error {
 			}
 		}
 		k := append(binary.BigEndian.AppendUint32(kb[:0], uint32(key>>(opBlockShift-opKeyShift))), keyBytes(postKey(key))...)
-		v := mergeEntries(b.search.post.Get(k), set)
+		v := mergeEntries(b.u.search.post().Get(k), set)
 		var err error
 		if len(v) == 0 {
-			err = b.search.post.Delete(k)
+			err = b.u.search.post().Delete(k)
 		} else {
-			err = b.search.post.Put(k, v)
+			err = b.u.search.post().Put(k, v)
 		}
 		if err != nil {
 			return err
@@ -741,27 +739,26 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			if err := tx.DeleteBucket(bucketPostings); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 				return err
 			}
-			post, err := tx.CreateBucket(bucketPostings)
-			if err != nil {
+			// Neither bucket is open in r yet: its first use opens the new one.
+			if _, err := tx.CreateBucket(bucketPostings); err != nil {
 				return err
 			}
-			sr.post = post
 			if err := tx.DeleteBucket(bucketSortKeys); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 				return err
 			}
-			if r.sortKeys, err = tx.CreateBucket(bucketSortKeys); err != nil {
+			if _, err := tx.CreateBucket(bucketSortKeys); err != nil {
 				return err
 			}
 		}
 		to := min(from+uint32(rebuildChunk), next)
 		post := make(map[string][]byte)
 		for row := from; row < to; row++ {
-			v := sr.recs.Get(encodeRow(row))
+			v := sr.recs().Get(encodeRow(row))
 			if v == nil {
 				continue // no user has the row any more
 			}
 			id := strings.Clone(searchRecordID(v))
-			rec := r.recs.Get([]byte(id))
+			rec := r.recs().Get([]byte(id))
 			if rec == nil {
 				return fmt.Errorf("user %s has a search row but no record", id)
 			}
@@ -769,11 +766,11 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			if err != nil {
 				return fmt.Errorf("user %s: %w", id, err)
 			}
-			if err := sr.recs.Put(encodeRow(row), encodeSearchRecord(u)); err != nil {
+			if err := sr.recs().Put(encodeRow(row), encodeSearchRecord(u)); err != nil {
 				return err
 			}
 			sk := sortKeysOf(u)
-			if err := stageSortKeys(r.sortKeys, id, row, nil, &sk); err != nil {
+			if err := stageSortKeys(r.sortKeys(), id, row, nil, &sk); err != nil {
 				return err
 			}
 			block, off := row/blockRows, uint16(row%blockRows)
@@ -783,9 +780,9 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			}
 		}
 		keys := slices.Sorted(maps.Keys(post))
-		sr.post.FillPercent = 0.9
+		sr.post().FillPercent = 0.9
 		for _, k := range keys {
-			if err := sr.post.Put([]byte(k), post[k]); err != nil {
+			if err := sr.post().Put([]byte(k), post[k]); err != nil {
 				return err
 			}
 		}

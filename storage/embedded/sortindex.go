@@ -172,7 +172,7 @@ func pageSorted(tx *bolt.Tx, r *users, ix *sortIndex, desc bool, all bool, rows 
 		walk *= 4
 	}
 	if all || walk < 10*int64(n) {
-		ids = walkSorted(r.sortKeys, ix, desc, all, rows, from, to)
+		ids = walkSorted(r.sortKeys(), ix, desc, all, rows, from, to)
 	} else {
 		var err error
 		if ids, err = sortRows(r, ix, desc, rows, from, to); err != nil {
@@ -245,7 +245,7 @@ func sortRows(r *users, ix *sortIndex, desc bool, rows []uint32, from, to int) (
 	}
 	items := make([]item, 0, len(rows))
 	var scratch schemas.User
-	c := r.search.recs.Cursor()
+	c := r.search.recs().Cursor()
 	for _, row := range rows {
 		key := encodeRow(row)
 		k, v := c.Seek(key)

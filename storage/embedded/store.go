@@ -313,20 +313,6 @@ func migrateV3(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 }
 
-// fileBuckets returns the names of every bucket of a current file.
-func fileBuckets() [][]byte {
-	names := [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents, bucketAdmins,
-		bucketSessions, bucketLoginFailures, bucketUserVersions, bucketUserGroups, bucketGroupMembers, bucketAppUsers,
-		bucketUserRows, bucketSearchRecords, bucketPostings, bucketSortKeys, bucketUserEmails, bucketLoginClash,
-		bucketEventTargets, bucketEventActors}
-	for _, n := range bucketUserIndex {
-		if n != nil {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
 // createBuckets creates every bucket of the file that does not exist yet.
 func createBuckets(tx *bolt.Tx) error {
 	for _, name := range fileBuckets() {
@@ -469,7 +455,7 @@ func (s *Store) Ping(ctx context.Context) error {
 			return f.err
 		}
 		probe := []byte(time.Now().UTC().Format(time.RFC3339Nano))
-		if err := s.submit(func(b *batch) error { b.staged++; return b.mb.Put(keyProbe, probe) }); err != nil {
+		if err := s.submit(func(b *batch) error { b.staged++; return b.u.bucket(fbMeta).Put(keyProbe, probe) }); err != nil {
 			return err
 		}
 	}

@@ -65,61 +65,34 @@ func decodeVersion(b []byte) int64 {
 }
 
 // users gives access to the users of one bbolt transaction (a reader's or the
-// writer's). Its buckets are looked up once, so that several goroutines may
-// read through it in a read-only transaction.
+// writer's), its buckets opened on first use (txBuckets): one goroutine at a
+// time.
 type users struct {
-	recs, versions, groups, members, apps *bolt.Bucket
-	emails                                *bolt.Bucket           // pairKey(Fold(email value), user)
-	ix                                    [numKinds]*bolt.Bucket // the user kinds in buckets only
-	clash                                 *bolt.Bucket           // bucketLoginClash
-	search                                *search
-	sortKeys                              *bolt.Bucket // sortindex.go
+	txBuckets
+	search search // on the same buckets
 }
 
 func usersOf(tx *bolt.Tx) *users {
-	u := &users{
-		recs:     tx.Bucket(bucketUsers),
-		versions: tx.Bucket(bucketUserVersions),
-		groups:   tx.Bucket(bucketUserGroups),
-		members:  tx.Bucket(bucketGroupMembers),
-		apps:     tx.Bucket(bucketAppUsers),
-		emails:   tx.Bucket(bucketUserEmails),
-		clash:    tx.Bucket(bucketLoginClash),
-		search:   searchOf(tx),
-		sortKeys: tx.Bucket(bucketSortKeys),
-	}
-	for k, n := range bucketUserIndex {
-		if n != nil {
-			u.ix[k] = tx.Bucket(n)
-		}
-	}
+	u := &users{txBuckets: txBuckets{tx: tx}}
+	u.search = search{&u.txBuckets}
 	return u
 }
 
-// readerOf is usersOf for reading users by id: only the buckets that get
-// and its decode read (records, versions, memberships). Opening a bucket
-// costs allocations, and a read by id needs three of the dozen.
-func readerOf(tx *bolt.Tx) *users {
-	return &users{recs: tx.Bucket(bucketUsers), versions: tx.Bucket(bucketUserVersions), groups: tx.Bucket(bucketUserGroups)}
-}
+func (r *users) recs() *bolt.Bucket     { return r.bucket(fbUsers) }
+func (r *users) versions() *bolt.Bucket { return r.bucket(fbUserVersions) }
+func (r *users) groups() *bolt.Bucket   { return r.bucket(fbUserGroups) }   // pairKey(user, group)
+func (r *users) members() *bolt.Bucket  { return r.bucket(fbGroupMembers) } // pairKey(group, user)
+func (r *users) apps() *bolt.Bucket     { return r.bucket(fbAppUsers) }
+func (r *users) emails() *bolt.Bucket   { return r.bucket(fbUserEmails) } // pairKey(Fold(email value), user)
+func (r *users) clash() *bolt.Bucket    { return r.bucket(fbLoginClash) }
+func (r *users) sortKeys() *bolt.Bucket { return r.bucket(fbSortKeys) } // sortindex.go
 
-// finderOf is readerOf for reading users by a unique field (FindUser, the
-// login path): it adds only what owner reads (the unique indexes, the kept
-// clashes, the search rows and records).
-func finderOf(tx *bolt.Tx) *users {
-	r := readerOf(tx)
-	r.clash = tx.Bucket(bucketLoginClash)
-	r.search = &search{rows: tx.Bucket(bucketUserRows), recs: tx.Bucket(bucketSearchRecords)}
-	for k, n := range bucketUserIndex {
-		if n != nil {
-			r.ix[k] = tx.Bucket(n)
-		}
-	}
-	return r
-}
+// ix returns the unique index of kind, or nil for the kinds that are not
+// buckets (bucketUserIndex).
+func (r *users) ix(kind uniqueKind) *bolt.Bucket { return r.bucket(fbIndex + fileBucket(kind)) }
 
 // exists reports whether the user is stored.
-func (r *users) exists(id string) bool { return id != "" && r.recs.Get([]byte(id)) != nil }
+func (r *users) exists(id string) bool { return id != "" && r.recs().Get([]byte(id)) != nil }
 
 // version returns the version of the user (0: no such user): the version
 // of its record (userVersions) plus the number of changes of its memberships
@@ -130,7 +103,7 @@ func (r *users) version(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	return decodeVersion(r.versions.Get([]byte(id))) + r.memberCount(id)
+	return decodeVersion(r.versions().Get([]byte(id))) + r.memberCount(id)
 }
 
 // memberKey is the key, in userGroups, of the number of membership changes
@@ -140,13 +113,13 @@ func memberKey(id string) []byte { return pairPrefix(id) }
 
 // memberCount returns the number of membership changes of the user.
 func (r *users) memberCount(id string) int64 {
-	return decodeVersion(r.groups.Get(memberKey(id)))
+	return decodeVersion(r.groups().Get(memberKey(id)))
 }
 
 // putVersion stores v as the user's version: its record's version is v less
 // its membership count.
 func (r *users) putVersion(id string, v int64) error {
-	return r.versions.Put([]byte(id), encodeVersion(v-r.memberCount(id)))
+	return r.versions().Put([]byte(id), encodeVersion(v-r.memberCount(id)))
 }
 
 // get decodes the user, or returns nil when it does not exist.
@@ -154,7 +127,7 @@ func (r *users) get(id string) (*schemas.User, error) {
 	if id == "" {
 		return nil, nil
 	}
-	v := r.recs.Get([]byte(id))
+	v := r.recs().Get([]byte(id))
 	if v == nil {
 		return nil, nil
 	}
@@ -176,14 +149,14 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 func (r *users) complete(u *schemas.User) {
 	var n int64
 	u.GroupIDs, n = r.groupsOf(u.ID)
-	u.Version = decodeVersion(r.versions.Get([]byte(u.ID))) + n
+	u.Version = decodeVersion(r.versions().Get([]byte(u.ID))) + n
 }
 
 // groupsOf returns the groups of the user, ascending, and its number of
 // membership changes (see version), with one seek.
 func (r *users) groupsOf(id string) (groups []string, changes int64) {
 	prefix := pairPrefix(id)
-	c := r.groups.Cursor()
+	c := r.groups().Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
 			changes = decodeVersion(v)
@@ -203,18 +176,18 @@ func (r *users) owner(kind uniqueKind, key string) string {
 		return ""
 	}
 	if !loginKind(kind) {
-		return string(r.ix[kind].Get([]byte(key)))
+		return string(r.ix(kind).Get([]byte(key)))
 	}
-	if id := r.clash.Get(clashKey(kind, key)); id != nil {
+	if id := r.clash().Get(clashKey(kind, key)); id != nil {
 		return string(id)
 	}
-	id := string(r.ix[kLogin].Get([]byte(key)))
+	id := string(r.ix(kLogin).Get([]byte(key)))
 	if id == "" {
 		return ""
 	}
-	row := r.search.rows.Get([]byte(id))
+	row := r.search.rows().Get([]byte(id))
 	var u schemas.User
-	if row == nil || viewSearchRecord(r.search.recs.Get(row), &u) != nil || keysOfUser(&u)[kind] != key {
+	if row == nil || viewSearchRecord(r.search.recs().Get(row), &u) != nil || keysOfUser(&u)[kind] != key {
 		return ""
 	}
 	return id
@@ -223,10 +196,10 @@ func (r *users) owner(kind uniqueKind, key string) string {
 // dropClash removes the kept clash of key in the login kind when id held it.
 func (r *users) dropClash(kind uniqueKind, id, key string) error {
 	k := clashKey(kind, key)
-	if v := r.clash.Get(k); v == nil || string(v) != id {
+	if v := r.clash().Get(k); v == nil || string(v) != id {
 		return nil
 	}
-	return r.clash.Delete(k)
+	return r.clash().Delete(k)
 }
 
 // count is the number of users (kept in the meta bucket).
@@ -238,15 +211,10 @@ func countUsers(tx *bolt.Tx) int {
 // lock (a long scan must not hold up writers), failing with ErrClosed after
 // Close.
 func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
-	return s.userViewOf(usersOf, fn)
-}
-
-// userViewOf is userView with the buckets open picks.
-func (s *Store) userViewOf(open func(*bolt.Tx) *users, fn func(tx *bolt.Tx, r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, open(tx)) })
+	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, usersOf(tx)) })
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -257,11 +225,11 @@ func (s *Store) userViewOf(open func(*bolt.Tx) *users, fn func(tx *bolt.Tx, r *u
 // into the buckets of r: versions, memberships, assignments and unique keys.
 // Used by the migration of a format-1 file.
 func (r *users) writeUserIndexes(u *schemas.User) error {
-	if err := r.versions.Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
+	if err := r.versions().Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
 		return err
 	}
 	for _, e := range emailKeys(u) {
-		if err := r.emails.Put(pairKey(e, u.ID), present); err != nil {
+		if err := r.emails().Put(pairKey(e, u.ID), present); err != nil {
 			return err
 		}
 	}
@@ -272,7 +240,7 @@ func (r *users) writeUserIndexes(u *schemas.User) error {
 	}
 	for a, l := range u.Apps {
 		if l != nil {
-			if err := r.apps.Put(pairKey(a, u.ID), present); err != nil {
+			if err := r.apps().Put(pairKey(a, u.ID), present); err != nil {
 				return err
 			}
 		}
@@ -280,13 +248,13 @@ func (r *users) writeUserIndexes(u *schemas.User) error {
 	k := keysOfUser(u)
 	for kind := range k {
 		if k[kind] != "" && !loginKind(uniqueKind(kind)) {
-			if err := r.ix[kind].Put([]byte(k[kind]), []byte(u.ID)); err != nil {
+			if err := r.ix(uniqueKind(kind)).Put([]byte(k[kind]), []byte(u.ID)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, l := range loginKeys(u) {
-		if err := r.ix[kLogin].Put([]byte(l), []byte(u.ID)); err != nil {
+		if err := r.ix(kLogin).Put([]byte(l), []byte(u.ID)); err != nil {
 			return err
 		}
 	}
@@ -297,35 +265,35 @@ func (r *users) writeUserIndexes(u *schemas.User) error {
 // directions.
 func (r *users) setMember(group, user string, in bool) error {
 	if in {
-		if err := r.groups.Put(pairKey(user, group), present); err != nil {
+		if err := r.groups().Put(pairKey(user, group), present); err != nil {
 			return err
 		}
-		return r.members.Put(pairKey(group, user), present)
+		return r.members().Put(pairKey(group, user), present)
 	}
-	if err := r.groups.Delete(pairKey(user, group)); err != nil {
+	if err := r.groups().Delete(pairKey(user, group)); err != nil {
 		return err
 	}
-	return r.members.Delete(pairKey(group, user))
+	return r.members().Delete(pairKey(group, user))
 }
 
 // countMemberChange gives the user a new version after a change of its
 // memberships (see version).
 func (r *users) countMemberChange(user string) error {
-	return r.groups.Put(memberKey(user), encodeVersion(r.memberCount(user)+1))
+	return r.groups().Put(memberKey(user), encodeVersion(r.memberCount(user)+1))
 }
 
 // forget removes what userGroups and userVersions hold of a deleted user
 // beyond its memberships: its version and membership count.
 func (r *users) forget(id string) error {
-	if err := r.groups.Delete(memberKey(id)); err != nil {
+	if err := r.groups().Delete(memberKey(id)); err != nil {
 		return err
 	}
-	return r.versions.Delete([]byte(id))
+	return r.versions().Delete([]byte(id))
 }
 
 // isMember reports whether user is a member of group.
 func (r *users) isMember(group, user string) bool {
-	return r.groups.Get(pairKey(user, group)) != nil
+	return r.groups().Get(pairKey(user, group)) != nil
 }
 
 // migrateChunk is the number of users migrateV1 rewrites per transaction:
@@ -369,7 +337,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 			v  []byte
 		}
 		var recs []rec
-		c := r.recs.Cursor()
+		c := r.recs().Cursor()
 		k, v := firstAfter(c, meta.Get(keyMigrated))
 		for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {
 			recs = append(recs, rec{string(k), bytes.Clone(v)})
@@ -377,7 +345,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{tx: tx, u: r, search: r.search, mb: meta, nextRow: -1}
+		b := &batch{tx: tx, u: r, nextRow: -1}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {
@@ -387,7 +355,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 			if err != nil {
 				return fmt.Errorf("user %s: %w", u.ID, err)
 			}
-			if err := r.recs.Put([]byte(rc.id), enc); err != nil {
+			if err := r.recs().Put([]byte(rc.id), enc); err != nil {
 				return err
 			}
 			u.GroupIDs = slices.Compact(slices.Sorted(slices.Values(u.GroupIDs)))
@@ -435,14 +403,14 @@ func emailKeys(u *schemas.User) []string {
 func (r *users) moveEmails(id string, ok, nk []string) error {
 	for _, k := range ok {
 		if !slices.Contains(nk, k) {
-			if err := r.emails.Delete(pairKey(k, id)); err != nil {
+			if err := r.emails().Delete(pairKey(k, id)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, k := range nk {
 		if !slices.Contains(ok, k) {
-			if err := r.emails.Put(pairKey(k, id), present); err != nil {
+			if err := r.emails().Put(pairKey(k, id), present); err != nil {
 				return err
 			}
 		}
@@ -463,7 +431,7 @@ func indexAllEmails(db *bolt.DB) error {
 				return nil
 			}
 			r := usersOf(tx)
-			c := r.recs.Cursor()
+			c := r.recs().Cursor()
 			k, v := firstAfter(c, meta.Get(keyEmailsIndexedTo))
 			type rec struct{ id, v []byte }
 			var recs []rec

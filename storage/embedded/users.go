@@ -22,15 +22,14 @@ func (s *Store) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Even
 // GetUser returns the user with the given id, or storage.ErrNotFound: its
 // record decoded from the file.
 func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
-	return s.readUser(readerOf, func(*users) string { return id })
+	return s.readUser(func(*users) string { return id })
 }
 
 // readUser returns the user whose id idOf finds in the indexes (""
-// for none), its record decoded from the file, or storage.ErrNotFound; open
-// picks the buckets idOf and the decode need (readerOf or finderOf).
-func (s *Store) readUser(open func(*bolt.Tx) *users, idOf func(r *users) string) (*schemas.User, error) {
+// for none), its record decoded from the file, or storage.ErrNotFound.
+func (s *Store) readUser(idOf func(r *users) string) (*schemas.User, error) {
 	var u *schemas.User
-	err := s.userViewOf(open, func(_ *bolt.Tx, r *users) error {
+	err := s.userView(func(_ *bolt.Tx, r *users) error {
 		var err error
 		u, err = r.get(idOf(r))
 		return err
@@ -59,7 +58,7 @@ func (s *Store) FindUser(ctx context.Context, field, value string) (*schemas.Use
 	default:
 		return nil, fmt.Errorf("embedded: find user: %q is not a unique user field", field)
 	}
-	return s.readUser(finderOf, func(r *users) string { return r.owner(kind, value) })
+	return s.readUser(func(r *users) string { return r.owner(kind, value) })
 }
 
 // UpdateUser applies fn to a copy of the user under compare-and-swap.
@@ -379,7 +378,7 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 	}
 	var ids []string
 	err := s.userView(func(_ *bolt.Tx, r *users) error {
-		ids = seconds(r.members, groupID)
+		ids = seconds(r.members(), groupID)
 		return nil
 	})
 	if ids == nil {
@@ -397,8 +396,8 @@ func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Mem
 	}
 	out := []storage.Member{}
 	err := s.userView(func(_ *bolt.Tx, r *users) error {
-		for _, id := range seconds(r.members, groupID) {
-			v := r.recs.Get([]byte(id))
+		for _, id := range seconds(r.members(), groupID) {
+			v := r.recs().Get([]byte(id))
 			if v == nil {
 				continue
 			}

@@ -191,8 +191,7 @@ type batch struct {
 	tx     *bolt.Tx
 	staged int // number of staged changes
 
-	u      *users // the users as the transaction sees them
-	search *search
+	u *users // the users as the transaction sees them, and every bucket (u.bucket)
 	// postOps collects the trigram posting changes, written by finish.
 	postOps []postOp
 	nextRow int64 // the next free search row once read (-1: not read)
@@ -208,8 +207,6 @@ type batch struct {
 	keysOK bool // keys is staged
 	// uniq overrides the committed in-memory unique indexes: "" means the key is free.
 	uniq map[ukey]string
-
-	ub, gb, ab, tb, mb, eb *bolt.Bucket
 }
 
 type ukey struct {
@@ -218,7 +215,7 @@ type ukey struct {
 }
 
 func newBatch(s *Store, tx *bolt.Tx) *batch {
-	b := &batch{
+	return &batch{
 		s: s, tx: tx,
 		u:       usersOf(tx),
 		nextRow: -1,
@@ -227,29 +224,14 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 		apps:    make(map[string]*schemas.App),
 		tokens:  make(map[string]*schemas.APIToken),
 		uniq:    make(map[ukey]string),
-		ub:      tx.Bucket(bucketUsers),
-		gb:      tx.Bucket(bucketGroups),
-		ab:      tx.Bucket(bucketApps),
-		tb:      tx.Bucket(bucketTokens),
-		mb:      tx.Bucket(bucketMeta),
-		eb:      tx.Bucket(bucketEvents),
 	}
-	// Ids and event keys are time-ordered: new keys land at the end, so full
-	// pages waste less of the file than bbolt's default half-full splits.
-	b.ub.FillPercent, b.gb.FillPercent, b.eb.FillPercent, b.u.versions.FillPercent = 0.9, 0.9, 0.9, 0.9
-	b.search = b.u.search
-	b.search.rows.FillPercent, b.search.recs.FillPercent = 0.9, 0.9 // ids and rows grow too
-	// A target's or an actor's event keys grow too (indexEvent finds these
-	// buckets in the transaction's cache, with this setting).
-	tx.Bucket(bucketEventTargets).FillPercent, tx.Bucket(bucketEventActors).FillPercent = 0.9, 0.9
-	return b
 }
 
 // finish stages what the batch as a whole changes: the user count and the
 // trigram postings.
 func (b *batch) finish() error {
 	if b.userDelta != 0 {
-		if err := b.mb.Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta))); err != nil {
+		if err := b.u.bucket(fbMeta).Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta))); err != nil {
 			return err
 		}
 	}
@@ -258,7 +240,7 @@ func (b *batch) finish() error {
 
 // owner returns the id holding a unique key as the batch sees it, or "".
 func (b *batch) owner(kind uniqueKind, key string) string {
-	if b.u.ix[kind] != nil || loginKind(kind) {
+	if b.u.ix(kind) != nil || loginKind(kind) {
 		return b.u.owner(kind, key)
 	}
 	if id, ok := b.uniq[ukey{kind, key}]; ok {
@@ -290,7 +272,7 @@ func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 		}
 		return b.u.dropClash(kind, id, oldKey)
 	}
-	if ix := b.u.ix[kind]; ix != nil {
+	if ix := b.u.ix(kind); ix != nil {
 		if oldKey != "" && b.owner(kind, oldKey) == id {
 			if err := ix.Delete([]byte(oldKey)); err != nil {
 				return err
@@ -399,14 +381,14 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 	}
 	for _, a := range oldApps {
 		if !slices.Contains(nu.apps, a) {
-			if err := b.u.apps.Delete(pairKey(a, u.ID)); err != nil {
+			if err := b.u.apps().Delete(pairKey(a, u.ID)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, a := range nu.apps {
 		if !slices.Contains(oldApps, a) {
-			if err := b.u.apps.Put(pairKey(a, u.ID), present); err != nil {
+			if err := b.u.apps().Put(pairKey(a, u.ID), present); err != nil {
 				return err
 			}
 		}
@@ -423,7 +405,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 		}
 	}
 	b.users[u.ID] = u
-	return b.ub.Put([]byte(u.ID), enc)
+	return b.u.recs().Put([]byte(u.ID), enc)
 }
 
 // moveUserKeys moves the unique and login keys of user id from the image
@@ -473,7 +455,7 @@ func (b *batch) deleteUser(id string) error {
 		}
 	}
 	for _, a := range old.apps {
-		if err := b.u.apps.Delete(pairKey(a, id)); err != nil {
+		if err := b.u.apps().Delete(pairKey(a, id)); err != nil {
 			return err
 		}
 	}
@@ -488,7 +470,7 @@ func (b *batch) deleteUser(id string) error {
 	}
 	b.users[id] = nil
 	b.userDelta--
-	return b.ub.Delete([]byte(id))
+	return b.u.recs().Delete([]byte(id))
 }
 
 // setMembership makes the user a member of the group (in) or not, and gives
@@ -509,32 +491,32 @@ func (b *batch) setMembership(group, user string, in bool) error {
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {
 	old, _ := b.group(g.ID)
-	return stage(b, b.groups, b.gb, kGroupName, keyOfGroup, g.ID, old, g, enc)
+	return stage(b, b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, g.ID, old, g, enc)
 }
 
 func (b *batch) deleteGroup(id string) error {
 	old, _ := b.group(id)
-	return stage(b, b.groups, b.gb, kGroupName, keyOfGroup, id, old, nil, nil)
+	return stage(b, b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, id, old, nil, nil)
 }
 
 func (b *batch) putApp(a *schemas.App, enc []byte) error {
 	old, _ := b.app(a.ID)
-	return stage(b, b.apps, b.ab, kClientID, keyOfApp, a.ID, old, a, enc)
+	return stage(b, b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, a.ID, old, a, enc)
 }
 
 func (b *batch) deleteApp(id string) error {
 	old, _ := b.app(id)
-	return stage(b, b.apps, b.ab, kClientID, keyOfApp, id, old, nil, nil)
+	return stage(b, b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, id, old, nil, nil)
 }
 
 func (b *batch) putToken(t *schemas.APIToken, enc []byte) error {
 	old, _ := b.token(t.ID)
-	return stage(b, b.tokens, b.tb, kTokenHash, keyOfToken, t.ID, old, t, enc)
+	return stage(b, b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, t.ID, old, t, enc)
 }
 
 func (b *batch) deleteToken(id string) error {
 	old, _ := b.token(id)
-	return stage(b, b.tokens, b.tb, kTokenHash, keyOfToken, id, old, nil, nil)
+	return stage(b, b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, id, old, nil, nil)
 }
 
 // stage puts (v != nil, encoded as enc) or deletes (v == nil) an in-memory

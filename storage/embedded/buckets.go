@@ -1,0 +1,114 @@
+package embedded
+
+import bolt "go.etcd.io/bbolt"
+
+// fileBucket names one bucket of the file (see fileBucketSpecs).
+type fileBucket uint8
+
+const (
+	fbMeta fileBucket = iota
+	fbUsers
+	fbGroups
+	fbApps
+	fbTokens
+	fbEvents
+	fbAdmins
+	fbSessions
+	fbLoginFailures
+	fbUserVersions
+	fbUserGroups
+	fbGroupMembers
+	fbAppUsers
+	fbUserRows
+	fbSearchRecords
+	fbPostings
+	fbSortKeys
+	fbUserEmails
+	fbLoginClash
+	fbEventTargets
+	fbEventActors
+	// fbIndex + kind is the unique user index of kind, for the kinds that
+	// are buckets (bucketUserIndex); the other slots have no bucket.
+	fbIndex
+	numFileBuckets = fbIndex + fileBucket(numKinds)
+)
+
+// bucketSpec is a bucket of the file and the fill of its pages (bbolt's
+// FillPercent; 0: bbolt's default, half-full splits) for the writes of the
+// running store. Buckets whose keys are time-ordered (ids, event keys, search
+// rows) get new keys at the end: full pages waste less of the file.
+type bucketSpec struct {
+	name []byte
+	fill float64
+}
+
+// fileBucketSpecs is every bucket of a current file.
+var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
+	s := [numFileBuckets]bucketSpec{
+		fbMeta:          {bucketMeta, 0},
+		fbUsers:         {bucketUsers, 0.9},
+		fbGroups:        {bucketGroups, 0.9},
+		fbApps:          {bucketApps, 0},
+		fbTokens:        {bucketTokens, 0},
+		fbEvents:        {bucketEvents, 0.9},
+		fbAdmins:        {bucketAdmins, 0},
+		fbSessions:      {bucketSessions, 0},
+		fbLoginFailures: {bucketLoginFailures, 0},
+		fbUserVersions:  {bucketUserVersions, 0.9},
+		fbUserGroups:    {bucketUserGroups, 0},
+		fbGroupMembers:  {bucketGroupMembers, 0},
+		fbAppUsers:      {bucketAppUsers, 0},
+		fbUserRows:      {bucketUserRows, 0.9},
+		fbSearchRecords: {bucketSearchRecords, 0.9},
+		fbPostings:      {bucketPostings, 0},
+		fbSortKeys:      {bucketSortKeys, 0},
+		fbUserEmails:    {bucketUserEmails, 0},
+		fbLoginClash:    {bucketLoginClash, 0},
+		fbEventTargets:  {bucketEventTargets, 0.9},
+		fbEventActors:   {bucketEventActors, 0.9},
+	}
+	for k, n := range bucketUserIndex {
+		s[fbIndex+fileBucket(k)] = bucketSpec{n, 0}
+	}
+	return s
+}()
+
+// fileBuckets returns the names of every bucket of a current file.
+func fileBuckets() [][]byte {
+	var names [][]byte
+	for _, s := range fileBucketSpecs {
+		if s.name != nil {
+			names = append(names, s.name)
+		}
+	}
+	return names
+}
+
+// txBuckets opens the buckets of one transaction on first use and keeps
+// them, with their fill (fileBucketSpecs) in a write transaction. Opening a
+// bucket allocates (about seven times in a write transaction, and again at
+// every tx.Bucket in a read one), and a read or a write touches a few of the
+// file's twenty-odd buckets: a read by id three, a user PATCH about a dozen.
+// Not safe for concurrent use. A bucket deleted and created again in the
+// transaction must not have been opened before.
+type txBuckets struct {
+	tx   *bolt.Tx
+	open [numFileBuckets]*bolt.Bucket
+}
+
+// bucket returns the bucket, or nil when the file has none.
+func (t *txBuckets) bucket(i fileBucket) *bolt.Bucket {
+	if b := t.open[i]; b != nil {
+		return b
+	}
+	spec := fileBucketSpecs[i]
+	if spec.name == nil {
+		return nil
+	}
+	b := t.tx.Bucket(spec.name)
+	if b != nil && spec.fill != 0 && t.tx.Writable() {
+		b.FillPercent = spec.fill
+	}
+	t.open[i] = b
+	return b
+}

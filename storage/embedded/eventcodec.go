@@ -3,8 +3,6 @@ package embedded
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/scimd/scimd/internal/uuidfmt"
@@ -141,7 +139,7 @@ func encodeEventRecord(e *schemas.Event) ([]byte, error) {
 		w.dstr(s)
 	}
 	w.uint(uint64(len(e.Changes)))
-	for _, k := range slices.Sorted(maps.Keys(e.Changes)) {
+	for _, k := range sortedKeys(e.Changes) {
 		c := e.Changes[k]
 		w.dstr(k)
 		var has byte

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -194,14 +193,24 @@ func postingsOf(u *schemas.User) []uint64 {
 	if u == nil {
 		return nil
 	}
-	set := make(map[postKey]uint8, 64)
+	// Every (key, bit) pair, then sorted and merged by key, in one array: a
+	// folded value of n bytes has at most n+1 trigrams and prefixes (folding
+	// rarely changes the length).
+	size := len(u.UserName) + len(u.ExternalID) + len(u.DisplayName) + len(u.Name.GivenName) + len(u.Name.FamilyName) + 6
+	for _, e := range u.Emails {
+		size += len(e.Value) + 1
+	}
+	for _, p := range u.PhoneNumbers {
+		size += len(p.Value) + 1
+	}
+	out := make([]uint64, 0, size)
 	add := func(v string, bit uint8) {
 		f := schemas.Fold(v)
 		for i := 0; i+3 <= len(f); i++ {
-			set[uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8] |= bit
+			out = append(out, uint64(uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8)<<8|uint64(bit))
 		}
 		for n := 1; n <= 3 && n <= len(f); n++ {
-			set[keyOf(prefixKey(f[:n]))] |= bit
+			out = append(out, uint64(keyOf(prefixKey(f[:n])))<<8|uint64(bit))
 		}
 	}
 	add(u.UserName, bitUserName)
@@ -216,14 +225,19 @@ func postingsOf(u *schemas.User) []uint64 {
 		add(p.Value, bitPhones)
 	}
 	if u.Status != "" {
-		set[keyOf(statusKey(u.Status))] = bitFact
-	}
-	out := make([]uint64, 0, len(set))
-	for k, m := range set {
-		out = append(out, uint64(k)<<8|uint64(m))
+		out = append(out, uint64(keyOf(statusKey(u.Status)))<<8|uint64(bitFact))
 	}
 	slices.Sort(out)
-	return out
+	n := 0
+	for _, p := range out {
+		if n > 0 && out[n-1]>>8 == p>>8 {
+			out[n-1] |= p & 0xff
+			continue
+		}
+		out[n] = p
+		n++
+	}
+	return out[:n]
 }
 
 // encodeSearchRecord is the search record of u: its id, indexed values
@@ -779,7 +793,7 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 				post[k] = append(binary.BigEndian.AppendUint16(post[k], off), uint8(p))
 			}
 		}
-		keys := slices.Sorted(maps.Keys(post))
+		keys := sortedKeys(post)
 		sr.post().FillPercent = 0.9
 		for _, k := range keys {
 			if err := sr.post().Put([]byte(k), post[k]); err != nil {

@@ -60,10 +60,19 @@ var sortIndexes, sortIndexByCanonical = func() ([]*sortIndex, map[string]*sortIn
 	return list, m
 }()
 
-// sortKeysOf returns the sort keys of u.
+// sortKeysOf returns the sort keys of u, sharing one array (each key is
+// capped: appending to one copies it).
 func sortKeysOf(u *schemas.User) (k sortKeys) {
+	buf := make([]byte, 0, 128)
+	var ends [len(sortPaths)]int
 	for i, ix := range sortIndexes {
-		k[i] = ix.key(u)
+		buf = ix.appendKey(buf, u)
+		ends[i] = len(buf)
+	}
+	from := 0
+	for i, to := range ends {
+		k[i] = buf[from:to:to]
+		from = to
 	}
 	return k
 }
@@ -79,11 +88,14 @@ func sortIndexFor(k *schemas.SortKey) (*sortIndex, bool) {
 
 // key returns the key of u in the index without its id (the run of every
 // user with the same value).
-func (ix *sortIndex) key(u *schemas.User) []byte {
-	k := []byte{ix.id, 2}
+func (ix *sortIndex) key(u *schemas.User) []byte { return ix.appendKey(make([]byte, 0, 32), u) }
+
+// appendKey appends the key of u in the index to k.
+func (ix *sortIndex) appendKey(k []byte, u *schemas.User) []byte {
+	k = append(k, ix.id, 2)
 	v, ok := schemas.UserSortValue(u, &ix.path)
 	if ok {
-		k[1] = 1
+		k[len(k)-1] = 1
 		switch v.Kind {
 		case schemas.KindString:
 			s := v.Str
@@ -103,6 +115,7 @@ func (ix *sortIndex) key(u *schemas.User) []byte {
 
 // escapeSortBytes appends s with every 0x00 written as 00 ff.
 func escapeSortBytes(k []byte, s string) []byte {
+	k = slices.Grow(k, len(s)+2) // + the terminator
 	for i := 0; i < len(s); i++ {
 		k = append(k, s[i])
 		if s[i] == 0 {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 	"unsafe"
@@ -103,7 +102,7 @@ func (w *wbuf) value(v any, depth int, dict bool) error {
 		}
 		w.byte(tagObject)
 		w.uint(uint64(len(t)))
-		for _, k := range slices.Sorted(maps.Keys(t)) { // one document, one encoding
+		for _, k := range sortedKeys(t) { // one document, one encoding
 			w.text(k, dict)
 			if err := w.value(t[k], depth+1, dict); err != nil {
 				return err
@@ -133,6 +132,20 @@ func (w *wbuf) value(v any, depth int, dict bool) error {
 		return w.value(d, depth, dict)
 	}
 	return nil
+}
+
+// sortedKeys returns the keys of m, ascending, in one allocation
+// (slices.Sorted(maps.Keys(m)) grows its slice from empty).
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // text writes a free-form string or object key: with dstr when dict, else str.
@@ -225,7 +238,7 @@ func encodeUserRecord(u *schemas.User) ([]byte, error) {
 		return nil, fmt.Errorf("custom data: %w", err)
 	}
 	w.uint(uint64(len(u.Apps)))
-	for _, id := range slices.Sorted(maps.Keys(u.Apps)) {
+	for _, id := range sortedKeys(u.Apps) {
 		l := u.Apps[id]
 		if l == nil {
 			l = &schemas.AppLink{}

@@ -138,6 +138,10 @@ type Store struct {
 	// idx are the unique indexes of groups, apps and tokens: normalized value
 	// → id, one map per uniqueKind. The user indexes are buckets of the file.
 	idx [numKinds]map[string]string
+	// clashFree is set by Open when ix.loginClash is empty, as in every file
+	// written since login identifiers are unique: nothing adds a clash after
+	// migrateV3, so the users of every transaction skip that bucket.
+	clashFree bool
 
 	// writeErr holds the failure of the last commit (nil after a successful
 	// one) and when it happened: Ping reports it.
@@ -374,6 +378,8 @@ func (s *Store) load() error {
 				return fmt.Errorf("signing keys: %w", err)
 			}
 		}
+		k, _ := tx.Bucket(bucketLoginClash).Cursor().First()
+		s.clashFree = k == nil
 		return nil
 	})
 }

@@ -70,11 +70,21 @@ func decodeVersion(b []byte) int64 {
 type users struct {
 	txBuckets
 	search search // on the same buckets
+	// clashFree: the file keeps no login clash (Store.clashFree), so owner
+	// and dropClash need not open ix.loginClash.
+	clashFree bool
 }
 
 func usersOf(tx *bolt.Tx) *users {
 	u := &users{txBuckets: txBuckets{tx: tx}}
 	u.search = search{&u.txBuckets}
+	return u
+}
+
+// usersOf is usersOf for the running store's transactions.
+func (s *Store) usersOf(tx *bolt.Tx) *users {
+	u := usersOf(tx)
+	u.clashFree = s.clashFree
 	return u
 }
 
@@ -178,8 +188,10 @@ func (r *users) owner(kind uniqueKind, key string) string {
 	if !loginKind(kind) {
 		return string(r.ix(kind).Get([]byte(key)))
 	}
-	if id := r.clash().Get(clashKey(kind, key)); id != nil {
-		return string(id)
+	if !r.clashFree {
+		if id := r.clash().Get(clashKey(kind, key)); id != nil {
+			return string(id)
+		}
 	}
 	id := string(r.ix(kLogin).Get([]byte(key)))
 	if id == "" {
@@ -195,6 +207,9 @@ func (r *users) owner(kind uniqueKind, key string) string {
 
 // dropClash removes the kept clash of key in the login kind when id held it.
 func (r *users) dropClash(kind uniqueKind, id, key string) error {
+	if r.clashFree {
+		return nil
+	}
 	k := clashKey(kind, key)
 	if v := r.clash().Get(k); v == nil || string(v) != id {
 		return nil
@@ -214,7 +229,7 @@ func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, usersOf(tx)) })
+	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, s.usersOf(tx)) })
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

@@ -217,7 +217,7 @@ type ukey struct {
 func newBatch(s *Store, tx *bolt.Tx) *batch {
 	return &batch{
 		s: s, tx: tx,
-		u:       usersOf(tx),
+		u:       s.usersOf(tx),
 		nextRow: -1,
 		users:   make(map[string]*schemas.User),
 		groups:  make(map[string]*schemas.Group),

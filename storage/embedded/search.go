@@ -512,11 +512,12 @@ const (
 // stays after an earlier one): an LSD radix sort, a byte of the position a
 // pass, skipping the bytes every op shares (the high bytes of the block).
 // A batch of 8,192 creates holds about 800,000 ops, which a comparison sort
-// took about a fifth of the writer's time to order.
-func sortPostOps(ops []postOp) []postOp {
+// took about a fifth of the writer's time to order. scratch is a buffer it
+// may use; it returns the sorted ops and the other buffer.
+func sortPostOps(ops, scratch []postOp) (sorted, other []postOp) {
 	if len(ops) < 256 {
 		slices.SortStableFunc(ops, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
-		return ops
+		return ops, scratch
 	}
 	var counts [8][256]int
 	for _, op := range ops {
@@ -524,7 +525,10 @@ func sortPostOps(ops []postOp) []postOp {
 			counts[d][byte(op.pos>>(8*d))]++
 		}
 	}
-	src, dst := ops, make([]postOp, len(ops))
+	if cap(scratch) < len(ops) {
+		scratch = make([]postOp, len(ops))
+	}
+	src, dst := ops, scratch[:len(ops)]
 	for d := range 8 {
 		c := &counts[d]
 		if c[byte(src[0].pos>>(8*d))] == len(src) {
@@ -542,7 +546,7 @@ func sortPostOps(ops []postOp) []postOp {
 		}
 		src, dst = dst, src
 	}
-	return src
+	return src, dst
 }
 
 // blockRows must fit the op's 10 offset bits.
@@ -581,6 +585,9 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		return err
 	}
 	at := uint64(row/blockRows)<<opBlockShift | uint64(row%blockRows)
+	if b.postOps == nil && b.s != nil { // (a migration's batch has no store)
+		b.postOps = b.s.opBufs[0][:0]
+	}
 	for i, j := 0, 0; i < len(op) || j < len(np); {
 		switch {
 		case j == len(np) || (i < len(op) && op[i]>>8 < np[j]>>8):
@@ -620,7 +627,11 @@ func (b *batch) finishSearch() error {
 			return err
 		}
 	}
-	ops := sortPostOps(b.postOps)
+	var scratch []postOp
+	if b.s != nil {
+		scratch = b.s.opBufs[1]
+	}
+	ops, scratch := sortPostOps(b.postOps, scratch)
 	var set []postOp
 	kb := make([]byte, 0, 8)
 	for i := 0; i < len(ops); {
@@ -645,9 +656,16 @@ func (b *batch) finishSearch() error {
 			return err
 		}
 	}
-	b.postOps = ops[:0]
+	if b.s != nil && cap(ops) <= maxKeptOps { // keep the buffers for the next batch, unless a huge one grew them
+		b.s.opBufs = [2][]postOp{ops[:0], scratch[:0]}
+	}
+	b.postOps = nil
 	return nil
 }
+
+// maxKeptOps bounds the posting-change buffers the writer keeps between
+// batches (16 bytes an op): a full batch of creates holds about 800,000.
+const maxKeptOps = 1 << 20
 
 // mergeEntries returns the posting value old with the changes set (sorted
 // by offset, each once) applied.

@@ -320,9 +320,52 @@ func TestSortPostOps(t *testing.T) {
 			}
 			want := slices.Clone(ops)
 			slices.SortStableFunc(want, func(x, y postOp) int { return cmp.Compare(x.pos, y.pos) })
-			if got := sortPostOps(ops); !slices.Equal(got, want) {
+			if got, _ := sortPostOps(ops, nil); !slices.Equal(got, want) {
 				t.Fatalf("n=%d spread=%#x: the radix sort differs from a stable sort", n, spread)
 			}
+		}
+	}
+}
+
+// TestPostingsOf: postingsOf gives each key once, ascending, with the
+// union of the bits of the values holding it and the status fact's own
+// mask — as collecting them in a map does — for the search tests' users
+// (odd values, several emails, no names) and values sharing trigrams.
+func TestPostingsOf(t *testing.T) {
+	users := searchUsers(300)
+	users = append(users, &schemas.User{UserName: "aaaa", DisplayName: "AAAA", Emails: []schemas.Email{{Value: "aaa"}}, Status: "Active"}, &schemas.User{})
+	for _, u := range users {
+		set := map[postKey]uint8{}
+		add := func(v string, bit uint8) {
+			f := schemas.Fold(v)
+			for i := 0; i+3 <= len(f); i++ {
+				set[keyOf(f[i:i+3])] |= bit
+			}
+			for n := 1; n <= 3 && n <= len(f); n++ {
+				set[keyOf(prefixKey(f[:n]))] |= bit
+			}
+		}
+		add(u.UserName, bitUserName)
+		add(u.ExternalID, bitExternalID)
+		add(u.DisplayName, bitDisplayName)
+		add(u.Name.GivenName, bitGivenName)
+		add(u.Name.FamilyName, bitFamilyName)
+		for _, e := range u.Emails {
+			add(e.Value, bitEmails)
+		}
+		for _, p := range u.PhoneNumbers {
+			add(p.Value, bitPhones)
+		}
+		if u.Status != "" {
+			set[keyOf(statusKey(u.Status))] = bitFact
+		}
+		var want []uint64
+		for k, m := range set {
+			want = append(want, uint64(k)<<8|uint64(m))
+		}
+		slices.Sort(want)
+		if got := postingsOf(u); !slices.Equal(got, want) {
+			t.Fatalf("user %q: postings\n%x\nwant\n%x", u.UserName, got, want)
 		}
 	}
 }

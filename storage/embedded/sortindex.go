@@ -136,6 +136,7 @@ func sortRun(k []byte) []byte {
 // stageSortKeys moves the index keys of user id (at row) from old to nu
 // (either nil).
 func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) error {
+	var buf [128]byte // one buffer for the keys: bbolt copies the keys it is given
 	for i := range sortIndexes {
 		var ok, nk []byte
 		if old != nil {
@@ -148,12 +149,12 @@ func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) er
 			continue
 		}
 		if ok != nil {
-			if err := bk.Delete(append(slices.Clip(ok), id...)); err != nil {
+			if err := bk.Delete(append(append(buf[:0], ok...), id...)); err != nil {
 				return err
 			}
 		}
 		if nk != nil {
-			if err := bk.Put(append(slices.Clip(nk), id...), encodeRow(row)); err != nil {
+			if err := bk.Put(append(append(buf[:0], nk...), id...), encodeRow(row)); err != nil {
 				return err
 			}
 		}

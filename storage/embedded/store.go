@@ -149,6 +149,12 @@ type Store struct {
 
 	onCommit func(writes int)
 
+	// opBufs are the writer's two buffers of posting changes (a batch's
+	// postOps and the radix sort's scratch), kept from batch to batch: a
+	// batch of creates fills hundreds of thousands, which growing anew each
+	// time cost the writer more than sorting them. Only the writer uses them.
+	opBufs [2][]postOp
+
 	reqs      chan *request
 	quit      chan struct{}
 	stopped   chan struct{}

@@ -85,7 +85,13 @@ func (s *Store) run() {
 		// clients) may not all be queued yet when the first one wakes the
 		// writer: yield once so that they join this commit instead of each
 		// paying a commit of its own (on one busy core they otherwise never do).
-		runtime.Gosched()
+		// Not when a full batch is queued already: a yield puts the writer at
+		// the end of the global run queue, behind every runnable goroutine,
+		// and with thousands of them (an import's workers) the writer stood
+		// still while they ran.
+		if len(s.reqs) < maxBatch-1 {
+			runtime.Gosched()
+		}
 	drain:
 		for len(batch) < maxBatch {
 			select {

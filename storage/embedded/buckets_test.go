@@ -1,0 +1,49 @@
+package embedded
+
+import (
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestBucketFill checks that a bucket opened through txBuckets in the
+// writer's transaction has the page fill of fileBucketSpecs (time-ordered
+// keys: full pages), and that every bucket of the table exists in a new file.
+func TestBucketFill(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.submit(func(b *batch) error {
+		for i, spec := range fileBucketSpecs {
+			bk := b.u.bucket(fileBucket(i))
+			if spec.name == nil {
+				if bk != nil {
+					t.Errorf("slot %d has no bucket, got one", i)
+				}
+				continue
+			}
+			if bk == nil {
+				t.Errorf("bucket %s: missing", spec.name)
+				continue
+			}
+			want := spec.fill
+			if want == 0 {
+				want = bolt.DefaultFillPercent
+			}
+			if bk.FillPercent != want {
+				t.Errorf("bucket %s: fill %v, want %v", spec.name, bk.FillPercent, want)
+			}
+		}
+		for _, fb := range []fileBucket{fbUsers, fbUserVersions, fbUserRows, fbSearchRecords, fbEvents, fbEventTargets, fbEventActors, fbGroups} {
+			if f := b.u.bucket(fb).FillPercent; f != 0.9 {
+				t.Errorf("bucket %s: fill %v, want 0.9 (time-ordered keys)", fileBucketSpecs[fb].name, f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -133,16 +133,25 @@ func indexEvent(t *txBuckets, key []byte, target, actor string, put bool) error 
 // ixID is an id as the event indexes hold it: a UUID in the canonical form
 // as 1 and its 16 bytes, anything else as 0 and its bytes (the two never
 // meet), which halves the keys of the events scimd writes.
-func ixID(id string) string {
+func ixID(id string) string { return string(appendIxID(nil, id)) }
+
+// appendIxID appends ixID(id) to b.
+func appendIxID(b []byte, id string) []byte {
 	if u, ok := uuidfmt.Parse(id); ok {
-		return "\x01" + string(u[:])
+		return append(append(b, 1), u[:]...)
 	}
-	return "\x00" + id
+	return append(append(b, 0), id...)
 }
 
-// ixEntry is the key of the event stored under key in the index of id.
+// ixEntry is the key of the event stored under key in the index of id:
+// pairKey(ixID(id), the key's time and ixID(event id)), built in one
+// allocation.
 func ixEntry(id string, key []byte) []byte {
-	return pairKey(ixID(id), string(key[:12])+ixID(string(key[12:])))
+	k := make([]byte, 2, 2+1+max(16, len(id))+12+1+max(16, len(key)-12))
+	k = appendIxID(k, id)
+	binary.BigEndian.PutUint16(k, uint16(len(k)-2))
+	k = append(k, key[:12]...)
+	return appendIxID(k, string(key[12:]))
 }
 
 // entryEventKey is the event key (see eventKey) of the part of an index key

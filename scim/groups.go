@@ -5,15 +5,14 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/directory"
-	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
 // groupResource renders a group, with its members only when the projection
 // asks for them (listing a 100,000-member group is not free).
-// Like userResource, it is the renderer's JSON text (a jsonw.Raw) when the
-// projection keeps everything, else the projected map.
+// Like userResource, it is rendered when the projection keeps everything,
+// else the projected map.
 func (c *call) groupResource(g *schemas.Group, pr projection) (any, error) {
 	var members []wire.SCIMMember
 	if wantsMembers(pr) {
@@ -23,8 +22,8 @@ func (c *call) groupResource(g *schemas.Group, pr projection) (any, error) {
 		}
 	}
 	if pr.whole(schemas.GroupResource) {
-		b, err := wire.AppendSCIMGroup(nil, g, members, c.opts())
-		return jsonw.Raw(b), err
+		opts := c.opts()
+		return rendered(func(dst []byte) ([]byte, error) { return wire.AppendSCIMGroup(dst, g, members, opts) }), nil
 	}
 	m, err := wire.SCIMGroup(g, members, c.opts())
 	if err != nil {

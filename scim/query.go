@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -297,12 +298,23 @@ func (c *call) fetch(rt schemas.ResourceType, q storage.Query, pr projection) ([
 }
 
 func (c *call) writeList(resources []any, total, startIndex int) {
-	c.writeJSON(http.StatusOK, map[string]any{
-		"schemas":      []string{listResponseURN},
-		"totalResults": total,
-		"startIndex":   startIndex,
-		"itemsPerPage": len(resources),
-		"Resources":    resources,
+	// A ListResponse, its members in key order as jsonw writes a map.
+	c.writeBody(http.StatusOK, func(dst []byte) ([]byte, error) {
+		dst = append(dst, `{"Resources":[`...)
+		for i, r := range resources {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendValue(dst, r); err != nil {
+				return dst, err
+			}
+		}
+		dst = strconv.AppendInt(append(dst, `],"itemsPerPage":`...), int64(len(resources)), 10)
+		dst = append(jsonw.AppendString(append(dst, `,"schemas":[`...), listResponseURN, false), ']')
+		dst = strconv.AppendInt(append(dst, `,"startIndex":`...), int64(startIndex), 10)
+		dst = strconv.AppendInt(append(dst, `,"totalResults":`...), int64(total), 10)
+		return append(dst, '}'), nil
 	})
 }
 

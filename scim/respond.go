@@ -13,8 +13,22 @@ import (
 // writeJSON answers status with v as the body. The body is encoded whole
 // before anything is written, so that an encoding error is answered as one;
 // it is written by jsonw (what encoding/json writes, without its reflection).
+// A rendered resource (userResource, groupResource) is appended by its
+// renderer straight into the body.
 func (c *call) writeJSON(status int, v any) {
-	c.writeBody(status, func(dst []byte) ([]byte, error) { return jsonw.Append(dst, v, false) })
+	c.writeBody(status, func(dst []byte) ([]byte, error) { return appendValue(dst, v) })
+}
+
+// rendered is a resource its renderer (wire.AppendSCIMUser, AppendSCIMGroup)
+// appends where the response needs it, instead of into a buffer of its own.
+type rendered func(dst []byte) ([]byte, error)
+
+// appendValue appends v: a rendered resource, or a value jsonw encodes.
+func appendValue(dst []byte, v any) ([]byte, error) {
+	if r, ok := v.(rendered); ok {
+		return r(dst)
+	}
+	return jsonw.Append(dst, v, false)
 }
 
 // writeBody answers status with the JSON body encode appends to a pooled
@@ -38,9 +52,10 @@ func (c *call) writeBody(status int, encode func(dst []byte) ([]byte, error)) {
 // response reuses the memory of an earlier one instead of allocating its own.
 var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// maxPooledBody is the largest buffer kept for reuse: one that held a page
-// of users or a large group is let go rather than held by the pool.
-const maxPooledBody = 64 << 10
+// maxPooledBody is the largest buffer kept for reuse: a page of 100 users
+// fits; one that held a larger page or a large group is let go rather than
+// held by the pool.
+const maxPooledBody = 256 << 10
 
 func putBodyBuffer(b *[]byte) {
 	if cap(*b) > maxPooledBody {

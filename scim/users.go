@@ -6,18 +6,16 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/directory"
-	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
-// userResource renders a user as the caller sees it, projected: the
-// renderer's JSON text (a jsonw.Raw) when the projection keeps everything,
-// else the projected map.
+// userResource renders a user as the caller sees it, projected: rendered
+// when the projection keeps everything, else the projected map.
 func (c *call) userResource(u *schemas.User, pr projection) (any, error) {
 	if pr.whole(schemas.UserResource) {
-		b, err := wire.AppendSCIMUser(nil, u, c.opts())
-		return jsonw.Raw(b), err
+		opts := c.opts()
+		return rendered(func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) }), nil
 	}
 	m, err := wire.SCIMUser(u, c.opts())
 	if err != nil {
@@ -37,17 +35,12 @@ func (c *call) writeUser(status int, u *schemas.User) {
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.UserResource, u.ID))
 	}
-	if pr := c.queryProjection(); !pr.whole(schemas.UserResource) {
-		res, err := c.userResource(u, pr)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		c.writeJSON(status, res)
+	res, err := c.userResource(u, c.queryProjection())
+	if err != nil {
+		c.fail(err)
 		return
 	}
-	opts := c.opts()
-	c.writeBody(status, func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) })
+	c.writeJSON(status, res)
 }
 
 func passwordInput(pw *string) *directory.PasswordInput {

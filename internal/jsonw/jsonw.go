@@ -6,7 +6,7 @@
 // SCIM response as costly as building it.
 //
 // The types written directly are nil, string, bool, float64, int, int64,
-// json.Number, Raw, map[string]any, []any, []string and []map[string]any; a
+// json.Number, map[string]any, []any, []string and []map[string]any; a
 // value of any other type (including a json.Marshaler) is encoded by
 // encoding/json and appended, so the output never differs.
 package jsonw
@@ -19,13 +19,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 )
-
-// Raw is JSON text already encoded as Append would encode its value with
-// the same escapeHTML (compact, encoding/json's escapes): Append copies it
-// unchanged, unchecked.
-// A renderer that writes JSON directly hands its output on as a Raw, so that
-// a response embedding it (a list of resources) does not encode it again.
-type Raw []byte
 
 // AppendString appends s as a JSON string, as Append does.
 func AppendString(dst []byte, s string, escapeHTML bool) []byte {
@@ -56,11 +49,6 @@ func Append(dst []byte, v any, escapeHTML bool) ([]byte, error) {
 		}
 		if !isValidNumber(string(x)) {
 			return dst, &json.UnsupportedValueError{Str: "invalid number literal " + strconv.Quote(string(x))}
-		}
-		return append(dst, x...), nil
-	case Raw:
-		if x == nil {
-			return append(dst, "null"...), nil
 		}
 		return append(dst, x...), nil
 	case map[string]any:

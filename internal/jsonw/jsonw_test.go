@@ -115,15 +115,6 @@ func TestAppendAllocations(t *testing.T) {
 	}
 }
 
-// A Raw is copied as is, inside any value; a nil Raw is null.
-func TestRaw(t *testing.T) {
-	v := map[string]any{"b": []any{Raw(`{"x":1}`), Raw(nil)}, "a": Raw(`"s"`)}
-	got, err := Append(nil, v, false)
-	if err != nil || string(got) != `{"a":"s","b":[{"x":1},null]}` {
-		t.Errorf("Append = %s, %v", got, err)
-	}
-}
-
 // BenchmarkAppendString writes the strings of a SCIM user: mostly ASCII
 // without anything to escape.
 func BenchmarkAppendString(b *testing.B) {

@@ -12,7 +12,7 @@ import (
 
 // The SCIM renderer writes a resource's JSON text straight from the
 // document, walking the catalog, without building a map of it first: a GET
-// answers with these bytes, a list embeds them (jsonw.Raw), and only the
+// answers with these bytes, a list appends them in turn, and only the
 // requests that need a value to work on (projection by attributes or
 // excludedAttributes, Transmit's merging PUT) decode them (SCIMUser,
 // SCIMGroup). The text is byte for byte what jsonw (and encoding/json) write

@@ -150,7 +150,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 }
 
 func (s *Store) deleteGroup(ctx context.Context, id string) error {
-	_, alike, err := s.lookupGroup(ctx, id)
+	_, alike, err := s.readGroup(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -209,31 +209,6 @@ func (s *Store) casEach(ctx context.Context, filter bson.D, fn func(*schemas.Use
 // ListGroups returns one page of the matching groups, as ListUsers.
 func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*schemas.Group], error) {
 	return list(ctx, s.groups, "groups", q, groupFilter, (*groupDoc).group, schemas.MatchGroup, schemas.SortGroups)
-}
-
-// lookupGroup fails with storage.ErrNotFound unless the group exists, and
-// reports (in the same round trip) whether another group's id folds like its
-// own (see pullMembers).
-func (s *Store) lookupGroup(ctx context.Context, id string) (exists, alike bool, err error) {
-	type idDoc struct {
-		ID string `bson:"_id"`
-	}
-	docs, err := findAll[idDoc](ctx, s.groups, bson.D{{Key: "norm.id", Value: schemas.Fold(id)}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return false, false, wrap(err, "get group %s", id)
-	}
-	for _, d := range docs {
-		if d.ID == id {
-			exists = true
-		} else {
-			alike = true
-		}
-	}
-	if !exists {
-		return false, false, storage.ErrNotFound
-	}
-	return true, alike, nil
 }
 
 // PatchGroup changes the group's attributes and its membership. Without
@@ -378,8 +353,9 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 	return out, nil
 }
 
-// readGroup reads the group document and reports (in the same round trip)
-// whether another group's id folds like its own (see pullMembers).
+// readGroup reads the group document, or fails with storage.ErrNotFound, and
+// reports (in the same round trip) whether another group's id folds like its
+// own (see pullMembers).
 func (s *Store) readGroup(ctx context.Context, id string) (*groupDoc, bool, error) {
 	docs, err := findAll[groupDoc](ctx, s.groups, bson.D{{Key: "norm.id", Value: schemas.Fold(id)}}, options.Find())
 	if err != nil {
@@ -634,7 +610,7 @@ func (s *Store) bumpGroup(ctx context.Context, id string, ch storage.GroupChange
 // GroupMemberIDs returns the ids of the users whose groupIds hold the group,
 // ascending (the group lookup plus one find with an _id projection).
 func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
-	if _, _, err := s.lookupGroup(ctx, groupID); err != nil {
+	if _, _, err := s.readGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
 	type idDoc struct {
@@ -655,7 +631,7 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 // GroupMembers returns the group's members with their names, ascending by
 // id (the group lookup plus one find with a projection of the names).
 func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
-	if _, _, err := s.lookupGroup(ctx, groupID); err != nil {
+	if _, _, err := s.readGroup(ctx, groupID); err != nil {
 		return nil, err
 	}
 	type memberDoc struct {

@@ -157,24 +157,21 @@ func (s *Store) deleteGroup(ctx context.Context, id string) error {
 	if err := s.deleteOne(ctx, s.groups, id, "group"); err != nil {
 		return err
 	}
-	if err := s.pullMembers(ctx, id, nil, alike); err != nil {
+	if err := s.pullMembers(ctx, id, bson.D{{Key: "groupIds", Value: id}}, alike); err != nil {
 		return wrap(err, "delete group %s: remove memberships", id)
 	}
 	return nil
 }
 
-// pullMembers removes group gid from the users (all members when ids is nil),
-// incrementing the version of each user that was a member: one UpdateMany
-// with $pull of plain values (a $pull with a condition is not portable).
+// pullMembers removes group gid from the users the filter selects (which
+// must select members of gid only), incrementing the version of each: one
+// UpdateMany with $pull of plain values (a $pull with a condition is not
+// portable).
 //
 // When another group's id folds like gid (alike), pulling Fold(gid) from
 // norm.groups could remove that group's entry too, so each member is then
 // rewritten by compare-and-swap, which recomputes norm.groups from groupIds.
-func (s *Store) pullMembers(ctx context.Context, gid string, ids []string, alike bool) error {
-	filter := bson.D{{Key: "groupIds", Value: gid}}
-	if ids != nil {
-		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "groupIds", Value: gid}}
-	}
+func (s *Store) pullMembers(ctx context.Context, gid string, filter bson.D, alike bool) error {
 	if !alike && !s.claims {
 		_, err := s.users.UpdateMany(ctx, filter, bson.D{
 			{Key: "$pull", Value: bson.D{{Key: "groupIds", Value: gid}, {Key: "norm.groups", Value: schemas.Fold(gid)}}},
@@ -479,13 +476,13 @@ func (s *Store) addUsers(ctx context.Context, gid string, ids []string) error {
 	return err
 }
 
-// removeUsers removes the group from the users ids (none when empty; see
-// pullMembers).
+// removeUsers removes the group from those of the users ids that are its
+// members (none when ids is empty; see pullMembers).
 func (s *Store) removeUsers(ctx context.Context, gid string, ids []string, alike bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.pullMembers(ctx, gid, ids, alike)
+	return s.pullMembers(ctx, gid, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "groupIds", Value: gid}}, alike)
 }
 
 // swapGroup is step 4 of PatchGroup with an attribute change: the group

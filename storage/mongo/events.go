@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
@@ -60,7 +61,7 @@ func (s *Store) audited(ctx context.Context, e *schemas.Event, change func() err
 	if err != nil {
 		return err
 	}
-	if err := s.writeEvent(ctx, d); err != nil {
+	if err := s.writeEvents(ctx, d); err != nil {
 		return err
 	}
 	err = change()
@@ -77,13 +78,20 @@ func refused(err error) bool {
 	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrVersionMismatch)
 }
 
-// writeEvent stores the event of a change about to be made (one round trip).
-// It replaces an event with the same id: a compare-and-swap that lost its race
-// writes the event of its next attempt over that of the last one.
-func (s *Store) writeEvent(ctx context.Context, d *eventDoc) error {
-	_, err := s.events.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Head.ID}}, d, options.Replace().SetUpsert(true))
-	if err != nil {
-		return wrap(err, "write audit event %s", d.Head.ID)
+// writeEvents stores the events of a change about to be made, in order (one
+// round trip; none without events). Each replaces an event with the same id:
+// a compare-and-swap that lost its race writes the events of its next
+// attempt over those of the last one.
+func (s *Store) writeEvents(ctx context.Context, ds ...*eventDoc) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	models := make([]mdb.WriteModel, len(ds))
+	for i, d := range ds {
+		models[i] = mdb.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: d.Head.ID}}).SetReplacement(d).SetUpsert(true)
+	}
+	if _, err := s.events.BulkWrite(ctx, models); err != nil {
+		return wrap(err, "write audit event %s", ds[0].Head.ID)
 	}
 	return nil
 }

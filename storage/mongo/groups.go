@@ -275,33 +275,6 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 	if !changed && !members {
 		return prev, nil
 	}
-	var events []string // ids of the events written
-	dropEvents := func() {
-		for _, e := range events {
-			s.dropEvent(ctx, e)
-		}
-	}
-	writeEvents := func(prev, cur *schemas.Group) error {
-		if audit == nil {
-			return nil
-		}
-		for _, e := range audit(prev, cur, added, removed) {
-			if e == nil {
-				continue
-			}
-			ed, err := eventToDoc(e)
-			if err != nil {
-				return err
-			}
-			if err := s.writeEvent(ctx, ed); err != nil {
-				return err
-			}
-			if !slices.Contains(events, ed.Head.ID) {
-				events = append(events, ed.Head.ID)
-			}
-		}
-		return nil
-	}
 	stamp := func(prev, cur *schemas.Group) {
 		cur.Version = prev.Version + 1
 		if members && ch.At.After(cur.Updated) {
@@ -309,34 +282,78 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 		}
 	}
 	stamp(prev, cur)
-	if err := writeEvents(prev, cur); err != nil {
+	events, err := groupEvents(audit, prev, cur, added, removed)
+	if err != nil {
+		return nil, err
+	}
+	return s.commitPatch(ctx, id, alike, events, added, removed, prev, cur, func() (*schemas.Group, error) {
+		if !changed {
+			return s.bumpGroup(ctx, id, ch, prev, cur)
+		}
+		return s.swapGroup(ctx, id, ch, prev, cur, func(prev, cur *schemas.Group) error {
+			stamp(prev, cur)
+			events, err := groupEvents(audit, prev, cur, added, removed)
+			if err != nil {
+				return err
+			}
+			return s.writeEvents(ctx, events...)
+		})
+	})
+}
+
+// groupEvents encodes the audit events of a change of the group from prev
+// to cur (none without audit), so that one that cannot be stored is found
+// before anything is written.
+func groupEvents(audit storage.GroupAudit, prev, cur *schemas.Group, added, removed []string) ([]*eventDoc, error) {
+	if audit == nil {
+		return nil, nil
+	}
+	var out []*eventDoc
+	for _, e := range audit(prev, cur, added, removed) {
+		if e == nil {
+			continue
+		}
+		d, err := eventToDoc(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// commitPatch is steps 2–4 of PatchGroup (and of a batch of them, see
+// memberBatch) once the change is planned: write the events, change the
+// users' memberships (added, removed), then write the group (step4). When
+// step 3 fails, the group's version moves on all the same (best effort: a
+// reader must not keep the old version with members that changed) and the
+// events stay (the change may be part made). When step 4 fails, step 3 is
+// undone and the events are deleted, unless the write may have been made.
+func (s *Store) commitPatch(ctx context.Context, id string, alike bool, events []*eventDoc, added, removed []string,
+	prev, cur *schemas.Group, step4 func() (*schemas.Group, error)) (*schemas.Group, error) {
+	dropEvents := func() {
+		for _, e := range events {
+			s.dropEvent(ctx, e.Head.ID)
+		}
+	}
+	if err := s.writeEvents(ctx, events...); err != nil {
 		dropEvents()
 		return nil, err
 	}
-	// After a failure part way through the membership, the group's version
-	// moves on all the same (best effort): a reader must not keep the old
-	// version with members that changed.
 	bumpAnyway := func() {
 		_, _ = s.bumpGroup(context.WithoutCancel(ctx), id, storage.GroupChange{}, prev, cur)
 	}
-	if members {
-		err := s.addUsers(ctx, id, added)
-		if err == nil {
-			err = s.removeUsers(ctx, id, removed, alike)
-		}
-		if err != nil {
-			bumpAnyway()
-			return nil, wrap(err, "change the members of group %s", id) // the events stay: the change may be part made
-		}
-	}
-	var out *schemas.Group
-	if changed {
-		out, err = s.swapGroup(ctx, id, ch, prev, cur, stamp, writeEvents)
-	} else {
-		out, err = s.bumpGroup(ctx, id, ch, prev, cur)
+	err := s.addUsers(ctx, id, added)
+	if err == nil {
+		err = s.removeUsers(ctx, id, removed, alike)
 	}
 	if err != nil {
-		if members {
+		bumpAnyway()
+		return nil, wrap(err, "change the members of group %s", id)
+	}
+	out, err := step4()
+	if err != nil {
+		if len(added)+len(removed) > 0 {
 			ctx := context.WithoutCancel(ctx)
 			_ = s.removeUsers(ctx, id, added, alike)
 			_ = s.addUsers(ctx, id, removed)
@@ -490,7 +507,7 @@ func (s *Store) removeUsers(ctx context.Context, gid string, ids []string, alike
 // compare-and-swap; on a lost race the group is read again, and Check and
 // Apply run again on it (their errors are returned as they are).
 func (s *Store) swapGroup(ctx context.Context, id string, ch storage.GroupChange, prev, cur *schemas.Group,
-	stamp func(prev, cur *schemas.Group), writeEvents func(prev, cur *schemas.Group) error) (*schemas.Group, error) {
+	retried func(prev, cur *schemas.Group) error) (*schemas.Group, error) {
 	defer s.locks.lock(s.groups.Name() + "/" + id)()
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
@@ -506,8 +523,7 @@ func (s *Store) swapGroup(ctx context.Context, id string, ch storage.GroupChange
 			if prev, cur, _, err = applyGroupDoc(ch, d); err != nil {
 				return nil, err
 			}
-			stamp(prev, cur)
-			if err := writeEvents(prev, cur); err != nil {
+			if err := retried(prev, cur); err != nil {
 				return nil, err
 			}
 		}

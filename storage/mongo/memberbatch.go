@@ -2,12 +2,8 @@ package mongo
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"maps"
 	"sync"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -102,22 +98,8 @@ func (s *Store) runMemberBatches(ctx context.Context, id string) {
 	}
 }
 
-// encodeEvent encodes an event's stored form, so that one that cannot be
-// stored is found before anything is written.
-func encodeEvent(e *schemas.Event) (bson.Raw, error) {
-	d, err := eventToDoc(e)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := bson.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("mongo: audit event %s: %w", e.ID, err)
-	}
-	return raw, nil
-}
-
-// memberBatch makes the changes reqs (in order) as PatchGroup's steps 1–4,
-// once for all of them, and sets each one's answer.
+// memberBatch makes the changes reqs (in order) as PatchGroup does, once
+// for all of them (steps 2–4 by commitPatch), and sets each one's answer.
 func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 	failAll := func(err error, rs []*memberReq) {
 		for _, r := range rs {
@@ -150,8 +132,7 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 	cur := prev.Clone()
 	cur.Version = prev.Version + 1
 	var rs []*memberReq // the changes to make
-	var docs []any
-	var eventIDs []string
+	var events []*eventDoc
 	for _, r := range reqs {
 		added, removed, err := storage.PlanMembers(r.ch.Members, func(u string) bool { return exists[u] },
 			func(u string) bool { return state[u] }, nil)
@@ -167,22 +148,9 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 		if r.ch.At.After(c.Updated) {
 			c.Updated = r.ch.At
 		}
-		var evs []any
-		var ids []string
-		if r.audit != nil {
-			for _, e := range r.audit(prev, c, added, removed) {
-				if e == nil {
-					continue
-				}
-				raw, err := encodeEvent(e)
-				if err != nil {
-					r.err = err
-					break
-				}
-				evs, ids = append(evs, raw), append(ids, e.ID)
-			}
-		}
-		if r.err != nil {
+		evs, err := groupEvents(r.audit, prev, c, added, removed)
+		if err != nil {
+			r.err = err
 			continue
 		}
 		for _, u := range added {
@@ -193,7 +161,7 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 		}
 		cur = c
 		rs = append(rs, r)
-		docs, eventIDs = append(docs, evs...), append(eventIDs, ids...)
+		events = append(events, evs...)
 	}
 	if len(rs) == 0 {
 		return
@@ -207,44 +175,14 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 			netRemoved = append(netRemoved, u)
 		}
 	}
-	// Step 2: the events, each change's own.
-	dropEvents := func() {
-		for _, e := range eventIDs {
-			s.dropEvent(ctx, e)
-		}
-	}
-	if len(docs) > 0 {
-		if _, err := s.events.InsertMany(ctx, docs); err != nil {
-			dropEvents()
-			failAll(wrap(err, "write the audit events of group %s", id), rs)
-			return
-		}
-	}
-	// Step 3: the net membership change; step 4: one bump of the group.
-	bumpAnyway := func() { _, _ = s.bumpGroup(ctx, id, storage.GroupChange{}, prev, cur) }
-	err = s.addUsers(ctx, id, netAdded)
-	if err == nil {
-		err = s.removeUsers(ctx, id, netRemoved, alike)
-	}
+	out, err := s.commitPatch(ctx, id, alike, events, netAdded, netRemoved, prev, cur, func() (*schemas.Group, error) {
+		return s.bumpGroup(ctx, id, storage.GroupChange{}, prev, cur)
+	})
 	if err != nil {
-		bumpAnyway()
-		failAll(wrap(err, "change the members of group %s", id), rs)
-		return
-	}
-	out, err := s.bumpGroup(ctx, id, storage.GroupChange{}, prev, cur)
-	if err != nil {
-		_ = s.removeUsers(ctx, id, netAdded, alike)
-		_ = s.addUsers(ctx, id, netRemoved)
-		bumpAnyway()
-		if !errors.Is(err, storage.ErrUnavailable) {
-			dropEvents()
-		}
 		failAll(err, rs)
 		return
 	}
 	for _, r := range rs {
-		if r.err == nil {
-			r.out = out.Clone()
-		}
+		r.out = out.Clone()
 	}
 }

@@ -467,7 +467,7 @@ func cas[D, T any](ctx context.Context, s *Store, c *mdb.Collection, k docKind[D
 				if err != nil {
 					return none, err
 				}
-				if err := s.writeEvent(ctx, ed); err != nil {
+				if err := s.writeEvents(ctx, ed); err != nil {
 					return none, err
 				}
 				eventID = ed.Head.ID

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -229,8 +228,7 @@ func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*
 //     version with a $max of its updated time (conditional on the version
 //     read when Check is set) — no read-modify-write, so concurrent
 //     membership changes do not queue on the group. With claims (FerretDB
-//     v1, whose $inc is not atomic) the bump is a claimed swap of the
-//     version field only.
+//     v1, whose $inc is not atomic) the bump is a compare-and-swap too.
 //
 // If step 4 is refused (Check no longer holds because the group changed
 // meanwhile, a displayName taken meanwhile), step 3 is undone (the users
@@ -252,7 +250,11 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 	if err != nil {
 		return nil, err
 	}
-	prev, cur, changed, err := applyGroupDoc(ch, d)
+	prev, err := d.group()
+	if err != nil {
+		return nil, err
+	}
+	cur, changed, err := applyGroup(ch, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -390,28 +392,26 @@ func (s *Store) readGroup(ctx context.Context, id string) (*groupDoc, bool, erro
 	return d, alike, nil
 }
 
-// applyGroupDoc decodes the group document twice — the group as it is, and
-// a copy — and runs ch's Check and Apply on the copy.
-func applyGroupDoc(ch storage.GroupChange, d *groupDoc) (prev, cur *schemas.Group, changed bool, err error) {
-	if prev, err = d.group(); err != nil {
-		return nil, nil, false, err
-	}
+// applyGroup runs ch's Check on prev's version and its Apply on a copy of
+// prev, which it returns (prev itself when Apply changes nothing).
+func applyGroup(ch storage.GroupChange, prev *schemas.Group) (cur *schemas.Group, changed bool, err error) {
 	if ch.Check != nil {
 		if err := ch.Check(prev.Version); err != nil {
-			return nil, nil, false, err
+			return nil, false, err
 		}
+	}
+	if ch.Apply == nil {
+		return prev.Clone(), false, nil
 	}
 	cur = prev.Clone()
-	if ch.Apply != nil {
-		if changed, err = ch.Apply(cur); err != nil {
-			return nil, nil, false, err
-		}
-		cur.ID, cur.Version = prev.ID, prev.Version
+	if changed, err = ch.Apply(cur); err != nil {
+		return nil, false, err
 	}
 	if !changed {
-		cur = prev.Clone()
+		return prev.Clone(), false, nil
 	}
-	return prev, cur, changed, nil
+	cur.ID, cur.Version = prev.ID, prev.Version
+	return cur, true, nil
 }
 
 // planMembers runs the membership operations on the stored membership,
@@ -502,122 +502,83 @@ func (s *Store) removeUsers(ctx context.Context, gid string, ids []string, alike
 	return s.pullMembers(ctx, gid, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "groupIds", Value: gid}}, alike)
 }
 
-// swapGroup is step 4 of PatchGroup with an attribute change: the group
-// document cur (prev's successor) replaces version prev.Version by
-// compare-and-swap; on a lost race the group is read again, and Check and
-// Apply run again on it (their errors are returned as they are).
+// swapGroup is step 4 of PatchGroup with an attribute change: by [cas],
+// the group cur (prev's successor, its events written) replaces version
+// prev.Version. On a lost race the group is read again, Check and Apply run
+// again on it (their errors are returned as they are; whether Apply changes
+// anything now, the membership changed, so the group gets a new version),
+// and retried stamps that attempt's successor and writes its events.
 func (s *Store) swapGroup(ctx context.Context, id string, ch storage.GroupChange, prev, cur *schemas.Group,
 	retried func(prev, cur *schemas.Group) error) (*schemas.Group, error) {
-	defer s.locks.lock(s.groups.Name() + "/" + id)()
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "update group %s", id)
-		}
-		if attempt > 0 {
-			d, _, err := s.readGroup(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			// Whether Apply changes anything now, the membership changed:
-			// the group gets a new version.
-			if prev, cur, _, err = applyGroupDoc(ch, d); err != nil {
-				return nil, err
-			}
-			if err := retried(prev, cur); err != nil {
-				return nil, err
-			}
-		}
-		nd, err := groupToDoc(cur)
-		if err != nil {
-			return nil, err
-		}
-		swapped, err := s.swap(ctx, s.groups, id, prev.Version, nd)
-		if err != nil {
-			if !isDuplicateKey(err) {
-				return nil, wrap(err, "update group %s", id)
-			}
-			if err := conflictOf(ctx, s.groups, id, groupConflictChecks(nd, false)); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if swapped {
-			return cur, nil
-		}
+	first, err := groupToDoc(prev)
+	if err != nil {
+		return nil, err
 	}
-	return nil, wrap(errTooManyAttempts, "update group %s", id)
+	prepared := cur // the first attempt's successor, from the read PatchGroup made
+	return cas(ctx, s, s.groups, groupDocs, id, 0, first, func(g *schemas.Group) (bool, error) {
+		if prepared != nil {
+			*g, prepared = *prepared, nil
+			return true, nil
+		}
+		next, _, err := applyGroup(ch, g)
+		if err != nil {
+			return false, err
+		}
+		if err := retried(g, next); err != nil {
+			return false, err
+		}
+		*g = *next
+		return true, nil
+	}, nil)
 }
 
 // bumpGroup is step 4 of PatchGroup for a membership change alone: the
 // group's version +1 and its updated time at least cur.Updated, by an atomic
 // $inc and $max (when Check is set, only if the version is still
-// prev.Version: otherwise ErrVersionMismatch). With claims the same update is
-// made under the claim of the version it replaces, read first.
+// prev.Version: otherwise ErrVersionMismatch). With claims (FerretDB v1,
+// whose $inc is not atomic) it is a compare-and-swap of the group instead
+// (swapGroup, with the same check).
 func (s *Store) bumpGroup(ctx context.Context, id string, ch storage.GroupChange, prev, cur *schemas.Group) (*schemas.Group, error) {
-	set := bson.D{{Key: "$max", Value: bson.D{{Key: "updated", Value: utc(cur.Updated)}}}}
-	if !s.claims {
-		filter := bson.D{{Key: "_id", Value: id}}
+	if s.claims {
+		var still storage.GroupChange
 		if ch.Check != nil {
-			filter = append(filter, bson.E{Key: "version", Value: prev.Version})
-		}
-		var d groupDoc
-		err := s.groups.FindOneAndUpdate(ctx, filter, append(set, bson.E{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}),
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-		if errors.Is(err, mdb.ErrNoDocuments) {
-			if ch.Check != nil {
-				return nil, storage.ErrVersionMismatch
+			still.Check = func(v int64) error {
+				if v != prev.Version {
+					return storage.ErrVersionMismatch
+				}
+				return nil
 			}
-			return nil, storage.ErrNotFound
 		}
-		if err != nil {
-			return nil, wrap(err, "update group %s", id)
+		bump := func(prev, next *schemas.Group) error {
+			next.Version = prev.Version + 1
+			if cur.Updated.After(next.Updated) {
+				next.Updated = cur.Updated
+			}
+			return nil
 		}
-		return d.group()
+		next := prev.Clone() // not cur: its attribute change, if any, is not this write's
+		_ = bump(prev, next)
+		return s.swapGroup(ctx, id, still, prev, next, bump)
 	}
-	defer s.locks.lock(s.groups.Name() + "/" + id)()
-	v := prev.Version
-	for attempt := 0; attempt < s.maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, wrap(err, "update group %s", id)
-		}
-		if attempt > 0 {
-			d, _, err := s.readGroup(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if ch.Check != nil && d.Version != prev.Version {
-				return nil, storage.ErrVersionMismatch
-			}
-			v = d.Version
-		}
-		claimID := s.groups.Name() + "/" + id + "/" + strconv.FormatInt(v, 10)
-		won, err := s.claim(ctx, claimID)
-		if err != nil {
-			return nil, err
-		}
-		if !won {
-			continue
-		}
-		var d groupDoc
-		err = s.groups.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: v}},
-			append(set, bson.E{Key: "$set", Value: bson.D{{Key: "version", Value: v + 1}}}),
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-		if errors.Is(err, mdb.ErrNoDocuments) {
-			s.release(ctx, claimID)
-			continue
-		}
-		if err != nil {
-			s.release(ctx, claimID)
-			return nil, wrap(err, "update group %s", id)
-		}
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			s.release(ctx, claimID)
-		}()
-		return d.group()
+	filter := bson.D{{Key: "_id", Value: id}}
+	if ch.Check != nil {
+		filter = append(filter, bson.E{Key: "version", Value: prev.Version})
 	}
-	return nil, wrap(errTooManyAttempts, "update group %s", id)
+	var d groupDoc
+	err := s.groups.FindOneAndUpdate(ctx, filter, bson.D{
+		{Key: "$max", Value: bson.D{{Key: "updated", Value: utc(cur.Updated)}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}},
+	}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if errors.Is(err, mdb.ErrNoDocuments) {
+		if ch.Check != nil {
+			return nil, storage.ErrVersionMismatch
+		}
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap(err, "update group %s", id)
+	}
+	return d.group()
 }
 
 // GroupMemberIDs returns the ids of the users whose groupIds hold the group,

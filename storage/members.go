@@ -1,6 +1,9 @@
 package storage
 
-import "slices"
+import (
+	"maps"
+	"slices"
+)
 
 // PlanMembers runs membership operations (in order) on a group's membership
 // without changing anything, and returns the users they add and remove
@@ -8,17 +11,24 @@ import "slices"
 // exists reports whether a user exists, isMember whether it is a member now,
 // members lists the current members (called only for "replace" and
 // "clear"). An "add" or "replace" naming a user that does not exist fails
-// with ErrNotFound; "remove" ignores users that are not members.
+// with ErrNotFound; "remove" ignores users that are not members. exists and
+// isMember are each asked about a user once, in ascending order of ids, so
+// that a backend may answer them walking its keys in order.
 func PlanMembers(ops []MemberOp, exists, isMember func(id string) bool, members func() []string) (added, removed []string, err error) {
-	want := make(map[string]bool) // the membership the operations set, over the current one
+	var named []string // the users to add or set: each must exist
 	for _, m := range ops {
 		if m.Op == "add" || m.Op == "replace" {
-			for _, u := range m.IDs {
-				if !exists(u) {
-					return nil, nil, ErrNotFound
-				}
-			}
+			named = append(named, m.IDs...)
 		}
+	}
+	slices.Sort(named)
+	for i, u := range named {
+		if (i == 0 || u != named[i-1]) && !exists(u) {
+			return nil, nil, ErrNotFound
+		}
+	}
+	want := make(map[string]bool) // the membership the operations set, over the current one
+	for _, m := range ops {
 		switch m.Op {
 		case "add":
 			for _, u := range m.IDs {
@@ -42,8 +52,8 @@ func PlanMembers(ops []MemberOp, exists, isMember func(id string) bool, members 
 			}
 		}
 	}
-	for u, in := range want {
-		if isMember(u) != in {
+	for _, u := range slices.Sorted(maps.Keys(want)) {
+		if in := want[u]; isMember(u) != in {
 			if in {
 				added = append(added, u)
 			} else {
@@ -51,8 +61,6 @@ func PlanMembers(ops []MemberOp, exists, isMember func(id string) bool, members 
 			}
 		}
 	}
-	slices.Sort(added)
-	slices.Sort(removed)
 	return added, removed, nil
 }
 

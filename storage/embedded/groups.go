@@ -106,7 +106,7 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 				return err
 			}
 		}
-		added, removed, err := b.planMembers(id, ch.Members)
+		added, removed, changes, err := b.planMembers(id, ch.Members)
 		if err != nil {
 			return err
 		}
@@ -141,12 +141,12 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 		}
 		// Staging from here on: an error aborts the batch.
 		for _, u := range removed {
-			if err := b.setMembership(id, u, false); err != nil {
+			if err := b.changeMembership(id, u, false, changes[u]); err != nil {
 				return err
 			}
 		}
 		for _, u := range added {
-			if err := b.setMembership(id, u, true); err != nil {
+			if err := b.changeMembership(id, u, true, changes[u]); err != nil {
 				return err
 			}
 		}
@@ -188,10 +188,20 @@ func applyGroup(ch storage.GroupChange, g *schemas.Group) (*schemas.Group, bool,
 }
 
 // planMembers runs the membership operations on the state the batch sees,
-// without staging anything (storage.PlanMembers). In key order, the keys of
-// the bulk change it returns walk each B-tree once, left to right.
-func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, removed []string, err error) {
-	return storage.PlanMembers(ops, b.userExists,
-		func(u string) bool { return b.u.isMember(group, u) },
+// without staging anything (storage.PlanMembers). It asks about the users in
+// ascending order, so one walker per bucket steps from one to the next where
+// they are neighbours. It returns with the changes the membership counts of
+// the users it looked at (users.memberState), for changeMembership.
+func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, removed []string, changes map[string]int64, err error) {
+	changes = make(map[string]int64)
+	users, groups := walk(b.u.recs()), walk(b.u.groups())
+	added, removed, err = storage.PlanMembers(ops,
+		func(u string) bool { return u != "" && users.has([]byte(u)) },
+		func(u string) bool {
+			member, n := b.u.memberState(groups, group, u)
+			changes[u] = n
+			return member
+		},
 		func() []string { return seconds(b.u.members(), group) })
+	return added, removed, changes, err
 }

@@ -291,10 +291,83 @@ func (r *users) setMember(group, user string, in bool) error {
 	return r.members().Delete(pairKey(group, user))
 }
 
-// countMemberChange gives the user a new version after a change of its
-// memberships (see version).
-func (r *users) countMemberChange(user string) error {
-	return r.groups().Put(memberKey(user), encodeVersion(r.memberCount(user)+1))
+// memberState returns whether user is a member of group and its number of
+// membership changes (memberCount), with one seek of w (a walker of
+// userGroups): the count's key comes first among the user's keys, its pairs
+// follow in group order.
+func (r *users) memberState(w *walker, group, user string) (member bool, changes int64) {
+	prefix := pairPrefix(user)
+	want := pairKey(user, group)
+	k, v := w.seek(prefix)
+	if bytes.Equal(k, prefix) {
+		changes = decodeVersion(v)
+		k, _ = w.next()
+	}
+	// A user's pairs up to this group's are walked on the page the seek
+	// found; one of many groups is sought instead.
+	for n := 0; k != nil && bytes.HasPrefix(k, prefix); n++ {
+		if n == 8 {
+			k, _ = w.seek(want)
+			return bytes.Equal(k, want), changes
+		}
+		switch cmp := bytes.Compare(k, want); {
+		case cmp == 0:
+			return true, changes
+		case cmp > 0:
+			return false, changes
+		}
+		k, _ = w.next()
+	}
+	return false, changes
+}
+
+// walker finds keys of a bucket asked for in ascending order (mostly): a
+// key a few steps after the cursor's is reached by stepping, any other by a
+// seek from the root. So a run of keys next to each other (the members of a
+// group created together) costs a step each, not a descent. A walker is
+// valid until the bucket is written.
+type walker struct {
+	c    *bolt.Cursor
+	k, v []byte
+}
+
+func walk(bk *bolt.Bucket) *walker { return &walker{c: bk.Cursor()} }
+
+// seek moves to the first key at or after key and returns it (nil at the end).
+func (w *walker) seek(key []byte) ([]byte, []byte) {
+	if w.k != nil && bytes.Compare(w.k, key) < 0 {
+		for range 8 {
+			if w.k, w.v = w.c.Next(); w.k == nil || bytes.Compare(w.k, key) >= 0 {
+				return w.k, w.v
+			}
+		}
+	} else if w.k != nil && bytes.Equal(w.k, key) {
+		return w.k, w.v
+	}
+	w.k, w.v = w.c.Seek(key)
+	return w.k, w.v
+}
+
+// next moves to the next key.
+func (w *walker) next() ([]byte, []byte) {
+	w.k, w.v = w.c.Next()
+	return w.k, w.v
+}
+
+// has reports whether key is in the bucket.
+func (w *walker) has(key []byte) bool {
+	k, _ := w.seek(key)
+	return bytes.Equal(k, key)
+}
+
+// changeMember records (in) or removes the membership of user in group, in
+// both directions, and gives the user a new version (see version): changes
+// is its membership count before, as memberState returned it.
+func (r *users) changeMember(group, user string, in bool, changes int64) error {
+	if err := r.setMember(group, user, in); err != nil {
+		return err
+	}
+	return r.groups().Put(memberKey(user), encodeVersion(changes+1))
 }
 
 // forget removes what userGroups and userVersions hold of a deleted user
@@ -304,11 +377,6 @@ func (r *users) forget(id string) error {
 		return err
 	}
 	return r.versions().Delete([]byte(id))
-}
-
-// isMember reports whether user is a member of group.
-func (r *users) isMember(group, user string) bool {
-	return r.groups().Get(pairKey(user, group)) != nil
 }
 
 // migrateChunk is the number of users migrateV1 rewrites per transaction:

@@ -484,15 +484,19 @@ func (b *batch) deleteUser(id string) error {
 // its userVersions entry are not touched: the keys written are next to each
 // other in userGroups (see users.version), plus one in groupMembers.
 func (b *batch) setMembership(group, user string, in bool) error {
-	if b.u.isMember(group, user) == in {
+	member, changes := b.u.memberState(walk(b.u.groups()), group, user)
+	if member == in {
 		return nil
 	}
+	return b.changeMembership(group, user, in, changes)
+}
+
+// changeMembership is setMembership for a user whose membership in group
+// is known to be !in, with its membership count (users.memberState).
+func (b *batch) changeMembership(group, user string, in bool, changes int64) error {
 	b.staged++
-	if err := b.u.setMember(group, user, in); err != nil {
-		return err
-	}
 	delete(b.users, user) // its cached GroupIDs and Version are stale
-	return b.u.countMemberChange(user)
+	return b.u.changeMember(group, user, in, changes)
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {

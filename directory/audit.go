@@ -218,8 +218,24 @@ func withChange(ch map[string]schemas.Change, k string, c schemas.Change) map[st
 // jsonEqual compares two JSON values by their canonical encoding (numbers
 // may be float64 on one side and json.Number on the other): objects and
 // arrays element by element, strings and booleans directly, numbers (and
-// anything else) by their encoding.
+// anything else) by their encoding. A missing value (nil: a created or
+// removed attribute) equals only another, or a nil object or array.
 func jsonEqual(a, b any) bool {
+	if a == nil {
+		a, b = b, a
+	}
+	if b == nil {
+		switch x := a.(type) {
+		case nil:
+			return true
+		case string, bool, float64, int64:
+			return false
+		case map[string]any:
+			return x == nil
+		case []any:
+			return x == nil
+		}
+	}
 	switch x := a.(type) {
 	case string:
 		if y, ok := b.(string); ok {

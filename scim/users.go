@@ -121,11 +121,7 @@ func (c *call) create(rt schemas.ResourceType) {
 
 // userToCreate reads the user and password of a POST /Users body.
 func (c *call) userToCreate(body map[string]any) (*schemas.User, *directory.PasswordInput, error) {
-	if err := wire.CheckSCIMRequired(body); err != nil {
-		return nil, nil, err
-	}
-	u := &schemas.User{}
-	pw, err := wire.ReplaceSCIMUser(u, body, c.opts())
+	u, pw, err := wire.NewSCIMUser(body, c.opts())
 	if err != nil {
 		return nil, nil, err
 	}

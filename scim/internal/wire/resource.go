@@ -325,11 +325,35 @@ func scimElem(a *schemas.Attribute, item any, ipath string, owned []*schemas.Att
 // a complex attribute (Entra's manager, Transmit's photos). Values are stored
 // exactly as sent. Every error is a *schemas.ValueError, and on error u is unchanged.
 func ReplaceSCIMUser(u *schemas.User, body map[string]any, o SCIMOptions) (password *string, err error) {
-	rt := schemas.UserResource
-	b, err := resolveSCIMBody(rt, body)
+	b, err := resolveSCIMBody(schemas.UserResource, body)
 	if err != nil {
 		return nil, err
 	}
+	return replaceSCIMUser(u, b, o)
+}
+
+// NewSCIMUser reads the body of a SCIM create (POST /Users, a Bulk POST):
+// CheckSCIMRequired, then ReplaceSCIMUser on an empty user, reading the body
+// once. It returns the user and the password given (nil: none).
+func NewSCIMUser(body map[string]any, o SCIMOptions) (*schemas.User, *string, error) {
+	b, err := resolveSCIMBody(schemas.UserResource, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkSCIMRequired(b); err != nil {
+		return nil, nil, err
+	}
+	u := &schemas.User{}
+	pw, err := replaceSCIMUser(u, b, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, pw, nil
+}
+
+// replaceSCIMUser is ReplaceSCIMUser of a resolved body.
+func replaceSCIMUser(u *schemas.User, b *scimBody, o SCIMOptions) (password *string, err error) {
+	rt := schemas.UserResource
 	w := &scimWriter{u: u.Clone(), old: u, now: o.Now}
 	var active any
 	activeSet := false
@@ -396,6 +420,11 @@ func CheckSCIMRequired(body map[string]any) error {
 	if err != nil {
 		return err
 	}
+	return checkSCIMRequired(b)
+}
+
+// checkSCIMRequired is CheckSCIMRequired of a resolved body.
+func checkSCIMRequired(b *scimBody) error {
 	for _, a := range writableSCIM(schemas.UserResource) {
 		if !a.Required {
 			continue

@@ -463,6 +463,19 @@ func departments(b *testing.B, s *Store) {
 	}
 }
 
+// BenchmarkGroupMembers lists a department (10,000 members, consecutive
+// users) with their names: what a group's GET, or a PATCH's answer, reads.
+func BenchmarkGroupMembers(b *testing.B) {
+	s := benchStore(b)
+	departments(b, s)
+	for b.Loop() {
+		m, err := s.GroupMembers(context.Background(), "bench-department-0")
+		if err != nil || len(m) != min(10_000, benchUsers) {
+			b.Fatal(len(m), err)
+		}
+	}
+}
+
 func BenchmarkAddMembers1k(b *testing.B)        { addMembers(b, 1_000, true) }
 func BenchmarkAddMembers10k(b *testing.B)       { addMembers(b, 10_000, true) }
 func BenchmarkAddMembersCohort1k(b *testing.B)  { addMembers(b, 1_000, false) }

@@ -469,6 +469,23 @@ func decodeUserRecord(b []byte) (*schemas.User, error) {
 // the matches again with decodeUserRecord.
 func decodeUserView(b []byte) (*schemas.User, error) { return decodeRecord(&rbuf{b: b, noCopy: true}) }
 
+// recordNames reads the userName and displayName of a binary user record
+// without decoding the rest (a group's member list names its members). The
+// strings point into b, as decodeUserView's.
+func recordNames(b []byte) (userName, displayName string, err error) {
+	r := &rbuf{b: b, noCopy: true}
+	if c := r.byte(); c != userCodecV1 {
+		return "", "", fmt.Errorf("not a user record (first byte %#x)", c)
+	}
+	r.view() // id
+	userName = r.view()
+	for range 7 { // externalId and the six parts of name
+		r.view()
+	}
+	displayName = r.view()
+	return userName, displayName, r.err
+}
+
 func decodeRecord(r *rbuf) (*schemas.User, error) {
 	if c := r.byte(); c != userCodecV1 {
 		return nil, fmt.Errorf("not a user record (first byte %#x)", c)

@@ -49,3 +49,20 @@ func TestUserCodecRoundTrip(t *testing.T) {
 		t.Error("a record with a trailing byte decoded without error")
 	}
 }
+
+// TestRecordNames: the names recordNames reads are those the full decode
+// gives, for a user with every field set and for one with few.
+func TestRecordNames(t *testing.T) {
+	var full schemas.User
+	schematest.Fill(t, &full)
+	for _, u := range []*schemas.User{&full, {ID: "u1", UserName: "only"}, {ID: "u2", DisplayName: "shown", Name: schemas.Name{GivenName: "g"}}} {
+		enc, err := encodeUserRecord(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		userName, displayName, err := recordNames(enc)
+		if err != nil || userName != u.UserName || displayName != u.DisplayName {
+			t.Errorf("recordNames = %q, %q, %v; want %q, %q", userName, displayName, err, u.UserName, u.DisplayName)
+		}
+	}
+}

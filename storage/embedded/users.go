@@ -396,16 +396,17 @@ func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Mem
 	}
 	out := []storage.Member{}
 	err := s.userView(func(_ *bolt.Tx, r *users) error {
+		recs := walk(r.recs()) // the members come in id order: neighbours are a step
 		for _, id := range seconds(r.members(), groupID) {
-			v := r.recs().Get([]byte(id))
-			if v == nil {
+			k, v := recs.seek([]byte(id))
+			if string(k) != id {
 				continue
 			}
-			u, err := decodeUserView(v)
+			userName, displayName, err := recordNames(v)
 			if err != nil {
 				return fmt.Errorf("embedded: user %s: %w", id, err)
 			}
-			out = append(out, storage.Member{ID: id, UserName: strings.Clone(u.UserName), DisplayName: strings.Clone(u.DisplayName)})
+			out = append(out, storage.Member{ID: id, UserName: strings.Clone(userName), DisplayName: strings.Clone(displayName)})
 		}
 		return nil
 	})

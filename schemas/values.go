@@ -127,7 +127,24 @@ func formatTime(t time.Time, millis bool) any {
 
 // AppendWireTime appends t as RenderValue renders a time that is not in
 // milliseconds (RFC 3339 in UTC with milliseconds), without the quotes.
-func AppendWireTime(dst []byte, t time.Time) []byte { return t.UTC().AppendFormat(dst, wireTime) }
+// Years 0–9999 are written digit by digit, the others by time.AppendFormat.
+func AppendWireTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, wireTime)
+	}
+	hour, min, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	two := func(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
+	dst = two(two(dst, year/100), year%100)
+	dst = two(append(dst, '-'), int(month))
+	dst = two(append(dst, '-'), day)
+	dst = two(append(dst, 'T'), hour)
+	dst = two(append(dst, ':'), min)
+	dst = two(append(dst, ':'), sec)
+	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
 
 // RenderValue converts a Value to its JSON form on the wire, the same on
 // every face: a string, a boolean, a float64 number, and a time as

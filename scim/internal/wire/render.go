@@ -25,18 +25,25 @@ type scimRender struct {
 	location string // meta.location of the document
 }
 
-// member appends the member key: <value of a on doc> to the object being
-// written in dst, which has n members so far, and returns the new count.
-// Nothing is appended when a has no value to show.
-func (r *scimRender) member(dst []byte, n int, doc any, a *schemas.Attribute, omitFalse bool) ([]byte, int, error) {
+// field is an attribute and its member's key as written (`"name":`).
+type field struct {
+	attr *schemas.Attribute
+	key  string
+}
+
+func newField(a *schemas.Attribute) field { return field{attr: a, key: quotedKey(a.Name)} }
+
+// quotedKey is name written as a member's key: `"name":`.
+func quotedKey(name string) string { return string(append(jsonw.AppendString(nil, name, false), ':')) }
+
+// member appends the member key: <value of f's attribute on doc> to the
+// object being written in dst, which has n members so far, and returns the
+// new count. Nothing is appended when the attribute has no value to show.
+func (r *scimRender) member(dst []byte, n int, doc any, f field, omitFalse bool) ([]byte, int, error) {
 	mark := len(dst)
-	if n > 0 {
-		dst = append(dst, ',')
-	}
-	dst = jsonw.AppendString(dst, a.Name, false)
-	dst = append(dst, ':')
+	dst = appendKey(dst, n, f.key)
 	at := len(dst)
-	dst, ok, err := r.attr(dst, doc, a)
+	dst, ok, err := r.attr(dst, doc, f.attr)
 	if err != nil || !ok || omitFalse && string(dst[at:]) == "false" {
 		return dst[:mark], n, err
 	}
@@ -146,13 +153,13 @@ func (r *scimRender) complex(dst []byte, doc any, a *schemas.Attribute) ([]byte,
 	return dst, true, nil
 }
 
-// object appends the members of attrs (sorted by name) of doc to an object
-// that has n members so far. In the elements of a multi-valued attribute a
-// false "primary" is the default and is omitted.
-func (r *scimRender) object(dst []byte, n int, doc any, attrs []*schemas.Attribute, elemOfMulti bool) ([]byte, int, error) {
+// object appends the members of fields (sorted by name) of doc to an
+// object that has n members so far. In the elements of a multi-valued
+// attribute a false "primary" is the default and is omitted.
+func (r *scimRender) object(dst []byte, n int, doc any, fields []field, elemOfMulti bool) ([]byte, int, error) {
 	var err error
-	for _, a := range attrs {
-		if dst, n, err = r.member(dst, n, doc, a, elemOfMulti && a.Name == "primary"); err != nil {
+	for _, f := range fields {
+		if dst, n, err = r.member(dst, n, doc, f, elemOfMulti && f.attr.Name == "primary"); err != nil {
 			return dst, n, err
 		}
 	}
@@ -161,21 +168,24 @@ func (r *scimRender) object(dst []byte, n int, doc any, attrs []*schemas.Attribu
 
 // sortedLists caches byName's results, keyed by the catalog list's first
 // element (the catalog's lists never change).
-var sortedLists sync.Map // *schemas.Attribute → []*schemas.Attribute
+var sortedLists sync.Map // *schemas.Attribute → []field
 
-// byName returns attrs sorted by name in byte order, the order their members
-// take in a JSON object.
-func byName(attrs []*schemas.Attribute) []*schemas.Attribute {
-	if len(attrs) < 2 {
-		return attrs
+// byName returns the fields of attrs sorted by name in byte order, the
+// order their members take in a JSON object.
+func byName(attrs []*schemas.Attribute) []field {
+	if len(attrs) == 0 {
+		return nil
 	}
 	if s, ok := sortedLists.Load(attrs[0]); ok {
-		if s := s.([]*schemas.Attribute); len(s) == len(attrs) {
+		if s := s.([]field); len(s) == len(attrs) {
 			return s
 		}
 	}
-	s := slices.Clone(attrs)
-	slices.SortStableFunc(s, func(x, y *schemas.Attribute) int { return cmp.Compare(x.Name, y.Name) })
+	s := make([]field, len(attrs))
+	for i, a := range attrs {
+		s[i] = newField(a)
+	}
+	slices.SortStableFunc(s, func(x, y field) int { return cmp.Compare(x.attr.Name, y.attr.Name) })
 	sortedLists.Store(attrs[0], s)
 	return s
 }
@@ -183,9 +193,9 @@ func byName(attrs []*schemas.Attribute) []*schemas.Attribute {
 // topKey is one member of a resource's top level, in key order: a
 // top-level attribute, "schemas", or an extension's container.
 type topKey struct {
-	key  string
-	attr *schemas.Attribute // a core or common attribute
-	ext  int                // 1 + the index of the extension in the resource type's SchemaURNs[1:]; 0: none
+	name  string
+	field     // key: the quoted name; attr: a core or common attribute, or nil
+	ext   int // 1 + the index of the extension in the resource type's SchemaURNs[1:]; 0: none
 }
 
 // topKeys lists the top-level members a resource of type rt can have, in
@@ -195,14 +205,14 @@ func topKeys(rt schemas.ResourceType) []topKey {
 	var keys []topKey
 	for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
 		for _, a := range list {
-			keys = append(keys, topKey{key: a.Name, attr: a})
+			keys = append(keys, topKey{name: a.Name, field: newField(a)})
 		}
 	}
-	keys = append(keys, topKey{key: "schemas"})
+	keys = append(keys, topKey{name: "schemas", field: field{key: quotedKey("schemas")}})
 	for i, urn := range urns[1:] {
-		keys = append(keys, topKey{key: urn, ext: i + 1})
+		keys = append(keys, topKey{name: urn, field: field{key: quotedKey(urn)}, ext: i + 1})
 	}
-	slices.SortStableFunc(keys, func(x, y topKey) int { return cmp.Compare(x.key, y.key) })
+	slices.SortStableFunc(keys, func(x, y topKey) int { return cmp.Compare(x.name, y.name) })
 	return keys
 }
 
@@ -274,7 +284,7 @@ func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) 
 		switch {
 		case k.attr != nil:
 			var err error
-			if dst, n, err = r.member(dst, n, u, k.attr, false); err != nil {
+			if dst, n, err = r.member(dst, n, u, k.field, false); err != nil {
 				return dst[:mark], err
 			}
 			continue
@@ -301,12 +311,13 @@ func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) 
 	return append(dst, '}'), nil
 }
 
-// appendKey appends the key of an object's next member (which has n so far).
+// appendKey appends the quoted key (`"name":`) of an object's next member
+// (which has n so far).
 func appendKey(dst []byte, n int, key string) []byte {
 	if n > 0 {
 		dst = append(dst, ',')
 	}
-	return append(jsonw.AppendString(dst, key, false), ':')
+	return append(dst, key...)
 }
 
 // AppendSCIMGroup appends g rendered as a SCIM Group resource (RFC 7643
@@ -334,7 +345,7 @@ func AppendSCIMGroup(dst []byte, g *schemas.Group, members []SCIMMember, o SCIMO
 			dst = appendMembers(dst, members, o.BaseURL)
 		case k.attr != nil:
 			var err error
-			if dst, n, err = r.member(dst, n, g, k.attr, false); err != nil {
+			if dst, n, err = r.member(dst, n, g, k.field, false); err != nil {
 				return dst[:mark], err
 			}
 			continue

@@ -172,16 +172,20 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: create data directory: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	bopts := &bolt.Options{
 		Timeout:      lockTimeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
 		// The free list is written with every commit, so that Open reads it
 		// instead of walking every page of the file to rebuild it: that walk
 		// took seconds and made the whole file resident at a million users.
+		// Its cost is a commit that sorts and writes it whole: small in a file
+		// grown by ordinary writes, large after a migration, which is why
+		// Open compacts a file it migrated (compactAfterMigration).
 		NoFreelistSync: false,
 		MaxSize:        opts.MaxSize,
-	})
+	}
+	db, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("embedded: open %s: data directory %s is in use by another scimd process: %w", path, dir, err)
 	}
@@ -202,12 +206,22 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)
 	}
-	if err := s.init(); err != nil {
+	migrating, err := migrates(db)
+	if err == nil {
+		err = s.init()
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
+	if migrating {
+		if s.db, err = compactAfterMigration(db, path, bopts); err != nil {
+			return nil, fmt.Errorf("embedded: open %s: the file was migrated to format %s but compacting it failed "+
+				"(the next start opens it uncompacted; `scimd compact` compacts it offline): %w", path, formatVersion, err)
+		}
+	}
 	if err := s.load(); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("embedded: open %s: load: %w", path, err)
 	}
 	go s.run()

@@ -1,0 +1,109 @@
+package embedded
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
+)
+
+// freePages opens the file of dir with bbolt alone and returns the number of
+// pages in its free list and the file's size.
+func freePages(t *testing.T, dir string) (int, int64) {
+	t.Helper()
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, nil) // read-only, bbolt loads no free list
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	return st.FreePageN + st.PendingPageN, fi.Size()
+}
+
+// TestOpenCompactsAfterMigration checks that a file Open migrates in place
+// (here its search index is of an older layout, which Open rebuilds: the old
+// postings' pages are freed) is left without those free pages — compacted —,
+// smaller, with every user found; and that opening a current file does not
+// compact it (its size and free list stay as they were).
+func TestOpenCompactsAfterMigration(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*schemas.User
+	for i := range 1500 {
+		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	// Deletes leave free pages in a current file: Open must not compact it.
+	for _, u := range users[1000:] {
+		if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users = users[:1000]
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	free0, size0 := freePages(t, dir)
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if free, size := freePages(t, dir); free != free0 || size != size0 {
+		t.Fatalf("opening a current file changed it: %d free pages, %d bytes; were %d, %d", free, size, free0, size0)
+	}
+	if free0 < 50 {
+		t.Fatalf("the deletes left %d free pages; the test needs a file with many", free0)
+	}
+
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		got, err := s.FindUser(ctx, storage.FieldUserName, u.UserName)
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("after the migration FindUser(%q) = %v, %v", u.UserName, got, err)
+		}
+	}
+	// The rebuilt search index answers as the evaluator does.
+	checkFilter(t, s, `name.familyName co "`+users[7].Name.FamilyName[1:4]+`"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	free, size := freePages(t, dir)
+	if free > 8 || size >= size0 {
+		t.Fatalf("after the migration the file has %d free pages and %d bytes (before it %d free pages, %d bytes): not compacted",
+			free, size, free0, size0)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileName+".compact")); !os.IsNotExist(err) {
+		t.Fatalf("the compaction's copy is left behind: %v", err)
+	}
+}

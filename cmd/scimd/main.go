@@ -119,6 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runExport(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args, getenv, os.Stdin, stderr)
+	case "compact":
+		return runCompact(ctx, args, getenv, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stderr)
 	case "healthcheck":
@@ -128,10 +130,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "scimd %s (commit %s, built %s, %s)\n", v, c, d, runtime.Version())
 		return exitOK
 	case "help":
-		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version | scimd healthcheck\n       scimd backup|restore|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")
+		fmt.Fprintln(stdout, "usage: scimd [serve] [flags] | scimd admin create --email ADDRESS | scimd version | scimd healthcheck\n       scimd backup|restore|compact|export|import|keys rotate [flags]\nRun 'scimd serve -h' for the flags.")
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve, version, healthcheck, admin, backup, restore, export, import or keys)\n", sub)
+		fmt.Fprintf(stderr, "scimd: unknown command %q (want serve, version, healthcheck, admin, backup, restore, compact, export, import or keys)\n", sub)
 		return exitUsage
 	}
 }

@@ -122,7 +122,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	start := time.Now()
 	var n int64
-	err := writeStore(*out, func(f io.Writer) error {
+	err := writeStore(*out, func(f *os.File) error {
 		var err error
 		if *rawURL != "" {
 			n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
@@ -175,7 +175,7 @@ func backupOnline(ctx context.Context, base, token string, w io.Writer) (int64, 
 // or foreign file fails here) and closing it; then before (when not nil)
 // runs, and only then is the file renamed over path. On any failure the
 // scratch directory is removed and path is left as it was.
-func writeStore(path string, write func(io.Writer) error, before func() error) error {
+func writeStore(path string, write func(*os.File) error, before func() error) error {
 	dir, err := os.MkdirTemp(filepath.Dir(path), ".scimd-")
 	if err != nil {
 		return err
@@ -243,8 +243,8 @@ func restore(in, dataDir string, force bool) error {
 		return err
 	}
 	defer src.Close()
-	return writeStore(target, func(w io.Writer) error {
-		_, err := io.Copy(w, src)
+	return writeStore(target, func(f *os.File) error {
+		_, err := io.Copy(f, src)
 		return err
 	}, func() error {
 		if !exists {
@@ -263,10 +263,11 @@ func restore(in, dataDir string, force bool) error {
 }
 
 // replaceFile writes path (mode 0600) through the temporary file tmp (on
-// path's file system): write fills it, it is synced, check (when not nil)
-// runs, and only then is it renamed over path. On any failure the temporary
-// file is removed and path is left as it was.
-func replaceFile(path, tmp string, write func(io.Writer) error, check func() error) error {
+// path's file system): write fills it (through f, or by its name f.Name()),
+// it is synced, check (when not nil) runs, and only then is it renamed over
+// path. On any failure the temporary file is removed and path is left as it
+// was.
+func replaceFile(path, tmp string, write func(f *os.File) error, check func() error) error {
 	_ = os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -287,6 +288,55 @@ func replaceFile(path, tmp string, write func(io.Writer) error, check func() err
 		_ = os.Remove(tmp)
 	}
 	return err
+}
+
+// runCompact is `scimd compact`: rewrites the embedded store of a data
+// directory without its free pages (bbolt.Compact, see
+// embedded.Store.CompactTo), offline. It opens the store first, which takes
+// the file lock — a directory a server (or another command) holds is refused
+// — and migrates an older file as a start would; it keeps the store open, and
+// so the lock, until the copy has replaced the file. The copy goes through
+// writeStore, as a backup does: written in a scratch directory beside the
+// file, synced, checked to open as a scimd store, then renamed over it; on
+// any failure the original is left as it was. It prints the sizes before and
+// after and the time taken.
+func runCompact(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scimd compact", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", envOr(getenv, "SCIMD_DATA_DIR", "./data"), "data directory whose store to compact (no server may be running on it)")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	start := time.Now()
+	before, after, err := compact(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "scimd: compact: %s\n", oneLine(err))
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "scimd: compacted %s from %d to %d bytes (%.0f %%) in %s\n", filepath.Join(*dataDir, embedded.FileName),
+		before, after, 100*float64(after)/float64(max(before, 1)), time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+// compact replaces the store file of dataDir with a compacted copy (see
+// runCompact) and returns its sizes before and after.
+func compact(dataDir string) (before, after int64, err error) {
+	target := filepath.Join(dataDir, embedded.FileName)
+	fi, err := os.Stat(target) // Open would create a store where there is none
+	if err != nil {
+		return 0, 0, err
+	}
+	before = fi.Size()
+	s, err := embedded.Open(dataDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = writeStore(target, func(f *os.File) error {
+		after, err = s.CompactTo(f.Name())
+		return err
+	}, nil)
+	// The old file is unlinked now (or untouched): closing it writes nothing.
+	return before, after, errors.Join(err, s.Close())
 }
 
 // runKeys is `scimd keys rotate`: rotates the signing key in the store (a

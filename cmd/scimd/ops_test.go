@@ -20,6 +20,7 @@ import (
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // adminToken exchanges the bootstrap credentials of opsEnv for a token.
@@ -481,5 +482,94 @@ func TestMasterKeyThroughTheBinary(t *testing.T) {
 	}
 	if code, log := scimd(t, append(env, "SCIMD_MASTER_KEY=short"), "serve"); code != 2 || !strings.Contains(log, "SCIMD_MASTER_KEY") {
 		t.Fatalf("a malformed master key: exit %d: %s", code, log)
+	}
+}
+
+// scimd compact, through the binary: refused while the store is held (the
+// file untouched) and on a file that is not a store; on a store with most
+// users deleted it writes a smaller file in which every remaining user is
+// found, and leaves nothing else in the data directory.
+func TestCompactOffline(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := embedded.OpenWithOptions(dir, embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []*schemas.User
+	for i := range 3000 {
+		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			kept = append(kept, u)
+		} else if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, embedded.FileName)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	held, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, log := scimd(t, nil, "compact", "--data-dir", dir)
+	held.Close()
+	if code == 0 || !strings.Contains(log, "in use") {
+		t.Fatalf("compact of a held store: exit %d: %s", code, log)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, orig) {
+		t.Fatal("a refused compact changed the store file")
+	}
+	junkDir := t.TempDir()
+	os.WriteFile(filepath.Join(junkDir, embedded.FileName), []byte("not a database"), 0o600)
+	if code, log := scimd(t, nil, "compact", "--data-dir", junkDir); code == 0 {
+		t.Fatalf("compact of a junk file succeeded: %s", log)
+	}
+	if now, _ := os.ReadFile(filepath.Join(junkDir, embedded.FileName)); string(now) != "not a database" {
+		t.Fatal("a refused compact changed the junk file")
+	}
+	if code, log := scimd(t, nil, "compact", "--data-dir", t.TempDir()); code == 0 {
+		t.Fatalf("compact of an empty directory succeeded: %s", log)
+	}
+
+	code, log = scimd(t, []string{"SCIMD_DATA_DIR=" + dir}, "compact")
+	if code != 0 || !strings.Contains(log, fmt.Sprintf("from %d to ", len(orig))) {
+		t.Fatalf("compact: exit %d: %s", code, log)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() >= int64(len(orig)) {
+		t.Fatalf("compacted file %d bytes, not smaller than %d", fi.Size(), len(orig))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("the data directory holds more than the store after compact: %v", entries)
+	}
+	s, err = embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, u := range kept {
+		got, err := s.FindUser(ctx, storage.FieldUserName, u.UserName)
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("after compact FindUser(%q) = %v, %v", u.UserName, got, err)
+		}
+	}
+	if p, err := s.ListUsers(ctx, storage.Query{}); err != nil || p.Total != len(kept) {
+		t.Fatalf("after compact %d users (%v), want %d", p.Total, err, len(kept))
 	}
 }

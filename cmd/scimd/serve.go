@@ -299,7 +299,7 @@ func writePrivateFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	return replaceFile(path, path+".tmp", func(w io.Writer) error {
+	return replaceFile(path, path+".tmp", func(w *os.File) error {
 		_, err := w.Write(data)
 		return err
 	}, nil)

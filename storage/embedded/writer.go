@@ -225,11 +225,6 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 		s: s, tx: tx,
 		u:       s.usersOf(tx),
 		nextRow: -1,
-		users:   make(map[string]*schemas.User),
-		groups:  make(map[string]*schemas.Group),
-		apps:    make(map[string]*schemas.App),
-		tokens:  make(map[string]*schemas.APIToken),
-		uniq:    make(map[ukey]string),
 	}
 }
 
@@ -290,10 +285,10 @@ func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 		return nil
 	}
 	if oldKey != "" && b.owner(kind, oldKey) == id {
-		b.uniq[ukey{kind, oldKey}] = ""
+		setIn(&b.uniq, ukey{kind, oldKey}, "")
 	}
 	if newKey != "" {
-		b.uniq[ukey{kind, newKey}] = id
+		setIn(&b.uniq, ukey{kind, newKey}, id)
 	}
 	return nil
 }
@@ -311,7 +306,7 @@ func (b *batch) user(id string) (*schemas.User, bool) {
 	if u == nil {
 		return nil, false
 	}
-	b.users[id] = u
+	setIn(&b.users, id, u)
 	return u, true
 }
 
@@ -410,7 +405,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 			return err
 		}
 	}
-	b.users[u.ID] = u
+	setIn(&b.users, u.ID, u)
 	return b.u.recs().Put([]byte(u.ID), enc)
 }
 
@@ -474,7 +469,7 @@ func (b *batch) deleteUser(id string) error {
 	if err := b.stageSearch(id, old, nil); err != nil {
 		return err
 	}
-	b.users[id] = nil
+	setIn(&b.users, id, nil)
 	b.userDelta--
 	return b.u.recs().Delete([]byte(id))
 }
@@ -501,45 +496,55 @@ func (b *batch) changeMembership(group, user string, in bool, changes int64) err
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {
 	old, _ := b.group(g.ID)
-	return stage(b, b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, g.ID, old, g, enc)
+	return stage(b, &b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, g.ID, old, g, enc)
 }
 
 func (b *batch) deleteGroup(id string) error {
 	old, _ := b.group(id)
-	return stage(b, b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, id, old, nil, nil)
+	return stage(b, &b.groups, b.u.bucket(fbGroups), kGroupName, keyOfGroup, id, old, nil, nil)
 }
 
 func (b *batch) putApp(a *schemas.App, enc []byte) error {
 	old, _ := b.app(a.ID)
-	return stage(b, b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, a.ID, old, a, enc)
+	return stage(b, &b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, a.ID, old, a, enc)
 }
 
 func (b *batch) deleteApp(id string) error {
 	old, _ := b.app(id)
-	return stage(b, b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, id, old, nil, nil)
+	return stage(b, &b.apps, b.u.bucket(fbApps), kClientID, keyOfApp, id, old, nil, nil)
 }
 
 func (b *batch) putToken(t *schemas.APIToken, enc []byte) error {
 	old, _ := b.token(t.ID)
-	return stage(b, b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, t.ID, old, t, enc)
+	return stage(b, &b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, t.ID, old, t, enc)
 }
 
 func (b *batch) deleteToken(id string) error {
 	old, _ := b.token(id)
-	return stage(b, b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, id, old, nil, nil)
+	return stage(b, &b.tokens, b.u.bucket(fbTokens), kTokenHash, keyOfToken, id, old, nil, nil)
 }
 
 // stage puts (v != nil, encoded as enc) or deletes (v == nil) an in-memory
 // document that has one unique key: it moves the key in the batch's index
 // overlay, records the document in the batch's overlay and writes the bucket.
-func stage[T any](b *batch, staged map[string]*T, bk *bolt.Bucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
+func stage[T any](b *batch, staged *map[string]*T, bk *bolt.Bucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
 	b.staged++
 	b.move(kind, id, key(old), key(v))
-	staged[id] = v
+	setIn(staged, id, v)
 	if v == nil {
 		return bk.Delete([]byte(id))
 	}
 	return bk.Put([]byte(id), enc)
+}
+
+// setIn stores v under k in *m, making the map on first use: a batch's
+// overlay maps start nil, since most batches change users only and each
+// map made costs an allocation.
+func setIn[K comparable, V any](m *map[K]V, k K, v V) {
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] = v
 }
 
 // apply makes the committed batch visible in memory (users are only in the

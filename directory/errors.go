@@ -140,6 +140,8 @@ func translate(err error, what string) error {
 		return &Error{Kind: KindInvalid, Field: ve.Path, Msg: ve.Error(), Err: err}
 	case errors.Is(err, storage.ErrNotFound):
 		return &Error{Kind: KindNotFound, Msg: what + " not found", Err: err}
+	case errors.Is(err, storage.ErrBadCursor):
+		return &Error{Kind: KindInvalid, Field: "cursor", Msg: "the paging cursor is not valid for this list; start from the first page", Err: err}
 	case errors.Is(err, storage.ErrVersionMismatch):
 		return &Error{Kind: KindPrecondition, Msg: what + " was modified: the version does not match If-Match", Err: err}
 	case errors.Is(err, storage.ErrConflict):

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"sync"
 	"syscall"
@@ -182,8 +184,23 @@ func get(b *testing.B, h http.Handler, token, path string) {
 	}
 }
 
+// nextLink returns the address of the Next link of the page at path, as
+// a browser paging through the list follows it (the store's cursor).
+func nextLink(b *testing.B, h http.Handler, token, path string) string {
+	req := httptest.NewRequest("GET", path, nil)
+	req.AddCookie(&http.Cookie{Name: "scimd_session", Value: token})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	m := regexp.MustCompile(`href="([^"]*)" rel="next"`).FindStringSubmatch(w.Body.String())
+	if w.Code != http.StatusOK || m == nil {
+		b.Fatalf("GET %s: %d, no next link\n%s", path, w.Code, w.Body)
+	}
+	return html.UnescapeString(m[1])
+}
+
 // BenchmarkUsersList measures the users list page (25 a page) at the size
-// of benchUsersEnv: paging in creation order, the search box (a prefix of a
+// of benchUsersEnv: paging in creation order (a deep page by offset, and
+// by the Next link's cursor, also of a sorted list), the search box (a prefix of a
 // username, one letter, an email address, a phone number), the status
 // filter, the sorts of the column headers, the three together, an advanced
 // filter, and the user detail page.
@@ -193,7 +210,9 @@ func BenchmarkUsersList(b *testing.B) {
 	mid := storagetest.NewUser(n / 2)
 	for _, c := range []struct{ name, path string }{
 		{"first-page", "/portal/users"},
-		{"deep-page", fmt.Sprintf("/portal/users?page=%d", deep)},
+		{"deep-page-offset", fmt.Sprintf("/portal/users?page=%d", deep)},
+		{"deep-page", nextLink(b, h, token, fmt.Sprintf("/portal/users?page=%d", deep-1))},
+		{"deep-page-sorted", nextLink(b, h, token, fmt.Sprintf("/portal/users?sort=email&dir=desc&page=%d", min(4999, deep-1)))},
 		{"search-prefix", "/portal/users?q=" + mid.UserName[:8]},
 		{"search-one-letter", "/portal/users?q=m"},
 		{"search-email", "/portal/users?q=" + url.QueryEscape(mid.Emails[0].Value)},

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/portal"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -418,4 +419,69 @@ func TestFormsUserAddEditContacts(t *testing.T) {
 	if n := len(ev.Items); n != 7 {
 		t.Fatalf("%d audit events by %s, want 7 (one per change)", n, adminEmail)
 	}
+}
+
+// TestFormsUsersCursorPaging: the users list's Next link carries the
+// store's cursor and leads to the next page, with the count and position
+// still shown; the Previous link is an offset; a count past the list's
+// limit reads "more than"; a cursor that is not one is refused in words.
+func TestFormsUsersCursorPaging(t *testing.T) {
+	s := newServer(t)
+	c := signedIn(t, s, adminEmail, adminPW)
+	for i := range 25 {
+		n := fmt.Sprintf("user%02d", i)
+		if _, err := s.svc.CreateUser(context.Background(), directory.System, &schemas.User{UserName: n,
+			Emails: []schemas.Email{{Value: n + "@example.com", Primary: true}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(body, rel string) string {
+		m := regexp.MustCompile(`href="([^"]*)" rel="` + rel + `"`).FindStringSubmatch(body)
+		if m == nil {
+			return ""
+		}
+		return html.UnescapeString(m[1])
+	}
+	rows := regexp.MustCompile(`<td>(user\d\d)</td>`)
+	listed := func(body string) string {
+		var got []string
+		for _, m := range rows.FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		return strings.Join(got, " ")
+	}
+	st, body := c.get("/portal/users?sort=userName&dir=desc&per=10")
+	want(t, "page 1", st, http.StatusOK, body, "Showing 1–10 of 25", "Page 1 of 3")
+	next := link(body, "next")
+	if !strings.Contains(next, "after=") || !strings.Contains(next, "page=2") {
+		t.Fatalf("the Next link %q carries no cursor", next)
+	}
+	st, body = c.get(next)
+	want(t, "page 2", st, http.StatusOK, body, "Showing 11–20 of 25", "Page 2 of 3")
+	if got := listed(body); got != "user14 user13 user12 user11 user10 user09 user08 user07 user06 user05" {
+		t.Errorf("page 2 by the cursor lists %s", got)
+	}
+	st, body = c.get(link(body, "next"))
+	want(t, "page 3", st, http.StatusOK, body, "Showing 21–25 of 25", "Page 3 of 3")
+	if got := listed(body); got != "user04 user03 user02 user01 user00" {
+		t.Errorf("page 3 by the cursor lists %s", got)
+	}
+	if next := link(body, "next"); next != "" {
+		t.Errorf("the last page links to %q", next)
+	}
+	if prev := link(body, "prev"); prev != "/portal/users?dir=desc&sort=userName&page=2&per=10" {
+		t.Errorf("the Previous link of page 3 is %q, want the offset of page 2", prev)
+	}
+
+	defer portal.SetUsersCountLimit(20)()
+	st, body = c.get("/portal/users?q=user&per=10")
+	want(t, "a capped count", st, http.StatusOK, body, "more than 20", "Showing 1–10 of more than 20")
+	st, body = c.get(link(body, "next"))
+	want(t, "the next page of a capped count", st, http.StatusOK, body, "Showing 11–20 of more than 20")
+	if got := listed(body); got != "user10 user11 user12 user13 user14 user15 user16 user17 user18 user19" {
+		t.Errorf("page 2 of the search lists %s", got)
+	}
+
+	st, body = c.get("/portal/users?sort=userName&page=2&after=bm9wZQ")
+	want(t, "a bad cursor", st, http.StatusBadRequest, body, "the paging cursor is not valid for this list")
 }

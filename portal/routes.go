@@ -130,7 +130,21 @@ func pageParams(c *call, defPer int) (page, per int) {
 // pager is the paging state of a list page.
 type pager struct {
 	Page, Per, Total, Pages, From, To int
+	// Capped: the store stopped counting at Total; more match ("more than
+	// Total").
+	Capped bool
+	// Cursors marks a list paged by the store's cursors (the users list):
+	// the Next link carries Cursor, the store's position after this page,
+	// so that every next page costs what the first does; the Previous link
+	// is an offset, offered up to maxPrevOffset.
+	Cursors bool
+	Cursor  string
 }
+
+// maxPrevOffset is the deepest offset a Previous link of a cursor-paged
+// list asks for: an offset costs a step per skipped entry in the store.
+// Deeper, the pager offers the first page (and the browser's Back).
+const maxPrevOffset = 10_000
 
 func newPager(page, per, total int) pager {
 	p := pager{Page: page, Per: per, Total: total, Pages: (total + per - 1) / per}
@@ -141,20 +155,37 @@ func newPager(page, per, total int) pager {
 	return p
 }
 
+// newCursorPager is the pager of a page of a cursor-paged list: items on
+// the page, and the store's count and cursor.
+func newCursorPager(page, per, items, total int, capped bool, cursor string) pager {
+	p := newPager(page, per, total)
+	p.Cursors, p.Capped, p.Cursor = true, capped, cursor
+	if items > 0 {
+		p.To = p.From + items - 1
+	}
+	return p
+}
+
 // Prev and Next are the neighbouring page numbers (0: none).
 func (p pager) Prev() int {
-	if p.Page > 1 {
+	if p.Page > 1 && (!p.Cursors || (p.Page-2)*p.Per <= maxPrevOffset) {
 		return p.Page - 1
 	}
 	return 0
 }
 
 func (p pager) Next() int {
-	if p.Page < p.Pages {
+	if p.Cursors && p.Cursor == "" {
+		return 0
+	}
+	if p.Page < p.Pages || p.Cursors {
 		return p.Page + 1
 	}
 	return 0
 }
+
+// Shown reports whether the pager has anywhere to go.
+func (p pager) Shown() bool { return p.Pages > 1 || p.Capped || p.Page > 1 || p.Next() != 0 }
 
 // valueFieldError turns a schemas.ValueError (from a native-shaped body) into
 // a field error of the directory kind the faces use.

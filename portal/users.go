@@ -86,6 +86,11 @@ func (d *usersData) AriaSort(key string) string {
 	return "ascending"
 }
 
+// usersCountLimit is where the users list stops counting: past it the
+// count reads "more than 10000", so that a search many users match costs a
+// bounded number of checks in the store (storage.Query.CountLimit).
+var usersCountLimit = 10_000 // a variable for the tests
+
 // userSorts are the sort choices of the users list: query value → SCIM path
 // ("" is creation order, the store's natural order).
 var userSorts = map[string]string{"created": "", "userName": "userName", "name": "name.familyName", "email": "emails.value", "updated": "meta.lastModified"}
@@ -191,11 +196,17 @@ func (h *Handler) users(c *call) {
 	v := &view{Title: "Users", Nav: "users", Data: d}
 	q, err := usersQuery(d)
 	if err == nil {
-		q.Offset, q.Limit = (page-1)*per, per
+		// The Next link carries the store's cursor: the page after it
+		// costs what the first does, however deep. Without one (the first
+		// pages, a typed page number) the page is an offset.
+		q.Limit, q.CountLimit = per, usersCountLimit
+		if q.After = qv.Get("after"); q.After == "" {
+			q.Offset = (page - 1) * per
+		}
 		var res storage.Page[*schemas.User]
 		res, err = h.svc.ListUsers(c.r.Context(), c.p, q)
 		if err == nil {
-			d.Pager = newPager(page, per, res.Total)
+			d.Pager = newCursorPager(page, per, len(res.Items), res.Total, res.Capped, res.Next)
 			d.Users = make([]userRow, len(res.Items))
 			for i, u := range res.Items {
 				d.Users[i] = rowOf(u)

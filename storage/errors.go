@@ -12,6 +12,10 @@ var ErrNotFound = errors.New("not found")
 // two entities the same value of a unique field.
 var ErrConflict = errors.New("conflict")
 
+// ErrBadCursor is returned for a Query.After the backend did not make, or
+// made for a query of another sort order.
+var ErrBadCursor = errors.New("invalid paging cursor")
+
 // ErrVersionMismatch is returned when an update names the version it expects
 // (If-Match) and the stored entity has another one.
 var ErrVersionMismatch = errors.New("version mismatch")

@@ -277,10 +277,25 @@ type Query struct {
 	// Sort orders the results; nil orders by id ascending, which is creation order
 	// because the service assigns time-ordered ids. Ties are broken by id.
 	Sort *schemas.SortKey
-	// Offset is how many matching entities to skip (0-based).
+	// Offset is how many matching entities to skip (0-based), counted from
+	// the cursor's position when After is set.
 	Offset int
 	// Limit is the page size. Zero returns no items, only the total; Unlimited returns all.
 	Limit int
+	// After, when not empty, is the Next cursor of a page of a query with the
+	// same Filter and Sort (ListUsers only): the page starts at the first
+	// match that comes after that page's last entity in the order of Sort.
+	// Where the backend lists through an index a cursor is a position, not a
+	// count, so that a page costs the same wherever it is and entities
+	// created or deleted meanwhile neither repeat nor skip the ones that
+	// stayed; elsewhere it may hold an offset. A cursor the backend did not
+	// make, or made for another Sort, fails with ErrBadCursor.
+	After string
+	// CountLimit, when positive, lets the backend stop counting matches past
+	// it (ListUsers only): when more than CountLimit entities match, Total
+	// may be CountLimit with Page.Capped set. The items are the same either
+	// way. Zero counts every match.
+	CountLimit int
 }
 
 // Unlimited as Query.Limit or EventQuery.Limit returns every match.
@@ -290,6 +305,12 @@ const Unlimited = -1
 type Page[T any] struct {
 	Items []T
 	Total int
+	// Capped reports that the count stopped at Query.CountLimit: Total is
+	// CountLimit and more entities match.
+	Capped bool
+	// Next is the cursor of the page after this one (Query.After) when the
+	// page is full and more matches follow it, else empty (ListUsers only).
+	Next string
 }
 
 // EventQuery selects a page of audit events. Empty fields select everything.

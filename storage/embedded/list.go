@@ -3,9 +3,13 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -25,166 +29,479 @@ import (
 // filter reads only what search records hold (coveredFilter), else on the
 // decoded user — so the answer is the evaluator's, except where the index
 // answer is exact (rowSet.exact): then the rows are the matches and only the
-// page is read. Without a filter and a sort, only the page is decoded.
+// page is read. Without a sort, or with one a sort index answers, the page is
+// found by walking the users' ids or the index (listIndexed), and a cursor
+// (Query.After) is the last user's key in that order, so that every page
+// costs about the same; with q.CountLimit the candidates are checked only
+// until the count passes it, and the page's candidates when the walk meets
+// them. Any other listing is evaluated in memory (listEvaluated).
 func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Page[*schemas.User]{}, err
 	}
-	var page storage.Page[*schemas.User]
+	ix, indexed := sortIndexFor(q.Sort)
+	l := &lister{q: q, ix: ix, sorted: q.Sort != nil, desc: q.Sort != nil && q.Sort.Descending}
+	if err := l.parseCursor(indexed); err != nil {
+		return storage.Page[*schemas.User]{}, err
+	}
 	err := s.userView(func(tx *bolt.Tx, r *users) error {
-		if q.Filter == nil && q.Sort == nil {
-			return listAll(tx, r, q, &page)
-		}
-		var rs rowSet
-		planned := false
-		if q.Filter != nil {
-			rs, planned = s.planRows(r, q.Filter)
-		}
-		switch {
-		case q.Sort == nil && planned && rs.exact():
-			return pageOfRows(tx, r, rs.rows, q, &page)
-		case q.Sort == nil && coveredFilter(q.Filter):
-			rows, err := matchCovered(ctx, r, q.Filter, rs, planned)
-			if err != nil {
-				return err
-			}
-			return pageOfRows(tx, r, rows, q, &page)
-		}
-		if ix, ok := sortIndexFor(q.Sort); ok {
-			switch {
-			case q.Filter == nil:
-				return pageSorted(tx, r, ix, q.Sort.Descending, true, nil, q, &page)
-			case planned && rs.exact():
-				return pageSorted(tx, r, ix, q.Sort.Descending, false, rs.rows, q, &page)
-			case coveredFilter(q.Filter):
-				rows, err := matchCovered(ctx, r, q.Filter, rs, planned)
-				if err != nil {
-					return err
-				}
-				return pageSorted(tx, r, ix, q.Sort.Descending, false, rows, q, &page)
-			}
-		}
-		var matches []*schemas.User
-		if planned {
-			for _, id := range r.rowIDs(rs.rows) {
-				u, err := r.get(id)
-				if err != nil {
-					return err
-				}
-				if u != nil && schemas.MatchUser(q.Filter, u) {
-					matches = append(matches, u)
-				}
-			}
-			slices.SortFunc(matches, func(a, b *schemas.User) int { return strings.Compare(a.ID, b.ID) })
-		} else {
-			var err error
-			if matches, err = s.scanUsers(ctx, r, q.Filter); err != nil {
+		l.tx, l.r, l.page = tx, r, storage.Page[*schemas.User]{}
+		if q.Sort == nil || indexed {
+			if ok, err := s.listIndexed(ctx, l); ok || err != nil {
 				return err
 			}
 		}
-		if q.Sort != nil {
-			schemas.SortUsers(matches, q.Sort)
-		}
-		from, to := pageBounds(len(matches), q.Offset, q.Limit)
-		page = storage.Page[*schemas.User]{Items: matches[from:to:to], Total: len(matches)}
-		return nil
+		return s.listEvaluated(ctx, l)
 	})
 	if err != nil {
 		return storage.Page[*schemas.User]{}, err
 	}
-	if page.Items == nil {
-		page.Items = []*schemas.User{}
+	if l.page.Items == nil {
+		l.page.Items = []*schemas.User{}
 	}
-	return page, nil
+	return l.page, nil
 }
 
-// matchCovered evaluates a filter that reads only attributes of the search
-// records (coveredFilter) on the search records of the candidate rows (rs
-// when planned, else every row; the rows rs is sure of need no check), read
-// in row order without copying, and returns the rows that match, sorted.
-func matchCovered(ctx context.Context, r *users, f schemas.Filter, rs rowSet, planned bool) (rows []uint32, err error) {
-	var scratch schemas.User
-	check := func(k, v []byte) error {
-		if err := viewSearchRecord(v, &scratch); err != nil {
-			return err
-		}
-		if schemas.MatchUser(f, &scratch) {
-			rows = append(rows, decodeRow(k))
-		}
-		return nil
-	}
-	c := r.search.recs().Cursor()
-	if planned {
-		sure := rs.sure
-		for _, row := range rs.rows {
-			for len(sure) > 0 && sure[0] < row {
-				sure = sure[1:]
-			}
-			if len(sure) > 0 && sure[0] == row {
-				rows = append(rows, row)
-				continue
-			}
-			key := encodeRow(row)
-			k, v := c.Seek(key)
-			if k == nil || !bytes.Equal(k, key) {
-				continue // a row without a record: no user
-			}
-			if err := check(k, v); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if err := check(k, v); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return rows, ctx.Err()
+// lister is one ListUsers call: the query, its order, its cursor, and the page.
+type lister struct {
+	q      storage.Query
+	ix     *sortIndex // the sort index of q.Sort, if any
+	sorted bool       // q.Sort is set
+	desc   bool
+	// after is the cursor's position: the key of the last user of the
+	// previous page in the listing's order (its id, or its sort index
+	// key), nil at the start; offset is a cursor's offset instead, for
+	// listings evaluated in memory.
+	after  []byte
+	offset int
+
+	tx   *bolt.Tx
+	r    *users
+	page storage.Page[*schemas.User]
 }
 
-// pageOfRows sets page to the users of the search rows (sorted): the total,
-// and the page in id order. The page is found the cheaper way: by walking the ids in order
-// (userRows) until it is full, when the rows are a large part of the users
-// or the page is near the start; else by reading the id of every row and
-// sorting them.
-func pageOfRows(tx *bolt.Tx, r *users, rows []uint32, q storage.Query, page *storage.Page[*schemas.User]) error {
-	page.Total = len(rows)
-	from, to := pageBounds(len(rows), q.Offset, q.Limit)
-	page.Items = make([]*schemas.User, 0, to-from)
-	if from == to {
+// The kinds of cursors (the first byte of a decoded Query.After): a
+// listing in id order, one in the order of a sort index, and one evaluated
+// in memory (an offset).
+const (
+	cursorID     = 'i'
+	cursorSorted = 's'
+	cursorOffset = 'o'
+)
+
+// parseCursor reads q.After for the listing's order: a position for id
+// order and the sort indexes, an offset for the other sorts.
+func (l *lister) parseCursor(indexed bool) error {
+	if l.q.After == "" {
 		return nil
 	}
-	var pageIDs []string
-	// Walking visits about to·users/rows ids (cheap: a cursor step each);
-	// reading the rows costs a lookup per row (about ten steps).
-	if int64(to)*int64(countUsers(tx)) < 10*int64(len(rows))*int64(len(rows)) {
-		c := r.search.rows().Cursor()
-		i := 0
-		for k, v := c.First(); k != nil && i < to; k, v = c.Next() {
-			if _, in := slices.BinarySearch(rows, decodeRow(v)); in {
-				if i >= from {
-					pageIDs = append(pageIDs, string(k))
-				}
-				i++
-			}
-		}
-	} else {
-		ids := r.rowIDs(rows)
-		slices.Sort(ids)
-		pageIDs = ids[from:to]
+	b, err := base64.RawURLEncoding.DecodeString(l.q.After)
+	if err != nil || len(b) < 2 {
+		return storage.ErrBadCursor
 	}
-	for _, id := range pageIDs {
-		u, err := r.get(id)
+	switch kind, rest := b[0], b[1:]; {
+	case !l.sorted && kind == cursorID:
+		l.after = rest
+	case indexed && kind == cursorSorted && rest[0] == l.ix.id:
+		l.after = rest
+	case l.sorted && !indexed && kind == cursorOffset:
+		n, size := binary.Uvarint(rest)
+		if size <= 0 || size != len(rest) || n > math.MaxInt32 {
+			return storage.ErrBadCursor
+		}
+		l.offset = int(n)
+	default:
+		return storage.ErrBadCursor
+	}
+	return nil
+}
+
+// keyOf is u's key in the listing's order (its id, or its sort index key):
+// what a cursor after u holds.
+func (l *lister) keyOf(u *schemas.User) []byte {
+	if l.ix == nil {
+		return []byte(u.ID)
+	}
+	return append(l.ix.key(u), u.ID...)
+}
+
+// follows reports whether the key k (see keyOf) comes after the cursor.
+func (l *lister) follows(k []byte) bool {
+	if l.after == nil {
+		return true
+	}
+	if l.ix != nil && l.desc {
+		// Runs of equal values descending, each run in id order.
+		if c := bytes.Compare(sortRun(k), sortRun(l.after)); c != 0 {
+			return c < 0
+		}
+	}
+	return bytes.Compare(k, l.after) > 0
+}
+
+// setNext sets the page's Next cursor when more matches follow the page.
+func (l *lister) setNext(more bool) {
+	items := l.page.Items
+	if !more || len(items) == 0 {
+		return
+	}
+	kind := byte(cursorID)
+	if l.ix != nil {
+		kind = cursorSorted
+	}
+	l.page.Next = base64.RawURLEncoding.EncodeToString(append([]byte{kind}, l.keyOf(items[len(items)-1])...))
+}
+
+// bounds returns the positions [from, to) of the page, counted from the
+// cursor, and whether it has any.
+func (l *lister) bounds() (from, to int, any bool) {
+	from = max(l.q.Offset, 0)
+	switch {
+	case l.q.Limit == 0:
+		return from, from, false
+	case l.q.Limit < 0:
+		return from, math.MaxInt32, true // no overflow in to+1
+	}
+	return from, from + l.q.Limit, true
+}
+
+// readPage decodes the users of ids into the page.
+func (l *lister) readPage(ids []string) error {
+	l.page.Items = make([]*schemas.User, 0, len(ids))
+	for _, id := range ids {
+		u, err := l.r.get(id)
 		if err != nil {
 			return err
 		}
 		if u == nil {
-			return fmt.Errorf("embedded: user %s has a search record but no record", id)
+			return fmt.Errorf("embedded: user %s is indexed but has no record", id)
 		}
-		page.Items = append(page.Items, u)
+		l.page.Items = append(l.page.Items, u)
 	}
 	return nil
+}
+
+// listIndexed answers a listing in id order or in the order of a sort
+// index whose filter (if any) the indexes answer exactly or the search
+// records cover; ok == false leaves it to listEvaluated.
+func (s *Store) listIndexed(ctx context.Context, l *lister) (ok bool, err error) {
+	var m *rowMatch // nil: every user
+	if f := l.q.Filter; f != nil {
+		rs, planned := s.planRows(l.r, f)
+		switch {
+		case planned && rs.exact():
+			m = &rowMatch{rows: rs.rows}
+		case coveredFilter(f):
+			m = &rowMatch{f: f, all: !planned, rows: rs.rows, sure: rs.sure}
+		default:
+			return false, nil
+		}
+		m.r = l.r
+		if err := m.count(ctx, l.q.CountLimit); err != nil {
+			return true, err
+		}
+		l.page.Total, l.page.Capped = m.total(l.q.CountLimit)
+	} else {
+		l.page.Total = countUsers(l.tx)
+	}
+	if l.ix == nil {
+		if m == nil {
+			return true, listAll(l)
+		}
+		return true, pageOfRows(ctx, l, m)
+	}
+	return true, pageSorted(ctx, l, m)
+}
+
+// listEvaluated answers any listing in memory: the candidates (planned, or
+// every user) decoded and checked, sorted, and the page cut from them.
+func (s *Store) listEvaluated(ctx context.Context, l *lister) error {
+	q, r := l.q, l.r
+	var matches []*schemas.User
+	if rs, planned := s.planRows(r, q.Filter); planned {
+		for _, id := range r.rowIDs(rs.rows) {
+			u, err := r.get(id)
+			if err != nil {
+				return err
+			}
+			if u != nil && schemas.MatchUser(q.Filter, u) {
+				matches = append(matches, u)
+			}
+		}
+		slices.SortFunc(matches, func(a, b *schemas.User) int { return strings.Compare(a.ID, b.ID) })
+	} else {
+		var err error
+		if matches, err = s.scanUsers(ctx, r, q.Filter); err != nil {
+			return err
+		}
+	}
+	if q.Sort != nil {
+		schemas.SortUsers(matches, q.Sort)
+	}
+	l.page.Total = len(matches)
+	start := min(l.offset, len(matches))
+	if l.after != nil {
+		start = len(matches)
+		for i, u := range matches {
+			if l.follows(l.keyOf(u)) {
+				start = i
+				break
+			}
+		}
+	}
+	rest := matches[start:]
+	from, to := pageBounds(len(rest), q.Offset, q.Limit)
+	l.page.Items = rest[from:to:to]
+	more := to < len(rest) && q.Limit > 0
+	if l.sorted && l.ix == nil {
+		if more && len(l.page.Items) > 0 {
+			l.page.Next = base64.RawURLEncoding.EncodeToString(binary.AppendUvarint([]byte{cursorOffset}, uint64(start+to)))
+		}
+		return nil
+	}
+	l.setNext(more)
+	return nil
+}
+
+// rowMatch is the users of a filter listIndexed answers, as search rows:
+// the candidates (every row, or rows), those known to match (sure), and
+// the filter that checks the others on their search records (f; nil when
+// every candidate matches).
+type rowMatch struct {
+	r          *users
+	f          schemas.Filter
+	all        bool
+	rows, sure []uint32
+	// capped: count stopped at the count limit, leaving candidates
+	// unchecked.
+	capped bool
+	// in and known are the rows and sure as bit sets, made for a walk.
+	in, known bitset
+	recs      *bolt.Cursor
+	scratch   schemas.User
+	err       error
+}
+
+// count checks the candidates in row order until more than limit match
+// (limit > 0) or every one is checked; then rows are the matches, sure
+// too, and f is nil. Stopped early, rows stay the candidates, sure gains
+// the matches found, and capped is set.
+func (m *rowMatch) count(ctx context.Context, limit int) error {
+	if m.f == nil {
+		return nil
+	}
+	if limit > 0 && len(m.sure) > limit {
+		m.capped = true
+		return nil
+	}
+	var out []uint32
+	full := func() bool { return limit > 0 && len(out) > limit }
+	if m.all {
+		c := m.r.search.recs().Cursor()
+		for k, v := c.First(); k != nil && !full(); k, v = c.Next() {
+			ok, err := m.check(v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, decodeRow(k))
+			}
+		}
+	} else {
+		rc := rowCursor{c: m.r.search.recs().Cursor()}
+		sure := m.sure
+		for _, row := range m.rows {
+			if full() {
+				break
+			}
+			for len(sure) > 0 && sure[0] < row {
+				sure = sure[1:]
+			}
+			if len(sure) > 0 && sure[0] == row {
+				out = append(out, row)
+				continue
+			}
+			v := rc.seek(row)
+			if v == nil {
+				continue // a row without a record: no user
+			}
+			ok, err := m.check(v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, row)
+			}
+		}
+	}
+	if full() {
+		m.capped = true
+		m.sure = unionRows(m.sure, out)
+		return ctx.Err()
+	}
+	m.rows, m.sure, m.f, m.all = out, out, nil, false
+	return ctx.Err()
+}
+
+// total is the count of the matches, or limit when count stopped there.
+func (m *rowMatch) total(limit int) (int, bool) {
+	if m.capped {
+		return limit, true
+	}
+	return len(m.rows), false
+}
+
+// check evaluates the filter on a search record.
+func (m *rowMatch) check(v []byte) (bool, error) {
+	if err := viewSearchRecord(v, &m.scratch); err != nil {
+		return false, err
+	}
+	return schemas.MatchUser(m.f, &m.scratch), nil
+}
+
+// member returns the test of a row's membership for a walk: a candidate
+// that is sure, or checked on its search record there and then. An error of
+// a check stops the walk (the test returns false) and is left in m.err.
+func (m *rowMatch) member() func(row uint32) bool {
+	if !m.all && m.in == nil {
+		m.in = newBitset(m.rows)
+	}
+	if m.f == nil {
+		return m.in.has
+	}
+	if m.known == nil {
+		m.known = newBitset(m.sure)
+		m.recs = m.r.search.recs().Cursor()
+	}
+	return func(row uint32) bool {
+		if m.err != nil || (!m.all && !m.in.has(row)) {
+			return false
+		}
+		if m.known.has(row) {
+			return true
+		}
+		key := encodeRow(row)
+		k, v := m.recs.Seek(key)
+		if k == nil || !bytes.Equal(k, key) {
+			return false
+		}
+		ok, err := m.check(v)
+		if err != nil {
+			m.err = err
+			return false
+		}
+		return ok
+	}
+}
+
+// size is the number of candidates (of every user when all).
+func (m *rowMatch) size(users int) int {
+	if m.all {
+		return users
+	}
+	return len(m.rows)
+}
+
+// bitset is a set of rows.
+type bitset []uint64
+
+func newBitset(rows []uint32) bitset {
+	if len(rows) == 0 {
+		return bitset{}
+	}
+	b := make(bitset, rows[len(rows)-1]/64+1)
+	for _, r := range rows {
+		b[r/64] |= 1 << (r % 64)
+	}
+	return b
+}
+
+func (b bitset) has(row uint32) bool {
+	i := row / 64
+	return int(i) < len(b) && b[i]&(1<<(row%64)) != 0
+}
+
+// rowCursor reads search records of ascending rows: a row close ahead is
+// reached by stepping the cursor, cheaper than a seek from the root.
+type rowCursor struct {
+	c   *bolt.Cursor
+	k   []byte
+	v   []byte
+	row uint32
+}
+
+// seek returns the search record of row, or nil when it has none.
+func (rc *rowCursor) seek(row uint32) []byte {
+	if rc.k != nil && row >= rc.row && row-rc.row <= 16 {
+		for rc.k != nil && rc.row < row {
+			rc.k, rc.v = rc.c.Next()
+			rc.row = decodeRow(rc.k)
+		}
+	} else {
+		rc.k, rc.v = rc.c.Seek(encodeRow(row))
+		rc.row = decodeRow(rc.k)
+	}
+	if rc.k == nil || rc.row != row {
+		return nil
+	}
+	return rc.v
+}
+
+// pageOfRows sets the page of the users of m in id order. It walks the ids
+// in order (userRows) until the page is full when the rows are a large part
+// of the users, the page is near the start, or m has unchecked candidates;
+// else it reads the id of every row and sorts them.
+func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
+	from, to, any := l.bounds()
+	if !any {
+		return nil
+	}
+	r := l.r
+	n := int64(m.size(countUsers(l.tx)))
+	var pageIDs []string
+	more := false
+	// Walking visits about to·users/rows ids (cheap: a cursor step each);
+	// reading the rows costs a lookup per row (about ten steps).
+	if m.f != nil || int64(min(to, math.MaxInt32))*int64(countUsers(l.tx)) < 10*n*n {
+		in := m.member()
+		c := r.search.rows().Cursor()
+		k, v := c.First()
+		if l.after != nil {
+			if k, v = c.Seek(l.after); k != nil && bytes.Equal(k, l.after) {
+				k, v = c.Next()
+			}
+		}
+		i := 0
+		for ; k != nil; k, v = c.Next() {
+			if !in(decodeRow(v)) {
+				continue
+			}
+			if i == to {
+				more = true
+				break
+			}
+			if i >= from {
+				pageIDs = append(pageIDs, string(k))
+			}
+			i++
+		}
+		if m.err != nil {
+			return m.err
+		}
+	} else {
+		ids := r.rowIDs(m.rows)
+		slices.Sort(ids)
+		if l.after != nil {
+			ids = ids[sort.SearchStrings(ids, string(l.after)+"\x00"):]
+		}
+		f, t := pageBounds(len(ids), from, to-from)
+		pageIDs, more = ids[f:t], t < len(ids)
+	}
+	if err := l.readPage(pageIDs); err != nil {
+		return err
+	}
+	l.setNext(more)
+	return ctx.Err()
 }
 
 // rowIDs returns the ids of the users of the search rows (skipping rows no
@@ -201,35 +518,39 @@ func (r *users) rowIDs(rows []uint32) []string {
 	return ids
 }
 
-// listAll is the page of every user in id order: a cursor walk to the offset,
-// and only the page decoded.
-func listAll(tx *bolt.Tx, r *users, q storage.Query, page *storage.Page[*schemas.User]) error {
-	page.Total = countUsers(tx)
-	from, to := pageBounds(page.Total, q.Offset, q.Limit)
-	page.Items = make([]*schemas.User, 0, to-from)
-	if from == to {
+// listAll is the page of every user in id order: a cursor walk to the
+// cursor's id and the offset, and only the page decoded.
+func listAll(l *lister) error {
+	from, to, any := l.bounds()
+	if !any {
 		return nil
 	}
 	// The versions are keyed like the records, a few bytes each instead of
 	// a whole user: skip to the offset on them, then read the page.
-	vc := r.versions().Cursor()
+	vc := l.r.versions().Cursor()
 	first, _ := vc.First()
+	if l.after != nil {
+		if first, _ = vc.Seek(l.after); first != nil && bytes.Equal(first, l.after) {
+			first, _ = vc.Next()
+		}
+	}
 	for i := 0; i < from && first != nil; i++ {
 		first, _ = vc.Next()
 	}
 	if first == nil {
 		return nil
 	}
-	c := r.recs().Cursor()
+	c := l.r.recs().Cursor()
 	k, v := c.Seek(first)
 	for i := from; i < to && k != nil; i++ {
-		u, err := r.decode(string(k), v)
+		u, err := l.r.decode(string(k), v)
 		if err != nil {
 			return err
 		}
-		page.Items = append(page.Items, u)
+		l.page.Items = append(l.page.Items, u)
 		k, v = c.Next()
 	}
+	l.setNext(k != nil)
 	return nil
 }
 

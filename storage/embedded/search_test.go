@@ -302,6 +302,30 @@ func TestSortedEqualsScan(t *testing.T) {
 						t.Errorf("filter %q sort %s desc %v, offset %d limit %d: total %d %v, want %d %v", fe, sortBy, desc, w[0], w[1], page.Total, got, len(want), exp)
 					}
 				}
+				// Page by the cursors, with long runs walked forwards
+				// (sortShortRun 2) and backwards, counting up to 5.
+				for _, short := range []int{2, 64} {
+					sortShortRun = short
+					var got []string
+					q := storage.Query{Filter: f, Sort: key, Limit: 7, CountLimit: 5}
+					for {
+						page, err := s.ListUsers(ctx, q)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if page.Capped && (len(want) <= 5 || page.Total != 5) || !page.Capped && page.Total != len(want) {
+							t.Errorf("filter %q sort %s desc %v by cursor: total %d (capped %v), want %d", fe, sortBy, desc, page.Total, page.Capped, len(want))
+						}
+						got = append(got, userIDs(page.Items)...)
+						if q.After = page.Next; q.After == "" || len(got) > len(want) {
+							break
+						}
+					}
+					if exp := userIDs(want); strings.Join(got, ",") != strings.Join(exp, ",") {
+						t.Errorf("filter %q sort %s desc %v by cursor, runs of %d read backwards:\n got %v\nwant %v", fe, sortBy, desc, short, got, exp)
+					}
+				}
+				sortShortRun = 64
 			}
 		}
 	}

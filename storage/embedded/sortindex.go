@@ -2,14 +2,13 @@ package embedded
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimd/scimd/schemas"
-	"github.com/scimd/scimd/storage"
 )
 
 // Sorted listings (sortBy, the native sort_field, the portal's columns) walk
@@ -162,128 +161,250 @@ func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) er
 	return nil
 }
 
-// pageSorted sets page to the users of rows (sorted search rows; all users
-// when all is set) in the order of ix: the total and the page. It walks
-// the index until the page is full when that visits fewer keys than
-// reading and sorting the rows' search records costs, else it sorts those.
-func pageSorted(tx *bolt.Tx, r *users, ix *sortIndex, desc bool, all bool, rows []uint32, q storage.Query, page *storage.Page[*schemas.User]) error {
-	stored := countUsers(tx)
-	n := stored
-	if !all {
-		n = len(rows)
-	}
-	page.Total = n
-	from, to := pageBounds(n, q.Offset, q.Limit)
-	page.Items = make([]*schemas.User, 0, to-from)
-	if from == to {
+// pageSorted sets the page of the users of m (every user when nil) in the
+// order of l.ix. It walks the index until the page is full when that
+// visits fewer keys than reading and sorting the candidates' search
+// records costs — a walk stopped at that budget (the candidates sort late)
+// sorts them after all — else it sorts them.
+func pageSorted(ctx context.Context, l *lister, m *rowMatch) error {
+	from, to, any := l.bounds()
+	if !any {
 		return nil
 	}
-	var ids []string
-	// Walking visits about to·users/n keys (a descending walk two seeks per
-	// run); sorting reads a search record per row (about ten key visits).
-	walk := int64(to) * int64(stored) / int64(n)
-	if desc {
-		walk *= 4
+	stored := countUsers(l.tx)
+	var in func(row uint32) bool
+	n, budget := stored, -1
+	if m != nil {
+		in = m.member()
+		n = max(m.size(stored), 1)
+		// Sorting reads a search record per candidate, about ten key visits.
+		budget = 10*n + min(to, stored)
 	}
-	if all || walk < 10*int64(n) {
-		ids = walkSorted(r.sortKeys(), ix, desc, all, rows, from, to)
-	} else {
-		var err error
-		if ids, err = sortRows(r, ix, desc, rows, from, to); err != nil {
+	// Walking visits about to·users/n keys.
+	if m == nil || int64(min(to, stored))*int64(stored)/int64(n) < int64(budget) {
+		ids, more, done := walkSorted(l.r.sortKeys(), l.ix, l.desc, in, l.after, from, to, budget)
+		if m != nil && m.err != nil {
+			return m.err
+		}
+		if done {
+			if err := l.readPage(ids); err != nil {
+				return err
+			}
+			l.setNext(more)
+			return ctx.Err()
+		}
+	}
+	if m.f != nil {
+		// Every candidate checked: the count is exact now.
+		if err := m.count(ctx, 0); err != nil {
 			return err
 		}
+		l.page.Total, l.page.Capped = m.total(0)
 	}
-	for _, id := range ids {
-		u, err := r.get(id)
-		if err != nil {
-			return err
-		}
-		if u != nil {
-			page.Items = append(page.Items, u)
-		}
+	ids, more, err := sortRows(l, m.rows, from, to)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := l.readPage(ids); err != nil {
+		return err
+	}
+	l.setNext(more)
+	return ctx.Err()
 }
 
-// walkSorted returns the ids of the users of rows (or all) at positions
-// [from, to) of the index order.
-func walkSorted(bk *bolt.Bucket, ix *sortIndex, desc, all bool, rows []uint32, from, to int) []string {
-	var ids []string
-	i := 0
+// sortShortRun is the longest run of equal values a descending walk reads
+// backwards (a variable for the tests).
+var sortShortRun = 64
+
+// walkSorted returns the ids of the users in (every user when nil) at
+// positions [from, to) of the index order after the key after (nil: from
+// the start), and whether another follows. It gives up (done == false)
+// after visiting budget keys (no limit when negative). A descending walk
+// reads the index backwards, a run of equal values at a time, and lists
+// each run forwards (ties stay in id order).
+func walkSorted(bk *bolt.Bucket, ix *sortIndex, desc bool, in func(row uint32) bool, after []byte, from, to, budget int) (ids []string, more, done bool) {
+	i, visited := 0, 0
+	// visit takes one key; false ends the walk.
 	visit := func(k, v []byte) bool {
-		if !all {
-			if _, in := slices.BinarySearch(rows, decodeRow(v)); !in {
-				return true
-			}
+		if i == to {
+			more = true
+			return false
 		}
 		if i >= from {
 			ids = append(ids, string(k[len(sortRun(k)):]))
 		}
 		i++
-		return i < to
+		return true
 	}
 	c := bk.Cursor()
 	if !desc {
-		for k, v := c.Seek([]byte{ix.id}); k != nil && k[0] == ix.id; k, v = c.Next() {
+		start := []byte{ix.id}
+		if after != nil {
+			start = after
+		}
+		k, v := c.Seek(start)
+		if after != nil && k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+		for ; k != nil && k[0] == ix.id; k, v = c.Next() {
+			if visited++; visited == budget {
+				return ids, true, i == to // a full page: another may follow
+			}
+			if in != nil && !in(decodeRow(v)) {
+				continue
+			}
 			if !visit(k, v) {
 				break
 			}
 		}
-		return ids
+		return ids, more, true
 	}
-	k, _ := c.Seek([]byte{ix.id + 1})
-	if k == nil {
-		k, _ = c.Last()
+	// The end of the walk's first run: the index's end, or the cursor's run.
+	var k, v []byte
+	var run []byte
+	if after != nil {
+		run = sortRun(after)
+		end := append(slices.Clone(run[:len(run)-1]), 1) // every key of the run sorts before it
+		k, v = c.Seek(end)
 	} else {
-		k, _ = c.Prev()
+		k, v = c.Seek([]byte{ix.id + 1})
 	}
-	for k != nil && k[0] == ix.id {
-		run := bytes.Clone(sortRun(k))
-		for rk, rv := c.Seek(run); rk != nil && bytes.HasPrefix(rk, run); rk, rv = c.Next() {
-			if !visit(rk, rv) {
-				return ids
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	// skip reports a key of the cursor's run up to the cursor.
+	skip := func(k []byte) bool {
+		return after != nil && bytes.HasPrefix(k, run) && bytes.Compare(k, after) <= 0
+	}
+	// The members of a run are gathered backwards into buf and visited
+	// from its end when the walk leaves the run; once a run has
+	// sortShortRun of them (many users share a family name) it is walked
+	// forwards from its start instead, so that only the page's part of it
+	// is read. Keys that are not members cost a step and a bit test.
+	type kv struct{ k, v []byte }
+	var buf []kv
+	var cur []byte // the run of buf
+	flush := func() bool {
+		for j := len(buf) - 1; j >= 0; j-- {
+			if !skip(buf[j].k) && !visit(buf[j].k, buf[j].v) {
+				return false
 			}
 		}
-		c.Seek(run)
-		k, _ = c.Prev()
+		buf = buf[:0]
+		return true
 	}
-	return ids
+	for ; k != nil && k[0] == ix.id; k, v = c.Prev() {
+		if visited++; visited == budget {
+			return ids, true, i == to // a full page: another may follow
+		}
+		if in != nil && !in(decodeRow(v)) {
+			continue
+		}
+		if len(buf) > 0 && !bytes.HasPrefix(k, cur) {
+			if !flush() {
+				return ids, more, true
+			}
+		}
+		if len(buf) == 0 {
+			cur = sortRun(k)
+		}
+		if len(buf) < sortShortRun {
+			buf = append(buf, kv{k, v})
+			continue
+		}
+		// A long run: forwards from its start (or the cursor).
+		buf = buf[:0]
+		cur = slices.Clone(cur)
+		start := cur
+		if after != nil && bytes.HasPrefix(after, cur) {
+			start = after
+		}
+		for rk, rv := c.Seek(start); rk != nil && bytes.HasPrefix(rk, cur); rk, rv = c.Next() {
+			if visited++; visited == budget {
+				return ids, true, i == to // a full page: another may follow
+			}
+			if in != nil && !in(decodeRow(rv)) || skip(rk) {
+				continue
+			}
+			if !visit(rk, rv) {
+				return ids, more, true
+			}
+		}
+		c.Seek(cur) // the run's first key: the walk goes on before it
+	}
+	flush()
+	return ids, more, true
 }
 
-// sortRows returns the ids of the users of rows at positions [from, to) of
-// the index order, from their search records.
-func sortRows(r *users, ix *sortIndex, desc bool, rows []uint32, from, to int) ([]string, error) {
+// sortRows returns the ids of the users of rows at positions [from, to)
+// of the index order after the cursor, from their search records, and
+// whether another follows.
+func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
 	type item struct {
-		key []byte
-		id  string
+		key []byte // the index key, id included
 	}
-	items := make([]item, 0, len(rows))
+	// Only the first to+1 are needed: keep them sorted, each new key
+	// inserted in place, unless the page is deep (then sort them all).
+	less := func(a, b []byte) bool {
+		if l.desc {
+			if c := bytes.Compare(sortRun(a), sortRun(b)); c != 0 {
+				return c > 0
+			}
+		}
+		return bytes.Compare(a, b) < 0
+	}
+	keep := to + 1
+	bounded := keep <= 4096
+	var items [][]byte
 	var scratch schemas.User
-	c := r.search.recs().Cursor()
+	rc := rowCursor{c: l.r.search.recs().Cursor()}
 	for _, row := range rows {
-		key := encodeRow(row)
-		k, v := c.Seek(key)
-		if k == nil || !bytes.Equal(k, key) {
+		v := rc.seek(row)
+		if v == nil {
 			continue
 		}
 		if err := viewSearchRecord(v, &scratch); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		items = append(items, item{ix.key(&scratch), strings.Clone(scratch.ID)})
+		k := append(l.ix.key(&scratch), scratch.ID...)
+		if !l.follows(k) {
+			continue
+		}
+		if !bounded {
+			items = append(items, k)
+			continue
+		}
+		if len(items) == keep && !less(k, items[keep-1]) {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(items, k, func(a, b []byte) int {
+			if less(a, b) {
+				return -1
+			}
+			if less(b, a) {
+				return 1
+			}
+			return 0
+		})
+		items = slices.Insert(items, at, k)
+		if len(items) > keep {
+			items = items[:keep]
+		}
 	}
-	slices.SortFunc(items, func(a, b item) int {
-		c := bytes.Compare(a.key, b.key)
-		if desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
-	})
-	ids := make([]string, 0, to-from)
-	for _, it := range items[from:min(to, len(items))] {
-		ids = append(ids, it.id)
+	if !bounded {
+		slices.SortFunc(items, func(a, b []byte) int {
+			if less(a, b) {
+				return -1
+			}
+			return 1
+		})
 	}
-	return ids, nil
+	f, t := pageBounds(len(items), from, to-from)
+	ids := make([]string, 0, t-f)
+	for _, k := range items[f:t] {
+		ids = append(ids, string(k[len(sortRun(k)):]))
+	}
+	return ids, t < len(items), nil
 }

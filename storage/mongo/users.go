@@ -610,8 +610,31 @@ func (s *Store) deleteOne(ctx context.Context, c *mdb.Collection, id, noun strin
 // updated, are answered by the server (a find and a count: two round trips);
 // anything else fetches the candidates the exact part of the filter selects
 // and filters, sorts and pages them with schemas.MatchUser and schemas.SortUsers.
+//
+// Paging by cursor (Query.After, Page.Next): under a sort the server runs,
+// a cursor is the last user's position (its value of the sort field and
+// id), and the next page a range of the field's index; under any other, an
+// offset. Query.CountLimit bounds the server's count.
 func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*schemas.User], error) {
-	return list(ctx, s.users, "users", q, userFilter, (*userDoc).user, schemas.MatchUser, schemas.SortUsers)
+	sort, ok := serverSort(q.Sort)
+	if !ok {
+		sort = nil
+	}
+	cur, err := parseUserCursor(q, sort)
+	if err != nil {
+		return storage.Page[*schemas.User]{}, err
+	}
+	filter, exact := userFilter(q.Filter)
+	if exact && sort != nil {
+		return listUsersServer(ctx, s.users, filter, sort, cur, q)
+	}
+	all := q
+	all.Offset, all.Limit = 0, storage.Unlimited
+	page, err := list(ctx, s.users, "users", all, userFilter, (*userDoc).user, schemas.MatchUser, schemas.SortUsers)
+	if err != nil {
+		return page, err
+	}
+	return pageUsersInMemory(page.Items, sort, cur, q), nil
 }
 
 // list answers a list query on collection c (documents D, whose domain form

@@ -122,6 +122,8 @@ func RunTests(t *testing.T, b Backend) {
 		{"ListUsersGenerated", testListUsersGenerated},
 		{"ListUsersSubstring", testListUsersSubstring},
 		{"ListUsersIndexed", testListUsersIndexed},
+		{"ListUsersCursor", testListUsersCursor},
+		{"ListUsersCountLimit", testListUsersCountLimit},
 		{"ListGroups", testListGroups},
 		{"Reopen", testReopen},
 		{"ReopenIndexes", testReopenIndexes},

@@ -715,9 +715,16 @@ func (s *Store) planRows(r *users, f schemas.Filter) (rowSet, bool) {
 // keys (the portal's search box: one text over several attributes) are
 // read once, with the bits of all their attributes, and a single-key read
 // also tells which rows an exact term matches for sure.
+//
+// A plan of a status alone is its fact key, not read yet (fact): an And
+// with another plan keeps the other side's rows that the fact's postings
+// hold, reading only their blocks' entries, instead of listing every row
+// of a common status (seven users in ten are Active).
 type rowPlan struct {
-	set    rowSet
-	groups []*searchGroup
+	set       rowSet
+	groups    []*searchGroup
+	fact      string
+	factExact bool
 }
 
 // searchGroup is the substring terms that read the same posting keys: the
@@ -736,6 +743,12 @@ type rowIndex struct {
 func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
 	if c == nil {
 		return nil, plan.None
+	}
+	if key, exact, ok := statusFact(*c); ok {
+		if exact {
+			return &rowPlan{fact: key, factExact: true}, plan.Exact
+		}
+		return &rowPlan{fact: key}, plan.Superset
 	}
 	if rs, ok := ix.s.planRowCompare(ix.r, *c); ok {
 		if rs.exact() {
@@ -760,11 +773,29 @@ func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
 }
 
 func (ix rowIndex) And(l, r *rowPlan) *rowPlan {
+	if l.fact != "" && r.fact == "" {
+		l, r = r, l
+	}
+	if r.fact != "" && l.fact == "" {
+		a := ix.resolve(l)
+		rows := ix.r.search.filterFact(a.rows, r.fact)
+		var sure []uint32
+		if r.factExact {
+			sure = intersectRows(a.sure, rows)
+		}
+		return &rowPlan{set: rowSet{rows: rows, sure: sure}}
+	}
 	a, b := ix.resolve(l), ix.resolve(r)
 	return &rowPlan{set: rowSet{rows: intersectRows(a.rows, b.rows), sure: intersectRows(a.sure, b.sure)}}
 }
 
 func (ix rowIndex) Or(l, r *rowPlan) *rowPlan {
+	if l.fact != "" {
+		l = &rowPlan{set: ix.resolve(l)}
+	}
+	if r.fact != "" {
+		r = &rowPlan{set: ix.resolve(r)}
+	}
 	out := &rowPlan{set: rowSet{rows: unionRows(l.set.rows, r.set.rows), sure: unionRows(l.set.sure, r.set.sure)}}
 	out.groups = append(out.groups, l.groups...)
 	for _, g := range r.groups {
@@ -789,6 +820,9 @@ func (ix rowIndex) Loose(p *rowPlan) *rowPlan {
 
 // resolve reads the pending substring terms of p and returns its row set.
 func (ix rowIndex) resolve(p *rowPlan) rowSet {
+	if p.fact != "" {
+		return leafSet(ix.r.search.factRows(p.fact), p.factExact)
+	}
 	out := p.set
 	for _, g := range p.groups {
 		var rs rowSet
@@ -811,8 +845,22 @@ func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
 	return r.rowIDs(rs.rows), true
 }
 
-// planRowCompare plans one comparison through the exact indexes and the
-// status postings (see planRows; the substring terms are rowIndex.Leaf's).
+// statusFact returns the posting key of a `status eq` comparison, and
+// whether its postings are exactly its matches (a lifecycle status,
+// compared case-insensitively).
+func statusFact(c schemas.Compare) (key string, exact, ok bool) {
+	a := c.Path.Attr
+	if a == nil || a.Canonical != "status" || c.Op != schemas.OpEq || c.Value.Kind != schemas.KindString ||
+		c.Path.AppID != "" || len(c.Path.Keys) > 0 {
+		return "", false, false
+	}
+	_, known := statusCodes[schemas.Fold(c.Value.Str)]
+	return statusKey(c.Value.Str), known && !a.CaseExact, true
+}
+
+// planRowCompare plans one comparison through the exact indexes (see
+// planRows; the status postings are statusFact's, the substring terms
+// rowIndex.Leaf's).
 func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 	if ids, ok := s.planUserExact(r, c); ok {
 		rows := make([]uint32, 0, len(ids))
@@ -823,12 +871,6 @@ func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 		}
 		slices.Sort(rows)
 		return leafSet(slices.Compact(rows), false), true
-	}
-	a := c.Path.Attr
-	if a != nil && a.Canonical == "status" && c.Op == schemas.OpEq && c.Value.Kind == schemas.KindString &&
-		c.Path.AppID == "" && len(c.Path.Keys) == 0 {
-		_, known := statusCodes[schemas.Fold(c.Value.Str)]
-		return leafSet(r.search.factRows(statusKey(c.Value.Str)), known && !a.CaseExact), true
 	}
 	return rowSet{}, false
 }

@@ -418,6 +418,29 @@ func (s *search) factRows(key string) []uint32 {
 	return rows
 }
 
+// filterFact returns the rows of rows (sorted) posted under a 0xff key,
+// reading the key's posting only in the blocks rows touch.
+func (s *search) filterFact(rows []uint32, key string) []uint32 {
+	var out []uint32
+	kb := make([]byte, 0, 8)
+	post := s.post()
+	for i := 0; i < len(rows); {
+		block := rows[i] / blockRows
+		v := post.Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
+		e := 0
+		for ; i < len(rows) && rows[i]/blockRows == block; i++ {
+			off := uint16(rows[i] % blockRows)
+			for e+entrySize <= len(v) && binary.BigEndian.Uint16(v[e:]) < off {
+				e += entrySize
+			}
+			if e+entrySize <= len(v) && binary.BigEndian.Uint16(v[e:]) == off {
+				out = append(out, rows[i])
+			}
+		}
+	}
+	return out
+}
+
 // A posting value is a sorted list of entries of entrySize bytes: the
 // offset (2 bytes, big-endian) and the attribute mask.
 const entrySize = 3

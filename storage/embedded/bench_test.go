@@ -601,7 +601,7 @@ func BenchmarkAuditYear(b *testing.B) {
 // portalQuery builds the store query of the Admin Portal's users list as
 // portal/users.go's usersQuery does: the search box's text as an Or of sw
 // over its paths, And the native status, a sort, a page of 25 and a count
-// up to 10,000.
+// up to 1,000.
 func portalQuery(b *testing.B, text string, paths []string, status, sortBy string, desc bool) storage.Query {
 	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
 	var q storage.Query
@@ -644,7 +644,7 @@ func portalQuery(b *testing.B, text string, paths []string, status, sortBy strin
 		q.Sort = &schemas.SortKey{Path: p, Descending: desc}
 	}
 	q.Offset, q.Limit = 25, 25 // the second page
-	q.CountLimit = 10_000      // the portal's usersCountLimit
+	q.CountLimit = 1_000       // the portal's usersCountLimit
 	return q
 }
 

@@ -52,14 +52,16 @@ func normalizeUser(u *schemas.User) error {
 	if u.Birthday != "" && schemas.CheckBirthday(u.Birthday) != "" {
 		return FieldError(KindInvalid, "birthday", "birthday must be a date in the form YYYY-MM-DD")
 	}
-	for name, v := range map[string]string{
-		"userName": u.UserName, "externalId": u.ExternalID, "displayName": u.DisplayName, "nickName": u.NickName,
-		"profileUrl": u.ProfileURL, "title": u.Title, "userType": u.UserType, "preferredLanguage": u.PreferredLanguage,
-		"locale": u.Locale, "timezone": u.Timezone, "name.formatted": u.Name.Formatted, "name.familyName": u.Name.FamilyName,
-		"name.givenName": u.Name.GivenName, "name.middleName": u.Name.MiddleName,
-		"name.honorificPrefix": u.Name.HonorificPrefix, "name.honorificSuffix": u.Name.HonorificSuffix,
+	// In a fixed order (the first bad field is the one reported), and no map
+	// built per user.
+	for _, f := range [...]struct{ name, v string }{
+		{"userName", u.UserName}, {"externalId", u.ExternalID}, {"displayName", u.DisplayName}, {"nickName", u.NickName},
+		{"profileUrl", u.ProfileURL}, {"title", u.Title}, {"userType", u.UserType}, {"preferredLanguage", u.PreferredLanguage},
+		{"locale", u.Locale}, {"timezone", u.Timezone}, {"name.formatted", u.Name.Formatted}, {"name.familyName", u.Name.FamilyName},
+		{"name.givenName", u.Name.GivenName}, {"name.middleName", u.Name.MiddleName},
+		{"name.honorificPrefix", u.Name.HonorificPrefix}, {"name.honorificSuffix", u.Name.HonorificSuffix},
 	} {
-		if err := checkString(name, v); err != nil {
+		if err := checkString(f.name, f.v); err != nil {
 			return err
 		}
 	}
@@ -84,8 +86,11 @@ func normalizeUser(u *schemas.User) error {
 	if err := checkMulti("phoneNumbers", len(u.PhoneNumbers), primaries); err != nil {
 		return err
 	}
-	for name, vs := range map[string][]schemas.MultiValue{"ims": u.IMs, "photos": u.Photos, "entitlements": u.Entitlements,
-		"roles": u.Roles, "x509Certificates": u.X509Certificates} {
+	for _, f := range [...]struct {
+		name string
+		vs   []schemas.MultiValue
+	}{{"ims", u.IMs}, {"photos", u.Photos}, {"entitlements", u.Entitlements}, {"roles", u.Roles}, {"x509Certificates", u.X509Certificates}} {
+		name, vs := f.name, f.vs
 		primaries := 0
 		for _, v := range vs {
 			if v.Primary {

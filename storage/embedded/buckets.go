@@ -22,6 +22,7 @@ const (
 	fbUserRows
 	fbSearchRecords
 	fbPostings
+	fbPending
 	fbSortKeys
 	fbUserEmails
 	fbLoginClash
@@ -61,6 +62,7 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		fbUserRows:      {bucketUserRows, 0.9},
 		fbSearchRecords: {bucketSearchRecords, 0.9},
 		fbPostings:      {bucketPostings, 0},
+		fbPending:       {bucketPending, 0},
 		fbSortKeys:      {bucketSortKeys, 0},
 		fbUserEmails:    {bucketUserEmails, 0},
 		fbLoginClash:    {bucketLoginClash, 0},

@@ -45,11 +45,25 @@ import (
 // postings alone (rowSet.exact): the rows are the matches, their number the
 // total, and only the page is read. Shorter values, and other attributes,
 // scan.
-
+//
+// Postings are not rewritten by every write. A user's trigrams are spread
+// over the whole key range of its block, so one create, delete or rename
+// rewrites most of the pages of its block's postings — at 2,000 users a
+// create wrote ~19 pages, 8 of them postings. Instead a write records its
+// row in pendingPosts: the postings the postings bucket holds for the row
+// (as they were before the row became pending) and the row's current ones
+// (none once deleted), one small key next to the other new rows'. Readers
+// take every pending row's current postings instead of what the postings
+// bucket says about the row (search.pending), so an answer is always that of
+// the current postings. When a batch brings the pending rows to flushPending,
+// it writes them all into the postings, each posting value once, and empties
+// pendingPosts: the pages of a block's postings are rewritten once for
+// flushPending writes instead of once per commit.
 var (
 	bucketUserRows      = []byte("userRows")      // id → 4-byte row
 	bucketSearchRecords = []byte("searchRecords") // 4-byte row → search record
 	bucketPostings      = []byte("postings")      // 4-byte block + trigram → entries
+	bucketPending       = []byte("pendingPosts")  // 4-byte row → pending postings (see pendingValue)
 	keyNextRow          = []byte("nextRow")       // 4-byte big-endian
 	// bucketTrigrams held the postings without attribute masks (2-byte
 	// entries) and search records without status and dates; rebuildSearch
@@ -301,12 +315,130 @@ func searchRecordID(v []byte) string {
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
 
 // search gives access to the search buckets of one transaction.
-type search struct{ *txBuckets }
+type search struct {
+	*txBuckets
+
+	// pendRows are the pending rows (sorted) and pendCur their current
+	// postings (packed, see pendingValue), read once per transaction by
+	// loadPending; they point into the memory map.
+	pendLoaded bool
+	pendRows   []uint32
+	pendCur    [][]byte
+}
 
 func (s *search) rows() *bolt.Bucket { return s.bucket(fbUserRows) }
 func (s *search) recs() *bolt.Bucket { return s.bucket(fbSearchRecords) }
 func (s *search) post() *bolt.Bucket { return s.bucket(fbPostings) }
+func (s *search) pend() *bolt.Bucket { return s.bucket(fbPending) }
 func (s *search) meta() *bolt.Bucket { return s.bucket(fbMeta) }
+
+// flushPending is the number of pending rows at which a batch writes them
+// into the postings (see the package's search comment). Readers check every
+// pending row, so it bounds what a search pays for them. A variable for the
+// tests.
+var flushPending = 64
+
+// A pending value is the number of the row's posted postings (uvarint),
+// then the posted postings, then the current ones, each a posting key (4
+// bytes, big-endian) and its mask, ascending by key.
+const packedSize = 5
+
+func appendPacked(dst []byte, posts []uint64) []byte {
+	for _, p := range posts {
+		dst = append(binary.BigEndian.AppendUint32(dst, uint32(p>>8)), uint8(p))
+	}
+	return dst
+}
+
+func pendingValue(posted, current []uint64) []byte {
+	v := binary.AppendUvarint(make([]byte, 0, 2+packedSize*(len(posted)+len(current))), uint64(len(posted)))
+	return appendPacked(appendPacked(v, posted), current)
+}
+
+// splitPending returns the packed posted and current postings of a pending value.
+func splitPending(v []byte) (posted, current []byte, err error) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || (len(v)-k)%packedSize != 0 || n > uint64(len(v)-k)/packedSize {
+		return nil, nil, fmt.Errorf("embedded: damaged pending postings (%d bytes)", len(v))
+	}
+	v = v[k:]
+	return v[:n*packedSize], v[n*packedSize:], nil
+}
+
+func unpack(packed []byte) []uint64 {
+	out := make([]uint64, 0, len(packed)/packedSize)
+	for i := 0; i+packedSize <= len(packed); i += packedSize {
+		out = append(out, uint64(binary.BigEndian.Uint32(packed[i:]))<<8|uint64(packed[i+4]))
+	}
+	return out
+}
+
+// packedMask returns the mask of key k in packed postings (0: not posted).
+func packedMask(packed []byte, k postKey) uint8 {
+	lo, hi := 0, len(packed)/packedSize
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch c := binary.BigEndian.Uint32(packed[m*packedSize:]); {
+		case c < k:
+			lo = m + 1
+		case c > k:
+			hi = m
+		default:
+			return packed[m*packedSize+4]
+		}
+	}
+	return 0
+}
+
+// loadPending reads the pending rows once. A row whose value is damaged
+// (which the writer never stores) matches no search until the next flush
+// fails on it.
+func (s *search) loadPending() {
+	if s.pendLoaded {
+		return
+	}
+	s.pendLoaded = true
+	pend := s.pend()
+	if pend == nil {
+		return
+	}
+	c := pend.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		_, cur, _ := splitPending(v)
+		s.pendRows = append(s.pendRows, decodeRow(k))
+		s.pendCur = append(s.pendCur, cur)
+	}
+}
+
+// pendingMatches returns the pending rows whose current postings hold every
+// key of keys with a bit of mask, and those of them whose masks hold a bit
+// of sure for every key.
+func (s *search) pendingMatches(keys []string, mask, sure uint8) (rows, sureRows []uint32) {
+	for i, row := range s.pendRows {
+		all, allSure := true, sure != 0
+		for _, k := range keys {
+			m := packedMask(s.pendCur[i], keyOf(k))
+			if m&mask == 0 {
+				all = false
+				break
+			}
+			allSure = allSure && m&sure != 0
+		}
+		if all {
+			rows = append(rows, row)
+			if allSure {
+				sureRows = append(sureRows, row)
+			}
+		}
+	}
+	return rows, sureRows
+}
+
+// isPending reports whether row is pending.
+func (s *search) isPending(row uint32) bool {
+	_, ok := slices.BinarySearch(s.pendRows, row)
+	return ok
+}
 
 // blocks is the number of posting blocks in use.
 func (s *search) blocks() uint32 {
@@ -324,6 +456,19 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 		rows, _ = s.keyRows(keys[0], mask, 0)
 		return rows
 	}
+	s.loadPending()
+	rows = s.postedCandidates(keys, mask)
+	if len(s.pendRows) == 0 {
+		return rows
+	}
+	rows = slices.DeleteFunc(rows, s.isPending)
+	pending, _ := s.pendingMatches(keys, mask, 0)
+	return unionRows(rows, pending)
+}
+
+// postedCandidates is candidates on the postings bucket alone (pending rows
+// included as it holds them).
+func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 	tris := slices.Clone(keys)
 	blocks := s.blocks()
 	if blocks == 0 {
@@ -396,18 +541,30 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 // keyRows returns the rows (sorted) posted under one key with a bit of
 // mask, and those of them with a bit of sure.
 func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
+	s.loadPending()
 	kb := make([]byte, 0, 8)
+	p := 0 // the first pending row not before the entry
 	for block := range s.blocks() {
 		v := s.post().Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
 		for i := 0; i+entrySize <= len(v); i += entrySize {
 			if m := v[i+2]; m&mask != 0 {
 				row := block*blockRows + uint32(binary.BigEndian.Uint16(v[i:]))
+				for p < len(s.pendRows) && s.pendRows[p] < row {
+					p++
+				}
+				if p < len(s.pendRows) && s.pendRows[p] == row {
+					continue // its current postings are pending
+				}
 				rows = append(rows, row)
 				if m&sure != 0 {
 					sureRows = append(sureRows, row)
 				}
 			}
 		}
+	}
+	if len(s.pendRows) > 0 {
+		pr, ps := s.pendingMatches([]string{key}, mask, sure)
+		rows, sureRows = unionRows(rows, pr), unionRows(sureRows, ps)
 	}
 	return rows, sureRows
 }
@@ -419,8 +576,11 @@ func (s *search) factRows(key string) []uint32 {
 }
 
 // filterFact returns the rows of rows (sorted) posted under a 0xff key,
-// reading the key's posting only in the blocks rows touch.
+// reading the key's posting only in the blocks rows touch (a pending row's
+// current postings instead, see loadPending).
 func (s *search) filterFact(rows []uint32, key string) []uint32 {
+	s.loadPending()
+	k := keyOf(key)
 	var out []uint32
 	kb := make([]byte, 0, 8)
 	post := s.post()
@@ -429,6 +589,12 @@ func (s *search) filterFact(rows []uint32, key string) []uint32 {
 		v := post.Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
 		e := 0
 		for ; i < len(rows) && rows[i]/blockRows == block; i++ {
+			if p, ok := slices.BinarySearch(s.pendRows, rows[i]); ok {
+				if packedMask(s.pendCur[p], k) != 0 {
+					out = append(out, rows[i])
+				}
+				continue
+			}
 			off := uint16(rows[i] % blockRows)
 			for e+entrySize <= len(v) && binary.BigEndian.Uint16(v[e:]) < off {
 				e += entrySize
@@ -514,13 +680,12 @@ func unionRows(a, b []uint32) []uint32 {
 	return append(out, b[j:]...)
 }
 
-// A batch collects its posting changes as postOps, written by finishSearch:
-// each sets the entry of one row in one posting value to a mask (0: removes
-// it). Its position packs block (22 bits) | key (32 bits) | offset (10
-// bits), which sorts by posting key, then offset. A write's ops are the
-// difference between the postings of the user's image before and after it;
-// when a batch changes one entry twice, the later op wins (finishSearch
-// sorts stably).
+// finishSearch writes the postings of pending rows as postOps: each sets
+// the entry of one row in one posting value to a mask (0: removes it). Its
+// position packs block (22 bits) | key (32 bits) | offset (10 bits), which
+// sorts by posting key, then offset. A row's ops are the difference between
+// the postings the bucket holds for it and its current ones (postDiff), so
+// each entry is changed at most once.
 type postOp struct {
 	pos  uint64
 	mask uint8
@@ -607,25 +772,7 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	if err := stageSortKeys(b.u.sortKeys(), id, row, os, ns); err != nil {
 		return err
 	}
-	at := uint64(row/blockRows)<<opBlockShift | uint64(row%blockRows)
-	if b.postOps == nil && b.s != nil { // (a migration's batch has no store)
-		b.postOps = b.s.opBufs[0][:0]
-	}
-	for i, j := 0, 0; i < len(op) || j < len(np); {
-		switch {
-		case j == len(np) || (i < len(op) && op[i]>>8 < np[j]>>8):
-			b.postOps = append(b.postOps, postOp{at | op[i]>>8<<opKeyShift, 0})
-			i++
-		case i == len(op) || np[j]>>8 < op[i]>>8:
-			b.postOps = append(b.postOps, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
-			j++
-		default:
-			if op[i] != np[j] {
-				b.postOps = append(b.postOps, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
-			}
-			i, j = i+1, j+1
-		}
-	}
+	b.pendPostings(row, op, np)
 	if nu == nil {
 		if err := sr.recs().Delete(encodeRow(row)); err != nil {
 			return err
@@ -635,6 +782,54 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	return sr.recs().Put(encodeRow(row), nu.search)
 }
 
+// postDiff appends to ops the posting changes of row from the postings op
+// to np (both ascending).
+func postDiff(ops []postOp, row uint32, op, np []uint64) []postOp {
+	at := uint64(row/blockRows)<<opBlockShift | uint64(row%blockRows)
+	for i, j := 0, 0; i < len(op) || j < len(np); {
+		switch {
+		case j == len(np) || (i < len(op) && op[i]>>8 < np[j]>>8):
+			ops = append(ops, postOp{at | op[i]>>8<<opKeyShift, 0})
+			i++
+		case i == len(op) || np[j]>>8 < op[i]>>8:
+			ops = append(ops, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
+			j++
+		default:
+			if op[i] != np[j] {
+				ops = append(ops, postOp{at | np[j]>>8<<opKeyShift, uint8(np[j])})
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return ops
+}
+
+// pendingRow is a row whose postings a batch changed: those the postings
+// bucket holds for it and its current ones.
+type pendingRow struct {
+	posted, current []uint64
+	inFile          bool // pendingPosts holds the row
+}
+
+// pendPostings records that row's postings are now np, from op (the image's
+// before the write: what the postings bucket holds unless the row is
+// pending already).
+func (b *batch) pendPostings(row uint32, op, np []uint64) {
+	p, ok := b.pend[row]
+	if !ok {
+		p = &pendingRow{posted: op}
+		if v := b.u.search.pend().Get(encodeRow(row)); v != nil {
+			posted, _, err := splitPending(v)
+			if err != nil {
+				panic(err) // fails the batch (see safeExec)
+			}
+			p.posted, p.inFile = unpack(posted), true
+		}
+		setIn(&b.pend, row, p)
+	}
+	p.current = np
+}
+
 func decodeRow(v []byte) uint32 {
 	if len(v) != 4 {
 		return 0
@@ -642,19 +837,65 @@ func decodeRow(v []byte) uint32 {
 	return binary.BigEndian.Uint32(v)
 }
 
-// finishSearch writes the posting changes of the batch, each posting value
-// once, in key order, and the next row number.
+// finishSearch writes the next row number and the batch's pending rows;
+// when that makes flushPending pending rows or more, it writes every pending
+// row's changes into the postings instead, each posting value once, in key
+// order, and empties pendingPosts.
 func (b *batch) finishSearch() error {
 	if b.nextRow >= 0 {
 		if err := b.u.bucket(fbMeta).Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
 			return err
 		}
 	}
-	var scratch []postOp
-	if b.s != nil {
-		scratch = b.s.opBufs[1]
+	pending := b.pending
+	for _, p := range b.pend {
+		same := slices.Equal(p.posted, p.current)
+		switch {
+		case !p.inFile && !same:
+			pending++
+		case p.inFile && same:
+			pending--
+		}
 	}
-	ops, scratch := sortPostOps(b.postOps, scratch)
+	if pending < flushPending {
+		for row, p := range b.pend {
+			var err error
+			switch {
+			case !slices.Equal(p.posted, p.current):
+				err = b.u.search.pend().Put(encodeRow(row), pendingValue(p.posted, p.current))
+			case p.inFile:
+				err = b.u.search.pend().Delete(encodeRow(row))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		b.pending = pending
+		return nil
+	}
+	var ops, scratch []postOp
+	if b.s != nil { // (a migration's batch has no store)
+		ops, scratch = b.s.opBufs[0][:0], b.s.opBufs[1]
+	}
+	c := b.u.search.pend().Cursor()
+	for k, v := c.First(); k != nil; k, v = c.First() {
+		row := decodeRow(k)
+		if _, ok := b.pend[row]; !ok {
+			posted, current, err := splitPending(v)
+			if err != nil {
+				return err
+			}
+			ops = postDiff(ops, row, unpack(posted), unpack(current))
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	for row, p := range b.pend {
+		ops = postDiff(ops, row, p.posted, p.current)
+	}
+	b.pending = 0
+	ops, scratch = sortPostOps(ops, scratch)
 	var set []postOp
 	kb := make([]byte, 0, 8)
 	for i := 0; i < len(ops); {
@@ -682,7 +923,6 @@ func (b *batch) finishSearch() error {
 	if b.s != nil && cap(ops) <= maxKeptOps { // keep the buffers for the next batch, unless a huge one grew them
 		b.s.opBufs = [2][]postOp{ops[:0], scratch[:0]}
 	}
-	b.postOps = nil
 	return nil
 }
 
@@ -796,6 +1036,12 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			}
 			// Neither bucket is open in r yet: its first use opens the new one.
 			if _, err := tx.CreateBucket(bucketPostings); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket(bucketPending); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(bucketPending); err != nil {
 				return err
 			}
 			if err := tx.DeleteBucket(bucketSortKeys); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {

@@ -250,6 +250,16 @@ func TestRebuildSearch(t *testing.T) {
 // filters, page by page — including users without the value, ties, values
 // that fold and NUL bytes, and users changed after their creation.
 func TestSortedEqualsScan(t *testing.T) {
+	for _, flush := range []int{1, 64, 1 << 30} { // every row posted at once, some pending, all pending
+		t.Run(fmt.Sprintf("flushPending=%d", flush), func(t *testing.T) {
+			defer func(n int) { flushPending = n }(flushPending)
+			flushPending = flush
+			testSortedEqualsScan(t)
+		})
+	}
+}
+
+func testSortedEqualsScan(t *testing.T) {
 	s := openTemp(t)
 	ctx := context.Background()
 	users := searchUsers(300)
@@ -392,4 +402,97 @@ func TestPostingsOf(t *testing.T) {
 			t.Fatalf("user %q: postings\n%x\nwant\n%x", u.UserName, got, want)
 		}
 	}
+}
+
+// TestPendingPostingsEqualScan checks searches while writes wait in
+// pendingPosts: creates, renames and deletes leave the postings bucket alone
+// until flushPending rows are pending (TestSortedEqualsScan checks sorted
+// listings with pending rows), the answers (and the planner's claim
+// of exactness) are the full scan's all along, after a reopen too, and the
+// flush empties pendingPosts into the postings.
+func TestPendingPostingsEqualScan(t *testing.T) {
+	defer func(n int) { flushPending = n }(flushPending)
+	flushPending = 1 << 30
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	ids := createAll(t, s, searchUsers(300))
+	for i, id := range ids[:60] {
+		if i%2 == 0 {
+			err = s.DeleteUser(ctx, id, nil)
+		} else {
+			_, err = s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+				u.Name.FamilyName, u.UserName = "Zzyzx Opp", fmt.Sprintf("renamed.%d", i)
+				return nil
+			}, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := func() (posted, pending int) {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			posted = tx.Bucket(bucketPostings).Stats().KeyN
+			pending = tx.Bucket(bucketPending).Stats().KeyN
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return posted, pending
+	}
+	if posted, pending := counts(); posted != 0 || pending != 270 {
+		t.Fatalf("before the flush: %d posting values, %d pending rows; want 0 and 270 (300 users, 30 deleted)", posted, pending)
+	}
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	native := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect}
+	check := func(when string) {
+		for _, c := range []struct {
+			expr  string
+			opt   schemas.ParseOptions
+			exact bool
+		}{
+			{`name.familyName co "OPP"`, scim, true},
+			{`name.familyName co "zyx"`, scim, true},
+			{`userName sw "renamed."`, scim, false},
+			{`userName co "lov"`, scim, true},
+			{`emails.value co "opp"`, scim, true},
+			{`userName sw "G"`, scim, true},
+			{`userName co "ada" or name.familyName co "zzy"`, scim, true},
+			{`status eq "Active"`, native, true},
+			{`status eq "DISABLED"`, native, true},
+			{`status eq "Active" and name.last_name co "opp"`, native, true},
+			{`status eq "disabled" and username co "lov"`, native, true},
+		} {
+			if got := checkFilter(t, s, c.expr, c.opt); got != c.exact {
+				t.Errorf("%s: %s: planned exact %v, want %v", when, c.expr, got, c.exact)
+			}
+		}
+	}
+	check("pending")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	check("pending, reopened")
+	flushPending = 270 // a write to a pending row leaves 270 pending
+	if _, err := s.UpdateUser(ctx, ids[100], 0, func(u *schemas.User) error { u.DisplayName = "Flushed Opp"; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if posted, pending := counts(); posted == 0 || pending != 0 {
+		t.Fatalf("after the flush: %d posting values, %d pending rows; want some and 0", posted, pending)
+	}
+	check("flushed")
+	for _, id := range ids[60:80] { // pending again, over posted rows
+		if err := s.DeleteUser(ctx, id, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("pending after a flush")
 }

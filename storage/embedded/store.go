@@ -149,11 +149,15 @@ type Store struct {
 
 	onCommit func(writes int)
 
-	// opBufs are the writer's two buffers of posting changes (a batch's
-	// postOps and the radix sort's scratch), kept from batch to batch: a
+	// opBufs are the writer's two buffers of posting changes (a flush's
+	// changes and the radix sort's scratch), kept from batch to batch: a
 	// batch of creates fills hundreds of thousands, which growing anew each
 	// time cost the writer more than sorting them. Only the writer uses them.
 	opBufs [2][]postOp
+
+	// pending is the number of rows in pendingPosts (see the search
+	// index): read at open, then kept by the writer goroutine alone.
+	pending int
 
 	reqs      chan *request
 	quit      chan struct{}
@@ -364,10 +368,12 @@ func isCurrent(tx *bolt.Tx) bool {
 	return true
 }
 
-// load decodes the groups, applications, tokens and signing keys into memory.
+// load decodes the groups, applications, tokens and signing keys into memory
+// and counts the pending search rows.
 // Users stay in the file: nothing about them is read at open.
 func (s *Store) load() error {
 	return s.db.View(func(tx *bolt.Tx) error {
+		s.pending = tx.Bucket(bucketPending).Stats().KeyN // fewer than flushPending
 		groups, err := decodeAll(tx.Bucket(bucketGroups), decodeGroup)
 		if err != nil {
 			return fmt.Errorf("groups: %w", err)

@@ -77,7 +77,7 @@ type users struct {
 
 func usersOf(tx *bolt.Tx) *users {
 	u := &users{txBuckets: txBuckets{tx: tx}}
-	u.search = search{&u.txBuckets}
+	u.search = search{txBuckets: &u.txBuckets}
 	return u
 }
 
@@ -428,7 +428,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{tx: tx, u: r, nextRow: -1}
+		b := &batch{tx: tx, u: r, nextRow: -1, pending: r.search.pend().Stats().KeyN}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {

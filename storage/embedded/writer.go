@@ -158,6 +158,7 @@ func (s *Store) process(reqs []*request) {
 	if s.writeErr.Load() != nil {
 		s.writeErr.Store(nil)
 	}
+	s.pending = b.pending
 	if s.onCommit != nil {
 		s.onCommit(len(reqs))
 	}
@@ -198,8 +199,12 @@ type batch struct {
 	staged int // number of staged changes
 
 	u *users // the users as the transaction sees them, and every bucket (u.bucket)
-	// postOps collects the trigram posting changes, written by finish.
-	postOps []postOp
+	// pend are the rows whose postings the batch changed (see
+	// finishSearch); pending is the number of rows in pendingPosts before
+	// the batch and, once finishSearch ran, after it (the writer keeps it
+	// when the batch commits).
+	pend    map[uint32]*pendingRow
+	pending int
 	nextRow int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.
@@ -225,6 +230,7 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 		s: s, tx: tx,
 		u:       s.usersOf(tx),
 		nextRow: -1,
+		pending: s.pending,
 	}
 }
 

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -274,12 +275,29 @@ func auditEvent[T any](audit storage.Audit[T], prev, cur T) (*stagedEvent, error
 }
 
 // DeleteUser removes the user, and with it its memberships and app data.
+// As for an update, the user is read and its image computed before the
+// writer's turn; the writer uses them when the stored version is still the
+// one read (else it reads the user itself).
 func (s *Store) DeleteUser(ctx context.Context, id string, e *schemas.Event) error {
+	var read *userImage
+	var version int64
+	u, err := s.GetUser(ctx, id)
+	switch {
+	case err == nil:
+		read, version = imageOf(u), u.Version
+	case !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
 	return s.audited(ctx, e, func(b *batch) error {
 		if !b.userExists(id) {
 			return storage.ErrNotFound
 		}
-		return b.deleteUser(id)
+		old := read
+		if old == nil || b.u.version(id) != version {
+			u, _ := b.user(id)
+			old = imageOf(u)
+		}
+		return b.deleteUser(id, old)
 	})
 }
 

@@ -21,6 +21,7 @@ type userImage struct {
 	groups []string // group ids, as the user's GroupIDs
 	apps   []string // ids of the applications the user has a link to
 	search []byte   // the search record (encodeSearchRecord)
+	values int      // the length of search before its times (encodeSearchRecordN)
 	posts  []uint64 // the posting keys and masks (postingsOf)
 	sorts  sortKeys // the keys in the sort indexes (sortKeysOf)
 }
@@ -35,10 +36,10 @@ func imageOf(u *schemas.User) *userImage {
 		logins: storage.LoginIDs(u),
 		emails: emailKeys(u),
 		groups: slices.Clone(u.GroupIDs),
-		search: encodeSearchRecord(u),
 		posts:  postingsOf(u),
 		sorts:  sortKeysOf(u),
 	}
+	im.search, im.values = encodeSearchRecordN(u)
 	for a, l := range u.Apps {
 		if l != nil {
 			im.apps = append(im.apps, a)
@@ -48,8 +49,9 @@ func imageOf(u *schemas.User) *userImage {
 }
 
 // imageAfter computes the image of nu, a changed copy of the user whose
-// image is old, sharing old's trigrams when the indexed values are the same
-// (most updates change none of them).
+// image is old, sharing old's postings when the values they are made of are
+// the same (most updates change none of them, but every update changes the
+// record's lastModified) and old's sort keys when the whole record is.
 func imageAfter(old *userImage, nu *schemas.User) *userImage {
 	if old == nil || nu == nil {
 		return imageOf(nu)
@@ -59,12 +61,17 @@ func imageAfter(old *userImage, nu *schemas.User) *userImage {
 		logins: storage.LoginIDs(nu),
 		emails: emailKeys(nu),
 		groups: slices.Clone(nu.GroupIDs),
-		search: encodeSearchRecord(nu),
+	}
+	im.search, im.values = encodeSearchRecordN(nu)
+	if string(im.search[:im.values]) == string(old.search[:old.values]) {
+		im.posts = old.posts
+	} else {
+		im.posts = postingsOf(nu)
 	}
 	if string(im.search) == string(old.search) {
-		im.posts, im.sorts = old.posts, old.sorts
+		im.sorts = old.sorts
 	} else {
-		im.posts, im.sorts = postingsOf(nu), sortKeysOf(nu)
+		im.sorts = sortKeysOf(nu)
 	}
 	for a, l := range nu.Apps {
 		if l != nil {

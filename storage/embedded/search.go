@@ -258,6 +258,13 @@ func postingsOf(u *schemas.User) []uint64 {
 // (with the primary flags of emails and phone numbers), status, created and
 // lastModified.
 func encodeSearchRecord(u *schemas.User) []byte {
+	rec, _ := encodeSearchRecordN(u)
+	return rec
+}
+
+// encodeSearchRecordN is encodeSearchRecord, with the length of the record
+// before its times: the id and the values u's postings are made of.
+func encodeSearchRecordN(u *schemas.User) (rec []byte, values int) {
 	w := &wbuf{b: make([]byte, 0, 128)}
 	for _, s := range []string{u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
 		w.str(s)
@@ -273,9 +280,10 @@ func encodeSearchRecord(u *schemas.User) []byte {
 		w.bool(p.Primary)
 	}
 	w.str(u.Status)
+	values = len(w.b)
 	w.time(u.Created)
 	w.time(u.Updated)
-	return w.b
+	return w.b, values
 }
 
 // viewSearchRecord decodes a search record into u without copying: u's

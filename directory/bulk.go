@@ -20,6 +20,8 @@ const bulkWorkers = MaxBulkUsers
 // BulkUser is one element of a bulk creation: a user and its optional
 // password, or the error that made the element unusable before it reached the
 // directory (a face's decoding error), which is reported as that element's result.
+// BulkCreateUsers and BulkProvisionUsers take User (they set its id and
+// timestamps): the caller must not use it afterwards.
 type BulkUser struct {
 	User     *schemas.User
 	Password *PasswordInput

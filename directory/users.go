@@ -122,7 +122,7 @@ func hashPassword(pw *PasswordInput, now time.Time) (*schemas.PasswordCredential
 // caller's app (an app can set only its own app-level data). A new user is
 // Pending unless u.Status says otherwise.
 func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
-	return s.createUser(ctx, p, u, pw, false, "")
+	return s.createUser(ctx, p, u.Clone(), pw, false, "")
 }
 
 // ProvisionUser is CreateUser for an IdP's provisioning (SCIM POST /Users):
@@ -131,10 +131,12 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, u *schemas.User, 
 // returned (see adoptExisting) instead of a conflict the IdP would retry
 // forever.
 func (s *Service) ProvisionUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput) (*schemas.User, error) {
-	return s.createUser(ctx, p, u, pw, true, "")
+	return s.createUser(ctx, p, u.Clone(), pw, true, "")
 }
 
-// createUser creates u with the id given (a new one when "").
+// createUser creates u with the id given (a new one when ""). It takes u
+// (sets its id, timestamps and status, and keeps it): the callers pass a copy
+// of theirs, or a bulk element's user, which the bulk call takes.
 func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, pw *PasswordInput, adopt bool, id string) (*schemas.User, error) {
 	if !p.manages() {
 		return nil, forbiddenToManage
@@ -144,7 +146,6 @@ func (s *Service) createUser(ctx context.Context, p Principal, u *schemas.User, 
 	if err != nil {
 		return nil, err
 	}
-	u = u.Clone()
 	if id == "" {
 		id = s.newID()
 	}

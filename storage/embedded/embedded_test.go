@@ -1079,3 +1079,105 @@ func TestEventWithLongTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipWalk changes the members of a group whose users' ids have
+// different lengths — their keys in userGroups sort by length first, not in
+// the ascending id order the membership is planned in, so the walkers step
+// forward and seek back — and users in many groups (their memberships span
+// more than the few keys memberState steps over). Every user's groups,
+// version and the group's member list must be what the changes made.
+func TestMembershipWalk(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 60 {
+		u := storagetest.NewUser(i)
+		u.ID = strings.Repeat("k", 1+i%7) + fmt.Sprint(i) // lengths 2 to 9
+		if _, err := s.CreateUser(ctx, u, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	groups := []string{"g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9", "gA", "gB"}
+	for _, g := range groups {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]map[string]bool{} // user → its groups
+	changes := map[string]int64{}        // user → membership changes
+	apply := func(g, op string, us []string) {
+		t.Helper()
+		if err := map[string]func(context.Context, storage.Store, string, []string, *schemas.Event) error{
+			"add": storagetest.AddMembers, "remove": storagetest.RemoveMembers}[op](ctx, s, g, us, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range us {
+			if want[u] == nil {
+				want[u] = map[string]bool{}
+			}
+			if want[u][g] != (op == "add") {
+				changes[u]++
+			}
+			want[u][g] = op == "add"
+		}
+	}
+	// The first ten users in every group, the others in every third; then
+	// removals and re-adds mixing members and non-members.
+	for gi, g := range groups {
+		var us []string
+		for i, u := range ids {
+			if i < 10 || i%3 == gi%3 {
+				us = append(us, u)
+			}
+		}
+		apply(g, "add", us)
+	}
+	apply("g5", "remove", ids[5:40])
+	apply("gB", "add", ids)
+	apply("g0", "remove", ids[30:])
+	for i := 0; i < len(ids); i += 4 {
+		apply("g5", "add", ids[i:i+1])
+	}
+	for _, u := range ids {
+		got, err := s.GetUser(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantGroups []string
+		for _, g := range groups {
+			if want[u][g] {
+				wantGroups = append(wantGroups, g)
+			}
+		}
+		if !slices.Equal(got.GroupIDs, wantGroups) {
+			t.Errorf("%s: groups %v, want %v", u, got.GroupIDs, wantGroups)
+		}
+		if got.Version != 1+changes[u] {
+			t.Errorf("%s: version %d, want %d (1 + %d membership changes)", u, got.Version, 1+changes[u], changes[u])
+		}
+	}
+	for _, g := range groups {
+		members, err := s.GroupMembers(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, wantIDs []string
+		for _, m := range members {
+			got = append(got, m.ID)
+			if u, _ := s.GetUser(ctx, m.ID); u == nil || m.UserName != u.UserName || m.DisplayName != u.DisplayName {
+				t.Errorf("%s: member %+v, user %+v", g, m, u)
+			}
+		}
+		for _, u := range ids {
+			if want[u][g] {
+				wantIDs = append(wantIDs, u)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(wantIDs)
+		if !slices.Equal(got, wantIDs) {
+			t.Errorf("%s: members %v, want %v", g, got, wantIDs)
+		}
+	}
+}

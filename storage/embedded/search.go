@@ -750,8 +750,8 @@ var _ [1 << opKeyShift]struct{} = [blockRows]struct{}{}
 
 // stageSearch updates the search index for the change of user id from the
 // image old to nu (either nil): its row, search record, sort keys and
-// postings. Posting changes are collected and written once per batch
-// (finishSearch).
+// postings. Posting and sort-key changes are collected and written once
+// per batch, in key order (finishSearch).
 func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	sr := &b.u.search
 	var row uint32
@@ -777,7 +777,7 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	if nu != nil {
 		np, ns = nu.posts, &nu.sorts
 	}
-	if err := stageSortKeys(b.u.sortKeys(), id, row, os, ns); err != nil {
+	if err := b.sorts.stage(id, row, os, ns); err != nil {
 		return err
 	}
 	b.pendPostings(row, op, np)
@@ -845,13 +845,18 @@ func decodeRow(v []byte) uint32 {
 	return binary.BigEndian.Uint32(v)
 }
 
-// finishSearch writes the next row number and the batch's pending rows;
-// when that makes flushPending pending rows or more, it writes every pending
-// row's changes into the postings instead, each posting value once, in key
-// order, and empties pendingPosts.
+// finishSearch writes the next row number, the batch's sort-index changes
+// (in key order) and its pending rows; when that makes flushPending pending
+// rows or more, it writes every pending row's changes into the postings
+// instead, each posting value once, in key order, and empties pendingPosts.
 func (b *batch) finishSearch() error {
 	if b.nextRow >= 0 {
 		if err := b.u.bucket(fbMeta).Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
+			return err
+		}
+	}
+	if len(b.sorts.ops) > 0 {
+		if err := b.sorts.flush(b.u.sortKeys()); err != nil {
 			return err
 		}
 	}
@@ -1061,6 +1066,7 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 		}
 		to := min(from+uint32(rebuildChunk), next)
 		post := make(map[string][]byte)
+		var sorts sortWrites
 		for row := from; row < to; row++ {
 			v := sr.recs().Get(encodeRow(row))
 			if v == nil {
@@ -1079,7 +1085,7 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 				return err
 			}
 			sk := sortKeysOf(u)
-			if err := stageSortKeys(r.sortKeys(), id, row, nil, &sk); err != nil {
+			if err := sorts.stage(id, row, nil, &sk); err != nil {
 				return err
 			}
 			block, off := row/blockRows, uint16(row%blockRows)
@@ -1087,6 +1093,9 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 				k := string(binary.BigEndian.AppendUint32(nil, block)) + keyBytes(postKey(p>>8))
 				post[k] = append(binary.BigEndian.AppendUint16(post[k], off), uint8(p))
 			}
+		}
+		if err := sorts.flush(r.sortKeys()); err != nil {
+			return err
 		}
 		keys := sortedKeys(post)
 		sr.post().FillPercent = 0.9

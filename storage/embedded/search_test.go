@@ -1,12 +1,14 @@
 package embedded
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -495,4 +497,63 @@ func TestPendingPostingsEqualScan(t *testing.T) {
 		}
 	}
 	check("pending after a flush")
+}
+
+// TestSortWrites: the sort-index changes of a batch, written in key order,
+// leave the index as writing them in the order staged does, also when one
+// key is put and deleted again (a user created, renamed and renamed back in
+// one batch); a key bbolt would refuse is refused when it is staged.
+func TestSortWrites(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "x.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	keysOf := func(u *schemas.User) *sortKeys { k := sortKeysOf(u); return &k }
+	a, b := storagetest.NewUser(1), storagetest.NewUser(1)
+	b.UserName, b.Name.FamilyName = "zz-renamed", "Zz"
+	want := map[string]string{}
+	var w sortWrites
+	stage := func(id string, row uint32, old, nu *sortKeys) {
+		t.Helper()
+		if err := w.stage(id, row, old, nu); err != nil {
+			t.Fatal(err)
+		}
+		for i := range sortIndexes { // the writes one by one, in the order staged
+			if old != nil && (nu == nil || !bytes.Equal(old[i], nu[i])) {
+				delete(want, string(old[i])+id)
+			}
+			if nu != nil && (old == nil || !bytes.Equal(old[i], nu[i])) {
+				want[string(nu[i])+id] = string(encodeRow(row))
+			}
+		}
+	}
+	stage("u1", 1, nil, keysOf(a))
+	stage("u1", 1, keysOf(a), keysOf(b))
+	stage("u1", 1, keysOf(b), keysOf(a))
+	stage("u2", 2, nil, keysOf(b))
+	stage("u2", 2, keysOf(b), nil)
+	stage("u3", 3, nil, keysOf(b))
+	got := map[string]string{}
+	err = db.Update(func(tx *bolt.Tx) error {
+		bk, err := tx.CreateBucket(bucketSortKeys)
+		if err != nil {
+			return err
+		}
+		if err := w.flush(bk); err != nil {
+			return err
+		}
+		return bk.ForEach(func(k, v []byte) error { got[string(k)] = string(v); return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the index holds\n%q\nwant\n%q", got, want)
+	}
+	huge := *b
+	huge.UserName = strings.Repeat("x", bolt.MaxKeySize)
+	if err := w.stage("u4", 4, nil, keysOf(&huge)); err == nil {
+		t.Error("a sort key longer than bbolt's limit was staged")
+	}
 }

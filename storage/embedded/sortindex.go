@@ -2,11 +2,13 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -132,10 +134,27 @@ func sortRun(k []byte) []byte {
 	return k
 }
 
-// stageSortKeys moves the index keys of user id (at row) from old to nu
-// (either nil).
-func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) error {
-	var buf [128]byte // one buffer for the keys: bbolt copies the keys it is given
+// sortWrites collects changes of the sort index and writes them in key
+// order (flush): a user's keys land at random places of the index, and
+// bbolt's search for each key costs less when the one before it was its
+// neighbour (the pages on the way are the ones just searched). A batch of
+// creates put five keys a user one after the other, a quarter of the
+// writer's time in an import.
+type sortWrites struct {
+	keys []byte // every key, one after the other
+	ops  []sortOp
+}
+
+// sortOp puts keys[start:end] with the value row, or deletes it.
+type sortOp struct {
+	start, end, row uint32
+	del             bool
+}
+
+// stage records the move of the index keys of user id (at row) from old to
+// nu (either nil). A key bbolt would refuse is refused here, before
+// anything of the write is staged.
+func (w *sortWrites) stage(id string, row uint32, old, nu *sortKeys) error {
 	for i := range sortIndexes {
 		var ok, nk []byte
 		if old != nil {
@@ -147,17 +166,47 @@ func stageSortKeys(bk *bolt.Bucket, id string, row uint32, old, nu *sortKeys) er
 		if bytes.Equal(ok, nk) {
 			continue
 		}
+		if nk != nil && len(nk)+len(id) > bolt.MaxKeySize {
+			return berrors.ErrKeyTooLarge
+		}
 		if ok != nil {
-			if err := bk.Delete(append(append(buf[:0], ok...), id...)); err != nil {
-				return err
-			}
+			w.add(ok, id, row, true)
 		}
 		if nk != nil {
-			if err := bk.Put(append(append(buf[:0], nk...), id...), encodeRow(row)); err != nil {
-				return err
-			}
+			w.add(nk, id, row, false)
 		}
 	}
+	return nil
+}
+
+func (w *sortWrites) add(run []byte, id string, row uint32, del bool) {
+	start := uint32(len(w.keys))
+	w.keys = append(append(w.keys, run...), id...)
+	w.ops = append(w.ops, sortOp{start, uint32(len(w.keys)), row, del})
+}
+
+// flush writes the staged changes to the sort index bk in key order (the
+// changes of one key in the order staged) and forgets them.
+func (w *sortWrites) flush(bk *bolt.Bucket) error {
+	key := func(op sortOp) []byte { return w.keys[op.start:op.end] }
+	slices.SortFunc(w.ops, func(a, b sortOp) int { // stable: keys are stored in the order staged
+		if c := bytes.Compare(key(a), key(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.start, b.start)
+	})
+	for _, op := range w.ops {
+		var err error
+		if op.del {
+			err = bk.Delete(key(op))
+		} else {
+			err = bk.Put(key(op), encodeRow(op.row))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	*w = sortWrites{}
 	return nil
 }
 

@@ -241,6 +241,8 @@ type batch struct {
 	// when the batch commits).
 	pend    map[uint32]*pendingRow
 	pending int
+	// sorts collects the sort-index changes, written by finishSearch.
+	sorts   sortWrites
 	nextRow int64 // the next free search row once read (-1: not read)
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.

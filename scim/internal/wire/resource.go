@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +63,8 @@ func IsURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:"
 func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, error) {
 	b := &scimBody{rt: rt, sets: map[*schemas.Attribute]scimSet{}}
 	core := schemas.SchemaURNs(rt)[0]
-	for _, key := range slices.Sorted(maps.Keys(body)) {
+	var keys [24]string
+	for _, key := range sortedKeys(body, keys[:0]) {
 		v := body[key]
 		if strings.EqualFold(key, "schemas") {
 			continue
@@ -98,7 +98,8 @@ func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, e
 			if !ok {
 				return nil, schemas.ValueErrorf(key, "expected an object, not %s", schemas.JSONTypeName(v))
 			}
-			for _, k := range slices.Sorted(maps.Keys(obj)) {
+			var keys [24]string
+			for _, k := range sortedKeys(obj, keys[:0]) {
 				if err := b.add(urn, k, obj[k], key+":"+k); err != nil {
 					return nil, err
 				}
@@ -276,7 +277,8 @@ func scimElem(a *schemas.Attribute, item any, ipath string, owned []*schemas.Att
 		return nil, schemas.ValueErrorf(ipath, "cannot be written")
 	}
 	seen := map[*schemas.Attribute]string{}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
+	var keys [24]string
+	for _, k := range sortedKeys(obj, keys[:0]) {
 		s := schemas.FindAttribute(a.SubAttributes, k)
 		if s == nil || s.Internal() || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue // unknown, scimd-internal or read-only: ignored
@@ -525,4 +527,15 @@ func ReplaceSCIMGroup(g *schemas.Group, body map[string]any) error {
 	}
 	*g = *ng
 	return nil
+}
+
+// sortedKeys appends m's keys to buf in ascending order and returns them: a
+// body is read in key order, and its objects are small enough for a buffer
+// on the caller's stack (slices.Sorted allocated a slice per object).
+func sortedKeys(m map[string]any, buf []string) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,8 +35,10 @@ func freePages(t *testing.T, dir string) (int, int64) {
 // TestOpenCompactsAfterMigration checks that a file Open migrates in place
 // (here its search index is of an older layout, which Open rebuilds: the old
 // postings' pages are freed) is left without those free pages — compacted —,
-// smaller, with every user found; and that opening a current file does not
-// compact it (its size and free list stay as they were).
+// smaller, with every user found and writes taken — a copy left by an
+// interrupted compaction does not stand in the way; and that opening a
+// current file does not compact it (its size and free list stay as they
+// were).
 func TestOpenCompactsAfterMigration(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -83,6 +86,10 @@ func TestOpenCompactsAfterMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What a compaction interrupted by a crash leaves: replaced, not read.
+	if err := os.WriteFile(filepath.Join(dir, FileName+".compact"), []byte("torn copy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, err = Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -106,4 +113,65 @@ func TestOpenCompactsAfterMigration(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, FileName+".compact")); !os.IsNotExist(err) {
 		t.Fatalf("the compaction's copy is left behind: %v", err)
 	}
+	// The compacted file takes writes.
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.CreateUser(ctx, storagetest.NewUser(5000), nil); err != nil {
+		t.Fatalf("a create after the migration: %v", err)
+	}
+}
+
+// TestOpenCompactionFailureKeepsMigratedFile checks the failure the doc of
+// compactAfterMigration promises: when the compacted copy cannot be written
+// (here its path is taken by a directory), Open fails saying so, and the file
+// it migrated is intact: the next Open opens it, every user there.
+func TestOpenCompactionFailureKeepsMigratedFile(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*schemas.User
+	for i := range 50 {
+		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, FileName+".compact", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil || !strings.Contains(err.Error(), "compacting it failed") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open with the copy's path taken: %v; want a compaction failure", err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("the next Open: %v", err)
+	}
+	defer s.Close()
+	for _, u := range users {
+		if got, err := s.FindUser(ctx, storage.FieldUserName, u.UserName); err != nil || got.ID != u.ID {
+			t.Fatalf("FindUser(%q) = %v, %v", u.UserName, got, err)
+		}
+	}
+	checkFilter(t, s, `userName co "`+users[3].UserName[2:6]+`"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
 }

@@ -22,6 +22,13 @@ import (
 // user by about a quarter).
 const maxBatch = 8192
 
+// maxCohort is the largest batch the writer waits to see again, and
+// maxCohortWait the longest it waits (see run).
+const (
+	maxCohort     = 64
+	maxCohortWait = 10 * time.Millisecond
+)
+
 // errRetry is returned by an exec function when the version it read has
 // changed: the caller re-reads and runs its updater again.
 var errRetry = errors.New("embedded: retry")
@@ -102,12 +109,16 @@ func (s *Store) run() {
 		// 4). When fewer writes are queued than the last batch held, wait for
 		// the others, up to half the last commit's time: a write that
 		// arrives meanwhile is answered sooner than by the next commit, and
-		// the commit and its fsyncs are shared by twice the writes.
-		if len(batch) < expect && took > 0 {
+		// the commit and its fsyncs are shared by twice the writes. Only
+		// after a batch of a few clients' writes, and never longer than
+		// maxCohortWait: a bulk load's batch is not a cohort that comes back,
+		// and the lone write after it must not wait for one.
+		if len(batch) < expect && expect <= maxCohort && took > 0 {
+			wait := min(took/2, maxCohortWait)
 			if timer == nil {
-				timer = time.NewTimer(took / 2)
+				timer = time.NewTimer(wait)
 			} else {
-				timer.Reset(took / 2)
+				timer.Reset(wait)
 			}
 		wait:
 			for len(batch) < expect {

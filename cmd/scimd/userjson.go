@@ -34,6 +34,12 @@ func decodeUserRecord(line []byte) (*schemas.User, error) {
 	if u, err := fastUserRecord(line); err == nil {
 		return u, nil
 	}
+	return stdUserRecord(line)
+}
+
+// stdUserRecord decodes a whole user line with encoding/json (UseNumber):
+// the fallback of decodeUserRecord, and the result its tests hold it to.
+func stdUserRecord(line []byte) (*schemas.User, error) {
 	var rec struct {
 		Type string        `json:"type"`
 		Data *schemas.User `json:"data"`

@@ -11,22 +11,6 @@ import (
 	"github.com/scimd/scimd/storage/storagetest"
 )
 
-// stdUserRecord is what encoding/json (with UseNumber) decodes a user line
-// into: the result the fast decoder must give, or give up.
-func stdUserRecord(line []byte) (*schemas.User, error) {
-	var rec struct {
-		Type string        `json:"type"`
-		Data *schemas.User `json:"data"`
-	}
-	if err := decodeJSONNumbers(line, &rec); err != nil {
-		return nil, err
-	}
-	if rec.Type != recUser || rec.Data == nil {
-		return nil, errSlowPath
-	}
-	return rec.Data, nil
-}
-
 func checkUserLine(t *testing.T, line []byte) {
 	t.Helper()
 	want, werr := stdUserRecord(line)

@@ -54,13 +54,27 @@ func compactInto(src *bolt.DB, path string) (int64, error) {
 }
 
 // migrates reports whether init will migrate the file open as db: an existing
-// scimd file (its meta bucket has a format) that is not current. A new file
-// (initialized by init) and a current one are not.
+// scimd file (its meta bucket has a format) whose records or indexes init
+// rewrites or builds — format 1 or 3, or an email, event or search index not
+// complete. A new file (initialized by init), a current one and one that
+// only lacks an empty bucket (pendingPosts, in a file written before it) are
+// not: creating a bucket frees no pages, and compacting a million users'
+// file for it would add a minute to the first start.
 func migrates(db *bolt.DB) (bool, error) {
 	var yes bool
 	err := db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		yes = meta != nil && meta.Get(keyFormat) != nil && !isCurrent(tx)
+		if meta == nil {
+			return nil
+		}
+		switch f := string(meta.Get(keyFormat)); f {
+		case "":
+		case formatV1, formatV3:
+			yes = true
+		default:
+			yes = meta.Get(keyEmailsIndexed) == nil || meta.Get(keyEventsIndexed) == nil ||
+				string(meta.Get(keySearchFormat)) != searchFormat
+		}
 		return nil
 	})
 	return yes, err

@@ -175,3 +175,67 @@ func TestOpenCompactionFailureKeepsMigratedFile(t *testing.T) {
 	}
 	checkFilter(t, s, `userName co "`+users[3].UserName[2:6]+`"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
 }
+
+// TestOpenAddsBucketWithoutCompacting checks that a file which only lacks
+// an empty bucket (pendingPosts, in a file written before it) gets it at
+// Open without being compacted: creating a bucket frees no pages, and a
+// compaction at a million users costs a minute of the first start.
+func TestOpenAddsBucketWithoutCompacting(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 1500 {
+		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	for _, id := range ids[1000:] { // free pages, which a compaction would drop
+		if err := s.DeleteUser(ctx, id, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketPending) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	free0, _ := freePages(t, dir)
+	if free0 < 50 {
+		t.Fatalf("the deletes left %d free pages; the test needs a file with many", free0)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.ListUsers(ctx, storage.Query{}); err != nil || p.Total != 1000 {
+		t.Errorf("users after Open: %d, %v; want 1000", p.Total, err)
+	}
+	s.Close()
+	if free, _ := freePages(t, dir); free < free0/2 {
+		t.Errorf("Open compacted a file that only lacked a bucket: %d free pages, were %d", free, free0)
+	}
+	db, err = bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketPending) == nil {
+			t.Error("Open did not create the pendingPosts bucket")
+		}
+		return nil
+	})
+}

@@ -57,9 +57,9 @@ func compactInto(src *bolt.DB, path string) (int64, error) {
 // scimd file (its meta bucket has a format) whose records or indexes init
 // rewrites or builds — format 1 or 3, or an email, event or search index not
 // complete. A new file (initialized by init), a current one and one that
-// only lacks an empty bucket (pendingPosts, in a file written before it) are
-// not: creating a bucket frees no pages, and compacting a million users'
-// file for it would add a minute to the first start.
+// only lacks an empty bucket (format 4 lacks pendingPosts) are not: creating
+// a bucket and writing the version free no pages, and compacting a million
+// users' file for it would add a minute to the first start.
 func migrates(db *bolt.DB) (bool, error) {
 	var yes bool
 	err := db.View(func(tx *bolt.Tx) error {

@@ -31,13 +31,19 @@ const FileName = "scimd.db"
 // (ix.userName, ix.email, ix.phone) holding the keys ix.login holds; Open
 // migrates it in one transaction (see migrateV3). Version 4 also keeps each
 // user's membership count in userGroups (memberKey; a file without it reads
-// as 0). A file of any other version is refused.
-const formatVersion = "4"
+// as 0). Version 5 has the pendingPosts bucket (the search index's postings
+// not yet written into the postings bucket): a binary of version 4 would
+// read the postings without it, and its writes would leave the pending rows
+// stale, so it must refuse the file; Open migrates a version-4 file by
+// creating the bucket, empty, and writing the version. A file of any other
+// version is refused.
+const formatVersion = "5"
 
-// formatV1 and formatV3 are the layouts Open migrates from.
+// formatV1, formatV3 and formatV4 are the layouts Open migrates from.
 const (
 	formatV1 = "1"
 	formatV3 = "3"
+	formatV4 = "4"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -250,11 +256,15 @@ func (s *Store) init() error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
-		if from != nil && string(from) != formatVersion && string(from) != formatV1 && string(from) != formatV3 {
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q and %q)", from, formatVersion, formatV1, formatV3)
+		if from != nil && string(from) != formatVersion && string(from) != formatV1 && string(from) != formatV3 && string(from) != formatV4 {
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q and %q)",
+				from, formatVersion, formatV1, formatV3, formatV4)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
+		}
+		if string(from) == formatV4 { // the bucket it lacked is created
+			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 		}
 		if from == nil {
 			meta := tx.Bucket(bucketMeta)

@@ -73,7 +73,7 @@ func (d *decoder) value() (any, error) {
 	case c == '[':
 		return d.array()
 	case c == '"':
-		s, err := d.str(false)
+		s, err := d.str()
 		if err != nil {
 			return nil, err
 		}
@@ -111,68 +111,119 @@ func (d *decoder) enter() error {
 }
 
 func (d *decoder) object() (any, error) {
-	if err := d.enter(); err != nil {
+	m := map[string]any{}
+	err := d.members(func(key []byte) error {
+		v, err := d.value()
+		if err != nil {
+			return err
+		}
+		k, ok := commonKeys[string(key)]
+		if !ok {
+			k = string(key)
+		}
+		m[k] = v
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	return m, nil
+}
+
+func (d *decoder) array() (any, error) {
+	a := []any{}
+	err := d.elems(func() error {
+		v, err := d.value()
+		if err != nil {
+			return err
+		}
+		a = append(a, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// members reads the object at d.i (its '{'), calling member for each member
+// with its key (a view valid until member returns; see key) once past the
+// colon; member must read the member's value. Decode and Scanner.Object
+// share it.
+func (d *decoder) members(member func(key []byte) error) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
 	d.i++ // {
-	m := map[string]any{}
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
 		d.depth--
-		return m, nil
+		return nil
 	}
 	for {
 		d.space()
-		if d.i >= len(d.b) {
-			return nil, errEOF
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return d.fail("looking for beginning of object key string")
 		}
-		if d.b[d.i] != '"' {
-			return nil, d.fail("looking for beginning of object key string")
-		}
-		k, err := d.str(true)
+		k, err := d.key()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.space()
 		if d.i >= len(d.b) {
-			return nil, errEOF
+			return errEOF
 		}
 		if d.b[d.i] != ':' {
-			return nil, d.fail("after object key")
+			return d.fail("after object key")
 		}
 		d.i++
-		v, err := d.value()
-		if err != nil {
-			return nil, err
+		if err := member(k); err != nil {
+			return err
 		}
-		m[k] = v
 		if end, err := d.next('}', "after object key:value pair"); end || err != nil {
-			return m, err
+			return err
 		}
 	}
 }
 
-func (d *decoder) array() (any, error) {
+// key reads an object key: a view of the input when it holds no escape or
+// invalid UTF-8, else its decoded copy.
+func (d *decoder) key() ([]byte, error) {
+	start := d.i + 1
+	for j := start; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			d.i = j + 1
+			return d.b[start:j], nil
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			k, err := d.str()
+			return []byte(k), err
+		}
+	}
+	d.i = len(d.b)
+	return nil, errEOF
+}
+
+// elems reads the array at d.i (its '['), calling elem for each element;
+// elem must read it. Decode and Scanner.Array share it.
+func (d *decoder) elems(elem func() error) error {
 	if err := d.enter(); err != nil {
-		return nil, err
+		return err
 	}
 	d.i++ // [
-	a := []any{}
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == ']' {
 		d.i++
 		d.depth--
-		return a, nil
+		return nil
 	}
 	for {
-		v, err := d.value()
-		if err != nil {
-			return nil, err
+		if err := elem(); err != nil {
+			return err
 		}
-		a = append(a, v)
 		if end, err := d.next(']', "after array element"); end || err != nil {
-			return a, err
+			return err
 		}
 	}
 }
@@ -240,9 +291,8 @@ func (d *decoder) number() (any, error) {
 	return json.Number(d.b[start:d.i]), nil
 }
 
-// str scans a string literal; a key of one of SCIM's common attributes is
-// returned without a copy.
-func (d *decoder) str(key bool) (string, error) {
+// str scans a string literal.
+func (d *decoder) str() (string, error) {
 	d.i++ // "
 	start := d.i
 	for d.i < len(d.b) {
@@ -251,11 +301,6 @@ func (d *decoder) str(key bool) (string, error) {
 		case c == '"':
 			raw := d.b[start:d.i]
 			d.i++
-			if key {
-				if k, ok := commonKeys[string(raw)]; ok {
-					return k, nil
-				}
-			}
 			return string(raw), nil
 		case c == '\\':
 			return d.unquote(start)

@@ -43,7 +43,7 @@ func (s *Scanner) String() (string, error) {
 	if s.peek() != '"' {
 		return "", ErrKind
 	}
-	return s.d.str(false)
+	return s.d.str()
 }
 
 // Bool reads true or false.
@@ -85,88 +85,18 @@ func (s *Scanner) Value() (any, error) { return s.d.value() }
 // Object reads an object, calling member for each member with its key (a
 // view valid until member returns); member must read the member's value.
 func (s *Scanner) Object(member func(key []byte) error) error {
-	d := &s.d
 	if s.peek() != '{' {
 		return ErrKind
 	}
-	if err := d.enter(); err != nil {
-		return err
-	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
-		return nil
-	}
-	for {
-		if s.peek() != '"' {
-			return d.fail("looking for beginning of object key string")
-		}
-		k, err := s.key()
-		if err != nil {
-			return err
-		}
-		d.space()
-		if d.i >= len(d.b) {
-			return errEOF
-		}
-		if d.b[d.i] != ':' {
-			return d.fail("after object key")
-		}
-		d.i++
-		if err := member(k); err != nil {
-			return err
-		}
-		if end, err := d.next('}', "after object key:value pair"); end || err != nil {
-			return err
-		}
-	}
-}
-
-// key reads an object key: a view of the input when it holds no escape or
-// invalid UTF-8, else its decoded copy.
-func (s *Scanner) key() ([]byte, error) {
-	d := &s.d
-	start := d.i + 1
-	for j := start; j < len(d.b); j++ {
-		switch c := d.b[j]; {
-		case c == '"':
-			d.i = j + 1
-			return d.b[start:j], nil
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			k, err := d.str(false)
-			return []byte(k), err
-		}
-	}
-	d.i = len(d.b)
-	return nil, errEOF
+	return s.d.members(member)
 }
 
 // Array reads an array, calling elem for each element; elem must read it.
 func (s *Scanner) Array(elem func() error) error {
-	d := &s.d
 	if s.peek() != '[' {
 		return ErrKind
 	}
-	if err := d.enter(); err != nil {
-		return err
-	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		d.depth--
-		return nil
-	}
-	for {
-		if err := elem(); err != nil {
-			return err
-		}
-		if end, err := d.next(']', "after array element"); end || err != nil {
-			return err
-		}
-	}
+	return s.d.elems(elem)
 }
 
 // End returns ErrTrailingData unless only white space is left.

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"sync"
+	"time"
 )
 
 // MaxVerifiedTokens bounds the cache of verified access tokens (about 1 KB
@@ -33,11 +34,14 @@ type verifiedTokens struct {
 }
 
 // verifiedToken is a token that verified: its claims (read-only: shared by
-// every request presenting it) and the key that verified its signature.
+// every request presenting it), the key that verified its signature, and
+// when the claims stop validating (exp plus the leeway), by which put makes
+// room.
 type verifiedToken struct {
-	claims *tokenClaims
-	kid    string
-	key    *ecdsa.PublicKey
+	claims  *tokenClaims
+	kid     string
+	key     *ecdsa.PublicKey
+	expires time.Time
 }
 
 func newVerifiedTokens(max int) *verifiedTokens {
@@ -57,14 +61,16 @@ func (v *verifiedTokens) drop(sum [sha256.Size]byte) {
 	delete(v.entries, sum)
 }
 
-// put stores a verified token; valid reports whether an entry's claims are
-// still valid, to make room among the expired ones first.
-func (v *verifiedTokens) put(sum [sha256.Size]byte, e verifiedToken, valid func(*tokenClaims) bool) {
+// put stores a verified token at time now; when the cache is full it makes
+// room among the entries expired at now first. (A time comparison per
+// entry, under the lock every authentication takes: not a validation of
+// each entry's claims.)
+func (v *verifiedTokens) put(sum [sha256.Size]byte, e verifiedToken, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.entries) >= v.max {
 		for k, x := range v.entries {
-			if !valid(x.claims) {
+			if !now.Before(x.expires) {
 				delete(v.entries, k)
 			}
 		}

@@ -111,11 +111,9 @@ func projectSCIM(resource map[string]any, rt schemas.ResourceType, attributes, e
 		}
 	}
 	// returned:request attributes only when asked for
-	for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
-		for _, a := range list {
-			if a.Returned == schemas.ReturnedRequest && !named(targets, "", a) {
-				deleteFold(out, a.Name)
-			}
+	for _, a := range requestOnly[rt] {
+		if !named(targets, "", a) {
+			deleteFold(out, a.Name)
 		}
 	}
 	if len(attributes) > 0 {

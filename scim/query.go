@@ -26,19 +26,20 @@ type projection struct{ attributes, excluded []string }
 // rendered: no attributes, no excludedAttributes, and no returned:request
 // attribute in the type's catalog for projectSCIM to drop.
 func (pr projection) whole(rt schemas.ResourceType) bool {
-	return len(pr.attributes) == 0 && len(pr.excluded) == 0 && !hasReturnedRequest[rt]
+	return len(pr.attributes) == 0 && len(pr.excluded) == 0 && len(requestOnly[rt]) == 0
 }
 
-// hasReturnedRequest tells the resource types whose catalog has a
-// returned:request attribute.
-var hasReturnedRequest = func() map[schemas.ResourceType]bool {
-	m := map[schemas.ResourceType]bool{}
+// requestOnly lists, by resource type, the top-level attributes
+// returned:request (RFC 7643 §7): projectSCIM drops them unless attributes
+// names them.
+var requestOnly = func() map[schemas.ResourceType][]*schemas.Attribute {
+	m := map[schemas.ResourceType][]*schemas.Attribute{}
 	for _, rt := range []schemas.ResourceType{schemas.UserResource, schemas.GroupResource} {
 		urns := schemas.SchemaURNs(rt)
 		for _, list := range [][]*schemas.Attribute{schemas.CommonAttributes(rt), schemas.SchemaAttributes(urns[0])} {
 			for _, a := range list {
 				if a.Returned == schemas.ReturnedRequest {
-					m[rt] = true
+					m[rt] = append(m[rt], a)
 				}
 			}
 		}

@@ -127,16 +127,19 @@ func (l *lister) keyOf(u *schemas.User) []byte {
 
 // follows reports whether the key k (see keyOf) comes after the cursor.
 func (l *lister) follows(k []byte) bool {
-	if l.after == nil {
-		return true
-	}
+	return l.after == nil || l.compare(k, l.after) > 0
+}
+
+// compare orders two keys (see keyOf) as the listing does: ascending, or
+// for a descending sort its runs of equal values descending, each run in
+// id order.
+func (l *lister) compare(a, b []byte) int {
 	if l.ix != nil && l.desc {
-		// Runs of equal values descending, each run in id order.
-		if c := bytes.Compare(sortRun(k), sortRun(l.after)); c != 0 {
-			return c < 0
+		if c := bytes.Compare(sortRun(a), sortRun(b)); c != 0 {
+			return -c
 		}
 	}
-	return bytes.Compare(k, l.after) > 0
+	return bytes.Compare(a, b)
 }
 
 // setNext sets the page's Next cursor when more matches follow the page.

@@ -391,19 +391,9 @@ func walkSorted(bk *bolt.Bucket, ix *sortIndex, desc bool, in func(row uint32) b
 // of the index order after the cursor, from their search records, and
 // whether another follows.
 func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
-	type item struct {
-		key []byte // the index key, id included
-	}
 	// Only the first to+1 are needed: keep them sorted, each new key
-	// inserted in place, unless the page is deep (then sort them all).
-	less := func(a, b []byte) bool {
-		if l.desc {
-			if c := bytes.Compare(sortRun(a), sortRun(b)); c != 0 {
-				return c > 0
-			}
-		}
-		return bytes.Compare(a, b) < 0
-	}
+	// inserted in place, unless the page is deep (then sort them all). The
+	// keys (index key and id, see lister.keyOf) are unique.
 	keep := to + 1
 	bounded := keep <= 4096
 	var items [][]byte
@@ -425,30 +415,17 @@ func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
 			items = append(items, k)
 			continue
 		}
-		if len(items) == keep && !less(k, items[keep-1]) {
+		if len(items) == keep && l.compare(k, items[keep-1]) >= 0 {
 			continue
 		}
-		at, _ := slices.BinarySearchFunc(items, k, func(a, b []byte) int {
-			if less(a, b) {
-				return -1
-			}
-			if less(b, a) {
-				return 1
-			}
-			return 0
-		})
+		at, _ := slices.BinarySearchFunc(items, k, l.compare)
 		items = slices.Insert(items, at, k)
 		if len(items) > keep {
 			items = items[:keep]
 		}
 	}
 	if !bounded {
-		slices.SortFunc(items, func(a, b []byte) int {
-			if less(a, b) {
-				return -1
-			}
-			return 1
-		})
+		slices.SortFunc(items, l.compare)
 	}
 	f, t := pageBounds(len(items), from, to-from)
 	ids := make([]string, 0, t-f)

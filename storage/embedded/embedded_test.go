@@ -433,7 +433,7 @@ func scanAndPlan(t *testing.T, s *Store, f schemas.Filter) (scan []*schemas.User
 	err := s.userView(func(_ *bolt.Tx, r *users) error {
 		var err error
 		scan, err = s.scanUsers(context.Background(), r, f)
-		_, planned = s.planUsers(r, f)
+		_, planned = s.planRows(r, f)
 		return err
 	})
 	if err != nil {

@@ -839,15 +839,6 @@ func (ix rowIndex) resolve(p *rowPlan) rowSet {
 	return out
 }
 
-// planUsers is planRows as user ids (unsorted).
-func (s *Store) planUsers(r *users, f schemas.Filter) (ids []string, ok bool) {
-	rs, ok := s.planRows(r, f)
-	if !ok {
-		return nil, false
-	}
-	return r.rowIDs(rs.rows), true
-}
-
 // statusFact returns the posting key of a `status eq` comparison, and
 // whether its postings are exactly its matches (a lifecycle status,
 // compared case-insensitively).
@@ -878,7 +869,7 @@ func (s *Store) planRowCompare(r *users, c schemas.Compare) (rowSet, bool) {
 	return rowSet{}, false
 }
 
-// planUserExact plans the comparisons the exact indexes answer (see planUsers).
+// planUserExact plans the comparisons the exact indexes answer (see planRows).
 func (s *Store) planUserExact(r *users, c schemas.Compare) ([]string, bool) {
 	a := c.Path.Attr
 	if a == nil {
@@ -996,7 +987,7 @@ func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*
 	return storage.Page[*schemas.Group]{Items: items, Total: len(matches)}, nil
 }
 
-// planGroups is planUsers for groups (the shared planner over groupIndex):
+// planGroups is planRows for groups (the shared planner over groupIndex):
 // the ids of a superset of the groups f matches, unsorted and possibly
 // repeated, or ok == false when f needs a scan.
 func (s *Store) planGroups(f schemas.Filter) (ids []string, ok bool) {

@@ -107,8 +107,8 @@ const (
 )
 
 // userChanges returns the changes between two versions of a user (prev nil:
-// created), keyed by canonical path (schemas.AuditView), with a password
-// change redacted.
+// created), keyed by canonical path (the audit view of schemas.AuditDiff),
+// with a password change redacted.
 func userChanges(prev, cur *schemas.User) map[string]schemas.Change {
 	ch := docChanges(prev, cur)
 	if ph, ch2 := passwordHash(prev), passwordHash(cur); ph != ch2 {
@@ -130,9 +130,9 @@ func groupChanges(prev, cur *schemas.Group) map[string]schemas.Change {
 	return docChanges(prev, cur)
 }
 
-// docChanges returns the changes between two versions of a user or group
-// (their schemas.AuditView), rendering only the attributes whose stored
-// values differ (schemas.AuditDiff); nil when none do.
+// docChanges returns the changes between the audit views of two versions of
+// a user or group (see schemas.AuditDiff), rendering only the attributes whose
+// stored values differ; nil when none do.
 func docChanges(prev, cur any) map[string]schemas.Change {
 	var ch map[string]schemas.Change
 	schemas.AuditDiff(prev, cur, func(k string, a, b any) {

@@ -104,20 +104,20 @@ func parseDays(s string) (time.Duration, error) {
 }
 
 // runBackup is `scimd backup`: online through a running server (--url, with
-// an admin access token in SCIMD_TOKEN), or offline from a data directory no
-// server holds (--data-dir). The copy is written next to --out, synced,
+// an admin access token in SCIMD_TOKEN), or else offline from a data
+// directory no server holds (--data-dir, defaulted as serve's). The copy is written next to --out, synced,
 // checked to open as a scimd store, and renamed into place (writeStore).
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scimd backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rawURL := fs.String("url", "", "base URL of a running scimd to back up online (admin token in SCIMD_TOKEN)")
-	dataDir := fs.String("data-dir", "", "data directory to back up offline (no server may be running on it)")
+	dataDir := registerDataDir(fs, getenv, "data directory to back up offline when --url is not given (no server may be running on it)")
 	out := fs.String("out", "", "file to write the backup to")
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
 	}
-	if *out == "" || (*rawURL == "") == (*dataDir == "") {
-		fmt.Fprintln(stderr, "scimd: backup needs --out and one of --url (online) or --data-dir (offline)")
+	if *out == "" || *rawURL != "" && flagSet(fs, "data-dir") {
+		fmt.Fprintln(stderr, "scimd: backup needs --out and at most one of --url (online) or --data-dir (offline)")
 		return exitUsage
 	}
 	start := time.Now()
@@ -126,6 +126,11 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		var err error
 		if *rawURL != "" {
 			n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
+			return err
+		}
+		// Open would create a store where there is none (say, a wrong
+		// working directory and the default --data-dir): back up only one.
+		if _, err := os.Stat(filepath.Join(*dataDir, embedded.FileName)); err != nil {
 			return err
 		}
 		s, err := embedded.Open(*dataDir)
@@ -204,7 +209,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("scimd restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "backup file (from scimd backup)")
-	dataDir := fs.String("data-dir", envOr(getenv, "SCIMD_DATA_DIR", "./data"), "data directory to restore into")
+	dataDir := registerDataDir(fs, getenv, "data directory to restore into")
 	force := fs.Bool("force", false, "replace an existing store (it is kept as scimd.db.before-restore-<time>)")
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
@@ -219,6 +224,23 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintf(stderr, "scimd: restored %s into %s\n", *in, *dataDir)
 	return exitOK
+}
+
+// registerDataDir registers --data-dir on fs as `scimd serve` has it for the
+// embedded store (dataDirFlag: same default and environment variable), with
+// usage saying what the command does with it.
+func registerDataDir(fs *flag.FlagSet, getenv func(string) string, usage string) *string {
+	dir := new(string)
+	f := dataDirFlag(usage, dir)
+	fs.StringVar(dir, f.name, envOr(getenv, f.env, f.def), f.usage+" (env "+f.env+")")
+	return dir
+}
+
+// flagSet reports whether the flag name was given on fs's command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -303,7 +325,7 @@ func replaceFile(path, tmp string, write func(f *os.File) error, check func() er
 func runCompact(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scimd compact", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr(getenv, "SCIMD_DATA_DIR", "./data"), "data directory whose store to compact (no server may be running on it)")
+	dataDir := registerDataDir(fs, getenv, "data directory whose store to compact (no server may be running on it)")
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
 	}

@@ -130,10 +130,12 @@ func TestOnlineBackupUnderWritesRestores(t *testing.T) {
 	t.Logf("%d users acknowledged before the backup, %d in all; all present after restore", len(before), n.Load())
 }
 
-// An offline backup of a stopped server's data directory restores (with
-// --force over an existing store, which is kept aside); a backup of a
-// directory a server holds is refused with a pointer to --url; a file that is
-// not a store is refused by restore and changes nothing.
+// An offline backup of a stopped server's data directory (SCIMD_DATA_DIR, as
+// for serve) restores (with --force over an existing store, which is kept
+// aside); a backup of a directory a server holds is refused with a pointer to
+// --url, one of a directory without a store is refused and creates none, and
+// --url with --data-dir is a usage error; a file that is not a store is
+// refused by restore and changes nothing.
 func TestOfflineBackupAndRestoreChecks(t *testing.T) {
 	dir := t.TempDir()
 	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...))
@@ -148,8 +150,19 @@ func TestOfflineBackupAndRestoreChecks(t *testing.T) {
 		t.Fatalf("offline backup of a served directory: exit %d: %s", code, log)
 	}
 	p.stop(t)
-	if code, log := scimd(t, nil, "backup", "--data-dir", dir, "--out", out); code != 0 {
+	// --data-dir defaults as serve's does: SCIMD_DATA_DIR here.
+	if code, log := scimd(t, []string{"SCIMD_DATA_DIR=" + dir}, "backup", "--out", out); code != 0 {
 		t.Fatalf("offline backup: exit %d: %s", code, log)
+	}
+	if code, log := scimd(t, nil, "backup", "--url", base, "--data-dir", dir, "--out", out); code != exitUsage {
+		t.Fatalf("backup with both --url and --data-dir: exit %d: %s", code, log)
+	}
+	empty := t.TempDir()
+	if code, log := scimd(t, nil, "backup", "--data-dir", empty, "--out", filepath.Join(t.TempDir(), "empty.db")); code == 0 {
+		t.Fatalf("backup of a directory without a store succeeded: %s", log)
+	}
+	if _, err := os.Stat(filepath.Join(empty, embedded.FileName)); err == nil {
+		t.Fatal("a refused backup created a store in its --data-dir")
 	}
 	junk := filepath.Join(t.TempDir(), "junk.db")
 	os.WriteFile(junk, []byte("not a database"), 0o600)

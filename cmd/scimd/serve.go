@@ -153,6 +153,13 @@ type backend struct {
 	open        func(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, error)
 }
 
+// dataDirFlag is the embedded store's --data-dir (SCIMD_DATA_DIR, default
+// ./data) filling dst: the one definition serve and the offline commands
+// (backup, restore, compact: registerDataDir) share.
+func dataDirFlag(usage string, dst *string) envFlag {
+	return envFlag{"data-dir", "SCIMD_DATA_DIR", usage, "./data", dst}
+}
+
 // backends are the storage backends, the default last (dex's pattern: one
 // registry in the composition root, and the only package that names a
 // backend is cmd — internal/layers holds it to that). A new backend is one
@@ -184,7 +191,7 @@ var backends = []backend{
 	{
 		name: "embedded", label: "embedded",
 		flags: func(c *config) []envFlag {
-			return []envFlag{{"data-dir", "SCIMD_DATA_DIR", "data directory of the embedded store", "./data", &c.DataDir}}
+			return []envFlag{dataDirFlag("data directory of the embedded store", &c.DataDir)}
 		},
 		check: func(c *config) []error {
 			if c.DataDir == "" {

@@ -6,7 +6,6 @@
 package deploy
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,45 +13,17 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v4"
+
+	"github.com/scimd/scimd/internal/testbin"
 )
 
-// scimdBinary builds cmd/scimd once per test binary.
-func scimdBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scimd-deploy")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		built = filepath.Join(dir, "scimd")
-		if out, err := exec.Command("go", "build", "-o", built, "../cmd/scimd").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return built
-}
+// binary is the scimd built for these tests (testbin.Main).
+var binary string
 
-var (
-	buildOnce sync.Once
-	built     string
-	buildErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
 
 // envNames are the environment variables "scimd serve -h" documents.
 func envNames(t *testing.T, bin string) []string {
@@ -106,7 +77,7 @@ func TestComposeFile(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &c); err != nil {
 		t.Fatalf("compose.yaml does not parse: %v", err)
 	}
-	bin := scimdBinary(t)
+	bin := binary
 	known := envNames(t, bin)
 
 	mongos := []string{"mongo1", "mongo2", "mongo3"}
@@ -216,7 +187,7 @@ func TestDockerfile(t *testing.T) {
 	if hc == nil {
 		t.Fatal("no HEALTHCHECK running /scimd")
 	}
-	bin := scimdBinary(t)
+	bin := binary
 	// The sub-command exists: against nothing listening it fails with exit 1, not 2 (usage).
 	cmd := exec.Command(bin, hc[1], "-timeout", "1s")
 	cmd.Env = []string{"SCIMD_ADDR=0.0.0.0:1"}
@@ -266,7 +237,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Log("systemd-analyze is not installed: the unit was checked by the parser above only")
 		return
 	}
-	bin := scimdBinary(t)
+	bin := binary
 	dir := t.TempDir()
 	unit := strings.ReplaceAll(string(raw), "/usr/local/bin/scimd", bin)
 	if err := os.WriteFile(filepath.Join(dir, "scimd.service"), []byte(unit), 0o644); err != nil {

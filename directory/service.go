@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/scimd/scimd/storage"
 )
 
@@ -22,6 +24,10 @@ type Service struct {
 	limiter            *loginLimiter
 	clients            *clientGuard
 	obs                Observer
+	// parser and validator check tokens by verifyOptions (built once: the
+	// issuer and the clock never change).
+	parser    *jwt.Parser
+	validator *jwt.Validator
 }
 
 // Options configures a Service. Zero values select defaults.
@@ -71,6 +77,7 @@ func New(store storage.Store, opts Options) *Service {
 		panic(err)
 	}
 	s.verified = newVerifiedTokens(MaxVerifiedTokens)
+	s.parser, s.validator = jwt.NewParser(s.verifyOptions()...), jwt.NewValidator(s.verifyOptions()...)
 	s.limiter = newLoginLimiter(s.now)
 	s.clients = newClientGuard(s.now)
 	return s

@@ -370,6 +370,15 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	return Principal{}, errBadToken
 }
 
+// verifyOptions are the checks of verify's parser and validator (s.parser,
+// s.validator): ES256 only, our issuer and audience, an expiry, and a sane
+// issue time, on s.now within clockSkew.
+func (s *Service) verifyOptions() []jwt.ParserOption {
+	return []jwt.ParserOption{jwt.WithValidMethods([]string{signingAlg}), jwt.WithIssuer(s.issuer),
+		jwt.WithAudience(DefaultAudience), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(clockSkew),
+		jwt.WithTimeFunc(s.now)}
+}
+
 // verify checks a JWT strictly: ES256 only, a known key id, our issuer and
 // audience, an expiry, and a sane issue time. A token whose signature
 // verified before is taken from s.verified (see verifiedTokens): its claims
@@ -377,13 +386,10 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 // read-only.
 func (s *Service) verify(ctx context.Context, token string) (*tokenClaims, error) {
 	s.freshKeys(ctx)
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{signingAlg}), jwt.WithIssuer(s.issuer),
-		jwt.WithAudience(DefaultAudience), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(clockSkew),
-		jwt.WithTimeFunc(s.now)}
 	sum := sha256.Sum256([]byte(token))
 	if e, ok := s.verified.get(sum); ok {
 		if key := s.verifyKey(e.kid); key != nil && key.Equal(e.key) {
-			if err := jwt.NewValidator(opts...).Validate(e.claims); err != nil {
+			if err := s.validator.Validate(e.claims); err != nil {
 				s.verified.drop(sum)
 				return nil, err
 			}
@@ -394,7 +400,7 @@ func (s *Service) verify(ctx context.Context, token string) (*tokenClaims, error
 	var c tokenClaims
 	var kid string
 	var key *ecdsa.PublicKey
-	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+	_, err := s.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ = t.Header["kid"].(string)
 		if key = s.verifyKey(kid); key != nil {
 			return key, nil

@@ -104,11 +104,16 @@ func (c *userCursor) compare(u *schemas.User, dir int) int {
 }
 
 // after is the condition "comes after the cursor's position" of a find
-// sorted on its field in direction dir, ties by _id ascending.
+// sorted on its field in direction dir, ties by _id ascending. Beside the
+// $or that says it exactly, it bounds the field itself ($gte or $lte of
+// the cursor's value): a bound the planner turns into the start of the
+// range of the field's sort index, so that the find reads from the
+// position whatever else the filter says, where an $or alone (contained
+// in the filter's $and) may leave it scanning the index from its start.
 func (c *userCursor) after(dir int) bson.D {
-	op := "$gt"
+	op, from := "$gt", "$gte"
 	if dir < 0 {
-		op = "$lt"
+		op, from = "$lt", "$lte"
 	}
 	if c.Field == "_id" {
 		return bson.D{{Key: "_id", Value: bson.D{{Key: op, Value: c.ID}}}}
@@ -117,10 +122,13 @@ func (c *userCursor) after(dir int) bson.D {
 	if c.Time != nil {
 		v = *c.Time
 	}
-	return bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: c.Field, Value: bson.D{{Key: op, Value: v}}}},
-		bson.D{{Key: c.Field, Value: v}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
-	}}}
+	return bson.D{
+		{Key: c.Field, Value: bson.D{{Key: from, Value: v}}},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: c.Field, Value: bson.D{{Key: op, Value: v}}}},
+			bson.D{{Key: c.Field, Value: v}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
+		}},
+	}
 }
 
 // listUsersServer pages users on the server from the cursor's position: a

@@ -13,7 +13,7 @@ var ErrNotFound = errors.New("not found")
 var ErrConflict = errors.New("conflict")
 
 // ErrBadCursor is returned for a Query.After the backend did not make, or
-// made for a query of another sort order.
+// made for a query of another sort attribute or direction.
 var ErrBadCursor = errors.New("invalid paging cursor")
 
 // ErrVersionMismatch is returned when an update names the version it expects

@@ -288,8 +288,10 @@ type Query struct {
 	// Where the backend lists through an index a cursor is a position, not a
 	// count, so that a page costs the same wherever it is and entities
 	// created or deleted meanwhile neither repeat nor skip the ones that
-	// stayed; elsewhere it may hold an offset. A cursor the backend did not
-	// make, or made for another Sort, fails with ErrBadCursor.
+	// stayed; elsewhere it may hold an offset. Every cursor names the Sort
+	// it was made for (attribute and direction; a nil Sort, id order, is a
+	// sort of its own): a cursor the backend did not make, or made for
+	// another Sort, fails with ErrBadCursor.
 	After string
 	// CountLimit, when positive, lets the backend stop counting matches past
 	// it (ListUsers only): when more than CountLimit entities match, Total

@@ -89,17 +89,57 @@ const (
 	cursorOffset = 'o'
 )
 
+// encodeCursor is a Query.After of kind for the listing sorted by k (nil:
+// id order): the cursor's head (see cursorHead), then the payload (a
+// position or an offset).
+func encodeCursor(kind byte, k *schemas.SortKey, payload []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append(cursorHead(kind, k), payload...))
+}
+
+// decodeCursor reads a cursor encodeCursor made for a listing sorted by k:
+// its kind and payload (never empty). A cursor made for another sort
+// attribute or direction, or none encodeCursor made, is ErrBadCursor.
+func decodeCursor(after string, k *schemas.SortKey) (kind byte, payload []byte, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(after)
+	if err != nil || len(b) == 0 {
+		return 0, nil, storage.ErrBadCursor
+	}
+	head := cursorHead(b[0], k)
+	if len(b) <= len(head) || !bytes.HasPrefix(b, head) {
+		return 0, nil, storage.ErrBadCursor
+	}
+	return b[0], b[len(head):], nil
+}
+
+// cursorHead is what a cursor starts with: its kind and the sort it
+// belongs to — the length of the sort's canonical path (zero for id
+// order), the path and the direction ('a' or 'd'). The length makes the
+// heads of two sorts differ, so that a prefix match is the same sort.
+func cursorHead(kind byte, k *schemas.SortKey) []byte {
+	b := []byte{kind}
+	if k == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	name := k.Path.String()
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	if k.Descending {
+		return append(b, 'd')
+	}
+	return append(b, 'a')
+}
+
 // parseCursor reads q.After for the listing's order: a position for id
 // order and the sort indexes, an offset for the other sorts.
 func (l *lister) parseCursor(indexed bool) error {
 	if l.q.After == "" {
 		return nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(l.q.After)
-	if err != nil || len(b) < 2 {
-		return storage.ErrBadCursor
+	kind, rest, err := decodeCursor(l.q.After, l.q.Sort)
+	if err != nil {
+		return err
 	}
-	switch kind, rest := b[0], b[1:]; {
+	switch {
 	case !l.sorted && kind == cursorID:
 		l.after = rest
 	case indexed && kind == cursorSorted && rest[0] == l.ix.id:
@@ -152,7 +192,7 @@ func (l *lister) setNext(more bool) {
 	if l.ix != nil {
 		kind = cursorSorted
 	}
-	l.page.Next = base64.RawURLEncoding.EncodeToString(append([]byte{kind}, l.keyOf(items[len(items)-1])...))
+	l.page.Next = encodeCursor(kind, l.q.Sort, l.keyOf(items[len(items)-1]))
 }
 
 // bounds returns the positions [from, to) of the page, counted from the
@@ -258,7 +298,7 @@ func (s *Store) listEvaluated(ctx context.Context, l *lister) error {
 	more := to < len(rest) && q.Limit > 0
 	if l.sorted && l.ix == nil {
 		if more && len(l.page.Items) > 0 {
-			l.page.Next = base64.RawURLEncoding.EncodeToString(binary.AppendUvarint([]byte{cursorOffset}, uint64(start+to)))
+			l.page.Next = encodeCursor(cursorOffset, q.Sort, binary.AppendUvarint(nil, uint64(start+to)))
 		}
 		return nil
 	}

@@ -16,37 +16,44 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// userCursor is a Query.After of ListUsers: for a listing the server can
-// sort (serverSort), the position of the last user listed — the sort field,
-// that user's value of it and id — so that the next page is a range of the
-// field's index whatever its depth; for any other sort, the offset of the
-// next page in the listing sorted in memory (Sort names that sort's path).
+// userCursor is a Query.After of ListUsers. Every cursor names the sort it
+// belongs to (Sort, the canonical path of Query.Sort, empty for id order,
+// and Desc, its direction); beside that, for a listing the server can sort
+// (serverSort), it holds the position of the last user listed — the sort
+// field, that user's value of it and id — so that the next page is a range
+// of the field's index whatever its depth; for any other sort, the offset
+// of the next page in the listing sorted in memory.
 type userCursor struct {
+	Sort   string     `json:"p,omitempty"`
+	Desc   bool       `json:"d,omitempty"`
 	Field  string     `json:"f,omitempty"`
 	Str    string     `json:"s,omitempty"`
 	Time   *time.Time `json:"t,omitempty"`
 	ID     string     `json:"i,omitempty"`
-	Sort   string     `json:"p,omitempty"`
 	Offset int        `json:"o,omitempty"`
 }
 
-func (c *userCursor) encode() string {
+// encode is the cursor as Query.After of a listing sorted by k (nil: id
+// order), naming that sort.
+func (c *userCursor) encode(k *schemas.SortKey) string {
+	c.Sort, c.Desc = sortOf(k)
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sortName names a sort the server cannot run, for its offset cursors.
-func sortName(k *schemas.SortKey) string {
-	name := k.Path.Attr.Canonical
-	if k.Path.AppID != "" {
-		name = k.Path.AppID + ":" + name
+// sortOf is the sort k as a cursor names it: its canonical path and
+// direction; empty for id order.
+func sortOf(k *schemas.SortKey) (path string, desc bool) {
+	if k == nil {
+		return "", false
 	}
-	return strings.Join(append([]string{name}, k.Path.Keys...), ".")
+	return k.Path.String(), k.Descending
 }
 
 // parseUserCursor reads q.After for a listing sorted by sort (the server's
 // sort of q.Sort, nil when it has none): a position in the sort's first
-// field, or an offset for a sort the server cannot run.
+// field, or an offset for a sort the server cannot run. A cursor made for
+// another sort attribute or direction, or not by encode, is ErrBadCursor.
 func parseUserCursor(q storage.Query, sort bson.D) (*userCursor, error) {
 	if q.After == "" {
 		return nil, nil
@@ -56,9 +63,12 @@ func parseUserCursor(q storage.Query, sort bson.D) (*userCursor, error) {
 	if err != nil || json.Unmarshal(b, &c) != nil {
 		return nil, storage.ErrBadCursor
 	}
+	path, desc := sortOf(q.Sort)
 	switch {
+	case c.Sort != path || c.Desc != desc:
+		return nil, storage.ErrBadCursor
 	case sort != nil && c.Field == sort[0].Key && c.ID != "" && (c.Time != nil) == timeField(c.Field):
-	case sort == nil && c.Field == "" && c.Sort == sortName(q.Sort) && c.Offset > 0:
+	case sort == nil && c.Field == "" && c.Offset > 0:
 	default:
 		return nil, storage.ErrBadCursor
 	}
@@ -184,7 +194,7 @@ func listUsersServer(ctx context.Context, c *mdb.Collection, filter, sort bson.D
 		}
 	}
 	if more && len(items) > 0 {
-		page.Next = cursorAt(items[len(items)-1], sort[0].Key).encode()
+		page.Next = cursorAt(items[len(items)-1], sort[0].Key).encode(q.Sort)
 	}
 	return page, nil
 }
@@ -213,9 +223,9 @@ func pageUsersInMemory(all []*schemas.User, sort bson.D, cur *userCursor, q stor
 	end := min(max(q.Offset, 0), len(rest)) + len(items)
 	if q.Limit > 0 && len(items) > 0 && end < len(rest) {
 		if sort != nil {
-			page.Next = cursorAt(items[len(items)-1], sort[0].Key).encode()
+			page.Next = cursorAt(items[len(items)-1], sort[0].Key).encode(q.Sort)
 		} else {
-			page.Next = (&userCursor{Sort: sortName(q.Sort), Offset: start + end}).encode()
+			page.Next = (&userCursor{Offset: start + end}).encode(q.Sort)
 		}
 	}
 	return page

@@ -29,7 +29,8 @@ func referenceList(all storedUsers, f schemas.Filter, sort *schemas.SortKey) []s
 }
 
 // followCursors lists q page by page through the Next cursors and returns
-// every id seen, checking each page's Total against total.
+// every id seen, checking each page's Total against total and that no page
+// a Next cursor leads to is empty.
 func followCursors(t *testing.T, s storage.Store, name string, q storage.Query, total int) []string {
 	t.Helper()
 	var got []string
@@ -46,6 +47,9 @@ func followCursors(t *testing.T, s storage.Store, name string, q storage.Query, 
 		}
 		if len(p.Items) > q.Limit {
 			t.Fatalf("%s: page %d has %d items, limit %d", name, pages+1, len(p.Items), q.Limit)
+		}
+		if q.After != "" && len(p.Items) == 0 {
+			t.Errorf("%s: page %d, reached through a Next cursor, is empty", name, pages+1)
 		}
 		got = append(got, userIDs(p.Items)...)
 		if p.Next == "" {
@@ -65,8 +69,9 @@ func followCursors(t *testing.T, s storage.Store, name string, q storage.Query, 
 // match once, in order, with the total on every page — with and without a
 // filter, under the sorts the backends index and one they do not; a
 // cursor is a position (users created before it or deleted meanwhile do not
-// shift the next page); a cursor of another sort attribute, or none the
-// backend made, fails with ErrBadCursor.
+// shift the next page); a cursor of another sort attribute or direction —
+// indexed or evaluated in memory — or none the backend made, fails with
+// ErrBadCursor.
 func testListUsersCursor(t *testing.T, h *harness) {
 	s, ctx := h.s, t.Context()
 	const n = 30
@@ -145,14 +150,27 @@ func testListUsersCursor(t *testing.T, h *harness) {
 			before[5:10], userIDs(next.Items))
 	}
 
-	// Cursors of another sort attribute, and cursors no backend made.
-	byName, err := s.ListUsers(ctx, storage.Query{Sort: mustSortKey(t, "userName", false, sc), Limit: 2})
-	if err != nil || byName.Next == "" {
-		t.Fatalf("a page by userName: %v (next %q)", err, byName.Next)
+	// Cursors of another sort attribute or direction, and cursors no
+	// backend made. title and displayName are sorted in memory by both
+	// backends (no sort index), userName through the index.
+	nextOf := func(path string) string {
+		t.Helper()
+		p, err := s.ListUsers(ctx, storage.Query{Sort: mustSortKey(t, path, false, sc), Limit: 2})
+		if err != nil || p.Next == "" {
+			t.Fatalf("a page by %s: %v (next %q)", path, err, p.Next)
+		}
+		return p.Next
 	}
+	byName, byTitle := nextOf("userName"), nextOf("title")
 	for _, q := range []storage.Query{
-		{Sort: mustSortKey(t, "emails.value", false, sc), Limit: 2, After: byName.Next},
-		{Limit: 2, After: byName.Next},
+		{Sort: mustSortKey(t, "emails.value", false, sc), Limit: 2, After: byName},
+		{Sort: mustSortKey(t, "userName", true, sc), Limit: 2, After: byName},
+		{Sort: mustSortKey(t, "displayName", false, sc), Limit: 2, After: byTitle},
+		{Sort: mustSortKey(t, "title", true, sc), Limit: 2, After: byTitle},
+		{Sort: mustSortKey(t, "userName", false, sc), Limit: 2, After: byTitle},
+		{Sort: mustSortKey(t, "title", false, sc), Limit: 2, After: byName},
+		{Limit: 2, After: byName},
+		{Limit: 2, After: byTitle},
 		{Limit: 2, After: "not a cursor!"},
 		{Sort: mustSortKey(t, "userName", false, sc), Limit: 2, After: "bm90IGEgY3Vyc29y"},
 	} {

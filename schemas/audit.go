@@ -266,6 +266,14 @@ func auditObject(e any, a *Attribute, p *Path) map[string]any {
 // auditScalars is the value (multi: the list of values) of the scalar
 // attribute a read from doc (a root document or an element), or nil.
 func auditScalars(doc any, a *Attribute, p *Path, multi bool) any {
+	if !multi { // the first real value, without a list to hold it
+		var first any
+		readValues(doc, a, p, func(v Value) bool {
+			first = auditScalar(v)
+			return first == nil
+		})
+		return first
+	}
 	var vals []any
 	readValues(doc, a, p, func(v Value) bool {
 		if j := auditScalar(v); j != nil {
@@ -273,14 +281,10 @@ func auditScalars(doc any, a *Attribute, p *Path, multi bool) any {
 		}
 		return true
 	})
-	switch {
-	case len(vals) == 0:
+	if len(vals) == 0 {
 		return nil
-	case multi:
-		return vals
-	default:
-		return vals[0]
 	}
+	return vals
 }
 
 // auditScalar is the JSON form of a real value, or nil for a non-value

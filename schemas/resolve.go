@@ -120,32 +120,32 @@ func resolveSCIM(c *catalog, name string, sub bool) (Path, string) {
 	if rest == "" {
 		return Path{}, unknown(name)
 	}
-	segs := strings.Split(rest, ".")
-	if len(segs) > 2 {
+	seg0, seg1, dotted := strings.Cut(rest, ".")
+	if strings.IndexByte(seg1, '.') >= 0 {
 		return Path{}, unknown(name)
 	}
 	var top *Attribute
 	if urn != "" {
-		top = FindAttribute(c.schemas[urn], segs[0])
+		top = FindAttribute(c.schemas[urn], seg0)
 		if top == nil && urn == c.order[0] {
-			top = FindAttribute(c.common, segs[0])
+			top = FindAttribute(c.common, seg0)
 		}
 	} else {
-		top = FindAttribute(c.common, segs[0])
+		top = FindAttribute(c.common, seg0)
 		for _, u := range c.order {
 			if top != nil {
 				break
 			}
-			top = FindAttribute(c.schemas[u], segs[0])
+			top = FindAttribute(c.schemas[u], seg0)
 		}
 	}
 	if top == nil {
 		return Path{}, unknown(name)
 	}
-	if len(segs) == 1 {
+	if !dotted {
 		return Path{Attr: top}, ""
 	}
-	s := FindAttribute(top.SubAttributes, segs[1])
+	s := FindAttribute(top.SubAttributes, seg1)
 	if s == nil || s.acc.internal {
 		return Path{}, unknown(name)
 	}

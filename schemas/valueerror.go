@@ -73,10 +73,8 @@ func CheckEmail(s string) string {
 	if strings.ContainsRune(domain, '@') {
 		return bad
 	}
-	for _, label := range strings.Split(domain, ".") {
-		if label == "" {
-			return bad
-		}
+	if domain[0] == '.' || domain[len(domain)-1] == '.' || strings.Contains(domain, "..") {
+		return bad // an empty label
 	}
 	return ""
 }

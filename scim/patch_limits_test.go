@@ -221,3 +221,30 @@ func TestBulkMembersCapped(t *testing.T) {
 		t.Fatalf("a refused bulk ran: %s", r.raw)
 	}
 }
+
+// TestPatchAllOrNothing: a PATCH whose last operation is refused stores none
+// of the operations before it (the engine changes the copy the directory's
+// update gives it, which a failed change discards).
+func TestPatchAllOrNothing(t *testing.T) {
+	f := newFixture(t)
+	id := f.createUser("atomic@x.org")
+	before := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	f.do("PATCH", "/Users/"+id, f.admin, patchOp(
+		op("replace", "title", "Changed"),
+		op("replace", `emails[type eq "work"].value`, "changed@x.org"),
+		op("replace", "userName", ""),
+	)).wantError(t, 400, "invalidValue")
+	after := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200)
+	if after.header.Get("ETag") != before.header.Get("ETag") || after.raw != before.raw {
+		t.Fatalf("a refused PATCH changed the user:\nbefore %s\nafter  %s", before.raw, after.raw)
+	}
+	g := f.do("POST", "/Groups", f.admin, map[string]any{"displayName": "Atomic"}).want(t, 201)
+	gid := g.body["id"].(string)
+	f.do("PATCH", "/Groups/"+gid, f.admin, patchOp(
+		op("replace", "displayName", "Renamed"),
+		op("replace", "displayName", ""),
+	)).wantError(t, 400, "invalidValue")
+	if r := f.do("GET", "/Groups/"+gid, f.admin, nil).want(t, 200); r.body["displayName"] != "Atomic" || r.header.Get("ETag") != g.header.Get("ETag") {
+		t.Fatalf("a refused group PATCH changed the group: %s", r.raw)
+	}
+}

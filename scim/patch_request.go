@@ -22,10 +22,10 @@ func decodePatch(body map[string]any) ([]wire.PatchOp, error) {
 		if !ok {
 			return nil, invalidSyntax("operation %d is not an object", i+1)
 		}
-		op, _ := lookupFold(m, "op").(string)
-		op = strings.ToLower(strings.TrimSpace(op))
-		if op != "add" && op != "remove" && op != "replace" {
-			return nil, invalidSyntax("operation %d: op must be add, remove or replace, not %q", i+1, op)
+		raw, _ := lookupFold(m, "op").(string)
+		op := patchOpName(raw)
+		if op == "" {
+			return nil, invalidSyntax("operation %d: op must be add, remove or replace, not %q", i+1, strings.ToLower(strings.TrimSpace(raw)))
 		}
 		o := wire.PatchOp{Op: op}
 		if p := lookupFold(m, "path"); p != nil {
@@ -54,4 +54,16 @@ func decodePatch(body map[string]any) ([]wire.PatchOp, error) {
 		ops = append(ops, o)
 	}
 	return ops, nil
+}
+
+// patchOpName is the lower-case name of a PATCH operation given in any case
+// and with surrounding space, or "" when it is not add, remove or replace.
+func patchOpName(s string) string {
+	s = strings.TrimSpace(s)
+	for _, op := range [...]string{"add", "remove", "replace"} {
+		if strings.EqualFold(s, op) {
+			return op
+		}
+	}
+	return ""
 }

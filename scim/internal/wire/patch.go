@@ -233,8 +233,7 @@ func filterTerms(f schemas.Filter) int {
 	return 0
 }
 
-// PatchSCIMUser applies PATCH operations to u, in order and all or nothing
-// (on error u is unchanged), with the semantics of RFC 7644 §3.5.2 and the
+// PatchSCIMUser applies PATCH operations to u, in order, with the semantics of RFC 7644 §3.5.2 and the
 // dialects of the identity providers (docs/scim.md): attribute names are
 // case-insensitive; a path-less value holds paths as keys (simple, dotted,
 // URN-qualified, or a schema URN holding an object); read-only attributes
@@ -252,21 +251,23 @@ func filterTerms(f schemas.Filter) int {
 // converted. ctx is checked between operations.
 //
 // Errors are *directory.Error (see patchErr), *schemas.ValueError or *schemas.FilterError (or ctx's error).
+// On error u may hold the operations applied before the failing one: the
+// PATCH is all or nothing because the caller discards u then (it is the copy
+// that directory.UserChange.Apply is given, and a failed Apply writes
+// nothing), not because the engine works on a second copy.
 func PatchSCIMUser(ctx context.Context, u *schemas.User, ops []PatchOp, o SCIMOptions) error {
-	w := u.Clone()
-	pt := &patcher{rt: schemas.UserResource, doc: w, u: w, o: o, now: o.Now}
+	pt := &patcher{rt: schemas.UserResource, doc: u, u: u, o: o, now: o.Now}
 	if err := pt.run(ctx, ops); err != nil {
 		return err
 	}
-	if e := w.Enterprise; e != nil {
+	if e := u.Enterprise; e != nil {
 		if e.Manager != nil && *e.Manager == (schemas.Manager{}) {
 			e.Manager = nil
 		}
 		if *e == (schemas.EnterpriseUser{}) {
-			w.Enterprise = nil
+			u.Enterprise = nil
 		}
 	}
-	*u = *w
 	return nil
 }
 
@@ -341,15 +342,12 @@ func splitMembersKey(value map[string]any) (rest map[string]any, members any, fo
 }
 
 // PatchSCIMGroup applies PATCH operations on g's own attributes (see
-// SplitSCIMGroupPatch for membership) as PatchSCIMUser does for users.
+// SplitSCIMGroupPatch for membership) as PatchSCIMUser does for users; on
+// error g may be partly changed, and the caller discards it
+// (directory.GroupPatch.Apply is given a copy).
 func PatchSCIMGroup(ctx context.Context, g *schemas.Group, ops []PatchOp) error {
-	w := g.Clone()
-	pt := &patcher{rt: schemas.GroupResource, doc: w} // groups stamp nothing
-	if err := pt.run(ctx, ops); err != nil {
-		return err
-	}
-	*g = *w
-	return nil
+	pt := &patcher{rt: schemas.GroupResource, doc: g} // groups stamp nothing
+	return pt.run(ctx, ops)
 }
 
 func (pt *patcher) run(ctx context.Context, ops []PatchOp) error {

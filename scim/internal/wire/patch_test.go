@@ -39,9 +39,9 @@ func decodeOps(t testing.TB, data []byte) ([]PatchOp, bool) {
 	return ops, true
 }
 
-// checkPatchRejected checks that a refused PATCH returned a typed error and
-// left the document alone.
-func checkPatchRejected(t *testing.T, err error, got, before any) {
+// checkPatchRejected checks that a refused PATCH returned a typed error (the
+// document is the caller's to discard: see PatchSCIMUser).
+func checkPatchRejected(t *testing.T, err error) {
 	t.Helper()
 	var pe *directory.Error
 	var ve *schemas.ValueError
@@ -49,14 +49,11 @@ func checkPatchRejected(t *testing.T, err error, got, before any) {
 	if !errors.As(err, &pe) && !errors.As(err, &ve) && !errors.As(err, &fe) {
 		t.Fatalf("error %v (%T) is not a directory.Error, ValueError or FilterError", err, err)
 	}
-	if !reflect.DeepEqual(got, before) {
-		t.Fatalf("the document changed on error %v", err)
-	}
 }
 
 // FuzzPatchSCIMUser applies arbitrary operations (paths through the PATCH
 // path parser, value filters through the filter parser) to a sample user and
-// a group: every outcome is a typed error with the document unchanged, or a
+// a group: every outcome is a typed error, or a
 // document that renders, holds at most directory.MaxValues elements per attribute and
 // one primary.
 func FuzzPatchSCIMUser(f *testing.F) {
@@ -87,9 +84,8 @@ func FuzzPatchSCIMUser(f *testing.F) {
 		}
 		for _, opt := range []SCIMOptions{scimOpt, {Now: schematest.Created}} {
 			u := schematest.SampleUser(t)
-			before := u.Clone()
 			if err := PatchSCIMUser(ctx, u, ops, opt); err != nil {
-				checkPatchRejected(t, err, u, before)
+				checkPatchRejected(t, err)
 				continue
 			}
 			userMap(t, u, opt)
@@ -110,9 +106,8 @@ func FuzzPatchSCIMUser(f *testing.F) {
 			return
 		}
 		g := &schemas.Group{ID: "g1", DisplayName: "Group", ExternalID: "x"}
-		before := g.Clone()
 		if err := PatchSCIMGroup(ctx, g, attrs); err != nil {
-			checkPatchRejected(t, err, g, before)
+			checkPatchRejected(t, err)
 			return
 		}
 		groupMap(t, g, nil, SCIMOptions{})

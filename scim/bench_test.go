@@ -63,6 +63,36 @@ func BenchmarkUserPatch(b *testing.B) {
 	}
 }
 
+// oktaPut is the PUT Okta sends on a profile change: the whole user.
+func oktaPut(i int) string {
+	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"put@bench.org",`+
+		`"name":{"givenName":"Ada","familyName":"L%d"},"displayName":"Ada L%d","active":true,`+
+		`"emails":[{"value":"put@bench.org","type":"work","primary":true}],`+
+		`"phoneNumbers":[{"value":"+1555%07d","type":"mobile","primary":true}],`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"D%d"}}`, i, i, i, i)
+}
+
+// BenchmarkUserPut measures one Okta whole-user PUT, in-process, on the
+// RFC 7644 base (/scim/v2, full replace) and on Transmit's (/cis/scim,
+// merge): the body is to be read once per PUT.
+func BenchmarkUserPut(b *testing.B) {
+	for _, base := range []string{"/scim/v2", "/cis/scim"} {
+		b.Run(strings.TrimPrefix(strings.ReplaceAll(base, "/", "_"), "_"), func(b *testing.B) {
+			f := newFixture(b)
+			id := f.createUser("put@bench.org")
+			f.base = f.srv.URL + base
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if w := f.serve(b, "PUT", "/Users/"+id, oktaPut(i)); w.Code != 200 {
+					b.Fatalf("PUT: %d %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkUserPatchConcurrent8 is PATCH throughput with 8 concurrent
 // clients, each patching its own user (the store's writer is shared).
 func BenchmarkUserPatchConcurrent8(b *testing.B) {

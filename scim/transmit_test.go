@@ -195,3 +195,41 @@ func TestTransmitBaseServesUsersOnly(t *testing.T) {
 	}
 	f.do("GET", cis+"/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", "", nil).wantTransmitError(t, 404)
 }
+
+// TestTransmitMergePUTExtensions: a /cis/scim PUT merges an extension
+// attribute by attribute whether the body names it URN-qualified or inside
+// its container (a URN-qualified name used to collide with the stored
+// container: 400 "given twice"), merges custom data key by key, clears an
+// extension sent as null, and keeps active when the body omits it. A body
+// the PUT refuses is 400 on both bases before the user is looked at.
+func TestTransmitMergePUTExtensions(t *testing.T) {
+	f := newFixture(t)
+	cis := f.srv.URL + "/cis/scim"
+	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	const cd = "urn:scimd:schemas:extension:CustomData:2.0:User"
+	full := user("ext@x.org")
+	full[ent] = map[string]any{"department": "R&D", "costCenter": "C1"}
+	full[cd] = map[string]any{"tier": "gold", "seat": "7"}
+	full["active"] = false
+	id := f.do("POST", cis+"/Users", f.admin, full).want(t, 201).body["id"].(string)
+
+	r := f.do("PUT", cis+"/Users/"+id, f.admin, map[string]any{ent + ":department": "Ops", cd: map[string]any{"tier": "silver"}}).want(t, 200)
+	if get(r.body, ent, "department") != "Ops" || get(r.body, ent, "costCenter") != "C1" ||
+		get(r.body, cd, "tier") != "silver" || get(r.body, cd, "seat") != "7" || r.body["active"] != false || r.body["userName"] != "ext@x.org" {
+		t.Fatalf("merge PUT of a URN-qualified attribute and custom data: %s", r.raw)
+	}
+	r = f.do("PUT", cis+"/Users/"+id, f.admin, map[string]any{ent: nil}).want(t, 200)
+	if r.body[ent] != nil || get(r.body, cd, "seat") != "7" {
+		t.Fatalf("merge PUT of a null extension: %s", r.raw)
+	}
+
+	for _, base := range []string{"/cis/scim", "/scim/v2"} {
+		bad := user("ext@x.org")
+		bad["emails"] = map[string]any{"value": "x@y.org"} // an object where an array belongs
+		f.do("PUT", f.srv.URL+base+"/Users/"+id, f.admin, bad).wantErrorOn(t, base, 400, "invalidValue")
+		f.do("PUT", f.srv.URL+base+"/Users/no-such-user", f.admin, bad).wantErrorOn(t, base, 400, "invalidValue")
+	}
+	if r := f.do("GET", "/Users/"+id, f.admin, nil).want(t, 200); get(r.body, "emails", 0, "value") != "ext@x.org" {
+		t.Fatalf("a refused PUT changed the user: %s", r.raw)
+	}
+}

@@ -158,7 +158,8 @@ func (c *call) get(rt schemas.ResourceType, id string) {
 
 // replace serves PUT /Users/{id} and /Groups/{id}: an RFC 7644 §3.5.1
 // replacement of the SCIM-owned attributes (read-only ones are ignored; data
-// outside SCIM is kept), under If-Match.
+// outside SCIM is kept), under If-Match; on a base with mergePUT (/cis/scim)
+// a user PUT is Transmit's merge (wire.SCIMUserBody.Merge) instead.
 func (c *call) replace(rt schemas.ResourceType, id string) {
 	body, err := c.decodeBody(0)
 	if err != nil {
@@ -170,75 +171,21 @@ func (c *call) replace(rt schemas.ResourceType, id string) {
 		return
 	}
 	merge := c.sem().mergePUT
-	if !merge {
-		if err := wire.CheckSCIMRequired(body); err != nil {
-			c.fail(err)
-			return
-		}
-	}
-	opts := c.opts()
-	pw, err := wire.ReplaceSCIMUser(&schemas.User{}, body, opts) // validates; the password does not depend on the user
+	// Read and checked once, before the user is: a bad body is 400 whatever
+	// the user's state; writing it to the user (per CAS attempt) cannot fail.
+	in, err := wire.ReadSCIMUser(body, c.opts(), !merge)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	c.updateUser(id, pw, func(u *schemas.User) error {
-		b := body
+	c.updateUser(id, in.Password(), func(u *schemas.User) error {
 		if merge {
-			cur, err := wire.SCIMUser(u, opts)
-			if err != nil {
-				return err
-			}
-			b = mergeIntoCurrent(cur, body)
+			in.Merge(u)
+		} else {
+			in.Replace(u)
 		}
-		_, err := wire.ReplaceSCIMUser(u, b, opts)
-		return err
+		return nil
 	})
-}
-
-// mergeIntoCurrent is Transmit's PUT (/cis/scim): the body merged into the
-// user as it is. Each top-level attribute the body sends replaces the
-// current one whole (sending only name.familyName clears name.givenName);
-// those it does not send stay; an extension object is merged key by key;
-// emails and phoneNumbers sent replace the primary value, and the current
-// non-primary values the body does not mention stay.
-func mergeIntoCurrent(cur, body map[string]any) map[string]any {
-	out := make(map[string]any, len(cur)+len(body))
-	for k, v := range cur {
-		out[k] = v
-	}
-	for k, v := range body {
-		cv, has := findFold(out, k)
-		switch {
-		case !has:
-			out[k] = v
-		case strings.HasPrefix(strings.ToLower(k), "urn:") && isObject(v) && isObject(out[cv]):
-			merged := map[string]any{}
-			for ek, ev := range out[cv].(map[string]any) {
-				merged[ek] = ev
-			}
-			for ek, ev := range v.(map[string]any) {
-				merged[ek] = ev
-			}
-			delete(out, cv)
-			out[k] = merged
-		case strings.EqualFold(k, "emails") || strings.EqualFold(k, "phoneNumbers"):
-			list, _ := v.([]any)
-			kept := append([]any{}, list...)
-			old, _ := out[cv].([]any)
-			for _, e := range old {
-				if m, ok := e.(map[string]any); ok && m["primary"] != true {
-					kept = append(kept, e) // duplicates are dropped by the directory
-				}
-			}
-			delete(out, cv)
-			out[k] = kept
-		default:
-			delete(out, cv)
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // findFold returns the key of m equal to k ignoring case.
@@ -253,8 +200,6 @@ func findFold(m map[string]any, k string) (string, bool) {
 	}
 	return "", false
 }
-
-func isObject(v any) bool { _, ok := v.(map[string]any); return ok }
 
 // userForUpdate reads the user a delete is about and checks If-Match
 // against it; ifv is the version the delete must still find (0: any).

@@ -54,6 +54,9 @@ type scimSet struct {
 type scimBody struct {
 	rt   schemas.ResourceType
 	sets map[*schemas.Attribute]scimSet
+	// nulled lists the extension schemas whose container the body sets to
+	// null (a merge clears their attributes; a replace clears them anyway).
+	nulled []string
 }
 
 // IsURN reports whether a SCIM name starts with a schema URN ("urn:",
@@ -92,6 +95,9 @@ func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, e
 			}
 		default: // an extension container
 			if v == nil {
+				if urn != core {
+					b.nulled = append(b.nulled, urn)
+				}
 				continue
 			}
 			obj, ok := v.(map[string]any)
@@ -107,6 +113,17 @@ func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, e
 		}
 	}
 	return b, nil
+}
+
+// inNulled reports whether a is an attribute of an extension whose
+// container the body sets to null.
+func (b *scimBody) inNulled(a *schemas.Attribute) bool {
+	for _, urn := range b.nulled {
+		if slices.Contains(schemas.SchemaAttributes(urn), a) {
+			return true
+		}
+	}
+	return false
 }
 
 // add records name (an attribute of the schema urn, or a common attribute
@@ -187,32 +204,43 @@ type scimWriter struct {
 	now time.Time
 }
 
-// complex writes the value of a complex attribute: an array of objects
-// (multi-valued; a bare string is {"value": s}) or an object (single-valued;
-// a bare string is {"value": s}, as Entra sends the manager). Elements are
-// matched to the previous ones to keep what SCIM cannot see (verification,
-// address updated_at, the manager's displayName); empty elements are dropped.
+// complex writes the value of a complex attribute (see scimElems) to w.u,
+// whose elements of a the caller has cleared.
 func (w *scimWriter) complex(a *schemas.Attribute, v any, path string) error {
+	owned := scimOwned(a)
+	elems, err := scimElems(a, v, path, owned)
+	if err != nil {
+		return err
+	}
+	w.writeElems(a, elems, owned, false)
+	return nil
+}
+
+// scimElems reads the value of a complex attribute: an array of objects
+// (multi-valued; a bare string is {"value": s}) or an object (single-valued;
+// a bare string is {"value": s}, as Entra sends the manager). It returns the
+// fresh elements (see scimElem); empty elements are dropped.
+func scimElems(a *schemas.Attribute, v any, path string, owned []*schemas.Attribute) ([]any, error) {
 	var items []any
 	switch t := v.(type) {
 	case nil:
-		return nil
+		return nil, nil
 	case []any:
 		if !a.MultiValued {
-			return schemas.ValueErrorf(path, "expected an object, not an array")
+			return nil, schemas.ValueErrorf(path, "expected an object, not an array")
 		}
 		items = t
 	case map[string]any:
 		if a.MultiValued {
-			return schemas.ValueErrorf(path, "expected an array, not an object")
+			return nil, schemas.ValueErrorf(path, "expected an array, not an object")
 		}
 		items = []any{t}
 	case string:
 		if a.ValueSub() == nil {
-			return schemas.ValueErrorf(path, "expected an object, not a string")
+			return nil, schemas.ValueErrorf(path, "expected an object, not a string")
 		}
 		if a.MultiValued {
-			return schemas.ValueErrorf(path, "expected an array, not a string")
+			return nil, schemas.ValueErrorf(path, "expected an array, not a string")
 		}
 		items = []any{t}
 	default:
@@ -220,11 +248,9 @@ func (w *scimWriter) complex(a *schemas.Attribute, v any, path string) error {
 		if a.MultiValued {
 			want = "an array"
 		}
-		return schemas.ValueErrorf(path, "expected %s, not %s", want, schemas.JSONTypeName(v))
+		return nil, schemas.ValueErrorf(path, "expected %s, not %s", want, schemas.JSONTypeName(v))
 	}
-	owned := scimOwned(a)
-	old := schemas.CloneElems(schemas.Elems(w.old, a, ""))
-	used := make([]bool, len(old))
+	elems := make([]any, 0, len(items))
 	for i, item := range items {
 		ipath := path
 		if a.MultiValued {
@@ -232,16 +258,27 @@ func (w *scimWriter) complex(a *schemas.Attribute, v any, path string) error {
 		}
 		fresh, err := scimElem(a, item, ipath, owned)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if fresh == nil {
-			continue
+		if fresh != nil {
+			elems = append(elems, fresh)
 		}
-		if o := schemas.FindPrevious(a, fresh, old, used, owned); o != nil {
-			schemas.Carry(fresh, o, owned)
-		} else if ad, isAddr := fresh.(*schemas.Address); isAddr {
-			ad.Updated = w.now
-		}
+	}
+	return elems, nil
+}
+
+// writeElems appends fresh elements of a (scimElems'; they are not
+// modified) to w.u. Each is matched to the previous elements (w.old's) to
+// keep what SCIM cannot see (verification, address updated_at, the
+// manager's displayName); an address without a previous one is stamped
+// w.now. With keepSecondary (Transmit's merge of emails and phoneNumbers),
+// the previous non-primary elements are appended after them, as a client
+// would have sent them (the directory drops duplicates).
+func (w *scimWriter) writeElems(a *schemas.Attribute, elems []any, owned []*schemas.Attribute, keepSecondary bool) {
+	old := schemas.CloneElems(schemas.Elems(w.old, a, ""))
+	used := make([]bool, len(old))
+	write := func(fresh any) {
+		o := schemas.FindPrevious(a, fresh, old, used, owned)
 		var dst any
 		if a.MultiValued {
 			dst = schemas.AppendElem(w.u, a)
@@ -249,8 +286,40 @@ func (w *scimWriter) complex(a *schemas.Attribute, v any, path string) error {
 			dst = schemas.SingleElem(w.u, a, "", true)
 		}
 		schemas.CopyElem(dst, fresh)
+		if o != nil {
+			schemas.Carry(dst, o, owned)
+		} else if ad, isAddr := dst.(*schemas.Address); isAddr {
+			ad.Updated = w.now
+		}
 	}
-	return nil
+	for _, fresh := range elems {
+		write(fresh)
+	}
+	if !keepSecondary {
+		return
+	}
+	for _, o := range schemas.CloneElems(schemas.Elems(w.old, a, "")) {
+		if isPrimary(o) {
+			continue
+		}
+		// what the client would send of it: its owned sub-attributes
+		schemas.Carry(o, schemas.NewElem(a), owned)
+		if !schemas.ElemEmpty(o, owned) {
+			write(o)
+		}
+	}
+}
+
+// isPrimary reports whether an element of emails or phoneNumbers is the
+// primary one.
+func isPrimary(e any) bool {
+	switch t := e.(type) {
+	case *schemas.Email:
+		return t.Primary
+	case *schemas.PhoneNumber:
+		return t.Primary
+	}
+	return false
 }
 
 // scimElem converts one SCIM element of the complex attribute a (an object,
@@ -327,43 +396,75 @@ func scimElem(a *schemas.Attribute, item any, ipath string, owned []*schemas.Att
 // a complex attribute (Entra's manager, Transmit's photos). Values are stored
 // exactly as sent. Every error is a *schemas.ValueError, and on error u is unchanged.
 func ReplaceSCIMUser(u *schemas.User, body map[string]any, o SCIMOptions) (password *string, err error) {
+	in, err := ReadSCIMUser(body, o, false)
+	if err != nil {
+		return nil, err
+	}
+	in.Replace(u)
+	return in.Password(), nil
+}
+
+// NewSCIMUser reads the body of a SCIM create (POST /Users, a Bulk POST):
+// ReadSCIMUser with userName required, then Replace of an empty user. It
+// returns the user and the password given (nil: none).
+func NewSCIMUser(body map[string]any, o SCIMOptions) (*schemas.User, *string, error) {
+	in, err := ReadSCIMUser(body, o, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &schemas.User{}
+	in.Replace(u)
+	return u, in.Password(), nil
+}
+
+// SCIMUserBody is a SCIM User body read once: resolved against the catalog
+// and every value converted and checked, so that writing it to a user (as
+// often as a compare-and-swap retries) cannot fail. It is not modified by
+// Replace or Merge.
+type SCIMUserBody struct {
+	o         SCIMOptions
+	vals      []scimValue // per writable attribute, in writableSCIM order
+	active    bool        // absent or null: true
+	activeSet bool        // active is given (null included)
+	password  *string
+	json      []scimValue // the JSON extensions given
+}
+
+// scimValue is the converted value of one attribute of a SCIMUserBody.
+type scimValue struct {
+	a     *schemas.Attribute
+	given bool  // given, or in an extension container given as null
+	x     any   // a simple attribute's value; nil clears it
+	elems []any // a complex attribute's fresh elements
+	owned []*schemas.Attribute
+	data  map[string]any // a JSON extension's data (normalized; nil clears)
+}
+
+// ReadSCIMUser reads a SCIM User body (a decoded JSON body) for a create or
+// a PUT under ReplaceSCIMUser's rules. With required (a create, RFC 7644's
+// PUT) it checks first that userName is given (checkSCIMRequired's rule).
+// Every error is a *schemas.ValueError, the first in the order the
+// attributes are written.
+func ReadSCIMUser(body map[string]any, o SCIMOptions, required bool) (*SCIMUserBody, error) {
 	b, err := resolveSCIMBody(schemas.UserResource, body)
 	if err != nil {
 		return nil, err
 	}
-	return replaceSCIMUser(u, b, o)
-}
-
-// NewSCIMUser reads the body of a SCIM create (POST /Users, a Bulk POST):
-// CheckSCIMRequired, then ReplaceSCIMUser on an empty user, reading the body
-// once. It returns the user and the password given (nil: none).
-func NewSCIMUser(body map[string]any, o SCIMOptions) (*schemas.User, *string, error) {
-	b, err := resolveSCIMBody(schemas.UserResource, body)
-	if err != nil {
-		return nil, nil, err
+	if required {
+		if err := checkSCIMRequired(b); err != nil {
+			return nil, err
+		}
 	}
-	if err := checkSCIMRequired(b); err != nil {
-		return nil, nil, err
-	}
-	u := &schemas.User{}
-	pw, err := replaceSCIMUser(u, b, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return u, pw, nil
-}
-
-// replaceSCIMUser is ReplaceSCIMUser of a resolved body.
-func replaceSCIMUser(u *schemas.User, b *scimBody, o SCIMOptions) (password *string, err error) {
 	rt := schemas.UserResource
-	w := &scimWriter{u: u.Clone(), old: u, now: o.Now}
+	in := &SCIMUserBody{o: o}
 	var active any
-	activeSet := false
-	for _, a := range writableSCIM(rt) {
+	attrs := writableSCIM(rt)
+	in.vals = make([]scimValue, 0, len(attrs))
+	for _, a := range attrs {
 		s, given := b.sets[a]
 		switch {
 		case a.Canonical == "active":
-			active, activeSet = s.value, given
+			active, in.activeSet = s.value, given
 			continue
 		case a.Mutability == schemas.WriteOnly: // password
 			if given && s.value != nil {
@@ -371,32 +472,26 @@ func replaceSCIMUser(u *schemas.User, b *scimBody, o SCIMOptions) (password *str
 				if !ok {
 					return nil, schemas.ValueErrorf(s.path, "expected a string, not %s", schemas.JSONTypeName(s.value))
 				}
-				password = &pw
+				in.password = &pw
 			}
 			continue
-		case a.Type == schemas.TypeComplex:
-			schemas.ClearElems(w.u, a, "")
+		}
+		v := scimValue{a: a, given: given || b.inNulled(a)}
+		if a.Type == schemas.TypeComplex {
 			if given {
-				if err := w.complex(a, s.value, s.path); err != nil {
+				v.owned = scimOwned(a)
+				if v.elems, err = scimElems(a, s.value, s.path, v.owned); err != nil {
 					return nil, err
 				}
 			}
-			continue
-		}
-		var x any
-		if given {
-			if x, err = scimScalar(a, s.value, s.path); err != nil {
+		} else if given {
+			if v.x, err = scimScalar(a, s.value, s.path); err != nil {
 				return nil, err
 			}
 		}
-		if x != nil || schemas.Get(w.u, a) != nil {
-			schemas.Set(w.u, a, x)
-		}
+		in.vals = append(in.vals, v)
 	}
-	if e := w.u.Enterprise; e != nil && *e == (schemas.EnterpriseUser{}) {
-		w.u.Enterprise = nil
-	}
-	if err := applyActive(w.u, active, activeSet, "active"); err != nil {
+	if in.active, err = scimActive(active, in.activeSet, "active"); err != nil {
 		return nil, err
 	}
 	for _, urn := range schemas.SchemaURNs(rt) {
@@ -405,27 +500,96 @@ func replaceSCIMUser(u *schemas.User, b *scimBody, o SCIMOptions) (password *str
 		if a == nil || !given {
 			continue
 		}
-		if err := replaceJSON(w.u, a, s.value, s.path, o.AppID); err != nil {
-			return nil, err
+		v := scimValue{a: a, given: true}
+		if s.value != nil {
+			if v.data, err = schemas.FreeFormObject(s.value, s.path); err != nil {
+				return nil, err
+			}
 		}
+		if a.Parent() != nil && o.AppID == "" {
+			return nil, schemas.ValueErrorf(s.path, "requires an application token")
+		}
+		in.json = append(in.json, v)
 	}
-	*u = *w.u
-	return password, nil
+	return in, nil
 }
 
-// CheckSCIMRequired checks that a SCIM schemas.User body for a create or a
+// Password is the password the body gives (writeOnly, not stored: the
+// caller hashes it), nil when none.
+func (in *SCIMUserBody) Password() *string { return in.password }
+
+// Replace writes the body to u with ReplaceSCIMUser's semantics (RFC 7644
+// §3.5.1: what SCIM owns and the body does not give is cleared).
+func (in *SCIMUserBody) Replace(u *schemas.User) { in.write(u, false) }
+
+// Merge writes the body to u with Transmit's PUT semantics (/cis/scim): the
+// body merged into the user as it is. Each top-level attribute the body
+// gives replaces the current one whole (sending only name.familyName clears
+// name.givenName); those it does not give stay, and so does active; an
+// extension is merged attribute by attribute (a null extension container
+// clears its attributes) and the data of a JSON extension key by key;
+// emails and phoneNumbers given replace the primary value, and the current
+// non-primary values stay.
+func (in *SCIMUserBody) Merge(u *schemas.User) { in.write(u, true) }
+
+func (in *SCIMUserBody) write(u *schemas.User, merge bool) {
+	w := &scimWriter{u: u.Clone(), old: u, now: in.o.Now}
+	for i := range in.vals {
+		v := &in.vals[i]
+		if merge && !v.given {
+			continue
+		}
+		if v.a.Type == schemas.TypeComplex {
+			schemas.ClearElems(w.u, v.a, "")
+			keep := merge && (strings.EqualFold(v.a.Name, "emails") || strings.EqualFold(v.a.Name, "phoneNumbers"))
+			if len(v.elems) > 0 || keep {
+				w.writeElems(v.a, v.elems, v.owned, keep)
+			}
+			continue
+		}
+		if v.x != nil || schemas.Get(w.u, v.a) != nil {
+			schemas.Set(w.u, v.a, v.x)
+		}
+	}
+	if e := w.u.Enterprise; e != nil && *e == (schemas.EnterpriseUser{}) {
+		w.u.Enterprise = nil
+	}
+	if !merge || in.activeSet {
+		directory.SetActive(w.u, in.active)
+	}
+	for _, v := range in.json {
+		data := schemas.CloneJSONObject(v.data)
+		var doc any = w.u
+		if par := v.a.Parent(); par != nil {
+			doc = schemas.SingleElem(w.u, par, in.o.AppID, false)
+		}
+		if merge && v.data != nil && doc != nil {
+			if cur, _ := schemas.Get(doc, v.a).(*map[string]any); cur != nil && len(*cur) > 0 {
+				merged := schemas.CloneJSONObject(*cur)
+				for k, x := range data {
+					merged[k] = x
+				}
+				data = merged
+			}
+		}
+		if len(data) == 0 {
+			data = nil
+		}
+		if v.a.Parent() != nil {
+			if data == nil && doc == nil {
+				continue
+			}
+			doc = schemas.SingleElem(w.u, v.a.Parent(), in.o.AppID, true)
+		}
+		schemas.Set(doc, v.a, data)
+	}
+	*u = *w.u
+}
+
+// checkSCIMRequired checks that a SCIM schemas.User body for a create or a
 // replace (RFC 7644 §3.3, §3.5.1) gives every required, writable attribute
 // of the catalog (userName) a non-empty value: absent, null, "" or only white
 // space is a *ValueError. PATCH applies the same rule per operation.
-func CheckSCIMRequired(body map[string]any) error {
-	b, err := resolveSCIMBody(schemas.UserResource, body)
-	if err != nil {
-		return err
-	}
-	return checkSCIMRequired(b)
-}
-
-// checkSCIMRequired is CheckSCIMRequired of a resolved body.
 func checkSCIMRequired(b *scimBody) error {
 	for _, a := range writableSCIM(schemas.UserResource) {
 		if !a.Required {
@@ -457,47 +621,28 @@ func writableSCIM(rt schemas.ResourceType) []*schemas.Attribute {
 	return out
 }
 
-// applyActive reads SCIM `active` (absent or null is true: Okta's "a PUT
-// without active means active") and applies it with the directory's status
-// lifecycle (directory.SetActive).
+// applyActive reads SCIM `active` (scimActive) and applies it with the
+// directory's status lifecycle (directory.SetActive).
 func applyActive(u *schemas.User, v any, given bool, path string) error {
-	active := true
-	if given && v != nil {
-		x, err := scimScalar(schemas.UserAttributeByCanonical("active"), v, path)
-		if err != nil {
-			return err
-		}
-		active = x.(bool)
+	active, err := scimActive(v, given, path)
+	if err != nil {
+		return err
 	}
 	directory.SetActive(u, active)
 	return nil
 }
 
-// replaceJSON replaces the free-form data a JSON attribute holds with v (an
-// object; null clears it). App-scoped data needs an application.
-func replaceJSON(u *schemas.User, a *schemas.Attribute, v any, path, appID string) error {
-	var data map[string]any
-	if v != nil {
-		n, err := schemas.FreeFormObject(v, path)
-		if err != nil {
-			return err
-		}
-		if len(n) > 0 {
-			data = n
-		}
+// scimActive reads SCIM `active`: absent or null is true (Okta's "a PUT
+// without active means active").
+func scimActive(v any, given bool, path string) (bool, error) {
+	if !given || v == nil {
+		return true, nil
 	}
-	if par := a.Parent(); par != nil {
-		if appID == "" {
-			return schemas.ValueErrorf(path, "requires an application token")
-		}
-		if data == nil && schemas.SingleElem(u, par, appID, false) == nil {
-			return nil
-		}
-		schemas.Set(schemas.SingleElem(u, par, appID, true), a, data)
-		return nil
+	x, err := scimScalar(schemas.UserAttributeByCanonical("active"), v, path)
+	if err != nil {
+		return false, err
 	}
-	schemas.Set(u, a, data)
-	return nil
+	return x.(bool), nil
 }
 
 // ReplaceSCIMGroup applies a SCIM schemas.Group resource to g with replace

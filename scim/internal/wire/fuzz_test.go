@@ -41,6 +41,14 @@ func FuzzReplaceSCIMUser(f *testing.F) {
 				t.Fatalf("render not stable:\n%v\n%v", r1, r2)
 			}
 			nativewire.NativeUser(u, nativewire.NativeOptions{AppID: opt.AppID})
+			// the same body merged (a /cis/scim PUT) is accepted and renders
+			in, err := ReadSCIMUser(body, opt, false)
+			if err != nil {
+				t.Fatalf("ReadSCIMUser refused what ReplaceSCIMUser accepted: %v", err)
+			}
+			m := schematest.SampleUser(t)
+			in.Merge(m)
+			userMap(t, m, opt)
 		}
 	})
 }

@@ -398,3 +398,38 @@ func groupMap(t testing.TB, g *schemas.Group, members []SCIMMember, o SCIMOption
 	}
 	return m
 }
+
+// TestSCIMUserBodyMerge: Transmit's merge writes what the body gives and
+// keeps the rest — a given top-level attribute whole, the non-primary
+// emails (their verification too), the enterprise extension cleared by a
+// null container, custom data merged key by key, the status when active is
+// absent — and a SCIMUserBody writes the same user however often it is
+// written (a compare-and-swap retry writes it again).
+func TestSCIMUserBodyMerge(t *testing.T) {
+	in, err := ReadSCIMUser(schematest.Decode(t, `{"name":{"familyName":"Byron"},"emails":[{"value":"new@x.org","primary":true}],`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null,"urn:scimd:schemas:extension:CustomData:2.0:User":{"tier":"Silver"}}`), scimOpt, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := schematest.SampleUser(t)
+	u.Status = schemas.StatusDisabled
+	u.Emails[0].Verified = true
+	again := u.Clone()
+	in.Merge(u)
+	if u.UserName != again.UserName || u.Name != (schemas.Name{FamilyName: "Byron"}) || u.Enterprise != nil ||
+		u.Status != schemas.StatusDisabled || u.CustomData["tier"] != "Silver" || u.CustomData["level"] == nil ||
+		len(u.Addresses) != 2 || len(u.Emails) != 2 || u.Emails[0].Value != "new@x.org" || !u.Emails[0].Primary ||
+		u.Emails[1].Value != "ada@home.example" || !u.Emails[1].Verified {
+		t.Fatalf("merge: %+v", u)
+	}
+	in.Merge(again)
+	if !reflect.DeepEqual(u, again) {
+		t.Fatalf("a second write differs:\n%+v\n%+v", u, again)
+	}
+	replaced, again2 := schematest.SampleUser(t), schematest.SampleUser(t)
+	in.Replace(replaced)
+	in.Replace(again2)
+	if !reflect.DeepEqual(replaced, again2) || replaced.UserName != "" || len(replaced.Emails) != 1 {
+		t.Fatalf("replace: %+v / %+v", replaced, again2)
+	}
+}

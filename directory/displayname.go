@@ -18,6 +18,28 @@ func derivedDisplayName(n schemas.Name) string {
 	return strings.Join(parts, " ")
 }
 
+// isDerivedDisplayName reports whether d == derivedDisplayName(n), without
+// building the derived name.
+func isDerivedDisplayName(d string, n schemas.Name) bool {
+	first := true
+	for _, s := range [...]string{n.GivenName, n.MiddleName, n.FamilyName} {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !first {
+			if d == "" || d[0] != ' ' {
+				return false
+			}
+			d = d[1:]
+		}
+		if !strings.HasPrefix(d, s) {
+			return false
+		}
+		d, first = d[len(s):], false
+	}
+	return d == ""
+}
+
 // followName gives u the derived display name when it has none, and keeps a
 // derived display name in step with the name: when prev's display name was
 // the one derived from prev's name and this change left it alone, it follows
@@ -27,7 +49,7 @@ func followName(u, prev *schemas.User) {
 	switch {
 	case u.DisplayName == "":
 		u.DisplayName = derivedDisplayName(u.Name)
-	case prev != nil && u.DisplayName == prev.DisplayName && prev.DisplayName == derivedDisplayName(prev.Name):
+	case prev != nil && u.DisplayName == prev.DisplayName && u.Name != prev.Name && isDerivedDisplayName(prev.DisplayName, prev.Name):
 		u.DisplayName = derivedDisplayName(u.Name)
 		if u.DisplayName == "" {
 			u.DisplayName = prev.DisplayName // the name was cleared: keep what the user is known as

@@ -22,6 +22,21 @@ func Fold(s string) string {
 	return s
 }
 
+// AppendFold appends Fold(s) to dst, for callers that fold many values
+// into one reused buffer.
+func AppendFold(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			dst = append(dst, s[:i]...)
+			for _, r := range s[i:] {
+				dst = utf8.AppendRune(dst, foldRune(r))
+			}
+			return dst
+		}
+	}
+	return append(dst, s...)
+}
+
 func foldSlow(s string, from int) string {
 	var b strings.Builder
 	b.Grow(len(s))

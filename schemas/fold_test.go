@@ -9,6 +9,9 @@ func TestFoldAgreesWithEqualFold(t *testing.T) {
 	words := []string{"", "a", "A", "abc", "ABC", "aBc", "k", "K", "\u212a", "σ", "ς", "Σ", "straße", "STRASSE",
 		"İstanbul", "istanbul", "ǅ", "ǆ", "Ǆ", "Ωmega", "ωMEGA", "\u2126", "日本", "x\xffy", "X\xffY"}
 	for _, a := range words {
+		if got := string(AppendFold([]byte("pre:"), a)); got != "pre:"+Fold(a) {
+			t.Errorf("AppendFold(%q) = %q, want pre:%q", a, got, Fold(a))
+		}
 		for _, b := range words {
 			if got, want := Fold(a) == Fold(b), strings.EqualFold(a, b); got != want {
 				t.Errorf("Fold(%q)==Fold(%q) is %v, EqualFold says %v", a, b, got, want)
@@ -36,6 +39,9 @@ func FuzzFold(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string) {
 		if (Fold(a) == Fold(b)) != strings.EqualFold(a, b) {
 			t.Fatalf("Fold disagrees with EqualFold on %q, %q", a, b)
+		}
+		if got := string(AppendFold([]byte("pre:"), a)); got != "pre:"+Fold(a) {
+			t.Fatalf("AppendFold(%q) = %q, want pre:%q", a, got, Fold(a))
 		}
 		if Fold(Fold(a)) != Fold(a) {
 			t.Fatalf("Fold is not idempotent on %q", a)

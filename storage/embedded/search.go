@@ -151,7 +151,7 @@ func statusKey(status string) string {
 // prefixKey is the posting key of a prefix (one to three bytes) of a folded
 // value: the rows of the users with a value starting with it. Shorter
 // prefixes are padded with 0xfe, which no UTF-8 text holds.
-func prefixKey(p string) string {
+func prefixKey[S string | []byte](p S) string {
 	k := []byte{0xff, 0xfe, 0xfe, 0xfe}
 	copy(k[1:], p)
 	return string(k)
@@ -218,8 +218,9 @@ func postingsOf(u *schemas.User) []uint64 {
 		size += len(p.Value) + 1
 	}
 	out := make([]uint64, 0, size)
+	var buf [64]byte // each value folded into it (most are shorter), not into a new string
 	add := func(v string, bit uint8) {
-		f := schemas.Fold(v)
+		f := schemas.AppendFold(buf[:0], v)
 		for i := 0; i+3 <= len(f); i++ {
 			out = append(out, uint64(uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8)<<8|uint64(bit))
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -273,13 +272,15 @@ func encodedEqual(a, b any) bool {
 }
 
 // boundChanges records large values by size and digest (see
-// maxAuditValueBytes and maxAuditChangesBytes). It returns a new map.
+// maxAuditValueBytes and maxAuditChangesBytes). It returns ch itself when it
+// is within the bounds (every caller hands over a map built for the event),
+// else a new map.
 func boundChanges(ch map[string]schemas.Change) map[string]schemas.Change {
 	if len(ch) == 0 {
 		return nil
 	}
 	if fitsBounds(ch) {
-		return maps.Clone(ch)
+		return ch
 	}
 	type val struct {
 		key  string

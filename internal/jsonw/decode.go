@@ -22,7 +22,7 @@ const maxDepth = 10000
 // may surround the value; anything else after it is ErrTrailingData. It
 // accepts and refuses the same texts as encoding/json (its error messages
 // differ); it allocates only the values (the keys of SCIM's common
-// attributes are not even copied).
+// attributes, and its most common string values, are not even copied).
 func Decode(b []byte) (any, error) {
 	d := decoder{b: b}
 	v, err := d.value()
@@ -73,6 +73,9 @@ func (d *decoder) value() (any, error) {
 	case c == '[':
 		return d.array()
 	case c == '"':
+		if v, ok := d.commonValue(); ok {
+			return v, nil
+		}
 		s, err := d.str()
 		if err != nil {
 			return nil, err
@@ -414,6 +417,42 @@ func (d *decoder) hex4(j int) (r rune, n int) {
 	}
 	return r, n
 }
+
+// commonValue reads the string at d.i (its opening quote) when it is one of
+// commonValues, written without escapes, and returns it boxed once for all.
+func (d *decoder) commonValue() (any, bool) {
+	start := d.i + 1
+	for j := start; j < len(d.b) && j-start <= maxCommonValue; j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			v, ok := commonValues[string(d.b[start:j])]
+			if ok {
+				d.i = j + 1
+			}
+			return v, ok
+		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// commonValues are string values SCIM clients send in most requests (the
+// PatchOp and core schema URNs, Entra's capitalised op names and "True",
+// element types), each boxed once: decoding them allocates nothing.
+var commonValues, maxCommonValue = func() (map[string]any, int) {
+	m, longest := map[string]any{}, 0
+	for _, v := range []string{
+		"urn:ietf:params:scim:api:messages:2.0:PatchOp", "urn:ietf:params:scim:api:messages:2.0:BulkRequest",
+		"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+		"urn:ietf:params:scim:schemas:core:2.0:Group",
+		"add", "remove", "replace", "Add", "Remove", "Replace", "True", "False", "true", "false",
+		"work", "home", "other", "mobile", "fax", "pager", "User", "Group", "POST", "PUT", "PATCH", "DELETE",
+	} {
+		m[v], longest = v, max(longest, len(v))
+	}
+	return m, longest
+}()
 
 // commonKeys are the object keys of SCIM requests, kept as constants so that
 // decoding them copies nothing.

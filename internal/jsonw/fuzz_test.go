@@ -15,6 +15,7 @@ func FuzzDecode(f *testing.F) {
 		`null`, `{"a":[1,2.5e3,"x\u00e9",true,null,{}]}`, `"\ud83c\udf89"`, `[[[]]]`, `-0.0e-0`,
 		` {"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"u"}]}]} `,
 		`{"a":1,"a":2}`, "\"\xff\"", `[1,]`, `1 2`,
+		`["Replace","Replac","Replace\u0020","True","work\"","urn:ietf:params:scim:api:messages:2.0:PatchOp"]`,
 	} {
 		f.Add([]byte(s))
 	}

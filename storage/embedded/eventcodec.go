@@ -139,7 +139,8 @@ func encodeEventRecord(e *schemas.Event) ([]byte, error) {
 		w.dstr(s)
 	}
 	w.uint(uint64(len(e.Changes)))
-	for _, k := range sortedKeys(e.Changes) {
+	var buf [8]string
+	for _, k := range sortedKeys(e.Changes, buf[:]) {
 		c := e.Changes[k]
 		w.dstr(k)
 		var has byte

@@ -1098,7 +1098,7 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 		if err := sorts.flush(r.sortKeys()); err != nil {
 			return err
 		}
-		keys := sortedKeys(post)
+		keys := sortedKeys(post, nil)
 		sr.post().FillPercent = 0.9
 		for _, k := range keys {
 			if err := sr.post().Put([]byte(k), post[k]); err != nil {

@@ -102,7 +102,8 @@ func (w *wbuf) value(v any, depth int, dict bool) error {
 		}
 		w.byte(tagObject)
 		w.uint(uint64(len(t)))
-		for _, k := range sortedKeys(t) { // one document, one encoding
+		var buf [8]string
+		for _, k := range sortedKeys(t, buf[:]) { // one document, one encoding
 			w.text(k, dict)
 			if err := w.value(t[k], depth+1, dict); err != nil {
 				return err
@@ -134,13 +135,18 @@ func (w *wbuf) value(v any, depth int, dict bool) error {
 	return nil
 }
 
-// sortedKeys returns the keys of m, ascending, in one allocation
-// (slices.Sorted(maps.Keys(m)) grows its slice from empty).
-func sortedKeys[V any](m map[string]V) []string {
+// sortedKeys returns the keys of m, ascending, in buf when it has room (a
+// caller's stack array: the small maps of a record then cost nothing) or
+// else in one allocation (slices.Sorted(maps.Keys(m)) grows its slice from
+// empty).
+func sortedKeys[V any](m map[string]V, buf []string) []string {
 	if len(m) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
+	keys := buf[:0]
+	if cap(keys) < len(m) {
+		keys = make([]string, 0, len(m))
+	}
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -238,7 +244,8 @@ func encodeUserRecord(u *schemas.User) ([]byte, error) {
 		return nil, fmt.Errorf("custom data: %w", err)
 	}
 	w.uint(uint64(len(u.Apps)))
-	for _, id := range sortedKeys(u.Apps) {
+	var buf [8]string
+	for _, id := range sortedKeys(u.Apps, buf[:]) {
 		l := u.Apps[id]
 		if l == nil {
 			l = &schemas.AppLink{}

@@ -217,6 +217,57 @@ func TestBatchSeesItself(t *testing.T) {
 	}
 }
 
+// TestCreateUsers checks that CreateUsers creates each user as CreateUser
+// does, each on its own and in order: a user whose id or userName is taken
+// (by a stored user or an earlier one of the same call) fails alone with
+// the Conflict CreateUser gives, one without an id fails, and the others are
+// stored as CreateUser stores them.
+func TestCreateUsers(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, storagetest.NewUser(0), nil); err != nil {
+		t.Fatal(err)
+	}
+	sameName := storagetest.NewUser(3)
+	sameName.ID = "other-3"
+	us := []*schemas.User{
+		storagetest.NewUser(1),
+		storagetest.NewUser(0), // the stored user's id
+		storagetest.NewUser(2),
+		sameName,               // user 3's userName, under another id
+		storagetest.NewUser(3), // its userName is taken by sameName, created before it
+		{UserName: "no-id"},
+		storagetest.NewUser(1), // user 1 of this call
+	}
+	errs := s.CreateUsers(ctx, us)
+	want := []string{"", storage.FieldID, "", "", storage.FieldUserName, "no id", storage.FieldID}
+	for i, err := range errs {
+		switch w := want[i]; {
+		case w == "" && err != nil:
+			t.Errorf("user %d: %v, want created", i, err)
+		case w == "no id" && (err == nil || storage.ConflictField(err) != ""):
+			t.Errorf("user %d: %v, want an error that is no Conflict", i, err)
+		case w != "" && w != "no id" && storage.ConflictField(err) != w:
+			t.Errorf("user %d: %v, want a Conflict on %s", i, err, w)
+		}
+	}
+	for _, i := range []int{0, 2, 3} {
+		got, err := s.GetUser(ctx, us[i].ID)
+		if err != nil || got.Version != 1 || got.UserName != us[i].UserName {
+			t.Errorf("user %d (%s): got %+v, %v; want it stored at version 1", i, us[i].ID, got, err)
+		}
+	}
+	if got, err := s.FindUser(ctx, storage.FieldUserName, sameName.UserName); err != nil || got.ID != sameName.ID {
+		t.Errorf("FindUser %s: %v, %v; want %s", sameName.UserName, got, err, sameName.ID)
+	}
+	if _, err := s.GetUser(ctx, us[4].ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("user 4 (%s): %v, want not found", us[4].ID, err)
+	}
+	if p, err := s.ListUsers(ctx, storage.Query{Limit: 10}); err != nil || p.Total != 4 {
+		t.Errorf("ListUsers: total %d, %v; want 4", p.Total, err)
+	}
+}
+
 // TestMemoryMatchesFile checks, after a mixed workload, that the reopened
 // store holds exactly what the running one served.
 func TestMemoryMatchesFile(t *testing.T) {

@@ -159,26 +159,62 @@ func (k recordKind[T]) returned(stored T) T {
 // and the image are computed in the caller's goroutine; the writer checks
 // and puts keys.
 func create[V any](ctx context.Context, s *Store, k recordKind[*V], v *V, e *schemas.Event) (*V, error) {
+	stored, exec, err := prepareCreate(k, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audited(ctx, e, exec); err != nil {
+		return nil, err
+	}
+	return k.returned(stored), nil
+}
+
+// prepareCreate does the part of create that needs no writer: v's stored
+// copy (Version 1), its record and image; exec stages it in a batch.
+func prepareCreate[V any](k recordKind[*V], v *V) (stored *V, exec func(*batch) error, err error) {
 	if v == nil || k.id(v) == "" {
-		return nil, fmt.Errorf("embedded: create %s: the %s has no id", k.noun, k.noun)
+		return nil, nil, fmt.Errorf("embedded: create %s: the %s has no id", k.noun, k.noun)
 	}
 	c := *v // shallow: only ID and Version change, and encoding copies the rest
 	k.stamp(&c, k.id(v), 1)
 	enc, stored, err := k.encode(&c)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: create %s %s: encode: %w", k.noun, k.id(v), err)
+		return nil, nil, fmt.Errorf("embedded: create %s %s: encode: %w", k.noun, k.id(v), err)
 	}
 	img := k.imageOf(nil, stored)
-	err = s.audited(ctx, e, func(b *batch) error {
+	return stored, func(b *batch) error {
 		if k.current(b, k.id(stored)) != 0 {
 			return storage.Conflict(storage.FieldID)
 		}
 		return k.put(b, stored, enc, nil, img)
-	})
-	if err != nil {
-		return nil, err
+	}, nil
+}
+
+// CreateUsers creates each of us as CreateUser(ctx, u, nil) does — the same
+// checks, each user on its own (one failing fails only itself), in order —
+// and returns the error of each (nil: created). It queues them all before
+// waiting for any, so that one goroutine keeps a whole batch in the writer's
+// queue: a bulk load (scimd import) then needs a few goroutines instead of
+// one blocked goroutine per user in flight, thousands of which, woken
+// together by a commit, held the writer back in the scheduler's queue.
+func (s *Store) CreateUsers(ctx context.Context, us []*schemas.User) []error {
+	errs := make([]error, len(us))
+	reqs := make([]*request, len(us))
+	for i, u := range us {
+		if errs[i] = ctx.Err(); errs[i] != nil {
+			continue
+		}
+		var exec func(*batch) error
+		if _, exec, errs[i] = prepareCreate(userRecords, u); errs[i] == nil {
+			reqs[i], errs[i] = s.enqueue(exec)
+		}
 	}
-	return k.returned(stored), nil
+	for i, r := range reqs {
+		if r != nil {
+			errs[i] = s.wait(r)
+		}
+	}
+	return errs
 }
 
 // update is the compare-and-swap of UpdateUser, UpdateGroup and UpdateApp

@@ -47,12 +47,26 @@ type request struct {
 // not give up on a cancelled context once queued: the answer is near, and a
 // write must not be reported as failed when it was in fact committed.
 func (s *Store) submit(exec func(b *batch) error) error {
+	r, err := s.enqueue(exec)
+	if err != nil {
+		return err
+	}
+	return s.wait(r)
+}
+
+// enqueue queues a write without waiting for it (see wait).
+func (s *Store) enqueue(exec func(b *batch) error) (*request, error) {
 	r := &request{exec: exec, done: make(chan struct{})}
 	select {
 	case s.reqs <- r:
+		return r, nil
 	case <-s.quit:
-		return ErrClosed
+		return nil, ErrClosed
 	}
+}
+
+// wait waits until the queued write r is committed (or failed).
+func (s *Store) wait(r *request) error {
 	select {
 	case <-r.done:
 		return r.err

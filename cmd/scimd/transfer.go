@@ -482,16 +482,16 @@ func orNone(s string) string {
 }
 
 // defaultImportWorkers is how many users an import has in flight at once
-// (in chunks of importChunk, one goroutine each): twice as many as the embedded store commits in one transaction
-// (8,192, whose cost — rewriting the index pages it touches, one fsync — they
-// share), so that while its single writer commits one batch the other half
-// decode and encode the next. With one batch's worth, the workers waited
-// for each commit with nothing to do and the writer then waited for them
-// (1.33 of 2 cores busy at 1,000,000 users).
+// (in chunks of importChunk, one goroutine each): twice as many as the
+// embedded store commits in one transaction (8,192, whose cost — rewriting
+// the index pages it touches, one fsync — they share), so that while its
+// single writer commits one batch the next is decoded and queued. With one
+// batch's worth, the workers waited for each commit with nothing to do and
+// the writer then waited for them (1.33 of 2 cores busy at 1,000,000 users).
 const defaultImportWorkers = 16384
 
 // importChunk is how many users one import worker decodes and hands to
-// the store at once.
+// the store at once (fewer when --workers is smaller).
 const importChunk = 256
 
 // createUsersOf returns how users are created in store: together when the
@@ -571,14 +571,15 @@ func importRecords(ctx context.Context, store storage.Store, r io.Reader, stderr
 	// scheduler's queue: half the time, half a core idle.
 	cpu := make(chan struct{}, importCPUs())
 	startWorkers := func() {
-		for range (workers + importChunk - 1) / importChunk {
+		chunk := min(importChunk, workers)
+		for range (workers + chunk - 1) / chunk {
 			wg.Go(func() {
-				lines := make([]userLine, 0, importChunk)
+				lines := make([]userLine, 0, chunk)
 				for {
 					lines = lines[:0]
 					for l := range users {
 						lines = append(lines, l)
-						if len(lines) == importChunk {
+						if len(lines) == chunk {
 							break
 						}
 					}

@@ -29,6 +29,9 @@ type httpOptions struct {
 	CORSOrigins []string      // see -cors-origins
 	// Observe receives every answered request (metrics); nil for none.
 	Observe func(httpx.Record)
+	// RequestLog, when set, takes the request lines below error level (see
+	// httpx.Options.RequestLog); nil logs them to the handler's log.
+	RequestLog *slog.Logger
 	// Metrics, when set, is served at /metrics on this handler.
 	Metrics http.Handler
 }
@@ -63,7 +66,7 @@ func newHandler(store storage.Store, svc *directory.Service, log *slog.Logger, o
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
-	return httpx.AccessLog(log, httpx.Options{Requests: opts.AccessLog, Proxies: opts.Proxies, Observe: opts.Observe}, mux)
+	return httpx.AccessLog(log, httpx.Options{Requests: opts.AccessLog, Proxies: opts.Proxies, Observe: opts.Observe, RequestLog: opts.RequestLog}, mux)
 }
 
 // metricsHandler serves the -metrics-addr listener: /metrics and the Go

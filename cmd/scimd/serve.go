@@ -21,6 +21,10 @@ import (
 	"github.com/scimd/scimd/storage/mongo"
 )
 
+// accessLogFlush is how long a request line may wait in its buffer: what a
+// crash can lose of the access log.
+const accessLogFlush = 100 * time.Millisecond
+
 // serve opens the store, bootstraps credentials, and serves HTTP until ctx is
 // cancelled (SIGINT/SIGTERM), then lets in-flight requests finish.
 func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
@@ -69,6 +73,13 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	}
 	opts := httpOptions{PublicURL: cfg.PublicURL, AccessLog: cfg.AccessLog == "on",
 		Proxies: cfg.proxies, CORSOrigins: cfg.corsOrigins(), Observe: m.Request}
+	// Request lines are written in batches, at most accessLogFlush apart (a
+	// write(2) per request cost more than formatting the line); Close below
+	// writes out the last batch on a graceful stop. Everything else logged
+	// (errors, 5xx request lines) goes out unbuffered.
+	lines := httpx.NewLineBuffer(stderr, accessLogFlush)
+	defer lines.Close()
+	opts.RequestLog = cfg.logger(lines)
 	if mln == nil {
 		opts.Metrics = m.Handler()
 	} else {
@@ -122,6 +133,7 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	_ = lines.Close() // before "stopped": every request line precedes it
 	log.Info("stopped")
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -400,6 +401,31 @@ func TestRateLimitsFollowTheForwardedClient(t *testing.T) {
 		}
 		if got := fail(base, "198.51.100.8"); got != tc.otherCode {
 			t.Errorf("trusted %s: another forwarded client got %d, want %d", tc.trusted, got, tc.otherCode)
+		}
+	}
+}
+
+// TestAccessLogLinesSurviveAGracefulStop: request lines are written in
+// batches (see accessLogFlush); every line of a request answered before a
+// graceful stop is in the log, before "stopped".
+func TestAccessLogLinesSurviveAGracefulStop(t *testing.T) {
+	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir()})
+	const n = 50
+	for i := range n {
+		do(t, "GET", "http://"+p.addr+"/healthz", map[string]string{"X-Request-Id": fmt.Sprintf("stop-%d", i)}, "")
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("stop: exit %d:\n%s", code, p.log())
+	}
+	out := p.log()
+	stopped := strings.Index(out, "msg=stopped")
+	if stopped < 0 {
+		t.Fatalf("no stopped line:\n%s", out)
+	}
+	for i := range n {
+		at := strings.Index(out, fmt.Sprintf("request_id=stop-%d client_ip", i))
+		if at < 0 || at > stopped {
+			t.Fatalf("the line of request stop-%d is missing or after stopped:\n%s", i, out)
 		}
 	}
 }

@@ -175,6 +175,10 @@ type Options struct {
 	Proxies Proxies
 	// Observe, when set, is called with every answered request (metrics).
 	Observe func(Record)
+	// RequestLog, when set, receives the request lines below error level
+	// (typically the same handler over a LineBuffer); server errors (5xx)
+	// are logged to AccessLog's log either way.
+	RequestLog *slog.Logger
 }
 
 // AccessLog is the front of every scimd handler. It gives each request an id
@@ -248,7 +252,11 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 					cause = errors.New("no cause recorded by the handler")
 				}
 			}
-			if !log.Enabled(r.Context(), level) {
+			out := log
+			if opts.RequestLog != nil && level < slog.LevelError {
+				out = opts.RequestLog
+			}
+			if !out.Enabled(r.Context(), level) {
 				return // the access log is off: no line, and none of its attributes built
 			}
 			// Typed attributes on a stack array: no boxing of each value into an
@@ -267,7 +275,7 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 			if cause != nil && status != StatusClientClosedRequest {
 				attrs = append(attrs, slog.String("err", cause.Error()))
 			}
-			log.LogAttrs(r.Context(), level, "request", attrs...)
+			out.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rw, r)
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,9 +211,9 @@ func benchAccessLog(b *testing.B, requests bool) {
 }
 
 // BenchmarkAccessLogFile is BenchmarkAccessLog writing its lines to a real
-// file (/dev/null): the write(2) per line that a server pays on stderr.
+// file: the write(2) per line that a server pays on stderr.
 func BenchmarkAccessLogFile(b *testing.B) {
-	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -223,6 +224,30 @@ func BenchmarkAccessLogFile(b *testing.B) {
 		SetPrincipal(r, "app:3f1c")
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	req := httptest.NewRequest("GET", "/x/1", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+// BenchmarkAccessLogFileBuffered is BenchmarkAccessLogFile with the request
+// lines going through a LineBuffer, as scimd serve writes them.
+func BenchmarkAccessLogFileBuffered(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	lines := NewLineBuffer(f, 100*time.Millisecond)
+	defer lines.Close()
+	log := slog.New(LogHandler(slog.NewTextHandler(f, nil)))
+	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}, RequestLog: slog.New(LogHandler(slog.NewTextHandler(lines, nil)))},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			SetRoute(r, "/x/{id}")
+			SetPrincipal(r, "app:3f1c")
+			w.WriteHeader(http.StatusNoContent)
+		}))
 	req := httptest.NewRequest("GET", "/x/1", nil)
 	b.ReportAllocs()
 	for b.Loop() {

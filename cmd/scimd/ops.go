@@ -272,15 +272,15 @@ func restore(in, dataDir string, force bool) error {
 		if !exists {
 			return nil
 		}
-		// Taking the lock proves no server is running on it.
-		s, err := embedded.Open(dataDir)
+		// Taking the lock proves no server is running on it; only the lock:
+		// opening the store would migrate (and compact) an older file that
+		// is about to be set aside.
+		unlock, err := embedded.LockDir(dataDir)
 		if err != nil {
 			return err
 		}
-		if err := s.Close(); err != nil {
-			return err
-		}
-		return os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z"))
+		err = os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z"))
+		return errors.Join(err, unlock())
 	})
 }
 

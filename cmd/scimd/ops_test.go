@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/storagetest"
+	bolt "go.etcd.io/bbolt"
 )
 
 // adminToken exchanges the bootstrap credentials of opsEnv for a token.
@@ -187,6 +189,83 @@ func TestOfflineBackupAndRestoreChecks(t *testing.T) {
 	defer s.Close()
 	if _, err := s.FindUser(context.Background(), storage.FieldEmail, "kept@example.org"); err != nil {
 		t.Fatalf("user missing after offline backup and restore: %v", err)
+	}
+}
+
+// TestRestoreOnlyLocksTheReplacedStore checks that restore proves no server
+// holds the data directory by its file lock alone: a store another process
+// holds is refused and left as it was, and a store restore replaces — of an
+// older format that opening would migrate, or one that is no store at all —
+// is set aside byte for byte, not opened.
+func TestRestoreOnlyLocksTheReplacedStore(t *testing.T) {
+	src := t.TempDir()
+	s, err := embedded.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(src, embedded.FileName)
+
+	held := t.TempDir()
+	hs, err := embedded.Open(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(held, embedded.FileName))
+	code, log := scimd(t, nil, "restore", "--in", backup, "--data-dir", held, "--force")
+	hs.Close()
+	if code == 0 || !strings.Contains(log, "in use by another scimd process") {
+		t.Fatalf("restore into a held directory: exit %d: %s", code, log)
+	}
+	if now, _ := os.ReadFile(filepath.Join(held, embedded.FileName)); !bytes.Equal(now, before) {
+		t.Fatal("a refused restore changed the held store")
+	}
+	if m, _ := filepath.Glob(filepath.Join(held, embedded.FileName+".before-restore-*")); len(m) != 0 {
+		t.Fatalf("a refused restore set the store aside: %v", m)
+	}
+
+	old := t.TempDir()
+	db, err := bolt.Open(filepath.Join(old, embedded.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, n := range []string{"meta", "users", "groups", "apps", "tokens", "events"} {
+			if _, err := tx.CreateBucket([]byte(n)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte("1")) // Open migrates it
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	junk := t.TempDir()
+	if err := os.WriteFile(filepath.Join(junk, embedded.FileName), []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{old, junk} {
+		before, err := os.ReadFile(filepath.Join(dir, embedded.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, log := scimd(t, nil, "restore", "--in", backup, "--data-dir", dir, "--force"); code != 0 {
+			t.Fatalf("restore over %s: exit %d: %s", dir, code, log)
+		}
+		m, _ := filepath.Glob(filepath.Join(dir, embedded.FileName+".before-restore-*"))
+		if len(m) != 1 {
+			t.Fatalf("the replaced store was not kept aside: %v", m)
+		}
+		if aside, _ := os.ReadFile(m[0]); !bytes.Equal(aside, before) {
+			t.Fatalf("the store set aside (%d bytes) differs from the one replaced (%d bytes)", len(aside), len(before))
+		}
+		s, err := embedded.Open(dir)
+		if err != nil {
+			t.Fatalf("the restored store: %v", err)
+		}
+		s.Close()
 	}
 }
 

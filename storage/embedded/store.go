@@ -197,7 +197,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("embedded: open %s: data directory %s is in use by another scimd process: %w", path, dir, err)
+		return nil, inUseError(path, dir, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)

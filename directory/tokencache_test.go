@@ -36,6 +36,20 @@ func (r *reasons) last() string {
 	return r.got[len(r.got)-1]
 }
 
+// cachedToken issues app A a token and authenticates it once, which caches
+// it as verified.
+func (f *fixture) cachedToken(t *testing.T) string {
+	t.Helper()
+	tok, err := f.svc.IssueClientToken(t.Context(), f.appA.ClientID, f.secretA, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(t.Context(), tok.Token); err != nil {
+		t.Fatal(err)
+	}
+	return tok.Token
+}
+
 // A verified token is verified once: later requests with the same text skip
 // the signature check but not the claims, the key set or the revocation
 // checks, and no other text ever hits its entry.
@@ -98,13 +112,7 @@ func TestVerifiedTokenCache(t *testing.T) {
 func TestVerifiedTokenCacheKeyRemoved(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	tok, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Authenticate(ctx, tok.Token); err != nil {
-		t.Fatal(err)
-	}
+	tok := f.cachedToken(t)
 	// Another replica replaces the key set with a new key.
 	replacement, err := newSigningKey(f.clock.Now())
 	if err != nil {
@@ -115,11 +123,11 @@ func TestVerifiedTokenCacheKeyRemoved(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Authenticate(ctx, tok.Token); err != nil {
+	if _, err := f.svc.Authenticate(ctx, tok); err != nil {
 		t.Fatalf("before the refresh, the keyring still holds the key: %v", err)
 	}
 	f.clock.Add(keyRefresh + time.Second)
-	if _, err := f.svc.Authenticate(ctx, tok.Token); KindOf(err) != KindUnauthenticated {
+	if _, err := f.svc.Authenticate(ctx, tok); KindOf(err) != KindUnauthenticated {
 		t.Fatalf("a cached token of a removed key: %v", err)
 	}
 }
@@ -129,17 +137,11 @@ func TestVerifiedTokenCacheKeyRemoved(t *testing.T) {
 func TestVerifiedTokenCacheAppDeleted(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	tok, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Authenticate(ctx, tok.Token); err != nil {
-		t.Fatal(err)
-	}
+	tok := f.cachedToken(t)
 	if err := f.svc.DeleteApp(ctx, f.admin, schemas.AppRegular, f.appA.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Authenticate(ctx, tok.Token); KindOf(err) != KindUnauthenticated {
+	if _, err := f.svc.Authenticate(ctx, tok); KindOf(err) != KindUnauthenticated {
 		t.Fatalf("a cached token of a deleted app: %v", err)
 	}
 }
@@ -150,21 +152,11 @@ func TestVerifiedTokenCacheBound(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	f.svc.verified = newVerifiedTokens(3)
-	issue := func() string {
-		tok, err := f.svc.IssueClientToken(ctx, f.appA.ClientID, f.secretA, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.Authenticate(ctx, tok.Token); err != nil {
-			t.Fatal(err)
-		}
-		return tok.Token
-	}
-	old := issue()
+	old := f.cachedToken(t)
 	f.clock.Add(AccessTokenTTL + clockSkew + time.Second) // old expires
 	var live []string
 	for range 3 {
-		live = append(live, issue())
+		live = append(live, f.cachedToken(t))
 		f.clock.Add(time.Second)
 	}
 	if n := f.svc.verified.len(); n != 3 {
@@ -174,7 +166,7 @@ func TestVerifiedTokenCacheBound(t *testing.T) {
 		t.Error("the expired entry was kept and a live one evicted")
 	}
 	for range 5 {
-		issue()
+		f.cachedToken(t)
 	}
 	if n := f.svc.verified.len(); n != 3 {
 		t.Fatalf("%d entries, want the bound, 3", n)

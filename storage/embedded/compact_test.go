@@ -77,15 +77,7 @@ func TestOpenCompactsAfterMigration(t *testing.T) {
 		t.Fatalf("the deletes left %d free pages; the test needs a file with many", free0)
 	}
 
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	updateFile(t, dir, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
 	// What a compaction interrupted by a crash leaves: replaced, not read.
 	if err := os.WriteFile(filepath.Join(dir, FileName+".compact"), []byte("torn copy"), 0o600); err != nil {
 		t.Fatal(err)
@@ -145,15 +137,7 @@ func TestOpenCompactionFailureKeepsMigratedFile(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	updateFile(t, dir, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("1")) })
 	if err := os.MkdirAll(filepath.Join(dir, FileName+".compact", "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -203,20 +187,12 @@ func TestOpenMigratesV4WithoutCompacting(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(t, dir, func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketPending); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV4))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	free0, _ := freePages(t, dir)
 	if free0 < 50 {
 		t.Fatalf("the deletes left %d free pages; the test needs a file with many", free0)
@@ -232,7 +208,7 @@ func TestOpenMigratesV4WithoutCompacting(t *testing.T) {
 	if free, _ := freePages(t, dir); free < free0/2 {
 		t.Errorf("Open compacted a format-4 file: %d free pages, were %d", free, free0)
 	}
-	db, err = bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{ReadOnly: true})
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,24 @@ func openTemp(t *testing.T) *Store {
 	return s
 }
 
+// updateFile runs fn in one read-write transaction on the file of dir,
+// opened with bbolt alone (no Store may have it open), and closes it: the
+// tests' way to make a file as an older format or a crash left it.
+func updateFile(t *testing.T, dir string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(fn)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOpenCreatesDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	s, err := Open(dir)
@@ -838,21 +856,13 @@ func TestMigrateFormat1(t *testing.T) {
 // not know is refused, untouched, with a message naming both versions.
 func TestOpenRefusesUnknownFormat(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(t, dir, func(tx *bolt.Tx) error {
 		m, err := tx.CreateBucket(bucketMeta)
 		if err != nil {
 			return err
 		}
 		return m.Put(keyFormat, []byte("99"))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, err := Open(dir)
 	if err == nil {
 		s.Close()
@@ -982,20 +992,12 @@ func TestIndexAllEmails(t *testing.T) {
 	}
 	createAll(t, s, gen)
 	s.Close()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error { // as a file from before the index
+	updateFile(t, dir, func(tx *bolt.Tx) error { // as a file from before the index
 		if err := tx.DeleteBucket(bucketUserEmails); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Delete(keyEmailsIndexed)
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if s, err = Open(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -1038,11 +1040,7 @@ func TestIndexAllEvents(t *testing.T) {
 		}
 	}
 	s.Close()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error { // as a file from before the indexes
+	updateFile(t, dir, func(tx *bolt.Tx) error { // as a file from before the indexes
 		for _, n := range [][]byte{bucketEventTargets, bucketEventActors} {
 			if err := tx.DeleteBucket(n); err != nil {
 				return err
@@ -1050,22 +1048,16 @@ func TestIndexAllEvents(t *testing.T) {
 		}
 		return tx.Bucket(bucketMeta).Delete(keyEventsIndexed)
 	})
-	if err == nil {
-		// A crash after the first chunk: its progress is recorded, its
-		// entries are left out here so that the test sees it is not redone.
-		err = db.Update(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketEvents).Cursor()
-			k, _ := c.First()
-			for range migrateChunk - 1 {
-				k, _ = c.Next()
-			}
-			return tx.Bucket(bucketMeta).Put(keyEventsIndexedTo, slices.Clone(k))
-		})
-	}
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A crash after the first chunk: its progress is recorded, its entries
+	// are left out here so that the test sees it is not redone.
+	updateFile(t, dir, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		k, _ := c.First()
+		for range migrateChunk - 1 {
+			k, _ = c.Next()
+		}
+		return tx.Bucket(bucketMeta).Put(keyEventsIndexedTo, slices.Clone(k))
+	})
 	if s, err = Open(dir); err != nil {
 		t.Fatal(err)
 	}

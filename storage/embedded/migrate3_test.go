@@ -37,11 +37,7 @@ func TestMigrateFormat3(t *testing.T) {
 	s.Close()
 	// Make it the file format 3 wrote: the three indexes, and one clash.
 	clashKey := "shared-login@example.org"
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(t, dir, func(tx *bolt.Tx) error {
 		for kind, name := range bucketsV3 {
 			bk, err := tx.CreateBucket(name)
 			if err != nil {
@@ -63,10 +59,6 @@ func TestMigrateFormat3(t *testing.T) {
 		}
 		return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV3))
 	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	s, err = Open(dir)
 	if err != nil {

@@ -141,12 +141,7 @@ func TestExactSearchEqualsScan(t *testing.T) {
 // dates, postings as 2-byte offsets in the trigrams bucket, no 0xff keys.
 func oldSearchLayout(t *testing.T, dir string) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(t, dir, func(tx *bolt.Tx) error {
 		recs := tx.Bucket(bucketSearchRecords)
 		type kv struct{ k, v []byte }
 		var all []kv
@@ -190,9 +185,6 @@ func oldSearchLayout(t *testing.T, dir string) {
 		}
 		return tx.Bucket(bucketMeta).Delete(keySearchFormat)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestRebuildSearch checks that a file with the search buckets of before is

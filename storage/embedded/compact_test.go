@@ -46,14 +46,7 @@ func TestOpenCompactsAfterMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []*schemas.User
-	for i := range 1500 {
-		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, u)
-	}
+	users := createUsers(t, s, 1500)
 	// Deletes leave free pages in a current file: Open must not compact it.
 	for _, u := range users[1000:] {
 		if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
@@ -126,14 +119,7 @@ func TestOpenCompactionFailureKeepsMigratedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []*schemas.User
-	for i := range 50 {
-		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, u)
-	}
+	users := createUsers(t, s, 50)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -171,14 +157,7 @@ func TestOpenMigratesV4WithoutCompacting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i := range 1500 {
-		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, u.ID)
-	}
+	ids := userIDs(createUsers(t, s, 1500))
 	for _, id := range ids[1000:] { // free pages, which a compaction would drop
 		if err := s.DeleteUser(ctx, id, nil); err != nil {
 			t.Fatal(err)

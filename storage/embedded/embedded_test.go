@@ -170,8 +170,6 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
-// createAll creates the users from concurrent writers (so that they share
-// commits) and returns their ids in the order given.
 // userIDs returns the ids of us, in their order.
 func userIDs(us []*schemas.User) []string {
 	var ids []string
@@ -181,6 +179,23 @@ func userIDs(us []*schemas.User) []string {
 	return ids
 }
 
+// createUsers creates the generator's users 0 to n-1 in s, one after the
+// other, and returns them as stored.
+func createUsers(t *testing.T, s *Store, n int) []*schemas.User {
+	t.Helper()
+	users := make([]*schemas.User, n)
+	for i := range n {
+		u, err := s.CreateUser(context.Background(), storagetest.NewUser(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[i] = u
+	}
+	return users
+}
+
+// createAll creates the users from concurrent writers (so that they share
+// commits) and returns their ids in the order given.
 func createAll(t *testing.T, s *Store, users []*schemas.User) []string {
 	t.Helper()
 	var wg sync.WaitGroup

@@ -8,9 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
-	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // TestMigrateFormat3 checks that a file of format 3 (with ix.userName,
@@ -26,14 +24,7 @@ func TestMigrateFormat3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []*schemas.User
-	for i := range 20 {
-		u, err := s.CreateUser(ctx, storagetest.NewUser(i), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, u)
-	}
+	users := createUsers(t, s, 20)
 	s.Close()
 	// Make it the file format 3 wrote: the three indexes, and one clash.
 	clashKey := "shared-login@example.org"

@@ -145,11 +145,17 @@ func (s *Service) memberOps(ctx context.Context, p Principal, groupID string, op
 func (s *Service) visibleIDs(ctx context.Context, p Principal, ids []string) []string {
 	var out []string
 	for _, id := range ids {
-		if _, err := s.GetUser(ctx, p, id); err == nil {
+		if s.sees(ctx, p, id) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// sees reports whether p may see the user id (GetUser finds it for p).
+func (s *Service) sees(ctx context.Context, p Principal, id string) bool {
+	_, err := s.GetUser(ctx, p, id)
+	return err == nil
 }
 
 // patchGroupError classifies a refused PatchGroup: a missing group, or a

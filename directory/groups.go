@@ -373,12 +373,7 @@ func (s *Service) GroupMembers(ctx context.Context, p Principal, groupID string)
 	if p.Admin {
 		return ms, nil
 	}
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	visible := s.visibleIDs(ctx, p, ids)
-	return slices.DeleteFunc(ms, func(m storage.Member) bool { _, ok := slices.BinarySearch(visible, m.ID); return !ok }), nil
+	return slices.DeleteFunc(ms, func(m storage.Member) bool { return !s.sees(ctx, p, m.ID) }), nil
 }
 
 // UserGroups returns the groups a user is a direct member of.

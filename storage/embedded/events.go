@@ -183,41 +183,16 @@ var (
 // a crash resumes where it stopped. An event whose head cannot be read is
 // not indexed: it matches no target or actor filter, as before the indexes.
 func indexAllEvents(db *bolt.DB) error {
-	for {
-		done := false
-		err := db.Update(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bucketMeta)
-			if meta.Get(keyEventsIndexed) != nil {
-				done = true
+	return inChunks(db, keyEventsIndexed, keyEventsIndexedTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+		t := &txBuckets{tx: tx}
+		return t.bucket(fbEvents), func(k, v []byte) error {
+			h, err := decodeEventHead(k, v)
+			if err != nil {
 				return nil
 			}
-			t := &txBuckets{tx: tx}
-			c := t.bucket(fbEvents).Cursor()
-			k, v := firstAfter(c, meta.Get(keyEventsIndexedTo))
-			var last []byte
-			for n := 0; k != nil && n < migrateChunk; k, v = c.Next() {
-				n++
-				last = k
-				h, err := decodeEventHead(k, v)
-				if err != nil {
-					continue
-				}
-				if err := indexEvent(t, k, h.Tg, h.A, true); err != nil {
-					return err
-				}
-			}
-			if last == nil {
-				if err := meta.Delete(keyEventsIndexedTo); err != nil {
-					return err
-				}
-				return meta.Put(keyEventsIndexed, present)
-			}
-			return meta.Put(keyEventsIndexedTo, bytes.Clone(last))
-		})
-		if err != nil || done {
-			return err
+			return indexEvent(t, k, h.Tg, h.A, true)
 		}
-	}
+	})
 }
 
 // ListEvents returns one page of the events matching q, newest first, and the total.
@@ -288,6 +263,47 @@ func lastBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
 		return c.Last()
 	}
 	return c.Prev()
+}
+
+// inChunks is the resumable walk of Open's migrations that fill an index
+// from a bucket. Unless meta has done, it calls each on every entry of the
+// bucket that step returns, in transactions of migrateChunk entries, each
+// recording in meta under progress the last key it did, so that a crash
+// resumes after it; when no entry is left it deletes progress and puts done.
+// step is called once per transaction, before its walk.
+func inChunks(db *bolt.DB, done, progress []byte, step func(*bolt.Tx) (*bolt.Bucket, func(k, v []byte) error)) error {
+	for {
+		finished := false
+		err := db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta.Get(done) != nil {
+				finished = true
+				return nil
+			}
+			b, each := step(tx)
+			type entry struct{ k, v []byte }
+			var chunk []entry
+			c := b.Cursor()
+			for k, v := firstAfter(c, meta.Get(progress)); k != nil && len(chunk) < migrateChunk; k, v = c.Next() {
+				chunk = append(chunk, entry{bytes.Clone(k), v})
+			}
+			if len(chunk) == 0 {
+				if err := meta.Delete(progress); err != nil {
+					return err
+				}
+				return meta.Put(done, present)
+			}
+			for _, e := range chunk {
+				if err := each(e.k, e.v); err != nil {
+					return err
+				}
+			}
+			return meta.Put(progress, chunk[len(chunk)-1].k)
+		})
+		if err != nil || finished {
+			return err
+		}
+	}
 }
 
 // firstAfter positions c at the first key after last (at the first key when

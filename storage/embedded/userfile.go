@@ -505,41 +505,14 @@ func (r *users) moveEmails(id string, ok, nk []string) error {
 // it existed, migrateChunk users per transaction, resuming after a crash;
 // then it marks the index complete. It does nothing when it is.
 func indexAllEmails(db *bolt.DB) error {
-	for {
-		done := false
-		err := db.Update(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bucketMeta)
-			if meta.Get(keyEmailsIndexed) != nil {
-				done = true
-				return nil
+	return inChunks(db, keyEmailsIndexed, keyEmailsIndexedTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+		r := usersOf(tx)
+		return r.recs(), func(id, v []byte) error {
+			u, err := decodeUserRecord(v)
+			if err != nil {
+				return fmt.Errorf("user %s: %w", id, err)
 			}
-			r := usersOf(tx)
-			c := r.recs().Cursor()
-			k, v := firstAfter(c, meta.Get(keyEmailsIndexedTo))
-			type rec struct{ id, v []byte }
-			var recs []rec
-			for ; k != nil && len(recs) < migrateChunk; k, v = c.Next() {
-				recs = append(recs, rec{bytes.Clone(k), v})
-			}
-			if len(recs) == 0 {
-				if err := meta.Delete(keyEmailsIndexedTo); err != nil {
-					return err
-				}
-				return meta.Put(keyEmailsIndexed, present)
-			}
-			for _, rc := range recs {
-				u, err := decodeUserRecord(rc.v)
-				if err != nil {
-					return fmt.Errorf("user %s: %w", rc.id, err)
-				}
-				if err := r.moveEmails(string(rc.id), nil, emailKeys(u)); err != nil {
-					return err
-				}
-			}
-			return meta.Put(keyEmailsIndexedTo, recs[len(recs)-1].id)
-		})
-		if err != nil || done {
-			return err
+			return r.moveEmails(string(id), nil, emailKeys(u))
 		}
-	}
+	})
 }

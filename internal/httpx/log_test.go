@@ -212,42 +212,30 @@ func benchAccessLog(b *testing.B, requests bool) {
 
 // BenchmarkAccessLogFile is BenchmarkAccessLog writing its lines to a real
 // file: the write(2) per line that a server pays on stderr.
-func BenchmarkAccessLogFile(b *testing.B) {
+func BenchmarkAccessLogFile(b *testing.B) { benchAccessLogFile(b, false) }
+
+// BenchmarkAccessLogFileBuffered is BenchmarkAccessLogFile with the request
+// lines going through a LineBuffer, as scimd serve writes them.
+func BenchmarkAccessLogFileBuffered(b *testing.B) { benchAccessLogFile(b, true) }
+
+func benchAccessLogFile(b *testing.B, buffered bool) {
 	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
 	log := slog.New(LogHandler(slog.NewTextHandler(f, nil)))
-	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	opts := Options{Requests: true, Observe: func(Record) {}}
+	if buffered {
+		lines := NewLineBuffer(f, 100*time.Millisecond)
+		defer lines.Close()
+		opts.RequestLog = slog.New(LogHandler(slog.NewTextHandler(lines, nil)))
+	}
+	h := AccessLog(log, opts, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, "/x/{id}")
 		SetPrincipal(r, "app:3f1c")
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	req := httptest.NewRequest("GET", "/x/1", nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(httptest.NewRecorder(), req)
-	}
-}
-
-// BenchmarkAccessLogFileBuffered is BenchmarkAccessLogFile with the request
-// lines going through a LineBuffer, as scimd serve writes them.
-func BenchmarkAccessLogFileBuffered(b *testing.B) {
-	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	lines := NewLineBuffer(f, 100*time.Millisecond)
-	defer lines.Close()
-	log := slog.New(LogHandler(slog.NewTextHandler(f, nil)))
-	h := AccessLog(log, Options{Requests: true, Observe: func(Record) {}, RequestLog: slog.New(LogHandler(slog.NewTextHandler(lines, nil)))},
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			SetRoute(r, "/x/{id}")
-			SetPrincipal(r, "app:3f1c")
-			w.WriteHeader(http.StatusNoContent)
-		}))
 	req := httptest.NewRequest("GET", "/x/1", nil)
 	b.ReportAllocs()
 	for b.Loop() {

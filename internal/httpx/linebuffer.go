@@ -90,9 +90,12 @@ func (b *LineBuffer) Close() error {
 		b.mu.Unlock()
 		return nil
 	}
+	// Flushed under the same lock that closes it: a write after Close goes
+	// straight to the writer, so it must find the held lines already out.
 	b.closed = true
+	err := b.flushLocked()
 	b.mu.Unlock()
 	close(b.stop)
 	<-b.done
-	return b.Flush()
+	return err
 }

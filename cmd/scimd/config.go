@@ -81,6 +81,13 @@ type envFlag struct {
 	dst                   *string
 }
 
+// register defines f on fs: the environment variable, when set, overrides
+// the default, and the usage names it. Serve and every maintenance command
+// register their shared flags (the backends', --data-dir) through it.
+func (f envFlag) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage+" (env "+f.env+")")
+}
+
 func (c *config) flags() []envFlag {
 	return append(c.backendFlags(), []envFlag{
 		{"addr", "SCIMD_ADDR", "listen address", "127.0.0.1:8080", &c.Addr},
@@ -115,7 +122,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller as one line
 	for _, f := range c.flags() {
-		fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage+" (env "+f.env+")")
+		f.register(fs, getenv)
 	}
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open client connections served at once; more are answered 503 and closed")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", c.HashConcurrency, "secret hashes (argon2id, 19 MiB each) computed at once: one per CPU, at most 4, unless set")

@@ -231,8 +231,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string, 
 // usage saying what the command does with it.
 func registerDataDir(fs *flag.FlagSet, getenv func(string) string, usage string) *string {
 	dir := new(string)
-	f := dataDirFlag(usage, dir)
-	fs.StringVar(dir, f.name, envOr(getenv, f.env, f.def), f.usage+" (env "+f.env+")")
+	dataDirFlag(usage, dir).register(fs, getenv)
 	return dir
 }
 

@@ -65,7 +65,7 @@ type storeFlags struct{ c config }
 
 func (sf *storeFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	for _, f := range sf.c.backendFlags() {
-		fs.StringVar(f.dst, f.name, envOr(getenv, f.env, f.def), f.usage)
+		f.register(fs, getenv)
 	}
 }
 

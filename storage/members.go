@@ -22,8 +22,8 @@ func PlanMembers(ops []MemberOp, exists, isMember func(id string) bool, members 
 		}
 	}
 	slices.Sort(named)
-	for i, u := range named {
-		if (i == 0 || u != named[i-1]) && !exists(u) {
+	for _, u := range slices.Compact(named) {
+		if !exists(u) {
 			return nil, nil, ErrNotFound
 		}
 	}

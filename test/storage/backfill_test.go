@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	driver "go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -39,16 +37,11 @@ func TestBackfillNorm(t *testing.T) {
 	}
 	s.Close()
 	// As a database written before them: no norm.sort, no search copies.
-	c, err := driver.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Disconnect(ctx) }()
 	unset := bson.D{}
 	for _, f := range []string{"norm.sort", "norm.givenName", "norm.familyName", "norm.displayName", "norm.emails", "norm.phones"} {
 		unset = append(unset, bson.E{Key: f, Value: ""})
 	}
-	if _, err := c.Database(db).Collection("users").UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: unset}}); err != nil {
+	if _, err := rawDatabase(t, uri, db).Collection("users").UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: unset}}); err != nil {
 		t.Fatal(err)
 	}
 	if s, err = mongo.Open(ctx, uri, db); err != nil {

@@ -19,12 +19,7 @@ func TestFerretDBDropsReplacedIndexes(t *testing.T) {
 	uri, db := freshDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := driver.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Disconnect(ctx) }()
-	events := c.Database(db).Collection("events")
+	events := rawDatabase(t, uri, db).Collection("events")
 	if _, err := events.Indexes().CreateOne(ctx, driver.IndexModel{Keys: bson.D{{Key: "targetId", Value: 1}},
 		Options: options.Index().SetName("targetId")}); err != nil {
 		t.Fatal(err)

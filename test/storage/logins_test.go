@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	driver "go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -24,12 +22,7 @@ func TestLoginClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	c, err := driver.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Disconnect(ctx) }()
-	claims := c.Database(db).Collection("loginIds")
+	claims := rawDatabase(t, uri, db).Collection("loginIds")
 	user := func(id, userName, email string) *schemas.User {
 		u := &schemas.User{ID: id, UserName: userName, Status: schemas.StatusActive}
 		if email != "" {

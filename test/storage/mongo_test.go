@@ -90,12 +90,7 @@ func storeDamagedEvent(t *testing.T, uri string, s storage.Store, e *schemas.Eve
 	db := databaseOf(s)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := driver.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Disconnect(ctx) }()
-	_, err = c.Database(db).Collection("events").InsertOne(ctx, bson.D{
+	_, err := rawDatabase(t, uri, db).Collection("events").InsertOne(ctx, bson.D{
 		{Key: "_id", Value: e.ID}, {Key: "time", Value: e.Time.UTC()}, {Key: "actorId", Value: e.ActorID},
 		{Key: "actorType", Value: e.ActorType}, {Key: "action", Value: e.Action}, {Key: "targetId", Value: e.TargetID},
 		{Key: "targetType", Value: e.TargetType}, {Key: "ip", Value: e.IP}, {Key: "userAgent", Value: e.UserAgent},
@@ -129,6 +124,19 @@ func freshDatabase(t *testing.T) (uri, db string) {
 	db = randomDB()
 	t.Cleanup(func() { dropDatabase(t, uri, db) })
 	return uri, db
+}
+
+// rawDatabase connects a driver client of its own to the deployment at uri,
+// for a test that reads or writes a store's documents directly, and returns
+// database db of it; the client is disconnected when the test ends.
+func rawDatabase(t *testing.T, uri, db string) *driver.Database {
+	t.Helper()
+	c, err := driver.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c.Database(db)
 }
 
 func TestFerretDB(t *testing.T) {

@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -43,19 +42,9 @@ func checkQueryAgainst(t *testing.T, s storage.Store, all storedUsers, name stri
 	for _, u := range all {
 		byID[u.ID] = u
 	}
-	var ref []*schemas.User
-	for _, u := range all {
-		if q.Filter == nil || schemas.MatchUser(q.Filter, u) {
-			ref = append(ref, u)
-		}
-	}
-	if q.Sort != nil {
-		schemas.SortUsers(ref, q.Sort)
-	} else {
-		slices.SortFunc(ref, func(a, b *schemas.User) int { return cmp.Compare(a.ID, b.ID) })
-	}
+	ref := referenceList(all, q.Filter, q.Sort)
 	refTotal := len(ref)
-	refPage := userIDs(page(ref, q.Offset, q.Limit))
+	refPage := page(ref, q.Offset, q.Limit)
 
 	name = describeQuery(name, q)
 	got, err := s.ListUsers(t.Context(), q)

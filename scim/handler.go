@@ -117,14 +117,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // "/cis/scim"); the request path must start with it.
 func (h *Handler) ForBase(base string) http.Handler {
 	base = strings.TrimRight(base, "/")
+	routes := newRouteLabels(base)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, base)
+		h.serve(w, r, base, routes)
 	})
 }
 
 // serve is the wrapper in front of the library: it fixes the response media
 // type, recovers from panics, authenticates and routes.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string, routes routeLabels) {
 	sw := &scimWriter{ResponseWriter: w}
 	defer func() {
 		if v := recover(); v != nil {
@@ -139,7 +140,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string) {
 			}
 		}
 	}()
-	c := &call{h: h, w: sw, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base)}
+	c := &call{h: h, w: sw, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base), routes: routes}
 	c.route()
 }
 
@@ -158,7 +159,9 @@ func (w *scimWriter) WriteHeader(status int) {
 	}
 	w.wrote = true
 	if status != http.StatusNoContent && status != http.StatusNotModified {
-		w.Header().Set("Content-Type", scimContentType)
+		if h := w.Header(); h.Get("Content-Type") != scimContentType { // writeBody has set it
+			h.Set("Content-Type", scimContentType)
+		}
 	} else {
 		w.Header().Del("Content-Type")
 	}

@@ -17,11 +17,17 @@ type call struct {
 	r    *http.Request
 	base string // the base the request came in on, e.g. "/cis/scim"
 	rest string // the path below the base, e.g. "/Users/123"
-	p    directory.Principal
+	// routes are the route labels of base (nil for Bulk's operations, which
+	// set none).
+	routes routeLabels
+	p      directory.Principal
 	// internal is set for Bulk operations, which run with the Bulk request's principal.
 	internal bool
 	// groupNames caches groupDisplay for the request.
 	groupNames map[string]string
+	// wireOpts caches opts (built once the caller is authenticated).
+	wireOpts     wire.SCIMOptions
+	haveWireOpts bool
 }
 
 // endpoint is one SCIM endpoint below a base, routed by the first path
@@ -68,13 +74,21 @@ func (c *call) discoveryDocs(head, tail string) {
 
 // findEndpoint returns the endpoint the first segment head names, or nil.
 func findEndpoint(head string) *endpoint {
+	if i := endpointIndex(head); i >= 0 {
+		return &endpoints[i]
+	}
+	return nil
+}
+
+// endpointIndex is the index in endpoints of the endpoint head names, or -1.
+func endpointIndex(head string) int {
 	for i := range endpoints {
 		e := &endpoints[i]
 		if e.name == head || e.name != "" && e.name != ".search" && strings.EqualFold(e.name, head) {
-			return e
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // route dispatches the request. Discovery needs no credentials; everything
@@ -83,8 +97,8 @@ func (c *call) route() {
 	rest := strings.TrimPrefix(c.rest, "/")
 	head, tail, _ := strings.Cut(rest, "/")
 	if !c.internal {
-		if p := routePattern(head, tail); p != "" {
-			httpx.SetRoute(c.r, c.base+p)
+		if p := c.routes.label(head, tail); p != "" {
+			httpx.SetRoute(c.r, p)
 		}
 	}
 	e := findEndpoint(head)
@@ -120,6 +134,39 @@ func routePattern(head, tail string) string {
 		return "/" + e.name + "/.search"
 	}
 	return "/" + e.name + "/{id}"
+}
+
+// routeLabels are the route labels of one base (base + routePattern), made
+// once when the base is mounted: for each endpoint, the endpoint itself,
+// its /.search and a resource below it.
+type routeLabels [][3]string
+
+func newRouteLabels(base string) routeLabels {
+	l := make(routeLabels, len(endpoints))
+	for i, e := range endpoints {
+		l[i] = [3]string{base + routePattern(e.name, ""), base + routePattern(e.name, ".search"), base + routePattern(e.name, "id")}
+	}
+	return l
+}
+
+// label is the route label of a path below the base, as
+// base + routePattern(head, tail), without building it.
+func (l routeLabels) label(head, tail string) string {
+	i := endpointIndex(head)
+	if i < 0 {
+		return ""
+	}
+	e := &endpoints[i]
+	if (e.name == "" || e.name == ".search") && tail != "" {
+		return ""
+	}
+	switch {
+	case tail == "":
+		return l[i][0]
+	case tail == ".search" && e.search:
+		return l[i][1]
+	}
+	return l[i][2]
 }
 
 // resource dispatches /Users… and /Groups….
@@ -196,12 +243,19 @@ func (c *call) discovery(next func()) {
 	next()
 }
 
-// opts returns the projection options for the caller and base.
+// opts returns the projection options for the caller and base. They are
+// built once per request (after authentication: they name the caller's
+// application), so a write and the answer that renders its result share
+// them, Now included: the request's time.
 func (c *call) opts() wire.SCIMOptions {
+	if c.haveWireOpts {
+		return c.wireOpts
+	}
 	o := wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
 	if c.sem().usersOnly {
 		o.GroupsURL = c.publicURL() + rfcBase // the groups are served there
 	}
+	c.wireOpts, c.haveWireOpts = o, true
 	return o
 }
 

@@ -101,6 +101,9 @@ func RetryAfterOf(err error) time.Duration {
 
 // KindOf returns the Kind of err: that of a *Error in its chain, else KindInternal.
 func KindOf(err error) Kind {
+	if err == nil {
+		return KindInternal // without errors.As's allocation, on every success
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

@@ -346,35 +346,54 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVers
 	if err != nil {
 		return nil, err
 	}
-	var prev *schemas.User
-	updated, err := s.store.UpdateUser(ctx, id, ifVersion, func(u *schemas.User) error {
-		if !visible(p, u) {
-			return Errorf(KindNotFound, "user not found")
-		}
-		prev = u.Clone()
-		if c.Apply != nil {
-			if err := c.Apply(u); err != nil {
-				return err
-			}
-		}
-		if err := s.settle(ctx, p, u, prev, cred); err != nil {
-			return err
-		}
-		if same := *u; true {
-			same.Updated = prev.Updated
-			if reflect.DeepEqual(&same, prev) {
-				return errUnchanged // a no-op write: no new version, no event (RFC 7644 §3.5.2)
-			}
-		}
-		return nil
-	}, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, userChanges))
+	// One allocation holds what the change function needs (a closure would
+	// move p, the change and prev to the heap one by one).
+	up := &userUpdate{s: s, ctx: ctx, p: p, c: c, cred: cred}
+	updated, err := s.store.UpdateUser(ctx, id, ifVersion, up.apply, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, userChanges))
 	if errors.Is(err, errUnchanged) {
-		return prev, nil
+		return up.prev, nil
 	}
 	if err != nil {
 		return nil, translate(err, "user")
 	}
 	return updated, nil
+}
+
+// userUpdate is one UpdateUser: apply is its change function under the
+// store's compare-and-swap, prev the version it last started from.
+type userUpdate struct {
+	s    *Service
+	ctx  context.Context
+	p    Principal
+	c    UserChange
+	cred *schemas.PasswordCredential
+	prev *schemas.User
+}
+
+func (up *userUpdate) apply(u *schemas.User) error {
+	if !visible(up.p, u) {
+		return Errorf(KindNotFound, "user not found")
+	}
+	prev := u.Clone()
+	up.prev = prev
+	if up.c.Apply != nil {
+		if err := up.c.Apply(u); err != nil {
+			return err
+		}
+	}
+	if err := up.s.settle(up.ctx, up.p, u, prev, up.cred); err != nil {
+		return err
+	}
+	// A no-op write: no new version, no event (RFC 7644 §3.5.2). Compared
+	// with prev's lastModified in place of the new one, without a copy.
+	updated := u.Updated
+	u.Updated = prev.Updated
+	same := reflect.DeepEqual(u, prev)
+	u.Updated = updated
+	if same {
+		return errUnchanged
+	}
+	return nil
 }
 
 // settle restores what a change may not touch and re-establishes the invariants.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/directory"
@@ -52,7 +53,50 @@ type patchTarget struct {
 
 // resolvePatchPath resolves a PATCH path (RFC 7644 §3.5.2 PATH: attrPath or
 // valuePath [ "." subAttr ], with optional schema URN) on catalog c.
+// Resolutions are kept (patchPaths): an IdP sends the same few paths over
+// and over (Entra's `emails[type eq "work"].value`), and a resolved path
+// depends on nothing but its arguments (the catalog is fixed; the value
+// filter reads no clock); a patchTarget is never changed once resolved.
 func resolvePatchPath(rt schemas.ResourceType, path, appID string) (patchTarget, error) {
+	key := patchPathKey{rt: rt, appID: appID, path: path}
+	patchPaths.mu.RLock()
+	t, ok := patchPaths.m[key]
+	patchPaths.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	t, err := resolvePatchPathOnce(rt, path, appID)
+	if err != nil || len(path) > maxCachedPatchPath {
+		return t, err
+	}
+	patchPaths.mu.Lock()
+	if len(patchPaths.m) >= maxCachedPatchPaths {
+		clear(patchPaths.m) // the paths in use come back at their next PATCH
+	}
+	patchPaths.m[key] = t
+	patchPaths.mu.Unlock()
+	return t, nil
+}
+
+// Bounds of the resolved-path cache: entries, and the length of a path kept.
+const (
+	maxCachedPatchPaths = 1024
+	maxCachedPatchPath  = 256
+)
+
+type patchPathKey struct {
+	rt          schemas.ResourceType
+	appID, path string
+}
+
+// patchPaths holds the PATCH paths resolved so far (resolvePatchPath).
+var patchPaths = struct {
+	mu sync.RWMutex
+	m  map[patchPathKey]patchTarget
+}{m: map[patchPathKey]patchTarget{}}
+
+// resolvePatchPathOnce is resolvePatchPath without the cache.
+func resolvePatchPathOnce(rt schemas.ResourceType, path, appID string) (patchTarget, error) {
 	t := patchTarget{name: path}
 	opt := schemas.ParseOptions{Resource: rt, Dialect: schemas.SCIMDialect, AppID: appID}
 	if i := strings.IndexByte(path, '['); i >= 0 {

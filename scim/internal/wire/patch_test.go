@@ -134,3 +134,42 @@ func TestPatchSCIMUserCapBeforeConversion(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestResolvePatchPathCache: a resolution kept by resolvePatchPath is the
+// one resolvePatchPathOnce gives, for each resource type and application
+// (the same path resolves differently for another caller's app data); a
+// path that does not resolve is refused every time, and not kept.
+func TestResolvePatchPathCache(t *testing.T) {
+	cases := []struct {
+		rt          schemas.ResourceType
+		path, appID string
+		ok          bool
+	}{
+		{schemas.UserResource, `emails[type eq "work"].value`, "", true},
+		{schemas.UserResource, `emails[type eq "work"].value`, "app1", true},
+		{schemas.UserResource, `name.familyName`, "", true},
+		{schemas.GroupResource, `members`, "", true},
+		{schemas.UserResource, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`, "", true},
+		{schemas.UserResource, `emails[type eq "work"`, "", false},
+		{schemas.UserResource, `nosuch`, "", false},
+		{schemas.GroupResource, `emails`, "", false},
+	}
+	for range 2 { // the second round is answered from the cache
+		for _, c := range cases {
+			want, wantErr := resolvePatchPathOnce(c.rt, c.path, c.appID)
+			got, err := resolvePatchPath(c.rt, c.path, c.appID)
+			if (err == nil) != c.ok || (wantErr == nil) != c.ok {
+				t.Fatalf("%s: errors %v / %v, want ok=%v", c.path, err, wantErr, c.ok)
+			}
+			if c.ok && !reflect.DeepEqual(got, want) {
+				t.Errorf("%s (%s): %+v, want %+v", c.path, c.appID, got, want)
+			}
+			patchPaths.mu.RLock()
+			_, kept := patchPaths.m[patchPathKey{c.rt, c.appID, c.path}]
+			patchPaths.mu.RUnlock()
+			if kept != c.ok {
+				t.Errorf("%s: kept %v, want %v", c.path, kept, c.ok)
+			}
+		}
+	}
+}

@@ -13,12 +13,12 @@ import (
 // by the schemas PATCH engine to the stored document inside the directory's
 // compare-and-swap: no pre-read, no rendering, no second pass.
 func (c *call) patch(rt schemas.ResourceType, id string) {
-	body, err := c.decodeBody(0)
+	raw, err := c.readBody(0)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	ops, err := decodePatch(body)
+	ops, err := readPatch(raw)
 	if err != nil {
 		c.fail(err)
 		return

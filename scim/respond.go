@@ -92,6 +92,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, base string
 
 // decodeBody reads a JSON object request body of at most limit bytes.
 func (c *call) decodeBody(limit int64) (map[string]any, error) {
+	raw, err := c.readBody(limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(raw)
+}
+
+// readBody reads a JSON request body of at most limit bytes (the face's
+// MaxBodyBytes when limit <= 0), undecoded.
+func (c *call) readBody(limit int64) ([]byte, error) {
 	if !httpx.IsJSONMediaType(c.r.Header.Get("Content-Type")) {
 		return nil, newError(http.StatusUnsupportedMediaType, "",
 			"the request body must be application/scim+json or application/json")
@@ -99,8 +109,13 @@ func (c *call) decodeBody(limit int64) (map[string]any, error) {
 	if limit <= 0 {
 		limit = c.h.opts.MaxBodyBytes
 	}
-	var v any
-	if err := httpx.DecodeJSON(c.r, &v, limit); err != nil {
+	return httpx.ReadJSONBody(c.r, limit)
+}
+
+// decodeObject decodes a request body that must be a JSON object.
+func decodeObject(raw []byte) (map[string]any, error) {
+	v, err := httpx.DecodeJSONValue(raw)
+	if err != nil {
 		return nil, err
 	}
 	m, ok := v.(map[string]any)

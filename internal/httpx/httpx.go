@@ -44,22 +44,14 @@ func (e *SyntaxError) Error() string { return "invalid JSON: " + e.Reason }
 // *SyntaxError for bad input, and the errors of ReadBody for a body that does
 // not arrive.
 func DecodeJSON(r *http.Request, v any, limit int64) error {
-	if limit <= 0 {
-		limit = DefaultMaxBody
-	}
-	body, err := ReadBody(r, limit)
+	body, err := ReadJSONBody(r, limit)
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &SyntaxError{Reason: "the request body is empty"}
-	}
 	if p, ok := v.(*any); ok {
-		// An untyped body (the SCIM face's): decoded as encoding/json would,
-		// without its scanner's and reflection's allocations.
-		d, err := jsonw.Decode(body)
+		d, err := DecodeJSONValue(body)
 		if err != nil {
-			return &SyntaxError{Reason: err.Error()}
+			return err
 		}
 		*p = d
 		return nil
@@ -77,6 +69,35 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 		return &SyntaxError{Reason: "unexpected data after the JSON value"}
 	}
 	return nil
+}
+
+// ReadJSONBody is DecodeJSON's reading of the body, for a caller that
+// decodes it itself: at most limit bytes (DefaultMaxBody when limit <= 0),
+// and an empty body is a *SyntaxError.
+func ReadJSONBody(r *http.Request, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := ReadBody(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &SyntaxError{Reason: "the request body is empty"}
+	}
+	return body, nil
+}
+
+// DecodeJSONValue is DecodeJSON's decoding of an untyped body (into an
+// *any, as the SCIM face's are): as encoding/json with UseNumber would,
+// without its scanner's and reflection's allocations (jsonw.Decode); a bad
+// text is a *SyntaxError.
+func DecodeJSONValue(body []byte) (any, error) {
+	d, err := jsonw.Decode(body)
+	if err != nil {
+		return nil, &SyntaxError{Reason: err.Error()}
+	}
+	return d, nil
 }
 
 func fieldName(f string) string {

@@ -216,16 +216,16 @@ func (c *call) userForUpdate(id string) (cur *schemas.User, ifv int64, err error
 // result; pw is the password the request sets, which the directory hashes
 // before the update.
 func (c *call) updateUser(id string, pw *string, apply func(*schemas.User) error) {
-	cond := c.ifMatch()
-	updated, err := c.h.svc.UpdateUser(c.r.Context(), c.p, id, 0, directory.UserChange{
-		Password: passwordInput(pw),
-		Apply: func(u *schemas.User) error {
+	ch := directory.UserChange{Password: passwordInput(pw), Apply: apply}
+	if cond := c.ifMatch(); cond.present {
+		ch.Apply = func(u *schemas.User) error {
 			if err := cond.check(u.Version); err != nil {
 				return err
 			}
 			return apply(u)
-		},
-	})
+		}
+	}
+	updated, err := c.h.svc.UpdateUser(c.r.Context(), c.p, id, 0, ch)
 	if err != nil {
 		c.fail(err)
 		return

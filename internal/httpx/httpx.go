@@ -44,7 +44,7 @@ func (e *SyntaxError) Error() string { return "invalid JSON: " + e.Reason }
 // *SyntaxError for bad input, and the errors of ReadBody for a body that does
 // not arrive.
 func DecodeJSON(r *http.Request, v any, limit int64) error {
-	body, err := ReadJSONBody(r, limit)
+	body, err := ReadJSONBody(nil, r, limit)
 	if err != nil {
 		return err
 	}
@@ -72,13 +72,10 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 }
 
 // ReadJSONBody is DecodeJSON's reading of the body, for a caller that
-// decodes it itself: at most limit bytes (DefaultMaxBody when limit <= 0),
-// and an empty body is a *SyntaxError.
-func ReadJSONBody(r *http.Request, limit int64) ([]byte, error) {
-	if limit <= 0 {
-		limit = DefaultMaxBody
-	}
-	body, err := ReadBody(r, limit)
+// decodes it itself: appended to dst (see AppendBody), at most limit bytes
+// (DefaultMaxBody when limit <= 0), and an empty body is a *SyntaxError.
+func ReadJSONBody(dst []byte, r *http.Request, limit int64) ([]byte, error) {
+	body, err := AppendBody(dst, r, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +104,22 @@ func fieldName(f string) string {
 	return fmt.Sprintf("%q", f)
 }
 
+// commonJSONTypes are the Content-Type headers clients send most, which
+// IsJSONMediaType accepts without parsing.
+var commonJSONTypes = [...]string{"application/scim+json", "application/json",
+	"application/scim+json; charset=utf-8", "application/json; charset=utf-8"}
+
 // IsJSONMediaType reports whether a Content-Type header names JSON:
 // application/json or any application/*+json (such as application/scim+json),
 // with any parameters. An empty header is accepted as JSON.
 func IsJSONMediaType(contentType string) bool {
 	if contentType == "" {
 		return true
+	}
+	for _, common := range commonJSONTypes { // without ParseMediaType's allocations
+		if strings.EqualFold(contentType, common) {
+			return true
+		}
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {

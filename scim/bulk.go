@@ -298,6 +298,7 @@ func (c *call) runBulkOp(op bulkOp, created map[string]string) map[string]any {
 		return res
 	}
 	sub.route()
+	sub.releaseBody()
 	return rec.result(op, created)
 }
 
@@ -326,7 +327,9 @@ func (c *call) runBulkUserCreates(ops []bulkOp, created map[string]string) []map
 		subs[i], recs[i] = sub, rec
 		if !isObject { // what the single POST answers to such a body
 			var err error
-			if body, err = sub.decodeBody(0); err != nil {
+			body, err = sub.decodeBody(0)
+			sub.releaseBody() // decoded: nothing refers to it
+			if err != nil {
 				items[i].Err = err
 				continue
 			}

@@ -142,6 +142,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string, rou
 	}()
 	c := &call{h: h, w: sw, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base), routes: routes}
 	c.route()
+	c.releaseBody()
 }
 
 // scimWriter makes every response application/scim+json, whoever writes it

@@ -100,7 +100,9 @@ func (c *call) decodeBody(limit int64) (map[string]any, error) {
 }
 
 // readBody reads a JSON request body of at most limit bytes (the face's
-// MaxBodyBytes when limit <= 0), undecoded.
+// MaxBodyBytes when limit <= 0), undecoded, into a pooled buffer that is
+// the request's until it is answered (releaseBody): what is decoded from it
+// must not keep views of it (jsonw's values never do).
 func (c *call) readBody(limit int64) ([]byte, error) {
 	if !httpx.IsJSONMediaType(c.r.Header.Get("Content-Type")) {
 		return nil, newError(http.StatusUnsupportedMediaType, "",
@@ -109,7 +111,23 @@ func (c *call) readBody(limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = c.h.opts.MaxBodyBytes
 	}
-	return httpx.ReadJSONBody(c.r, limit)
+	if c.body == nil {
+		c.body = bodyBuffers.Get().(*[]byte)
+	}
+	b, err := httpx.ReadJSONBody((*c.body)[:0], c.r, limit)
+	if b != nil {
+		*c.body = b // keep what it grew to
+	}
+	return b, err
+}
+
+// releaseBody gives the request body's buffer back to the pool, once the
+// request is answered.
+func (c *call) releaseBody() {
+	if c.body != nil {
+		putBodyBuffer(c.body)
+		c.body = nil
+	}
 }
 
 // decodeObject decodes a request body that must be a JSON object.

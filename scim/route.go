@@ -25,6 +25,8 @@ type call struct {
 	internal bool
 	// groupNames caches groupDisplay for the request.
 	groupNames map[string]string
+	// body is the buffer the request body was read into (readBody).
+	body *[]byte
 	// wireOpts caches opts (built once the caller is authenticated).
 	wireOpts     wire.SCIMOptions
 	haveWireOpts bool

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -26,25 +27,53 @@ var ErrClientGone = errors.New("client closed request")
 // short wraps ErrClientGone, and any other failure (such as malformed chunked
 // encoding) is a *SyntaxError: none of them is a server fault.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	return AppendBody(nil, r, limit)
+}
+
+// AppendBody is ReadBody appending the body to dst (a buffer the caller
+// reuses), with ReadBody's limit and errors; it never reads more than one
+// byte past the limit.
+func AppendBody(dst []byte, r *http.Request, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	if err == nil {
-		return body, nil
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) { // grow, from 512 bytes as io.ReadAll does
+			dst = slices.Grow(dst, max(512, cap(dst)))
+		}
+		room := dst[len(dst):cap(dst)]
+		if left := limit + 1 - int64(len(dst)-start); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Body.Read(room)
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > limit {
+			return nil, fmt.Errorf("%w: the limit is %d bytes", ErrBodyTooLarge, limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return nil, bodyError(err)
+		}
 	}
+}
+
+// bodyError classifies a failed body read (see ReadBody).
+func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	var ne net.Error
 	switch {
 	case errors.As(err, &mbe):
-		return nil, fmt.Errorf("%w: the limit is %d bytes", ErrBodyTooLarge, mbe.Limit)
+		return fmt.Errorf("%w: the limit is %d bytes", ErrBodyTooLarge, mbe.Limit)
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		return nil, fmt.Errorf("%w: %w", ErrBodyTimeout, err)
+		return fmt.Errorf("%w: %w", ErrBodyTimeout, err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, context.Canceled):
-		return nil, fmt.Errorf("%w: %w", ErrClientGone, err)
+		return fmt.Errorf("%w: %w", ErrClientGone, err)
 	}
-	return nil, &SyntaxError{Reason: "the request body could not be read: " + err.Error()}
+	return &SyntaxError{Reason: "the request body could not be read: " + err.Error()}
 }
 
 // LimitUnauthenticated bounds what a request served before its caller is

@@ -91,3 +91,43 @@ func TestDecodeAllocations(t *testing.T) {
 		t.Fatalf("%v allocations to decode a PATCH", n)
 	}
 }
+
+// TestDecodeKeepsNoViews: nothing Decode (or a Scanner's Value and String)
+// returns refers to the input, so that a caller may reuse the input's
+// buffer once it is decoded (the SCIM face pools request bodies).
+func TestDecodeKeepsNoViews(t *testing.T) {
+	text := `{"userName":"ada","custom_key":"v\u00e9","n":12.50,"a":["x","work",{"k":"esc\"aped"}],"t":true}`
+	want, err := Decode([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte(text)
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewScanner(b)
+	var str string
+	vals := map[string]any{}
+	if err := s.Object(func(key []byte) error {
+		var err error
+		if string(key) == "userName" {
+			str, err = s.String()
+		} else {
+			vals[string(key)], err = s.Value()
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 'X'
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after the input was overwritten, Decode's value is %v, want %v", got, want)
+	}
+	vals["userName"] = str
+	if !reflect.DeepEqual(any(vals), want) {
+		t.Errorf("after the input was overwritten, the Scanner's values are %v, want %v", vals, want)
+	}
+}

@@ -15,7 +15,6 @@ const (
 	fbAdmins
 	fbSessions
 	fbLoginFailures
-	fbUserVersions
 	fbUserGroups
 	fbGroupMembers
 	fbAppUsers
@@ -55,7 +54,6 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		fbAdmins:        {bucketAdmins, 0},
 		fbSessions:      {bucketSessions, 0},
 		fbLoginFailures: {bucketLoginFailures, 0},
-		fbUserVersions:  {bucketUserVersions, 0.9},
 		fbUserGroups:    {bucketUserGroups, 0},
 		fbGroupMembers:  {bucketGroupMembers, 0},
 		fbAppUsers:      {bucketAppUsers, 0},

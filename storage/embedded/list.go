@@ -568,9 +568,9 @@ func listAll(l *lister) error {
 	if !any {
 		return nil
 	}
-	// The versions are keyed like the records, a few bytes each instead of
-	// a whole user: skip to the offset on them, then read the page.
-	vc := l.r.versions().Cursor()
+	// The search rows are keyed like the records, a few bytes each instead
+	// of a whole user: skip to the offset on them, then read the page.
+	vc := l.r.search.rows().Cursor()
 	first, _ := vc.First()
 	if l.after != nil {
 		if first, _ = vc.Seek(l.after); first != nil && bytes.Equal(first, l.after) {
@@ -665,19 +665,9 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 		items = items[:0]
 		return ctx.Err()
 	}
-	// The versions are keyed like the records: a second cursor walks them
-	// in step instead of a lookup per user.
-	c, vc := r.recs().Cursor(), r.versions().Cursor()
-	vk, vv := vc.First()
+	c := r.recs().Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		for vk != nil && bytes.Compare(vk, k) < 0 {
-			vk, vv = vc.Next()
-		}
-		version := int64(0)
-		if bytes.Equal(vk, k) {
-			version = decodeVersion(vv)
-		}
-		items = append(items, item{id: string(k), v: v, version: version})
+		items = append(items, item{id: string(k), v: v, version: recordVersion(v)})
 		if len(items) == chunk {
 			if err := flush(); err != nil {
 				return nil, err

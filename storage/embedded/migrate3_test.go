@@ -29,6 +29,9 @@ func TestMigrateFormat3(t *testing.T) {
 	// Make it the file format 3 wrote: the three indexes, and one clash.
 	clashKey := "shared-login@example.org"
 	updateFile(t, dir, func(tx *bolt.Tx) error {
+		if err := toFormat5(tx); err != nil { // versions in userVersions, as in format 3
+			return err
+		}
 		for kind, name := range bucketsV3 {
 			bk, err := tx.CreateBucket(name)
 			if err != nil {

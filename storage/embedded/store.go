@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -35,15 +36,20 @@ const FileName = "scimd.db"
 // not yet written into the postings bucket): a binary of version 4 would
 // read the postings without it, and its writes would leave the pending rows
 // stale, so it must refuse the file; Open migrates a version-4 file by
-// creating the bucket, empty, and writing the version. A file of any other
-// version is refused.
-const formatVersion = "5"
+// creating the bucket, empty, and writing the version. Version 6 keeps a
+// user's record version in its record (userCodecV2) instead of the
+// userVersions bucket, which it no longer has: a write of a user touches
+// one bucket and one page fewer. Open migrates a version-5 file (and a
+// version-3 or -4 file after bringing it to 5) with migrateV5: in chunks,
+// resumable. A file of any other version is refused.
+const formatVersion = "6"
 
-// formatV1, formatV3 and formatV4 are the layouts Open migrates from.
+// formatV1, formatV3, formatV4 and formatV5 are the layouts Open migrates from.
 const (
 	formatV1 = "1"
 	formatV3 = "3"
 	formatV4 = "4"
+	formatV5 = "5"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -62,9 +68,11 @@ var (
 	bucketSessions = []byte("sessions")
 
 	// Users live only in the file (since format 2). Next to their records:
-	// their versions (id → 8-byte big-endian), their memberships in both
-	// directions and their application assignments (pairKey(a, b) → empty),
-	// and one bucket per unique user index (normalized value → id).
+	// their memberships in both directions and their application
+	// assignments (pairKey(a, b) → empty), and one bucket per unique user
+	// index (normalized value → id). Formats 2 to 5 also had userVersions
+	// (id → the record's version, 8 bytes big-endian), which migrateV5 moves
+	// into the records.
 	bucketUserVersions = []byte("userVersions")
 	bucketUserGroups   = []byte("userGroups")   // pairKey(user, group)
 	bucketGroupMembers = []byte("groupMembers") // pairKey(group, user)
@@ -256,15 +264,17 @@ func (s *Store) init() error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
-		if from != nil && string(from) != formatVersion && string(from) != formatV1 && string(from) != formatV3 && string(from) != formatV4 {
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q and %q)",
-				from, formatVersion, formatV1, formatV3, formatV4)
+		switch string(from) {
+		case "", formatVersion, formatV1, formatV3, formatV4, formatV5:
+		default:
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q and %q)",
+				from, formatVersion, formatV1, formatV3, formatV4, formatV5)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
 		}
-		if string(from) == formatV4 { // the bucket it lacked is created
-			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
+		if string(from) == formatV4 { // the bucket it lacked is created; then migrateV5
+			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV5))
 		}
 		if from == nil {
 			meta := tx.Bucket(bucketMeta)
@@ -319,7 +329,64 @@ func (s *Store) init() error {
 	if err := rebuildSearch(s.db); err != nil {
 		return fmt.Errorf("rebuild the search index: %w", err)
 	}
+	if err := migrateV5(s.db); err != nil {
+		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatVersion, err)
+	}
 	return nil
+}
+
+// keyRecordVersions (meta) says that migrateV5 wrote every user's version
+// into its record; keyRecordVersionsTo is the last user it did (its
+// progress, see inChunks).
+var (
+	keyRecordVersions   = []byte("recordVersions")
+	keyRecordVersionsTo = []byte("recordVersionsUpTo")
+)
+
+// migrateV5 brings a file of format 5 to format 6 (it does nothing to any
+// other): it rewrites each user record of codec userCodecV1 as a
+// userCodecV2 record holding the version the userVersions bucket held for
+// the user, in transactions of migrateChunk users that each record how far
+// they got (inChunks), so that a crash resumes it; then, in one last
+// transaction, it deletes userVersions and writes the format.
+func migrateV5(db *bolt.DB) error {
+	var is5 bool
+	if err := db.View(func(tx *bolt.Tx) error {
+		is5 = string(tx.Bucket(bucketMeta).Get(keyFormat)) == formatV5
+		return nil
+	}); err != nil || !is5 {
+		return err
+	}
+	err := inChunks(db, keyRecordVersions, keyRecordVersionsTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+		recs, versions := tx.Bucket(bucketUsers), tx.Bucket(bucketUserVersions)
+		recs.FillPercent = fileBucketSpecs[fbUsers].fill
+		return recs, func(id, rec []byte) error {
+			if len(rec) == 0 || rec[0] != userCodecV1 {
+				return fmt.Errorf("user %s: not a record of format %s (first byte %#x)", id, formatV5, rec[:min(1, len(rec))])
+			}
+			var version []byte
+			if versions != nil {
+				version = versions.Get(id)
+			}
+			nu := make([]byte, recordHeader, recordHeader+len(rec)-1)
+			nu[0] = userCodecV2
+			setRecordVersion(nu, decodeVersion(version))
+			return recs.Put(id, append(nu, rec[1:]...))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketUserVersions); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Delete(keyRecordVersions); err != nil {
+			return err
+		}
+		return meta.Put(keyFormat, []byte(formatVersion))
+	})
 }
 
 // migrateV3 drops the userName, email and phone indexes of a format-3 file:
@@ -348,7 +415,7 @@ func migrateV3(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
+	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV5)) // then migrateV5
 }
 
 // createBuckets creates every bucket of the file that does not exist yet.

@@ -25,8 +25,49 @@ import (
 // The decoded form is the one encoding/json gave format 1: empty lists and
 // maps come back nil, free-form numbers as json.Number, times in UTC.
 
-// userCodecV1 is the first byte of every binary user record.
-const userCodecV1 = 0xB1
+// userCodecV2 is the first byte of every user record of a current file:
+// the 8-byte big-endian version of the record follows (see recordVersion),
+// then the fields. userCodecV1 was the first byte of a record of formats 2
+// to 5: the fields without a version (the userVersions bucket held it); the
+// decoders read both, for the migrations that run before migrateV5.
+const (
+	userCodecV2 = 0xB2
+	userCodecV1 = 0xB1
+)
+
+// recordHeader is the length of a userCodecV2 record's header: the codec
+// byte and the version.
+const recordHeader = 1 + 8
+
+// recordVersion returns the version a user record holds: the user's
+// version less its number of membership changes (users.version). 0 for a
+// record of format 5 or older, and for nil (no record).
+func recordVersion(rec []byte) int64 {
+	if len(rec) < recordHeader || rec[0] != userCodecV2 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(rec[1:recordHeader]))
+}
+
+// setRecordVersion sets the version of the userCodecV2 record rec in place.
+func setRecordVersion(rec []byte, v int64) {
+	binary.BigEndian.PutUint64(rec[1:recordHeader], uint64(v))
+}
+
+// recordBody checks the codec byte of a user record and skips its header.
+func (r *rbuf) recordBody() {
+	switch c := r.byte(); c {
+	case userCodecV2:
+		if len(r.b) < recordHeader-1 {
+			r.fail(errShortRecord)
+			return
+		}
+		r.b = r.b[recordHeader-1:]
+	case userCodecV1:
+	default:
+		r.fail(fmt.Errorf("not a user record (first byte %#x)", c))
+	}
+}
 
 // Tags of free-form values.
 const (
@@ -192,10 +233,13 @@ func (w *wbuf) multi(ms []schemas.MultiValue) {
 	}
 }
 
-// encodeUserRecord returns the record of u (its Version and GroupIDs left out).
+// encodeUserRecord returns the record of u (its GroupIDs left out), with
+// u.Version as the record's version: the writer sets the version it stores
+// (setRecordVersion in batch.putUser).
 func encodeUserRecord(u *schemas.User) ([]byte, error) {
 	w := &wbuf{b: make([]byte, 0, 512)}
-	w.byte(userCodecV1)
+	w.byte(userCodecV2)
+	w.b = binary.BigEndian.AppendUint64(w.b, uint64(u.Version))
 	for _, s := range []string{u.ID, u.UserName, u.ExternalID,
 		u.Name.Formatted, u.Name.FamilyName, u.Name.GivenName, u.Name.MiddleName, u.Name.HonorificPrefix, u.Name.HonorificSuffix,
 		u.DisplayName, u.NickName, u.ProfileURL, u.Title, u.UserType, u.PreferredLanguage, u.Locale, u.Timezone, u.Birthday,
@@ -481,9 +525,7 @@ func decodeUserView(b []byte) (*schemas.User, error) { return decodeRecord(&rbuf
 // strings point into b, as decodeUserView's.
 func recordNames(b []byte) (userName, displayName string, err error) {
 	r := &rbuf{b: b, noCopy: true}
-	if c := r.byte(); c != userCodecV1 {
-		return "", "", fmt.Errorf("not a user record (first byte %#x)", c)
-	}
+	r.recordBody()
 	r.view() // id
 	userName = r.view()
 	for range 7 { // externalId and the six parts of name
@@ -494,8 +536,8 @@ func recordNames(b []byte) (userName, displayName string, err error) {
 }
 
 func decodeRecord(r *rbuf) (*schemas.User, error) {
-	if c := r.byte(); c != userCodecV1 {
-		return nil, fmt.Errorf("not a user record (first byte %#x)", c)
+	if r.recordBody(); r.err != nil {
+		return nil, r.err
 	}
 	u := &schemas.User{}
 	u.ID, u.UserName, u.ExternalID = r.str(), r.str(), r.str()

@@ -10,8 +10,9 @@ import (
 )
 
 // TestUserCodecRoundTrip checks that a user with every field set comes back
-// from its record unchanged (but for Version and GroupIDs, stored apart), and
-// that a record cut anywhere is an error, never a panic or a wrong user.
+// from its record unchanged (but for GroupIDs, stored apart, and Version,
+// which the record's header holds: recordVersion), and that a record cut
+// anywhere is an error, never a panic or a wrong user.
 func TestUserCodecRoundTrip(t *testing.T) {
 	var u schemas.User
 	schematest.Fill(t, &u)
@@ -36,6 +37,10 @@ func TestUserCodecRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, &want)
 	}
+	if v := recordVersion(enc); v != u.Version || u.Version == 0 {
+		t.Errorf("the record's version is %d, want %d (not 0)", v, u.Version)
+	}
+	got.Version = u.Version
 	again, _ := encodeUserRecord(got)
 	if string(again) != string(enc) {
 		t.Error("the decoded user encodes differently: the encoding is not deterministic")

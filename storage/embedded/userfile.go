@@ -13,9 +13,9 @@ import (
 )
 
 // Users are read from the file on demand. A user is its record in the users
-// bucket (the document without Version and GroupIDs), its version in the
-// userVersions bucket and its groups in the userGroups bucket: a membership
-// change writes two small keys and a version, never the user's record. The
+// bucket (the document without GroupIDs, headed by the record's version; see
+// recordVersion) and its groups in the userGroups bucket: a membership
+// change writes two small keys and a count, never the user's record. The
 // indexes are buckets of the same file, changed in the same transaction as the
 // records, so nothing is rebuilt at open.
 
@@ -89,7 +89,6 @@ func (s *Store) usersOf(tx *bolt.Tx) *users {
 }
 
 func (r *users) recs() *bolt.Bucket     { return r.bucket(fbUsers) }
-func (r *users) versions() *bolt.Bucket { return r.bucket(fbUserVersions) }
 func (r *users) groups() *bolt.Bucket   { return r.bucket(fbUserGroups) }   // pairKey(user, group)
 func (r *users) members() *bolt.Bucket  { return r.bucket(fbGroupMembers) } // pairKey(group, user)
 func (r *users) apps() *bolt.Bucket     { return r.bucket(fbAppUsers) }
@@ -105,15 +104,19 @@ func (r *users) ix(kind uniqueKind) *bolt.Bucket { return r.bucket(fbIndex + fil
 func (r *users) exists(id string) bool { return id != "" && r.recs().Get([]byte(id)) != nil }
 
 // version returns the version of the user (0: no such user): the version
-// of its record (userVersions) plus the number of changes of its memberships
-// (memberCount). The count sits in userGroups next to the user's memberships,
-// on the page a membership change writes anyway, so that the change gives the
-// user a new version without writing a page of userVersions per member.
+// of its record (recordVersion) plus the number of changes of its
+// memberships (memberCount). The count sits in userGroups next to the user's
+// memberships, on the page a membership change writes anyway, so that the
+// change gives the user a new version without rewriting its record.
 func (r *users) version(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	return decodeVersion(r.versions().Get([]byte(id))) + r.memberCount(id)
+	rec := r.recs().Get([]byte(id))
+	if rec == nil {
+		return 0
+	}
+	return recordVersion(rec) + r.memberCount(id)
 }
 
 // memberKey is the key, in userGroups, of the number of membership changes
@@ -126,10 +129,12 @@ func (r *users) memberCount(id string) int64 {
 	return decodeVersion(r.groups().Get(memberKey(id)))
 }
 
-// putVersion stores v as the user's version: its record's version is v less
-// its membership count.
-func (r *users) putVersion(id string, v int64) error {
-	return r.versions().Put([]byte(id), encodeVersion(v-r.memberCount(id)))
+// putRecord stores rec, the record of user id (encodeUserRecord), as the
+// record of the user's version v: the version rec holds becomes v less the
+// user's membership count.
+func (r *users) putRecord(id string, v int64, rec []byte) error {
+	setRecordVersion(rec, v-r.memberCount(id))
+	return r.recs().Put([]byte(id), rec)
 }
 
 // get decodes the user, or returns nil when it does not exist.
@@ -151,15 +156,10 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: user %s: %w", id, err)
 	}
-	r.complete(u)
-	return u, nil
-}
-
-// complete sets the version and groups of a decoded user record.
-func (r *users) complete(u *schemas.User) {
 	var n int64
 	u.GroupIDs, n = r.groupsOf(u.ID)
-	u.Version = decodeVersion(r.versions().Get([]byte(u.ID))) + n
+	u.Version = recordVersion(v) + n
+	return u, nil
 }
 
 // groupsOf returns the groups of the user, ascending, and its number of
@@ -237,12 +237,9 @@ func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
 }
 
 // writeUserIndexes writes what the indexes hold for user u (all new to them)
-// into the buckets of r: versions, memberships, assignments and unique keys.
-// Used by the migration of a format-1 file.
+// into the buckets of r: memberships, assignments and unique keys. Used by
+// the migration of a format-1 file.
 func (r *users) writeUserIndexes(u *schemas.User) error {
-	if err := r.versions().Put([]byte(u.ID), encodeVersion(u.Version)); err != nil {
-		return err
-	}
 	for _, e := range emailKeys(u) {
 		if err := r.emails().Put(pairKey(e, u.ID), present); err != nil {
 			return err
@@ -370,13 +367,10 @@ func (r *users) changeMember(group, user string, in bool, changes int64) error {
 	return r.groups().Put(memberKey(user), encodeVersion(changes+1))
 }
 
-// forget removes what userGroups and userVersions hold of a deleted user
-// beyond its memberships: its version and membership count.
+// forget removes what userGroups holds of a deleted user beyond its
+// memberships: its membership count.
 func (r *users) forget(id string) error {
-	if err := r.groups().Delete(memberKey(id)); err != nil {
-		return err
-	}
-	return r.versions().Delete([]byte(id))
+	return r.groups().Delete(memberKey(id))
 }
 
 // migrateChunk is the number of users migrateV1 rewrites per transaction:

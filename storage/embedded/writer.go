@@ -420,10 +420,10 @@ func (b *batch) checkUser(id string, old, nu *userImage) error {
 	return b.claim(kExtID, id, nu.keys[kExtID])
 }
 
-// putUser stages u (already checked) with its record enc, replacing the
-// stored version whose image is old (nil: u is new) by u, whose image is
-// nu: the record, its version, and every index entry that differs between
-// the two images.
+// putUser stages u (already checked) with its record enc (which it sets the
+// stored version of), replacing the stored version whose image is old (nil:
+// u is new) by u, whose image is nu: the record and every index entry that
+// differs between the two images.
 func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 	b.staged++
 	if err := b.moveUserKeys(u.ID, old, nu); err != nil {
@@ -463,9 +463,6 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 			}
 		}
 	}
-	if err := b.u.putVersion(u.ID, u.Version); err != nil {
-		return err
-	}
 	if err := b.u.moveEmails(u.ID, oldEmails, nu.emails); err != nil {
 		return err
 	}
@@ -475,7 +472,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 		}
 	}
 	setIn(&b.users, u.ID, u)
-	return b.u.recs().Put([]byte(u.ID), enc)
+	return b.u.putRecord(u.ID, u.Version, enc)
 }
 
 // moveUserKeys moves the unique and login keys of user id from the image
@@ -539,8 +536,8 @@ func (b *batch) deleteUser(id string, old *userImage) error {
 }
 
 // setMembership makes the user a member of the group (in) or not, and gives
-// it a new version when that changes its membership. The user's record and
-// its userVersions entry are not touched: the keys written are next to each
+// it a new version when that changes its membership. The user's record is
+// not touched: the keys written are next to each
 // other in userGroups (see users.version), plus one in groupMembers.
 func (b *batch) setMembership(group, user string, in bool) error {
 	member, changes := b.u.memberState(walk(b.u.groups()), group, user)

@@ -10,8 +10,9 @@
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
 // tokens, events, …) and a meta bucket holding the format version, the
-// number of users and the signing keys. Format 4 (this one) keeps next to the
-// user records their versions (userVersions), their memberships in both
+// number of users and the signing keys. Format 6 (this one) keeps each
+// user's record version in its record, and next to the user records their
+// memberships in both
 // directions (userGroups, groupMembers), their application assignments
 // (appUsers), the unique user indexes (ix.externalId, and ix.login: the
 // userName, primary email and primary phone keys in one key space, which
@@ -23,9 +24,11 @@
 // (indexAllEvents). Open migrates a file of format 1
 // (JSON user records holding their version and groups, indexes rebuilt in
 // memory at every open) in chunks of users, each its own transaction,
-// resuming after a crash, and a file of format 3 (separate userName, email
-// and phone indexes, dropped by migrateV3 in one transaction); it refuses
-// any other format. Only one
+// resuming after a crash, a file of format 3 (separate userName, email
+// and phone indexes, dropped by migrateV3 in one transaction), 4 (no
+// pendingPosts) and 5 (versions in a userVersions bucket, moved into the
+// records by migrateV5 in chunks, resuming after a crash); it refuses any
+// other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability
@@ -57,7 +60,7 @@
 // atomic. A membership change writes two small keys and increments the
 // user's membership count, which sits next to its memberships in userGroups
 // (a user's version is its record's version plus that count), so it writes
-// neither the user's record nor its userVersions entry.
+// not the user's record.
 //
 // # Indexes
 //

@@ -327,8 +327,9 @@ type rowMatch struct {
 
 // count checks the candidates in row order until more than limit match
 // (limit > 0) or every one is checked; then rows are the matches, sure
-// too, and f is nil. Stopped early, rows stay the candidates, sure gains
-// the matches found, and capped is set.
+// too, f is nil and capped is clear (a count stopped before is exact now).
+// Stopped early, rows stay the candidates, sure gains the matches found,
+// and capped is set.
 func (m *rowMatch) count(ctx context.Context, limit int) error {
 	if m.f == nil {
 		return nil
@@ -382,7 +383,7 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 		m.sure = unionRows(m.sure, out)
 		return ctx.Err()
 	}
-	m.rows, m.sure, m.f, m.all = out, out, nil, false
+	m.rows, m.sure, m.f, m.all, m.capped = out, out, nil, false, false
 	return ctx.Err()
 }
 

@@ -276,7 +276,10 @@ func testSortedEqualsScan(t *testing.T) {
 	}
 	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
 	filters := []string{"", `name.familyName co "opp"`, `userName sw "gr"`, `userName sw "grace.h"`, `userName co "lov" or displayName co "hop"`,
-		`title eq "Engineer"`, `userName eq "ab"`}
+		`title eq "Engineer"`, `userName eq "ab"`,
+		// Few candidates among many users, more matches than the count
+		// limit: the count stops, then the sort checks every candidate.
+		`userName sw "ada."`}
 	for _, fe := range filters {
 		var f schemas.Filter
 		if fe != "" {

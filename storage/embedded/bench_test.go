@@ -298,6 +298,14 @@ func BenchmarkListFilterUserNameCoRare(b *testing.B) {
 	n := benchName() // "<given>.<family>.<i>": the family name and the number
 	listBench(b, fmt.Sprintf("userName co %q", n[strings.Index(n, ".")+1:]), 1)
 }
+
+// BenchmarkListFilterUserNameCoTail is scimload's default co filter,
+// `userName co "{tail}"` for a user with a small number: "<family>.42"
+// matches the users of that family numbered 42, 420–429, 4200–4299, ….
+func BenchmarkListFilterUserNameCoTail(b *testing.B) {
+	n := storagetest.NewUser(42).UserName
+	listBench(b, fmt.Sprintf("userName co %q", n[strings.Index(n, ".")+1:]), -1)
+}
 func BenchmarkListFilterUserNameSw(b *testing.B) {
 	n := benchName() // "<given>.<family>.": 1 in 625 users
 	listBench(b, fmt.Sprintf("userName sw %q", n[:strings.LastIndex(n, ".")+1]), -1)

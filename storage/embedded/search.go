@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -333,6 +334,25 @@ type search struct {
 	pendLoaded bool
 	pendRows   []uint32
 	pendCur    [][]byte
+
+	// postCur and postKey serve postValue: one cursor for every posting a
+	// search reads (bbolt's Bucket.Get makes a cursor each time).
+	postCur *bolt.Cursor
+	postKey []byte
+}
+
+// postValue returns the posting value of key (a trigram, a prefix or a
+// fact) in block, nil when the block has none.
+func (s *search) postValue(block uint32, key string) []byte {
+	if s.postCur == nil {
+		s.postCur = s.post().Cursor()
+	}
+	s.postKey = append(binary.BigEndian.AppendUint32(s.postKey[:0], block), key...)
+	k, v := s.postCur.Seek(s.postKey)
+	if !bytes.Equal(k, s.postKey) {
+		return nil
+	}
+	return v
 }
 
 func (s *search) rows() *bolt.Bucket { return s.bucket(fbUserRows) }
@@ -483,12 +503,6 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 	if blocks == 0 {
 		return nil
 	}
-	// Order the trigrams by their postings in the last block, a sample of
-	// the directory: the rarest first, so that most blocks end at one read.
-	kb := make([]byte, 0, 16)
-	key := func(t string, block uint32) []byte {
-		return append(binary.BigEndian.AppendUint32(kb[:0], block), t...)
-	}
 	// The order: greedily the key that leaves the fewest candidates in a
 	// sample of the directory (a few blocks: the last full ones and two in
 	// the middle), starting with the rarest — keys that only narrow
@@ -506,7 +520,7 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 	for _, t := range tris {
 		var rows []uint32
 		for _, b := range sampled {
-			offs = appendMasked(offs[:0], s.post().Get(key(t, b)), mask)
+			offs = appendMasked(offs[:0], s.postValue(b, t), mask)
 			for _, o := range offs {
 				rows = append(rows, b*blockRows+uint32(o))
 			}
@@ -529,7 +543,7 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 	for block := range blocks {
 		offs = offs[:0]
 		for i, t := range tris {
-			v := s.post().Get(key(t, block))
+			v := s.postValue(block, t)
 			if i == 0 {
 				offs = appendMasked(offs, v, mask)
 			} else {
@@ -548,13 +562,20 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 }
 
 // keyRows returns the rows (sorted) posted under one key with a bit of
-// mask, and those of them with a bit of sure.
+// mask, and those of them with a bit of sure. When every entry with a bit
+// of mask has one of sure, the two are the same slice.
 func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
 	s.loadPending()
-	kb := make([]byte, 0, 8)
+	allSure := sure&mask == mask
+	blocks := s.blocks()
 	p := 0 // the first pending row not before the entry
-	for block := range s.blocks() {
-		v := s.post().Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
+	for block := range blocks {
+		v := s.postValue(block, key)
+		if n := len(rows) + len(v)/entrySize; n > cap(rows) {
+			// Room for what the blocks read so far predict for all of
+			// them: one allocation instead of a doubling every few blocks.
+			rows = slices.Grow(rows, int(uint64(n)*uint64(blocks)/uint64(block+1))-len(rows))
+		}
 		for i := 0; i+entrySize <= len(v); i += entrySize {
 			if m := v[i+2]; m&mask != 0 {
 				row := block*blockRows + uint32(binary.BigEndian.Uint16(v[i:]))
@@ -565,7 +586,7 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 					continue // its current postings are pending
 				}
 				rows = append(rows, row)
-				if m&sure != 0 {
+				if !allSure && m&sure != 0 {
 					sureRows = append(sureRows, row)
 				}
 			}
@@ -574,6 +595,9 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 	if len(s.pendRows) > 0 {
 		pr, ps := s.pendingMatches([]string{key}, mask, sure)
 		rows, sureRows = unionRows(rows, pr), unionRows(sureRows, ps)
+	}
+	if allSure {
+		sureRows = rows
 	}
 	return rows, sureRows
 }
@@ -591,11 +615,9 @@ func (s *search) filterFact(rows []uint32, key string) []uint32 {
 	s.loadPending()
 	k := keyOf(key)
 	var out []uint32
-	kb := make([]byte, 0, 8)
-	post := s.post()
 	for i := 0; i < len(rows); {
 		block := rows[i] / blockRows
-		v := post.Get(append(binary.BigEndian.AppendUint32(kb[:0], block), key...))
+		v := s.postValue(block, key)
 		e := 0
 		for ; i < len(rows) && rows[i]/blockRows == block; i++ {
 			if p, ok := slices.BinarySearch(s.pendRows, rows[i]); ok {

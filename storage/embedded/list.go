@@ -240,20 +240,19 @@ func (s *Store) listIndexed(ctx context.Context, l *lister) (ok bool, err error)
 			return false, nil
 		}
 		m.r = l.r
-		if err := m.count(ctx, l.q.CountLimit); err != nil {
-			return true, err
-		}
-		l.page.Total, l.page.Capped = m.total(l.q.CountLimit)
-	} else {
+	}
+	if l.ix != nil {
+		return true, pageSorted(ctx, l, m) // counts as it pages
+	}
+	if m == nil {
 		l.page.Total = countUsers(l.tx)
+		return true, listAll(l)
 	}
-	if l.ix == nil {
-		if m == nil {
-			return true, listAll(l)
-		}
-		return true, pageOfRows(ctx, l, m)
+	if err := m.count(ctx, l.q.CountLimit); err != nil {
+		return true, err
 	}
-	return true, pageSorted(ctx, l, m)
+	l.page.Total, l.page.Capped = m.total(l.q.CountLimit)
+	return true, pageOfRows(ctx, l, m)
 }
 
 // listEvaluated answers any listing in memory: the candidates (planned, or

@@ -187,12 +187,57 @@ func oldSearchLayout(t *testing.T, dir string) {
 	})
 }
 
-// TestRebuildSearch checks that a file with the search buckets of before is
-// rebuilt at Open — resuming after a crash half-way — and then answers as a
+// searchLayoutV2 rewrites the postings of a closed store's file as
+// searchFormat 2 had them: blocks of 1,024 rows.
+func searchLayoutV2(t *testing.T, dir string) {
+	t.Helper()
+	const v2Rows = 1024
+	updateFile(t, dir, func(tx *bolt.Tx) error {
+		old := make(map[string][]byte)
+		err := tx.Bucket(bucketPostings).ForEach(func(k, v []byte) error {
+			block := binary.BigEndian.Uint32(k)
+			for i := 0; i+entrySize <= len(v); i += entrySize {
+				row := block*blockRows + uint32(binary.BigEndian.Uint16(v[i:]))
+				k2 := string(binary.BigEndian.AppendUint32(nil, row/v2Rows)) + string(k[4:])
+				old[k2] = append(binary.BigEndian.AppendUint16(old[k2], uint16(row%v2Rows)), v[i+2])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketPostings); err != nil {
+			return err
+		}
+		post, err := tx.CreateBucket(bucketPostings)
+		if err != nil {
+			return err
+		}
+		for k, v := range old {
+			if err := post.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySearchFormat, []byte("2"))
+	})
+}
+
+// TestRebuildSearch checks that a file with the search buckets of before —
+// format 1's trigrams without masks, format 2's blocks of 1,024 rows — is
+// rebuilt at Open, resuming after a crash half-way, and then answers as a
 // full scan does.
 func TestRebuildSearch(t *testing.T) {
 	defer func(n int) { rebuildChunk = n }(rebuildChunk)
 	rebuildChunk = blockRows
+	for _, c := range []struct {
+		name string
+		old  func(*testing.T, string)
+	}{{"format1", oldSearchLayout}, {"format2", searchLayoutV2}} {
+		t.Run(c.name, func(t *testing.T) { testRebuildSearch(t, c.old) })
+	}
+}
+
+func testRebuildSearch(t *testing.T, oldLayout func(*testing.T, string)) {
 	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
@@ -202,7 +247,7 @@ func TestRebuildSearch(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	oldSearchLayout(t, dir)
+	oldLayout(t, dir)
 	// One transaction of the rebuild, then a "crash".
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
@@ -232,7 +277,7 @@ func TestRebuildSearch(t *testing.T) {
 	}
 	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
 	for _, expr := range []string{`name.familyName co "opp"`, `userName sw "grace."`, `emails.value co "opp"`, `userName co "lov" or displayName co "hop"`,
-		`meta.created gt "2024-01-01T00:00:30Z" and userName co "ada"`} {
+		`meta.created gt "2024-01-01T00:00:30Z" and userName co "ada"`, `userName co "ace.hopper.4"`} {
 		checkFilter(t, s, expr, scim)
 	}
 	checkFilter(t, s, `status eq "disabled"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect})
@@ -279,7 +324,8 @@ func testSortedEqualsScan(t *testing.T) {
 		`title eq "Engineer"`, `userName eq "ab"`,
 		// Few candidates among many users, more matches than the count
 		// limit: the count stops, then the sort checks every candidate.
-		`userName sw "ada."`}
+		`userName sw "ada."`,
+		`displayName co "ce"`} // no trigram: every search record checked
 	for _, fe := range filters {
 		var f schemas.Filter
 		if fe != "" {

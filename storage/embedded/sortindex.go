@@ -210,27 +210,42 @@ func (w *sortWrites) flush(bk *bolt.Bucket) error {
 	return nil
 }
 
-// pageSorted sets the page of the users of m (every user when nil) in the
-// order of l.ix. It walks the index until the page is full when that
-// visits fewer keys than reading and sorting the candidates' search
-// records costs — a walk stopped at that budget (the candidates sort late)
-// sorts them after all — else it sorts them.
+// pageSorted sets the page and the total of the users of m (every user
+// when nil) in the order of l.ix. It walks the index until the page is
+// full when that visits fewer keys than reading and sorting the
+// candidates' search records costs — a walk stopped at that budget (the
+// candidates sort late) sorts them after all — else it sorts them. A walk
+// (or no page) counts the matches first, up to q.CountLimit; a sort reads
+// each candidate's search record once, to check it and to take its sort
+// key, so that its count is exact for the same reads.
 func pageSorted(ctx context.Context, l *lister, m *rowMatch) error {
 	from, to, any := l.bounds()
-	if !any {
-		return nil
-	}
 	stored := countUsers(l.tx)
-	var in func(row uint32) bool
 	n, budget := stored, -1
 	if m != nil {
-		in = m.member()
 		n = max(m.size(stored), 1)
 		// Sorting reads a search record per candidate, about ten key visits.
 		budget = 10*n + min(to, stored)
 	}
 	// Walking visits about to·users/n keys.
-	if m == nil || int64(min(to, stored))*int64(stored)/int64(n) < int64(budget) {
+	walk := m == nil || int64(min(to, stored))*int64(stored)/int64(n) < int64(budget)
+	switch {
+	case m == nil:
+		l.page.Total = stored
+	case walk || !any || m.all || m.f == nil:
+		if err := m.count(ctx, l.q.CountLimit); err != nil {
+			return err
+		}
+		l.page.Total, l.page.Capped = m.total(l.q.CountLimit)
+	}
+	if !any {
+		return nil
+	}
+	if walk {
+		var in func(row uint32) bool
+		if m != nil {
+			in = m.member()
+		}
 		ids, more, done := walkSorted(l.r.sortKeys(), l.ix, l.desc, in, l.after, from, to, budget)
 		if m != nil && m.err != nil {
 			return m.err
@@ -243,16 +258,21 @@ func pageSorted(ctx context.Context, l *lister, m *rowMatch) error {
 			return ctx.Err()
 		}
 	}
-	if m.f != nil {
-		// Every candidate checked: the count is exact now.
+	if m.f != nil && m.all {
+		// A count stopped at the limit over every user: finish it, leaving
+		// the matches as rows.
 		if err := m.count(ctx, 0); err != nil {
 			return err
 		}
 		l.page.Total, l.page.Capped = m.total(0)
 	}
-	ids, more, err := sortRows(l, m.rows, from, to)
+	checks := m.f != nil
+	ids, more, matches, err := sortRows(l, m, from, to)
 	if err != nil {
 		return err
+	}
+	if checks {
+		l.page.Total, l.page.Capped = matches, false
 	}
 	if err := l.readPage(ids); err != nil {
 		return err
@@ -387,10 +407,12 @@ func walkSorted(bk *bolt.Bucket, ix *sortIndex, desc bool, in func(row uint32) b
 	return ids, more, true
 }
 
-// sortRows returns the ids of the users of rows at positions [from, to)
-// of the index order after the cursor, from their search records, and
-// whether another follows.
-func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
+// sortRows returns the ids of the users of m's rows at positions [from,
+// to) of the index order after the cursor, from their search records, and
+// whether another follows. Candidates m has not checked (m.f set) are
+// checked on the record read for their sort key; matches is the number of
+// matches (before the cursor too).
+func sortRows(l *lister, m *rowMatch, from, to int) (ids []string, more bool, matches int, err error) {
 	// Only the first to+1 are needed: keep them sorted, each new key
 	// inserted in place, unless the page is deep (then sort them all). The
 	// keys (index key and id, see lister.keyOf) are unique.
@@ -399,14 +421,24 @@ func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
 	var items [][]byte
 	var scratch schemas.User
 	rc := rowCursor{c: l.r.search.recs().Cursor()}
-	for _, row := range rows {
+	sure := m.sure
+	for _, row := range m.rows {
 		v := rc.seek(row)
 		if v == nil {
 			continue
 		}
 		if err := viewSearchRecord(v, &scratch); err != nil {
-			return nil, false, err
+			return nil, false, 0, err
 		}
+		if m.f != nil {
+			for len(sure) > 0 && sure[0] < row {
+				sure = sure[1:]
+			}
+			if (len(sure) == 0 || sure[0] != row) && !schemas.MatchUser(m.f, &scratch) {
+				continue
+			}
+		}
+		matches++
 		k := append(l.ix.key(&scratch), scratch.ID...)
 		if !l.follows(k) {
 			continue
@@ -428,9 +460,9 @@ func sortRows(l *lister, rows []uint32, from, to int) ([]string, bool, error) {
 		slices.SortFunc(items, l.compare)
 	}
 	f, t := pageBounds(len(items), from, to-from)
-	ids := make([]string, 0, t-f)
+	ids = make([]string, 0, t-f)
 	for _, k := range items[f:t] {
 		ids = append(ids, string(k[len(sortRun(k)):]))
 	}
-	return ids, t < len(items), nil
+	return ids, t < len(items), matches, nil
 }

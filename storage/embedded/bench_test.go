@@ -581,7 +581,7 @@ func BenchmarkAuditYear(b *testing.B) {
 		all, keys := sizeAt()
 		var ix int
 		s.db.View(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketEventTargets, bucketEventActors} {
+			for _, name := range [][]byte{bucketEventIndex} {
 				st := tx.Bucket(name).Stats()
 				ix += st.LeafAlloc + st.BranchAlloc
 			}
@@ -767,7 +767,7 @@ func BenchmarkListEventsByTarget(b *testing.B) {
 	b.Logf("%d events written in %v", n, time.Since(t0).Round(time.Millisecond))
 	var evBytes, ixBytes int
 	s.db.View(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketEventTargets, bucketEventActors} {
+		for _, name := range [][]byte{bucketEvents, bucketEventIndex} {
 			st := tx.Bucket(name).Stats()
 			if name[0] == 'e' {
 				evBytes += st.LeafAlloc + st.BranchAlloc

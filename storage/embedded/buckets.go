@@ -25,8 +25,7 @@ const (
 	fbSortKeys
 	fbUserEmails
 	fbLoginClash
-	fbEventTargets
-	fbEventActors
+	fbEventIndex
 	// fbIndex + kind is the unique user index of kind, for the kinds that
 	// are buckets (bucketUserIndex); the other slots have no bucket.
 	fbIndex
@@ -64,8 +63,7 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		fbSortKeys:      {bucketSortKeys, 0},
 		fbUserEmails:    {bucketUserEmails, 0},
 		fbLoginClash:    {bucketLoginClash, 0},
-		fbEventTargets:  {bucketEventTargets, 0.9},
-		fbEventActors:   {bucketEventActors, 0.9},
+		fbEventIndex:    {bucketEventIndex, 0.9},
 	}
 	for k, n := range bucketUserIndex {
 		s[fbIndex+fileBucket(k)] = bucketSpec{n, 0}

@@ -36,7 +36,7 @@ func TestBucketFill(t *testing.T) {
 				t.Errorf("bucket %s: fill %v, want %v", spec.name, bk.FillPercent, want)
 			}
 		}
-		for _, fb := range []fileBucket{fbUsers, fbUserRows, fbSearchRecords, fbEvents, fbEventTargets, fbEventActors, fbGroups} {
+		for _, fb := range []fileBucket{fbUsers, fbUserRows, fbSearchRecords, fbEvents, fbEventIndex, fbGroups} {
 			if f := b.u.bucket(fb).FillPercent; f != 0.9 {
 				t.Errorf("bucket %s: fill %v, want 0.9 (time-ordered keys)", fileBucketSpecs[fb].name, f)
 			}

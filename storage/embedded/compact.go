@@ -55,9 +55,10 @@ func compactInto(src *bolt.DB, path string) (int64, error) {
 
 // migrates reports whether init will migrate the file open as db: an existing
 // scimd file (its meta bucket has a format) whose records or indexes init
-// rewrites or builds — format 1, 3, 4 or 5 (every user record is rewritten),
-// or an email, event or search index not complete. A new file (initialized
-// by init) and a current one are not.
+// rewrites or builds — format 1, 3, 4 or 5 (every user record is
+// rewritten), 6 (the event index is rebuilt), or an email, event or search
+// index not complete. A new file (initialized by init) and a current one
+// are not.
 func migrates(db *bolt.DB) (bool, error) {
 	var yes bool
 	err := db.View(func(tx *bolt.Tx) error {
@@ -67,7 +68,7 @@ func migrates(db *bolt.DB) (bool, error) {
 		}
 		switch f := string(meta.Get(keyFormat)); f {
 		case "":
-		case formatV1, formatV3, formatV4, formatV5:
+		case formatV1, formatV3, formatV4, formatV5, formatV6:
 			yes = true
 		default:
 			yes = meta.Get(keyEmailsIndexed) == nil || meta.Get(keyEventsIndexed) == nil ||

@@ -10,7 +10,7 @@
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
 // tokens, events, …) and a meta bucket holding the format version, the
-// number of users and the signing keys. Format 6 (this one) keeps each
+// number of users and the signing keys. Format 7 (this one) keeps each
 // user's record version in its record, and next to the user records their
 // memberships in both
 // directions (userGroups, groupMembers), their application assignments
@@ -19,16 +19,15 @@
 // also answers lookups by each of those fields), every email value
 // (ix.emails), and the trigram index of substring search (userRows,
 // searchRecords, trigrams; see search.go), and next to the audit events
-// their indexes by target and by actor (ix.eventTarget, ix.eventActor; see
-// events.go), built at the first Open of a file from before them in chunks
-// (indexAllEvents). Open migrates a file of format 1
+// their index by target and by actor (ix.events; see events.go), built at
+// the first Open of a file from before it in chunks (indexAllEvents). Open migrates a file of format 1
 // (JSON user records holding their version and groups, indexes rebuilt in
 // memory at every open) in chunks of users, each its own transaction,
 // resuming after a crash, a file of format 3 (separate userName, email
 // and phone indexes, dropped by migrateV3 in one transaction), 4 (no
-// pendingPosts) and 5 (versions in a userVersions bucket, moved into the
-// records by migrateV5 in chunks, resuming after a crash); it refuses any
-// other format. Only one
+// pendingPosts), 5 (versions in a userVersions bucket, moved into the
+// records by migrateV5 in chunks, resuming after a crash) and 6 (two event
+// indexes, rebuilt as one); it refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability

@@ -1056,10 +1056,8 @@ func TestIndexAllEvents(t *testing.T) {
 	}
 	s.Close()
 	updateFile(t, dir, func(tx *bolt.Tx) error { // as a file from before the indexes
-		for _, n := range [][]byte{bucketEventTargets, bucketEventActors} {
-			if err := tx.DeleteBucket(n); err != nil {
-				return err
-			}
+		if err := tx.DeleteBucket(bucketEventIndex); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Delete(keyEventsIndexed)
 	})
@@ -1082,8 +1080,8 @@ func TestIndexAllEvents(t *testing.T) {
 		if meta.Get(keyEventsIndexed) == nil || meta.Get(keyEventsIndexedTo) != nil {
 			return fmt.Errorf("after indexing: done %v, progress %q", meta.Get(keyEventsIndexed) != nil, meta.Get(keyEventsIndexedTo))
 		}
-		if n, want := tx.Bucket(bucketEventTargets).Stats().KeyN, 40-migrateChunk; n != want {
-			return fmt.Errorf("target index has %d entries, want %d (the chunk before the crash is not redone)", n, want)
+		if n, want := tx.Bucket(bucketEventIndex).Stats().KeyN, 2*(40-migrateChunk); n != want {
+			return fmt.Errorf("the index has %d entries, want %d (the chunk before the crash is not redone)", n, want)
 		}
 		return nil
 	})

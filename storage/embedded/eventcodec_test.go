@@ -123,20 +123,21 @@ func TestEventCodecDamaged(t *testing.T) {
 	}
 }
 
-// TestIxEntry checks the event index key against its definition,
-// pairKey(ixID(id), the event key's time and ixID(event id)), for UUID and
-// other ids on both sides, and that entryEventKey gives the event key back.
+// TestIxEntry checks the event index key against its definition, the kind
+// then pairKey(ixID(id), the event key's time and ixID(event id)), for UUID
+// and other ids on both sides, and that entryEventKey gives the event key
+// back.
 func TestIxEntry(t *testing.T) {
 	at := time.Date(2026, 11, 30, 6, 0, 0, 123, time.UTC)
 	for _, id := range []string{"0b6f1c52-1f4c-4c55-9a2e-3f1d2b4a5c6d", "admin", "", strings.Repeat("x", 300)} {
 		for _, ev := range []string{"5d0f6a2e-8b1c-4e3a-9f2d-1c2b3a4d5e6f", "legacy-event-id"} {
 			key := eventKey(at, ev)
-			want := pairKey(ixID(id), string(key[:12])+ixID(ev))
-			got := ixEntry(id, key)
+			want := append([]byte{ixActor}, pairKey(ixID(id), string(key[:12])+ixID(ev))...)
+			got := ixEntry(ixActor, id, key)
 			if string(got) != string(want) {
 				t.Errorf("ixEntry(%q, %q) = %x, want %x", id, ev, got, want)
 			}
-			back, ok := entryEventKey(got[len(pairPrefix(ixID(id))):])
+			back, ok := entryEventKey(got[len(ixPrefix(ixActor, id)):])
 			if !ok || string(back) != string(key) {
 				t.Errorf("entryEventKey of ixEntry(%q, %q) = %q, %v; want %q", id, ev, back, ok, key)
 			}

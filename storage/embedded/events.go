@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scimd/scimd/internal/uuidfmt"
 	"github.com/scimd/scimd/schemas"
@@ -91,14 +92,25 @@ func (b *batch) putEvent(ev *stagedEvent) error {
 	return indexEvent(&b.u.txBuckets, ev.key, ev.target, ev.actor, true)
 }
 
-// The indexes of events by target and by actor (pairKey(ixID(id), the
-// event's time and ixID(event id)) → present; see ixEntry), changed in the
-// same transaction as the events, so that listing one user's events walks
-// only theirs. An empty id is not indexed (an empty filter selects every
-// event).
+// The index of events by target and by actor: one bucket (since format 7;
+// before, a bucket each, ix.eventTarget and ix.eventActor), whose keys are
+// a kind (ixTarget, ixActor) then pairKey(ixID(id), the event's time and
+// ixID(event id)) → present (see ixEntry), changed in the same transaction
+// as the events, so that listing one user's events walks only theirs. An
+// empty id is not indexed (an empty filter selects every event). One bucket
+// rather than two: an audited write puts an entry of each kind, and each
+// bucket it opens costs the write about ten allocations and its root page.
 var (
-	bucketEventTargets = []byte("ix.eventTarget")
-	bucketEventActors  = []byte("ix.eventActor")
+	bucketEventIndex = []byte("ix.events")
+	// bucketsV6EventIndexes are the two indexes of format 6 and before,
+	// which Open drops (dropEventIndexesV6) and rebuilds as bucketEventIndex.
+	bucketsV6EventIndexes = [2][]byte{[]byte("ix.eventTarget"), []byte("ix.eventActor")}
+)
+
+// The kinds of entries of the event index (their first byte).
+const (
+	ixTarget byte = iota
+	ixActor
 )
 
 // maxIndexedID is the longest id the event indexes hold (bbolt keys are at
@@ -110,13 +122,13 @@ const maxIndexedID = 1024
 // under key with the given target and actor.
 func indexEvent(t *txBuckets, key []byte, target, actor string, put bool) error {
 	for _, ix := range [2]struct {
-		bucket fileBucket
-		id     string
-	}{{fbEventTargets, target}, {fbEventActors, actor}} {
+		kind byte
+		id   string
+	}{{ixTarget, target}, {ixActor, actor}} {
 		if !indexed(ix.id) {
 			continue
 		}
-		bk, k := t.bucket(ix.bucket), ixEntry(ix.id, key)
+		bk, k := t.bucket(fbEventIndex), ixEntry(ix.kind, ix.id, key)
 		var err error
 		if put {
 			err = bk.Put(k, present)
@@ -128,6 +140,11 @@ func indexEvent(t *txBuckets, key []byte, target, actor string, put bool) error 
 		}
 	}
 	return nil
+}
+
+// ixPrefix is the common prefix of the entries of id of the kind.
+func ixPrefix(kind byte, id string) []byte {
+	return append([]byte{kind}, pairPrefix(ixID(id))...)
 }
 
 // ixID is an id as the event indexes hold it: a UUID in the canonical form
@@ -143,13 +160,14 @@ func appendIxID(b []byte, id string) []byte {
 	return append(append(b, 0), id...)
 }
 
-// ixEntry is the key of the event stored under key in the index of id:
-// pairKey(ixID(id), the key's time and ixID(event id)), built in one
-// allocation.
-func ixEntry(id string, key []byte) []byte {
-	k := make([]byte, 2, 2+1+max(16, len(id))+12+1+max(16, len(key)-12))
+// ixEntry is the key of the event stored under key in the index of id of
+// the kind: the kind, then pairKey(ixID(id), the key's time and ixID(event
+// id)), built in one allocation.
+func ixEntry(kind byte, id string, key []byte) []byte {
+	k := make([]byte, 3, 3+1+max(16, len(id))+12+1+max(16, len(key)-12))
+	k[0] = kind
 	k = appendIxID(k, id)
-	binary.BigEndian.PutUint16(k, uint16(len(k)-2))
+	binary.BigEndian.PutUint16(k[1:], uint16(len(k)-3))
 	k = append(k, key[:12]...)
 	return appendIxID(k, string(key[12:]))
 }
@@ -170,15 +188,42 @@ func entryEventKey(rest []byte) (key []byte, ok bool) {
 	return nil, false
 }
 
-// keyEventsIndexed (meta) says that the event indexes hold every event; a
-// file written before them gets them at Open (indexAllEvents), in chunks,
-// resuming after keyEventsIndexedTo (the last event key indexed).
+// keyEventsIndexed (meta) says that the event index holds every event; a
+// file written before it (or before format 7, see dropEventIndexesV6) gets
+// it at Open (indexAllEvents), in chunks, resuming after keyEventsIndexedTo
+// (the last event key indexed).
 var (
 	keyEventsIndexed   = []byte("eventsIndexed")
 	keyEventsIndexedTo = []byte("eventsIndexedUpTo")
 )
 
-// indexAllEvents builds the event indexes of a file that lacks them, in
+// dropEventIndexesV6 deletes the two event indexes of a file of format 6
+// or before, in one transaction with the mark that the index is complete,
+// so that indexAllEvents then builds the index of format 7 (a crash on the
+// way resumes it). It does nothing to a file without them.
+func dropEventIndexesV6(db *bolt.DB) error {
+	var old bool
+	if err := db.View(func(tx *bolt.Tx) error {
+		old = tx.Bucket(bucketsV6EventIndexes[0]) != nil || tx.Bucket(bucketsV6EventIndexes[1]) != nil
+		return nil
+	}); err != nil || !old {
+		return err
+	}
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, name := range bucketsV6EventIndexes {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Delete(keyEventsIndexedTo); err != nil {
+			return err
+		}
+		return meta.Delete(keyEventsIndexed)
+	})
+}
+
+// indexAllEvents builds the event index of a file that lacks it, in
 // transactions of migrateChunk events, each recording its progress, so that
 // a crash resumes where it stopped. An event whose head cannot be read is
 // not indexed: it matches no target or actor filter, as before the indexes.
@@ -327,13 +372,13 @@ func indexed(id string) bool { return id != "" && len(id) <= maxIndexedID }
 // only when another filter (actor, action) remains to check, and decodes
 // only the events of the page.
 func listIndexedEvents(tx *bolt.Tx, q storage.EventQuery, lo, hi []byte, page *storage.Page[*schemas.Event]) {
-	ix, id := bucketEventTargets, q.TargetID
+	kind, id := ixTarget, q.TargetID
 	if id == "" {
-		ix, id = bucketEventActors, q.ActorID
+		kind, id = ixActor, q.ActorID
 	}
 	checkActor := q.TargetID != "" && q.ActorID != ""
-	prefix := pairPrefix(ixID(id))
-	events, c := tx.Bucket(bucketEvents), tx.Bucket(ix).Cursor()
+	prefix := ixPrefix(kind, id)
+	events, c := tx.Bucket(bucketEvents), tx.Bucket(bucketEventIndex).Cursor()
 	end := prefixEnd(prefix)
 	if hi != nil {
 		end = append(bytes.Clone(prefix), hi...)

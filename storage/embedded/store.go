@@ -41,15 +41,20 @@ const FileName = "scimd.db"
 // userVersions bucket, which it no longer has: a write of a user touches
 // one bucket and one page fewer. Open migrates a version-5 file (and a
 // version-3 or -4 file after bringing it to 5) with migrateV5: in chunks,
-// resumable. A file of any other version is refused.
-const formatVersion = "6"
+// resumable. Version 7 has one event index (ix.events) where 6 had two
+// (ix.eventTarget, ix.eventActor): Open drops those and builds it
+// (dropEventIndexesV6, then indexAllEvents: in chunks, resumable). A file of
+// any other version is refused.
+const formatVersion = "7"
 
-// formatV1, formatV3, formatV4 and formatV5 are the layouts Open migrates from.
+// formatV1, formatV3, formatV4, formatV5 and formatV6 are the layouts Open
+// migrates from.
 const (
 	formatV1 = "1"
 	formatV3 = "3"
 	formatV4 = "4"
 	formatV5 = "5"
+	formatV6 = "6"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -247,7 +252,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 }
 
 // init creates the buckets and checks the format version, migrating a file
-// of format 1 (see migrateV1).
+// of an older format (see formatVersion) step by step to the current one.
 func (s *Store) init() error {
 	// A current file needs no write at open, and gets none: every Update
 	// commits (free list, meta page, fsync) even when it changes nothing, and
@@ -265,10 +270,10 @@ func (s *Store) init() error {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
 		switch string(from) {
-		case "", formatVersion, formatV1, formatV3, formatV4, formatV5:
+		case "", formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6:
 		default:
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q and %q)",
-				from, formatVersion, formatV1, formatV3, formatV4, formatV5)
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q, %q and %q)",
+				from, formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
@@ -318,6 +323,9 @@ func (s *Store) init() error {
 	if err := indexAllEmails(s.db); err != nil {
 		return fmt.Errorf("index every email: %w", err)
 	}
+	if err := dropEventIndexesV6(s.db); err != nil {
+		return fmt.Errorf("migrate the event indexes of format %s: %w", formatV6, err)
+	}
 	if err := indexAllEvents(s.db); err != nil {
 		return fmt.Errorf("index the audit events: %w", err)
 	}
@@ -330,9 +338,16 @@ func (s *Store) init() error {
 		return fmt.Errorf("rebuild the search index: %w", err)
 	}
 	if err := migrateV5(s.db); err != nil {
-		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatVersion, err)
+		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatV6, err)
 	}
-	return nil
+	// Format 6 to 7: its event indexes were dropped and the index built above.
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if string(meta.Get(keyFormat)) != formatV6 {
+			return nil
+		}
+		return meta.Put(keyFormat, []byte(formatVersion))
+	})
 }
 
 // keyRecordVersions (meta) says that migrateV5 wrote every user's version
@@ -385,7 +400,7 @@ func migrateV5(db *bolt.DB) error {
 		if err := meta.Delete(keyRecordVersions); err != nil {
 			return err
 		}
-		return meta.Put(keyFormat, []byte(formatVersion))
+		return meta.Put(keyFormat, []byte(formatV6))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,10 +15,13 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
-// toFormat5 makes the current file of tx the file format 5 wrote: every user
-// record in codec userCodecV1 (no version) and its record version in the
-// userVersions bucket.
+// toFormat5 makes the current file of tx the file format 5 wrote: that of
+// format 6 (toFormat6) with every user record in codec userCodecV1 (no
+// version) and its record version in the userVersions bucket.
 func toFormat5(tx *bolt.Tx) error {
+	if err := toFormat6(tx); err != nil {
+		return err
+	}
 	versions, err := tx.CreateBucket(bucketUserVersions)
 	if err != nil {
 		return err
@@ -166,5 +170,97 @@ func TestMigrateFormat5(t *testing.T) {
 				t.Errorf("Open did not compact the migrated file: %d free pages, were %d", free, free0)
 			}
 		})
+	}
+}
+
+// toFormat6 makes the current file of tx the file format 6 wrote: the
+// event index split into ix.eventTarget and ix.eventActor, keys without
+// the kind byte.
+func toFormat6(tx *bolt.Tx) error {
+	var olds [2]*bolt.Bucket
+	for i, name := range bucketsV6EventIndexes {
+		b, err := tx.CreateBucket(name)
+		if err != nil {
+			return err
+		}
+		olds[i] = b
+	}
+	err := tx.Bucket(bucketEventIndex).ForEach(func(k, v []byte) error {
+		return olds[k[0]].Put(bytes.Clone(k[1:]), present)
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteBucket(bucketEventIndex); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV6))
+}
+
+// TestMigrateFormat6 checks that a file of format 6 (the event indexes by
+// target and by actor in two buckets) is migrated at open to format 7: the
+// two buckets are gone, and listing events by target, by actor and by both
+// gives what filtering the whole log gives.
+func TestMigrateFormat6(t *testing.T) {
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 7
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		e := &schemas.Event{ID: fmt.Sprintf("e%03d", i), Time: base.Add(time.Duration(i) * time.Second), Action: "updateUser",
+			ActorID: fmt.Sprintf("a%d", i%3), ActorType: "app", TargetID: fmt.Sprintf("u%d", i%4), TargetType: "user"}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	updateFile(t, dir, toFormat6)
+
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.View(func(tx *bolt.Tx) error {
+		if f := string(tx.Bucket(bucketMeta).Get(keyFormat)); f != formatVersion {
+			t.Errorf("format after the migration %q, want %q", f, formatVersion)
+		}
+		for _, name := range bucketsV6EventIndexes {
+			if tx.Bucket(name) != nil {
+				t.Errorf("bucket %s is still there", name)
+			}
+		}
+		if n := tx.Bucket(bucketEventIndex).Stats().KeyN; n != 80 {
+			t.Errorf("the event index has %d entries, want 80", n)
+		}
+		return nil
+	})
+	all, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil || len(all.Items) != 40 {
+		t.Fatalf("ListEvents: %d events, %v; want 40", len(all.Items), err)
+	}
+	for _, q := range []storage.EventQuery{{TargetID: "u1"}, {ActorID: "a2"}, {TargetID: "u3", ActorID: "a0"}} {
+		q.Limit = storage.Unlimited
+		var want []string
+		for _, e := range all.Items {
+			if (q.TargetID == "" || e.TargetID == q.TargetID) && (q.ActorID == "" || e.ActorID == q.ActorID) {
+				want = append(want, e.ID)
+			}
+		}
+		got, err := s.ListEvents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range got.Items {
+			ids = append(ids, e.ID)
+		}
+		if !slices.Equal(ids, want) || got.Total != len(want) || len(want) == 0 {
+			t.Errorf("ListEvents(%+v) = %v, want %v", q, ids, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,34 +82,35 @@ func timeField(f string) bool { return f == "created" || f == "updated" }
 // cursorAt is the position of u in a listing sorted by the server on field.
 func cursorAt(u *schemas.User, field string) *userCursor {
 	c := &userCursor{Field: field, ID: u.ID}
-	switch field {
-	case "_id":
-	case "created", "updated":
-		t := u.Created
-		if field == "updated" {
-			t = u.Updated
-		}
-		t = utc(t)
+	if timeField(field) {
+		t := timeOf(u, field)
 		c.Time = &t
-	default:
-		c.Str = sortKeyOf(u, sortPathOf[field])
+	} else if field != "_id" {
+		c.Str = sortKeyOf(u, sortPathOf(field))
 	}
 	return c
+}
+
+// timeOf is u's value of the time field (created or updated), in UTC.
+func timeOf(u *schemas.User, field string) time.Time {
+	if field == "updated" {
+		return utc(u.Updated)
+	}
+	return utc(u.Created)
 }
 
 // compare orders u against the cursor's position in a listing sorted on
 // its field in direction dir (1 or -1), ties by id ascending: > 0 when u
 // comes after it.
 func (c *userCursor) compare(u *schemas.User, dir int) int {
-	at := cursorAt(u, c.Field)
 	var d int
 	switch {
 	case c.Field == "_id":
 		return dir * strings.Compare(u.ID, c.ID)
 	case c.Time != nil:
-		d = at.Time.Compare(*c.Time)
+		d = timeOf(u, c.Field).Compare(*c.Time)
 	default:
-		d = strings.Compare(at.Str, c.Str)
+		d = strings.Compare(sortKeyOf(u, sortPathOf(c.Field)), c.Str)
 	}
 	return cmp.Or(dir*d, strings.Compare(u.ID, c.ID))
 }
@@ -206,14 +208,15 @@ func pageUsersInMemory(all []*schemas.User, sort bson.D, cur *userCursor, q stor
 	start := 0
 	switch {
 	case cur != nil && sort != nil:
+		// all is in the order of the server's sort (sortKeyOf): the users
+		// after the position are a suffix of it.
 		dir, _ := sort[0].Value.(int)
-		start = len(all)
-		for i, u := range all {
-			if cur.compare(u, dir) > 0 {
-				start = i
-				break
+		start, _ = slices.BinarySearchFunc(all, cur, func(u *schemas.User, c *userCursor) int {
+			if c.compare(u, dir) > 0 {
+				return 1
 			}
-		}
+			return -1
+		})
 	case cur != nil:
 		start = min(cur.Offset, len(all))
 	}

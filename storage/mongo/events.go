@@ -91,9 +91,24 @@ func (s *Store) writeEvents(ctx context.Context, ds ...*eventDoc) error {
 		models[i] = mdb.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: d.Head.ID}}).SetReplacement(d).SetUpsert(true)
 	}
 	if _, err := s.events.BulkWrite(ctx, models); err != nil {
-		return wrap(err, "write audit event %s", ds[0].Head.ID)
+		return wrap(err, "write %s", eventsNamed(ds, err))
 	}
 	return nil
+}
+
+// eventsNamed names the events of a failed write of ds in its error: the
+// one the server reports failing, else the one event, else the range.
+func eventsNamed(ds []*eventDoc, err error) string {
+	var bwe mdb.BulkWriteException
+	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 {
+		if i := bwe.WriteErrors[0].Index; i >= 0 && i < len(ds) {
+			return fmt.Sprintf("audit event %s (%d of %d)", ds[i].Head.ID, i+1, len(ds))
+		}
+	}
+	if len(ds) == 1 {
+		return "audit event " + ds[0].Head.ID
+	}
+	return fmt.Sprintf("%d audit events %s … %s", len(ds), ds[0].Head.ID, ds[len(ds)-1].Head.ID)
 }
 
 // dropEvent deletes the event of a refused change, even when ctx is canceled.

@@ -204,7 +204,8 @@ func (s *Store) casEach(ctx context.Context, filter bson.D, fn func(*schemas.Use
 
 // ListGroups returns one page of the matching groups, as ListUsers.
 func (s *Store) ListGroups(ctx context.Context, q storage.Query) (storage.Page[*schemas.Group], error) {
-	return list(ctx, s.groups, "groups", q, groupFilter, (*groupDoc).group, schemas.MatchGroup, schemas.SortGroups)
+	filter, exact := groupFilter(q.Filter)
+	return list(ctx, s.groups, "groups", q, filter, exact, (*groupDoc).group, schemas.MatchGroup, schemas.SortGroups)
 }
 
 // PatchGroup changes the group's attributes and its membership. Without
@@ -582,48 +583,36 @@ func (s *Store) bumpGroup(ctx context.Context, id string, ch storage.GroupChange
 }
 
 // GroupMemberIDs returns the ids of the users whose groupIds hold the group,
-// ascending (the group lookup plus one find with an _id projection).
+// ascending (see groupMembers; the find projects _id only).
 func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, error) {
-	if _, _, err := s.readGroup(ctx, groupID); err != nil {
-		return nil, err
-	}
 	type idDoc struct {
 		ID string `bson:"_id"`
 	}
-	docs, err := findAll[idDoc](ctx, s.users, bson.D{{Key: "groupIds", Value: groupID}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, wrap(err, "members of group %s", groupID)
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
+	return groupMembers(ctx, s, groupID, func(d *idDoc) string { return d.ID }, "_id")
 }
 
 // GroupMembers returns the group's members with their names, ascending by
-// id (the group lookup plus one find with a projection of the names).
+// id (see groupMembers; the find projects the names).
 func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Member, error) {
-	if _, _, err := s.readGroup(ctx, groupID); err != nil {
-		return nil, err
-	}
 	type memberDoc struct {
 		ID       string `bson:"_id"`
 		UserName string `bson:"userName"`
 		Display  string `bson:"displayName"`
 	}
-	docs, err := findAll[memberDoc](ctx, s.users, bson.D{{Key: "groupIds", Value: groupID}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "userName", Value: 1}, {Key: "displayName", Value: 1}}).
-			SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, wrap(err, "members of group %s", groupID)
+	return groupMembers(ctx, s, groupID, func(d *memberDoc) storage.Member {
+		return storage.Member{ID: d.ID, UserName: d.UserName, DisplayName: d.Display}
+	}, "_id", "userName", "displayName")
+}
+
+// groupMembers reads the members of group groupID, ascending by id, each as
+// conv makes it of the fields of its user document D that fields name: the
+// group lookup (storage.ErrNotFound without the group), then one find
+// projected to fields.
+func groupMembers[D, T any](ctx context.Context, s *Store, groupID string, conv func(*D) T, fields ...string) ([]T, error) {
+	if _, _, err := s.readGroup(ctx, groupID); err != nil {
+		return nil, err
 	}
-	out := make([]storage.Member, len(docs))
-	for i, d := range docs {
-		out[i] = storage.Member{ID: d.ID, UserName: d.UserName, DisplayName: d.Display}
-	}
-	return out, nil
+	return listByID(ctx, s.users, bson.D{{Key: "groupIds", Value: groupID}}, "members of group "+groupID, conv, fields...)
 }
 
 // uniq returns the distinct values of ids, sorted.

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/scimd/scimd/schemas"
@@ -166,6 +167,8 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 	if len(rs) == 0 {
 		return
 	}
+	// The net change, in id order: the writes (and a failure part way
+	// through them) are the same whatever order the map gives.
 	var netAdded, netRemoved []string
 	for u, in := range state {
 		switch {
@@ -175,6 +178,8 @@ func (s *Store) memberBatch(ctx context.Context, id string, reqs []*memberReq) {
 			netRemoved = append(netRemoved, u)
 		}
 	}
+	slices.Sort(netAdded)
+	slices.Sort(netRemoved)
 	out, err := s.commitPatch(ctx, id, alike, events, netAdded, netRemoved, prev, cur, func() (*schemas.Group, error) {
 		return s.bumpGroup(ctx, id, storage.GroupChange{}, prev, cur)
 	})

@@ -307,7 +307,7 @@ func serverSort(k *schemas.SortKey) (bson.D, bool) {
 	case "created", "updated":
 		return bson.D{{Key: k.Path.Attr.Canonical, Value: dir}, {Key: "_id", Value: 1}}, true
 	}
-	if field, ok := sortedPaths[k.Path.Attr.Canonical]; ok {
+	if field, ok := sortFieldOf(k.Path.Attr.Canonical); ok {
 		return bson.D{{Key: field, Value: dir}, {Key: "_id", Value: 1}}, true
 	}
 	return nil, false

@@ -85,24 +85,51 @@ type userSortKeys struct {
 	Email      string `bson:"email"`
 }
 
-// sortedPaths are the paths the server sorts users by through a norm.sort
-// key (beside id, created and updated, which every document has), with the
-// key's field.
-var sortedPaths = func() map[string]string {
-	m := map[string]string{}
-	for path, field := range map[string]string{"userName": "norm.sort.userName", "name.familyName": "norm.sort.familyName", "emails.value": "norm.sort.email"} {
-		p, err := schemas.ParsePath(path, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-		if err != nil {
-			panic(err)
-		}
-		sortPathOf[field] = p
-		m[p.Attr.Canonical] = field
-	}
-	return m
-}()
+// sortField is a norm.sort key: its document field and the user path it
+// sorts by.
+type sortField struct {
+	field string
+	path  schemas.Path
+}
 
-// sortPathOf is the path of each norm.sort field.
-var sortPathOf = map[string]schemas.Path{}
+// The norm.sort keys (userSortKeys), and sortFields, all of them: the paths
+// the server sorts users by through a key (beside id, created and updated,
+// which every document has).
+var (
+	sortUserName   = sortField{"norm.sort.userName", userPath("userName")}
+	sortFamilyName = sortField{"norm.sort.familyName", userPath("name.familyName")}
+	sortEmail      = sortField{"norm.sort.email", userPath("emails.value")}
+	sortFields     = []sortField{sortUserName, sortFamilyName, sortEmail}
+)
+
+// userPath parses a SCIM path of the user catalog (a fixed one: panics on error).
+func userPath(s string) schemas.Path {
+	p, err := schemas.ParsePath(s, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// sortFieldOf is the norm.sort field of the attribute canonical, if any.
+func sortFieldOf(canonical string) (string, bool) {
+	for _, f := range sortFields {
+		if f.path.Attr.Canonical == canonical {
+			return f.field, true
+		}
+	}
+	return "", false
+}
+
+// sortPathOf is the path the norm.sort field sorts by.
+func sortPathOf(field string) schemas.Path {
+	for _, f := range sortFields {
+		if f.field == field {
+			return f.path
+		}
+	}
+	panic("mongo: no sort field " + field)
+}
 
 // sortKeyOf is the norm.sort key of u for path p: "1" and the value
 // SortUsers orders by (folded unless caseExact), or "2" when u has none, so
@@ -355,9 +382,9 @@ func normOf(u *schemas.User) userNorm {
 		}
 	}
 	n.Sort = userSortKeys{
-		UserName:   sortKeyOf(u, sortPathOf["norm.sort.userName"]),
-		FamilyName: sortKeyOf(u, sortPathOf["norm.sort.familyName"]),
-		Email:      sortKeyOf(u, sortPathOf["norm.sort.email"]),
+		UserName:   sortKeyOf(u, sortUserName.path),
+		FamilyName: sortKeyOf(u, sortFamilyName.path),
+		Email:      sortKeyOf(u, sortEmail.path),
 	}
 	return n
 }
@@ -630,7 +657,7 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 	}
 	all := q
 	all.Offset, all.Limit = 0, storage.Unlimited
-	page, err := list(ctx, s.users, "users", all, userFilter, (*userDoc).user, schemas.MatchUser, schemas.SortUsers)
+	page, err := list(ctx, s.users, "users", all, filter, exact, (*userDoc).user, schemas.MatchUser, schemas.SortUsers)
 	if err != nil {
 		return page, err
 	}
@@ -638,14 +665,13 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 }
 
 // list answers a list query on collection c (documents D, whose domain form
-// is T), as ListUsers describes: toFilter translates the query's filter and
-// reports whether the translation is exact; match and sortBy evaluate the
-// query here when the server cannot.
+// is T), as ListUsers describes: filter is the query's filter translated
+// (userFilter, groupFilter), exact whether the translation is; match and
+// sortBy evaluate the query here when the server cannot.
 func list[D, T any](ctx context.Context, c *mdb.Collection, what string, q storage.Query,
-	toFilter func(schemas.Filter) (bson.D, bool), decode func(*D) (T, error),
+	filter bson.D, exact bool, decode func(*D) (T, error),
 	match func(schemas.Filter, T) bool, sortBy func([]T, *schemas.SortKey)) (storage.Page[T], error) {
 	var page storage.Page[T]
-	filter, exact := toFilter(q.Filter)
 	if sort, ok := serverSort(q.Sort); exact && ok {
 		docs, total, err := listServer[D](ctx, c, filter, sort, q.Offset, q.Limit)
 		if err != nil {
@@ -706,9 +732,18 @@ func pageOf[T any](all []T, offset, limit int) []T {
 }
 
 // listByID returns every document of c matching filter in id order, each
-// converted by conv; what names the list in errors.
-func listByID[D, T any](ctx context.Context, c *mdb.Collection, filter bson.D, what string, conv func(*D) T) ([]T, error) {
-	docs, err := findAll[D](ctx, c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+// converted by conv; what names the list in errors. With fields, the find
+// reads only those fields of each document (a projection).
+func listByID[D, T any](ctx context.Context, c *mdb.Collection, filter bson.D, what string, conv func(*D) T, fields ...string) ([]T, error) {
+	o := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	if len(fields) > 0 {
+		proj := make(bson.D, len(fields))
+		for i, f := range fields {
+			proj[i] = bson.E{Key: f, Value: 1}
+		}
+		o.SetProjection(proj)
+	}
+	docs, err := findAll[D](ctx, c, filter, o)
 	if err != nil {
 		return nil, wrap(err, "list %s", what)
 	}

@@ -505,9 +505,7 @@ func (h *Handler) userAction(c *call) {
 // example.
 func jsonObject(f url.Values, name, example string) (map[string]any, error) {
 	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(f.Get(name)))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || dec.More() {
+	if err := schemas.DecodeJSON([]byte(f.Get(name)), &m); err != nil {
 		return nil, directory.FieldError(directory.KindInvalid, name, "%s must be one JSON object%s", name, example)
 	}
 	return m, nil

@@ -3,10 +3,33 @@ package schemas
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 )
+
+// ErrTrailingData is DecodeJSON's error when something other than white
+// space follows the JSON value.
+var ErrTrailingData = errors.New("unexpected data after the JSON value")
+
+// DecodeJSON decodes the one JSON value b holds into v as encoding/json does,
+// with UseNumber: numbers in free-form values (any, map[string]any) become
+// json.Number, exactly as written. White space may surround the value;
+// anything else after it is ErrTrailingData. The one decoder of JSON with
+// numbers kept as written, for every package that reads such JSON.
+func DecodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return ErrTrailingData
+	}
+	return nil
+}
 
 // NormalizeJSONObject returns the canonical form of a free-form JSON object
 // (custom_data, custom_app_data): a deep copy in which every number is a
@@ -88,10 +111,8 @@ func normalizeJSON(v any, at string, depth int) (any, error) {
 	case json.Number:
 		return normalizeNumberText(string(t), at)
 	case json.RawMessage:
-		d := json.NewDecoder(bytes.NewReader(t))
-		d.UseNumber()
 		var x any
-		if err := d.Decode(&x); err != nil {
+		if err := DecodeJSON(t, &x); err != nil {
 			return nil, fmt.Errorf("invalid JSON at %s: %v", where(at), err)
 		}
 		return normalizeJSON(x, at, depth)

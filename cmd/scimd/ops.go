@@ -128,12 +128,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 			n, err = backupOnline(ctx, *rawURL, getenv("SCIMD_TOKEN"), f)
 			return err
 		}
-		// Open would create a store where there is none (say, a wrong
-		// working directory and the default --data-dir): back up only one.
-		if _, err := os.Stat(filepath.Join(*dataDir, embedded.FileName)); err != nil {
-			return err
-		}
-		s, err := embedded.Open(*dataDir)
+		s, err := embedded.OpenExisting(*dataDir)
 		if err != nil {
 			return err
 		}
@@ -312,15 +307,13 @@ func replaceFile(path, tmp string, write func(f *os.File) error, check func() er
 }
 
 // runCompact is `scimd compact`: rewrites the embedded store of a data
-// directory without its free pages (bbolt.Compact, see
-// embedded.Store.CompactTo), offline. It opens the store first, which takes
-// the file lock — a directory a server (or another command) holds is refused
-// — and migrates an older file as a start would; it keeps the store open, and
-// so the lock, until the copy has replaced the file. The copy goes through
-// writeStore, as a backup does: written in a scratch directory beside the
-// file, synced, checked to open as a scimd store, then renamed over it; on
-// any failure the original is left as it was. It prints the sizes before and
-// after and the time taken.
+// directory without its free pages, offline (embedded.Compact: the store
+// is opened, which takes the file lock — a directory a server or another
+// command holds is refused — and migrates an older file as a start would;
+// the compacted copy is written beside the file, synced, checked and
+// renamed over it as a start compacts a file it migrated; on any failure
+// the original is left as it was). It prints the sizes before and after and
+// the time taken.
 func runCompact(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scimd compact", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -329,7 +322,7 @@ func runCompact(ctx context.Context, args []string, getenv func(string) string, 
 		return usageExit(err)
 	}
 	start := time.Now()
-	before, after, err := compact(*dataDir)
+	before, after, err := embedded.Compact(*dataDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd: compact: %s\n", oneLine(err))
 		return exitFailure
@@ -337,27 +330,6 @@ func runCompact(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintf(stderr, "scimd: compacted %s from %d to %d bytes (%.0f %%) in %s\n", filepath.Join(*dataDir, embedded.FileName),
 		before, after, 100*float64(after)/float64(max(before, 1)), time.Since(start).Round(time.Millisecond))
 	return exitOK
-}
-
-// compact replaces the store file of dataDir with a compacted copy (see
-// runCompact) and returns its sizes before and after.
-func compact(dataDir string) (before, after int64, err error) {
-	target := filepath.Join(dataDir, embedded.FileName)
-	fi, err := os.Stat(target) // Open would create a store where there is none
-	if err != nil {
-		return 0, 0, err
-	}
-	before = fi.Size()
-	s, err := embedded.Open(dataDir)
-	if err != nil {
-		return 0, 0, err
-	}
-	err = writeStore(target, func(f *os.File) error {
-		after, err = s.CompactTo(f.Name())
-		return err
-	}, nil)
-	// The old file is unlinked now (or untouched): closing it writes nothing.
-	return before, after, errors.Join(err, s.Close())
 }
 
 // runKeys is `scimd keys rotate`: rotates the signing key in the store (a

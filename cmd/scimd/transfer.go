@@ -417,16 +417,13 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		defer f.Close()
 		r = f
 	}
-	var store storage.Store
-	var unsynced *embedded.Store // with --no-sync: synced once, before Close
-	var err error
-	if *fast && sf.c.MongoURI == "" {
-		if unsynced, err = embedded.OpenWithOptions(sf.c.DataDir, embedded.Options{NoSync: true}); err == nil {
-			store = unsynced
-		}
-	} else {
-		store, _, err = sf.open(ctx)
+	// --no-sync is an option of the embedded store (the backend registry
+	// passes embedded.Options to it alone): refused with any other.
+	if b := backendOf(&sf.c); *fast && b.name != "embedded" {
+		fmt.Fprintf(stderr, "scimd: import: --no-sync applies to the embedded store only, not to %s\n", b.label)
+		return exitUsage
 	}
+	store, _, err := openStoreWith(ctx, &sf.c, embedded.Options{NoSync: *fast})
 	if err != nil {
 		fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
 		return exitFailure
@@ -438,7 +435,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	collectLessOften(getenv)
 	start := time.Now()
 	st, err := importRecords(ctx, store, r, stderr, max(*workers, 1))
-	if unsynced != nil {
+	if unsynced, ok := store.(*embedded.Store); ok && *fast { // synced once, before Close
 		if serr := unsynced.Sync(); serr != nil {
 			err = errors.Join(err, fmt.Errorf("sync: %w", serr))
 		}
@@ -494,20 +491,32 @@ const defaultImportWorkers = 16384
 // the store at once (fewer when --workers is smaller).
 const importChunk = 256
 
+// maxCreatesInFlight bounds the CreateUser calls an import has running at
+// once on a store without CreateUsers (MongoDB: each one a round trip), over
+// all its workers: enough to hide the round trips' latency, few enough that
+// the goroutines and the connection pool stay small whatever --workers says.
+const maxCreatesInFlight = 64
+
 // createUsersOf returns how users are created in store: together when the
 // store can (the embedded store queues them all for its writer, see
-// embedded.Store.CreateUsers), else each by its own CreateUser, all at once.
+// embedded.Store.CreateUsers), else each by its own CreateUser, at most
+// maxCreatesInFlight at once over every call of the function returned.
 func createUsersOf(store storage.Store) func(context.Context, []*schemas.User) []error {
 	if bc, ok := store.(interface {
 		CreateUsers(context.Context, []*schemas.User) []error
 	}); ok {
 		return bc.CreateUsers
 	}
+	slots := make(chan struct{}, maxCreatesInFlight)
 	return func(ctx context.Context, us []*schemas.User) []error {
 		errs := make([]error, len(us))
 		var wg sync.WaitGroup
 		for i, u := range us {
-			wg.Go(func() { _, errs[i] = store.CreateUser(ctx, u, nil) })
+			slots <- struct{}{} // a goroutine only once it has a slot
+			wg.Go(func() {
+				defer func() { <-slots }()
+				_, errs[i] = store.CreateUser(ctx, u, nil)
+			})
 		}
 		wg.Wait()
 		return errs

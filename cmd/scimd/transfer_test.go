@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
 	"github.com/scimd/scimd/storage/storagetest"
 )
@@ -114,6 +117,19 @@ func TestImportNoSyncSyncsAtTheEnd(t *testing.T) {
 	}
 }
 
+// --no-sync is the embedded store's: with MongoDB chosen it is a usage
+// error, before any connection (it used to be ignored there in silence).
+func TestImportNoSyncEmbeddedOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	code := runImport(ctx, []string{"--mongodb-uri", "mongodb://127.0.0.1:1", "--no-sync"}, func(string) string { return "" },
+		strings.NewReader(""), &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "--no-sync applies to the embedded store only") {
+		t.Fatalf("import --no-sync on MongoDB: exit %d: %s", code, stderr.String())
+	}
+}
+
 // Free-form numbers are imported as the export wrote them: an integer above
 // 2^53 in custom data (stored as json.Number) came back rounded, because the
 // import decoded it as a float64. Both layouts of a user line are checked.
@@ -150,5 +166,60 @@ func TestImportKeepsFreeFormNumbers(t *testing.T) {
 		if got := u.CustomData["list"]; !reflect.DeepEqual(got, []any{json.Number("9007199254740993")}) {
 			t.Errorf("user %d: customData.list is %#v", i, got)
 		}
+	}
+}
+
+// countingStore is a store without CreateUsers (as MongoDB's) that records
+// how many CreateUser calls run at once.
+type countingStore struct {
+	storage.Store
+	mu           sync.Mutex
+	now, maxSeen int
+}
+
+func (c *countingStore) CreateUser(ctx context.Context, u *schemas.User, e *schemas.Event) (*schemas.User, error) {
+	c.mu.Lock()
+	c.now++
+	c.maxSeen = max(c.maxSeen, c.now)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.now--
+		c.mu.Unlock()
+	}()
+	return c.Store.CreateUser(ctx, u, e)
+}
+
+// An import into a store without CreateUsers runs at most
+// maxCreatesInFlight creates at once over all its workers (it ran one
+// goroutine per user of every chunk: thousands).
+func TestImportBoundsCreatesInFlight(t *testing.T) {
+	s, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs := &countingStore{Store: s}
+	create := createUsersOf(cs)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			us := make([]*schemas.User, 200)
+			for i := range us {
+				us[i] = storagetest.NewUser(w*1000 + i)
+			}
+			for i, err := range create(context.Background(), us) {
+				if err != nil {
+					t.Errorf("user %d: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if cs.maxSeen > maxCreatesInFlight || cs.maxSeen < 2 {
+		t.Fatalf("%d creates ran at once, want 2..%d", cs.maxSeen, maxCreatesInFlight)
+	}
+	if p, err := s.ListUsers(context.Background(), storage.Query{Limit: 1}); err != nil || p.Total != 800 {
+		t.Fatalf("%d users created (%v), want 800", p.Total, err)
 	}
 }

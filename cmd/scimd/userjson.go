@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strconv"
 	"time"
@@ -31,20 +29,31 @@ var errSlowPath = errors.New("not read by the fast decoder")
 
 // decodeUserRecord decodes a whole user line ({"type":"user","data":{…}}).
 func decodeUserRecord(line []byte) (*schemas.User, error) {
-	if u, err := fastUserRecord(line); err == nil {
-		return u, nil
-	}
-	return stdUserRecord(line)
+	return fastOr(line, fastUserRecord, stdUserRecord)
 }
 
-// stdUserRecord decodes a whole user line with encoding/json (UseNumber):
-// the fallback of decodeUserRecord, and the result its tests hold it to.
+// decodeUserData decodes the data of a user record.
+func decodeUserData(b []byte) (*schemas.User, error) {
+	return fastOr(b, fastUserData, stdUserData)
+}
+
+// fastOr decodes b with fast, or, where fast gives up, with std (the
+// encoding/json decoding fast is held to), whose result and error are then
+// the answer.
+func fastOr(b []byte, fast, std func([]byte) (*schemas.User, error)) (*schemas.User, error) {
+	if u, err := fast(b); err == nil {
+		return u, nil
+	}
+	return std(b)
+}
+
+// stdUserRecord decodes a whole user line with encoding/json (UseNumber).
 func stdUserRecord(line []byte) (*schemas.User, error) {
 	var rec struct {
 		Type string        `json:"type"`
 		Data *schemas.User `json:"data"`
 	}
-	if err := decodeJSONNumbers(line, &rec); err != nil {
+	if err := schemas.DecodeJSON(line, &rec); err != nil {
 		return nil, err
 	}
 	if rec.Type != recUser || rec.Data == nil {
@@ -53,30 +62,27 @@ func stdUserRecord(line []byte) (*schemas.User, error) {
 	return rec.Data, nil
 }
 
-// decodeUserData decodes the data of a user record.
-func decodeUserData(b []byte) (*schemas.User, error) {
+// stdUserData decodes the data of a user record with encoding/json
+// (UseNumber); on failure the user holds what was read (its id, say).
+func stdUserData(b []byte) (*schemas.User, error) {
+	u := new(schemas.User)
+	return u, schemas.DecodeJSON(b, u)
+}
+
+// fastUserData is stdUserData's fast path: errSlowPath (or another error)
+// where it gives up.
+func fastUserData(b []byte) (*schemas.User, error) {
 	u := new(schemas.User)
 	d := userDecoder{s: jsonw.NewScanner(b)}
-	if d.user(u) == nil && d.s.End() == nil {
-		return u, nil
+	err := d.user(u)
+	if err == nil {
+		err = d.s.End()
 	}
-	u = new(schemas.User)
-	return u, decodeJSONNumbers(b, u)
+	return u, err
 }
 
-// decodeJSONNumbers is json.Unmarshal with UseNumber.
-func decodeJSONNumbers(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return jsonw.ErrTrailingData
-	}
-	return nil
-}
-
+// fastUserRecord is stdUserRecord's fast path: errSlowPath (or another
+// error) where it gives up.
 func fastUserRecord(line []byte) (*schemas.User, error) {
 	d := userDecoder{s: jsonw.NewScanner(line)}
 	var u *schemas.User

@@ -23,8 +23,7 @@ func checkUserLine(t *testing.T, line []byte) {
 	}
 	if data, ok := strings.CutPrefix(string(line), string(userPrefix)); ok {
 		data = strings.TrimSuffix(data, "}")
-		want := new(schemas.User)
-		werr := decodeJSONNumbers([]byte(data), want)
+		want, werr := stdUserData([]byte(data))
 		got, gerr := decodeUserData([]byte(data))
 		if (werr != nil) != (gerr != nil) || werr == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("data %s: got %+v, %v; encoding/json's %+v, %v", data, got, gerr, want, werr)

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/internal/jsonw"
+	"github.com/scimd/scimd/schemas"
 )
 
 // DefaultMaxBody is the default cap on request bodies: a user may carry 500 KB
@@ -56,17 +57,12 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 		*p = d
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	if err := schemas.DecodeJSON(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return &SyntaxError{Reason: fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), te.Type, te.Value)}
 		}
 		return &SyntaxError{Reason: err.Error()}
-	}
-	if dec.More() {
-		return &SyntaxError{Reason: "unexpected data after the JSON value"}
 	}
 	return nil
 }

@@ -37,6 +37,15 @@ func TestDecodeJSON(t *testing.T) {
 			t.Errorf("body %q: %v, want a SyntaxError with %q", body, err, want)
 		}
 	}
+	// Into a typed value (encoding/json's path), anything after the value
+	// is refused too, a closing bracket included.
+	for _, body := range []string{`{"a":1} {"b":2}`, `{"a":1}}`, `{"a":1}]`, `{"a":1} x`} {
+		var m map[string]any
+		err := DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), &m, 1024)
+		if se := (*SyntaxError)(nil); !errors.As(err, &se) || !strings.Contains(err.Error(), "after the JSON value") {
+			t.Errorf("typed, body %q: %v, want a SyntaxError about trailing data", body, err)
+		}
+	}
 	var s struct{ A int }
 	err := DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(`{"A":"x"}`)), &s, 1024)
 	if se := (*SyntaxError)(nil); !errors.As(err, &se) || !strings.Contains(err.Error(), `"A" must be int`) {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // Body is a request body for v: none for nil, a string as is, anything else
@@ -30,9 +32,7 @@ func Body(v any) io.Reader {
 func Decode(raw []byte) map[string]any {
 	var m map[string]any
 	if len(raw) > 0 {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		_ = d.Decode(&m)
+		_ = schemas.DecodeJSON(raw, &m)
 	}
 	return m
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // ErrTrailingData is Decode's error when something other than white space
-// follows the value.
-var ErrTrailingData = errors.New("unexpected data after the JSON value")
+// follows the value: schemas.DecodeJSON's.
+var ErrTrailingData = schemas.ErrTrailingData
 
 // maxDepth is encoding/json's limit on nesting.
 const maxDepth = 10000

@@ -4,11 +4,9 @@
 package schematest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -76,10 +74,8 @@ func SampleGroup(t testing.TB) *schemas.Group {
 // Decode decodes a JSON body as the faces do (numbers as json.Number).
 func Decode(t testing.TB, s string) map[string]any {
 	t.Helper()
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
 	var m map[string]any
-	if err := d.Decode(&m); err != nil {
+	if err := schemas.DecodeJSON([]byte(s), &m); err != nil {
 		t.Fatalf("decode %s: %v", s, err)
 	}
 	return m
@@ -93,10 +89,8 @@ func Canon(t testing.TB, v any) any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var out any
-	if err := d.Decode(&out); err != nil {
+	if err := schemas.DecodeJSON(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -104,10 +98,8 @@ func Canon(t testing.TB, v any) any {
 
 // DecodeBody decodes data as the faces do; ok is false for anything but a JSON object.
 func DecodeBody(data []byte) (map[string]any, bool) {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
 	var m map[string]any
-	if err := d.Decode(&m); err != nil || m == nil {
+	if err := schemas.DecodeJSON(data, &m); err != nil || m == nil {
 		return nil, false
 	}
 	return m, true

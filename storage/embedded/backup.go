@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -15,10 +16,7 @@ import (
 // directory (`scimd restore`). It returns the number of bytes written. When
 // ctx ends the copy stops with ctx's error (what was written is incomplete).
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.shut.Load() {
 		return 0, ErrClosed
 	}
 	var n int64
@@ -27,6 +25,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		n, err = tx.WriteTo(ctxWriter{ctx, w})
 		return err
 	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return 0, ErrClosed // closed between the check and the transaction
+	}
 	if err != nil {
 		return n, fmt.Errorf("embedded: backup: %w", err)
 	}
@@ -47,8 +48,12 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 }
 
 // Sync flushes the database file to disk: what a store opened with NoSync
-// needs once a bulk load is done, before it is trusted.
+// needs once a bulk load is done, before it is trusted. After Close it is
+// ErrClosed (Close syncs what it closes).
 func (s *Store) Sync() error {
+	if s.shut.Load() {
+		return ErrClosed
+	}
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("embedded: sync: %w", err)
 	}

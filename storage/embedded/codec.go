@@ -212,11 +212,7 @@ type changeRec struct {
 }
 
 // decodeJSON decodes b into v, keeping numbers in free-form values as json.Number.
-func decodeJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v)
-}
+func decodeJSON(b []byte, v any) error { return schemas.DecodeJSON(b, v) }
 
 // utc normalizes a time for storage: UTC, no monotonic reading.
 func utc(t time.Time) time.Time {

@@ -13,22 +13,40 @@ import (
 // transaction of the copy (bbolt.Compact commits each time it is reached).
 const compactTxSize = 64 << 20
 
-// CompactTo writes a compacted copy of the store's file to path, which must
-// be absent or an empty file: every bucket, key, value and bucket sequence as
-// one read transaction sees them (bbolt.Compact), on full pages, with no free
-// pages. Writes committed after that transaction began are not in the copy;
-// `scimd compact` calls it on a store it holds offline, so there are none. The
-// copy is synced before CompactTo returns. It returns the copy's size in
-// bytes. On failure what was written to path is incomplete; the store is
-// unchanged either way.
-func (s *Store) CompactTo(path string) (int64, error) {
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return 0, ErrClosed
+// OpenExisting opens the store of dir as Open does, but only one that
+// exists: where Open would create an empty store (a wrong directory, a
+// default --data-dir in the wrong working directory), it fails with the
+// error of os.Stat (fs.ErrNotExist). The offline commands (backup, compact)
+// open their store through it.
+func OpenExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+		return nil, err
 	}
-	return compactInto(s.db, path)
+	return Open(dir)
+}
+
+// Compact replaces the store file of dir with a compacted copy, offline,
+// and returns the file's sizes before and after: what `scimd compact` runs.
+// It opens the store (OpenExisting: a directory without one is an error, and
+// one held by another process is refused as "in use"), which migrates an
+// older file as a start does, writes the copy as compactAfterMigration does
+// — the one mechanism of both: replaceCompacted, with the file lock held
+// throughout — and closes the store. On any failure the file is left as it
+// was (or as the migration left it).
+func Compact(dir string) (before, after int64, err error) {
+	path := filepath.Join(dir, FileName)
+	if fi, err := os.Stat(path); err == nil {
+		before = fi.Size() // before Open, which may migrate it
+	}
+	s, err := OpenExisting(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	// No write reaches the file meanwhile: the store was just opened here,
+	// and its writer takes requests only from its own methods.
+	after, err = replaceCompacted(s.db, path)
+	// The old file is unlinked now (or untouched): closing it writes nothing.
+	return before, after, errors.Join(err, s.Close())
 }
 
 // compactInto copies src into a new bbolt file at path (see CompactTo).
@@ -80,8 +98,9 @@ func migrates(db *bolt.DB) (bool, error) {
 }
 
 // compactAfterMigration replaces the file at path, open as db and just
-// migrated by init (see migrates), with a compacted copy of it, and returns the copy open
-// with opts in db's place. db is closed when it returns, on failure too.
+// migrated by init (see migrates), with a compacted copy of it
+// (replaceCompacted), and returns the copy open with opts in db's place. db
+// is closed when it returns, on failure too.
 //
 // Why: a migration rewrites indexes in place, and the pages it frees stay in
 // bbolt's persisted free list, which every later commit sorts and writes
@@ -90,27 +109,13 @@ func migrates(db *bolt.DB) (bool, error) {
 // Not persisting the free list instead would make every Open walk the whole
 // file to rebuild it (2.8 s at 1M users, above the 2 s start target).
 //
-// The copy is written to path+".compact" while db keeps the file lock, synced,
-// and renamed over path; the directory is synced. On a failure before the
-// rename the copy is removed and the file at path is the migrated,
+// On a failure before the rename the file at path is the migrated,
 // uncompacted one (valid: the next Open uses it as is, and `scimd compact`
 // compacts it).
 func compactAfterMigration(db *bolt.DB, path string, opts *bolt.Options) (*bolt.DB, error) {
-	tmp := path + ".compact"
-	_ = os.Remove(tmp) // left by a compaction a crash interrupted
-	if _, err := compactInto(db, tmp); err != nil {
-		_ = os.Remove(tmp)
+	if _, err := replaceCompacted(db, path); err != nil {
 		db.Close()
 		return nil, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		db.Close()
-		return nil, fmt.Errorf("embedded: compact: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	// The old file is unlinked: closing it writes nothing. Between this
 	// Close and the Open below another process may take the new file's lock;
@@ -123,4 +128,55 @@ func compactAfterMigration(db *bolt.DB, path string, opts *bolt.Options) (*bolt.
 		return nil, fmt.Errorf("embedded: reopen the compacted file: %w", err)
 	}
 	return ndb, nil
+}
+
+// replaceCompacted replaces the file at path, open as db (which keeps the
+// file lock meanwhile, and to which nothing writes), with a compacted copy
+// of it and returns the copy's size: compactInto path+".compact" (a copy
+// left there by a compaction a crash interrupted is replaced), synced, then
+// checked — it opens with bbolt and its meta bucket names the current
+// format —, renamed over path, and the directory synced. On a failure before
+// the rename the copy is removed and path is untouched. db still maps the
+// old file, now unlinked: the caller closes it.
+func replaceCompacted(db *bolt.DB, path string) (int64, error) {
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	size, err := compactInto(db, tmp)
+	if err == nil {
+		err = checkCopy(tmp)
+	}
+	if err == nil {
+		if err = os.Rename(tmp, path); err != nil {
+			err = fmt.Errorf("embedded: compact: %w", err)
+		}
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return 0, err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return size, nil
+}
+
+// checkCopy opens the compacted copy at path read-only and checks that it is
+// a store file of the current format.
+func checkCopy(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("embedded: compact: the copy does not open: %w", err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || string(meta.Get(keyFormat)) != formatVersion {
+			return errors.New("the copy is not a current store file")
+		}
+		return nil
+	})
+	if err = errors.Join(err, db.Close()); err != nil {
+		return fmt.Errorf("embedded: compact: %w", err)
+	}
+	return nil
 }

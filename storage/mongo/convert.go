@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // Free-form JSON (custom data, custom app data, device-key custom data, audit
@@ -166,9 +168,7 @@ func jsonToBSON(v any) (any, error) {
 		return a, nil
 	case json.RawMessage:
 		var x any
-		dec := json.NewDecoder(strings.NewReader(string(t)))
-		dec.UseNumber()
-		if err := dec.Decode(&x); err != nil {
+		if err := schemas.DecodeJSON(t, &x); err != nil {
 			return nil, fmt.Errorf("raw JSON: %w", err)
 		}
 		return jsonToBSON(x)

@@ -484,4 +484,14 @@ func TestFormsUsersCursorPaging(t *testing.T) {
 
 	st, body = c.get("/portal/users?sort=userName&page=2&after=bm9wZQ")
 	want(t, "a bad cursor", st, http.StatusBadRequest, body, "the paging cursor is not valid for this list")
+	// Shown where the list would be, with the way back to its first page;
+	// not under the filter field, whose value is not at fault.
+	if regexp.MustCompile(`class="field-error"[^>]*>[^<]*paging cursor`).MatchString(body) {
+		t.Error("the bad cursor's error is shown as the filter field's")
+	}
+	if m := regexp.MustCompile(`(?s)id="list-error">.*?paging cursor.*?<a href="([^"]*)">Go to the first page</a>`).FindStringSubmatch(body); m == nil {
+		t.Errorf("no list error with a link to the first page:\n%s", body)
+	} else if first := html.UnescapeString(m[1]); first != "/portal/users?dir=asc&per=25&sort=userName" {
+		t.Errorf("the first page link is %q", first)
+	}
 }

@@ -49,6 +49,10 @@ type usersData struct {
 	Pager                        pager
 	Users                        []userRow
 	Apps                         []*schemas.App
+	// ListError is why the list could not be shown when the filter is not
+	// the reason (a paging cursor that is not valid): shown in the list's
+	// place, with a link to the first page of the same search.
+	ListError string
 }
 
 // SortLink is the address of the list sorted by key (a userSorts key): the
@@ -60,6 +64,16 @@ func (d *usersData) SortLink(key string) string {
 	if key == d.Sort && d.Dir == "asc" {
 		dir = "desc"
 	}
+	return d.firstPage(key, dir)
+}
+
+// FirstPage is the address of the first page of this list: the same search,
+// status, sort and page size.
+func (d *usersData) FirstPage() string { return d.firstPage(d.Sort, d.Dir) }
+
+// firstPage is the address of the first page of the list sorted by key in
+// direction dir, with the same search, status and page size.
+func (d *usersData) firstPage(key, dir string) string {
 	v := url.Values{}
 	for k, s := range map[string]string{"q": d.Q, "filter": d.Filter, "status": d.Status} {
 		if s != "" {
@@ -224,7 +238,13 @@ func (h *Handler) users(c *call) {
 			h.fail(c, err)
 			return
 		}
-		v.Errors = map[string]string{"filter": message(err)}
+		// A filter's error goes under the filter field; any other (a bad
+		// cursor) where the list would be.
+		if directory.KindOf(err) == directory.KindInvalidFilter {
+			v.Errors = map[string]string{"filter": message(err)}
+		} else {
+			d.ListError = message(err)
+		}
 		d.Pager = newPager(page, per, 0)
 		h.render(c, st, "users", v)
 		return

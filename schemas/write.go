@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -29,9 +28,25 @@ func Elems(u *User, a *Attribute, appID string) []any {
 // derived view, every element it shows: clearing secondaryEmails keeps the
 // primary; clearing an application link keeps the assignment and its times).
 func ClearElems(u *User, a *Attribute, appID string) {
-	if f := elemsField(u, a.acc.elems); f != nil {
-		reflect.ValueOf(f).Elem().SetZero()
+	switch f := elemsField(u, a.acc.elems).(type) {
+	case *Name:
+		*f = Name{}
 		return
+	case *[]Email:
+		*f = nil
+		return
+	case *[]PhoneNumber:
+		*f = nil
+		return
+	case *[]Address:
+		*f = nil
+		return
+	case *[]MultiValue:
+		*f = nil
+		return
+	case nil: // a view of such a field, or elements held elsewhere: below
+	default:
+		panic("schemas: ClearElems: elemsField gave an unknown field type")
 	}
 	switch a.acc.elems {
 	case eManager:

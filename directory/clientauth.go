@@ -34,7 +34,8 @@ const (
 	// VerifiedSecretTTL is how long a client secret that verified is
 	// recognised without hashing (and through a failure block).
 	VerifiedSecretTTL = 10 * time.Minute
-	// maxVerifiedSecrets caps that memory; past it, new secrets are not remembered.
+	// maxVerifiedSecrets caps that memory; past it, a new secret evicts the
+	// one remembered longest (see verifiedSecrets).
 	maxVerifiedSecrets = 10_000
 )
 
@@ -105,11 +106,12 @@ func (l *failureLimiter) fail(key string) {
 // presenting the same secret again within VerifiedSecretTTL costs no hashing,
 // and is let through while its client id or address is blocked by a flood of
 // wrong secrets. Keying by the stored hash forgets a secret when it is rotated.
+// At most maxVerifiedSecrets, by expiringSet's rule (the one of
+// verifiedTokens): when full, a new secret evicts the one remembered longest.
 type verifiedSecrets struct {
-	mu  sync.Mutex
 	now func() time.Time
 	key []byte
-	m   map[[sha256.Size]byte]time.Time // → expiry
+	set *expiringSet[struct{}]
 }
 
 func newVerifiedSecrets(now func() time.Time) *verifiedSecrets {
@@ -117,7 +119,7 @@ func newVerifiedSecrets(now func() time.Time) *verifiedSecrets {
 	if _, err := rand.Read(key); err != nil {
 		panic("directory: crypto/rand failed: " + err.Error())
 	}
-	return &verifiedSecrets{now: now, key: key, m: map[[sha256.Size]byte]time.Time{}}
+	return &verifiedSecrets{now: now, key: key, set: newExpiringSet[struct{}](maxVerifiedSecrets)}
 }
 
 func (v *verifiedSecrets) sum(hash, secret string) (out [sha256.Size]byte) {
@@ -130,29 +132,13 @@ func (v *verifiedSecrets) sum(hash, secret string) (out [sha256.Size]byte) {
 }
 
 func (v *verifiedSecrets) has(hash, secret string) bool {
-	k := v.sum(hash, secret)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	exp, ok := v.m[k]
+	_, exp, ok := v.set.get(v.sum(hash, secret))
 	return ok && v.now().Before(exp)
 }
 
 func (v *verifiedSecrets) add(hash, secret string) {
-	k := v.sum(hash, secret)
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	now := v.now()
-	if len(v.m) >= maxVerifiedSecrets {
-		for k, exp := range v.m {
-			if !now.Before(exp) {
-				delete(v.m, k)
-			}
-		}
-		if len(v.m) >= maxVerifiedSecrets {
-			return
-		}
-	}
-	v.m[k] = now.Add(VerifiedSecretTTL)
+	v.set.put(v.sum(hash, secret), struct{}{}, now.Add(VerifiedSecretTTL), now)
 }
 
 var errBadClient = Errorf(KindUnauthenticated, "invalid client credentials")

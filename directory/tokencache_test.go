@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,5 +176,92 @@ func TestVerifiedTokenCacheBound(t *testing.T) {
 		if _, err := f.svc.Authenticate(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// expiringSet's one rule when full: the entry that expires first goes — an
+// expired one when there is any, else the soonest to expire —, whatever the
+// order of insertion; a replaced entry moves with its new expiry; a dropped
+// one leaves no trace; an entry expired already is not stored.
+func TestExpiringSet(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := func(i byte) (out [sha256.Size]byte) { out[0] = i; return out }
+	s := newExpiringSet[int](3)
+	s.put(k(1), 1, now.Add(3*time.Minute), now)
+	s.put(k(2), 2, now.Add(1*time.Minute), now)
+	s.put(k(3), 3, now.Add(2*time.Minute), now)
+	has := func(want ...byte) {
+		t.Helper()
+		if n := s.len(); n != len(want) {
+			t.Fatalf("%d entries, want %d", n, len(want))
+		}
+		for _, i := range want {
+			if v, _, ok := s.get(k(i)); !ok || v != int(i) {
+				t.Fatalf("entry %d: %v, %v", i, v, ok)
+			}
+		}
+	}
+	has(1, 2, 3)
+	later := now.Add(90 * time.Second) // 2 has expired
+	s.put(k(4), 4, later.Add(10*time.Minute), later)
+	has(1, 3, 4)
+	s.put(k(5), 5, later.Add(10*time.Minute), later) // none expired: 3 expires first
+	has(1, 4, 5)
+	s.put(k(1), 10, later.Add(time.Hour), later) // replaced: now the last to expire
+	if v, exp, _ := s.get(k(1)); v != 10 || !exp.Equal(later.Add(time.Hour)) {
+		t.Fatalf("replaced entry: %d until %v", v, exp)
+	}
+	s.put(k(6), 6, later.Add(20*time.Minute), later) // 4 and 5 tie; one goes, 1 stays
+	if _, _, ok := s.get(k(1)); !ok || s.len() != 3 {
+		t.Fatalf("the replaced entry was evicted (%d entries)", s.len())
+	}
+	s.drop(k(6))
+	s.drop(k(6))
+	if _, _, ok := s.get(k(6)); ok || s.len() != 2 {
+		t.Fatalf("dropped entry still there (%d entries)", s.len())
+	}
+	s.put(k(7), 7, later, later) // expired already
+	if _, _, ok := s.get(k(7)); ok {
+		t.Fatal("an expired entry was stored")
+	}
+	// Entries that expire later push the others out, soonest to expire
+	// first (the heap stays ordered through the replaces and drops above).
+	var got []int
+	for i := range 3 {
+		s.put(k(byte(20+i)), 20+i, later.Add(48*time.Hour+time.Duration(i)), later)
+	}
+	for _, e := range s.byExp {
+		got = append(got, e.val)
+	}
+	if s.len() != 3 || len(got) != 3 {
+		t.Fatalf("entries %v", got)
+	}
+	for _, i := range []int{20, 21, 22} {
+		if _, _, ok := s.get(k(byte(i))); !ok {
+			t.Fatalf("entry %d missing: %v", i, got)
+		}
+	}
+}
+
+// A client secret that verified is remembered even when the memory of
+// secrets is full of unexpired ones (the one remembered longest makes
+// room; a full memory used to refuse every new secret until one expired).
+func TestVerifiedSecretsWhenFull(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := newVerifiedSecrets(func() time.Time { return now })
+	for i := range maxVerifiedSecrets {
+		v.add("hash", strconv.Itoa(i))
+		now = now.Add(time.Microsecond)
+	}
+	v.add("hash", "new")
+	if !v.has("hash", "new") {
+		t.Fatal("a secret that verified with the memory full is not remembered")
+	}
+	if v.has("hash", "0") || !v.has("hash", "1") {
+		t.Fatal("not the oldest secret made room")
+	}
+	now = now.Add(VerifiedSecretTTL)
+	if v.has("hash", "new") {
+		t.Fatal("a secret is remembered past VerifiedSecretTTL")
 	}
 }

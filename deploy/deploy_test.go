@@ -20,10 +20,7 @@ import (
 	"github.com/scimd/scimd/internal/testbin"
 )
 
-// binary is the scimd built for these tests (testbin.Main).
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 // envNames are the environment variables "scimd serve -h" documents.
 func envNames(t *testing.T, bin string) []string {
@@ -77,7 +74,7 @@ func TestComposeFile(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &c); err != nil {
 		t.Fatalf("compose.yaml does not parse: %v", err)
 	}
-	bin := binary
+	bin := testbin.Path(t)
 	known := envNames(t, bin)
 
 	mongos := []string{"mongo1", "mongo2", "mongo3"}
@@ -187,7 +184,7 @@ func TestDockerfile(t *testing.T) {
 	if hc == nil {
 		t.Fatal("no HEALTHCHECK running /scimd")
 	}
-	bin := binary
+	bin := testbin.Path(t)
 	// The sub-command exists: against nothing listening it fails with exit 1, not 2 (usage).
 	cmd := exec.Command(bin, hc[1], "-timeout", "1s")
 	cmd.Env = []string{"SCIMD_ADDR=0.0.0.0:1"}
@@ -237,7 +234,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Log("systemd-analyze is not installed: the unit was checked by the parser above only")
 		return
 	}
-	bin := binary
+	bin := testbin.Path(t)
 	dir := t.TempDir()
 	unit := strings.ReplaceAll(string(raw), "/usr/local/bin/scimd", bin)
 	if err := os.WriteFile(filepath.Join(dir, "scimd.service"), []byte(unit), 0o644); err != nil {

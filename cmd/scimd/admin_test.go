@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testbin"
 	"github.com/scimd/scimd/storage/embedded"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestAdminCreate(t *testing.T) {
 	dir := t.TempDir()
 	create := func(email, password string) (string, int) {
-		cmd := exec.Command(binary, "admin", "create", "--email", email, "--data-dir", dir)
+		cmd := exec.Command(testbin.Path(t), "admin", "create", "--email", email, "--data-dir", dir)
 		cmd.Stdin = strings.NewReader(password + "\n")
 		out, _ := cmd.CombinedOutput()
 		return string(out), cmd.ProcessState.ExitCode()

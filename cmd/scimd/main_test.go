@@ -23,9 +23,7 @@ import (
 	"github.com/scimd/scimd/storage/embedded"
 )
 
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 // proc is a running scimd process.
 type proc struct {
@@ -41,7 +39,13 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // start runs scimd with env and waits until it listens.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
+	return startBinary(t, testbin.Path(t), env, args...)
+}
+
+// startBinary is start with the binary bin.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCIMD_ADDR=127.0.0.1:0"}, env...)
 	pipe, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -233,7 +237,7 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, tc.args...)
+			cmd := exec.Command(testbin.Path(t), tc.args...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SCIMD_LOG_LEVEL=error", "SCIMD_DATA_DIR=" + t.TempDir()}, tc.env...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testbin"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded"
@@ -41,7 +42,7 @@ func adminToken(t *testing.T, base string) string {
 // code and stderr.
 func scimd(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(testbin.Path(t), args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/directory"
+	"github.com/scimd/scimd/internal/testbin"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with the given
@@ -148,10 +149,7 @@ func TestVersionIsStampedByTheBuild(t *testing.T) {
 			t.Fatalf("scimd %s = %q, want prefix %q", arg, out, want)
 		}
 	}
-	saved := binary
-	binary = bin
-	p := start(t, []string{"SCIMD_DATA_DIR=" + t.TempDir()})
-	binary = saved
+	p := startBinary(t, bin, []string{"SCIMD_DATA_DIR=" + t.TempDir()})
 	_, body := get(t, "http://"+p.addr+"/healthz")
 	var h map[string]string
 	if err := json.Unmarshal([]byte(body), &h); err != nil || h["version"] != "v9.8.7" || h["commit"] != "abc1234def" || h["build_date"] != "2026-11-30T01:02:03Z" {
@@ -361,7 +359,7 @@ func TestHealthcheckSubcommand(t *testing.T) {
 		{[]string{"SCIMD_ADDR=0.0.0.0:" + securePort}, nil, 1}, // plain HTTP to a TLS listener
 		{nil, []string{"-url", "http://127.0.0.1:1", "-timeout", "1s"}, 1},
 	} {
-		cmd := exec.Command(binary, append([]string{"healthcheck"}, tc.args...)...)
+		cmd := exec.Command(testbin.Path(t), append([]string{"healthcheck"}, tc.args...)...)
 		cmd.Env = tc.env
 		out, err := cmd.CombinedOutput()
 		code := 0

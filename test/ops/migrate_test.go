@@ -21,13 +21,11 @@ import (
 	"github.com/scimd/scimd/test/ferret"
 )
 
-var binary string
-
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m, &binary)) }
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 func scimd(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(testbin.Path(t), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -243,65 +242,5 @@ func TestOfflineOpsOnClosedStore(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Errorf("a store was created: %v", entries)
-	}
-}
-
-// TestCompactReplacesFile: Compact rewrites a file with many free pages
-// into a smaller one with hardly any, every user still there, nothing left
-// beside it; a held store is refused, its file unchanged.
-func TestCompactReplacesFile(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := OpenWithOptions(dir, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := createUsers(t, s, 1500)
-	for _, u := range users[500:] {
-		if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	users = users[:500]
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, FileName)
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	held, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = Compact(dir)
-	held.Close()
-	if err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Fatalf("Compact of a held store: %v", err)
-	}
-	if now, _ := os.ReadFile(path); !bytes.Equal(now, orig) {
-		t.Fatal("a refused Compact changed the file")
-	}
-	before, after, err := Compact(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	free, size := freePages(t, dir)
-	if before != int64(len(orig)) || after != size || after >= before || free > 8 {
-		t.Fatalf("Compact: %d → %d bytes (file %d, %d free pages); was %d", before, after, size, free, len(orig))
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Fatalf("the directory holds more than the store: %v", entries)
-	}
-	s, err = Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, u := range users {
-		if got, err := s.FindUser(ctx, storage.FieldUserName, u.UserName); err != nil || got.ID != u.ID {
-			t.Fatalf("after Compact FindUser(%q) = %v, %v", u.UserName, got, err)
-		}
 	}
 }

@@ -17,6 +17,7 @@ const (
 	fbLoginFailures
 	fbUserGroups
 	fbGroupMembers
+	fbMemberLag
 	fbAppUsers
 	fbUserRows
 	fbSearchRecords
@@ -55,6 +56,7 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		fbLoginFailures: {bucketLoginFailures, 0},
 		fbUserGroups:    {bucketUserGroups, 0},
 		fbGroupMembers:  {bucketGroupMembers, 0},
+		fbMemberLag:     {bucketMemberLag, 0},
 		fbAppUsers:      {bucketAppUsers, 0},
 		fbUserRows:      {bucketUserRows, 0.9},
 		fbSearchRecords: {bucketSearchRecords, 0.9},

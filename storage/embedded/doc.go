@@ -10,11 +10,11 @@
 //
 // The file, <dir>/scimd.db, has one bucket per entity (users, groups, apps,
 // tokens, events, …) and a meta bucket holding the format version, the
-// number of users and the signing keys. Format 7 (this one) keeps each
+// number of users and the signing keys. Format 8 (this one) keeps each
 // user's record version in its record, and next to the user records their
-// memberships in both
-// directions (userGroups, groupMembers), their application assignments
-// (appUsers), the unique user indexes (ix.externalId, and ix.login: the
+// memberships in both directions (userGroups, groupMembers, and the changes
+// not yet in userGroups in memberLag: see memberlag.go), their application
+// assignments (appUsers), the unique user indexes (ix.externalId, and ix.login: the
 // userName, primary email and primary phone keys in one key space, which
 // also answers lookups by each of those fields), every email value
 // (ix.emails), and the trigram index of substring search (userRows,
@@ -56,10 +56,12 @@
 // transaction, whatever the number of users they change. PatchGroup checks
 // If-Match, applies the attribute change, plans the membership operations,
 // writes them, the group and the events in that one transaction: it is
-// atomic. A membership change writes two small keys and increments the
-// user's membership count, which sits next to its memberships in userGroups
-// (a user's version is its record's version plus that count), so it writes
-// not the user's record.
+// atomic. A membership change writes two small keys, both keyed group first
+// (the pair in groupMembers and a lag entry in memberLag that counts the
+// change: a user's version is its record's version plus its membership
+// changes), so it writes neither the user's record nor a page of userGroups
+// per member; the idle writer moves the lag into userGroups later
+// (memberlag.go).
 //
 // # Indexes
 //

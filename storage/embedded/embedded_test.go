@@ -1140,11 +1140,24 @@ func TestEventWithLongTarget(t *testing.T) {
 // TestMembershipWalk changes the members of a group whose users' ids have
 // different lengths — their keys in userGroups sort by length first, not in
 // the ascending id order the membership is planned in, so the walkers step
-// forward and seek back — and users in many groups (their memberships span
-// more than the few keys memberState steps over). Every user's groups,
-// version and the group's member list must be what the changes made.
+// forward and seek back — and users in many groups (more than maxLagGroups,
+// so with the lag kept, changes drain a group's lag in their transaction).
+// Every user's groups, version and the group's member list must be what the
+// changes made: read through the lag (kept), after the idle writer drained
+// it, and after a reopen that drains what was kept.
 func TestMembershipWalk(t *testing.T) {
-	s := openTemp(t)
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keepLag=%v", keep), func(t *testing.T) { membershipWalk(t, keep) })
+	}
+}
+
+func membershipWalk(t *testing.T, keepLag bool) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: keepLag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
 	ctx := context.Background()
 	var ids []string
 	for i := range 60 {
@@ -1196,6 +1209,29 @@ func TestMembershipWalk(t *testing.T) {
 	for i := 0; i < len(ids); i += 4 {
 		apply("g5", "add", ids[i:i+1])
 	}
+	if keepLag {
+		if n := lagGroups(t, s); n == 0 || n > maxLagGroups {
+			t.Fatalf("%d lagging groups, want 1 to %d", n, maxLagGroups)
+		}
+	}
+	checkMemberships(t, s, ids, groups, want, changes)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil { // drains the lag kept
+		t.Fatal(err)
+	}
+	waitLagDrained(t, s)
+	checkMemberships(t, s, ids, groups, want, changes)
+	checkUserGroups(t, s)
+}
+
+// checkMemberships checks every user's groups and version and every
+// group's members against want (user → group → member) and changes (user
+// → its membership changes; each user was created with version 1).
+func checkMemberships(t *testing.T, s *Store, ids, groups []string, want map[string]map[string]bool, changes map[string]int64) {
+	t.Helper()
+	ctx := context.Background()
 	for _, u := range ids {
 		got, err := s.GetUser(ctx, u)
 		if err != nil {

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -56,6 +57,9 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 		if _, ok := b.group(id); !ok {
 			return storage.ErrNotFound
 		}
+		if err := b.lagRoom(id); err != nil {
+			return err
+		}
 		for _, u := range seconds(b.u.members(), id) {
 			if err := b.setMembership(id, u, false); err != nil {
 				return err
@@ -71,9 +75,9 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 // changed the group before the writer takes this one, it runs again inside
 // the writer on the newest version (as UpdateGroup's updater). The
 // membership operations are planned inside the writer, on the state the
-// transaction sees: per membership that changes, two small keys and the
-// user's membership count (next to its memberships) are written, never the
-// user's record.
+// transaction sees: per membership that changes, two small keys are written,
+// both keyed group first (groupMembers and a lag entry, memberlag.go), never
+// the user's record nor a page of userGroups.
 func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChange, audit storage.GroupAudit) (*schemas.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -140,6 +144,9 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 			return err
 		}
 		// Staging from here on: an error aborts the batch.
+		if err := b.lagRoom(id); err != nil {
+			return err
+		}
 		for _, u := range removed {
 			if err := b.changeMembership(id, u, false, changes[u]); err != nil {
 				return err
@@ -190,17 +197,24 @@ func applyGroup(ch storage.GroupChange, g *schemas.Group) (*schemas.Group, bool,
 // planMembers runs the membership operations on the state the batch sees,
 // without staging anything (storage.PlanMembers). It asks about the users in
 // ascending order, so one walker per bucket steps from one to the next where
-// they are neighbours. It returns with the changes the membership counts of
-// the users it looked at (users.memberState), for changeMembership.
+// they are neighbours: the group's members and its lag entries are
+// neighbours in groupMembers and memberLag whoever the users are. It returns
+// with the changes the lag entries of the users it looked at hold (0: none),
+// for changeMembership.
 func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, removed []string, changes map[string]int64, err error) {
 	changes = make(map[string]int64)
-	users, groups := walk(b.u.recs()), walk(b.u.groups())
+	// A user exists when it has a search row: userRows (id → row) is a
+	// small fraction of the records' size, so the lookups of members spread
+	// over the store touch fewer pages.
+	users, members, lag := walk(b.u.search.rows()), walk(b.u.members()), walk(b.u.lagBucket())
 	added, removed, err = storage.PlanMembers(ops,
 		func(u string) bool { return u != "" && users.has([]byte(u)) },
 		func(u string) bool {
-			member, n := b.u.memberState(groups, group, u)
-			changes[u] = n
-			return member
+			k := pairKey(group, u)
+			if lk, v := lag.seek(k); bytes.Equal(lk, k) {
+				_, changes[u] = decodeLagValue(v)
+			}
+			return members.has(k)
 		},
 		func() []string { return seconds(b.u.members(), group) })
 	return added, removed, changes, err

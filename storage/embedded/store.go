@@ -43,18 +43,24 @@ const FileName = "scimd.db"
 // version-3 or -4 file after bringing it to 5) with migrateV5: in chunks,
 // resumable. Version 7 has one event index (ix.events) where 6 had two
 // (ix.eventTarget, ix.eventActor): Open drops those and builds it
-// (dropEventIndexesV6, then indexAllEvents: in chunks, resumable). A file of
-// any other version is refused.
-const formatVersion = "7"
+// (dropEventIndexesV6, then indexAllEvents: in chunks, resumable). Version
+// 8 has the memberLag bucket (membership changes not yet in userGroups,
+// memberlag.go): a binary of version 7 would read a user's groups and
+// version from userGroups alone, so it must refuse the file; Open migrates a
+// version-7 file by creating the bucket, empty — no lag — and writing the
+// version (older files get the bucket the same way, in the first step). A
+// file of any other version is refused.
+const formatVersion = "8"
 
-// formatV1, formatV3, formatV4, formatV5 and formatV6 are the layouts Open
-// migrates from.
+// formatV1, formatV3, formatV4, formatV5, formatV6 and formatV7 are the
+// layouts Open migrates from.
 const (
 	formatV1 = "1"
 	formatV3 = "3"
 	formatV4 = "4"
 	formatV5 = "5"
 	formatV6 = "6"
+	formatV7 = "7"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -126,6 +132,9 @@ type Options struct {
 	// OnCommit, when set, is called by the writer after each committed
 	// transaction with the number of writes it held (metrics: batch sizes).
 	OnCommit func(writes int)
+	// keepLag stops the idle writer from draining the membership lag
+	// (memberlag.go), so that tests read memberships through it.
+	keepLag bool
 }
 
 // Store is the embedded storage backend: a bbolt file, with users read from it
@@ -167,6 +176,7 @@ type Store struct {
 	writeErr atomic.Pointer[writeFailure]
 
 	onCommit func(writes int)
+	keepLag  bool // Options.keepLag
 
 	// opBufs are the writer's two buffers of posting changes (a flush's
 	// changes and the radix sort's scratch), kept from batch to batch: a
@@ -177,6 +187,9 @@ type Store struct {
 	// pending is the number of rows in pendingPosts (see the search
 	// index): read at open, then kept by the writer goroutine alone.
 	pending int
+	// lagged is the number of membership lag entries (memberlag.go), which
+	// the writer drains when idle: read at open, then kept by the writer.
+	lagged int
 
 	reqs      chan *request
 	quit      chan struct{}
@@ -219,6 +232,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		dir:      dir,
 		db:       db,
 		onCommit: opts.OnCommit,
+		keepLag:  opts.keepLag,
 		groups:   make(map[string]*schemas.Group),
 		apps:     make(map[string]*schemas.App),
 		tokens:   make(map[string]*schemas.APIToken),
@@ -270,16 +284,19 @@ func (s *Store) init() error {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
 		switch string(from) {
-		case "", formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6:
+		case "", formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7:
 		default:
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q, %q and %q)",
-				from, formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6)
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q, %q, %q and %q)",
+				from, formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
 		}
-		if string(from) == formatV4 { // the bucket it lacked is created; then migrateV5
+		switch string(from) {
+		case formatV4: // the bucket it lacked is created; then migrateV5
 			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV5))
+		case formatV7: // memberLag is created, empty
+			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 		}
 		if from == nil {
 			meta := tx.Bucket(bucketMeta)
@@ -340,7 +357,8 @@ func (s *Store) init() error {
 	if err := migrateV5(s.db); err != nil {
 		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatV6, err)
 	}
-	// Format 6 to 7: its event indexes were dropped and the index built above.
+	// Format 6 to 8: its event indexes were dropped and the index built
+	// above, memberLag created (empty) by the first step.
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if string(meta.Get(keyFormat)) != formatV6 {
@@ -358,8 +376,9 @@ var (
 	keyRecordVersionsTo = []byte("recordVersionsUpTo")
 )
 
-// migrateV5 brings a file of format 5 to format 6 (it does nothing to any
-// other): it rewrites each user record of codec userCodecV1 as a
+// migrateV5 brings a file of format 5 to the current format (it does
+// nothing to any other; the buckets format 5 lacks besides, such as
+// memberLag, were created empty before it runs): it rewrites each user record of codec userCodecV1 as a
 // userCodecV2 record holding the version the userVersions bucket held for
 // the user, in transactions of migrateChunk users that each record how far
 // they got (inChunks), so that a crash resumes it; then, in one last
@@ -466,6 +485,11 @@ func isCurrent(tx *bolt.Tx) bool {
 func (s *Store) load() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		s.pending = tx.Bucket(bucketPending).Stats().KeyN // fewer than flushPending
+		var lag lagIndex
+		if err := decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &lag); err != nil {
+			return err
+		}
+		s.lagged = lag.total
 		groups, err := decodeAll(tx.Bucket(bucketGroups), decodeGroup)
 		if err != nil {
 			return fmt.Errorf("groups: %w", err)

@@ -73,6 +73,9 @@ type users struct {
 	// clashFree: the file keeps no login clash (Store.clashFree), so owner
 	// and dropClash need not open ix.loginClash.
 	clashFree bool
+	// lagIx is the list of lagging groups once read (lagRead; see lag).
+	lagIx   lagIndex
+	lagRead bool
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -105,9 +108,8 @@ func (r *users) exists(id string) bool { return id != "" && r.recs().Get([]byte(
 
 // version returns the version of the user (0: no such user): the version
 // of its record (recordVersion) plus the number of changes of its
-// memberships (memberCount). The count sits in userGroups next to the user's
-// memberships, on the page a membership change writes anyway, so that the
-// change gives the user a new version without rewriting its record.
+// memberships (memberChanges), so that a membership change gives the user a
+// new version without rewriting its record.
 func (r *users) version(id string) int64 {
 	if id == "" {
 		return 0
@@ -116,7 +118,13 @@ func (r *users) version(id string) int64 {
 	if rec == nil {
 		return 0
 	}
-	return recordVersion(rec) + r.memberCount(id)
+	return recordVersion(rec) + r.memberChanges(id)
+}
+
+// memberChanges is the number of changes of the user's memberships: its
+// count in userGroups plus those of its lag entries (memberlag.go).
+func (r *users) memberChanges(id string) int64 {
+	return r.memberCount(id) + r.lagChanges(id)
 }
 
 // memberKey is the key, in userGroups, of the number of membership changes
@@ -124,16 +132,17 @@ func (r *users) version(id string) int64 {
 // before the user's pairs.
 func memberKey(id string) []byte { return pairPrefix(id) }
 
-// memberCount returns the number of membership changes of the user.
+// memberCount returns the number of membership changes of the user that
+// userGroups holds (see memberChanges).
 func (r *users) memberCount(id string) int64 {
 	return decodeVersion(r.groups().Get(memberKey(id)))
 }
 
 // putRecord stores rec, the record of user id (encodeUserRecord), as the
 // record of the user's version v: the version rec holds becomes v less the
-// user's membership count.
+// user's membership changes (memberChanges).
 func (r *users) putRecord(id string, v int64, rec []byte) error {
-	setRecordVersion(rec, v-r.memberCount(id))
+	setRecordVersion(rec, v-r.memberChanges(id))
 	return r.recs().Put([]byte(id), rec)
 }
 
@@ -163,7 +172,8 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 }
 
 // groupsOf returns the groups of the user, ascending, and its number of
-// membership changes (see version), with one seek.
+// membership changes (see version): one seek of userGroups, then its lag
+// entries (memberlag.go) in their place.
 func (r *users) groupsOf(id string) (groups []string, changes int64) {
 	prefix := pairPrefix(id)
 	c := r.groups().Cursor()
@@ -172,6 +182,16 @@ func (r *users) groupsOf(id string) (groups []string, changes int64) {
 			changes = decodeVersion(v)
 		} else {
 			groups = append(groups, string(k[len(prefix):]))
+		}
+	}
+	for _, e := range r.lagOf(id) {
+		changes += e.changes
+		i, found := slices.BinarySearch(groups, e.group)
+		switch {
+		case e.in && !found:
+			groups = slices.Insert(groups, i, e.group)
+		case !e.in && found:
+			groups = slices.Delete(groups, i, i+1)
 		}
 	}
 	return groups, changes
@@ -288,36 +308,6 @@ func (r *users) setMember(group, user string, in bool) error {
 	return r.members().Delete(pairKey(group, user))
 }
 
-// memberState returns whether user is a member of group and its number of
-// membership changes (memberCount), with one seek of w (a walker of
-// userGroups): the count's key comes first among the user's keys, its pairs
-// follow in group order.
-func (r *users) memberState(w *walker, group, user string) (member bool, changes int64) {
-	prefix := pairPrefix(user)
-	want := pairKey(user, group)
-	k, v := w.seek(prefix)
-	if bytes.Equal(k, prefix) {
-		changes = decodeVersion(v)
-		k, _ = w.next()
-	}
-	// A user's pairs up to this group's are walked on the page the seek
-	// found; one of many groups is sought instead.
-	for n := 0; k != nil && bytes.HasPrefix(k, prefix); n++ {
-		if n == 8 {
-			k, _ = w.seek(want)
-			return bytes.Equal(k, want), changes
-		}
-		switch cmp := bytes.Compare(k, want); {
-		case cmp == 0:
-			return true, changes
-		case cmp > 0:
-			return false, changes
-		}
-		k, _ = w.next()
-	}
-	return false, changes
-}
-
 // walker finds keys of a bucket asked for in ascending order (mostly): a
 // key a few steps after the cursor's is reached by stepping, any other by a
 // seek from the root. So a run of keys next to each other (the members of a
@@ -358,13 +348,20 @@ func (w *walker) has(key []byte) bool {
 }
 
 // changeMember records (in) or removes the membership of user in group, in
-// both directions, and gives the user a new version (see version): changes
-// is its membership count before, as memberState returned it.
-func (r *users) changeMember(group, user string, in bool, changes int64) error {
-	if err := r.setMember(group, user, in); err != nil {
+// groupMembers and as a lag entry (memberlag.go), which gives the user a new
+// version: prev is the number of changes its lag entry in group held (0:
+// none).
+func (r *users) changeMember(group, user string, in bool, prev int64) error {
+	var err error
+	if in {
+		err = r.members().Put(pairKey(group, user), present)
+	} else {
+		err = r.members().Delete(pairKey(group, user))
+	}
+	if err != nil {
 		return err
 	}
-	return r.groups().Put(memberKey(user), encodeVersion(changes+1))
+	return r.stageLag(group, user, in, prev)
 }
 
 // forget removes what userGroups holds of a deleted user beyond its

@@ -92,10 +92,25 @@ func (s *Store) run() {
 	var timer *time.Timer
 	for {
 		var first *request
-		select {
-		case first = <-s.reqs:
-		case <-s.quit:
-			return
+		if s.lagged > 0 && s.writeErr.Load() == nil && !s.keepLag {
+			// Nothing queued: drain some of the membership lag (memberlag.go);
+			// not after a failed commit, until a write commits again.
+			select {
+			case first = <-s.reqs:
+			case <-s.quit:
+				return
+			default:
+				if err := s.drainLag(); err != nil {
+					s.failed(fmt.Errorf("embedded: drain the membership lag: %w", err))
+				}
+				continue
+			}
+		} else {
+			select {
+			case first = <-s.reqs:
+			case <-s.quit:
+				return
+			}
 		}
 		select {
 		case <-s.quit:
@@ -220,6 +235,9 @@ func (s *Store) process(reqs []*request) {
 		s.writeErr.Store(nil)
 	}
 	s.pending = b.pending
+	if b.u.lagRead {
+		s.lagged = b.u.lagTotal()
+	}
 	if s.onCommit != nil {
 		s.onCommit(len(reqs))
 	}
@@ -297,9 +315,12 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 	}
 }
 
-// finish stages what the batch as a whole changes: the user count and the
-// trigram postings.
+// finish stages what the batch as a whole changes: the user count, the
+// list of lagging groups and the trigram postings.
 func (b *batch) finish() error {
+	if err := b.u.saveLag(); err != nil {
+		return err
+	}
 	if b.userDelta != 0 {
 		if err := b.u.bucket(fbMeta).Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta))); err != nil {
 			return err
@@ -426,6 +447,11 @@ func (b *batch) checkUser(id string, old, nu *userImage) error {
 // differs between the two images.
 func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 	b.staged++
+	if old != nil {
+		if err := b.u.settle(u.ID); err != nil { // userGroups is then exact for it
+			return err
+		}
+	}
 	if err := b.moveUserKeys(u.ID, old, nu); err != nil {
 		return err
 	}
@@ -508,6 +534,9 @@ func (b *batch) moveUserKeys(id string, old, nu *userImage) error {
 // old: its record, memberships, assignments and index entries.
 func (b *batch) deleteUser(id string, old *userImage) error {
 	b.staged++
+	if err := b.u.settle(id); err != nil { // userGroups is then exact for it
+		return err
+	}
 	if err := b.moveUserKeys(id, old, nil); err != nil {
 		return err
 	}
@@ -540,19 +569,27 @@ func (b *batch) deleteUser(id string, old *userImage) error {
 // not touched: the keys written are next to each
 // other in userGroups (see users.version), plus one in groupMembers.
 func (b *batch) setMembership(group, user string, in bool) error {
-	member, changes := b.u.memberState(walk(b.u.groups()), group, user)
-	if member == in {
+	k := pairKey(group, user)
+	if (b.u.members().Get(k) != nil) == in {
 		return nil
 	}
-	return b.changeMembership(group, user, in, changes)
+	_, prev := decodeLagValue(b.u.lagBucket().Get(k))
+	return b.changeMembership(group, user, in, prev)
 }
 
 // changeMembership is setMembership for a user whose membership in group
-// is known to be !in, with its membership count (users.memberState).
-func (b *batch) changeMembership(group, user string, in bool, changes int64) error {
+// is known to be !in, whose lag entry in group holds prev changes (0: none).
+// The caller made room for group among the lagging groups (lagRoom).
+func (b *batch) changeMembership(group, user string, in bool, prev int64) error {
 	b.staged++
 	delete(b.users, user) // its cached GroupIDs and Version are stale
-	return b.u.changeMember(group, user, in, changes)
+	return b.u.changeMember(group, user, in, prev)
+}
+
+// lagRoom makes room for group among the lagging groups (users.lagRoom).
+func (b *batch) lagRoom(group string) error {
+	b.staged++ // it may drain: an error aborts the batch
+	return b.u.lagRoom(group)
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {

@@ -1,0 +1,298 @@
+package embedded
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The membership lag (file format 8).
+//
+// A membership is recorded in both directions: groupMembers (group, user),
+// which is always current, and userGroups (user, group), which gives a
+// user's groups with one seek. Members of one group are neighbours in
+// groupMembers, but members spread over the store are not in userGroups:
+// there each one was a page of its own, written, copied and synced by the
+// commit (about 1,200 pages per 1,000 members at a million users).
+//
+// So a membership change made through a group (PatchGroup, DeleteGroup)
+// writes groupMembers and a lag entry, keyed group first as well, and
+// leaves userGroups alone: bucket memberLag holds pairKey(group, user) →
+// lagValue (whether the user is now a member, and how many changes of that
+// pair userGroups lacks), and userGroups holds at lagIndexKey the list of
+// the groups that have lag entries with their number. A reader of a user's
+// groups and version (users.groupsOf, users.version) reads userGroups, the
+// list (a Get in a bucket it reads anyway; absent when nothing lags) and
+// the user's lag entry in each lagging group: one Get per lagging group, of
+// which there are at most maxLagGroups (usually none or one). The writer drains the lag into userGroups when it has nothing else
+// to do (Store.drainLag, lagDrainChunk entries per transaction), so the
+// pages spread over userGroups are written off the request's path; a change
+// that would make more than maxLagGroups groups lag drains the smallest of
+// them first, in its own transaction.
+//
+// A user's version is its record's version plus its membership count in
+// userGroups plus the changes its lag entries hold, so draining an entry
+// (moving its changes into the count) leaves the version unchanged, and
+// every membership change still gives the user a new one.
+//
+// Writes that change a user's record (putUser, deleteUser) first settle the
+// user's lag entries (users.settle): userGroups is then exact for it.
+
+// bucketMemberLag is the membership lag bucket (see above).
+var bucketMemberLag = []byte("memberLag")
+
+// lagIndexKey is the key, in userGroups, of the list of lagging groups:
+// pairKey("", ""), before every user's keys (no user id is empty).
+var lagIndexKey = []byte{0, 0}
+
+// maxLagGroups bounds the groups with lag entries, and so what a read of a
+// user's groups costs beyond userGroups.
+const maxLagGroups = 8
+
+// lagDrainChunk is the number of lag entries the idle writer drains per
+// transaction: about a page of userGroups each, so that a write arriving
+// meanwhile waits for a small commit. A variable for the tests.
+var lagDrainChunk = 64
+
+// lagIndex is the decoded list of lagging groups, oldest first.
+type lagIndex struct {
+	groups []lagGroup
+	total  int  // the lag entries of every group
+	dirty  bool // changed since read: saveLag writes it
+}
+
+type lagGroup struct {
+	id string
+	n  int // its lag entries
+}
+
+// decodeLagIndex decodes the list into l (empty): per group its id's
+// length (2 bytes), the id and its number of entries (4 bytes), big-endian.
+func decodeLagIndex(v []byte, l *lagIndex) error {
+	for len(v) > 0 {
+		if len(v) < 2 || len(v) < 6+int(binary.BigEndian.Uint16(v)) {
+			return fmt.Errorf("embedded: the list of lagging groups is damaged")
+		}
+		n := int(binary.BigEndian.Uint16(v))
+		g := lagGroup{id: string(v[2 : 2+n]), n: int(binary.BigEndian.Uint32(v[2+n:]))}
+		l.groups = append(l.groups, g)
+		l.total += g.n
+		v = v[6+n:]
+	}
+	return nil
+}
+
+func (l *lagIndex) encode() []byte {
+	var out []byte
+	for _, g := range l.groups {
+		out = binary.BigEndian.AppendUint16(out, uint16(len(g.id)))
+		out = append(out, g.id...)
+		out = binary.BigEndian.AppendUint32(out, uint32(g.n))
+	}
+	return out
+}
+
+// add counts delta more lag entries of the group (a new lagging group
+// comes last).
+func (l *lagIndex) add(group string, delta int) {
+	l.dirty = true
+	l.total += delta
+	i := slices.IndexFunc(l.groups, func(g lagGroup) bool { return g.id == group })
+	if i < 0 {
+		l.groups = append(l.groups, lagGroup{id: group, n: delta})
+		return
+	}
+	if l.groups[i].n += delta; l.groups[i].n <= 0 {
+		l.groups = slices.Delete(l.groups, i, i+1)
+	}
+}
+
+func (l *lagIndex) lagging(group string) bool {
+	return slices.ContainsFunc(l.groups, func(g lagGroup) bool { return g.id == group })
+}
+
+// lagValue is a lag entry's value: 1 when the user is a member, else 0,
+// then the number of changes (8 bytes, big-endian) userGroups lacks.
+func lagValue(in bool, changes int64) []byte {
+	v := make([]byte, 9)
+	if in {
+		v[0] = 1
+	}
+	binary.BigEndian.PutUint64(v[1:], uint64(changes))
+	return v
+}
+
+func decodeLagValue(v []byte) (in bool, changes int64) {
+	if len(v) != 9 {
+		return false, 0
+	}
+	return v[0] == 1, int64(binary.BigEndian.Uint64(v[1:]))
+}
+
+func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
+
+// lag returns the transaction's list of lagging groups, read once. A list
+// that cannot be decoded panics: it fails a writer's batch (safeExec), and
+// it means a damaged file.
+func (r *users) lag() *lagIndex {
+	if !r.lagRead {
+		if err := decodeLagIndex(r.groups().Get(lagIndexKey), &r.lagIx); err != nil {
+			panic(err)
+		}
+		r.lagRead = true
+	}
+	return &r.lagIx
+}
+
+// lagEntry is a user's lag entry in one group.
+type lagEntry struct {
+	group   string
+	in      bool
+	changes int64
+}
+
+// lagOf returns the user's lag entries, one Get per lagging group.
+func (r *users) lagOf(user string) []lagEntry {
+	var out []lagEntry
+	for _, g := range r.lag().groups {
+		if v := r.lagBucket().Get(pairKey(g.id, user)); v != nil {
+			in, n := decodeLagValue(v)
+			out = append(out, lagEntry{g.id, in, n})
+		}
+	}
+	return out
+}
+
+// lagChanges is the number of the user's membership changes its lag
+// entries hold.
+func (r *users) lagChanges(user string) int64 {
+	var n int64
+	for _, e := range r.lagOf(user) {
+		n += e.changes
+	}
+	return n
+}
+
+// stageLag records a change of the user's membership in group (now in),
+// whose lag entry held prev changes (0: none).
+func (r *users) stageLag(group, user string, in bool, prev int64) error {
+	if prev == 0 {
+		r.lag().add(group, 1)
+	}
+	return r.lagBucket().Put(pairKey(group, user), lagValue(in, prev+1))
+}
+
+// drainEntry moves the lag entry (group, user) into userGroups: the pair
+// as the entry says, the user's membership count grown by its changes; and
+// deletes it.
+func (r *users) drainEntry(group, user string, in bool, changes int64) error {
+	var err error
+	if in {
+		err = r.groups().Put(pairKey(user, group), present)
+	} else {
+		err = r.groups().Delete(pairKey(user, group))
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.groups().Put(memberKey(user), encodeVersion(r.memberCount(user)+changes)); err != nil {
+		return err
+	}
+	r.lag().add(group, -1)
+	return r.lagBucket().Delete(pairKey(group, user))
+}
+
+// settle drains the user's lag entries, so that userGroups holds exactly
+// its groups and count.
+func (r *users) settle(user string) error {
+	for _, e := range r.lagOf(user) {
+		if err := r.drainEntry(e.group, user, e.in, e.changes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainGroup drains up to max lag entries of the group (all: max < 0), in
+// user order, and returns how many it drained.
+func (r *users) drainGroup(group string, max int) (int, error) {
+	type entry struct {
+		user    string
+		in      bool
+		changes int64
+	}
+	var todo []entry
+	prefix := pairPrefix(group)
+	c := r.lagBucket().Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (max < 0 || len(todo) < max); k, v = c.Next() {
+		in, n := decodeLagValue(v)
+		todo = append(todo, entry{string(k[len(prefix):]), in, n})
+	}
+	for _, e := range todo {
+		if err := r.drainEntry(group, e.user, e.in, e.changes); err != nil {
+			return 0, err
+		}
+	}
+	return len(todo), nil
+}
+
+// lagRoom makes room for group among the lagging groups: when it is not one
+// and maxLagGroups lag already, it drains the one with the fewest entries.
+func (r *users) lagRoom(group string) error {
+	l := r.lag()
+	if len(l.groups) < maxLagGroups || l.lagging(group) {
+		return nil
+	}
+	small := slices.MinFunc(l.groups, func(a, b lagGroup) int { return a.n - b.n })
+	_, err := r.drainGroup(small.id, -1)
+	return err
+}
+
+// saveLag writes the list of lagging groups when the transaction changed it.
+func (r *users) saveLag() error {
+	if !r.lagIx.dirty {
+		return nil
+	}
+	r.lagIx.dirty = false
+	if len(r.lagIx.groups) == 0 {
+		return r.groups().Delete(lagIndexKey)
+	}
+	return r.groups().Put(lagIndexKey, r.lagIx.encode())
+}
+
+// lagTotal is the number of lag entries as the transaction sees them.
+func (r *users) lagTotal() int { return r.lag().total }
+
+// drainLag drains up to lagDrainChunk lag entries of the oldest lagging
+// group into userGroups, in a transaction of its own, when nothing else is
+// queued (see run). It keeps s.lagged.
+func (s *Store) drainLag() error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	r := s.usersOf(tx)
+	if l := r.lag(); len(l.groups) > 0 {
+		g := l.groups[0]
+		n, err := r.drainGroup(g.id, lagDrainChunk)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n < lagDrainChunk && l.lagging(g.id) {
+			l.add(g.id, -l.groups[0].n) // a count beyond its entries: none is left
+		}
+	}
+	if err := r.saveLag(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.lagged = r.lagTotal()
+	return nil
+}

@@ -1,0 +1,319 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
+)
+
+// TestConformanceLagging runs the storage contract with the membership lag
+// kept (never drained by the idle writer): every membership read goes
+// through the lag entries.
+func TestConformanceLagging(t *testing.T) {
+	be := backend()
+	be.New = func(t *testing.T) storage.Store {
+		s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	reopen := be.Reopen
+	be.Reopen = func(t *testing.T, s storage.Store) storage.Store {
+		s2 := reopen(t, s).(*Store)
+		s2.Close() // reopened to drain: keep the lag instead
+		s3, err := OpenWithOptions(s2.dir, Options{keepLag: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s3.Close() })
+		return s3
+	}
+	storagetest.RunTests(t, be)
+}
+
+// lagGroups returns the number of lagging groups in the file.
+func lagGroups(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var l lagIndex
+		err := decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &l)
+		n = len(l.groups)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitLagDrained waits until the idle writer has drained the membership
+// lag: no lagging group, no lag entry.
+func waitLagDrained(t *testing.T, s *Store) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var entries int
+		s.db.View(func(tx *bolt.Tx) error {
+			entries = tx.Bucket(bucketMemberLag).Stats().KeyN
+			return nil
+		})
+		if entries == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer left %d keys in memberLag", entries)
+		}
+	}
+}
+
+// checkUserGroups checks that userGroups holds exactly the pairs of
+// groupMembers, reversed, and a count only for users that exist.
+func checkUserGroups(t *testing.T, s *Store) {
+	t.Helper()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		r := usersOf(tx)
+		var fromMembers, fromGroups []string
+		r.members().ForEach(func(k, _ []byte) error {
+			g, u := splitPair(k)
+			fromMembers = append(fromMembers, g+"|"+u)
+			return nil
+		})
+		r.groups().ForEach(func(k, _ []byte) error {
+			if bytes.Equal(k, lagIndexKey) {
+				t.Error("userGroups holds a list of lagging groups, with none left")
+				return nil
+			}
+			u, g := splitPair(k)
+			if g == "" {
+				if !r.exists(u) {
+					t.Errorf("userGroups holds a count for %s, which does not exist", u)
+				}
+				return nil
+			}
+			fromGroups = append(fromGroups, g+"|"+u)
+			return nil
+		})
+		slices.Sort(fromMembers)
+		slices.Sort(fromGroups)
+		if !slices.Equal(fromMembers, fromGroups) {
+			t.Errorf("groupMembers %v\nuserGroups %v", fromMembers, fromGroups)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func splitPair(k []byte) (string, string) {
+	n := int(k[0])<<8 | int(k[1])
+	return string(k[2 : 2+n]), string(k[2+n:])
+}
+
+// TestPatchGroupWritesNoUserGroups checks that adding and removing members
+// through a group writes no user's key in userGroups (the user-keyed bucket
+// where members spread over the store were a page each; only the list of
+// lagging groups, lagIndexKey, changes) while the lag is kept,
+// and that updating and deleting a lagging member settle its lag: the
+// update keeps its groups and gives it one more version, the delete
+// removes its memberships everywhere.
+func TestPatchGroupWritesNoUserGroups(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	ids := userIDs(createUsers(t, s, 40))
+	for _, g := range []string{"ga", "gb"} {
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := storagetest.AddMembers(ctx, s, "ga", ids[:20], nil); err != nil {
+		t.Fatal(err)
+	}
+	before := bucketDump(t, s, bucketUserGroups)
+	if err := storagetest.AddMembers(ctx, s, "gb", ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.RemoveMembers(ctx, s, "ga", ids[10:20], nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := bucketDump(t, s, bucketUserGroups); !bytes.Equal(before, after) {
+		t.Error("a membership change through a group wrote userGroups")
+	}
+	for i, id := range ids {
+		u, err := s.GetUser(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, version := []string{"gb"}, int64(2) // created, added to gb
+		if i < 10 {
+			want, version = []string{"ga", "gb"}, 3
+		} else if i < 20 {
+			version = 4 // added to ga, removed
+		}
+		if !slices.Equal(u.GroupIDs, want) || u.Version != version {
+			t.Errorf("%s: groups %v version %d, want %v %d", id, u.GroupIDs, u.Version, want, version)
+		}
+	}
+	// An update of a lagging member settles its lag.
+	u, err := s.UpdateUser(ctx, ids[0], 3, func(u *schemas.User) error { u.Title = "Boss"; return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, ids[0]); got.Version != 4 || u.Version != 4 || !slices.Equal(got.GroupIDs, []string{"ga", "gb"}) || got.Title != "Boss" {
+		t.Errorf("after an update: %+v (returned version %d)", got, u.Version)
+	}
+	if err := s.DeleteUser(ctx, ids[1], nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"ga", "gb"} {
+		if m, _ := s.GroupMemberIDs(ctx, g); slices.Contains(m, ids[1]) {
+			t.Errorf("%s still lists the deleted user", g)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	waitLagDrained(t, s)
+	checkUserGroups(t, s)
+	if got, _ := s.GetUser(ctx, ids[15]); got.Version != 4 || !slices.Equal(got.GroupIDs, []string{"gb"}) {
+		t.Errorf("after the drain: %s groups %v version %d, want [gb] 4", ids[15], got.GroupIDs, got.Version)
+	}
+}
+
+// bucketDump returns every key and value of the bucket but lagIndexKey,
+// concatenated.
+func bucketDump(t *testing.T, s *Store, name []byte) []byte {
+	t.Helper()
+	var out []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(name).ForEach(func(k, v []byte) error {
+			if bytes.Equal(k, lagIndexKey) {
+				return nil
+			}
+			out = append(out, k...)
+			out = append(out, '=')
+			out = append(out, v...)
+			out = append(out, '\n')
+			return nil
+		})
+	})
+	return out
+}
+
+// TestOpenMigratesV7 checks that a format-7 file (no memberLag bucket:
+// every membership in userGroups) is migrated at Open — the bucket created,
+// the version written — and reads its memberships as before.
+func TestOpenMigratesV7(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := userIDs(createUsers(t, s, 30))
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "g", ids[:10], nil); err != nil {
+		t.Fatal(err)
+	}
+	waitLagDrained(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	updateFile(t, dir, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketMemberLag); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV7))
+	})
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, id := range ids {
+		u, err := s.GetUser(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := slices.Equal(u.GroupIDs, []string{"g"}); in != (i < 10) || u.Version != map[bool]int64{true: 2, false: 1}[i < 10] {
+			t.Errorf("%s: groups %v version %d", id, u.GroupIDs, u.Version)
+		}
+	}
+	if err := storagetest.RemoveMembers(ctx, s, "g", ids[:5], nil); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.GetUser(ctx, ids[0]); len(u.GroupIDs) != 0 || u.Version != 3 {
+		t.Errorf("after a removal: groups %v version %d", u.GroupIDs, u.Version)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMemberLag) == nil {
+			t.Error("Open did not create the memberLag bucket")
+		}
+		if f := string(tx.Bucket(bucketMeta).Get(keyFormat)); f != formatVersion {
+			t.Errorf("format after Open %q, want %q", f, formatVersion)
+		}
+		return nil
+	})
+}
+
+// TestLagRoom checks that changes of more groups than maxLagGroups keep at
+// most maxLagGroups lagging, draining the smallest, and that every user
+// reads its groups right meanwhile.
+func TestLagRoom(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	ids := userIDs(createUsers(t, s, 3*maxLagGroups))
+	var groups []string
+	for i := range 2 * maxLagGroups {
+		g := fmt.Sprintf("g%02d", i)
+		groups = append(groups, g)
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := storagetest.AddMembers(ctx, s, g, ids[i:i+1+i%3], nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := lagGroups(t, s); n != min(i+1, maxLagGroups) {
+			t.Fatalf("after %d groups changed, %d lag", i+1, n)
+		}
+	}
+	for i, id := range ids {
+		u, err := s.GetUser(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for gi, g := range groups {
+			if i >= gi && i < gi+1+gi%3 {
+				want = append(want, g)
+			}
+		}
+		if !slices.Equal(u.GroupIDs, want) || u.Version != 1+int64(len(want)) {
+			t.Errorf("%s: groups %v version %d, want %v %d", id, u.GroupIDs, u.Version, want, 1+len(want))
+		}
+	}
+}

@@ -195,10 +195,24 @@ func CommonAttributes(rt ResourceType) []*Attribute {
 // SchemaURNs returns the schema URNs of a resource type, derived from the
 // catalog: the core schema first, then the extensions with attributes in
 // catalog order, then the free-form (JSON) extensions in URN order — the
-// order in which a SCIM resource lists the ones it carries.
+// order in which a SCIM resource lists the ones it carries. The list is
+// made once (the catalog is fixed) and shared: callers must not change it
+// (appending copies it).
 func SchemaURNs(rt ResourceType) []string {
-	c := catalogFor(rt)
-	return append(slices.Clone(c.order), jsonURNs(c)...)
+	if rt == GroupResource {
+		return groupSchemaURNs
+	}
+	return userSchemaURNs
+}
+
+var (
+	userSchemaURNs  = schemaURNsOf(userCatalog)
+	groupSchemaURNs = schemaURNsOf(groupCatalog)
+)
+
+func schemaURNsOf(c *catalog) []string {
+	urns := append(slices.Clone(c.order), jsonURNs(c)...)
+	return urns[:len(urns):len(urns)]
 }
 
 // SplitSchemaURN splits a URN-qualified SCIM name of resource type rt

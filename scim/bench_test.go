@@ -104,6 +104,29 @@ func BenchmarkUserPut(b *testing.B) {
 	}
 }
 
+// oktaCreate is the POST Okta sends to provision a user.
+func oktaCreate(i int) string {
+	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"new%d@bench.org",`+
+		`"name":{"givenName":"Ada","familyName":"L%d"},"displayName":"Ada L%d","active":true,"externalId":"00u%d",`+
+		`"emails":[{"value":"new%d@bench.org","type":"work","primary":true}],"password":null,"groups":[],`+
+		`"phoneNumbers":[{"value":"+1555%07d","type":"mobile","primary":true}],"locale":"en-US",`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"D%d","employeeNumber":"E%d"}}`, i, i, i, i, i, i, i, i)
+}
+
+// BenchmarkUserCreate measures one Okta create (POST /Users), in-process:
+// the body read, the directory's rules, the audit event, the answer.
+func BenchmarkUserCreate(b *testing.B) {
+	f := newFixture(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if w := f.serve(b, "POST", "/Users", oktaCreate(i)); w.Code != 201 {
+			b.Fatalf("POST: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
 // BenchmarkUserPatchConcurrent8 is PATCH throughput with 8 concurrent
 // clients, each patching its own user (the store's writer is shared).
 func BenchmarkUserPatchConcurrent8(b *testing.B) {

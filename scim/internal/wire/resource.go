@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/directory"
@@ -151,6 +152,21 @@ func (b *scimBody) set(a *schemas.Attribute, v any, path string) error {
 // a string, a bool (accepting "true"/"false" in any case) or a time.Time.
 // null is the zero value.
 func scimScalar(a *schemas.Attribute, v any, path string) (any, error) {
+	return scimScalarAt(a, v, path, "")
+}
+
+// scimScalarAt is scimScalar of the value at path.sub (at path when sub is
+// ""): the path is joined only for an error. A string (or bool) value is
+// returned as given, not boxed again.
+func scimScalarAt(a *schemas.Attribute, v any, path, sub string) (any, error) {
+	if sub != "" {
+		x, err := scimScalarAt(a, v, "", "")
+		if err != nil {
+			err.(*schemas.ValueError).Path = path + "." + sub // its own new error
+			return nil, err
+		}
+		return x, nil
+	}
 	if v == nil {
 		return nil, nil
 	}
@@ -158,7 +174,7 @@ func scimScalar(a *schemas.Attribute, v any, path string) (any, error) {
 	case schemas.TypeBoolean:
 		switch t := v.(type) {
 		case bool:
-			return t, nil
+			return v, nil
 		case string:
 			if strings.EqualFold(t, "true") {
 				return true, nil
@@ -178,16 +194,29 @@ func scimScalar(a *schemas.Attribute, v any, path string) (any, error) {
 	case schemas.TypeComplex, schemas.TypeJSON:
 		return nil, schemas.ValueErrorf(path, "expected an object, not %s", schemas.JSONTypeName(v))
 	}
-	s, ok := v.(string)
-	if !ok {
+	if _, ok := v.(string); !ok {
 		return nil, schemas.ValueErrorf(path, "expected a string, not %s", schemas.JSONTypeName(v))
 	}
-	return s, nil
+	return v, nil
 }
 
 // scimOwned lists the fields of a complex attribute's elements a SCIM
-// client writes: its SCIM, writable sub-attributes.
+// client writes: its SCIM, writable sub-attributes. The list is made once
+// per attribute (the catalog is fixed) and shared: callers must not change
+// it.
 func scimOwned(a *schemas.Attribute) []*schemas.Attribute {
+	if owned, ok := ownedSubs.Load(a); ok {
+		return owned.([]*schemas.Attribute)
+	}
+	owned := scimOwnedOf(a)
+	ownedSubs.Store(a, owned)
+	return owned
+}
+
+// ownedSubs holds scimOwned's lists by attribute.
+var ownedSubs sync.Map
+
+func scimOwnedOf(a *schemas.Attribute) []*schemas.Attribute {
 	var owned []*schemas.Attribute
 	for _, s := range a.SubAttributes {
 		if !s.Internal() && s.Mutability != schemas.ReadOnly && s.Stored() {
@@ -356,7 +385,7 @@ func scimElem(a *schemas.Attribute, item any, ipath string, owned []*schemas.Att
 			return nil, schemas.ValueErrorf(ipath+"."+k, "sub-attribute is given twice (also as %q)", prev)
 		}
 		seen[s] = k
-		x, err := scimScalar(s, obj[k], ipath+"."+s.Name)
+		x, err := scimScalarAt(s, obj[k], ipath, s.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -606,6 +635,20 @@ func checkSCIMRequired(b *scimBody) error {
 // writableSCIM lists the top-level attributes a SCIM replace owns: the
 // writable common, core and enterprise attributes.
 func writableSCIM(rt schemas.ResourceType) []*schemas.Attribute {
+	if rt == schemas.GroupResource {
+		return writableGroupSCIM
+	}
+	return writableUserSCIM
+}
+
+// The lists writableSCIM answers, made once (the catalog is fixed) and
+// shared: callers must not change them.
+var (
+	writableUserSCIM  = writableSCIMOf(schemas.UserResource)
+	writableGroupSCIM = writableSCIMOf(schemas.GroupResource)
+)
+
+func writableSCIMOf(rt schemas.ResourceType) []*schemas.Attribute {
 	var out []*schemas.Attribute
 	add := func(list []*schemas.Attribute) {
 		for _, a := range list {

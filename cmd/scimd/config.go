@@ -249,7 +249,7 @@ func parseLevel(s string) (slog.Level, error) {
 func (c *config) logger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.LogLevel) // validated
 	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
+	var h slog.Handler = httpx.NewTextHandler(w, opts) // slog's text; request lines written directly
 	if c.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}

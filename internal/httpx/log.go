@@ -194,6 +194,8 @@ type Options struct {
 // logged as status 499 at info level; everything else at info level when
 // opts.Requests is set, else at debug level.
 func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
+	// A TextHandler under a log takes the line straight (see writeLine).
+	fastLog, fastRequests := textHandlerOf(log), textHandlerOf(opts.RequestLog)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		method := r.Method
@@ -252,9 +254,9 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 					cause = errors.New("no cause recorded by the handler")
 				}
 			}
-			out := log
+			out, fast := log, fastLog
 			if opts.RequestLog != nil && level < slog.LevelError {
-				out = opts.RequestLog
+				out, fast = opts.RequestLog, fastRequests
 			}
 			if !out.Enabled(r.Context(), level) {
 				return // the access log is off: no line, and none of its attributes built
@@ -275,7 +277,9 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 			if cause != nil && status != StatusClientClosedRequest {
 				attrs = append(attrs, slog.String("err", cause.Error()))
 			}
-			out.LogAttrs(r.Context(), level, "request", attrs...)
+			if fast == nil || !fast.writeLine(level, "request", attrs) {
+				out.LogAttrs(r.Context(), level, "request", attrs...)
+			}
 		}()
 		next.ServeHTTP(rw, r)
 	})

@@ -198,7 +198,7 @@ func BenchmarkAccessLog(b *testing.B) { benchAccessLog(b, true) }
 func BenchmarkAccessLogOff(b *testing.B) { benchAccessLog(b, false) }
 
 func benchAccessLog(b *testing.B, requests bool) {
-	log := slog.New(LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(LogHandler(NewTextHandler(io.Discard, nil)))
 	h := AccessLog(log, Options{Requests: requests, Observe: func(Record) {}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, "/x/{id}")
 		w.WriteHeader(http.StatusNoContent)
@@ -224,12 +224,12 @@ func benchAccessLogFile(b *testing.B, buffered bool) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	log := slog.New(LogHandler(slog.NewTextHandler(f, nil)))
+	log := slog.New(LogHandler(NewTextHandler(f, nil)))
 	opts := Options{Requests: true, Observe: func(Record) {}}
 	if buffered {
 		lines := NewLineBuffer(f, 100*time.Millisecond)
 		defer lines.Close()
-		opts.RequestLog = slog.New(LogHandler(slog.NewTextHandler(lines, nil)))
+		opts.RequestLog = slog.New(LogHandler(NewTextHandler(lines, nil)))
 	}
 	h := AccessLog(log, opts, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		SetRoute(r, "/x/{id}")

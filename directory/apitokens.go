@@ -19,7 +19,9 @@ const apiTokenPrefix = "scimd_"
 // random values, so a fast hash is as strong as a slow one here.
 func hashAPIToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:])
 }
 
 // DefaultAPITokenScopes are the scopes of an API token created without any:

@@ -116,17 +116,32 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // ForBase returns the handler for requests under one base path (e.g.
 // "/cis/scim"); the request path must start with it.
 func (h *Handler) ForBase(base string) http.Handler {
-	base = strings.TrimRight(base, "/")
-	routes := newRouteLabels(base)
+	m := &mount{base: strings.TrimRight(base, "/")}
+	m.routes = newRouteLabels(m.base)
+	if h.opts.PublicURL != "" {
+		m.url = h.opts.PublicURL + m.base
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, base, routes)
+		h.serve(w, r, m)
 	})
+}
+
+// mount is what a base's requests share, made when it is mounted.
+type mount struct {
+	base   string
+	routes routeLabels // its route labels
+	url    string      // its absolute URL with a configured PublicURL, else ""
 }
 
 // serve is the wrapper in front of the library: it fixes the response media
 // type, recovers from panics, authenticates and routes.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string, routes routeLabels) {
-	sw := &scimWriter{ResponseWriter: w}
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, m *mount) {
+	base := m.base
+	// The call and its writer in one allocation.
+	c := &call{h: h, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base), mount: m}
+	c.sw.ResponseWriter = w
+	c.w = &c.sw
+	sw := &c.sw
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -140,7 +155,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, base string, rou
 			}
 		}
 	}()
-	c := &call{h: h, w: sw, r: r, base: base, rest: strings.TrimPrefix(r.URL.Path, base), routes: routes}
 	c.route()
 	c.releaseBody()
 }

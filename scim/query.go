@@ -49,6 +49,9 @@ var requestOnly = func() map[schemas.ResourceType][]*schemas.Attribute {
 
 // queryProjection reads attributes / excludedAttributes from the URL.
 func (c *call) queryProjection() projection {
+	if c.r.URL.RawQuery == "" {
+		return projection{} // without parsing nothing into a map
+	}
 	q := c.r.URL.Query()
 	return projection{attributes: splitList(q["attributes"]), excluded: splitList(q["excludedAttributes"])}
 }

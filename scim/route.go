@@ -17,10 +17,12 @@ type call struct {
 	r    *http.Request
 	base string // the base the request came in on, e.g. "/cis/scim"
 	rest string // the path below the base, e.g. "/Users/123"
-	// routes are the route labels of base (nil for Bulk's operations, which
-	// set none).
-	routes routeLabels
-	p      directory.Principal
+	// mount is what the base's requests share (nil for Bulk's operations,
+	// which set no route label).
+	mount *mount
+	// sw is w for a request served by Handler.serve.
+	sw scimWriter
+	p  directory.Principal
 	// internal is set for Bulk operations, which run with the Bulk request's principal.
 	internal bool
 	// groupNames caches groupDisplay for the request.
@@ -99,7 +101,7 @@ func (c *call) route() {
 	rest := strings.TrimPrefix(c.rest, "/")
 	head, tail, _ := strings.Cut(rest, "/")
 	if !c.internal {
-		if p := c.routes.label(head, tail); p != "" {
+		if p := c.mount.routes.label(head, tail); p != "" {
 			httpx.SetRoute(c.r, p)
 		}
 	}
@@ -283,7 +285,12 @@ func (c *call) groupDisplay(id string) string {
 }
 
 // baseURL is the absolute URL of the base the request came in on.
-func (c *call) baseURL() string { return c.publicURL() + c.base }
+func (c *call) baseURL() string {
+	if c.mount != nil && c.mount.url != "" {
+		return c.mount.url
+	}
+	return c.publicURL() + c.base
+}
 
 // publicURL is the server's scheme://host[:port] as clients reach it.
 func (c *call) publicURL() string {

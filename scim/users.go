@@ -35,7 +35,13 @@ func (c *call) writeUser(status int, u *schemas.User) {
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.UserResource, u.ID))
 	}
-	res, err := c.userResource(u, c.queryProjection())
+	pr := c.queryProjection()
+	if pr.whole(schemas.UserResource) { // rendered into the body, without a closure boxed as a value
+		opts := c.opts()
+		c.writeBody(status, func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) })
+		return
+	}
+	res, err := c.userResource(u, pr)
 	if err != nil {
 		c.fail(err)
 		return

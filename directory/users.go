@@ -367,14 +367,19 @@ type userUpdate struct {
 	p    Principal
 	c    UserChange
 	cred *schemas.PasswordCredential
-	prev *schemas.User
+	prev *schemas.User // &prevCopy once apply ran
+	// prevCopy is the copy of the user apply starts from (for settle, the
+	// no-op check and the answer to a no-op), held here rather than
+	// allocated apart.
+	prevCopy schemas.User
 }
 
 func (up *userUpdate) apply(u *schemas.User) error {
 	if !visible(up.p, u) {
 		return Errorf(KindNotFound, "user not found")
 	}
-	prev := u.Clone()
+	u.CloneInto(&up.prevCopy)
+	prev := &up.prevCopy
 	up.prev = prev
 	if up.c.Apply != nil {
 		if err := up.c.Apply(u); err != nil {

@@ -292,6 +292,9 @@ func auditScalars(doc any, a *Attribute, p *Path, multi bool) any {
 func auditScalar(v Value) any {
 	switch v.Kind {
 	case KindString:
+		if b, ok := boxedCanonical[v.Str]; ok {
+			return b
+		}
 		if v.Str != "" {
 			return v.Str
 		}
@@ -311,3 +314,19 @@ func auditScalar(v Value) any {
 
 // auditTimeLayout is RFC 3339 in UTC with milliseconds, as stored.
 const auditTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// boxedCanonical holds the catalogs' canonical values ("work", "home", …)
+// boxed once: auditScalar answers them without boxing each again.
+var boxedCanonical = func() map[string]any {
+	m := map[string]any{}
+	for _, c := range []*catalog{userCatalog, groupCatalog} {
+		for _, a := range c.byCanonical {
+			for _, v := range a.CanonicalValues {
+				if v != "" {
+					m[v] = v
+				}
+			}
+		}
+	}
+	return m
+}()

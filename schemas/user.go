@@ -217,9 +217,18 @@ func (u *User) Clone() *User {
 	if u == nil {
 		return nil
 	}
+	c := new(User)
+	u.CloneInto(c)
+	return c
+}
+
+// CloneInto makes *dst a deep copy of u, as Clone, in memory the caller
+// holds.
+func (u *User) CloneInto(dst *User) {
 	// A JSON round trip would lose the distinction between int and float in
 	// custom data; copy field by field instead.
-	c := *u
+	c := dst
+	*c = *u
 	c.Emails = append([]Email(nil), u.Emails...)
 	c.PhoneNumbers = append([]PhoneNumber(nil), u.PhoneNumbers...)
 	c.IMs = append([]MultiValue(nil), u.IMs...)
@@ -261,7 +270,6 @@ func (u *User) Clone() *User {
 			c.DeviceKeys[i] = k
 		}
 	}
-	return &c
 }
 
 // CloneJSONObject deep-copies a decoded JSON object (maps, slices and scalars).

@@ -199,14 +199,21 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		method := r.Method
-		o := &outcome{requestID: requestID(r.Header.Get(RequestIDHeader))}
+		// The request's outcome and its response recorder in one allocation.
+		st := &struct {
+			o   outcome
+			rec statusRecorder
+		}{}
+		o := &st.o
+		o.requestID = requestID(r.Header.Get(RequestIDHeader))
 		o.clientIP, o.scheme = opts.Proxies.resolve(r)
 		w.Header().Set(RequestIDHeader, o.requestID)
 		r = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, o))
 		if method == http.MethodHead {
 			r.Method = http.MethodGet // r is AccessLog's copy; the server still knows it is HEAD
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &st.rec
+		rec.ResponseWriter = w
 		var rw http.ResponseWriter = rec
 		if method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") == "" {
 			rw = &optionsWriter{statusRecorder: rec}

@@ -707,8 +707,16 @@ func intersectRows(a, b []uint32) []uint32 {
 	return out
 }
 
-// unionRows returns the rows in either sorted list, sorted, each once.
+// unionRows returns the rows in either sorted list, sorted, each once:
+// one of them when the other is empty (row sets are never changed in
+// place).
 func unionRows(a, b []uint32) []uint32 {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
 	out := make([]uint32, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {

@@ -249,6 +249,10 @@ func (s *Store) listIndexed(ctx context.Context, l *lister) (ok bool, err error)
 		l.page.Total = countUsers(l.tx)
 		return true, listAll(l)
 	}
+	if _, to, any := l.bounds(); any {
+		users := countUsers(l.tx)
+		m.keepIDs = func(n int) bool { return sortsIDs(to, users, n) }
+	}
 	if err := m.count(ctx, l.q.CountLimit); err != nil {
 		return true, err
 	}
@@ -318,6 +322,13 @@ type rowMatch struct {
 	// capped: count stopped at the count limit, leaving candidates
 	// unchecked.
 	capped bool
+	// keepIDs, when set, tells whether a page would be cut from the ids of
+	// n matches (see sortsIDs): count then keeps the ids of the matches
+	// (ids, in row order; views of the transaction's memory map) while
+	// there are few enough, so that the page needs no second read of
+	// their search records.
+	keepIDs func(n int) bool
+	ids     []string
 	// in and known are the rows and sure as bit sets, made for a walk.
 	in, known bitset
 	recs      *bolt.Cursor
@@ -340,6 +351,14 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 	}
 	var out []uint32
 	full := func() bool { return limit > 0 && len(out) > limit }
+	var ids []string
+	keep := m.keepIDs != nil
+	match := func(row uint32, v []byte) {
+		out = append(out, row)
+		if keep = keep && v != nil && m.keepIDs(len(out)); keep {
+			ids = append(ids, searchRecordID(v))
+		}
+	}
 	if m.all {
 		c := m.r.search.recs().Cursor()
 		for k, v := c.First(); k != nil && !full(); k, v = c.Next() {
@@ -348,7 +367,7 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 				return err
 			}
 			if ok {
-				out = append(out, decodeRow(k))
+				match(decodeRow(k), v)
 			}
 		}
 	} else {
@@ -362,7 +381,11 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 				sure = sure[1:]
 			}
 			if len(sure) > 0 && sure[0] == row {
-				out = append(out, row)
+				var v []byte
+				if keep {
+					v = rc.seek(row)
+				}
+				match(row, v)
 				continue
 			}
 			v := rc.seek(row)
@@ -374,7 +397,7 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 				return err
 			}
 			if ok {
-				out = append(out, row)
+				match(row, v)
 			}
 		}
 	}
@@ -384,6 +407,9 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 		return ctx.Err()
 	}
 	m.rows, m.sure, m.f, m.all, m.capped = out, out, nil, false, false
+	if keep {
+		m.ids = ids
+	}
 	return ctx.Err()
 }
 
@@ -525,19 +551,18 @@ func (rc *rowCursor) seek(row uint32) []byte {
 // pageOfRows sets the page of the users of m in id order. It walks the ids
 // in order (userRows) until the page is full when the rows are a large part
 // of the users, the page is near the start, or m has unchecked candidates;
-// else it reads the id of every row and sorts them.
+// else it sorts the ids of the rows — the count's, when it kept them, else
+// read from their search records (see sortsIDs).
 func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	from, to, any := l.bounds()
 	if !any {
 		return nil
 	}
 	r := l.r
-	n := int64(m.size(countUsers(l.tx)))
+	users := countUsers(l.tx)
 	var pageIDs []string
 	more := false
-	// Walking visits about to·users/rows ids (cheap: a cursor step each);
-	// reading the rows costs a lookup per row (about ten steps).
-	if m.f != nil || int64(min(to, math.MaxInt32))*int64(countUsers(l.tx)) < 10*n*n {
+	if m.f != nil || !sortsIDs(to, users, m.size(users)) {
 		in := m.member()
 		c := r.search.rows().Cursor()
 		k, v := c.First()
@@ -564,19 +589,34 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 			return m.err
 		}
 	} else {
-		ids := r.rowIDs(m.rows)
+		ids := m.ids // the count's, views of the memory map
+		if len(ids) != len(m.rows) {
+			ids = r.rowIDs(m.rows)
+		}
 		slices.Sort(ids)
 		if l.after != nil {
 			ids = ids[sort.SearchStrings(ids, string(l.after)+"\x00"):]
 		}
 		f, t := pageBounds(len(ids), from, to-from)
 		pageIDs, more = ids[f:t], t < len(ids)
+		for i, id := range pageIDs {
+			pageIDs[i] = strings.Clone(id) // the page's users outlive the transaction
+		}
 	}
 	if err := l.readPage(pageIDs); err != nil {
 		return err
 	}
 	l.setNext(more)
 	return ctx.Err()
+}
+
+// sortsIDs reports whether pageOfRows cuts the page [·, to) of n matches
+// among users from their ids, read and sorted, rather than walking every
+// id in order until the page is full. Walking visits about to·users/n ids
+// (cheap: a cursor step each); reading the matches' ids costs a lookup per
+// match (about ten steps).
+func sortsIDs(to, users, n int) bool {
+	return int64(min(to, math.MaxInt32))*int64(users) >= 10*int64(n)*int64(n)
 }
 
 // rowIDs returns the ids of the users of the search rows (skipping rows no

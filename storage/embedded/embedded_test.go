@@ -963,8 +963,18 @@ func TestSearchAcrossBlocks(t *testing.T) {
 	if _, err := s.UpdateUser(ctx, ids[2*blockRows+9], 0, func(u *schemas.User) error { u.UserName = "Late.Renamed"; return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
+	defer func(n int) { learnReads = n }(learnReads)
+	for _, learn := range []int{16, 1} { // 1: keys that narrow little are dropped after the first block
+		learnReads = learn
+		testSearchAcrossBlocks(t, s)
+	}
+}
+
+func testSearchAcrossBlocks(t *testing.T, s *Store) {
+	ctx := context.Background()
 	for _, expr := range []string{`userName sw "member.0"`, `userName co "ber.01"`, `userName ew "199"`, `userName co "late.ren"`,
-		`emails.value co "m020"`, `emails.value ew "@blocks.test"`, `userName co "member.02057"`, `userName eq "MEMBER.00003"`} {
+		`emails.value co "m020"`, `emails.value ew "@blocks.test"`, `userName co "member.02057"`, `userName eq "MEMBER.00003"`,
+		`userName co "ember.0"`, `emails.value co "09@blocks"`} {
 		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
 		if err != nil {
 			t.Fatal(err)

@@ -484,12 +484,12 @@ func (s *search) blocks() uint32 {
 // candidates returns the rows (sorted) that hold every posting key of keys
 // (see searchKeys) with a bit of mask — or a superset of them: each block
 // is intersected on its own, in the order that narrows fastest on a sample
-// of blocks, and keys that do not narrow the sample's candidates at all are
-// not read (the candidates there hold them: "ada.lovelace." sw reads the
-// prefix and a few trigrams, not all twelve keys). When a block has two
-// candidates or fewer left, the rest of its keys are skipped: checking
-// them costs about what reading a posting does. A single key is never
-// skipped.
+// of blocks. When a block has two candidates or fewer left, the rest of its
+// keys are skipped: checking them costs about what reading a posting does.
+// A last key that has removed almost no candidates in the blocks that read
+// it so far is not read in the next ones ("ada.lovelace." sw reads the
+// prefix and a few trigrams, not all twelve keys, in most blocks). A single
+// key is never skipped.
 func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	if len(keys) == 1 {
 		rows, _ = s.keyRows(keys[0], mask, 0)
@@ -504,6 +504,10 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	pending, _ := s.pendingMatches(keys, mask, 0)
 	return unionRows(rows, pending)
 }
+
+// learnReads is the number of blocks that read a key before candidates
+// may stop reading it. A variable for the tests.
+var learnReads = 16
 
 // postedCandidates is candidates on the postings bucket alone (pending rows
 // included as it holds them).
@@ -546,16 +550,15 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 				best, bestN = j, n
 			}
 		}
-		if bestN == len(cur) {
-			// No key left narrows the sample's candidates: they hold all of
-			// them. Reading them in every block would cost more than
-			// checking the few candidates they might remove elsewhere.
-			tris = tris[:i]
-			break
-		}
 		tris[i], tris[best] = tris[best], tris[i]
 		cur = intersectRows(cur, sample[tris[i]])
 	}
+	// reads and removed count, for each key, the blocks that read it and
+	// the candidates it removed there; once a last key has been read in
+	// learnReads blocks, it is dropped if it removed fewer than two
+	// candidates for three reads (a read costs about what checking one
+	// and a half candidates does).
+	reads, removed := make([]int, len(tris)), make([]int, len(tris))
 	var next []uint16
 	for block := range blocks {
 		offs = offs[:0]
@@ -565,11 +568,16 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 				offs = appendMasked(offs, v, mask)
 			} else {
 				next = intersectMasked(next[:0], offs, v, mask)
+				reads[i]++
+				removed[i] += len(offs) - len(next)
 				offs, next = next, offs
 			}
 			if len(offs) <= 2 {
 				break // checking two candidates costs about what one more read does
 			}
+		}
+		for n := len(tris) - 1; n > 0 && reads[n] >= learnReads && 3*removed[n] < 2*reads[n]; n-- {
+			tris = tris[:n]
 		}
 		for _, o := range offs {
 			rows = append(rows, block*blockRows+uint32(o))

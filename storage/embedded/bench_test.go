@@ -852,3 +852,61 @@ func putBenchEvents(b *testing.B, s *Store, from, to int, event func(int) *schem
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkGetUserLagging is GetUser in a store of 20,000 users of which
+// 8,000 are in one of maxLagGroups groups whose membership lag is kept (not
+// drained): what a read pays for the lag (one Get per lagging group), beside
+// the same reads once the lag is drained.
+func BenchmarkGetUserLagging(b *testing.B) {
+	const n = 20_000
+	dir := b.TempDir()
+	s, err := OpenWithOptions(dir, Options{NoSync: true, keepLag: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bulkLoad(s, 0, n); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for g := range maxLagGroups {
+		id := fmt.Sprintf("lag-%d", g)
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: id, DisplayName: id}, nil); err != nil {
+			b.Fatal(err)
+		}
+		var ids []string
+		for i := g; i < n; i += 2 * maxLagGroups {
+			ids = append(ids, fmt.Sprintf("u%08d", i))
+		}
+		if err := storagetest.AddMembers(ctx, s, id, ids, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	get := func(b *testing.B, s *Store) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.GetUser(ctx, fmt.Sprintf("u%08d", i%n)); err != nil {
+				b.Fatal(err)
+			}
+			i += 7919
+		}
+	}
+	b.Run("lagging=8", func(b *testing.B) {
+		var l lagIndex
+		s.db.View(func(tx *bolt.Tx) error {
+			return decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &l)
+		})
+		if len(l.groups) != maxLagGroups {
+			b.Fatalf("%d lagging groups, want %d", len(l.groups), maxLagGroups)
+		}
+		get(b, s)
+	})
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	lagDrained(b, s)
+	b.Run("lagging=0", func(b *testing.B) { get(b, s) })
+}

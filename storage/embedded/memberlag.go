@@ -72,15 +72,16 @@ type lagGroup struct {
 // decodeLagIndex decodes the list into l (empty): per group its id's
 // length (2 bytes), the id and its number of entries (4 bytes), big-endian.
 func decodeLagIndex(v []byte, l *lagIndex) error {
-	for len(v) > 0 {
-		if len(v) < 2 || len(v) < 6+int(binary.BigEndian.Uint16(v)) {
+	all := string(v) // one copy; the ids are its substrings
+	for len(all) > 0 {
+		if len(all) < 2 || len(all) < 6+int(binary.BigEndian.Uint16([]byte(all[:2]))) {
 			return fmt.Errorf("embedded: the list of lagging groups is damaged")
 		}
-		n := int(binary.BigEndian.Uint16(v))
-		g := lagGroup{id: string(v[2 : 2+n]), n: int(binary.BigEndian.Uint32(v[2+n:]))}
+		n := int(binary.BigEndian.Uint16([]byte(all[:2])))
+		g := lagGroup{id: all[2 : 2+n], n: int(binary.BigEndian.Uint32([]byte(all[2+n : 6+n])))}
 		l.groups = append(l.groups, g)
 		l.total += g.n
-		v = v[6+n:]
+		all = all[6+n:]
 	}
 	return nil
 }
@@ -139,12 +140,23 @@ func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
 // it means a damaged file.
 func (r *users) lag() *lagIndex {
 	if !r.lagRead {
-		if err := decodeLagIndex(r.groups().Get(lagIndexKey), &r.lagIx); err != nil {
-			panic(err)
-		}
-		r.lagRead = true
+		r.readLag(r.groups().Cursor())
 	}
 	return &r.lagIx
+}
+
+// readLag reads the list of lagging groups with c, a cursor of userGroups
+// (the list's key is the bucket's first): a Get would allocate a cursor of
+// its own, and a read of a user's groups has one.
+func (r *users) readLag(c *bolt.Cursor) {
+	var v []byte
+	if k, kv := c.First(); bytes.Equal(k, lagIndexKey) {
+		v = kv
+	}
+	if err := decodeLagIndex(v, &r.lagIx); err != nil {
+		panic(err)
+	}
+	r.lagRead = true
 }
 
 // lagEntry is a user's lag entry in one group.
@@ -154,11 +166,20 @@ type lagEntry struct {
 	changes int64
 }
 
-// lagOf returns the user's lag entries, one Get per lagging group.
+// lagOf returns the user's lag entries, one Get per lagging group (none
+// and no allocation when nothing lags).
 func (r *users) lagOf(user string) []lagEntry {
+	groups := r.lag().groups
+	if len(groups) == 0 {
+		return nil
+	}
 	var out []lagEntry
-	for _, g := range r.lag().groups {
-		if v := r.lagBucket().Get(pairKey(g.id, user)); v != nil {
+	var key []byte
+	c := r.lagBucket().Cursor() // one cursor for every seek: a Get allocates its own
+	for _, g := range groups {
+		key = binary.BigEndian.AppendUint16(key[:0], uint16(len(g.id))) // pairKey(g.id, user)
+		key = append(append(key, g.id...), user...)
+		if k, v := c.Seek(key); bytes.Equal(k, key) {
 			in, n := decodeLagValue(v)
 			out = append(out, lagEntry{g.id, in, n})
 		}

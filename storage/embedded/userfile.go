@@ -177,6 +177,9 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 func (r *users) groupsOf(id string) (groups []string, changes int64) {
 	prefix := pairPrefix(id)
 	c := r.groups().Cursor()
+	if !r.lagRead {
+		r.readLag(c)
+	}
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
 			changes = decodeVersion(v)

@@ -908,11 +908,12 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 	a := t.attr
 	var hits []any
-	for _, e := range schemas.Elems(pt.u, a, "") {
+	schemas.EachElem(pt.u, a, "", func(e any) bool {
 		if schemas.MatchElem(t.filter, e) {
 			hits = append(hits, e)
 		}
-	}
+		return true
+	})
 	if op == "remove" {
 		if len(hits) == 0 {
 			return patchErr(directory.KindNoTarget, "no value of %s matches the filter", a.Name)

@@ -963,9 +963,10 @@ func TestSearchAcrossBlocks(t *testing.T) {
 	if _, err := s.UpdateUser(ctx, ids[2*blockRows+9], 0, func(u *schemas.User) error { u.UserName = "Late.Renamed"; return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
-	defer func(n int) { learnReads = n }(learnReads)
-	for _, learn := range []int{16, 1} { // 1: keys that narrow little are dropped after the first block
-		learnReads = learn
+	defer func(n, m int) { learnReads, trustSample = n, m }(learnReads, trustSample)
+	// 1, 1: keys that narrow little are dropped by the sample, or after the first block.
+	for _, c := range [][2]int{{16, 16}, {1, 1 << 30}, {1 << 30, 1}} {
+		learnReads, trustSample = c[0], c[1]
 		testSearchAcrossBlocks(t, s)
 	}
 }

@@ -486,10 +486,12 @@ func (s *search) blocks() uint32 {
 // is intersected on its own, in the order that narrows fastest on a sample
 // of blocks. When a block has two candidates or fewer left, the rest of its
 // keys are skipped: checking them costs about what reading a posting does.
-// A last key that has removed almost no candidates in the blocks that read
-// it so far is not read in the next ones ("ada.lovelace." sw reads the
-// prefix and a few trigrams, not all twelve keys, in most blocks). A single
-// key is never skipped.
+// Keys that do not narrow the sample's candidates, when it has many, are
+// not read ("ada.lovelace." sw reads the prefix and a few trigrams, not all
+// twelve keys); nor, in the next blocks, is a last key that has removed
+// almost no candidates in the blocks that read it so far (a sample with few
+// candidates — users just created in the last block — says little). A
+// single key is never skipped.
 func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 	if len(keys) == 1 {
 		rows, _ = s.keyRows(keys[0], mask, 0)
@@ -506,8 +508,10 @@ func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
 }
 
 // learnReads is the number of blocks that read a key before candidates
-// may stop reading it. A variable for the tests.
-var learnReads = 16
+// may stop reading it; trustSample is the number of candidates the sample
+// must have for the keys that do not narrow them to be dropped at once.
+// Variables for the tests.
+var learnReads, trustSample = 16, 16
 
 // postedCandidates is candidates on the postings bucket alone (pending rows
 // included as it holds them).
@@ -549,6 +553,13 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 			if n := len(intersectRows(cur, sample[tris[j]])); bestN < 0 || n < bestN {
 				best, bestN = j, n
 			}
+		}
+		if bestN == len(cur) && bestN >= trustSample {
+			// No key left narrows the sample's many candidates: reading
+			// them in every block would cost more than checking the few
+			// candidates they might remove elsewhere.
+			tris = tris[:i]
+			break
 		}
 		tris[i], tris[best] = tris[best], tris[i]
 		cur = intersectRows(cur, sample[tris[i]])

@@ -328,6 +328,14 @@ func searchRecordID(v []byte) string {
 
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
 
+// rowKey is encodeRow in an array, for the key of a Get (the array stays on
+// the stack; a key given to Put or Delete escapes): every user write looks
+// its row up in pendingPosts, and each encodeRow was an allocation.
+func rowKey(row uint32) (k [4]byte) {
+	binary.BigEndian.PutUint32(k[:], row)
+	return k
+}
+
 // search gives access to the search buckets of one transaction.
 type search struct {
 	*txBuckets
@@ -822,7 +830,8 @@ var _ [1 << opKeyShift]struct{} = [blockRows]struct{}{}
 func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	sr := &b.u.search
 	var row uint32
-	if v := sr.rows().Get([]byte(id)); v != nil {
+	var kb keyBuf
+	if v := sr.rows().Get(getKey(&kb, id)); v != nil {
 		row = binary.BigEndian.Uint32(v)
 	} else if nu != nil {
 		if b.nextRow < 0 {
@@ -893,7 +902,8 @@ func (b *batch) pendPostings(row uint32, op, np []uint64) {
 	p, ok := b.pend[row]
 	if !ok {
 		p = &pendingRow{posted: op}
-		if v := b.u.search.pend().Get(encodeRow(row)); v != nil {
+		k := rowKey(row)
+		if v := b.u.search.pend().Get(k[:]); v != nil {
 			posted, _, err := splitPending(v)
 			if err != nil {
 				panic(err) // fails the batch (see safeExec)

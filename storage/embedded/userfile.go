@@ -51,6 +51,19 @@ func seconds(bk *bolt.Bucket, a string) []string {
 	return out
 }
 
+// keyBuf holds the key of a bbolt Get: a key that only Get sees does not
+// escape, but []byte(s) of a string longer than 32 bytes (a UUID id is 36)
+// allocates; getKey copies it into a keyBuf on the caller's stack instead.
+type keyBuf [64]byte
+
+// getKey returns s as a key for Get, in buf when it fits.
+func getKey(buf *keyBuf, s string) []byte {
+	if len(s) > len(buf) {
+		return []byte(s)
+	}
+	return append(buf[:0], s...)
+}
+
 func encodeVersion(v int64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, uint64(v))
@@ -104,7 +117,10 @@ func (r *users) sortKeys() *bolt.Bucket { return r.bucket(fbSortKeys) } // sorti
 func (r *users) ix(kind uniqueKind) *bolt.Bucket { return r.bucket(fbIndex + fileBucket(kind)) }
 
 // exists reports whether the user is stored.
-func (r *users) exists(id string) bool { return id != "" && r.recs().Get([]byte(id)) != nil }
+func (r *users) exists(id string) bool {
+	var kb keyBuf
+	return id != "" && r.recs().Get(getKey(&kb, id)) != nil
+}
 
 // version returns the version of the user (0: no such user): the version
 // of its record (recordVersion) plus the number of changes of its
@@ -114,7 +130,8 @@ func (r *users) version(id string) int64 {
 	if id == "" {
 		return 0
 	}
-	rec := r.recs().Get([]byte(id))
+	var kb keyBuf
+	rec := r.recs().Get(getKey(&kb, id))
 	if rec == nil {
 		return 0
 	}
@@ -140,9 +157,15 @@ func (r *users) memberCount(id string) int64 {
 
 // putRecord stores rec, the record of user id (encodeUserRecord), as the
 // record of the user's version v: the version rec holds becomes v less the
-// user's membership changes (memberChanges).
-func (r *users) putRecord(id string, v int64, rec []byte) error {
-	setRecordVersion(rec, v-r.memberChanges(id))
+// user's membership changes (memberChanges). A new user (isNew) has none —
+// forget removes a deleted user's count, and no membership of a user that
+// did not exist lags — so they are not read: a create does not open
+// userGroups unless it has groups.
+func (r *users) putRecord(id string, v int64, rec []byte, isNew bool) error {
+	if !isNew {
+		v -= r.memberChanges(id)
+	}
+	setRecordVersion(rec, v)
 	return r.recs().Put([]byte(id), rec)
 }
 
@@ -151,7 +174,8 @@ func (r *users) get(id string) (*schemas.User, error) {
 	if id == "" {
 		return nil, nil
 	}
-	v := r.recs().Get([]byte(id))
+	var kb keyBuf
+	v := r.recs().Get(getKey(&kb, id))
 	if v == nil {
 		return nil, nil
 	}
@@ -209,18 +233,20 @@ func (r *users) owner(kind uniqueKind, key string) string {
 		return ""
 	}
 	if !loginKind(kind) {
-		return string(r.ix(kind).Get([]byte(key)))
+		var kb keyBuf
+		return string(r.ix(kind).Get(getKey(&kb, key)))
 	}
 	if !r.clashFree {
 		if id := r.clash().Get(clashKey(kind, key)); id != nil {
 			return string(id)
 		}
 	}
-	id := string(r.ix(kLogin).Get([]byte(key)))
+	var kb keyBuf
+	id := string(r.ix(kLogin).Get(getKey(&kb, key)))
 	if id == "" {
 		return ""
 	}
-	row := r.search.rows().Get([]byte(id))
+	row := r.search.rows().Get(getKey(&kb, id))
 	var u schemas.User
 	if row == nil || viewSearchRecord(r.search.recs().Get(row), &u) != nil || keysOfUser(&u)[kind] != key {
 		return ""

@@ -498,7 +498,7 @@ func (b *batch) putUser(u *schemas.User, enc []byte, old, nu *userImage) error {
 		}
 	}
 	setIn(&b.users, u.ID, u)
-	return b.u.putRecord(u.ID, u.Version, enc)
+	return b.u.putRecord(u.ID, u.Version, enc, old == nil)
 }
 
 // moveUserKeys moves the unique and login keys of user id from the image

@@ -27,7 +27,8 @@
 // and phone indexes, dropped by migrateV3 in one transaction), 4 (no
 // pendingPosts), 5 (versions in a userVersions bucket, moved into the
 // records by migrateV5 in chunks, resuming after a crash) and 6 (two event
-// indexes, rebuilt as one); it refuses any other format. Only one
+// indexes, copied into one by mergeEventIndexesV6, in chunks likewise); it
+// refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability

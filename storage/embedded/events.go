@@ -102,8 +102,9 @@ func (b *batch) putEvent(ev *stagedEvent) error {
 // bucket it opens costs the write about ten allocations and its root page.
 var (
 	bucketEventIndex = []byte("ix.events")
-	// bucketsV6EventIndexes are the two indexes of format 6 and before,
-	// which Open drops (dropEventIndexesV6) and rebuilds as bucketEventIndex.
+	// bucketsV6EventIndexes are the two indexes of format 6 and before
+	// (ixTarget, ixActor), which Open merges into bucketEventIndex
+	// (mergeEventIndexesV6).
 	bucketsV6EventIndexes = [2][]byte{[]byte("ix.eventTarget"), []byte("ix.eventActor")}
 )
 
@@ -189,7 +190,7 @@ func entryEventKey(rest []byte) (key []byte, ok bool) {
 }
 
 // keyEventsIndexed (meta) says that the event index holds every event; a
-// file written before it (or before format 7, see dropEventIndexesV6) gets
+// file written before it gets
 // it at Open (indexAllEvents), in chunks, resuming after keyEventsIndexedTo
 // (the last event key indexed).
 var (
@@ -197,29 +198,62 @@ var (
 	keyEventsIndexedTo = []byte("eventsIndexedUpTo")
 )
 
-// dropEventIndexesV6 deletes the two event indexes of a file of format 6
-// or before, in one transaction with the mark that the index is complete,
-// so that indexAllEvents then builds the index of format 7 (a crash on the
-// way resumes it). It does nothing to a file without them.
-func dropEventIndexesV6(db *bolt.DB) error {
-	var old bool
+// keyEventIndexMerged (meta) holds, per kind, that mergeEventIndexesV6 has
+// copied the format-6 index of that kind; keyEventIndexMergedTo its
+// progress (see inChunks).
+var (
+	keyEventIndexMerged   = [2][]byte{[]byte("eventTargetsMerged"), []byte("eventActorsMerged")}
+	keyEventIndexMergedTo = [2][]byte{[]byte("eventTargetsMergedUpTo"), []byte("eventActorsMergedUpTo")}
+)
+
+// mergeEventIndexesV6 copies the two event indexes of a file of format 6
+// or before into the index of format 7, each entry under its kind, and
+// deletes them; it does nothing to a file without them. The copy walks
+// each old index in key order, so its entries are appended to the new
+// one, a page at a time (rebuilding the index from the events instead puts
+// the entries of a million events at random places: about a minute), in
+// transactions of migrateChunk entries that record their progress
+// (inChunks), so that a crash resumes it; the last transaction deletes
+// the old indexes and the progress marks. An index the old file had not
+// completed (keyEventsIndexed unset) is completed by indexAllEvents after
+// it: its progress is in the events, which the copy does not change.
+func mergeEventIndexesV6(db *bolt.DB) error {
+	var has [2]bool
 	if err := db.View(func(tx *bolt.Tx) error {
-		old = tx.Bucket(bucketsV6EventIndexes[0]) != nil || tx.Bucket(bucketsV6EventIndexes[1]) != nil
+		has = [2]bool{tx.Bucket(bucketsV6EventIndexes[0]) != nil, tx.Bucket(bucketsV6EventIndexes[1]) != nil}
 		return nil
-	}); err != nil || !old {
+	}); err != nil || has == [2]bool{} {
 		return err
 	}
+	for kind, name := range bucketsV6EventIndexes {
+		if !has[kind] {
+			continue
+		}
+		err := inChunks(db, keyEventIndexMerged[kind], keyEventIndexMergedTo[kind], func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+			from := tx.Bucket(name)
+			t := &txBuckets{tx: tx}
+			to := t.bucket(fbEventIndex)
+			key := make([]byte, 0, 64)
+			return from, func(k, _ []byte) error {
+				key = append(append(key[:0], byte(kind)), k...)
+				return to.Put(bytes.Clone(key), present)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return db.Update(func(tx *bolt.Tx) error {
-		for _, name := range bucketsV6EventIndexes {
+		meta := tx.Bucket(bucketMeta)
+		for kind, name := range bucketsV6EventIndexes {
 			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 				return err
 			}
+			if err := meta.Delete(keyEventIndexMerged[kind]); err != nil {
+				return err
+			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Delete(keyEventsIndexedTo); err != nil {
-			return err
-		}
-		return meta.Delete(keyEventsIndexed)
+		return nil
 	})
 }
 

@@ -199,9 +199,17 @@ func toFormat6(tx *bolt.Tx) error {
 
 // TestMigrateFormat6 checks that a file of format 6 (the event indexes by
 // target and by actor in two buckets) is migrated at open to format 7: the
-// two buckets are gone, and listing events by target, by actor and by both
-// gives what filtering the whole log gives.
+// two buckets are gone, the index has every entry once, and listing events
+// by target, by actor and by both gives what filtering the whole log gives.
+// It also opens a file a crash left half-migrated (the first chunk of
+// targets copied and recorded, the format still 6).
 func TestMigrateFormat6(t *testing.T) {
+	for _, crashed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crashed=%v", crashed), func(t *testing.T) { testMigrateFormat6(t, crashed) })
+	}
+}
+
+func testMigrateFormat6(t *testing.T, crashed bool) {
 	defer func(n int) { migrateChunk = n }(migrateChunk)
 	migrateChunk = 7
 	dir := t.TempDir()
@@ -219,7 +227,27 @@ func TestMigrateFormat6(t *testing.T) {
 		}
 	}
 	s.Close()
-	updateFile(t, dir, toFormat6)
+	updateFile(t, dir, func(tx *bolt.Tx) error {
+		if err := toFormat6(tx); err != nil || !crashed {
+			return err
+		}
+		// What the first chunk of mergeEventIndexesV6 leaves.
+		ix, err := tx.CreateBucket(bucketEventIndex)
+		if err != nil {
+			return err
+		}
+		var last []byte
+		c := tx.Bucket(bucketsV6EventIndexes[ixTarget]).Cursor()
+		k, _ := c.First()
+		for range migrateChunk {
+			last = bytes.Clone(k)
+			if err := ix.Put(append([]byte{ixTarget}, k...), present); err != nil {
+				return err
+			}
+			k, _ = c.Next()
+		}
+		return tx.Bucket(bucketMeta).Put(keyEventIndexMergedTo[ixTarget], last)
+	})
 
 	if s, err = Open(dir); err != nil {
 		t.Fatal(err)
@@ -236,6 +264,11 @@ func TestMigrateFormat6(t *testing.T) {
 		}
 		if n := tx.Bucket(bucketEventIndex).Stats().KeyN; n != 80 {
 			t.Errorf("the event index has %d entries, want 80", n)
+		}
+		for kind := range bucketsV6EventIndexes {
+			if tx.Bucket(bucketMeta).Get(keyEventIndexMerged[kind]) != nil || tx.Bucket(bucketMeta).Get(keyEventIndexMergedTo[kind]) != nil {
+				t.Errorf("the progress keys of kind %d are still there", kind)
+			}
 		}
 		return nil
 	})

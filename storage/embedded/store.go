@@ -42,14 +42,14 @@ const FileName = "scimd.db"
 // one bucket and one page fewer. Open migrates a version-5 file (and a
 // version-3 or -4 file after bringing it to 5) with migrateV5: in chunks,
 // resumable. Version 7 has one event index (ix.events) where 6 had two
-// (ix.eventTarget, ix.eventActor): Open drops those and builds it
-// (dropEventIndexesV6, then indexAllEvents: in chunks, resumable). Version
-// 8 has the memberLag bucket (membership changes not yet in userGroups,
-// memberlag.go): a binary of version 7 would read a user's groups and
-// version from userGroups alone, so it must refuse the file; Open migrates a
-// version-7 file by creating the bucket, empty — no lag — and writing the
-// version (older files get the bucket the same way, in the first step). A
-// file of any other version is refused.
+// (ix.eventTarget, ix.eventActor): Open copies those into it
+// (mergeEventIndexesV6: in chunks, resumable). Version 8 has the memberLag
+// bucket (membership changes not yet in userGroups, memberlag.go): a binary
+// of version 7 would read a user's groups and version from userGroups
+// alone, so it must refuse the file; Open migrates a version-7 file by
+// creating the bucket, empty — no lag — and writing the version (older
+// files get the bucket the same way, in the first step). A file of any
+// other version is refused.
 const formatVersion = "8"
 
 // formatV1, formatV3, formatV4, formatV5, formatV6 and formatV7 are the
@@ -340,7 +340,7 @@ func (s *Store) init() error {
 	if err := indexAllEmails(s.db); err != nil {
 		return fmt.Errorf("index every email: %w", err)
 	}
-	if err := dropEventIndexesV6(s.db); err != nil {
+	if err := mergeEventIndexesV6(s.db); err != nil {
 		return fmt.Errorf("migrate the event indexes of format %s: %w", formatV6, err)
 	}
 	if err := indexAllEvents(s.db); err != nil {
@@ -357,8 +357,8 @@ func (s *Store) init() error {
 	if err := migrateV5(s.db); err != nil {
 		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatV6, err)
 	}
-	// Format 6 to 8: its event indexes were dropped and the index built
-	// above, memberLag created (empty) by the first step.
+	// Format 6 to 8: its event indexes were merged above, memberLag created
+	// (empty) by the first step.
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if string(meta.Get(keyFormat)) != formatV6 {

@@ -534,6 +534,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(dir) // never returns: the parent kills it
 	}
+	if dir := os.Getenv(crashMembersDirEnv); dir != "" {
+		crashMembersChild(dir) // never returns: the parent kills it
+	}
 	code := m.Run()
 	closeBench()
 	os.Exit(code)

@@ -1,10 +1,16 @@
 package embedded
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,4 +322,126 @@ func TestLagRoom(t *testing.T) {
 			t.Errorf("%s: groups %v version %d, want %v %d", id, u.GroupIDs, u.Version, want, 1+len(want))
 		}
 	}
+}
+
+// crashMembersDirEnv makes the test binary the child of
+// TestCrashDuringMembershipLag (see TestMain).
+const crashMembersDirEnv = "SCIMD_EMBEDDED_CRASH_MEMBERS_DIR"
+
+// crashMembersUsers is the number of users the parent stores first.
+const crashMembersUsers = 2000
+
+// crashMembersChild creates groups and adds a seventh of the users, spread
+// over the store, to each, one PATCH after the other, printing each
+// acknowledged group: the idle writer drains the lag between them, and a
+// ninth lagging group drains one inside a PATCH.
+func crashMembersChild(dir string) {
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("OPENERR", err)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	for i := 0; ; i++ {
+		g := fmt.Sprintf("cg-%d-%d", os.Getpid(), i)
+		if _, err := s.CreateGroup(ctx, &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(3)
+		}
+		var ids []string
+		for j := i % 7; j < crashMembersUsers; j += 7 {
+			ids = append(ids, fmt.Sprintf("u%08d", j))
+		}
+		if err := storagetest.AddMembers(ctx, s, g, ids, nil); err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(3)
+		}
+		fmt.Printf("ACK %s %d\n", g, i)
+	}
+}
+
+// TestCrashDuringMembershipLag kills a child adding members (its writer
+// draining the membership lag meanwhile) with SIGKILL, twice, and checks
+// that the store opens, drains what was left, and is consistent: every
+// acknowledged addition is there, userGroups mirrors groupMembers, and
+// every user's version is 1 plus its membership changes (additions only).
+func TestCrashDuringMembershipLag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bulkLoad(s, 0, crashMembersUsers); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]int{} // group → its i
+	for round := range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashMembersDirEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(out)
+		n, killed := 0, false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				break // EOF, or a partial last line: not an acknowledgement
+			}
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 3 && f[0] == "ACK":
+				i, _ := strconv.Atoi(f[2])
+				acked[f[1]] = i
+				n++
+			case len(f) > 0 && (f[0] == "ERR" || f[0] == "OPENERR"):
+				t.Fatalf("round %d: child: %s", round, line)
+			}
+			if n == 12+round*3 && !killed {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		}
+		cmd.Wait()
+		if !killed {
+			t.Fatalf("round %d: child ended after %d acknowledgements without being killed", round, n)
+		}
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer s.Close()
+	waitLagDrained(t, s)
+	checkUserGroups(t, s)
+	ctx := context.Background()
+	for g, i := range acked {
+		members, err := s.GroupMemberIDs(ctx, g)
+		if err != nil {
+			t.Fatalf("acknowledged group %s: %v", g, err)
+		}
+		if want := (crashMembersUsers - i%7 + 6) / 7; len(members) != want {
+			t.Errorf("acknowledged group %s has %d members, want %d", g, len(members), want)
+		}
+	}
+	for j := range crashMembersUsers {
+		u, err := s.GetUser(ctx, fmt.Sprintf("u%08d", j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Version != 1+int64(len(u.GroupIDs)) {
+			t.Fatalf("%s: version %d with %d groups, want %d", u.ID, u.Version, len(u.GroupIDs), 1+len(u.GroupIDs))
+		}
+	}
+	t.Logf("%d acknowledged groups over 2 kills", len(acked))
 }

@@ -3,9 +3,12 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -72,5 +75,51 @@ func TestClientIP(t *testing.T) {
 	r.Header.Set("X-Forwarded-For", "203.0.113.9")
 	if got := ClientIP(r); got != "192.0.2.7" {
 		t.Fatalf("ClientIP = %q", got)
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestAppendBody: a body of exactly the limit is read whole, after what
+// dst held; one byte more is ErrBodyTooLarge naming the limit, with at most
+// one byte past the limit read from the client; a smaller limit already on
+// the body names its own; a body cut short is the client gone.
+func TestAppendBody(t *testing.T) {
+	const limit = 1000
+	for _, size := range []int{0, 1, 511, 512, 513, limit} {
+		body := strings.Repeat("y", size)
+		got, err := AppendBody([]byte("x"), httptest.NewRequest("POST", "/", strings.NewReader(body)), limit)
+		if err != nil || string(got) != "x"+body {
+			t.Fatalf("%d bytes: %d bytes, %v", size, len(got), err)
+		}
+	}
+	src := &countingReader{r: strings.NewReader(strings.Repeat("y", 10*limit))}
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Body = io.NopCloser(src)
+	if _, err := AppendBody(make([]byte, 0, 4*limit), r, limit); !errors.Is(err, ErrBodyTooLarge) || !strings.Contains(err.Error(), "1000 bytes") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if src.n > limit+1 {
+		t.Errorf("read %d bytes of a body over the limit of %d", src.n, limit)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("y", 600)))
+	r.Body = http.MaxBytesReader(nil, r.Body, 500)
+	if _, err := AppendBody(nil, r, limit); !errors.Is(err, ErrBodyTooLarge) || !strings.Contains(err.Error(), "500 bytes") {
+		t.Errorf("a smaller limit on the body: %v", err)
+	}
+	r = httptest.NewRequest("POST", "/", nil)
+	r.Body = io.NopCloser(io.MultiReader(strings.NewReader("{\"a\":"), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	if _, err := AppendBody(nil, r, limit); !errors.Is(err, ErrClientGone) {
+		t.Errorf("a body cut short: %v", err)
 	}
 }

@@ -607,10 +607,15 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 
 // keyRows returns the rows (sorted) posted under one key with a bit of
 // mask, and those of them with a bit of sure. When every entry with a bit
-// of mask has one of sure, the two are the same slice.
+// of mask has one of sure, the two are the same slice. The pending rows'
+// matches are merged in as the entries are read (never a copy of the rows).
 func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
 	s.loadPending()
 	allSure := sure&mask == mask
+	var pr, ps []uint32 // the pending rows' matches not merged yet
+	if len(s.pendRows) > 0 {
+		pr, ps = s.pendingMatches([]string{key}, mask, sure)
+	}
 	blocks := s.blocks()
 	p := 0 // the first pending row not before the entry
 	for block := range blocks {
@@ -629,21 +634,26 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 				if p < len(s.pendRows) && s.pendRows[p] == row {
 					continue // its current postings are pending
 				}
+				for len(pr) > 0 && pr[0] < row {
+					rows, pr = append(rows, pr[0]), pr[1:]
+				}
 				rows = append(rows, row)
-				if !allSure && m&sure != 0 {
-					sureRows = append(sureRows, row)
+				if !allSure {
+					for len(ps) > 0 && ps[0] < row {
+						sureRows, ps = append(sureRows, ps[0]), ps[1:]
+					}
+					if m&sure != 0 {
+						sureRows = append(sureRows, row)
+					}
 				}
 			}
 		}
 	}
-	if len(s.pendRows) > 0 {
-		pr, ps := s.pendingMatches([]string{key}, mask, sure)
-		rows, sureRows = unionRows(rows, pr), unionRows(sureRows, ps)
-	}
+	rows = append(rows, pr...)
 	if allSure {
-		sureRows = rows
+		return rows, rows
 	}
-	return rows, sureRows
+	return rows, append(sureRows, ps...)
 }
 
 // factRows returns the rows posted under a 0xff key, sorted.

@@ -136,8 +136,10 @@ func decodeLagValue(v []byte) (in bool, changes int64) {
 func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
 
 // lag returns the transaction's list of lagging groups, read once. A list
-// that cannot be decoded panics: it fails a writer's batch (safeExec), and
-// it means a damaged file.
+// that cannot be decoded (a damaged file) reads as empty and is kept in
+// r.lagErr: a read of a user's groups then fails with it (users.decode), and
+// so does a write (saveLag, at the batch's finish) or a drain, so that
+// nothing is written from the empty list.
 func (r *users) lag() *lagIndex {
 	if !r.lagRead {
 		r.readLag(r.groups().Cursor())
@@ -154,7 +156,7 @@ func (r *users) readLag(c *bolt.Cursor) {
 		v = kv
 	}
 	if err := decodeLagIndex(v, &r.lagIx); err != nil {
-		panic(err)
+		r.lagIx, r.lagErr = lagIndex{}, err
 	}
 	r.lagRead = true
 }
@@ -274,6 +276,9 @@ func (r *users) lagRoom(group string) error {
 
 // saveLag writes the list of lagging groups when the transaction changed it.
 func (r *users) saveLag() error {
+	if r.lagErr != nil {
+		return r.lagErr
+	}
 	if !r.lagIx.dirty {
 		return nil
 	}
@@ -296,6 +301,10 @@ func (s *Store) drainLag() error {
 		return err
 	}
 	r := s.usersOf(tx)
+	if r.lag(); r.lagErr != nil {
+		tx.Rollback()
+		return r.lagErr
+	}
 	if l := r.lag(); len(l.groups) > 0 {
 		g := l.groups[0]
 		n, err := r.drainGroup(g.id, lagDrainChunk)

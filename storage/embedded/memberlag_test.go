@@ -445,3 +445,39 @@ func TestCrashDuringMembershipLag(t *testing.T) {
 	}
 	t.Logf("%d acknowledged groups over 2 kills", len(acked))
 }
+
+// TestDamagedLagList checks that a list of lagging groups that cannot be
+// decoded fails the reads of users' groups and the writes that need it with
+// an error (no panic, nothing written from it), and Open with a message.
+func TestDamagedLagList(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ids := userIDs(createUsers(t, s, 5))
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "g", ids[:2], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUserGroups).Put(lagIndexKey, []byte{0, 9, 'g'})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx, ids[3]); err == nil || !strings.Contains(err.Error(), "lagging groups") {
+		t.Errorf("GetUser with a damaged list: %v", err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "g", ids[2:3], nil); err == nil {
+		t.Error("a membership change with a damaged list succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "lagging groups") {
+		t.Errorf("Open with a damaged list: %v", err)
+	}
+}

@@ -86,9 +86,11 @@ type users struct {
 	// clashFree: the file keeps no login clash (Store.clashFree), so owner
 	// and dropClash need not open ix.loginClash.
 	clashFree bool
-	// lagIx is the list of lagging groups once read (lagRead; see lag).
+	// lagIx is the list of lagging groups once read (lagRead), lagErr why
+	// it could not be (see lag).
 	lagIx   lagIndex
 	lagRead bool
+	lagErr  error
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -191,6 +193,9 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 	}
 	var n int64
 	u.GroupIDs, n = r.groupsOf(u.ID)
+	if r.lagErr != nil {
+		return nil, r.lagErr
+	}
 	u.Version = recordVersion(v) + n
 	return u, nil
 }

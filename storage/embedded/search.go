@@ -946,6 +946,9 @@ func (b *batch) finishSearch() error {
 		if err := b.sorts.flush(b.u.sortKeys()); err != nil {
 			return err
 		}
+		if b.s != nil && cap(b.sorts.ops) <= maxKeptSortOps { // (a migration's batch has no store)
+			b.s.sortBuf = b.sorts
+		}
 	}
 	pending := b.pending
 	for _, p := range b.pend {
@@ -1028,7 +1031,12 @@ func (b *batch) finishSearch() error {
 
 // maxKeptOps bounds the posting-change buffers the writer keeps between
 // batches (16 bytes an op): a full batch of creates holds about 800,000.
-const maxKeptOps = 1 << 20
+// maxKeptSortOps bounds its sort-index changes likewise (five a create,
+// with their keys).
+const (
+	maxKeptOps     = 1 << 20
+	maxKeptSortOps = 1 << 16
+)
 
 // mergeEntries returns the posting value old with the changes set (sorted
 // by offset, each once) applied.

@@ -186,7 +186,9 @@ func (w *sortWrites) add(run []byte, id string, row uint32, del bool) {
 }
 
 // flush writes the staged changes to the sort index bk in key order (the
-// changes of one key in the order staged) and forgets them.
+// changes of one key in the order staged) and forgets them, keeping its
+// buffers for the next changes (the writer keeps them from batch to batch:
+// Store.sortBuf).
 func (w *sortWrites) flush(bk *bolt.Bucket) error {
 	key := func(op sortOp) []byte { return w.keys[op.start:op.end] }
 	slices.SortFunc(w.ops, func(a, b sortOp) int { // stable: keys are stored in the order staged
@@ -206,7 +208,7 @@ func (w *sortWrites) flush(bk *bolt.Bucket) error {
 			return err
 		}
 	}
-	*w = sortWrites{}
+	w.keys, w.ops = w.keys[:0], w.ops[:0] // bbolt copied the keys it keeps
 	return nil
 }
 

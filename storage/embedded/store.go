@@ -183,6 +183,10 @@ type Store struct {
 	// batch of creates fills hundreds of thousands, which growing anew each
 	// time cost the writer more than sorting them. Only the writer uses them.
 	opBufs [2][]postOp
+	// sortBuf is the writer's buffer of sort-index changes (batch.sorts),
+	// kept from batch to batch as opBufs are: each batch grew it anew,
+	// about six allocations for a single write.
+	sortBuf sortWrites
 
 	// pending is the number of rows in pendingPosts (see the search
 	// index): read at open, then kept by the writer goroutine alone.

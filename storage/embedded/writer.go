@@ -312,6 +312,7 @@ func newBatch(s *Store, tx *bolt.Tx) *batch {
 		u:       s.usersOf(tx),
 		nextRow: -1,
 		pending: s.pending,
+		sorts:   sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},
 	}
 }
 

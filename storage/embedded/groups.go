@@ -57,11 +57,14 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 		if _, ok := b.group(id); !ok {
 			return storage.ErrNotFound
 		}
-		if err := b.lagRoom(id); err != nil {
+		members := seconds(b.u.members(), id)
+		direct, err := b.lagRoom(id, len(members))
+		if err != nil {
 			return err
 		}
-		for _, u := range seconds(b.u.members(), id) {
-			if err := b.setMembership(id, u, false); err != nil {
+		for _, u := range members {
+			_, prev := decodeLagValue(b.u.lagBucket().Get(pairKey(id, u)))
+			if err := b.changeMembership(id, u, false, prev, direct); err != nil {
 				return err
 			}
 		}
@@ -144,16 +147,17 @@ func (s *Store) PatchGroup(ctx context.Context, id string, ch storage.GroupChang
 			return err
 		}
 		// Staging from here on: an error aborts the batch.
-		if err := b.lagRoom(id); err != nil {
+		direct, err := b.lagRoom(id, len(added)+len(removed))
+		if err != nil {
 			return err
 		}
 		for _, u := range removed {
-			if err := b.changeMembership(id, u, false, changes[u]); err != nil {
+			if err := b.changeMembership(id, u, false, changes[u], direct); err != nil {
 				return err
 			}
 		}
 		for _, u := range added {
-			if err := b.changeMembership(id, u, true, changes[u]); err != nil {
+			if err := b.changeMembership(id, u, true, changes[u], direct); err != nil {
 				return err
 			}
 		}

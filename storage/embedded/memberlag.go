@@ -27,11 +27,14 @@ import (
 // groups and version (users.groupsOf, users.version) reads userGroups, the
 // list (a Get in a bucket it reads anyway; absent when nothing lags) and
 // the user's lag entry in each lagging group: one Get per lagging group, of
-// which there are at most maxLagGroups (usually none or one). The writer drains the lag into userGroups when it has nothing else
-// to do (Store.drainLag, lagDrainChunk entries per transaction), so the
-// pages spread over userGroups are written off the request's path; a change
-// that would make more than maxLagGroups groups lag drains the smallest of
-// them first, in its own transaction.
+// which there are at most maxLagGroups (usually none or one). The writer
+// drains the lag into userGroups when it has nothing else to do
+// (Store.drainLag, lagDrainChunk entries per transaction), so the pages
+// spread over userGroups are written off the request's path. A change that
+// would make more than maxLagGroups groups lag either drains the smallest
+// of them first, in its own transaction, or, when it changes fewer
+// memberships than that group has entries, is written to userGroups
+// directly (lagRoom).
 //
 // A user's version is its record's version plus its membership count in
 // userGroups plus the changes its lag entries hold, so draining an entry
@@ -262,16 +265,33 @@ func (r *users) drainGroup(group string, max int) (int, error) {
 	return len(todo), nil
 }
 
-// lagRoom makes room for group among the lagging groups: when it is not one
-// and maxLagGroups lag already, it drains the one with the fewest entries.
-func (r *users) lagRoom(group string) error {
+// lagRoom makes room for the changes of n memberships in group among the
+// lagging groups: when group is not one and maxLagGroups lag already, it
+// drains the one with the fewest entries — unless that has more entries
+// than the change has memberships: then the change is cheaper written
+// direct, as the drain would (direct: changeMemberDirect; the group has no
+// lag entry to reconcile), and nothing is drained.
+func (r *users) lagRoom(group string, n int) (direct bool, err error) {
 	l := r.lag()
 	if len(l.groups) < maxLagGroups || l.lagging(group) {
-		return nil
+		return false, nil
 	}
 	small := slices.MinFunc(l.groups, func(a, b lagGroup) int { return a.n - b.n })
-	_, err := r.drainGroup(small.id, -1)
-	return err
+	if n < small.n {
+		return true, nil
+	}
+	_, err = r.drainGroup(small.id, -1)
+	return false, err
+}
+
+// changeMemberDirect records (in) or removes the membership of user in
+// group in both directions and counts the change in userGroups (what
+// draining a lag entry writes), for a group that has no lag entry.
+func (r *users) changeMemberDirect(group, user string, in bool) error {
+	if err := r.setMember(group, user, in); err != nil {
+		return err
+	}
+	return r.groups().Put(memberKey(user), encodeVersion(r.memberCount(user)+1))
 }
 
 // saveLag writes the list of lagging groups when the transaction changed it.

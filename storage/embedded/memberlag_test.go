@@ -284,7 +284,8 @@ func TestOpenMigratesV7(t *testing.T) {
 
 // TestLagRoom checks that changes of more groups than maxLagGroups keep at
 // most maxLagGroups lagging, draining the smallest, and that every user
-// reads its groups right meanwhile.
+// reads its groups right meanwhile; and that a change smaller than the
+// smallest lagging group is written direct instead, draining nothing.
 func TestLagRoom(t *testing.T) {
 	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
 	if err != nil {
@@ -321,6 +322,62 @@ func TestLagRoom(t *testing.T) {
 		if !slices.Equal(u.GroupIDs, want) || u.Version != 1+int64(len(want)) {
 			t.Errorf("%s: groups %v version %d, want %v %d", id, u.GroupIDs, u.Version, want, 1+len(want))
 		}
+	}
+
+	// Every lagging group has 2 or 3 entries: one member more, in a new
+	// group, is written direct.
+	before := bucketDump(t, s, bucketMemberLag)
+	v0, _ := s.GetUser(ctx, ids[0])
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "direct", DisplayName: "direct"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "direct", ids[:1], nil); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, bucketDump(t, s, bucketMemberLag)) || lagGroups(t, s) != maxLagGroups {
+		t.Error("a change smaller than every lagging group changed the lag")
+	}
+	if u, _ := s.GetUser(ctx, ids[0]); !slices.Contains(u.GroupIDs, "direct") || u.Version != v0.Version+1 {
+		t.Errorf("after a direct change: groups %v version %d, want direct in them and %d", u.GroupIDs, u.Version, v0.Version+1)
+	}
+	if err := storagetest.RemoveMembers(ctx, s, "direct", ids[:1], nil); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.GetUser(ctx, ids[0]); slices.Contains(u.GroupIDs, "direct") || u.Version != v0.Version+2 {
+		t.Errorf("after a direct removal: groups %v version %d, want %d", u.GroupIDs, u.Version, v0.Version+2)
+	}
+	if err := s.DeleteGroup(ctx, "direct", nil); err != nil {
+		t.Fatal(err)
+	}
+	checkMembersMirror(t, s)
+}
+
+// checkMembersMirror checks that every pair of groupMembers is a membership
+// of its user as GetUser reads it, and the other way round.
+func checkMembersMirror(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	var pairs, read []string
+	s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketGroupMembers).ForEach(func(k, _ []byte) error {
+			g, u := splitPair(k)
+			pairs = append(pairs, g+"|"+u)
+			return nil
+		})
+	})
+	p, err := s.ListUsers(ctx, storage.Query{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range p.Items {
+		for _, g := range u.GroupIDs {
+			read = append(read, g+"|"+u.ID)
+		}
+	}
+	slices.Sort(pairs)
+	slices.Sort(read)
+	if !slices.Equal(pairs, read) {
+		t.Errorf("groupMembers %v\nusers' groups %v", pairs, read)
 	}
 }
 

@@ -565,32 +565,27 @@ func (b *batch) deleteUser(id string, old *userImage) error {
 	return b.u.recs().Delete([]byte(id))
 }
 
-// setMembership makes the user a member of the group (in) or not, and gives
-// it a new version when that changes its membership. The user's record is
-// not touched: the keys written are next to each
-// other in userGroups (see users.version), plus one in groupMembers.
-func (b *batch) setMembership(group, user string, in bool) error {
-	k := pairKey(group, user)
-	if (b.u.members().Get(k) != nil) == in {
-		return nil
-	}
-	_, prev := decodeLagValue(b.u.lagBucket().Get(k))
-	return b.changeMembership(group, user, in, prev)
-}
-
-// changeMembership is setMembership for a user whose membership in group
-// is known to be !in, whose lag entry in group holds prev changes (0: none).
-// The caller made room for group among the lagging groups (lagRoom).
-func (b *batch) changeMembership(group, user string, in bool, prev int64) error {
+// changeMembership makes the user, whose membership in group is !in, a
+// member (in) or not, which gives it a new version; its lag entry in group
+// holds prev changes (0: none). The user's record is not touched: the keys
+// written are the pair in groupMembers and its lag entry (memberlag.go),
+// or, direct (see lagRoom), the pair in both directions and the user's
+// membership count.
+func (b *batch) changeMembership(group, user string, in bool, prev int64, direct bool) error {
 	b.staged++
 	delete(b.users, user) // its cached GroupIDs and Version are stale
+	if direct {
+		return b.u.changeMemberDirect(group, user, in)
+	}
 	return b.u.changeMember(group, user, in, prev)
 }
 
-// lagRoom makes room for group among the lagging groups (users.lagRoom).
-func (b *batch) lagRoom(group string) error {
+// lagRoom makes room for group's changes, of n memberships, among the
+// lagging groups (users.lagRoom), or says that they are to be written
+// direct.
+func (b *batch) lagRoom(group string, n int) (direct bool, err error) {
 	b.staged++ // it may drain: an error aborts the batch
-	return b.u.lagRoom(group)
+	return b.u.lagRoom(group, n)
 }
 
 func (b *batch) putGroup(g *schemas.Group, enc []byte) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -1096,9 +1097,11 @@ func searchable(c schemas.Compare) bool {
 var rebuildChunk = 5 * blockRows
 
 // rebuildSearch brings the search buckets of a file made before
-// searchFormat to it: each user's search record gains its status and dates,
-// and its postings their attribute masks (into the postings bucket; the old
-// trigrams bucket is deleted at the end). It works in transactions of
+// searchFormat to it: from format 1, each user's search record gains its
+// status and dates, its postings their attribute masks (into the postings
+// bucket; the old trigrams bucket is deleted at the end) and the sort keys
+// are made; from format 2, the postings are remade in blocks of blockRows
+// from the search records. It works in transactions of
 // rebuildChunk rows, each recording how far it got, so that a crash resumes
 // it at the next start; it does nothing when the file is current.
 func rebuildSearch(db *bolt.DB) error {
@@ -1126,6 +1129,10 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			from = decodeRow(v)
 		}
 		next := decodeRow(meta.Get(keyNextRow))
+		// Format 2 differs in the postings' blocks alone: its search
+		// records and sort keys are current, and the postings are made from
+		// the search records, without decoding a user.
+		postingsOnly := string(meta.Get(keySearchFormat)) == "2"
 		if from >= next {
 			if tx.Bucket(bucketTrigrams) != nil {
 				if err := tx.DeleteBucket(bucketTrigrams); err != nil {
@@ -1152,20 +1159,37 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			if _, err := tx.CreateBucket(bucketPending); err != nil {
 				return err
 			}
-			if err := tx.DeleteBucket(bucketSortKeys); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-				return err
-			}
-			if _, err := tx.CreateBucket(bucketSortKeys); err != nil {
-				return err
+			if !postingsOnly {
+				if err := tx.DeleteBucket(bucketSortKeys); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+					return err
+				}
+				if _, err := tx.CreateBucket(bucketSortKeys); err != nil {
+					return err
+				}
 			}
 		}
 		to := min(from+uint32(rebuildChunk), next)
-		post := make(map[string][]byte)
+		post := make(map[uint64][]byte) // block<<32 | posting key → entries
+		add := func(row uint32, u *schemas.User) {
+			block, off := uint64(row/blockRows), uint16(row%blockRows)
+			for _, p := range postingsOf(u) {
+				k := block<<32 | p>>8
+				post[k] = append(binary.BigEndian.AppendUint16(post[k], off), uint8(p))
+			}
+		}
 		var sorts sortWrites
+		var view schemas.User
 		for row := from; row < to; row++ {
 			v := sr.recs().Get(encodeRow(row))
 			if v == nil {
 				continue // no user has the row any more
+			}
+			if postingsOnly {
+				if err := viewSearchRecord(v, &view); err != nil {
+					return fmt.Errorf("row %d: %w", row, err)
+				}
+				add(row, &view)
+				continue
 			}
 			id := strings.Clone(searchRecordID(v))
 			rec := r.recs().Get([]byte(id))
@@ -1183,19 +1207,17 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			if err := sorts.stage(id, row, nil, &sk); err != nil {
 				return err
 			}
-			block, off := row/blockRows, uint16(row%blockRows)
-			for _, p := range postingsOf(u) {
-				k := string(binary.BigEndian.AppendUint32(nil, block)) + keyBytes(postKey(p>>8))
-				post[k] = append(binary.BigEndian.AppendUint16(post[k], off), uint8(p))
-			}
+			add(row, u)
 		}
 		if err := sorts.flush(r.sortKeys()); err != nil {
 			return err
 		}
-		keys := sortedKeys(post, nil)
+		keys := slices.Sorted(maps.Keys(post))
 		sr.post().FillPercent = 0.9
+		var kb []byte
 		for _, k := range keys {
-			if err := sr.post().Put([]byte(k), post[k]); err != nil {
+			kb = append(binary.BigEndian.AppendUint32(kb[:0], uint32(k>>32)), keyBytes(postKey(k))...)
+			if err := sr.post().Put(kb, post[k]); err != nil {
 				return err
 			}
 		}

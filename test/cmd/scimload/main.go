@@ -10,8 +10,9 @@
 //     target's throughput as a multiple of a reference target's
 //     (runSideBySide);
 //   - with -bulk N and -target, N users created on each target through SCIM
-//     /Bulk in requests of its bulk.maxOperations, -clients at once
-//     (runBulkSeed).
+//     /Bulk in requests of its bulk.maxOperations (or, with -bulk-native,
+//     through the native face's POST /cis/v1/users/bulk), -clients at once,
+//     with the rate per -bulk-segment users (runBulkSeed).
 //
 // Figures are reported, not asserted. See README.md next to this file.
 package main
@@ -39,7 +40,7 @@ func main() {
 	groups := flag.Int("groups", 5, "side by side: groups to which one PATCH each adds -members members")
 	members := flag.Int("members", 1000, "side by side: members added by each group PATCH")
 	pause := flag.Duration("pause", time.Second, "side by side: idle time before each measurement, so a target's background work from the one before is over")
-	flag.Func("pid", "side by side: name=PID of a target's server process on this host, to report its CPU time per request", func(v string) error {
+	flag.Func("pid", "side by side and bulk: name=PID of a target's server process on this host, to report its CPU time per request", func(v string) error {
 		name, pid, ok := strings.Cut(v, "=")
 		n, err := strconv.Atoi(pid)
 		if !ok || err != nil || n <= 0 {
@@ -55,6 +56,8 @@ func main() {
 	})
 	bulk := flag.Int("bulk", 0, "bulk mode: create this many users on each -target through SCIM /Bulk, -clients requests at once, and report users/s")
 	bulkOps := flag.Int("bulk-ops", 0, "bulk mode: operations per Bulk request (default: the target's bulk.maxOperations)")
+	bulkSeg := flag.Int("bulk-segment", 0, "bulk mode: also report users/s (and, with -pid, server CPU per user and RSS) for every this many users created")
+	bulkNative := flag.Bool("bulk-native", false, "bulk mode: create the users through the native face's POST /cis/v1/users/bulk (-target URLs are then the servers' roots, http://host:port)")
 	only := flag.String("phases", "", "side by side: comma-separated phases to run (create always runs): get, filter, patch, put, group, delete (default: all)")
 	flag.Parse()
 	var err error
@@ -63,7 +66,7 @@ func main() {
 		if len(targets) == 0 {
 			log.Fatal("-bulk needs at least one -target")
 		}
-		err = runBulkSeed(os.Stdout, bulkSeed{targets: targets, users: *bulk, clients: *clients, ops: *bulkOps})
+		err = runBulkSeed(os.Stdout, bulkSeed{targets: targets, users: *bulk, clients: *clients, ops: *bulkOps, segment: *bulkSeg, native: *bulkNative})
 	case len(targets) == 0:
 		err = runInProcess(cmp.Or(*users, 100_000), *clients, *dur, *dir)
 	default:

@@ -323,10 +323,10 @@ type rowMatch struct {
 	// unchecked.
 	capped bool
 	// keepIDs, when set, tells whether a page would be cut from the ids of
-	// n matches (see sortsIDs): count then keeps the ids of the matches
-	// (ids, in row order; views of the transaction's memory map) while
-	// there are few enough, so that the page needs no second read of
-	// their search records.
+	// n matches (see sortsIDs): count then keeps the ids of the matches it
+	// checks (ids, unsorted; views of the transaction's memory map) while
+	// there are few enough, so that the page needs no second read of their
+	// search records, and reads the sure ones' at the end.
 	keepIDs func(n int) bool
 	ids     []string
 	// in and known are the rows and sure as bit sets, made for a walk.
@@ -351,12 +351,19 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 	}
 	var out []uint32
 	full := func() bool { return limit > 0 && len(out) > limit }
+	// ids are the checked matches' ids, unread the sure ones' (read at the
+	// end, and only when the page will be cut from the ids).
 	var ids []string
+	var unread []uint32
 	keep := m.keepIDs != nil
 	match := func(row uint32, v []byte) {
 		out = append(out, row)
-		if keep = keep && v != nil && m.keepIDs(len(out)); keep {
+		if keep = keep && m.keepIDs(len(out)); !keep {
+			ids, unread = nil, nil
+		} else if v != nil {
 			ids = append(ids, searchRecordID(v))
+		} else {
+			unread = append(unread, row)
 		}
 	}
 	if m.all {
@@ -381,11 +388,7 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 				sure = sure[1:]
 			}
 			if len(sure) > 0 && sure[0] == row {
-				var v []byte
-				if keep {
-					v = rc.seek(row)
-				}
-				match(row, v)
+				match(row, nil)
 				continue
 			}
 			v := rc.seek(row)
@@ -408,7 +411,7 @@ func (m *rowMatch) count(ctx context.Context, limit int) error {
 	}
 	m.rows, m.sure, m.f, m.all, m.capped = out, out, nil, false, false
 	if keep {
-		m.ids = ids
+		m.ids = append(ids, m.r.rowIDs(unread)...)
 	}
 	return ctx.Err()
 }

@@ -119,6 +119,7 @@ func TestExactSearchEqualsScan(t *testing.T) {
 		{`userName co "lov" and emails.value co "exam"`, scim, false},
 		{`(userName co "ada" or userName co "gra") and displayName co "ace"`, scim, true},
 		{`userName co "lov" or title eq "Engineer"`, scim, false},
+		{`userName co "lov" or userName co "grace.h"`, scim, false}, // sure rows and checked ones
 		{`userName co "lov" and title eq "Engineer"`, scim, false},
 		{`not (userName co "lov")`, scim, false},
 		{`status eq "Active"`, native, true},

@@ -12,6 +12,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"text/tabwriter"
@@ -30,7 +31,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0)); err != nil {
+	if err := run(os.Stdout, flag.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, "boltstats:", err)
 		os.Exit(1)
 	}
@@ -41,7 +42,8 @@ type row struct {
 	st   bolt.BucketStats
 }
 
-func run(path string) error {
+// run writes the table of the bbolt file at path to out.
+func run(out io.Writer, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -65,7 +67,7 @@ func run(path string) error {
 		return err
 	}
 	sort.Slice(rows, func(i, j int) bool { return alloc(rows[i].st) > alloc(rows[j].st) })
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "bucket\tkeys\tleaf in use MB\tleaf alloc MB\tbranch alloc MB\talloc MB\tfill %\tB/key\t")
 	var total bolt.BucketStats
 	for _, r := range rows {

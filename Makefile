@@ -66,7 +66,8 @@ FUZZMINIMIZE ?= 100x
 FUZZ_TARGETS := \
 	./schemas:FuzzParseFilter ./schemas:FuzzFold ./schemas:FuzzFoldOps \
 	./scim/internal/wire:FuzzReplaceSCIMUser ./scim/internal/wire:FuzzMergeNativeUser ./scim/internal/wire:FuzzPatchSCIMUser \
-	./scim:FuzzPatchAndFilter ./scim:FuzzScanPatch ./native:FuzzSearch ./internal/jsonw:FuzzDecode ./cmd/scimd:FuzzUserJSON
+	./scim:FuzzPatchAndFilter ./scim:FuzzScanPatch ./native:FuzzSearch ./internal/jsonw:FuzzDecode ./cmd/scimd:FuzzUserJSON \
+	./storage/embedded:FuzzUserRecord
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn"; \

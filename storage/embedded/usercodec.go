@@ -345,7 +345,43 @@ type rbuf struct {
 	// noCopy makes str return views of b (see decodeUserView and
 	// decodeUserRecord).
 	noCopy bool
+	// boxes holds the free-form strings and numbers read so far (see box).
+	boxes []string
 }
+
+// eface is the layout of an interface value of type any.
+type eface struct{ typ, data unsafe.Pointer }
+
+// typeOf returns the type word of x.
+func typeOf(x any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&x)).typ }
+
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
+
+// box returns s as a free-form value (a string, or a json.Number when
+// number) without the allocation of converting it to any: the string's
+// header goes into r.boxes, an array shared by the record's free-form
+// strings (one allocation per boxChunk of them instead of one each), and the
+// interface points at it, as the conversion would point at a copy of its
+// own. Nothing writes an element of r.boxes once it is handed out, which is
+// what makes sharing the array the same as separate copies.
+func (r *rbuf) box(s string, number bool) any {
+	if len(r.boxes) == cap(r.boxes) {
+		r.boxes = make([]string, 0, boxChunk)
+	}
+	r.boxes = append(r.boxes, s)
+	e := eface{typ: stringType, data: unsafe.Pointer(&r.boxes[len(r.boxes)-1])}
+	if number {
+		e.typ = numberType
+	}
+	return *(*any)(unsafe.Pointer(&e))
+}
+
+// boxChunk is the number of strings an allocation of rbuf.boxes holds: the
+// custom data of a typical user has half a dozen.
+const boxChunk = 8
 
 func (r *rbuf) fail(err error) {
 	if r.err == nil {
@@ -446,13 +482,13 @@ func (r *rbuf) value(depth int, dict bool) any {
 	case tagTrue:
 		return true
 	case tagString:
-		return r.str()
+		return r.box(r.str(), false)
 	case tagDictString:
 		if dict {
-			return r.dstr()
+			return r.box(r.dstr(), false)
 		}
 	case tagNumber:
-		return json.Number(r.str())
+		return r.box(r.str(), true)
 	case tagObject:
 		n := r.count(2)
 		m := make(map[string]any, n)
@@ -535,11 +571,36 @@ func recordNames(b []byte) (userName, displayName string, err error) {
 	return userName, displayName, r.err
 }
 
+// userBlock is what decodeRecord allocates for a user in one piece: the
+// user, the parts it points to, and room for the lists of a typical user
+// (blockSlice). Every part of a decoded user is its own, as if allocated
+// apart: a list in the block has no room to grow into (an append copies it
+// out), and the block stays alive as long as any part of it does.
+type userBlock struct {
+	u          schemas.User
+	enterprise schemas.EnterpriseUser
+	manager    schemas.Manager
+	emails     [2]schemas.Email
+	phones     [1]schemas.PhoneNumber
+	addresses  [1]schemas.Address
+}
+
+// blockSlice returns a list of n elements: the first n of room when it has
+// them (capacity n, so that an append does not reach past them), else a new
+// one.
+func blockSlice[T any](room []T, n int) []T {
+	if n <= len(room) {
+		return room[:n:n]
+	}
+	return make([]T, n)
+}
+
 func decodeRecord(r *rbuf) (*schemas.User, error) {
 	if r.recordBody(); r.err != nil {
 		return nil, r.err
 	}
-	u := &schemas.User{}
+	blk := &userBlock{}
+	u := &blk.u
 	u.ID, u.UserName, u.ExternalID = r.str(), r.str(), r.str()
 	u.Name = schemas.Name{Formatted: r.str(), FamilyName: r.str(), GivenName: r.str(), MiddleName: r.str(),
 		HonorificPrefix: r.str(), HonorificSuffix: r.str()}
@@ -547,29 +608,31 @@ func decodeRecord(r *rbuf) (*schemas.User, error) {
 	u.PreferredLanguage, u.Locale, u.Timezone, u.Birthday, u.Status = r.str(), r.str(), r.str(), r.str(), r.str()
 	u.StatusChangedAt = r.time()
 	if n := r.count(6); n > 0 {
-		u.Emails = make([]schemas.Email, n)
+		u.Emails = blockSlice(blk.emails[:], n)
 		for i := range u.Emails {
 			u.Emails[i] = r.email()
 		}
 	}
 	if n := r.count(6); n > 0 {
-		u.PhoneNumbers = make([]schemas.PhoneNumber, n)
+		u.PhoneNumbers = blockSlice(blk.phones[:], n)
 		for i := range u.PhoneNumbers {
 			u.PhoneNumbers[i] = schemas.PhoneNumber(r.email())
 		}
 	}
 	u.IMs, u.Photos, u.Entitlements, u.Roles, u.X509Certificates = r.multi(), r.multi(), r.multi(), r.multi(), r.multi()
 	if n := r.count(9); n > 0 {
-		u.Addresses = make([]schemas.Address, n)
+		u.Addresses = blockSlice(blk.addresses[:], n)
 		for i := range u.Addresses {
 			u.Addresses[i] = schemas.Address{Formatted: r.str(), StreetAddress: r.str(), Locality: r.str(), Region: r.str(),
 				PostalCode: r.str(), Country: r.str(), Type: r.str(), Primary: r.bool(), Updated: r.time()}
 		}
 	}
 	if r.byte() != 0 {
-		e := &schemas.EnterpriseUser{EmployeeNumber: r.str(), CostCenter: r.str(), Organization: r.str(), Division: r.str(), Department: r.str()}
+		e := &blk.enterprise
+		*e = schemas.EnterpriseUser{EmployeeNumber: r.str(), CostCenter: r.str(), Organization: r.str(), Division: r.str(), Department: r.str()}
 		if r.byte() != 0 {
-			e.Manager = &schemas.Manager{Value: r.str(), Ref: r.str(), DisplayName: r.str()}
+			blk.manager = schemas.Manager{Value: r.str(), Ref: r.str(), DisplayName: r.str()}
+			e.Manager = &blk.manager
 		}
 		u.Enterprise = e
 	}

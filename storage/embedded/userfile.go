@@ -91,6 +91,11 @@ type users struct {
 	lagIx   lagIndex
 	lagRead bool
 	lagErr  error
+	// groupsCur is groupsOf's cursor on userGroups (zero until its first
+	// use), kept for the next user: a new cursor allocates itself and its
+	// stack again at every seek. Held by value, so that keeping it costs no
+	// allocation of its own.
+	groupsCur bolt.Cursor
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -205,7 +210,10 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 // entries (memberlag.go) in their place.
 func (r *users) groupsOf(id string) (groups []string, changes int64) {
 	prefix := pairPrefix(id)
-	c := r.groups().Cursor()
+	c := &r.groupsCur
+	if c.Bucket() == nil {
+		*c = *r.groups().Cursor()
+	}
 	if !r.lagRead {
 		r.readLag(c)
 	}

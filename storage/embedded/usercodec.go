@@ -345,8 +345,12 @@ type rbuf struct {
 	// noCopy makes str return views of b (see decodeUserView and
 	// decodeUserRecord).
 	noCopy bool
-	// boxes holds the free-form strings and numbers read so far (see box).
+	// boxes, lists and elems hold the free-form strings, arrays and array
+	// elements read so far (see box and list): room that decodeRecord takes
+	// from its userBlock, or that they allocate in chunks.
 	boxes []string
+	lists [][]any
+	elems []any
 }
 
 // eface is the layout of an interface value of type any.
@@ -358,15 +362,16 @@ func typeOf(x any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&x)).typ }
 var (
 	stringType = typeOf("")
 	numberType = typeOf(json.Number(""))
+	listType   = typeOf([]any(nil))
 )
 
 // box returns s as a free-form value (a string, or a json.Number when
 // number) without the allocation of converting it to any: the string's
 // header goes into r.boxes, an array shared by the record's free-form
-// strings (one allocation per boxChunk of them instead of one each), and the
-// interface points at it, as the conversion would point at a copy of its
-// own. Nothing writes an element of r.boxes once it is handed out, which is
-// what makes sharing the array the same as separate copies.
+// strings (one allocation per boxChunk of them, or none, instead of one
+// each), and the interface points at it, as the conversion would point at a
+// copy of its own. Nothing writes an element of r.boxes once it is handed
+// out, which is what makes sharing the array the same as separate copies.
 func (r *rbuf) box(s string, number bool) any {
 	if len(r.boxes) == cap(r.boxes) {
 		r.boxes = make([]string, 0, boxChunk)
@@ -379,9 +384,39 @@ func (r *rbuf) box(s string, number bool) any {
 	return *(*any)(unsafe.Pointer(&e))
 }
 
-// boxChunk is the number of strings an allocation of rbuf.boxes holds: the
-// custom data of a typical user has half a dozen.
-const boxChunk = 8
+// list reads the n elements of a free-form array and returns it as a value,
+// as box does for strings: the elements are n of r.elems (capacity n, so
+// that an append copies them out; a caller may write them, no other array
+// shares them) and the slice's header is in r.lists.
+func (r *rbuf) list(n, depth int, dict bool) any {
+	var a []any
+	if k := len(r.elems); n <= cap(r.elems)-k {
+		a, r.elems = r.elems[k:k+n:k+n], r.elems[:k+n]
+	} else if n <= elemChunk {
+		r.elems = make([]any, n, elemChunk)
+		a = r.elems[:n:n]
+	} else {
+		a = make([]any, n)
+	}
+	for i := range a { // after taking a: the nested arrays take what follows
+		a[i] = r.value(depth+1, dict)
+	}
+	if len(r.lists) == cap(r.lists) {
+		r.lists = make([][]any, 0, boxChunk)
+	}
+	r.lists = append(r.lists, a)
+	e := eface{typ: listType, data: unsafe.Pointer(&r.lists[len(r.lists)-1])}
+	return *(*any)(unsafe.Pointer(&e))
+}
+
+// boxChunk and elemChunk are the number of strings (array headers) and of
+// array elements an allocation of rbuf.boxes (lists) and rbuf.elems holds:
+// the custom data of a typical user has half a dozen strings and an array of
+// two.
+const (
+	boxChunk  = 8
+	elemChunk = 8
+)
 
 func (r *rbuf) fail(err error) {
 	if r.err == nil {
@@ -498,12 +533,7 @@ func (r *rbuf) value(depth int, dict bool) any {
 		}
 		return m
 	case tagArray:
-		n := r.count(1)
-		a := make([]any, n)
-		for i := range a {
-			a[i] = r.value(depth+1, dict)
-		}
-		return a
+		return r.list(r.count(1), depth, dict)
 	}
 	r.fail(fmt.Errorf("record holds an unknown value tag %d", tag))
 	return nil
@@ -583,6 +613,10 @@ type userBlock struct {
 	emails     [2]schemas.Email
 	phones     [1]schemas.PhoneNumber
 	addresses  [1]schemas.Address
+	// the free-form strings, arrays and array elements (rbuf.box, list)
+	boxes [8]string
+	lists [2][]any
+	elems [4]any
 }
 
 // blockSlice returns a list of n elements: the first n of room when it has
@@ -601,6 +635,7 @@ func decodeRecord(r *rbuf) (*schemas.User, error) {
 	}
 	blk := &userBlock{}
 	u := &blk.u
+	r.boxes, r.lists, r.elems = blk.boxes[:0], blk.lists[:0], blk.elems[:0]
 	u.ID, u.UserName, u.ExternalID = r.str(), r.str(), r.str()
 	u.Name = schemas.Name{Formatted: r.str(), FamilyName: r.str(), GivenName: r.str(), MiddleName: r.str(),
 		HonorificPrefix: r.str(), HonorificSuffix: r.str()}

@@ -140,3 +140,45 @@ func FuzzUserRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestFreeFormSharedRoom: the free-form arrays of a decoded record share
+// allocations (rbuf.list) yet are apart: writing or appending to one changes
+// no other, nested or not.
+func TestFreeFormSharedRoom(t *testing.T) {
+	u := &schemas.User{ID: "u1", CustomData: map[string]any{
+		"a": []any{json.Number("1"), []any{"x", "y"}, "z"},
+		"b": []any{"p"},
+		"c": []any{"0", "1", "2", "3", "4", "5", "6", "7", "8"}, // more than a chunk
+		"d": []any{"d"},
+		"e": []any{"e"}, // next to d
+	}}
+	enc, err := encodeUserRecord(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeUserRecord(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.CustomData, u.CustomData) {
+		t.Fatalf("decoded %v, want %v", got.CustomData, u.CustomData)
+	}
+	a, b := got.CustomData["a"].([]any), got.CustomData["b"].([]any)
+	inner := a[1].([]any)
+	for i := range a {
+		a[i] = "written"
+	}
+	b1 := append(b, "appended")
+	_ = append(got.CustomData["d"].([]any), "appended")
+	inner2 := append(inner, "appended")
+	want := map[string]any{
+		"a": []any{"written", "written", "written"},
+		"b": []any{"p"},
+		"c": u.CustomData["c"],
+		"d": []any{"d"},
+		"e": []any{"e"},
+	}
+	if !reflect.DeepEqual(got.CustomData, want) || b1[1] != "appended" || inner[0] != "x" || len(inner2) != 3 {
+		t.Errorf("writing one array changed another: %v", got.CustomData)
+	}
+}

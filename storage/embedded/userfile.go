@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -99,9 +100,15 @@ type users struct {
 }
 
 func usersOf(tx *bolt.Tx) *users {
-	u := &users{txBuckets: txBuckets{tx: tx}}
-	u.search = search{txBuckets: &u.txBuckets}
+	u := &users{}
+	u.init(tx)
 	return u
+}
+
+// init makes u, zero, give access to the users of tx.
+func (u *users) init(tx *bolt.Tx) {
+	u.txBuckets.tx = tx
+	u.search.txBuckets = &u.txBuckets
 }
 
 // usersOf is usersOf for the running store's transactions.
@@ -110,6 +117,10 @@ func (s *Store) usersOf(tx *bolt.Tx) *users {
 	u.clashFree = s.clashFree
 	return u
 }
+
+// readers recycles the users of userView's transactions: a users is a few
+// hundred bytes, allocated and cleared for every read otherwise.
+var readers = sync.Pool{New: func() any { return new(users) }}
 
 func (r *users) recs() *bolt.Bucket     { return r.bucket(fbUsers) }
 func (r *users) groups() *bolt.Bucket   { return r.bucket(fbUserGroups) }   // pairKey(user, group)
@@ -286,12 +297,20 @@ func countUsers(tx *bolt.Tx) int {
 
 // userView runs fn in a read transaction of the file, without the store's
 // lock (a long scan must not hold up writers), failing with ErrClosed after
-// Close.
+// Close. fn must not keep r: it is recycled once fn returns.
 func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	err := s.db.View(func(tx *bolt.Tx) error { return fn(tx, s.usersOf(tx)) })
+	err := s.db.View(func(tx *bolt.Tx) error {
+		r := readers.Get().(*users)
+		r.init(tx)
+		r.clashFree = s.clashFree
+		err := fn(tx, r)
+		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
+		readers.Put(r)
+		return err
+	})
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

@@ -390,7 +390,9 @@ func (r *rbuf) box(s string, number bool) any {
 // shares them) and the slice's header is in r.lists.
 func (r *rbuf) list(n, depth int, dict bool) any {
 	var a []any
-	if k := len(r.elems); n <= cap(r.elems)-k {
+	if n == 0 {
+		a = []any{} // empty, not null (no room to take: r.elems may be nil)
+	} else if k := len(r.elems); n <= cap(r.elems)-k {
 		a, r.elems = r.elems[k:k+n:k+n], r.elems[:k+n]
 	} else if n <= elemChunk {
 		r.elems = make([]any, n, elemChunk)

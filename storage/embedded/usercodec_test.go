@@ -181,4 +181,16 @@ func TestFreeFormSharedRoom(t *testing.T) {
 	if !reflect.DeepEqual(got.CustomData, want) || b1[1] != "appended" || inner[0] != "x" || len(inner2) != 3 {
 		t.Errorf("writing one array changed another: %v", got.CustomData)
 	}
+
+	// An empty array stays an empty array, not null, with room and without
+	// (an event's free-form values are decoded without a userBlock).
+	var w wbuf
+	if err := w.value([]any{}, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*rbuf{{b: w.b}, {b: w.b, elems: make([]any, 0, 4)}} {
+		if v := r.value(0, false); r.err != nil || v == nil || v.([]any) == nil {
+			t.Errorf("an empty array decoded as %#v (%v)", v, r.err)
+		}
+	}
 }

@@ -175,13 +175,7 @@ func scanPatchOp(s *jsonw.Scanner) (wire.PatchOp, error) {
 			if !ok {
 				return errNotScanned
 			}
-			inner = bytes.TrimSpace(inner)
-			for _, op := range [...]string{"add", "remove", "replace"} {
-				if bytes.EqualFold(inner, []byte(op)) {
-					o.Op = op
-				}
-			}
-			if o.Op == "" {
+			if o.Op = patchOpName(string(inner)); o.Op == "" {
 				return errNotScanned
 			}
 			return nil

@@ -120,57 +120,52 @@ func (c *call) route() {
 	}
 }
 
-// routePattern is the route label of a path below a base ("" for no SCIM
-// endpoint): a bounded set of templates, never an id.
-func routePattern(head, tail string) string {
-	e := findEndpoint(head)
-	switch {
-	case e == nil:
-		return ""
-	case e.name == "" || e.name == ".search":
-		if tail != "" {
-			return ""
-		}
-		return "/" + e.name
-	case tail == "":
-		return "/" + e.name
-	case tail == ".search" && e.search:
-		return "/" + e.name + "/.search"
-	}
-	return "/" + e.name + "/{id}"
-}
-
-// routeLabels are the route labels of one base (base + routePattern), made
-// once when the base is mounted: for each endpoint, the endpoint itself,
-// its /.search and a resource below it.
+// routeLabels are the route labels of one base, made once when the base is
+// mounted: for each endpoint (by its index in endpoints), the endpoint
+// itself, its /.search and a resource below it (routeKind's kinds) — a
+// bounded set of templates, never an id.
 type routeLabels [][3]string
+
+// The kinds of route label of an endpoint (routeLabels' columns).
+const (
+	labelEndpoint = iota // base/Name
+	labelSearch          // base/Name/.search
+	labelResource        // base/Name/{id}
+)
 
 func newRouteLabels(base string) routeLabels {
 	l := make(routeLabels, len(endpoints))
 	for i, e := range endpoints {
-		l[i] = [3]string{base + routePattern(e.name, ""), base + routePattern(e.name, ".search"), base + routePattern(e.name, "id")}
+		name := base + "/" + e.name
+		l[i] = [3]string{labelEndpoint: name, labelSearch: name + "/.search", labelResource: name + "/{id}"}
 	}
 	return l
 }
 
-// label is the route label of a path below the base, as
-// base + routePattern(head, tail), without building it.
+// label is the route label of a path below the base ("" for no SCIM
+// endpoint).
 func (l routeLabels) label(head, tail string) string {
+	if i, kind := routeKind(head, tail); i >= 0 {
+		return l[i][kind]
+	}
+	return ""
+}
+
+// routeKind is the endpoint (its index in endpoints, -1 for none) and the
+// kind of route label of a path below a base.
+func routeKind(head, tail string) (int, int) {
 	i := endpointIndex(head)
-	if i < 0 {
-		return ""
-	}
-	e := &endpoints[i]
-	if (e.name == "" || e.name == ".search") && tail != "" {
-		return ""
-	}
 	switch {
+	case i < 0:
+		return -1, 0
 	case tail == "":
-		return l[i][0]
-	case tail == ".search" && e.search:
-		return l[i][1]
+		return i, labelEndpoint
+	case endpoints[i].name == "" || endpoints[i].name == ".search":
+		return -1, 0 // nothing below them
+	case tail == ".search" && endpoints[i].search:
+		return i, labelSearch
 	}
-	return l[i][2]
+	return i, labelResource
 }
 
 // resource dispatches /Users… and /Groups….

@@ -16,8 +16,8 @@ const compactTxSize = 64 << 20
 // OpenExisting opens the store of dir as Open does, but only one that
 // exists: where Open would create an empty store (a wrong directory, a
 // default --data-dir in the wrong working directory), it fails with the
-// error of os.Stat (fs.ErrNotExist). The offline commands (backup, compact)
-// open their store through it.
+// error of os.Stat (fs.ErrNotExist). The offline backup opens its store
+// through it; Compact checks the same way.
 func OpenExisting(dir string) (*Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
 		return nil, err
@@ -27,29 +27,35 @@ func OpenExisting(dir string) (*Store, error) {
 
 // Compact replaces the store file of dir with a compacted copy, offline,
 // and returns the file's sizes before and after: what `scimd compact` runs.
-// It opens the store (OpenExisting: a directory without one is an error, and
-// one held by another process is refused as "in use"), which migrates an
-// older file as a start does, writes the copy as compactAfterMigration does
-// — the one mechanism of both: replaceCompacted, with the file lock held
-// throughout — and closes the store. On any failure the file is left as it
-// was (or as the migration left it).
+// It opens the store (as OpenExisting: a directory without one is an error,
+// and one held by another process is refused as "in use"), which migrates
+// an older file as a start does, writes the copy as compactAfterMigration
+// does — the one mechanism of both: replaceCompacted, with the file lock
+// held throughout — and closes the store. On any failure the file is left
+// as it was (or as the migration left it).
 func Compact(dir string) (before, after int64, err error) {
 	path := filepath.Join(dir, FileName)
-	if fi, err := os.Stat(path); err == nil {
-		before = fi.Size() // before Open, which may migrate it
+	fi, err := os.Stat(path) // Open would create a store where there is none
+	if err != nil {
+		return 0, 0, err
 	}
-	s, err := OpenExisting(dir)
+	before = fi.Size() // before Open, which may migrate it
+	// keepLag: the idle writer would otherwise drain the membership lag
+	// into the file while it is copied, commits the rename then discards.
+	s, err := OpenWithOptions(dir, Options{keepLag: true})
 	if err != nil {
 		return 0, 0, err
 	}
 	// No write reaches the file meanwhile: the store was just opened here,
-	// and its writer takes requests only from its own methods.
+	// its writer takes requests only from its own methods, and it leaves
+	// the lag alone (the copy keeps it, as valid as in the file).
 	after, err = replaceCompacted(s.db, path)
 	// The old file is unlinked now (or untouched): closing it writes nothing.
 	return before, after, errors.Join(err, s.Close())
 }
 
-// compactInto copies src into a new bbolt file at path (see CompactTo).
+// compactInto copies src into a new bbolt file at path, synced, and returns
+// its size (see replaceCompacted).
 func compactInto(src *bolt.DB, path string) (int64, error) {
 	// Not synced commit by commit: the copy is worth nothing until it is
 	// complete, and then it is synced once.

@@ -133,7 +133,8 @@ type Options struct {
 	// transaction with the number of writes it held (metrics: batch sizes).
 	OnCommit func(writes int)
 	// keepLag stops the idle writer from draining the membership lag
-	// (memberlag.go), so that tests read memberships through it.
+	// (memberlag.go): tests read memberships through it, and Compact copies
+	// a file nothing writes meanwhile.
 	keepLag bool
 }
 

@@ -2,37 +2,22 @@ package jsonw
 
 import (
 	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // stdDecode is what encoding/json decodes b into (an any, UseNumber), with
-// an error for trailing data as httpx reads bodies.
+// an error for trailing data: schemas.DecodeJSON, as httpx reads bodies.
 func stdDecode(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var v any
-	if err := d.Decode(&v); err != nil {
+	if err := schemas.DecodeJSON(b, &v); err != nil {
 		return nil, err
 	}
-	if d.More() {
-		return nil, ErrTrailingData
-	}
-	// Decode stops after the value: anything but white space left is an error.
-	rest, _ := readAll(d)
-	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return nil, ErrTrailingData
-	}
 	return v, nil
-}
-
-func readAll(d *json.Decoder) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(d.Buffered())
-	return buf.Bytes(), err
 }
 
 func checkDecode(t *testing.T, b []byte) {

@@ -159,13 +159,11 @@ func scimScalar(a *schemas.Attribute, v any, path string) (any, error) {
 // ""): the path is joined only for an error. A string (or bool) value is
 // returned as given, not boxed again.
 func scimScalarAt(a *schemas.Attribute, v any, path, sub string) (any, error) {
-	if sub != "" {
-		x, err := scimScalarAt(a, v, "", "")
-		if err != nil {
-			err.(*schemas.ValueError).Path = path + "." + sub // its own new error
-			return nil, err
+	at := func() string {
+		if sub == "" {
+			return path
 		}
-		return x, nil
+		return path + "." + sub
 	}
 	if v == nil {
 		return nil, nil
@@ -183,19 +181,19 @@ func scimScalarAt(a *schemas.Attribute, v any, path, sub string) (any, error) {
 				return false, nil
 			}
 		}
-		return nil, schemas.ValueErrorf(path, "expected a boolean, not %s", schemas.JSONTypeName(v))
+		return nil, schemas.ValueErrorf(at(), "expected a boolean, not %s", schemas.JSONTypeName(v))
 	case schemas.TypeDateTime:
 		if s, ok := v.(string); ok {
 			if t, ok := schemas.ParseTime(s); ok {
 				return t, nil
 			}
 		}
-		return nil, schemas.ValueErrorf(path, "expected a date-time such as \"2024-05-01T12:00:00Z\"")
+		return nil, schemas.ValueErrorf(at(), "expected a date-time such as \"2024-05-01T12:00:00Z\"")
 	case schemas.TypeComplex, schemas.TypeJSON:
-		return nil, schemas.ValueErrorf(path, "expected an object, not %s", schemas.JSONTypeName(v))
+		return nil, schemas.ValueErrorf(at(), "expected an object, not %s", schemas.JSONTypeName(v))
 	}
 	if _, ok := v.(string); !ok {
-		return nil, schemas.ValueErrorf(path, "expected a string, not %s", schemas.JSONTypeName(v))
+		return nil, schemas.ValueErrorf(at(), "expected a string, not %s", schemas.JSONTypeName(v))
 	}
 	return v, nil
 }

@@ -1,3 +1,8 @@
+// Package nativewire is the native (Transmit-style) face's wire format of
+// users and groups: the renderer of a schemas.User or schemas.Group as the
+// native JSON object, and the merger of a native request body into one. The
+// native face and the Admin Portal share it; the SCIM face has its own
+// (scim/internal/wire). It reads no clock and no store.
 package nativewire
 
 import (

@@ -713,7 +713,9 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 				return it.err
 			}
 			var changes int64
-			it.u.GroupIDs, changes = r.groupsOf(it.id)
+			if it.u.GroupIDs, changes, it.err = r.groupsOf(it.id); it.err != nil {
+				return it.err
+			}
 			it.u.Version = it.version + changes
 		}
 		parallel(func(it *item) {

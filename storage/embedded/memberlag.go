@@ -140,7 +140,7 @@ func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
 
 // lag returns the transaction's list of lagging groups, read once. A list
 // that cannot be decoded (a damaged file) reads as empty and is kept in
-// r.lagErr: a read of a user's groups then fails with it (users.decode), and
+// r.lagErr: a read of a user's groups then fails with it (users.groupsOf), and
 // so does a write (saveLag, at the batch's finish) or a drain, so that
 // nothing is written from the empty list.
 func (r *users) lag() *lagIndex {

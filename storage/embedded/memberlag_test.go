@@ -504,7 +504,8 @@ func TestCrashDuringMembershipLag(t *testing.T) {
 }
 
 // TestDamagedLagList checks that a list of lagging groups that cannot be
-// decoded fails the reads of users' groups and the writes that need it with
+// decoded fails the reads of users' groups (one user or a scan of all) and
+// the writes that need it with
 // an error (no panic, nothing written from it), and Open with a message.
 func TestDamagedLagList(t *testing.T) {
 	dir := t.TempDir()
@@ -527,6 +528,14 @@ func TestDamagedLagList(t *testing.T) {
 	}
 	if _, err := s.GetUser(ctx, ids[3]); err == nil || !strings.Contains(err.Error(), "lagging groups") {
 		t.Errorf("GetUser with a damaged list: %v", err)
+	}
+	// A listing that scans every user (an unindexed filter) reads the
+	// groups of each as well.
+	if err := s.userView(func(_ *bolt.Tx, r *users) error {
+		_, err := s.scanUsers(ctx, r, nil)
+		return err
+	}); err == nil || !strings.Contains(err.Error(), "lagging groups") {
+		t.Errorf("a scan of every user with a damaged list: %v", err)
 	}
 	if err := storagetest.AddMembers(ctx, s, "g", ids[2:3], nil); err == nil {
 		t.Error("a membership change with a damaged list succeeded")

@@ -208,9 +208,8 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 		return nil, fmt.Errorf("embedded: user %s: %w", id, err)
 	}
 	var n int64
-	u.GroupIDs, n = r.groupsOf(u.ID)
-	if r.lagErr != nil {
-		return nil, r.lagErr
+	if u.GroupIDs, n, err = r.groupsOf(u.ID); err != nil {
+		return nil, err
 	}
 	u.Version = recordVersion(v) + n
 	return u, nil
@@ -218,8 +217,9 @@ func (r *users) decode(id string, v []byte) (*schemas.User, error) {
 
 // groupsOf returns the groups of the user, ascending, and its number of
 // membership changes (see version): one seek of userGroups, then its lag
-// entries (memberlag.go) in their place.
-func (r *users) groupsOf(id string) (groups []string, changes int64) {
+// entries (memberlag.go) in their place. It fails when the list of lagging
+// groups cannot be read (see lag): the groups would miss the lag's.
+func (r *users) groupsOf(id string) (groups []string, changes int64, err error) {
 	prefix := pairPrefix(id)
 	c := &r.groupsCur
 	if c.Bucket() == nil {
@@ -227,6 +227,9 @@ func (r *users) groupsOf(id string) (groups []string, changes int64) {
 	}
 	if !r.lagRead {
 		r.readLag(c)
+	}
+	if r.lagErr != nil {
+		return nil, 0, r.lagErr
 	}
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
@@ -245,7 +248,7 @@ func (r *users) groupsOf(id string) (groups []string, changes int64) {
 			groups = slices.Delete(groups, i, i+1)
 		}
 	}
-	return groups, changes
+	return groups, changes, nil
 }
 
 // owner returns the id holding key in the unique user index kind, or "".

@@ -175,13 +175,15 @@ func (r *users) memberCount(id string) int64 {
 
 // putRecord stores rec, the record of user id (encodeUserRecord), as the
 // record of the user's version v: the version rec holds becomes v less the
-// user's membership changes (memberChanges). A new user (isNew) has none —
-// forget removes a deleted user's count, and no membership of a user that
-// did not exist lags — so they are not read: a create does not open
-// userGroups unless it has groups.
+// user's membership changes (memberChanges). A stored user's lag entries
+// are settled first (putUser calls settle), so its changes are its count in
+// userGroups alone: its lag is not sought again. A new user (isNew) has
+// none — forget removes a deleted user's count, and no membership of a
+// user that did not exist lags — so they are not read: a create does not
+// open userGroups unless it has groups.
 func (r *users) putRecord(id string, v int64, rec []byte, isNew bool) error {
 	if !isNew {
-		v -= r.memberChanges(id)
+		v -= r.memberCount(id)
 	}
 	setRecordVersion(rec, v)
 	return r.recs().Put([]byte(id), rec)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -233,25 +234,42 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 	if r.lagErr != nil {
 		return nil, 0, r.lagErr
 	}
+	// The ids' bytes are copied into shared buffers (one allocation per
+	// groupIDRoom bytes, not one per id) that nothing writes after, and the
+	// list is gathered on the stack, then allocated once at its size.
+	var room [16]string
+	list := room[:0]
+	var ids []byte
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
 			changes = decodeVersion(v)
-		} else {
-			groups = append(groups, string(k[len(prefix):]))
+			continue
 		}
+		g := k[len(prefix):]
+		if cap(ids)-len(ids) < len(g) {
+			ids = make([]byte, 0, max(groupIDRoom, len(g)))
+		}
+		ids = append(ids, g...)
+		list = append(list, unsafe.String(&ids[len(ids)-len(g)], len(g)))
 	}
 	for _, e := range r.lagOf(id) {
 		changes += e.changes
-		i, found := slices.BinarySearch(groups, e.group)
+		i, found := slices.BinarySearch(list, e.group)
 		switch {
 		case e.in && !found:
-			groups = slices.Insert(groups, i, e.group)
+			list = slices.Insert(list, i, e.group)
 		case !e.in && found:
-			groups = slices.Delete(groups, i, i+1)
+			list = slices.Delete(list, i, i+1)
 		}
 	}
-	return groups, changes, nil
+	if len(list) == 0 {
+		return nil, changes, nil
+	}
+	return slices.Clone(list), changes, nil // off the stack
 }
+
+// groupIDRoom is the size of groupsOf's buffers of group ids: seven UUIDs.
+const groupIDRoom = 256
 
 // owner returns the id holding key in the unique user index kind, or "".
 // For the login kinds it is the owner of the login key, if that user holds

@@ -11,7 +11,7 @@ import (
 
 // groupResource renders a group, with its members only when the projection
 // asks for them (listing a 100,000-member group is not free).
-// Like userResource, it is rendered when the projection keeps everything,
+// It is rendered when the projection keeps everything,
 // else the projected map.
 func (c *call) groupResource(g *schemas.Group, pr projection) (any, error) {
 	var members []wire.SCIMMember

@@ -3,11 +3,13 @@ package scim
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/internal/wire"
 	"github.com/scimd/scimd/storage"
 )
 
@@ -291,8 +293,13 @@ func (c *call) fetch(rt schemas.ResourceType, q storage.Query, pr projection) ([
 	if err != nil {
 		return nil, 0, err
 	}
+	resources = slices.Grow(resources, len(page.Items))
 	for _, u := range page.Items {
-		res, err := c.userResource(u, pr)
+		if pr.whole(schemas.UserResource) {
+			resources = append(resources, u) // rendered by writeList, straight into the body
+			continue
+		}
+		res, err := c.projectedUser(u, pr)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -301,6 +308,10 @@ func (c *call) fetch(rt schemas.ResourceType, q storage.Query, pr projection) ([
 	return resources, page.Total, nil
 }
 
+// writeList answers a ListResponse of resources: each a *schemas.User,
+// rendered whole (wire.AppendSCIMUser with the call's options) straight
+// into the body, or a value appendValue writes (a projected resource, a
+// rendered group).
 func (c *call) writeList(resources []any, total, startIndex int) {
 	// A ListResponse, its members in key order as jsonw writes a map.
 	c.writeBody(http.StatusOK, func(dst []byte) ([]byte, error) {
@@ -310,7 +321,12 @@ func (c *call) writeList(resources []any, total, startIndex int) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendValue(dst, r); err != nil {
+			if u, ok := r.(*schemas.User); ok {
+				dst, err = wire.AppendSCIMUser(dst, u, c.opts())
+			} else {
+				dst, err = appendValue(dst, r)
+			}
+			if err != nil {
 				return dst, err
 			}
 		}

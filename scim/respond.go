@@ -13,13 +13,13 @@ import (
 // writeJSON answers status with v as the body. The body is encoded whole
 // before anything is written, so that an encoding error is answered as one;
 // it is written by jsonw (what encoding/json writes, without its reflection).
-// A rendered resource (userResource, groupResource) is appended by its
+// A rendered resource (groupResource) is appended by its
 // renderer straight into the body.
 func (c *call) writeJSON(status int, v any) {
 	c.writeBody(status, func(dst []byte) ([]byte, error) { return appendValue(dst, v) })
 }
 
-// rendered is a resource its renderer (wire.AppendSCIMUser, AppendSCIMGroup)
+// rendered is a resource its renderer (wire.AppendSCIMGroup)
 // appends where the response needs it, instead of into a buffer of its own.
 type rendered func(dst []byte) ([]byte, error)
 

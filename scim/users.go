@@ -10,13 +10,11 @@ import (
 	"github.com/scimd/scimd/scim/internal/wire"
 )
 
-// userResource renders a user as the caller sees it, projected: rendered
-// when the projection keeps everything, else the projected map.
-func (c *call) userResource(u *schemas.User, pr projection) (any, error) {
-	if pr.whole(schemas.UserResource) {
-		opts := c.opts()
-		return rendered(func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) }), nil
-	}
+// projectedUser is a user as the caller sees it under a projection that
+// does not keep it whole (!pr.whole): the rendered resource decoded and
+// projected. A whole user is rendered straight into the body instead
+// (writeUser, writeList).
+func (c *call) projectedUser(u *schemas.User, pr projection) (map[string]any, error) {
 	m, err := wire.SCIMUser(u, c.opts())
 	if err != nil {
 		return nil, err
@@ -41,7 +39,7 @@ func (c *call) writeUser(status int, u *schemas.User) {
 		c.writeBody(status, func(dst []byte) ([]byte, error) { return wire.AppendSCIMUser(dst, u, opts) })
 		return
 	}
-	res, err := c.userResource(u, pr)
+	res, err := c.projectedUser(u, pr)
 	if err != nil {
 		c.fail(err)
 		return

@@ -21,8 +21,11 @@ import (
 
 // scimRender renders catalog attributes of one document.
 type scimRender struct {
-	o        SCIMOptions
-	location string // meta.location of the document
+	o SCIMOptions
+	// meta.location of the document is o.BaseURL + endpoint + "/" + id,
+	// written in pieces (no string made per resource); none when endpoint
+	// is "".
+	endpoint, id string
 }
 
 // field is an attribute and its member's key as written (`"name":`).
@@ -69,19 +72,28 @@ func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bo
 		}
 		return dst, false, nil
 	case "meta.location":
-		if r.location == "" {
+		if r.endpoint == "" {
 			return dst, false, nil
 		}
-		return jsonw.AppendString(dst, r.location, false), true, nil
+		return appendURL(dst, r.o.BaseURL, r.endpoint, r.id), true, nil
 	case "groups.$ref":
 		if id, ok := doc.(*string); ok && r.o.BaseURL != "" {
 			base := r.o.BaseURL
 			if r.o.GroupsURL != "" {
 				base = r.o.GroupsURL
 			}
-			return jsonw.AppendString(dst, base+"/Groups/"+*id, false), true, nil
+			return appendURL(dst, base, "/Groups/", *id), true, nil
 		}
 		return dst, false, nil
+	case "meta.version":
+		// The ETag W/"<version>" (none for version 0), written without
+		// making its string.
+		if v, ok := version(doc); ok {
+			if v == 0 {
+				return dst, false, nil
+			}
+			return append(strconv.AppendInt(append(dst, `"W/\"`...), v, 10), `\""`...), true, nil
+		}
 	}
 	var v schemas.Value
 	found := false
@@ -104,6 +116,27 @@ func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bo
 	}
 	dst, err := jsonw.Append(dst, schemas.RenderValue(v, a.Millis()), false)
 	return dst, err == nil, err
+}
+
+// appendURL appends the JSON string base+endpoint+id without making it.
+func appendURL(dst []byte, base, endpoint, id string) []byte {
+	dst = jsonw.AppendString(dst, base, false)
+	dst = append(dst[:len(dst)-1], endpoint...) // endpoint is plain ASCII
+	at := len(dst)
+	dst = jsonw.AppendString(dst, id, false)
+	copy(dst[at:], dst[at+1:]) // drop id's opening quote
+	return dst[:len(dst)-1]
+}
+
+// version is the version of a root document (a user or a group).
+func version(doc any) (int64, bool) {
+	switch d := doc.(type) {
+	case *schemas.User:
+		return d.Version, true
+	case *schemas.Group:
+		return d.Version, true
+	}
+	return 0, false
 }
 
 // value is attr's value decoded (a string, a bool, a json.Number, a
@@ -240,7 +273,7 @@ var (
 func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) {
 	r := &scimRender{o: o}
 	if o.BaseURL != "" && u.ID != "" {
-		r.location = o.BaseURL + "/Users/" + u.ID
+		r.endpoint, r.id = "/Users/", u.ID
 	}
 	// The extensions first, aside: "schemas" lists those present, and
 	// comes before them.
@@ -332,7 +365,7 @@ func appendKey(dst []byte, n int, key string) []byte {
 func AppendSCIMGroup(dst []byte, g *schemas.Group, members []SCIMMember, o SCIMOptions) ([]byte, error) {
 	r := &scimRender{o: o}
 	if o.BaseURL != "" && g.ID != "" {
-		r.location = o.BaseURL + "/Groups/" + g.ID
+		r.endpoint, r.id = "/Groups/", g.ID
 	}
 	mark := len(dst)
 	withExt := g.Description != "" || len(g.CustomData) > 0
@@ -397,7 +430,7 @@ func appendMembers(dst []byte, members []SCIMMember, baseURL string) []byte {
 		}
 		dst = append(dst, '{')
 		if baseURL != "" && (m.Type == "" || m.Type == "User") {
-			dst = append(jsonw.AppendString(append(dst, `"$ref":`...), baseURL+"/Users/"+m.Value, false), ',')
+			dst = append(appendURL(append(dst, `"$ref":`...), baseURL, "/Users/", m.Value), ',')
 		}
 		if m.Display != "" {
 			dst = append(jsonw.AppendString(append(dst, `"display":`...), m.Display, false), ',')

@@ -78,3 +78,51 @@ func BenchmarkAppendSCIMUser(b *testing.B) {
 		}
 	}
 }
+
+// The URLs and the ETag written in pieces (appendURL, meta.version) read
+// back as the strings they stand for, escapes included.
+func TestRenderURLsAndVersion(t *testing.T) {
+	o := SCIMOptions{BaseURL: "https://h/<scim>\"v2\u2028", GroupsURL: "https://g/\\x"}
+	for _, version := range []int64{0, 1, 1234567890123} {
+		u := &schemas.User{ID: `u"<1>` + "\u2029\xff", UserName: "a", Version: version, GroupIDs: []string{`g"1`, "g\t2"}}
+		b, err := AppendSCIMUser(nil, u, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonw.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		m := v.(map[string]any)
+		meta := m["meta"].(map[string]any)
+		if got, want := meta["location"], o.BaseURL+"/Users/"+string([]rune(u.ID)); got != want {
+			t.Errorf("location %q, want %q", got, want)
+		}
+		if got, ok := meta["version"]; version == 0 && ok || version != 0 && got != schemas.ETag(version) {
+			t.Errorf("version %d: meta.version %v", version, got)
+		}
+		groups := m["groups"].([]any)
+		for i, id := range u.GroupIDs {
+			if got, want := groups[i].(map[string]any)["$ref"], o.GroupsURL+"/Groups/"+id; got != want {
+				t.Errorf("$ref %q, want %q", got, want)
+			}
+		}
+	}
+	g := &schemas.Group{ID: `g"<1>`, DisplayName: "G", Version: 7}
+	b, err := AppendSCIMGroup(nil, g, []SCIMMember{{Value: `u"1`}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonw.Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	m := v.(map[string]any)
+	meta := m["meta"].(map[string]any)
+	if meta["location"] != o.BaseURL+"/Groups/"+g.ID || meta["version"] != `W/"7"` {
+		t.Errorf("group meta %v", meta)
+	}
+	if ref := m["members"].([]any)[0].(map[string]any)["$ref"]; ref != o.BaseURL+"/Users/"+`u"1` {
+		t.Errorf("member $ref %v", ref)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -234,23 +233,26 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 	if r.lagErr != nil {
 		return nil, 0, r.lagErr
 	}
-	// The ids' bytes are copied into shared buffers (one allocation per
-	// groupIDRoom bytes, not one per id) that nothing writes after, and the
-	// list is gathered on the stack, then allocated once at its size.
-	var room [16]string
-	list := room[:0]
-	var ids []byte
+	// The ids are substrings of one string (decodeLagIndex's way): their
+	// bytes and ends are gathered on the stack, then copied out once; the
+	// list is gathered on the stack too, then allocated once at its size.
+	var idRoom [groupIDRoom]byte
+	var endRoom [16]int
+	ids, ends := idRoom[:0], endRoom[:0]
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
 			changes = decodeVersion(v)
 			continue
 		}
-		g := k[len(prefix):]
-		if cap(ids)-len(ids) < len(g) {
-			ids = make([]byte, 0, max(groupIDRoom, len(g)))
-		}
-		ids = append(ids, g...)
-		list = append(list, unsafe.String(&ids[len(ids)-len(g)], len(g)))
+		ids = append(ids, k[len(prefix):]...)
+		ends = append(ends, len(ids))
+	}
+	all := string(ids)
+	var room [16]string
+	list := room[:0]
+	start := 0
+	for _, end := range ends {
+		list, start = append(list, all[start:end]), end
 	}
 	for _, e := range r.lagOf(id) {
 		changes += e.changes
@@ -268,7 +270,8 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 	return slices.Clone(list), changes, nil // off the stack
 }
 
-// groupIDRoom is the size of groupsOf's buffers of group ids: seven UUIDs.
+// groupIDRoom is the size of groupsOf's stack buffer of group ids: seven
+// UUIDs (more grow it on the heap).
 const groupIDRoom = 256
 
 // owner returns the id holding key in the unique user index kind, or "".

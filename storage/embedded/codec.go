@@ -211,9 +211,6 @@ type changeRec struct {
 	C any `json:"c,omitempty"`
 }
 
-// decodeJSON decodes b into v, keeping numbers in free-form values as json.Number.
-func decodeJSON(b []byte, v any) error { return schemas.DecodeJSON(b, v) }
-
 // utc normalizes a time for storage: UTC, no monotonic reading.
 func utc(t time.Time) time.Time {
 	if t.IsZero() {
@@ -332,7 +329,7 @@ func decodeUser(b []byte) (*schemas.User, error) { return decodeUserRecord(b) }
 // the user's Version and GroupIDs.
 func decodeUserV1(b []byte) (*schemas.User, error) {
 	var r userRec
-	if err := decodeJSON(b, &r); err != nil {
+	if err := schemas.DecodeJSON(b, &r); err != nil {
 		return nil, err
 	}
 	return r.user(), nil
@@ -350,7 +347,7 @@ func encodeGroup(g *schemas.Group) ([]byte, *schemas.Group, error) {
 
 func decodeGroup(b []byte) (*schemas.Group, error) {
 	var r groupRec
-	if err := decodeJSON(b, &r); err != nil {
+	if err := schemas.DecodeJSON(b, &r); err != nil {
 		return nil, err
 	}
 	return &schemas.Group{ID: r.ID, Version: r.V, DisplayName: r.DN, ExternalID: r.XID, Description: r.De,
@@ -373,7 +370,7 @@ func encodeApp(a *schemas.App) ([]byte, *schemas.App, error) {
 
 func decodeApp(b []byte) (*schemas.App, error) {
 	var r appRec
-	if err := decodeJSON(b, &r); err != nil {
+	if err := schemas.DecodeJSON(b, &r); err != nil {
 		return nil, err
 	}
 	a := &schemas.App{ID: r.ID, Version: r.V, Kind: r.K, Name: r.N, Description: r.De, LoginURI: r.LU,
@@ -396,7 +393,7 @@ func encodeToken(t *schemas.APIToken) ([]byte, *schemas.APIToken, error) {
 
 func decodeToken(b []byte) (*schemas.APIToken, error) {
 	var r tokenRec
-	if err := decodeJSON(b, &r); err != nil {
+	if err := schemas.DecodeJSON(b, &r); err != nil {
 		return nil, err
 	}
 	return &schemas.APIToken{ID: r.ID, Description: r.De, Hash: r.H, AppID: r.App, Scopes: r.Sc, Created: r.Cr,
@@ -421,7 +418,7 @@ func encodeKeys(ks []*schemas.SigningKey) ([]byte, []*schemas.SigningKey, error)
 
 func decodeKeys(b []byte) ([]*schemas.SigningKey, error) {
 	var rs []keyRec
-	if err := decodeJSON(b, &rs); err != nil {
+	if err := schemas.DecodeJSON(b, &rs); err != nil {
 		return nil, err
 	}
 	out := make([]*schemas.SigningKey, len(rs))
@@ -456,7 +453,7 @@ func decodeEvent(k, b []byte) (*schemas.Event, error) {
 		return decodeEventRecord(k, b)
 	}
 	var r eventRec
-	if err := decodeJSON(b, &r); err != nil {
+	if err := schemas.DecodeJSON(b, &r); err != nil {
 		return nil, err
 	}
 	e := &schemas.Event{ID: r.ID, Time: r.T, ActorID: r.A, ActorType: r.AT, Action: r.Ac, TargetID: r.Tg,

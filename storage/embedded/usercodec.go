@@ -168,7 +168,7 @@ func (w *wbuf) value(v any, depth int, dict bool) error {
 			return err
 		}
 		var d any
-		if err := decodeJSON(b, &d); err != nil {
+		if err := schemas.DecodeJSON(b, &d); err != nil {
 			return err
 		}
 		return w.value(d, depth, dict)

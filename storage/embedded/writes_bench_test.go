@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -24,7 +25,9 @@ import (
 // commit, and its fsyncs, among the writes queued together), the pages
 // written per write (bbolt's page writes: one pwrite each) and the process's
 // CPU time per write (user and system: the fsyncs' kernel time too), and
-// the writes per second (the store's ceiling for 8 clients: no HTTP).
+// the writes per second (the store's ceiling for 8 clients: no HTTP), and
+// the allocations and bytes allocated per write (the writers' and the
+// writer goroutine's: a figure the machine's load does not blur).
 func BenchmarkWrites8(b *testing.B) {
 	var commits atomic.Int64
 	s, err := OpenWithOptions(b.TempDir(), Options{OnCommit: func(int) { commits.Add(1) }})
@@ -56,6 +59,8 @@ func BenchmarkWrites8(b *testing.B) {
 			}
 			defer pprof.StopCPUProfile()
 		}
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		cpu0, c0, p0, t0 := cpuTime(), commits.Load(), pages(), time.Now()
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -70,10 +75,14 @@ func BenchmarkWrites8(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "writes/s")
+		cpu, el := cpuTime()-cpu0, time.Since(t0)
+		runtime.ReadMemStats(&m1)
+		b.ReportMetric(float64(n)/el.Seconds(), "writes/s")
 		b.ReportMetric(float64(commits.Load()-c0)/float64(n), "commits/write")
 		b.ReportMetric(float64(pages()-p0)/float64(n), "pages/write")
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu-µs/write")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/write")
+		b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(n), "allocs/write")
+		b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(n), "B/write")
 	}
 	b.Run("create", func(b *testing.B) {
 		base := int(seq.Add(1_000_000))

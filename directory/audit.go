@@ -131,14 +131,28 @@ func groupChanges(prev, cur *schemas.Group) map[string]schemas.Change {
 
 // docChanges returns the changes between the audit views of two versions of
 // a user or group (see schemas.AuditDiff), rendering only the attributes whose
-// stored values differ; nil when none do.
+// stored values differ; nil when none do. The map is made once at its size
+// (with room for one more: the password's): a create's changes are every
+// attribute the user holds, which grew a map made empty three times.
 func docChanges(prev, cur any) map[string]schemas.Change {
-	var ch map[string]schemas.Change
+	type change struct {
+		key string
+		schemas.Change
+	}
+	var buf [32]change
+	list := buf[:0]
 	schemas.AuditDiff(prev, cur, func(k string, a, b any) {
 		if !jsonEqual(a, b) {
-			ch = withChange(ch, k, schemas.Change{Prev: a, Current: b})
+			list = append(list, change{k, schemas.Change{Prev: a, Current: b}})
 		}
 	})
+	if len(list) == 0 {
+		return nil
+	}
+	ch := make(map[string]schemas.Change, len(list)+1)
+	for _, c := range list {
+		ch[c.key] = c.Change
+	}
 	return ch
 }
 

@@ -194,3 +194,21 @@ func TestFreeFormSharedRoom(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxIsConversion pins rbuf.box to what the conversion it replaces
+// gives: it forges interface values from the runtime's layout of any
+// (eface), which only this test would notice changing.
+func TestBoxIsConversion(t *testing.T) {
+	var r rbuf
+	for _, s := range []string{"", "a", "ünïcode", string(make([]byte, 300))} {
+		if v := r.box(s, false); v != any(s) || reflect.TypeOf(v) != reflect.TypeOf("") {
+			t.Errorf("box(%q, false) = %#v, want the string", s, v)
+		}
+		if v := r.box(s, true); v != any(json.Number(s)) || reflect.TypeOf(v) != reflect.TypeOf(json.Number("")) {
+			t.Errorf("box(%q, true) = %#v, want the json.Number", s, v)
+		}
+	}
+	if listType != typeOf([]any(nil)) || stringType == numberType {
+		t.Error("the type words of string, json.Number and []any are not distinct")
+	}
+}

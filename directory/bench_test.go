@@ -37,3 +37,16 @@ func BenchmarkCreateUserParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }
+
+// BenchmarkCreateEventChanges measures the changes of a create's audit
+// event (userChanges of a new user: every attribute it holds) for one of
+// the suite's generated users.
+func BenchmarkCreateEventChanges(b *testing.B) {
+	u := storagetest.NewUser(12345)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(userChanges(nil, u)) == 0 {
+			b.Fatal("no changes")
+		}
+	}
+}

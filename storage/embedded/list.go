@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -211,13 +212,19 @@ func (l *lister) bounds() (from, to int, any bool) {
 // readPage decodes the users of ids into the page.
 func (l *lister) readPage(ids []string) error {
 	l.page.Items = make([]*schemas.User, 0, len(ids))
+	// One cursor for the page: a Get makes a cursor (and grows its stack)
+	// for each user.
+	c := l.r.recs().Cursor()
+	var kb keyBuf
 	for _, id := range ids {
-		u, err := l.r.get(id)
+		key := getKey(&kb, id)
+		k, v := c.Seek(key)
+		if k == nil || !bytes.Equal(k, key) {
+			return fmt.Errorf("embedded: user %s is indexed but has no record", id)
+		}
+		u, err := l.r.decode(k, v)
 		if err != nil {
 			return err
-		}
-		if u == nil {
-			return fmt.Errorf("embedded: user %s is indexed but has no record", id)
 		}
 		l.page.Items = append(l.page.Items, u)
 	}
@@ -453,9 +460,9 @@ func (m *rowMatch) member() func(row uint32) bool {
 		if m.known.has(row) {
 			return true
 		}
-		key := encodeRow(row)
-		k, v := m.recs.Seek(key)
-		if k == nil || !bytes.Equal(k, key) {
+		key := rowKey(row)
+		k, v := m.recs.Seek(key[:])
+		if k == nil || !bytes.Equal(k, key[:]) {
 			return false
 		}
 		ok, err := m.check(v)
@@ -542,7 +549,8 @@ func (rc *rowCursor) seek(row uint32) []byte {
 			rc.row = decodeRow(rc.k)
 		}
 	} else {
-		rc.k, rc.v = rc.c.Seek(encodeRow(row))
+		key := rowKey(row)
+		rc.k, rc.v = rc.c.Seek(key[:])
 		rc.row = decodeRow(rc.k)
 	}
 	if rc.k == nil || rc.row != row {
@@ -584,7 +592,7 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 				break
 			}
 			if i >= from {
-				pageIDs = append(pageIDs, string(k))
+				pageIDs = append(pageIDs, view(k))
 			}
 			i++
 		}
@@ -602,9 +610,6 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 		}
 		f, t := pageBounds(len(ids), from, to-from)
 		pageIDs, more = ids[f:t], t < len(ids)
-		for i, id := range pageIDs {
-			pageIDs[i] = strings.Clone(id) // the page's users outlive the transaction
-		}
 	}
 	if err := l.readPage(pageIDs); err != nil {
 		return err
@@ -623,18 +628,24 @@ func sortsIDs(to, users, n int) bool {
 }
 
 // rowIDs returns the ids of the users of the search rows (skipping rows no
-// user has), in row order.
+// user has), in row order: views of the transaction's memory map (see
+// view).
 func (r *users) rowIDs(rows []uint32) []string {
 	ids := make([]string, 0, len(rows))
 	c := r.search.recs().Cursor()
 	for _, row := range rows {
-		key := encodeRow(row)
-		if k, v := c.Seek(key); k != nil && bytes.Equal(k, key) {
-			ids = append(ids, strings.Clone(searchRecordID(v)))
+		key := rowKey(row)
+		if k, v := c.Seek(key[:]); k != nil && bytes.Equal(k, key[:]) {
+			ids = append(ids, searchRecordID(v))
 		}
 	}
 	return ids
 }
+
+// view is k as a string without a copy: a key or value of bbolt's memory
+// map, valid while the transaction is open, so it is never kept beyond it
+// (the page's users are decoded into strings of their own).
+func view(k []byte) string { return unsafe.String(unsafe.SliceData(k), len(k)) }
 
 // listAll is the page of every user in id order: a cursor walk to the
 // cursor's id and the offset, and only the page decoded.
@@ -661,7 +672,7 @@ func listAll(l *lister) error {
 	c := l.r.recs().Cursor()
 	k, v := c.Seek(first)
 	for i := from; i < to && k != nil; i++ {
-		u, err := l.r.decode(string(k), v)
+		u, err := l.r.decode(k, v)
 		if err != nil {
 			return err
 		}

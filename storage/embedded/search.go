@@ -295,11 +295,16 @@ func encodeSearchRecordN(u *schemas.User) (rec []byte, values int) {
 
 // viewSearchRecord decodes a search record into u without copying: u's
 // strings point into v (bbolt's memory map), so u must not outlive the
-// transaction nor be kept; its slices are reused from call to call.
+// transaction nor be kept; its slices are reused from call to call. It sets
+// only the fields a record holds: u is a zero User or one only ever filled
+// by viewSearchRecord (assigning a whole User would move every pointer of
+// the struct through the GC's write barrier, half the cost of a candidate's
+// check while the collector runs).
 func viewSearchRecord(v []byte, u *schemas.User) error {
 	r := &rbuf{b: v}
 	emails, phones := u.Emails[:0], u.PhoneNumbers[:0]
-	*u = schemas.User{ID: r.view(), UserName: r.view(), ExternalID: r.view(), DisplayName: r.view()}
+	u.Emails, u.PhoneNumbers = nil, nil
+	u.ID, u.UserName, u.ExternalID, u.DisplayName = r.view(), r.view(), r.view(), r.view()
 	u.Name.GivenName, u.Name.FamilyName = r.view(), r.view()
 	for n := r.count(2); n > 0; n-- {
 		emails = append(emails, schemas.Email{Value: r.view(), Primary: r.bool()})

@@ -195,19 +195,21 @@ func (r *users) get(id string) (*schemas.User, error) {
 		return nil, nil
 	}
 	var kb keyBuf
-	v := r.recs().Get(getKey(&kb, id))
+	key := getKey(&kb, id)
+	v := r.recs().Get(key)
 	if v == nil {
 		return nil, nil
 	}
-	return r.decode(id, v)
+	return r.decode(key, v)
 }
 
-// decode decodes the record v of user id and completes it with its version
-// and groups.
-func (r *users) decode(id string, v []byte) (*schemas.User, error) {
+// decode decodes the record v (under key, the user's id) and completes it
+// with its version and groups. key only names the user in an error, so a
+// cursor's key is passed as it is, without a string made of it.
+func (r *users) decode(key, v []byte) (*schemas.User, error) {
 	u, err := decodeUser(v)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: user %s: %w", id, err)
+		return nil, fmt.Errorf("embedded: user %s: %w", string(key), err) // key itself stays where it is
 	}
 	var n int64
 	if u.GroupIDs, n, err = r.groupsOf(u.ID); err != nil {

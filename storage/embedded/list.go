@@ -27,7 +27,7 @@ import (
 // When the filter pins the answer to some users through an index (see
 // planRows), only those are evaluated; otherwise every user is. Each
 // candidate is checked with schemas.MatchUser — on its search record when the
-// filter reads only what search records hold (coveredFilter), else on the
+// filter reads only what search records hold (filterFields), else on the
 // decoded user — so the answer is the evaluator's, except where the index
 // answer is exact (rowSet.exact): then the rows are the matches and only the
 // page is read. Without a sort, or with one a sort index answers, the page is
@@ -238,11 +238,12 @@ func (s *Store) listIndexed(ctx context.Context, l *lister) (ok bool, err error)
 	var m *rowMatch // nil: every user
 	if f := l.q.Filter; f != nil {
 		rs, planned := s.planRows(l.r, f)
+		fields, covered := filterFields(f)
 		switch {
 		case planned && rs.exact():
 			m = &rowMatch{rows: rs.rows}
-		case coveredFilter(f):
-			m = &rowMatch{f: f, all: !planned, rows: rs.rows, sure: rs.sure}
+		case covered:
+			m = &rowMatch{f: f, fields: fields, all: !planned, rows: rs.rows, sure: rs.sure}
 		default:
 			return false, nil
 		}
@@ -324,6 +325,7 @@ func (s *Store) listEvaluated(ctx context.Context, l *lister) error {
 type rowMatch struct {
 	r          *users
 	f          schemas.Filter
+	fields     recordFields // the parts of a search record f reads
 	all        bool
 	rows, sure []uint32
 	// capped: count stopped at the count limit, leaving candidates
@@ -431,9 +433,10 @@ func (m *rowMatch) total(limit int) (int, bool) {
 	return len(m.rows), false
 }
 
-// check evaluates the filter on a search record.
+// check evaluates the filter on a search record, reading the fields it
+// needs.
 func (m *rowMatch) check(v []byte) (bool, error) {
-	if err := viewSearchRecord(v, &m.scratch); err != nil {
+	if err := viewSearchFields(v, &m.scratch, m.fields); err != nil {
 		return false, err
 	}
 	return schemas.MatchUser(m.f, &m.scratch), nil

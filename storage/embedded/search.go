@@ -199,12 +199,32 @@ func searchKeys(op schemas.Op, value string) (keys []string, exact bool) {
 	return nil, false
 }
 
+// recordFields is a set of the parts of a search record (see
+// viewSearchFields).
+type recordFields uint16
+
+const (
+	rfID recordFields = 1 << iota
+	rfUserName
+	rfExternalID
+	rfDisplayName
+	rfGivenName
+	rfFamilyName
+	rfEmails // values and primary flags
+	rfPhones // values and primary flags
+	rfStatus
+	rfTimes // created and lastModified
+	rfAll   = 1<<iota - 1
+)
+
 // coveredCanonical are the canonical paths a search record holds, so that
-// the evaluator gives the same answer on it as on the user.
-var coveredCanonical = map[string]bool{
-	"id": true, "userName": true, "externalId": true, "displayName": true, "name.givenName": true, "name.familyName": true,
-	"emails.value": true, "phoneNumbers.value": true, "primaryEmail": true, "primaryPhone": true,
-	"status": true, "active": true, "created": true, "updated": true,
+// the evaluator gives the same answer on it as on the user, and the part of
+// the record each one reads.
+var coveredCanonical = map[string]recordFields{
+	"id": rfID, "userName": rfUserName, "externalId": rfExternalID, "displayName": rfDisplayName,
+	"name.givenName": rfGivenName, "name.familyName": rfFamilyName,
+	"emails.value": rfEmails, "phoneNumbers.value": rfPhones, "primaryEmail": rfEmails, "primaryPhone": rfPhones,
+	"status": rfStatus, "active": rfStatus, "created": rfTimes, "updated": rfTimes,
 }
 
 // postingsOf returns the posting keys of u (its trigrams and facts) with
@@ -300,26 +320,59 @@ func encodeSearchRecordN(u *schemas.User) (rec []byte, values int) {
 // by viewSearchRecord (assigning a whole User would move every pointer of
 // the struct through the GC's write barrier, half the cost of a candidate's
 // check while the collector runs).
-func viewSearchRecord(v []byte, u *schemas.User) error {
+func viewSearchRecord(v []byte, u *schemas.User) error { return viewSearchFields(v, u, rfAll) }
+
+// viewSearchFields is viewSearchRecord setting only the parts of the record
+// in fields, the others skipped and left in u as they were: a check on the
+// fields its filter reads (filterFields) stores one string or two into u
+// instead of a dozen pointers.
+func viewSearchFields(v []byte, u *schemas.User, fields recordFields) error {
 	r := &rbuf{b: v}
-	emails, phones := u.Emails[:0], u.PhoneNumbers[:0]
-	u.Emails, u.PhoneNumbers = nil, nil
-	u.ID, u.UserName, u.ExternalID, u.DisplayName = r.view(), r.view(), r.view(), r.view()
-	u.Name.GivenName, u.Name.FamilyName = r.view(), r.view()
-	for n := r.count(2); n > 0; n-- {
-		emails = append(emails, schemas.Email{Value: r.view(), Primary: r.bool()})
+	str := func(dst *string, f recordFields) {
+		if s := r.view(); fields&f != 0 {
+			*dst = s
+		}
 	}
-	for n := r.count(2); n > 0; n-- {
-		phones = append(phones, schemas.PhoneNumber{Value: r.view(), Primary: r.bool()})
+	str(&u.ID, rfID)
+	str(&u.UserName, rfUserName)
+	str(&u.ExternalID, rfExternalID)
+	str(&u.DisplayName, rfDisplayName)
+	str(&u.Name.GivenName, rfGivenName)
+	str(&u.Name.FamilyName, rfFamilyName)
+	if fields&rfEmails != 0 {
+		emails := u.Emails[:0]
+		for n := r.count(2); n > 0; n-- {
+			emails = append(emails, schemas.Email{Value: r.view(), Primary: r.bool()})
+		}
+		u.Emails = nil
+		if len(emails) > 0 {
+			u.Emails = emails
+		}
+	} else {
+		for n := r.count(2); n > 0; n-- {
+			r.view()
+			r.bool()
+		}
 	}
-	if len(emails) > 0 {
-		u.Emails = emails
+	if fields&rfPhones != 0 {
+		phones := u.PhoneNumbers[:0]
+		for n := r.count(2); n > 0; n-- {
+			phones = append(phones, schemas.PhoneNumber{Value: r.view(), Primary: r.bool()})
+		}
+		u.PhoneNumbers = nil
+		if len(phones) > 0 {
+			u.PhoneNumbers = phones
+		}
+	} else {
+		for n := r.count(2); n > 0; n-- {
+			r.view()
+			r.bool()
+		}
 	}
-	if len(phones) > 0 {
-		u.PhoneNumbers = phones
+	str(&u.Status, rfStatus)
+	if fields&rfTimes != 0 {
+		u.Created, u.Updated = r.time(), r.time()
 	}
-	u.Status = r.view()
-	u.Created, u.Updated = r.time(), r.time()
 	if r.err != nil {
 		return fmt.Errorf("search record: %w", r.err)
 	}
@@ -1073,20 +1126,34 @@ func mergeEntries(old []byte, set []postOp) []byte {
 	return out
 }
 
-// coveredFilter reports whether f reads only attributes a search record
-// holds (so that the evaluator gives the same answer on it as on the user).
-func coveredFilter(f schemas.Filter) bool {
+// filterFields returns the parts of a search record f reads; ok reports
+// whether f reads only attributes a search record holds (so that the
+// evaluator gives the same answer on it as on the user).
+func filterFields(f schemas.Filter) (fields recordFields, ok bool) {
 	switch f := f.(type) {
 	case *schemas.And:
-		return coveredFilter(f.Left) && coveredFilter(f.Right)
+		return bothFields(f.Left, f.Right)
 	case *schemas.Or:
-		return coveredFilter(f.Left) && coveredFilter(f.Right)
+		return bothFields(f.Left, f.Right)
 	case *schemas.Not:
-		return coveredFilter(f.X)
+		return filterFields(f.X)
 	case *schemas.Compare:
-		return f.Path.Attr != nil && f.Path.AppID == "" && len(f.Path.Keys) == 0 && coveredCanonical[f.Path.Attr.Canonical]
+		if f.Path.Attr == nil || f.Path.AppID != "" || len(f.Path.Keys) != 0 {
+			return 0, false
+		}
+		fields, ok = coveredCanonical[f.Path.Attr.Canonical]
+		return fields, ok
 	}
-	return false
+	return 0, false
+}
+
+func bothFields(a, b schemas.Filter) (recordFields, bool) {
+	fa, ok := filterFields(a)
+	if !ok {
+		return 0, false
+	}
+	fb, ok := filterFields(b)
+	return fa | fb, ok
 }
 
 // searchable reports whether the trigram index answers the comparison.

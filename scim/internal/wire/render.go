@@ -199,9 +199,32 @@ func (r *scimRender) object(dst []byte, n int, doc any, fields []field, elemOfMu
 	return dst, n, nil
 }
 
-// sortedLists caches byName's results, keyed by the catalog list's first
-// element (the catalog's lists never change).
-var sortedLists sync.Map // *schemas.Attribute → []field
+// sortedLists holds byName's results for every list of the catalog (its
+// schemas' attributes and every complex attribute's sub-attributes), keyed
+// by the list's first element: made once at start, then only read (a plain
+// map: a sync.Map's lookup was a tenth of a user's rendering).
+var sortedLists = func() map[*schemas.Attribute][]field {
+	m := map[*schemas.Attribute][]field{}
+	var add func(attrs []*schemas.Attribute)
+	add = func(attrs []*schemas.Attribute) {
+		if len(attrs) == 0 {
+			return
+		}
+		if _, ok := m[attrs[0]]; !ok {
+			m[attrs[0]] = sortFields(attrs)
+		}
+		for _, a := range attrs {
+			add(a.SubAttributes)
+		}
+	}
+	for _, rt := range []schemas.ResourceType{schemas.UserResource, schemas.GroupResource} {
+		add(schemas.CommonAttributes(rt))
+		for _, urn := range schemas.SchemaURNs(rt) {
+			add(schemas.SchemaAttributes(urn))
+		}
+	}
+	return m
+}()
 
 // byName returns the fields of attrs sorted by name in byte order, the
 // order their members take in a JSON object.
@@ -209,17 +232,18 @@ func byName(attrs []*schemas.Attribute) []field {
 	if len(attrs) == 0 {
 		return nil
 	}
-	if s, ok := sortedLists.Load(attrs[0]); ok {
-		if s := s.([]field); len(s) == len(attrs) {
-			return s
-		}
+	if s, ok := sortedLists[attrs[0]]; ok && len(s) == len(attrs) {
+		return s
 	}
+	return sortFields(attrs) // not a catalog list
+}
+
+func sortFields(attrs []*schemas.Attribute) []field {
 	s := make([]field, len(attrs))
 	for i, a := range attrs {
 		s[i] = newField(a)
 	}
 	slices.SortStableFunc(s, func(x, y field) int { return cmp.Compare(x.attr.Name, y.attr.Name) })
-	sortedLists.Store(attrs[0], s)
 	return s
 }
 
@@ -249,9 +273,25 @@ func topKeys(rt schemas.ResourceType) []topKey {
 	return keys
 }
 
+// userExt is an extension of the User resource type as AppendSCIMUser
+// renders it: free-form JSON data (ja), or catalog attributes (fields, by
+// name).
+type userExt struct {
+	urn    string
+	ja     *schemas.Attribute
+	fields []field
+}
+
 var (
-	userKeys   = topKeys(schemas.UserResource)
-	userURNs   = schemas.SchemaURNs(schemas.UserResource)
+	userKeys = topKeys(schemas.UserResource)
+	userURNs = schemas.SchemaURNs(schemas.UserResource)
+	userExts = func() []userExt {
+		var exts []userExt
+		for _, urn := range userURNs[1:] {
+			exts = append(exts, userExt{urn: urn, ja: schemas.JSONExtension(schemas.UserResource, urn), fields: byName(schemas.SchemaAttributes(urn))})
+		}
+		return exts
+	}()
 	groupKeys  = topKeys(schemas.GroupResource)
 	groupURNs  = schemas.SchemaURNs(schemas.GroupResource)
 	extBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -285,10 +325,10 @@ func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) 
 		panic("wire: more user extensions than AppendSCIMUser holds")
 	}
 	mark := len(dst)
-	for i, urn := range userURNs[1:] {
+	for i, x := range userExts {
 		start := len(ext)
-		if ja := schemas.JSONExtension(schemas.UserResource, urn); ja != nil {
-			if data := schemas.JSONData(u, ja, o.AppID); len(data) > 0 {
+		if x.ja != nil {
+			if data := schemas.JSONData(u, x.ja, o.AppID); len(data) > 0 {
 				var err error
 				if ext, err = jsonw.Append(ext, data, false); err != nil {
 					*bp = ext[:0]
@@ -298,11 +338,11 @@ func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) 
 		} else {
 			var n int
 			var err error
-			if ext, n, err = r.object(append(ext, '{'), 0, u, byName(schemas.SchemaAttributes(urn)), false); err != nil {
+			if ext, n, err = r.object(append(ext, '{'), 0, u, x.fields, false); err != nil {
 				*bp = ext[:0]
 				return dst[:mark], err
 			}
-			if n > 0 || urn == schemas.UserExtendedURN {
+			if n > 0 || x.urn == schemas.UserExtendedURN {
 				ext = append(ext, '}')
 			} else {
 				ext = ext[:start]

@@ -905,12 +905,12 @@ func (ix rowIndex) And(l, r *rowPlan) *rowPlan {
 		rows := ix.r.search.filterFact(a.rows, r.fact)
 		var sure []uint32
 		if r.factExact {
-			sure = intersectRows(a.sure, rows)
+			sure = intersectRows(nil, a.sure, rows)
 		}
 		return &rowPlan{set: rowSet{rows: rows, sure: sure}}
 	}
 	a, b := ix.resolve(l), ix.resolve(r)
-	return &rowPlan{set: rowSet{rows: intersectRows(a.rows, b.rows), sure: intersectRows(a.sure, b.sure)}}
+	return &rowPlan{set: rowSet{rows: intersectRows(nil, a.rows, b.rows), sure: intersectRows(nil, a.sure, b.sure)}}
 }
 
 func (ix rowIndex) Or(l, r *rowPlan) *rowPlan {

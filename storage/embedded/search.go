@@ -602,22 +602,26 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 	slices.Sort(sampled)
 	sample := make(map[string][]uint32, len(tris))
 	var offs []uint16
+	var all []uint32 // every key's sample rows, one after the other
 	for _, t := range tris {
-		var rows []uint32
+		start := len(all)
 		for _, b := range sampled {
 			offs = appendMasked(offs[:0], s.postValue(b, t), mask)
 			for _, o := range offs {
-				rows = append(rows, b*blockRows+uint32(o))
+				all = append(all, b*blockRows+uint32(o))
 			}
 		}
-		sample[t] = rows
+		// A growth of all leaves the earlier keys' rows where they were.
+		sample[t] = all[start:len(all):len(all)]
 	}
 	slices.SortStableFunc(tris, func(a, b string) int { return len(sample[a]) - len(sample[b]) })
 	cur := sample[tris[0]]
+	var common []uint32 // scratch: the intersections only counted
 	for i := 1; i < len(tris) && len(cur) > 0; i++ {
 		best, bestN := i, -1
 		for j := i; j < len(tris); j++ {
-			if n := len(intersectRows(cur, sample[tris[j]])); bestN < 0 || n < bestN {
+			common = intersectRows(common[:0], cur, sample[tris[j]])
+			if n := len(common); bestN < 0 || n < bestN {
 				best, bestN = j, n
 			}
 		}
@@ -629,7 +633,7 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 			break
 		}
 		tris[i], tris[best] = tris[best], tris[i]
-		cur = intersectRows(cur, sample[tris[i]])
+		cur = intersectRows(nil, cur, sample[tris[i]])
 	}
 	// reads and removed count, for each key, the blocks that read it and
 	// the candidates it removed there; once a last key has been read in
@@ -786,9 +790,8 @@ func intersectMasked(dst, offs []uint16, v []byte, mask uint8) []uint16 {
 	return dst
 }
 
-// intersectRows returns the rows in both sorted lists.
-func intersectRows(a, b []uint32) []uint32 {
-	var out []uint32
+// intersectRows appends the rows in both sorted lists to out.
+func intersectRows(out, a, b []uint32) []uint32 {
 	for i, j := 0, 0; i < len(a) && j < len(b); {
 		switch {
 		case a[i] < b[j]:

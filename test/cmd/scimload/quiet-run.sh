@@ -1,0 +1,45 @@
+#!/bin/bash
+# The quiet run of docs/performance.md ("Quiet run, 10:04 UTC"): scimd beside the in-memory peer at
+# 2,000 users, 1,000,000 users seeded through /Bulk, the filters at 1M, a read pass, a cold restart.
+# Run from the repository root: test/cmd/scimload/quiet-run.sh [DIR] > out.txt 2>&1 (DIR: ~4 GB free).
+set -u
+D=$(realpath -m "${1:-/tmp/scimd-quiet-run}"); mkdir -p "$D"
+cd "$(git rev-parse --show-toplevel)"
+git log --oneline -1
+go build -o $D/scimd ./cmd/scimd && (cd test && go build -o $D/scimload ./cmd/scimload && go build -o $D/scimpeer ./cmd/scimpeer) || exit 1
+export SCIMD_BOOTSTRAP_CLIENT_ID=loadadmin SCIMD_BOOTSTRAP_CLIENT_SECRET=loadsecret-0123456789abcdef0123456789
+TOK=test/cmd/scimload/scimd-token.sh
+ready() { until curl -sf -o /dev/null http://127.0.0.1:$1/readyz; do sleep 0.01; done; }
+rss() { grep -E 'VmRSS|RssAnon|RssFile' /proc/$1/status | tr '\n' ' '; echo; }
+rm -rf $D/d2k $D/d1m
+echo "== 1. side by side at 2k, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+$D/scimd serve -addr 127.0.0.1:28080 -data-dir $D/d2k 2>$D/scimd2k.log & P2=$!
+$D/scimpeer -addr 127.0.0.1:29090 2>/dev/null & PP=$!
+ready 28080; sleep 0.5
+$TOK http://127.0.0.1:28080 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token2k
+$D/scimload -users 2000 -duration 5s -target scimd=http://127.0.0.1:28080/scim/v2,@$D/token2k -pid scimd=$P2 \
+  -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P2
+kill $P2 $PP; wait $P2 $PP 2>/dev/null
+echo "== 2. /Bulk seeding 1M, 4 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+$D/scimd serve -addr 127.0.0.1:28090 -data-dir $D/d1m 2>$D/scimd1m.log & P=$!
+ready 28090; sleep 0.5
+$TOK http://127.0.0.1:28090 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token1m
+$D/scimload -bulk 1000000 -clients 4 -bulk-segment 250000 -target scimd=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd=$P
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P; du -sh $D/d1m
+echo "== 3. filters at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+T="-target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P"
+$D/scimload -users 2000 -clients 8 -phases filter $T
+$D/scimload -users 2000 -clients 8 -phases filter -co 'name.familyName co "opp"' $T
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"
+echo "== 4. a read pass at 1M $(date -u +%T)"
+A=$(cat $D/token1m)
+/usr/bin/time -f '%e s' curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $A" 'http://127.0.0.1:28090/scim/v2/Users?filter=title%20eq%20%22nobody%22&count=1'
+rss $P
+kill $P; wait $P 2>/dev/null
+echo "== 5. restart to /readyz at 1M (file cold) $(date -u +%T)"
+python3 -c 'import os; fd = os.open("'$D'/d1m/scimd.db", os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)'
+t0=$(date +%s.%N); $D/scimd serve -addr 127.0.0.1:28090 -data-dir $D/d1m 2>>$D/scimd1m.log & P=$!
+ready 28090; echo "ready after $(echo "$(date +%s.%N) - $t0" | bc) s"; rss $P
+kill $P; wait $P 2>/dev/null
+echo "== done $(date -u +%T)"

@@ -215,13 +215,7 @@ func (r *users) stageLag(group, user string, in bool, prev int64) error {
 // as the entry says, the user's membership count grown by its changes; and
 // deletes it.
 func (r *users) drainEntry(group, user string, in bool, changes int64) error {
-	var err error
-	if in {
-		err = r.groups().Put(pairKey(user, group), present)
-	} else {
-		err = r.groups().Delete(pairKey(user, group))
-	}
-	if err != nil {
+	if err := setPair(r.groups(), pairKey(user, group), in); err != nil {
 		return err
 	}
 	if err := r.groups().Put(memberKey(user), encodeVersion(r.memberCount(user)+changes)); err != nil {

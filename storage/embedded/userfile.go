@@ -385,16 +385,19 @@ func (r *users) writeUserIndexes(u *schemas.User) error {
 // setMember records (in) or removes the membership of user in group, in both
 // directions.
 func (r *users) setMember(group, user string, in bool) error {
-	if in {
-		if err := r.groups().Put(pairKey(user, group), present); err != nil {
-			return err
-		}
-		return r.members().Put(pairKey(group, user), present)
-	}
-	if err := r.groups().Delete(pairKey(user, group)); err != nil {
+	if err := setPair(r.groups(), pairKey(user, group), in); err != nil {
 		return err
 	}
-	return r.members().Delete(pairKey(group, user))
+	return setPair(r.members(), pairKey(group, user), in)
+}
+
+// setPair puts key (a membership pair, valued present) into b when in, else
+// deletes it.
+func setPair(b *bolt.Bucket, key []byte, in bool) error {
+	if in {
+		return b.Put(key, present)
+	}
+	return b.Delete(key)
 }
 
 // walker finds keys of a bucket asked for in ascending order (mostly): a
@@ -441,13 +444,7 @@ func (w *walker) has(key []byte) bool {
 // version: prev is the number of changes its lag entry in group held (0:
 // none).
 func (r *users) changeMember(group, user string, in bool, prev int64) error {
-	var err error
-	if in {
-		err = r.members().Put(pairKey(group, user), present)
-	} else {
-		err = r.members().Delete(pairKey(group, user))
-	}
-	if err != nil {
+	if err := setPair(r.members(), pairKey(group, user), in); err != nil {
 		return err
 	}
 	return r.stageLag(group, user, in, prev)

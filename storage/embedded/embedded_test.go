@@ -574,6 +574,24 @@ func crashChild(dir string) {
 	wg.Wait()
 }
 
+// startChild runs this test binary again with env added (the child's
+// TestMain sees it and does the work to be killed) and returns it with its
+// standard output.
+func startChild(t *testing.T, env string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewReader(out)
+}
+
 // TestCrashDurability kills a writing child process with SIGKILL and checks
 // that every create it acknowledged survives, intact, and that the store opens.
 func TestCrashDurability(t *testing.T) {
@@ -583,17 +601,7 @@ func TestCrashDurability(t *testing.T) {
 	dir := t.TempDir()
 	var acked []string
 	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(out)
+		cmd, r := startChild(t, crashDirEnv+"="+dir)
 		n := 0
 		killed := false
 		for {

@@ -1,12 +1,10 @@
 package embedded
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,17 +437,7 @@ func TestCrashDuringMembershipLag(t *testing.T) {
 	}
 	acked := map[string]int{} // group → its i
 	for round := range 2 {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashMembersDirEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(out)
+		cmd, r := startChild(t, crashMembersDirEnv+"="+dir)
 		n, killed := 0, false
 		for {
 			line, err := r.ReadString('\n')

@@ -168,6 +168,12 @@ type scimWriter struct {
 
 const scimContentType = "application/scim+json; charset=utf-8"
 
+// scimContentTypeValue is the Content-Type header value every response
+// shares: assigned to the header map (under its canonical key) rather than
+// Set, so a response does not allocate a slice of its own. Nothing may write
+// into it; its capacity of 1 makes an Add copy instead.
+var scimContentTypeValue = []string{scimContentType}
+
 func (w *scimWriter) WriteHeader(status int) {
 	if w.wrote {
 		return
@@ -175,7 +181,7 @@ func (w *scimWriter) WriteHeader(status int) {
 	w.wrote = true
 	if status != http.StatusNoContent && status != http.StatusNotModified {
 		if h := w.Header(); h.Get("Content-Type") != scimContentType { // writeBody has set it
-			h.Set("Content-Type", scimContentType)
+			h["Content-Type"] = scimContentTypeValue
 		}
 	} else {
 		w.Header().Del("Content-Type")

@@ -43,7 +43,7 @@ func (c *call) writeBody(status int, encode func(dst []byte) ([]byte, error)) {
 	}
 	b = append(b, '\n')
 	*bp = b
-	c.w.Header().Set("Content-Type", scimContentType)
+	c.w.Header()["Content-Type"] = scimContentTypeValue
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
 }

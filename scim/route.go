@@ -25,7 +25,7 @@ type call struct {
 	p  directory.Principal
 	// internal is set for Bulk operations, which run with the Bulk request's principal.
 	internal bool
-	// groupNames caches groupDisplay for the request.
+	// groupNames caches GroupDisplay for the request.
 	groupNames map[string]string
 	// body is the buffer the request body was read into (readBody).
 	body *[]byte
@@ -250,7 +250,7 @@ func (c *call) opts() wire.SCIMOptions {
 	if c.haveWireOpts {
 		return c.wireOpts
 	}
-	o := wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c.groupDisplay, Now: c.h.svc.Now()}
+	o := wire.SCIMOptions{AppID: c.p.AppID, BaseURL: c.baseURL(), GroupDisplay: c, Now: c.h.svc.Now()}
 	if c.sem().usersOnly {
 		o.GroupsURL = c.publicURL() + rfcBase // the groups are served there
 	}
@@ -262,9 +262,10 @@ func (c *call) opts() wire.SCIMOptions {
 // (A base not in baseSemantics has RFC 7644's.)
 func (c *call) sem() semantics { return baseSemantics[c.base] }
 
-// groupDisplay is a group's displayName, for a user's groups.display (Okta
-// reads it); each group is read once per request.
-func (c *call) groupDisplay(id string) string {
+// GroupDisplay is a group's displayName, for a user's groups.display (Okta
+// reads it); each group is read once per request. It makes the call the
+// wire.GroupNamer of its renderings.
+func (c *call) GroupDisplay(id string) string {
 	if d, ok := c.groupNames[id]; ok {
 		return d
 	}

@@ -66,7 +66,7 @@ func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bo
 	switch a.Canonical {
 	case "groups.display":
 		if id, ok := doc.(*string); ok && r.o.GroupDisplay != nil {
-			if d := r.o.GroupDisplay(*id); d != "" {
+			if d := r.o.GroupDisplay.GroupDisplay(*id); d != "" {
 				return jsonw.AppendString(dst, d, false), true, nil
 			}
 		}

@@ -20,12 +20,12 @@ func TestRenderIsCanonicalJSON(t *testing.T) {
 	odd.Emails = append(odd.Emails, schemas.Email{Value: "<&>\u2028\"x\\"})
 	odd.DisplayName = "tab\there"
 	users := []*schemas.User{full, odd, {ID: "x"}, {}}
-	display := func(id string) string {
+	display := groupNamerFunc(func(id string) string {
 		if id == "g1" {
 			return "Group <One>"
 		}
 		return ""
-	}
+	})
 	opts := []SCIMOptions{{}, {AppID: "app1", BaseURL: "https://h/scim/v2", GroupDisplay: display, Now: schematest.Created},
 		{AppID: "app2", BaseURL: "https://h/cis/scim", GroupsURL: "https://h/scim/v2"}}
 	check := func(what string, b []byte) {
@@ -126,3 +126,8 @@ func TestRenderURLsAndVersion(t *testing.T) {
 		t.Errorf("member $ref %v", ref)
 	}
 }
+
+// groupNamerFunc is a GroupNamer made of a func.
+type groupNamerFunc func(groupID string) string
+
+func (f groupNamerFunc) GroupDisplay(groupID string) string { return f(groupID) }

@@ -31,7 +31,15 @@ type SCIMOptions struct {
 	Now time.Time
 	// GroupDisplay, when set, names a group for a user's groups.display
 	// (the group's displayName; "" leaves display out).
-	GroupDisplay func(groupID string) string
+	GroupDisplay GroupNamer
+}
+
+// GroupNamer names a group for a user's groups.display: its displayName, or
+// "" to leave display out. An interface rather than a func so that a
+// request's own state (a pointer) serves without a closure allocated per
+// request.
+type GroupNamer interface {
+	GroupDisplay(groupID string) string
 }
 
 // SCIMMember is one member of a group as SCIMGroup renders it. Membership is

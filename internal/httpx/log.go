@@ -199,15 +199,20 @@ func AccessLog(log *slog.Logger, opts Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		method := r.Method
-		// The request's outcome and its response recorder in one allocation.
+		// The request's outcome, its response recorder and its request id
+		// header's value in one allocation.
 		st := &struct {
 			o   outcome
 			rec statusRecorder
+			id  [1]string
 		}{}
 		o := &st.o
 		o.requestID = requestID(r.Header.Get(RequestIDHeader))
 		o.clientIP, o.scheme = opts.Proxies.resolve(r)
-		w.Header().Set(RequestIDHeader, o.requestID)
+		// What Header().Set does, without allocating the value's slice (its
+		// capacity of 1 makes a later Add copy rather than write past it).
+		st.id[0] = o.requestID
+		w.Header()[RequestIDHeader] = st.id[:]
 		r = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, o))
 		if method == http.MethodHead {
 			r.Method = http.MethodGet // r is AccessLog's copy; the server still knows it is HEAD

@@ -92,7 +92,15 @@ func (c *call) notModified(version int64) bool {
 	if !m.present || !m.matches(version) {
 		return false
 	}
-	c.w.Header().Set("ETag", schemas.ETag(version))
+	c.setETag(version)
 	c.w.WriteHeader(http.StatusNotModified)
 	return true
+}
+
+// setETag sets the response's ETag header to the version's. It does what
+// Header().Set("ETag", …) does, with the value's slice kept in the call
+// rather than allocated (its capacity of 1 makes a later Add copy).
+func (c *call) setETag(version int64) {
+	c.etag[0] = schemas.ETag(version)
+	c.w.Header()["Etag"] = c.etag[:] // "ETag" in canonical form
 }

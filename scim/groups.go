@@ -80,7 +80,7 @@ func (c *call) writeGroup(status int, g *schemas.Group) {
 		c.fail(err)
 		return
 	}
-	c.w.Header().Set("ETag", schemas.ETag(g.Version))
+	c.setETag(g.Version)
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.GroupResource, g.ID))
 	}

@@ -32,6 +32,8 @@ type call struct {
 	// wireOpts caches opts (built once the caller is authenticated).
 	wireOpts     wire.SCIMOptions
 	haveWireOpts bool
+	// etag holds the ETag header's value (setETag).
+	etag [1]string
 }
 
 // endpoint is one SCIM endpoint below a base, routed by the first path

@@ -29,7 +29,7 @@ func (c *call) location(rt schemas.ResourceType, id string) string {
 
 // writeUser answers a user with its ETag.
 func (c *call) writeUser(status int, u *schemas.User) {
-	c.w.Header().Set("ETag", schemas.ETag(u.Version))
+	c.setETag(u.Version)
 	if status == http.StatusCreated {
 		c.w.Header().Set("Location", c.location(schemas.UserResource, u.ID))
 	}

@@ -97,6 +97,9 @@ func peer(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Is4() {
+			return host // ParseAddr accepts IPv4 only in canonical form: no copy needed
+		}
 		return a.Unmap().String()
 	}
 	return host

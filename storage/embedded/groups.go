@@ -63,7 +63,12 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, e *schemas.Event) er
 			return err
 		}
 		for _, u := range members {
-			_, prev := decodeLagValue(b.u.lagBucket().Get(pairKey(id, u)))
+			var prev int64
+			if v := b.u.lagBucket().Get(pairKey(id, u)); v != nil {
+				if _, prev, err = decodeLagValue(v); err != nil {
+					return err
+				}
+			}
 			if err := b.changeMembership(id, u, false, prev, direct); err != nil {
 				return err
 			}
@@ -211,15 +216,22 @@ func (b *batch) planMembers(group string, ops []storage.MemberOp) (added, remove
 	// small fraction of the records' size, so the lookups of members spread
 	// over the store touch fewer pages.
 	users, members, lag := walk(b.u.search.rows()), walk(b.u.members()), walk(b.u.lagBucket())
+	var lagErr error // the first damaged lag entry met
 	added, removed, err = storage.PlanMembers(ops,
 		func(u string) bool { return u != "" && users.has([]byte(u)) },
 		func(u string) bool {
 			k := pairKey(group, u)
 			if lk, v := lag.seek(k); bytes.Equal(lk, k) {
-				_, changes[u] = decodeLagValue(v)
+				var err error
+				if _, changes[u], err = decodeLagValue(v); err != nil && lagErr == nil {
+					lagErr = err
+				}
 			}
 			return members.has(k)
 		},
 		func() []string { return seconds(b.u.members(), group) })
+	if err == nil {
+		err = lagErr
+	}
 	return added, removed, changes, err
 }

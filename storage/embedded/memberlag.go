@@ -129,12 +129,20 @@ func lagValue(in bool, changes int64) []byte {
 	return v
 }
 
-func decodeLagValue(v []byte) (in bool, changes int64) {
-	if len(v) != 9 {
-		return false, 0
+func decodeLagValue(v []byte) (in bool, changes int64, err error) {
+	if len(v) != 9 || v[0] > 1 {
+		return false, 0, errDamagedLagEntry
 	}
-	return v[0] == 1, int64(binary.BigEndian.Uint64(v[1:]))
+	return v[0] == 1, int64(binary.BigEndian.Uint64(v[1:])), nil
 }
+
+// errDamagedLagEntry is the error of a lag entry that is not a lagValue: a
+// read of the user's groups, and any write that would drain or replace the
+// entry, fail with it rather than take it for "no change" (which a drain
+// would have written into userGroups, deleting the entry). Like a damaged
+// list of lagging groups, it fails the whole transaction that meets it: the
+// read, or the writer's batch (each of its writes gets the error).
+var errDamagedLagEntry = fmt.Errorf("embedded: a membership lag entry is damaged")
 
 func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
 
@@ -185,7 +193,11 @@ func (r *users) lagOf(user string) []lagEntry {
 		key = binary.BigEndian.AppendUint16(key[:0], uint16(len(g.id))) // pairKey(g.id, user)
 		key = append(append(key, g.id...), user...)
 		if k, v := c.Seek(key); bytes.Equal(k, key) {
-			in, n := decodeLagValue(v)
+			in, n, err := decodeLagValue(v)
+			if err != nil {
+				r.lagErr = err // groupsOf, settle and saveLag fail with it
+				continue
+			}
 			out = append(out, lagEntry{g.id, in, n})
 		}
 	}
@@ -233,7 +245,7 @@ func (r *users) settle(user string) error {
 			return err
 		}
 	}
-	return nil
+	return r.lagErr
 }
 
 // drainGroup drains up to max lag entries of the group (all: max < 0), in
@@ -248,7 +260,10 @@ func (r *users) drainGroup(group string, max int) (int, error) {
 	prefix := pairPrefix(group)
 	c := r.lagBucket().Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (max < 0 || len(todo) < max); k, v = c.Next() {
-		in, n := decodeLagValue(v)
+		in, n, err := decodeLagValue(v)
+		if err != nil {
+			return 0, err
+		}
 		todo = append(todo, entry{string(k[len(prefix):]), in, n})
 	}
 	for _, e := range todo {

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -533,5 +534,52 @@ func TestDamagedLagList(t *testing.T) {
 	}
 	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "lagging groups") {
 		t.Errorf("Open with a damaged list: %v", err)
+	}
+}
+
+// TestDamagedLagEntry: a lag entry that is not a lagValue fails what reads
+// or replaces it — the user's read, a change of the pair, the group's
+// delete, the drain — instead of reading as "not a member, no change", which
+// a drain would then have written into userGroups and deleted.
+func TestDamagedLagEntry(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	ids := userIDs(createUsers(t, s, 3))
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "g", ids[:2], nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMemberLag).Put(pairKey("g", ids[0]), []byte{1, 2, 3})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	damaged := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, errDamagedLagEntry) {
+			t.Errorf("%s with a damaged lag entry: %v, want errDamagedLagEntry", what, err)
+		}
+	}
+	_, err = s.GetUser(ctx, ids[0])
+	damaged("GetUser of its user", err)
+	if u, err := s.GetUser(ctx, ids[1]); err != nil || !slices.Contains(u.GroupIDs, "g") {
+		t.Errorf("GetUser of another member: %v, %v", u, err)
+	}
+	damaged("a change of the pair", storagetest.RemoveMembers(ctx, s, "g", ids[:1], nil))
+	damaged("DeleteGroup", s.DeleteGroup(ctx, "g", nil))
+	damaged("the drain", s.drainLag())
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMemberLag).Get(pairKey("g", ids[0])); !bytes.Equal(v, []byte{1, 2, 3}) {
+			t.Errorf("the damaged entry after the refused writes: %v", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -266,6 +266,9 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 			list = slices.Delete(list, i, i+1)
 		}
 	}
+	if r.lagErr != nil {
+		return nil, 0, r.lagErr
+	}
 	if len(list) == 0 {
 		return nil, changes, nil
 	}

@@ -1057,6 +1057,21 @@ func TestIndexAllEmails(t *testing.T) {
 	}
 }
 
+// appendTestEvents appends n update events, one a second from 2025-03-01,
+// by three actors (a0–a2) on four users (u0–u3): what the event-index
+// migrations are tested on.
+func appendTestEvents(t *testing.T, s *Store, n int) {
+	t.Helper()
+	base := time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		e := &schemas.Event{ID: fmt.Sprintf("e%03d", i), Time: base.Add(time.Duration(i) * time.Second), Action: "updateUser",
+			ActorID: fmt.Sprintf("a%d", i%3), ActorType: "app", TargetID: fmt.Sprintf("u%d", i%4), TargetType: "user"}
+		if err := s.AppendEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestIndexAllEvents checks that a file made before the event indexes gets
 // them at Open — in chunks, resuming after the last one a crash left — and
 // that listing by target or actor then answers as the unfiltered walk does.
@@ -1068,14 +1083,7 @@ func TestIndexAllEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 40 {
-		e := &schemas.Event{ID: fmt.Sprintf("e%03d", i), Time: base.Add(time.Duration(i) * time.Second), Action: "updateUser",
-			ActorID: fmt.Sprintf("a%d", i%3), ActorType: "app", TargetID: fmt.Sprintf("u%d", i%4), TargetType: "user"}
-		if err := s.AppendEvent(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendTestEvents(t, s, 40)
 	s.Close()
 	updateFile(t, dir, func(tx *bolt.Tx) error { // as a file from before the indexes
 		if err := tx.DeleteBucket(bucketEventIndex); err != nil {

@@ -218,14 +218,7 @@ func testMigrateFormat6(t *testing.T, crashed bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2025, time.March, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 40 {
-		e := &schemas.Event{ID: fmt.Sprintf("e%03d", i), Time: base.Add(time.Duration(i) * time.Second), Action: "updateUser",
-			ActorID: fmt.Sprintf("a%d", i%3), ActorType: "app", TargetID: fmt.Sprintf("u%d", i%4), TargetType: "user"}
-		if err := s.AppendEvent(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendTestEvents(t, s, 40)
 	s.Close()
 	updateFile(t, dir, func(tx *bolt.Tx) error {
 		if err := toFormat6(tx); err != nil || !crashed {

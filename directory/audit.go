@@ -58,9 +58,17 @@ const redacted = "[redacted]"
 // and the current time, its changes bounded (boundChanges). The store commits
 // it with the change it describes.
 func (s *Service) event(p Principal, action, targetType, targetID string, changes map[string]schemas.Change) *schemas.Event {
-	return &schemas.Event{
+	e := s.newEvent(p, action, targetType, targetID)
+	e.Changes = boundChanges(changes)
+	return &e
+}
+
+// newEvent is the event of an action by p on a target, with a new id and the
+// current time, without changes.
+func (s *Service) newEvent(p Principal, action, targetType, targetID string) schemas.Event {
+	return schemas.Event{
 		ID: s.newID(), Time: s.clock(), ActorID: p.ActorID, ActorType: p.ActorType, Action: action,
-		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent, Changes: boundChanges(changes),
+		TargetID: targetID, TargetType: targetType, IP: p.IP, UserAgent: p.UserAgent,
 	}
 }
 
@@ -68,12 +76,25 @@ func (s *Service) event(p Principal, action, targetType, targetID string, change
 // with the changes between the committed version the update started from and
 // the version it writes. Every call returns the same id and time.
 func auditUpdate[T any](s *Service, p Principal, action, targetType, targetID string, changes func(prev, cur T) map[string]schemas.Change) storage.Audit[T] {
-	base := s.event(p, action, targetType, targetID, nil)
-	return func(prev, cur T) *schemas.Event {
-		e := *base
-		e.Changes = boundChanges(changes(prev, cur))
-		return &e
-	}
+	a := &updateAudit[T]{base: s.newEvent(p, action, targetType, targetID), changes: changes}
+	return a.event
+}
+
+// updateAudit is an update's storage.Audit (its method event): the update's
+// event without changes, and how to find them. It is a value so that an
+// update that allocates a struct anyway (userUpdate) holds it there rather
+// than in a closure and an event of their own.
+type updateAudit[T any] struct {
+	base    schemas.Event
+	changes func(prev, cur T) map[string]schemas.Change
+}
+
+// event is base with the changes between prev and cur: a new event on every
+// call (a storage.Audit has no side effects), with the same id and time.
+func (a *updateAudit[T]) event(prev, cur T) *schemas.Event {
+	e := a.base
+	e.Changes = boundChanges(a.changes(prev, cur))
+	return &e
 }
 
 // auditFixed is the storage.Audit of an update whose changes are known beforehand.

@@ -346,10 +346,11 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, ifVers
 	if err != nil {
 		return nil, err
 	}
-	// One allocation holds what the change function needs (a closure would
-	// move p, the change and prev to the heap one by one).
-	up := &userUpdate{s: s, ctx: ctx, p: p, c: c, cred: cred}
-	updated, err := s.store.UpdateUser(ctx, id, ifVersion, up.apply, auditUpdate(s, p, ActionUpdateUser, TargetUser, id, userChanges))
+	// One allocation holds what the change and audit functions need (closures
+	// would move p, the change, prev and the event to the heap one by one).
+	up := &userUpdate{s: s, ctx: ctx, p: p, c: c, cred: cred,
+		audit: updateAudit[*schemas.User]{base: s.newEvent(p, ActionUpdateUser, TargetUser, id), changes: userChanges}}
+	updated, err := s.store.UpdateUser(ctx, id, ifVersion, up.apply, up.audit.event)
 	if errors.Is(err, errUnchanged) {
 		return up.prev, nil
 	}
@@ -367,7 +368,9 @@ type userUpdate struct {
 	p    Principal
 	c    UserChange
 	cred *schemas.PasswordCredential
-	prev *schemas.User // &prevCopy once apply ran
+	// audit is the update's storage.Audit (audit.event).
+	audit updateAudit[*schemas.User]
+	prev  *schemas.User // &prevCopy once apply ran
 	// prevCopy is the copy of the user apply starts from (for settle, the
 	// no-op check and the answer to a no-op), held here rather than
 	// allocated apart.

@@ -391,9 +391,12 @@ func yieldVersion(v int64, yield func(Value) bool) bool {
 }
 
 // ETag renders a document version as the weak entity tag W/"<version>" used
-// for SCIM meta.version and the ETag header.
+// for SCIM meta.version and the ETag header. It is built in a stack buffer:
+// one allocation, the string (a concatenation with strconv.FormatInt is two
+// once the version passes 99).
 func ETag(version int64) string {
-	return `W/"` + strconv.FormatInt(version, 10) + `"`
+	var b [24]byte // W/" + 20 digits and a sign + "
+	return string(append(strconv.AppendInt(append(b[:0], `W/"`...), version, 10), '"'))
 }
 
 func groupValues(g *Group, f field, p *Path, yield func(Value) bool) bool {

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -21,6 +22,22 @@ func TestAppendWireTime(t *testing.T) {
 		want := tm.UTC().Format(wireTime)
 		if got := string(AppendWireTime([]byte("x"), tm)); got != "x"+want {
 			t.Fatalf("%v: %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// TestETag pins the weak entity tag of a version across the widths its
+// stack buffer must hold (ETag builds it by hand).
+func TestETag(t *testing.T) {
+	for _, c := range []struct {
+		v    int64
+		want string
+	}{
+		{1, `W/"1"`}, {99, `W/"99"`}, {100, `W/"100"`}, {-7, `W/"-7"`},
+		{math.MaxInt64, `W/"9223372036854775807"`}, {math.MinInt64, `W/"-9223372036854775808"`},
+	} {
+		if got := ETag(c.v); got != c.want {
+			t.Errorf("ETag(%d) = %s, want %s", c.v, got, c.want)
 		}
 	}
 }

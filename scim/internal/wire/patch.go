@@ -749,13 +749,14 @@ func (pt *patcher) primaryMoved(a *schemas.Attribute, e any) {
 	if p, ok := schemas.Get(e, prim).(*bool); !ok || !*p {
 		return
 	}
-	for _, x := range schemas.Elems(pt.u, a, "") {
+	schemas.EachElem(pt.u, a, "", func(x any) bool {
 		if x != e {
 			if p, ok := schemas.Get(x, prim).(*bool); ok {
 				*p = false
 			}
 		}
-	}
+		return true
+	})
 }
 
 // primarySub is the "primary" sub-attribute of a (nil when it has none).
@@ -907,7 +908,8 @@ func (pt *patcher) sub(op string, t patchTarget, v any) error {
 // filtered applies an operation to attr[filter] or attr[filter].sub.
 func (pt *patcher) filtered(op string, t patchTarget, v any) error {
 	a := t.attr
-	var hits []any
+	var buf [4]any // the usual filter selects one element: no allocation
+	hits := buf[:0]
 	schemas.EachElem(pt.u, a, "", func(e any) bool {
 		if schemas.MatchElem(t.filter, e) {
 			hits = append(hits, e)

@@ -1,0 +1,393 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrCorrupt is wrapped by the error of Open or Replay when the log holds
+// damage that is not the torn tail of an interrupted append: a bad record
+// followed by a valid one, a bad record in a segment other than the last,
+// seqs that do not increase, or a segment whose first record is not the seq
+// its name says.
+var ErrCorrupt = errors.New("wal: corrupt")
+
+const (
+	headerSize = 16 // length uint32, crc32c uint32, seq uint64
+
+	// MaxRecord is the largest payload a record may carry. A length field
+	// above it is corruption, never an allocation.
+	MaxRecord = 256 << 20
+
+	// DefaultSegmentBytes is Options.SegmentBytes when it is zero.
+	DefaultSegmentBytes = 64 << 20
+
+	segmentSuffix = ".wal"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Options tune a Log.
+type Options struct {
+	// SegmentBytes is the size after which the log starts a new segment
+	// file (checked before each Sync writes; one batch may overrun it), and
+	// the size each new segment is preallocated to. 0 means
+	// DefaultSegmentBytes.
+	SegmentBytes int64
+}
+
+// segment is one file of the log, dir/<16 hex digits of first>.wal.
+type segment struct {
+	first uint64 // seq of its first record, from its name
+	last  uint64 // seq of its last durable record
+	size  int64  // bytes of its records; past them only zeros (preallocation)
+}
+
+// Log is a sequence of records, each (seq uint64, payload []byte), seq
+// strictly increasing, stored in segment files dir/<16 hex digits of the
+// segment's first seq>.wal.
+//
+// A Log is not safe for concurrent use: one goroutine calls Append and Sync,
+// and Release, Replay, LastSeq, Bytes and Close only from that same goroutine
+// (or under the caller's own lock). Only one Log may have a directory open at
+// a time; the caller ensures it (the embedded store locks its data directory).
+type Log struct {
+	dir      string
+	segBytes int64
+	segs     []segment // live segments, oldest first
+	cur      *os.File  // open for appending to segs[len(segs)-1]; nil: the next Sync starts a segment
+
+	buf      []byte // framed records appended since the last Sync
+	bufFirst uint64 // seq of buf's first record
+	last     uint64 // largest seq appended (durable or buffered)
+	err      error  // sticky: set when a write or sync failed
+	closed   bool
+}
+
+// Open opens the log in dir, creating dir (mode 0700) when missing. It
+// scans every segment: a torn tail of the last segment (a record cut short
+// or with a bad checksum, as a crash during an append leaves it, with no
+// valid record after it) is truncated away and the log appends after the
+// last valid record; a last segment left with no record is removed. Any
+// other damage makes Open fail with an error wrapping ErrCorrupt: a bad
+// record followed by a valid one, a bad record in a segment other than the
+// last, seqs that do not increase. Open never drops a record that Sync
+// acknowledged without reporting it.
+func Open(dir string, opt Options) (*Log, error) {
+	if opt.SegmentBytes <= 0 {
+		opt.SegmentBytes = DefaultSegmentBytes
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	firsts, err := listSegments(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{dir: dir, segBytes: opt.SegmentBytes}
+	var scratch []byte
+	dirChanged := false
+	for i, first := range firsts {
+		isLast := i == len(firsts)-1
+		path := l.path(first)
+		sc, err := scanSegment(path, first, l.last, &scratch)
+		if err != nil {
+			return nil, err
+		}
+		if !isLast && (sc.torn || sc.last == 0) {
+			if sc.last == 0 {
+				return nil, fmt.Errorf("%w: %s holds no record but is not the last segment", ErrCorrupt, path)
+			}
+			return nil, fmt.Errorf("%w: %s: bad record at offset %d, and it is not the last segment", ErrCorrupt, path, sc.end)
+		}
+		if isLast && sc.last == 0 {
+			// Created by a Sync that did not complete: nothing in it was
+			// acknowledged.
+			if err := os.Remove(path); err != nil {
+				return nil, err
+			}
+			dirChanged = true
+			break
+		}
+		if isLast && sc.torn {
+			if err := truncateDurably(path, sc.end); err != nil {
+				return nil, err
+			}
+		}
+		l.segs = append(l.segs, segment{first: first, last: sc.last, size: sc.end})
+		l.last = sc.last
+	}
+	if dirChanged {
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	if n := len(l.segs); n > 0 && l.segs[n-1].size < l.segBytes {
+		f, err := os.OpenFile(l.path(l.segs[n-1].first), os.O_RDWR, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := preallocate(f, l.segBytes); err != nil {
+			f.Close()
+			return nil, err
+		}
+		l.cur = f
+	}
+	return l, nil
+}
+
+// Append adds the record (seq, payload) to the log's buffer: it is written
+// and made durable by the next Sync, not before. seq must be greater than
+// every seq appended before (LastSeq) and payload at most MaxRecord bytes;
+// otherwise Append returns an error and the log is unchanged. Append copies
+// payload, does no I/O and, once the buffer has grown to a batch's size,
+// allocates nothing.
+func (l *Log) Append(seq uint64, payload []byte) error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.closed {
+		return errors.New("wal: append to a closed log")
+	}
+	if seq <= l.last {
+		return fmt.Errorf("wal: append seq %d, not above the last seq %d", seq, l.last)
+	}
+	if len(payload) > MaxRecord {
+		return fmt.Errorf("wal: record of %d bytes, above the limit of %d", len(payload), MaxRecord)
+	}
+	if len(l.buf) == 0 {
+		l.bufFirst = seq
+	}
+	// Framed in place in buf (a header in a local array would escape to
+	// the heap through crc32's assembly).
+	start := len(l.buf)
+	l.buf = binary.LittleEndian.AppendUint32(l.buf, uint32(len(payload)))
+	l.buf = binary.LittleEndian.AppendUint32(l.buf, 0) // crc, below
+	l.buf = binary.LittleEndian.AppendUint64(l.buf, seq)
+	l.buf = append(l.buf, payload...)
+	binary.LittleEndian.PutUint32(l.buf[start+4:], crc32.Checksum(l.buf[start+8:], castagnoli))
+	l.last = seq
+	return nil
+}
+
+// Sync writes the records appended since the last Sync and makes them
+// durable: when Sync returns nil they survive a crash of the process or of
+// the machine (fdatasync; when it started a new segment file, the directory
+// is fsynced too). When the current segment holds SegmentBytes or more,
+// Sync first starts a new one. After an error the log is failed: that and
+// every later Append and Sync return the same error, since the state of
+// the file after a failed write or fsync is unknown and an fsync is not
+// retryable; the records written before the failure are Open's to judge.
+// Sync with nothing appended does nothing.
+func (l *Log) Sync() error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.closed {
+		return errors.New("wal: sync of a closed log")
+	}
+	if len(l.buf) == 0 {
+		return nil
+	}
+	if err := l.sync(); err != nil {
+		l.err = fmt.Errorf("wal: log failed: %w", err)
+		return l.err
+	}
+	return nil
+}
+
+func (l *Log) sync() error {
+	if l.cur != nil && l.segs[len(l.segs)-1].size >= l.segBytes {
+		if err := l.closeCur(); err != nil {
+			return err
+		}
+	}
+	newSeg := l.cur == nil
+	if newSeg {
+		f, err := os.OpenFile(l.path(l.bufFirst), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		l.cur = f
+		l.segs = append(l.segs, segment{first: l.bufFirst})
+		if err := preallocate(f, l.segBytes); err != nil {
+			return err
+		}
+	}
+	s := &l.segs[len(l.segs)-1]
+	if _, err := l.cur.WriteAt(l.buf, s.size); err != nil {
+		return err
+	}
+	if err := datasync(l.cur); err != nil {
+		return err
+	}
+	if newSeg {
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	s.size += int64(len(l.buf))
+	s.last = l.last
+	l.buf = l.buf[:0]
+	return nil
+}
+
+// Release deletes the segments all of whose records have seq ≤ upTo (the
+// caller has their effect elsewhere, durably); it never deletes a record
+// with a greater seq, so a segment holding one stays whole. When the
+// segment being appended to is entirely ≤ upTo it is closed first (the next
+// Sync starts a new one) and deleted too, so that its disk is freed.
+// Records appended but not yet synced are not affected. Release is cheap
+// when there is nothing to release. Deleting is not made durable: after a
+// crash a released segment may reappear, and Replay(after) skips its
+// records as before. An error leaves the log usable.
+func (l *Log) Release(upTo uint64) error {
+	if len(l.segs) == 0 || l.segs[0].last > upTo {
+		return nil
+	}
+	if l.cur != nil && l.segs[len(l.segs)-1].last <= upTo {
+		if err := l.closeCur(); err != nil {
+			return err
+		}
+	}
+	n := 0
+	for n < len(l.segs) && l.segs[n].last <= upTo && (l.cur == nil || n < len(l.segs)-1) {
+		if err := os.Remove(l.path(l.segs[n].first)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			l.segs = slices.Delete(l.segs, 0, n)
+			return err
+		}
+		n++
+	}
+	l.segs = slices.Delete(l.segs, 0, n)
+	return nil
+}
+
+// Replay calls fn for every durable record with seq > after, in seq order,
+// reading the segment files (records appended but not yet synced are not
+// included). payload is valid only during the call. It stops at the first
+// error of fn and returns it; damage found on disk since Open returns an
+// error wrapping ErrCorrupt.
+func (l *Log) Replay(after uint64, fn func(seq uint64, payload []byte) error) error {
+	var scratch []byte
+	for _, s := range l.segs {
+		if s.last <= after {
+			continue
+		}
+		if err := replaySegment(l.path(s.first), s, after, &scratch, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LastSeq is the largest seq appended to the log, including records not yet
+// synced; 0 when the log has held no record since it was created, or when
+// it was opened with every record released. The caller keeps its own high
+// water mark across releases.
+func (l *Log) LastSeq() uint64 { return l.last }
+
+// Bytes is the size of the records in the live segments (those synced, not
+// yet released), a measure of the work a replay would do. The files may take
+// more disk: the last one is preallocated to SegmentBytes.
+func (l *Log) Bytes() int64 {
+	var n int64
+	for _, s := range l.segs {
+		n += s.size
+	}
+	return n
+}
+
+// Close syncs the records appended since the last Sync (as Sync, returning
+// its error) and closes the log; the Log is not usable after it.
+func (l *Log) Close() error {
+	if l.closed {
+		return nil
+	}
+	err := l.Sync()
+	l.closed = true
+	if l.cur != nil {
+		if cerr := l.cur.Close(); err == nil {
+			err = cerr
+		}
+		l.cur = nil
+	}
+	return err
+}
+
+// closeCur stops appending to the current segment; the next Sync starts a
+// new one. Its preallocated tail stays (zeros read as its end).
+func (l *Log) closeCur() error {
+	err := l.cur.Close()
+	l.cur = nil
+	return err
+}
+
+func (l *Log) path(first uint64) string { return filepath.Join(l.dir, segmentName(first)) }
+
+func segmentName(first uint64) string { return fmt.Sprintf("%016x%s", first, segmentSuffix) }
+
+// listSegments returns the first seqs of dir's segment files, ascending.
+// Other files are ignored.
+func listSegments(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var firsts []uint64
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, segmentSuffix) || len(name) != 16+len(segmentSuffix) {
+			continue
+		}
+		first, err := strconv.ParseUint(name[:16], 16, 64)
+		if err != nil || segmentName(first) != name || !e.Type().IsRegular() {
+			continue
+		}
+		firsts = append(firsts, first)
+	}
+	slices.Sort(firsts)
+	return firsts, nil
+}
+
+// truncateDurably cuts the file at path to size and fsyncs it, so that the
+// torn tail cut away cannot come back after records are appended in its
+// place.
+func truncateDurably(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir makes the entries of dir durable (a created or removed file).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be fsynced there; NTFS journals them
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}

@@ -16,12 +16,17 @@ import (
 // attribute). The pointers point into u and are valid until the next write
 // to a.
 func Elems(u *User, a *Attribute, appID string) []any {
-	var out []any
+	return AppendElems(nil, u, a, appID)
+}
+
+// AppendElems appends Elems(u, a, appID) to dst: a caller that reads the
+// elements only while it runs passes a stack buffer and allocates no list.
+func AppendElems(dst []any, u *User, a *Attribute, appID string) []any {
 	readElems(u, a, &Path{Attr: a, AppID: appID}, func(e any) bool {
-		out = append(out, e)
+		dst = append(dst, e)
 		return true
 	})
-	return out
+	return dst
 }
 
 // ClearElems removes every element of the complex attribute a from u (for a

@@ -235,7 +235,7 @@ func scimOwnedOf(a *schemas.Attribute) []*schemas.Attribute {
 // scimWriter applies resolved SCIM attributes to a user.
 type scimWriter struct {
 	u   *schemas.User
-	old *schemas.User // the user before the write, for carry-over
+	old *schemas.User // the user before the write, for carry-over: a copy apart from u, never written
 	now time.Time
 }
 
@@ -310,7 +310,8 @@ func scimElems(a *schemas.Attribute, v any, path string, owned []*schemas.Attrib
 // the previous non-primary elements are appended after them, as a client
 // would have sent them (the directory drops duplicates).
 func (w *scimWriter) writeElems(a *schemas.Attribute, elems []any, owned []*schemas.Attribute, keepSecondary bool) {
-	old := schemas.CloneElems(schemas.Elems(w.old, a, ""))
+	var buf [4]any
+	old := schemas.AppendElems(buf[:0], w.old, a, "") // read only: w.old is not w.u
 	used := make([]bool, len(old))
 	write := func(fresh any) {
 		o := schemas.FindPrevious(a, fresh, old, used, owned)

@@ -3,7 +3,6 @@ package wire
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -217,7 +216,8 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 			continue
 		}
 		m, _ := op.Value.(map[string]any)
-		for _, k := range slices.Sorted(maps.Keys(m)) {
+		var keys [24]string
+		for _, k := range sortedKeys(m, keys[:0]) {
 			switch {
 			case isPassword(k):
 				if err := take(m[k], k); err != nil {
@@ -225,7 +225,8 @@ func SCIMPatchPassword(ops []PatchOp) (*string, error) {
 				}
 			case strings.EqualFold(k, schemas.UserSchemaURN):
 				inner, _ := m[k].(map[string]any)
-				for _, k2 := range slices.Sorted(maps.Keys(inner)) {
+				var keys [24]string
+				for _, k2 := range sortedKeys(inner, keys[:0]) {
 					if strings.EqualFold(k2, "password") {
 						if err := take(inner[k2], k+":"+k2); err != nil {
 							return nil, err
@@ -438,7 +439,8 @@ func (pt *patcher) apply(op PatchOp) error {
 // pathless applies a path-less add or replace: each key of the value is a
 // path; "schemas" and "meta" are ignored.
 func (pt *patcher) pathless(op string, value map[string]any, prefix string) error {
-	for _, k := range slices.Sorted(maps.Keys(value)) {
+	var keys [24]string
+	for _, k := range sortedKeys(value, keys[:0]) {
 		v := value[k]
 		if prefix == "" && (strings.EqualFold(k, "schemas") || strings.EqualFold(k, "meta")) {
 			continue
@@ -814,7 +816,8 @@ func (pt *patcher) single(op string, t patchTarget, v any) error {
 		return schemas.ValueErrorf(t.name, "expected an object, not %s", schemas.JSONTypeName(v))
 	}
 	e := schemas.SingleElem(pt.u, a, "", true)
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
+	var keys [24]string
+	for _, k := range sortedKeys(obj, keys[:0]) {
 		s := scimSub(a, k)
 		if s == nil || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue // unknown or read-only sub-attributes are ignored, as in a PUT
@@ -983,7 +986,8 @@ func (pt *patcher) write(e any, t patchTarget, v any, obj map[string]any) error 
 	if t.sub != nil {
 		return pt.setSub(e, t.sub, v, t.name)
 	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
+	var keys [24]string
+	for _, k := range sortedKeys(obj, keys[:0]) {
 		s := scimSub(t.attr, k)
 		if s == nil || s.Mutability == schemas.ReadOnly || !s.Stored() {
 			continue

@@ -31,6 +31,9 @@ const (
 	DefaultSegmentBytes = 64 << 20
 
 	segmentSuffix = ".wal"
+
+	// maxKeptBuffer is the largest append buffer kept across Syncs.
+	maxKeptBuffer = 16 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -236,7 +239,11 @@ func (l *Log) sync() error {
 	}
 	s.size += int64(len(l.buf))
 	s.last = l.last
-	l.buf = l.buf[:0]
+	if cap(l.buf) > maxKeptBuffer {
+		l.buf = nil // one huge batch does not pin its memory for good
+	} else {
+		l.buf = l.buf[:0]
+	}
 	return nil
 }
 

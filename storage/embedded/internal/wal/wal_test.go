@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -469,5 +470,77 @@ func TestReplayStopsAtCallbackError(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || len(seen) != 10 || seen[0] != 11 {
 		t.Fatalf("Replay = %v after %v", err, seen)
+	}
+}
+
+// TestPreallocatedTail checks that a segment is preallocated (on Linux)
+// and that its zeros read as the end of the log at every reopen.
+func TestPreallocatedTail(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("segments are preallocated on Linux only")
+	}
+	dir := t.TempDir()
+	const segBytes = 1 << 20
+	l := mustOpen(t, dir, Options{SegmentBytes: segBytes})
+	appendSync(t, l, 1, 3, 1)
+	path := l.path(1)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != segBytes || l.Bytes() >= segBytes {
+		t.Fatalf("segment of %d bytes holding %d bytes of records; want it preallocated to %d", fi.Size(), l.Bytes(), segBytes)
+	}
+	l.Close()
+	for round := uint64(0); round < 3; round++ {
+		l = mustOpen(t, dir, Options{SegmentBytes: segBytes})
+		checkRange(t, replayAll(t, l, 0), 1, 3+round*2)
+		appendSync(t, l, 4+round*2, 5+round*2, 2)
+		l.Close()
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != segBytes {
+		t.Fatalf("segment now %v bytes (%v)", fi.Size(), err)
+	}
+}
+
+// TestAppendSyncAllocatesNothing: once the buffer has grown, a batch
+// costs no allocation (the embedded store appends one per write).
+func TestAppendSyncAllocatesNothing(t *testing.T) {
+	l := mustOpen(t, memDir(t), Options{SegmentBytes: 1 << 20})
+	defer l.Close()
+	payload := make([]byte, 300)
+	var seq uint64
+	batch := func() {
+		for range 8 {
+			seq++
+			if err := l.Append(seq, payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch()
+	if a := testing.AllocsPerRun(100, batch); a != 0 {
+		t.Fatalf("%v allocations per batch of 8 appends and a Sync", a)
+	}
+}
+
+// TestOtherFilesIgnored: only names the log writes are segments.
+func TestOtherFilesIgnored(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"notes.txt", "0000000000000001.wal.tmp", "000000000000000G.wal", "0000000000000000A.wal", "000000000000000A.wal"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("garbage"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.LastSeq() != 0 || len(l.segs) != 0 {
+		t.Fatalf("foreign files read as segments: %+v", l.segs)
 	}
 }

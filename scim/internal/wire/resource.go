@@ -73,7 +73,9 @@ type scimBody struct {
 func IsURN(s string) bool { return len(s) > 4 && strings.EqualFold(s[:4], "urn:") }
 
 func resolveSCIMBody(rt schemas.ResourceType, body map[string]any) (*scimBody, error) {
-	b := &scimBody{rt: rt, sets: map[*schemas.Attribute]scimSet{}}
+	// Sized for the body's keys (an extension container's count as one):
+	// the map is not grown as a create's dozen attributes are added.
+	b := &scimBody{rt: rt, sets: make(map[*schemas.Attribute]scimSet, len(body))}
 	core := schemas.SchemaURNs(rt)[0]
 	var keys [24]string
 	for _, key := range sortedKeys(body, keys[:0]) {

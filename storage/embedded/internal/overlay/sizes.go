@@ -1,0 +1,11 @@
+package overlay
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+const (
+	sizeofNode = int(unsafe.Sizeof(node{}))
+	sizeofLink = int(unsafe.Sizeof(atomic.Pointer[node]{}))
+)

@@ -1,0 +1,383 @@
+package overlay
+
+import (
+	"bytes"
+	"sync/atomic"
+)
+
+const (
+	// maxHeight bounds a node's tower. With p = 1/4 a list of 4^maxHeight entries still
+	// searches in O(log n); 16 is far beyond any table the store keeps in memory.
+	maxHeight = 16
+	// nodeChunk nodes are allocated at a time; towerChunk tower links at a time.
+	nodeChunk  = 4096
+	towerChunk = 8192
+	// byteChunk is the size of one key/value arena chunk. A key plus value larger than
+	// byteChunk/4 gets an allocation of its own, so a chunk wastes at most a quarter.
+	byteChunk = 1 << 20
+)
+
+// node is one entry: one version of one key. Nodes of one key are adjacent in the list,
+// newest first. Every field but the tower links is written before the node is published
+// and never changed afterwards.
+type node struct {
+	key   []byte // aliases the byte arena
+	value []byte // aliases the byte arena; nil for a tombstone
+	seq   uint64
+	b     uint8
+	del   bool
+	next  []atomic.Pointer[node] // tower, len = height; aliases the tower arena
+}
+
+// Table is an ordered, multi-version, in-memory key-value table: keys live in numbered
+// buckets (uint8), each Put adds an entry (a version of a key at a sequence number).
+//
+// One writer goroutine calls Put and Abort; any number of goroutines read through Views,
+// Merged cursors, Entries, Len, Bytes and MaxSeq concurrently with it, without locks: the
+// table is an insert-only skiplist whose links are published with atomic stores after the
+// node they point to is fully written. Memory is never reused, so a reader may keep using
+// a View (and the slices it returned) after the owner has dropped the Table.
+//
+// The zero Table is not usable; call New.
+type Table struct {
+	head   node // sentinel; its tower has maxHeight links
+	height atomic.Int32
+
+	// writer-only state
+	nodes  []node
+	towers []atomic.Pointer[node]
+	buf    []byte
+	rnd    uint64
+	prev   [maxHeight]*node
+
+	len     atomic.Int64
+	bytes   atomic.Int64
+	maxSeq  atomic.Uint64
+	gen     atomic.Uint64            // bumped after every Put and Abort: readers detect change
+	aborted atomic.Pointer[[]uint64] // sorted aborted seqs, copy-on-write; nil when none
+}
+
+// New returns an empty Table.
+func New() *Table {
+	t := &Table{rnd: 0x9e3779b97f4a7c15}
+	t.head.next = make([]atomic.Pointer[node], maxHeight)
+	t.height.Store(1)
+	return t
+}
+
+// Len is the number of entries: one per Put, superseded and aborted ones included.
+func (t *Table) Len() int { return int(t.len.Load()) }
+
+// Bytes is the memory the table's arenas hold: node, tower and key/value chunks as
+// allocated (so it grows in steps of a chunk), plus the separate allocations of large
+// entries. It is what dropping the Table gives back to the garbage collector.
+func (t *Table) Bytes() int { return int(t.bytes.Load()) }
+
+// MaxSeq is the largest seq put so far (0 for an empty table), aborted ones included.
+func (t *Table) MaxSeq() uint64 { return t.maxSeq.Load() }
+
+// Put records, at sequence seq, key = value in bucket b; with del it records that key is
+// deleted (a tombstone; value is ignored). Put copies key and value into the table's
+// arenas, so the caller may reuse them; it allocates only when an arena chunk is full
+// (amortised far below one allocation per Put).
+//
+// seq must be ≥ every seq put before (Put panics otherwise). Several Puts of one key at
+// one seq are all kept; the last one is the newest and wins. Put must only be called from
+// one goroutine at a time (the writer); readers need no coordination with it.
+func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
+	if seq < t.maxSeq.Load() {
+		panic("overlay: Put with a seq below an earlier one")
+	}
+	// Find, at every level, the last node before (b, key): the new node goes before every
+	// existing version of key, which keeps each key's versions newest first.
+	h := int(t.height.Load())
+	x := &t.head
+	for i := h - 1; i >= 0; i-- {
+		for {
+			nx := x.next[i].Load()
+			if nx == nil || cmpNode(nx, b, key, false) >= 0 {
+				break
+			}
+			x = nx
+		}
+		t.prev[i] = x
+	}
+	nh := t.randomHeight()
+	for i := h; i < nh; i++ {
+		t.prev[i] = &t.head
+	}
+
+	n := t.newNode(nh)
+	n.b, n.seq, n.del = b, seq, del
+	if del {
+		value = nil
+	}
+	kv := t.alloc(len(key) + len(value))
+	copy(kv, key)
+	copy(kv[len(key):], value)
+	n.key = kv[:len(key):len(key)]
+	if !del {
+		n.value = kv[len(key):] // non-nil even when empty: a present empty value
+	}
+	for i := 0; i < nh; i++ {
+		n.next[i].Store(t.prev[i].next[i].Load())
+	}
+	// Publish bottom-up: once linked at level 0 the node is in the table; higher levels
+	// only make it faster to find.
+	for i := 0; i < nh; i++ {
+		t.prev[i].next[i].Store(n)
+	}
+	if nh > h {
+		t.height.Store(int32(nh))
+	}
+	t.len.Add(1)
+	t.maxSeq.Store(seq)
+	t.gen.Add(1)
+}
+
+// Abort marks every entry of seq invisible to every View, those already open included,
+// and to Entries — a batch that failed to commit. Entries put at seq after Abort are
+// invisible too. Abort is meant to be rare: it copies the list of aborted seqs. Like Put,
+// it must only be called by the writer.
+func (t *Table) Abort(seq uint64) {
+	var old []uint64
+	if p := t.aborted.Load(); p != nil {
+		old = *p
+	}
+	i := 0
+	for i < len(old) && old[i] < seq {
+		i++
+	}
+	if i < len(old) && old[i] == seq {
+		return
+	}
+	s := make([]uint64, 0, len(old)+1)
+	s = append(append(append(s, old[:i]...), seq), old[i:]...)
+	t.aborted.Store(&s)
+	t.gen.Add(1)
+}
+
+func (t *Table) isAborted(seq uint64) bool {
+	p := t.aborted.Load()
+	if p == nil {
+		return false
+	}
+	s := *p
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] < seq {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(s) && s[lo] == seq
+}
+
+func (t *Table) randomHeight() int {
+	// xorshift64*: writer-only state, no allocation, no locking.
+	t.rnd ^= t.rnd >> 12
+	t.rnd ^= t.rnd << 25
+	t.rnd ^= t.rnd >> 27
+	r := t.rnd * 2685821657736338717
+	h := 1
+	for h < maxHeight && r&3 == 0 {
+		h++
+		r >>= 2
+	}
+	return h
+}
+
+func (t *Table) newNode(height int) *node {
+	if len(t.nodes) == cap(t.nodes) {
+		t.nodes = make([]node, 0, nodeChunk)
+		t.bytes.Add(int64(nodeChunk * sizeofNode))
+	}
+	t.nodes = t.nodes[:len(t.nodes)+1]
+	n := &t.nodes[len(t.nodes)-1]
+	if len(t.towers)+height > cap(t.towers) {
+		t.towers = make([]atomic.Pointer[node], 0, towerChunk)
+		t.bytes.Add(int64(towerChunk * sizeofLink))
+	}
+	l := len(t.towers)
+	t.towers = t.towers[:l+height]
+	n.next = t.towers[l : l+height : l+height]
+	return n
+}
+
+// alloc returns n bytes of fresh arena memory, never nil.
+func (t *Table) alloc(n int) []byte {
+	if n > byteChunk/4 {
+		t.bytes.Add(int64(n))
+		return make([]byte, n)
+	}
+	if cap(t.buf)-len(t.buf) < n || t.buf == nil {
+		t.buf = make([]byte, 0, byteChunk)
+		t.bytes.Add(byteChunk)
+	}
+	l := len(t.buf)
+	t.buf = t.buf[:l+n]
+	return t.buf[l : l+n : l+n]
+}
+
+// cmpNode compares n's (bucket, key) with (b, key); end stands for "after every key of b".
+func cmpNode(n *node, b uint8, key []byte, end bool) int {
+	if n.b != b {
+		if n.b < b {
+			return -1
+		}
+		return 1
+	}
+	if end {
+		return -1
+	}
+	return bytes.Compare(n.key, key)
+}
+
+// findGE returns the first node at or after (b, key) — the newest version of key if the
+// table has key — or nil.
+func (t *Table) findGE(b uint8, key []byte) *node {
+	x := &t.head
+	for i := int(t.height.Load()) - 1; i >= 0; i-- {
+		for {
+			nx := x.next[i].Load()
+			if nx == nil || cmpNode(nx, b, key, false) >= 0 {
+				break
+			}
+			x = nx
+		}
+	}
+	return x.next[0].Load()
+}
+
+// findLT returns the last node before (b, key) (before the end of bucket b with end), or
+// nil if there is none.
+func (t *Table) findLT(b uint8, key []byte, end bool) *node {
+	x := &t.head
+	for i := int(t.height.Load()) - 1; i >= 0; i-- {
+		for {
+			nx := x.next[i].Load()
+			if nx == nil || cmpNode(nx, b, key, end) >= 0 {
+				break
+			}
+			x = nx
+		}
+	}
+	if x == &t.head {
+		return nil
+	}
+	return x
+}
+
+// Entries calls fn, in (bucket, key) order, for every key of the table with its newest
+// entry of seq ≤ upTo that is not aborted, tombstones included (del = true, value nil).
+// key and value alias the table's memory. Entries stops at and returns fn's first error.
+// It is a reader: safe concurrently with the writer, it sees the keys inserted ahead of
+// its position while it runs.
+func (t *Table) Entries(upTo uint64, fn func(b uint8, key, value []byte, del bool) error) error {
+	n := t.head.next[0].Load()
+	for n != nil {
+		var found *node
+		g := n
+		for ; n != nil && sameKey(n, g); n = n.next[0].Load() {
+			if found == nil && n.seq <= upTo && !t.isAborted(n.seq) {
+				found = n
+			}
+		}
+		if found != nil {
+			if err := fn(found.b, found.key, found.value, found.del); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// View is a read-only window on a Table: it sees the entries with low < seq ≤ high that
+// are not aborted, and for each key only the newest such entry counts. A View is a small
+// value (no allocation) and safe to use concurrently with the writer; entries put later
+// at seqs above high never change what it answers.
+type View struct {
+	t         *Table
+	low, high uint64
+}
+
+// View returns the View of t on the seqs low < seq ≤ high.
+func (t *Table) View(low, high uint64) View { return View{t: t, low: low, high: high} }
+
+// resolve returns the visible version of the key whose versions start at n (n must be the
+// first node of its key, or a later version of it), or nil if the view has none. It also
+// returns the first node after the key's versions.
+func (v View) resolve(n *node) (vis, after *node) {
+	g := n
+	for ; n != nil && sameKey(n, g); n = n.next[0].Load() {
+		if vis == nil && v.sees(n) {
+			vis = n
+		}
+	}
+	return vis, n
+}
+
+func (v View) sees(n *node) bool {
+	return n.seq > v.low && n.seq <= v.high && !v.t.isAborted(n.seq)
+}
+
+func sameKey(n, g *node) bool { return n.b == g.b && bytes.Equal(n.key, g.key) }
+
+// Get looks key up in bucket b. found reports whether the view has an entry for the key,
+// deleted that this entry is a tombstone (value is then nil). A present value, even an
+// empty one, is non-nil; it aliases the table's memory, which is immutable and valid as
+// long as the Table is reachable.
+func (v View) Get(b uint8, key []byte) (value []byte, deleted, found bool) {
+	n := v.t.findGE(b, key)
+	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
+		return nil, false, false
+	}
+	for g := n; n != nil && sameKey(n, g); n = n.next[0].Load() {
+		if v.sees(n) {
+			return n.value, n.del, true
+		}
+	}
+	return nil, false, false
+}
+
+// seekGE returns the visible version of the first key ≥ key in bucket b, or nil.
+func (v View) seekGE(b uint8, key []byte) *node {
+	return v.scan(b, v.t.findGE(b, key))
+}
+
+// scan returns the first visible version of a key at or after n (n the first node of its
+// key) within bucket b, or nil.
+func (v View) scan(b uint8, n *node) *node {
+	for n != nil && n.b == b {
+		vis, after := v.resolve(n)
+		if vis != nil {
+			return vis
+		}
+		n = after
+	}
+	return nil
+}
+
+// nextKey returns the visible version of the first key after n's key in bucket b, or nil.
+func (v View) nextKey(b uint8, n *node) *node {
+	_, after := v.resolve(n)
+	return v.scan(b, after)
+}
+
+// seekLT returns the visible version of the last key < key in bucket b (of the last key
+// of b with end), or nil.
+func (v View) seekLT(b uint8, key []byte, end bool) *node {
+	for {
+		n := v.t.findLT(b, key, end)
+		if n == nil || n.b != b {
+			return nil
+		}
+		// n is the oldest version of its key; its newest is the first node ≥ its key.
+		if vis, _ := v.resolve(v.t.findGE(b, n.key)); vis != nil {
+			return vis
+		}
+		key, end = n.key, false
+	}
+}

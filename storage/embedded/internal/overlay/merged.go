@@ -154,8 +154,7 @@ func (m *Merged) Prev() (k, v []byte) {
 		m.cur = k
 		return k, v
 	}
-	m.First()
-	return nil, nil
+	return nil, nil // still on cur, the first key
 }
 
 // settle positions m on p, or in state miss if there is no entry.

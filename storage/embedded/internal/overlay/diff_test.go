@@ -371,7 +371,7 @@ func FuzzMerged(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7}, 300))
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 8; i++ {
-		data := make([]byte, 3000)
+		data := make([]byte, 800)
 		for j := range data {
 			data[j] = byte(rng.Uint32())
 		}

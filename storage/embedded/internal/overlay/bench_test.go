@@ -1,0 +1,118 @@
+package overlay
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const benchN = 100_000
+
+func benchKey(dst []byte, i uint64) []byte {
+	// 16 bytes, spread over the key space like hashed ids.
+	dst = binary.BigEndian.AppendUint64(dst[:0], i*0x9e3779b97f4a7c15)
+	return binary.BigEndian.AppendUint64(dst, i)
+}
+
+// BenchmarkPut: 16-byte keys, 100-byte values, into tables of up to 100k entries.
+func BenchmarkPut(b *testing.B) {
+	val := make([]byte, 100)
+	var key []byte
+	tb := New()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%benchN == 0 {
+			tb = New()
+		}
+		key = benchKey(key, uint64(i))
+		tb.Put(uint8(i%4), key, val, false, uint64(i))
+	}
+}
+
+func filled(n int) *Table {
+	tb := New()
+	val := make([]byte, 100)
+	var key []byte
+	for i := 0; i < n; i++ {
+		key = benchKey(key, uint64(i))
+		tb.Put(0, key, val, false, uint64(i+1))
+	}
+	return tb
+}
+
+// BenchmarkGet: hits in a table of 100k entries.
+func BenchmarkGet(b *testing.B) {
+	tb := filled(benchN)
+	v := tb.View(0, math.MaxUint64)
+	rng := rand.New(rand.NewPCG(1, 1))
+	var key []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		key = benchKey(key, uint64(rng.IntN(benchN)))
+		if _, _, ok := v.Get(0, key); !ok {
+			b.Fatal("miss")
+		}
+	}
+}
+
+// BenchmarkMergedScan: a full forward scan of 100k table entries, alone and merged over a
+// bbolt bucket of 100k other keys; ns/op is per key returned.
+func BenchmarkMergedScan(b *testing.B) {
+	tb := filled(benchN)
+	v := tb.View(0, math.MaxUint64)
+	scan := func(b *testing.B, under func() Cursor, want int) {
+		var m Merged
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			if n == 0 {
+				m.Reset(under(), 0, v)
+				m.First()
+				n = 1
+			}
+			if k, _ := m.Next(); k != nil {
+				n++
+			} else {
+				if n != want {
+					b.Fatalf("scanned %d keys, want %d", n, want)
+				}
+				n = 0
+			}
+		}
+	}
+	b.Run("table", func(b *testing.B) { scan(b, func() Cursor { return nil }, benchN) })
+	b.Run("table+bbolt", func(b *testing.B) {
+		db, err := bolt.Open(filepath.Join(b.TempDir(), "u.db"), 0o600, &bolt.Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucket([]byte("u"))
+			if err != nil {
+				return err
+			}
+			val := make([]byte, 100)
+			var key []byte
+			for i := benchN; i < 2*benchN; i++ {
+				key = benchKey(key, uint64(i))
+				if err := bk.Put(key, val); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		tx, err := db.Begin(false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tx.Rollback()
+		scan(b, func() Cursor { return tx.Bucket([]byte("u")).Cursor() }, 2*benchN)
+	})
+}

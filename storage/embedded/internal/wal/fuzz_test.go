@@ -23,9 +23,11 @@ func frame(seq uint64, payload []byte) []byte {
 // FuzzReplay opens fuzzed bytes as the only segment of a log (named for
 // seq 1): Open and Replay must not panic, must allocate no more than the
 // file's size and one read window, and either fail or replay records that
-// are the file's leading well-framed records, checksums verified.
+// are the file's leading well-framed records after a valid segment header,
+// checksums verified.
 func FuzzReplay(f *testing.F) {
-	var valid []byte
+	valid := make([]byte, headerSize)
+	putSegmentHeader(valid, 0)
 	for s := uint64(1); s <= 5; s++ {
 		valid = append(valid, frame(s, payloadFor(s))...)
 	}
@@ -35,8 +37,8 @@ func FuzzReplay(f *testing.F) {
 	bad := bytes.Clone(valid)
 	bad[40] ^= 1
 	f.Add(bad)
-	huge := frame(1, []byte("x"))
-	binary.LittleEndian.PutUint32(huge[0:4], 0xffffffff)
+	huge := append(valid[:headerSize:headerSize], frame(1, []byte("x"))...)
+	binary.LittleEndian.PutUint32(huge[headerSize:], 0xffffffff)
 	f.Add(huge)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -52,7 +54,7 @@ func FuzzReplay(f *testing.F) {
 			return
 		}
 		defer l.Close()
-		off := 0
+		off := headerSize
 		err = l.Replay(0, func(seq uint64, payload []byte) error {
 			want := frame(seq, payload)
 			if off+len(want) > len(data) || !bytes.Equal(data[off:off+len(want)], want) {
@@ -69,6 +71,15 @@ func FuzzReplay(f *testing.F) {
 			t.Fatalf("Open+Replay of %d bytes allocated %d", len(data), a)
 		}
 		// What Open kept is exactly what Replay gave.
+		if off == headerSize {
+			off = 0 // a segment with no record is removed
+		} else {
+			h := make([]byte, headerSize)
+			putSegmentHeader(h, binary.LittleEndian.Uint64(data[8:16]))
+			if !bytes.Equal(h, data[:headerSize]) {
+				t.Fatalf("replayed records of a segment with a bad header % x", data[:headerSize])
+			}
+		}
 		if l.Bytes() != int64(off) {
 			t.Fatalf("Bytes %d, replayed %d", l.Bytes(), off)
 		}

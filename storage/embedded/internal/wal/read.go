@@ -98,20 +98,39 @@ func (r *reader) lastNonZero(off int64) (int64, error) {
 	return -1, nil
 }
 
+// header reads the segment header at offset 0: ok is false unless it is
+// whole, with the magic and a matching checksum.
+func (r *reader) header() (prev uint64, ok bool, err error) {
+	if r.size < headerSize {
+		return 0, false, nil
+	}
+	h, err := r.at(0, headerSize)
+	if err != nil {
+		return 0, false, err
+	}
+	if binary.LittleEndian.Uint32(h[0:4]) != segmentMagic || crc32.Checksum(h[8:16], castagnoli) != binary.LittleEndian.Uint32(h[4:8]) {
+		return 0, false, nil
+	}
+	return binary.LittleEndian.Uint64(h[8:16]), true, nil
+}
+
 // scanResult is what scanSegment found.
 type scanResult struct {
+	prev uint64 // from the segment header
 	last uint64 // seq of the last valid record; 0 when none
-	end  int64  // offset after the last valid record
+	end  int64  // offset after the header and the last valid record; 0 when the header is not valid
 	torn bool   // nonzero bytes after end (not only preallocated zeros)
 }
 
 // scanSegment reads the segment at path, whose name says its first seq is
-// first, checking every record and that seqs increase from after prev. It
-// stops at the first offset where no valid record starts. The bytes from
+// first, checking its header, every record, and that seqs increase from
+// after the header's prev (whether prev is the last seq of the segment
+// before is the caller's to check). It stops at the first offset where no valid
+// header or record starts. The bytes from
 // there on are its end when they are all zeros (preallocation) and a torn
 // tail when they hold no valid record; a valid record among them means the
 // bad one is damage to acknowledged data, ErrCorrupt.
-func scanSegment(path string, first, prev uint64, buf *[]byte) (scanResult, error) {
+func scanSegment(path string, first uint64, buf *[]byte) (scanResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return scanResult{}, err
@@ -123,8 +142,17 @@ func scanSegment(path string, first, prev uint64, buf *[]byte) (scanResult, erro
 	}
 	r := &reader{f: f, size: fi.Size(), buf: buf}
 	var res scanResult
-	last := prev
-	for {
+	hprev, hok, err := r.header()
+	if err != nil {
+		return scanResult{}, err
+	}
+	if hok {
+		if hprev >= first {
+			return scanResult{}, fmt.Errorf("%w: %s: its header says it follows seq %d", ErrCorrupt, path, hprev)
+		}
+		res.prev, res.end = hprev, headerSize
+	}
+	for last := hprev; hok; {
 		seq, payload, ok, err := r.record(res.end)
 		if err != nil {
 			return scanResult{}, err
@@ -132,7 +160,7 @@ func scanSegment(path string, first, prev uint64, buf *[]byte) (scanResult, erro
 		if !ok {
 			break
 		}
-		if res.end == 0 && seq != first {
+		if res.end == headerSize && seq != first {
 			return scanResult{}, fmt.Errorf("%w: %s starts with seq %d", ErrCorrupt, path, seq)
 		}
 		if seq <= last {
@@ -172,7 +200,7 @@ func replaySegment(path string, s segment, after uint64, buf *[]byte, fn func(ui
 	}
 	defer f.Close()
 	r := &reader{f: f, size: s.size, buf: buf}
-	for off := int64(0); off < s.size; {
+	for off := int64(headerSize); off < s.size; {
 		seq, payload, ok, err := r.record(off)
 		if err != nil {
 			return err

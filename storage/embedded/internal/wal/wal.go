@@ -21,7 +21,12 @@ import (
 var ErrCorrupt = errors.New("wal: corrupt")
 
 const (
-	headerSize = 16 // length uint32, crc32c uint32, seq uint64
+	headerSize = 16 // length uint32, crc32c uint32, seq uint64; also the segment header's size
+
+	// segmentMagic opens every segment, in place of a record's length: the
+	// segment header is segmentMagic, the CRC-32C of prev, and prev, the seq
+	// of the last record before the segment ("WAL1" little endian).
+	segmentMagic = 0x314c4157
 
 	// MaxRecord is the largest payload a record may carry. A length field
 	// above it is corruption, never an allocation.
@@ -51,7 +56,8 @@ type Options struct {
 type segment struct {
 	first uint64 // seq of its first record, from its name
 	last  uint64 // seq of its last durable record
-	size  int64  // bytes of its records; past them only zeros (preallocation)
+	prev  uint64 // seq of the last record before it, from its header
+	size  int64  // bytes of its header and records; past them only zeros (preallocation)
 }
 
 // Log is a sequence of records, each (seq uint64, payload []byte), seq
@@ -68,9 +74,11 @@ type Log struct {
 	segs     []segment // live segments, oldest first
 	cur      *os.File  // open for appending to segs[len(segs)-1]; nil: the next Sync starts a segment
 
-	buf      []byte // framed records appended since the last Sync
+	buf      []byte // headerSize bytes for a segment header, then the framed records appended since the last Sync
 	bufFirst uint64 // seq of buf's first record
 	last     uint64 // largest seq appended (durable or buffered)
+	synced   uint64 // largest seq synced
+	removed  bool   // a segment was removed since the directory was last fsynced
 	err      error  // sticky: set when a write or sync failed
 	closed   bool
 }
@@ -101,9 +109,12 @@ func Open(dir string, opt Options) (*Log, error) {
 	for i, first := range firsts {
 		isLast := i == len(firsts)-1
 		path := l.path(first)
-		sc, err := scanSegment(path, first, l.last, &scratch)
+		sc, err := scanSegment(path, first, &scratch)
 		if err != nil {
 			return nil, err
+		}
+		if len(l.segs) > 0 && sc.last != 0 && sc.prev != l.last {
+			return nil, fmt.Errorf("%w: %s follows seq %d but the segment before ends at %d: a segment is missing", ErrCorrupt, path, sc.prev, l.last)
 		}
 		if !isLast && (sc.torn || sc.last == 0) {
 			if sc.last == 0 {
@@ -125,9 +136,10 @@ func Open(dir string, opt Options) (*Log, error) {
 				return nil, err
 			}
 		}
-		l.segs = append(l.segs, segment{first: first, last: sc.last, size: sc.end})
+		l.segs = append(l.segs, segment{first: first, last: sc.last, prev: sc.prev, size: sc.end})
 		l.last = sc.last
 	}
+	l.synced = l.last
 	if dirChanged {
 		if err := syncDir(dir); err != nil {
 			return nil, err
@@ -166,7 +178,8 @@ func (l *Log) Append(seq uint64, payload []byte) error {
 	if len(payload) > MaxRecord {
 		return fmt.Errorf("wal: record of %d bytes, above the limit of %d", len(payload), MaxRecord)
 	}
-	if len(l.buf) == 0 {
+	if len(l.buf) <= headerSize {
+		l.buf = append(l.buf[:0], make([]byte, headerSize)...) // no allocation once buf has room
 		l.bufFirst = seq
 	}
 	// Framed in place in buf (a header in a local array would escape to
@@ -197,7 +210,7 @@ func (l *Log) Sync() error {
 	if l.closed {
 		return errors.New("wal: sync of a closed log")
 	}
-	if len(l.buf) == 0 {
+	if len(l.buf) <= headerSize {
 		return nil
 	}
 	if err := l.sync(); err != nil {
@@ -220,13 +233,18 @@ func (l *Log) sync() error {
 			return err
 		}
 		l.cur = f
-		l.segs = append(l.segs, segment{first: l.bufFirst})
+		l.segs = append(l.segs, segment{first: l.bufFirst, prev: l.synced})
 		if err := preallocate(f, l.segBytes); err != nil {
 			return err
 		}
 	}
 	s := &l.segs[len(l.segs)-1]
-	if _, err := l.cur.WriteAt(l.buf, s.size); err != nil {
+	b := l.buf[headerSize:]
+	if newSeg {
+		putSegmentHeader(l.buf[:headerSize], l.synced)
+		b = l.buf
+	}
+	if _, err := l.cur.WriteAt(b, s.size); err != nil {
 		return err
 	}
 	if err := datasync(l.cur); err != nil {
@@ -236,9 +254,11 @@ func (l *Log) sync() error {
 		if err := syncDir(l.dir); err != nil {
 			return err
 		}
+		l.removed = false
 	}
-	s.size += int64(len(l.buf))
+	s.size += int64(len(b))
 	s.last = l.last
+	l.synced = l.last
 	if cap(l.buf) > maxKeptBuffer {
 		l.buf = nil // one huge batch does not pin its memory for good
 	} else {
@@ -253,9 +273,13 @@ func (l *Log) sync() error {
 // segment being appended to is entirely ≤ upTo it is closed first (the next
 // Sync starts a new one) and deleted too, so that its disk is freed.
 // Records appended but not yet synced are not affected. Release is cheap
-// when there is nothing to release. Deleting is not made durable: after a
-// crash a released segment may reappear, and Replay(after) skips its
-// records as before. An error leaves the log usable.
+// when there is nothing to release. The last removal is not made durable:
+// after a crash the segment may reappear, and Replay(after) skips its
+// records as before. Earlier ones are: before removing a segment, Release
+// fsyncs the directory when a removal is not yet durable (a new segment's
+// fsync makes it so), since a crash must not leave a later segment removed
+// and an earlier one not — Open refuses a log whose segments do not link up.
+// An error leaves the log usable.
 func (l *Log) Release(upTo uint64) error {
 	if len(l.segs) == 0 || l.segs[0].last > upTo {
 		return nil
@@ -267,10 +291,22 @@ func (l *Log) Release(upTo uint64) error {
 	}
 	n := 0
 	for n < len(l.segs) && l.segs[n].last <= upTo && (l.cur == nil || n < len(l.segs)-1) {
+		if l.removed {
+			// The removal before this one is made durable first, so that
+			// no crash leaves a later segment removed and an earlier one
+			// not: the segments left would not link up (Open checks each
+			// segment's prev).
+			if err := syncDir(l.dir); err != nil {
+				l.segs = slices.Delete(l.segs, 0, n)
+				return err
+			}
+			l.removed = false
+		}
 		if err := os.Remove(l.path(l.segs[n].first)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			l.segs = slices.Delete(l.segs, 0, n)
 			return err
 		}
+		l.removed = true
 		n++
 	}
 	l.segs = slices.Delete(l.segs, 0, n)
@@ -301,8 +337,8 @@ func (l *Log) Replay(after uint64, fn func(seq uint64, payload []byte) error) er
 // water mark across releases.
 func (l *Log) LastSeq() uint64 { return l.last }
 
-// Bytes is the size of the records in the live segments (those synced, not
-// yet released), a measure of the work a replay would do. The files may take
+// Bytes is the size of the headers and records of the live segments (those
+// synced, not yet released), a measure of the work a replay would do. The files may take
 // more disk: the last one is preallocated to SegmentBytes.
 func (l *Log) Bytes() int64 {
 	var n int64
@@ -335,6 +371,14 @@ func (l *Log) closeCur() error {
 	err := l.cur.Close()
 	l.cur = nil
 	return err
+}
+
+// putSegmentHeader writes the header of a segment that follows seq prev
+// into h.
+func putSegmentHeader(h []byte, prev uint64) {
+	binary.LittleEndian.PutUint32(h[0:4], segmentMagic)
+	binary.LittleEndian.PutUint64(h[8:16], prev)
+	binary.LittleEndian.PutUint32(h[4:8], crc32.Checksum(h[8:16], castagnoli))
 }
 
 func (l *Log) path(first uint64) string { return filepath.Join(l.dir, segmentName(first)) }

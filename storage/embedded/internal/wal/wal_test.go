@@ -241,7 +241,7 @@ func writeLog(t *testing.T, dir string, n uint64, segBytes int64) (last string, 
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	off := int64(0)
+	off := int64(headerSize)
 	for seq := s.first; seq <= s.last; seq++ {
 		offs = append(offs, off)
 		off += headerSize + int64(len(payloadFor(seq)))
@@ -543,4 +543,90 @@ func TestOtherFilesIgnored(t *testing.T) {
 	if l.LastSeq() != 0 || len(l.segs) != 0 {
 		t.Fatalf("foreign files read as segments: %+v", l.segs)
 	}
+}
+
+func TestMissingSegment(t *testing.T) {
+	src := t.TempDir()
+	writeLog(t, src, 60, 1024)
+	segs := segmentFiles(t, src)
+	if len(segs) < 4 {
+		t.Fatalf("only %d segments", len(segs))
+	}
+	// The oldest segments gone is a release: the log opens.
+	dir := copyDir(t, src)
+	for _, p := range segs[:2] {
+		if err := os.Remove(filepath.Join(dir, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := mustOpen(t, dir, Options{SegmentBytes: 1024})
+	first := l.segs[0].first
+	checkRange(t, replayAll(t, l, 0), first, 60)
+	l.Close()
+	// One gone from the middle is not.
+	dir = copyDir(t, src)
+	if err := os.Remove(filepath.Join(dir, filepath.Base(segs[2]))); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Open(dir, Options{SegmentBytes: 1024}); !errors.Is(err, ErrCorrupt) {
+		if err == nil {
+			l.Close()
+		}
+		t.Fatalf("Open with a middle segment removed = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestTornFirstBatch: a crash during the Sync that started a segment
+// leaves it with its header, or part of it, and maybe part of a record:
+// nothing in it was acknowledged, and Open removes it.
+func TestTornFirstBatch(t *testing.T) {
+	src := t.TempDir()
+	writeLog(t, src, 20, 4096)
+	l := mustOpen(t, src, Options{SegmentBytes: 4096})
+	seg := make([]byte, headerSize)
+	putSegmentHeader(seg, 20)
+	seg = append(seg, frame(21, payloadFor(21))...)
+	seg = append(seg, frame(22, payloadFor(22))...)
+	l.Close()
+	name := segmentName(21)
+	for cut := 0; cut < headerSize+len(frame(21, payloadFor(21))); cut++ {
+		dir := copyDir(t, src)
+		b := make([]byte, 4096)
+		copy(b, seg[:cut])
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(dir, Options{SegmentBytes: 4096})
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		checkRange(t, replayAll(t, l, 0), 1, 20)
+		l.Close()
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("cut at %d: segment with no record kept (%v)", cut, err)
+		}
+	}
+	// A damaged header with its records whole is corruption.
+	for i := range headerSize {
+		dir := copyDir(t, src)
+		b := bytes.Clone(seg)
+		b[i] ^= 0x10
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := Open(dir, Options{SegmentBytes: 4096}); !errors.Is(err, ErrCorrupt) {
+			if err == nil {
+				l.Close()
+			}
+			t.Fatalf("header byte %d flipped: Open = %v, want ErrCorrupt", i, err)
+		}
+	}
+	// Whole, it is read.
+	dir := copyDir(t, src)
+	if err := os.WriteFile(filepath.Join(dir, name), seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, Options{SegmentBytes: 4096})
+	checkRange(t, replayAll(t, l, 0), 1, 22)
+	l.Close()
 }

@@ -60,8 +60,8 @@
 // # Limits
 //
 //   - The oldest segments vanishing is not detected: it looks like a
-//     release. The caller knows which seq it applied last and can check
-//     that Replay starts right after it.
+//     release. A caller whose seqs are contiguous knows which seq it
+//     applied last and can check that Replay starts right after it.
 //   - A power loss that persists the pages of an unacknowledged multi-page
 //     batch out of order (a later page on disk, an earlier one not) reads
 //     as a bad record followed by a valid one: Open reports ErrCorrupt

@@ -9,9 +9,12 @@ const (
 	// maxHeight bounds a node's tower. With p = 1/4 a list of 4^maxHeight entries still
 	// searches in O(log n); 16 is far beyond any table the store keeps in memory.
 	maxHeight = 16
-	// nodeChunk nodes are allocated at a time; towerChunk tower links at a time.
+	// lowLinks tower links live in the node itself: with p = 1/4 only one node in 256 is
+	// taller and takes the rest of its tower from the tower arena.
+	lowLinks = 4
+	// nodeChunk nodes are allocated at a time; towerChunk overflow links at a time.
 	nodeChunk  = 4096
-	towerChunk = 8192
+	towerChunk = 4096
 	// byteChunk is the size of one key/value arena chunk. A key plus value larger than
 	// byteChunk/4 gets an allocation of its own, so a chunk wastes at most a quarter.
 	byteChunk = 1 << 20
@@ -19,14 +22,40 @@ const (
 
 // node is one entry: one version of one key. Nodes of one key are adjacent in the list,
 // newest first. Every field but the tower links is written before the node is published
-// and never changed afterwards.
+// and never changed afterwards. What a search touches (kp, the low links, key) comes first
+// so that a search step usually reads one cache line of the node and no other memory.
 type node struct {
+	kp    uint64 // prefix(b, key): decides most comparisons without reading key
+	low   [lowLinks]atomic.Pointer[node]
 	key   []byte // aliases the byte arena
 	value []byte // aliases the byte arena; nil for a tombstone
 	seq   uint64
 	b     uint8
 	del   bool
-	next  []atomic.Pointer[node] // tower, len = height; aliases the tower arena
+	h     uint8                  // tower height
+	more  []atomic.Pointer[node] // links lowLinks..h-1; aliases the tower arena
+}
+
+// link is n's link at level i (< its height).
+func (n *node) link(i int) *atomic.Pointer[node] {
+	if i < lowLinks {
+		return &n.low[i]
+	}
+	return &n.more[i-lowLinks]
+}
+
+// next is n's successor in the list (level 0).
+func (n *node) next() *node { return n.low[0].Load() }
+
+// prefix packs bucket b and the first 7 bytes of key (zero-padded) so that comparing two
+// prefixes orders them as (bucket, key) does, except that equal prefixes need a look at
+// the keys.
+func prefix(b uint8, key []byte) uint64 {
+	p := uint64(b) << 56
+	for i := 0; i < 7 && i < len(key); i++ {
+		p |= uint64(key[i]) << (48 - 8*i)
+	}
+	return p
 }
 
 // Table is an ordered, multi-version, in-memory key-value table: keys live in numbered
@@ -60,7 +89,8 @@ type Table struct {
 // New returns an empty Table.
 func New() *Table {
 	t := &Table{rnd: 0x9e3779b97f4a7c15}
-	t.head.next = make([]atomic.Pointer[node], maxHeight)
+	t.head.h = maxHeight
+	t.head.more = make([]atomic.Pointer[node], maxHeight-lowLinks)
 	t.height.Store(1)
 	return t
 }
@@ -90,25 +120,16 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 	}
 	// Find, at every level, the last node before (b, key): the new node goes before every
 	// existing version of key, which keeps each key's versions newest first.
+	kp := prefix(b, key)
 	h := int(t.height.Load())
-	x := &t.head
-	for i := h - 1; i >= 0; i-- {
-		for {
-			nx := x.next[i].Load()
-			if nx == nil || cmpNode(nx, b, key, false) >= 0 {
-				break
-			}
-			x = nx
-		}
-		t.prev[i] = x
-	}
+	t.search(kp, b, key, false, &t.prev)
 	nh := t.randomHeight()
 	for i := h; i < nh; i++ {
 		t.prev[i] = &t.head
 	}
 
 	n := t.newNode(nh)
-	n.b, n.seq, n.del = b, seq, del
+	n.kp, n.b, n.seq, n.del = kp, b, seq, del
 	if del {
 		value = nil
 	}
@@ -120,12 +141,12 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 		n.value = kv[len(key):] // non-nil even when empty: a present empty value
 	}
 	for i := 0; i < nh; i++ {
-		n.next[i].Store(t.prev[i].next[i].Load())
+		n.link(i).Store(t.prev[i].link(i).Load())
 	}
 	// Publish bottom-up: once linked at level 0 the node is in the table; higher levels
 	// only make it faster to find.
 	for i := 0; i < nh; i++ {
-		t.prev[i].next[i].Store(n)
+		t.prev[i].link(i).Store(n)
 	}
 	if nh > h {
 		t.height.Store(int32(nh))
@@ -196,13 +217,16 @@ func (t *Table) newNode(height int) *node {
 	}
 	t.nodes = t.nodes[:len(t.nodes)+1]
 	n := &t.nodes[len(t.nodes)-1]
-	if len(t.towers)+height > cap(t.towers) {
-		t.towers = make([]atomic.Pointer[node], 0, towerChunk)
-		t.bytes.Add(int64(towerChunk * sizeofLink))
+	n.h = uint8(height)
+	if extra := height - lowLinks; extra > 0 {
+		if len(t.towers)+extra > cap(t.towers) {
+			t.towers = make([]atomic.Pointer[node], 0, towerChunk)
+			t.bytes.Add(int64(towerChunk * sizeofLink))
+		}
+		l := len(t.towers)
+		t.towers = t.towers[:l+extra]
+		n.more = t.towers[l : l+extra : l+extra]
 	}
-	l := len(t.towers)
-	t.towers = t.towers[:l+height]
-	n.next = t.towers[l : l+height : l+height]
 	return n
 }
 
@@ -221,49 +245,54 @@ func (t *Table) alloc(n int) []byte {
 	return t.buf[l : l+n : l+n]
 }
 
-// cmpNode compares n's (bucket, key) with (b, key); end stands for "after every key of b".
-func cmpNode(n *node, b uint8, key []byte, end bool) int {
-	if n.b != b {
-		if n.b < b {
+// cmpNode compares n's (bucket, key) with (b, key), whose prefix is kp; end stands for
+// "after every key of b".
+func cmpNode(n *node, kp uint64, b uint8, key []byte, end bool) int {
+	if end {
+		if n.b <= b {
 			return -1
 		}
 		return 1
 	}
-	if end {
-		return -1
+	if n.kp != kp {
+		if n.kp < kp {
+			return -1
+		}
+		return 1
 	}
-	return bytes.Compare(n.key, key)
+	return bytes.Compare(n.key, key) // equal prefixes: same bucket
+}
+
+// search returns the last node before (b, key) (before the end of bucket b with end), or
+// the head if there is none. With prev it records the last node before the target at
+// every level (the writer's insertion points).
+func (t *Table) search(kp uint64, b uint8, key []byte, end bool, prev *[maxHeight]*node) *node {
+	x := &t.head
+	for i := int(t.height.Load()) - 1; i >= 0; i-- {
+		for {
+			nx := x.link(i).Load()
+			if nx == nil || cmpNode(nx, kp, b, key, end) >= 0 {
+				break
+			}
+			x = nx
+		}
+		if prev != nil {
+			prev[i] = x
+		}
+	}
+	return x
 }
 
 // findGE returns the first node at or after (b, key) — the newest version of key if the
 // table has key — or nil.
 func (t *Table) findGE(b uint8, key []byte) *node {
-	x := &t.head
-	for i := int(t.height.Load()) - 1; i >= 0; i-- {
-		for {
-			nx := x.next[i].Load()
-			if nx == nil || cmpNode(nx, b, key, false) >= 0 {
-				break
-			}
-			x = nx
-		}
-	}
-	return x.next[0].Load()
+	return t.search(prefix(b, key), b, key, false, nil).next()
 }
 
 // findLT returns the last node before (b, key) (before the end of bucket b with end), or
 // nil if there is none.
 func (t *Table) findLT(b uint8, key []byte, end bool) *node {
-	x := &t.head
-	for i := int(t.height.Load()) - 1; i >= 0; i-- {
-		for {
-			nx := x.next[i].Load()
-			if nx == nil || cmpNode(nx, b, key, end) >= 0 {
-				break
-			}
-			x = nx
-		}
-	}
+	x := t.search(prefix(b, key), b, key, end, nil)
 	if x == &t.head {
 		return nil
 	}
@@ -276,11 +305,11 @@ func (t *Table) findLT(b uint8, key []byte, end bool) *node {
 // It is a reader: safe concurrently with the writer, it sees the keys inserted ahead of
 // its position while it runs.
 func (t *Table) Entries(upTo uint64, fn func(b uint8, key, value []byte, del bool) error) error {
-	n := t.head.next[0].Load()
+	n := t.head.next()
 	for n != nil {
 		var found *node
 		g := n
-		for ; n != nil && sameKey(n, g); n = n.next[0].Load() {
+		for ; n != nil && sameKey(n, g); n = n.next() {
 			if found == nil && n.seq <= upTo && !t.isAborted(n.seq) {
 				found = n
 			}
@@ -311,7 +340,7 @@ func (t *Table) View(low, high uint64) View { return View{t: t, low: low, high: 
 // returns the first node after the key's versions.
 func (v View) resolve(n *node) (vis, after *node) {
 	g := n
-	for ; n != nil && sameKey(n, g); n = n.next[0].Load() {
+	for ; n != nil && sameKey(n, g); n = n.next() {
 		if vis == nil && v.sees(n) {
 			vis = n
 		}
@@ -323,7 +352,7 @@ func (v View) sees(n *node) bool {
 	return n.seq > v.low && n.seq <= v.high && !v.t.isAborted(n.seq)
 }
 
-func sameKey(n, g *node) bool { return n.b == g.b && bytes.Equal(n.key, g.key) }
+func sameKey(n, g *node) bool { return n.kp == g.kp && bytes.Equal(n.key, g.key) }
 
 // Get looks key up in bucket b. found reports whether the view has an entry for the key,
 // deleted that this entry is a tombstone (value is then nil). A present value, even an
@@ -334,7 +363,7 @@ func (v View) Get(b uint8, key []byte) (value []byte, deleted, found bool) {
 	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
 		return nil, false, false
 	}
-	for g := n; n != nil && sameKey(n, g); n = n.next[0].Load() {
+	for g := n; n != nil && sameKey(n, g); n = n.next() {
 		if v.sees(n) {
 			return n.value, n.del, true
 		}

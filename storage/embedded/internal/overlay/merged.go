@@ -65,7 +65,8 @@ type viewIter struct {
 }
 
 // Reset re-initialises m, without allocating, to iterate bucket b of views (newest first,
-// at most MaxViews) over under (nil: an empty bucket). m is then unpositioned: Next and
+// at most MaxViews) over under (a nil interface — not a typed nil *bbolt.Cursor — stands
+// for an empty bucket). m is then unpositioned: Next and
 // Prev return nil until First, Last or Seek.
 func (m *Merged) Reset(under Cursor, b uint8, views ...View) {
 	if len(views) > MaxViews {

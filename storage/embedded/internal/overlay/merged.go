@@ -34,7 +34,9 @@ const MaxViews = 3
 // on, whatever is put for that key, nor any key behind it. Likewise backwards. Each call
 // is only as atomic as a single Get: a Put concurrent with the call itself may or may not
 // be seen. Seqs above a view's high are never seen, so a reader whose views end at a
-// committed seq is undisturbed by the writer.
+// committed seq is undisturbed by the writer. Cost: a step normally follows a link; after
+// the table changed (any Put or Abort since the previous step) each view of it searches
+// again from the current key, O(log n).
 //
 // A Merged is used by one goroutine. The zero Merged is empty until Reset; Reset reuses it
 // without allocating.

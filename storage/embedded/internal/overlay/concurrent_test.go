@@ -178,3 +178,29 @@ func TestConcurrentReaders(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAbortDuringIteration: an Abort of a seq the view sees takes effect at the next step,
+// even for the key a layer has already lined up, and even for a view no Put can reach.
+func TestAbortDuringIteration(t *testing.T) {
+	top, tb := New(), New()
+	top.Put(0, []byte("a"), []byte("top"), false, 1)
+	tb.Put(0, []byte("b"), []byte("2"), false, 2)
+	tb.Put(0, []byte("c"), []byte("3"), false, 3)
+	tb.Put(0, []byte("z"), []byte("9"), false, 9) // above the view: the view is sealed
+	var m Merged
+	m.Reset(nil, 0, top.View(0, 1), tb.View(0, 5))
+	if k, _ := m.First(); string(k) != "a" { // tb's layer has lined up b
+		t.Fatalf("First = %q", k)
+	}
+	tb.Abort(2)
+	if k, _ := m.Next(); string(k) != "c" {
+		t.Fatalf("Next after Abort(2) = %q, want c", k)
+	}
+	if k, _ := m.Prev(); string(k) != "a" {
+		t.Fatalf("Prev = %q, want a", k)
+	}
+	tb.Abort(3)
+	if k, _ := m.Next(); k != nil {
+		t.Fatalf("Next after Abort(3) = %q, want the end", k)
+	}
+}

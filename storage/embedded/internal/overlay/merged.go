@@ -35,8 +35,8 @@ const MaxViews = 3
 // is only as atomic as a single Get: a Put concurrent with the call itself may or may not
 // be seen. Seqs above a view's high are never seen, so a reader whose views end at a
 // committed seq is undisturbed by the writer. Cost: a step normally follows a link; after
-// the table changed (any Put or Abort since the previous step) each view of it searches
-// again from the current key, O(log n).
+// the table changed (a Put at a seq the view may see, or any Abort, since the previous
+// step) each view of it searches again from the current key, O(log n).
 //
 // A Merged is used by one goroutine. The zero Merged is empty until Reset; Reset reuses it
 // without allocating.
@@ -58,12 +58,37 @@ const (
 )
 
 // viewIter is one view's position: head is the visible version of the key this layer
-// offers next in direction dir (nil: none left), computed when the table's gen was gen.
+// offers next in direction dir (nil: none left), computed when the table's gen was gen
+// and it had aborts aborted seqs; sealed: its MaxSeq was then above the view's high.
 type viewIter struct {
-	v    View
-	head *node
-	dir  int8
-	gen  uint64
+	v      View
+	head   *node
+	dir    int8
+	sealed bool
+	gen    uint64
+	aborts int
+}
+
+// mark records the table's state before head is searched from scratch for direction dir.
+func (it *viewIter) mark(dir int8) {
+	t := it.v.t
+	it.dir, it.gen, it.aborts = dir, t.gen.Load(), t.abortCount()
+	it.sealed = t.maxSeq.Load() > it.v.high
+}
+
+// stale reports whether head must be searched again from the current key to move in
+// direction dir: the direction changes, or the table changed since head was computed (an
+// insert between the current key and head, a newer version of head's key, an Abort). Puts
+// cannot change a sealed view's answers: seqs only rise, so they are all above its high.
+func (it *viewIter) stale(dir int8) bool {
+	if it.dir != dir {
+		return true
+	}
+	t := it.v.t
+	if t.gen.Load() == it.gen {
+		return false
+	}
+	return !it.sealed || t.abortCount() != it.aborts
 }
 
 // Reset re-initialises m, without allocating, to iterate bucket b of views (newest first,
@@ -89,7 +114,7 @@ func (m *Merged) Reset(under Cursor, b uint8, views ...View) {
 func (m *Merged) First() ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
-		it.dir, it.gen = 1, it.v.t.gen.Load()
+		it.mark(1)
 		it.head = it.v.seekGE(m.b, nil)
 	}
 	m.udir = 1
@@ -104,7 +129,7 @@ func (m *Merged) First() ([]byte, []byte) {
 func (m *Merged) Last() ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
-		it.dir, it.gen = -1, it.v.t.gen.Load()
+		it.mark(-1)
 		it.head = it.v.seekLT(m.b, nil, true)
 	}
 	m.udir = -1
@@ -119,7 +144,7 @@ func (m *Merged) Last() ([]byte, []byte) {
 func (m *Merged) Seek(seek []byte) ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
-		it.dir, it.gen = 1, it.v.t.gen.Load()
+		it.mark(1)
 		it.head = it.v.seekGE(m.b, seek)
 	}
 	m.udir = 1
@@ -221,13 +246,9 @@ func (m *Merged) pickBwd() (k, v []byte, ok bool) {
 func (m *Merged) fwd(k []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
-		g := it.v.t.gen.Load()
 		switch {
-		case it.dir != 1 || it.gen != g:
-			// Direction change, or the table changed since head was computed (an
-			// insert between k and head, a newer version of head's key, an Abort):
-			// search again from k.
-			it.dir, it.gen = 1, g
+		case it.stale(1):
+			it.mark(1)
 			it.head = it.v.seekGE(m.b, k)
 			if it.head != nil && bytes.Equal(it.head.key, k) {
 				it.head = it.v.nextKey(m.b, it.head)
@@ -255,10 +276,9 @@ func (m *Merged) fwd(k []byte) {
 func (m *Merged) bwd(k []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
-		g := it.v.t.gen.Load()
 		switch {
-		case it.dir != -1 || it.gen != g:
-			it.dir, it.gen = -1, g
+		case it.stale(-1):
+			it.mark(-1)
 			it.head = it.v.seekLT(m.b, k, false)
 		case it.head != nil && bytes.Compare(it.head.key, k) >= 0:
 			it.head = it.v.seekLT(m.b, it.head.key, false)

@@ -178,6 +178,14 @@ func (t *Table) Abort(seq uint64) {
 	t.gen.Add(1)
 }
 
+// abortCount is the number of aborted seqs; it only grows.
+func (t *Table) abortCount() int {
+	if p := t.aborted.Load(); p != nil {
+		return len(*p)
+	}
+	return 0
+}
+
 func (t *Table) isAborted(seq uint64) bool {
 	p := t.aborted.Load()
 	if p == nil {

@@ -349,7 +349,7 @@ func openDB(tb testing.TB) *bolt.DB {
 func TestMergedDifferential(t *testing.T) {
 	db := openDB(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	n := 3000
+	n := 1000
 	if testing.Short() {
 		n = 300
 	}

@@ -185,7 +185,7 @@ func (m *Merged) Prev() (k, v []byte) {
 	return nil, nil // still on cur, the first key
 }
 
-// settle positions m on p, or in state miss if there is no entry.
+// settle positions m on k (returning k, v), or in state miss if ok is false.
 func (m *Merged) settle(k, v []byte, ok bool, miss uint8) ([]byte, []byte) {
 	if !ok {
 		m.cur, m.state = nil, miss

@@ -32,8 +32,7 @@ type node struct {
 	seq   uint64
 	b     uint8
 	del   bool
-	h     uint8                  // tower height
-	more  []atomic.Pointer[node] // links lowLinks..h-1; aliases the tower arena
+	more  []atomic.Pointer[node] // tower links from lowLinks up; aliases the tower arena
 }
 
 // link is n's link at level i (< its height).
@@ -89,7 +88,6 @@ type Table struct {
 // New returns an empty Table.
 func New() *Table {
 	t := &Table{rnd: 0x9e3779b97f4a7c15}
-	t.head.h = maxHeight
 	t.head.more = make([]atomic.Pointer[node], maxHeight-lowLinks)
 	t.height.Store(1)
 	return t
@@ -225,7 +223,6 @@ func (t *Table) newNode(height int) *node {
 	}
 	t.nodes = t.nodes[:len(t.nodes)+1]
 	n := &t.nodes[len(t.nodes)-1]
-	n.h = uint8(height)
 	if extra := height - lowLinks; extra > 0 {
 		if len(t.towers)+extra > cap(t.towers) {
 			t.towers = make([]atomic.Pointer[node], 0, towerChunk)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -65,18 +63,19 @@ func decodeSession(b []byte) (*schemas.Session, error) {
 		Expires: utc(r.Ex), IP: r.IP, UserAgent: r.UA}, nil
 }
 
-// view runs fn in a read transaction of the file, failing with ErrClosed after Close.
-func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+// view runs fn in a read transaction of the file (and the overlay over it),
+// failing with ErrClosed after Close.
+func (s *Store) view(fn func(t *txBuckets) error) error {
 	if err := s.rlock(); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
-	return s.db.View(fn)
+	return s.readView(fn)
 }
 
 // createKeyed stores the document encode returns under id in bucket, with
 // the event; an id already there is a FieldID conflict, an empty id an error.
-func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string, encode func() ([]byte, error), e *schemas.Event) error {
+func (s *Store) createKeyed(ctx context.Context, bucket fileBucket, what, id string, encode func() ([]byte, error), e *schemas.Event) error {
 	if id == "" {
 		return fmt.Errorf("embedded: create %s: the %s has no id", what, what)
 	}
@@ -85,7 +84,7 @@ func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string,
 		return fmt.Errorf("embedded: create %s: encode: %w", what, err)
 	}
 	return s.audited(ctx, e, func(b *batch) error {
-		bk := b.tx.Bucket(bucket)
+		bk := b.u.bucket(bucket)
 		if bk.Get([]byte(id)) != nil {
 			return storage.Conflict(storage.FieldID)
 		}
@@ -96,10 +95,10 @@ func (s *Store) createKeyed(ctx context.Context, bucket []byte, what, id string,
 
 // getKeyed returns the document under id in bucket, decoded, or
 // storage.ErrNotFound.
-func getKeyed[T any](s *Store, bucket []byte, id string, decode func([]byte) (T, error)) (T, error) {
+func getKeyed[T any](s *Store, bucket fileBucket, id string, decode func([]byte) (T, error)) (T, error) {
 	var out T
-	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucket).Get([]byte(id))
+	err := s.view(func(t *txBuckets) error {
+		v := t.bucket(bucket).Get([]byte(id))
 		if v == nil || id == "" {
 			return storage.ErrNotFound
 		}
@@ -113,9 +112,9 @@ func getKeyed[T any](s *Store, bucket []byte, id string, decode func([]byte) (T,
 // deleteKeyed removes the document under id in bucket (storage.ErrNotFound
 // when there is none) and, in the same transaction, runs also (if not nil)
 // and stores the event.
-func (s *Store) deleteKeyed(ctx context.Context, bucket []byte, id string, also func(*batch) error, e *schemas.Event) error {
+func (s *Store) deleteKeyed(ctx context.Context, bucket fileBucket, id string, also func(*batch) error, e *schemas.Event) error {
 	return s.audited(ctx, e, func(b *batch) error {
-		bk := b.tx.Bucket(bucket)
+		bk := b.u.bucket(bucket)
 		if bk.Get([]byte(id)) == nil {
 			return storage.ErrNotFound
 		}
@@ -137,19 +136,19 @@ func (s *Store) CreateAdmin(ctx context.Context, a *schemas.Admin, e *schemas.Ev
 		c = *a
 		c.Version = 1
 	}
-	return s.createKeyed(ctx, bucketAdmins, "admin", c.ID, func() ([]byte, error) { return encodeAdmin(&c) }, e)
+	return s.createKeyed(ctx, fbAdmins, "admin", c.ID, func() ([]byte, error) { return encodeAdmin(&c) }, e)
 }
 
 // GetAdmin returns the administrator with the given id, or storage.ErrNotFound.
 func (s *Store) GetAdmin(ctx context.Context, id string) (*schemas.Admin, error) {
-	return getKeyed(s, bucketAdmins, id, decodeAdmin)
+	return getKeyed(s, fbAdmins, id, decodeAdmin)
 }
 
 // ListAdmins returns every administrator in id order.
 func (s *Store) ListAdmins(ctx context.Context) ([]*schemas.Admin, error) {
 	var out []*schemas.Admin
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAdmins).ForEach(func(_, v []byte) error {
+	err := s.view(func(t *txBuckets) error {
+		return t.bucket(fbAdmins).ForEach(func(_, v []byte) error {
 			a, err := decodeAdmin(v)
 			if err != nil {
 				return err
@@ -166,7 +165,7 @@ func (s *Store) ListAdmins(ctx context.Context) ([]*schemas.Admin, error) {
 func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Admin) error, e *schemas.Event) (*schemas.Admin, error) {
 	var out *schemas.Admin
 	err := s.audited(ctx, e, func(b *batch) error {
-		bk := b.tx.Bucket(bucketAdmins)
+		bk := b.u.bucket(fbAdmins)
 		v := bk.Get([]byte(id))
 		if v == nil {
 			return storage.ErrNotFound
@@ -196,8 +195,8 @@ func (s *Store) UpdateAdmin(ctx context.Context, id string, fn func(*schemas.Adm
 
 // DeleteAdmin removes the administrator and its sessions in one transaction.
 func (s *Store) DeleteAdmin(ctx context.Context, id string, e *schemas.Event) error {
-	return s.deleteKeyed(ctx, bucketAdmins, id, func(b *batch) error {
-		return deleteSessions(b.tx.Bucket(bucketSessions), id, "", time.Time{})
+	return s.deleteKeyed(ctx, fbAdmins, id, func(b *batch) error {
+		return deleteSessions(b.u.bucket(fbSessions), id, "", time.Time{})
 	}, e)
 }
 
@@ -207,12 +206,12 @@ func (s *Store) CreateSession(ctx context.Context, ss *schemas.Session, e *schem
 	if ss != nil {
 		id = ss.ID
 	}
-	return s.createKeyed(ctx, bucketSessions, "session", id, func() ([]byte, error) { return encodeSession(ss) }, e)
+	return s.createKeyed(ctx, fbSessions, "session", id, func() ([]byte, error) { return encodeSession(ss) }, e)
 }
 
 // GetSession returns the session with the given id, or storage.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (*schemas.Session, error) {
-	return getKeyed(s, bucketSessions, id, decodeSession)
+	return getKeyed(s, fbSessions, id, decodeSession)
 }
 
 // TouchSession moves LastSeen forward to t.
@@ -221,7 +220,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t time.Time) error 
 		return err
 	}
 	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketSessions)
+		bk := b.u.bucket(fbSessions)
 		v := bk.Get([]byte(id))
 		if v == nil {
 			return storage.ErrNotFound
@@ -245,7 +244,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, t time.Time) error 
 
 // DeleteSession removes a session.
 func (s *Store) DeleteSession(ctx context.Context, id string, e *schemas.Event) error {
-	return s.deleteKeyed(ctx, bucketSessions, id, nil, e)
+	return s.deleteKeyed(ctx, fbSessions, id, nil, e)
 }
 
 // DeleteSessions removes an administrator's sessions but keep, and expired ones.
@@ -255,13 +254,13 @@ func (s *Store) DeleteSessions(ctx context.Context, adminID, keep string, expire
 	}
 	return s.submit(func(b *batch) error {
 		b.staged++
-		return deleteSessions(b.tx.Bucket(bucketSessions), adminID, keep, expiredBefore)
+		return deleteSessions(b.u.bucket(fbSessions), adminID, keep, expiredBefore)
 	})
 }
 
 // deleteSessions deletes, in bk, the sessions of adminID (if not empty) except
 // keep, and those whose absolute expiry is before expiredBefore (if not zero).
-func deleteSessions(bk *bolt.Bucket, adminID, keep string, expiredBefore time.Time) error {
+func deleteSessions(bk *kvBucket, adminID, keep string, expiredBefore time.Time) error {
 	var doomed [][]byte
 	err := bk.ForEach(func(k, v []byte) error {
 		ss, err := decodeSession(v)

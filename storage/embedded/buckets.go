@@ -99,13 +99,21 @@ func fileBuckets() [][]byte {
 // Not safe for concurrent use. A bucket deleted and created again in the
 // transaction must not have been opened before.
 type txBuckets struct {
-	tx   *bolt.Tx
-	open [numFileBuckets]*bolt.Bucket
+	tx *bolt.Tx
+	// ov is the overlay this transaction reads over the file (nil: none, as
+	// in Open's transactions), w where the writer's batch writes (nil: into
+	// tx, which is then writable).
+	ov   *ovView
+	w    *walWriter
+	open [numFileBuckets]kvBucket
 }
 
 // bucket returns the bucket, or nil when the file has none.
-func (t *txBuckets) bucket(i fileBucket) *bolt.Bucket {
-	if b := t.open[i]; b != nil {
+func (t *txBuckets) bucket(i fileBucket) *kvBucket {
+	if b := &t.open[i]; b.t != nil {
+		if b.b == nil {
+			return nil
+		}
 		return b
 	}
 	spec := fileBucketSpecs[i]
@@ -116,6 +124,9 @@ func (t *txBuckets) bucket(i fileBucket) *bolt.Bucket {
 	if b != nil && spec.fill != 0 && t.tx.Writable() {
 		b.FillPercent = spec.fill
 	}
-	t.open[i] = b
-	return b
+	t.open[i] = kvBucket{b: b, id: i, t: t}
+	if b == nil {
+		return nil
+	}
+	return &t.open[i]
 }

@@ -32,18 +32,18 @@ func TestBucketFill(t *testing.T) {
 			if want == 0 {
 				want = bolt.DefaultFillPercent
 			}
-			if bk.FillPercent != want {
-				t.Errorf("bucket %s: fill %v, want %v", spec.name, bk.FillPercent, want)
+			if bk.b.FillPercent != want {
+				t.Errorf("bucket %s: fill %v, want %v", spec.name, bk.b.FillPercent, want)
 			}
 		}
 		for _, fb := range []fileBucket{fbUsers, fbUserRows, fbSearchRecords, fbEvents, fbGroups} {
-			if f := b.u.bucket(fb).FillPercent; f != 0.9 {
+			if f := b.u.bucket(fb).b.FillPercent; f != 0.9 {
 				t.Errorf("bucket %s: fill %v, want 0.9 (time-ordered keys)", fileBucketSpecs[fb].name, f)
 			}
 		}
 		// The event index's target entries land anywhere in it: pages split
 		// at 0.9 leave it half empty (see bucketSpec).
-		if f := b.u.bucket(fbEventIndex).FillPercent; f != 0.7 {
+		if f := b.u.bucket(fbEventIndex).b.FillPercent; f != 0.7 {
 			t.Errorf("bucket %s: fill %v, want 0.7 (scattered keys)", bucketEventIndex, f)
 		}
 		return nil

@@ -229,8 +229,8 @@ func mergeEventIndexesV6(db *bolt.DB) error {
 		if !has[kind] {
 			continue
 		}
-		err := inChunks(db, keyEventIndexMerged[kind], keyEventIndexMergedTo[kind], func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
-			from := tx.Bucket(name)
+		err := inChunks(db, keyEventIndexMerged[kind], keyEventIndexMergedTo[kind], func(tx *bolt.Tx) (*kvBucket, func(k, v []byte) error) {
+			from := rawBucket(tx.Bucket(name))
 			t := &txBuckets{tx: tx}
 			to := t.bucket(fbEventIndex)
 			key := make([]byte, 0, 64)
@@ -262,7 +262,7 @@ func mergeEventIndexesV6(db *bolt.DB) error {
 // a crash resumes where it stopped. An event whose head cannot be read is
 // not indexed: it matches no target or actor filter, as before the indexes.
 func indexAllEvents(db *bolt.DB) error {
-	return inChunks(db, keyEventsIndexed, keyEventsIndexedTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+	return inChunks(db, keyEventsIndexed, keyEventsIndexedTo, func(tx *bolt.Tx) (*kvBucket, func(k, v []byte) error) {
 		t := &txBuckets{tx: tx}
 		return t.bucket(fbEvents), func(k, v []byte) error {
 			h, err := decodeEventHead(k, v)
@@ -290,12 +290,12 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		hi = make([]byte, 12)
 		timeKey(hi, q.Until)
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.readView(func(t *txBuckets) error {
 		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
-			listIndexedEvents(tx, q, lo, hi, &page)
+			listIndexedEvents(t, q, lo, hi, &page)
 			return nil
 		}
-		c := tx.Bucket(bucketEvents).Cursor()
+		c := t.bucket(fbEvents).Cursor()
 		k, v := lastBefore(c, hi)
 		filtered := q.ActorID != "" || q.TargetID != "" || q.Action != ""
 		for ; k != nil; k, v = c.Prev() {
@@ -334,7 +334,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 
 // lastBefore positions c on the last key before end (exclusive), or on the
 // last key of the bucket when end is nil, and returns it (nil: none).
-func lastBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
+func lastBefore(c *kvCursor, end []byte) (k, v []byte) {
 	if end == nil {
 		return c.Last()
 	}
@@ -350,7 +350,7 @@ func lastBefore(c *bolt.Cursor, end []byte) (k, v []byte) {
 // recording in meta under progress the last key it did, so that a crash
 // resumes after it; when no entry is left it deletes progress and puts done.
 // step is called once per transaction, before its walk.
-func inChunks(db *bolt.DB, done, progress []byte, step func(*bolt.Tx) (*bolt.Bucket, func(k, v []byte) error)) error {
+func inChunks(db *bolt.DB, done, progress []byte, step func(*bolt.Tx) (*kvBucket, func(k, v []byte) error)) error {
 	for {
 		finished := false
 		err := db.Update(func(tx *bolt.Tx) error {
@@ -387,7 +387,7 @@ func inChunks(db *bolt.DB, done, progress []byte, step func(*bolt.Tx) (*bolt.Buc
 
 // firstAfter positions c at the first key after last (at the first key when
 // last is nil): where a chunked walk that recorded last resumes.
-func firstAfter(c *bolt.Cursor, last []byte) (k, v []byte) {
+func firstAfter(c *kvCursor, last []byte) (k, v []byte) {
 	if last == nil {
 		return c.First()
 	}
@@ -405,14 +405,14 @@ func indexed(id string) bool { return id != "" && len(id) <= maxIndexedID }
 // from hi (exclusive) down to lo (inclusive), reads the head of an event
 // only when another filter (actor, action) remains to check, and decodes
 // only the events of the page.
-func listIndexedEvents(tx *bolt.Tx, q storage.EventQuery, lo, hi []byte, page *storage.Page[*schemas.Event]) {
+func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *storage.Page[*schemas.Event]) {
 	kind, id := ixTarget, q.TargetID
 	if id == "" {
 		kind, id = ixActor, q.ActorID
 	}
 	checkActor := q.TargetID != "" && q.ActorID != ""
 	prefix := ixPrefix(kind, id)
-	events, c := tx.Bucket(bucketEvents), tx.Bucket(bucketEventIndex).Cursor()
+	events, c := t.bucket(fbEvents), t.bucket(fbEventIndex).Cursor()
 	end := prefixEnd(prefix)
 	if hi != nil {
 		end = append(bytes.Clone(prefix), hi...)

@@ -340,7 +340,7 @@ type rowMatch struct {
 	ids     []string
 	// in and known are the rows and sure as bit sets, made for a walk.
 	in, known bitset
-	recs      *bolt.Cursor
+	recs      *kvCursor
 	scratch   schemas.User
 	err       error
 }
@@ -538,7 +538,7 @@ func (b bitset) has(row uint32) bool {
 // rowCursor reads search records of ascending rows: a row close ahead is
 // reached by stepping the cursor, cheaper than a seek from the root.
 type rowCursor struct {
-	c   *bolt.Cursor
+	c   *kvCursor
 	k   []byte
 	v   []byte
 	row uint32

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // bucketLoginFailures holds the recent failed logins of each user: the user id
@@ -37,7 +35,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, userID string, t time.Time,
 	}
 	var n int
 	err := s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketLoginFailures)
+		bk := b.u.bucket(fbLoginFailures)
 		cutoff := t.Add(-window).UnixMilli()
 		kept := []int64{}
 		for _, f := range decodeFailures(bk.Get([]byte(userID))) {
@@ -63,8 +61,8 @@ func (s *Store) LoginFailures(ctx context.Context, userID string, since time.Tim
 	}
 	s.mu.RUnlock()
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for _, f := range decodeFailures(tx.Bucket(bucketLoginFailures).Get([]byte(userID))) {
+	err := s.readView(func(t *txBuckets) error {
+		for _, f := range decodeFailures(t.bucket(fbLoginFailures).Get([]byte(userID))) {
 			if f > since.UnixMilli() {
 				n++
 			}
@@ -80,7 +78,7 @@ func (s *Store) ClearLoginFailures(ctx context.Context, userID string) error {
 		return err
 	}
 	return s.submit(func(b *batch) error {
-		bk := b.tx.Bucket(bucketLoginFailures)
+		bk := b.u.bucket(fbLoginFailures)
 		if bk.Get([]byte(userID)) == nil {
 			return nil
 		}

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The membership lag (file format 8).
@@ -144,7 +142,7 @@ func decodeLagValue(v []byte) (in bool, changes int64, err error) {
 // read, or the writer's batch (each of its writes gets the error).
 var errDamagedLagEntry = fmt.Errorf("embedded: a membership lag entry is damaged")
 
-func (r *users) lagBucket() *bolt.Bucket { return r.bucket(fbMemberLag) }
+func (r *users) lagBucket() *kvBucket { return r.bucket(fbMemberLag) }
 
 // lag returns the transaction's list of lagging groups, read once. A list
 // that cannot be decoded (a damaged file) reads as empty and is kept in
@@ -161,7 +159,7 @@ func (r *users) lag() *lagIndex {
 // readLag reads the list of lagging groups with c, a cursor of userGroups
 // (the list's key is the bucket's first): a Get would allocate a cursor of
 // its own, and a read of a user's groups has one.
-func (r *users) readLag(c *bolt.Cursor) {
+func (r *users) readLag(c *kvCursor) {
 	var v []byte
 	if k, kv := c.First(); bytes.Equal(k, lagIndexKey) {
 		v = kv

@@ -408,7 +408,7 @@ type search struct {
 
 	// postCur and postKey serve postValue: one cursor for every posting a
 	// search reads (bbolt's Bucket.Get makes a cursor each time).
-	postCur *bolt.Cursor
+	postCur *kvCursor
 	postKey []byte
 }
 
@@ -426,11 +426,11 @@ func (s *search) postValue(block uint32, key string) []byte {
 	return v
 }
 
-func (s *search) rows() *bolt.Bucket { return s.bucket(fbUserRows) }
-func (s *search) recs() *bolt.Bucket { return s.bucket(fbSearchRecords) }
-func (s *search) post() *bolt.Bucket { return s.bucket(fbPostings) }
-func (s *search) pend() *bolt.Bucket { return s.bucket(fbPending) }
-func (s *search) meta() *bolt.Bucket { return s.bucket(fbMeta) }
+func (s *search) rows() *kvBucket { return s.bucket(fbUserRows) }
+func (s *search) recs() *kvBucket { return s.bucket(fbSearchRecords) }
+func (s *search) post() *kvBucket { return s.bucket(fbPostings) }
+func (s *search) pend() *kvBucket { return s.bucket(fbPending) }
+func (s *search) meta() *kvBucket { return s.bucket(fbMeta) }
 
 // flushPending is the number of pending rows at which a batch writes them
 // into the postings (see the package's search comment). Readers check every
@@ -1042,7 +1042,8 @@ func (b *batch) finishSearch() error {
 	if b.s != nil { // (a migration's batch has no store)
 		ops, scratch = b.s.opBufs[0][:0], b.s.opBufs[1]
 	}
-	c := b.u.search.pend().Cursor()
+	pend := b.u.search.pend()
+	c := pend.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.First() {
 		row := decodeRow(k)
 		if _, ok := b.pend[row]; !ok {
@@ -1052,7 +1053,7 @@ func (b *batch) finishSearch() error {
 			}
 			ops = postDiff(ops, row, unpack(posted), unpack(current))
 		}
-		if err := c.Delete(); err != nil {
+		if err := pend.Delete(bytes.Clone(k)); err != nil {
 			return err
 		}
 	}
@@ -1288,7 +1289,7 @@ func rebuildSearchStep(db *bolt.DB) (done bool, err error) {
 			return err
 		}
 		keys := slices.Sorted(maps.Keys(post))
-		sr.post().FillPercent = 0.9
+		sr.post().b.FillPercent = 0.9
 		var kb []byte
 		for _, k := range keys {
 			kb = append(binary.BigEndian.AppendUint32(kb[:0], uint32(k>>32)), keyBytes(postKey(k))...)

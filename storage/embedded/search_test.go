@@ -582,7 +582,7 @@ func TestSortWrites(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := w.flush(bk); err != nil {
+		if err := w.flush(rawBucket(bk)); err != nil {
 			return err
 		}
 		return bk.ForEach(func(k, v []byte) error { got[string(k)] = string(v); return nil })

@@ -189,7 +189,7 @@ func (w *sortWrites) add(run []byte, id string, row uint32, del bool) {
 // changes of one key in the order staged) and forgets them, keeping its
 // buffers for the next changes (the writer keeps them from batch to batch:
 // Store.sortBuf).
-func (w *sortWrites) flush(bk *bolt.Bucket) error {
+func (w *sortWrites) flush(bk *kvBucket) error {
 	key := func(op sortOp) []byte { return w.keys[op.start:op.end] }
 	slices.SortFunc(w.ops, func(a, b sortOp) int { // stable: keys are stored in the order staged
 		if c := bytes.Compare(key(a), key(b)); c != 0 {
@@ -293,7 +293,7 @@ var sortShortRun = 64
 // after visiting budget keys (no limit when negative). A descending walk
 // reads the index backwards, a run of equal values at a time, and lists
 // each run forwards (ties stay in id order).
-func walkSorted(bk *bolt.Bucket, ix *sortIndex, desc bool, in func(row uint32) bool, after []byte, from, to, budget int) (ids []string, more, done bool) {
+func walkSorted(bk *kvBucket, ix *sortIndex, desc bool, in func(row uint32) bool, after []byte, from, to, budget int) (ids []string, more, done bool) {
 	i, visited := 0, 0
 	// visit takes one key; false ends the walk.
 	visit := func(k, v []byte) bool {

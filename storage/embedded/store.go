@@ -396,10 +396,10 @@ func migrateV5(db *bolt.DB) error {
 	}); err != nil || !is5 {
 		return err
 	}
-	err := inChunks(db, keyRecordVersions, keyRecordVersionsTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+	err := inChunks(db, keyRecordVersions, keyRecordVersionsTo, func(tx *bolt.Tx) (*kvBucket, func(k, v []byte) error) {
 		recs, versions := tx.Bucket(bucketUsers), tx.Bucket(bucketUserVersions)
 		recs.FillPercent = fileBucketSpecs[fbUsers].fill
-		return recs, func(id, rec []byte) error {
+		return rawBucket(recs), func(id, rec []byte) error {
 			if len(rec) == 0 || rec[0] != userCodecV1 {
 				return fmt.Errorf("user %s: not a record of format %s (first byte %#x)", id, formatV5, rec[:min(1, len(rec))])
 			}
@@ -495,7 +495,7 @@ func (s *Store) load() error {
 			return err
 		}
 		s.lagged = lag.total
-		groups, err := decodeAll(tx.Bucket(bucketGroups), decodeGroup)
+		groups, err := decodeAll(rawBucket(tx.Bucket(bucketGroups)), decodeGroup)
 		if err != nil {
 			return fmt.Errorf("groups: %w", err)
 		}
@@ -504,7 +504,7 @@ func (s *Store) load() error {
 			s.groupOrder = append(s.groupOrder, g)
 			s.indexGroup(g.ID, nil, g)
 		}
-		apps, err := decodeAll(tx.Bucket(bucketApps), decodeApp)
+		apps, err := decodeAll(rawBucket(tx.Bucket(bucketApps)), decodeApp)
 		if err != nil {
 			return fmt.Errorf("apps: %w", err)
 		}
@@ -512,7 +512,7 @@ func (s *Store) load() error {
 			s.apps[a.ID] = a
 			s.indexApp(a.ID, nil, a)
 		}
-		tokens, err := decodeAll(tx.Bucket(bucketTokens), decodeToken)
+		tokens, err := decodeAll(rawBucket(tx.Bucket(bucketTokens)), decodeToken)
 		if err != nil {
 			return fmt.Errorf("api tokens: %w", err)
 		}
@@ -532,7 +532,7 @@ func (s *Store) load() error {
 }
 
 // decodeAll decodes every value of the bucket, in key order, on all CPUs.
-func decodeAll[T any](b *bolt.Bucket, decode func([]byte) (T, error)) ([]T, error) {
+func decodeAll[T any](b *kvBucket, decode func([]byte) (T, error)) ([]T, error) {
 	var raw [][]byte // valid for the read transaction
 	var keys [][]byte
 	if err := b.ForEach(func(k, v []byte) error {

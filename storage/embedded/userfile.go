@@ -40,7 +40,7 @@ func pairPrefix(a string) []byte { return pairKey(a, "") }
 // seconds returns the second ids of every pair (a, ·) in bk, ascending. The
 // key pairPrefix(a) itself (an empty second id: no id is empty) is not a
 // pair: userGroups keeps a user's membership counter there (memberKey).
-func seconds(bk *bolt.Bucket, a string) []string {
+func seconds(bk *kvBucket, a string) []string {
 	prefix := pairPrefix(a)
 	var out []string
 	c := bk.Cursor()
@@ -96,7 +96,7 @@ type users struct {
 	// use), kept for the next user: a new cursor allocates itself and its
 	// stack again at every seek. Held by value, so that keeping it costs no
 	// allocation of its own.
-	groupsCur bolt.Cursor
+	groupsCur kvCursor
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -122,17 +122,17 @@ func (s *Store) usersOf(tx *bolt.Tx) *users {
 // hundred bytes, allocated and cleared for every read otherwise.
 var readers = sync.Pool{New: func() any { return new(users) }}
 
-func (r *users) recs() *bolt.Bucket     { return r.bucket(fbUsers) }
-func (r *users) groups() *bolt.Bucket   { return r.bucket(fbUserGroups) }   // pairKey(user, group)
-func (r *users) members() *bolt.Bucket  { return r.bucket(fbGroupMembers) } // pairKey(group, user)
-func (r *users) apps() *bolt.Bucket     { return r.bucket(fbAppUsers) }
-func (r *users) emails() *bolt.Bucket   { return r.bucket(fbUserEmails) } // pairKey(Fold(email value), user)
-func (r *users) clash() *bolt.Bucket    { return r.bucket(fbLoginClash) }
-func (r *users) sortKeys() *bolt.Bucket { return r.bucket(fbSortKeys) } // sortindex.go
+func (r *users) recs() *kvBucket     { return r.bucket(fbUsers) }
+func (r *users) groups() *kvBucket   { return r.bucket(fbUserGroups) }   // pairKey(user, group)
+func (r *users) members() *kvBucket  { return r.bucket(fbGroupMembers) } // pairKey(group, user)
+func (r *users) apps() *kvBucket     { return r.bucket(fbAppUsers) }
+func (r *users) emails() *kvBucket   { return r.bucket(fbUserEmails) } // pairKey(Fold(email value), user)
+func (r *users) clash() *kvBucket    { return r.bucket(fbLoginClash) }
+func (r *users) sortKeys() *kvBucket { return r.bucket(fbSortKeys) } // sortindex.go
 
 // ix returns the unique index of kind, or nil for the kinds that are not
 // buckets (bucketUserIndex).
-func (r *users) ix(kind uniqueKind) *bolt.Bucket { return r.bucket(fbIndex + fileBucket(kind)) }
+func (r *users) ix(kind uniqueKind) *kvBucket { return r.bucket(fbIndex + fileBucket(kind)) }
 
 // exists reports whether the user is stored.
 func (r *users) exists(id string) bool {
@@ -226,8 +226,8 @@ func (r *users) decode(key, v []byte) (*schemas.User, error) {
 func (r *users) groupsOf(id string) (groups []string, changes int64, err error) {
 	prefix := pairPrefix(id)
 	c := &r.groupsCur
-	if c.Bucket() == nil {
-		*c = *r.groups().Cursor()
+	if c.c == nil {
+		r.groups().initCursor(c)
 	}
 	if !r.lagRead {
 		r.readLag(c)
@@ -396,7 +396,7 @@ func (r *users) setMember(group, user string, in bool) error {
 
 // setPair puts key (a membership pair, valued present) into b when in, else
 // deletes it.
-func setPair(b *bolt.Bucket, key []byte, in bool) error {
+func setPair(b *kvBucket, key []byte, in bool) error {
 	if in {
 		return b.Put(key, present)
 	}
@@ -409,11 +409,11 @@ func setPair(b *bolt.Bucket, key []byte, in bool) error {
 // group created together) costs a step each, not a descent. A walker is
 // valid until the bucket is written.
 type walker struct {
-	c    *bolt.Cursor
+	c    *kvCursor
 	k, v []byte
 }
 
-func walk(bk *bolt.Bucket) *walker { return &walker{c: bk.Cursor()} }
+func walk(bk *kvBucket) *walker { return &walker{c: bk.Cursor()} }
 
 // seek moves to the first key at or after key and returns it (nil at the end).
 func (w *walker) seek(key []byte) ([]byte, []byte) {
@@ -508,7 +508,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{tx: tx, u: r, nextRow: -1, pending: r.search.pend().Stats().KeyN}
+		b := &batch{tx: tx, u: r, nextRow: -1, pending: r.search.pend().b.Stats().KeyN}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {
@@ -585,7 +585,7 @@ func (r *users) moveEmails(id string, ok, nk []string) error {
 // it existed, migrateChunk users per transaction, resuming after a crash;
 // then it marks the index complete. It does nothing when it is.
 func indexAllEmails(db *bolt.DB) error {
-	return inChunks(db, keyEmailsIndexed, keyEmailsIndexedTo, func(tx *bolt.Tx) (*bolt.Bucket, func(k, v []byte) error) {
+	return inChunks(db, keyEmailsIndexed, keyEmailsIndexedTo, func(tx *bolt.Tx) (*kvBucket, func(k, v []byte) error) {
 		r := usersOf(tx)
 		return r.recs(), func(id, v []byte) error {
 			u, err := decodeUserRecord(v)

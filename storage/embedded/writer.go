@@ -621,7 +621,7 @@ func (b *batch) deleteToken(id string) error {
 // stage puts (v != nil, encoded as enc) or deletes (v == nil) an in-memory
 // document that has one unique key: it moves the key in the batch's index
 // overlay, records the document in the batch's overlay and writes the bucket.
-func stage[T any](b *batch, staged *map[string]*T, bk *bolt.Bucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
+func stage[T any](b *batch, staged *map[string]*T, bk *kvBucket, kind uniqueKind, key func(*T) string, id string, old, v *T, enc []byte) error {
 	b.staged++
 	b.move(kind, id, key(old), key(v))
 	setIn(staged, id, v)

@@ -1,0 +1,135 @@
+package embedded
+
+import (
+	bolt "go.etcd.io/bbolt"
+)
+
+// kvBucket is one bucket of the file as one transaction of the store sees
+// it (txBuckets.bucket): the bucket in bbolt's file under the writes of the
+// overlay not yet applied to it (see overlay.go). A kvBucket of a raw
+// transaction — one of Open's, or the overlay's apply — is the bbolt bucket
+// itself. Writes go where the transaction writes: into the overlay for the
+// writer's batches, into the file for a raw write transaction.
+//
+// Values returned by Get and by cursors are valid for the transaction only
+// (they alias bbolt's memory map or the overlay's arenas) and must not be
+// modified.
+type kvBucket struct {
+	b  *bolt.Bucket
+	id fileBucket
+	t  *txBuckets
+}
+
+// Get returns the value of key, or nil when the bucket has none.
+func (k *kvBucket) Get(key []byte) []byte {
+	if ov := k.t.ov; ov != nil {
+		if v, del, ok := ov.get(k.id, key); ok {
+			if del {
+				return nil
+			}
+			return v
+		}
+	}
+	return k.b.Get(key)
+}
+
+// Put sets key to value (value must not be nil).
+func (k *kvBucket) Put(key, value []byte) error {
+	if w := k.t.w; w != nil {
+		return w.put(k.id, key, value, false)
+	}
+	return k.b.Put(key, value)
+}
+
+// Delete removes key (a key that is not there is no error).
+func (k *kvBucket) Delete(key []byte) error {
+	if w := k.t.w; w != nil {
+		if k.Get(key) == nil {
+			return nil
+		}
+		return w.put(k.id, key, nil, true)
+	}
+	return k.b.Delete(key)
+}
+
+// Cursor returns a cursor on the bucket. Writes through the same
+// transaction while iterating are allowed; see kvCursor.
+func (k *kvBucket) Cursor() *kvCursor {
+	c := new(kvCursor)
+	k.initCursor(c)
+	return c
+}
+
+// initCursor makes c, a cursor kept by value, iterate k.
+func (k *kvBucket) initCursor(c *kvCursor) {
+	*c = kvCursor{c: k.b.Cursor()}
+	if ov := k.t.ov; ov != nil && ov.active(k.id) {
+		c.merged = true
+		ov.initMerged(&c.m, c.c, k.id)
+	}
+}
+
+// ForEach calls fn for every key and value of the bucket in key order,
+// stopping at the first error.
+func (k *kvBucket) ForEach(fn func(k, v []byte) error) error {
+	c := k.Cursor()
+	for key, v := c.First(); key != nil; key, v = c.Next() {
+		if err := fn(key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kvCursor iterates a kvBucket in key order, as bbolt's cursor does (a nil
+// key: past either end): over the overlay's writes merged with the file's.
+type kvCursor struct {
+	c      *bolt.Cursor
+	merged bool
+	m      mergedCursor
+}
+
+func (c *kvCursor) First() (k, v []byte) {
+	if c.merged {
+		return c.m.First()
+	}
+	return c.c.First()
+}
+
+func (c *kvCursor) Last() (k, v []byte) {
+	if c.merged {
+		return c.m.Last()
+	}
+	return c.c.Last()
+}
+
+func (c *kvCursor) Seek(seek []byte) (k, v []byte) {
+	if c.merged {
+		return c.m.Seek(seek)
+	}
+	return c.c.Seek(seek)
+}
+
+func (c *kvCursor) Next() (k, v []byte) {
+	if c.merged {
+		return c.m.Next()
+	}
+	return c.c.Next()
+}
+
+func (c *kvCursor) Prev() (k, v []byte) {
+	if c.merged {
+		return c.m.Prev()
+	}
+	return c.c.Prev()
+}
+
+// rawBucket is b, a bucket of a raw transaction that is not one of the
+// file's current buckets (a migration's old bucket), as a kvBucket; nil
+// when b is.
+func rawBucket(b *bolt.Bucket) *kvBucket {
+	if b == nil {
+		return nil
+	}
+	return &kvBucket{b: b, t: &txBuckets{}}
+}

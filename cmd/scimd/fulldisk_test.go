@@ -27,7 +27,7 @@ func btoi(b bool) int {
 // answered 503 with Retry-After on both faces and changes nothing, reads keep
 // working and /readyz reports the store as not ready.
 func TestFullDiskRefusesWritesWithTheirEvents(t *testing.T) {
-	store, err := embedded.OpenWithOptions(t.TempDir(), embedded.Options{MaxSize: 1 << 20, NoSync: true})
+	store, err := embedded.OpenWithOptions(t.TempDir(), embedded.Options{MaxSize: 1 << 20, NoSync: true, OverlayBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -273,7 +273,15 @@ func restore(in, dataDir string, force bool) error {
 		if err != nil {
 			return err
 		}
-		err = os.Rename(target, target+".before-restore-"+time.Now().UTC().Format("20060102T150405Z"))
+		suffix := ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		err = os.Rename(target, target+suffix)
+		// The log of writes the old file had not applied (after a crash)
+		// goes with it: replayed over the backup, it would mix the two.
+		if log := filepath.Join(dataDir, embedded.LogDirName); err == nil {
+			if _, serr := os.Stat(log); serr == nil {
+				err = os.Rename(log, log+suffix)
+			}
+		}
 		return errors.Join(err, unlock())
 	})
 }

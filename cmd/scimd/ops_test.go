@@ -648,8 +648,14 @@ func TestCompactOffline(t *testing.T) {
 	if fi.Size() >= int64(len(orig)) {
 		t.Fatalf("compacted file %d bytes, not smaller than %d", fi.Size(), len(orig))
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Fatalf("the data directory holds more than the store after compact: %v", entries)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != embedded.FileName && e.Name() != embedded.LogDirName {
+			t.Fatalf("the data directory holds more than the store after compact: %v", entries)
+		}
+	}
+	if segs, _ := os.ReadDir(filepath.Join(dir, embedded.LogDirName)); len(segs) != 0 {
+		t.Fatalf("the store's log holds %v after compact: every write should be in the file", segs)
 	}
 	s, err = embedded.Open(dir)
 	if err != nil {

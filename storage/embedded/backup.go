@@ -10,14 +10,19 @@ import (
 )
 
 // Backup writes a consistent copy of the whole database file to w while the
-// store keeps serving: one read transaction (bbolt's Tx.WriteTo) sees every
-// write committed before it started and none after, and writes go on
-// meanwhile. The copy is a complete scimd.db, ready to be put in a data
+// store keeps serving: it first has the overlay applied to the file (every
+// write committed before Backup was called), then one read transaction
+// (bbolt's Tx.WriteTo) copies the file as it is, with every write applied
+// before it started and none after, and writes go on meanwhile. The copy is a complete scimd.db, ready to be put in a data
 // directory (`scimd restore`). It returns the number of bytes written. When
 // ctx ends the copy stops with ctx's error (what was written is incomplete).
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if s.shut.Load() {
 		return 0, ErrClosed
+	}
+	// The copy is the file's: first the overlay's writes into it.
+	if err := s.catchUp(ctx); err != nil {
+		return 0, fmt.Errorf("embedded: backup: %w", err)
 	}
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -455,7 +455,7 @@ func lagDrained(b *testing.B, s *Store) time.Duration {
 	start := time.Now()
 	for {
 		var n int
-		if err := s.db.View(func(tx *bolt.Tx) error {
+		if err := s.fileView(func(tx *bolt.Tx) error {
 			var l lagIndex
 			err := decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &l)
 			n = l.total
@@ -591,7 +591,7 @@ func BenchmarkAuditYear(b *testing.B) {
 		sizeAt := func() (int64, int) {
 			var sz int64
 			var keys int
-			s.db.View(func(tx *bolt.Tx) error {
+			s.fileView(func(tx *bolt.Tx) error {
 				st := tx.Bucket(bucketEvents).Stats()
 				sz, keys = int64(st.LeafAlloc+st.BranchAlloc), st.KeyN
 				return nil
@@ -609,7 +609,7 @@ func BenchmarkAuditYear(b *testing.B) {
 		}
 		all, keys := sizeAt()
 		var ix int
-		s.db.View(func(tx *bolt.Tx) error {
+		s.fileView(func(tx *bolt.Tx) error {
 			for _, name := range [][]byte{bucketEventIndex} {
 				st := tx.Bucket(name).Stats()
 				ix += st.LeafAlloc + st.BranchAlloc
@@ -830,7 +830,7 @@ func BenchmarkListEventsByTarget(b *testing.B) {
 	}
 	b.Logf("%d events written in %v", n, time.Since(t0).Round(time.Millisecond))
 	var evBytes, ixBytes int
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketEvents, bucketEventIndex} {
 			st := tx.Bucket(name).Stats()
 			if name[0] == 'e' {
@@ -929,7 +929,7 @@ func BenchmarkGetUserLagging(b *testing.B) {
 	}
 	b.Run("lagging=8", func(b *testing.B) {
 		var l lagIndex
-		s.db.View(func(tx *bolt.Tx) error {
+		s.fileView(func(tx *bolt.Tx) error {
 			return decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &l)
 		})
 		if len(l.groups) != maxLagGroups {

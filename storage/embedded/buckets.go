@@ -100,10 +100,10 @@ func fileBuckets() [][]byte {
 // transaction must not have been opened before.
 type txBuckets struct {
 	tx *bolt.Tx
-	// ov is the overlay this transaction reads over the file (nil: none, as
-	// in Open's transactions), w where the writer's batch writes (nil: into
-	// tx, which is then writable).
-	ov   *ovView
+	// ov is the overlay this transaction reads over the file (none, as in
+	// Open's transactions and the overlay's apply, when it has no view), w
+	// where the writer's batch writes (nil: into tx, which is then writable).
+	ov   ovView
 	w    *walWriter
 	open [numFileBuckets]kvBucket
 }

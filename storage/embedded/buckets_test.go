@@ -6,8 +6,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestBucketFill checks that a bucket opened through txBuckets in the
-// writer's transaction has the page fill of fileBucketSpecs (time-ordered
+// TestBucketFill checks that a bucket opened through txBuckets in a write
+// transaction (the overlay's apply) has the page fill of fileBucketSpecs (time-ordered
 // keys: full pages; the event index: 0.7), and that every bucket of the table exists in a new file.
 func TestBucketFill(t *testing.T) {
 	s, err := Open(t.TempDir())
@@ -15,7 +15,8 @@ func TestBucketFill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	err = s.submit(func(b *batch) error {
+	err = s.fileUpdate(func(tx *bolt.Tx) error {
+		b := struct{ u *txBuckets }{&txBuckets{tx: tx}}
 		for i, spec := range fileBucketSpecs {
 			bk := b.u.bucket(fileBucket(i))
 			if spec.name == nil {

@@ -50,6 +50,9 @@ func TestOpenCompactsAfterMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := createUsers(t, s, 1500)
+	if err := s.catchUp(ctx); err != nil { // the creates in the file, the deletes in a later transaction
+		t.Fatal(err)
+	}
 	// Deletes leave free pages in a current file: Open must not compact it.
 	for _, u := range users[1000:] {
 		if err := s.DeleteUser(ctx, u.ID, nil); err != nil {

@@ -514,7 +514,7 @@ func TestPlannedEqualsScan(t *testing.T) {
 // planner answers f through an index.
 func scanAndPlan(t *testing.T, s *Store, f schemas.Filter) (scan []*schemas.User, planned bool) {
 	t.Helper()
-	err := s.userView(func(_ *bolt.Tx, r *users) error {
+	err := s.userView(func(r *users) error {
 		var err error
 		scan, err = s.scanUsers(context.Background(), r, f)
 		_, planned = s.planRows(r, f)
@@ -675,9 +675,11 @@ func TestMergeSorted(t *testing.T) {
 	}
 }
 
-// TestFullDisk fills a capped database file: the write that does not fit
-// fails with ErrUnavailable and leaves neither its change nor its event, every
-// write before it kept both, and Ping reports the store as unable to write.
+// TestFullDisk fills a capped database file: once the overlay's apply fails
+// and the overlay has grown to its stall size, a write fails with
+// ErrUnavailable and leaves neither its change nor its event, every write
+// before it kept both (in the log: a restart without the cap applies them),
+// and Ping reports the store as unable to write.
 func TestFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
@@ -696,7 +698,9 @@ func TestFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenWithOptions(dir, Options{MaxSize: int(fi.Size()) + 1<<20})
+	// overlayBytes: the applier writes (and fails) after a few writes, and the
+	// overlay stalls after a few more.
+	s, err = OpenWithOptions(dir, Options{MaxSize: int(fi.Size()) + 1<<20, OverlayBytes: 2 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -740,6 +744,22 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("%d writes succeeded, %d events stored", n, p.Total)
 	}
 	t.Logf("%d writes fitted before the cap; the next failed with: %v", n, failure)
+	// The acknowledged writes the file could not take are in the log: a
+	// start without the cap applies them.
+	if err := s.Close(); err == nil {
+		t.Error("Close applied the overlay to a file that is full")
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.GetUser(ctx, u.ID); err != nil || got.Version != last.Version {
+		t.Errorf("user after a restart without the cap: %v, %v; want version %d", got, err, last.Version)
+	}
+	if p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited}); err != nil || p.Total != n {
+		t.Errorf("events after a restart without the cap: %d, %v; want %d", p.Total, err, n)
+	}
 }
 
 // storeDamagedEvent writes e's record in the JSON form of the records
@@ -756,7 +776,7 @@ func storeDamagedEvent(t *testing.T, st storage.Store, e *schemas.Event) {
 	}
 	deep := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
 	enc = append(enc[:len(enc)-1], []byte(`,"ch":{"custom_data":{"c":`+deep+`}}}`)...)
-	err = st.(*Store).db.Update(func(tx *bolt.Tx) error {
+	err = st.(*Store).fileUpdate(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketEvents).Put(eventKey(e.Time, e.ID), enc); err != nil {
 			return err
 		}
@@ -872,7 +892,7 @@ func TestMigrateFormat1(t *testing.T) {
 		t.Errorf("create with another user's email as userName: %v, want a userName conflict", err)
 	}
 	var format string
-	s.db.View(func(tx *bolt.Tx) error { format = string(tx.Bucket(bucketMeta).Get(keyFormat)); return nil })
+	s.fileView(func(tx *bolt.Tx) error { format = string(tx.Bucket(bucketMeta).Get(keyFormat)); return nil })
 	if format != formatVersion {
 		t.Errorf("format after migration %q, want %q", format, formatVersion)
 	}
@@ -1050,7 +1070,7 @@ func TestIndexAllEmails(t *testing.T) {
 		}
 		scan, planned := scanAndPlan(t, s, f)
 		var ids []string
-		err = s.userView(func(_ *bolt.Tx, r *users) error { ids = seconds(r.emails(), schemas.Fold(v)); return nil })
+		err = s.userView(func(r *users) error { ids = seconds(r.emails(), schemas.Fold(v)); return nil })
 		if err != nil || !planned || page.Total != len(scan) || len(ids) != len(scan) {
 			t.Errorf("emails.value eq %q: %d users, index %v, full scan %d (planned %v)", v, page.Total, ids, len(scan), planned)
 		}
@@ -1105,7 +1125,7 @@ func TestIndexAllEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.fileView(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta.Get(keyEventsIndexed) == nil || meta.Get(keyEventsIndexedTo) != nil {
 			return fmt.Errorf("after indexing: done %v, progress %q", meta.Get(keyEventsIndexed) != nil, meta.Get(keyEventsIndexedTo))
@@ -1303,4 +1323,23 @@ func checkMemberships(t *testing.T, s *Store, ids, groups []string, want map[str
 			t.Errorf("%s: members %v, want %v", g, got, wantIDs)
 		}
 	}
+}
+
+// fileUpdate has the overlay applied to the file, then runs fn in a write
+// transaction of the file itself: the tests' way to damage, or change
+// behind the store's back, what the store reads.
+func (s *Store) fileUpdate(fn func(*bolt.Tx) error) error {
+	if err := s.catchUp(context.Background()); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}
+
+// fileView has the overlay applied to the file, then runs fn in a read
+// transaction of the file itself: what a test reads of the file's layout.
+func (s *Store) fileView(fn func(*bolt.Tx) error) error {
+	if err := s.catchUp(context.Background()); err != nil {
+		return err
+	}
+	return s.db.View(fn)
 }

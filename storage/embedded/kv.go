@@ -2,6 +2,8 @@ package embedded
 
 import (
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/storage/embedded/internal/overlay"
 )
 
 // kvBucket is one bucket of the file as one transaction of the store sees
@@ -22,7 +24,7 @@ type kvBucket struct {
 
 // Get returns the value of key, or nil when the bucket has none.
 func (k *kvBucket) Get(key []byte) []byte {
-	if ov := k.t.ov; ov != nil {
+	if ov := &k.t.ov; ov.n > 0 {
 		if v, del, ok := ov.get(k.id, key); ok {
 			if del {
 				return nil
@@ -63,9 +65,9 @@ func (k *kvBucket) Cursor() *kvCursor {
 // initCursor makes c, a cursor kept by value, iterate k.
 func (k *kvBucket) initCursor(c *kvCursor) {
 	*c = kvCursor{c: k.b.Cursor()}
-	if ov := k.t.ov; ov != nil && ov.active(k.id) {
+	if k.t.ov.n > 0 {
 		c.merged = true
-		ov.initMerged(&c.m, c.c, k.id)
+		c.m.Reset(c.c, uint8(k.id), k.t.ov.views[:k.t.ov.n]...)
 	}
 }
 
@@ -86,7 +88,7 @@ func (k *kvBucket) ForEach(fn func(k, v []byte) error) error {
 type kvCursor struct {
 	c      *bolt.Cursor
 	merged bool
-	m      mergedCursor
+	m      overlay.Merged
 }
 
 func (c *kvCursor) First() (k, v []byte) {

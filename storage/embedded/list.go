@@ -14,8 +14,6 @@ import (
 	"sync"
 	"unsafe"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/internal/plan"
@@ -45,8 +43,8 @@ func (s *Store) ListUsers(ctx context.Context, q storage.Query) (storage.Page[*s
 	if err := l.parseCursor(indexed); err != nil {
 		return storage.Page[*schemas.User]{}, err
 	}
-	err := s.userView(func(tx *bolt.Tx, r *users) error {
-		l.tx, l.r, l.page = tx, r, storage.Page[*schemas.User]{}
+	err := s.userView(func(r *users) error {
+		l.r, l.page = r, storage.Page[*schemas.User]{}
 		if q.Sort == nil || indexed {
 			if ok, err := s.listIndexed(ctx, l); ok || err != nil {
 				return err
@@ -76,7 +74,6 @@ type lister struct {
 	after  []byte
 	offset int
 
-	tx   *bolt.Tx
 	r    *users
 	page storage.Page[*schemas.User]
 }
@@ -254,11 +251,11 @@ func (s *Store) listIndexed(ctx context.Context, l *lister) (ok bool, err error)
 		return true, pageSorted(ctx, l, m) // counts as it pages
 	}
 	if m == nil {
-		l.page.Total = countUsers(l.tx)
+		l.page.Total = countUsers(&l.r.txBuckets)
 		return true, listAll(l)
 	}
 	if _, to, any := l.bounds(); any {
-		users := countUsers(l.tx)
+		users := countUsers(&l.r.txBuckets)
 		m.keepIDs = func(n int) bool { return sortsIDs(to, users, n) }
 	}
 	if err := m.count(ctx, l.q.CountLimit); err != nil {
@@ -573,7 +570,7 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 		return nil
 	}
 	r := l.r
-	users := countUsers(l.tx)
+	users := countUsers(&l.r.txBuckets)
 	var pageIDs []string
 	more := false
 	if m.f != nil || !sortsIDs(to, users, m.size(users)) {

@@ -323,20 +323,21 @@ func (r *users) lagTotal() int { return r.lag().total }
 // group into userGroups, in a transaction of its own, when nothing else is
 // queued (see run). It keeps s.lagged.
 func (s *Store) drainLag() error {
-	tx, err := s.db.Begin(true)
+	tx, err := s.db.Begin(false)
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
 	r := s.usersOf(tx)
+	s.attachWriter(&r.txBuckets, s.seq+1)
 	if r.lag(); r.lagErr != nil {
-		tx.Rollback()
 		return r.lagErr
 	}
 	if l := r.lag(); len(l.groups) > 0 {
 		g := l.groups[0]
 		n, err := r.drainGroup(g.id, lagDrainChunk)
 		if err != nil {
-			tx.Rollback()
+			s.abortBatch()
 			return err
 		}
 		if i := slices.IndexFunc(l.groups, func(lg lagGroup) bool { return lg.id == g.id }); n < lagDrainChunk && i >= 0 {
@@ -344,12 +345,16 @@ func (s *Store) drainLag() error {
 		}
 	}
 	if err := r.saveLag(); err != nil {
-		tx.Rollback()
+		s.abortBatch()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
+	if len(s.ww.rec) > 0 {
+		if err := s.commitBatch(); err != nil {
+			return err
+		}
 	}
 	s.lagged = r.lagTotal()
+	tx.Rollback()
+	s.maybeFreeze(false)
 	return nil
 }

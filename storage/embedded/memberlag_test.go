@@ -51,7 +51,7 @@ func TestConformanceLagging(t *testing.T) {
 func lagGroups(t *testing.T, s *Store) int {
 	t.Helper()
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.fileView(func(tx *bolt.Tx) error {
 		var l lagIndex
 		err := decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &l)
 		n = len(l.groups)
@@ -69,7 +69,7 @@ func waitLagDrained(t *testing.T, s *Store) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		var entries int
-		s.db.View(func(tx *bolt.Tx) error {
+		s.fileView(func(tx *bolt.Tx) error {
 			entries = tx.Bucket(bucketMemberLag).Stats().KeyN
 			return nil
 		})
@@ -86,7 +86,7 @@ func waitLagDrained(t *testing.T, s *Store) {
 // groupMembers, reversed, and a count only for users that exist.
 func checkUserGroups(t *testing.T, s *Store) {
 	t.Helper()
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.fileView(func(tx *bolt.Tx) error {
 		r := usersOf(tx)
 		var fromMembers, fromGroups []string
 		r.members().ForEach(func(k, _ []byte) error {
@@ -209,7 +209,7 @@ func TestPatchGroupWritesNoUserGroups(t *testing.T) {
 func bucketDump(t *testing.T, s *Store, name []byte) []byte {
 	t.Helper()
 	var out []byte
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		return tx.Bucket(name).ForEach(func(k, v []byte) error {
 			if bytes.Equal(k, lagIndexKey) {
 				return nil
@@ -270,7 +270,7 @@ func TestOpenMigratesV7(t *testing.T) {
 	if u, _ := s.GetUser(ctx, ids[0]); len(u.GroupIDs) != 0 || u.Version != 3 {
 		t.Errorf("after a removal: groups %v version %d", u.GroupIDs, u.Version)
 	}
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMemberLag) == nil {
 			t.Error("Open did not create the memberLag bucket")
 		}
@@ -357,7 +357,7 @@ func checkMembersMirror(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	var pairs, read []string
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketGroupMembers).ForEach(func(k, _ []byte) error {
 			g, u := splitPair(k)
 			pairs = append(pairs, g+"|"+u)
@@ -510,7 +510,7 @@ func TestDamagedLagList(t *testing.T) {
 	if err := storagetest.AddMembers(ctx, s, "g", ids[:2], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.fileUpdate(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUserGroups).Put(lagIndexKey, []byte{0, 9, 'g'})
 	}); err != nil {
 		t.Fatal(err)
@@ -520,7 +520,7 @@ func TestDamagedLagList(t *testing.T) {
 	}
 	// A listing that scans every user (an unindexed filter) reads the
 	// groups of each as well.
-	if err := s.userView(func(_ *bolt.Tx, r *users) error {
+	if err := s.userView(func(r *users) error {
 		_, err := s.scanUsers(ctx, r, nil)
 		return err
 	}); err == nil || !strings.Contains(err.Error(), "lagging groups") {
@@ -555,7 +555,7 @@ func TestDamagedLagEntry(t *testing.T) {
 	if err := storagetest.AddMembers(ctx, s, "g", ids[:2], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.fileUpdate(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMemberLag).Put(pairKey("g", ids[0]), []byte{1, 2, 3})
 	}); err != nil {
 		t.Fatal(err)
@@ -574,7 +574,7 @@ func TestDamagedLagEntry(t *testing.T) {
 	damaged("a change of the pair", storagetest.RemoveMembers(ctx, s, "g", ids[:1], nil))
 	damaged("DeleteGroup", s.DeleteGroup(ctx, "g", nil))
 	damaged("the drain", s.drainLag())
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.fileView(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMemberLag).Get(pairKey("g", ids[0])); !bytes.Equal(v, []byte{1, 2, 3}) {
 			t.Errorf("the damaged entry after the refused writes: %v", v)
 		}

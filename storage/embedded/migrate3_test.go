@@ -59,7 +59,7 @@ func TestMigrateFormat3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		if f := string(tx.Bucket(bucketMeta).Get(keyFormat)); f != formatVersion {
 			t.Errorf("format after migration %q, want %q", f, formatVersion)
 		}

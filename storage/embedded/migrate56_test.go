@@ -142,7 +142,7 @@ func TestMigrateFormat5(t *testing.T) {
 						u.ID, got, after.Items[i].Version, u)
 				}
 			}
-			s.db.View(func(tx *bolt.Tx) error {
+			s.fileView(func(tx *bolt.Tx) error {
 				meta := tx.Bucket(bucketMeta)
 				if f := string(meta.Get(keyFormat)); f != formatVersion {
 					t.Errorf("format after the migration %q, want %q", f, formatVersion)
@@ -246,7 +246,7 @@ func testMigrateFormat6(t *testing.T, crashed bool) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.db.View(func(tx *bolt.Tx) error {
+	s.fileView(func(tx *bolt.Tx) error {
 		if f := string(tx.Bucket(bucketMeta).Get(keyFormat)); f != formatVersion {
 			t.Errorf("format after the migration %q, want %q", f, formatVersion)
 		}

@@ -1,32 +1,481 @@
 package embedded
 
-import bolt "go.etcd.io/bbolt"
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
 
-// ovView is the overlay as one transaction sees it (placeholder until the
-// overlay lands: nil everywhere).
-type ovView struct{}
+	bolt "go.etcd.io/bbolt"
 
-func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool)        { return nil, false, false }
-func (o *ovView) active(id fileBucket) bool                                     { return false }
-func (o *ovView) initMerged(m *mergedCursor, under *bolt.Cursor, id fileBucket) {}
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded/internal/overlay"
+	"github.com/scimd/scimd/storage/embedded/internal/wal"
+)
 
-// walWriter stages the writer's batch into the overlay (placeholder).
-type walWriter struct{}
+// The overlay: how a write becomes durable without a bbolt transaction.
+//
+// The writer does not write a batch into the file's B-trees. It stages the
+// batch's puts and deletes into the active overlay table (an in-memory,
+// ordered, multi-version table; internal/overlay) at the batch's sequence
+// number, appends them as one record to the write-ahead log in <dir>/scimd.wal
+// (internal/wal), syncs the log (the fsync every write of the batch waits
+// for: the durability point), and only then publishes the sequence number as
+// committed, which makes the batch visible to readers. A reader reads the
+// file in a bbolt read transaction with the overlay's committed writes over
+// it (ovView): for every key the newest write wins, a delete hides the key.
+//
+// When the active table holds overlayFreezeBytes, or the writer has been idle
+// for overlayIdle, the writer freezes it (a new empty table becomes the
+// active one) and the applier goroutine writes the frozen table into the file
+// in one bbolt transaction, with the sequence number it reaches (meta
+// walApplied), then drops the table and releases the log up to that number.
+// A bbolt transaction thus carries thousands of writes instead of one batch:
+// the pages they share are materialised, spilled and written once. If the
+// active table reaches overlayStallBytes while the frozen one is still being
+// applied, the writer waits for the apply (the memory is bounded).
+//
+// Open applies what the log holds beyond walApplied to the file before
+// anything else reads it (after a crash; a clean Close applies everything and
+// leaves the log empty), so Open's migrations and loads see the file whole.
+//
+// A reader's view must not miss a write that is in neither its bbolt
+// transaction nor its tables: committedOverlay loads the committed sequence
+// number, then the tables (whose window starts at the applied number of
+// their state), before the bbolt transaction begins, which therefore holds at
+// least every write up to that applied number. A frozen table applied
+// meanwhile is then seen twice (in the file and in the table): the same
+// values.
 
-func (w *walWriter) put(id fileBucket, key, value []byte, del bool) error { return nil }
+const (
+	// overlayFreezeBytes is the size of the active table at which the writer
+	// freezes it for the applier.
+	overlayFreezeBytes = 32 << 20
+	// overlayStallBytes is the size at which the writer waits for the
+	// applier rather than let the active table grow further.
+	overlayStallBytes = 128 << 20
+	// overlayIdle is how long the writer waits without a write before it
+	// freezes whatever the active table holds.
+	overlayIdle = time.Second
+	// LogDirName is the write-ahead log's directory in the data directory,
+	// next to FileName: the two together are the store.
+	LogDirName = "scimd.wal"
+)
 
-type mergedCursor struct{}
+// keyWALApplied (meta) is the sequence number up to which the log's writes
+// are in the file: 8 bytes, big-endian.
+var keyWALApplied = []byte("walApplied")
 
-func (m *mergedCursor) First() (k, v []byte)           { return nil, nil }
-func (m *mergedCursor) Last() (k, v []byte)            { return nil, nil }
-func (m *mergedCursor) Seek(seek []byte) (k, v []byte) { return nil, nil }
-func (m *mergedCursor) Next() (k, v []byte)            { return nil, nil }
-func (m *mergedCursor) Prev() (k, v []byte)            { return nil, nil }
+// ovState is the overlay's tables: the active one, which the writer stages
+// into, and the frozen one being applied to the file (nil: none). It is
+// immutable; the writer and the applier replace it under Store.ovMu.
+type ovState struct {
+	active, frozen *overlay.Table
+	applied        uint64 // every write of a sequence number ≤ applied is in the file
+}
+
+// ovView is the overlay as one transaction sees it: up to two views (the
+// active table's, then the frozen one's), newest first; n == 0: none.
+type ovView struct {
+	views [2]overlay.View
+	n     int
+}
+
+// get returns the overlay's newest write of key in bucket id: ok is false
+// when the overlay has none (the file's value stands), del when it is a delete.
+func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool) {
+	for i := range o.n {
+		if v, del, ok = o.views[i].Get(uint8(id), key); ok {
+			return v, del, ok
+		}
+	}
+	return nil, false, false
+}
+
+// committedOverlay is the overlay of a reader: every committed write not yet
+// applied to the file. It must be taken before the reader's bbolt
+// transaction begins (see the package comment above).
+func (s *Store) committedOverlay() ovView {
+	high := s.committed.Load()
+	st := s.ov.Load()
+	var o ovView
+	if st == nil {
+		return o
+	}
+	if st.active.Len() > 0 {
+		o.views[o.n] = st.active.View(st.applied, high)
+		o.n++
+	}
+	if st.frozen != nil {
+		o.views[o.n] = st.frozen.View(st.applied, high)
+		o.n++
+	}
+	return o
+}
 
 // readView runs fn in a read transaction of the file, with the overlay's
 // committed writes over it.
 func (s *Store) readView(fn func(t *txBuckets) error) error {
+	ov := s.committedOverlay()
 	return s.db.View(func(tx *bolt.Tx) error {
-		return fn(&txBuckets{tx: tx})
+		t := &txBuckets{tx: tx, ov: ov}
+		return fn(t)
 	})
+}
+
+// walWriter stages the writes of the writer's batch: into the active table
+// at the batch's sequence number, and into the batch's log record.
+type walWriter struct {
+	table *overlay.Table
+	seq   uint64
+	rec   []byte // the batch's log record (see putOp)
+}
+
+// Log record: the batch's writes in order, each a bucket byte, an op byte
+// (opPut, opDelete), the key (uvarint length, bytes) and for a put the value
+// (uvarint length, bytes).
+const (
+	opPut    = 1
+	opDelete = 2
+)
+
+func (w *walWriter) put(id fileBucket, key, value []byte, del bool) error {
+	w.table.Put(uint8(id), key, value, del, w.seq)
+	op := byte(opPut)
+	if del {
+		op = opDelete
+	}
+	w.rec = append(w.rec, byte(id), op)
+	w.rec = binary.AppendUvarint(w.rec, uint64(len(key)))
+	w.rec = append(w.rec, key...)
+	if !del {
+		w.rec = binary.AppendUvarint(w.rec, uint64(len(value)))
+		w.rec = append(w.rec, value...)
+	}
+	return nil
+}
+
+// attachWriter makes t the writer's transaction for the batch of sequence
+// number seq: it reads the file under every committed write and the batch's
+// own, and writes into the active table.
+func (s *Store) attachWriter(t *txBuckets, seq uint64) {
+	st := s.ov.Load()
+	t.ov = ovView{n: 1}
+	t.ov.views[0] = st.active.View(st.applied, seq)
+	if st.frozen != nil {
+		t.ov.views[1] = st.frozen.View(st.applied, seq)
+		t.ov.n = 2
+	}
+	s.ww.table, s.ww.seq, s.ww.rec = st.active, seq, s.ww.rec[:0]
+	t.w = &s.ww
+}
+
+// commitBatch makes the staged batch durable (its log record synced) and
+// visible. On failure the batch's writes are withdrawn from the table.
+func (s *Store) commitBatch() error {
+	seq := s.ww.seq
+	s.walMu.Lock()
+	err := s.log.Append(seq, s.ww.rec)
+	if err == nil {
+		err = s.log.Sync()
+	}
+	s.walMu.Unlock()
+	if len(s.ww.rec) > 1<<20 {
+		s.ww.rec = nil // a bulk batch's record: do not keep its memory
+	}
+	if err != nil {
+		s.abortBatch()
+		return err
+	}
+	s.seq = seq
+	s.committed.Store(seq)
+	return nil
+}
+
+// abortBatch withdraws the staged writes of the current batch, if it staged
+// any: its sequence number is then never used again.
+func (s *Store) abortBatch() {
+	if len(s.ww.rec) == 0 {
+		return
+	}
+	s.ww.table.Abort(s.ww.seq)
+	s.seq = s.ww.seq
+}
+
+// maybeFreeze freezes the active table for the applier when it is large
+// enough, or (idle) when it holds anything and no table is frozen; when it is
+// too large and a frozen one is still being applied, it waits for that apply.
+func (s *Store) maybeFreeze(idle bool) {
+	st := s.ov.Load()
+	size := st.active.Bytes()
+	switch {
+	case st.active.Len() == 0:
+		return
+	case idle:
+		if st.frozen != nil {
+			return
+		}
+	case size < s.freezeBytes:
+		return
+	case st.frozen != nil:
+		if size < s.stallBytes || s.applyErr.Load() != nil {
+			return // (a failing apply: the writes fail instead, see stalled)
+		}
+		s.waitApplied()
+	}
+	s.ovMu.Lock()
+	st = s.ov.Load()
+	if st.frozen != nil { // an apply failed and the stall waited for nothing: keep staging
+		s.ovMu.Unlock()
+		return
+	}
+	s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+	s.ovMu.Unlock()
+	select {
+	case s.applyReq <- struct{}{}:
+	default: // the applier has a request pending already
+	}
+}
+
+// stalled returns the applier's failure once the overlay has grown to its
+// stall size behind it: the writer then fails writes rather than let the
+// memory grow or wait without end.
+func (s *Store) stalled() error {
+	st := s.ov.Load()
+	if st.frozen == nil || st.active.Bytes() < s.stallBytes {
+		return nil
+	}
+	if f := s.applyErr.Load(); f != nil {
+		return f.err
+	}
+	return nil
+}
+
+// waitApplied waits until no table is frozen (the applier retries a failed
+// apply: the writer waits meanwhile, which bounds the overlay's memory) or
+// the store closes.
+func (s *Store) waitApplied() {
+	for s.ov.Load().frozen != nil {
+		select {
+		case <-s.appliedSig:
+		case <-s.quit:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// applier applies each frozen table to the file, retrying every second
+// after a failure (a full disk) until it succeeds or the store closes.
+func (s *Store) applier() {
+	defer close(s.applierDone)
+	for range s.applyReq {
+		for {
+			err := s.applyFrozen()
+			if err == nil {
+				s.applyErr.Store(nil)
+				break
+			}
+			s.applyErr.Store(&writeFailure{err: storage.Unavailable(err), at: time.Now()})
+			select {
+			case <-time.After(time.Second):
+				continue
+			case <-s.quit:
+			}
+			break
+		}
+	}
+}
+
+// applyFrozen writes the frozen table into the file in one transaction,
+// drops it and releases the log up to the sequence number it reached.
+func (s *Store) applyFrozen() error {
+	st := s.ov.Load()
+	f := st.frozen
+	if f == nil {
+		return nil
+	}
+	upTo := f.MaxSeq()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		t := &txBuckets{tx: tx}
+		err := f.Entries(upTo, func(b uint8, k, v []byte, del bool) error {
+			bk := t.bucket(fileBucket(b))
+			if bk == nil {
+				return fmt.Errorf("bucket %d missing", b)
+			}
+			if del {
+				return bk.Delete(k)
+			}
+			return bk.Put(k, v)
+		})
+		if err != nil {
+			return err
+		}
+		return t.bucket(fbMeta).Put(keyWALApplied, encodeVersion(int64(upTo)))
+	})
+	if err != nil {
+		return fmt.Errorf("embedded: apply the overlay to the file: %w", err)
+	}
+	s.ovMu.Lock()
+	cur := s.ov.Load()
+	s.ov.Store(&ovState{active: cur.active, applied: upTo})
+	s.ovMu.Unlock()
+	select {
+	case s.appliedSig <- struct{}{}:
+	default:
+	}
+	s.walMu.Lock()
+	err = s.log.Release(upTo)
+	s.walMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("embedded: release the log: %w", err)
+	}
+	return nil
+}
+
+// catchUp returns once the file holds every write committed before it was
+// called (the overlay's tables applied): a backup's first step.
+func (s *Store) catchUp(ctx context.Context) error {
+	target := s.committed.Load()
+	for st := s.ov.Load(); st.applied < target && (st.active.Len() > 0 || st.frozen != nil); st = s.ov.Load() {
+		if err := s.submit(func(b *batch) error { b.freeze = true; return nil }); err != nil {
+			return err
+		}
+		for st := s.ov.Load(); st.frozen != nil && st.applied < target; st = s.ov.Load() {
+			if f := s.applyErr.Load(); f != nil {
+				return f.err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// applyAll applies every committed write to the file: Close's last step,
+// and a backup's first. The writer must not be running or must be the
+// caller.
+func (s *Store) applyAll() error {
+	if err := s.applyFrozen(); err != nil {
+		return err
+	}
+	s.ovMu.Lock()
+	st := s.ov.Load()
+	if st.active.Len() > 0 {
+		s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+	}
+	s.ovMu.Unlock()
+	return s.applyFrozen()
+}
+
+// openLog opens the log of dir and applies to db, in one transaction, every
+// write it holds beyond the file's walApplied (those of a store that did not
+// close), which must then be a file of the current format. It returns the
+// log, empty, and the last sequence number.
+func openLog(db *bolt.DB, dir string) (*wal.Log, uint64, error) {
+	l, err := wal.Open(filepath.Join(dir, LogDirName), wal.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	var applied uint64
+	var current bool
+	if err := db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			applied = uint64(decodeVersion(meta.Get(keyWALApplied)))
+		}
+		current = isCurrent(tx)
+		return nil
+	}); err != nil {
+		l.Close()
+		return nil, 0, err
+	}
+	last := l.LastSeq()
+	if last > applied {
+		if !current {
+			l.Close()
+			return nil, 0, fmt.Errorf("the log %s holds writes the file has not applied, but the file is not of format %s: "+
+				"a log of another file (move it away if the file was restored on purpose)", LogDirName, formatVersion)
+		}
+		if err := replayLog(db, l, applied); err != nil {
+			l.Close()
+			return nil, 0, err
+		}
+	}
+	if err := l.Release(last); err != nil {
+		l.Close()
+		return nil, 0, err
+	}
+	return l, max(applied, last), nil
+}
+
+// replayLog applies the records of l after applied to db in one transaction.
+// Sequence numbers may skip (a batch that failed before its record was
+// written leaves its number unused).
+func replayLog(db *bolt.DB, l *wal.Log, applied uint64) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		t := &txBuckets{tx: tx}
+		last := applied
+		err := l.Replay(applied, func(seq uint64, rec []byte) error {
+			last = seq
+			return applyRecord(t, rec)
+		})
+		if err != nil {
+			return fmt.Errorf("apply the log: %w", err)
+		}
+		return t.bucket(fbMeta).Put(keyWALApplied, encodeVersion(int64(last)))
+	})
+}
+
+// applyRecord writes the puts and deletes of one log record into t.
+func applyRecord(t *txBuckets, rec []byte) error {
+	for len(rec) > 0 {
+		if len(rec) < 2 {
+			return errBadRecord
+		}
+		id, op := fileBucket(rec[0]), rec[1]
+		rec = rec[2:]
+		key, rest, ok := lenPrefixed(rec)
+		if !ok || id >= numFileBuckets {
+			return errBadRecord
+		}
+		rec = rest
+		bk := t.bucket(id)
+		if bk == nil {
+			return fmt.Errorf("%w: bucket %d missing", errBadRecord, id)
+		}
+		switch op {
+		case opDelete:
+			if err := bk.Delete(key); err != nil {
+				return err
+			}
+		case opPut:
+			v, rest, ok := lenPrefixed(rec)
+			if !ok {
+				return errBadRecord
+			}
+			rec = rest
+			if err := bk.Put(key, v); err != nil {
+				return err
+			}
+		default:
+			return errBadRecord
+		}
+	}
+	return nil
+}
+
+var errBadRecord = errors.New("a log record that cannot be read")
+
+// lenPrefixed splits b into a uvarint-length-prefixed field and the rest.
+func lenPrefixed(b []byte) (field, rest []byte, ok bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, nil, false
+	}
+	return b[w : w+int(n)], b[w+int(n):], true
 }

@@ -55,7 +55,7 @@ func checkFilter(t *testing.T, s *Store, expr string, opt schemas.ParseOptions) 
 		t.Fatalf("ParseFilter(%q): %v", expr, err)
 	}
 	scan, _ := scanAndPlan(t, s, f)
-	err = s.userView(func(_ *bolt.Tx, r *users) error {
+	err = s.userView(func(r *users) error {
 		rs, ok := s.planRows(r, f)
 		exact = ok && rs.exact()
 		return nil
@@ -265,7 +265,7 @@ func testRebuildSearch(t *testing.T, oldLayout func(*testing.T, string)) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.fileView(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if string(meta.Get(keySearchFormat)) != searchFormat || meta.Get(keySearchRebuiltTo) != nil || tx.Bucket(bucketTrigrams) != nil {
 			return fmt.Errorf("after the rebuild: format %q, progress %v, old bucket kept %v",
@@ -479,7 +479,7 @@ func TestPendingPostingsEqualScan(t *testing.T) {
 		}
 	}
 	counts := func() (posted, pending int) {
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.fileView(func(tx *bolt.Tx) error {
 			posted = tx.Bucket(bucketPostings).Stats().KeyN
 			pending = tx.Bucket(bucketPending).Stats().KeyN
 			return nil

@@ -222,7 +222,7 @@ func (w *sortWrites) flush(bk *kvBucket) error {
 // key, so that its count is exact for the same reads.
 func pageSorted(ctx context.Context, l *lister, m *rowMatch) error {
 	from, to, any := l.bounds()
-	stored := countUsers(l.tx)
+	stored := countUsers(&l.r.txBuckets)
 	n, budget := stored, -1
 	if m != nil {
 		n = max(m.size(stored), 1)

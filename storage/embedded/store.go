@@ -18,6 +18,8 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded/internal/overlay"
+	"github.com/scimd/scimd/storage/embedded/internal/wal"
 )
 
 // FileName is the name of the database file inside the data directory.
@@ -125,9 +127,11 @@ type Options struct {
 	// It exists for benchmarks and bulk loads only; never set it in production.
 	NoSync bool
 	// MaxSize caps the size of the database file in bytes; zero means no cap.
-	// A write that would grow the file beyond it fails (with the change and its
-	// audit event) as on a full disk: with an error wrapping
-	// storage.ErrUnavailable, and Ping fails until a write succeeds again.
+	// When the overlay's apply would grow the file beyond it, it fails as on a
+	// full disk: Ping fails (storage.ErrUnavailable) until an apply succeeds
+	// again, and once the overlay has grown to its stall size meanwhile,
+	// writes fail with an error wrapping storage.ErrUnavailable (nothing of
+	// them written) instead of waiting.
 	MaxSize int
 	// OnCommit, when set, is called by the writer after each committed
 	// transaction with the number of writes it held (metrics: batch sizes).
@@ -136,6 +140,13 @@ type Options struct {
 	// (memberlag.go): tests read memberships through it, and Compact copies
 	// a file nothing writes meanwhile.
 	keepLag bool
+	// OverlayBytes is the size of the overlay's table of writes not yet in
+	// the file at which the writer hands it to the applier (overlay.go);
+	// writes wait for the applier when the next table reaches four times
+	// it. Zero means 32 MiB (and 128 MiB). Smaller makes the file catch up
+	// sooner and bounds the memory lower, at the cost of more, smaller
+	// bbolt transactions.
+	OverlayBytes int
 }
 
 // Store is the embedded storage backend: a bbolt file, with users read from it
@@ -196,6 +207,26 @@ type Store struct {
 	// the writer drains when idle: read at open, then kept by the writer.
 	lagged int
 
+	// The overlay (overlay.go): its tables (replaced under ovMu), the
+	// highest committed sequence number, the writer's last used one and its
+	// staging, the log (its calls under walMu), and the applier's channels.
+	ov          atomic.Pointer[ovState]
+	ovMu        sync.Mutex
+	committed   atomic.Uint64
+	seq         uint64
+	ww          walWriter
+	log         *wal.Log
+	walMu       sync.Mutex
+	applyReq    chan struct{}
+	appliedSig  chan struct{}
+	applierDone chan struct{}
+	// applyErr holds the failure of the applier's last apply (nil after a
+	// successful one): Ping reports it.
+	applyErr atomic.Pointer[writeFailure]
+	// freezeBytes and stallBytes are overlayFreezeBytes and
+	// overlayStallBytes, or what Options.overlayBytes makes them.
+	freezeBytes, stallBytes int
+
 	reqs      chan *request
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -248,11 +279,25 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)
 	}
+	log, seq, err := openLog(db, dir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	s.log, s.seq = log, seq
+	s.freezeBytes, s.stallBytes = overlayFreezeBytes, overlayStallBytes
+	if opts.OverlayBytes > 0 {
+		s.freezeBytes, s.stallBytes = opts.OverlayBytes, 4*opts.OverlayBytes
+	}
+	s.committed.Store(seq)
+	s.ov.Store(&ovState{active: overlay.New(), applied: seq})
+	s.applyReq, s.appliedSig, s.applierDone = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
 	migrating, err := migrates(db)
 	if err == nil {
 		err = s.init()
 	}
 	if err != nil {
+		log.Close()
 		db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
@@ -263,9 +308,11 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		}
 	}
 	if err := s.load(); err != nil {
+		log.Close()
 		s.db.Close()
 		return nil, fmt.Errorf("embedded: open %s: load: %w", path, err)
 	}
+	go s.applier()
 	go s.run()
 	return s, nil
 }
@@ -572,11 +619,17 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		close(s.applyReq)
+		<-s.applierDone
+		// Every committed write into the file, so that the log is empty and
+		// the next Open reads the file alone. Readers may still be reading:
+		// the file closes after them.
+		applyErr := s.applyAll()
 		s.shut.Store(true)
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		err = s.db.Close()
+		err = errors.Join(applyErr, s.log.Close(), s.db.Close())
 		if err != nil {
 			err = fmt.Errorf("embedded: close %s: %w", s.dir, err)
 		}
@@ -602,6 +655,9 @@ const probeAfter = 5 * time.Second
 func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if f := s.applyErr.Load(); f != nil {
+		return f.err
 	}
 	if f := s.writeErr.Load(); f != nil {
 		if time.Since(f.at) < probeAfter {

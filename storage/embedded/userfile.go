@@ -322,22 +322,24 @@ func (r *users) dropClash(kind uniqueKind, id, key string) error {
 }
 
 // count is the number of users (kept in the meta bucket).
-func countUsers(tx *bolt.Tx) int {
-	return int(decodeVersion(tx.Bucket(bucketMeta).Get(keyUserCount)))
+func countUsers(t *txBuckets) int {
+	return int(decodeVersion(t.bucket(fbMeta).Get(keyUserCount)))
 }
 
 // userView runs fn in a read transaction of the file, without the store's
 // lock (a long scan must not hold up writers), failing with ErrClosed after
 // Close. fn must not keep r: it is recycled once fn returns.
-func (s *Store) userView(fn func(tx *bolt.Tx, r *users) error) error {
+func (s *Store) userView(fn func(r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
+	ov := s.committedOverlay() // before the transaction begins (see committedOverlay)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		r := readers.Get().(*users)
 		r.init(tx)
+		r.ov = ov
 		r.clashFree = s.clashFree
-		err := fn(tx, r)
+		err := fn(r)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
 		readers.Put(r)
 		return err
@@ -533,7 +535,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 			return err
 		}
 		n = len(recs)
-		if err := meta.Put(keyUserCount, encodeVersion(int64(countUsers(tx)+n))); err != nil {
+		if err := meta.Put(keyUserCount, encodeVersion(int64(countUsers(&r.txBuckets)+n))); err != nil {
 			return err
 		}
 		return meta.Put(keyMigrated, []byte(recs[len(recs)-1].id))

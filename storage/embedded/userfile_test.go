@@ -31,7 +31,7 @@ func TestGroupsOfManyGroups(t *testing.T) {
 	for g := range 40 {
 		want = append(want, fmt.Sprintf("0199aaaa-bbbb-7ccc-8ddd-%012d", g))
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error {
+	if err := s.fileUpdate(func(tx *bolt.Tx) error {
 		r := s.usersOf(tx)
 		for _, g := range want {
 			if err := r.setMember(g, in, true); err != nil {

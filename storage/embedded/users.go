@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -30,7 +28,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (*schemas.User, error) {
 // for none), its record decoded from the file, or storage.ErrNotFound.
 func (s *Store) readUser(idOf func(r *users) string) (*schemas.User, error) {
 	var u *schemas.User
-	err := s.userView(func(_ *bolt.Tx, r *users) error {
+	err := s.userView(func(r *users) error {
 		var err error
 		u, err = r.get(idOf(r))
 		return err
@@ -431,7 +429,7 @@ func (s *Store) GroupMemberIDs(ctx context.Context, groupID string) ([]string, e
 		return nil, err
 	}
 	var ids []string
-	err := s.userView(func(_ *bolt.Tx, r *users) error {
+	err := s.userView(func(r *users) error {
 		ids = seconds(r.members(), groupID)
 		return nil
 	})
@@ -449,7 +447,7 @@ func (s *Store) GroupMembers(ctx context.Context, groupID string) ([]storage.Mem
 		return nil, err
 	}
 	out := []storage.Member{}
-	err := s.userView(func(_ *bolt.Tx, r *users) error {
+	err := s.userView(func(r *users) error {
 		recs := walk(r.recs()) // the members come in id order: neighbours are a step
 		for _, id := range seconds(r.members(), groupID) {
 			k, v := recs.seek([]byte(id))

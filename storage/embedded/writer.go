@@ -89,7 +89,7 @@ func (s *Store) run() {
 	batch := make([]*request, 0, maxBatch)
 	var expect int         // the size of the last batch
 	var took time.Duration // how long its commit took
-	var timer *time.Timer
+	var timer, idleTimer *time.Timer
 	for {
 		var first *request
 		if s.lagged > 0 && s.writeErr.Load() == nil && !s.keepLag {
@@ -106,8 +106,23 @@ func (s *Store) run() {
 				continue
 			}
 		} else {
+			// Idle with writes in the active table: freeze it after
+			// overlayIdle, so that the file catches up while nothing else
+			// needs the writer.
+			var idle <-chan time.Time
+			if st := s.ov.Load(); st.active.Len() > 0 && st.frozen == nil {
+				if idleTimer == nil {
+					idleTimer = time.NewTimer(overlayIdle)
+				} else {
+					idleTimer.Reset(overlayIdle)
+				}
+				idle = idleTimer.C
+			}
 			select {
 			case first = <-s.reqs:
+			case <-idle:
+				s.maybeFreeze(true)
+				continue
 			case <-s.quit:
 				return
 			}
@@ -192,20 +207,26 @@ func (s *Store) process(reqs []*request) {
 			close(r.done)
 		}
 	}
-	tx, err := s.db.Begin(true)
+	if err := s.stalled(); err != nil {
+		answer(err)
+		return
+	}
+	tx, err := s.db.Begin(false)
 	if err != nil {
 		answer(s.failed(fmt.Errorf("embedded: begin transaction: %w", err)))
 		return
 	}
+	defer tx.Rollback() // (a read transaction: its end writes nothing)
 	b := newBatch(s, tx)
+	s.attachWriter(&b.u.txBuckets, s.seq+1)
 	for _, r := range reqs {
 		before := b.staged
 		r.err = safeExec(r.exec, b)
 		if r.err != nil && b.staged != before {
-			// The write failed half-way (a bbolt error): the transaction holds
-			// part of it. Abandon the batch and run each write on its own, so that
+			// The write failed half-way (a panic): the batch holds part of
+			// it. Withdraw the batch and run each write on its own, so that
 			// only the failing one fails.
-			tx.Rollback()
+			s.abortBatch()
 			if len(reqs) == 1 {
 				answer(nil)
 				return
@@ -218,16 +239,18 @@ func (s *Store) process(reqs []*request) {
 		}
 	}
 	if b.staged == 0 {
-		tx.Rollback()
+		s.abortBatch()
 		answer(nil)
+		tx.Rollback()
+		s.maybeFreeze(b.freeze)
 		return
 	}
 	if err := b.finish(); err != nil {
-		tx.Rollback()
+		s.abortBatch()
 		answer(s.failed(fmt.Errorf("embedded: stage: %w", err)))
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.commitBatch(); err != nil {
 		answer(s.failed(fmt.Errorf("embedded: commit: %w", err)))
 		return
 	}
@@ -245,6 +268,10 @@ func (s *Store) process(reqs []*request) {
 	b.apply()
 	s.mu.Unlock()
 	answer(nil)
+	// Not before the read transaction ends: an apply that grows the file
+	// waits for every read transaction, and the freeze may wait for it.
+	tx.Rollback()
+	s.maybeFreeze(b.freeze)
 }
 
 // failed records a failed commit for Ping and returns it marked
@@ -276,6 +303,9 @@ type batch struct {
 	s      *Store
 	tx     *bolt.Tx
 	staged int // number of staged changes
+	// freeze asks the writer to freeze the overlay's active table after
+	// this batch (see catchUp).
+	freeze bool
 
 	u *users // the users as the transaction sees them, and every bucket (u.bucket)
 	// pend are the rows whose postings the batch changed (see
@@ -323,7 +353,7 @@ func (b *batch) finish() error {
 		return err
 	}
 	if b.userDelta != 0 {
-		if err := b.u.bucket(fbMeta).Put(keyUserCount, encodeVersion(int64(countUsers(b.tx)+b.userDelta))); err != nil {
+		if err := b.u.bucket(fbMeta).Put(keyUserCount, encodeVersion(int64(countUsers(&b.u.txBuckets)+b.userDelta))); err != nil {
 			return err
 		}
 	}
@@ -405,15 +435,15 @@ func (b *batch) user(id string) (*schemas.User, bool) {
 // decoding it.
 func (b *batch) userExists(id string) bool { return b.u.exists(id) }
 
-func (b *batch) group(id string) (*schemas.Group, bool) { return overlay(b.groups, b.s.groups, id) }
-func (b *batch) app(id string) (*schemas.App, bool)     { return overlay(b.apps, b.s.apps, id) }
+func (b *batch) group(id string) (*schemas.Group, bool) { return batchView(b.groups, b.s.groups, id) }
+func (b *batch) app(id string) (*schemas.App, bool)     { return batchView(b.apps, b.s.apps, id) }
 func (b *batch) token(id string) (*schemas.APIToken, bool) {
-	return overlay(b.tokens, b.s.tokens, id)
+	return batchView(b.tokens, b.s.tokens, id)
 }
 
-// overlay returns a document as a batch sees it: staged in the batch (a nil
+// batchView returns a document as a batch sees it: staged in the batch (a nil
 // entry means deleted) or else committed.
-func overlay[T any](staged, committed map[string]*T, id string) (*T, bool) {
+func batchView[T any](staged, committed map[string]*T, id string) (*T, bool) {
 	if v, ok := staged[id]; ok {
 		return v, v != nil
 	}

@@ -34,14 +34,21 @@
 // # Durability
 //
 // All writes go through one writer goroutine. It takes every write waiting in
-// its queue, checks and stages each in one bbolt write transaction (so that
+// its queue, checks and stages each against one view of the state (so that
 // two writes of one batch see each other and cannot both take the same unique
-// value) and commits it with one fsync. Only after the commit has returned
-// does it apply the batch to the in-memory documents and answer the writers.
-// An acknowledged write is therefore on disk, and no reader sees a write
-// before it is on disk (bbolt's read transactions see only committed data);
-// many concurrent writers share each fsync (group commit). If the commit
-// fails, every write of the batch fails and nothing changes.
+// value), puts the batch's changes into the overlay's active table and
+// appends them as one record to the write-ahead log in <dir>/scimd.wal, and
+// syncs the log once (fdatasync): an acknowledged write is on disk. Only then
+// does it publish the batch's sequence number, which makes the batch visible
+// to readers, apply it to the in-memory documents and answer the writers; no
+// reader sees a write before it is on disk, and many concurrent writers share
+// each fsync (group commit). If the log cannot be written, every write of the
+// batch fails, nothing of it is visible, and the log refuses every later
+// write (an fsync error cannot be retried): the store is unavailable until it
+// is opened again. The applier goroutine writes the overlay's tables into the
+// bbolt file in large transactions and releases the log behind them (see
+// overlay.go); Open applies what a crash left in the log first, Close
+// everything, so that a closed store is its file alone.
 //
 // Updaters (UpdateUser, UpdateGroup, UpdateApp) first run in the caller's
 // goroutine on a copy of the committed document; the writer accepts the result

@@ -1042,10 +1042,15 @@ func (b *batch) finishSearch() error {
 	if b.s != nil { // (a migration's batch has no store)
 		ops, scratch = b.s.opBufs[0][:0], b.s.opBufs[1]
 	}
+	// One walk of pendingPosts, then its deletes (deleting at the cursor and
+	// seeking the first key again walked every earlier delete again in the
+	// overlay: quadratic in the rows flushed).
 	pend := b.u.search.pend()
 	c := pend.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.First() {
+	var flushed []uint32
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		row := decodeRow(k)
+		flushed = append(flushed, row)
 		if _, ok := b.pend[row]; !ok {
 			posted, current, err := splitPending(v)
 			if err != nil {
@@ -1053,7 +1058,10 @@ func (b *batch) finishSearch() error {
 			}
 			ops = postDiff(ops, row, unpack(posted), unpack(current))
 		}
-		if err := pend.Delete(bytes.Clone(k)); err != nil {
+	}
+	for _, row := range flushed {
+		k := rowKey(row)
+		if err := pend.Delete(k[:]); err != nil {
 			return err
 		}
 	}

@@ -294,6 +294,22 @@ func (t *Table) findGE(b uint8, key []byte) *node {
 	return t.search(prefix(b, key), b, key, false, nil).next()
 }
 
+// findGT returns the first node after every version of (b, key), or nil.
+func (t *Table) findGT(b uint8, key []byte) *node {
+	kp := prefix(b, key)
+	x := &t.head
+	for i := int(t.height.Load()) - 1; i >= 0; i-- {
+		for {
+			nx := x.link(i).Load()
+			if nx == nil || cmpNode(nx, kp, b, key, false) > 0 {
+				break
+			}
+			x = nx
+		}
+	}
+	return x.next()
+}
+
 // findLT returns the last node before (b, key) (before the end of bucket b with end), or
 // nil if there is none.
 func (t *Table) findLT(b uint8, key []byte, end bool) *node {
@@ -345,13 +361,22 @@ func (t *Table) View(low, high uint64) View { return View{t: t, low: low, high: 
 // returns the first node after the key's versions.
 func (v View) resolve(n *node) (vis, after *node) {
 	g := n
-	for ; n != nil && sameKey(n, g); n = n.next() {
+	for walked := 0; n != nil && sameKey(n, g); n = n.next() {
 		if vis == nil && v.sees(n) {
 			vis = n
+		}
+		// A key written many times (a row pending again and again) has as
+		// many versions: past a few, one search skips the rest.
+		if walked++; walked == walkVersions && vis != nil {
+			return vis, v.t.findGT(g.b, g.key)
 		}
 	}
 	return vis, n
 }
+
+// walkVersions is how many versions of one key resolve steps through before
+// it searches for the next key instead.
+const walkVersions = 4
 
 func (v View) sees(n *node) bool {
 	return n.seq > v.low && n.seq <= v.high && !v.t.isAborted(n.seq)

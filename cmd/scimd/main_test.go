@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -278,6 +279,8 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 func TestCollectLessOften(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
+	limit := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(limit)
 	collectLessOften(func(string) string { return "" })
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("GOGC unset: collector target %d, want %d", got, gcPercent)
@@ -290,5 +293,21 @@ func TestCollectLessOften(t *testing.T) {
 	})
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC=100: collector target %d, want it left at 100", got)
+	}
+	// GOMEMLIMIT likewise: unset, memoryLimit; set, the runtime's stays.
+	debug.SetMemoryLimit(math.MaxInt64)
+	collectLessOften(func(string) string { return "" })
+	if got := debug.SetMemoryLimit(-1); got != memoryLimit {
+		t.Errorf("GOMEMLIMIT unset: memory limit %d, want %d", got, memoryLimit)
+	}
+	debug.SetMemoryLimit(1 << 40)
+	collectLessOften(func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "1TiB"
+		}
+		return ""
+	})
+	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+		t.Errorf("GOMEMLIMIT=1TiB: memory limit %d, want it left at %d", got, int64(1<<40))
 	}
 }

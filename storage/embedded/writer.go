@@ -231,6 +231,9 @@ func (s *Store) process(reqs []*request) {
 				answer(nil)
 				return
 			}
+			// Not within this batch's read transaction: a begin waits for an
+			// apply that is growing the file, which waits for that one.
+			tx.Rollback()
 			for _, r := range reqs {
 				r.err = nil
 				s.process([]*request{r})

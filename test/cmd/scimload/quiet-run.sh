@@ -1,6 +1,7 @@
 #!/bin/bash
 # The quiet run of docs/performance.md ("Quiet run, 10:04 UTC"): scimd beside the in-memory peer at
-# 2,000 users, 1,000,000 users seeded through /Bulk, the filters at 1M, a read pass, a cold restart.
+# 2,000 users, 1,000,000 users seeded through /Bulk, the filters and the writes at 1M, a read pass,
+# a cold restart.
 # Run from the repository root: test/cmd/scimload/quiet-run.sh [DIR] > out.txt 2>&1 (DIR: ~4 GB free).
 set -u
 D=$(realpath -m "${1:-/tmp/scimd-quiet-run}"); mkdir -p "$D"
@@ -31,6 +32,8 @@ echo "== 3. filters at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/l
 T="-target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P"
 $D/scimload -users 2000 -clients 8 -phases filter $T
 $D/scimload -users 2000 -clients 8 -phases filter -co 'name.familyName co "opp"' $T
+echo "== 3b. writes at 1M, 8 clients (beside section 1's at 2k) $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+$D/scimload -users 2000 -clients 8 -phases patch,put,delete $T
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"
 echo "== 4. a read pass at 1M $(date -u +%T)"
 A=$(cat $D/token1m)

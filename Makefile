@@ -52,7 +52,7 @@ lint:
 # the figures.
 BENCH_USERS ?= 1000000
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./scim/
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 30m ./schemas/ ./directory/ ./scim/ ./storage/embedded/internal/overlay/ ./storage/embedded/internal/wal/
 	SCIMD_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench '$(BENCH)' -timeout 60m ./storage/embedded/
 	SCIMD_BENCH_USERS=100000 $(GO) test -run '^$$' -bench 'ImportUsers|ExportUsers' -benchtime 1x -timeout 10m ./cmd/scimd/
 	cd test && $(GO) test -run 'RoundTrips' -v -count=1 ./...

@@ -323,13 +323,14 @@ func (r *users) lagTotal() int { return r.lag().total }
 // group into userGroups, in a transaction of its own, when nothing else is
 // queued (see run). It keeps s.lagged.
 func (s *Store) drainLag() error {
+	st := s.ov.Load() // before the transaction begins (see attachWriter)
 	tx, err := s.db.Begin(false)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	r := s.usersOf(tx)
-	s.attachWriter(&r.txBuckets, s.seq+1)
+	s.attachWriter(&r.txBuckets, st, s.seq+1)
 	if r.lag(); r.lagErr != nil {
 		return r.lagErr
 	}

@@ -159,9 +159,10 @@ func (w *walWriter) put(id fileBucket, key, value []byte, del bool) error {
 
 // attachWriter makes t the writer's transaction for the batch of sequence
 // number seq: it reads the file under every committed write and the batch's
-// own, and writes into the active table.
-func (s *Store) attachWriter(t *txBuckets, seq uint64) {
-	st := s.ov.Load()
+// own, and writes into the active table. st must have been loaded before
+// t's bbolt transaction began (as committedOverlay's state is): a table
+// applied in between would otherwise be in neither.
+func (s *Store) attachWriter(t *txBuckets, st *ovState, seq uint64) {
 	t.ov = ovView{n: 1}
 	t.ov.views[0] = st.active.View(st.applied, seq)
 	if st.frozen != nil {

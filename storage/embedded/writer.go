@@ -211,6 +211,7 @@ func (s *Store) process(reqs []*request) {
 		answer(err)
 		return
 	}
+	st := s.ov.Load() // before the transaction begins (see attachWriter)
 	tx, err := s.db.Begin(false)
 	if err != nil {
 		answer(s.failed(fmt.Errorf("embedded: begin transaction: %w", err)))
@@ -218,7 +219,7 @@ func (s *Store) process(reqs []*request) {
 	}
 	defer tx.Rollback() // (a read transaction: its end writes nothing)
 	b := newBatch(s, tx)
-	s.attachWriter(&b.u.txBuckets, s.seq+1)
+	s.attachWriter(&b.u.txBuckets, st, s.seq+1)
 	for _, r := range reqs {
 		before := b.staged
 		r.err = safeExec(r.exec, b)

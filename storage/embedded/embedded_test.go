@@ -709,7 +709,7 @@ func TestFullDisk(t *testing.T) {
 	var last *schemas.User
 	var failure error
 	n := 0
-	for i := range 200 {
+	for i := range 400 {
 		e := &schemas.Event{ID: fmt.Sprintf("e%04d", i), Time: time.Date(2025, 1, 1, 0, 0, 0, i*int(time.Millisecond), time.UTC),
 			Action: "adminUpdateUser", TargetID: u.ID, Changes: map[string]schemas.Change{"title": {Current: big}}}
 		got, err := s.UpdateUser(ctx, u.ID, 0, func(u *schemas.User) error {
@@ -723,7 +723,7 @@ func TestFullDisk(t *testing.T) {
 		last, n = got, n+1
 	}
 	if failure == nil {
-		t.Fatal("200 writes of 120 KB fitted in a file capped 1 MB above its size")
+		t.Fatal("400 writes of 120 KB fitted in a file capped 1 MB above its size")
 	}
 	if !errors.Is(failure, storage.ErrUnavailable) {
 		t.Errorf("the write that does not fit failed with %v, want ErrUnavailable", failure)

@@ -41,13 +41,21 @@ import (
 // anything else reads it (after a crash; a clean Close applies everything and
 // leaves the log empty), so Open's migrations and loads see the file whole.
 //
-// A reader's view must not miss a write that is in neither its bbolt
-// transaction nor its tables: committedOverlay loads the committed sequence
-// number, then the tables (whose window starts at the applied number of
-// their state), before the bbolt transaction begins, which therefore holds at
-// least every write up to that applied number. A frozen table applied
-// meanwhile is then seen twice (in the file and in the table): the same
-// values.
+// A reader's view must be the state after some batch, with every batch
+// acknowledged before the read began: the file of its bbolt transaction, which
+// holds the writes up to the walApplied W of that transaction, under the
+// committed writes of the tables. The reader loads the overlay's state (its
+// tables and its applied number A) before the transaction begins, and the
+// committed number H once it has begun (committedOverlay), and sees the
+// tables' writes in (A, H]. A ≤ W: the applier publishes a state only after
+// its commit. W ≤ H: a write is applied only after it was committed. So the
+// tables' writes up to W are the file's values again, those after W newer
+// ones, and none is left out but those of tables made after the state was
+// loaded — which means that the state's active table was frozen whole, and
+// the view is the state after its last batch, or after W. Had H been loaded
+// before the state, an apply between the two would leave the file ahead of H
+// under tables cut at H: older values over part of a newer batch. The
+// writer's batches read the same way (with H their own sequence number).
 
 const (
 	// overlayFreezeBytes is the size of the active table at which the writer
@@ -94,12 +102,12 @@ func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool) {
 	return nil, false, false
 }
 
-// committedOverlay is the overlay of a reader: every committed write not yet
-// applied to the file. It must be taken before the reader's bbolt
-// transaction begins (see the package comment above).
-func (s *Store) committedOverlay() ovView {
+// committedOverlay is the overlay of a reader over the file of its read
+// transaction: the committed writes of st's tables. st must have been
+// loaded (s.ov) before the transaction began, and committedOverlay must be
+// called once it has begun (see the package comment above).
+func (s *Store) committedOverlay(st *ovState) ovView {
 	high := s.committed.Load()
-	st := s.ov.Load()
 	var o ovView
 	if st == nil {
 		return o
@@ -118,9 +126,13 @@ func (s *Store) committedOverlay() ovView {
 // readView runs fn in a read transaction of the file, with the overlay's
 // committed writes over it.
 func (s *Store) readView(fn func(t *txBuckets) error) error {
-	ov := s.committedOverlay()
+	return s.viewAt(s.ov.Load(), fn)
+}
+
+// viewAt is readView with the overlay's state st, loaded before the call.
+func (s *Store) viewAt(st *ovState, fn func(t *txBuckets) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		t := &txBuckets{tx: tx, ov: ov}
+		t := &txBuckets{tx: tx, ov: s.committedOverlay(st)}
 		return fn(t)
 	})
 }

@@ -333,11 +333,11 @@ func (s *Store) userView(fn func(r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	ov := s.committedOverlay() // before the transaction begins (see committedOverlay)
+	st := s.ov.Load() // before the transaction begins (see committedOverlay)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		r := readers.Get().(*users)
 		r.init(tx)
-		r.ov = ov
+		r.ov = s.committedOverlay(st)
 		r.clashFree = s.clashFree
 		err := fn(r)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it

@@ -1332,6 +1332,13 @@ func (s *Store) fileUpdate(fn func(*bolt.Tx) error) error {
 	if err := s.catchUp(context.Background()); err != nil {
 		return err
 	}
+	// A batch that asks to freeze ends the writer's kept read transaction
+	// (writerTx), which catchUp leaves when nothing was left to apply: it
+	// must not hold the file's map while fn writes, nor go on reading the
+	// file as it was before.
+	if err := s.submit(func(b *batch) error { b.freeze = true; return nil }); err != nil {
+		return err
+	}
 	return s.db.Update(fn)
 }
 

@@ -62,9 +62,16 @@ func (k *kvBucket) Cursor() *kvCursor {
 	return c
 }
 
-// initCursor makes c, a cursor kept by value, iterate k.
+// initCursor makes c, a cursor kept by value, iterate k, unpositioned. A
+// bbolt cursor of k's bucket that c holds already (the writer's, kept from
+// batch to batch: writerTx) is kept: bbolt's cursors restart at every
+// First, Last and Seek.
 func (k *kvBucket) initCursor(c *kvCursor) {
-	*c = kvCursor{c: k.b.Cursor()}
+	bc := c.c
+	if bc == nil || bc.Bucket() != k.b {
+		bc = k.b.Cursor()
+	}
+	*c = kvCursor{c: bc}
 	if k.t.ov.n > 0 {
 		c.merged = true
 		c.m.Reset(c.c, uint8(k.id), k.t.ov.views[:k.t.ov.n]...)

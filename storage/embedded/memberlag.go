@@ -322,6 +322,11 @@ func (r *users) lagTotal() int { return r.lag().total }
 // drainLag drains up to lagDrainChunk lag entries of the oldest lagging
 // group into userGroups, in a transaction of its own, when nothing else is
 // queued (see run). It keeps s.lagged.
+//
+// It begins a read transaction of its own rather than use the writer's
+// kept one (writerTx): a drain of lagDrainChunk entries costs far more
+// than a Begin, and it must not begin a kept one after catchUp ended it
+// (a test's fileUpdate writes the file then).
 func (s *Store) drainLag() error {
 	st := s.ov.Load() // before the transaction begins (see attachWriter)
 	tx, err := s.db.Begin(false)

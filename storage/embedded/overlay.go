@@ -37,6 +37,11 @@ import (
 // active table reaches overlayStallBytes while the frozen one is still being
 // applied, the writer waits for the apply (the memory is bounded).
 //
+// The file thus changes only when an apply commits: the writer stages its
+// batches over one read transaction of the file that it keeps from batch
+// to batch while no table is frozen, and ends when it freezes one (writerTx
+// in writer.go), so that no apply ever waits for it.
+//
 // Open applies what the log holds beyond walApplied to the file before
 // anything else reads it (after a crash; a clean Close applies everything and
 // leaves the log empty), so Open's migrations and loads see the file whole.
@@ -236,8 +241,10 @@ func (s *Store) maybeFreeze(idle bool) {
 		if size < s.stallBytes || s.applyErr.Load() != nil {
 			return // (a failing apply: the writes fail instead, see stalled)
 		}
+		s.endWriterTx() // the apply waited for may need it ended (see writerTx)
 		s.waitApplied()
 	}
+	s.endWriterTx() // before the applier may start (see writerTx)
 	s.ovMu.Lock()
 	st = s.ov.Load()
 	if st.frozen != nil { // an apply failed and the stall waited for nothing: keep staging

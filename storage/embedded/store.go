@@ -215,6 +215,7 @@ type Store struct {
 	committed   atomic.Uint64
 	seq         uint64
 	ww          walWriter
+	wtx         writerTx // the writer's kept transaction (writer.go)
 	log         *wal.Log
 	walMu       sync.Mutex
 	applyReq    chan struct{}

@@ -111,6 +111,28 @@ func (u *users) init(tx *bolt.Tx) {
 	u.search.txBuckets = &u.txBuckets
 }
 
+// reset readies u, the writer's users kept from batch to batch on one
+// transaction (writerTx) and already attached to the next batch
+// (attachWriter), for that batch: it keeps the transaction, its opened
+// buckets and the cursors' bbolt parts, and drops the per-batch state —
+// the list of lagging groups (the batch may change it, and an aborted
+// batch leaves it changed), the pending rows, and the cursors' positions
+// and overlay views (a view ends at its batch's sequence number: the
+// cursors are set on the new views).
+func (u *users) reset() {
+	u.lagIx, u.lagRead, u.lagErr = lagIndex{}, false, nil
+	if u.groupsCur.c != nil {
+		u.groups().initCursor(&u.groupsCur)
+	}
+	sr := &u.search
+	sr.pendLoaded = false
+	clear(sr.pendCur) // (they point into the map and the tables)
+	sr.pendRows, sr.pendCur = sr.pendRows[:0], sr.pendCur[:0]
+	if sr.postCur != nil {
+		sr.post().initCursor(sr.postCur)
+	}
+}
+
 // usersOf is usersOf for the running store's transactions.
 func (s *Store) usersOf(tx *bolt.Tx) *users {
 	u := usersOf(tx)
@@ -510,7 +532,7 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{tx: tx, u: r, nextRow: -1, pending: r.search.pend().b.Stats().KeyN}
+		b := &batch{u: r, nextRow: -1, pending: r.search.pend().b.Stats().KeyN}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {

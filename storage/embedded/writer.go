@@ -81,11 +81,13 @@ func (s *Store) wait(r *request) error {
 	}
 }
 
-// run is the writer goroutine: it takes every queued write, executes them in
-// one bbolt transaction, commits (one fsync for all), applies the staged changes
-// to memory and only then answers the writers.
+// run is the writer goroutine: it takes every queued write, executes them as
+// one batch (over its read transaction of the file, writerTx, and the
+// overlay), commits (one fsync of the log for all), applies the staged
+// changes to memory and only then answers the writers.
 func (s *Store) run() {
 	defer close(s.stopped)
+	defer s.endWriterTx() // before Close applies the overlay (see writerTx)
 	batch := make([]*request, 0, maxBatch)
 	var expect int         // the size of the last batch
 	var took time.Duration // how long its commit took
@@ -211,15 +213,12 @@ func (s *Store) process(reqs []*request) {
 		answer(err)
 		return
 	}
-	st := s.ov.Load() // before the transaction begins (see attachWriter)
-	tx, err := s.db.Begin(false)
+	u, err := s.writerUsers()
 	if err != nil {
 		answer(s.failed(fmt.Errorf("embedded: begin transaction: %w", err)))
 		return
 	}
-	defer tx.Rollback() // (a read transaction: its end writes nothing)
-	b := newBatch(s, tx)
-	s.attachWriter(&b.u.txBuckets, st, s.seq+1)
+	b := newBatch(s, u)
 	for _, r := range reqs {
 		before := b.staged
 		r.err = safeExec(r.exec, b)
@@ -228,13 +227,14 @@ func (s *Store) process(reqs []*request) {
 			// it. Withdraw the batch and run each write on its own, so that
 			// only the failing one fails.
 			s.abortBatch()
+			// Nothing of the panicked batch's state is kept; and each write
+			// begins a transaction, which waits for an apply that is growing
+			// the file, which waits for this one: end it first.
+			s.endWriterTx()
 			if len(reqs) == 1 {
 				answer(nil)
 				return
 			}
-			// Not within this batch's read transaction: a begin waits for an
-			// apply that is growing the file, which waits for that one.
-			tx.Rollback()
 			for _, r := range reqs {
 				r.err = nil
 				s.process([]*request{r})
@@ -245,16 +245,17 @@ func (s *Store) process(reqs []*request) {
 	if b.staged == 0 {
 		s.abortBatch()
 		answer(nil)
-		tx.Rollback()
-		s.maybeFreeze(b.freeze)
+		s.endBatch(b.freeze)
 		return
 	}
 	if err := b.finish(); err != nil {
 		s.abortBatch()
+		s.endWriterTx()
 		answer(s.failed(fmt.Errorf("embedded: stage: %w", err)))
 		return
 	}
 	if err := s.commitBatch(); err != nil {
+		s.endWriterTx()
 		answer(s.failed(fmt.Errorf("embedded: commit: %w", err)))
 		return
 	}
@@ -272,10 +273,81 @@ func (s *Store) process(reqs []*request) {
 	b.apply()
 	s.mu.Unlock()
 	answer(nil)
-	// Not before the read transaction ends: an apply that grows the file
-	// waits for every read transaction, and the freeze may wait for it.
-	tx.Rollback()
-	s.maybeFreeze(b.freeze)
+	s.endBatch(b.freeze)
+}
+
+// writerTx is the writer's read transaction of the file and the users over
+// it, whose opened buckets (txBuckets) and cursors it keeps from batch to
+// batch: a bbolt Begin and a dozen bucket opens cost a single PATCH about
+// half of the writer's allocations. It is valid while the file does not
+// change: only the applier writes it while the store runs (Open's
+// migrations run before the writer starts, Compact copies a store opened
+// for it alone, Backup and Ping go through the writer), and the applier
+// writes only a frozen table, which only the writer freezes. So the writer
+// ends the transaction when it freezes the active table (maybeFreeze) —
+// never holding it while an apply may run, whose commit may grow the
+// memory map and wait for every read transaction to end — and, while a
+// table is frozen, begins one per batch; the first batch after the apply
+// begins the next kept one, which sees the applied state. Only the writer
+// goroutine uses it.
+type writerTx struct {
+	tx *bolt.Tx
+	// st is the overlay's state (ovState) loaded before tx began: the
+	// transaction is kept only while the state is still this one (no
+	// freeze, no apply since).
+	st *ovState
+	u  users
+}
+
+// writerUsers returns the users of the writer's next batch, attached to
+// the active table (attachWriter): over the kept transaction when the
+// overlay's state is the one it began under, with the previous batch's
+// state dropped (users.reset), else over a new one.
+func (s *Store) writerUsers() (*users, error) {
+	st := s.ov.Load() // before the transaction begins (see committedOverlay)
+	w := &s.wtx
+	if w.tx != nil && w.st != st {
+		s.endWriterTx()
+	}
+	if w.tx == nil {
+		tx, err := s.db.Begin(false)
+		if err != nil {
+			return nil, err
+		}
+		w.tx, w.st = tx, st
+		w.u = users{}
+		w.u.init(tx)
+		w.u.clashFree = s.clashFree
+		s.attachWriter(&w.u.txBuckets, st, s.seq+1)
+		return &w.u, nil
+	}
+	s.attachWriter(&w.u.txBuckets, st, s.seq+1)
+	w.u.reset()
+	return &w.u, nil
+}
+
+// endBatch ends the writer's batch: it freezes the active table if due
+// (maybeFreeze, which ends the writer's transaction when it freezes or
+// waits for the applier), and ends the transaction too when a table is
+// frozen (an apply may run: the next batch begins its own) or freeze is
+// set (catchUp: the caller is about to read or write the file without the
+// writer).
+func (s *Store) endBatch(freeze bool) {
+	s.maybeFreeze(freeze)
+	if freeze || s.ov.Load().frozen != nil {
+		s.endWriterTx()
+	}
+}
+
+// endWriterTx ends the writer's kept transaction, if any.
+func (s *Store) endWriterTx() {
+	w := &s.wtx
+	if w.tx == nil {
+		return
+	}
+	w.tx.Rollback() // (a read transaction: its end writes nothing)
+	w.tx, w.st = nil, nil
+	w.u = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
 }
 
 // failed records a failed commit for Ping and returns it marked
@@ -298,17 +370,18 @@ func safeExec(exec func(*batch) error, b *batch) (err error) {
 	return exec(b)
 }
 
-// batch is the state of one write transaction: the bbolt transaction, in
-// which the writes of a batch see each other before anything is visible to
-// readers, and an overlay of the in-memory documents (groups, apps, tokens,
-// keys) and their unique keys that it changes. Users and their indexes are
-// only in the file: the transaction is their overlay.
+// batch is the state of one batch of writes: the writer's users (the file
+// under the overlay, attachWriter), in which the writes of a batch see each
+// other before anything is visible to readers, and an overlay of the
+// in-memory documents (groups, apps, tokens, keys) and their unique keys
+// that it changes. Users and their indexes are only in the file and the
+// overlay's tables: the batch's staged writes are their overlay.
 type batch struct {
 	s      *Store
-	tx     *bolt.Tx
 	staged int // number of staged changes
 	// freeze asks the writer to freeze the overlay's active table after
-	// this batch (see catchUp).
+	// this batch (see catchUp), and to end its kept read transaction
+	// (writerTx) even when the table is empty.
 	freeze bool
 
 	u *users // the users as the transaction sees them, and every bucket (u.bucket)
@@ -340,10 +413,10 @@ type ukey struct {
 	key  string
 }
 
-func newBatch(s *Store, tx *bolt.Tx) *batch {
+func newBatch(s *Store, u *users) *batch {
 	return &batch{
-		s: s, tx: tx,
-		u:       s.usersOf(tx),
+		s:       s,
+		u:       u,
 		nextRow: -1,
 		pending: s.pending,
 		sorts:   sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},

@@ -537,6 +537,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashMembersDirEnv); dir != "" {
 		crashMembersChild(dir) // never returns: the parent kills it
 	}
+	if dir := os.Getenv(crashOverlayDirEnv); dir != "" {
+		crashOverlayChild(dir) // never returns: the parent kills it
+	}
 	code := m.Run()
 	closeBench()
 	os.Exit(code)

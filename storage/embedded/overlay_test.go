@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/storage/embedded/internal/wal"
 	"github.com/scimd/scimd/storage/storagetest"
 )
 
@@ -126,5 +128,120 @@ func TestPanicRetryWhileApplying(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// logKeys returns, for every key the log of the store in dir holds a write
+// of (bucket byte, then the key), how many records write it. It reads a
+// copy of the log: the store may be open.
+func logKeys(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	cp := filepath.Join(t.TempDir(), LogDirName)
+	copyDir(t, filepath.Join(dir, LogDirName), cp)
+	l, err := wal.Open(cp, wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	keys := map[string]int{}
+	err = l.Replay(0, func(seq uint64, rec []byte) error {
+		for len(rec) > 0 {
+			if len(rec) < 2 {
+				return errBadRecord
+			}
+			id, op := rec[0], rec[1]
+			key, rest, ok := lenPrefixed(rec[2:])
+			if !ok {
+				return errBadRecord
+			}
+			rec = rest
+			keys[string(append([]byte{id}, key...))]++
+			if op == opPut {
+				if _, rest, ok = lenPrefixed(rec); !ok {
+					return errBadRecord
+				}
+				rec = rest
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestHalfFailedBatchNotLogged has one write of a batch fail after staging
+// a put (a panic): the writer aborts the batch's staging and runs each
+// write again on its own. The failed write's put must be visible nowhere —
+// not to readers, not in the log (which a crash would replay), not in the
+// file after Close — and each other write must be logged once.
+func TestHalfFailedBatchNotLogged(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	put := func(key string, fail bool) func(b *batch) error {
+		return func(b *batch) error {
+			b.staged++
+			if err := b.u.bucket(fbMeta).Put([]byte(key), []byte("v")); err != nil {
+				return err
+			}
+			if fail {
+				panic("half-way")
+			}
+			return nil
+		}
+	}
+	// Hold the writer so that the three writes below are one batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	r0, err := s.enqueue(func(b *batch) error { close(held); <-hold; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	var reqs []*request
+	for _, exec := range []func(b *batch) error{put("test-a", false), put("test-half", true), put("test-c", false)} {
+		r, err := s.enqueue(exec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+	}
+	close(hold)
+	if err := s.wait(r0); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reqs {
+		if err := s.wait(r); (err != nil) != (i == 1) {
+			t.Fatalf("write %d answered %v", i, err)
+		}
+	}
+	visible := func() (a, half, c bool) {
+		s.readView(func(t *txBuckets) error {
+			m := t.bucket(fbMeta)
+			a, half, c = m.Get([]byte("test-a")) != nil, m.Get([]byte("test-half")) != nil, m.Get([]byte("test-c")) != nil
+			return nil
+		})
+		return
+	}
+	if a, half, c := visible(); !a || half || !c {
+		t.Fatalf("visible: a %v, the failed write %v, c %v", a, half, c)
+	}
+	keys := logKeys(t, dir)
+	meta := func(k string) string { return string(append([]byte{byte(fbMeta)}, k...)) }
+	if keys[meta("test-a")] != 1 || keys[meta("test-half")] != 0 || keys[meta("test-c")] != 1 {
+		t.Fatalf("records writing a: %d, the failed write: %d, c: %d", keys[meta("test-a")], keys[meta("test-half")], keys[meta("test-c")])
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if a, half, c := visible(); !a || half || !c {
+		t.Fatalf("after reopen: a %v, the failed write %v, c %v", a, half, c)
 	}
 }

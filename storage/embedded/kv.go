@@ -1,6 +1,8 @@
 package embedded
 
 import (
+	"bytes"
+
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimd/scimd/storage/embedded/internal/overlay"
@@ -20,6 +22,11 @@ type kvBucket struct {
 	b  *bolt.Bucket
 	id fileBucket
 	t  *txBuckets
+	// get is the writer's cursor for Get (nil until its first): bbolt's
+	// Get makes a cursor and grows its stack (an allocation per level of
+	// the tree) at every call, and the writer keeps its buckets from batch
+	// to batch (writerTx).
+	get *bolt.Cursor
 }
 
 // Get returns the value of key, or nil when the bucket has none.
@@ -32,7 +39,18 @@ func (k *kvBucket) Get(key []byte) []byte {
 			return v
 		}
 	}
-	return k.b.Get(key)
+	if k.t.w == nil {
+		return k.b.Get(key)
+	}
+	if k.get == nil {
+		k.get = k.b.Cursor()
+	}
+	// What bbolt's Get returns: the value of key itself (nil for a nested
+	// bucket's key, as Seek gives it).
+	if fk, v := k.get.Seek(key); bytes.Equal(fk, key) {
+		return v
+	}
+	return nil
 }
 
 // Put sets key to value (value must not be nil).

@@ -151,7 +151,7 @@ func (r *users) lagBucket() *kvBucket { return r.bucket(fbMemberLag) }
 // nothing is written from the empty list.
 func (r *users) lag() *lagIndex {
 	if !r.lagRead {
-		r.readLag(r.groups().Cursor())
+		r.readLag(r.groupsCursor())
 	}
 	return &r.lagIx
 }

@@ -92,10 +92,10 @@ type users struct {
 	lagIx   lagIndex
 	lagRead bool
 	lagErr  error
-	// groupsCur is groupsOf's cursor on userGroups (zero until its first
-	// use), kept for the next user: a new cursor allocates itself and its
-	// stack again at every seek. Held by value, so that keeping it costs no
-	// allocation of its own.
+	// groupsCur is groupsOf's and readLag's cursor on userGroups (zero
+	// until its first use: groupsCursor), kept for the next user: a new
+	// cursor allocates itself and its stack again at every seek. Held by
+	// value, so that keeping it costs no allocation of its own.
 	groupsCur kvCursor
 }
 
@@ -247,10 +247,7 @@ func (r *users) decode(key, v []byte) (*schemas.User, error) {
 // groups cannot be read (see lag): the groups would miss the lag's.
 func (r *users) groupsOf(id string) (groups []string, changes int64, err error) {
 	prefix := pairPrefix(id)
-	c := &r.groupsCur
-	if c.c == nil {
-		r.groups().initCursor(c)
-	}
+	c := r.groupsCursor()
 	if !r.lagRead {
 		r.readLag(c)
 	}
@@ -295,6 +292,16 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 		return nil, changes, nil
 	}
 	return slices.Clone(list), changes, nil // off the stack
+}
+
+// groupsCursor returns r.groupsCur, made on first use: groupsOf's cursor,
+// which readLag uses too (before groupsOf positions it).
+func (r *users) groupsCursor() *kvCursor {
+	c := &r.groupsCur
+	if c.c == nil {
+		r.groups().initCursor(c)
+	}
+	return c
 }
 
 // groupIDRoom is the size of groupsOf's stack buffer of group ids: seven

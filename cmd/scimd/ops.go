@@ -263,24 +263,31 @@ func restore(in, dataDir string, force bool) error {
 		_, err := io.Copy(f, src)
 		return err
 	}, func() error {
-		if !exists {
+		// The log of writes the old file had not applied (after a crash)
+		// goes aside too, with the file or without one (a log left alone):
+		// replayed over the backup, it would mix the two.
+		log := filepath.Join(dataDir, embedded.LogDirName)
+		_, err := os.Stat(log)
+		hasLog := err == nil
+		if !exists && !hasLog {
 			return nil
 		}
-		// Taking the lock proves no server is running on it; only the lock:
-		// opening the store would migrate (and compact) an older file that
-		// is about to be set aside.
-		unlock, err := embedded.LockDir(dataDir)
-		if err != nil {
-			return err
+		// Taking the lock (of the file: a server holds it) proves no server
+		// is running on it; only the lock: opening the store would migrate
+		// (and compact) an older file that is about to be set aside.
+		unlock := func() error { return nil }
+		if exists {
+			if unlock, err = embedded.LockDir(dataDir); err != nil {
+				return err
+			}
 		}
 		suffix := ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
-		err = os.Rename(target, target+suffix)
-		// The log of writes the old file had not applied (after a crash)
-		// goes with it: replayed over the backup, it would mix the two.
-		if log := filepath.Join(dataDir, embedded.LogDirName); err == nil {
-			if _, serr := os.Stat(log); serr == nil {
-				err = os.Rename(log, log+suffix)
-			}
+		err = nil
+		if exists {
+			err = os.Rename(target, target+suffix)
+		}
+		if err == nil && hasLog {
+			err = os.Rename(log, log+suffix)
 		}
 		return errors.Join(err, unlock())
 	})

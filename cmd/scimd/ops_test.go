@@ -672,3 +672,104 @@ func TestCompactOffline(t *testing.T) {
 		t.Fatalf("after compact %d users (%v), want %d", p.Total, err, len(kept))
 	}
 }
+
+// copyFiles copies the regular files of from into to (made).
+func copyFiles(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestoreSetsTheLogAside restores a backup into a data directory whose
+// write-ahead log holds writes made after the backup (as a crash leaves
+// it): replayed over the backup, they would mix the two stores, so restore
+// sets the log aside — with the file it replaces, and also when the file
+// is gone and the log alone is left.
+func TestRestoreSetsTheLogAside(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := storagetest.NewUser(1), storagetest.NewUser(2)
+	if _, err := s.CreateUser(ctx, before, nil); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	f, err := os.Create(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Backup(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := s.CreateUser(ctx, after, nil); err != nil {
+		t.Fatal(err)
+	}
+	crashLog := filepath.Join(t.TempDir(), embedded.LogDirName)
+	copyFiles(t, filepath.Join(dir, embedded.LogDirName), crashLog) // (synced: the create was acknowledged)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The log as the crash left it, with the backup: the later user is
+	// replayed into it (what restore must prevent).
+	mixed := t.TempDir()
+	copyFiles(t, crashLog, filepath.Join(mixed, embedded.LogDirName))
+	b, _ := os.ReadFile(backup)
+	os.WriteFile(filepath.Join(mixed, embedded.FileName), b, 0o600)
+	if m, err := embedded.Open(mixed); err != nil {
+		t.Fatal(err)
+	} else {
+		_, err := m.GetUser(ctx, after.ID)
+		m.Close()
+		if err != nil {
+			t.Fatalf("the crash's log does not hold the later write (%v): the test proves nothing", err)
+		}
+	}
+
+	for _, fileLeft := range []bool{true, false} {
+		aside, _ := filepath.Glob(filepath.Join(dir, "*.before-restore-*")) // (the suffix is per second)
+		for _, a := range append(aside, filepath.Join(dir, embedded.LogDirName)) {
+			os.RemoveAll(a)
+		}
+		copyFiles(t, crashLog, filepath.Join(dir, embedded.LogDirName))
+		args := []string{"restore", "--in", backup, "--data-dir", dir}
+		if fileLeft {
+			args = append(args, "--force")
+		} else {
+			os.Remove(filepath.Join(dir, embedded.FileName))
+		}
+		if code, log := scimd(t, nil, args...); code != 0 {
+			t.Fatalf("restore (file left %v): exit %d: %s", fileLeft, code, log)
+		}
+		s, err := embedded.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, errBefore := s.GetUser(ctx, before.ID)
+		_, errAfter := s.GetUser(ctx, after.ID)
+		s.Close()
+		if errBefore != nil || !errors.Is(errAfter, storage.ErrNotFound) {
+			t.Fatalf("restored (file left %v): the user of before the backup: %v; of after: %v (want not found)", fileLeft, errBefore, errAfter)
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, embedded.LogDirName+".before-restore-*")); len(m) == 0 {
+			t.Fatalf("restore (file left %v) did not set the log aside", fileLeft)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func (s *Store) process(reqs []*request) {
 		answer(s.failed(fmt.Errorf("embedded: begin transaction: %w", err)))
 		return
 	}
-	b := newBatch(s, u)
+	b := s.newBatch(u)
 	for _, r := range reqs {
 		before := b.staged
 		r.err = safeExec(r.exec, b)
@@ -297,6 +297,10 @@ type writerTx struct {
 	// freeze, no apply since).
 	st *ovState
 	u  users
+	// b is the writer's batch (newBatch), kept with its maps whatever
+	// becomes of tx: what a batch left in it is never read again (newBatch
+	// clears it first).
+	b batch
 }
 
 // writerUsers returns the users of the writer's next batch, attached to
@@ -413,15 +417,36 @@ type ukey struct {
 	key  string
 }
 
-func newBatch(s *Store, u *users) *batch {
-	return &batch{
+// newBatch returns the writer's batch over u, empty. The writer keeps one
+// batch, and the two maps nearly every batch fills (users, pend), from
+// batch to batch: made anew they cost a single PATCH five allocations.
+// A map a large batch grew is dropped instead (clearing it would cost every
+// later batch a walk of its room).
+func (s *Store) newBatch(u *users) *batch {
+	b := &s.wtx.b
+	users, pend := b.users, b.pend
+	if len(users) > maxKeptMap {
+		users = nil
+	}
+	if len(pend) > maxKeptMap {
+		pend = nil
+	}
+	clear(users)
+	clear(pend)
+	*b = batch{
 		s:       s,
 		u:       u,
 		nextRow: -1,
 		pending: s.pending,
 		sorts:   sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},
+		users:   users,
+		pend:    pend,
 	}
+	return b
 }
+
+// maxKeptMap is the largest map of a batch that newBatch keeps for the next.
+const maxKeptMap = 256
 
 // finish stages what the batch as a whole changes: the user count, the
 // list of lagging groups and the trigram postings.

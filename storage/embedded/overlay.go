@@ -47,20 +47,28 @@ import (
 // leaves the log empty), so Open's migrations and loads see the file whole.
 //
 // A reader's view must be the state after some batch, with every batch
-// acknowledged before the read began: the file of its bbolt transaction, which
-// holds the writes up to the walApplied W of that transaction, under the
-// committed writes of the tables. The reader loads the overlay's state (its
-// tables and its applied number A) before the transaction begins, and the
-// committed number H once it has begun (committedOverlay), and sees the
-// tables' writes in (A, H]. A ≤ W: the applier publishes a state only after
-// its commit. W ≤ H: a write is applied only after it was committed. So the
-// tables' writes up to W are the file's values again, those after W newer
-// ones, and none is left out but those of tables made after the state was
-// loaded — which means that the state's active table was frozen whole, and
-// the view is the state after its last batch, or after W. Had H been loaded
-// before the state, an apply between the two would leave the file ahead of H
-// under tables cut at H: older values over part of a newer batch. The
-// writer's batches read the same way (with H their own sequence number).
+// acknowledged before the read began: the file of its bbolt transaction,
+// which holds the writes up to the walApplied W of that transaction, under
+// the committed writes of the overlay's tables. The reader loads the
+// overlay's state (its tables and its applied number A) before the
+// transaction begins, and again once it has begun; when the two differ (a
+// freeze or an apply in between) it ends the transaction and begins again
+// under the newer state (overlaidView). With one state throughout, at most the
+// state's frozen table was applied meanwhile (an apply beyond it needs a
+// freeze, which would have published a new state), so A ≤ W ≤ the frozen
+// table's last sequence number, and the file holds no write newer than the
+// state's tables. The reader then loads the committed number H
+// (committedOverlay: W ≤ H, a write is applied only after it was committed)
+// and sees the tables' writes in (A, H]: those up to W are the file's values
+// again, those after W are newer, and every committed write up to H is in the
+// file or a table of the state — or, if the writer froze the active table
+// after the check, in a newer table, which means that the state's tables end
+// with a whole batch: the view is the state after it. Without the second
+// load, tables frozen and applied after the state was loaded would be in the
+// file but not in the view, their writes under the older values of the
+// state's tables (TestReaderViewAcrossTwoApplies). The writer needs no
+// second load: it alone freezes, so only the state's frozen table can be
+// applied between its load and its transaction's begin.
 
 const (
 	// overlayFreezeBytes is the size of the active table at which the writer
@@ -108,9 +116,10 @@ func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool) {
 }
 
 // committedOverlay is the overlay of a reader over the file of its read
-// transaction: the committed writes of st's tables. st must have been
-// loaded (s.ov) before the transaction began, and committedOverlay must be
-// called once it has begun (see the package comment above).
+// transaction: the committed writes of st's tables. st must be the
+// overlay's state both before the transaction began and once it had
+// (overlaidView), and committedOverlay must be called after that (see the
+// package comment above).
 func (s *Store) committedOverlay(st *ovState) ovView {
 	high := s.committed.Load()
 	var o ovView
@@ -134,12 +143,32 @@ func (s *Store) readView(fn func(t *txBuckets) error) error {
 	return s.viewAt(s.ov.Load(), fn)
 }
 
-// viewAt is readView with the overlay's state st, loaded before the call.
+// viewAt is readView with st, the overlay's state loaded before the call.
 func (s *Store) viewAt(st *ovState, fn func(t *txBuckets) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		t := &txBuckets{tx: tx, ov: s.committedOverlay(st)}
-		return fn(t)
+	return s.overlaidView(st, func(tx *bolt.Tx, ov ovView) error {
+		return fn(&txBuckets{tx: tx, ov: ov})
 	})
+}
+
+// overlaidView runs fn in a read transaction of the file, with ov, the
+// overlay's committed writes not in that file. st is the overlay's state,
+// loaded before the call: when it is no longer the state once the
+// transaction has begun, overlaidView begins another under the newer one (see
+// the package comment).
+func (s *Store) overlaidView(st *ovState, fn func(tx *bolt.Tx, ov ovView) error) error {
+	for {
+		again := false
+		err := s.db.View(func(tx *bolt.Tx) error {
+			if cur := s.ov.Load(); cur != st {
+				st, again = cur, true
+				return nil
+			}
+			return fn(tx, s.committedOverlay(st))
+		})
+		if !again {
+			return err
+		}
+	}
 }
 
 // walWriter stages the writes of the writer's batch: into the active table

@@ -49,6 +49,39 @@ func TestReaderViewAcrossApply(t *testing.T) {
 	}
 }
 
+// TestReaderViewAcrossTwoApplies delays a reader between loading the
+// overlay's state and beginning its bbolt transaction while the table of
+// that state is frozen and applied, and the next one too: the file then
+// holds writes newer than any of the state's tables, which must not lay
+// their older values over them (the count of two users over three user
+// records).
+func TestReaderViewAcrossTwoApplies(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	if _, err := s.CreateUser(ctx, storagetest.NewUser(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	st := s.ov.Load() // readView's first step: the active table holds user 1
+	if _, err := s.CreateUser(ctx, storagetest.NewUser(2), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.catchUp(ctx); err != nil { // that table (users 1, 2) into the file
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, storagetest.NewUser(3), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.catchUp(ctx); err != nil { // the next one (user 3) too
+		t.Fatal(err)
+	}
+	if err := s.viewAt(st, consistentView); err != nil { // readView's second step
+		t.Fatal(err)
+	}
+	if err := s.userView(func(r *users) error { return consistentView(&r.txBuckets) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPanicRetryWhileApplying has a batch fail half-way (a panic) after
 // writes that make the overlay freeze and stall: the writer runs each write
 // again on its own, and must not do so inside the failed batch's read

@@ -362,11 +362,10 @@ func (s *Store) userView(fn func(r *users) error) error {
 	if s.shut.Load() {
 		return ErrClosed
 	}
-	st := s.ov.Load() // before the transaction begins (see committedOverlay)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.overlaidView(s.ov.Load(), func(tx *bolt.Tx, ov ovView) error {
 		r := readers.Get().(*users)
 		r.init(tx)
-		r.ov = s.committedOverlay(st)
+		r.ov = ov
 		r.clashFree = s.clashFree
 		err := fn(r)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it

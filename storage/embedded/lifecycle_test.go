@@ -15,6 +15,8 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/embedded/internal/overlay"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // createLoad runs n goroutines creating users (ids prefix-<g>-<i>) until
@@ -253,4 +255,33 @@ func TestLongReaderDuringStall(t *testing.T) {
 	if err := consistent(ctx, s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWaitAppliedFailing: the writer, stalled behind a frozen table, stops
+// waiting once its apply fails (the writes then fail, see stalled), rather
+// than wait for as long as the applier's retries fail (a disk that stays
+// full). The apply's failure is set by hand here: making the one apply the
+// writer waits for fail needs a commit that first remaps the file and then
+// passes MaxSize.
+func TestWaitAppliedFailing(t *testing.T) {
+	s := openTemp(t)
+	if _, err := s.CreateUser(t.Context(), storagetest.NewUser(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Freeze the active table without asking the applier: it stays frozen.
+	s.ovMu.Lock()
+	st := s.ov.Load()
+	s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+	s.ovMu.Unlock()
+	s.applyErr.Store(&writeFailure{err: storage.Unavailable(errors.New("disk full")), at: time.Now()})
+	done := make(chan struct{})
+	go func() { s.waitApplied(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second): // a hang guard, not a timing target
+		t.Error("waitApplied waits for an apply that failed")
+	}
+	s.applyErr.Store(nil)
+	s.applyReq <- struct{}{} // the apply, so that Close finds the store as it should
+	<-done
 }

@@ -302,11 +302,12 @@ func (s *Store) stalled() error {
 	return nil
 }
 
-// waitApplied waits until no table is frozen (the applier retries a failed
-// apply: the writer waits meanwhile, which bounds the overlay's memory) or
-// the store closes.
+// waitApplied waits until no table is frozen (the writer waits meanwhile,
+// which bounds the overlay's memory), the apply fails (the applier retries
+// it every second, and the writes fail meanwhile: see stalled) or the store
+// closes.
 func (s *Store) waitApplied() {
-	for s.ov.Load().frozen != nil {
+	for s.ov.Load().frozen != nil && s.applyErr.Load() == nil {
 		select {
 		case <-s.appliedSig:
 		case <-s.quit:

@@ -392,7 +392,8 @@ const crashMembersUsers = 2000
 // acknowledged group: the idle writer drains the lag between them, and a
 // ninth lagging group drains one inside a PATCH.
 func crashMembersChild(dir string) {
-	s, err := Open(dir)
+	// A small overlay: the kills land while the applier applies too.
+	s, err := OpenWithOptions(dir, Options{OverlayBytes: 64 << 10})
 	if err != nil {
 		fmt.Println("OPENERR", err)
 		os.Exit(2)

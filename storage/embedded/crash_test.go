@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
@@ -331,5 +334,47 @@ func TestReplaySkipsApplied(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	if got, err := s.GetUser(ctx, x.ID); err != nil || got.Title != "again" {
 		t.Fatalf("the user updated after the reopen: %+v, %v", got, err)
+	}
+}
+
+// TestOpenRefusesLogOfOlderFile puts the log of a store that did not close
+// (writes beyond the file's walApplied) next to a file of an older format,
+// which Open would migrate: the records are of the current format's buckets,
+// so Open must refuse rather than replay them into it or drop them, and leave
+// the file as it was.
+func TestOpenRefusesLogOfOlderFile(t *testing.T) {
+	src := t.TempDir()
+	s, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(t.Context(), storagetest.NewUser(1), nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(src, LogDirName), filepath.Join(dir, LogDirName)) // (synced: the create was acknowledged)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	updateFile(t, dir, func(tx *bolt.Tx) error {
+		for _, n := range [][]byte{bucketMeta, bucketUsers, bucketGroups, bucketApps, bucketTokens, bucketEvents} {
+			if _, err := tx.CreateBucket(n); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV1))
+	})
+	before, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil {
+		s.Close()
+		t.Fatal("Open replayed a log into a file of format 1")
+	} else if !strings.Contains(err.Error(), "a log of another file") {
+		t.Errorf("Open's error %q does not say that the log is another file's", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, FileName)); !bytes.Equal(after, before) {
+		t.Error("the refused Open changed the file")
 	}
 }

@@ -192,7 +192,13 @@ func memberKey(id string) []byte { return pairPrefix(id) }
 // memberCount returns the number of membership changes of the user that
 // userGroups holds (see memberChanges).
 func (r *users) memberCount(id string) int64 {
-	return decodeVersion(r.groups().Get(memberKey(id)))
+	var kb keyBuf // (memberKey's bytes, on the stack: Get keeps no key)
+	k := kb[:0]
+	if 2+len(id) > len(kb) {
+		k = nil
+	}
+	k = binary.BigEndian.AppendUint16(k, uint16(len(id)))
+	return decodeVersion(r.groups().Get(append(k, id...)))
 }
 
 // putRecord stores rec, the record of user id (encodeUserRecord), as the

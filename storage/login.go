@@ -17,21 +17,26 @@ type LoginID struct {
 //
 // Login identifiers form one key space: no two users may hold the same key,
 // whichever fields it comes from (see Store).
-func LoginIDs(u *schemas.User) []LoginID {
+func LoginIDs(u *schemas.User) []LoginID { return AppendLoginIDs(nil, u) }
+
+// AppendLoginIDs appends the login identifiers of u (as LoginIDs lists them)
+// to dst, for callers that keep them in an array of their own (a user has at
+// most three).
+func AppendLoginIDs(dst []LoginID, u *schemas.User) []LoginID {
 	if u == nil {
-		return nil
+		return dst
 	}
-	var ids []LoginID
+	from := len(dst)
 	add := func(field, key string) {
 		if key == "" {
 			return
 		}
-		for _, l := range ids {
+		for _, l := range dst[from:] {
 			if l.Key == key {
 				return
 			}
 		}
-		ids = append(ids, LoginID{field, key})
+		dst = append(dst, LoginID{field, key})
 	}
 	add(FieldUserName, schemas.Fold(u.UserName))
 	if e, ok := u.PrimaryEmail(); ok {
@@ -40,7 +45,7 @@ func LoginIDs(u *schemas.User) []LoginID {
 	if p, ok := u.PrimaryPhone(); ok {
 		add(FieldPhoneNumber, p.Value)
 	}
-	return ids
+	return dst
 }
 
 // AddedLoginIDs returns the identifiers of cur whose keys are not in prev: for

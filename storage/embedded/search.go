@@ -145,13 +145,19 @@ var statusCodes = map[string]byte{
 
 const statusOther = 0
 
-// statusKey is the posting key of a status.
+// statusKeys are the posting keys of the status codes, by code.
+var statusKeys = [...]string{"\xff\xff\x00\xfe", "\xff\xff\x01\xfe", "\xff\xff\x02\xfe", "\xff\xff\x03\xfe"}
+
+// statusKey is the posting key of a status (the status folded into a stack
+// buffer and the key taken from statusKeys: a write's postings allocate no
+// string for it).
 func statusKey(status string) string {
-	code, ok := statusCodes[schemas.Fold(status)]
+	var buf [32]byte
+	code, ok := statusCodes[string(schemas.AppendFold(buf[:0], status))]
 	if !ok {
 		code = statusOther
 	}
-	return string([]byte{0xff, 0xff, code, 0xfe})
+	return statusKeys[code]
 }
 
 // prefixKey is the posting key of a prefix (one to three bytes) of a folded
@@ -292,7 +298,12 @@ func encodeSearchRecord(u *schemas.User) []byte {
 // encodeSearchRecordN is encodeSearchRecord, with the length of the record
 // before its times: the id and the values u's postings are made of.
 func encodeSearchRecordN(u *schemas.User) (rec []byte, values int) {
-	w := &wbuf{b: make([]byte, 0, 128)}
+	return appendSearchRecordN(make([]byte, 0, 128), u)
+}
+
+// appendSearchRecordN is encodeSearchRecordN appending the record to dst.
+func appendSearchRecordN(dst []byte, u *schemas.User) (rec []byte, values int) {
+	w := &wbuf{b: dst}
 	for _, s := range []string{u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Name.GivenName, u.Name.FamilyName} {
 		w.str(s)
 	}

@@ -64,18 +64,24 @@ var sortIndexes, sortIndexByCanonical = func() ([]*sortIndex, map[string]*sortIn
 // sortKeysOf returns the sort keys of u, sharing one array (each key is
 // capped: appending to one copies it).
 func sortKeysOf(u *schemas.User) (k sortKeys) {
-	buf := make([]byte, 0, 128)
+	k, _ = appendSortKeys(make([]byte, 0, 128), u)
+	return k
+}
+
+// appendSortKeys is sortKeysOf appending the keys to buf (which it returns
+// grown).
+func appendSortKeys(buf []byte, u *schemas.User) (k sortKeys, _ []byte) {
+	from := len(buf)
 	var ends [len(sortPaths)]int
 	for i, ix := range sortIndexes {
 		buf = ix.appendKey(buf, u)
 		ends[i] = len(buf)
 	}
-	from := 0
 	for i, to := range ends {
 		k[i] = buf[from:to:to]
 		from = to
 	}
-	return k
+	return k, buf
 }
 
 // sortIndexFor returns the index that orders a listing by k, if any.
@@ -99,23 +105,24 @@ func (ix *sortIndex) appendKey(k []byte, u *schemas.User) []byte {
 		k[len(k)-1] = 1
 		switch v.Kind {
 		case schemas.KindString:
-			s := v.Str
-			if !schemas.SortCaseExact(&ix.path) {
-				s = schemas.Fold(s)
+			if schemas.SortCaseExact(&ix.path) {
+				k = escapeSortBytes(k, v.Str)
+			} else {
+				var buf [64]byte // folded here, not into a new string
+				k = escapeSortBytes(k, schemas.AppendFold(buf[:0], v.Str))
 			}
-			k = escapeSortBytes(k, s)
 		case schemas.KindTime:
 			var b [12]byte
 			binary.BigEndian.PutUint64(b[:], uint64(v.Time.Unix())^(1<<63))
 			binary.BigEndian.PutUint32(b[8:], uint32(v.Time.Nanosecond()))
-			k = escapeSortBytes(k, string(b[:]))
+			k = escapeSortBytes(k, b[:])
 		}
 	}
 	return append(k, 0, 0)
 }
 
 // escapeSortBytes appends s with every 0x00 written as 00 ff.
-func escapeSortBytes(k []byte, s string) []byte {
+func escapeSortBytes[S string | []byte](k []byte, s S) []byte {
 	k = slices.Grow(k, len(s)+2) // + the terminator
 	for i := 0; i < len(s); i++ {
 		k = append(k, s[i])

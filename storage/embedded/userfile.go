@@ -584,17 +584,20 @@ var (
 )
 
 // emailKeys returns the folded email values of u, each once.
-func emailKeys(u *schemas.User) []string {
+func emailKeys(u *schemas.User) []string { return appendEmailKeys(nil, u) }
+
+// appendEmailKeys appends the email keys of u (see emailKeys) to dst.
+func appendEmailKeys(dst []string, u *schemas.User) []string {
 	if u == nil {
-		return nil
+		return dst
 	}
-	var out []string
+	from := len(dst)
 	for _, e := range u.Emails {
-		if k := schemas.Fold(e.Value); k != "" && !slices.Contains(out, k) {
-			out = append(out, k)
+		if k := schemas.Fold(e.Value); k != "" && !slices.Contains(dst[from:], k) {
+			dst = append(dst, k)
 		}
 	}
-	return out
+	return dst
 }
 
 // moveEmails updates ix.emails for user id, whose folded email values (see

@@ -65,6 +65,7 @@ func (s *Store) audited(ctx context.Context, e *schemas.Event, change func(b *ba
 type stagedEvent struct {
 	key, enc      []byte
 	target, actor string
+	keyArr        [12 + 36]byte // room for key: a time and a UUID
 }
 
 // newStagedEvent encodes e; a nil e gives a nil *stagedEvent, which putEvent ignores.
@@ -76,7 +77,10 @@ func newStagedEvent(e *schemas.Event) (*stagedEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: event %s: encode: %w", e.ID, err)
 	}
-	return &stagedEvent{key: eventKey(e.Time, e.ID), enc: enc, target: e.TargetID, actor: e.ActorID}, nil
+	ev := &stagedEvent{enc: enc, target: e.TargetID, actor: e.ActorID}
+	timeKey(ev.keyArr[:], e.Time)
+	ev.key = append(ev.keyArr[:12:12+36], e.ID...) // in keyArr unless the id is longer
+	return ev, nil
 }
 
 // putEvent stages an audit event in the batch, so that it commits in the same

@@ -266,35 +266,50 @@ func update[T any](ctx context.Context, s *Store, k recordKind[T], id string, if
 		return b.putEvent(ev)
 	})
 	if err == errRetry { // contended: run fn again inside the writer, on the newest version
-		err = s.submit(func(b *batch) error {
-			old, ok := k.lookup(b, id)
-			if !ok {
-				return storage.ErrNotFound
-			}
-			if ifVersion != 0 && k.version(old) != ifVersion {
-				return storage.ErrVersionMismatch
-			}
-			v := k.clone(old)
-			oldImg := k.imageOf(nil, old)
-			if err := fn(v); err != nil {
-				return err
-			}
-			k.stamp(v, id, k.version(old)+1)
-			var enc []byte
-			if enc, stored, err = k.encode(v); err != nil {
-				return fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
-			}
-			ev, err := auditEvent(audit, old, stored)
-			if err != nil {
-				return err
-			}
-			if err := k.put(b, stored, enc, oldImg, k.imageOf(oldImg, stored)); err != nil {
-				return err
-			}
-			return b.putEvent(ev)
-		})
+		return updateInWriter(s, k, id, ifVersion, fn, audit)
 	}
 	if err != nil {
+		return none, err
+	}
+	return k.returned(stored), nil
+}
+
+// updateInWriter is update's second attempt, when the version it read was
+// replaced before its turn: fn runs inside the writer, on the version the
+// batch sees. (A function of its own: were its closure in update, the
+// variables it sets would be allocated apart on every update.)
+func updateInWriter[T any](s *Store, k recordKind[T], id string, ifVersion int64, fn func(T) error, audit storage.Audit[T]) (T, error) {
+	var stored T
+	err := s.submit(func(b *batch) error {
+		old, ok := k.lookup(b, id)
+		if !ok {
+			return storage.ErrNotFound
+		}
+		if ifVersion != 0 && k.version(old) != ifVersion {
+			return storage.ErrVersionMismatch
+		}
+		v := k.clone(old)
+		oldImg := k.imageOf(nil, old)
+		if err := fn(v); err != nil {
+			return err
+		}
+		k.stamp(v, id, k.version(old)+1)
+		enc, st, err := k.encode(v)
+		if err != nil {
+			return fmt.Errorf("embedded: update %s %s: encode: %w", k.noun, id, err)
+		}
+		ev, err := auditEvent(audit, old, st)
+		if err != nil {
+			return err
+		}
+		if err := k.put(b, st, enc, oldImg, k.imageOf(oldImg, st)); err != nil {
+			return err
+		}
+		stored = st
+		return b.putEvent(ev)
+	})
+	if err != nil {
+		var none T
 		return none, err
 	}
 	return k.returned(stored), nil

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,6 +35,9 @@ const (
 var errRetry = errors.New("embedded: retry")
 
 // request is one write, executed by the writer goroutine inside a batch.
+// Requests are reused (requests): the writer answers each exactly once, by
+// a send on done (buffered: it never blocks), and wait returns it to the
+// pool once it has received the answer, after which nothing holds it.
 type request struct {
 	// exec checks the write against the batch's view of the state and stages it.
 	// It must return any domain error (conflict, not found, retry) before
@@ -41,6 +45,19 @@ type request struct {
 	exec func(b *batch) error
 	err  error
 	done chan struct{}
+}
+
+// requests holds the requests answered and waited for: a write allocates
+// neither the request nor its channel.
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// answer answers r (once: the writer then no longer touches it).
+func (r *request) answer() { r.done <- struct{}{} }
+
+// release returns r, answered and its answer read, to requests.
+func (r *request) release() {
+	r.exec, r.err = nil, nil
+	requests.Put(r)
 }
 
 // submit queues a write and waits until it is committed (or failed). It does
@@ -56,11 +73,13 @@ func (s *Store) submit(exec func(b *batch) error) error {
 
 // enqueue queues a write without waiting for it (see wait).
 func (s *Store) enqueue(exec func(b *batch) error) (*request, error) {
-	r := &request{exec: exec, done: make(chan struct{})}
+	r := requests.Get().(*request)
+	r.exec = exec
 	select {
 	case s.reqs <- r:
 		return r, nil
 	case <-s.quit:
+		r.release()
 		return nil, ErrClosed
 	}
 }
@@ -69,16 +88,17 @@ func (s *Store) enqueue(exec func(b *batch) error) (*request, error) {
 func (s *Store) wait(r *request) error {
 	select {
 	case <-r.done:
-		return r.err
 	case <-s.stopped:
 		// The writer answers everything it takes before it stops.
 		select {
 		case <-r.done:
-			return r.err
 		default:
-			return ErrClosed
+			return ErrClosed // r stays queued, unanswered: not reused
 		}
 	}
+	err := r.err
+	r.release()
+	return err
 }
 
 // run is the writer goroutine: it takes every queued write, executes them as
@@ -132,7 +152,7 @@ func (s *Store) run() {
 		select {
 		case <-s.quit:
 			first.err = ErrClosed
-			close(first.done)
+			first.answer()
 			return
 		default:
 		}
@@ -206,7 +226,7 @@ func (s *Store) process(reqs []*request) {
 			if err != nil {
 				r.err = err
 			}
-			close(r.done)
+			r.answer()
 		}
 	}
 	if err := s.stalled(); err != nil {

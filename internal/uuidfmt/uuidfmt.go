@@ -24,7 +24,7 @@ func Format(u [16]byte) string {
 
 // Parse returns the 16 bytes of s when s is in the canonical form, so that
 // Format(u) == s; any other string (upper-case hex included) is not ok.
-func Parse(s string) (u [16]byte, ok bool) {
+func Parse[S string | []byte](s S) (u [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}

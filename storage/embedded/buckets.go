@@ -108,6 +108,23 @@ type txBuckets struct {
 	open [numFileBuckets]kvBucket
 }
 
+// scratch returns an empty buffer with room for n bytes, for a key (and a
+// value) built to be passed to one Put or Delete of t's buckets and kept by
+// no one after it: in the writer's batch the writer's own, which the next
+// call reuses (the overlay and the log copy what Put and Delete are given);
+// else a new one (bbolt's Put keeps its arguments until its transaction
+// ends). Longer contents grow out of it, as append does.
+func (t *txBuckets) scratch(n int) []byte {
+	w := t.w
+	if w == nil {
+		return make([]byte, 0, n)
+	}
+	if cap(w.scratch) < n {
+		w.scratch = make([]byte, 0, max(n, 256))
+	}
+	return w.scratch[:0]
+}
+
 // bucket returns the bucket, or nil when the file has none.
 func (t *txBuckets) bucket(i fileBucket) *kvBucket {
 	if b := &t.open[i]; b.t != nil {

@@ -133,7 +133,8 @@ func indexEvent(t *txBuckets, key []byte, target, actor string, put bool) error 
 		if !indexed(ix.id) {
 			continue
 		}
-		bk, k := t.bucket(fbEventIndex), ixEntry(ix.kind, ix.id, key)
+		bk := t.bucket(fbEventIndex)
+		k := appendIxEntry(bk.scratch(ixEntrySize(ix.id, key)), ix.kind, ix.id, key)
 		var err error
 		if put {
 			err = bk.Put(k, present)
@@ -158,7 +159,7 @@ func ixPrefix(kind byte, id string) []byte {
 func ixID(id string) string { return string(appendIxID(nil, id)) }
 
 // appendIxID appends ixID(id) to b.
-func appendIxID(b []byte, id string) []byte {
+func appendIxID[S string | []byte](b []byte, id S) []byte {
 	if u, ok := uuidfmt.Parse(id); ok {
 		return append(append(b, 1), u[:]...)
 	}
@@ -169,12 +170,22 @@ func appendIxID(b []byte, id string) []byte {
 // the kind: the kind, then pairKey(ixID(id), the key's time and ixID(event
 // id)), built in one allocation.
 func ixEntry(kind byte, id string, key []byte) []byte {
-	k := make([]byte, 3, 3+1+max(16, len(id))+12+1+max(16, len(key)-12))
-	k[0] = kind
+	return appendIxEntry(make([]byte, 0, ixEntrySize(id, key)), kind, id, key)
+}
+
+// ixEntrySize is room enough for ixEntry(·, id, key).
+func ixEntrySize(id string, key []byte) int {
+	return 3 + 1 + max(16, len(id)) + 12 + 1 + max(16, len(key)-12)
+}
+
+// appendIxEntry appends ixEntry(kind, id, key) to k.
+func appendIxEntry(k []byte, kind byte, id string, key []byte) []byte {
+	at := len(k)
+	k = append(k, kind, 0, 0)
 	k = appendIxID(k, id)
-	binary.BigEndian.PutUint16(k[1:], uint16(len(k)-3))
+	binary.BigEndian.PutUint16(k[at+1:], uint16(len(k)-at-3))
 	k = append(k, key[:12]...)
-	return appendIxID(k, string(key[12:]))
+	return appendIxID(k, key[12:])
 }
 
 // entryEventKey is the event key (see eventKey) of the part of an index key

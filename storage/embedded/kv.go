@@ -53,6 +53,9 @@ func (k *kvBucket) Get(key []byte) []byte {
 	return nil
 }
 
+// scratch is t.scratch of k's transaction.
+func (k *kvBucket) scratch(n int) []byte { return k.t.scratch(n) }
+
 // Put sets key to value (value must not be nil).
 func (k *kvBucket) Put(key, value []byte) error {
 	if w := k.t.w; w != nil {

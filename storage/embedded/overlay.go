@@ -177,6 +177,8 @@ type walWriter struct {
 	table *overlay.Table
 	seq   uint64
 	rec   []byte // the batch's log record (see putOp)
+	// scratch is the room txBuckets.scratch hands out.
+	scratch []byte
 }
 
 // Log record: the batch's writes in order, each a bucket byte, an op byte

@@ -23,9 +23,11 @@ import (
 // pairKey is the key of a pair (a, b) in the membership and assignment
 // buckets: a's length (2 bytes, big-endian), a, then b. All pairs of one a are
 // therefore adjacent and sorted by b, whatever bytes the ids hold.
-func pairKey(a, b string) []byte {
-	k := make([]byte, 2, 2+len(a)+len(b))
-	binary.BigEndian.PutUint16(k, uint16(len(a)))
+func pairKey(a, b string) []byte { return appendPairKey(make([]byte, 0, 2+len(a)+len(b)), a, b) }
+
+// appendPairKey appends pairKey(a, b) to k.
+func appendPairKey(k []byte, a, b string) []byte {
+	k = binary.BigEndian.AppendUint16(k, uint16(len(a)))
 	k = append(k, a...)
 	return append(k, b...)
 }
@@ -192,13 +194,8 @@ func memberKey(id string) []byte { return pairPrefix(id) }
 // memberCount returns the number of membership changes of the user that
 // userGroups holds (see memberChanges).
 func (r *users) memberCount(id string) int64 {
-	var kb keyBuf // (memberKey's bytes, on the stack: Get keeps no key)
-	k := kb[:0]
-	if 2+len(id) > len(kb) {
-		k = nil
-	}
-	k = binary.BigEndian.AppendUint16(k, uint16(len(id)))
-	return decodeVersion(r.groups().Get(append(k, id...)))
+	var kb keyBuf // memberKey(id), for Get only
+	return decodeVersion(r.groups().Get(appendPairKey(kb[:0], id, "")))
 }
 
 // putRecord stores rec, the record of user id (encodeUserRecord), as the
@@ -214,7 +211,8 @@ func (r *users) putRecord(id string, v int64, rec []byte, isNew bool) error {
 		v -= r.memberCount(id)
 	}
 	setRecordVersion(rec, v)
-	return r.recs().Put([]byte(id), rec)
+	recs := r.recs()
+	return recs.Put(append(recs.scratch(len(id)), id...), rec)
 }
 
 // get decodes the user, or returns nil when it does not exist.
@@ -603,16 +601,17 @@ func appendEmailKeys(dst []string, u *schemas.User) []string {
 // moveEmails updates ix.emails for user id, whose folded email values (see
 // emailKeys) change from ok to nk.
 func (r *users) moveEmails(id string, ok, nk []string) error {
+	bk := r.emails()
 	for _, k := range ok {
 		if !slices.Contains(nk, k) {
-			if err := r.emails().Delete(pairKey(k, id)); err != nil {
+			if err := bk.Delete(appendPairKey(bk.scratch(2+len(k)+len(id)), k, id)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, k := range nk {
 		if !slices.Contains(ok, k) {
-			if err := r.emails().Put(pairKey(k, id), present); err != nil {
+			if err := bk.Put(appendPairKey(bk.scratch(2+len(k)+len(id)), k, id), present); err != nil {
 				return err
 			}
 		}

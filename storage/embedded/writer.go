@@ -518,12 +518,13 @@ func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 	}
 	if ix := b.u.ix(kind); ix != nil {
 		if oldKey != "" && b.owner(kind, oldKey) == id {
-			if err := ix.Delete([]byte(oldKey)); err != nil {
+			if err := ix.Delete(append(ix.scratch(len(oldKey)), oldKey...)); err != nil {
 				return err
 			}
 		}
 		if newKey != "" {
-			return ix.Put([]byte(newKey), []byte(id))
+			kv := append(append(ix.scratch(len(newKey)+len(id)), newKey...), id...)
+			return ix.Put(kv[:len(newKey)], kv[len(newKey):])
 		}
 		return nil
 	}
@@ -586,7 +587,10 @@ func (b *batch) checkUser(id string, old, nu *userImage) error {
 	if old != nil {
 		had = old.logins
 	}
-	for _, l := range storage.AddedLoginIDs(had, nu.logins) {
+	for _, l := range nu.logins {
+		if holdsLogin(had, l.Key) {
+			continue
+		}
 		if o := b.owner(kLogin, l.Key); o != "" && o != id {
 			return storage.Conflict(l.Field)
 		}
@@ -670,17 +674,33 @@ func (b *batch) moveUserKeys(id string, old, nu *userImage) error {
 			return err
 		}
 	}
-	for _, l := range storage.AddedLoginIDs(nl, ol) {
+	for _, l := range ol { // the keys given up (as storage.AddedLoginIDs(nl, ol), without a list)
+		if holdsLogin(nl, l.Key) {
+			continue
+		}
 		if err := b.move(kLogin, id, l.Key, ""); err != nil {
 			return err
 		}
 	}
-	for _, l := range storage.AddedLoginIDs(ol, nl) {
+	for _, l := range nl { // the keys claimed
+		if holdsLogin(ol, l.Key) {
+			continue
+		}
 		if err := b.move(kLogin, id, "", l.Key); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// holdsLogin reports whether ids hold the login key.
+func holdsLogin(ids []storage.LoginID, key string) bool {
+	for _, l := range ids {
+		if l.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // deleteUser stages the removal of the user (which exists), whose image is

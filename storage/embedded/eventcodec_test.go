@@ -133,13 +133,13 @@ func TestIxEntry(t *testing.T) {
 		for _, ev := range []string{"5d0f6a2e-8b1c-4e3a-9f2d-1c2b3a4d5e6f", "legacy-event-id"} {
 			key := eventKey(at, ev)
 			want := append([]byte{ixActor}, pairKey(ixID(id), string(key[:12])+ixID(ev))...)
-			got := ixEntry(ixActor, id, key)
+			got := appendIxEntry(nil, ixActor, id, key)
 			if string(got) != string(want) {
-				t.Errorf("ixEntry(%q, %q) = %x, want %x", id, ev, got, want)
+				t.Errorf("appendIxEntry(%q, %q) = %x, want %x", id, ev, got, want)
 			}
 			back, ok := entryEventKey(got[len(ixPrefix(ixActor, id)):])
 			if !ok || string(back) != string(key) {
-				t.Errorf("entryEventKey of ixEntry(%q, %q) = %q, %v; want %q", id, ev, back, ok, key)
+				t.Errorf("entryEventKey of appendIxEntry(%q, %q) = %q, %v; want %q", id, ev, back, ok, key)
 			}
 		}
 	}

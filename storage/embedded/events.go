@@ -99,7 +99,7 @@ func (b *batch) putEvent(ev *stagedEvent) error {
 // The index of events by target and by actor: one bucket (since format 7;
 // before, a bucket each, ix.eventTarget and ix.eventActor), whose keys are
 // a kind (ixTarget, ixActor) then pairKey(ixID(id), the event's time and
-// ixID(event id)) → present (see ixEntry), changed in the same transaction
+// ixID(event id)) → present (see appendIxEntry), changed in the same transaction
 // as the events, so that listing one user's events walks only theirs. An
 // empty id is not indexed (an empty filter selects every event). One bucket
 // rather than two: an audited write puts an entry of each kind, and each
@@ -166,19 +166,14 @@ func appendIxID[S string | []byte](b []byte, id S) []byte {
 	return append(append(b, 0), id...)
 }
 
-// ixEntry is the key of the event stored under key in the index of id of
-// the kind: the kind, then pairKey(ixID(id), the key's time and ixID(event
-// id)), built in one allocation.
-func ixEntry(kind byte, id string, key []byte) []byte {
-	return appendIxEntry(make([]byte, 0, ixEntrySize(id, key)), kind, id, key)
-}
-
-// ixEntrySize is room enough for ixEntry(·, id, key).
+// ixEntrySize is room enough for appendIxEntry's entry of (id, key).
 func ixEntrySize(id string, key []byte) int {
 	return 3 + 1 + max(16, len(id)) + 12 + 1 + max(16, len(key)-12)
 }
 
-// appendIxEntry appends ixEntry(kind, id, key) to k.
+// appendIxEntry appends to k the key of the event stored under key in the
+// index of id of the kind: the kind, then pairKey(ixID(id), the key's time
+// and ixID(event id)).
 func appendIxEntry(k []byte, kind byte, id string, key []byte) []byte {
 	at := len(k)
 	k = append(k, kind, 0, 0)
@@ -189,7 +184,7 @@ func appendIxEntry(k []byte, kind byte, id string, key []byte) []byte {
 }
 
 // entryEventKey is the event key (see eventKey) of the part of an index key
-// after its id's prefix; ok is false for a key ixEntry never writes.
+// after its id's prefix; ok is false for a key appendIxEntry never writes.
 func entryEventKey(rest []byte) (key []byte, ok bool) {
 	if len(rest) < 13 {
 		return nil, false

@@ -269,51 +269,55 @@ func cmpNode(n *node, kp uint64, b uint8, key []byte, end bool) int {
 }
 
 // search returns the last node before (b, key) (before the end of bucket b with end), or
-// the head if there is none. With prev it records the last node before the target at
-// every level (the writer's insertion points).
-func (t *Table) search(kp uint64, b uint8, key []byte, end bool, prev *[maxHeight]*node) *node {
-	x := &t.head
+// the head if there is none, and the node after it at level 0 as the search saw it (nil at
+// the end). With prev it records the last node before the target at every level (the
+// writer's insertion points). A reader must use that successor, not load the link again:
+// a node the writer inserts meanwhile after the returned one lies before (b, key).
+func (t *Table) search(kp uint64, b uint8, key []byte, end bool, prev *[maxHeight]*node) (x, next *node) {
+	x = &t.head
 	for i := int(t.height.Load()) - 1; i >= 0; i-- {
 		for {
-			nx := x.link(i).Load()
-			if nx == nil || cmpNode(nx, kp, b, key, end) >= 0 {
+			next = x.link(i).Load()
+			if next == nil || cmpNode(next, kp, b, key, end) >= 0 {
 				break
 			}
-			x = nx
+			x = next
 		}
 		if prev != nil {
 			prev[i] = x
 		}
 	}
-	return x
+	return x, next
 }
 
 // findGE returns the first node at or after (b, key) — the newest version of key if the
 // table has key — or nil.
 func (t *Table) findGE(b uint8, key []byte) *node {
-	return t.search(prefix(b, key), b, key, false, nil).next()
+	_, next := t.search(prefix(b, key), b, key, false, nil)
+	return next
 }
 
 // findGT returns the first node after every version of (b, key), or nil.
 func (t *Table) findGT(b uint8, key []byte) *node {
 	kp := prefix(b, key)
 	x := &t.head
+	var next *node
 	for i := int(t.height.Load()) - 1; i >= 0; i-- {
 		for {
-			nx := x.link(i).Load()
-			if nx == nil || cmpNode(nx, kp, b, key, false) > 0 {
+			next = x.link(i).Load()
+			if next == nil || cmpNode(next, kp, b, key, false) > 0 {
 				break
 			}
-			x = nx
+			x = next
 		}
 	}
-	return x.next()
+	return next
 }
 
 // findLT returns the last node before (b, key) (before the end of bucket b with end), or
 // nil if there is none.
 func (t *Table) findLT(b uint8, key []byte, end bool) *node {
-	x := t.search(prefix(b, key), b, key, end, nil)
+	x, _ := t.search(prefix(b, key), b, key, end, nil)
 	if x == &t.head {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scimd/scimd/internal/testfs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -673,27 +674,6 @@ func TestCompactOffline(t *testing.T) {
 	}
 }
 
-// copyFiles copies the regular files of from into to (made).
-func copyFiles(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(from, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestRestoreSetsTheLogAside restores a backup into a data directory whose
 // write-ahead log holds writes made after the backup (as a crash leaves
 // it): replayed over the backup, they would mix the two stores, so restore
@@ -723,14 +703,14 @@ func TestRestoreSetsTheLogAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	crashLog := filepath.Join(t.TempDir(), embedded.LogDirName)
-	copyFiles(t, filepath.Join(dir, embedded.LogDirName), crashLog) // (synced: the create was acknowledged)
+	testfs.CopyDir(t, filepath.Join(dir, embedded.LogDirName), crashLog) // (synced: the create was acknowledged)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// The log as the crash left it, with the backup: the later user is
 	// replayed into it (what restore must prevent).
 	mixed := t.TempDir()
-	copyFiles(t, crashLog, filepath.Join(mixed, embedded.LogDirName))
+	testfs.CopyDir(t, crashLog, filepath.Join(mixed, embedded.LogDirName))
 	b, _ := os.ReadFile(backup)
 	os.WriteFile(filepath.Join(mixed, embedded.FileName), b, 0o600)
 	if m, err := embedded.Open(mixed); err != nil {
@@ -748,7 +728,7 @@ func TestRestoreSetsTheLogAside(t *testing.T) {
 		for _, a := range append(aside, filepath.Join(dir, embedded.LogDirName)) {
 			os.RemoveAll(a)
 		}
-		copyFiles(t, crashLog, filepath.Join(dir, embedded.LogDirName))
+		testfs.CopyDir(t, crashLog, filepath.Join(dir, embedded.LogDirName))
 		args := []string{"restore", "--in", backup, "--data-dir", dir}
 		if fileLeft {
 			args = append(args, "--force")

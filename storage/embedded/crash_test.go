@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/scimd/scimd/internal/testfs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,32 +126,11 @@ func TestCrashWhileApplying(t *testing.T) {
 	dir := t.TempDir()
 	acked := map[string]int{} // lane → its last acknowledged step
 	for round := range 3 {
-		cmd, r := startChild(t, crashOverlayDirEnv+"="+dir)
-		n, killed := 0, false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				break // EOF, or a partial last line: not an acknowledgement
-			}
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 3 && f[0] == "ACK":
-				step, _ := strconv.Atoi(f[2])
-				acked[f[1]] = step
-				n++
-			case len(f) > 0 && (f[0] == "ERR" || f[0] == "OPENERR"):
-				t.Fatalf("round %d: child: %s", round, line)
-			}
-			// Each round kills at another point of the apply cycle.
-			if n == 300+97*round && !killed {
-				cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-		}
-		cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: child ended after %d acknowledgements without being killed", round, n)
-		}
+		// Each round kills at another point of the apply cycle.
+		killChildAt(t, crashOverlayDirEnv+"="+dir, 300+97*round, func(f []string) {
+			step, _ := strconv.Atoi(f[1])
+			acked[f[0]] = step
+		})
 	}
 	s, err := Open(dir)
 	if err != nil {
@@ -253,27 +232,6 @@ func consistent(ctx context.Context, s *Store) error {
 	return s.readView(consistentView)
 }
 
-// copyDir copies the regular files of from into to (made).
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(from, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestReplaySkipsApplied makes the state a crash leaves between the
 // apply's bbolt commit and the log's release: the file holds every write
 // (walApplied at the last), and the log still holds records of older
@@ -293,7 +251,7 @@ func TestReplaySkipsApplied(t *testing.T) {
 		}
 	}
 	logCopy := filepath.Join(t.TempDir(), LogDirName)
-	copyDir(t, filepath.Join(dir, LogDirName), logCopy) // (synced: the creates were acknowledged)
+	testfs.CopyDir(t, filepath.Join(dir, LogDirName), logCopy) // (synced: the creates were acknowledged)
 	if _, err := s.UpdateUser(ctx, x.ID, 0, func(u *schemas.User) error { u.Title = "later"; return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +264,7 @@ func TestReplaySkipsApplied(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, LogDirName)); err != nil {
 		t.Fatal(err)
 	}
-	copyDir(t, logCopy, filepath.Join(dir, LogDirName))
+	testfs.CopyDir(t, logCopy, filepath.Join(dir, LogDirName))
 	if s, err = Open(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +310,7 @@ func TestOpenRefusesLogOfOlderFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	copyDir(t, filepath.Join(src, LogDirName), filepath.Join(dir, LogDirName)) // (synced: the create was acknowledged)
+	testfs.CopyDir(t, filepath.Join(src, LogDirName), filepath.Join(dir, LogDirName)) // (synced: the create was acknowledged)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

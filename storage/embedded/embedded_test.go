@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -595,6 +594,39 @@ func startChild(t *testing.T, env string) (*exec.Cmd, *bufio.Reader) {
 	return cmd, bufio.NewReader(out)
 }
 
+// killChildAt runs the test binary as a crash child with env and SIGKILLs
+// it once it has acknowledged killAt writes: it calls ack with the fields
+// after "ACK" of each whole acknowledgement line (a partial last line is
+// not one), and fails the test on a child's ERR or OPENERR line, or when
+// the child ends before the kill.
+func killChildAt(t *testing.T, env string, killAt int, ack func(fields []string)) {
+	t.Helper()
+	cmd, r := startChild(t, env)
+	n, killed := 0, false
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			break // EOF, or a partial last line: not an acknowledgement
+		}
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 1 && f[0] == "ACK":
+			ack(f[1:])
+			n++
+		case len(f) > 0 && (f[0] == "ERR" || f[0] == "OPENERR"):
+			t.Fatalf("child: %s", line)
+		}
+		if n == killAt && !killed {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatalf("the child ended after %d acknowledgements without being killed", n)
+	}
+}
+
 // TestCrashDurability kills a writing child process with SIGKILL and checks
 // that every create it acknowledged survives, intact, and that the store opens.
 func TestCrashDurability(t *testing.T) {
@@ -603,35 +635,8 @@ func TestCrashDurability(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var acked []string
-	for round := range 3 {
-		cmd, r := startChild(t, crashDirEnv+"="+dir)
-		n := 0
-		killed := false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil { // EOF, or a partial last line: not an acknowledgement
-				if err != io.EOF {
-					t.Fatal(err)
-				}
-				break
-			}
-			line = strings.TrimSuffix(line, "\n")
-			switch {
-			case strings.HasPrefix(line, "ACK "):
-				acked = append(acked, strings.TrimPrefix(line, "ACK "))
-				n++
-			case strings.HasPrefix(line, "ERR"), strings.HasPrefix(line, "OPENERR"):
-				t.Fatalf("round %d: child: %s", round, line)
-			}
-			if n == 300 && !killed {
-				cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-		}
-		cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: child ended after %d acknowledgements without being killed", round, n)
-		}
+	for range 3 {
+		killChildAt(t, crashDirEnv+"="+dir, 300, func(f []string) { acked = append(acked, f[0]) })
 	}
 	s, err := Open(dir)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -439,31 +438,10 @@ func TestCrashDuringMembershipLag(t *testing.T) {
 	}
 	acked := map[string]int{} // group → its i
 	for round := range 2 {
-		cmd, r := startChild(t, crashMembersDirEnv+"="+dir)
-		n, killed := 0, false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				break // EOF, or a partial last line: not an acknowledgement
-			}
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 3 && f[0] == "ACK":
-				i, _ := strconv.Atoi(f[2])
-				acked[f[1]] = i
-				n++
-			case len(f) > 0 && (f[0] == "ERR" || f[0] == "OPENERR"):
-				t.Fatalf("round %d: child: %s", round, line)
-			}
-			if n == 12+round*3 && !killed {
-				cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-			}
-		}
-		cmd.Wait()
-		if !killed {
-			t.Fatalf("round %d: child ended after %d acknowledgements without being killed", round, n)
-		}
+		killChildAt(t, crashMembersDirEnv+"="+dir, 12+round*3, func(f []string) {
+			i, _ := strconv.Atoi(f[1])
+			acked[f[0]] = i
+		})
 	}
 	if s, err = Open(dir); err != nil {
 		t.Fatalf("reopen after crash: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/scimd/scimd/internal/testfs"
 	"path/filepath"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestPanicRetryWhileApplying(t *testing.T) {
 func logKeys(t *testing.T, dir string) map[string]int {
 	t.Helper()
 	cp := filepath.Join(t.TempDir(), LogDirName)
-	copyDir(t, filepath.Join(dir, LogDirName), cp)
+	testfs.CopyDir(t, filepath.Join(dir, LogDirName), cp)
 	l, err := wal.Open(cp, wal.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/scimd/scimd/internal/testfs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -250,22 +251,12 @@ func writeLog(t *testing.T, dir string, n uint64, segBytes int64) (last string, 
 	return l.path(s.first), offs
 }
 
+// copyDir copies the segments of src into a new directory (memDir) and
+// returns it.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := memDir(t)
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfs.CopyDir(t, src, dst)
 	return dst
 }
 

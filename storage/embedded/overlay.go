@@ -176,7 +176,7 @@ func (s *Store) overlaidView(st *ovState, fn func(tx *bolt.Tx, ov ovView) error)
 type walWriter struct {
 	table *overlay.Table
 	seq   uint64
-	rec   []byte // the batch's log record (see putOp)
+	rec   []byte // the batch's log record (see "Log record" below)
 	// scratch is the room txBuckets.scratch hands out.
 	scratch []byte
 }

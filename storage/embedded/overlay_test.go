@@ -106,15 +106,7 @@ func TestPanicRetryWhileApplying(t *testing.T) {
 			return b.u.bucket(fbMeta).Put([]byte(key), bytes.Repeat([]byte{'x'}, size))
 		}
 	}
-	// Hold the writer so that the three writes below are one batch.
-	hold, held := make(chan struct{}), make(chan struct{})
-	r0, err := s.enqueue(func(b *batch) error { close(held); <-hold; return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-held
-	var reqs []*request
-	for _, exec := range []func(b *batch) error{
+	reqs := queueOneBatch(t, s,
 		big("test-big1", 2<<20), // its commit freezes the table: the applier grows the file
 		big("test-big2", 5<<20), // its commit reaches the stall size: the writer waits for the applier
 		func(b *batch) error {
@@ -122,17 +114,7 @@ func TestPanicRetryWhileApplying(t *testing.T) {
 			b.u.bucket(fbMeta).Put([]byte("test-half"), []byte("x"))
 			panic("half-way")
 		},
-	} {
-		r, err := s.enqueue(exec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reqs = append(reqs, r)
-	}
-	close(hold)
-	if err := s.wait(r0); err != nil {
-		t.Fatal(err)
-	}
+	)
 	done := make(chan []error)
 	go func() {
 		var errs []error
@@ -229,25 +211,7 @@ func TestHalfFailedBatchNotLogged(t *testing.T) {
 			return nil
 		}
 	}
-	// Hold the writer so that the three writes below are one batch.
-	hold, held := make(chan struct{}), make(chan struct{})
-	r0, err := s.enqueue(func(b *batch) error { close(held); <-hold; return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-held
-	var reqs []*request
-	for _, exec := range []func(b *batch) error{put("test-a", false), put("test-half", true), put("test-c", false)} {
-		r, err := s.enqueue(exec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reqs = append(reqs, r)
-	}
-	close(hold)
-	if err := s.wait(r0); err != nil {
-		t.Fatal(err)
-	}
+	reqs := queueOneBatch(t, s, put("test-a", false), put("test-half", true), put("test-c", false))
 	for i, r := range reqs {
 		if err := s.wait(r); (err != nil) != (i == 1) {
 			t.Fatalf("write %d answered %v", i, err)
@@ -278,4 +242,30 @@ func TestHalfFailedBatchNotLogged(t *testing.T) {
 	if a, half, c := visible(); !a || half || !c {
 		t.Fatalf("after reopen: a %v, the failed write %v, c %v", a, half, c)
 	}
+}
+
+// queueOneBatch has the writer take execs as one batch: it holds the writer
+// with a write of its own while it queues them, then lets it go, and returns
+// their requests (to wait for).
+func queueOneBatch(t *testing.T, s *Store, execs ...func(b *batch) error) []*request {
+	t.Helper()
+	hold, held := make(chan struct{}), make(chan struct{})
+	r0, err := s.enqueue(func(b *batch) error { close(held); <-hold; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	var reqs []*request
+	for _, exec := range execs {
+		r, err := s.enqueue(exec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+	}
+	close(hold)
+	if err := s.wait(r0); err != nil {
+		t.Fatal(err)
+	}
+	return reqs
 }

@@ -86,15 +86,7 @@ func TestRenderURLsAndVersion(t *testing.T) {
 	for _, version := range []int64{0, 1, 1234567890123} {
 		u := &schemas.User{ID: `u"<1>` + "\u2029\xff", UserName: "a", Version: version, GroupIDs: []string{`g"1`, "g\t2"}}
 		b, err := AppendSCIMUser(nil, u, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := jsonw.Decode(b)
-		if err != nil {
-			t.Fatalf("%s: %v", b, err)
-		}
-		m := v.(map[string]any)
-		meta := m["meta"].(map[string]any)
+		m, meta := decodeRendered(t, b, err)
 		if got, want := meta["location"], o.BaseURL+"/Users/"+string([]rune(u.ID)); got != want {
 			t.Errorf("location %q, want %q", got, want)
 		}
@@ -110,15 +102,7 @@ func TestRenderURLsAndVersion(t *testing.T) {
 	}
 	g := &schemas.Group{ID: `g"<1>`, DisplayName: "G", Version: 7}
 	b, err := AppendSCIMGroup(nil, g, []SCIMMember{{Value: `u"1`}}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonw.Decode(b)
-	if err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	m := v.(map[string]any)
-	meta := m["meta"].(map[string]any)
+	m, meta := decodeRendered(t, b, err)
 	if meta["location"] != o.BaseURL+"/Groups/"+g.ID || meta["version"] != `W/"7"` {
 		t.Errorf("group meta %v", meta)
 	}
@@ -131,3 +115,18 @@ func TestRenderURLsAndVersion(t *testing.T) {
 type groupNamerFunc func(groupID string) string
 
 func (f groupNamerFunc) GroupDisplay(groupID string) string { return f(groupID) }
+
+// decodeRendered decodes b, a resource rendered with error err (which fails
+// the test), and returns it and its meta.
+func decodeRendered(t *testing.T, b []byte, err error) (m, meta map[string]any) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonw.Decode(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	m = v.(map[string]any)
+	return m, m["meta"].(map[string]any)
+}

@@ -67,6 +67,9 @@ func (k *kvBucket) Put(key, value []byte) error {
 // Delete removes key (a key that is not there is no error).
 func (k *kvBucket) Delete(key []byte) error {
 	if w := k.t.w; w != nil {
+		// No delete of a key that is not there: its tombstone would cost
+		// every later walk of the bucket in the overlay (without this check
+		// BenchmarkWrites8's deletes took 170–183 µs of CPU, not 91–101).
 		if k.Get(key) == nil {
 			return nil
 		}

@@ -320,47 +320,37 @@ func (r *users) saveLag() error {
 func (r *users) lagTotal() int { return r.lag().total }
 
 // drainLag drains up to lagDrainChunk lag entries of the oldest lagging
-// group into userGroups, in a transaction of its own, when nothing else is
-// queued (see run). It keeps s.lagged.
-//
-// It begins a read transaction of its own rather than use the writer's
-// kept one (writerTx): a drain of lagDrainChunk entries costs far more
-// than a Begin, and it must not begin a kept one after catchUp ended it
-// (a test's fileUpdate writes the file then).
+// group into userGroups, as a batch of its own (process: the same staging,
+// log record and commit as every write), when nothing else is queued (see
+// run). process keeps s.lagged.
 func (s *Store) drainLag() error {
-	st := s.ov.Load() // before the transaction begins (see attachWriter)
-	tx, err := s.db.Begin(false)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	r := s.usersOf(tx)
-	s.attachWriter(&r.txBuckets, st, s.seq+1)
+	r := requests.Get().(*request)
+	r.exec = (*batch).drainLag
+	s.process([]*request{r})
+	<-r.done
+	err := r.err
+	r.release()
+	return err
+}
+
+// drainLag stages the drain of drainLag (the Store's).
+func (b *batch) drainLag() error {
+	r := b.u
 	if r.lag(); r.lagErr != nil {
 		return r.lagErr
 	}
-	if l := r.lag(); len(l.groups) > 0 {
-		g := l.groups[0]
-		n, err := r.drainGroup(g.id, lagDrainChunk)
-		if err != nil {
-			s.abortBatch()
-			return err
-		}
-		if i := slices.IndexFunc(l.groups, func(lg lagGroup) bool { return lg.id == g.id }); n < lagDrainChunk && i >= 0 {
-			l.add(g.id, -l.groups[i].n) // a count beyond its entries: none is left
-		}
+	l := r.lag()
+	if len(l.groups) == 0 {
+		return nil
 	}
-	if err := r.saveLag(); err != nil {
-		s.abortBatch()
+	g := l.groups[0]
+	b.staged++ // the lag's list changes (finish saves it), and userGroups
+	n, err := r.drainGroup(g.id, lagDrainChunk)
+	if err != nil {
 		return err
 	}
-	if len(s.ww.rec) > 0 {
-		if err := s.commitBatch(); err != nil {
-			return err
-		}
+	if i := slices.IndexFunc(l.groups, func(lg lagGroup) bool { return lg.id == g.id }); n < lagDrainChunk && i >= 0 {
+		l.add(g.id, -l.groups[i].n) // a count beyond its entries: none is left
 	}
-	s.lagged = r.lagTotal()
-	tx.Rollback()
-	s.maybeFreeze(false)
 	return nil
 }

@@ -27,7 +27,7 @@ import (
 // the user's lag entry in each lagging group: one Get per lagging group, of
 // which there are at most maxLagGroups (usually none or one). The writer
 // drains the lag into userGroups when it has nothing else to do
-// (Store.drainLag, lagDrainChunk entries per transaction), so the pages
+// (Store.drainLag, lagDrainChunk entries per batch), so the pages
 // spread over userGroups are written off the request's path. A change that
 // would make more than maxLagGroups groups lag either drains the smallest
 // of them first, in its own transaction, or, when it changes fewer

@@ -623,6 +623,7 @@ func BenchmarkAuditYear(b *testing.B) {
 			return nil
 		})
 		b.ReportMetric(float64(ix)/float64(total), "B/event-index")
+		auditYearLists(b, s, uuid(start, n/2), "0oa1b2c3d4e5f6g7h8i9", 1+updates, total)
 		s.Close()
 		fi, err := os.Stat(filepath.Join(dir, FileName))
 		if err != nil {
@@ -642,6 +643,39 @@ func BenchmarkAuditYear(b *testing.B) {
 		fmt.Printf("audit year: %d users, %d creates + %d updates = %d events; events bucket %.0f MB (%.0f B a create, %.0f B an update), index %.0f MB; file %.0f MB; after compact: events %.0f MB, index %.0f MB, file %.0f MB\n",
 			n, n, n*updates, keys, float64(all)/1e6, perCreate, perUpdate, float64(ix)/1e6, float64(fi.Size())/1e6,
 			float64(events)/1e6, float64(index)/1e6, float64(compacted)/1e6)
+	}
+}
+
+// auditYearLists reports what ListEvents takes in the year's store: the
+// audit trail of one user (its 1+updates events, newest first) and the first
+// page of 20 of the connector's (every event's actor) with its Total. Each
+// is the mean of 20 calls after one that warms the pages.
+func auditYearLists(b *testing.B, s *Store, target, actor string, perUser, total int) {
+	b.Helper()
+	for _, c := range []struct {
+		name string
+		q    storage.EventQuery
+		want int
+	}{
+		{"target", storage.EventQuery{TargetID: target, Limit: storage.Unlimited}, perUser},
+		{"actor", storage.EventQuery{ActorID: actor, Limit: 20}, total},
+	} {
+		const calls = 20
+		var took time.Duration
+		for i := range calls + 1 {
+			t0 := time.Now()
+			p, err := s.ListEvents(context.Background(), c.q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p.Total != c.want {
+				b.Fatalf("ListEvents(%s): Total %d, want %d", c.name, p.Total, c.want)
+			}
+			if i > 0 {
+				took += time.Since(t0)
+			}
+		}
+		b.ReportMetric(float64(took.Microseconds())/calls, "µs/list-"+c.name)
 	}
 }
 

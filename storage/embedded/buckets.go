@@ -27,6 +27,8 @@ const (
 	fbUserEmails
 	fbLoginClash
 	fbEventIndex
+	fbEventBlocks
+	fbEventBlockEnds
 	// fbIndex + kind is the unique user index of kind, for the kinds that
 	// are buckets (bucketUserIndex); the other slots have no bucket.
 	fbIndex
@@ -73,6 +75,10 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		fbUserEmails:    {bucketUserEmails, 0},
 		fbLoginClash:    {bucketLoginClash, 0},
 		fbEventIndex:    {bucketEventIndex, 0.7},
+		// Blocks are sealed in key order (and sequence): appended at the
+		// end; a straggler rewrites a block in place, larger.
+		fbEventBlocks:    {bucketEventBlocks, 0.9},
+		fbEventBlockEnds: {bucketEventBlockEnds, 0.9},
 	}
 	for k, n := range bucketUserIndex {
 		s[fbIndex+fileBucket(k)] = bucketSpec{n, 0}

@@ -707,8 +707,9 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	// overlayBytes: the applier writes (and fails) after a few writes, and the
-	// overlay stalls after a few more.
-	s, err = OpenWithOptions(dir, Options{MaxSize: int(fi.Size()) + 1<<20, OverlayBytes: 2 << 20})
+	// overlay stalls after a few more. No block of audit events fills up:
+	// sealed, 400 events of one letter repeated would take a few KB.
+	s, err = OpenWithOptions(dir, Options{MaxSize: int(fi.Size()) + 1<<20, OverlayBytes: 2 << 20, seal: sealOptions{blockBytes: 1 << 40}})
 	if err != nil {
 		t.Fatal(err)
 	}

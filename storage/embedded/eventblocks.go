@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/scimd/scimd/internal/uuidfmt"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
 )
 
 // Sealed blocks of audit events (file format 9).
@@ -271,3 +275,506 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // blockSeqKey is the key of block seq in eventBlocks.
 func blockSeqKey(seq uint32) []byte { return binary.BigEndian.AppendUint32(nil, seq) }
+
+// The kinds of per-block entries of the event index (see ixTarget).
+const (
+	ixTargetBlock byte = iota + 2
+	ixActorBlock
+)
+
+// Sealing. The writer seals when it is idle (as it drains the membership
+// lag), and also after a batch under sustained load once the tail holds
+// sealLoadBlocks blocks' worth: one block per batch, so that no write waits
+// for more than one block's compression, and a bulk load does not leave
+// its every event in the tail until it ends. It seals the oldest tail
+// events whose time is older than the seal age (concurrent writes commit
+// slightly out of time order: an event the writer seals must not be
+// followed by an older one, which would straggle), and only a full block
+// (blockTarget bytes of keys and records, or maxBlockEvents events): a
+// quiet log keeps less than a block in the tail rather than sealing
+// small blocks. A seal is a batch of process's, like any write: staged,
+// logged, committed and applied with them, so a crash loses it whole or
+// not at all.
+
+// Defaults of sealOptions.
+const (
+	blockTarget    = 32 << 10 // flate's window: a block's events all see each other
+	maxBlockEvents = 4096
+	sealAge        = 2 * time.Second
+	sealLoadBlocks = 4
+)
+
+// sealOptions are the unexported knobs of sealing (Options.seal), for
+// tests: tiny blocks sealed at once.
+type sealOptions struct {
+	blockBytes int           // 0: blockTarget
+	age        time.Duration // with blockBytes set, the seal age (0 included)
+	// eager seals at the end of every batch, inside it, every full block
+	// (the conformance suite's sealed run: its events are in blocks when
+	// its listings read them).
+	eager bool
+}
+
+// sealer is the writer's state of sealing (Store.sealer), used by the
+// writer goroutine only.
+type sealer struct {
+	blockBytes int
+	age        time.Duration
+	eager      bool
+	enc        blockEncoder
+	// tail is the bytes (keys and records) of the tail as far as the
+	// writer knows: a hint of when to try a seal, exact after a seal found
+	// the tail's end. Open does not walk the log to learn it: it starts at
+	// unknownTail, so that the first idle moment tries.
+	tail int
+	// notBefore is when the oldest unsealed event of a full block becomes
+	// old enough (zero: now).
+	notBefore time.Time
+}
+
+const unknownTail = 1 << 62
+
+func newSealer(o sealOptions) sealer {
+	s := sealer{blockBytes: blockTarget, age: sealAge, eager: o.eager, tail: unknownTail}
+	if o.blockBytes > 0 {
+		s.blockBytes, s.age = o.blockBytes, o.age
+	}
+	return s
+}
+
+// sealDue reports whether the writer should try a seal now (idle: a
+// block's worth in the tail; else load: sealLoadBlocks blocks' worth).
+func (s *Store) sealDue(idle bool) bool {
+	z := &s.sealer
+	if s.keepLag || s.writeErr.Load() != nil {
+		return false
+	}
+	need := z.blockBytes
+	if !idle {
+		need *= sealLoadBlocks
+	}
+	return z.tail >= need && !time.Now().Before(z.notBefore)
+}
+
+// sealWait returns when a seal becomes due by the clock alone (zero: not so).
+func (s *Store) sealWait() time.Time {
+	z := &s.sealer
+	if s.keepLag || z.tail < z.blockBytes || !time.Now().Before(z.notBefore) {
+		return time.Time{}
+	}
+	return z.notBefore
+}
+
+// sealEvents seals one block, as a batch of its own (see sealDue).
+func (s *Store) sealEvents() error {
+	r := requests.Get().(*request)
+	r.exec = func(b *batch) error {
+		_, err := b.sealBlock(time.Now())
+		return err
+	}
+	s.process([]*request{r})
+	<-r.done
+	err := r.err
+	r.release()
+	return err
+}
+
+// eventBatch is a batch's state of the event log (batch.ev).
+type eventBatch struct {
+	// tail is the change of the tail's bytes the batch made (the writer
+	// adds it to sealer.tail when the batch commits).
+	tail int
+	// end is the last sealed key as the batch sees it, once read (endRead).
+	end     []byte
+	endRead bool
+}
+
+// blockEnd returns the last key of the last block as the batch sees it
+// (nil: no block).
+func (b *batch) blockEnd() []byte {
+	if !b.ev.endRead {
+		k, _ := b.u.bucket(fbEventBlockEnds).Cursor().Last()
+		b.ev.end, b.ev.endRead = bytes.Clone(k), true
+	}
+	return b.ev.end
+}
+
+// sealBlock seals the oldest tail events into a new block when a full
+// block of them is older than the seal age at now, and reports whether it
+// did. When it did not, it records in the sealer when to try again.
+func (b *batch) sealBlock(now time.Time) (bool, error) {
+	z := &b.s.sealer
+	cut := make([]byte, 12)
+	timeKey(cut, now.Add(-z.age))
+	events := b.u.bucket(fbEvents)
+	var evs []blockEvent
+	size := 0
+	c := events.Cursor()
+	k, v := c.First()
+	for ; k != nil && size < z.blockBytes && len(evs) < maxBlockEvents; k, v = c.Next() {
+		if bytes.Compare(k[:12], cut) >= 0 {
+			z.notBefore = keyTime(k).Add(z.age)
+			return false, nil
+		}
+		evs = append(evs, blockEvent{bytes.Clone(k), bytes.Clone(v)})
+		size += len(k) + len(v)
+	}
+	if size < z.blockBytes && len(evs) < maxBlockEvents { // the tail's end: it is all there is
+		z.tail = size - b.ev.tail // (the batch's own events are added when it commits)
+		return false, nil
+	}
+	b.staged++
+	meta := b.u.bucket(fbMeta)
+	var seq uint32
+	if v := meta.Get(keyEventBlockSeq); len(v) == 4 {
+		seq = binary.BigEndian.Uint32(v)
+	}
+	seq++
+	sk := blockSeqKey(seq)
+	if err := meta.Put(keyEventBlockSeq, sk); err != nil {
+		return false, err
+	}
+	if err := b.u.bucket(fbEventBlocks).Put(sk, z.enc.encode(evs)); err != nil {
+		return false, err
+	}
+	last := evs[len(evs)-1].key
+	if err := b.u.bucket(fbEventBlockEnds).Put(last, sk); err != nil {
+		return false, err
+	}
+	counts := blockCounts{}
+	for _, ev := range evs {
+		if h, err := decodeEventHead(ev.key, ev.rec); err == nil {
+			if err := indexEvent(&b.u.txBuckets, ev.key, h.Tg, h.A, false); err != nil {
+				return false, err
+			}
+			counts.add(h.Tg, h.A, 1)
+		}
+		if err := events.Delete(ev.key); err != nil {
+			return false, err
+		}
+	}
+	if err := counts.write(&b.u.txBuckets, seq); err != nil {
+		return false, err
+	}
+	b.ev.end, b.ev.endRead = last, true
+	b.ev.tail -= size
+	return true, nil
+}
+
+// blockCounts are changes of per-block index counts: kind and id → delta.
+type blockCounts map[struct {
+	kind byte
+	id   string
+}]int
+
+// add counts delta events of the target and the actor.
+func (c blockCounts) add(target, actor string, delta int) {
+	if indexed(target) {
+		c[struct {
+			kind byte
+			id   string
+		}{ixTargetBlock, target}] += delta
+	}
+	if indexed(actor) {
+		c[struct {
+			kind byte
+			id   string
+		}{ixActorBlock, actor}] += delta
+	}
+}
+
+// write applies the changes to the entries of block seq (an entry whose
+// count reaches 0 is deleted).
+func (c blockCounts) write(t *txBuckets, seq uint32) error {
+	bk := t.bucket(fbEventIndex)
+	for ki, d := range c {
+		if d == 0 {
+			continue
+		}
+		k := binary.BigEndian.AppendUint32(ixPrefix(ki.kind, ki.id), seq)
+		n := int64(d)
+		if v := bk.Get(k); v != nil {
+			x, _ := binary.Uvarint(v)
+			n += int64(x)
+		}
+		var err error
+		if n <= 0 {
+			err = bk.Delete(k)
+		} else {
+			err = bk.Put(k, binary.AppendUvarint(nil, uint64(n)))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putStraggler stores the event (key, rec) whose key is at most the last
+// sealed key into the block covering it (the first whose last key is not
+// below it: a key between two blocks, or before the first, joins the next
+// one), keeping the invariant; an event of the same key is replaced. A
+// block that cannot be decoded fails the write.
+func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
+	_, sv := b.u.bucket(fbEventBlockEnds).Cursor().Seek(key)
+	if len(sv) != 4 {
+		return fmt.Errorf("embedded: event %s: no sealed block covers it", key[12:])
+	}
+	seq := binary.BigEndian.Uint32(sv)
+	blocks := b.u.bucket(fbEventBlocks)
+	_, evs, err := decodeBlock(blocks.Get(sv))
+	if err != nil {
+		return fmt.Errorf("embedded: event %s belongs in sealed block %d: %w", key[12:], seq, err)
+	}
+	counts := blockCounts{}
+	i, found := slices.BinarySearchFunc(evs, key, func(e blockEvent, k []byte) int { return bytes.Compare(e.key, k) })
+	if found {
+		if h, err := decodeEventHead(evs[i].key, evs[i].rec); err == nil {
+			counts.add(h.Tg, h.A, -1)
+		}
+		evs[i].rec = rec
+	} else {
+		evs = slices.Insert(evs, i, blockEvent{key, rec})
+	}
+	counts.add(target, actor, 1)
+	if err := blocks.Put(sv, b.s.sealer.enc.encode(evs)); err != nil {
+		return err
+	}
+	return counts.write(&b.u.txBuckets, seq)
+}
+
+// pruneBlocks deletes up to limit events older than before (hi: its time
+// key) from the blocks, oldest first: whole blocks, and the one that
+// straddles before rewritten without them; it returns how many, and
+// whether the tail may be pruned next (every block older than before is
+// gone). A block that cannot be decoded is deleted whole when its header
+// says that all of its events are older than before and no more than the
+// limit left (its index entries stay: listings skip entries of a missing
+// block); else pruning stops before it.
+func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) {
+	ends, blocks := b.u.bucket(fbEventBlockEnds), b.u.bucket(fbEventBlocks)
+	defer func() { b.ev.endRead = false }() // the last block may be gone
+	for n < limit {
+		end, sv := ends.Cursor().First()
+		if end == nil {
+			return n, true, nil
+		}
+		end, sv = bytes.Clone(end), bytes.Clone(sv)
+		seq := binary.BigEndian.Uint32(sv)
+		v := blocks.Get(sv)
+		h, evs, derr := decodeBlock(v)
+		if derr != nil {
+			if h.count == 0 || bytes.Compare(h.last[:12], hi) >= 0 || h.count > limit-n {
+				return n, false, nil
+			}
+			b.staged++
+			if err := errors.Join(blocks.Delete(sv), ends.Delete(end)); err != nil {
+				return n, false, err
+			}
+			n += h.count
+			continue
+		}
+		m := 0
+		for m < len(evs) && m < limit-n && bytes.Compare(evs[m].key[:12], hi) < 0 {
+			m++
+		}
+		if m == 0 {
+			return n, false, nil
+		}
+		b.staged++
+		counts := blockCounts{}
+		for _, ev := range evs[:m] {
+			if h, err := decodeEventHead(ev.key, ev.rec); err == nil {
+				counts.add(h.Tg, h.A, -1)
+			}
+		}
+		if m == len(evs) {
+			err = errors.Join(blocks.Delete(sv), ends.Delete(end))
+		} else {
+			err = blocks.Put(sv, b.s.sealer.enc.encode(evs[m:]))
+		}
+		if err == nil {
+			err = counts.write(&b.u.txBuckets, seq)
+		}
+		if err != nil {
+			return n, false, err
+		}
+		n += m
+		if m < len(evs) {
+			return n, false, nil // its next event is not older, or the limit is reached
+		}
+	}
+	return n, false, nil
+}
+
+// sealEager seals, with sealOptions.eager, every full block of the tail
+// into the batch (see finish).
+func (b *batch) sealEager() error {
+	if !b.s.sealer.eager {
+		return nil
+	}
+	for {
+		ok, err := b.sealBlock(time.Now())
+		if err != nil || !ok {
+			return err
+		}
+	}
+}
+
+// eventLister is one ListEvents call's walk: the tail first, then the
+// blocks, newest first, counting every match in page.Total and keeping the
+// page's.
+type eventLister struct {
+	t        *txBuckets
+	q        storage.EventQuery
+	lo, hi   []byte // time keys: inclusive, exclusive (nil: none)
+	page     *storage.Page[*schemas.Event]
+	filtered bool // the query has an id or action filter
+}
+
+// match reports whether the event (key k, record v) matches the query's
+// filters; a head that cannot be read matches none.
+func (l *eventLister) match(k, v []byte) bool {
+	if !l.filtered {
+		return true
+	}
+	h, _ := decodeEventHead(k, v)
+	q := l.q
+	return (q.ActorID == "" || h.A == q.ActorID) && (q.TargetID == "" || h.Tg == q.TargetID) && (q.Action == "" || h.Ac == q.Action)
+}
+
+// inPage reports whether any of the n matches after the ones counted so
+// far is on the page.
+func (l *eventLister) inPage(n int) bool {
+	at, q := l.page.Total, l.q
+	return at+n > q.Offset && (q.Limit == storage.Unlimited || at < q.Offset+q.Limit)
+}
+
+// event counts the event (key k, record v) if it matches, and keeps it if
+// it is on the page.
+func (l *eventLister) event(k, v []byte) {
+	if !l.match(k, v) {
+		return
+	}
+	if l.inPage(1) {
+		l.page.Items = append(l.page.Items, readEvent(k, v))
+	}
+	l.page.Total++
+}
+
+// blocks walks the blocks newest first for a query without an indexed id:
+// from the one covering hi (the first whose last key is not below it) down
+// to the last whose events reach lo.
+func (l *eventLister) blocks() {
+	ends, blocks := l.t.bucket(fbEventBlockEnds).Cursor(), l.t.bucket(fbEventBlocks)
+	var end, sv []byte
+	if l.hi != nil {
+		end, sv = ends.Seek(l.hi)
+	}
+	if end == nil {
+		end, sv = ends.Last()
+	}
+	for ; end != nil; end, sv = ends.Prev() {
+		if l.lo != nil && bytes.Compare(end[:min(12, len(end))], l.lo) < 0 {
+			return
+		}
+		l.block(blocks.Get(sv), -1)
+	}
+}
+
+// indexedBlocks walks, after the tail's (listIndexedEvents), the blocks
+// holding events of the query's indexed id (its target's, else its
+// actor's) newest first, by their per-block index entries.
+func (l *eventLister) indexedBlocks() {
+	kind, id := ixTargetBlock, l.q.TargetID
+	if id == "" {
+		kind, id = ixActorBlock, l.q.ActorID
+	}
+	prefix := ixPrefix(kind, id)
+	blocks, c := l.t.bucket(fbEventBlocks), l.t.bucket(fbEventIndex).Cursor()
+	k, n := lastBefore(c, prefixEnd(prefix))
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, n = c.Prev() {
+		seq := k[len(prefix):]
+		count, m := binary.Uvarint(n)
+		if len(seq) != 4 || m <= 0 {
+			continue // not an entry this store writes
+		}
+		v := blocks.Get(seq)
+		if v == nil {
+			continue // an entry of a damaged block pruned whole (pruneBlocks)
+		}
+		if h, err := parseBlockHeader(v); err == nil {
+			if l.hi != nil && bytes.Compare(h.first[:12], l.hi) >= 0 {
+				continue
+			}
+			if l.lo != nil && bytes.Compare(h.last[:12], l.lo) < 0 {
+				return
+			}
+		}
+		l.block(v, int(count))
+	}
+}
+
+// block counts and keeps the matches of the block value v, which holds n
+// of them when no more than the id the walk follows filters it (n < 0:
+// the block's count, when nothing filters). It decodes the block only
+// when it must: when the time bounds cut it, another filter is left to
+// check, or the page takes some of its events.
+//
+// A block that cannot be decoded where it must be matches no filter and no
+// time bound that cuts it (as an event whose head cannot be read); else it
+// counts as its n events and its first position on the page gets one event
+// that stands for it all, with Damaged set (its id and time those of its
+// newest event, when its header tells them), and the page is that much
+// shorter: one damaged block never breaks reading the log.
+func (l *eventLister) block(v []byte, n int) {
+	h, err := parseBlockHeader(v)
+	cut := err != nil && (l.lo != nil || l.hi != nil) ||
+		err == nil && (l.lo != nil && bytes.Compare(h.first[:12], l.lo) < 0 || l.hi != nil && bytes.Compare(h.last[:12], l.hi) >= 0)
+	// Other filters than the walk's id: with n < 0 any; else the actor of
+	// a query by target, or the action.
+	other := l.filtered && (n < 0 || l.q.TargetID != "" && l.q.ActorID != "" || l.q.Action != "")
+	if n < 0 {
+		n = h.count
+		if err != nil {
+			n = 1
+		}
+	}
+	if !cut && !other && !l.inPage(n) {
+		l.page.Total += n
+		return
+	}
+	var evs []blockEvent
+	if err == nil {
+		_, evs, err = decodeBlock(v)
+	}
+	if err != nil {
+		if cut || other {
+			return
+		}
+		if l.inPage(n) {
+			l.page.Items = append(l.page.Items, damagedBlock(h, err))
+		}
+		l.page.Total += n
+		return
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		k := evs[i].key
+		if l.hi != nil && bytes.Compare(k[:12], l.hi) >= 0 {
+			continue
+		}
+		if l.lo != nil && bytes.Compare(k[:12], l.lo) < 0 {
+			break
+		}
+		l.event(k, evs[i].rec)
+	}
+}
+
+// damagedBlock is the event that stands for a block that cannot be decoded.
+func damagedBlock(h blockHeader, err error) *schemas.Event {
+	e := &schemas.Event{Damaged: fmt.Sprintf("a sealed block of %d audit events could not be decoded: %v", h.count, err)}
+	if len(h.last) >= 12 {
+		e.ID, e.Time = string(h.last[12:]), keyTime(h.last)
+	}
+	return e
+}

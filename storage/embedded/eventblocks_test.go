@@ -3,10 +3,19 @@ package embedded
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // randomBlockEvents returns n events in ascending key order: ids that are
@@ -97,4 +106,286 @@ func FuzzBlockDecode(f *testing.F) {
 			t.Fatal("re-encoded block differs")
 		}
 	})
+}
+
+// sealedOptions seal tiny blocks at the end of every batch: nearly every
+// event a test reads is in a block, a few in the tail.
+var sealedOptions = Options{seal: sealOptions{blockBytes: 300, eager: true}}
+
+// TestConformanceSealed runs the storage contract with the audit events
+// sealed into tiny blocks as soon as they are written (and stragglers, the
+// events appended in the past, put into their blocks).
+func TestConformanceSealed(t *testing.T) {
+	be := backend()
+	be.New = func(t *testing.T) storage.Store {
+		s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	be.Reopen = func(t *testing.T, s storage.Store) storage.Store {
+		dir := s.(*Store).dir
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		s2, err := OpenWithOptions(dir, sealedOptions)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		t.Cleanup(func() { s2.Close() })
+		return s2
+	}
+	storagetest.RunTests(t, be)
+}
+
+// sealNow seals one block, as the idle writer does, and reports whether
+// one was full enough to seal.
+func sealNow(t *testing.T, s *Store) bool {
+	t.Helper()
+	var ok bool
+	if err := s.submit(func(b *batch) (err error) { ok, err = b.sealBlock(time.Now()); return err }); err != nil {
+		t.Fatalf("seal: %v", err)
+	}
+	return ok
+}
+
+// blockStats returns the number of sealed blocks and of tail events.
+func blockStats(t *testing.T, s *Store) (blocks, tail int) {
+	t.Helper()
+	err := s.readView(func(tb *txBuckets) error {
+		tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error { blocks++; return nil })
+		tb.bucket(fbEvents).ForEach(func(k, v []byte) error { tail++; return nil })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return blocks, tail
+}
+
+// TestEventBlocksDifferential runs a random mix of appends (a fifth in the
+// past of what is sealed: stragglers), seals (idle ones and sealNow's), prunes, reopens and
+// ListEvents queries against a plain model of the log: every listing has
+// the model's items, order and Total.
+func TestEventBlocksDifferential(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { eventBlocksDifferential(t, seed) })
+	}
+}
+
+func eventBlocksDifferential(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	// Even seeds: the idle writer seals too; odd seeds: only sealNow does.
+	opts := Options{seal: sealOptions{blockBytes: 200 + rng.IntN(800)}, keepLag: seed%2 == 1}
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := t.Context()
+	const uuidT = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
+	targets := []string{"t1", "t10", uuidT, "", strings.ToUpper(uuidT), "t2"}
+	actors := []string{"a1", "01907c4e-0000-7c3d-9e4f-a1b2c3d4e5f6", "", "a2"}
+	actions := []string{"createUser", "adminUpdateUser", "deleteUser"}
+	model := map[string]*schemas.Event{} // by string(eventKey)
+	clock := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	sealed := 0
+	for step := range 1500 {
+		switch op := rng.IntN(100); {
+		case op < 60: // append
+			at := clock
+			if rng.IntN(5) == 0 {
+				at = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second) // a straggler, probably
+			} else {
+				clock = clock.Add(time.Duration(rng.IntN(3)) * time.Second) // some share an instant
+			}
+			// Events of one instant have ids of one kind: the per-event
+			// index orders the events of an instant by ixID, which puts
+			// other ids before every UUID, where key order need not.
+			var id string
+			if at.Unix()%3 == 0 {
+				id = fmt.Sprintf("ev-%d", step)
+			} else {
+				id = fmt.Sprintf("%08x-0000-7000-8000-%012x", step, rng.Uint64()>>16)
+			}
+			e := &schemas.Event{ID: id, Time: at, ActorID: actors[rng.IntN(len(actors))], ActorType: "app",
+				Action: actions[rng.IntN(len(actions))], TargetID: targets[rng.IntN(len(targets))], TargetType: "user"}
+			if rng.IntN(2) == 0 {
+				e.Changes = map[string]schemas.Change{"title": {Prev: "a", Current: strings.Repeat("x", rng.IntN(200))}}
+			}
+			if err := s.AppendEvent(ctx, e); err != nil {
+				t.Fatalf("step %d: AppendEvent: %v", step, err)
+			}
+			model[string(eventKey(e.Time, e.ID))] = e
+		case op < 75:
+			if sealNow(t, s) {
+				sealed++
+			}
+		case op < 78: // prune
+			cut := clock.Add(-time.Duration(rng.IntN(4000)) * time.Second)
+			limit := 1 + rng.IntN(40)
+			n, err := s.PruneEvents(ctx, cut, limit)
+			if err != nil {
+				t.Fatalf("step %d: PruneEvents: %v", step, err)
+			}
+			keys := slices.Sorted(maps.Keys(model))
+			want := 0
+			for _, k := range keys {
+				if want == limit || !model[k].Time.Before(cut) {
+					break
+				}
+				delete(model, k)
+				want++
+			}
+			if n != want {
+				t.Fatalf("step %d: PruneEvents(%v, %d) = %d, want %d", step, cut, limit, n, want)
+			}
+		case op < 79:
+			s.Close()
+			if s, err = OpenWithOptions(dir, opts); err != nil {
+				t.Fatal(err)
+			}
+		default: // a query
+			var q storage.EventQuery
+			switch rng.IntN(4) {
+			case 0:
+				q.TargetID = targets[rng.IntN(len(targets))]
+			case 1:
+				q.ActorID = actors[rng.IntN(len(actors))]
+			case 2:
+				q.TargetID, q.ActorID = targets[rng.IntN(len(targets))], actors[rng.IntN(len(actors))]
+			}
+			if rng.IntN(3) == 0 {
+				q.Action = actions[rng.IntN(len(actions))]
+			}
+			if rng.IntN(3) == 0 {
+				q.Since = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second)
+			}
+			if rng.IntN(3) == 0 {
+				q.Until = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second)
+			}
+			q.Offset, q.Limit = rng.IntN(10), []int{storage.Unlimited, 0, 1, 5, 20}[rng.IntN(5)]
+			checkEventModel(t, s, model, q, fmt.Sprintf("step %d", step))
+		}
+	}
+	checkEventModel(t, s, model, storage.EventQuery{Limit: storage.Unlimited}, "at the end")
+	blocks, tail := blockStats(t, s)
+	t.Logf("%d seals, %d blocks and %d tail events at the end, %d events", sealed, blocks, tail, len(model))
+	if blocks == 0 || seed%2 == 1 && sealed == 0 {
+		t.Fatal("nothing was sealed: the test tests nothing")
+	}
+}
+
+// checkEventModel compares ListEvents(q) with the model.
+func checkEventModel(t *testing.T, s *Store, model map[string]*schemas.Event, q storage.EventQuery, stage string) {
+	t.Helper()
+	keys := slices.Sorted(maps.Keys(model))
+	slices.Reverse(keys)
+	var want []*schemas.Event
+	for _, k := range keys {
+		e := model[k]
+		if (q.TargetID == "" || e.TargetID == q.TargetID) && (q.ActorID == "" || e.ActorID == q.ActorID) &&
+			(q.Action == "" || e.Action == q.Action) && (q.Since.IsZero() || !e.Time.Before(q.Since)) &&
+			(q.Until.IsZero() || e.Time.Before(q.Until)) {
+			want = append(want, e)
+		}
+	}
+	total := len(want)
+	want = want[min(q.Offset, len(want)):]
+	if q.Limit != storage.Unlimited && q.Limit < len(want) {
+		want = want[:q.Limit]
+	}
+	got, err := s.ListEvents(t.Context(), q)
+	if err != nil {
+		t.Fatalf("%s: ListEvents(%+v): %v", stage, q, err)
+	}
+	if got.Total != total || len(got.Items) != len(want) {
+		t.Fatalf("%s: ListEvents(%+v): %d items, Total %d; want %d, %d", stage, q, len(got.Items), got.Total, len(want), total)
+	}
+	for i, w := range want {
+		g := got.Items[i]
+		if g.ID != w.ID || !g.Time.Equal(w.Time) || g.Action != w.Action || g.TargetID != w.TargetID || g.ActorID != w.ActorID ||
+			!reflect.DeepEqual(g.Changes, w.Changes) && len(g.Changes)+len(w.Changes) > 0 {
+			t.Fatalf("%s: ListEvents(%+v) item %d = %+v, want %+v", stage, q, i, g, w)
+		}
+	}
+}
+
+// TestEventBlockDamaged: a sealed block whose payload is damaged does not
+// break the log: the unfiltered listing counts its events and returns one
+// event with Damaged set in their place; filtered listings that must
+// decode it skip it; the other blocks and the tail read in full; pruning
+// deletes it whole once it is old enough.
+func TestEventBlockDamaged(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 30
+	for i := range n {
+		e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
+			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3), Changes: map[string]schemas.Change{"title": {Current: "t"}}}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks, tail := blockStats(t, s)
+	if blocks < 3 {
+		t.Fatalf("%d blocks, %d tail events: want several blocks", blocks, tail)
+	}
+	// Damage the second block's payload.
+	var count int
+	err = s.fileUpdate(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketEventBlocks)
+		c := bk.Cursor()
+		c.First()
+		k, v := c.Next()
+		h, err := parseBlockHeader(v)
+		if err != nil {
+			return err
+		}
+		count = h.count
+		bad := bytes.Clone(v)
+		bad[len(bad)-1] ^= 0xff
+		return bk.Put(bytes.Clone(k), bad)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatalf("ListEvents with a damaged block: %v", err)
+	}
+	var damaged int
+	for _, e := range all.Items {
+		if e.Damaged != "" {
+			damaged++
+		}
+	}
+	if all.Total != n || damaged != 1 || len(all.Items) != n-count+1 {
+		t.Fatalf("ListEvents: Total %d, %d items of which %d damaged; want %d, %d, 1", all.Total, len(all.Items), damaged, n, n-count+1)
+	}
+	byTarget, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "u1", Action: "createUser", Limit: storage.Unlimited})
+	if err != nil || byTarget.Total >= n/3 || byTarget.Total == 0 {
+		t.Fatalf("ListEvents(target, action) with a damaged block: Total %d, %v; want fewer than %d, more than 0", byTarget.Total, err, n/3)
+	}
+	for _, e := range byTarget.Items {
+		if e.TargetID != "u1" || e.Damaged != "" {
+			t.Fatalf("ListEvents(target): %+v", e)
+		}
+	}
+	// Pruning goes through it.
+	pruned, err := s.PruneEvents(ctx, t0.Add(n*time.Second), n)
+	if err != nil || pruned != n {
+		t.Fatalf("PruneEvents = %d, %v; want %d", pruned, err, n)
+	}
+	if p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited}); err != nil || p.Total != 0 {
+		t.Fatalf("after pruning: %+v, %v", p, err)
+	}
 }

@@ -84,15 +84,20 @@ func newStagedEvent(e *schemas.Event) (*stagedEvent, error) {
 }
 
 // putEvent stages an audit event in the batch, so that it commits in the same
-// transaction as the change staged before it.
+// transaction as the change staged before it: into the tail, or, when its
+// key is not above the last sealed key, into its block (putStraggler).
 func (b *batch) putEvent(ev *stagedEvent) error {
 	if ev == nil {
 		return nil
 	}
 	b.staged++
+	if end := b.blockEnd(); end != nil && bytes.Compare(ev.key, end) <= 0 {
+		return b.putStraggler(ev.key, ev.enc, ev.target, ev.actor)
+	}
 	if err := b.u.bucket(fbEvents).Put(ev.key, ev.enc); err != nil {
 		return err
 	}
+	b.ev.tail += len(ev.key) + len(ev.enc)
 	return indexEvent(&b.u.txBuckets, ev.key, ev.target, ev.actor, true)
 }
 
@@ -301,13 +306,15 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		timeKey(hi, q.Until)
 	}
 	err := s.readView(func(t *txBuckets) error {
+		l := eventLister{t: t, q: q, lo: lo, hi: hi, page: &page,
+			filtered: q.ActorID != "" || q.TargetID != "" || q.Action != ""}
 		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
 			listIndexedEvents(t, q, lo, hi, &page)
+			l.indexedBlocks()
 			return nil
 		}
 		c := t.bucket(fbEvents).Cursor()
 		k, v := lastBefore(c, hi)
-		filtered := q.ActorID != "" || q.TargetID != "" || q.Action != ""
 		for ; k != nil; k, v = c.Prev() {
 			if lo != nil && bytes.Compare(k[:12], lo) < 0 {
 				break
@@ -315,22 +322,9 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 			if hi != nil && bytes.Compare(k[:12], hi) >= 0 {
 				continue
 			}
-			if filtered {
-				// A head that cannot be read matches no filter (readEvent
-				// still returns such a record in unfiltered listings).
-				h, _ := decodeEventHead(k, v)
-				if (q.ActorID != "" && h.A != q.ActorID) || (q.TargetID != "" && h.Tg != q.TargetID) ||
-					(q.Action != "" && h.Ac != q.Action) {
-					continue
-				}
-			}
-			n := page.Total
-			page.Total++
-			if n < q.Offset || (q.Limit != storage.Unlimited && n >= q.Offset+q.Limit) {
-				continue
-			}
-			page.Items = append(page.Items, readEvent(k, v))
+			l.event(k, v)
 		}
+		l.blocks()
 		return nil
 	})
 	if err != nil {
@@ -599,7 +593,8 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.Signin
 }
 
 // PruneEvents deletes up to limit events older than before, oldest first,
-// in one write transaction (see storage.Store).
+// in one write transaction (see storage.Store): from the sealed blocks
+// (pruneBlocks), then from the tail.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -611,10 +606,14 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	timeKey(hi, before)
 	n := 0
 	err := s.submit(func(b *batch) error {
-		n = 0
+		var more bool
+		var err error
+		if n, more, err = b.pruneBlocks(hi, limit); err != nil || !more {
+			return err
+		}
 		var keys [][]byte
 		c := b.u.bucket(fbEvents).Cursor()
-		for k, _ := c.First(); k != nil && len(keys) < limit && bytes.Compare(k[:12], hi) < 0; k, _ = c.Next() {
+		for k, _ := c.First(); k != nil && n+len(keys) < limit && bytes.Compare(k[:12], hi) < 0; k, _ = c.Next() {
 			keys = append(keys, slices.Clone(k))
 		}
 		for _, k := range keys {

@@ -50,12 +50,18 @@ const FileName = "scimd.db"
 // of version 7 would read a user's groups and version from userGroups
 // alone, so it must refuse the file; Open migrates a version-7 file by
 // creating the bucket, empty — no lag — and writing the version (older
-// files get the bucket the same way, in the first step). A file of any
-// other version is refused.
-const formatVersion = "8"
+// files get the bucket the same way, in the first step). Version 9 seals
+// audit events into compressed blocks (eventBlocks, eventBlockEnds and the
+// per-block entries of ix.events; eventblocks.go): a binary of version 8
+// would list only the tail of the log, so it must refuse the file; Open
+// migrates a version-8 file by creating the two buckets, empty — its whole
+// log is the tail — and writing the version: the writer seals that tail
+// over time as it seals new events (older files get the buckets the same
+// way, in the first step). A file of any other version is refused.
+const formatVersion = "9"
 
-// formatV1, formatV3, formatV4, formatV5, formatV6 and formatV7 are the
-// layouts Open migrates from.
+// formatV1, formatV3, formatV4, formatV5, formatV6, formatV7 and formatV8
+// are the layouts Open migrates from.
 const (
 	formatV1 = "1"
 	formatV3 = "3"
@@ -63,6 +69,7 @@ const (
 	formatV5 = "5"
 	formatV6 = "6"
 	formatV7 = "7"
+	formatV8 = "8"
 )
 
 // ErrClosed is returned by every method of a Store after Close.
@@ -137,9 +144,12 @@ type Options struct {
 	// transaction with the number of writes it held (metrics: batch sizes).
 	OnCommit func(writes int)
 	// keepLag stops the idle writer from draining the membership lag
-	// (memberlag.go): tests read memberships through it, and Compact copies
-	// a file nothing writes meanwhile.
+	// (memberlag.go) and from sealing audit events (eventblocks.go): tests
+	// read memberships through the lag, and Compact copies a file nothing
+	// writes meanwhile.
 	keepLag bool
+	// seal are the knobs of sealing audit events (zero: the defaults).
+	seal sealOptions
 	// OverlayBytes is the size of the overlay's table of writes not yet in
 	// the file at which the writer hands it to the applier (overlay.go);
 	// writes wait for the applier when the next table reaches four times
@@ -189,6 +199,8 @@ type Store struct {
 
 	onCommit func(writes int)
 	keepLag  bool // Options.keepLag
+	// sealer is the writer's state of sealing audit events (eventblocks.go).
+	sealer sealer
 
 	// opBufs are the writer's two buffers of posting changes (a flush's
 	// changes and the radix sort's scratch), kept from batch to batch: a
@@ -282,6 +294,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		db:       db,
 		onCommit: opts.OnCommit,
 		keepLag:  opts.keepLag,
+		sealer:   newSealer(opts.seal),
 		groups:   make(map[string]*schemas.Group),
 		apps:     make(map[string]*schemas.App),
 		tokens:   make(map[string]*schemas.APIToken),
@@ -349,10 +362,10 @@ func (s *Store) init() error {
 			from = bytes.Clone(meta.Get(keyFormat))
 		}
 		switch string(from) {
-		case "", formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7:
+		case "", formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7, formatV8:
 		default:
-			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q, %q, %q and %q)",
-				from, formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7)
+			return fmt.Errorf("unsupported file format version %q (this scimd reads %q and migrates %q, %q, %q, %q, %q, %q and %q)",
+				from, formatVersion, formatV1, formatV3, formatV4, formatV5, formatV6, formatV7, formatV8)
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
@@ -360,7 +373,7 @@ func (s *Store) init() error {
 		switch string(from) {
 		case formatV4: // the bucket it lacked is created; then migrateV5
 			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV5))
-		case formatV7: // memberLag is created, empty
+		case formatV7, formatV8: // memberLag (7), the event blocks (8 and 7) are created, empty
 			return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 		}
 		if from == nil {
@@ -422,7 +435,7 @@ func (s *Store) init() error {
 	if err := migrateV5(s.db); err != nil {
 		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatV6, err)
 	}
-	// Format 6 to 8: its event indexes were merged above, memberLag created
+	// Format 6 to 9: its event indexes were merged above, memberLag created
 	// (empty) by the first step.
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)

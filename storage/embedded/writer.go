@@ -111,18 +111,23 @@ func (s *Store) run() {
 	batch := make([]*request, 0, maxBatch)
 	var expect int         // the size of the last batch
 	var took time.Duration // how long its commit took
-	var timer, idleTimer *time.Timer
+	var timer, idleTimer, sealTimer *time.Timer
 	for {
 		var first *request
-		if s.lagged > 0 && s.writeErr.Load() == nil && !s.keepLag {
-			// Nothing queued: drain some of the membership lag (memberlag.go);
-			// not after a failed commit, until a write commits again.
+		if lag := s.lagged > 0 && s.writeErr.Load() == nil && !s.keepLag; lag || s.sealDue(true) {
+			// Nothing queued: drain some of the membership lag (memberlag.go),
+			// or seal a block of audit events (eventblocks.go); not after a
+			// failed commit, until a write commits again.
 			select {
 			case first = <-s.reqs:
 			case <-s.quit:
 				return
 			default:
-				if err := s.drainLag(); err != nil {
+				if !lag {
+					if err := s.sealEvents(); err != nil {
+						s.failed(fmt.Errorf("embedded: seal audit events: %w", err))
+					}
+				} else if err := s.drainLag(); err != nil {
 					s.failed(fmt.Errorf("embedded: drain the membership lag: %w", err))
 				}
 				continue
@@ -140,8 +145,19 @@ func (s *Store) run() {
 				}
 				idle = idleTimer.C
 			}
+			var seal <-chan time.Time // the tail's oldest events are old enough to seal
+			if at := s.sealWait(); !at.IsZero() {
+				if sealTimer == nil {
+					sealTimer = time.NewTimer(time.Until(at))
+				} else {
+					sealTimer.Reset(time.Until(at))
+				}
+				seal = sealTimer.C
+			}
 			select {
 			case first = <-s.reqs:
+			case <-seal:
+				continue
 			case <-idle:
 				s.maybeFreeze(true)
 				continue
@@ -204,6 +220,11 @@ func (s *Store) run() {
 		s.process(batch)
 		expect, took = len(batch), time.Since(start)
 		clear(batch)
+		if s.sealDue(false) { // under load: one block between batches
+			if err := s.sealEvents(); err != nil {
+				s.failed(fmt.Errorf("embedded: seal audit events: %w", err))
+			}
+		}
 	}
 }
 
@@ -283,6 +304,7 @@ func (s *Store) process(reqs []*request) {
 		s.writeErr.Store(nil)
 	}
 	s.pending = b.pending
+	s.sealer.tail += b.ev.tail
 	if b.u.lagRead {
 		s.lagged = b.u.lagTotal()
 	}
@@ -430,6 +452,7 @@ type batch struct {
 	keysOK bool // keys is staged
 	// uniq overrides the committed in-memory unique indexes: "" means the key is free.
 	uniq map[ukey]string
+	ev   eventBatch // the event log (eventblocks.go)
 }
 
 type ukey struct {
@@ -469,9 +492,13 @@ func (s *Store) newBatch(u *users) *batch {
 const maxKeptMap = 256
 
 // finish stages what the batch as a whole changes: the user count, the
-// list of lagging groups and the trigram postings.
+// list of lagging groups, the trigram postings (and, with sealOptions.eager,
+// the seal of its events).
 func (b *batch) finish() error {
 	if err := b.u.saveLag(); err != nil {
+		return err
+	}
+	if err := b.sealEager(); err != nil {
 		return err
 	}
 	if b.userDelta != 0 {

@@ -566,11 +566,13 @@ func BenchmarkAuditYear(b *testing.B) {
 	n := benchUsers
 	for b.Loop() {
 		dir := b.TempDir()
-		s, err := OpenWithOptions(dir, Options{NoSync: true})
+		// keepLag: the writer seals nothing by itself; sealAll seals
+		// every event before each measure, timed.
+		s, err := OpenWithOptions(dir, Options{NoSync: true, keepLag: true})
 		if err != nil {
 			b.Fatal(err)
 		}
-		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) // a year past: every event is old enough to seal
 		total := n * (1 + updates)
 		step := 365 * 24 * time.Hour / time.Duration(total)
 		uuid := func(t time.Time, i int) string { // UUIDv7's layout: time first
@@ -594,15 +596,38 @@ func BenchmarkAuditYear(b *testing.B) {
 			}
 			return e
 		}
-		sizeAt := func() (int64, int) {
+		var sealTook time.Duration
+		sealAll := func() {
+			t0 := time.Now()
+			for more := true; more; {
+				if err := s.submit(func(bt *batch) (err error) {
+					for range 64 {
+						if more, err = bt.sealBlock(time.Now()); err != nil || !more {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sealTook += time.Since(t0)
+		}
+		sizeAt := func() (int64, int) { // the tail, the blocks and their ends; the events
+			sealAll()
 			var sz int64
-			var keys int
 			s.fileView(func(tx *bolt.Tx) error {
-				st := tx.Bucket(bucketEvents).Stats()
-				sz, keys = int64(st.LeafAlloc+st.BranchAlloc), st.KeyN
+				for _, name := range [][]byte{bucketEvents, bucketEventBlocks, bucketEventBlockEnds} {
+					st := tx.Bucket(name).Stats()
+					sz += int64(st.LeafAlloc + st.BranchAlloc)
+				}
 				return nil
 			})
-			return sz, keys
+			p, err := s.ListEvents(context.Background(), storage.EventQuery{Limit: 0})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return sz, p.Total
 		}
 		var createBytes int64
 		const per = 5000
@@ -623,6 +648,7 @@ func BenchmarkAuditYear(b *testing.B) {
 			return nil
 		})
 		b.ReportMetric(float64(ix)/float64(total), "B/event-index")
+		b.ReportMetric(float64(sealTook.Microseconds())/float64(total), "µs/event-seal")
 		auditYearLists(b, s, uuid(start, n/2), "0oa1b2c3d4e5f6g7h8i9", 1+updates, total)
 		s.Close()
 		fi, err := os.Stat(filepath.Join(dir, FileName))
@@ -701,9 +727,11 @@ func compactedAuditBytes(b *testing.B, path string) (events, index, size int64) 
 	}
 	defer db.Close()
 	db.View(func(tx *bolt.Tx) error {
-		st := tx.Bucket(bucketEvents).Stats()
-		events = int64(st.LeafAlloc + st.BranchAlloc)
-		st = tx.Bucket(bucketEventIndex).Stats()
+		for _, name := range [][]byte{bucketEvents, bucketEventBlocks, bucketEventBlockEnds} {
+			st := tx.Bucket(name).Stats()
+			events += int64(st.LeafAlloc + st.BranchAlloc)
+		}
+		st := tx.Bucket(bucketEventIndex).Stats()
 		index = int64(st.LeafAlloc + st.BranchAlloc)
 		return nil
 	})

@@ -53,7 +53,10 @@ func laneEvent(lane string, step int) string { return fmt.Sprintf("%s-e%06d", la
 // crashOverlayChild runs crashLanes lanes and prints "ACK <lane> <step>" for
 // every acknowledged step, until it is killed.
 func crashOverlayChild(dir string) {
-	s, err := OpenWithOptions(dir, Options{OverlayBytes: crashOverlayBytes})
+	// Tiny blocks of audit events sealed as soon as they are written, so
+	// that kills land in seals too (between batches: the lanes keep the
+	// writer busy).
+	s, err := OpenWithOptions(dir, Options{OverlayBytes: crashOverlayBytes, seal: sealOptions{blockBytes: 1 << 10}})
 	if err != nil {
 		fmt.Println("OPENERR", err)
 		os.Exit(2)
@@ -155,7 +158,25 @@ func TestCrashWhileApplying(t *testing.T) {
 	if err := consistent(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d lanes, %d steps in flight at a kill found stored", len(acked), inFlight)
+	// No event is listed twice (a seal copies events into a block and
+	// deletes them from the tail: both or neither), and seals happened.
+	all, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range all.Items {
+		if seen[e.ID] {
+			t.Fatalf("event %s is listed twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	blocks, tail := blockStats(t, s)
+	if blocks == 0 {
+		t.Fatalf("no block of audit events was sealed (%d in the tail): the kills missed the seals", tail)
+	}
+	t.Logf("%d lanes, %d steps in flight at a kill found stored; %d events, %d blocks, %d in the tail",
+		len(acked), inFlight, len(all.Items), blocks, tail)
 }
 
 // checkLaneUser returns how many steps of user j of lane are stored, after

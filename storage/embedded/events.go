@@ -306,8 +306,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		timeKey(hi, q.Until)
 	}
 	err := s.readView(func(t *txBuckets) error {
-		l := eventLister{t: t, q: q, lo: lo, hi: hi, page: &page,
-			filtered: q.ActorID != "" || q.TargetID != "" || q.Action != ""}
+		l := newEventLister(t, q, lo, hi, &page)
 		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
 			listIndexedEvents(t, q, lo, hi, &page)
 			l.indexedBlocks()

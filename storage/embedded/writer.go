@@ -124,7 +124,7 @@ func (s *Store) run() {
 				return
 			default:
 				if !lag {
-					if err := s.sealEvents(); err != nil {
+					if err := s.sealEvents(idleSealBlocks); err != nil {
 						s.failed(fmt.Errorf("embedded: seal audit events: %w", err))
 					}
 				} else if err := s.drainLag(); err != nil {
@@ -220,8 +220,8 @@ func (s *Store) run() {
 		s.process(batch)
 		expect, took = len(batch), time.Since(start)
 		clear(batch)
-		if s.sealDue(false) { // under load: one block between batches
-			if err := s.sealEvents(); err != nil {
+		if s.sealDue(false) { // under load: what the batch added, between batches
+			if err := s.sealEvents(s.loadSealBlocks()); err != nil {
 				s.failed(fmt.Errorf("embedded: seal audit events: %w", err))
 			}
 		}
@@ -305,6 +305,7 @@ func (s *Store) process(reqs []*request) {
 	}
 	s.pending = b.pending
 	s.sealer.tail += b.ev.tail
+	s.sealer.added = max(0, b.ev.tail)
 	if b.u.lagRead {
 		s.lagged = b.u.lagTotal()
 	}

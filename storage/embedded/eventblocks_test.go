@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -497,4 +499,159 @@ func BenchmarkDecodeBlock(b *testing.B) {
 		}
 	})
 	b.Logf("%d events, %d bytes", len(evs), len(v))
+}
+
+// toFormat8 makes the current file of tx, which has no sealed block, the
+// file format 8 wrote: without the buckets of blocks.
+func toFormat8(tx *bolt.Tx) error {
+	if k, _ := tx.Bucket(bucketEventBlocks).Cursor().First(); k != nil {
+		return fmt.Errorf("the file has sealed blocks")
+	}
+	for _, name := range [][]byte{bucketEventBlocks, bucketEventBlockEnds} {
+		if err := tx.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV8))
+}
+
+// TestMigrateFormat8 opens a file of format 8 (every event its own key in
+// the events bucket): Open makes it format 9, every listing answers as
+// before, and the idle writer seals the old log into blocks, after which
+// (and after a reopen) every listing still answers as before.
+func TestMigrateFormat8(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: true}) // seals nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
+	targets, actors := []string{"u1", uuid, "u3"}, []string{"system", "a1", uuid}
+	for i := range 300 {
+		e := &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-000000000000", i), Time: t0.Add(time.Duration(i) * time.Minute),
+			ActorID: actors[i%3], Action: []string{"createUser", "adminUpdateUser"}[i%2], TargetID: targets[(i/3)%3],
+			Changes: map[string]schemas.Change{"title": {Prev: "a", Current: fmt.Sprint("b", i)}}}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var queries []storage.EventQuery
+	for _, tg := range append(targets, "") {
+		for _, a := range append(actors, "") {
+			queries = append(queries, storage.EventQuery{TargetID: tg, ActorID: a, Limit: storage.Unlimited},
+				storage.EventQuery{TargetID: tg, ActorID: a, Offset: 3, Limit: 7, Since: t0.Add(50 * time.Minute), Until: t0.Add(250 * time.Minute)})
+		}
+	}
+	list := func(s *Store) []storage.Page[*schemas.Event] {
+		var out []storage.Page[*schemas.Event]
+		for _, q := range queries {
+			p, err := s.ListEvents(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	want := list(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	updateFile(t, dir, toFormat8)
+
+	s, err = OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 2000}})
+	if err != nil {
+		t.Fatalf("open a file of format 8: %v", err)
+	}
+	defer func() { s.Close() }()
+	check := func(stage string) {
+		t.Helper()
+		if got := list(s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the listings differ from format 8's", stage)
+		}
+	}
+	check("opened")
+	var format string
+	s.fileView(func(tx *bolt.Tx) error { format = string(tx.Bucket(bucketMeta).Get(keyFormat)); return nil })
+	if format != formatVersion {
+		t.Fatalf("format %q after open, want %q", format, formatVersion)
+	}
+	// The idle writer seals the old log: wait (bounded) until it has.
+	var blocks, tail int
+	for range 500 {
+		if blocks, tail = blockStats(t, s); tail < 30 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if blocks == 0 || tail >= 30 {
+		t.Fatalf("the idle writer did not seal the old log: %d blocks, %d events in the tail", blocks, tail)
+	}
+	check("sealed")
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened")
+}
+
+// TestEventBlocksCompactAndBackup: `scimd compact` and a backup copy the
+// sealed blocks, their ends and index entries with the rest: the
+// compacted store and a store opened on the backup list the same events.
+func TestEventBlocksCompactAndBackup(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 60 {
+		e := &schemas.Event{ID: fmt.Sprintf("ev-%03d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
+			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%4)}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if blocks, _ := blockStats(t, s); blocks < 5 {
+		t.Fatalf("%d blocks: want several", blocks)
+	}
+	queries := []storage.EventQuery{{Limit: storage.Unlimited}, {TargetID: "u2", Limit: storage.Unlimited}, {ActorID: "a1", Offset: 10, Limit: 5}}
+	list := func(s *Store) (out []storage.Page[*schemas.Event]) {
+		for _, q := range queries {
+			p, err := s.ListEvents(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	want := list(s)
+	var backup bytes.Buffer
+	if _, err := s.Backup(ctx, &backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Compact(dir); err != nil {
+		t.Fatal(err)
+	}
+	restored := t.TempDir()
+	if err := os.WriteFile(filepath.Join(restored, FileName), backup.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]string{"compacted": dir, "restored": restored} {
+		s, err := Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := list(s); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the listings differ", name)
+		}
+		s.Close()
+	}
 }

@@ -565,10 +565,17 @@ func BenchmarkAuditYear(b *testing.B) {
 	}
 	n := benchUsers
 	for b.Loop() {
+		var err error
 		dir := b.TempDir()
 		// keepLag: the writer seals nothing by itself; sealAll seals
 		// every event before each measure, timed.
-		s, err := OpenWithOptions(dir, Options{NoSync: true, keepLag: true})
+		opts := Options{NoSync: true, keepLag: true}
+		if v := os.Getenv("SCIMD_BLOCK_BYTES"); v != "" { // another block size than blockTarget
+			if opts.seal.blockBytes, err = strconv.Atoi(v); err != nil {
+				b.Fatalf("SCIMD_BLOCK_BYTES=%q: want a number", v)
+			}
+		}
+		s, err := OpenWithOptions(dir, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
@@ -46,10 +47,9 @@ import (
 // without decompressing anything: a listing counts a block from it.
 //
 // eventBlockEnds maps each block's last key to its sequence number (4
-// bytes, big-endian), so that a Seek finds the block covering a key. Index
-// entries of sealed events are per block (ixTargetBlock, ixActorBlock: the
-// kind, the id as the per-event entries hold it, then the 4-byte sequence
-// number → the id's number of events in the block as a uvarint).
+// bytes, big-endian), so that a Seek finds the block covering a key. Sealed
+// events are indexed by block: per id (as a target, as an actor), the list
+// of the blocks holding its events and how many (blockRef).
 
 const blockCodecV1 = 0xB1
 
@@ -440,7 +440,10 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	var evs []blockEvent
 	size := 0
 	c := events.Cursor()
-	k, v := c.First()
+	// From the last sealed key on, not from the first key: the tail's
+	// sealed keys may still be deletions in the overlay, which a walk from
+	// the start would step over, each seal more of them.
+	k, v := firstAfter(c, b.blockEnd())
 	for ; k != nil && size < z.blockBytes && len(evs) < maxBlockEvents; k, v = c.Next() {
 		if bytes.Compare(k[:12], cut) >= 0 {
 			z.notBefore = keyTime(k).Add(z.age)
@@ -513,31 +516,133 @@ func (c blockCounts) add(target, actor string, delta int) {
 	}
 }
 
-// write applies the changes to the entries of block seq (an entry whose
-// count reaches 0 is deleted).
+// write applies the changes to the block lists of block seq (see
+// blockRef; a block whose count reaches 0 leaves its list).
 func (c blockCounts) write(t *txBuckets, seq uint32) error {
 	bk := t.bucket(fbEventIndex)
 	for ki, d := range c {
 		if d == 0 {
 			continue
 		}
-		k := binary.BigEndian.AppendUint32(ixPrefix(ki.kind, ki.id), seq)
-		n := int64(d)
-		if v := bk.Get(k); v != nil {
-			x, _ := binary.Uvarint(v)
-			n += int64(x)
-		}
-		var err error
-		if n <= 0 {
-			err = bk.Delete(k)
-		} else {
-			err = bk.Put(k, binary.AppendUvarint(nil, uint64(n)))
-		}
-		if err != nil {
+		if err := addToBlockList(bk, ixPrefix(ki.kind, ki.id), seq, d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// A block list is the blocks holding events of one id (as a target, or as
+// an actor) with how many each holds, in chunks of up to
+// maxBlockListChunk blocks: key ixPrefix(ixTargetBlock or ixActorBlock,
+// id) then a 4-byte chunk key, at most the sequence number of each of its
+// blocks and above every block of the chunk before; value per block in
+// ascending order its number less the one before (the first: less the
+// chunk key) and its count, uvarints. One entry per block and id instead
+// cost 24 bytes of key and bbolt's 16 of element per (id, block) — about
+// one per event, since a user's few events a year fall in as many blocks;
+// a chunk holds a user's year in about 40 bytes. A seal appends to the
+// last chunk of each of its ids; a straggler or a prune changes the chunk
+// covering its block.
+type blockRef struct {
+	seq uint32
+	n   uint64
+}
+
+// maxBlockListChunk bounds a chunk (a straggler may grow one past it):
+// the connector that acts in every
+// event has one block list entry per block, and its last chunk is
+// rewritten at every seal.
+var maxBlockListChunk = 256 // a variable for the tests
+
+func decodeBlockList(chunk uint32, v []byte) ([]blockRef, error) {
+	var refs []blockRef
+	seq := uint64(chunk)
+	for len(v) > 0 {
+		d, m := binary.Uvarint(v)
+		if m <= 0 {
+			return nil, errDamagedBlockList
+		}
+		n, m2 := binary.Uvarint(v[m:])
+		if m2 <= 0 || n == 0 || (len(refs) > 0 && d == 0) || seq+d > 1<<32-1 {
+			return nil, errDamagedBlockList
+		}
+		seq += d
+		refs = append(refs, blockRef{uint32(seq), n})
+		v = v[m+m2:]
+	}
+	return refs, nil
+}
+
+var errDamagedBlockList = errors.New("embedded: a block list of the event index is damaged")
+
+func encodeBlockList(chunk uint32, refs []blockRef) []byte {
+	var out []byte
+	prev := chunk
+	for _, r := range refs {
+		out = binary.AppendUvarint(out, uint64(r.seq-prev))
+		out = binary.AppendUvarint(out, r.n)
+		prev = r.seq
+	}
+	return out
+}
+
+// addToBlockList adds delta to the count of block seq in the block list
+// of prefix (ixPrefix), in the chunk covering seq: the last whose key is
+// at most seq, else the first (whose key becomes seq); after the last
+// block of a full chunk, a new chunk. A chunk that cannot be decoded is
+// replaced: the write goes on, and that chunk's blocks are no longer
+// found by the id (as events whose head cannot be read).
+func addToBlockList(bk *kvBucket, prefix []byte, seq uint32, delta int) error {
+	want := binary.BigEndian.AppendUint32(bytes.Clone(prefix), seq)
+	c := bk.Cursor()
+	k, v := c.Seek(want)
+	if !bytes.Equal(k, want) {
+		var pk, pv []byte
+		if k == nil {
+			pk, pv = c.Last()
+		} else {
+			pk, pv = c.Prev()
+		}
+		if pk != nil && bytes.HasPrefix(pk, prefix) && len(pk) == len(want) {
+			k, v = pk, pv
+		} else if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(want) {
+			k, v = nil, nil // no chunk yet
+		}
+	}
+	var chunk uint32
+	var refs []blockRef
+	if k != nil {
+		chunk = binary.BigEndian.Uint32(k[len(prefix):])
+		refs, _ = decodeBlockList(chunk, v)
+		k = bytes.Clone(k)
+	}
+	i, found := slices.BinarySearchFunc(refs, seq, func(r blockRef, s uint32) int { return cmp.Compare(r.seq, s) })
+	switch {
+	case found:
+		if n := int64(refs[i].n) + int64(delta); n > 0 {
+			refs[i].n = uint64(n)
+		} else {
+			refs = slices.Delete(refs, i, i+1)
+		}
+	case delta <= 0:
+		return nil // nothing to take from
+	case k != nil && i == len(refs) && len(refs) >= maxBlockListChunk && seq > chunk:
+		k, chunk, refs = nil, seq, []blockRef{{seq, uint64(delta)}} // a new chunk after a full one
+	default:
+		refs = slices.Insert(refs, i, blockRef{seq, uint64(delta)})
+	}
+	if k == nil {
+		k, chunk = want, seq
+	} else if seq < chunk { // before the first chunk's key: it is re-keyed
+		if err := bk.Delete(k); err != nil {
+			return err
+		}
+		k, chunk = want, seq
+	}
+	if len(refs) == 0 {
+		return bk.Delete(k)
+	}
+	return bk.Put(k, encodeBlockList(chunk, refs))
 }
 
 // putStraggler stores the event (key, rec) whose key is at most the last
@@ -746,7 +851,7 @@ func (l *eventLister) blocks() {
 
 // indexedBlocks walks, after the tail's (listIndexedEvents), the blocks
 // holding events of the query's indexed id (its target's, else its
-// actor's) newest first, by their per-block index entries.
+// actor's) newest first, by its block list (blockRef).
 func (l *eventLister) indexedBlocks() {
 	kind, id := ixTargetBlock, l.q.TargetID
 	if id == "" {
@@ -754,26 +859,30 @@ func (l *eventLister) indexedBlocks() {
 	}
 	prefix := ixPrefix(kind, id)
 	blocks, c := l.t.bucket(fbEventBlocks), l.t.bucket(fbEventIndex).Cursor()
-	k, n := lastBefore(c, prefixEnd(prefix))
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, n = c.Prev() {
-		seq := k[len(prefix):]
-		count, m := binary.Uvarint(n)
-		if len(seq) != 4 || m <= 0 {
-			continue // not an entry this store writes
+	k, v := lastBefore(c, prefixEnd(prefix))
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if len(k) != len(prefix)+4 {
+			continue // not a chunk this store writes
 		}
-		v := blocks.Get(seq)
-		if v == nil {
-			continue // an entry of a damaged block pruned whole (pruneBlocks)
+		refs, err := decodeBlockList(binary.BigEndian.Uint32(k[len(prefix):]), v)
+		if err != nil {
+			continue // its blocks are not found by the id (see addToBlockList)
 		}
-		if h, err := parseBlockHeader(v); err == nil {
-			if l.hi != nil && bytes.Compare(h.first[:12], l.hi) >= 0 {
-				continue
+		for i := len(refs) - 1; i >= 0; i-- {
+			v := blocks.Get(blockSeqKey(refs[i].seq))
+			if v == nil {
+				continue // a damaged block pruned whole (pruneBlocks)
 			}
-			if l.lo != nil && bytes.Compare(h.last[:12], l.lo) < 0 {
-				return
+			if h, err := parseBlockHeader(v); err == nil {
+				if l.hi != nil && bytes.Compare(h.first[:12], l.hi) >= 0 {
+					continue
+				}
+				if l.lo != nil && bytes.Compare(h.last[:12], l.lo) < 0 {
+					return
+				}
 			}
+			l.block(v, int(min(refs[i].n, 1<<31)))
 		}
-		l.block(v, int(count))
 	}
 }
 

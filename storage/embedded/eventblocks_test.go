@@ -181,6 +181,10 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	// Even seeds: the idle writer seals too; odd seeds: only sealNow does.
 	opts := Options{seal: sealOptions{blockBytes: 200 + rng.IntN(800)}, keepLag: seed%2 == 1}
+	if seed >= 2 { // block lists in chunks of two blocks
+		defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
+		maxBlockListChunk = 2
+	}
 	dir := t.TempDir()
 	s, err := OpenWithOptions(dir, opts)
 	if err != nil {

@@ -313,8 +313,13 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 			return nil
 		}
 		c := t.bucket(fbEvents).Cursor()
+		stop, empty := tailStart(t, c)
 		k, v := lastBefore(c, hi)
-		for ; k != nil; k, v = c.Prev() {
+		if empty || hi != nil && stop != nil && bytes.Compare(stop[:12], hi) >= 0 {
+			k = nil // nothing of the tail is listed
+		}
+		for done := false; !done && k != nil; k, v = c.Prev() {
+			done = stop != nil && bytes.Equal(k, stop)
 			if lo != nil && bytes.Compare(k[:12], lo) < 0 {
 				break
 			}
@@ -333,6 +338,27 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		page.Items = []*schemas.Event{}
 	}
 	return page, nil
+}
+
+// lastSealed returns the last key of the last sealed block (nil: none).
+func lastSealed(t *txBuckets) []byte {
+	k, _ := t.bucket(fbEventBlockEnds).Cursor().Last()
+	return k
+}
+
+// tailStart returns the first key of the tail (nil: no block sealed yet,
+// or the tail is empty: empty says which), using c, a cursor of the events
+// bucket. A walk of the tail newest first stops there: the keys before it
+// are sealed, and those that are still deletions in the overlay would
+// make every step past the tail's first key skip them all. (The per-event
+// index entries of sealed events likewise: listIndexedEvents.)
+func tailStart(t *txBuckets, c *kvCursor) (first []byte, empty bool) {
+	sealed := lastSealed(t)
+	if sealed == nil {
+		return nil, false
+	}
+	first, _ = firstAfter(c, sealed)
+	return bytes.Clone(first), first == nil
 }
 
 // lastBefore positions c on the last key before end (exclusive), or on the
@@ -416,12 +442,23 @@ func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *
 	checkActor := q.TargetID != "" && q.ActorID != ""
 	prefix := ixPrefix(kind, id)
 	events, c := t.bucket(fbEvents), t.bucket(fbEventIndex).Cursor()
+	// The walk stops at the id's first entry of the tail (see tailStart).
+	var stop []byte
+	if sealed := lastSealed(t); sealed != nil {
+		if stop, _ = c.Seek(append(bytes.Clone(prefix), sealed[:12]...)); !bytes.HasPrefix(stop, prefix) {
+			return // the id has no event in the tail
+		}
+		stop = bytes.Clone(stop)
+	}
 	end := prefixEnd(prefix)
 	if hi != nil {
-		end = append(bytes.Clone(prefix), hi...)
+		if end = append(bytes.Clone(prefix), hi...); stop != nil && bytes.Compare(stop, end) >= 0 {
+			return // nothing of the tail is before hi
+		}
 	}
 	k, _ := lastBefore(c, end)
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+	for done := false; !done && k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		done = stop != nil && bytes.Equal(k, stop)
 		ek, ok := entryEventKey(k[len(prefix):])
 		if !ok {
 			continue

@@ -18,17 +18,20 @@
 // userName, primary email and primary phone keys in one key space, which
 // also answers lookups by each of those fields), every email value
 // (ix.emails), and the trigram index of substring search (userRows,
-// searchRecords, trigrams; see search.go), and next to the audit events
-// their index by target and by actor (ix.events; see events.go), built at
-// the first Open of a file from before it in chunks (indexAllEvents). Open migrates a file of format 1
+// searchRecords, trigrams; see search.go), and the audit events — the
+// newest in the events bucket, the older sealed into compressed blocks
+// (eventBlocks, eventBlockEnds; see eventblocks.go) — with their index by
+// target and by actor (ix.events; see events.go), built at the first Open
+// of a file from before it in chunks (indexAllEvents). Open migrates a file of format 1
 // (JSON user records holding their version and groups, indexes rebuilt in
 // memory at every open) in chunks of users, each its own transaction,
 // resuming after a crash, a file of format 3 (separate userName, email
 // and phone indexes, dropped by migrateV3 in one transaction), 4 (no
 // pendingPosts), 5 (versions in a userVersions bucket, moved into the
 // records by migrateV5 in chunks, resuming after a crash) and 6 (two event
-// indexes, copied into one by mergeEventIndexesV6, in chunks likewise); it
-// refuses any other format. Only one
+// indexes, copied into one by mergeEventIndexesV6, in chunks likewise), 7
+// (no memberLag) and 8 (no blocks of audit events: the writer seals its log
+// over time); it refuses any other format. Only one
 // process may open a data directory; a second one fails after about a second.
 //
 // # Durability

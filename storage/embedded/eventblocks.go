@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -282,7 +283,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // blockSeqKey is the key of block seq in eventBlocks.
 func blockSeqKey(seq uint32) []byte { return binary.BigEndian.AppendUint32(nil, seq) }
 
-// The kinds of per-block entries of the event index (see ixTarget).
+// The kinds of the block lists of the event index (see ixTarget, blockRef).
 const (
 	ixTargetBlock byte = iota + 2
 	ixActorBlock
@@ -336,12 +337,47 @@ type sealer struct {
 	tail int
 	// added is the bytes the last batch added to the tail.
 	added int
+	// ratio is the raw bytes of the blocks sealed over their compressed
+	// bytes (0: none sealed yet; see rawBudget).
+	ratio float64
 	// notBefore is when the oldest unsealed event of a full block becomes
 	// old enough (zero: now).
 	notBefore time.Time
 }
 
 const unknownTail = 1 << 62
+
+// A block value is stored in whole pages of the file (bbolt's overflow
+// pages; a node of the bucket holds two to four blocks): a 32 KiB block of
+// create events compresses to about 6 KB and took two pages, 167 bytes an
+// event where the compressed bytes were 121. So the sealer sizes a block's
+// raw bytes to fill the pages its compressed bytes take: it learns the
+// ratio of raw to compressed bytes from the blocks it sealed (ratio, a
+// moving average), and aims each block at the whole pages that blockBytes
+// would fill, less pageMargin for the ratio's variance.
+const (
+	pageSize   = 4096 // bbolt's page on the machines scimd runs on (the OS page)
+	pageMargin = 0.97
+)
+
+// rawBudget is the raw bytes of the next block (see pageSize).
+func (z *sealer) rawBudget() int {
+	if z.ratio <= 0 || z.blockBytes < 2*pageSize { // (tests' tiny blocks: as asked)
+		return z.blockBytes
+	}
+	pages := math.Ceil(float64(z.blockBytes) / z.ratio / pageSize)
+	return min(4*z.blockBytes, max(z.blockBytes/2, int(pages*pageSize*pageMargin*z.ratio)))
+}
+
+// learn records that raw bytes of events compressed into a block of n.
+func (z *sealer) learn(raw, n int) {
+	r := float64(raw) / float64(n)
+	if z.ratio == 0 {
+		z.ratio = r
+	} else {
+		z.ratio = (z.ratio + r) / 2
+	}
+}
 
 func newSealer(o sealOptions) sealer {
 	s := sealer{blockBytes: blockTarget, age: sealAge, eager: o.eager, tail: unknownTail}
@@ -444,7 +480,8 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	// sealed keys may still be deletions in the overlay, which a walk from
 	// the start would step over, each seal more of them.
 	k, v := firstAfter(c, b.blockEnd())
-	for ; k != nil && size < z.blockBytes && len(evs) < maxBlockEvents; k, v = c.Next() {
+	budget := z.rawBudget()
+	for ; k != nil && size < budget && len(evs) < maxBlockEvents; k, v = c.Next() {
 		if bytes.Compare(k[:12], cut) >= 0 {
 			z.notBefore = keyTime(k).Add(z.age)
 			return false, nil
@@ -452,7 +489,7 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 		evs = append(evs, blockEvent{bytes.Clone(k), bytes.Clone(v)})
 		size += len(k) + len(v)
 	}
-	if size < z.blockBytes && len(evs) < maxBlockEvents { // the tail's end: it is all there is
+	if size < budget && len(evs) < maxBlockEvents { // the tail's end: it is all there is
 		z.tail = size - b.ev.tail // (the batch's own events are added when it commits)
 		return false, nil
 	}
@@ -467,7 +504,9 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	if err := meta.Put(keyEventBlockSeq, sk); err != nil {
 		return false, err
 	}
-	if err := b.u.bucket(fbEventBlocks).Put(sk, z.enc.encode(evs)); err != nil {
+	block := z.enc.encode(evs)
+	z.learn(size, len(block))
+	if err := b.u.bucket(fbEventBlocks).Put(sk, block); err != nil {
 		return false, err
 	}
 	last := evs[len(evs)-1].key
@@ -494,7 +533,8 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	return true, nil
 }
 
-// blockCounts are changes of per-block index counts: kind and id → delta.
+// blockCounts are changes of the counts of one block in block lists: kind
+// and id → delta.
 type blockCounts map[struct {
 	kind byte
 	id   string

@@ -52,7 +52,7 @@ const FileName = "scimd.db"
 // creating the bucket, empty — no lag — and writing the version (older
 // files get the bucket the same way, in the first step). Version 9 seals
 // audit events into compressed blocks (eventBlocks, eventBlockEnds and the
-// per-block entries of ix.events; eventblocks.go): a binary of version 8
+// block lists of ix.events; eventblocks.go): a binary of version 8
 // would list only the tail of the log, so it must refuse the file; Open
 // migrates a version-8 file by creating the two buckets, empty — its whole
 // log is the tail — and writing the version: the writer seals that tail

@@ -427,22 +427,17 @@ func (s *Store) sealWait() time.Time {
 // is shared by them.
 const idleSealBlocks = 4
 
-// sealEvents seals up to max blocks, as a batch of its own (see sealDue).
+// sealEvents seals up to max blocks, as a batch of its own (housekeep: a
+// derived write, not synced; see sealDue).
 func (s *Store) sealEvents(max int) error {
-	r := requests.Get().(*request)
-	r.exec = func(b *batch) error {
+	return s.housekeep(func(b *batch) error { // its events are durable in the tail already
 		for range max {
 			if ok, err := b.sealBlock(time.Now()); err != nil || !ok {
 				return err
 			}
 		}
 		return nil
-	}
-	s.process([]*request{r})
-	<-r.done
-	err := r.err
-	r.release()
-	return err
+	})
 }
 
 // eventBatch is a batch's state of the event log (batch.ev).

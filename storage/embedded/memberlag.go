@@ -320,18 +320,10 @@ func (r *users) saveLag() error {
 func (r *users) lagTotal() int { return r.lag().total }
 
 // drainLag drains up to lagDrainChunk lag entries of the oldest lagging
-// group into userGroups, as a batch of its own (process: the same staging,
-// log record and commit as every write), when nothing else is queued (see
-// run). process keeps s.lagged.
-func (s *Store) drainLag() error {
-	r := requests.Get().(*request)
-	r.exec = (*batch).drainLag
-	s.process([]*request{r})
-	<-r.done
-	err := r.err
-	r.release()
-	return err
-}
+// group into userGroups, as a batch of its own (housekeep: a derived write,
+// not synced), when nothing else is queued (see run). process keeps
+// s.lagged.
+func (s *Store) drainLag() error { return s.housekeep((*batch).drainLag) }
 
 // drainLag stages the drain of drainLag (the Store's).
 func (b *batch) drainLag() error {

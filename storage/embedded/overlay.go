@@ -221,13 +221,25 @@ func (s *Store) attachWriter(t *txBuckets, st *ovState, seq uint64) {
 	t.w = &s.ww
 }
 
-// commitBatch makes the staged batch durable (its log record synced) and
-// visible. On failure the batch's writes are withdrawn from the table.
-func (s *Store) commitBatch() error {
+// commitBatch makes the staged batch visible, and durable when sync is
+// set (its log record synced). On failure the batch's writes are
+// withdrawn from the table.
+//
+// A batch committed without sync (derived writes only, see request) is
+// visible before it is durable. That is safe because its record stays in
+// the log's buffer, ahead of every later record: the next Sync (the next
+// client's batch, an apply's Release does not drop it, Close) writes and
+// syncs it with them, so no later write is ever durable without it. A
+// crash before then loses it alone, and the state before it holds the
+// same directory: the audit events in the tail instead of a block, the
+// memberships in the lag instead of userGroups. An apply may write its
+// effects into the file first; Open then numbers on from the file's
+// walApplied, above the log's last record (openLog).
+func (s *Store) commitBatch(sync bool) error {
 	seq := s.ww.seq
 	s.walMu.Lock()
 	err := s.log.Append(seq, s.ww.rec)
-	if err == nil {
+	if err == nil && sync {
 		err = s.log.Sync()
 	}
 	s.walMu.Unlock()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/embedded/internal/wal"
 	"github.com/scimd/scimd/storage/storagetest"
 )
@@ -268,4 +270,84 @@ func queueOneBatch(t *testing.T, s *Store, execs ...func(b *batch) error) []*req
 		t.Fatal(err)
 	}
 	return reqs
+}
+
+// TestDerivedBatchNotSynced: the idle writer's seals of audit events are
+// derived writes (housekeep), logged but not synced. An image of the data
+// directory taken after them, as a crash would leave it, lacks the seals
+// made after the last client's write, and lists every event; once a
+// client's write has committed after them, the image holds every seal. An
+// image is judged only when no apply wrote the file between the events and
+// the copy (the idle writer freezes its table after overlayIdle): else the
+// round is tried again.
+func TestDerivedBatchNotSynced(t *testing.T) {
+	ctx := t.Context()
+	event := func(i int) *schemas.Event {
+		return &schemas.Event{ID: fmt.Sprintf("ev-%03d", i), Time: time.Now().UTC(), Action: "userLogin", TargetID: "u1", ActorID: "app1"}
+	}
+	// image copies dir and reports the sealed blocks and the events listed
+	// of the copy, opened as after a crash.
+	image := func(dir string) (blocks, total int) {
+		to := t.TempDir()
+		testfs.CopyDir(t, dir, to)
+		testfs.CopyDir(t, filepath.Join(dir, LogDirName), filepath.Join(to, LogDirName))
+		s, err := Open(to)
+		if err != nil {
+			t.Fatalf("open the image: %v", err)
+		}
+		defer s.Close()
+		blocks, _ = blockStats(t, s)
+		p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return blocks, p.Total
+	}
+	for round := 0; ; round++ {
+		if round == 5 {
+			t.Fatal("an apply came between the seals and the copy in every round")
+		}
+		dir := t.TempDir()
+		// Blocks of 300 bytes (about five events), sealed once their
+		// events are 300 ms old: the events below are all written before.
+		s, err := OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 300, age: 300 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied := s.ov.Load().applied
+		const n = 40
+		for i := range n {
+			if err := s.AppendEvent(ctx, event(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var live int
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			blocks, tail := blockStats(t, s)
+			if live = blocks; blocks > 0 && tail*60 < 300 { // sealed down to less than a block
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the idle writer did not seal the events")
+			}
+		}
+		blocks, total := image(dir)
+		if s.ov.Load().applied != applied {
+			s.Close()
+			continue // the file caught up meanwhile: it holds the seals durably
+		}
+		if blocks >= live || total != n {
+			t.Errorf("image after the idle seals: %d of %d blocks, %d events listed; want the seals after the last write missing (not synced) and all %d events",
+				blocks, live, total, n)
+		}
+		if err := s.AppendEvent(ctx, event(n)); err != nil {
+			t.Fatal(err)
+		}
+		if blocks, total = image(dir); blocks != live || total != n+1 {
+			t.Errorf("image after a client's write: %d of %d blocks, %d events listed; want every seal synced with it and all %d events",
+				blocks, live, total, n+1)
+		}
+		s.Close()
+		return
+	}
 }

@@ -45,6 +45,12 @@ type request struct {
 	exec func(b *batch) error
 	err  error
 	done chan struct{}
+	// derived marks a write that only rearranges what committed writes hold
+	// durably already (a seal of audit events, a drain of the membership
+	// lag): a batch of derived writes alone is logged but not synced (see
+	// commitBatch), so that the writer's own housekeeping under load adds
+	// no fsync to the clients' writes.
+	derived bool
 }
 
 // requests holds the requests answered and waited for: a write allocates
@@ -56,7 +62,7 @@ func (r *request) answer() { r.done <- struct{}{} }
 
 // release returns r, answered and its answer read, to requests.
 func (r *request) release() {
-	r.exec, r.err = nil, nil
+	r.exec, r.err, r.derived = nil, nil, false
 	requests.Put(r)
 }
 
@@ -295,7 +301,7 @@ func (s *Store) process(reqs []*request) {
 		answer(s.failed(fmt.Errorf("embedded: stage: %w", err)))
 		return
 	}
-	if err := s.commitBatch(); err != nil {
+	if err := s.commitBatch(!derivedOnly(reqs)); err != nil {
 		s.endWriterTx()
 		answer(s.failed(fmt.Errorf("embedded: commit: %w", err)))
 		return
@@ -317,6 +323,29 @@ func (s *Store) process(reqs []*request) {
 	s.mu.Unlock()
 	answer(nil)
 	s.endBatch(b.freeze)
+}
+
+// housekeep runs exec, a derived write (see request), as a batch of its own
+// on the writer goroutine, which alone may call it: the same staging, log
+// record, commit and apply as every batch (process), without the sync.
+func (s *Store) housekeep(exec func(*batch) error) error {
+	r := requests.Get().(*request)
+	r.exec, r.derived = exec, true
+	s.process([]*request{r})
+	<-r.done
+	err := r.err
+	r.release()
+	return err
+}
+
+// derivedOnly reports whether every write of reqs is derived (see request).
+func derivedOnly(reqs []*request) bool {
+	for _, r := range reqs {
+		if !r.derived {
+			return false
+		}
+	}
+	return true
 }
 
 // writerTx is the writer's read transaction of the file and the users over

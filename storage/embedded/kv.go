@@ -78,6 +78,18 @@ func (k *kvBucket) Delete(key []byte) error {
 	return k.b.Delete(key)
 }
 
+// DeletePresent removes key, which the caller knows the bucket holds (an
+// index entry of the image a write replaces, a key it has just read):
+// unlike Delete it does not look the key up first. A key the bucket does
+// not hold after all is still no error, only a tombstone in the overlay
+// until the next apply.
+func (k *kvBucket) DeletePresent(key []byte) error {
+	if w := k.t.w; w != nil {
+		return w.put(k.id, key, nil, true)
+	}
+	return k.b.Delete(key)
+}
+
 // Cursor returns a cursor on the bucket. Writes through the same
 // transaction while iterating are allowed; see kvCursor.
 func (k *kvBucket) Cursor() *kvCursor {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
-	"github.com/scimd/scimd/storage/embedded/internal/overlay"
 	"github.com/scimd/scimd/storage/storagetest"
 )
 
@@ -271,7 +270,7 @@ func TestWaitAppliedFailing(t *testing.T) {
 	// Freeze the active table without asking the applier: it stays frozen.
 	s.ovMu.Lock()
 	st := s.ov.Load()
-	s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+	s.ov.Store(&ovState{active: s.newTable(), frozen: st.active, applied: st.applied})
 	s.ovMu.Unlock()
 	s.applyErr.Store(&writeFailure{err: storage.Unavailable(errors.New("disk full")), at: time.Now()})
 	done := make(chan struct{})

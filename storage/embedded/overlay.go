@@ -85,6 +85,15 @@ const (
 	LogDirName = "scimd.wal"
 )
 
+// newTable returns a new active table, its point-lookup filter sized for
+// the entries it holds up to its freeze (an entry takes 150 bytes or more
+// of the table: a node of 136 and its key and value), with room for the
+// four times as many it may reach while a stall waits: 1 MiB for a 32 MiB
+// table, 1 of 32 bytes. Most of the writer's lookups (the index keys it
+// moves, the keys a delete checks) and of a reader's are of keys the file
+// holds, which the filter answers without a search of the table.
+func (s *Store) newTable() *overlay.Table { return overlay.New(s.freezeBytes / 32) }
+
 // keyWALApplied (meta) is the sequence number up to which the log's writes
 // are in the file: 8 bytes, big-endian.
 var keyWALApplied = []byte("walApplied")
@@ -294,7 +303,7 @@ func (s *Store) maybeFreeze(idle bool) {
 		s.ovMu.Unlock()
 		return
 	}
-	s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+	s.ov.Store(&ovState{active: s.newTable(), frozen: st.active, applied: st.applied})
 	s.ovMu.Unlock()
 	select {
 	case s.applyReq <- struct{}{}:
@@ -431,7 +440,7 @@ func (s *Store) applyAll() error {
 	s.ovMu.Lock()
 	st := s.ov.Load()
 	if st.active.Len() > 0 {
-		s.ov.Store(&ovState{active: overlay.New(), frozen: st.active, applied: st.applied})
+		s.ov.Store(&ovState{active: s.newTable(), frozen: st.active, applied: st.applied})
 	}
 	s.ovMu.Unlock()
 	return s.applyFrozen()

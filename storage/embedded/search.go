@@ -940,11 +940,11 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		return err
 	}
 	b.pendPostings(row, op, np)
-	if nu == nil {
-		if err := sr.recs().Delete(encodeRow(row)); err != nil {
+	if nu == nil { // the row was read above: the row and its record are there
+		if err := sr.recs().DeletePresent(encodeRow(row)); err != nil {
 			return err
 		}
-		return sr.rows().Delete([]byte(id))
+		return sr.rows().DeletePresent([]byte(id))
 	}
 	return sr.recs().Put(encodeRow(row), nu.search)
 }
@@ -986,12 +986,20 @@ func (b *batch) pendPostings(row uint32, op, np []uint64) {
 	if !ok {
 		p = &pendingRow{posted: op}
 		k := rowKey(row)
-		if v := b.u.search.pend().Get(k[:]); v != nil {
-			posted, _, err := splitPending(v)
-			if err != nil {
-				panic(err) // fails the batch (see safeExec)
+		// A row the store does not list as pending has op posted (a
+		// migration's batch has no store: it looks).
+		if _, listed := slices.BinarySearch(b.pendRows, row); b.s == nil || listed {
+			v := b.u.search.pend().Get(k[:])
+			if v == nil && listed {
+				panic(fmt.Errorf("embedded: pending row %d is not in pendingPosts", row)) // fails the batch (see safeExec)
 			}
-			p.posted, p.inFile = unpack(posted), true
+			if v != nil {
+				posted, _, err := splitPending(v)
+				if err != nil {
+					panic(err)
+				}
+				p.posted, p.inFile = unpack(posted), true
+			}
 		}
 		setIn(&b.pend, row, p)
 	}
@@ -1040,29 +1048,41 @@ func (b *batch) finishSearch() error {
 			case !slices.Equal(p.posted, p.current):
 				err = b.u.search.pend().Put(encodeRow(row), pendingValue(p.posted, p.current))
 			case p.inFile:
-				err = b.u.search.pend().Delete(encodeRow(row))
+				err = b.u.search.pend().DeletePresent(encodeRow(row))
 			}
 			if err != nil {
 				return err
 			}
 		}
 		b.pending = pending
+		if b.s != nil {
+			b.pendNext, b.pendDone = b.nextPendRows(), true
+		}
 		return nil
 	}
 	var ops, scratch []postOp
 	if b.s != nil { // (a migration's batch has no store)
 		ops, scratch = b.s.opBufs[0][:0], b.s.opBufs[1]
 	}
-	// One walk of pendingPosts, then its deletes (deleting at the cursor and
-	// seeking the first key again walked every earlier delete again in the
-	// overlay: quadratic in the rows flushed).
+	// The rows pendingPosts holds, from the writer's list (a walk of the
+	// bucket steps over every row deleted since the last apply in the
+	// overlay), then their deletes.
 	pend := b.u.search.pend()
-	c := pend.Cursor()
-	var flushed []uint32
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		row := decodeRow(k)
-		flushed = append(flushed, row)
+	flushed := b.pendRows
+	if b.s == nil { // (a migration's batch has no store: it walks the bucket)
+		flushed = nil
+		c := pend.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			flushed = append(flushed, decodeRow(k))
+		}
+	}
+	for _, row := range flushed {
 		if _, ok := b.pend[row]; !ok {
+			k := rowKey(row)
+			v := pend.Get(k[:])
+			if v == nil {
+				return fmt.Errorf("embedded: pending row %d is not in pendingPosts", row)
+			}
 			posted, current, err := splitPending(v)
 			if err != nil {
 				return err
@@ -1072,9 +1092,12 @@ func (b *batch) finishSearch() error {
 	}
 	for _, row := range flushed {
 		k := rowKey(row)
-		if err := pend.Delete(k[:]); err != nil {
+		if err := pend.DeletePresent(k[:]); err != nil {
 			return err
 		}
+	}
+	if b.s != nil {
+		b.pendNext, b.pendDone = b.s.pendSpare[:0], true // none pending
 	}
 	for row, p := range b.pend {
 		ops = postDiff(ops, row, p.posted, p.current)
@@ -1109,6 +1132,29 @@ func (b *batch) finishSearch() error {
 		b.s.opBufs = [2][]postOp{ops[:0], scratch[:0]}
 	}
 	return nil
+}
+
+// nextPendRows returns the rows pendingPosts holds after the batch wrote
+// its pending rows (not a flush): b.pendRows without the rows whose
+// postings are posted again, with the rows that became pending, ascending;
+// in the store's spare list (Store.pendSpare).
+func (b *batch) nextPendRows() []uint32 {
+	next := b.s.pendSpare[:0]
+	for _, row := range b.pendRows {
+		if p, ok := b.pend[row]; !ok || !slices.Equal(p.posted, p.current) {
+			next = append(next, row)
+		}
+	}
+	added := false
+	for row, p := range b.pend {
+		if !p.inFile && !slices.Equal(p.posted, p.current) {
+			next, added = append(next, row), true
+		}
+	}
+	if added {
+		slices.Sort(next)
+	}
+	return next
 }
 
 // maxKeptOps bounds the posting-change buffers the writer keeps between

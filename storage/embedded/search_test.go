@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -598,4 +599,108 @@ func TestSortWrites(t *testing.T) {
 	if err := w.stage("u4", 4, nil, keysOf(&huge)); err == nil {
 		t.Error("a sort key longer than bbolt's limit was staged")
 	}
+}
+
+// TestWriterPendingRows: the writer's list of pending rows (Store.pendRows,
+// which a write and a flush use instead of reading pendingPosts) is the
+// bucket's, through creates, updates of searched values and of others,
+// deletes, flushes at 16 pending rows, concurrent writers (batches of
+// several writes, a row pending twice in one), a failed write, and a
+// reopen.
+func TestWriterPendingRows(t *testing.T) {
+	defer func(n int) { flushPending = n }(flushPending)
+	flushPending = 16
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	check := func(when string) {
+		t.Helper()
+		var inBucket []uint32
+		if err := s.userView(func(r *users) error {
+			return r.search.pend().ForEach(func(k, _ []byte) error {
+				inBucket = append(inBucket, decodeRow(k))
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(inBucket, s.pendRows) || len(s.pendRows) >= flushPending {
+			t.Fatalf("%s: the writer lists %v pending, pendingPosts holds %v", when, s.pendRows, inBucket)
+		}
+	}
+	ids := createAll(t, s, searchUsers(100))
+	check("after the creates")
+	seen := 0
+	for i, id := range ids[:60] {
+		switch i % 4 {
+		case 0:
+			err = s.DeleteUser(ctx, id, nil)
+		case 1:
+			_, err = s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+				u.Name.FamilyName = fmt.Sprintf("Renamed %d", i)
+				return nil
+			}, nil)
+		case 2: // a value no posting holds: the row stays as it was
+			_, err = s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+				u.Title = fmt.Sprintf("Title %d", i)
+				return nil
+			}, nil)
+		case 3: // back to its posted value after a change: no longer pending
+			for _, name := range []string{"Zwischen", searchUsers(100)[i].Name.FamilyName} {
+				if _, err = s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+					u.Name.FamilyName = name
+					return nil
+				}, nil); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.pendRows) > 0 {
+			seen++
+		}
+		check(fmt.Sprintf("after write %d", i))
+	}
+	if seen == 0 {
+		t.Fatal("no row was ever pending")
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 60 + w; i < 100; i += 8 {
+				if _, err := s.UpdateUser(ctx, ids[i], 0, func(u *schemas.User) error {
+					u.UserName = fmt.Sprintf("concurrent.%d", i)
+					return nil
+				}, nil); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	check("after concurrent updates")
+	if _, err := s.UpdateUser(ctx, ids[61], 0, func(u *schemas.User) error {
+		u.UserName = "concurrent.62" // another user's: a conflict, nothing staged
+		return nil
+	}, nil); err == nil {
+		t.Fatal("a clashing userName was accepted")
+	}
+	check("after a failed write")
+	want := slices.Clone(s.pendRows)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.pendRows, want) {
+		t.Fatalf("reopened: %v pending, want %v", s.pendRows, want)
+	}
+	check("reopened")
 }

@@ -206,8 +206,8 @@ func (w *sortWrites) flush(bk *kvBucket) error {
 	})
 	for _, op := range w.ops {
 		var err error
-		if op.del {
-			err = bk.Delete(key(op))
+		if op.del { // a key of the image replaced: the bucket holds it
+			err = bk.DeletePresent(key(op))
 		} else {
 			err = bk.Put(key(op), encodeRow(op.row))
 		}

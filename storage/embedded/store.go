@@ -18,7 +18,6 @@ import (
 
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
-	"github.com/scimd/scimd/storage/embedded/internal/overlay"
 	"github.com/scimd/scimd/storage/embedded/internal/wal"
 )
 
@@ -212,9 +211,12 @@ type Store struct {
 	// about six allocations for a single write.
 	sortBuf sortWrites
 
-	// pending is the number of rows in pendingPosts (see the search
-	// index): read at open, then kept by the writer goroutine alone.
-	pending int
+	// pendRows are the rows pendingPosts holds (see the search index),
+	// ascending: read at open, then kept by the writer goroutine alone
+	// (a batch's finishSearch builds the next list in pendSpare), so that
+	// neither a write nor a flush looks them up in the bucket — whose walk
+	// in the overlay steps over every row flushed since the last apply.
+	pendRows, pendSpare []uint32
 	// lagged is the number of membership lag entries (memberlag.go), which
 	// the writer drains when idle: read at open, then kept by the writer.
 	lagged int
@@ -316,7 +318,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		s.freezeBytes, s.stallBytes = opts.OverlayBytes, 4*opts.OverlayBytes
 	}
 	s.committed.Store(seq)
-	s.ov.Store(&ovState{active: overlay.New(), applied: seq})
+	s.ov.Store(&ovState{active: s.newTable(), applied: seq})
 	s.applyReq, s.appliedSig, s.applierDone = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
 	migrating, err := migrates(db)
 	if err == nil {
@@ -558,11 +560,16 @@ func isCurrent(tx *bolt.Tx) bool {
 }
 
 // load decodes the groups, applications, tokens and signing keys into memory
-// and counts the pending search rows.
+// and lists the pending search rows.
 // Users stay in the file: nothing about them is read at open.
 func (s *Store) load() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		s.pending = tx.Bucket(bucketPending).Stats().KeyN // fewer than flushPending
+		if err := tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error { // fewer than flushPending
+			s.pendRows = append(s.pendRows, decodeRow(k))
+			return nil
+		}); err != nil {
+			return err
+		}
 		var lag lagIndex
 		if err := decodeLagIndex(tx.Bucket(bucketUserGroups).Get(lagIndexKey), &lag); err != nil {
 			return err

@@ -603,8 +603,8 @@ func appendEmailKeys(dst []string, u *schemas.User) []string {
 func (r *users) moveEmails(id string, ok, nk []string) error {
 	bk := r.emails()
 	for _, k := range ok {
-		if !slices.Contains(nk, k) {
-			if err := bk.Delete(appendPairKey(bk.scratch(2+len(k)+len(id)), k, id)); err != nil {
+		if !slices.Contains(nk, k) { // an entry of the image replaced: the bucket holds it
+			if err := bk.DeletePresent(appendPairKey(bk.scratch(2+len(k)+len(id)), k, id)); err != nil {
 				return err
 			}
 		}

@@ -309,7 +309,9 @@ func (s *Store) process(reqs []*request) {
 	if s.writeErr.Load() != nil {
 		s.writeErr.Store(nil)
 	}
-	s.pending = b.pending
+	if b.pendDone {
+		s.pendRows, s.pendSpare = b.pendNext, s.pendRows[:0]
+	}
 	s.sealer.tail += b.ev.tail
 	s.sealer.added = max(0, b.ev.tail)
 	if b.u.lagRead {
@@ -463,10 +465,15 @@ type batch struct {
 	u *users // the users as the transaction sees them, and every bucket (u.bucket)
 	// pend are the rows whose postings the batch changed (see
 	// finishSearch); pending is the number of rows in pendingPosts before
-	// the batch and, once finishSearch ran, after it (the writer keeps it
-	// when the batch commits).
-	pend    map[uint32]*pendingRow
-	pending int
+	// the batch and, once finishSearch ran, after it. pendRows are the
+	// rows pendingPosts holds before the batch (Store.pendRows; a batch of
+	// Open's migrations has no store and reads the bucket instead),
+	// pendNext those it holds after it once finishSearch ran (pendDone),
+	// which the writer keeps when the batch commits.
+	pend               map[uint32]*pendingRow
+	pending            int
+	pendRows, pendNext []uint32
+	pendDone           bool
 	// sorts collects the sort-index changes, written by finishSearch.
 	sorts   sortWrites
 	nextRow int64 // the next free search row once read (-1: not read)
@@ -507,13 +514,14 @@ func (s *Store) newBatch(u *users) *batch {
 	clear(users)
 	clear(pend)
 	*b = batch{
-		s:       s,
-		u:       u,
-		nextRow: -1,
-		pending: s.pending,
-		sorts:   sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},
-		users:   users,
-		pend:    pend,
+		s:        s,
+		u:        u,
+		nextRow:  -1,
+		pending:  len(s.pendRows),
+		pendRows: s.pendRows,
+		sorts:    sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},
+		users:    users,
+		pend:     pend,
 	}
 	return b
 }
@@ -574,8 +582,8 @@ func (b *batch) move(kind uniqueKind, id, oldKey, newKey string) error {
 		return b.u.dropClash(kind, id, oldKey)
 	}
 	if ix := b.u.ix(kind); ix != nil {
-		if oldKey != "" && b.owner(kind, oldKey) == id {
-			if err := ix.Delete(append(ix.scratch(len(oldKey)), oldKey...)); err != nil {
+		if oldKey != "" && b.owner(kind, oldKey) == id { // (owner read it: present)
+			if err := ix.DeletePresent(append(ix.scratch(len(oldKey)), oldKey...)); err != nil {
 				return err
 			}
 		}
@@ -791,7 +799,7 @@ func (b *batch) deleteUser(id string, old *userImage) error {
 	}
 	setIn(&b.users, id, nil)
 	b.userDelta--
-	return b.u.recs().Delete([]byte(id))
+	return b.u.recs().DeletePresent([]byte(id)) // (the user exists)
 }
 
 // changeMembership makes the user, whose membership in group is !in, a

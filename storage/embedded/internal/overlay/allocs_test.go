@@ -9,7 +9,7 @@ import (
 
 // TestAllocs: reads never allocate, and Put allocates only a chunk now and then.
 func TestAllocs(t *testing.T) {
-	tb := New()
+	tb := New(0)
 	var key []byte
 	val := make([]byte, 50)
 	i := 0

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -22,11 +23,11 @@ func benchKey(dst []byte, i uint64) []byte {
 func BenchmarkPut(b *testing.B) {
 	val := make([]byte, 100)
 	var key []byte
-	tb := New()
+	tb := New(0)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%benchN == 0 {
-			tb = New()
+			tb = New(0)
 		}
 		key = benchKey(key, uint64(i))
 		tb.Put(uint8(i%4), key, val, false, uint64(i))
@@ -34,7 +35,7 @@ func BenchmarkPut(b *testing.B) {
 }
 
 func filled(n int) *Table {
-	tb := New()
+	tb := New(0)
 	val := make([]byte, 100)
 	var key []byte
 	for i := 0; i < n; i++ {
@@ -115,4 +116,46 @@ func BenchmarkMergedScan(b *testing.B) {
 		defer tx.Rollback()
 		scan(b, func() Cursor { return tx.Bucket([]byte("u")).Cursor() }, 2*benchN)
 	})
+}
+
+// BenchmarkGetMiss: lookups of absent keys in a table of 100k entries,
+// without a filter (a search each) and with one of 1 of 32 bytes of the
+// table (as the store sizes it).
+func BenchmarkGetMiss(b *testing.B) {
+	for _, fb := range []int{0, 1 << 20} {
+		b.Run(fmt.Sprintf("filter=%d", fb), func(b *testing.B) {
+			tb := New(fb)
+			val := make([]byte, 100)
+			var key []byte
+			for i := 0; i < benchN; i++ {
+				key = benchKey(key, uint64(i))
+				tb.Put(0, key, val, false, uint64(i+1))
+			}
+			v := tb.View(0, math.MaxUint64)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				key = benchKey(key, uint64(benchN+i))
+				if _, _, ok := v.Get(0, key); ok {
+					b.Fatal("hit")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPutShared: Puts of keys that share their first 12 bytes (an
+// index of folded user names and emails: "ada.lovelace.123@example.org"),
+// into tables of up to 100k entries.
+func BenchmarkPutShared(b *testing.B) {
+	val := make([]byte, 20)
+	var key []byte
+	tb := New(0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%benchN == 0 {
+			tb = New(0)
+		}
+		key = fmt.Appendf(key[:0], "ada.lovelace.%d@example.org", uint32(uint64(i)*0x9e3779b97f4a7c15>>40))
+		tb.Put(0, key, val, false, uint64(i))
+	}
 }

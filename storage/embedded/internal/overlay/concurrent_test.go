@@ -32,7 +32,7 @@ func TestWriterPutsWhileIterating(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tb := New()
+	tb := New(0)
 	for i := 0; i < 300; i++ {
 		if i%3 != 0 {
 			tb.Put(0, fmt.Appendf(nil, "k%03d", i), []byte("table"), false, 1)
@@ -79,7 +79,7 @@ func TestWriterPutsWhileIterating(t *testing.T) {
 // readers, each holding the View of seq 1, Get and iterate both ways. A View fixed at seq 1
 // must answer exactly as it did before the writer started. Run it with -race.
 func TestConcurrentReaders(t *testing.T) {
-	tb := New()
+	tb := New(2048) // a filter with some of the 3000 keys ruled out, some not
 	rng := rand.New(rand.NewPCG(5, 6))
 	key := func(r *rand.Rand) []byte { return fmt.Appendf(nil, "%04d", r.IntN(3000)) }
 	for i := 0; i < 2000; i++ {
@@ -182,7 +182,7 @@ func TestConcurrentReaders(t *testing.T) {
 // TestAbortDuringIteration: an Abort of a seq the view sees takes effect at the next step,
 // even for the key a layer has already lined up, and even for a view no Put can reach.
 func TestAbortDuringIteration(t *testing.T) {
-	top, tb := New(), New()
+	top, tb := New(0), New(0)
 	top.Put(0, []byte("a"), []byte("top"), false, 1)
 	tb.Put(0, []byte("b"), []byte("2"), false, 2)
 	tb.Put(0, []byte("c"), []byte("3"), false, 3)
@@ -211,7 +211,7 @@ func TestAbortDuringIteration(t *testing.T) {
 // in its place: one lookup in a few thousand missed under a concurrent writer.)
 func TestFindGEUnderInserts(t *testing.T) {
 	for round := 0; round < 50; round++ {
-		tb := New()
+		tb := New(0)
 		var keys [][]byte
 		for i := 0; i < 2000; i += 2 { // even keys; the writer adds odd ones between them
 			k := fmt.Appendf(nil, "%04d", i)

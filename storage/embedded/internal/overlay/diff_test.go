@@ -102,7 +102,7 @@ func sortedKV(m map[string][]byte) []kv {
 // fill makes a table and its model from s: Puts at rising seqs (several per seq at times),
 // tombstones, and now and then an Abort.
 func fill(s *src, seq0 uint64) (*Table, *model) {
-	t, m := New(), &model{aborted: map[uint64]bool{}}
+	t, m := New(8*s.intn(3)), &model{aborted: map[uint64]bool{}}
 	seq := seq0
 	for n := 10 + s.intn(120); n > 0; n-- {
 		seq += uint64(s.intn(2))

@@ -15,11 +15,16 @@
 // or after an insert, never a half-written node.
 //
 // Memory comes from arenas the writer owns: nodes from chunks of 4096 (a node holds a
-// 7-byte key prefix and its first 4 tower links, so a search step reads one cache line;
+// 15-byte key prefix and its first 4 tower links, so a search step reads one cache line;
 // the 1 in 256 taller towers take the rest from chunks of 4096 links), key and value bytes
 // from 1 MiB chunks (an entry larger than a quarter of that gets its own allocation). Nothing is ever freed or reused while the Table lives;
 // the garbage collector reclaims a dropped Table once no reader holds a View or a slice of
 // it. Put therefore allocates only when a chunk fills up.
+//
+// A Table may carry a Bloom filter of its keys (New's filterBytes; one 64-bit word per key,
+// 4 bits of it, set by the writer before it publishes the node): View.Get of a key the filter
+// rules out — in the store most lookups are of keys only the file holds — costs a hash and
+// one load instead of a search.
 //
 // Abort(seq) does not touch the nodes: it adds seq to a small copy-on-write set of aborted
 // seqs that every reader consults, so an aborted batch disappears atomically from every

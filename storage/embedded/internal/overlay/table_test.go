@@ -9,7 +9,7 @@ import (
 )
 
 func TestTableBasics(t *testing.T) {
-	tb := New()
+	tb := New(0)
 	if tb.Len() != 0 || tb.MaxSeq() != 0 || tb.Bytes() != 0 {
 		t.Fatalf("new table: len %d maxSeq %d bytes %d", tb.Len(), tb.MaxSeq(), tb.Bytes())
 	}
@@ -58,7 +58,7 @@ func TestTableBasics(t *testing.T) {
 // differential test checks it move for move; this spells it out).
 func TestBboltEdges(t *testing.T) {
 	db := openDB(t)
-	tb := New()
+	tb := New(0)
 	tb.Put(0, []byte("b"), []byte("2"), false, 1)
 	tb.Put(0, []byte("d"), nil, true, 1) // hides under's d
 	if err := db.Update(func(tx *bolt.Tx) error {

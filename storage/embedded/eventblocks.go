@@ -47,8 +47,10 @@ import (
 // they read a tail record, damaged records included). The header is read
 // without decompressing anything: a listing counts a block from it.
 //
-// eventBlockEnds maps each block's last key to its sequence number (4
-// bytes, big-endian), so that a Seek finds the block covering a key. Sealed
+// A block's key in eventBlocks is its sequence number (8 bytes,
+// big-endian; see firstBlockSeq). eventBlockEnds maps each block's last
+// key to its sequence number, so that a Seek finds the block covering a
+// key. Sealed
 // events are indexed by block: per id (as a target, as an actor), the list
 // of the blocks holding its events and how many (blockRef).
 
@@ -58,7 +60,7 @@ var (
 	bucketEventBlocks    = []byte("eventBlocks")
 	bucketEventBlockEnds = []byte("eventBlockEnds")
 	// keyEventBlockSeq (meta) is the sequence number of the last block
-	// sealed (4 bytes, big-endian; absent: none yet), so that a sequence
+	// sealed (8 bytes, big-endian; absent: none yet), so that a sequence
 	// number is never used twice, even when pruning deleted that block.
 	keyEventBlockSeq = []byte("eventBlockSeq")
 )
@@ -280,8 +282,28 @@ func (e *blockEncoder) encode(evs []blockEvent) []byte {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// blockSeqKey is the key of block seq in eventBlocks.
-func blockSeqKey(seq uint32) []byte { return binary.BigEndian.AppendUint32(nil, seq) }
+// blockSeqKey is the key of block seq in eventBlocks (and the value of its
+// entry in eventBlockEnds).
+func blockSeqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// blockSeq is the sequence number of a key or value blockSeqKey made (ok:
+// it is one).
+func blockSeq(b []byte) (seq uint64, ok bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b), true
+}
+
+// Sequence numbers: the first block sealed is firstBlockSeq and each next
+// one the last plus 1; a block made for stragglers older than every block
+// is numbered beforeFirstStep below the first, and one made between two
+// blocks just above the one before it (putStraggler), so that an import
+// of an older log, in either order, makes blocks instead of growing one.
+const (
+	firstBlockSeq   = 1 << 40
+	beforeFirstStep = 1 << 20
+)
 
 // The kinds of the block lists of the event index (see ixTarget, blockRef).
 const (
@@ -478,7 +500,7 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	budget := z.rawBudget()
 	for ; k != nil && size < budget && len(evs) < maxBlockEvents; k, v = c.Next() {
 		if bytes.Compare(k[:12], cut) >= 0 {
-			z.notBefore = keyTime(k).Add(z.age)
+			z.notBefore = keyTime(k).Add(z.age + time.Millisecond) // (strictly older then)
 			return false, nil
 		}
 		evs = append(evs, blockEvent{bytes.Clone(k), bytes.Clone(v)})
@@ -490,11 +512,10 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	}
 	b.staged++
 	meta := b.u.bucket(fbMeta)
-	var seq uint32
-	if v := meta.Get(keyEventBlockSeq); len(v) == 4 {
-		seq = binary.BigEndian.Uint32(v)
+	seq := uint64(firstBlockSeq)
+	if last, ok := blockSeq(meta.Get(keyEventBlockSeq)); ok {
+		seq = last + 1
 	}
-	seq++
 	sk := blockSeqKey(seq)
 	if err := meta.Put(keyEventBlockSeq, sk); err != nil {
 		return false, err
@@ -553,7 +574,7 @@ func (c blockCounts) add(target, actor string, delta int) {
 
 // write applies the changes to the block lists of block seq (see
 // blockRef; a block whose count reaches 0 leaves its list).
-func (c blockCounts) write(t *txBuckets, seq uint32) error {
+func (c blockCounts) write(t *txBuckets, seq uint64) error {
 	bk := t.bucket(fbEventIndex)
 	for ki, d := range c {
 		if d == 0 {
@@ -569,7 +590,7 @@ func (c blockCounts) write(t *txBuckets, seq uint32) error {
 // A block list is the blocks holding events of one id (as a target, or as
 // an actor) with how many each holds, in chunks of up to
 // maxBlockListChunk blocks: key ixPrefix(ixTargetBlock or ixActorBlock,
-// id) then a 4-byte chunk key, at most the sequence number of each of its
+// id) then an 8-byte chunk key, at most the sequence number of each of its
 // blocks and above every block of the chunk before; value per block in
 // ascending order its number less the one before (the first: less the
 // chunk key) and its count, uvarints. One entry per block and id instead
@@ -579,7 +600,7 @@ func (c blockCounts) write(t *txBuckets, seq uint32) error {
 // last chunk of each of its ids; a straggler or a prune changes the chunk
 // covering its block.
 type blockRef struct {
-	seq uint32
+	seq uint64
 	n   uint64
 }
 
@@ -589,20 +610,20 @@ type blockRef struct {
 // rewritten at every seal.
 var maxBlockListChunk = 256 // a variable for the tests
 
-func decodeBlockList(chunk uint32, v []byte) ([]blockRef, error) {
+func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 	var refs []blockRef
-	seq := uint64(chunk)
+	seq := chunk
 	for len(v) > 0 {
 		d, m := binary.Uvarint(v)
 		if m <= 0 {
 			return nil, errDamagedBlockList
 		}
 		n, m2 := binary.Uvarint(v[m:])
-		if m2 <= 0 || n == 0 || (len(refs) > 0 && d == 0) || seq+d > 1<<32-1 {
+		if m2 <= 0 || n == 0 || (len(refs) > 0 && d == 0) || seq+d < seq {
 			return nil, errDamagedBlockList
 		}
 		seq += d
-		refs = append(refs, blockRef{uint32(seq), n})
+		refs = append(refs, blockRef{seq, n})
 		v = v[m+m2:]
 	}
 	return refs, nil
@@ -610,7 +631,7 @@ func decodeBlockList(chunk uint32, v []byte) ([]blockRef, error) {
 
 var errDamagedBlockList = errors.New("embedded: a block list of the event index is damaged")
 
-func encodeBlockList(chunk uint32, refs []blockRef) []byte {
+func encodeBlockList(chunk uint64, refs []blockRef) []byte {
 	var out []byte
 	prev := chunk
 	for _, r := range refs {
@@ -627,8 +648,8 @@ func encodeBlockList(chunk uint32, refs []blockRef) []byte {
 // block of a full chunk, a new chunk. A chunk that cannot be decoded is
 // replaced: the write goes on, and that chunk's blocks are no longer
 // found by the id (as events whose head cannot be read).
-func addToBlockList(bk *kvBucket, prefix []byte, seq uint32, delta int) error {
-	want := binary.BigEndian.AppendUint32(bytes.Clone(prefix), seq)
+func addToBlockList(bk *kvBucket, prefix []byte, seq uint64, delta int) error {
+	want := binary.BigEndian.AppendUint64(bytes.Clone(prefix), seq)
 	c := bk.Cursor()
 	k, v := c.Seek(want)
 	if !bytes.Equal(k, want) {
@@ -644,14 +665,14 @@ func addToBlockList(bk *kvBucket, prefix []byte, seq uint32, delta int) error {
 			k, v = nil, nil // no chunk yet
 		}
 	}
-	var chunk uint32
+	var chunk uint64
 	var refs []blockRef
 	if k != nil {
-		chunk = binary.BigEndian.Uint32(k[len(prefix):])
+		chunk = binary.BigEndian.Uint64(k[len(prefix):])
 		refs, _ = decodeBlockList(chunk, v)
 		k = bytes.Clone(k)
 	}
-	i, found := slices.BinarySearchFunc(refs, seq, func(r blockRef, s uint32) int { return cmp.Compare(r.seq, s) })
+	i, found := slices.BinarySearchFunc(refs, seq, func(r blockRef, s uint64) int { return cmp.Compare(r.seq, s) })
 	switch {
 	case found:
 		if n := int64(refs[i].n) + int64(delta); n > 0 {
@@ -681,22 +702,67 @@ func addToBlockList(bk *kvBucket, prefix []byte, seq uint32, delta int) error {
 }
 
 // putStraggler stores the event (key, rec) whose key is at most the last
-// sealed key into the block covering it (the first whose last key is not
-// below it: a key between two blocks, or before the first, joins the next
-// one), keeping the invariant; an event of the same key is replaced. A
-// block that cannot be decoded fails the write.
+// sealed key into a block, keeping the invariant; an event of the same key
+// is replaced. Its block: the one whose range holds the key; for a key
+// between two blocks (or before the first), the block before it while
+// that is not full (the key becomes its last), else the one after it
+// while that is not full (its first), else a new block between them (or
+// before the first), else — no sequence number left between them — the
+// one after it, which grows. So stragglers of a commit delayed past the
+// seal age join their neighbours, and an import of an older log makes
+// blocks of its own rather than growing one without bound. A block that
+// cannot be decoded fails the write.
 func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
-	_, sv := b.u.bucket(fbEventBlockEnds).Cursor().Seek(key)
-	if len(sv) != 4 {
+	ends, blocks := b.u.bucket(fbEventBlockEnds), b.u.bucket(fbEventBlocks)
+	c := ends.Cursor()
+	nEnd, nv := c.Seek(key) // N: the first block whose last key is not below key
+	nSeq, ok := blockSeq(nv)
+	if !ok {
 		return fmt.Errorf("embedded: event %s: no sealed block covers it", key[12:])
 	}
-	seq := binary.BigEndian.Uint32(sv)
-	blocks := b.u.bucket(fbEventBlocks)
-	_, evs, err := decodeBlock(blocks.Get(sv))
-	if err != nil {
-		return fmt.Errorf("embedded: event %s belongs in sealed block %d: %w", key[12:], seq, err)
+	nEnd = bytes.Clone(nEnd)
+	full := func(v []byte) bool {
+		h, err := parseBlockHeader(v)
+		return err != nil || h.rawLen >= b.s.sealer.blockBytes
+	}
+	nBlock := blocks.Get(nv)
+	var into uint64 // the block to insert into (0: a new one at seq)
+	var seq uint64
+	var intoEnd []byte // its last key
+	if h, err := parseBlockHeader(nBlock); err != nil || bytes.Compare(key, h.first) >= 0 || !full(nBlock) {
+		into, intoEnd = nSeq, nEnd // in N's range (or N has room, or N is damaged: fails below)
+	} else if pEnd, pv := c.Prev(); pEnd != nil {
+		pSeq, _ := blockSeq(pv)
+		switch {
+		case !full(blocks.Get(pv)):
+			into, intoEnd = pSeq, bytes.Clone(pEnd)
+		case pSeq+1 < nSeq:
+			seq = pSeq + 1
+		default:
+			into, intoEnd = nSeq, nEnd
+		}
+	} else if nSeq > beforeFirstStep {
+		seq = nSeq - beforeFirstStep
+	} else {
+		into, intoEnd = nSeq, nEnd
 	}
 	counts := blockCounts{}
+	counts.add(target, actor, 1)
+	if into == 0 { // a new block of the one event
+		sk := blockSeqKey(seq)
+		if err := blocks.Put(sk, b.s.sealer.enc.encode([]blockEvent{{key, rec}})); err != nil {
+			return err
+		}
+		if err := ends.Put(key, sk); err != nil {
+			return err
+		}
+		return counts.write(&b.u.txBuckets, seq)
+	}
+	sk := blockSeqKey(into)
+	_, evs, err := decodeBlock(blocks.Get(sk))
+	if err != nil {
+		return fmt.Errorf("embedded: event %s belongs in sealed block %d: %w", key[12:], into, err)
+	}
 	i, found := slices.BinarySearchFunc(evs, key, func(e blockEvent, k []byte) int { return bytes.Compare(e.key, k) })
 	if found {
 		if h, err := decodeEventHead(evs[i].key, evs[i].rec); err == nil {
@@ -706,11 +772,15 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	} else {
 		evs = slices.Insert(evs, i, blockEvent{key, rec})
 	}
-	counts.add(target, actor, 1)
-	if err := blocks.Put(sv, b.s.sealer.enc.encode(evs)); err != nil {
+	if err := blocks.Put(sk, b.s.sealer.enc.encode(evs)); err != nil {
 		return err
 	}
-	return counts.write(&b.u.txBuckets, seq)
+	if last := evs[len(evs)-1].key; !bytes.Equal(last, intoEnd) { // appended to the block before
+		if err := errors.Join(ends.Delete(intoEnd), ends.Put(bytes.Clone(last), sk)); err != nil {
+			return err
+		}
+	}
+	return counts.write(&b.u.txBuckets, into)
 }
 
 // pruneBlocks deletes up to limit events older than before (hi: its time
@@ -730,7 +800,7 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 			return n, true, nil
 		}
 		end, sv = bytes.Clone(end), bytes.Clone(sv)
-		seq := binary.BigEndian.Uint32(sv)
+		seq, _ := blockSeq(sv)
 		v := blocks.Get(sv)
 		h, evs, derr := decodeBlock(v)
 		if derr != nil {
@@ -896,10 +966,10 @@ func (l *eventLister) indexedBlocks() {
 	blocks, c := l.t.bucket(fbEventBlocks), l.t.bucket(fbEventIndex).Cursor()
 	k, v := lastBefore(c, prefixEnd(prefix))
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-		if len(k) != len(prefix)+4 {
+		if len(k) != len(prefix)+8 {
 			continue // not a chunk this store writes
 		}
-		refs, err := decodeBlockList(binary.BigEndian.Uint32(k[len(prefix):]), v)
+		refs, err := decodeBlockList(binary.BigEndian.Uint64(k[len(prefix):]), v)
 		if err != nil {
 			continue // its blocks are not found by the id (see addToBlockList)
 		}

@@ -168,7 +168,8 @@ func blockStats(t *testing.T, s *Store) (blocks, tail int) {
 }
 
 // TestEventBlocksDifferential runs a random mix of appends (a fifth in the
-// past of what is sealed: stragglers), seals (idle ones and sealNow's), prunes, reopens and
+// past of what is sealed: stragglers; and imports of runs of older events),
+// seals (idle ones and sealNow's), prunes, reopens and
 // ListEvents queries against a plain model of the log: every listing has
 // the model's items, order and Total.
 func TestEventBlocksDifferential(t *testing.T) {
@@ -226,9 +227,24 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 				t.Fatalf("step %d: AppendEvent: %v", step, err)
 			}
 			model[string(eventKey(e.Time, e.ID))] = e
-		case op < 75:
+		case op < 74:
 			if sealNow(t, s) {
 				sealed++
+			}
+		case op < 75: // an import of older events, in time order or the reverse
+			at := clock.Add(-time.Duration(4000+rng.IntN(2000)) * time.Second)
+			n, down := 5+rng.IntN(40), rng.IntN(2) == 0
+			for j := range n {
+				k := j
+				if down {
+					k = n - 1 - j
+				}
+				e := &schemas.Event{ID: fmt.Sprintf("im-%d-%03d", step, k), Time: at.Add(time.Duration(k) * time.Second),
+					ActorID: actors[rng.IntN(len(actors))], Action: "createUser", TargetID: targets[rng.IntN(len(targets))]}
+				if err := s.AppendEvent(ctx, e); err != nil {
+					t.Fatalf("step %d: AppendEvent: %v", step, err)
+				}
+				model[string(eventKey(e.Time, e.ID))] = e
 			}
 		case op < 78: // prune
 			cut := clock.Add(-time.Duration(rng.IntN(4000)) * time.Second)
@@ -657,5 +673,67 @@ func TestEventBlocksCompactAndBackup(t *testing.T) {
 			t.Errorf("%s: the listings differ", name)
 		}
 		s.Close()
+	}
+}
+
+// TestEventBlocksImportOlderLog: appending an older log to a store whose
+// events are sealed — in time order, then in reverse — makes blocks of
+// its own: no block grows past a full block and one more event.
+func TestEventBlocksImportOlderLog(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	event := func(id string, at time.Time) *schemas.Event {
+		return &schemas.Event{ID: id, Time: at, ActorID: "a1", Action: "createUser", TargetID: "u1",
+			Changes: map[string]schemas.Change{"title": {Current: "t"}}}
+	}
+	n := 0
+	add := func(e *schemas.Event) {
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	for i := range 50 { // the log: sealed
+		add(event(fmt.Sprintf("ev-%03d", i), t0.Add(time.Duration(i)*time.Second)))
+	}
+	for i := range 200 { // a year before, in time order
+		add(event(fmt.Sprintf("up-%03d", i), t0.AddDate(-1, 0, 0).Add(time.Duration(i)*time.Second)))
+	}
+	for i := range 200 { // two years before, newest first
+		add(event(fmt.Sprintf("dn-%03d", i), t0.AddDate(-2, 0, 0).Add(-time.Duration(i)*time.Second)))
+	}
+	var biggest, blocks int
+	err = s.readView(func(tb *txBuckets) error {
+		return tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error {
+			h, err := parseBlockHeader(v)
+			if err != nil {
+				return err
+			}
+			biggest, blocks = max(biggest, h.rawLen), blocks+1
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No block is more than a full one (sealedOptions: 300 bytes) and one
+	// more event (about 60 bytes raw).
+	if biggest > 300+100 {
+		t.Fatalf("%d blocks for %d events, the biggest of %d raw bytes: the import grew blocks", blocks, n, biggest)
+	}
+	t.Logf("%d blocks for %d events, the biggest of %d raw bytes", blocks, n, biggest)
+	p, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "u1", Limit: storage.Unlimited})
+	if err != nil || p.Total != n || len(p.Items) != n {
+		t.Fatalf("ListEvents: %d of %d, %v; want %d", len(p.Items), p.Total, err, n)
+	}
+	for i := 1; i < len(p.Items); i++ {
+		if !p.Items[i-1].Time.After(p.Items[i].Time) {
+			t.Fatalf("ListEvents: %s before %s: not newest first", p.Items[i-1].ID, p.Items[i].ID)
+		}
 	}
 }

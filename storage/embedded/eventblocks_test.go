@@ -362,17 +362,22 @@ func TestEventBlockDamaged(t *testing.T) {
 		t.Fatalf("%d blocks, %d tail events: want several blocks", blocks, tail)
 	}
 	// Damage the second block's payload.
-	var count int
+	var count, countU1 int // its events, of them u1's
 	err = s.fileUpdate(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketEventBlocks)
 		c := bk.Cursor()
 		c.First()
 		k, v := c.Next()
-		h, err := parseBlockHeader(v)
+		h, evs, err := decodeBlock(v)
 		if err != nil {
 			return err
 		}
 		count = h.count
+		for _, e := range evs {
+			if hd, _ := decodeEventHead(e.key, e.rec); hd.Tg == "u1" {
+				countU1++
+			}
+		}
 		bad := bytes.Clone(v)
 		bad[len(bad)-1] ^= 0xff
 		return bk.Put(bytes.Clone(k), bad)
@@ -392,6 +397,22 @@ func TestEventBlockDamaged(t *testing.T) {
 	}
 	if all.Total != n || damaged != 1 || len(all.Items) != n-count+1 {
 		t.Fatalf("ListEvents: Total %d, %d items of which %d damaged; want %d, %d, 1", all.Total, len(all.Items), damaged, n, n-count+1)
+	}
+	// By target alone: counted from the block list, the block's u1 events
+	// stand as one damaged event.
+	u1, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "u1", Limit: storage.Unlimited})
+	if err != nil {
+		t.Fatalf("ListEvents(target) with a damaged block: %v", err)
+	}
+	damaged = 0
+	for _, e := range u1.Items {
+		if e.Damaged != "" {
+			damaged++
+		}
+	}
+	if countU1 == 0 || u1.Total != n/3 || damaged != 1 || len(u1.Items) != n/3-countU1+1 {
+		t.Fatalf("ListEvents(target): Total %d, %d items of which %d damaged; want %d, %d, 1 (the block held %d of u1's)",
+			u1.Total, len(u1.Items), damaged, n/3, n/3-countU1+1, countU1)
 	}
 	byTarget, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "u1", Action: "createUser", Limit: storage.Unlimited})
 	if err != nil || byTarget.Total >= n/3 || byTarget.Total == 0 {

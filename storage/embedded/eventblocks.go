@@ -421,13 +421,16 @@ func (s *Store) loadSealBlocks() int {
 const maxLoadSealBlocks = 256
 
 // sealDue reports whether the writer should try a seal now (idle: a
-// block's worth in the tail; else load: sealLoadBlocks blocks' worth).
+// block's worth in the tail; else load: sealLoadBlocks blocks' worth). A
+// block's worth is rawBudget, what sealBlock seals, not blockBytes: with
+// a tail between the two sealBlock seals nothing, and the idle writer
+// would try again at once, and again.
 func (s *Store) sealDue(idle bool) bool {
 	z := &s.sealer
 	if s.keepLag || s.writeErr.Load() != nil {
 		return false
 	}
-	need := z.blockBytes
+	need := z.rawBudget()
 	if !idle {
 		need *= sealLoadBlocks
 	}
@@ -437,7 +440,7 @@ func (s *Store) sealDue(idle bool) bool {
 // sealWait returns when a seal becomes due by the clock alone (zero: not so).
 func (s *Store) sealWait() time.Time {
 	z := &s.sealer
-	if s.keepLag || z.tail < z.blockBytes || !time.Now().Before(z.notBefore) {
+	if s.keepLag || z.tail < z.rawBudget() || !time.Now().Before(z.notBefore) {
 		return time.Time{}
 	}
 	return z.notBefore

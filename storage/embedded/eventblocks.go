@@ -607,10 +607,11 @@ type blockRef struct {
 	n   uint64
 }
 
-// maxBlockListChunk bounds a chunk (a straggler may grow one past it):
-// the connector that acts in every
+// maxBlockListChunk bounds a chunk: the connector that acts in every
 // event has one block list entry per block, and its last chunk is
-// rewritten at every seal.
+// rewritten at every seal. Stragglers' blocks go into the chunk covering
+// them, before its last block (an import of an older log: all into the
+// first chunk); a chunk they grow past twice the bound is split in two.
 var maxBlockListChunk = 256 // a variable for the tests
 
 func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
@@ -700,6 +701,14 @@ func addToBlockList(bk *kvBucket, prefix []byte, seq uint64, delta int) error {
 	}
 	if len(refs) == 0 {
 		return bk.Delete(k)
+	}
+	if len(refs) > 2*maxBlockListChunk { // grown by stragglers: its upper half is a chunk of its own
+		h := len(refs) / 2
+		hk := binary.BigEndian.AppendUint64(bytes.Clone(prefix), refs[h].seq)
+		if err := bk.Put(hk, encodeBlockList(refs[h].seq, refs[h:])); err != nil {
+			return err
+		}
+		refs = refs[:h]
 	}
 	return bk.Put(k, encodeBlockList(chunk, refs))
 }

@@ -10,6 +10,16 @@ import "encoding/hex"
 // Format returns u in the canonical form.
 func Format(u [16]byte) string {
 	var b [36]byte
+	return string(AppendFormat(b[:0], u))
+}
+
+// AppendFormat appends u in the canonical form to dst (the embedded
+// store's sealed blocks rebuild the keys of a hundred events at once
+// without a string each).
+func AppendFormat(dst []byte, u [16]byte) []byte {
+	at := len(dst)
+	dst = append(dst, make([]byte, 36)...)
+	b := dst[at:]
 	hex.Encode(b[:8], u[:4])
 	b[8] = '-'
 	hex.Encode(b[9:13], u[4:6])
@@ -19,7 +29,7 @@ func Format(u [16]byte) string {
 	hex.Encode(b[19:23], u[8:10])
 	b[23] = '-'
 	hex.Encode(b[24:], u[10:])
-	return string(b[:])
+	return dst
 }
 
 // Parse returns the 16 bytes of s when s is in the canonical form, so that

@@ -145,7 +145,7 @@ func decodeBlock(v []byte) (blockHeader, []blockEvent, error) {
 	// Grown as it reads, not allocated as the header claims: a damaged
 	// header must not make a reader allocate a gigabyte.
 	var raw bytes.Buffer
-	raw.Grow(min(h.rawLen, 64<<10))
+	raw.Grow(min(h.rawLen, 1<<20) + bytes.MinRead) // (ReadFrom wants MinRead free to see the end)
 	n, err := raw.ReadFrom(io.LimitReader(fr, int64(h.rawLen)+1))
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: %v", errDamagedBlock, err)
@@ -187,7 +187,7 @@ func parseBlockPayload(raw []byte, count int) ([]blockEvent, error) {
 			if len(raw) < 16 {
 				return nil, bad("short id")
 			}
-			keys = append(keys, uuidfmt.Format([16]byte(raw[:16]))...)
+			keys = uuidfmt.AppendFormat(keys, [16]byte(raw[:16]))
 			raw = raw[16:]
 		case 0:
 			n, m := binary.Uvarint(raw)

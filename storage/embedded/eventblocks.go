@@ -974,6 +974,23 @@ func (l *eventLister) indexedBlocks() {
 	if id == "" {
 		kind, id = ixActorBlock, l.q.ActorID
 	}
+	// The numbers of the blocks the time bounds leave: none above the one
+	// covering hi, none below the first that reaches lo; the others are
+	// passed over without reading them.
+	minSeq, maxSeq := uint64(0), uint64(math.MaxUint64)
+	ends := l.t.bucket(fbEventBlockEnds).Cursor()
+	if l.hi != nil {
+		if _, sv := ends.Seek(l.hi); sv != nil {
+			maxSeq, _ = blockSeq(sv)
+		}
+	}
+	if l.lo != nil {
+		_, sv := ends.Seek(l.lo)
+		if sv == nil {
+			return // every block ends before lo
+		}
+		minSeq, _ = blockSeq(sv)
+	}
 	prefix := ixPrefix(kind, id)
 	blocks, c := l.t.bucket(fbEventBlocks), l.t.bucket(fbEventIndex).Cursor()
 	k, v := lastBefore(c, prefixEnd(prefix))
@@ -981,11 +998,21 @@ func (l *eventLister) indexedBlocks() {
 		if len(k) != len(prefix)+8 {
 			continue // not a chunk this store writes
 		}
-		refs, err := decodeBlockList(binary.BigEndian.Uint64(k[len(prefix):]), v)
+		chunk := binary.BigEndian.Uint64(k[len(prefix):])
+		if chunk > maxSeq {
+			continue // (its blocks are numbered from chunk on)
+		}
+		refs, err := decodeBlockList(chunk, v)
 		if err != nil {
 			continue // its blocks are not found by the id (see addToBlockList)
 		}
 		for i := len(refs) - 1; i >= 0; i-- {
+			if refs[i].seq > maxSeq {
+				continue
+			}
+			if refs[i].seq < minSeq {
+				return
+			}
 			v := blocks.Get(blockSeqKey(refs[i].seq))
 			if v == nil {
 				continue // a damaged block pruned whole (pruneBlocks)

@@ -4,6 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,5 +147,256 @@ func TestBlockListChunksBoundedByImport(t *testing.T) {
 	for _, q := range []storage.EventQuery{{ActorID: "a1", Limit: storage.Unlimited}, {TargetID: "u0", Limit: storage.Unlimited},
 		{ActorID: "a1", Offset: 150, Limit: 30}, {TargetID: "u1", Offset: 190, Limit: 40}} {
 		checkEventModel(t, s, model, q, "after the import")
+	}
+}
+
+// TestEventBlocksStragglerStorm is a differential test of the event log
+// against a plain model, with other mixes than TestEventBlocksDifferential:
+// the clock stepped back (runs of stragglers), stragglers far before every
+// block, re-appends of stored events (an import run again), blocks of one
+// event, block-list chunks of one and two blocks, prunes of a few events,
+// reopens, and queries by ids longer than maxIndexedID, ids that are
+// strings of eventDict and upper-case UUIDs.
+func TestEventBlocksStragglerStorm(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		blockBytes int
+		chunk      int
+	}{{"one-event-blocks", 1, 1}, {"small-blocks", 250, 2}, {"bigger-blocks", 1500, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
+			maxBlockListChunk = c.chunk
+			// Seals by sealNow only; then also by the idle writer and at
+			// the end of every batch (eager).
+			stragglerStorm(t, uint64(c.blockBytes), Options{seal: sealOptions{blockBytes: c.blockBytes}, keepLag: true})
+			stragglerStorm(t, uint64(c.blockBytes)+1, Options{seal: sealOptions{blockBytes: c.blockBytes, eager: true}})
+		})
+	}
+}
+
+func stragglerStorm(t *testing.T, seed uint64, opts Options) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := t.Context()
+	long := strings.Repeat("L", maxIndexedID+1)
+	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
+	targets := []string{"t1", long, uuid, strings.ToUpper(uuid), "user", "createUser", ""}
+	actors := []string{"a1", long + "a", "system", uuid, ""}
+	actions := []string{"createUser", "adminUpdateUser", "userLogin"}
+	model := map[string]*schemas.Event{}
+	clock := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	var stored []*schemas.Event
+	appendEvent := func(e *schemas.Event, step int) {
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatalf("step %d: AppendEvent: %v", step, err)
+		}
+		model[string(eventKey(e.Time, e.ID))] = e
+	}
+	for step := range 1500 {
+		switch op := rng.IntN(100); {
+		case op < 55:
+			at := clock
+			switch rng.IntN(6) {
+			case 0:
+				at = clock.Add(-time.Duration(rng.IntN(5000)) * time.Second)
+			case 1:
+				at = clock.Add(-time.Duration(100000+rng.IntN(5000)) * time.Second) // before every block
+			default:
+				clock = clock.Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			}
+			// A nanosecond of its own: events of one instant list in the
+			// per-event index's order of ids, not in the model's.
+			at = at.Add(time.Duration(rng.IntN(1e6)))
+			e := &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-%012x", step, rng.Uint64()>>16), Time: at,
+				ActorID: actors[rng.IntN(len(actors))], ActorType: "app", Action: actions[rng.IntN(len(actions))],
+				TargetID: targets[rng.IntN(len(targets))], TargetType: "user"}
+			if rng.IntN(3) == 0 {
+				e.ID = fmt.Sprintf("ev-%d", step)
+			}
+			if rng.IntN(2) == 0 {
+				e.Changes = map[string]schemas.Change{"title": {Prev: "a", Current: strings.Repeat("x", rng.IntN(100))}}
+			}
+			appendEvent(e, step)
+			stored = append(stored, e)
+		case op < 60: // an import run again: a stored event appended as it was
+			if len(stored) > 0 {
+				appendEvent(stored[rng.IntN(len(stored))], step)
+			}
+		case op < 62: // the clock stepped back
+			clock = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second)
+		case op < 75:
+			sealNow(t, s)
+		case op < 79:
+			cut := clock.Add(-time.Duration(2000+rng.IntN(100000)) * time.Second)
+			limit := 1 + rng.IntN(6)
+			n, err := s.PruneEvents(ctx, cut, limit)
+			if err != nil {
+				t.Fatalf("step %d: PruneEvents: %v", step, err)
+			}
+			want := 0
+			for _, k := range slices.Sorted(maps.Keys(model)) {
+				if want == limit || !model[k].Time.Before(cut) {
+					break
+				}
+				delete(model, k)
+				want++
+			}
+			if n != want {
+				t.Fatalf("step %d: PruneEvents(%v, %d) = %d, want %d", step, cut, limit, n, want)
+			}
+		case op < 80:
+			s.Close()
+			if s, err = OpenWithOptions(dir, opts); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			var q storage.EventQuery
+			switch rng.IntN(4) {
+			case 0:
+				q.TargetID = targets[rng.IntN(len(targets))]
+			case 1:
+				q.ActorID = actors[rng.IntN(len(actors))]
+			case 2:
+				q.TargetID, q.ActorID = targets[rng.IntN(len(targets))], actors[rng.IntN(len(actors))]
+			}
+			if rng.IntN(4) == 0 {
+				q.Action = actions[rng.IntN(len(actions))]
+			}
+			if rng.IntN(3) == 0 {
+				q.Since = clock.Add(-time.Duration(rng.IntN(6000)) * time.Second)
+			}
+			if rng.IntN(3) == 0 {
+				q.Until = clock.Add(-time.Duration(rng.IntN(6000)) * time.Second)
+			}
+			q.Offset, q.Limit = rng.IntN(30), []int{storage.Unlimited, 0, 1, 3, 17}[rng.IntN(5)]
+			checkEventModel(t, s, model, q, fmt.Sprintf("step %d", step))
+		}
+	}
+	checkEventModel(t, s, model, storage.EventQuery{Limit: storage.Unlimited}, "at the end")
+	blocks, tail := blockStats(t, s)
+	t.Logf("%d blocks and %d tail events at the end, %d events", blocks, tail, len(model))
+	if blocks < 3 {
+		t.Fatal("hardly anything was sealed: the test tests little")
+	}
+}
+
+// TestEventListingsWhileSealing runs writers of audit events (some of them
+// stragglers, into the blocks) against the idle writer sealing tiny blocks
+// and the applier applying a tiny overlay, and readers listing the log,
+// unfiltered and by target, with pages: no listing may hold an event
+// twice, be out of order, disagree with its Total, or miss an event
+// acknowledged before it began. Run it with -race too.
+func TestEventListingsWhileSealing(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), Options{OverlayBytes: 16 << 10, seal: sealOptions{blockBytes: 400}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	const writers, readers, per = 3, 2, 300
+	var acked [writers]atomic.Int64 // events acknowledged per writer, in order
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errc := make(chan error, writers+readers)
+	t0 := time.Now().Add(-time.Hour)
+	evTime := func(w, i int) time.Time {
+		if i%5 == 4 { // a straggler: before what the writers wrote so far
+			return t0.Add(time.Duration(i*writers+w)*time.Millisecond - 500*time.Millisecond + time.Microsecond)
+		}
+		return t0.Add(time.Duration(i*writers+w) * time.Millisecond)
+	}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				e := &schemas.Event{ID: fmt.Sprintf("w%d-%04d", w, i), Time: evTime(w, i), Action: "createUser",
+					ActorID: "a1", TargetID: fmt.Sprintf("u%d", w)}
+				if err := s.AppendEvent(ctx, e); err != nil {
+					errc <- err
+					return
+				}
+				acked[w].Store(int64(i + 1))
+			}
+		}()
+	}
+	var rg sync.WaitGroup
+	for r := range readers {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for n := 0; !stop.Load(); n++ {
+				var seen [writers]int64
+				for w := range writers {
+					seen[w] = acked[w].Load()
+				}
+				w := n % writers
+				q := storage.EventQuery{Limit: storage.Unlimited}
+				if r == 1 {
+					q.TargetID = fmt.Sprintf("u%d", w)
+				}
+				p, err := s.ListEvents(ctx, q)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if p.Total != len(p.Items) {
+					errc <- fmt.Errorf("%+v: Total %d, %d items", q, p.Total, len(p.Items))
+					return
+				}
+				ids := map[string]bool{}
+				for i, e := range p.Items {
+					if ids[e.ID] || i > 0 && e.Time.After(p.Items[i-1].Time) {
+						errc <- fmt.Errorf("%+v: item %d (%s) twice or out of order", q, i, e.ID)
+						return
+					}
+					ids[e.ID] = true
+				}
+				for v := range writers {
+					if r == 1 && v != w {
+						continue
+					}
+					for i := range seen[v] {
+						if id := fmt.Sprintf("w%d-%04d", v, i); !ids[id] {
+							errc <- fmt.Errorf("%+v: %s, acknowledged before the listing, is missing", q, id)
+							return
+						}
+					}
+				}
+				// A page in the middle agrees with the whole.
+				q.Offset, q.Limit = len(p.Items)/3, 7
+				pg, err := s.ListEvents(ctx, q)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if pg.Total < p.Total {
+					errc <- fmt.Errorf("%+v: Total %d after %d", q, pg.Total, p.Total)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	rg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	if blocks, _ := blockStats(t, s); blocks == 0 {
+		t.Fatal("nothing was sealed meanwhile: the test tests nothing")
+	}
+	all := 0
+	for w := range writers {
+		all += int(acked[w].Load())
+	}
+	if p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited}); err != nil || p.Total != all {
+		t.Fatalf("at the end: Total %d, %v; want %d", p.Total, err, all)
 	}
 }

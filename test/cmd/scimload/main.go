@@ -36,7 +36,11 @@ func main() {
 	var targets targetList
 	flag.Var(&targets, "target", "side by side: name=url[,token] of a SCIM base URL (http://host/scim/v2) and its bearer token (@file: read from file); repeat for each target")
 	ref := flag.String("ref", "", "side by side: the target the others' throughput is divided by (default: the last -target)")
-	co := flag.String("co", defaultCoFilter, "side by side: the co filter, with {userName}, {given}, {family}, {i} and {tail} (userName after its first dot) of a user this run created")
+	var co []string
+	flag.Func("co", "side by side: a substring filter (default `"+defaultCoFilter+"`), with {userName}, {given}, {family}, {i}, {tail} (userName after its first dot), {phone} and {externalId} of a user this run created; repeat for more filters, each measured as a phase of its own", func(v string) error {
+		co = append(co, v)
+		return nil
+	})
 	groups := flag.Int("groups", 5, "side by side: groups to which one PATCH each adds -members members")
 	members := flag.Int("members", 1000, "side by side: members added by each group PATCH")
 	pause := flag.Duration("pause", time.Second, "side by side: idle time before each measurement, so a target's background work from the one before is over")
@@ -60,6 +64,9 @@ func main() {
 	bulkNative := flag.Bool("bulk-native", false, "bulk mode: create the users through the native face's POST /cis/v1/users/bulk (-target URLs are then the servers' roots, http://host:port)")
 	only := flag.String("phases", "", "side by side: comma-separated phases to run (create always runs): get, filter, patch, put, group, delete (default: all)")
 	flag.Parse()
+	if len(co) == 0 {
+		co = []string{defaultCoFilter}
+	}
 	var err error
 	switch {
 	case *bulk > 0:
@@ -71,7 +78,7 @@ func main() {
 		err = runInProcess(cmp.Or(*users, 100_000), *clients, *dur, *dir)
 	default:
 		err = runSideBySide(os.Stdout, sideBySide{targets: targets, ref: *ref, users: cmp.Or(*users, 2000), clients: *clients,
-			duration: *dur, coFilter: *co, groups: *groups, members: *members, pause: *pause, only: phaseList(*only)})
+			duration: *dur, coFilters: co, groups: *groups, members: *members, pause: *pause, only: phaseList(*only)})
 	}
 	if err != nil {
 		log.Fatal(err)

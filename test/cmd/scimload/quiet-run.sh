@@ -31,7 +31,15 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P; du -
 echo "== 3. filters at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 T="-target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P"
 $D/scimload -users 2000 -clients 8 -phases filter $T
-$D/scimload -users 2000 -clients 8 -phases filter -co 'name.familyName co "opp"' $T
+echo "== 3a. co, sw and ew on every attribute issue 12 names, at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+$D/scimload -users 2000 -clients 8 -phases filter -duration 3s $T \
+  -co 'userName co "{tail}"' -co 'userName sw "{userName}"' -co 'userName ew "{tail}"' \
+  -co 'emails.value co "{tail}@"' -co 'emails.value sw "{userName}@"' -co 'emails.value ew "{tail}@load.example"' \
+  -co 'phoneNumbers.value co "{phone}"' -co 'phoneNumbers.value sw "{phone}"' -co 'phoneNumbers.value ew "{phone}"' \
+  -co 'name.givenName co "{given}"' -co 'name.givenName sw "{given}"' -co 'name.givenName ew "{given}"' \
+  -co 'name.familyName co "opp"' -co 'name.familyName sw "{family}"' -co 'name.familyName ew "{family}"' \
+  -co 'displayName co "{family}"' -co 'displayName sw "{given} {family}"' -co 'displayName ew "{family} v0"' \
+  -co 'externalId co "{externalId}"' -co 'externalId sw "{externalId}"' -co 'externalId ew "{externalId}"'
 echo "== 3b. writes at 1M, 8 clients (beside section 1's at 2k) $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 $D/scimload -users 2000 -clients 8 -phases patch,put,delete $T
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"

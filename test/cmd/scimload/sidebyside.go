@@ -139,7 +139,7 @@ func (u genUser) body(version int) map[string]any {
 // fill replaces the placeholders of a filter template with u's values.
 func (u genUser) fill(template string) string {
 	return strings.NewReplacer("{userName}", u.userName, "{given}", u.given, "{family}", u.family,
-		"{i}", strconv.Itoa(u.i), "{tail}", u.tail).Replace(template)
+		"{i}", strconv.Itoa(u.i), "{tail}", u.tail, "{phone}", u.phone, "{externalId}", u.externalID).Replace(template)
 }
 
 // sideBySide is the configuration of a side-by-side run.
@@ -149,11 +149,13 @@ type sideBySide struct {
 	users    int
 	clients  int
 	duration time.Duration
-	coFilter string
-	groups   int
-	members  int
-	pause    time.Duration
-	only     []string // phases to run ("create" always runs; nil: all)
+	// coFilters are the substring filter templates (genUser.fill), each
+	// a phase: "filter co" when there is one, else "filter co1", "filter co2"…
+	coFilters []string
+	groups    int
+	members   int
+	pause     time.Duration
+	only      []string // phases to run ("create" always runs; nil: all)
 	// loadAvg returns the host's load average for the report ("" when unknown).
 	loadAvg func() string
 }
@@ -201,7 +203,7 @@ type phase struct {
 func (c sideBySide) phases() []phase {
 	users := func(t *target) int { return len(t.users) }
 	live := func(t *target, i int) string { return t.ids[i%len(t.ids)] }
-	return []phase{
+	ps := []phase{
 		{name: "create", count: users, req: func(t *target, i int) request {
 			return request{"POST", "/Users", t.users[i].body(0), http.StatusCreated}
 		}},
@@ -212,10 +214,18 @@ func (c sideBySide) phases() []phase {
 			u := t.users[(i*7919)%len(t.users)]
 			return request{"GET", "/Users?count=100&filter=" + url.QueryEscape(`userName eq "`+u.userName+`"`), nil, http.StatusOK}
 		}},
-		{name: "filter co", timed: true, req: func(t *target, i int) request {
+	}
+	for k, f := range c.coFilters {
+		name := "filter co"
+		if len(c.coFilters) > 1 {
+			name = fmt.Sprintf("filter co%d", k+1)
+		}
+		ps = append(ps, phase{name: name, timed: true, req: func(t *target, i int) request {
 			u := t.users[(i*7919)%len(t.users)]
-			return request{"GET", "/Users?count=100&filter=" + url.QueryEscape(u.fill(c.coFilter)), nil, http.StatusOK}
-		}},
+			return request{"GET", "/Users?count=100&filter=" + url.QueryEscape(u.fill(f)), nil, http.StatusOK}
+		}})
+	}
+	return append(ps, []phase{
 		{name: "patch", count: users, req: func(t *target, i int) request {
 			return request{"PATCH", "/Users/" + t.ids[i], map[string]any{"schemas": []string{patchOpSchema}, "Operations": []any{
 				map[string]any{"op": "replace", "path": "displayName", "value": fmt.Sprintf("patched %d", i)},
@@ -237,7 +247,7 @@ func (c sideBySide) phases() []phase {
 		{name: "delete", count: users, req: func(t *target, i int) request {
 			return request{"DELETE", "/Users/" + t.ids[i], nil, http.StatusNoContent}
 		}},
-	}
+	}...)
 }
 
 // createGroups creates the groups of the group phase, untimed.
@@ -395,6 +405,11 @@ func runSideBySide(w io.Writer, c sideBySide) error {
 	}
 	fmt.Fprintf(w, "scimload side by side: %d targets, %d users each (run %s), %d clients, %v per read phase, GOMAXPROCS %d, load average %s\n",
 		len(c.targets), c.users, tag, c.clients, c.duration, runtime.GOMAXPROCS(0), c.loadAvg())
+	if len(c.coFilters) > 1 {
+		for k, f := range c.coFilters {
+			fmt.Fprintf(w, "  filter co%d: %s\n", k+1, f)
+		}
+	}
 	phases := slices.DeleteFunc(c.phases(), func(p phase) bool {
 		return c.only != nil && p.name != "create" && !slices.Contains(c.only, strings.Fields(p.name)[0])
 	})

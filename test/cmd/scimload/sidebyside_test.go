@@ -87,9 +87,9 @@ func TestPercentile(t *testing.T) {
 
 func TestFill(t *testing.T) {
 	u := newGenUser("run1", 7, 42)
-	got := u.fill(`userName co "{tail}" or name.familyName eq "{family}" or userName eq "{userName}" or x eq "{i}{given}"`)
+	got := u.fill(`userName co "{tail}" or name.familyName eq "{family}" or userName eq "{userName}" or x eq "{i}{given}" or p eq "{phone}" or e eq "{externalId}"`)
 	want := `userName co "` + u.tail + `" or name.familyName eq "` + u.family + `" or userName eq "run1-` + strings.ToLower(u.given) + "." + u.tail +
-		`" or x eq "42` + u.given + `"`
+		`" or x eq "42` + u.given + `" or p eq "+900000070000042" or e eq "run1-ext-42"`
 	if got != want {
 		t.Errorf("fill = %s\nwant   %s", got, want)
 	}
@@ -167,15 +167,18 @@ func TestSideBySideAgainstScimd(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = runSideBySide(&b, sideBySide{targets: []*target{tg}, users: 30, clients: 4, duration: 50 * time.Millisecond,
-		coFilter: defaultCoFilter, groups: 2, members: 10, loadAvg: func() string { return "n/a" }})
+		coFilters: []string{defaultCoFilter, `phoneNumbers.value ew "{phone}" or externalId sw "{externalId}"`}, groups: 2, members: 10, loadAvg: func() string { return "n/a" }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
+	if !strings.Contains(out, "filter co2: phoneNumbers.value ew ") {
+		t.Errorf("no legend of the filters:\n%s", out)
+	}
 	if strings.Contains(out, "failure:") {
 		t.Errorf("requests failed:\n%s", out)
 	}
-	for _, p := range []string{"create", "get", "filter eq", "filter co", "patch", "put", "group +10", "delete"} {
+	for _, p := range []string{"create", "get", "filter eq", "filter co1", "filter co2", "patch", "put", "group +10", "delete"} {
 		if !strings.Contains(out, p+"  ") {
 			t.Errorf("no row for phase %q:\n%s", p, out)
 		}

@@ -88,7 +88,9 @@ func appsOf(u *schemas.User) []string {
 // them only (the primary email and phone number included: the record holds
 // each element's primary flag); it shares old's sort keys when the whole
 // record is the same, and old's group ids when they are equal. An image is
-// never modified once computed, so sharing is safe.
+// never modified once computed, so sharing is safe. When values changed,
+// nu's postings are old's with the changed attributes' pairs replaced
+// (postingsAfter), not computed from scratch.
 func imageAfter(old *userImage, nu *schemas.User) *userImage {
 	if old == nil || nu == nil {
 		return imageOf(nu)
@@ -98,7 +100,7 @@ func imageAfter(old *userImage, nu *schemas.User) *userImage {
 	if string(im.search[:im.values]) == string(old.search[:old.values]) {
 		im.keys, im.logins, im.emails, im.posts = old.keys, old.logins, old.emails, old.posts
 	} else {
-		im.keys, im.posts = keysOfUser(nu), postingsOf(nu)
+		im.keys, im.posts = keysOfUser(nu), postingsAfter(old.posts, changedPostings(old.search, im.search), nu)
 		im.logins = storage.AppendLoginIDs(im.loginArr[:0], nu)
 		im.emails = appendEmailKeys(im.emailArr[:0], nu)
 	}

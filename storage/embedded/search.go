@@ -242,16 +242,44 @@ func postingsOf(u *schemas.User) []uint64 {
 	// Every (key, bit) pair, then sorted and merged by key, in one array: a
 	// folded value of n bytes has at most n+1 trigrams and prefixes (folding
 	// rarely changes the length).
-	size := len(u.UserName) + len(u.ExternalID) + len(u.DisplayName) + len(u.Name.GivenName) + len(u.Name.FamilyName) + 6
-	for _, e := range u.Emails {
-		size += len(e.Value) + 1
+	return mergePairs(appendPairs(make([]uint64, 0, pairsSize(u, allBits)), u, allBits))
+}
+
+// allBits are the bits of every attribute the postings hold.
+const allBits = bitUserName | bitExternalID | bitDisplayName | bitGivenName | bitFamilyName | bitEmails | bitPhones | bitFact
+
+// pairsSize is about the number of pairs appendPairs appends for attrs.
+func pairsSize(u *schemas.User, attrs uint8) int {
+	size := 6
+	for _, a := range [...]struct {
+		bit uint8
+		v   string
+	}{{bitUserName, u.UserName}, {bitExternalID, u.ExternalID}, {bitDisplayName, u.DisplayName}, {bitGivenName, u.Name.GivenName}, {bitFamilyName, u.Name.FamilyName}} {
+		if attrs&a.bit != 0 {
+			size += len(a.v)
+		}
 	}
-	for _, p := range u.PhoneNumbers {
-		size += len(p.Value) + 1
+	if attrs&bitEmails != 0 {
+		for _, e := range u.Emails {
+			size += len(e.Value) + 1
+		}
 	}
-	out := make([]uint64, 0, size)
+	if attrs&bitPhones != 0 {
+		for _, p := range u.PhoneNumbers {
+			size += len(p.Value) + 1
+		}
+	}
+	return size
+}
+
+// appendPairs appends to out the (key, bit) pairs of u's attributes whose
+// bits are in attrs (bitFact: its status), as key<<8 | bit, unsorted.
+func appendPairs(out []uint64, u *schemas.User, attrs uint8) []uint64 {
 	var buf [64]byte // each value folded into it (most are shorter), not into a new string
 	add := func(v string, bit uint8) {
+		if attrs&bit == 0 {
+			return
+		}
 		f := schemas.AppendFold(buf[:0], v)
 		for i := 0; i+3 <= len(f); i++ {
 			out = append(out, uint64(uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8)<<8|uint64(bit))
@@ -271,20 +299,89 @@ func postingsOf(u *schemas.User) []uint64 {
 	for _, p := range u.PhoneNumbers {
 		add(p.Value, bitPhones)
 	}
-	if u.Status != "" {
+	if u.Status != "" && attrs&bitFact != 0 {
 		out = append(out, uint64(keyOf(statusKey(u.Status)))<<8|uint64(bitFact))
 	}
-	slices.Sort(out)
+	return out
+}
+
+// mergePairs sorts pairs by key and merges those of one key (their bits
+// or'ed), in place.
+func mergePairs(pairs []uint64) []uint64 {
+	slices.Sort(pairs)
 	n := 0
-	for _, p := range out {
-		if n > 0 && out[n-1]>>8 == p>>8 {
-			out[n-1] |= p & 0xff
+	for _, p := range pairs {
+		if n > 0 && pairs[n-1]>>8 == p>>8 {
+			pairs[n-1] |= p & 0xff
 			continue
 		}
-		out[n] = p
+		pairs[n] = p
 		n++
 	}
-	return out[:n]
+	return pairs[:n]
+}
+
+// postingsAfter returns the postings of nu, a changed copy of the user
+// whose postings are old, where only the attributes of the bits changed
+// differ: old without the bits changed, merged with the pairs of nu's
+// changed attributes alone — what postingsOf(nu) returns, without the
+// trigrams and the sort of the attributes that stayed (an update changes
+// one or two: a PUT's displayName and status, an Entra PATCH's email).
+func postingsAfter(old []uint64, changed uint8, nu *schemas.User) []uint64 {
+	var buf [64]uint64 // the changed attributes' pairs (most updates: fewer)
+	added := mergePairs(appendPairs(buf[:0], nu, changed))
+	out := make([]uint64, 0, len(old)+len(added))
+	i := 0
+	for _, p := range old {
+		m := uint8(p) &^ changed
+		for ; i < len(added) && added[i]>>8 < p>>8; i++ {
+			out = append(out, added[i])
+		}
+		if i < len(added) && added[i]>>8 == p>>8 {
+			m |= uint8(added[i])
+			i++
+		}
+		if m != 0 {
+			out = append(out, p>>8<<8|uint64(m))
+		}
+	}
+	return append(out, added[i:]...)
+}
+
+// changedPostings returns the posting bits of the attributes whose values
+// differ between the search records a and b (the status: bitFact); all
+// bits when either is damaged.
+func changedPostings(a, b []byte) uint8 {
+	ra, rb := &rbuf{b: a}, &rbuf{b: b}
+	ra.view() // the ids
+	rb.view()
+	var changed uint8
+	for _, bit := range [...]uint8{bitUserName, bitExternalID, bitDisplayName, bitGivenName, bitFamilyName} {
+		if ra.view() != rb.view() {
+			changed |= bit
+		}
+	}
+	for _, bit := range [...]uint8{bitEmails, bitPhones} { // each list as a whole
+		sa, sb := ra.b, rb.b
+		for n := ra.count(2); n > 0; n-- {
+			ra.view()
+			ra.bool()
+		}
+		for n := rb.count(2); n > 0; n-- {
+			rb.view()
+			rb.bool()
+		}
+		if string(sa[:len(sa)-len(ra.b)]) != string(sb[:len(sb)-len(rb.b)]) {
+			changed |= bit
+		}
+	}
+	if ra.view() != rb.view() {
+		changed |= bitFact
+	}
+	if ra.err != nil || rb.err != nil {
+		return allBits
+	}
+	return changed
 }
 
 // encodeSearchRecord is the search record of u: its id, indexed values

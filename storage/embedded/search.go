@@ -495,6 +495,12 @@ func searchRecordID(v []byte) string {
 
 func encodeRow(row uint32) []byte { return binary.BigEndian.AppendUint32(nil, row) }
 
+// scratchRow is encodeRow in bk's scratch (txBuckets.scratch), for a key
+// or value given to one Put or Delete of bk: no allocation in the writer.
+func scratchRow(bk *kvBucket, row uint32) []byte {
+	return binary.BigEndian.AppendUint32(bk.scratch(4), row)
+}
+
 // rowKey is encodeRow in an array, for the key of a Get (the array stays on
 // the stack; a key given to Put or Delete escapes): every user write looks
 // its row up in pendingPosts, and each encodeRow was an allocation.
@@ -1019,7 +1025,8 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		}
 		row = uint32(b.nextRow)
 		b.nextRow++
-		if err := sr.rows().Put([]byte(id), encodeRow(row)); err != nil {
+		kv := binary.BigEndian.AppendUint32(append(sr.rows().scratch(len(id)+4), id...), row)
+		if err := sr.rows().Put(kv[:len(id)], kv[len(id):]); err != nil {
 			return err
 		}
 	} else {
@@ -1038,12 +1045,12 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 	}
 	b.pendPostings(row, op, np)
 	if nu == nil { // the row was read above: the row and its record are there
-		if err := sr.recs().DeletePresent(encodeRow(row)); err != nil {
+		if err := sr.recs().DeletePresent(scratchRow(sr.recs(), row)); err != nil {
 			return err
 		}
 		return sr.rows().DeletePresent([]byte(id))
 	}
-	return sr.recs().Put(encodeRow(row), nu.search)
+	return sr.recs().Put(scratchRow(sr.recs(), row), nu.search)
 }
 
 // postDiff appends to ops the posting changes of row from the postings op
@@ -1143,9 +1150,9 @@ func (b *batch) finishSearch() error {
 			var err error
 			switch {
 			case !slices.Equal(p.posted, p.current):
-				err = b.u.search.pend().Put(encodeRow(row), pendingValue(p.posted, p.current))
+				err = b.u.search.pend().Put(scratchRow(b.u.search.pend(), row), pendingValue(p.posted, p.current))
 			case p.inFile:
-				err = b.u.search.pend().DeletePresent(encodeRow(row))
+				err = b.u.search.pend().DeletePresent(scratchRow(b.u.search.pend(), row))
 			}
 			if err != nil {
 				return err

@@ -209,7 +209,7 @@ func (w *sortWrites) flush(bk *kvBucket) error {
 		if op.del { // a key of the image replaced: the bucket holds it
 			err = bk.DeletePresent(key(op))
 		} else {
-			err = bk.Put(key(op), encodeRow(op.row))
+			err = bk.Put(key(op), scratchRow(bk, op.row))
 		}
 		if err != nil {
 			return err

@@ -296,14 +296,38 @@ func blockSeq(b []byte) (seq uint64, ok bool) {
 }
 
 // Sequence numbers: the first block sealed is firstBlockSeq and each next
-// one the last plus 1; a block made for stragglers older than every block
-// is numbered beforeFirstStep below the first, and one made between two
-// blocks just above the one before it (putStraggler), so that an import
-// of an older log, in either order, makes blocks instead of growing one.
+// one the last plus sealStep, so that the low seqLowBits bits of a sealed
+// block's number are 0 and there are numbers between any two sealed
+// blocks for the blocks that stragglers between them make (putStraggler,
+// newBlockSeq): an import of an older log, in either order, or the events
+// after the wall clock stepped back, make blocks instead of growing one.
+// A block made for stragglers older than every block is numbered
+// beforeFirstStep below the first (its low bits are then not 0, as of
+// every block made for stragglers after a sealed one).
 const (
+	seqLowBits      = 20
+	sealStep        = 1 << seqLowBits
 	firstBlockSeq   = 1 << 40
-	beforeFirstStep = 1 << 20
+	beforeFirstStep = sealStep - 1
 )
+
+// newBlockSeq returns the number of a new block between blocks p and n
+// (ok: there is one): just above p when p was made for stragglers and n
+// was sealed (a run of stragglers in time order fills the gap upwards),
+// just below n in the converse case (a run newest first), else the middle.
+func newBlockSeq(p, n uint64) (seq uint64, ok bool) {
+	if p >= n || n-p < 2 {
+		return 0, false
+	}
+	const low = sealStep - 1
+	switch {
+	case p&low != 0 && n&low == 0:
+		return p + 1, true
+	case p&low == 0 && n&low != 0:
+		return n - 1, true
+	}
+	return p + (n-p)/2, true
+}
 
 // The kinds of the block lists of the event index (see ixTarget, blockRef).
 const (
@@ -517,7 +541,7 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 	meta := b.u.bucket(fbMeta)
 	seq := uint64(firstBlockSeq)
 	if last, ok := blockSeq(meta.Get(keyEventBlockSeq)); ok {
-		seq = last + 1
+		seq = last + sealStep
 	}
 	sk := blockSeqKey(seq)
 	if err := meta.Put(keyEventBlockSeq, sk); err != nil {
@@ -614,21 +638,43 @@ type blockRef struct {
 // first chunk); a chunk they grow past twice the bound is split in two.
 var maxBlockListChunk = 256 // a variable for the tests
 
+// The numbers of a block list are coded as the high part's difference
+// from the number before (sealStep apart: 1), shifted left by one, its low
+// bit set when the low part (seqLowBits bits) is not 0 and follows: a
+// sealed block's number takes a byte as when they were one apart.
 func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 	var refs []blockRef
-	seq := chunk
-	for len(v) > 0 {
-		d, m := binary.Uvarint(v)
+	prev := chunk
+	uv := func() (uint64, bool) {
+		x, m := binary.Uvarint(v)
 		if m <= 0 {
+			return 0, false
+		}
+		v = v[m:]
+		return x, true
+	}
+	for len(v) > 0 {
+		x, ok := uv()
+		if !ok {
 			return nil, errDamagedBlockList
 		}
-		n, m2 := binary.Uvarint(v[m:])
-		if m2 <= 0 || n == 0 || (len(refs) > 0 && d == 0) || seq+d < seq {
+		var lo uint64
+		if x&1 != 0 {
+			if lo, ok = uv(); !ok || lo == 0 || lo >= sealStep {
+				return nil, errDamagedBlockList
+			}
+		}
+		n, ok := uv()
+		hi := prev>>seqLowBits + x>>1
+		if !ok || n == 0 || hi < prev>>seqLowBits || hi > math.MaxUint64>>seqLowBits {
 			return nil, errDamagedBlockList
 		}
-		seq += d
+		seq := hi<<seqLowBits | lo
+		if len(refs) > 0 && seq <= prev || seq < chunk {
+			return nil, errDamagedBlockList
+		}
 		refs = append(refs, blockRef{seq, n})
-		v = v[m+m2:]
+		prev = seq
 	}
 	return refs, nil
 }
@@ -639,7 +685,14 @@ func encodeBlockList(chunk uint64, refs []blockRef) []byte {
 	var out []byte
 	prev := chunk
 	for _, r := range refs {
-		out = binary.AppendUvarint(out, uint64(r.seq-prev))
+		x, lo := (r.seq>>seqLowBits-prev>>seqLowBits)<<1, r.seq&(sealStep-1)
+		if lo != 0 {
+			x |= 1
+		}
+		out = binary.AppendUvarint(out, x)
+		if lo != 0 {
+			out = binary.AppendUvarint(out, lo)
+		}
 		out = binary.AppendUvarint(out, r.n)
 		prev = r.seq
 	}
@@ -719,11 +772,13 @@ func addToBlockList(bk *kvBucket, prefix []byte, seq uint64, delta int) error {
 // between two blocks (or before the first), the block before it while
 // that is not full (the key becomes its last), else the one after it
 // while that is not full (its first), else a new block between them (or
-// before the first), else — no sequence number left between them — the
-// one after it, which grows. So stragglers of a commit delayed past the
-// seal age join their neighbours, and an import of an older log makes
-// blocks of its own rather than growing one without bound. A block that
-// cannot be decoded fails the write.
+// before the first; newBlockSeq), else — no sequence number left between
+// them — the one after it. A block that grows past twice blockBytes so is
+// split in two (splitStraggled). So stragglers of a commit delayed past the
+// seal age join their neighbours, and an import of an older log or the
+// events after the wall clock stepped back make blocks of their own rather
+// than growing one without bound. A block that cannot be decoded fails
+// the write.
 func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	ends, blocks := b.u.bucket(fbEventBlockEnds), b.u.bucket(fbEventBlocks)
 	c := ends.Cursor()
@@ -744,13 +799,15 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	if h, err := parseBlockHeader(nBlock); err != nil || bytes.Compare(key, h.first) >= 0 || !full(nBlock) {
 		into, intoEnd = nSeq, nEnd // in N's range (or N has room, or N is damaged: fails below)
 	} else if pEnd, pv := c.Prev(); pEnd != nil {
-		pSeq, _ := blockSeq(pv)
+		pSeq, pok := blockSeq(pv)
+		var room bool
 		switch {
-		case !full(blocks.Get(pv)):
+		case pok && !full(blocks.Get(pv)):
 			into, intoEnd = pSeq, bytes.Clone(pEnd)
-		case pSeq+1 < nSeq:
-			seq = pSeq + 1
-		default:
+		case pok:
+			seq, room = newBlockSeq(pSeq, nSeq)
+		}
+		if into == 0 && !room { // (a damaged entry of P: no number is known to be free)
 			into, intoEnd = nSeq, nEnd
 		}
 	} else if nSeq > beforeFirstStep {
@@ -784,15 +841,71 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	} else {
 		evs = slices.Insert(evs, i, blockEvent{key, rec})
 	}
-	if err := blocks.Put(sk, b.s.sealer.enc.encode(evs)); err != nil {
-		return err
-	}
-	if last := evs[len(evs)-1].key; !bytes.Equal(last, intoEnd) { // appended to the block before
-		if err := errors.Join(ends.Delete(intoEnd), ends.Put(bytes.Clone(last), sk)); err != nil {
+	last := bytes.Clone(evs[len(evs)-1].key)
+	if !bytes.Equal(last, intoEnd) { // appended to the block before
+		if err := errors.Join(ends.Delete(intoEnd), ends.Put(last, sk)); err != nil {
 			return err
 		}
 	}
+	if evs, err = b.splitStraggled(evs, into, last, counts); err != nil {
+		return err
+	}
+	if err := blocks.Put(sk, b.s.sealer.enc.encode(evs)); err != nil {
+		return err
+	}
 	return counts.write(&b.u.txBuckets, into)
+}
+
+// splitStraggled bounds a block that stragglers grew (the events after
+// the wall clock stepped back fall inside the block sealed as it did):
+// when evs, the events of block seq (whose last key is end),
+// hold more than twice blockBytes, their lower half becomes a new block
+// numbered between the block before and seq (newBlockSeq; while there is
+// a number), its counts moved from counts (seq's) to its own. It returns
+// the events left to block seq.
+func (b *batch) splitStraggled(evs []blockEvent, seq uint64, end []byte, counts blockCounts) ([]blockEvent, error) {
+	size := 0
+	for _, ev := range evs {
+		size += len(ev.key) + len(ev.rec)
+	}
+	if size <= 2*b.s.sealer.blockBytes || len(evs) < 2 {
+		return evs, nil
+	}
+	ends := b.u.bucket(fbEventBlockEnds)
+	c := ends.Cursor()
+	c.Seek(end)
+	var lowSeq uint64
+	var ok bool
+	if _, pv := c.Prev(); pv != nil {
+		if pSeq, pok := blockSeq(pv); pok {
+			lowSeq, ok = newBlockSeq(pSeq, seq)
+		}
+	} else if seq > beforeFirstStep {
+		lowSeq, ok = seq-beforeFirstStep, true
+	}
+	if !ok {
+		return evs, nil // no number left: it grows
+	}
+	h, half := 0, 0
+	for half < size/2 && h < len(evs)-1 {
+		half += len(evs[h].key) + len(evs[h].rec)
+		h++
+	}
+	low := blockCounts{}
+	for _, ev := range evs[:h] {
+		if hd, err := decodeEventHead(ev.key, ev.rec); err == nil {
+			low.add(hd.Tg, hd.A, 1)
+			counts.add(hd.Tg, hd.A, -1)
+		}
+	}
+	sk := blockSeqKey(lowSeq)
+	if err := b.u.bucket(fbEventBlocks).Put(sk, b.s.sealer.enc.encode(evs[:h])); err != nil {
+		return nil, err
+	}
+	if err := ends.Put(bytes.Clone(evs[h-1].key), sk); err != nil {
+		return nil, err
+	}
+	return evs[h:], low.write(&b.u.txBuckets, lowSeq)
 }
 
 // pruneBlocks deletes up to limit events older than before (hi: its time

@@ -1090,11 +1090,14 @@ func (l *eventLister) indexedBlocks() {
 	// The numbers of the blocks the time bounds leave: none above the one
 	// covering hi, none below the first that reaches lo; the others are
 	// passed over without reading them.
+	// (A damaged entry bounds nothing: the blocks' headers still do.)
 	minSeq, maxSeq := uint64(0), uint64(math.MaxUint64)
 	ends := l.t.bucket(fbEventBlockEnds).Cursor()
 	if l.hi != nil {
 		if _, sv := ends.Seek(l.hi); sv != nil {
-			maxSeq, _ = blockSeq(sv)
+			if seq, ok := blockSeq(sv); ok {
+				maxSeq = seq
+			}
 		}
 	}
 	if l.lo != nil {
@@ -1102,7 +1105,9 @@ func (l *eventLister) indexedBlocks() {
 		if sv == nil {
 			return // every block ends before lo
 		}
-		minSeq, _ = blockSeq(sv)
+		if seq, ok := blockSeq(sv); ok {
+			minSeq = seq
+		}
 	}
 	prefix := ixPrefix(kind, id)
 	blocks, c := l.t.bucket(fbEventBlocks), l.t.bucket(fbEventIndex).Cursor()

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 )
@@ -496,5 +498,47 @@ func TestBlockListCoding(t *testing.T) {
 		if refs, err := decodeBlockList(firstBlockSeq, bad); err == nil {
 			t.Errorf("%v decoded: %v", bad, refs)
 		}
+	}
+}
+
+// TestEventListingDamagedBlockEnd: an entry of eventBlockEnds whose value
+// is damaged is no block number: a listing by id with a time bound must
+// not take it for block 0 and pass over every sealed block (it did: the
+// listing answered from the tail alone).
+func TestEventListingDamagedBlockEnd(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	model := map[string]*schemas.Event{}
+	for i := range 60 {
+		e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
+			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3)}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		model[string(eventKey(e.Time, e.ID))] = e
+	}
+	until := t0.Add(30 * time.Second)
+	// Damage the end entry of the block covering until (and so the walk's
+	// upper bound).
+	err = s.fileUpdate(func(tx *bolt.Tx) error {
+		hi := make([]byte, 12)
+		timeKey(hi, until)
+		k, _ := tx.Bucket(bucketEventBlockEnds).Cursor().Seek(hi)
+		if k == nil {
+			return fmt.Errorf("no block covers %v", until)
+		}
+		return tx.Bucket(bucketEventBlockEnds).Put(bytes.Clone(k), []byte{1, 2, 3})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []storage.EventQuery{{TargetID: "u1", Until: until, Limit: storage.Unlimited},
+		{ActorID: "a1", Until: until, Since: t0.Add(5 * time.Second), Limit: storage.Unlimited}} {
+		checkEventModel(t, s, model, q, "a damaged block end")
 	}
 }

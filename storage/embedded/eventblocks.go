@@ -912,10 +912,12 @@ func (b *batch) splitStraggled(evs []blockEvent, seq uint64, end []byte, counts 
 // key) from the blocks, oldest first: whole blocks, and the one that
 // straddles before rewritten without them; it returns how many, and
 // whether the tail may be pruned next (every block older than before is
-// gone). A block that cannot be decoded is deleted whole when its header
-// says that all of its events are older than before and no more than the
-// limit left (its index entries stay: listings skip entries of a missing
-// block); else pruning stops before it.
+// gone). A block that cannot be decoded cannot be cut: it is deleted whole
+// once its last key (its entry's in eventBlockEnds, which a damaged header
+// does not hide) is older than before, even past the limit, and counts as
+// its header's count (1 when even the header cannot be read); its index
+// entries stay (listings skip entries of a missing block). Stopping before
+// it instead stopped retention for good: every later call stopped there.
 func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) {
 	ends, blocks := b.u.bucket(fbEventBlockEnds), b.u.bucket(fbEventBlocks)
 	defer func() { b.ev.endRead = false }() // the last block may be gone
@@ -929,14 +931,14 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 		v := blocks.Get(sv)
 		h, evs, derr := decodeBlock(v)
 		if derr != nil {
-			if h.count == 0 || bytes.Compare(h.last[:12], hi) >= 0 || h.count > limit-n {
+			if len(end) < 12 || bytes.Compare(end[:12], hi) >= 0 {
 				return n, false, nil
 			}
 			b.staged++
 			if err := errors.Join(blocks.Delete(sv), ends.Delete(end)); err != nil {
 				return n, false, err
 			}
-			n += h.count
+			n += max(1, h.count)
 			continue
 		}
 		m := 0

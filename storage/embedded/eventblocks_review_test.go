@@ -542,3 +542,69 @@ func TestEventListingDamagedBlockEnd(t *testing.T) {
 		checkEventModel(t, s, model, q, "a damaged block end")
 	}
 }
+
+// TestPruneDamagedBlocks: retention prunes past a damaged block — one
+// whose payload fails its checks and that holds more events than a prune's
+// limit, and one whose header cannot be read — once all its events are
+// older than the cut-off: before, pruning stopped before either for good
+// (every later PruneEvents returned 0), and the log was kept past its
+// retention.
+func TestPruneDamagedBlocks(t *testing.T) {
+	for _, damage := range []struct {
+		name string
+		fn   func(v []byte) []byte
+	}{
+		{"payload", func(v []byte) []byte { v[len(v)-1] ^= 0xff; return v }},
+		{"header", func(v []byte) []byte { v[0] ^= 0xff; return v }},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := t.Context()
+			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			const n = 40
+			for i := range n {
+				e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
+					Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3)}
+				if err := s.AppendEvent(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var count int
+			if err := s.fileUpdate(func(tx *bolt.Tx) error { // the second block
+				bk := tx.Bucket(bucketEventBlocks)
+				c := bk.Cursor()
+				c.First()
+				k, v := c.Next()
+				h, err := parseBlockHeader(v)
+				if err != nil {
+					return err
+				}
+				count = h.count
+				return bk.Put(bytes.Clone(k), damage.fn(bytes.Clone(v)))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			limit := count - 1 // less than the damaged block holds
+			if limit < 1 {
+				t.Fatalf("a block of %d events: the test needs more", count)
+			}
+			cut := t0.Add(n * time.Second)
+			for range n { // as the retention loop: until a call prunes fewer than its limit
+				p, err := s.PruneEvents(ctx, cut, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p < limit {
+					break
+				}
+			}
+			if p, err := s.ListEvents(ctx, storage.EventQuery{Limit: storage.Unlimited}); err != nil || p.Total != 0 {
+				t.Fatalf("after pruning every event with a limit of %d: Total %d, %v; want 0", limit, p.Total, err)
+			}
+		})
+	}
+}

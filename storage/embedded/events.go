@@ -630,7 +630,8 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, fn func([]*schemas.Signin
 
 // PruneEvents deletes up to limit events older than before, oldest first,
 // in one write transaction (see storage.Store): from the sealed blocks
-// (pruneBlocks), then from the tail.
+// (pruneBlocks), then from the tail. A damaged block, which cannot be cut,
+// is deleted whole even past the limit (the count may then exceed it).
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err

@@ -288,7 +288,7 @@ func stragglerStorm(t *testing.T, seed uint64, opts Options) {
 }
 
 // TestEventListingsWhileSealing runs writers of audit events (some of them
-// stragglers, into the blocks) against the idle writer sealing tiny blocks
+// stragglers, into the blocks, some a run that splits a block) against the idle writer sealing tiny blocks
 // and the applier applying a tiny overlay, and readers listing the log,
 // unfiltered and by target, with pages: no listing may hold an event
 // twice, be out of order, disagree with its Total, or miss an event
@@ -307,6 +307,9 @@ func TestEventListingsWhileSealing(t *testing.T) {
 	errc := make(chan error, writers+readers)
 	t0 := time.Now().Add(-time.Hour)
 	evTime := func(w, i int) time.Time {
+		if w == 0 && i%2 == 1 { // the clock stepped back: a run inside an early block, which splits
+			return t0.Add(time.Duration(i) * time.Microsecond)
+		}
 		if i%5 == 4 { // a straggler: before what the writers wrote so far
 			return t0.Add(time.Duration(i*writers+w)*time.Millisecond - 500*time.Millisecond + time.Microsecond)
 		}
@@ -607,4 +610,79 @@ func TestPruneDamagedBlocks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJSONEventsSealed: events written as JSON (before the binary codec)
+// in the tail of an old file are sealed into blocks verbatim, with binary
+// ones, and list as before by target, actor, action and time, with pages.
+func TestJSONEventsSealed(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: true}) // seals nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
+	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
+	targets, actors := []string{"u1", uuid, "user"}, []string{"a1", uuid, "system"}
+	model := map[string]*schemas.Event{}
+	var jsonEvents []*schemas.Event
+	for i := range 240 {
+		e := &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-000000000000", i), Time: t0.Add(time.Duration(i) * time.Second),
+			ActorID: actors[i%3], Action: []string{"createUser", "adminUpdateUser"}[i%2], TargetID: targets[(i/3)%3],
+			Changes: map[string]schemas.Change{"title": {Prev: "a", Current: fmt.Sprint("b", i)}}}
+		model[string(eventKey(e.Time, e.ID))] = e
+		if i%3 != 0 {
+			if err := s.AppendEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		jsonEvents = append(jsonEvents, e)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	updateFile(t, dir, func(tx *bolt.Tx) error { // a third of the log as an old version wrote it
+		tb := &txBuckets{tx: tx}
+		for _, e := range jsonEvents {
+			rec, err := encodeEventJSON(e)
+			if err != nil {
+				return err
+			}
+			k := eventKey(e.Time, e.ID)
+			if err := tb.bucket(fbEvents).Put(k, rec); err != nil {
+				return err
+			}
+			if err := indexEvent(tb, k, e.TargetID, e.ActorID, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if s, err = OpenWithOptions(dir, Options{keepLag: true, seal: sealOptions{blockBytes: 1500}}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var queries []storage.EventQuery
+	for _, tg := range append(targets, "") {
+		for _, a := range append(actors, "") {
+			queries = append(queries, storage.EventQuery{TargetID: tg, ActorID: a, Limit: storage.Unlimited},
+				storage.EventQuery{TargetID: tg, ActorID: a, Action: "createUser", Offset: 2, Limit: 9,
+					Since: t0.Add(30 * time.Second), Until: t0.Add(200 * time.Second)})
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, q := range queries {
+			checkEventModel(t, s, model, q, stage)
+		}
+	}
+	check("in the tail")
+	for sealNow(t, s) {
+	}
+	if blocks, tail := blockStats(t, s); blocks < 5 || tail > 40 {
+		t.Fatalf("%d blocks, %d tail events: want the log sealed", blocks, tail)
+	}
+	check("sealed")
 }

@@ -20,3 +20,12 @@ func BenchmarkImageAfter(b *testing.B) {
 		imageAfter(old, &nu)
 	}
 }
+
+// BenchmarkPostings: the postings of a generated user from scratch.
+func BenchmarkPostings(b *testing.B) {
+	u := storagetest.NewUser(12345)
+	b.ReportAllocs()
+	for b.Loop() {
+		postingsOf(u)
+	}
+}

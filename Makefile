@@ -67,7 +67,7 @@ FUZZ_TARGETS := \
 	./schemas:FuzzParseFilter ./schemas:FuzzFold ./schemas:FuzzFoldOps \
 	./scim/internal/wire:FuzzReplaceSCIMUser ./scim/internal/wire:FuzzMergeNativeUser ./scim/internal/wire:FuzzPatchSCIMUser \
 	./scim:FuzzPatchAndFilter ./scim:FuzzScanPatch ./native:FuzzSearch ./internal/jsonw:FuzzDecode ./cmd/scimd:FuzzUserJSON \
-	./storage/embedded:FuzzUserRecord ./storage/embedded:FuzzBlockDecode ./storage/embedded/internal/overlay:FuzzMerged ./storage/embedded/internal/wal:FuzzReplay
+	./storage/embedded:FuzzUserRecord ./storage/embedded:FuzzBlockDecode ./storage/embedded:FuzzBlockListDecode ./storage/embedded/internal/overlay:FuzzMerged ./storage/embedded/internal/wal:FuzzReplay
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn"; \

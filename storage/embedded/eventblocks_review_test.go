@@ -686,3 +686,26 @@ func TestJSONEventsSealed(t *testing.T) {
 	}
 	check("sealed")
 }
+
+// FuzzBlockListDecode: decodeBlockList never panics, and a chunk it
+// accepts holds strictly ascending numbers from the chunk key on, and its
+// refs code back to the same refs.
+func FuzzBlockListDecode(f *testing.F) {
+	f.Add(uint64(firstBlockSeq), encodeBlockList(firstBlockSeq, []blockRef{{firstBlockSeq, 3}, {firstBlockSeq + sealStep, 1}, {firstBlockSeq + sealStep + 7, 200}}))
+	f.Add(uint64(firstBlockSeq), []byte{3, 1, 1})
+	f.Fuzz(func(t *testing.T, chunk uint64, v []byte) {
+		refs, err := decodeBlockList(chunk, v)
+		if err != nil {
+			return
+		}
+		for i, r := range refs {
+			if r.seq < chunk || i > 0 && r.seq <= refs[i-1].seq || r.n == 0 {
+				t.Fatalf("accepted %v from %d", refs, chunk)
+			}
+		}
+		again, err := decodeBlockList(chunk, encodeBlockList(chunk, refs))
+		if err != nil || !slices.Equal(again, refs) {
+			t.Fatalf("%v re-coded: %v, %v", refs, again, err)
+		}
+	})
+}

@@ -638,10 +638,12 @@ type blockRef struct {
 // first chunk); a chunk they grow past twice the bound is split in two.
 var maxBlockListChunk = 256 // a variable for the tests
 
-// The numbers of a block list are coded as the high part's difference
-// from the number before (sealStep apart: 1), shifted left by one, its low
-// bit set when the low part (seqLowBits bits) is not 0 and follows: a
-// sealed block's number takes a byte as when they were one apart.
+// A block list codes each block as the difference of its number's high
+// part (above seqLowBits) from the one before's (sealed blocks sealStep
+// apart: 1), then its count shifted left by one, the low bit set when the
+// low part is not 0 (a block made for stragglers) and follows: a sealed
+// block's number takes what it took when they were numbered one apart,
+// and the flag costs a user's count of 1 nothing.
 func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 	var refs []blockRef
 	prev := chunk
@@ -654,8 +656,9 @@ func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 		return x, true
 	}
 	for len(v) > 0 {
-		x, ok := uv()
-		if !ok {
+		d, ok := uv()
+		x, ok2 := uv()
+		if !ok || !ok2 {
 			return nil, errDamagedBlockList
 		}
 		var lo uint64
@@ -664,9 +667,8 @@ func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 				return nil, errDamagedBlockList
 			}
 		}
-		n, ok := uv()
-		hi := prev>>seqLowBits + x>>1
-		if !ok || n == 0 || hi < prev>>seqLowBits || hi > math.MaxUint64>>seqLowBits {
+		n, hi := x>>1, prev>>seqLowBits+d
+		if n == 0 || hi < prev>>seqLowBits || hi > math.MaxUint64>>seqLowBits {
 			return nil, errDamagedBlockList
 		}
 		seq := hi<<seqLowBits | lo
@@ -685,15 +687,15 @@ func encodeBlockList(chunk uint64, refs []blockRef) []byte {
 	var out []byte
 	prev := chunk
 	for _, r := range refs {
-		x, lo := (r.seq>>seqLowBits-prev>>seqLowBits)<<1, r.seq&(sealStep-1)
+		x, lo := r.n<<1, r.seq&(sealStep-1)
 		if lo != 0 {
 			x |= 1
 		}
+		out = binary.AppendUvarint(out, r.seq>>seqLowBits-prev>>seqLowBits)
 		out = binary.AppendUvarint(out, x)
 		if lo != 0 {
 			out = binary.AppendUvarint(out, lo)
 		}
-		out = binary.AppendUvarint(out, r.n)
 		prev = r.seq
 	}
 	return out

@@ -21,23 +21,25 @@
 //	seq     uint64  little endian: > 0, greater than the record before it
 //	payload [length]byte
 //
-// followed by zeros up to the end of the file: a new segment is a spare
-// file (spare.tmp) that a goroutine filled with zeros and synced while the
-// segment before it filled up (as many zeros as twice the segment closed
-// before, up to Options.SegmentBytes), renamed, so that appending within it
-// overwrites blocks already written and fdatasync flushes data alone (on
-// ext4, an append into blocks that fallocate reserved converts an unwritten
-// extent, metadata each fdatasync journals: ~20 % more CPU and ~40 % more
-// wall time per sync, BenchmarkSegmentKinds); when no spare is ready (the
-// log's first two segments, or a spare not filled in time) the segment is
-// preallocated to Options.SegmentBytes on Linux (fallocate) instead, so
-// that appending within it changes no file size for fdatasync to write. Each segment's
-// prev is the last seq of the segment before it, so that a segment missing
-// from the middle of the log is seen; the oldest segment's prev is not
-// checked (the segments before it were released). The first 16 bytes that
-// are not a valid header or record (too short, length above MaxRecord or
-// past the end of the file, seq 0, checksum mismatch) end the segment's
-// records; all zeros there is a clean end.
+// followed by zeros up to the end of the file. The first segment a Log
+// starts closes at 1 MiB, each after it at twice the size of the one
+// before, up to Options.SegmentBytes. A new segment is a spare file
+// (spare.tmp) that a goroutine filled with as many zeros as its size and
+// synced once the segment before it was half full, renamed, so that
+// appending within it overwrites blocks already written and fdatasync
+// flushes data alone (on ext4, an append into blocks that fallocate
+// reserved converts an unwritten extent, metadata each fdatasync journals:
+// ~20 % more CPU and ~40 % more wall time per sync, BenchmarkSegmentKinds);
+// when no spare is ready (the log's first segment, one after a segment
+// released before it was half full, or a spare not filled in time) the
+// segment is preallocated to its size on Linux (fallocate) instead, so that
+// appending within it changes no file size for fdatasync to write. Each
+// segment's prev is the last seq of the segment before it, so that a
+// segment missing from the middle of the log is seen; the oldest segment's
+// prev is not checked (the segments before it were released). The first 16
+// bytes that are not a valid header or record (too short, length above
+// MaxRecord or past the end of the file, seq 0, checksum mismatch) end the
+// segment's records; all zeros there is a clean end.
 //
 // # Guarantees
 //

@@ -42,8 +42,10 @@ const (
 	// next segment (see spare); no segment's name.
 	spareName = "spare.tmp"
 
-	// spareMin is the fewest zeros a spare is given.
-	spareMin = 64 << 10
+	// firstSegmentBytes is the size at which the first segment a Log starts
+	// is closed (SegmentBytes when smaller); each segment after it closes at
+	// twice the size of the one before, up to SegmentBytes.
+	firstSegmentBytes = 1 << 20
 
 	// maxKeptBuffer is the largest append buffer kept across Syncs.
 	maxKeptBuffer = 16 << 20
@@ -53,9 +55,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Options tune a Log.
 type Options struct {
-	// SegmentBytes is the size after which the log starts a new segment
-	// file (checked before each Sync writes; one batch may overrun it), and
-	// the size each new segment is preallocated to. 0 means
+	// SegmentBytes is the largest size after which the log starts a new
+	// segment file (checked before each Sync writes; one batch may overrun
+	// it): the first segment a Log starts closes at 1 MiB, each after it at
+	// twice the size of the one before, up to SegmentBytes; each segment is
+	// preallocated (or filled with zeros) to its size. 0 means
 	// DefaultSegmentBytes.
 	SegmentBytes int64
 }
@@ -66,6 +70,7 @@ type segment struct {
 	last  uint64 // seq of its last durable record
 	prev  uint64 // seq of the last record before it, from its header
 	size  int64  // bytes of its header and records; past them only zeros (preallocation)
+	limit int64  // the size at which it is closed, zeros or preallocated up to it (appended to: the last)
 }
 
 // Log is a sequence of records, each (seq uint64, payload []byte), seq
@@ -96,13 +101,13 @@ type Log struct {
 	// beforehand are plain overwrites, which fdatasync flushes alone:
 	// measured on ext4 (this machine's /dev/vda), 59 instead of 76 µs of
 	// CPU and 106–184 instead of 145–265 µs of wall time per 3 KB append
-	// and fdatasync. When a segment starts, a spare is prepared for the
-	// next, with zeros for twice what the segment closed last held (at least
-	// spareMin, at most SegmentBytes: a log that rotates small segments
-	// writes few zeros), the rest of it preallocated as before; until a
-	// segment has been closed (the log's first) there is none.
-	spare      *spare
-	closedSize int64 // bytes of the segment closed last (0: none yet)
+	// and fdatasync. Once the current segment is half full, a spare is
+	// prepared for the next, with as many zeros as the next one's size
+	// (twice this one's, up to SegmentBytes): a log that stays small (a
+	// test's) writes none, and a busy one syncs into zeros from its second
+	// segment on, its first being 1 MiB (firstSegmentBytes).
+	spare     *spare
+	lastLimit int64 // the limit of the segment started last (0: none since Open)
 	// sparesUsed counts the segments started from a spare; noSpares turns
 	// spares off (both for the tests).
 	sparesUsed int
@@ -113,6 +118,7 @@ type Log struct {
 type spare struct {
 	done chan struct{} // closed when the goroutine is over
 	stop atomic.Bool   // asks it to give up (Close)
+	size int64         // bytes of zeros
 	f    *os.File      // the zero-filled, synced file, set before done closes; nil when that failed
 }
 
@@ -191,6 +197,7 @@ func Open(dir string, opt Options) (*Log, error) {
 			return nil, err
 		}
 		l.cur = f
+		l.segs[n-1].limit, l.lastLimit = l.segBytes, l.segBytes
 	}
 	return l, nil
 }
@@ -257,28 +264,32 @@ func (l *Log) Sync() error {
 }
 
 func (l *Log) sync() error {
-	if l.cur != nil && l.segs[len(l.segs)-1].size >= l.segBytes {
+	if n := len(l.segs); l.cur != nil && l.segs[n-1].size >= l.segs[n-1].limit {
 		if err := l.closeCur(); err != nil {
 			return err
 		}
 	}
 	newSeg := l.cur == nil
 	if newSeg {
-		f, err := l.takeSpare(l.path(l.bufFirst))
+		limit := min(l.segBytes, max(firstSegmentBytes, 2*l.lastLimit))
+		if l.lastLimit == 0 {
+			limit = min(l.segBytes, firstSegmentBytes)
+		}
+		f, zeros, err := l.takeSpare(l.path(l.bufFirst))
 		if err != nil {
 			return err
 		}
-		if f == nil {
-			if f, err = os.OpenFile(l.path(l.bufFirst), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-				return err
-			}
-			if err := preallocate(f, l.segBytes); err != nil {
-				f.Close()
-				return err
-			}
+		if f != nil {
+			limit = zeros
+		} else if f, err = os.OpenFile(l.path(l.bufFirst), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			return err
 		}
-		l.cur = f
-		l.segs = append(l.segs, segment{first: l.bufFirst, prev: l.synced})
+		if err := preallocate(f, limit); err != nil {
+			f.Close()
+			return err
+		}
+		l.cur, l.lastLimit = f, limit
+		l.segs = append(l.segs, segment{first: l.bufFirst, prev: l.synced, limit: limit})
 	}
 	s := &l.segs[len(l.segs)-1]
 	b := l.buf[headerSize:]
@@ -297,13 +308,13 @@ func (l *Log) sync() error {
 			return err
 		}
 		l.removed = false
-		if l.spare == nil && !l.noSpares && l.closedSize > 0 {
-			l.prepareSpare(min(max(2*l.closedSize, spareMin), l.segBytes))
-		}
 	}
 	s.size += int64(len(b))
 	s.last = l.last
 	l.synced = l.last
+	if l.spare == nil && !l.noSpares && s.size >= s.limit/2 {
+		l.prepareSpare(min(l.segBytes, 2*s.limit))
+	}
 	if cap(l.buf) > maxKeptBuffer {
 		l.buf = nil // one huge batch does not pin its memory for good
 	} else {
@@ -384,8 +395,8 @@ func (l *Log) LastSeq() uint64 { return l.last }
 
 // Bytes is the size of the headers and records of the live segments (those
 // synced, not yet released), a measure of the work a replay would do. The files may take
-// more disk: the last one is preallocated to SegmentBytes, and a spare.tmp of zeros
-// (up to SegmentBytes) waits to become a later one.
+// more disk: the last one is preallocated to its size (up to SegmentBytes), and a
+// spare.tmp of zeros (up to SegmentBytes) may wait to become the next.
 func (l *Log) Bytes() int64 {
 	var n int64
 	for _, s := range l.segs {
@@ -412,10 +423,14 @@ func (l *Log) Close() error {
 	return err
 }
 
+// zeroChunk is what spares are filled from; never written (a read-only
+// source for every spare's goroutine).
+var zeroChunk [1 << 20]byte
+
 // prepareSpare starts filling the spare file with size bytes of zeros,
 // synced, in the background.
 func (l *Log) prepareSpare(size int64) {
-	sp := &spare{done: make(chan struct{})}
+	sp := &spare{done: make(chan struct{}), size: size}
 	l.spare = sp
 	path := filepath.Join(l.dir, spareName)
 	go func() {
@@ -424,7 +439,7 @@ func (l *Log) prepareSpare(size int64) {
 		if err != nil {
 			return
 		}
-		zeros := make([]byte, min(size, 1<<20))
+		zeros := zeroChunk[:min(size, int64(len(zeroChunk)))]
 		for off := int64(0); off < size && err == nil; off += int64(len(zeros)) {
 			if sp.stop.Load() {
 				err = errors.New("stopped")
@@ -444,39 +459,36 @@ func (l *Log) prepareSpare(size int64) {
 	}()
 }
 
-// takeSpare returns the spare, renamed to path, when it is ready (nil when
-// there is none or it is not ready yet: the caller creates the segment as
-// before). The rename is made durable with the segment's first record
-// (sync fsyncs the directory after a new segment's write).
-func (l *Log) takeSpare(path string) (*os.File, error) {
+// takeSpare returns the spare, renamed to path, and its bytes of zeros,
+// when it is ready (nil when there is none or it is not ready yet: the
+// caller creates the segment as before). The rename is made durable with
+// the segment's first record (sync fsyncs the directory after a new
+// segment's write).
+func (l *Log) takeSpare(path string) (*os.File, int64, error) {
 	sp := l.spare
 	if sp == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
 	select {
 	case <-sp.done:
 	default:
-		return nil, nil // still filling: it serves the segment after
+		return nil, 0, nil // still filling: it serves the segment after
 	}
 	l.spare = nil
 	if sp.f == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if _, err := os.Lstat(path); err == nil { // as O_EXCL: never over a file
 		sp.f.Close()
 		os.Remove(filepath.Join(l.dir, spareName))
-		return nil, fmt.Errorf("wal: %s exists", path)
+		return nil, 0, fmt.Errorf("wal: %s exists", path)
 	}
 	if err := os.Rename(filepath.Join(l.dir, spareName), path); err != nil {
 		sp.f.Close()
-		return nil, err
-	}
-	if err := preallocate(sp.f, l.segBytes); err != nil { // past the zeros
-		sp.f.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	l.sparesUsed++
-	return sp.f, nil
+	return sp.f, sp.size, nil
 }
 
 // dropSpare stops the spare's goroutine and removes its file.
@@ -499,7 +511,6 @@ func (l *Log) dropSpare() {
 func (l *Log) closeCur() error {
 	err := l.cur.Close()
 	l.cur = nil
-	l.closedSize = l.segs[len(l.segs)-1].size
 	return err
 }
 

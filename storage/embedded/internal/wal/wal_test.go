@@ -622,12 +622,12 @@ func TestTornFirstBatch(t *testing.T) {
 	l.Close()
 }
 
-// TestSpareSegments: once a segment has been closed, each segment started
-// has the next one filled with zeros in the background (spare.tmp), which
-// then becomes that segment: every segment after the second comes from a
-// spare when the spare is ready in time (waited for here), each at least
-// SegmentBytes long, the records read back whole across them and after a
-// reopen; Close removes a spare not used, and Open one a crash left.
+// TestSpareSegments: once a segment is half full the next one is filled
+// with zeros in the background (spare.tmp), which then becomes that
+// segment: every segment after the first comes from a spare when the spare
+// is ready in time (waited for here), each at least SegmentBytes long, the
+// records read back whole across them and after a reopen; Close removes a
+// spare not used, and Open one a crash left.
 func TestSpareSegments(t *testing.T) {
 	dir := t.TempDir()
 	opt := Options{SegmentBytes: 8192}
@@ -647,8 +647,8 @@ func TestSpareSegments(t *testing.T) {
 		}
 	}
 	segs := segmentFiles(t, dir)
-	if len(segs) < 5 || l.sparesUsed != len(segs)-2 {
-		t.Fatalf("%d segments, %d of them from a spare; want every one after the second", len(segs), l.sparesUsed)
+	if len(segs) < 5 || l.sparesUsed != len(segs)-1 {
+		t.Fatalf("%d segments, %d of them from a spare; want every one after the first", len(segs), l.sparesUsed)
 	}
 	for _, p := range segs[1:] {
 		if fi, err := os.Stat(p); err != nil || fi.Size() < opt.SegmentBytes {
@@ -676,4 +676,45 @@ func TestSpareSegments(t *testing.T) {
 	checkRange(t, replayAll(t, l, 0), 1, 400)
 	appendSync(t, l, 401, 600, 5)
 	checkRange(t, replayAll(t, l, 0), 1, 600)
+}
+
+// TestSegmentSizesDouble: the first segment a Log starts closes at 1 MiB,
+// each after it at twice the one before, up to SegmentBytes; a segment
+// from a spare is its size in zeros; the records read back whole.
+func TestSegmentSizesDouble(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{SegmentBytes: 4 << 20})
+	defer l.Close()
+	payload := make([]byte, 60<<10)
+	for s := uint64(1); s <= 200; s++ { // 12 MB
+		payload[0] = byte(s)
+		if err := l.Append(s, payload); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		if l.spare != nil {
+			<-l.spare.done
+		}
+	}
+	var limits []int64
+	for _, s := range l.segs {
+		limits = append(limits, s.limit>>20)
+		if s.size > s.limit+int64(len(payload))+2*headerSize {
+			t.Fatalf("a segment of %d bytes past its limit %d", s.size, s.limit)
+		}
+	}
+	if fmt.Sprint(limits) != "[1 2 4 4 4]" || l.sparesUsed != 4 {
+		t.Fatalf("segment limits %v MiB, %d from spares; want [1 2 4 4 4] and 4", limits, l.sparesUsed)
+	}
+	for i, p := range segmentFiles(t, dir)[1:] {
+		if fi, err := os.Stat(p); err != nil || fi.Size() < l.segs[i+1].limit {
+			t.Fatalf("%s: %v, want a file of at least %d bytes", p, err, l.segs[i+1].limit)
+		}
+	}
+	got := replayAll(t, l, 0)
+	if len(got) != 200 || got[199].seq != 200 || got[199].payload[0] != 200 {
+		t.Fatalf("replayed %d records", len(got))
+	}
 }

@@ -63,6 +63,11 @@ var (
 	// sealed (8 bytes, big-endian; absent: none yet), so that a sequence
 	// number is never used twice, even when pruning deleted that block.
 	keyEventBlockSeq = []byte("eventBlockSeq")
+	// keyEventBlockRetired (meta) is the highest number of a damaged block
+	// that pruning deleted whole (8 bytes; absent: none): its ids' block
+	// lists still name it, so no block made later may take a number at or
+	// below it (beforeFirstSeq).
+	keyEventBlockRetired = []byte("eventBlockRetired")
 )
 
 // blockEvent is one event of a block: its key (eventKey) and record.
@@ -812,8 +817,8 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 		if into == 0 && !room { // (a damaged entry of P: no number is known to be free)
 			into, intoEnd = nSeq, nEnd
 		}
-	} else if nSeq > beforeFirstStep {
-		seq = nSeq - beforeFirstStep
+	} else if s, ok := b.beforeFirstSeq(nSeq); ok {
+		seq = s
 	} else {
 		into, intoEnd = nSeq, nEnd
 	}
@@ -858,6 +863,17 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	return counts.write(&b.u.txBuckets, into)
 }
 
+// beforeFirstSeq returns the number of a new block before the first block,
+// numbered n (ok: there is one): beforeFirstStep below n, but above
+// keyEventBlockRetired.
+func (b *batch) beforeFirstSeq(n uint64) (uint64, bool) {
+	floor, _ := blockSeq(b.u.bucket(fbMeta).Get(keyEventBlockRetired))
+	if n > beforeFirstStep && n-beforeFirstStep > floor {
+		return n - beforeFirstStep, true
+	}
+	return newBlockSeq(floor, n)
+}
+
 // splitStraggled bounds a block that stragglers grew (the events after
 // the wall clock stepped back fall inside the block sealed as it did):
 // when evs, the events of block seq (whose last key is end),
@@ -882,8 +898,8 @@ func (b *batch) splitStraggled(evs []blockEvent, seq uint64, end []byte, counts 
 		if pSeq, pok := blockSeq(pv); pok {
 			lowSeq, ok = newBlockSeq(pSeq, seq)
 		}
-	} else if seq > beforeFirstStep {
-		lowSeq, ok = seq-beforeFirstStep, true
+	} else {
+		lowSeq, ok = b.beforeFirstSeq(seq)
 	}
 	if !ok {
 		return evs, nil // no number left: it grows
@@ -918,7 +934,8 @@ func (b *batch) splitStraggled(evs []blockEvent, seq uint64, end []byte, counts 
 // once its last key (its entry's in eventBlockEnds, which a damaged header
 // does not hide) is older than before, even past the limit, and counts as
 // its header's count (1 when even the header cannot be read); its index
-// entries stay (listings skip entries of a missing block). Stopping before
+// entries stay (listings skip entries of a missing block), and its number
+// is retired (keyEventBlockRetired). Stopping before
 // it instead stopped retention for good: every later call stopped there.
 func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) {
 	ends, blocks := b.u.bucket(fbEventBlockEnds), b.u.bucket(fbEventBlocks)
@@ -939,6 +956,11 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 			b.staged++
 			if err := errors.Join(blocks.Delete(sv), ends.Delete(end)); err != nil {
 				return n, false, err
+			}
+			if seq, ok := blockSeq(sv); ok { // its number stays in block lists: retired
+				if err := b.u.bucket(fbMeta).Put(keyEventBlockRetired, blockSeqKey(seq)); err != nil {
+					return n, false, err
+				}
 			}
 			n += max(1, h.count)
 			continue

@@ -709,3 +709,51 @@ func FuzzBlockListDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestPrunedDamagedBlockNumberNotReused: a damaged block pruned whole
+// leaves its ids' block-list entries (its events cannot be read); a block
+// made later for stragglers older than every block must not take its
+// number, or those entries would count the new block's events for ids it
+// does not hold.
+func TestPrunedDamagedBlockNumberNotReused(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	add := func(id string, at time.Time, target string) {
+		if err := s.AppendEvent(ctx, &schemas.Event{ID: id, Time: at, ActorID: "a1", Action: "createUser", TargetID: target}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		add(fmt.Sprintf("ev-%02d", i), t0.Add(time.Duration(i)*time.Second), "u1")
+	}
+	add("old-1", t0.Add(-time.Hour), "gone") // a block of its own, before the first
+	if err := s.fileUpdate(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketEventBlocks)
+		k, v := bk.Cursor().First()
+		if h, err := parseBlockHeader(v); err != nil || string(h.first[12:]) != "old-1" {
+			return fmt.Errorf("the first block is not old-1's: %v", err)
+		}
+		bad := bytes.Clone(v)
+		bad[len(bad)-1] ^= 0xff
+		return bk.Put(bytes.Clone(k), bad)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneEvents(ctx, t0.Add(-time.Minute), 10); err != nil || n != 1 {
+		t.Fatalf("PruneEvents = %d, %v; want the damaged block's 1", n, err)
+	}
+	add("old-2", t0.Add(-2*time.Hour), "u2") // again before every block
+	for _, q := range []storage.EventQuery{{TargetID: "gone", Limit: 0}, {TargetID: "gone", Limit: storage.Unlimited}} {
+		if p, err := s.ListEvents(ctx, q); err != nil || p.Total != 0 {
+			t.Errorf("ListEvents(%+v): Total %d, %v; want 0 (its only event was pruned)", q, p.Total, err)
+		}
+	}
+	if p, err := s.ListEvents(ctx, storage.EventQuery{TargetID: "u2", Limit: storage.Unlimited}); err != nil || p.Total != 1 {
+		t.Errorf("ListEvents(u2): Total %d, %v; want 1", p.Total, err)
+	}
+}

@@ -492,15 +492,7 @@ func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *
 
 // prefixEnd is the smallest key greater than every key starting with p (nil:
 // none is).
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i]++; end[i] != 0 {
-			return end[:i+1]
-		}
-	}
-	return nil
-}
+func prefixEnd(p []byte) []byte { return appendPrefixEnd(nil, p) }
 
 // readEvent decodes a stored event. A record that cannot be decoded in full
 // (written by a bug or an older version, or too deep to decode) comes back

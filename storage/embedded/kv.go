@@ -31,6 +31,19 @@ type kvBucket struct {
 
 // Get returns the value of key, or nil when the bucket has none.
 func (k *kvBucket) Get(key []byte) []byte {
+	if k.t.w == nil {
+		return k.getAt(nil, key)
+	}
+	if k.get == nil {
+		k.get = k.b.Cursor()
+	}
+	return k.getAt(k.get, key)
+}
+
+// getAt is Get, looking the file's bucket up with bc, a bbolt cursor of it
+// the caller keeps (bbolt's Get makes a cursor, with allocations, at every
+// call; nil: bbolt's Get).
+func (k *kvBucket) getAt(bc *bolt.Cursor, key []byte) []byte {
 	if ov := &k.t.ov; ov.n > 0 {
 		if v, del, ok := ov.get(k.id, key); ok {
 			if del {
@@ -39,15 +52,12 @@ func (k *kvBucket) Get(key []byte) []byte {
 			return v
 		}
 	}
-	if k.t.w == nil {
+	if bc == nil {
 		return k.b.Get(key)
-	}
-	if k.get == nil {
-		k.get = k.b.Cursor()
 	}
 	// What bbolt's Get returns: the value of key itself (nil for a nested
 	// bucket's key, as Seek gives it).
-	if fk, v := k.get.Seek(key); bytes.Equal(fk, key) {
+	if fk, v := bc.Seek(key); bytes.Equal(fk, key) {
 		return v
 	}
 	return nil
@@ -153,6 +163,30 @@ func (c *kvCursor) Seek(seek []byte) (k, v []byte) {
 		return c.m.Seek(seek)
 	}
 	return c.c.Seek(seek)
+}
+
+// SeekBelow is Seek for an iteration of the keys before limit alone (nil:
+// no limit): in the overlay, it and the Nexts after it return nil at the
+// first key ≥ limit, without walking the deleted keys that follow (see
+// overlay.Merged.SeekBelow). Without the overlay it is Seek: the caller
+// checks its bound either way.
+func (c *kvCursor) SeekBelow(seek, limit []byte) (k, v []byte) {
+	if c.merged {
+		return c.m.SeekBelow(seek, limit)
+	}
+	return c.c.Seek(seek)
+}
+
+// appendPrefixEnd appends to dst the smallest key greater than every key
+// starting with p, and returns it (nil when none is: p all 0xff).
+func appendPrefixEnd(dst, p []byte) []byte {
+	end := append(dst, p...)[len(dst):]
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 func (c *kvCursor) Next() (k, v []byte) {

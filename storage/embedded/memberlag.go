@@ -157,13 +157,12 @@ func (r *users) lag() *lagIndex {
 }
 
 // readLag reads the list of lagging groups with c, a cursor of userGroups
-// (the list's key is the bucket's first): a Get would allocate a cursor of
-// its own, and a read of a user's groups has one.
+// whose file cursor looks the key up (bbolt's Get would allocate a cursor
+// of its own, and a read of a user's groups has one). A lookup, not the
+// bucket's First: when the list is deleted (nothing lags), First walked
+// every deleted membership after it in the overlay, on every read.
 func (r *users) readLag(c *kvCursor) {
-	var v []byte
-	if k, kv := c.First(); bytes.Equal(k, lagIndexKey) {
-		v = kv
-	}
+	v := r.groups().getAt(c.c, lagIndexKey)
 	if err := decodeLagIndex(v, &r.lagIx); err != nil {
 		r.lagIx, r.lagErr = lagIndex{}, err
 	}

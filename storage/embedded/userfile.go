@@ -99,6 +99,7 @@ type users struct {
 	// cursor allocates itself and its stack again at every seek. Held by
 	// value, so that keeping it costs no allocation of its own.
 	groupsCur kvCursor
+	groupsEnd []byte // groupsOf's bound of groupsCur's iteration
 }
 
 func usersOf(tx *bolt.Tx) *users {
@@ -264,7 +265,11 @@ func (r *users) groupsOf(id string) (groups []string, changes int64, err error) 
 	var idRoom [groupIDRoom]byte
 	var endRoom [16]int
 	ids, ends := idRoom[:0], endRoom[:0]
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	// Bounded by the prefix's end: the user's pairs are followed by other
+	// users', which group deletions and drains leave deleted in the overlay
+	// by the thousand; an unbounded Seek walked them all, on every read.
+	r.groupsEnd = appendPrefixEnd(r.groupsEnd[:0], prefix) // (the cursor keeps it: not on the stack)
+	for k, v := c.SeekBelow(prefix, r.groupsEnd); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) == len(prefix) {
 			changes = decodeVersion(v)
 			continue

@@ -49,6 +49,7 @@ type Merged struct {
 	views  [MaxViews]viewIter
 	cur    []byte // the current position when state == onEntry
 	state  uint8
+	limit  []byte // SeekBelow's bound (nil: none)
 }
 
 const (
@@ -107,11 +108,12 @@ func (m *Merged) Reset(under Cursor, b uint8, views ...View) {
 	for i, v := range views {
 		m.views[i].v = v
 	}
-	m.cur, m.state = nil, stateNone
+	m.cur, m.state, m.limit = nil, stateNone, nil
 }
 
 // First moves to the first key and returns it, or nil if the bucket is empty.
 func (m *Merged) First() ([]byte, []byte) {
+	m.limit = nil
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
 		it.mark(1)
@@ -127,6 +129,7 @@ func (m *Merged) First() ([]byte, []byte) {
 
 // Last moves to the last key and returns it, or nil if the bucket is empty.
 func (m *Merged) Last() ([]byte, []byte) {
+	m.limit = nil
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
 		it.mark(-1)
@@ -142,6 +145,23 @@ func (m *Merged) Last() ([]byte, []byte) {
 
 // Seek moves to the first key ≥ seek and returns it, or nil if there is none.
 func (m *Merged) Seek(seek []byte) ([]byte, []byte) {
+	m.limit = nil
+	return m.seek(seek)
+}
+
+// SeekBelow is Seek for a forward iteration that ends before limit: it, and
+// every Next after it, returns nil (as at the end) instead of a key ≥ limit.
+// Unlike a Seek and Nexts stopped by the caller at its bound, it never steps
+// over the tombstones at or after limit: skipping to the next key that is
+// there, a Seek or Next walks every deleted key in its way, and after many
+// deletes (a group's memberships, the rows a flush posted) those can be
+// thousands. First, Last and Seek drop the limit; Prev is not bounded.
+func (m *Merged) SeekBelow(seek, limit []byte) ([]byte, []byte) {
+	m.limit = limit
+	return m.seek(seek)
+}
+
+func (m *Merged) seek(seek []byte) ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
 		it.mark(1)
@@ -207,9 +227,12 @@ func (m *Merged) pickFwd() (k, v []byte, ok bool) {
 			}
 		}
 		if m.uk != nil && (bi < 0 || bytes.Compare(m.uk, best) < 0) {
+			if m.limit != nil && bytes.Compare(m.uk, m.limit) >= 0 {
+				return nil, nil, false
+			}
 			return m.uk, m.uv, true
 		}
-		if bi < 0 {
+		if bi < 0 || m.limit != nil && bytes.Compare(best, m.limit) >= 0 {
 			return nil, nil, false
 		}
 		if h := m.views[bi].head; !h.del {

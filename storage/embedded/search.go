@@ -904,8 +904,28 @@ func intersectMasked(dst, offs []uint16, v []byte, mask uint8) []uint16 {
 	return dst
 }
 
-// intersectRows appends the rows in both sorted lists to out.
+// intersectRows appends the rows in both sorted lists to out. When one
+// list is much the shorter, each of its rows is searched for in the other
+// (galloping from where the last one was found) instead of stepping through
+// the longer one: a rare trigram's rows against a common one's cost their
+// own number's logarithms, not the common one's length.
 func intersectRows(out, a, b []uint32) []uint32 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a)*gallopRatio < len(b) {
+		j := 0
+		for _, x := range a {
+			if j += gallop(b[j:], x); j == len(b) {
+				break
+			}
+			if b[j] == x {
+				out = append(out, x)
+				j++
+			}
+		}
+		return out
+	}
 	for i, j := 0, 0; i < len(a) && j < len(b); {
 		switch {
 		case a[i] < b[j]:
@@ -918,6 +938,32 @@ func intersectRows(out, a, b []uint32) []uint32 {
 		}
 	}
 	return out
+}
+
+// gallopRatio is how many times longer than the other a list must be for
+// intersectRows to search it rather than step through it.
+const gallopRatio = 16
+
+// gallop returns the index of the first row of the sorted s not below x
+// (len(s): none), probing 1, 2, 4, … rows ahead and then bisecting.
+func gallop(s []uint32, x uint32) int {
+	if len(s) == 0 || s[0] >= x {
+		return 0
+	}
+	lo, hi := 0, 1 // s[lo] < x
+	for hi < len(s) && s[hi] < x {
+		lo, hi = hi, 2*hi
+	}
+	hi = min(hi, len(s))
+	for lo+1 < hi { // s[lo] < x, and s[hi] >= x or hi == len(s)
+		m := int(uint(lo+hi) >> 1)
+		if s[m] < x {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return hi
 }
 
 // unionRows returns the rows in either sorted list, sorted, each once:

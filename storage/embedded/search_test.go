@@ -704,3 +704,49 @@ func TestWriterPendingRows(t *testing.T) {
 	}
 	check("reopened")
 }
+
+// TestIntersectRows checks intersectRows, stepping and galloping, against a
+// set intersection, for lists of every ratio of lengths (the galloping one
+// past gallopRatio), sparse and dense, in both argument orders.
+func TestIntersectRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	list := func(n, span int) []uint32 {
+		seen := map[uint32]bool{}
+		var l []uint32
+		for len(l) < n {
+			if x := uint32(rng.IntN(span)); !seen[x] {
+				seen[x] = true
+				l = append(l, x)
+			}
+		}
+		slices.Sort(l)
+		return l
+	}
+	for _, n := range [][2]int{{0, 0}, {0, 5}, {1, 1}, {1, 1000}, {3, 100}, {5, 5000}, {50, 60}, {7, 4096}, {64, 1024}, {200, 40000}} {
+		for _, span := range []int{2 * n[1], 10 * (n[1] + 1), 1 << 20} {
+			a, b := list(n[0], max(span, n[0], n[1])), list(n[1], max(span, n[0], n[1]))
+			in := map[uint32]bool{}
+			for _, x := range b {
+				in[x] = true
+			}
+			var want []uint32
+			for _, x := range a {
+				if in[x] {
+					want = append(want, x)
+				}
+			}
+			for _, args := range [][2][]uint32{{a, b}, {b, a}} {
+				if got := intersectRows([]uint32{}, args[0], args[1]); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Fatalf("intersectRows of %d and %d rows (span %d) = %v, want %v", len(args[0]), len(args[1]), span, got, want)
+				}
+			}
+		}
+	}
+	for x := range uint32(12) { // gallop's every position in a list of 10
+		s := []uint32{1, 2, 3, 5, 6, 7, 8, 9, 10, 11}
+		want, _ := slices.BinarySearch(s, x)
+		if got := gallop(s, x); got != want {
+			t.Errorf("gallop(%v, %d) = %d, want %d", s, x, got, want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -234,49 +233,14 @@ func stragglerStorm(t *testing.T, seed uint64, opts Options) {
 		case op < 75:
 			sealNow(t, s)
 		case op < 79:
-			cut := clock.Add(-time.Duration(2000+rng.IntN(100000)) * time.Second)
-			limit := 1 + rng.IntN(6)
-			n, err := s.PruneEvents(ctx, cut, limit)
-			if err != nil {
-				t.Fatalf("step %d: PruneEvents: %v", step, err)
-			}
-			want := 0
-			for _, k := range slices.Sorted(maps.Keys(model)) {
-				if want == limit || !model[k].Time.Before(cut) {
-					break
-				}
-				delete(model, k)
-				want++
-			}
-			if n != want {
-				t.Fatalf("step %d: PruneEvents(%v, %d) = %d, want %d", step, cut, limit, n, want)
-			}
+			pruneModel(t, s, model, clock.Add(-time.Duration(2000+rng.IntN(100000))*time.Second), 1+rng.IntN(6), fmt.Sprintf("step %d", step))
 		case op < 80:
 			s.Close()
 			if s, err = OpenWithOptions(dir, opts); err != nil {
 				t.Fatal(err)
 			}
 		default:
-			var q storage.EventQuery
-			switch rng.IntN(4) {
-			case 0:
-				q.TargetID = targets[rng.IntN(len(targets))]
-			case 1:
-				q.ActorID = actors[rng.IntN(len(actors))]
-			case 2:
-				q.TargetID, q.ActorID = targets[rng.IntN(len(targets))], actors[rng.IntN(len(actors))]
-			}
-			if rng.IntN(4) == 0 {
-				q.Action = actions[rng.IntN(len(actions))]
-			}
-			if rng.IntN(3) == 0 {
-				q.Since = clock.Add(-time.Duration(rng.IntN(6000)) * time.Second)
-			}
-			if rng.IntN(3) == 0 {
-				q.Until = clock.Add(-time.Duration(rng.IntN(6000)) * time.Second)
-			}
-			q.Offset, q.Limit = rng.IntN(30), []int{storage.Unlimited, 0, 1, 3, 17}[rng.IntN(5)]
-			checkEventModel(t, s, model, q, fmt.Sprintf("step %d", step))
+			checkEventModel(t, s, model, randomEventQuery(rng, targets, actors, actions, clock, 6000*time.Second), fmt.Sprintf("step %d", step))
 		}
 	}
 	checkEventModel(t, s, model, storage.EventQuery{Limit: storage.Unlimited}, "at the end")
@@ -509,26 +473,15 @@ func TestBlockListCoding(t *testing.T) {
 // not take it for block 0 and pass over every sealed block (it did: the
 // listing answered from the tail alone).
 func TestEventListingDamagedBlockEnd(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := t.Context()
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, t0, evs := sealedEvents(t, 60, false)
 	model := map[string]*schemas.Event{}
-	for i := range 60 {
-		e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
-			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3)}
-		if err := s.AppendEvent(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range evs {
 		model[string(eventKey(e.Time, e.ID))] = e
 	}
 	until := t0.Add(30 * time.Second)
 	// Damage the end entry of the block covering until (and so the walk's
 	// upper bound).
-	err = s.fileUpdate(func(tx *bolt.Tx) error {
+	err := s.fileUpdate(func(tx *bolt.Tx) error {
 		hi := make([]byte, 12)
 		timeKey(hi, until)
 		k, _ := tx.Bucket(bucketEventBlockEnds).Cursor().Seek(hi)
@@ -561,21 +514,9 @@ func TestPruneDamagedBlocks(t *testing.T) {
 		{"header", func(v []byte) []byte { v[0] ^= 0xff; return v }},
 	} {
 		t.Run(damage.name, func(t *testing.T) {
-			s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			ctx := t.Context()
-			t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 			const n = 40
-			for i := range n {
-				e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
-					Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3)}
-				if err := s.AppendEvent(ctx, e); err != nil {
-					t.Fatal(err)
-				}
-			}
+			s, t0, _ := sealedEvents(t, n, false)
+			ctx := t.Context()
 			var count int
 			if err := s.fileUpdate(func(tx *bolt.Tx) error { // the second block
 				bk := tx.Bucket(bucketEventBlocks)

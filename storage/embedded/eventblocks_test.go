@@ -247,50 +247,14 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 				model[string(eventKey(e.Time, e.ID))] = e
 			}
 		case op < 78: // prune
-			cut := clock.Add(-time.Duration(rng.IntN(4000)) * time.Second)
-			limit := 1 + rng.IntN(40)
-			n, err := s.PruneEvents(ctx, cut, limit)
-			if err != nil {
-				t.Fatalf("step %d: PruneEvents: %v", step, err)
-			}
-			keys := slices.Sorted(maps.Keys(model))
-			want := 0
-			for _, k := range keys {
-				if want == limit || !model[k].Time.Before(cut) {
-					break
-				}
-				delete(model, k)
-				want++
-			}
-			if n != want {
-				t.Fatalf("step %d: PruneEvents(%v, %d) = %d, want %d", step, cut, limit, n, want)
-			}
+			pruneModel(t, s, model, clock.Add(-time.Duration(rng.IntN(4000))*time.Second), 1+rng.IntN(40), fmt.Sprintf("step %d", step))
 		case op < 79:
 			s.Close()
 			if s, err = OpenWithOptions(dir, opts); err != nil {
 				t.Fatal(err)
 			}
 		default: // a query
-			var q storage.EventQuery
-			switch rng.IntN(4) {
-			case 0:
-				q.TargetID = targets[rng.IntN(len(targets))]
-			case 1:
-				q.ActorID = actors[rng.IntN(len(actors))]
-			case 2:
-				q.TargetID, q.ActorID = targets[rng.IntN(len(targets))], actors[rng.IntN(len(actors))]
-			}
-			if rng.IntN(3) == 0 {
-				q.Action = actions[rng.IntN(len(actions))]
-			}
-			if rng.IntN(3) == 0 {
-				q.Since = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second)
-			}
-			if rng.IntN(3) == 0 {
-				q.Until = clock.Add(-time.Duration(rng.IntN(3000)) * time.Second)
-			}
-			q.Offset, q.Limit = rng.IntN(10), []int{storage.Unlimited, 0, 1, 5, 20}[rng.IntN(5)]
-			checkEventModel(t, s, model, q, fmt.Sprintf("step %d", step))
+			checkEventModel(t, s, model, randomEventQuery(rng, targets, actors, actions, clock, 3000*time.Second), fmt.Sprintf("step %d", step))
 		}
 	}
 	checkEventModel(t, s, model, storage.EventQuery{Limit: storage.Unlimited}, "at the end")
@@ -299,6 +263,53 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 	if blocks == 0 || seed%2 == 1 && sealed == 0 {
 		t.Fatal("nothing was sealed: the test tests nothing")
 	}
+}
+
+// pruneModel prunes the store's events before cut, up to limit, and the
+// model's the same way (oldest first), and fails unless both pruned as many.
+func pruneModel(t *testing.T, s *Store, model map[string]*schemas.Event, cut time.Time, limit int, stage string) {
+	t.Helper()
+	n, err := s.PruneEvents(t.Context(), cut, limit)
+	if err != nil {
+		t.Fatalf("%s: PruneEvents: %v", stage, err)
+	}
+	want := 0
+	for _, k := range slices.Sorted(maps.Keys(model)) {
+		if want == limit || !model[k].Time.Before(cut) {
+			break
+		}
+		delete(model, k)
+		want++
+	}
+	if n != want {
+		t.Fatalf("%s: PruneEvents(%v, %d) = %d, want %d", stage, cut, limit, n, want)
+	}
+}
+
+// randomEventQuery is a query of the differential tests: by a target, an
+// actor, both or neither, sometimes an action, sometimes time bounds up to
+// span before clock, and a page.
+func randomEventQuery(rng *rand.Rand, targets, actors, actions []string, clock time.Time, span time.Duration) storage.EventQuery {
+	var q storage.EventQuery
+	switch rng.IntN(4) {
+	case 0:
+		q.TargetID = targets[rng.IntN(len(targets))]
+	case 1:
+		q.ActorID = actors[rng.IntN(len(actors))]
+	case 2:
+		q.TargetID, q.ActorID = targets[rng.IntN(len(targets))], actors[rng.IntN(len(actors))]
+	}
+	if rng.IntN(3) == 0 {
+		q.Action = actions[rng.IntN(len(actions))]
+	}
+	if rng.IntN(3) == 0 {
+		q.Since = clock.Add(-time.Duration(rng.Int64N(int64(span))))
+	}
+	if rng.IntN(3) == 0 {
+		q.Until = clock.Add(-time.Duration(rng.Int64N(int64(span))))
+	}
+	q.Offset, q.Limit = rng.IntN(30), []int{storage.Unlimited, 0, 1, 3, 5, 17, 20}[rng.IntN(7)]
+	return q
 }
 
 // checkEventModel compares ListEvents(q) with the model.
@@ -336,34 +347,50 @@ func checkEventModel(t *testing.T, s *Store, model map[string]*schemas.Event, q 
 	}
 }
 
+// sealedEvents opens a store of sealedOptions (closed by the test's
+// cleanup) and appends n events "ev-NN" a second apart from t0 (2024-01-01),
+// by actor a1 on targets u0, u1 and u2 in turn, each changing title when
+// titled: most of them sealed into tiny blocks. It returns the store, t0
+// and the events.
+func sealedEvents(t *testing.T, n int, titled bool) (*Store, time.Time, []*schemas.Event) {
+	t.Helper()
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	evs := make([]*schemas.Event, n)
+	for i := range n {
+		e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
+			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3)}
+		if titled {
+			e.Changes = map[string]schemas.Change{"title": {Current: "t"}}
+		}
+		if err := s.AppendEvent(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		evs[i] = e
+	}
+	return s, t0, evs
+}
+
 // TestEventBlockDamaged: a sealed block whose payload is damaged does not
 // break the log: the unfiltered listing counts its events and returns one
 // event with Damaged set in their place; filtered listings that must
 // decode it skip it; the other blocks and the tail read in full; pruning
 // deletes it whole once it is old enough.
 func TestEventBlockDamaged(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := t.Context()
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	const n = 30
-	for i := range n {
-		e := &schemas.Event{ID: fmt.Sprintf("ev-%02d", i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "a1",
-			Action: "createUser", TargetID: fmt.Sprintf("u%d", i%3), Changes: map[string]schemas.Change{"title": {Current: "t"}}}
-		if err := s.AppendEvent(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, t0, _ := sealedEvents(t, n, true)
+	ctx := t.Context()
 	blocks, tail := blockStats(t, s)
 	if blocks < 3 {
 		t.Fatalf("%d blocks, %d tail events: want several blocks", blocks, tail)
 	}
 	// Damage the second block's payload.
 	var count, countU1 int // its events, of them u1's
-	err = s.fileUpdate(func(tx *bolt.Tx) error {
+	err := s.fileUpdate(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(bucketEventBlocks)
 		c := bk.Cursor()
 		c.First()

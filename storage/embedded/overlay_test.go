@@ -273,13 +273,14 @@ func queueOneBatch(t *testing.T, s *Store, execs ...func(b *batch) error) []*req
 }
 
 // TestDerivedBatchNotSynced: the idle writer's seals of audit events are
-// derived writes (housekeep), logged but not synced. An image of the data
-// directory taken after them, as a crash would leave it, lacks the seals
-// made after the last client's write, and lists every event; once a
-// client's write has committed after them, the image holds every seal. An
-// image is judged only when no apply wrote the file between the events and
-// the copy (the idle writer freezes its table after overlayIdle): else the
-// round is tried again.
+// derived writes (housekeep), logged but not synced. The events are written
+// by one client batch; the idle writer then seals them (seal age 0). An
+// image of the data directory taken after the seals, as a crash would
+// leave it, lacks every seal and lists every event; once a client's write
+// has committed after them, the image holds every seal. An image is judged
+// only when no apply wrote the file between the events and the copy (the
+// idle writer freezes its table after overlayIdle): else the round is
+// tried again.
 func TestDerivedBatchNotSynced(t *testing.T) {
 	ctx := t.Context()
 	event := func(i int) *schemas.Event {
@@ -308,18 +309,28 @@ func TestDerivedBatchNotSynced(t *testing.T) {
 			t.Fatal("an apply came between the seals and the copy in every round")
 		}
 		dir := t.TempDir()
-		// Blocks of 300 bytes (about five events), sealed once their
-		// events are 300 ms old: the events below are all written before.
-		s, err := OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 300, age: 300 * time.Millisecond}})
+		s, err := OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 300}}) // blocks of about five events, sealed at once
 		if err != nil {
 			t.Fatal(err)
 		}
 		applied := s.ov.Load().applied
 		const n = 40
+		staged := make([]*stagedEvent, n)
 		for i := range n {
-			if err := s.AppendEvent(ctx, event(i)); err != nil {
+			if staged[i], err = newStagedEvent(event(i)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		err = s.submit(func(b *batch) error { // one client batch: every seal comes after it
+			for _, ev := range staged {
+				if err := b.putEvent(ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 		var live int
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -336,8 +347,8 @@ func TestDerivedBatchNotSynced(t *testing.T) {
 			s.Close()
 			continue // the file caught up meanwhile: it holds the seals durably
 		}
-		if blocks >= live || total != n {
-			t.Errorf("image after the idle seals: %d of %d blocks, %d events listed; want the seals after the last write missing (not synced) and all %d events",
+		if blocks != 0 || total != n {
+			t.Errorf("image after the idle seals: %d of %d blocks, %d events listed; want no seal (not synced) and all %d events",
 				blocks, live, total, n)
 		}
 		if err := s.AppendEvent(ctx, event(n)); err != nil {

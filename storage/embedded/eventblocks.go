@@ -96,39 +96,18 @@ func parseBlockHeader(v []byte) (blockHeader, error) {
 	if len(v) == 0 || v[0] != blockCodecV1 {
 		return h, fmt.Errorf("%w: not a block value", errDamagedBlock)
 	}
-	r := v[1:]
-	uv := func() (uint64, bool) {
-		x, n := binary.Uvarint(r)
-		if n <= 0 {
-			return 0, false
-		}
-		r = r[n:]
-		return x, true
+	r := rbuf{b: v[1:]}
+	count := r.uint()
+	first, last := r.bytes(), r.bytes()
+	raw := r.uint()
+	if crc := r.fixed(4); crc != nil {
+		h.crc = binary.BigEndian.Uint32(crc)
 	}
-	bytesOf := func() ([]byte, bool) {
-		n, ok := uv()
-		if !ok || n > uint64(len(r)) {
-			return nil, false
-		}
-		b := r[:n:n]
-		r = r[n:]
-		return b, true
-	}
-	count, ok1 := uv()
-	first, ok2 := bytesOf()
-	last, ok3 := bytesOf()
-	raw, ok4 := uv()
-	if len(r) < 4 {
-		ok4 = false
-	} else {
-		h.crc = binary.BigEndian.Uint32(r)
-		r = r[4:]
-	}
-	if !ok1 || !ok2 || !ok3 || !ok4 || count == 0 || count > raw || raw > maxBlockRaw || len(first) < 12 || len(last) < 12 ||
+	if r.err != nil || count == 0 || count > raw || raw > maxBlockRaw || len(first) < 12 || len(last) < 12 ||
 		bytes.Compare(first, last) > 0 {
 		return h, fmt.Errorf("%w: bad header", errDamagedBlock)
 	}
-	h.count, h.first, h.last, h.rawLen, h.payload = int(count), first, last, int(raw), r
+	h.count, h.first, h.last, h.rawLen, h.payload = int(count), first, last, int(raw), r.b
 	return h, nil
 }
 
@@ -652,28 +631,16 @@ var maxBlockListChunk = 256 // a variable for the tests
 func decodeBlockList(chunk uint64, v []byte) ([]blockRef, error) {
 	var refs []blockRef
 	prev := chunk
-	uv := func() (uint64, bool) {
-		x, m := binary.Uvarint(v)
-		if m <= 0 {
-			return 0, false
-		}
-		v = v[m:]
-		return x, true
-	}
-	for len(v) > 0 {
-		d, ok := uv()
-		x, ok2 := uv()
-		if !ok || !ok2 {
-			return nil, errDamagedBlockList
-		}
+	r := rbuf{b: v}
+	for len(r.b) > 0 {
+		d, x := r.uint(), r.uint()
 		var lo uint64
 		if x&1 != 0 {
-			if lo, ok = uv(); !ok || lo == 0 || lo >= sealStep {
-				return nil, errDamagedBlockList
-			}
+			lo = r.uint()
 		}
 		n, hi := x>>1, prev>>seqLowBits+d
-		if n == 0 || hi < prev>>seqLowBits || hi > math.MaxUint64>>seqLowBits {
+		if r.err != nil || x&1 != 0 && (lo == 0 || lo >= sealStep) ||
+			n == 0 || hi < prev>>seqLowBits || hi > math.MaxUint64>>seqLowBits {
 			return nil, errDamagedBlockList
 		}
 		seq := hi<<seqLowBits | lo

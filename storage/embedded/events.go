@@ -494,6 +494,18 @@ func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *
 // none is).
 func prefixEnd(p []byte) []byte { return appendPrefixEnd(nil, p) }
 
+// appendPrefixEnd appends to dst the smallest key greater than every key
+// starting with p, and returns it (nil when none is: p all 0xff).
+func appendPrefixEnd(dst, p []byte) []byte {
+	end := append(dst, p...)[len(dst):]
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
 // readEvent decodes a stored event. A record that cannot be decoded in full
 // (written by a bug or an older version, or too deep to decode) comes back
 // with what its head and key tell and Damaged set, so that one bad record

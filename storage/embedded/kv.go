@@ -177,18 +177,6 @@ func (c *kvCursor) SeekBelow(seek, limit []byte) (k, v []byte) {
 	return c.c.Seek(seek)
 }
 
-// appendPrefixEnd appends to dst the smallest key greater than every key
-// starting with p, and returns it (nil when none is: p all 0xff).
-func appendPrefixEnd(dst, p []byte) []byte {
-	end := append(dst, p...)[len(dst):]
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i]++; end[i] != 0 {
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 func (c *kvCursor) Next() (k, v []byte) {
 	if c.merged {
 		return c.m.Next()

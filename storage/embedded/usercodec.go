@@ -483,6 +483,26 @@ func (r *rbuf) view() string {
 	return s
 }
 
+// bytes is view for bytes: a length, then as many bytes, which it returns
+// without a copy (capped: an append does not write over what follows).
+func (r *rbuf) bytes() []byte {
+	n := r.count(1)
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
+// fixed returns the next n bytes without a copy (nil when fewer remain).
+func (r *rbuf) fixed(n int) []byte {
+	if len(r.b) < n {
+		r.fail(errShortRecord)
+		return nil
+	}
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
 func (r *rbuf) bool() bool { return r.byte() != 0 }
 
 func (r *rbuf) time() time.Time {

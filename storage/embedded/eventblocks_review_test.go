@@ -569,9 +569,7 @@ func TestJSONEventsSealed(t *testing.T) {
 	model := map[string]*schemas.Event{}
 	var jsonEvents []*schemas.Event
 	for i := range 240 {
-		e := &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-000000000000", i), Time: t0.Add(time.Duration(i) * time.Second),
-			ActorID: actors[i%3], Action: []string{"createUser", "adminUpdateUser"}[i%2], TargetID: targets[(i/3)%3],
-			Changes: map[string]schemas.Change{"title": {Prev: "a", Current: fmt.Sprint("b", i)}}}
+		e := mixedEvent(i, t0, time.Second, targets, actors)
 		model[string(eventKey(e.Time, e.ID))] = e
 		if i%3 != 0 {
 			if err := s.AppendEvent(ctx, e); err != nil {
@@ -605,14 +603,8 @@ func TestJSONEventsSealed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var queries []storage.EventQuery
-	for _, tg := range append(targets, "") {
-		for _, a := range append(actors, "") {
-			queries = append(queries, storage.EventQuery{TargetID: tg, ActorID: a, Limit: storage.Unlimited},
-				storage.EventQuery{TargetID: tg, ActorID: a, Action: "createUser", Offset: 2, Limit: 9,
-					Since: t0.Add(30 * time.Second), Until: t0.Add(200 * time.Second)})
-		}
-	}
+	queries := queryMatrix(targets, actors, storage.EventQuery{Action: "createUser", Offset: 2, Limit: 9,
+		Since: t0.Add(30 * time.Second), Until: t0.Add(200 * time.Second)})
 	check := func(stage string) {
 		t.Helper()
 		for _, q := range queries {

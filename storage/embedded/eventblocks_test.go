@@ -583,6 +583,43 @@ func toFormat8(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV8))
 }
 
+// mixedEvent is the i-th event of the tests of old logs (format 8, JSON
+// records): a UUID id, a time step after the one before from t0, the
+// actors in turn, two actions, the targets in runs of three, a title change.
+func mixedEvent(i int, t0 time.Time, step time.Duration, targets, actors []string) *schemas.Event {
+	return &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-000000000000", i), Time: t0.Add(time.Duration(i) * step),
+		ActorID: actors[i%len(actors)], Action: []string{"createUser", "adminUpdateUser"}[i%2], TargetID: targets[(i/3)%len(targets)],
+		Changes: map[string]schemas.Change{"title": {Prev: "a", Current: fmt.Sprint("b", i)}}}
+}
+
+// queryMatrix is, for every target (and none) with every actor (and none),
+// the query of all their events and paged with the two ids set.
+func queryMatrix(targets, actors []string, paged storage.EventQuery) []storage.EventQuery {
+	var qs []storage.EventQuery
+	for _, tg := range append(targets, "") {
+		for _, a := range append(actors, "") {
+			p := paged
+			p.TargetID, p.ActorID = tg, a
+			qs = append(qs, storage.EventQuery{TargetID: tg, ActorID: a, Limit: storage.Unlimited}, p)
+		}
+	}
+	return qs
+}
+
+// listPages returns the pages of the queries.
+func listPages(t *testing.T, s *Store, qs []storage.EventQuery) []storage.Page[*schemas.Event] {
+	t.Helper()
+	var out []storage.Page[*schemas.Event]
+	for _, q := range qs {
+		p, err := s.ListEvents(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // TestMigrateFormat8 opens a file of format 8 (every event its own key in
 // the events bucket): Open makes it format 9, every listing answers as
 // before, and the idle writer seals the old log into blocks, after which
@@ -598,31 +635,12 @@ func TestMigrateFormat8(t *testing.T) {
 	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
 	targets, actors := []string{"u1", uuid, "u3"}, []string{"system", "a1", uuid}
 	for i := range 300 {
-		e := &schemas.Event{ID: fmt.Sprintf("%08x-0000-7000-8000-000000000000", i), Time: t0.Add(time.Duration(i) * time.Minute),
-			ActorID: actors[i%3], Action: []string{"createUser", "adminUpdateUser"}[i%2], TargetID: targets[(i/3)%3],
-			Changes: map[string]schemas.Change{"title": {Prev: "a", Current: fmt.Sprint("b", i)}}}
-		if err := s.AppendEvent(ctx, e); err != nil {
+		if err := s.AppendEvent(ctx, mixedEvent(i, t0, time.Minute, targets, actors)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var queries []storage.EventQuery
-	for _, tg := range append(targets, "") {
-		for _, a := range append(actors, "") {
-			queries = append(queries, storage.EventQuery{TargetID: tg, ActorID: a, Limit: storage.Unlimited},
-				storage.EventQuery{TargetID: tg, ActorID: a, Offset: 3, Limit: 7, Since: t0.Add(50 * time.Minute), Until: t0.Add(250 * time.Minute)})
-		}
-	}
-	list := func(s *Store) []storage.Page[*schemas.Event] {
-		var out []storage.Page[*schemas.Event]
-		for _, q := range queries {
-			p, err := s.ListEvents(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, p)
-		}
-		return out
-	}
+	queries := queryMatrix(targets, actors, storage.EventQuery{Offset: 3, Limit: 7, Since: t0.Add(50 * time.Minute), Until: t0.Add(250 * time.Minute)})
+	list := func(s *Store) []storage.Page[*schemas.Event] { return listPages(t, s, queries) }
 	want := list(s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -687,16 +705,7 @@ func TestEventBlocksCompactAndBackup(t *testing.T) {
 		t.Fatalf("%d blocks: want several", blocks)
 	}
 	queries := []storage.EventQuery{{Limit: storage.Unlimited}, {TargetID: "u2", Limit: storage.Unlimited}, {ActorID: "a1", Offset: 10, Limit: 5}}
-	list := func(s *Store) (out []storage.Page[*schemas.Event]) {
-		for _, q := range queries {
-			p, err := s.ListEvents(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, p)
-		}
-		return out
-	}
+	list := func(s *Store) []storage.Page[*schemas.Event] { return listPages(t, s, queries) }
 	want := list(s)
 	var backup bytes.Buffer
 	if _, err := s.Backup(ctx, &backup); err != nil {

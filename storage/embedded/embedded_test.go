@@ -24,10 +24,14 @@ import (
 	"github.com/scimd/scimd/storage/storagetest"
 )
 
-func backend() storagetest.Backend {
+func backend() storagetest.Backend { return backendWith(Options{}) }
+
+// backendWith is the conformance suite's backend of stores opened, and
+// reopened, with opts.
+func backendWith(opts Options) storagetest.Backend {
 	return storagetest.Backend{
 		New: func(t *testing.T) storage.Store {
-			s, err := Open(t.TempDir())
+			s, err := OpenWithOptions(t.TempDir(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +43,7 @@ func backend() storagetest.Backend {
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			s2, err := Open(dir)
+			s2, err := OpenWithOptions(dir, opts)
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}

@@ -117,30 +117,7 @@ var sealedOptions = Options{seal: sealOptions{blockBytes: 300, eager: true}}
 // TestConformanceSealed runs the storage contract with the audit events
 // sealed into tiny blocks as soon as they are written (and stragglers, the
 // events appended in the past, put into their blocks).
-func TestConformanceSealed(t *testing.T) {
-	be := backend()
-	be.New = func(t *testing.T) storage.Store {
-		s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	be.Reopen = func(t *testing.T, s storage.Store) storage.Store {
-		dir := s.(*Store).dir
-		if err := s.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		s2, err := OpenWithOptions(dir, sealedOptions)
-		if err != nil {
-			t.Fatalf("reopen: %v", err)
-		}
-		t.Cleanup(func() { s2.Close() })
-		return s2
-	}
-	storagetest.RunTests(t, be)
-}
+func TestConformanceSealed(t *testing.T) { storagetest.RunTests(t, backendWith(sealedOptions)) }
 
 // sealNow seals one block, as the idle writer does, and reports whether
 // one was full enough to seal.

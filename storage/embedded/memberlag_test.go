@@ -23,27 +23,7 @@ import (
 // kept (never drained by the idle writer): every membership read goes
 // through the lag entries.
 func TestConformanceLagging(t *testing.T) {
-	be := backend()
-	be.New = func(t *testing.T) storage.Store {
-		s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	reopen := be.Reopen
-	be.Reopen = func(t *testing.T, s storage.Store) storage.Store {
-		s2 := reopen(t, s).(*Store)
-		s2.Close() // reopened to drain: keep the lag instead
-		s3, err := OpenWithOptions(s2.dir, Options{keepLag: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s3.Close() })
-		return s3
-	}
-	storagetest.RunTests(t, be)
+	storagetest.RunTests(t, backendWith(Options{keepLag: true}))
 }
 
 // lagGroups returns the number of lagging groups in the file.

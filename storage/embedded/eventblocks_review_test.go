@@ -100,11 +100,7 @@ func TestIdleSealNotDueBelowBudget(t *testing.T) {
 func TestBlockListChunksBoundedByImport(t *testing.T) {
 	defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
 	maxBlockListChunk = 4
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	model := map[string]*schemas.Event{}
@@ -380,11 +376,7 @@ func TestEventListingsWhileSealing(t *testing.T) {
 // write decoding and encoding it whole — measured with 32 KiB blocks: 21
 // ms a write and a block of 2.5 MiB after 20,000 events.)
 func TestEventBlocksClockSteppedBack(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	model := map[string]*schemas.Event{}
@@ -649,11 +641,7 @@ func FuzzBlockListDecode(f *testing.F) {
 // number, or those entries would count the new block's events for ids it
 // does not hold.
 func TestPrunedDamagedBlockNumberNotReused(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	add := func(id string, at time.Time, target string) {

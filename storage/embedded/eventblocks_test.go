@@ -324,6 +324,18 @@ func checkEventModel(t *testing.T, s *Store, model map[string]*schemas.Event, q 
 	}
 }
 
+// openSealed opens a store of sealedOptions in a new directory, closed by
+// the test's cleanup.
+func openSealed(t *testing.T) *Store {
+	t.Helper()
+	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // sealedEvents opens a store of sealedOptions (closed by the test's
 // cleanup) and appends n events "ev-NN" a second apart from t0 (2024-01-01),
 // by actor a1 on targets u0, u1 and u2 in turn, each changing title when
@@ -331,11 +343,7 @@ func checkEventModel(t *testing.T, s *Store, model map[string]*schemas.Event, q 
 // and the events.
 func sealedEvents(t *testing.T, n int, titled bool) (*Store, time.Time, []*schemas.Event) {
 	t.Helper()
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSealed(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	evs := make([]*schemas.Event, n)
 	for i := range n {
@@ -714,11 +722,7 @@ func TestEventBlocksCompactAndBackup(t *testing.T) {
 // events are sealed — in time order, then in reverse — makes blocks of
 // its own: no block grows past a full block and one more event.
 func TestEventBlocksImportOlderLog(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), sealedOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	event := func(id string, at time.Time) *schemas.Event {
@@ -742,7 +746,7 @@ func TestEventBlocksImportOlderLog(t *testing.T) {
 		add(event(fmt.Sprintf("dn-%03d", i), t0.AddDate(-2, 0, 0).Add(-time.Duration(i)*time.Second)))
 	}
 	var biggest, blocks int
-	err = s.readView(func(tb *txBuckets) error {
+	err := s.readView(func(tb *txBuckets) error {
 		return tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error {
 			h, err := parseBlockHeader(v)
 			if err != nil {

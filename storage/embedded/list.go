@@ -890,6 +890,12 @@ func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
 		g.sure = g.mask
 		return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
 	}
+	if exactBit[a.Canonical] {
+		if k, ok := ix.s.vocab.implyingKey(c, g.mask, keys, ix.r.ov.high); ok {
+			g.keys, g.sure = []string{k}, g.mask
+			return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
+		}
+	}
 	return &rowPlan{groups: []*searchGroup{g}}, plan.Superset
 }
 

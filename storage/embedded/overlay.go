@@ -111,6 +111,9 @@ type ovState struct {
 type ovView struct {
 	views [2]overlay.View
 	n     int
+	// high is the sequence number of the newest write the transaction
+	// sees (committedOverlay's): it sees every write up to it.
+	high uint64
 }
 
 // get returns the overlay's newest write of key in bucket id: ok is false
@@ -131,7 +134,7 @@ func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool) {
 // package comment above).
 func (s *Store) committedOverlay(st *ovState) ovView {
 	high := s.committed.Load()
-	var o ovView
+	o := ovView{high: high}
 	if st == nil {
 		return o
 	}

@@ -277,15 +277,8 @@ func pairsSize(u *schemas.User, attrs uint8) int {
 func appendPairs(out []uint64, u *schemas.User, attrs uint8) []uint64 {
 	var buf [64]byte // each value folded into it (most are shorter), not into a new string
 	add := func(v string, bit uint8) {
-		if attrs&bit == 0 {
-			return
-		}
-		f := schemas.AppendFold(buf[:0], v)
-		for i := 0; i+3 <= len(f); i++ {
-			out = append(out, uint64(uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8)<<8|uint64(bit))
-		}
-		for n := 1; n <= 3 && n <= len(f); n++ {
-			out = append(out, uint64(keyOf(prefixKey(f[:n])))<<8|uint64(bit))
+		if attrs&bit != 0 {
+			out = appendValuePairs(out, &buf, v, bit)
 		}
 	}
 	add(u.UserName, bitUserName)
@@ -301,6 +294,20 @@ func appendPairs(out []uint64, u *schemas.User, attrs uint8) []uint64 {
 	}
 	if u.Status != "" && attrs&bitFact != 0 {
 		out = append(out, uint64(keyOf(statusKey(u.Status)))<<8|uint64(bitFact))
+	}
+	return out
+}
+
+// appendValuePairs appends to out the (key, bit) pairs of one value of the
+// attribute of bit: its trigrams and prefixes, folded (into buf when they
+// fit), as key<<8 | bit, unsorted.
+func appendValuePairs(out []uint64, buf *[64]byte, v string, bit uint8) []uint64 {
+	f := schemas.AppendFold(buf[:0], v)
+	for i := 0; i+3 <= len(f); i++ {
+		out = append(out, uint64(uint32(f[i])<<24|uint32(f[i+1])<<16|uint32(f[i+2])<<8)<<8|uint64(bit))
+	}
+	for n := 1; n <= 3 && n <= len(f); n++ {
+		out = append(out, uint64(keyOf(prefixKey(f[:n])))<<8|uint64(bit))
 	}
 	return out
 }
@@ -1090,6 +1097,13 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		return err
 	}
 	b.pendPostings(row, op, np)
+	if nu != nil && b.s != nil && (old == nil || !bytes.Equal(old.search[:old.values], nu.search[:nu.values])) {
+		// Before the batch commits: no search sees the user's values
+		// before the vocabulary has them.
+		if err := b.s.vocab.addRecord(nu.search, &b.vocabScratch); err != nil {
+			return err
+		}
+	}
 	if nu == nil { // the row was read above: the row and its record are there
 		if err := sr.recs().DeletePresent(scratchRow(sr.recs(), row)); err != nil {
 			return err

@@ -242,6 +242,11 @@ type Store struct {
 	// overlayStallBytes, or what Options.overlayBytes makes them.
 	freezeBytes, stallBytes int
 
+	// vocab is the vocabulary of the searched attributes (vocab.go);
+	// vocabDone is closed when buildVocabulary has returned.
+	vocab     *vocabulary
+	vocabDone chan struct{}
+
 	reqs      chan *request
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -292,17 +297,19 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	s := &Store{
-		dir:      dir,
-		db:       db,
-		onCommit: opts.OnCommit,
-		keepLag:  opts.keepLag,
-		sealer:   newSealer(opts.seal),
-		groups:   make(map[string]*schemas.Group),
-		apps:     make(map[string]*schemas.App),
-		tokens:   make(map[string]*schemas.APIToken),
-		reqs:     make(chan *request, maxBatch),
-		quit:     make(chan struct{}),
-		stopped:  make(chan struct{}),
+		dir:       dir,
+		db:        db,
+		onCommit:  opts.OnCommit,
+		keepLag:   opts.keepLag,
+		sealer:    newSealer(opts.seal),
+		groups:    make(map[string]*schemas.Group),
+		apps:      make(map[string]*schemas.App),
+		tokens:    make(map[string]*schemas.APIToken),
+		reqs:      make(chan *request, maxBatch),
+		quit:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		vocab:     newVocabulary(),
+		vocabDone: make(chan struct{}),
 	}
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)
@@ -342,6 +349,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	}
 	go s.applier()
 	go s.run()
+	go s.buildVocabulary()
 	return s, nil
 }
 
@@ -652,6 +660,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		<-s.vocabDone
 		close(s.applyReq)
 		<-s.applierDone
 		// Every committed write into the file, so that the log is empty and

@@ -477,6 +477,9 @@ type batch struct {
 	// sorts collects the sort-index changes, written by finishSearch.
 	sorts   sortWrites
 	nextRow int64 // the next free search row once read (-1: not read)
+	// vocabScratch is the user stageSearch views search records into for
+	// the vocabulary.
+	vocabScratch schemas.User
 	// users caches the decoded users the batch read or wrote (nil value:
 	// deleted); an entry is dropped when a membership change makes it stale.
 	users     map[string]*schemas.User

@@ -1,0 +1,167 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// waitVocabulary waits for s's walk of the file and fails the test unless
+// the vocabulary is ready after it.
+func waitVocabulary(t *testing.T, s *Store) {
+	t.Helper()
+	<-s.vocabDone
+	if s.vocab.readyAt.Load() == 0 {
+		t.Fatal("the vocabulary is not ready after the walk of the file")
+	}
+}
+
+// vocabUsers are searchUsers with given names that hold the trigrams of
+// another name apart ("Abcd Bcde" holds abc, bcd and cde, not "abcde").
+func vocabUsers(n int) []*schemas.User {
+	users := searchUsers(n)
+	for i, u := range users {
+		switch i % 13 {
+		case 2:
+			u.Name.GivenName = "Abcde"
+		case 4:
+			u.Name.GivenName = "Abcd Bcde"
+		case 6:
+			u.Emails = append(u.Emails, schemas.Email{Value: fmt.Sprintf("Katherine.%d@Vocab.Test", i)})
+		}
+	}
+	return users
+}
+
+// TestVocabularySearchEqualsScan checks searches through the vocabulary
+// against a full scan, page by page (checkFilter), and that the planner
+// claims exact the ones whose key only matching values hold: on the file's
+// users once the walk at open is done, after writes that add values which
+// hold a pattern's trigrams apart, and after a reopen whose walk reads the
+// file in several transactions.
+func TestVocabularySearchEqualsScan(t *testing.T) {
+	defer func(n int) { vocabChunk = n }(vocabChunk)
+	vocabChunk = 7
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	createAll(t, s, vocabUsers(400))
+	waitVocabulary(t, s)
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	type search struct {
+		expr  string
+		exact bool
+	}
+	check := func(when string, searches []search) {
+		t.Helper()
+		for _, c := range searches {
+			if got := checkFilter(t, s, c.expr, scim); got != c.exact {
+				t.Errorf("%s: %s: planned exact %v, want %v", when, c.expr, got, c.exact)
+			}
+		}
+	}
+	file := []search{
+		{`name.givenName co "katherine"`, true},
+		{`name.givenName sw "Katherine"`, true},
+		{`name.givenName ew "ERINE"`, true},
+		{`name.givenName eq "ada"`, true},
+		{`name.givenName eq "Abcd"`, false},  // "Abcde" and "Abcd Bcde" start with it
+		{`name.givenName co "abcde"`, false}, // "Abcd Bcde" holds every trigram
+		{`name.givenName co "bcd b"`, true},
+		{`name.familyName co "lovelace"`, true},
+		{`name.familyName ew "Öpp"`, true},
+		{`displayName co "lamarr"`, true},
+		{`displayName co "ada love"`, false}, // "Radia Lovelace" holds "a l", "Ada Hopper" "ada"…
+		{`emails.value co "katherine."`, true},
+		{`emails.value ew "@vocab.test"`, true},
+		{`externalId co "xt-1"`, true},      // every value holding "t-1" ("ext-1…") holds it
+		{`externalId co "T-1"`, false},      // case-exact: those values do not match
+		{`name.givenName co "zorro"`, true}, // no value holds "zor": no match, exactly
+		{`name.givenName co "katherine" or name.familyName co "lovelace"`, true},
+		{`name.givenName co "katherine" and title eq "Engineer"`, false},
+	}
+	check("the file's users", file)
+
+	// Values added after the walk: "Zor Orr Rro" holds every trigram of
+	// "zorro" apart, and is in the vocabulary before any search sees it.
+	if _, err := s.CreateUser(ctx, &schemas.User{ID: "zor-orr", UserName: "zor.orr", Name: schemas.Name{GivenName: "Zor Orr Rro"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("a value holding a pattern's trigrams apart", []search{{`name.givenName co "zorro"`, false}, {`name.givenName co "zor o"`, true}})
+	if _, err := s.CreateUser(ctx, &schemas.User{ID: "zorro", UserName: "zorro", Name: schemas.Name{GivenName: "Zorro"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("its neighbour", []search{{`name.givenName co "zorro"`, false}, {`name.givenName eq "zorro"`, false}, {`name.givenName sw "zorr"`, false}, {`name.givenName ew "RRO"`, true}})
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	waitVocabulary(t, s)
+	check("reopened", append(file[:len(file)-3:len(file)-3], search{`name.givenName co "zorro"`, false}))
+}
+
+// TestVocabularyFull: an attribute with more than vocabCap distinct values
+// has no vocabulary, and its searches are checked (and right); the others
+// keep theirs.
+func TestVocabularyFull(t *testing.T) {
+	defer func(n int) { vocabCap = n }(vocabCap)
+	vocabCap = 50
+	s := openTemp(t)
+	createAll(t, s, vocabUsers(200))
+	waitVocabulary(t, s)
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	for _, c := range []struct {
+		expr  string
+		exact bool
+	}{
+		{`userName sw "grace."`, false}, // 200 distinct userNames
+		{`name.givenName co "katherine"`, true},
+	} {
+		if got := checkFilter(t, s, c.expr, scim); got != c.exact {
+			t.Errorf("%s: planned exact %v, want %v", c.expr, got, c.exact)
+		}
+	}
+}
+
+// TestVocabularyReadiness: implyingKey answers nothing before the walk is
+// done, nor for a transaction older than the walk's end; vocabBudget
+// bounds the values one comparison examines.
+func TestVocabularyReadiness(t *testing.T) {
+	vc := newVocabulary()
+	var scratch schemas.User
+	for _, g := range []string{"Ada", "Adam", "Grace"} {
+		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: g, Name: schemas.Name{GivenName: g}}), &scratch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := schemas.ParseFilter(`name.givenName sw "gra"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.(*schemas.Compare)
+	keys, _ := searchKeys(c.Op, c.Value.Str)
+	if _, ok := vc.implyingKey(c, bitGivenName, keys, 100); ok {
+		t.Error("a key before the walk is done")
+	}
+	vc.ready(10)
+	if _, ok := vc.implyingKey(c, bitGivenName, keys, 9); ok {
+		t.Error("a key for a transaction older than the walk's end")
+	}
+	if k, ok := vc.implyingKey(c, bitGivenName, keys, 10); !ok || k != prefixKey("gra") {
+		t.Errorf("implyingKey = %q, %v; want the prefix key of gra", k, ok)
+	}
+	defer func(n int) { vocabBudget = n }(vocabBudget)
+	vocabBudget = 0
+	if _, ok := vc.implyingKey(c, bitGivenName, keys, 10); ok {
+		t.Error("a key past the budget")
+	}
+}

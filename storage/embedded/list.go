@@ -853,6 +853,9 @@ type rowPlan struct {
 type searchGroup struct {
 	keys       []string
 	mask, sure uint8
+	// every: the rows must hold every key (search.candidates), which makes
+	// those of several keys exact when sure is all of mask.
+	every bool
 }
 
 // rowIndex answers plan.Index for the users of one transaction.
@@ -891,8 +894,8 @@ func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
 		return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
 	}
 	if exactBit[a.Canonical] {
-		if k, ok := ix.s.vocab.implyingKey(c, g.mask, keys, ix.r.ov.high); ok {
-			g.keys, g.sure = []string{k}, g.mask
+		if ks, ok := ix.s.vocab.implyingKeys(c, g.mask, keys, ix.r.ov.high); ok {
+			g.keys, g.sure, g.every = ks, g.mask, true
 			return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
 		}
 	}
@@ -932,7 +935,7 @@ func (ix rowIndex) Or(l, r *rowPlan) *rowPlan {
 			continue
 		}
 		merged := *out.groups[i]
-		merged.mask, merged.sure = merged.mask|g.mask, merged.sure|g.sure
+		merged.mask, merged.sure, merged.every = merged.mask|g.mask, merged.sure|g.sure, merged.every || g.every
 		out.groups[i] = &merged
 	}
 	return out
@@ -955,8 +958,8 @@ func (ix rowIndex) resolve(p *rowPlan) rowSet {
 		var rs rowSet
 		if len(g.keys) == 1 {
 			rs.rows, rs.sure = ix.r.search.keyRows(g.keys[0], g.mask, g.sure)
-		} else {
-			rs.rows = ix.r.search.candidates(g.keys, g.mask)
+		} else if rs.rows = ix.r.search.candidates(g.keys, g.mask, g.every); g.every && g.sure == g.mask {
+			rs.sure = rs.rows
 		}
 		out = rowSet{rows: unionRows(out.rows, rs.rows), sure: unionRows(out.sure, rs.sure)}
 	}

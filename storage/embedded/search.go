@@ -679,14 +679,15 @@ func (s *search) blocks() uint32 {
 // twelve keys); nor, in the next blocks, is a last key that has removed
 // almost no candidates in the blocks that read it so far (a sample with few
 // candidates — users just created in the last block — says little). A
-// single key is never skipped.
-func (s *search) candidates(keys []string, mask uint8) (rows []uint32) {
+// single key is never skipped. With every set, no key is skipped anywhere:
+// the rows are exactly those holding every key with a bit of mask.
+func (s *search) candidates(keys []string, mask uint8, every bool) (rows []uint32) {
 	if len(keys) == 1 {
 		rows, _ = s.keyRows(keys[0], mask, 0)
 		return rows
 	}
 	s.loadPending()
-	rows = s.postedCandidates(keys, mask)
+	rows = s.postedCandidates(keys, mask, every)
 	if len(s.pendRows) == 0 {
 		return rows
 	}
@@ -703,7 +704,7 @@ var learnReads, trustSample = 16, 16
 
 // postedCandidates is candidates on the postings bucket alone (pending rows
 // included as it holds them).
-func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
+func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows []uint32) {
 	tris := slices.Clone(keys)
 	blocks := s.blocks()
 	if blocks == 0 {
@@ -746,7 +747,7 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 				best, bestN = j, n
 			}
 		}
-		if bestN == len(cur) && bestN >= trustSample {
+		if bestN == len(cur) && bestN >= trustSample && !every {
 			// No key left narrows the sample's many candidates: reading
 			// them in every block would cost more than checking the few
 			// candidates they might remove elsewhere.
@@ -775,11 +776,11 @@ func (s *search) postedCandidates(keys []string, mask uint8) (rows []uint32) {
 				removed[i] += len(offs) - len(next)
 				offs, next = next, offs
 			}
-			if len(offs) <= 2 {
+			if len(offs) == 0 || (len(offs) <= 2 && !every) {
 				break // checking two candidates costs about what one more read does
 			}
 		}
-		for n := len(tris) - 1; n > 0 && reads[n] >= learnReads && 3*removed[n] < 2*reads[n]; n-- {
+		for n := len(tris) - 1; n > 0 && !every && reads[n] >= learnReads && 3*removed[n] < 2*reads[n]; n-- {
 			tris = tris[:n]
 		}
 		for _, o := range offs {

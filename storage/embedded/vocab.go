@@ -22,13 +22,16 @@ import (
 // posting bit, the distinct values users have held since it opened (while
 // there are at most vocabCap of them), with the posting keys of each.
 //
-// The rule it serves (implyingKey): when every value holding a key k of a
+// The rule it serves (implyingKeys): when every value holding a key k of a
 // comparison matches the comparison — as the evaluator says, on the value
 // alone — the rows posted under k with the attribute's bit are exactly the
 // comparison's matches. Each such row holds a value with k, which matches;
 // each match holds a value containing the comparison's (folding maps a
 // substring to a substring), hence k. The search reads that one key and
-// checks nothing, as it does for a pattern of three bytes.
+// checks nothing, as it does for a pattern of three bytes. On a
+// single-valued attribute the same holds of several keys together ("ada"
+// and "lov" for "Ada Lovelace": neither alone, as "Ada Hopper" and "Grace
+// Lovelace" hold one each), read in every block and intersected.
 //
 // It is a superset, which is all the rule needs: a value stays after the
 // last user holding it changed or left (until the next start), and one
@@ -144,44 +147,87 @@ func (vc *vocabulary) addRecord(rec []byte, scratch *schemas.User) error {
 // write up to high.
 func (vc *vocabulary) ready(high uint64) { vc.readyAt.Store(high + 1) }
 
-// implyingKey returns a key of keys (the posting keys of c, an attribute
-// with posting bit bit) that only values matching c hold, for a
-// transaction that sees every write up to high: the rows posted under it
-// with bit are exactly c's matches (see vocabulary). ok is false when the
-// vocabulary is not ready for that transaction, the attribute's is full,
-// or no key's values all match within vocabBudget values examined.
-func (vc *vocabulary) implyingKey(c *schemas.Compare, bit uint8, keys []string, high uint64) (key string, ok bool) {
+// implyingKeys returns keys of keys (the posting keys of c, on the
+// attribute of posting bit bit) that together only values matching c hold,
+// for a transaction that sees every write up to high: the rows holding
+// them all with bit are exactly c's matches (see vocabulary) — one key,
+// or, on a single-valued attribute, several (a row of a multi-valued one
+// may hold them in different values). ok is false when the vocabulary is
+// not ready for that transaction, the attribute's is full, or no such keys
+// are found within vocabBudget values examined.
+//
+// The first key is the one fewest values hold; while some of them do not
+// match, the next is the key the fewest of those hold (greedily, not the
+// smallest set there is).
+func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string, high uint64) (implying []string, ok bool) {
 	if at := vc.readyAt.Load(); at == 0 || high+1 < at {
-		return "", false
+		return nil, false
 	}
 	vc.mu.RLock()
 	defer vc.mu.RUnlock()
 	a := vc.attr(bit)
-	if a.full {
-		return "", false
+	if a.full || len(keys) == 0 {
+		return nil, false
 	}
-	order := slices.Clone(keys)
-	slices.SortFunc(order, func(x, y string) int { return len(a.byKey[keyOf(x)]) - len(a.byKey[keyOf(y)]) })
-	budget := vocabBudget
+	holders := func(k string) []int32 { return a.byKey[keyOf(k)] }
+	first := slices.MinFunc(keys, func(x, y string) int { return len(holders(x)) - len(holders(y)) })
+	budget := vocabBudget - len(holders(first))
+	if budget < 0 {
+		return nil, false
+	}
+	// bad are the values holding every key chosen that do not match c,
+	// ascending (so is every key's holders: values are numbered as added).
+	var bad []int32
 	var u schemas.User
-	for _, k := range order {
-		holders := a.byKey[keyOf(k)]
-		if len(holders) > budget {
-			return "", false // the keys after hold as many values or more
+	for _, n := range holders(first) {
+		if !matchValue(c, bit, a.values[n], &u) {
+			bad = append(bad, n)
 		}
-		all := true
-		for _, n := range holders {
-			budget--
-			if !matchValue(c, bit, a.values[n], &u) {
-				all = false
-				break
+	}
+	implying = []string{first}
+	if len(bad) > 0 && (bit == bitEmails || bit == bitPhones) {
+		return nil, false
+	}
+	var next, fewest []int32
+	for len(bad) > 0 {
+		best := ""
+		for _, k := range keys {
+			if slices.Contains(implying, k) {
+				continue
+			}
+			h := holders(k)
+			if budget -= len(h); budget < 0 {
+				return nil, false
+			}
+			next = intersectValues(next[:0], bad, h)
+			if best == "" || len(next) < len(fewest) {
+				best, fewest, next = k, next, fewest
 			}
 		}
-		if all {
-			return k, true
+		if best == "" || len(fewest) == len(bad) {
+			return nil, false // no key left removes a value that does not match
+		}
+		implying = append(implying, best)
+		bad = append(bad[:0], fewest...)
+	}
+	return implying, true
+}
+
+// intersectValues appends to dst the numbers both a and b (ascending) hold.
+func intersectValues(dst, a, b []int32) []int32 {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			dst = append(dst, a[i])
+			i++
+			j++
 		}
 	}
-	return "", false
+	return dst
 }
 
 // matchValue reports whether the evaluator matches c on a user whose only

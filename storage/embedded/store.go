@@ -308,7 +308,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		reqs:      make(chan *request, maxBatch),
 		quit:      make(chan struct{}),
 		stopped:   make(chan struct{}),
-		vocab:     newVocabulary(),
+		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
 	}
 	for k := range s.idx {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -702,6 +703,10 @@ func (s *search) candidates(keys []string, mask uint8, every bool) (rows []uint3
 // Variables for the tests.
 var learnReads, trustSample = 16, 16
 
+// sampleRows keeps postedCandidates' arrays of sample rows (*[]uint32)
+// from search to search.
+var sampleRows = sync.Pool{New: func() any { return new([]uint32) }}
+
 // postedCandidates is candidates on the postings bucket alone (pending rows
 // included as it holds them).
 func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows []uint32) {
@@ -722,18 +727,33 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 		}
 	}
 	slices.Sort(sampled)
+	// The sample's posting values first (views of the transaction), so that
+	// every key's rows go into one array of their total size: a suffix
+	// every user holds ("@example.com") has ten keys of 16,000 sample rows
+	// each, whose growing array was a third of such a search's CPU.
+	vals := make([][]byte, 0, len(tris)*len(sampled))
+	size := 0
+	for _, t := range tris {
+		for _, b := range sampled {
+			v := s.postValue(b, t)
+			vals = append(vals, v)
+			size += len(v) / entrySize
+		}
+	}
+	buf := sampleRows.Get().(*[]uint32)
+	defer sampleRows.Put(buf)
+	all := slices.Grow((*buf)[:0], size) // every key's sample rows, one after the other
+	defer func() { *buf = all[:0] }()
 	sample := make(map[string][]uint32, len(tris))
 	var offs []uint16
-	var all []uint32 // every key's sample rows, one after the other
-	for _, t := range tris {
+	for i, t := range tris {
 		start := len(all)
-		for _, b := range sampled {
-			offs = appendMasked(offs[:0], s.postValue(b, t), mask)
+		for j, b := range sampled {
+			offs = appendMasked(offs[:0], vals[i*len(sampled)+j], mask)
 			for _, o := range offs {
 				all = append(all, b*blockRows+uint32(o))
 			}
 		}
-		// A growth of all leaves the earlier keys' rows where they were.
 		sample[t] = all[start:len(all):len(all)]
 	}
 	slices.SortStableFunc(tris, func(a, b string) int { return len(sample[a]) - len(sample[b]) })

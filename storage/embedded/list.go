@@ -894,7 +894,9 @@ func (ix rowIndex) Leaf(c *schemas.Compare) (*rowPlan, plan.Kind) {
 		return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
 	}
 	if exactBit[a.Canonical] {
-		if ks, ok := ix.s.vocab.implyingKeys(c, g.mask, keys, ix.r.ov.high); ok {
+		if ks, ok := ix.s.vocab.implyingKeys(c, g.mask, keys, ix.r.ov.high); ok && ks == nil {
+			return &rowPlan{}, plan.Exact // no user: no posting to read
+		} else if ok {
 			g.keys, g.sure, g.every = ks, g.mask, true
 			return &rowPlan{groups: []*searchGroup{g}}, plan.Exact
 		}

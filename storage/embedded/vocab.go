@@ -167,7 +167,8 @@ func (vc *vocabulary) ready(high uint64) { vc.readyAt.Store(high + 1) }
 // or, on a single-valued attribute, several (a row of a multi-valued one
 // may hold them in different values). ok is false when the vocabulary is
 // not ready for that transaction, the attribute's is full, or no such keys
-// are found within vocabBudget values examined.
+// are found within vocabBudget values examined. No keys and ok: no value
+// holds one of keys, so c matches no user (nothing to read).
 //
 // The first key is the one fewest values hold; while some of them do not
 // match, the next is the key the fewest of those hold (greedily, not the
@@ -184,6 +185,9 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 	}
 	holders := func(k string) []int32 { return a.byKey[keyOf(k)] }
 	first := slices.MinFunc(keys, func(x, y string) int { return len(holders(x)) - len(holders(y)) })
+	if len(holders(first)) == 0 {
+		return nil, true // no value holds it: c matches no user
+	}
 	budget := vocabBudget - len(holders(first))
 	if budget < 0 {
 		return nil, false

@@ -195,8 +195,9 @@ func TestImplyingKeys(t *testing.T) {
 		{`name.givenName co "ad lx"`, bitGivenName, []string{" lx", "ad "}}, // no value holds both
 		{`phoneNumbers.value co "ad lo"`, bitPhones, nil},
 		{`phoneNumbers.value co "x l"`, bitPhones, []string{"x l"}},
-		{`emails.value co "x l"`, bitEmails, nil},     // unique values: no vocabulary
-		{`name.givenName co "ad"`, bitGivenName, nil}, // two bytes: no key
+		{`emails.value co "x l"`, bitEmails, nil},               // unique values: no vocabulary
+		{`name.givenName co "ad"`, bitGivenName, nil},           // two bytes: no key
+		{`name.givenName co "ad lq"`, bitGivenName, []string{}}, // no value holds " lq": no match
 	} {
 		f, err := schemas.ParseFilter(c.expr, opt)
 		if err != nil {
@@ -205,7 +206,7 @@ func TestImplyingKeys(t *testing.T) {
 		cmp := f.(*schemas.Compare)
 		keys, _ := searchKeys(cmp.Op, cmp.Value.Str)
 		got, ok := vc.implyingKeys(cmp, c.bit, keys, 0)
-		if ok != (c.want != nil) || !slices.Equal(got, c.want) {
+		if ok != (c.want != nil) || !slices.Equal(got, c.want) || (len(c.want) == 0) != (got == nil) {
 			t.Errorf("%s: implyingKeys = %q, %v; want %q", c.expr, got, ok, c.want)
 		}
 	}

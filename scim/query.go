@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,11 +52,17 @@ var requestOnly = func() map[schemas.ResourceType][]*schemas.Attribute {
 
 // queryProjection reads attributes / excludedAttributes from the URL.
 func (c *call) queryProjection() projection {
-	if c.r.URL.RawQuery == "" {
-		return projection{} // without parsing nothing into a map
-	}
-	q := c.r.URL.Query()
+	q := c.query()
 	return projection{attributes: splitList(q["attributes"]), excluded: splitList(q["excludedAttributes"])}
+}
+
+// query is the request's URL query, parsed once (url.URL.Query parses it
+// anew on each call); nil when the request has none.
+func (c *call) query() url.Values {
+	if c.q == nil && c.r.URL.RawQuery != "" {
+		c.q = c.r.URL.Query()
+	}
+	return c.q
 }
 
 // splitList splits comma-separated parameter values.
@@ -73,21 +80,32 @@ func splitList(vals []string) []string {
 
 // queryParams reads list parameters from the URL query.
 func (c *call) queryParams() (listParams, error) {
-	q := c.r.URL.Query()
+	q := c.query()
 	lp := listParams{filter: q.Get("filter"), sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"),
 		startIndex: 1, count: c.h.opts.MaxResults}
 	pr := c.queryProjection()
 	lp.attributes, lp.excluded = pr.attributes, pr.excluded
-	for name, dst := range map[string]*int{"startIndex": &lp.startIndex, "count": &lp.count} {
-		if v := strings.TrimSpace(q.Get(name)); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return lp, invalidValue("%s must be an integer, not %q", name, v)
-			}
-			*dst = n
-		}
+	var err error
+	if lp.startIndex, err = queryInt(q, "startIndex", lp.startIndex); err != nil {
+		return lp, err
+	}
+	if lp.count, err = queryInt(q, "count", lp.count); err != nil {
+		return lp, err
 	}
 	return lp, nil
+}
+
+// queryInt is the integer parameter name of q, def when it is absent or blank.
+func queryInt(q url.Values, name string, def int) (int, error) {
+	v := strings.TrimSpace(q.Get(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def, invalidValue("%s must be an integer, not %q", name, v)
+	}
+	return n, nil
 }
 
 // searchParams reads list parameters from a SearchRequest body (RFC 7644 §3.4.3).

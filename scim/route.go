@@ -2,6 +2,7 @@ package scim
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/scimd/scimd/directory"
@@ -34,6 +35,8 @@ type call struct {
 	haveWireOpts bool
 	// etag holds the ETag header's value (setETag).
 	etag [1]string
+	// q is the URL query once parsed (query).
+	q url.Values
 }
 
 // endpoint is one SCIM endpoint below a base, routed by the first path
@@ -237,7 +240,7 @@ func (c *call) discovery(next func()) {
 	if !c.allow(http.MethodGet) {
 		return
 	}
-	if c.r.URL.Query().Has("filter") {
+	if c.query().Has("filter") {
 		c.fail(newError(http.StatusForbidden, "", "discovery endpoints do not support filtering"))
 		return
 	}

@@ -23,8 +23,8 @@ import (
 // and process collectors). Its methods are safe for concurrent use.
 type Metrics struct {
 	reg        *prometheus.Registry
-	requests   *prometheus.HistogramVec
-	storeOps   *prometheus.HistogramVec
+	requests   *boundHistograms[requestKey]
+	storeOps   *boundHistograms[storeKey]
 	batches    prometheus.Histogram
 	tokens     *prometheus.CounterVec
 	authFailed *prometheus.CounterVec
@@ -35,18 +35,20 @@ type Metrics struct {
 // New registers every collector; version, commit and date label scimd_build_info.
 func New(version, commit, date string) *Metrics {
 	reg := prometheus.NewRegistry()
+	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "scimd_http_request_duration_seconds",
+		Help:    "Time from receiving a request to its answer, by method, route pattern (never a raw path) and status; _count is the request count.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"method", "route", "status"})
+	storeOps := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "scimd_store_operation_duration_seconds",
+		Help:    "Duration of store operations by operation and result (ok, not_found, conflict, error).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+	}, []string{"op", "result"})
 	m := &Metrics{
-		reg: reg,
-		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "scimd_http_request_duration_seconds",
-			Help:    "Time from receiving a request to its answer, by method, route pattern (never a raw path) and status; _count is the request count.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"method", "route", "status"}),
-		storeOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "scimd_store_operation_duration_seconds",
-			Help:    "Duration of store operations by operation and result (ok, not_found, conflict, error).",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
-		}, []string{"op", "result"}),
+		reg:      reg,
+		requests: newBound[requestKey](requests),
+		storeOps: newBound[storeKey](storeOps),
 		batches: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "scimd_embedded_write_batch_size",
 			Help:    "Writes committed together in one transaction (one fsync) by the embedded store.",
@@ -75,7 +77,7 @@ func New(version, commit, date string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "build_date": date},
 	})
 	build.Set(1)
-	reg.MustRegister(m.requests, m.storeOps, m.batches, m.tokens, m.authFailed, m.lockouts, m.audit, build,
+	reg.MustRegister(requests, storeOps, m.batches, m.tokens, m.authFailed, m.lockouts, m.audit, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -96,8 +98,21 @@ func (m *Metrics) Request(r httpx.Record) {
 	default:
 		method = "OTHER"
 	}
-	m.requests.WithLabelValues(method, r.Route, strconv.Itoa(r.Status)).Observe(r.Duration.Seconds())
+	m.requests.with(requestKey{method, r.Route, r.Status}, requestKey.labels).Observe(r.Duration.Seconds())
 }
+
+// requestKey is a request's series: its labels method, route and status.
+type requestKey struct {
+	method, route string
+	status        int
+}
+
+func (k requestKey) labels() []string { return []string{k.method, k.route, strconv.Itoa(k.status)} }
+
+// storeKey is a store operation's series: its labels op and result.
+type storeKey struct{ op, result string }
+
+func (k storeKey) labels() []string { return []string{k.op, k.result} }
 
 // Batch records the size of one committed embedded-store transaction
 // (embedded.Options.OnCommit).

@@ -35,7 +35,7 @@ func (s *store) done(op string, start time.Time, err error, events int) {
 	default:
 		result = "error"
 	}
-	s.m.storeOps.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
+	s.m.storeOps.with(storeKey{op, result}, storeKey.labels).Observe(time.Since(start).Seconds())
 }
 
 func one(e *schemas.Event) int {

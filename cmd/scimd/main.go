@@ -104,8 +104,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// The server's live heap is small (the embedded store's users live in
 		// the file's memory map, not on the heap), so at Go's default the
 		// collector runs every few megabytes of request garbage: at 400 every
-		// request takes about a fifth less CPU (docs/performance.md).
+		// request takes about a fifth less CPU (docs/performance.md), and
+		// the heap goal is kept at heapFloor or more.
 		collectLessOften(getenv)
+		if getenv("GOGC") == "" {
+			defer keepHeapGoal(heapFloor, gcPercent)()
+		}
 		if err := serve(ctx, cfg, stderr); err != nil {
 			fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))
 			return exitFailure

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+)
+
+// heapFloor is the least heap goal of `scimd serve` when GOGC is unset (see
+// keepHeapGoal). The server's live heap is a few megabytes (9 MB serving a
+// million users: they stay in the store file's memory map), so at GOGC=400
+// alone the collector ran every 37 MB of request garbage, four times a
+// second under load, and each collection's pauses and mark assists were
+// what made the 99th percentile of a read (docs/performance.md, "Read
+// request CPU"). 128 MB makes collections three times rarer for at most
+// about 120 MB more anonymous memory, well within the 768 MiB default
+// GOMEMLIMIT (memoryLimit), which still bounds the heap first.
+const heapFloor = 128 << 20
+
+// keepHeapGoal keeps the collector's heap goal at floor bytes or more:
+// after each collection it sets the collector's target (debug.SetGCPercent)
+// to percent, or to the higher target that puts the next collection at
+// floor when the live heap is smaller than floor / (1 + percent/100). A
+// larger live heap collects at percent as before, and a soft memory limit
+// (GOMEMLIMIT) still runs the collector sooner once memory nears it. stop
+// ends the adjustments (the target stays as last set) and waits for one
+// that is running to finish. Only one keeper may run at a time.
+func keepHeapGoal(floor uint64, percent int) (stop func()) {
+	k := &heapGoalKeeper{floor: floor, percent: percent, set: percent,
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	debug.SetGCPercent(percent)
+	k.arm()
+	return func() {
+		k.mu.Lock()
+		k.stopped = true
+		k.mu.Unlock()
+	}
+}
+
+type heapGoalKeeper struct {
+	floor   uint64
+	percent int
+	sample  []metrics.Sample
+
+	mu      sync.Mutex
+	set     int // the target last set
+	stopped bool
+}
+
+// gcSentinel is an object allocated to die in the next collection: its
+// cleanup runs once that collection has marked the live heap. (It has a
+// pointer, so the tiny allocator never packs it with objects that outlive it.)
+type gcSentinel struct{ _ *byte }
+
+func (k *heapGoalKeeper) arm() {
+	runtime.AddCleanup(new(gcSentinel), (*heapGoalKeeper).collected, k)
+}
+
+// collected runs after each collection: it sets the target for the next
+// one, and arms itself again.
+func (k *heapGoalKeeper) collected() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return
+	}
+	metrics.Read(k.sample)
+	if k.sample[0].Value.Kind() == metrics.KindUint64 {
+		if p := gcPercentFor(k.sample[0].Value.Uint64(), k.floor, k.percent); p != k.set {
+			debug.SetGCPercent(p)
+			k.set = p
+		}
+	}
+	k.arm()
+}
+
+// gcPercentFor is the collector's target that puts the next collection of a
+// heap of live bytes at floor bytes, or percent when that is higher. It
+// moves in steps of a sixteenth of percent, so that a live heap that
+// changes by a few bytes does not change the target each time, and is at
+// most maxGCPercent.
+func gcPercentFor(live, floor uint64, percent int) int {
+	if live == 0 || live*uint64(100+percent) >= floor*100 {
+		return percent
+	}
+	p := min((floor*100+live-1)/live-100, maxGCPercent)
+	step := uint64(max(percent/16, 1))
+	return int((p + step - 1) / step * step)
+}
+
+// maxGCPercent caps the target gcPercentFor sets (the runtime holds it in
+// an int32): a next collection at a thousand times the live heap, which only
+// a heap of less than a thousandth of the floor could ask for.
+const maxGCPercent = 100_000

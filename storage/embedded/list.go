@@ -854,8 +854,19 @@ type searchGroup struct {
 	keys       []string
 	mask, sure uint8
 	// every: the rows must hold every key (search.candidates), which makes
-	// those of several keys exact when sure is all of mask.
+	// those of several keys exact when sure is all of mask — one bit, that
+	// of a single-valued attribute (see vocabulary.implyingKeys).
 	every bool
+}
+
+// merges reports whether the Or of g and o may read their keys once, with
+// both masks: when they have the same keys and the rows keep their
+// meaning. A single key's rows are sure by their entries' bits (keyRows);
+// the rows holding several keys, each with a bit of the mask, may hold
+// them in different attributes ("ad " in the given name, "d l" in the
+// display name), so their sure rows are those of one mask alone.
+func (o *searchGroup) merges(g *searchGroup) bool {
+	return slices.Equal(o.keys, g.keys) && (len(g.keys) == 1 || o.mask == g.mask || o.sure|g.sure == 0)
 }
 
 // rowIndex answers plan.Index for the users of one transaction.
@@ -931,7 +942,7 @@ func (ix rowIndex) Or(l, r *rowPlan) *rowPlan {
 	out := &rowPlan{set: rowSet{rows: unionRows(l.set.rows, r.set.rows), sure: unionRows(l.set.sure, r.set.sure)}}
 	out.groups = append(out.groups, l.groups...)
 	for _, g := range r.groups {
-		i := slices.IndexFunc(out.groups, func(o *searchGroup) bool { return slices.Equal(o.keys, g.keys) })
+		i := slices.IndexFunc(out.groups, func(o *searchGroup) bool { return o.merges(g) })
 		if i < 0 {
 			out.groups = append(out.groups, g)
 			continue

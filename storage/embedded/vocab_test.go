@@ -2,12 +2,17 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage"
 )
 
 // waitVocabulary waits for s's walk of the file and fails the test unless
@@ -305,4 +310,322 @@ func TestVocabularyOrOfKeySets(t *testing.T) {
 	check("pending rows")
 	createAll(t, s, searchUsers(flushPending+10)) // their names hold neither key: the rows are flushed
 	check("posted rows")
+}
+
+// planAgainstScan plans f in r and evaluates it on every user of the same
+// transaction: an exact plan must give exactly the matches (each row a
+// user's), any plan every match. It returns what differs ("" when
+// nothing does) and whether the plan was exact.
+func planAgainstScan(s *Store, r *users, f schemas.Filter) (diff string, exact bool) {
+	scan, err := s.scanUsers(context.Background(), r, f)
+	if err != nil {
+		return err.Error(), false
+	}
+	want := make([]string, len(scan))
+	for i, u := range scan {
+		want[i] = u.ID
+	}
+	slices.Sort(want)
+	rs, planned := s.planRows(r, f)
+	if !planned {
+		return "", false
+	}
+	got := slices.Clone(r.rowIDs(rs.rows))
+	slices.Sort(got)
+	if rs.exact() {
+		if len(got) != len(rs.rows) || !slices.Equal(got, want) {
+			return fmt.Sprintf("planned exact: %d rows, users %v; the evaluator's matches %v", len(rs.rows), got, want), true
+		}
+		return "", true
+	}
+	for _, id := range want {
+		if _, ok := slices.BinarySearch(got, id); !ok {
+			return fmt.Sprintf("match %s not among the planned rows %v", id, got), false
+		}
+	}
+	return "", false
+}
+
+// TestVocabularyOldReader: a transaction that began before the walk at
+// open ended may see a value the walk never read (a user renamed before
+// the walk reached it), so it gets no key from the vocabulary. Here the
+// last row's given name "Zed Edx" holds both keys of co "zedx" without
+// matching; it is renamed right after the open, before the walk of a file
+// of a thousand rows, one per transaction, reaches it; another user's
+// "Zedx" then alone holds "zed" in the vocabulary. A reader that began
+// before the rename must still not count the renamed user among the
+// matches; one after it gets the vocabulary's exact answer.
+func TestVocabularyOldReader(t *testing.T) {
+	defer func(n int) { vocabChunk = n }(vocabChunk)
+	vocabChunk = 1
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := searchUsers(8000)
+	all[0].Name.GivenName = "Zedx"
+	for _, err := range s.CreateUsers(ctx, all) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreateUser(ctx, &schemas.User{ID: "zz-last", UserName: "zz.last", Name: schemas.Name{GivenName: "Zed Edx"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := schemas.ParseFilter(`name.givenName co "zedx"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exercised := false
+	for try := 0; try < 5 && !exercised; try++ {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		renamed := make(chan struct{})
+		var old string
+		err := s.userView(func(r *users) error {
+			go func() {
+				defer close(renamed)
+				if _, err := s.UpdateUser(ctx, "zz-last", 0, func(u *schemas.User) error { u.Name.GivenName = "Zeb"; return nil }, nil); err != nil {
+					t.Error(err)
+				}
+			}()
+			<-renamed
+			<-s.vocabDone // the walk ends while this transaction is open
+			old, _ = planAgainstScan(s, r, f)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old != "" {
+			t.Errorf("a transaction older than the walk's end: %s", old)
+		}
+		s.vocab.mu.RLock()
+		_, walked := s.vocab.attr(bitGivenName).index["Zed Edx"]
+		s.vocab.mu.RUnlock()
+		exercised = !walked
+		err = s.userView(func(r *users) error {
+			diff, exact := planAgainstScan(s, r, f)
+			if diff != "" || (exercised && !exact) {
+				t.Errorf("a transaction after the walk: exact %v, %s", exact, diff)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateUser(ctx, "zz-last", 0, func(u *schemas.User) error { u.Name.GivenName = "Zed Edx"; return nil }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !exercised {
+		t.Fatal("the walk read the last row before its rename every time: the case is not exercised")
+	}
+	s.Close()
+}
+
+// TestVocabularyConcurrent: writers rename, create and delete users while
+// the walk at open reads the file one record per transaction, and after;
+// meanwhile searches of the names — alone, one text Or'ed over several
+// attributes, Or and And of two, in both dialects — compare each plan
+// with the evaluator on the same transaction (planAgainstScan). The
+// values are words of a tiny alphabet with letters whose folded length
+// differs (ẞ → ß, the Kelvin sign → k, ſ → s), so that values holding a
+// pattern's keys without matching abound; posting flushes are frequent.
+func TestVocabularyConcurrent(t *testing.T) {
+	defer func(n, p int) { vocabChunk, flushPending = n, p }(vocabChunk, flushPending)
+	vocabChunk, flushPending = 1, 16
+	pieces := []string{"a", "b", "A", "B", " ", "ß", "ẞ", "\u212a", "k", "s", "ſ", "ab"}
+	word := func(rng *rand.Rand, min, max int) string {
+		var b strings.Builder
+		for range min + rng.IntN(max-min+1) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	user := func(rng *rand.Rand, id string) *schemas.User {
+		return &schemas.User{ID: id, UserName: id, DisplayName: word(rng, 2, 7),
+			Name: schemas.Name{GivenName: word(rng, 2, 5), FamilyName: word(rng, 2, 5)}}
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	var first []*schemas.User
+	for i := range 3000 {
+		first = append(first, user(rng, fmt.Sprintf("c%05d", i)))
+	}
+	for _, err := range s.CreateUsers(ctx, first) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var writes sync.WaitGroup
+	for w := range 2 {
+		writes.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := range 400 {
+				id := fmt.Sprintf("c%05d", rng.IntN(3000))
+				var err error
+				switch rng.IntN(4) {
+				case 0:
+					_, err = s.CreateUser(ctx, user(rng, fmt.Sprintf("n%d-%04d", w, i)), nil)
+				case 1:
+					if err = s.DeleteUser(ctx, id, nil); errors.Is(err, storage.ErrNotFound) {
+						err = nil
+					}
+				default:
+					nu := user(rng, id)
+					_, err = s.UpdateUser(ctx, id, 0, func(u *schemas.User) error {
+						switch rng.IntN(3) {
+						case 0:
+							u.Name.GivenName = nu.Name.GivenName
+						case 1:
+							u.Name.FamilyName = nu.Name.FamilyName
+						default:
+							u.DisplayName = nu.DisplayName
+						}
+						return nil
+					}, nil)
+					if errors.Is(err, storage.ErrNotFound) {
+						err = nil
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	scimAttrs := []string{"name.givenName", "name.familyName", "displayName"}
+	nativeAttrs := []string{"name.first_name", "name.last_name", "name.first_name"} // native users have no display name
+	ops := []string{"co", "sw", "ew", "eq"}
+	// search returns a random search of the names, and its dialect.
+	search := func(rng *rand.Rand) (string, schemas.ParseOptions) {
+		opt, attrs := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}, scimAttrs
+		if rng.IntN(4) == 0 {
+			opt, attrs = schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.NativeDialect}, nativeAttrs
+		}
+		cmp := func(a string) string {
+			return fmt.Sprintf("%s %s %q", a, ops[rng.IntN(len(ops))], word(rng, 1, 4))
+		}
+		var expr string
+		switch rng.IntN(5) {
+		case 0: // the portal's search box: one text over the names
+			op, w := ops[rng.IntN(len(ops))], word(rng, 2, 4)
+			expr = fmt.Sprintf("%s %s %q or %s %s %q or %s %s %q", attrs[0], op, w, attrs[1], op, w, attrs[2], op, w)
+		case 1:
+			expr = cmp(attrs[rng.IntN(3)]) + " or " + cmp(attrs[rng.IntN(3)])
+		case 2:
+			expr = cmp(attrs[rng.IntN(3)]) + " and " + cmp(attrs[rng.IntN(3)])
+		default:
+			expr = cmp(attrs[rng.IntN(3)])
+		}
+		return expr, opt
+	}
+	var exact, searches atomic.Int64
+	for g := range 2 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 2))
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				expr, opt := search(rng)
+				f, err := schemas.ParseFilter(expr, opt)
+				if err != nil {
+					t.Errorf("%s: %v", expr, err)
+					return
+				}
+				err = s.userView(func(r *users) error {
+					diff, ex := planAgainstScan(s, r, f)
+					if diff != "" {
+						t.Errorf("%s: %s", expr, diff)
+					}
+					if ex {
+						exact.Add(1)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				searches.Add(1)
+			}
+		})
+	}
+	writes.Wait()
+	close(done)
+	wg.Wait()
+	waitVocabulary(t, s)
+	t.Logf("%d searches, %d planned exact", searches.Load(), exact.Load())
+
+	// Then, the writers done, sorted listings (through a sort index, and
+	// evaluated) paged by their cursors with a count limit.
+	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	for range 40 {
+		expr, opt := search(rng)
+		f, err := schemas.ParseFilter(expr, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan, _ := scanAndPlan(t, s, f)
+		for _, sortBy := range []string{"name.familyName", "displayName"} {
+			p, err := schemas.ParsePath(sortBy, scim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := &schemas.SortKey{Path: p, Descending: rng.IntN(2) == 0}
+			want := userIDs(scan)
+			if len(scan) > 0 {
+				sorted := slices.Clone(scan)
+				schemas.SortUsers(sorted, key)
+				want = userIDs(sorted)
+			}
+			var got []string
+			q := storage.Query{Filter: f, Sort: key, Limit: 7, CountLimit: 5}
+			for {
+				page, err := s.ListUsers(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Capped && (len(want) <= 5 || page.Total != 5) || !page.Capped && page.Total != len(want) {
+					t.Errorf("%s sorted by %s: total %d (capped %v), want %d", expr, sortBy, page.Total, page.Capped, len(want))
+				}
+				got = append(got, userIDs(page.Items)...)
+				if q.After = page.Next; q.After == "" || len(got) > len(want) {
+					break
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%s sorted by %s:\n got %v\nwant %v", expr, sortBy, got, want)
+			}
+		}
+	}
+	if exact.Load() < searches.Load()/10 {
+		t.Errorf("%d of %d searches planned exact: the vocabulary was hardly used", exact.Load(), searches.Load())
+	}
 }

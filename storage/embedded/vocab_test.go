@@ -436,12 +436,14 @@ func TestVocabularyOldReader(t *testing.T) {
 // attributes, Or and And of two, in both dialects — compare each plan
 // with the evaluator on the same transaction (planAgainstScan). The
 // values are words of a tiny alphabet with letters whose folded length
-// differs (ẞ → ß, the Kelvin sign → k, ſ → s), so that values holding a
-// pattern's keys without matching abound; posting flushes are frequent.
+// differs (ẞ → ß, the Kelvin sign → k, ſ → s) and a long piece (values
+// longer than the fold buffer), so that values holding a pattern's keys
+// without matching abound; posting flushes are frequent.
 func TestVocabularyConcurrent(t *testing.T) {
 	defer func(n, p int) { vocabChunk, flushPending = n, p }(vocabChunk, flushPending)
 	vocabChunk, flushPending = 1, 16
-	pieces := []string{"a", "b", "A", "B", " ", "ß", "ẞ", "\u212a", "k", "s", "ſ", "ab"}
+	pieces := []string{"a", "b", "A", "B", " ", "ß", "ẞ", "\u212a", "k", "s", "ſ", "ab",
+		"ABBA ẞẞẞ sab \u212aab sſs ba bab ab AbaB kk \u212a\u212a"} // with it values are longer than the 64-byte fold buffer
 	word := func(rng *rand.Rand, min, max int) string {
 		var b strings.Builder
 		for range min + rng.IntN(max-min+1) {
@@ -628,4 +630,65 @@ func TestVocabularyConcurrent(t *testing.T) {
 	if exact.Load() < searches.Load()/10 {
 		t.Errorf("%d of %d searches planned exact: the vocabulary was hardly used", exact.Load(), searches.Load())
 	}
+}
+
+// TestVocabularyCloseDuringWalk: Close during the walk at open stops it
+// after its transaction (Close waits for it: no goroutine outlives the
+// store), and leaves the vocabulary unready; the next open walks the file
+// again. The walk is held mid-file by the vocabulary's lock while Close
+// begins.
+func TestVocabularyCloseDuringWalk(t *testing.T) {
+	defer func(n int) { vocabChunk = n }(vocabChunk)
+	vocabChunk = 1
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range s.CreateUsers(ctx, searchUsers(4000)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	midway := false
+	for try := 0; try < 5 && !midway; try++ {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		s.vocab.mu.Lock()
+		select {
+		case <-s.vocabDone:
+			s.vocab.mu.Unlock()
+			continue // the walk was done already
+		default:
+		}
+		midway = true
+		closed := make(chan error)
+		go func() { closed <- s.Close() }()
+		<-s.quit // Close has begun
+		s.vocab.mu.Unlock()
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.vocabDone:
+		default:
+			t.Fatal("Close returned before the walk")
+		}
+		if s.vocab.readyAt.Load() != 0 {
+			t.Error("the walk went on to the end of the file after Close")
+		}
+	}
+	if !midway {
+		t.Fatal("the walk was done before the test could hold it every time")
+	}
+	if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitVocabulary(t, s)
+	s.Close()
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The quiet run of docs/performance.md ("Quiet run, 10:04 UTC"): scimd beside the in-memory peer at
 # 2,000 users, 1,000,000 users seeded through /Bulk, the filters and the writes at 1M, a read pass,
-# a cold restart.
+# a cold restart, and the compacted store under a 1 GiB memory limit (a memory cgroup, when this
+# runs as root on cgroup v1 or v2; skipped otherwise).
 # Run from the repository root: test/cmd/scimload/quiet-run.sh [DIR] > out.txt 2>&1 (DIR: ~4 GB free).
 set -u
 D=$(realpath -m "${1:-/tmp/scimd-quiet-run}"); mkdir -p "$D"
@@ -53,4 +54,23 @@ python3 -c 'import os; fd = os.open("'$D'/d1m/scimd.db", os.O_RDONLY); os.posix_
 t0=$(date +%s.%N); $D/scimd serve -addr 127.0.0.1:28090 -data-dir $D/d1m 2>>$D/scimd1m.log & P=$!
 ready 28090; echo "ready after $(echo "$(date +%s.%N) - $t0" | bc) s"; rss $P
 kill $P; wait $P 2>/dev/null
+echo "== 6. compacted, then a read pass and 8 readers under a 1 GiB memory limit $(date -u +%T)"
+$D/scimd compact --data-dir $D/d1m 2>&1 | tail -1
+CG=/sys/fs/cgroup/memory/scimd-quiet-run LIMIT=memory.limit_in_bytes PEAK=memory.max_usage_in_bytes
+if [ ! -w /sys/fs/cgroup/memory ]; then
+  CG=/sys/fs/cgroup/scimd-quiet-run LIMIT=memory.max PEAK=memory.peak # cgroup v2
+fi
+if mkdir -p $CG 2>/dev/null && echo 1073741824 > $CG/$LIMIT; then
+  python3 -c 'import os; fd = os.open("'$D'/d1m/scimd.db", os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)'
+  (echo $BASHPID > $CG/cgroup.procs && exec $D/scimd serve -addr 127.0.0.1:28090 -data-dir $D/d1m 2>>$D/scimd1m.log) & P=$!
+  ready 28090
+  /usr/bin/time -f '%e s' curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $A" 'http://127.0.0.1:28090/scim/v2/Users?filter=title%20eq%20%22nobody%22&count=1'
+  rss $P
+  $D/scimload -users 2000 -clients 8 -phases get,filter -duration 3s -co 'name.givenName co "{given}"' \
+    -target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P
+  rss $P; echo "cgroup peak $(( $(cat $CG/$PEAK 2>/dev/null || echo 0) / 1048576 )) MB"
+  kill $P; wait $P 2>/dev/null; rmdir $CG
+else
+  echo "no writable memory cgroup: skipped"
+fi
 echo "== done $(date -u +%T)"

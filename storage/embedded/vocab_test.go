@@ -439,7 +439,25 @@ func TestVocabularyOldReader(t *testing.T) {
 // differs (ẞ → ß, the Kelvin sign → k, ſ → s) and a long piece (values
 // longer than the fold buffer), so that values holding a pattern's keys
 // without matching abound; posting flushes are frequent.
+//
+// Run twice: with the default bounds, and with a vocabCap that the display
+// names pass while the writers run (the attribute dropped between
+// searches).
 func TestVocabularyConcurrent(t *testing.T) {
+	t.Run("default", func(t *testing.T) { vocabularyConcurrent(t) })
+	t.Run("dropped", func(t *testing.T) {
+		defer func(n int) { vocabCap = n }(vocabCap)
+		vocabCap = 1900 // the file has ~1,750 distinct display names, the writers add ~250; fewer given and family names
+		s := vocabularyConcurrent(t)
+		if !s.vocab.attr(bitDisplayName).full || s.vocab.attr(bitGivenName).full {
+			t.Error("the display names did not pass vocabCap, or the given names did")
+		}
+	})
+}
+
+// vocabularyConcurrent is TestVocabularyConcurrent; it returns the store,
+// closed.
+func vocabularyConcurrent(t *testing.T) *Store {
 	defer func(n, p int) { vocabChunk, flushPending = n, p }(vocabChunk, flushPending)
 	vocabChunk, flushPending = 1, 16
 	pieces := []string{"a", "b", "A", "B", " ", "ß", "ẞ", "\u212a", "k", "s", "ſ", "ab",
@@ -463,7 +481,7 @@ func TestVocabularyConcurrent(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	var first []*schemas.User
-	for i := range 3000 {
+	for i := range 2000 {
 		first = append(first, user(rng, fmt.Sprintf("c%05d", i)))
 	}
 	for _, err := range s.CreateUsers(ctx, first) {
@@ -485,8 +503,8 @@ func TestVocabularyConcurrent(t *testing.T) {
 	for w := range 2 {
 		writes.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
-			for i := range 400 {
-				id := fmt.Sprintf("c%05d", rng.IntN(3000))
+			for i := range 300 {
+				id := fmt.Sprintf("c%05d", rng.IntN(2000))
 				var err error
 				switch rng.IntN(4) {
 				case 0:
@@ -585,8 +603,8 @@ func TestVocabularyConcurrent(t *testing.T) {
 	waitVocabulary(t, s)
 	t.Logf("%d searches, %d planned exact", searches.Load(), exact.Load())
 
-	// Then, the writers done, sorted listings (through a sort index, and
-	// evaluated) paged by their cursors with a count limit.
+	// Then, the writers done, listings in id order and sorted (through a
+	// sort index, and evaluated), paged by their cursors with a count limit.
 	scim := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
 	for range 40 {
 		expr, opt := search(rng)
@@ -595,14 +613,17 @@ func TestVocabularyConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		scan, _ := scanAndPlan(t, s, f)
-		for _, sortBy := range []string{"name.familyName", "displayName"} {
-			p, err := schemas.ParsePath(sortBy, scim)
-			if err != nil {
-				t.Fatal(err)
+		for _, sortBy := range []string{"", "name.familyName", "displayName"} {
+			var key *schemas.SortKey // "": id order
+			if sortBy != "" {
+				p, err := schemas.ParsePath(sortBy, scim)
+				if err != nil {
+					t.Fatal(err)
+				}
+				key = &schemas.SortKey{Path: p, Descending: rng.IntN(2) == 0}
 			}
-			key := &schemas.SortKey{Path: p, Descending: rng.IntN(2) == 0}
 			want := userIDs(scan)
-			if len(scan) > 0 {
+			if len(scan) > 0 && key != nil {
 				sorted := slices.Clone(scan)
 				schemas.SortUsers(sorted, key)
 				want = userIDs(sorted)
@@ -630,6 +651,7 @@ func TestVocabularyConcurrent(t *testing.T) {
 	if exact.Load() < searches.Load()/10 {
 		t.Errorf("%d of %d searches planned exact: the vocabulary was hardly used", exact.Load(), searches.Load())
 	}
+	return s
 }
 
 // TestVocabularyCloseDuringWalk: Close during the walk at open stops it
@@ -691,4 +713,74 @@ func TestVocabularyCloseDuringWalk(t *testing.T) {
 	}
 	waitVocabulary(t, s)
 	s.Close()
+}
+
+// BenchmarkVocabularyAddSeen is the writer's cost of the vocabulary for a
+// staged user whose names it holds already (a create with a common given
+// name): the record viewed and looked up under the read lock.
+func BenchmarkVocabularyAddSeen(b *testing.B) {
+	vc := newVocabulary(vocabBits)
+	vc.ready(0)
+	rec := encodeSearchRecord(&schemas.User{ID: "u1", UserName: "ada.lovelace", DisplayName: "Ada Lovelace",
+		Name: schemas.Name{GivenName: "Ada", FamilyName: "Lovelace"}, Emails: []schemas.Email{{Value: "ada@example.com", Primary: true}}})
+	var scratch schemas.User
+	if err := vc.addRecord(rec, &scratch); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := vc.addRecord(rec, &scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVocabularyAddNew is that cost for a user with a display name the
+// vocabulary does not hold: the value and its keys added under the lock.
+func BenchmarkVocabularyAddNew(b *testing.B) {
+	vc := newVocabulary(vocabBits)
+	var scratch schemas.User
+	recs := make([][]byte, 1<<14)
+	for i := range recs {
+		recs[i] = encodeSearchRecord(&schemas.User{ID: "u1", DisplayName: fmt.Sprintf("Ada Lovelace %d", i), Name: schemas.Name{GivenName: "Ada", FamilyName: "Lovelace"}})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(recs) {
+			b.StopTimer()
+			vc, i = newVocabulary(vocabBits), 0
+			b.StartTimer()
+		}
+		if err := vc.addRecord(recs[i], &scratch); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkImplyingKeysBudget is a comparison that examines nearly
+// vocabBudget values (4,000 distinct given names holding "kat", all
+// matching co "kathe"): the longest a search holds the vocabulary's read
+// lock, which a writer adding a value waits for.
+func BenchmarkImplyingKeysBudget(b *testing.B) {
+	vc := newVocabulary(vocabBits)
+	vc.ready(0)
+	var scratch schemas.User
+	for i := range 4000 {
+		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: "u", Name: schemas.Name{GivenName: fmt.Sprintf("Katherine %d", i)}}), &scratch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f, err := schemas.ParseFilter(`name.givenName co "kathe"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := f.(*schemas.Compare)
+	keys, _ := searchKeys(c.Op, c.Value.Str)
+	for b.Loop() {
+		if _, ok := vc.implyingKeys(c, bitGivenName, keys, 0); !ok {
+			b.Fatal("no key")
+		}
+	}
 }

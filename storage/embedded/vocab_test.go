@@ -217,6 +217,46 @@ func TestImplyingKeys(t *testing.T) {
 	}
 }
 
+// TestImplyingKeysCaseExact: on a case-exact attribute (externalId, which
+// the store keeps no vocabulary of) the keys are folded but the evaluator
+// is not: a key is only trusted when every value holding it matches with
+// its case, and a value that differs in case alone is never a match.
+func TestImplyingKeysCaseExact(t *testing.T) {
+	vc := newVocabulary(bitExternalID)
+	vc.ready(0)
+	var scratch schemas.User
+	for i, v := range []string{"xAbCx", "xabcx", "AbCd"} {
+		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: fmt.Sprint(i), ExternalID: v}), &scratch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opt := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`externalId co "AbC"`, nil},                         // "xabcx" holds "abc" and does not match
+		{`externalId co "xAbC"`, nil},                        // "xabcx" holds both its keys and differs in case
+		{`externalId sw "AbCd"`, []string{prefixKey("abc")}}, // only "AbCd" starts with "abc" folded, and matches
+		{`externalId eq "abcd"`, nil},                        // "AbCd" holds every key and differs in case
+		{`externalId ew "BCX"`, nil},                         // "xAbCx" ends with "bCx", not "BCX"
+		{`externalId co "bcd"`, nil},                         // three bytes, but case-exact: "AbCd" holds "bcd" folded only
+		{`externalId co "bCd"`, []string{"bcd"}},
+		{`externalId co "zzz"`, []string{}}, // no value holds it: no match
+	} {
+		f, err := schemas.ParseFilter(c.expr, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmp := f.(*schemas.Compare)
+		keys, _ := searchKeys(cmp.Op, cmp.Value.Str)
+		got, ok := vc.implyingKeys(cmp, bitExternalID, keys, 0)
+		if ok != (c.want != nil) || !slices.Equal(got, c.want) {
+			t.Errorf("%s: implyingKeys = %q, %v; want %q", c.expr, got, ok, c.want)
+		}
+	}
+}
+
 // TestVocabularyRandom compares random substring searches with a full scan
 // on values of a tiny alphabet, where values that hold a pattern's
 // trigrams apart abound, in every searched attribute (two emails and two

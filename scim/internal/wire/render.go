@@ -28,13 +28,51 @@ type scimRender struct {
 	endpoint, id string
 }
 
-// field is an attribute and its member's key as written (`"name":`).
+// field is an attribute and its member's key as written (`"name":`), with
+// what rendering it needs from the attribute worked out once, when the
+// renderer's lists are made: rendering reads the fields of a list in turn
+// rather than each attribute's catalog entry and a map of sorted lists.
 type field struct {
 	attr *schemas.Attribute
 	key  string
+	how  fieldRender
+	subs []field // a complex attribute's sub-attributes, by name
+	// primary: the attribute is "primary", omitted when false in an
+	// element of a multi-valued attribute.
+	primary bool
 }
 
-func newField(a *schemas.Attribute) field { return field{attr: a, key: quotedKey(a.Name)} }
+// fieldRender is how an attribute's value is rendered.
+type fieldRender uint8
+
+const (
+	renderValue        fieldRender = iota // its first value (schemas.Values)
+	renderHidden                          // never: scimd-internal, or returned:never
+	renderComplex                         // its elements' sub-attributes
+	renderGroupDisplay                    // groups.display: the group's displayName
+	renderLocation                        // meta.location: the resource's URL
+	renderGroupRef                        // groups.$ref: the group's URL
+	renderVersion                         // meta.version: the ETag
+)
+
+func newField(a *schemas.Attribute) field {
+	f := field{attr: a, key: quotedKey(a.Name), primary: a.Name == "primary"}
+	switch {
+	case a.Internal() || a.Returned == schemas.ReturnedNever:
+		f.how = renderHidden
+	case a.Type == schemas.TypeComplex:
+		f.how, f.subs = renderComplex, sortFields(a.SubAttributes)
+	case a.Canonical == "groups.display":
+		f.how = renderGroupDisplay
+	case a.Canonical == "meta.location":
+		f.how = renderLocation
+	case a.Canonical == "groups.$ref":
+		f.how = renderGroupRef
+	case a.Canonical == "meta.version":
+		f.how = renderVersion
+	}
+	return f
+}
 
 // quotedKey is name written as a member's key: `"name":`.
 func quotedKey(name string) string { return string(append(jsonw.AppendString(nil, name, false), ':')) }
@@ -42,41 +80,43 @@ func quotedKey(name string) string { return string(append(jsonw.AppendString(nil
 // member appends the member key: <value of f's attribute on doc> to the
 // object being written in dst, which has n members so far, and returns the
 // new count. Nothing is appended when the attribute has no value to show.
-func (r *scimRender) member(dst []byte, n int, doc any, f field, omitFalse bool) ([]byte, int, error) {
+func (r *scimRender) member(dst []byte, n int, doc any, f *field, omitFalse bool) ([]byte, int, error) {
+	if f.how == renderHidden {
+		return dst, n, nil
+	}
 	mark := len(dst)
 	dst = appendKey(dst, n, f.key)
 	at := len(dst)
-	dst, ok, err := r.attr(dst, doc, f.attr)
+	dst, ok, err := r.field(dst, doc, f)
 	if err != nil || !ok || omitFalse && string(dst[at:]) == "false" {
 		return dst[:mark], n, err
 	}
 	return dst, n + 1, nil
 }
 
-// attr appends the JSON value of attribute a of doc (a root document, or an
-// element for a sub-attribute); ok is false, and dst unchanged, when it has
-// no value to show.
-func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bool, error) {
-	if a.Internal() || a.Returned == schemas.ReturnedNever {
+// field appends the JSON value of f's attribute of doc (a root document, or
+// an element for a sub-attribute); ok is false, and dst unchanged, when it
+// has no value to show.
+func (r *scimRender) field(dst []byte, doc any, f *field) ([]byte, bool, error) {
+	a := f.attr
+	switch f.how {
+	case renderHidden:
 		return dst, false, nil
-	}
-	if a.Type == schemas.TypeComplex {
-		return r.complex(dst, doc, a)
-	}
-	switch a.Canonical {
-	case "groups.display":
+	case renderComplex:
+		return r.complex(dst, doc, f)
+	case renderGroupDisplay:
 		if id, ok := doc.(*string); ok && r.o.GroupDisplay != nil {
 			if d := r.o.GroupDisplay.GroupDisplay(*id); d != "" {
 				return jsonw.AppendString(dst, d, false), true, nil
 			}
 		}
 		return dst, false, nil
-	case "meta.location":
+	case renderLocation:
 		if r.endpoint == "" {
 			return dst, false, nil
 		}
 		return appendURL(dst, r.o.BaseURL, r.endpoint, r.id), true, nil
-	case "groups.$ref":
+	case renderGroupRef:
 		if id, ok := doc.(*string); ok && r.o.BaseURL != "" {
 			base := r.o.BaseURL
 			if r.o.GroupsURL != "" {
@@ -85,7 +125,7 @@ func (r *scimRender) attr(dst []byte, doc any, a *schemas.Attribute) ([]byte, bo
 			return appendURL(dst, base, "/Groups/", *id), true, nil
 		}
 		return dst, false, nil
-	case "meta.version":
+	case renderVersion:
 		// The ETag W/"<version>" (none for version 0), written without
 		// making its string.
 		if v, ok := version(doc); ok {
@@ -142,7 +182,7 @@ func version(doc any) (int64, bool) {
 // value is attr's value decoded (a string, a bool, a json.Number, a
 // map[string]any or a []any); ok is false when a has no value to show.
 func (r *scimRender) value(doc any, a *schemas.Attribute) (any, bool) {
-	b, ok, err := r.attr(nil, doc, a)
+	b, ok, err := r.field(nil, doc, fieldOf(a))
 	if err != nil || !ok {
 		return nil, false
 	}
@@ -150,16 +190,17 @@ func (r *scimRender) value(doc any, a *schemas.Attribute) (any, bool) {
 	return v, err == nil
 }
 
-// complex appends the elements of the complex attribute a that have
-// something to show: an array when a is multi-valued, else the first one.
-func (r *scimRender) complex(dst []byte, doc any, a *schemas.Attribute) ([]byte, bool, error) {
+// complex appends the elements of f's complex attribute that have something
+// to show: an array when it is multi-valued, else the first one.
+func (r *scimRender) complex(dst []byte, doc any, f *field) ([]byte, bool, error) {
+	a := f.attr
 	mark := len(dst)
 	if a.MultiValued {
 		dst = append(dst, '[')
 	}
 	n := 0
 	var err error
-	subs := byName(a.SubAttributes)
+	subs := f.subs
 	schemas.EachElem(doc, a, r.o.AppID, func(e any) bool {
 		at := len(dst)
 		if n > 0 {
@@ -191,53 +232,48 @@ func (r *scimRender) complex(dst []byte, doc any, a *schemas.Attribute) ([]byte,
 // attribute a false "primary" is the default and is omitted.
 func (r *scimRender) object(dst []byte, n int, doc any, fields []field, elemOfMulti bool) ([]byte, int, error) {
 	var err error
-	for _, f := range fields {
-		if dst, n, err = r.member(dst, n, doc, f, elemOfMulti && f.attr.Name == "primary"); err != nil {
+	for i := range fields {
+		f := &fields[i]
+		if dst, n, err = r.member(dst, n, doc, f, elemOfMulti && f.primary); err != nil {
 			return dst, n, err
 		}
 	}
 	return dst, n, nil
 }
 
-// sortedLists holds byName's results for every list of the catalog (its
-// schemas' attributes and every complex attribute's sub-attributes), keyed
-// by the list's first element: made once at start, then only read (a plain
-// map: a sync.Map's lookup was a tenth of a user's rendering).
-var sortedLists = func() map[*schemas.Attribute][]field {
-	m := map[*schemas.Attribute][]field{}
-	var add func(attrs []*schemas.Attribute)
-	add = func(attrs []*schemas.Attribute) {
-		if len(attrs) == 0 {
-			return
-		}
-		if _, ok := m[attrs[0]]; !ok {
-			m[attrs[0]] = sortFields(attrs)
-		}
-		for _, a := range attrs {
-			add(a.SubAttributes)
+// catalogFields is the field of every attribute of the catalog
+// (sub-attributes included), for value: made once at start, then only read.
+var catalogFields = func() map[*schemas.Attribute]*field {
+	m := map[*schemas.Attribute]*field{}
+	var add func(fields []field)
+	add = func(fields []field) {
+		for i := range fields {
+			if f := &fields[i]; m[f.attr] == nil {
+				m[f.attr] = f
+				add(f.subs)
+			}
 		}
 	}
 	for _, rt := range []schemas.ResourceType{schemas.UserResource, schemas.GroupResource} {
-		add(schemas.CommonAttributes(rt))
+		add(sortFields(schemas.CommonAttributes(rt)))
 		for _, urn := range schemas.SchemaURNs(rt) {
-			add(schemas.SchemaAttributes(urn))
+			add(sortFields(schemas.SchemaAttributes(urn)))
 		}
 	}
 	return m
 }()
 
-// byName returns the fields of attrs sorted by name in byte order, the
-// order their members take in a JSON object.
-func byName(attrs []*schemas.Attribute) []field {
-	if len(attrs) == 0 {
-		return nil
+// fieldOf is the field of attribute a.
+func fieldOf(a *schemas.Attribute) *field {
+	if f, ok := catalogFields[a]; ok {
+		return f
 	}
-	if s, ok := sortedLists[attrs[0]]; ok && len(s) == len(attrs) {
-		return s
-	}
-	return sortFields(attrs) // not a catalog list
+	f := newField(a) // not a catalog attribute
+	return &f
 }
 
+// sortFields returns the fields of attrs sorted by name in byte order, the
+// order their members take in a JSON object.
 func sortFields(attrs []*schemas.Attribute) []field {
 	s := make([]field, len(attrs))
 	for i, a := range attrs {
@@ -288,7 +324,7 @@ var (
 	userExts = func() []userExt {
 		var exts []userExt
 		for _, urn := range userURNs[1:] {
-			exts = append(exts, userExt{urn: urn, ja: schemas.JSONExtension(schemas.UserResource, urn), fields: byName(schemas.SchemaAttributes(urn))})
+			exts = append(exts, userExt{urn: urn, ja: schemas.JSONExtension(schemas.UserResource, urn), fields: sortFields(schemas.SchemaAttributes(urn))})
 		}
 		return exts
 	}()
@@ -353,11 +389,12 @@ func AppendSCIMUser(dst []byte, u *schemas.User, o SCIMOptions) ([]byte, error) 
 	*bp = ext[:0]
 	dst = append(dst, '{')
 	n := 0
-	for _, k := range userKeys {
+	for i := range userKeys {
+		k := &userKeys[i]
 		switch {
 		case k.attr != nil:
 			var err error
-			if dst, n, err = r.member(dst, n, u, k.field, false); err != nil {
+			if dst, n, err = r.member(dst, n, u, &k.field, false); err != nil {
 				return dst[:mark], err
 			}
 			continue
@@ -411,14 +448,15 @@ func AppendSCIMGroup(dst []byte, g *schemas.Group, members []SCIMMember, o SCIMO
 	withExt := g.Description != "" || len(g.CustomData) > 0
 	dst = append(dst, '{')
 	n := 0
-	for _, k := range groupKeys {
+	for i := range groupKeys {
+		k := &groupKeys[i]
 		switch {
 		case k.attr != nil && k.attr.Name == "members" && len(members) > 0:
 			dst = appendKey(dst, n, k.key)
 			dst = appendMembers(dst, members, o.BaseURL)
 		case k.attr != nil:
 			var err error
-			if dst, n, err = r.member(dst, n, g, k.field, false); err != nil {
+			if dst, n, err = r.member(dst, n, g, &k.field, false); err != nil {
 				return dst[:mark], err
 			}
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -823,4 +824,34 @@ func BenchmarkImplyingKeysBudget(b *testing.B) {
 			b.Fatal("no key")
 		}
 	}
+}
+
+// BenchmarkVocabularyMemory reports the heap a full vocabulary takes:
+// vocabCap values in each of the three names (10 to 27 bytes), in bytes a
+// value (B/value) and in all (MB).
+func BenchmarkVocabularyMemory(b *testing.B) {
+	recs := make([][]byte, vocabCap)
+	for i := range recs {
+		recs[i] = encodeSearchRecord(&schemas.User{ID: "x", DisplayName: fmt.Sprintf("Katherine Lovelace-%d", i*7919),
+			Name: schemas.Name{GivenName: fmt.Sprintf("Given%d", i), FamilyName: fmt.Sprintf("Family%d", i)}})
+	}
+	var heap uint64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		vc := newVocabulary(vocabBits)
+		var scratch schemas.User
+		for _, rec := range recs {
+			if err := vc.addRecord(rec, &scratch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		runtime.KeepAlive(vc)
+		heap = m1.HeapAlloc - m0.HeapAlloc
+	}
+	b.ReportMetric(float64(heap)/float64(3*len(recs)), "B/value")
+	b.ReportMetric(float64(heap)/(1<<20), "MB")
 }

@@ -474,7 +474,8 @@ func TestVocabularyOldReader(t *testing.T) {
 // TestVocabularyConcurrent: writers rename, create and delete users while
 // the walk at open reads the file one record per transaction, and after;
 // meanwhile searches of the names — alone, one text Or'ed over several
-// attributes, Or and And of two, in both dialects — compare each plan
+// attributes (with userName and emails too), Or and And of two, nested,
+// with a status or a Not, in both dialects — compare each plan
 // with the evaluator on the same transaction (planAgainstScan). The
 // values are words of a tiny alphabet with letters whose folded length
 // differs (ẞ → ß, the Kelvin sign → k, ſ → s) and a long piece (values
@@ -512,7 +513,9 @@ func vocabularyConcurrent(t *testing.T) *Store {
 	}
 	user := func(rng *rand.Rand, id string) *schemas.User {
 		return &schemas.User{ID: id, UserName: id, DisplayName: word(rng, 2, 7),
-			Name: schemas.Name{GivenName: word(rng, 2, 5), FamilyName: word(rng, 2, 5)}}
+			Name:   schemas.Name{GivenName: word(rng, 2, 5), FamilyName: word(rng, 2, 5)},
+			Emails: []schemas.Email{{Value: word(rng, 1, 3) + "@" + id, Primary: true}},
+			Status: []string{schemas.StatusActive, schemas.StatusDisabled, schemas.StatusPending}[rng.IntN(3)]}
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -591,14 +594,26 @@ func vocabularyConcurrent(t *testing.T) *Store {
 			return fmt.Sprintf("%s %s %q", a, ops[rng.IntN(len(ops))], word(rng, 1, 4))
 		}
 		var expr string
-		switch rng.IntN(5) {
-		case 0: // the portal's search box: one text over the names
+		two := func(op string) string { return cmp(attrs[rng.IntN(3)]) + " " + op + " " + cmp(attrs[rng.IntN(3)]) }
+		switch rng.IntN(10) {
+		case 0: // the portal's search box: one text over the names (and, in SCIM, userName and emails)
 			op, w := ops[rng.IntN(len(ops))], word(rng, 2, 4)
 			expr = fmt.Sprintf("%s %s %q or %s %s %q or %s %s %q", attrs[0], op, w, attrs[1], op, w, attrs[2], op, w)
+			if opt.Dialect == schemas.SCIMDialect && rng.IntN(2) == 0 {
+				expr += fmt.Sprintf(" or userName %s %q or emails.value %s %q", op, w, op, w)
+			}
 		case 1:
-			expr = cmp(attrs[rng.IntN(3)]) + " or " + cmp(attrs[rng.IntN(3)])
+			expr = two("or")
 		case 2:
-			expr = cmp(attrs[rng.IntN(3)]) + " and " + cmp(attrs[rng.IntN(3)])
+			expr = two("and")
+		case 3:
+			expr = "(" + two("or") + ") and " + cmp(attrs[rng.IntN(3)])
+		case 4:
+			expr = cmp(attrs[rng.IntN(3)]) + " or (" + two("and") + ")"
+		case 5:
+			expr = fmt.Sprintf("status eq %q and (%s)", []string{"Active", "disabled", "Gone"}[rng.IntN(3)], two("or"))
+		case 6:
+			expr = "not (" + cmp(attrs[rng.IntN(3)]) + ") and " + cmp(attrs[rng.IntN(3)])
 		default:
 			expr = cmp(attrs[rng.IntN(3)])
 		}

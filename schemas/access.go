@@ -74,6 +74,21 @@ func Values(doc any, a *Attribute, now time.Time, yield func(Value) bool) {
 	readValues(doc, a, &Path{Attr: a, Now: now}, yield)
 }
 
+// Stored is the value of attribute a on doc (as Values reads it) when it is
+// a stored string, boolean or time rather than a derived or free-form one:
+// a *string, *bool or *time.Time pointing into doc, nil otherwise (and when
+// doc does not hold a). Where it is not nil, Values yields exactly its
+// value, unless that is an empty string or a zero time (then nothing): a
+// renderer reads it without Values' callback, and falls back to Values
+// where it is nil.
+func Stored(doc any, a *Attribute) any {
+	switch s := slot(doc, a.acc.field, false).(type) {
+	case *string, *bool, *time.Time:
+		return s
+	}
+	return nil
+}
+
 // JSONData returns the free-form object the JSON attribute a holds on doc
 // (custom data; for an app-scoped attribute, that of appID), nil when it has
 // none. The map is doc's own: copy it before changing it.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/scimd/scimd/internal/jsonw"
 	"github.com/scimd/scimd/schemas"
@@ -135,14 +136,30 @@ func (r *scimRender) field(dst []byte, doc any, f *field) ([]byte, bool, error) 
 			return append(strconv.AppendInt(append(dst, `"W/\"`...), v, 10), `\""`...), true, nil
 		}
 	}
+	// A stored value is read where it is; a derived one through Values.
 	var v schemas.Value
-	found := false
-	schemas.Values(doc, a, r.o.Now, func(x schemas.Value) bool {
-		v, found = x, true
-		return false
-	})
-	if !found {
-		return dst, false, nil
+	switch s := schemas.Stored(doc, a).(type) {
+	case *string:
+		if *s == "" {
+			return dst, false, nil
+		}
+		return jsonw.AppendString(dst, *s, false), true, nil
+	case *bool:
+		return strconv.AppendBool(dst, *s), true, nil
+	case *time.Time:
+		if s.IsZero() {
+			return dst, false, nil
+		}
+		v = schemas.Value{Kind: schemas.KindTime, Time: *s}
+	default:
+		found := false
+		schemas.Values(doc, a, r.o.Now, func(x schemas.Value) bool {
+			v, found = x, true
+			return false
+		})
+		if !found {
+			return dst, false, nil
+		}
 	}
 	switch v.Kind {
 	case schemas.KindString:

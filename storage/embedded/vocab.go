@@ -60,9 +60,9 @@ const vocabAttrs = 7
 // for each posting key the values holding it.
 type vocabAttr struct {
 	full   bool
-	index  map[string]int32 // value → its number in values
+	index  map[string]uint32 // value → its number in values
 	values []string
-	byKey  map[postKey][]int32
+	byKey  map[postKey][]uint32
 }
 
 // vocabCap is the number of distinct values beyond which an attribute's
@@ -86,7 +86,7 @@ func newVocabulary(bits uint8) *vocabulary {
 			vc.attrs[i] = vocabAttr{full: true}
 			continue
 		}
-		vc.attrs[i] = vocabAttr{index: map[string]int32{}, byKey: map[postKey][]int32{}}
+		vc.attrs[i] = vocabAttr{index: map[string]uint32{}, byKey: map[postKey][]uint32{}}
 	}
 	return vc
 }
@@ -143,7 +143,7 @@ func (vc *vocabulary) addRecord(rec []byte, scratch *schemas.User) error {
 			return
 		}
 		v = strings.Clone(v) // the record's view points into the memory map
-		n := int32(len(a.values))
+		n := uint32(len(a.values))
 		a.values = append(a.values, v)
 		a.index[v] = n
 		pairs = appendValuePairs(pairs[:0], &buf, v, bit)
@@ -183,7 +183,7 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 	if a.full || len(keys) == 0 {
 		return nil, false
 	}
-	holders := func(k string) []int32 { return a.byKey[keyOf(k)] }
+	holders := func(k string) []uint32 { return a.byKey[keyOf(k)] }
 	first := slices.MinFunc(keys, func(x, y string) int { return len(holders(x)) - len(holders(y)) })
 	if len(holders(first)) == 0 {
 		return nil, true // no value holds it: c matches no user
@@ -194,7 +194,7 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 	}
 	// bad are the values holding every key chosen that do not match c,
 	// ascending (so is every key's holders: values are numbered as added).
-	var bad []int32
+	var bad []uint32
 	var u schemas.User
 	for _, n := range holders(first) {
 		if !matchValue(c, bit, a.values[n], &u) {
@@ -205,7 +205,7 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 	if len(bad) > 0 && (bit == bitEmails || bit == bitPhones) {
 		return nil, false
 	}
-	var next, fewest []int32
+	var next, fewest []uint32
 	for len(bad) > 0 {
 		best := ""
 		for _, k := range keys {
@@ -216,7 +216,7 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 			if budget -= len(h); budget < 0 {
 				return nil, false
 			}
-			next = intersectValues(next[:0], bad, h)
+			next = intersectRows(next[:0], bad, h)
 			if best == "" || len(next) < len(fewest) {
 				best, fewest, next = k, next, fewest
 			}
@@ -228,23 +228,6 @@ func (vc *vocabulary) implyingKeys(c *schemas.Compare, bit uint8, keys []string,
 		bad = append(bad[:0], fewest...)
 	}
 	return implying, true
-}
-
-// intersectValues appends to dst the numbers both a and b (ascending) hold.
-func intersectValues(dst, a, b []int32) []int32 {
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			dst = append(dst, a[i])
-			i++
-			j++
-		}
-	}
-	return dst
 }
 
 // matchValue reports whether the evaluator matches c on a user whose only

@@ -16,6 +16,19 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
+// reopenNoSync closes s and opens the store of dir again (NoSync).
+func reopenNoSync(t *testing.T, s *Store, dir string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // waitVocabulary waits for s's walk of the file and fails the test unless
 // the vocabulary is ready after it.
 func waitVocabulary(t *testing.T, s *Store) {
@@ -421,12 +434,7 @@ func TestVocabularyOldReader(t *testing.T) {
 	}
 	exercised := false
 	for try := 0; try < 5 && !exercised; try++ {
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
-			t.Fatal(err)
-		}
+		s = reopenNoSync(t, s, dir)
 		renamed := make(chan struct{})
 		var old string
 		err := s.userView(func(r *users) error {
@@ -539,12 +547,7 @@ func vocabularyConcurrent(t *testing.T) *Store {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
-		t.Fatal(err)
-	}
+	s = reopenNoSync(t, s, dir)
 	defer s.Close()
 
 	var wg sync.WaitGroup
@@ -737,12 +740,7 @@ func TestVocabularyCloseDuringWalk(t *testing.T) {
 	}
 	midway := false
 	for try := 0; try < 5 && !midway; try++ {
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
-			t.Fatal(err)
-		}
+		s = reopenNoSync(t, s, dir)
 		s.vocab.mu.Lock()
 		select {
 		case <-s.vocabDone:

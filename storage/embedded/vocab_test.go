@@ -29,6 +29,34 @@ func reopenNoSync(t *testing.T, s *Store, dir string) *Store {
 	return s
 }
 
+// vocabOf returns a ready vocabulary of the attributes of bits holding
+// the values of users.
+func vocabOf(tb testing.TB, bits uint8, users ...*schemas.User) *vocabulary {
+	tb.Helper()
+	vc := newVocabulary(bits)
+	vc.ready(0)
+	var scratch schemas.User
+	for _, u := range users {
+		if err := vc.addRecord(encodeSearchRecord(u), &scratch); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return vc
+}
+
+// comparison parses a SCIM filter of one comparison and returns it with
+// its posting keys.
+func comparison(tb testing.TB, expr string) (*schemas.Compare, []string) {
+	tb.Helper()
+	f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := f.(*schemas.Compare)
+	keys, _ := searchKeys(c.Op, c.Value.Str)
+	return c, keys
+}
+
 // waitVocabulary waits for s's walk of the file and fails the test unless
 // the vocabulary is ready after it.
 func waitVocabulary(t *testing.T, s *Store) {
@@ -158,19 +186,13 @@ func TestVocabularyFull(t *testing.T) {
 // done, nor for a transaction older than the walk's end; vocabBudget
 // bounds the values one comparison examines.
 func TestVocabularyReadiness(t *testing.T) {
-	vc := newVocabulary(vocabBits)
-	var scratch schemas.User
+	var users []*schemas.User
 	for _, g := range []string{"Ada", "Adam", "Grace"} {
-		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: g, Name: schemas.Name{GivenName: g}}), &scratch); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, &schemas.User{ID: g, Name: schemas.Name{GivenName: g}})
 	}
-	f, err := schemas.ParseFilter(`name.givenName sw "gra"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.(*schemas.Compare)
-	keys, _ := searchKeys(c.Op, c.Value.Str)
+	vc := vocabOf(t, vocabBits, users...)
+	vc.readyAt.Store(0) // the walk not done
+	c, keys := comparison(t, `name.givenName sw "gra"`)
 	if _, ok := vc.implyingKeys(c, bitGivenName, keys, 100); ok {
 		t.Error("a key before the walk is done")
 	}
@@ -193,16 +215,11 @@ func TestVocabularyReadiness(t *testing.T) {
 // (given name), never on a multi-valued one (phone numbers), where a user
 // may hold them in two values.
 func TestImplyingKeys(t *testing.T) {
-	vc := newVocabulary(bitGivenName | bitPhones) // phones: a multi-valued attribute, which the store keeps none of
-	vc.ready(0)
-	var scratch schemas.User
+	var users []*schemas.User
 	for i, v := range []string{"Ad Lo", "Ad X", "Xd Lx", "X Lo"} {
-		u := &schemas.User{ID: fmt.Sprint(i), Name: schemas.Name{GivenName: v}, PhoneNumbers: []schemas.PhoneNumber{{Value: v}}}
-		if err := vc.addRecord(encodeSearchRecord(u), &scratch); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, &schemas.User{ID: fmt.Sprint(i), Name: schemas.Name{GivenName: v}, PhoneNumbers: []schemas.PhoneNumber{{Value: v}}})
 	}
-	opt := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	vc := vocabOf(t, bitGivenName|bitPhones, users...) // phones: a multi-valued attribute, which the store keeps none of
 	for _, c := range []struct {
 		expr string
 		bit  uint8
@@ -218,12 +235,7 @@ func TestImplyingKeys(t *testing.T) {
 		{`name.givenName co "ad"`, bitGivenName, nil},           // two bytes: no key
 		{`name.givenName co "ad lq"`, bitGivenName, []string{}}, // no value holds " lq": no match
 	} {
-		f, err := schemas.ParseFilter(c.expr, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmp := f.(*schemas.Compare)
-		keys, _ := searchKeys(cmp.Op, cmp.Value.Str)
+		cmp, keys := comparison(t, c.expr)
 		got, ok := vc.implyingKeys(cmp, c.bit, keys, 0)
 		if ok != (c.want != nil) || !slices.Equal(got, c.want) || (len(c.want) == 0) != (got == nil) {
 			t.Errorf("%s: implyingKeys = %q, %v; want %q", c.expr, got, ok, c.want)
@@ -236,15 +248,11 @@ func TestImplyingKeys(t *testing.T) {
 // is not: a key is only trusted when every value holding it matches with
 // its case, and a value that differs in case alone is never a match.
 func TestImplyingKeysCaseExact(t *testing.T) {
-	vc := newVocabulary(bitExternalID)
-	vc.ready(0)
-	var scratch schemas.User
+	var users []*schemas.User
 	for i, v := range []string{"xAbCx", "xabcx", "AbCd"} {
-		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: fmt.Sprint(i), ExternalID: v}), &scratch); err != nil {
-			t.Fatal(err)
-		}
+		users = append(users, &schemas.User{ID: fmt.Sprint(i), ExternalID: v})
 	}
-	opt := schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect}
+	vc := vocabOf(t, bitExternalID, users...)
 	for _, c := range []struct {
 		expr string
 		want []string
@@ -258,12 +266,7 @@ func TestImplyingKeysCaseExact(t *testing.T) {
 		{`externalId co "bCd"`, []string{"bcd"}},
 		{`externalId co "zzz"`, []string{}}, // no value holds it: no match
 	} {
-		f, err := schemas.ParseFilter(c.expr, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmp := f.(*schemas.Compare)
-		keys, _ := searchKeys(cmp.Op, cmp.Value.Str)
+		cmp, keys := comparison(t, c.expr)
 		got, ok := vc.implyingKeys(cmp, bitExternalID, keys, 0)
 		if ok != (c.want != nil) || !slices.Equal(got, c.want) {
 			t.Errorf("%s: implyingKeys = %q, %v; want %q", c.expr, got, ok, c.want)
@@ -824,20 +827,12 @@ func BenchmarkVocabularyAddNew(b *testing.B) {
 // matching co "kathe"): the longest a search holds the vocabulary's read
 // lock, which a writer adding a value waits for.
 func BenchmarkImplyingKeysBudget(b *testing.B) {
-	vc := newVocabulary(vocabBits)
-	vc.ready(0)
-	var scratch schemas.User
+	var users []*schemas.User
 	for i := range 4000 {
-		if err := vc.addRecord(encodeSearchRecord(&schemas.User{ID: "u", Name: schemas.Name{GivenName: fmt.Sprintf("Katherine %d", i)}}), &scratch); err != nil {
-			b.Fatal(err)
-		}
+		users = append(users, &schemas.User{ID: "u", Name: schemas.Name{GivenName: fmt.Sprintf("Katherine %d", i)}})
 	}
-	f, err := schemas.ParseFilter(`name.givenName co "kathe"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := f.(*schemas.Compare)
-	keys, _ := searchKeys(c.Op, c.Value.Str)
+	vc := vocabOf(b, vocabBits, users...)
+	c, keys := comparison(b, `name.givenName co "kathe"`)
 	for b.Loop() {
 		if _, ok := vc.implyingKeys(c, bitGivenName, keys, 0); !ok {
 			b.Fatal("no key")

@@ -16,6 +16,22 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
+// walkedIn opens the store of a new directory (NoSync) whose vocabulary's
+// walk at each open reads chunk search records per transaction, and
+// returns it with the directory.
+func walkedIn(t *testing.T, chunk int) (*Store, string) {
+	t.Helper()
+	n := vocabChunk
+	t.Cleanup(func() { vocabChunk = n })
+	vocabChunk = chunk
+	dir := t.TempDir()
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
 // reopenNoSync closes s and opens the store of dir again (NoSync).
 func reopenNoSync(t *testing.T, s *Store, dir string) *Store {
 	t.Helper()
@@ -91,13 +107,7 @@ func vocabUsers(n int) []*schemas.User {
 // hold a pattern's trigrams apart, and after a reopen whose walk reads the
 // file in several transactions.
 func TestVocabularySearchEqualsScan(t *testing.T) {
-	defer func(n int) { vocabChunk = n }(vocabChunk)
-	vocabChunk = 7
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := walkedIn(t, 7)
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	createAll(t, s, vocabUsers(400))
@@ -149,12 +159,7 @@ func TestVocabularySearchEqualsScan(t *testing.T) {
 	}
 	check("its neighbour", []search{{`name.givenName co "zorro"`, false}, {`name.givenName eq "zorro"`, false}, {`name.givenName sw "zorr"`, false}, {`name.givenName ew "RRO"`, true}})
 
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
+	s = reopenNoSync(t, s, dir)
 	waitVocabulary(t, s)
 	check("reopened", append(file[:len(file)-3:len(file)-3], search{`name.givenName co "zorro"`, false}))
 }
@@ -413,14 +418,8 @@ func planAgainstScan(s *Store, r *users, f schemas.Filter) (diff string, exact b
 // before the rename must still not count the renamed user among the
 // matches; one after it gets the vocabulary's exact answer.
 func TestVocabularyOldReader(t *testing.T) {
-	defer func(n int) { vocabChunk = n }(vocabChunk)
-	vocabChunk = 1
-	dir := t.TempDir()
+	s, dir := walkedIn(t, 1)
 	ctx := context.Background()
-	s, err := OpenWithOptions(dir, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	all := searchUsers(8000)
 	all[0].Name.GivenName = "Zedx"
 	for _, err := range s.CreateUsers(ctx, all) {
@@ -728,14 +727,8 @@ func vocabularyConcurrent(t *testing.T) *Store {
 // again. The walk is held mid-file by the vocabulary's lock while Close
 // begins.
 func TestVocabularyCloseDuringWalk(t *testing.T) {
-	defer func(n int) { vocabChunk = n }(vocabChunk)
-	vocabChunk = 1
-	dir := t.TempDir()
+	s, dir := walkedIn(t, 1)
 	ctx := context.Background()
-	s, err := OpenWithOptions(dir, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, err := range s.CreateUsers(ctx, searchUsers(4000)) {
 		if err != nil {
 			t.Fatal(err)
@@ -771,7 +764,8 @@ func TestVocabularyCloseDuringWalk(t *testing.T) {
 	if !midway {
 		t.Fatal("the walk was done before the test could hold it every time")
 	}
-	if s, err = OpenWithOptions(dir, Options{NoSync: true}); err != nil {
+	s, err := OpenWithOptions(dir, Options{NoSync: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitVocabulary(t, s)

@@ -371,28 +371,36 @@ func testSortedEqualsScan(t *testing.T) {
 				// (sortShortRun 2) and backwards, counting up to 5.
 				for _, short := range []int{2, 64} {
 					sortShortRun = short
-					var got []string
-					q := storage.Query{Filter: f, Sort: key, Limit: 7, CountLimit: 5}
-					for {
-						page, err := s.ListUsers(ctx, q)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if page.Capped && (len(want) <= 5 || page.Total != 5) || !page.Capped && page.Total != len(want) {
-							t.Errorf("filter %q sort %s desc %v by cursor: total %d (capped %v), want %d", fe, sortBy, desc, page.Total, page.Capped, len(want))
-						}
-						got = append(got, userIDs(page.Items)...)
-						if q.After = page.Next; q.After == "" || len(got) > len(want) {
-							break
-						}
-					}
-					if exp := userIDs(want); strings.Join(got, ",") != strings.Join(exp, ",") {
-						t.Errorf("filter %q sort %s desc %v by cursor, runs of %d read backwards:\n got %v\nwant %v", fe, sortBy, desc, short, got, exp)
-					}
+					checkCursorPages(t, s, f, key, userIDs(want), fmt.Sprintf("filter %q sort %s desc %v, runs of %d read backwards", fe, sortBy, desc, short))
 				}
 				sortShortRun = 64
 			}
 		}
+	}
+}
+
+// checkCursorPages lists the users f matches in the order of key (nil: by
+// id) by pages of 7 and their cursors, counting up to 5, and checks each
+// page's total and the ids of all pages against want.
+func checkCursorPages(t *testing.T, s *Store, f schemas.Filter, key *schemas.SortKey, want []string, what string) {
+	t.Helper()
+	var got []string
+	q := storage.Query{Filter: f, Sort: key, Limit: 7, CountLimit: 5}
+	for {
+		page, err := s.ListUsers(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Capped && (len(want) <= 5 || page.Total != 5) || !page.Capped && page.Total != len(want) {
+			t.Errorf("%s by cursor: total %d (capped %v), want %d", what, page.Total, page.Capped, len(want))
+		}
+		got = append(got, userIDs(page.Items)...)
+		if q.After = page.Next; q.After == "" || len(got) > len(want) {
+			break
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("%s by cursor:\n got %v\nwant %v", what, got, want)
 	}
 }
 

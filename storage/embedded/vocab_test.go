@@ -695,24 +695,7 @@ func vocabularyConcurrent(t *testing.T) *Store {
 				schemas.SortUsers(sorted, key)
 				want = userIDs(sorted)
 			}
-			var got []string
-			q := storage.Query{Filter: f, Sort: key, Limit: 7, CountLimit: 5}
-			for {
-				page, err := s.ListUsers(ctx, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if page.Capped && (len(want) <= 5 || page.Total != 5) || !page.Capped && page.Total != len(want) {
-					t.Errorf("%s sorted by %s: total %d (capped %v), want %d", expr, sortBy, page.Total, page.Capped, len(want))
-				}
-				got = append(got, userIDs(page.Items)...)
-				if q.After = page.Next; q.After == "" || len(got) > len(want) {
-					break
-				}
-			}
-			if strings.Join(got, ",") != strings.Join(want, ",") {
-				t.Errorf("%s sorted by %s:\n got %v\nwant %v", expr, sortBy, got, want)
-			}
+			checkCursorPages(t, s, f, key, want, fmt.Sprintf("%s sorted by %s", expr, sortBy))
 		}
 	}
 	if exact.Load() < searches.Load()/10 {

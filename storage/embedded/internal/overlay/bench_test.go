@@ -159,3 +159,20 @@ func BenchmarkPutShared(b *testing.B) {
 		tb.Put(0, key, val, false, uint64(i))
 	}
 }
+
+// BenchmarkPutAscending: the store's flushes — runs of 2,000 ascending keys
+// (postings, sort keys) into a table that already holds 100k random ones.
+func BenchmarkPutAscending(b *testing.B) {
+	val := make([]byte, 8)
+	var key []byte
+	tb := filled(benchN)
+	seq := uint64(benchN + 1)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2000 == 0 {
+			seq++
+		}
+		key = binary.BigEndian.AppendUint64(key[:0], uint64(i%2000)<<52|uint64(i/2000))
+		tb.Put(0, key, val, false, seq)
+	}
+}

@@ -99,7 +99,14 @@ type Table struct {
 	towers []atomic.Pointer[node]
 	buf    []byte
 	rnd    uint64
-	prev   [maxHeight]*node
+	// prev is the search path of the last Put: at every level below the
+	// table's height, the last node at or before last (last itself at the
+	// levels of its tower). A Put of a key after last's key starts from it
+	// (see seekAfter), so an ascending run of keys — a flush of sorted
+	// postings or sort keys — costs O(1) a key instead of a search from the
+	// head. nil last: no Put yet.
+	prev [maxHeight]*node
+	last *node
 
 	// filter is a Bloom filter of the table's (bucket, key)s, one 64-bit
 	// word per key (4 bits of it), so that Get answers a key the table does
@@ -178,7 +185,11 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 	// existing version of key, which keeps each key's versions newest first.
 	kp := prefix(b, key)
 	h := int(t.height.Load())
-	t.search(kp, b, key, false, &t.prev)
+	if t.last != nil && cmpNode(t.last, kp, b, key, false) < 0 {
+		t.seekAfter(kp, b, key, h)
+	} else {
+		t.search(kp, b, key, false, &t.prev)
+	}
 	nh := t.randomHeight()
 	for i := h; i < nh; i++ {
 		t.prev[i] = &t.head
@@ -206,7 +217,9 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 	// only make it faster to find.
 	for i := 0; i < nh; i++ {
 		t.prev[i].link(i).Store(n)
+		t.prev[i] = n
 	}
+	t.last = n
 	if nh > h {
 		t.height.Store(int32(nh))
 	}
@@ -346,6 +359,35 @@ func (t *Table) search(kp keyPrefix, b uint8, key []byte, end bool, prev *[maxHe
 		}
 	}
 	return x, next
+}
+
+// seekAfter sets t.prev, the search path of the last Put, to the insertion
+// points of (b, key), a key after the last Put's; h is the table's height.
+// The path's successors lie ever further at higher levels, so the levels
+// whose successor is already at or after the key keep their node, and only
+// those below the lowest such level walk forward, each from its own node:
+// O(log d) steps for a key d entries past the last one.
+func (t *Table) seekAfter(kp keyPrefix, b uint8, key []byte, h int) {
+	l := 0
+	for ; l < h; l++ {
+		if next := t.prev[l].link(l).Load(); next == nil || cmpNode(next, kp, b, key, false) >= 0 {
+			break
+		}
+	}
+	if l == 0 {
+		return
+	}
+	x := t.prev[l-1]
+	for i := l - 1; i >= 0; i-- {
+		for {
+			next := x.link(i).Load()
+			if next == nil || cmpNode(next, kp, b, key, false) >= 0 {
+				break
+			}
+			x = next
+		}
+		t.prev[i] = x
+	}
 }
 
 // findGE returns the first node at or after (b, key) — the newest version of key if the

@@ -114,13 +114,24 @@ type ovView struct {
 	// high is the sequence number of the newest write the transaction
 	// sees (committedOverlay's): it sees every write up to it.
 	high uint64
+	// writer: the writer's transaction (attachWriter), views[0] the
+	// active table it writes into: its lookups there go through the
+	// table's writer finger (overlay.View.WriterGet), so that a lookup
+	// before a write of the same key — a posting flush's, in key order —
+	// makes the write's search free.
+	writer bool
 }
 
 // get returns the overlay's newest write of key in bucket id: ok is false
 // when the overlay has none (the file's value stands), del when it is a delete.
 func (o *ovView) get(id fileBucket, key []byte) (v []byte, del, ok bool) {
 	for i := range o.n {
-		if v, del, ok = o.views[i].Get(uint8(id), key); ok {
+		if i == 0 && o.writer {
+			v, del, ok = o.views[0].WriterGet(uint8(id), key)
+		} else {
+			v, del, ok = o.views[i].Get(uint8(id), key)
+		}
+		if ok {
 			return v, del, ok
 		}
 	}
@@ -223,7 +234,7 @@ func (w *walWriter) put(id fileBucket, key, value []byte, del bool) error {
 // t's bbolt transaction began (as committedOverlay's state is): a table
 // applied in between would otherwise be in neither.
 func (s *Store) attachWriter(t *txBuckets, st *ovState, seq uint64) {
-	t.ov = ovView{n: 1}
+	t.ov = ovView{n: 1, writer: true}
 	t.ov.views[0] = st.active.View(st.applied, seq)
 	if st.frozen != nil {
 		t.ov.views[1] = st.frozen.View(st.applied, seq)

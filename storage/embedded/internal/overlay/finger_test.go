@@ -12,7 +12,9 @@ import (
 // TestPutRuns puts what the store's flushes put — ascending runs of keys
 // (dense, sparse, across buckets, repeating the run's last key) between
 // random keys and descending ones — into a table big enough for tall towers,
-// and checks every level of the skiplist and every key against a model:
+// with reads through WriterGet among them (of the key about to be put, and
+// of random keys), and checks every level of the skiplist and every key
+// against a model:
 // each level in (bucket, key) order with a key's versions newest first,
 // each level's nodes a subset of the level below, Get and Entries exact.
 func TestPutRuns(t *testing.T) {
@@ -24,10 +26,30 @@ func TestPutRuns(t *testing.T) {
 	}
 	newest := map[ver]string{}
 	seq := uint64(1)
+	// get looks key up with WriterGet, as the store's flushes do before a
+	// Put, and checks it against the model and Get.
+	get := func(b uint8, key []byte) {
+		t.Helper()
+		v := tb.View(0, math.MaxUint64)
+		got, _, ok := v.WriterGet(b, key)
+		want, wok := newest[ver{b, string(key)}]
+		if ok != wok || string(got) != want {
+			t.Fatalf("WriterGet(%d, %x) = %q %v, want %q %v", b, key, got, ok, want, wok)
+		}
+		if g, _, gok := v.Get(b, key); gok != ok || !bytes.Equal(g, got) {
+			t.Fatalf("Get(%d, %x) = %q %v, WriterGet %q %v", b, key, g, gok, got, ok)
+		}
+	}
 	put := func(b uint8, k uint64, suffix string) {
 		key := binary.BigEndian.AppendUint64(nil, k)
 		key = append(key, suffix...)
 		val := fmt.Sprintf("v%d", seq)
+		switch rng.IntN(4) {
+		case 0: // a read of the key, then its write
+			get(b, key)
+		case 1: // a read of some key
+			get(uint8(rng.IntN(3)), binary.BigEndian.AppendUint64(nil, rng.Uint64N(1<<20)))
+		}
 		tb.Put(b, key, []byte(val), false, seq)
 		newest[ver{b, string(key)}] = val
 		if rng.IntN(3) == 0 {

@@ -99,14 +99,15 @@ type Table struct {
 	towers []atomic.Pointer[node]
 	buf    []byte
 	rnd    uint64
-	// prev is the search path of the last Put: at every level below the
-	// table's height, the last node at or before last (last itself at the
-	// levels of its tower). A Put of a key after last's key starts from it
-	// (see seekAfter), so an ascending run of keys — a flush of sorted
-	// postings or sort keys — costs O(1) a key instead of a search from the
-	// head. nil last: no Put yet.
+	// prev is the writer's finger: the search path of the last Put or
+	// WriterGet, at every level below the table's height the last node
+	// before one position of the list (after the node put; before the key
+	// looked up). A Put or WriterGet of a key after prev[0]'s starts from
+	// it (seek), so an ascending run of keys — a flush of sorted postings
+	// or sort keys — costs O(1) a key instead of a search from the head,
+	// and a Put right after a WriterGet of its key costs no search. nil
+	// prev[0]: none yet.
 	prev [maxHeight]*node
-	last *node
 
 	// filter is a Bloom filter of the table's (bucket, key)s, one 64-bit
 	// word per key (4 bits of it), so that Get answers a key the table does
@@ -185,11 +186,7 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 	// existing version of key, which keeps each key's versions newest first.
 	kp := prefix(b, key)
 	h := int(t.height.Load())
-	if t.last != nil && cmpNode(t.last, kp, b, key, false) < 0 {
-		t.seekAfter(kp, b, key, h)
-	} else {
-		t.search(kp, b, key, false, &t.prev)
-	}
+	t.seek(kp, b, key, h)
 	nh := t.randomHeight()
 	for i := h; i < nh; i++ {
 		t.prev[i] = &t.head
@@ -219,7 +216,6 @@ func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
 		t.prev[i].link(i).Store(n)
 		t.prev[i] = n
 	}
-	t.last = n
 	if nh > h {
 		t.height.Store(int32(nh))
 	}
@@ -361,12 +357,24 @@ func (t *Table) search(kp keyPrefix, b uint8, key []byte, end bool, prev *[maxHe
 	return x, next
 }
 
-// seekAfter sets t.prev, the search path of the last Put, to the insertion
-// points of (b, key), a key after the last Put's; h is the table's height.
-// The path's successors lie ever further at higher levels, so the levels
-// whose successor is already at or after the key keep their node, and only
-// those below the lowest such level walk forward, each from its own node:
-// O(log d) steps for a key d entries past the last one.
+// seek sets the writer's finger t.prev to the insertion points of (b, key):
+// at every level below h, the table's height, the last node before every
+// version of key. It starts from the finger when that lies before key
+// (seekAfter), else from the head.
+func (t *Table) seek(kp keyPrefix, b uint8, key []byte, h int) {
+	if p := t.prev[0]; p != nil && (p == &t.head || cmpNode(p, kp, b, key, false) < 0) {
+		t.seekAfter(kp, b, key, h)
+		return
+	}
+	t.search(kp, b, key, false, &t.prev)
+}
+
+// seekAfter is seek for a key after the finger's prev[0] (every node of the
+// finger lies before it). The finger's successors lie ever further at
+// higher levels, so the levels whose successor is already at or after the
+// key keep their node, and only those below the lowest such level walk
+// forward, each from its own node: O(log d) steps for a key d entries past
+// the finger.
 func (t *Table) seekAfter(kp keyPrefix, b uint8, key []byte, h int) {
 	l := 0
 	for ; l < h; l++ {
@@ -502,6 +510,30 @@ func (v View) Get(b uint8, key []byte) (value []byte, deleted, found bool) {
 		return nil, false, false
 	}
 	n := v.t.findGE(b, key)
+	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
+		return nil, false, false
+	}
+	for g := n; n != nil && sameKey(n, g); n = n.next() {
+		if v.sees(n) {
+			return n.value, n.del, true
+		}
+	}
+	return nil, false, false
+}
+
+// WriterGet is Get for the table's writer (the one goroutine that calls
+// Put), for lookups that run in key order among its Puts — a read before
+// each write of a sorted run. It searches from the writer's finger, as Put
+// does, and leaves the finger at key, so that a Put of key right after
+// costs no search. Only the writer may call it; it answers as Get does.
+func (v View) WriterGet(b uint8, key []byte) (value []byte, deleted, found bool) {
+	t := v.t
+	if !t.mayHold(b, key) {
+		return nil, false, false
+	}
+	kp := prefix(b, key)
+	t.seek(kp, b, key, int(t.height.Load()))
+	n := t.prev[0].next()
 	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
 		return nil, false, false
 	}

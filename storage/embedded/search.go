@@ -1352,32 +1352,34 @@ const (
 )
 
 // mergeEntries returns the posting value old with the changes set (sorted
-// by offset, each once) applied.
+// by offset, each once) applied. The old entries between two changes are
+// copied in one piece, found by a binary search: a create's changes (new
+// rows, at the block's end) copy the whole value at once.
 func mergeEntries(old []byte, set []postOp) []byte {
+	old = old[:len(old)-len(old)%entrySize]
 	out := make([]byte, 0, len(old)+entrySize*len(set))
-	put := func(op postOp) {
+	j := 0 // old[:j] is merged
+	for _, op := range set {
+		o := uint16(op.pos & (blockRows - 1))
+		lo, hi := j/entrySize, len(old)/entrySize // the first old entry ≥ o
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if binary.BigEndian.Uint16(old[m*entrySize:]) < o {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		out = append(out, old[j:lo*entrySize]...)
+		j = lo * entrySize
+		if j < len(old) && binary.BigEndian.Uint16(old[j:]) == o {
+			j += entrySize // replaced (or removed) by op
+		}
 		if op.mask != 0 {
-			out = append(binary.BigEndian.AppendUint16(out, uint16(op.pos&(blockRows-1))), op.mask)
+			out = append(binary.BigEndian.AppendUint16(out, o), op.mask)
 		}
 	}
-	i := 0
-	for j := 0; j+entrySize <= len(old); j += entrySize {
-		o := binary.BigEndian.Uint16(old[j:])
-		for i < len(set) && uint16(set[i].pos&(blockRows-1)) < o {
-			put(set[i])
-			i++
-		}
-		if i < len(set) && uint16(set[i].pos&(blockRows-1)) == o {
-			put(set[i])
-			i++
-			continue
-		}
-		out = append(out, old[j:j+entrySize]...)
-	}
-	for ; i < len(set); i++ {
-		put(set[i])
-	}
-	return out
+	return append(out, old[j:]...)
 }
 
 // filterFields returns the parts of a search record f reads; ok reports

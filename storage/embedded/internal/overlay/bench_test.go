@@ -176,3 +176,25 @@ func BenchmarkPutAscending(b *testing.B) {
 		tb.Put(0, key, val, false, seq)
 	}
 }
+
+// BenchmarkEntriesVersions: Entries over a table of 10k keys written 30
+// times each (postings rewritten at every flush), what an apply walks.
+func BenchmarkEntriesVersions(b *testing.B) {
+	tb := New(0)
+	val := make([]byte, 8)
+	var key []byte
+	for seq := uint64(1); seq <= 30; seq++ {
+		for i := range 10_000 {
+			key = benchKey(key, uint64(i))
+			tb.Put(0, key, val, false, seq)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		tb.Entries(math.MaxUint64, func(uint8, []byte, []byte, bool) error { n++; return nil })
+		if n != 10_000 {
+			b.Fatal(n)
+		}
+	}
+}

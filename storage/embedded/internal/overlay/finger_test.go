@@ -139,3 +139,40 @@ func TestPutRuns(t *testing.T) {
 		t.Fatalf("Entries: %d keys, want %d", n, len(newest))
 	}
 }
+
+// TestEntriesManyVersions: Entries gives each key's newest entry at or
+// below upTo when keys have many versions (more than it walks before it
+// skips the rest with a search), for every upTo, aborted seqs among them.
+func TestEntriesManyVersions(t *testing.T) {
+	tb := New(0)
+	const versions = 3 * walkVersions
+	keys := []string{"a", "b", "bb", "c"}
+	for seq := uint64(1); seq <= versions; seq++ {
+		for i, k := range keys {
+			if i%2 == 1 && seq%3 == 0 {
+				continue // b and c skip some seqs
+			}
+			tb.Put(0, []byte(k), []byte(fmt.Sprintf("%s%d", k, seq)), false, seq)
+		}
+	}
+	tb.Abort(versions - 1)
+	for upTo := uint64(0); upTo <= versions+1; upTo++ {
+		var want, got []string
+		for i, k := range keys {
+			for s := min(upTo, versions); s > 0; s-- {
+				if s == versions-1 || i%2 == 1 && s%3 == 0 {
+					continue
+				}
+				want = append(want, fmt.Sprintf("%s%d", k, s))
+				break
+			}
+		}
+		err := tb.Entries(upTo, func(b uint8, key, value []byte, del bool) error {
+			got = append(got, string(value))
+			return nil
+		})
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("Entries(%d) = %v, %v; want %v", upTo, got, err, want)
+		}
+	}
+}

@@ -442,9 +442,16 @@ func (t *Table) Entries(upTo uint64, fn func(b uint8, key, value []byte, del boo
 	for n != nil {
 		var found *node
 		g := n
-		for ; n != nil && sameKey(n, g); n = n.next() {
+		for walked := 0; n != nil && sameKey(n, g); n = n.next() {
 			if found == nil && n.seq <= upTo && !t.isAborted(n.seq) {
 				found = n
+			}
+			// A key written many times (a posting rewritten at every
+			// flush) has as many versions: past a few, once its entry
+			// is found, one search skips the rest (as View.resolve).
+			if walked++; walked == walkVersions && found != nil {
+				n = t.findGT(g.b, g.key)
+				break
 			}
 		}
 		if found != nil {

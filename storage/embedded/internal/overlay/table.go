@@ -516,7 +516,11 @@ func (v View) Get(b uint8, key []byte) (value []byte, deleted, found bool) {
 	if !v.t.mayHold(b, key) {
 		return nil, false, false
 	}
-	n := v.t.findGE(b, key)
+	return v.versionOf(v.t.findGE(b, key), b, key)
+}
+
+// versionOf is Get's answer from n, the first node at or after (b, key).
+func (v View) versionOf(n *node, b uint8, key []byte) (value []byte, deleted, found bool) {
 	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
 		return nil, false, false
 	}
@@ -540,16 +544,7 @@ func (v View) WriterGet(b uint8, key []byte) (value []byte, deleted, found bool)
 	}
 	kp := prefix(b, key)
 	t.seek(kp, b, key, int(t.height.Load()))
-	n := t.prev[0].next()
-	if n == nil || n.b != b || !bytes.Equal(n.key, key) {
-		return nil, false, false
-	}
-	for g := n; n != nil && sameKey(n, g); n = n.next() {
-		if v.sees(n) {
-			return n.value, n.del, true
-		}
-	}
-	return nil, false, false
+	return v.versionOf(t.prev[0].next(), b, key)
 }
 
 // seekGE returns the visible version of the first key ≥ key in bucket b, or nil.

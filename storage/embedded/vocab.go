@@ -47,6 +47,9 @@ import (
 type vocabulary struct {
 	mu    sync.RWMutex
 	attrs [vocabAttrs]vocabAttr
+	// fields are the parts of a search record that hold the kept
+	// attributes' values: addRecord reads no others.
+	fields recordFields
 	// readyAt is 0 while the walk of the file runs, then 1 + the sequence
 	// number of the last write committed when it ended (see ovView.high).
 	readyAt atomic.Uint64
@@ -81,6 +84,11 @@ const vocabBits = bitGivenName | bitFamilyName | bitDisplayName
 // others full from the start).
 func newVocabulary(bits uint8) *vocabulary {
 	vc := &vocabulary{}
+	for path, bit := range attrBit {
+		if bits&bit != 0 {
+			vc.fields |= coveredCanonical[path]
+		}
+	}
 	for i := range vc.attrs {
 		if bits&(1<<i) == 0 {
 			vc.attrs[i] = vocabAttr{full: true}
@@ -114,7 +122,7 @@ func vocabValues(u *schemas.User, fn func(bit uint8, v string)) {
 // addRecord adds the values of a search record (see vocabulary); scratch
 // is the caller's, for the record's view.
 func (vc *vocabulary) addRecord(rec []byte, scratch *schemas.User) error {
-	if err := viewSearchRecord(rec, scratch); err != nil {
+	if err := viewSearchFields(rec, scratch, vc.fields); err != nil {
 		return err
 	}
 	news := false
@@ -146,9 +154,8 @@ func (vc *vocabulary) addRecord(rec []byte, scratch *schemas.User) error {
 		n := uint32(len(a.values))
 		a.values = append(a.values, v)
 		a.index[v] = n
-		pairs = appendValuePairs(pairs[:0], &buf, v, bit)
-		slices.Sort(pairs)
-		for _, p := range slices.Compact(pairs) {
+		pairs = mergePairs(appendValuePairs(pairs[:0], &buf, v, bit))
+		for _, p := range pairs {
 			k := postKey(p >> 8)
 			a.byKey[k] = append(a.byKey[k], n)
 		}

@@ -1170,25 +1170,33 @@ func (b *batch) pendPostings(row uint32, op, np []uint64) {
 	p, ok := b.pend[row]
 	if !ok {
 		p = &pendingRow{posted: op}
-		k := rowKey(row)
-		// A row the store does not list as pending has op posted (a
-		// migration's batch has no store: it looks).
-		if _, listed := slices.BinarySearch(b.pendRows, row); b.s == nil || listed {
+		// A row not listed as pending has op posted.
+		if _, listed := slices.BinarySearch(b.pendRows, row); listed {
+			k := rowKey(row)
 			v := b.u.search.pend().Get(k[:])
-			if v == nil && listed {
+			if v == nil {
 				panic(fmt.Errorf("embedded: pending row %d is not in pendingPosts", row)) // fails the batch (see safeExec)
 			}
-			if v != nil {
-				posted, _, err := splitPending(v)
-				if err != nil {
-					panic(err)
-				}
-				p.posted, p.inFile = unpack(posted), true
+			posted, _, err := splitPending(v)
+			if err != nil {
+				panic(err)
 			}
+			p.posted, p.inFile = unpack(posted), true
 		}
 		setIn(&b.pend, row, p)
 	}
 	p.current = np
+}
+
+// pendingRows lists the rows of pendingPosts (fewer than flushPending),
+// ascending: the store's list at open, a migration's batch's (see
+// batch.pendRows).
+func pendingRows(pend *kvBucket) (rows []uint32, err error) {
+	err = pend.ForEach(func(k, _ []byte) error {
+		rows = append(rows, decodeRow(k))
+		return nil
+	})
+	return rows, err
 }
 
 func decodeRow(v []byte) uint32 {
@@ -1216,7 +1224,7 @@ func (b *batch) finishSearch() error {
 			b.s.sortBuf = b.sorts
 		}
 	}
-	pending := b.pending
+	pending := len(b.pendRows)
 	for _, p := range b.pend {
 		same := slices.Equal(p.posted, p.current)
 		switch {
@@ -1239,7 +1247,6 @@ func (b *batch) finishSearch() error {
 				return err
 			}
 		}
-		b.pending = pending
 		if b.s != nil {
 			b.pendNext, b.pendDone = b.nextPendRows(), true
 		}
@@ -1249,18 +1256,11 @@ func (b *batch) finishSearch() error {
 	if b.s != nil { // (a migration's batch has no store)
 		ops, scratch = b.s.opBufs[0][:0], b.s.opBufs[1]
 	}
-	// The rows pendingPosts holds, from the writer's list (a walk of the
+	// The rows pendingPosts holds, from the batch's list (a walk of the
 	// bucket steps over every row deleted since the last apply in the
 	// overlay), then their deletes.
 	pend := b.u.search.pend()
 	flushed := b.pendRows
-	if b.s == nil { // (a migration's batch has no store: it walks the bucket)
-		flushed = nil
-		c := pend.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			flushed = append(flushed, decodeRow(k))
-		}
-	}
 	for _, row := range flushed {
 		if _, ok := b.pend[row]; !ok {
 			k := rowKey(row)
@@ -1287,7 +1287,6 @@ func (b *batch) finishSearch() error {
 	for row, p := range b.pend {
 		ops = postDiff(ops, row, p.posted, p.current)
 	}
-	b.pending = 0
 	ops, scratch = sortPostOps(ops, scratch)
 	var set []postOp
 	kb := make([]byte, 0, 8)

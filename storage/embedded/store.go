@@ -572,10 +572,8 @@ func isCurrent(tx *bolt.Tx) bool {
 // Users stay in the file: nothing about them is read at open.
 func (s *Store) load() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error { // fewer than flushPending
-			s.pendRows = append(s.pendRows, decodeRow(k))
-			return nil
-		}); err != nil {
+		var err error
+		if s.pendRows, err = pendingRows(rawBucket(tx.Bucket(bucketPending))); err != nil {
 			return err
 		}
 		var lag lagIndex

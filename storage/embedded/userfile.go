@@ -547,7 +547,11 @@ func migrateV1Chunk(db *bolt.DB) (int, error) {
 		if len(recs) == 0 {
 			return nil
 		}
-		b := &batch{u: r, nextRow: -1, pending: r.search.pend().b.Stats().KeyN}
+		pendRows, err := pendingRows(r.search.pend())
+		if err != nil {
+			return err
+		}
+		b := &batch{u: r, nextRow: -1, pendRows: pendRows}
 		for _, rc := range recs {
 			u, err := decodeUserV1(rc.v)
 			if err != nil {

@@ -464,14 +464,12 @@ type batch struct {
 
 	u *users // the users as the transaction sees them, and every bucket (u.bucket)
 	// pend are the rows whose postings the batch changed (see
-	// finishSearch); pending is the number of rows in pendingPosts before
-	// the batch and, once finishSearch ran, after it. pendRows are the
-	// rows pendingPosts holds before the batch (Store.pendRows; a batch of
-	// Open's migrations has no store and reads the bucket instead),
-	// pendNext those it holds after it once finishSearch ran (pendDone),
-	// which the writer keeps when the batch commits.
+	// finishSearch). pendRows are the rows pendingPosts holds before the
+	// batch (Store.pendRows; a batch of Open's migrations has no store and
+	// lists the bucket: pendingRows), pendNext those it holds after it once
+	// finishSearch ran (pendDone), which the writer keeps when the batch
+	// commits.
 	pend               map[uint32]*pendingRow
-	pending            int
 	pendRows, pendNext []uint32
 	pendDone           bool
 	// sorts collects the sort-index changes, written by finishSearch.
@@ -520,7 +518,6 @@ func (s *Store) newBatch(u *users) *batch {
 		s:        s,
 		u:        u,
 		nextRow:  -1,
-		pending:  len(s.pendRows),
 		pendRows: s.pendRows,
 		sorts:    sortWrites{keys: s.sortBuf.keys[:0], ops: s.sortBuf.ops[:0]},
 		users:    users,

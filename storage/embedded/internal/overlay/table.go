@@ -175,7 +175,8 @@ func (t *Table) MaxSeq() uint64 { return t.maxSeq.Load() }
 // arenas, so the caller may reuse them; it allocates only when an arena chunk is full
 // (amortised far below one allocation per Put).
 //
-// seq must be ≥ every seq put before (Put panics otherwise). Several Puts of one key at
+// seq must be ≥ every seq put before (Put panics otherwise), and positive: a View sees
+// only the seqs above its low, 0 at the least. Several Puts of one key at
 // one seq are all kept; the last one is the newest and wins. Put must only be called from
 // one goroutine at a time (the writer); readers need no coordination with it.
 func (t *Table) Put(b uint8, key, value []byte, del bool, seq uint64) {
@@ -438,22 +439,10 @@ func (t *Table) findLT(b uint8, key []byte, end bool) *node {
 // It is a reader: safe concurrently with the writer, it sees the keys inserted ahead of
 // its position while it runs.
 func (t *Table) Entries(upTo uint64, fn func(b uint8, key, value []byte, del bool) error) error {
-	n := t.head.next()
-	for n != nil {
+	v := t.View(0, upTo) // every seq is above 0
+	for n := t.head.next(); n != nil; {
 		var found *node
-		g := n
-		for walked := 0; n != nil && sameKey(n, g); n = n.next() {
-			if found == nil && n.seq <= upTo && !t.isAborted(n.seq) {
-				found = n
-			}
-			// A key written many times (a posting rewritten at every
-			// flush) has as many versions: past a few, once its entry
-			// is found, one search skips the rest (as View.resolve).
-			if walked++; walked == walkVersions && found != nil {
-				n = t.findGT(g.b, g.key)
-				break
-			}
-		}
+		found, n = v.resolve(n)
 		if found != nil {
 			if err := fn(found.b, found.key, found.value, found.del); err != nil {
 				return err
@@ -484,8 +473,9 @@ func (v View) resolve(n *node) (vis, after *node) {
 		if vis == nil && v.sees(n) {
 			vis = n
 		}
-		// A key written many times (a row pending again and again) has as
-		// many versions: past a few, one search skips the rest.
+		// A key written many times (a posting rewritten at every flush, a
+		// row pending again and again) has as many versions: past a few,
+		// one search skips the rest.
 		if walked++; walked == walkVersions && vis != nil {
 			return vis, v.t.findGT(g.b, g.key)
 		}

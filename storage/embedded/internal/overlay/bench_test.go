@@ -19,19 +19,26 @@ func benchKey(dst []byte, i uint64) []byte {
 	return binary.BigEndian.AppendUint64(dst, i)
 }
 
-// BenchmarkPut: 16-byte keys, 100-byte values, into tables of up to 100k entries.
-func BenchmarkPut(b *testing.B) {
-	val := make([]byte, 100)
-	var key []byte
+// benchPuts measures Puts of valLen-byte values under the keys key makes
+// (into dst) and buckets b(i), into tables of up to benchN entries.
+func benchPuts(b *testing.B, valLen int, key func(dst []byte, i int) ([]byte, uint8)) {
+	val := make([]byte, valLen)
+	var k []byte
+	var bucket uint8
 	tb := New(0)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%benchN == 0 {
 			tb = New(0)
 		}
-		key = benchKey(key, uint64(i))
-		tb.Put(uint8(i%4), key, val, false, uint64(i))
+		k, bucket = key(k, i)
+		tb.Put(bucket, k, val, false, uint64(i))
 	}
+}
+
+// BenchmarkPut: 16-byte keys, 100-byte values, into tables of up to 100k entries.
+func BenchmarkPut(b *testing.B) {
+	benchPuts(b, 100, func(dst []byte, i int) ([]byte, uint8) { return benchKey(dst, uint64(i)), uint8(i % 4) })
 }
 
 func filled(n int) *Table {
@@ -147,17 +154,9 @@ func BenchmarkGetMiss(b *testing.B) {
 // index of folded user names and emails: "ada.lovelace.123@example.org"),
 // into tables of up to 100k entries.
 func BenchmarkPutShared(b *testing.B) {
-	val := make([]byte, 20)
-	var key []byte
-	tb := New(0)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if i%benchN == 0 {
-			tb = New(0)
-		}
-		key = fmt.Appendf(key[:0], "ada.lovelace.%d@example.org", uint32(uint64(i)*0x9e3779b97f4a7c15>>40))
-		tb.Put(0, key, val, false, uint64(i))
-	}
+	benchPuts(b, 20, func(dst []byte, i int) ([]byte, uint8) {
+		return fmt.Appendf(dst[:0], "ada.lovelace.%d@example.org", uint32(uint64(i)*0x9e3779b97f4a7c15>>40)), 0
+	})
 }
 
 // BenchmarkPutAscending: the store's flushes — runs of 2,000 ascending keys

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -181,9 +180,8 @@ func stragglerStorm(t *testing.T, seed uint64, opts Options) {
 	defer func() { s.Close() }()
 	ctx := t.Context()
 	long := strings.Repeat("L", maxIndexedID+1)
-	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
-	targets := []string{"t1", long, uuid, strings.ToUpper(uuid), "user", "createUser", ""}
-	actors := []string{"a1", long + "a", "system", uuid, ""}
+	targets := []string{"t1", long, testUUID, strings.ToUpper(testUUID), "user", "createUser", ""}
+	actors := []string{"a1", long + "a", "system", testUUID, ""}
 	actions := []string{"createUser", "adminUpdateUser", "userLogin"}
 	model := map[string]*schemas.Event{}
 	clock := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -262,9 +260,7 @@ func TestEventListingsWhileSealing(t *testing.T) {
 	ctx := t.Context()
 	const writers, readers, per = 3, 2, 300
 	var acked [writers]atomic.Int64 // events acknowledged per writer, in order
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	errc := make(chan error, writers+readers)
+	run := newStressRun(writers, readers)
 	t0 := time.Now().Add(-time.Hour)
 	evTime := func(w, i int) time.Time {
 		if w == 0 && i%2 == 1 { // the clock stepped back: a run inside an early block, which splits
@@ -276,26 +272,25 @@ func TestEventListingsWhileSealing(t *testing.T) {
 		return t0.Add(time.Duration(i*writers+w) * time.Millisecond)
 	}
 	for w := range writers {
-		wg.Add(1)
+		run.writers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer run.writers.Done()
 			for i := range per {
 				e := &schemas.Event{ID: fmt.Sprintf("w%d-%04d", w, i), Time: evTime(w, i), Action: "createUser",
 					ActorID: "a1", TargetID: fmt.Sprintf("u%d", w)}
 				if err := s.AppendEvent(ctx, e); err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				acked[w].Store(int64(i + 1))
 			}
 		}()
 	}
-	var rg sync.WaitGroup
 	for r := range readers {
-		rg.Add(1)
+		run.readers.Add(1)
 		go func() {
-			defer rg.Done()
-			for n := 0; !stop.Load(); n++ {
+			defer run.readers.Done()
+			for n := 0; !run.done.Load(); n++ {
 				var seen [writers]int64
 				for w := range writers {
 					seen[w] = acked[w].Load()
@@ -307,17 +302,17 @@ func TestEventListingsWhileSealing(t *testing.T) {
 				}
 				p, err := s.ListEvents(ctx, q)
 				if err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				if p.Total != len(p.Items) {
-					errc <- fmt.Errorf("%+v: Total %d, %d items", q, p.Total, len(p.Items))
+					run.errc <- fmt.Errorf("%+v: Total %d, %d items", q, p.Total, len(p.Items))
 					return
 				}
 				ids := map[string]bool{}
 				for i, e := range p.Items {
 					if ids[e.ID] || i > 0 && e.Time.After(p.Items[i-1].Time) {
-						errc <- fmt.Errorf("%+v: item %d (%s) twice or out of order", q, i, e.ID)
+						run.errc <- fmt.Errorf("%+v: item %d (%s) twice or out of order", q, i, e.ID)
 						return
 					}
 					ids[e.ID] = true
@@ -328,7 +323,7 @@ func TestEventListingsWhileSealing(t *testing.T) {
 					}
 					for i := range seen[v] {
 						if id := fmt.Sprintf("w%d-%04d", v, i); !ids[id] {
-							errc <- fmt.Errorf("%+v: %s, acknowledged before the listing, is missing", q, id)
+							run.errc <- fmt.Errorf("%+v: %s, acknowledged before the listing, is missing", q, id)
 							return
 						}
 					}
@@ -337,23 +332,17 @@ func TestEventListingsWhileSealing(t *testing.T) {
 				q.Offset, q.Limit = len(p.Items)/3, 7
 				pg, err := s.ListEvents(ctx, q)
 				if err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				if pg.Total < p.Total {
-					errc <- fmt.Errorf("%+v: Total %d after %d", q, pg.Total, p.Total)
+					run.errc <- fmt.Errorf("%+v: Total %d after %d", q, pg.Total, p.Total)
 					return
 				}
 			}
 		}()
 	}
-	wg.Wait()
-	stop.Store(true)
-	rg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
+	run.finish(t)
 	if blocks, _ := blockStats(t, s); blocks == 0 {
 		t.Fatal("nothing was sealed meanwhile: the test tests nothing")
 	}
@@ -549,15 +538,10 @@ func TestPruneDamagedBlocks(t *testing.T) {
 // in the tail of an old file are sealed into blocks verbatim, with binary
 // ones, and list as before by target, actor, action and time, with pages.
 func TestJSONEventsSealed(t *testing.T) {
-	dir := t.TempDir()
-	s, err := OpenWithOptions(dir, Options{keepLag: true}) // seals nothing
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s := openUnsealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2023, 5, 1, 0, 0, 0, 0, time.UTC)
-	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
-	targets, actors := []string{"u1", uuid, "user"}, []string{"a1", uuid, "system"}
+	targets, actors := []string{"u1", testUUID, "user"}, []string{"a1", testUUID, "system"}
 	model := map[string]*schemas.Event{}
 	var jsonEvents []*schemas.Event
 	for i := range 240 {
@@ -591,7 +575,8 @@ func TestJSONEventsSealed(t *testing.T) {
 		}
 		return nil
 	})
-	if s, err = OpenWithOptions(dir, Options{keepLag: true, seal: sealOptions{blockBytes: 1500}}); err != nil {
+	s, err := OpenWithOptions(dir, Options{keepLag: true, seal: sealOptions{blockBytes: 1500}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()

@@ -170,8 +170,7 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 	}
 	defer func() { s.Close() }()
 	ctx := t.Context()
-	const uuidT = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
-	targets := []string{"t1", "t10", uuidT, "", strings.ToUpper(uuidT), "t2"}
+	targets := []string{"t1", "t10", testUUID, "", strings.ToUpper(testUUID), "t2"}
 	actors := []string{"a1", "01907c4e-0000-7c3d-9e4f-a1b2c3d4e5f6", "", "a2"}
 	actions := []string{"createUser", "adminUpdateUser", "deleteUser"}
 	model := map[string]*schemas.Event{} // by string(eventKey)
@@ -568,6 +567,22 @@ func toFormat8(tx *bolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV8))
 }
 
+// testUUID is a canonical UUID the tests use as an id (stored as its 16
+// bytes, where other ids are stored as their text).
+const testUUID = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
+
+// openUnsealed opens a store in a new directory that seals nothing
+// (keepLag), for the tests that write a log as an older version left it.
+func openUnsealed(t *testing.T) (dir string, s *Store) {
+	t.Helper()
+	dir = t.TempDir()
+	s, err := OpenWithOptions(dir, Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, s
+}
+
 // mixedEvent is the i-th event of the tests of old logs (format 8, JSON
 // records): a UUID id, a time step after the one before from t0, the
 // actors in turn, two actions, the targets in runs of three, a title change.
@@ -610,15 +625,10 @@ func listPages(t *testing.T, s *Store, qs []storage.EventQuery) []storage.Page[*
 // before, and the idle writer seals the old log into blocks, after which
 // (and after a reopen) every listing still answers as before.
 func TestMigrateFormat8(t *testing.T) {
-	dir := t.TempDir()
-	s, err := OpenWithOptions(dir, Options{keepLag: true}) // seals nothing
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s := openUnsealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	const uuid = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
-	targets, actors := []string{"u1", uuid, "u3"}, []string{"system", "a1", uuid}
+	targets, actors := []string{"u1", testUUID, "u3"}, []string{"system", "a1", testUUID}
 	for i := range 300 {
 		if err := s.AppendEvent(ctx, mixedEvent(i, t0, time.Minute, targets, actors)); err != nil {
 			t.Fatal(err)
@@ -632,7 +642,7 @@ func TestMigrateFormat8(t *testing.T) {
 	}
 	updateFile(t, dir, toFormat8)
 
-	s, err = OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 2000}})
+	s, err := OpenWithOptions(dir, Options{seal: sealOptions{blockBytes: 2000}})
 	if err != nil {
 		t.Fatalf("open a file of format 8: %v", err)
 	}

@@ -16,6 +16,32 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
+// stressRun is a run of writer and reader goroutines: the readers read
+// until the writers are done, and each goroutine sends its error, if any,
+// to errc.
+type stressRun struct {
+	writers, readers sync.WaitGroup
+	done             atomic.Bool // the writers are done
+	errc             chan error
+}
+
+func newStressRun(writers, readers int) *stressRun {
+	return &stressRun{errc: make(chan error, writers+readers)}
+}
+
+// finish waits for the writers, then stops the readers and waits for
+// them, and fails t with every error sent.
+func (r *stressRun) finish(t *testing.T) {
+	t.Helper()
+	r.writers.Wait()
+	r.done.Store(true)
+	r.readers.Wait()
+	close(r.errc)
+	for err := range r.errc {
+		t.Error(err)
+	}
+}
+
 // TestReadersWhileApplying runs readers — user count against records, a
 // `co` filter on userName (the search index, its pending postings
 // included), GetUser, group members, a user's events — against writers
@@ -51,13 +77,11 @@ func TestReadersWhileApplying(t *testing.T) {
 	ack := func(id string, st state) { mu.Lock(); acked[id] = st; mu.Unlock() }
 	before := func() map[string]state { mu.Lock(); defer mu.Unlock(); return maps.Clone(acked) }
 
-	var done atomic.Bool
-	var wg, rg sync.WaitGroup
-	errc := make(chan error, writers+readers)
+	run := newStressRun(writers, readers)
 	for w := range writers {
-		wg.Add(1)
+		run.writers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer run.writers.Done()
 			for j := range users {
 				id := fmt.Sprintf("w%d-%03d", w, j)
 				ev := func(n int) *schemas.Event {
@@ -65,27 +89,27 @@ func TestReadersWhileApplying(t *testing.T) {
 				}
 				name, kept := "stress-"+id, j%3 != 0
 				if _, err := s.CreateUser(ctx, &schemas.User{ID: id, UserName: name}, ev(0)); err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				ack(id, state{name: name, events: 1, kept: kept})
 				name = "stress-renamed-" + id
 				if _, err := s.UpdateUser(ctx, id, 0, func(u *schemas.User) error { u.UserName = name; return nil },
 					func(_, _ *schemas.User) *schemas.Event { return ev(1) }); err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				ack(id, state{name: name, events: 2, kept: kept})
 				e := ev(2)
 				if _, err := s.PatchGroup(ctx, "g", storage.GroupChange{Members: []storage.MemberOp{{Op: "add", IDs: []string{id}}}, At: e.Time},
 					func(_, _ *schemas.Group, _, _ []string) []*schemas.Event { return []*schemas.Event{e} }); err != nil {
-					errc <- err
+					run.errc <- err
 					return
 				}
 				ack(id, state{name: name, member: true, events: 3, kept: kept})
 				if j%3 == 0 {
 					if err := s.DeleteUser(ctx, id, ev(3)); err != nil {
-						errc <- err
+						run.errc <- err
 						return
 					}
 					ack(id, state{events: 4})
@@ -98,9 +122,9 @@ func TestReadersWhileApplying(t *testing.T) {
 		t.Fatal(err)
 	}
 	for r := range readers {
-		rg.Add(1)
+		run.readers.Add(1)
 		go func() {
-			defer rg.Done()
+			defer run.readers.Done()
 			check := func() error {
 				want := before()
 				if err := s.readView(consistentView); err != nil {
@@ -167,21 +191,15 @@ func TestReadersWhileApplying(t *testing.T) {
 				}
 				return nil
 			}
-			for n := 0; !done.Load() || n < 3; n++ {
+			for n := 0; !run.done.Load() || n < 3; n++ {
 				if err := check(); err != nil {
-					errc <- fmt.Errorf("reader %d, read %d: %w", r, n, err)
+					run.errc <- fmt.Errorf("reader %d, read %d: %w", r, n, err)
 					return
 				}
 			}
 		}()
 	}
-	wg.Wait()
-	done.Store(true)
-	rg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
+	run.finish(t)
 	if err := s.catchUp(ctx); err != nil {
 		t.Fatal(err)
 	}

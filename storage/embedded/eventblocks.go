@@ -464,13 +464,19 @@ const idleSealBlocks = 4
 // derived write, not synced; see sealDue).
 func (s *Store) sealEvents(max int) error {
 	return s.housekeep(func(b *batch) error { // its events are durable in the tail already
-		for range max {
-			if ok, err := b.sealBlock(time.Now()); err != nil || !ok {
-				return err
-			}
-		}
-		return nil
+		return b.sealBlocks(max)
 	})
+}
+
+// sealBlocks seals up to max blocks (sealBlock), stopping at the first it
+// does not seal.
+func (b *batch) sealBlocks(max int) error {
+	for range max {
+		if ok, err := b.sealBlock(time.Now()); err != nil || !ok {
+			return err
+		}
+	}
+	return nil
 }
 
 // eventBatch is a batch's state of the event log (batch.ev).
@@ -487,8 +493,7 @@ type eventBatch struct {
 // (nil: no block).
 func (b *batch) blockEnd() []byte {
 	if !b.ev.endRead {
-		k, _ := b.u.bucket(fbEventBlockEnds).Cursor().Last()
-		b.ev.end, b.ev.endRead = bytes.Clone(k), true
+		b.ev.end, b.ev.endRead = bytes.Clone(lastSealed(&b.u.txBuckets)), true
 	}
 	return b.ev.end
 }
@@ -562,24 +567,29 @@ func (b *batch) sealBlock(now time.Time) (bool, error) {
 
 // blockCounts are changes of the counts of one block in block lists: kind
 // and id → delta.
-type blockCounts map[struct {
+type blockCounts map[blockListID]int
+
+// blockListID names a block list: ixTargetBlock or ixActorBlock, and the id.
+type blockListID struct {
 	kind byte
 	id   string
-}]int
+}
 
 // add counts delta events of the target and the actor.
 func (c blockCounts) add(target, actor string, delta int) {
 	if indexed(target) {
-		c[struct {
-			kind byte
-			id   string
-		}{ixTargetBlock, target}] += delta
+		c[blockListID{ixTargetBlock, target}] += delta
 	}
 	if indexed(actor) {
-		c[struct {
-			kind byte
-			id   string
-		}{ixActorBlock, actor}] += delta
+		c[blockListID{ixActorBlock, actor}] += delta
+	}
+}
+
+// addEvent counts delta of the event ev as add does, by the target and
+// actor of its head; an event whose head cannot be read counts in no list.
+func (c blockCounts) addEvent(ev blockEvent, delta int) {
+	if h, err := decodeEventHead(ev.key, ev.rec); err == nil {
+		c.add(h.Tg, h.A, delta)
 	}
 }
 
@@ -808,9 +818,7 @@ func (b *batch) putStraggler(key, rec []byte, target, actor string) error {
 	}
 	i, found := slices.BinarySearchFunc(evs, key, func(e blockEvent, k []byte) int { return bytes.Compare(e.key, k) })
 	if found {
-		if h, err := decodeEventHead(evs[i].key, evs[i].rec); err == nil {
-			counts.add(h.Tg, h.A, -1)
-		}
+		counts.addEvent(evs[i], -1)
 		evs[i].rec = rec
 	} else {
 		evs = slices.Insert(evs, i, blockEvent{key, rec})
@@ -913,7 +921,7 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 			return n, true, nil
 		}
 		end, sv = bytes.Clone(end), bytes.Clone(sv)
-		seq, _ := blockSeq(sv)
+		seq, seqOK := blockSeq(sv)
 		v := blocks.Get(sv)
 		h, evs, derr := decodeBlock(v)
 		if derr != nil {
@@ -924,7 +932,7 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 			if err := errors.Join(blocks.Delete(sv), ends.Delete(end)); err != nil {
 				return n, false, err
 			}
-			if seq, ok := blockSeq(sv); ok { // its number stays in block lists: retired
+			if seqOK { // its number stays in block lists: retired
 				if err := b.u.bucket(fbMeta).Put(keyEventBlockRetired, blockSeqKey(seq)); err != nil {
 					return n, false, err
 				}
@@ -942,9 +950,7 @@ func (b *batch) pruneBlocks(hi []byte, limit int) (n int, more bool, err error) 
 		b.staged++
 		counts := blockCounts{}
 		for _, ev := range evs[:m] {
-			if h, err := decodeEventHead(ev.key, ev.rec); err == nil {
-				counts.add(h.Tg, h.A, -1)
-			}
+			counts.addEvent(ev, -1)
 		}
 		if m == len(evs) {
 			err = errors.Join(blocks.Delete(sv), ends.Delete(end))
@@ -971,12 +977,7 @@ func (b *batch) sealEager() error {
 	if !b.s.sealer.eager {
 		return nil
 	}
-	for {
-		ok, err := b.sealBlock(time.Now())
-		if err != nil || !ok {
-			return err
-		}
-	}
+	return b.sealBlocks(math.MaxInt)
 }
 
 // eventLister is one ListEvents call's walk: the tail first, then the

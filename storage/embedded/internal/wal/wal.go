@@ -271,10 +271,7 @@ func (l *Log) sync() error {
 	}
 	newSeg := l.cur == nil
 	if newSeg {
-		limit := min(l.segBytes, max(firstSegmentBytes, 2*l.lastLimit))
-		if l.lastLimit == 0 {
-			limit = min(l.segBytes, firstSegmentBytes)
-		}
+		limit := l.nextLimit()
 		f, zeros, err := l.takeSpare(l.path(l.bufFirst))
 		if err != nil {
 			return err
@@ -313,7 +310,7 @@ func (l *Log) sync() error {
 	s.last = l.last
 	l.synced = l.last
 	if l.spare == nil && !l.noSpares && s.size >= s.limit/2 {
-		l.prepareSpare(min(l.segBytes, 2*s.limit))
+		l.prepareSpare(l.nextLimit())
 	}
 	if cap(l.buf) > maxKeptBuffer {
 		l.buf = nil // one huge batch does not pin its memory for good
@@ -421,6 +418,12 @@ func (l *Log) Close() error {
 		l.cur = nil
 	}
 	return err
+}
+
+// nextLimit is the limit of the next segment: firstSegmentBytes after
+// Open, then twice the one started last; at most SegmentBytes.
+func (l *Log) nextLimit() int64 {
+	return min(l.segBytes, max(firstSegmentBytes, 2*l.lastLimit))
 }
 
 // zeroChunk is what spares are filled from; never written (a read-only

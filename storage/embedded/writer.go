@@ -107,6 +107,17 @@ func (s *Store) wait(r *request) error {
 	return err
 }
 
+// arm starts *t (made on first use, then reused: the writer loop's timers
+// fire again and again) to fire after d, and returns its channel.
+func arm(t **time.Timer, d time.Duration) <-chan time.Time {
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	return (*t).C
+}
+
 // run is the writer goroutine: it takes every queued write, executes them as
 // one batch (over its read transaction of the file, writerTx, and the
 // overlay), commits (one fsync of the log for all), applies the staged
@@ -144,21 +155,11 @@ func (s *Store) run() {
 			// needs the writer.
 			var idle <-chan time.Time
 			if st := s.ov.Load(); st.active.Len() > 0 && st.frozen == nil {
-				if idleTimer == nil {
-					idleTimer = time.NewTimer(overlayIdle)
-				} else {
-					idleTimer.Reset(overlayIdle)
-				}
-				idle = idleTimer.C
+				idle = arm(&idleTimer, overlayIdle)
 			}
 			var seal <-chan time.Time // the tail's oldest events are old enough to seal
 			if at := s.sealWait(); !at.IsZero() {
-				if sealTimer == nil {
-					sealTimer = time.NewTimer(time.Until(at))
-				} else {
-					sealTimer.Reset(time.Until(at))
-				}
-				seal = sealTimer.C
+				seal = arm(&sealTimer, time.Until(at))
 			}
 			select {
 			case first = <-s.reqs:
@@ -202,19 +203,14 @@ func (s *Store) run() {
 		// maxCohortWait: a bulk load's batch is not a cohort that comes back,
 		// and the lone write after it must not wait for one.
 		if len(batch) < expect && expect <= maxCohort && took > 0 {
-			wait := min(took/2, maxCohortWait)
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
+			expired := arm(&timer, min(took/2, maxCohortWait))
 		wait:
 			for len(batch) < expect {
 				select {
 				case r := <-s.reqs:
 					batch = append(batch, r)
 					s.drain(&batch)
-				case <-timer.C:
+				case <-expired:
 					break wait
 				case <-s.quit:
 					break wait // the batch is answered; the next loop stops

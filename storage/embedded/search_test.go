@@ -78,6 +78,22 @@ func checkFilter(t *testing.T, s *Store, expr string, opt schemas.ParseOptions) 
 	return exact
 }
 
+// flushingAt opens a store in a new directory whose batches flush the
+// pending postings at n pending rows (flushPending, restored at the end),
+// and returns it with the directory.
+func flushingAt(t *testing.T, n int) (*Store, string) {
+	t.Helper()
+	old := flushPending
+	t.Cleanup(func() { flushPending = old })
+	flushPending = n
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
 // withoutVocabulary turns the vocabulary off (every attribute's full at its
 // first value) for the stores the test opens: the exactness the tests of
 // the postings expect is theirs alone.
@@ -475,13 +491,8 @@ func TestPostingsOf(t *testing.T) {
 // flush empties pendingPosts into the postings.
 func TestPendingPostingsEqualScan(t *testing.T) {
 	withoutVocabulary(t)
-	defer func(n int) { flushPending = n }(flushPending)
-	flushPending = 1 << 30
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := flushingAt(t, 1 << 30)
+	var err error
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	ids := createAll(t, s, searchUsers(300))
@@ -627,13 +638,8 @@ func TestSortWrites(t *testing.T) {
 // several writes, a row pending twice in one), a failed write, and a
 // reopen.
 func TestWriterPendingRows(t *testing.T) {
-	defer func(n int) { flushPending = n }(flushPending)
-	flushPending = 16
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := flushingAt(t, 16)
+	var err error
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	check := func(when string) {

@@ -491,7 +491,7 @@ func TestPostingsOf(t *testing.T) {
 // flush empties pendingPosts into the postings.
 func TestPendingPostingsEqualScan(t *testing.T) {
 	withoutVocabulary(t)
-	s, dir := flushingAt(t, 1 << 30)
+	s, dir := flushingAt(t, 1<<30)
 	var err error
 	defer func() { s.Close() }()
 	ctx := context.Background()

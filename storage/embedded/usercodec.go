@@ -483,16 +483,11 @@ func (r *rbuf) view() string {
 	return s
 }
 
-// bytes is view for bytes: a length, then as many bytes, which it returns
-// without a copy (capped: an append does not write over what follows).
-func (r *rbuf) bytes() []byte {
-	n := r.count(1)
-	b := r.b[:n:n]
-	r.b = r.b[n:]
-	return b
-}
+// bytes is view for bytes: a length, then as many bytes (fixed).
+func (r *rbuf) bytes() []byte { return r.fixed(r.count(1)) }
 
-// fixed returns the next n bytes without a copy (nil when fewer remain).
+// fixed returns the next n bytes without a copy, capped so that an append
+// does not write over what follows (nil when fewer remain).
 func (r *rbuf) fixed(n int) []byte {
 	if len(r.b) < n {
 		r.fail(errShortRecord)

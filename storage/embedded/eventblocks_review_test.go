@@ -97,8 +97,7 @@ func TestIdleSealNotDueBelowBudget(t *testing.T) {
 // of every block, rewritten by every write). The listings by the id still
 // answer in full and in order.
 func TestBlockListChunksBoundedByImport(t *testing.T) {
-	defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
-	maxBlockListChunk = 4
+	setBlockListChunk(t, 4)
 	s := openSealed(t)
 	ctx := t.Context()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -160,8 +159,7 @@ func TestEventBlocksStragglerStorm(t *testing.T) {
 		chunk      int
 	}{{"one-event-blocks", 1, 1}, {"small-blocks", 250, 2}, {"bigger-blocks", 1500, 3}} {
 		t.Run(c.name, func(t *testing.T) {
-			defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
-			maxBlockListChunk = c.chunk
+			setBlockListChunk(t, c.chunk)
 			// Seals by sealNow only; then also by the idle writer and at
 			// the end of every batch (eager).
 			stragglerStorm(t, uint64(c.blockBytes), Options{seal: sealOptions{blockBytes: c.blockBytes}, keepLag: true})

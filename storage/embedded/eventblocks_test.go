@@ -160,8 +160,7 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 	// Even seeds: the idle writer seals too; odd seeds: only sealNow does.
 	opts := Options{seal: sealOptions{blockBytes: 200 + rng.IntN(800)}, keepLag: seed%2 == 1}
 	if seed >= 2 { // block lists in chunks of two blocks
-		defer func(n int) { maxBlockListChunk = n }(maxBlockListChunk)
-		maxBlockListChunk = 2
+		setBlockListChunk(t, 2)
 	}
 	dir := t.TempDir()
 	s, err := OpenWithOptions(dir, opts)
@@ -565,6 +564,13 @@ func toFormat8(tx *bolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatV8))
+}
+
+// setBlockListChunk sets maxBlockListChunk to n until t ends.
+func setBlockListChunk(t *testing.T, n int) {
+	old := maxBlockListChunk
+	maxBlockListChunk = n
+	t.Cleanup(func() { maxBlockListChunk = old })
 }
 
 // testUUID is a canonical UUID the tests use as an id (stored as its 16

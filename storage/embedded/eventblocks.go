@@ -202,7 +202,7 @@ func parseBlockPayload(raw []byte, count int) ([]blockEvent, error) {
 	return evs, nil
 }
 
-// blockEncoder encodes blocks; the writer goroutine owns one (Store.blocks)
+// blockEncoder encodes blocks; the writer goroutine owns one (sealer.enc)
 // and reuses its compressor and buffers.
 type blockEncoder struct {
 	level int // 0: blockLevel (benchmarks set others)
@@ -240,12 +240,11 @@ func (e *blockEncoder) encode(evs []blockEvent) []byte {
 	out := &e.out
 	out.Reset()
 	out.WriteByte(blockCodecV1)
-	for _, x := range []uint64{uint64(len(evs)), uint64(len(first))} {
-		out.Write(binary.AppendUvarint(tmp[:0], x))
+	out.Write(binary.AppendUvarint(tmp[:0], uint64(len(evs))))
+	for _, k := range [][]byte{first, last} {
+		out.Write(binary.AppendUvarint(tmp[:0], uint64(len(k))))
+		out.Write(k)
 	}
-	out.Write(first)
-	out.Write(binary.AppendUvarint(tmp[:0], uint64(len(last))))
-	out.Write(last)
 	out.Write(binary.AppendUvarint(tmp[:0], uint64(e.raw.Len())))
 	out.Write(binary.BigEndian.AppendUint32(tmp[:0], crc32.Checksum(e.raw.Bytes(), castagnoli)))
 	if e.fw == nil {

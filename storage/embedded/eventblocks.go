@@ -1072,7 +1072,7 @@ func (l *eventLister) blocks() {
 	}
 }
 
-// indexedBlocks walks, after the tail's (listIndexedEvents), the blocks
+// indexedBlocks walks, after the tail's (indexedTail), the blocks
 // holding events of the query's indexed id (its target's, else its
 // actor's) newest first, by its block list (blockRef).
 func (l *eventLister) indexedBlocks() {

@@ -308,7 +308,7 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 	err := s.readView(func(t *txBuckets) error {
 		l := newEventLister(t, q, lo, hi, &page)
 		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
-			listIndexedEvents(t, q, lo, hi, &page)
+			l.indexedTail()
 			l.indexedBlocks()
 			return nil
 		}
@@ -351,7 +351,7 @@ func lastSealed(t *txBuckets) []byte {
 // bucket. A walk of the tail newest first stops there: the keys before it
 // are sealed, and those that are still deletions in the overlay would
 // make every step past the tail's first key skip them all. (The per-event
-// index entries of sealed events likewise: listIndexedEvents.)
+// index entries of sealed events likewise: indexedTail.)
 func tailStart(t *txBuckets, c *kvCursor) (first []byte, empty bool) {
 	sealed := lastSealed(t)
 	if sealed == nil {
@@ -429,12 +429,13 @@ func firstAfter(c *kvCursor, last []byte) (k, v []byte) {
 // indexed reports whether the event indexes hold every event of id.
 func indexed(id string) bool { return id != "" && len(id) <= maxIndexedID }
 
-// listIndexedEvents answers ListEvents for a query by target (or, without
+// indexedTail lists the tail's events for a query by target (or, without
 // one, by actor) from that index: it walks the id's entries newest first
 // from hi (exclusive) down to lo (inclusive), reads the head of an event
 // only when another filter (actor, action) remains to check, and decodes
 // only the events of the page.
-func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *storage.Page[*schemas.Event]) {
+func (l *eventLister) indexedTail() {
+	t, q, lo, hi := l.t, l.q, l.lo, l.hi
 	kind, id := ixTarget, q.TargetID
 	if id == "" {
 		kind, id = ixActor, q.ActorID
@@ -476,9 +477,9 @@ func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *
 				continue
 			}
 		}
-		n := page.Total
-		page.Total++
-		if n < q.Offset || (q.Limit != storage.Unlimited && n >= q.Offset+q.Limit) {
+		onPage := l.inPage(1)
+		l.page.Total++
+		if !onPage {
 			continue
 		}
 		if v == nil {
@@ -486,7 +487,7 @@ func listIndexedEvents(t *txBuckets, q storage.EventQuery, lo, hi []byte, page *
 				continue // an index entry without its event: never written so
 			}
 		}
-		page.Items = append(page.Items, readEvent(ek, v))
+		l.page.Items = append(l.page.Items, readEvent(ek, v))
 	}
 }
 

@@ -310,25 +310,10 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		if indexed(q.TargetID) || (q.TargetID == "" && indexed(q.ActorID)) {
 			l.indexedTail()
 			l.indexedBlocks()
-			return nil
+		} else {
+			l.tail()
+			l.blocks()
 		}
-		c := t.bucket(fbEvents).Cursor()
-		stop, empty := tailStart(t, c)
-		k, v := lastBefore(c, hi)
-		if empty || hi != nil && stop != nil && bytes.Compare(stop[:12], hi) >= 0 {
-			k = nil // nothing of the tail is listed
-		}
-		for done := false; !done && k != nil; k, v = c.Prev() {
-			done = stop != nil && bytes.Equal(k, stop)
-			if lo != nil && bytes.Compare(k[:12], lo) < 0 {
-				break
-			}
-			if hi != nil && bytes.Compare(k[:12], hi) >= 0 {
-				continue
-			}
-			l.event(k, v)
-		}
-		l.blocks()
 		return nil
 	})
 	if err != nil {
@@ -338,6 +323,28 @@ func (s *Store) ListEvents(ctx context.Context, q storage.EventQuery) (storage.P
 		page.Items = []*schemas.Event{}
 	}
 	return page, nil
+}
+
+// tail walks the tail's events newest first, from hi (exclusive) down to
+// lo (inclusive), for a query without an indexed id.
+func (l *eventLister) tail() {
+	lo, hi := l.lo, l.hi
+	c := l.t.bucket(fbEvents).Cursor()
+	stop, empty := tailStart(l.t, c)
+	k, v := lastBefore(c, hi)
+	if empty || hi != nil && stop != nil && bytes.Compare(stop[:12], hi) >= 0 {
+		k = nil // nothing of the tail is listed
+	}
+	for done := false; !done && k != nil; k, v = c.Prev() {
+		done = stop != nil && bytes.Equal(k, stop)
+		if lo != nil && bytes.Compare(k[:12], lo) < 0 {
+			break
+		}
+		if hi != nil && bytes.Compare(k[:12], hi) >= 0 {
+			continue
+		}
+		l.event(k, v)
+	}
 }
 
 // lastSealed returns the last key of the last sealed block (nil: none).

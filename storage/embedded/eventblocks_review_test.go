@@ -170,11 +170,7 @@ func TestEventBlocksStragglerStorm(t *testing.T) {
 
 func stragglerStorm(t *testing.T, seed uint64, opts Options) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	dir := t.TempDir()
-	s, err := OpenWithOptions(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s := openDir(t, opts)
 	defer func() { s.Close() }()
 	ctx := t.Context()
 	long := strings.Repeat("L", maxIndexedID+1)
@@ -228,9 +224,7 @@ func stragglerStorm(t *testing.T, seed uint64, opts Options) {
 			pruneModel(t, s, model, clock.Add(-time.Duration(2000+rng.IntN(100000))*time.Second), 1+rng.IntN(6), fmt.Sprintf("step %d", step))
 		case op < 80:
 			s.Close()
-			if s, err = OpenWithOptions(dir, opts); err != nil {
-				t.Fatal(err)
-			}
+			s = openAt(t, dir, opts)
 		default:
 			checkEventModel(t, s, model, randomEventQuery(rng, targets, actors, actions, clock, 6000*time.Second), fmt.Sprintf("step %d", step))
 		}

@@ -162,11 +162,7 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 	if seed >= 2 { // block lists in chunks of two blocks
 		setBlockListChunk(t, 2)
 	}
-	dir := t.TempDir()
-	s, err := OpenWithOptions(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, s := openDir(t, opts)
 	defer func() { s.Close() }()
 	ctx := t.Context()
 	targets := []string{"t1", "t10", testUUID, "", strings.ToUpper(testUUID), "t2"}
@@ -225,9 +221,7 @@ func eventBlocksDifferential(t *testing.T, seed uint64) {
 			pruneModel(t, s, model, clock.Add(-time.Duration(rng.IntN(4000))*time.Second), 1+rng.IntN(40), fmt.Sprintf("step %d", step))
 		case op < 79:
 			s.Close()
-			if s, err = OpenWithOptions(dir, opts); err != nil {
-				t.Fatal(err)
-			}
+			s = openAt(t, dir, opts)
 		default: // a query
 			checkEventModel(t, s, model, randomEventQuery(rng, targets, actors, actions, clock, 3000*time.Second), fmt.Sprintf("step %d", step))
 		}
@@ -577,17 +571,27 @@ func setBlockListChunk(t *testing.T, n int) {
 // bytes, where other ids are stored as their text).
 const testUUID = "01907c4e-8b2a-7c3d-9e4f-a1b2c3d4e5f6"
 
-// openUnsealed opens a store in a new directory that seals nothing
-// (keepLag), for the tests that write a log as an older version left it.
-func openUnsealed(t *testing.T) (dir string, s *Store) {
+// openAt opens the store in dir with opts.
+func openAt(t *testing.T, dir string, opts Options) *Store {
 	t.Helper()
-	dir = t.TempDir()
-	s, err := OpenWithOptions(dir, Options{keepLag: true})
+	s, err := OpenWithOptions(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, s
+	return s
 }
+
+// openDir is openAt of a new directory, which it returns for the tests
+// that reopen it.
+func openDir(t *testing.T, opts Options) (dir string, s *Store) {
+	t.Helper()
+	dir = t.TempDir()
+	return dir, openAt(t, dir, opts)
+}
+
+// openUnsealed is openDir of a store that seals nothing (keepLag), for
+// the tests that write a log as an older version left it.
+func openUnsealed(t *testing.T) (dir string, s *Store) { return openDir(t, Options{keepLag: true}) }
 
 // mixedEvent is the i-th event of the tests of old logs (format 8, JSON
 // records): a UUID id, a time step after the one before from t0, the

@@ -381,19 +381,7 @@ func TestEventBlocksClockSteppedBack(t *testing.T) {
 	for i := range 600 { // an import newest first into an earlier gap
 		add(fmt.Sprintf("im-%03d", i), t0.Add(20*time.Hour+30*time.Minute-time.Duration(i)*time.Second))
 	}
-	var biggest, blocks int
-	if err := s.readView(func(tb *txBuckets) error {
-		return tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error {
-			h, err := parseBlockHeader(v)
-			if err != nil {
-				return err
-			}
-			biggest, blocks = max(biggest, h.rawLen), blocks+1
-			return nil
-		})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	biggest, blocks := blockSizes(t, s)
 	if biggest > 2*300+100 { // sealedOptions: 300 bytes, split past twice that; an event: about 60
 		t.Errorf("%d blocks for %d events, the biggest of %d raw bytes: the stragglers grew a block", blocks, len(model), biggest)
 	}

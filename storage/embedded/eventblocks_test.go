@@ -765,20 +765,7 @@ func TestEventBlocksImportOlderLog(t *testing.T) {
 	for i := range 200 { // two years before, newest first
 		add(event(fmt.Sprintf("dn-%03d", i), t0.AddDate(-2, 0, 0).Add(-time.Duration(i)*time.Second)))
 	}
-	var biggest, blocks int
-	err := s.readView(func(tb *txBuckets) error {
-		return tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error {
-			h, err := parseBlockHeader(v)
-			if err != nil {
-				return err
-			}
-			biggest, blocks = max(biggest, h.rawLen), blocks+1
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	biggest, blocks := blockSizes(t, s)
 	// No block is more than a full one (sealedOptions: 300 bytes) and one
 	// more event (about 60 bytes raw).
 	if biggest > 300+100 {
@@ -794,4 +781,23 @@ func TestEventBlocksImportOlderLog(t *testing.T) {
 			t.Fatalf("ListEvents: %s before %s: not newest first", p.Items[i-1].ID, p.Items[i].ID)
 		}
 	}
+}
+
+// blockSizes returns the raw size of s's biggest sealed block and the
+// number of blocks.
+func blockSizes(t *testing.T, s *Store) (biggest, blocks int) {
+	t.Helper()
+	if err := s.readView(func(tb *txBuckets) error {
+		return tb.bucket(fbEventBlocks).ForEach(func(k, v []byte) error {
+			h, err := parseBlockHeader(v)
+			if err != nil {
+				return err
+			}
+			biggest, blocks = max(biggest, h.rawLen), blocks+1
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return biggest, blocks
 }

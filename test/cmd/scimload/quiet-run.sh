@@ -29,9 +29,9 @@ ready 28090; sleep 0.5
 $TOK http://127.0.0.1:28090 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token1m
 $D/scimload -bulk 1000000 -clients 4 -bulk-segment 250000 -target scimd=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd=$P
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P; du -sh $D/d1m
-echo "== 3. filters at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+echo "== 3. filters at 1M (userName eq, userName co, emails.value eq), 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 T="-target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P"
-$D/scimload -users 2000 -clients 8 -phases filter $T
+$D/scimload -users 2000 -clients 8 -phases filter $T -co 'userName co "{tail}"' -co 'emails.value eq "{userName}@load.example"'
 echo "== 3a. co, sw and ew on every attribute issue 12 names, at 1M, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 $D/scimload -users 2000 -clients 8 -phases filter -duration 3s $T \
   -co 'userName co "{tail}"' -co 'userName sw "{userName}"' -co 'userName ew "{tail}"' \

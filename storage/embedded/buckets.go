@@ -32,7 +32,10 @@ const (
 	// fbIndex + kind is the unique user index of kind, for the kinds that
 	// are buckets (bucketUserIndex); the other slots have no bucket.
 	fbIndex
-	numFileBuckets = fbIndex + fileBucket(numKinds)
+	// fbIDBounds comes after the index kinds: the log names buckets by
+	// number (overlay.go), so a bucket added later takes a new one.
+	fbIDBounds     = fbIndex + fileBucket(numKinds)
+	numFileBuckets = fbIDBounds + 1
 )
 
 // bucketSpec is a bucket of the file and the fill of its pages (bbolt's
@@ -79,6 +82,8 @@ var fileBucketSpecs = func() [numFileBuckets]bucketSpec {
 		// end; a straggler rewrites a block in place, larger.
 		fbEventBlocks:    {bucketEventBlocks, 0.9},
 		fbEventBlockEnds: {bucketEventBlockEnds, 0.9},
+		// Blocks are written in row order: appended at the end.
+		fbIDBounds: {bucketIDBounds, 0.9},
 	}
 	for k, n := range bucketUserIndex {
 		s[fbIndex+fileBucket(k)] = bucketSpec{n, 0}

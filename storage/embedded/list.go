@@ -560,10 +560,14 @@ func (rc *rowCursor) seek(row uint32) []byte {
 }
 
 // pageOfRows sets the page of the users of m in id order. It walks the ids
-// in order (userRows) until the page is full when the rows are a large part
-// of the users, the page is near the start, or m has unchecked candidates;
-// else it sorts the ids of the rows — the count's, when it kept them, else
-// read from their search records (see sortsIDs).
+// in order (userRows) until the page is full when m has unchecked
+// candidates, or when the rows are a large part of the users or the page
+// is near the start (see sortsIDs); else it sorts the ids of the rows when
+// the count kept them, else it reads the ids of the blocks of rows the page
+// takes in the order of the blocks' id bounds (pageByBounds) — or, in a
+// file whose rows are not all bounded, reads the ids of every row and
+// sorts them. The bounds are also read, instead of the walk, when they
+// cost fewer reads (see boundsPay).
 func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	from, to, any := l.bounds()
 	if !any {
@@ -573,7 +577,26 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	users := countUsers(&l.r.txBuckets)
 	var pageIDs []string
 	more := false
-	if m.f != nil || !sortsIDs(to, users, m.size(users)) {
+	walk := m.f != nil || !sortsIDs(to, users, m.size(users))
+	if m.f == nil && len(m.ids) != len(m.rows) && (!walk || boundsPay(to, users, len(m.rows))) {
+		ir := idReader{c: r.search.recs().Cursor()}
+		page, nxt, ok, err := pageByBounds(r, &ir, m.rows, l.after, from, to)
+		if err != nil {
+			return err
+		}
+		if ok {
+			pageIDs = make([]string, len(page))
+			for i, p := range page {
+				pageIDs[i] = p.id
+			}
+			if err := l.readPage(pageIDs); err != nil {
+				return err
+			}
+			l.setNext(nxt)
+			return ctx.Err()
+		}
+	}
+	if walk {
 		in := m.member()
 		c := r.search.rows().Cursor()
 		k, v := c.First()
@@ -616,6 +639,17 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	}
 	l.setNext(more)
 	return ctx.Err()
+}
+
+// boundsPay reports whether pageByBounds costs fewer reads than walking the
+// ids in order for the page [·, to) of n matches among users: it reads
+// about the page's ids and a block's matches more, where the walk visits
+// about to·users/n ids (a tenth of a read each; see sortsIDs).
+func boundsPay(to, users, n int) bool {
+	blocks := max(1, (users+blockRows-1)/blockRows)
+	bounds := int64(min(to, n)) + 2*int64(n)/int64(blocks)
+	walk := int64(min(to, math.MaxInt32)) * int64(users) / (10 * max(int64(n), 1))
+	return bounds < walk
 }
 
 // sortsIDs reports whether pageOfRows cuts the page [·, to) of n matches

@@ -1103,6 +1103,9 @@ func (b *batch) stageSearch(id string, old, nu *userImage) error {
 		if err := sr.rows().Put(kv[:len(id)], kv[len(id):]); err != nil {
 			return err
 		}
+		if err := b.boundRow(row, id); err != nil {
+			return err
+		}
 	} else {
 		return nil
 	}
@@ -1213,6 +1216,9 @@ func decodeRow(v []byte) uint32 {
 func (b *batch) finishSearch() error {
 	if b.nextRow >= 0 {
 		if err := b.u.bucket(fbMeta).Put(keyNextRow, encodeRow(uint32(b.nextRow))); err != nil {
+			return err
+		}
+		if err := b.finishBounds(); err != nil {
 			return err
 		}
 	}

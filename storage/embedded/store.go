@@ -445,6 +445,9 @@ func (s *Store) init() error {
 	if err := migrateV5(s.db); err != nil {
 		return fmt.Errorf("migrate file format %s to %s: %w", formatV5, formatV6, err)
 	}
+	if err := boundRows(s.db); err != nil {
+		return fmt.Errorf("bound the ids of the search blocks: %w", err)
+	}
 	// Format 6 to 9: its event indexes were merged above, memberLag created
 	// (empty) by the first step.
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -556,7 +559,7 @@ func createBuckets(tx *bolt.Tx) error {
 func isCurrent(tx *bolt.Tx) bool {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil || string(meta.Get(keyFormat)) != formatVersion || meta.Get(keyEmailsIndexed) == nil ||
-		meta.Get(keyEventsIndexed) == nil || string(meta.Get(keySearchFormat)) != searchFormat {
+		meta.Get(keyEventsIndexed) == nil || string(meta.Get(keySearchFormat)) != searchFormat || !rowsBounded(meta) {
 		return false
 	}
 	for _, name := range fileBuckets() {

@@ -471,6 +471,9 @@ type batch struct {
 	// sorts collects the sort-index changes, written by finishSearch.
 	sorts   sortWrites
 	nextRow int64 // the next free search row once read (-1: not read)
+	// bounds are the id bounds of the block of the rows the batch gives
+	// (idorder.go).
+	bounds idBounds
 	// vocabScratch is the user stageSearch views search records into for
 	// the vocabulary.
 	vocabScratch schemas.User

@@ -180,6 +180,45 @@ func testListUsersCursor(t *testing.T, h *harness) {
 	}
 }
 
+// testListUsersIDOrder: a listing in id order is in id order when the
+// users were not created in it — ids below those created before (an import
+// of another system's ids), far above, and swapped in pairs — and some of
+// them are deleted: by offset and by cursor, for searches that match many
+// users, few, and one.
+func testListUsersIDOrder(t *testing.T, h *harness) {
+	s, ctx := h.s, t.Context()
+	const n = 90
+	for i := range n {
+		u := NewUser(i)
+		switch {
+		case i >= n-20:
+			u.ID = fmt.Sprintf("a%04d", n-i) // descending, below every id before
+		case i%17 == 3:
+			u.ID = fmt.Sprintf("z%04d", i)
+		default:
+			u.ID = fmt.Sprintf("m%04d", i^1)
+		}
+		mustCreateUser(t, s, u)
+		if i%11 == 5 {
+			if err := s.DeleteUser(ctx, u.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all := storedUsers(allUsers(t, s))
+	sc := scimOpts()
+	for _, expr := range []string{`emails.value co "example"`, `name.givenName sw "a"`, `name.familyName co "opp"`,
+		`displayName sw "Ada Lovelace"`, `userName co "ada.lovelace.0"`} {
+		f := mustFilter(t, expr, sc)
+		want := referenceList(all, f, nil)
+		for _, q := range [][2]int{{0, 1}, {0, 5}, {3, 5}, {len(want) - 2, 5}, {0, storage.Unlimited}} {
+			checkQueryAgainst(t, s, all, expr, storage.Query{Filter: f, Offset: max(q[0], 0), Limit: q[1]}, nil)
+		}
+		name := describeQuery(fmt.Sprintf("%q by cursor", expr), storage.Query{Filter: f, Limit: 4})
+		assertIDs(t, name, want, followCursors(t, s, name, storage.Query{Filter: f, Limit: 4}, len(want)))
+	}
+}
+
 // testListUsersCountLimit: with Query.CountLimit the total is exact, or
 // CountLimit with Capped set when more match; the items are those of the
 // query without it.

@@ -123,6 +123,7 @@ func RunTests(t *testing.T, b Backend) {
 		{"ListUsersSubstring", testListUsersSubstring},
 		{"ListUsersIndexed", testListUsersIndexed},
 		{"ListUsersCursor", testListUsersCursor},
+		{"ListUsersIDOrder", testListUsersIDOrder},
 		{"ListUsersCountLimit", testListUsersCountLimit},
 		{"ListGroups", testListGroups},
 		{"Reopen", testReopen},

@@ -564,9 +564,10 @@ func (rc *rowCursor) seek(row uint32) []byte {
 // candidates, or when the rows are a large part of the users or the page
 // is near the start (see sortsIDs); else it sorts the ids of the rows when
 // the count kept them, else it reads the ids of the blocks of rows the page
-// takes in the order of the blocks' id bounds (pageByBounds) — or, in a
-// file whose rows are not all bounded, reads the ids of every row and
-// sorts them. The bounds are also read, instead of the walk, when they
+// takes in the order of the blocks' id bounds (pageByBounds) — or, when
+// every match is on the page or before it (their ids are all read then
+// anyway), or in a file whose rows are not all bounded, reads the ids of
+// every row and sorts them. The bounds are also read, instead of the walk, when they
 // cost fewer reads (see boundsPay).
 func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	from, to, any := l.bounds()
@@ -578,7 +579,7 @@ func pageOfRows(ctx context.Context, l *lister, m *rowMatch) error {
 	var pageIDs []string
 	more := false
 	walk := m.f != nil || !sortsIDs(to, users, m.size(users))
-	if m.f == nil && len(m.ids) != len(m.rows) && (!walk || boundsPay(to, users, len(m.rows))) {
+	if m.f == nil && len(m.ids) != len(m.rows) && len(m.rows) > to && (!walk || boundsPay(to, users, len(m.rows))) {
 		ir := idReader{c: r.search.recs().Cursor()}
 		page, nxt, ok, err := pageByBounds(r, &ir, m.rows, l.after, from, to)
 		if err != nil {

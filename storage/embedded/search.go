@@ -703,9 +703,17 @@ func (s *search) candidates(keys []string, mask uint8, every bool) (rows []uint3
 // Variables for the tests.
 var learnReads, trustSample = 16, 16
 
-// sampleRows keeps postedCandidates' arrays of sample rows (*[]uint32)
-// from search to search.
-var sampleRows = sync.Pool{New: func() any { return new([]uint32) }}
+// candBufs are postedCandidates' arrays, kept from search to search
+// (candPool): every key's sample rows, and the offsets of a block's
+// candidates (two arrays, swapped as each key narrows them). Allocated
+// anew, the offsets were half of the bytes a search of a unique phone
+// number allocated (a sample's key held by 2,000 rows of one block).
+type candBufs struct {
+	sample     []uint32
+	offs, next []uint16
+}
+
+var candPool = sync.Pool{New: func() any { return new(candBufs) }}
 
 // postedCandidates is candidates on the postings bucket alone (pending rows
 // included as it holds them).
@@ -740,12 +748,14 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 			size += len(v) / entrySize
 		}
 	}
-	buf := sampleRows.Get().(*[]uint32)
-	defer sampleRows.Put(buf)
-	all := slices.Grow((*buf)[:0], size) // every key's sample rows, one after the other
-	defer func() { *buf = all[:0] }()
+	buf := candPool.Get().(*candBufs)
+	all := slices.Grow(buf.sample[:0], size) // every key's sample rows, one after the other
+	offs, next := buf.offs[:0], buf.next[:0]
+	defer func() {
+		buf.sample, buf.offs, buf.next = all[:0], offs[:0], next[:0]
+		candPool.Put(buf)
+	}()
 	sample := make(map[string][]uint32, len(tris))
-	var offs []uint16
 	for i, t := range tris {
 		start := len(all)
 		for j, b := range sampled {
@@ -783,7 +793,6 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	// candidates for three reads (a read costs about what checking one
 	// and a half candidates does).
 	reads, removed := make([]int, len(tris)), make([]int, len(tris))
-	var next []uint16
 	for block := range blocks {
 		offs = offs[:0]
 		for i, t := range tris {

@@ -532,11 +532,18 @@ type search struct {
 	// search reads (bbolt's Bucket.Get makes a cursor each time).
 	postCur *kvCursor
 	postKey []byte
+
+	// maps are the store's block maps (blockmaps.go), nil in the writer's
+	// transaction and a migration's.
+	maps *blockMaps
+	// reads counts the postings read (postValue), for the tests.
+	reads int
 }
 
 // postValue returns the posting value of key (a trigram, a prefix or a
 // fact) in block, nil when the block has none.
 func (s *search) postValue(block uint32, key string) []byte {
+	s.reads++
 	if s.postCur == nil {
 		s.postCur = s.post().Cursor()
 	}
@@ -673,7 +680,9 @@ func (s *search) blocks() uint32 {
 // candidates returns the rows (sorted) that hold every posting key of keys
 // (see searchKeys) with a bit of mask — or a superset of them: each block
 // is intersected on its own, in the order that narrows fastest on a sample
-// of blocks. When a block has two candidates or fewer left, the rest of its
+// of blocks (a key held by half the sampled blocks or fewer first), and a
+// block a key's map (blockMaps) excludes is not read at all; where the
+// first key is is learnt as its map. When a block has two candidates or fewer left, the rest of its
 // keys are skipped: checking them costs about what reading a posting does.
 // Keys that do not narrow the sample's candidates, when it has many, are
 // not read ("ada.lovelace." sw reads the prefix and a few trigrams, not all
@@ -735,15 +744,28 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 		}
 	}
 	slices.Sort(sampled)
+	// The keys' block maps, where they have one: a block one of them is
+	// absent from holds no candidate (nor is a posting read there for the
+	// sample).
+	var maps []*blockMap
+	keyMap := make([]*blockMap, len(tris))
+	for i, t := range tris {
+		if keyMap[i] = s.maps.of(keyOf(t)); keyMap[i] != nil {
+			maps = append(maps, keyMap[i])
+		}
+	}
 	// The sample's posting values first (views of the transaction), so that
 	// every key's rows go into one array of their total size: a suffix
 	// every user holds ("@example.com") has ten keys of 16,000 sample rows
 	// each, whose growing array was a third of such a search's CPU.
 	vals := make([][]byte, 0, len(tris)*len(sampled))
 	size := 0
-	for _, t := range tris {
+	for i, t := range tris {
 		for _, b := range sampled {
-			v := s.postValue(b, t)
+			var v []byte
+			if keyMap[i] == nil || keyMap[i].may(b) {
+				v = s.postValue(b, t)
+			}
 			vals = append(vals, v)
 			size += len(v) / entrySize
 		}
@@ -756,17 +778,37 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 		candPool.Put(buf)
 	}()
 	sample := make(map[string][]uint32, len(tris))
+	few := make(map[string]bool, len(tris)) // held by half the sampled blocks or fewer
 	for i, t := range tris {
-		start := len(all)
+		start, held := len(all), 0
 		for j, b := range sampled {
 			offs = appendMasked(offs[:0], vals[i*len(sampled)+j], mask)
 			for _, o := range offs {
 				all = append(all, b*blockRows+uint32(o))
 			}
+			if len(offs) > 0 {
+				held++
+			}
 		}
-		sample[t] = all[start:len(all):len(all)]
+		sample[t], few[t] = all[start:len(all):len(all)], 2*held <= len(sampled)
 	}
-	slices.SortStableFunc(tris, func(a, b string) int { return len(sample[a]) - len(sample[b]) })
+	// A key few blocks hold goes first, however many rows it has in them:
+	// each block it is absent from ends after one read (two, with a key
+	// every block holds first), and it is the key whose map is learnt (the
+	// first is read in every block), which spares the next searches those
+	// blocks altogether. The fresh users of a load test, whose phone
+	// numbers share a prefix no other user has ("+9…", 2,000 rows in the
+	// last block), made the rarest key of the sample a digit trigram every
+	// block holds.
+	slices.SortStableFunc(tris, func(a, b string) int {
+		if few[a] != few[b] {
+			if few[a] {
+				return -1
+			}
+			return 1
+		}
+		return len(sample[a]) - len(sample[b])
+	})
 	cur := sample[tris[0]]
 	var common []uint32 // scratch: the intersections only counted
 	for i := 1; i < len(tris) && len(cur) > 0; i++ {
@@ -793,11 +835,26 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	// candidates for three reads (a read costs about what checking one
 	// and a half candidates does).
 	reads, removed := make([]int, len(tris)), make([]int, len(tris))
+	// The first key is read in every block no map excludes: where it is
+	// is learnt (a block skipped counts as holding it), unless it has a map.
+	var seen []uint64
+	if first := slices.Index(keys, tris[0]); keyMap[first] == nil && s.maps != nil {
+		seen = make([]uint64, (blocks+63)/64)
+	}
 	for block := range blocks {
 		offs = offs[:0]
+		if slices.ContainsFunc(maps, func(m *blockMap) bool { return !m.may(block) }) {
+			if seen != nil {
+				seen[block/64] |= 1 << (block % 64)
+			}
+			continue
+		}
 		for i, t := range tris {
 			v := s.postValue(block, t)
 			if i == 0 {
+				if seen != nil && v != nil {
+					seen[block/64] |= 1 << (block % 64)
+				}
 				offs = appendMasked(offs, v, mask)
 			} else {
 				next = intersectMasked(next[:0], offs, v, mask)
@@ -816,11 +873,15 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 			rows = append(rows, block*blockRows+uint32(o))
 		}
 	}
+	if seen != nil {
+		s.maps.learn(keyOf(tris[0]), seen, blocks, s.ov.high)
+	}
 	return rows
 }
 
 // keyRows returns the rows (sorted) posted under one key with a bit of
-// mask, and those of them with a bit of sure. When every entry with a bit
+// mask, and those of them with a bit of sure, reading the blocks its map
+// does not exclude (and learning the map when it has none). When every entry with a bit
 // of mask has one of sure, the two are the same slice. The pending rows'
 // matches are merged in as the entries are read (never a copy of the rows).
 func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32) {
@@ -831,9 +892,16 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 		pr, ps = s.pendingMatches([]string{key}, mask, sure)
 	}
 	blocks := s.blocks()
+	m, seen := s.mapOf(key, blocks)
 	p := 0 // the first pending row not before the entry
 	for block := range blocks {
+		if m != nil && !m.may(block) {
+			continue
+		}
 		v := s.postValue(block, key)
+		if seen != nil && v != nil {
+			seen[block/64] |= 1 << (block % 64)
+		}
 		if n := len(rows) + len(v)/entrySize; n > cap(rows) {
 			// Room for what the blocks read so far predict for all of
 			// them: one allocation instead of a doubling every few blocks.
@@ -864,10 +932,26 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 		}
 	}
 	rows = append(rows, pr...)
+	if seen != nil {
+		s.maps.learn(keyOf(key), seen, blocks, s.ov.high)
+	}
 	if allSure {
 		return rows, rows
 	}
 	return rows, append(sureRows, ps...)
+}
+
+// mapOf returns the block map of key, or, when it has none, the words to
+// learn it in (see blockMaps.learn: a bit for each of blocks that holds
+// it), or neither (no maps: the writer's transaction).
+func (s *search) mapOf(key string, blocks uint32) (m *blockMap, learn []uint64) {
+	if s.maps == nil {
+		return nil, nil
+	}
+	if m = s.maps.of(keyOf(key)); m != nil {
+		return m, nil
+	}
+	return nil, make([]uint64, (blocks+63)/64)
 }
 
 // factRows returns the rows posted under a 0xff key, sorted.
@@ -1315,17 +1399,26 @@ func (b *batch) finishSearch() error {
 				set = append(set, ops[i])
 			}
 		}
-		k := append(binary.BigEndian.AppendUint32(kb[:0], uint32(key>>(opBlockShift-opKeyShift))), keyBytes(postKey(key))...)
-		v := mergeEntries(b.u.search.post().Get(k), set)
+		block := uint32(key >> (opBlockShift - opKeyShift))
+		k := append(binary.BigEndian.AppendUint32(kb[:0], block), keyBytes(postKey(key))...)
+		old := b.u.search.post().Get(k)
+		v := mergeEntries(old, set)
 		var err error
 		if len(v) == 0 {
 			err = b.u.search.post().Delete(k)
 		} else {
+			if old == nil && b.s != nil { // a key new to the block: its map must say so
+				b.s.newPairs = append(b.s.newPairs, uint64(block)<<32|uint64(postKey(key)))
+			}
 			err = b.u.search.post().Put(k, v)
 		}
 		if err != nil {
 			return err
 		}
+	}
+	if b.s != nil {
+		b.s.maps.posted(b.s.newPairs, b.s.ww.seq) // before the batch is published
+		b.s.newPairs = b.s.newPairs[:0]
 	}
 	if b.s != nil && cap(ops) <= maxKeptOps { // keep the buffers for the next batch, unless a huge one grew them
 		b.s.opBufs = [2][]postOp{ops[:0], scratch[:0]}

@@ -246,6 +246,10 @@ type Store struct {
 	// vocabDone is closed when buildVocabulary has returned.
 	vocab     *vocabulary
 	vocabDone chan struct{}
+	// maps are the block maps searches learn (blockmaps.go); newPairs is
+	// the writer's buffer of the keys a flush posts in new blocks.
+	maps     *blockMaps
+	newPairs []uint64
 
 	reqs      chan *request
 	quit      chan struct{}
@@ -310,6 +314,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		stopped:   make(chan struct{}),
 		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
+		maps:      newBlockMaps(),
 	}
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)

@@ -376,6 +376,7 @@ func (s *Store) userView(fn func(r *users) error) error {
 		r.init(tx)
 		r.ov = ov
 		r.clashFree = s.clashFree
+		r.search.maps = s.maps
 		err := fn(r)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
 		readers.Put(r)

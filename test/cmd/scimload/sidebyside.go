@@ -98,8 +98,8 @@ func (l *targetList) Set(s string) error {
 // genUser is the user number i of a run: storagetest.NewUser(i)'s values (the
 // generator `make bench` and genexport use), its userName and externalId
 // prefixed with the run's tag and its phone number drawn from the run's
-// number, so that runs against a server that keeps its data (or holds
-// generated users) do not collide with it.
+// number (phoneNumber), so that runs against a server that keeps its data
+// (or holds generated users) do not collide with it.
 type genUser struct {
 	i                    int
 	userName, tail       string
@@ -112,7 +112,24 @@ func newGenUser(tag string, run int64, i int) genUser {
 	u := storagetest.NewUser(i)
 	_, tail, _ := strings.Cut(u.UserName, ".")
 	return genUser{i: i, userName: tag + "-" + u.UserName, tail: tail, given: u.Name.GivenName, family: u.Name.FamilyName,
-		phone: fmt.Sprintf("+9%07d%07d", run%1e7, i%1e7), title: u.Title, department: u.Enterprise.Department, externalID: tag + "-" + u.ExternalID}
+		phone: phoneNumber(run, i), title: u.Title, department: u.Enterprise.Department, externalID: tag + "-" + u.ExternalID}
+}
+
+// phoneNumber is user i's phone number in run: "+1" and 14 digits, a
+// permutation of the run's number and i (modulo 10^7 each), so that two
+// users of any runs have different numbers while every number looks like
+// any other — no digits the run's users share and other users lack, as a
+// directory's numbers share their country code with everyone's and no
+// prefix with the users created beside them. (A run's prefix let a store
+// find the run's numbers in the blocks of its last users only: the search
+// measured was not the one a directory makes.)
+func phoneNumber(run int64, i int) string {
+	l, r := uint64(run%1e7), uint64(i%1e7)
+	for round := uint64(1); round <= 4; round++ { // a Feistel network on two halves modulo 10^7
+		h := (r + round) * 0x9E3779B97F4A7C15
+		l, r = r, (l+(h>>40))%1e7
+	}
+	return fmt.Sprintf("+1%07d%07d", l, r)
 }
 
 // body is the user's SCIM representation; a version > 0 changes the

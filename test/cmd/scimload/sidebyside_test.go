@@ -89,15 +89,41 @@ func TestFill(t *testing.T) {
 	u := newGenUser("run1", 7, 42)
 	got := u.fill(`userName co "{tail}" or name.familyName eq "{family}" or userName eq "{userName}" or x eq "{i}{given}" or p eq "{phone}" or e eq "{externalId}"`)
 	want := `userName co "` + u.tail + `" or name.familyName eq "` + u.family + `" or userName eq "run1-` + strings.ToLower(u.given) + "." + u.tail +
-		`" or x eq "42` + u.given + `" or p eq "+900000070000042" or e eq "run1-ext-42"`
+		`" or x eq "42` + u.given + `" or p eq "` + phoneNumber(7, 42) + `" or e eq "run1-ext-42"`
 	if got != want {
 		t.Errorf("fill = %s\nwant   %s", got, want)
 	}
 	if !strings.HasSuffix(u.tail, ".42") {
 		t.Errorf("tail %q does not end in the user's number", u.tail)
 	}
-	if u.phone != "+900000070000042" {
-		t.Errorf("phone %q, want one from the run's number and the user's", u.phone)
+	if u.phone != phoneNumber(7, 42) {
+		t.Errorf("phone %q, want phoneNumber(7, 42) = %q", u.phone, phoneNumber(7, 42))
+	}
+}
+
+// TestPhoneNumbers checks that the numbers of two runs are distinct and
+// that a run's users share no prefix: their first three digits spread
+// over most of the thousand values.
+func TestPhoneNumbers(t *testing.T) {
+	seen := map[string]bool{}
+	firsts := map[string]bool{}
+	for run := int64(7); run <= 8; run++ {
+		for i := range 20000 {
+			p := phoneNumber(run, i)
+			if len(p) != 16 || !strings.HasPrefix(p, "+1") || strings.Trim(p[1:], "0123456789") != "" {
+				t.Fatalf("phoneNumber(%d, %d) = %q, want +1 and 14 digits", run, i, p)
+			}
+			if seen[p] {
+				t.Fatalf("phoneNumber(%d, %d) = %q, given twice", run, i, p)
+			}
+			seen[p] = true
+			if run == 8 && i < 2000 {
+				firsts[p[2:5]] = true
+			}
+		}
+	}
+	if len(firsts) < 800 {
+		t.Errorf("2,000 users of a run begin with %d distinct three digits, want ≥ 800 (no shared prefix)", len(firsts))
 	}
 }
 

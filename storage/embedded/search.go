@@ -732,21 +732,8 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	if blocks == 0 {
 		return nil
 	}
-	// The order: greedily the key that leaves the fewest candidates in a
-	// sample of the directory (a few blocks: the last full ones and two in
-	// the middle), starting with the rarest — keys that only narrow
-	// together (a family name's trigrams and a given name's) come early, and
-	// most blocks end after a few reads.
-	var sampled []uint32
-	for _, b := range []uint32{blocks - 1, blocks - 2, blocks / 2, blocks / 3} {
-		if b < blocks && !slices.Contains(sampled, b) {
-			sampled = append(sampled, b)
-		}
-	}
-	slices.Sort(sampled)
 	// The keys' block maps, where they have one: a block one of them is
-	// absent from holds no candidate (nor is a posting read there for the
-	// sample).
+	// absent from holds no candidate.
 	var maps []*blockMap
 	keyMap := make([]*blockMap, len(tris))
 	for i, t := range tris {
@@ -754,18 +741,41 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 			maps = append(maps, keyMap[i])
 		}
 	}
+	excluded := func(block uint32) bool {
+		return slices.ContainsFunc(maps, func(m *blockMap) bool { return !m.may(block) })
+	}
+	// The order: greedily the key that leaves the fewest candidates in a
+	// sample of the directory (a few blocks: the last full ones and two in
+	// the middle — of the blocks no map excludes, when a key has one),
+	// starting with the rarest — keys that only narrow together (a family
+	// name's trigrams and a given name's) come early, and most blocks end
+	// after a few reads.
+	n, at := blocks, func(i uint32) uint32 { return i } // the blocks to sample from, the i-th of them
+	if len(maps) > 0 {
+		var open []uint32
+		for b := range blocks {
+			if !excluded(b) {
+				open = append(open, b)
+			}
+		}
+		n, at = uint32(len(open)), func(i uint32) uint32 { return open[i] }
+	}
+	var sampled []uint32
+	for _, i := range []uint32{n - 1, n - 2, n / 2, n / 3} {
+		if i < n && !slices.Contains(sampled, at(i)) {
+			sampled = append(sampled, at(i))
+		}
+	}
+	slices.Sort(sampled)
 	// The sample's posting values first (views of the transaction), so that
 	// every key's rows go into one array of their total size: a suffix
 	// every user holds ("@example.com") has ten keys of 16,000 sample rows
 	// each, whose growing array was a third of such a search's CPU.
 	vals := make([][]byte, 0, len(tris)*len(sampled))
 	size := 0
-	for i, t := range tris {
+	for _, t := range tris {
 		for _, b := range sampled {
-			var v []byte
-			if keyMap[i] == nil || keyMap[i].may(b) {
-				v = s.postValue(b, t)
-			}
+			v := s.postValue(b, t)
 			vals = append(vals, v)
 			size += len(v) / entrySize
 		}
@@ -843,7 +853,7 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	}
 	for block := range blocks {
 		offs = offs[:0]
-		if slices.ContainsFunc(maps, func(m *blockMap) bool { return !m.may(block) }) {
+		if excluded(block) {
 			if seen != nil {
 				seen[block/64] |= 1 << (block % 64)
 			}

@@ -275,10 +275,11 @@ func BenchmarkFindUserByUserName(b *testing.B) {
 	}
 }
 
-func mustParse(b *testing.B, expr string) schemas.Filter {
+// mustParse parses expr, a filter of users in the SCIM dialect, failing tb on an error.
+func mustParse(tb testing.TB, expr string) schemas.Filter {
 	f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return f
 }

@@ -13,6 +13,16 @@ import (
 	"github.com/scimd/scimd/storage"
 )
 
+// domainUsers are n users, user i with the one email x<i>@<domain(i)>.
+func domainUsers(n int, domain func(i int) string) []*schemas.User {
+	gen := make([]*schemas.User, n)
+	for i := range gen {
+		gen[i] = &schemas.User{ID: fmt.Sprintf("k%05d", i), UserName: fmt.Sprintf("user.%05d", i),
+			Emails: []schemas.Email{{Value: fmt.Sprintf("x%05d@%s", i, domain(i)), Primary: true}}}
+	}
+	return gen
+}
+
 // TestBlockMaps: a search learns the blocks a rare key is in and the next
 // one reads no posting elsewhere; the writer keeps the map a superset, so
 // that a key posted later in another block — by a create in the last block
@@ -23,20 +33,13 @@ func TestBlockMaps(t *testing.T) {
 	s, _ := flushingAt(t, 8)
 	defer s.Close()
 	ctx := context.Background()
-	var gen []*schemas.User
-	for i := range 2*blockRows + 50 {
-		domain := "common.test"
+	ids := createAll(t, s, domainUsers(2*blockRows+50, func(i int) string {
 		if i == 5 || i == 17 || i == 40 {
-			domain = "rare.test"
+			return "rare.test"
 		}
-		gen = append(gen, &schemas.User{ID: fmt.Sprintf("k%05d", i), UserName: fmt.Sprintf("user.%05d", i),
-			Emails: []schemas.Email{{Value: fmt.Sprintf("x%05d@%s", i, domain), Primary: true}}})
-	}
-	ids := createAll(t, s, gen)
-	f, err := schemas.ParseFilter(`emails.value co "rare.te"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		t.Fatal(err)
-	}
+		return "common.test"
+	}))
+	f := mustParse(t, `emails.value co "rare.te"`)
 	// search returns the postings a search reads (the first search of
 	// the key learns its map), and checks that the answer is the scan's.
 	search := func(want int) (reads int) {
@@ -139,23 +142,17 @@ func TestBlockMapsConcurrent(t *testing.T) {
 	s, _ := flushingAt(t, 1)
 	defer s.Close()
 	ctx := context.Background()
-	var gen []*schemas.User
-	for i := range 2*blockRows + 50 {
-		domain := "common.test"
-		if i == 5 {
-			domain = "rare.test"
-		} else if i == 7 {
-			domain = "other.test"
+	ids := createAll(t, s, domainUsers(2*blockRows+50, func(i int) string {
+		switch i {
+		case 5:
+			return "rare.test"
+		case 7:
+			return "other.test"
 		}
-		gen = append(gen, &schemas.User{ID: fmt.Sprintf("k%05d", i), UserName: fmt.Sprintf("user.%05d", i),
-			Emails: []schemas.Email{{Value: fmt.Sprintf("x%05d@%s", i, domain), Primary: true}}})
-	}
-	ids := createAll(t, s, gen)
+		return "common.test"
+	}))
 	parse := func(expr string) schemas.Filter {
-		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustParse(t, expr)
 		return f
 	}
 	rare, other := parse(`emails.value co "rare.te"`), parse(`emails.value co "other.te"`)
@@ -214,27 +211,21 @@ func TestBlockMapsConcurrent(t *testing.T) {
 // map is learnt and the blocks without it cost one read, then none.
 func TestSearchFewBlocksKeyFirst(t *testing.T) {
 	s := openTemp(t)
-	var gen []*schemas.User
 	want := 0
-	for i := range 4*blockRows + 50 {
-		domain := "common.test"
-		if i >= 3*blockRows {
-			domain = "fresh.test"
-			if i%100 == 42 {
-				want++
-			}
+	gen := domainUsers(4*blockRows+50, func(i int) string {
+		if i < 3*blockRows {
+			return "common.test"
 		}
-		gen = append(gen, &schemas.User{ID: fmt.Sprintf("k%05d", i), UserName: fmt.Sprintf("user.%05d", i),
-			Emails: []schemas.Email{{Value: fmt.Sprintf("x%05d@%s", i, domain), Primary: true}}})
-	}
+		if i%100 == 42 {
+			want++
+		}
+		return "fresh.test"
+	})
 	// The fresh users after all the others (createAll's 16 writers take
 	// their rows in any order): blocks 3 and 4 alone hold their domain.
 	createAll(t, s, gen[:3*blockRows])
 	createAll(t, s, gen[3*blockRows:])
-	f, err := schemas.ParseFilter(`emails.value co "42@fresh.te"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustParse(t, `emails.value co "42@fresh.te"`)
 	var reads [2]int
 	for i := range reads {
 		if err := s.userView(func(r *users) error {

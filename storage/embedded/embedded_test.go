@@ -1020,10 +1020,7 @@ func testSearchAcrossBlocks(t *testing.T, s *Store) {
 	for _, expr := range []string{`userName sw "member.0"`, `userName co "ber.01"`, `userName ew "199"`, `userName co "late.ren"`,
 		`emails.value co "m020"`, `emails.value ew "@blocks.test"`, `userName co "member.02057"`, `userName eq "MEMBER.00003"`,
 		`userName co "ember.0"`, `emails.value co "09@blocks"`} {
-		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustParse(t, expr)
 		page, err := s.ListUsers(ctx, storage.Query{Filter: f, Limit: storage.Unlimited})
 		if err != nil {
 			t.Fatal(err)
@@ -1073,10 +1070,7 @@ func TestIndexAllEmails(t *testing.T) {
 	}
 	defer s.Close()
 	for _, v := range []string{gen[4].Emails[1].Value, strings.ToUpper(gen[33].Emails[0].Value), "nobody@example.com"} {
-		f, err := schemas.ParseFilter(fmt.Sprintf("emails.value eq %q", v), schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustParse(t, fmt.Sprintf("emails.value eq %q", v))
 		page, err := s.ListUsers(context.Background(), storage.Query{Filter: f, Limit: storage.Unlimited})
 		if err != nil {
 			t.Fatal(err)

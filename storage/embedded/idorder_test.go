@@ -68,10 +68,7 @@ func TestPagesInIDOrder(t *testing.T) {
 	}
 	for _, expr := range []string{`name.familyName co "opp"`, `displayName sw "Ada Lovelace"`, `name.givenName sw "Ada"`,
 		`userName sw "a"`, `emails.value co "example"`, `displayName co "ace Hop"`, `userName co "zz"`} {
-		f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustParse(t, expr)
 		var want []string
 		for _, u := range live {
 			if schemas.MatchUser(f, u) {
@@ -107,7 +104,7 @@ func TestPagesInIDOrder(t *testing.T) {
 			t.Errorf("%s by cursor: %d users, want %d (%v…, want %v…)", expr, len(got), n, got[:min(5, len(got))], want[:min(5, n)])
 		}
 		// pageByBounds itself, which ListUsers takes for few matches only.
-		err = s.userView(func(r *users) error {
+		err := s.userView(func(r *users) error {
 			var rows []uint32
 			for _, id := range want {
 				rows = append(rows, decodeRow(r.search.rows().Get([]byte(id))))

@@ -117,10 +117,7 @@ func TestReadersWhileApplying(t *testing.T) {
 			}
 		}()
 	}
-	co, err := schemas.ParseFilter(`userName co "stress-"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	co := mustParse(t, `userName co "stress-"`)
 	for r := range readers {
 		run.readers.Add(1)
 		go func() {

@@ -64,10 +64,7 @@ func vocabOf(tb testing.TB, bits uint8, users ...*schemas.User) *vocabulary {
 // its posting keys.
 func comparison(tb testing.TB, expr string) (*schemas.Compare, []string) {
 	tb.Helper()
-	f, err := schemas.ParseFilter(expr, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	f := mustParse(tb, expr)
 	c := f.(*schemas.Compare)
 	keys, _ := searchKeys(c.Op, c.Value.Str)
 	return c, keys
@@ -430,10 +427,7 @@ func TestVocabularyOldReader(t *testing.T) {
 	if _, err := s.CreateUser(ctx, &schemas.User{ID: "zz-last", UserName: "zz.last", Name: schemas.Name{GivenName: "Zed Edx"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	f, err := schemas.ParseFilter(`name.givenName co "zedx"`, schemas.ParseOptions{Resource: schemas.UserResource, Dialect: schemas.SCIMDialect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustParse(t, `name.givenName co "zedx"`)
 	exercised := false
 	for try := 0; try < 5 && !exercised; try++ {
 		s = reopenNoSync(t, s, dir)

@@ -562,7 +562,7 @@ func BenchmarkMemory(b *testing.B) {
 }
 
 // BenchmarkAuditYear measures what a year of audit events costs in the
-// file: SCIMD_BENCH_USERS users (default 1,000,000) each created once (the
+// file: SCIMD_BENCH_USERS users (default 100,000; `make bench` sets 1,000,000) each created once (the
 // event holds the whole new user, as directory records a create) and
 // updated SCIMD_AUDIT_UPDATES times (default 12: a monthly IdP sync; each
 // update changes two attributes), as an IdP's connector writes them (a

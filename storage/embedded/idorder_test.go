@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scimd/scimd/internal/testfs"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/storage"
 	"github.com/scimd/scimd/storage/storagetest"
@@ -315,5 +317,58 @@ func TestIDBounds(t *testing.T) {
 	got, to := fileIDBounds(t, s)
 	if last := uint32(len(users)) / blockRows; to != uint32(len(users))+1 || got[last][0] != late.ID || got[last][1] != want[last][1] {
 		t.Errorf("after a create: idBoundsTo %d, last block %q; want %d, [%q %q]", to, got[last], len(users)+1, late.ID, want[last][1])
+	}
+}
+
+// TestOpenReplaysLogOfUnboundedFile: a binary from before the id bounds
+// crashed, its log holding acknowledged creates; the file has no idBounds
+// bucket and rows without bounds. The same file format: Open must replay
+// the log (not refuse it as another file's), then bound every row.
+func TestOpenReplaysLogOfUnboundedFile(t *testing.T) {
+	src := t.TempDir()
+	s, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	before := storagetest.NewUser(1)
+	if _, err := s.CreateUser(ctx, before, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil { // the file holds the first user, the log nothing
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	testfs.CopyDir(t, src, dir) // the file (the log is a directory)
+	if s, err = Open(src); err != nil {
+		t.Fatal(err)
+	}
+	after := storagetest.NewUser(2)
+	if _, err := s.CreateUser(ctx, after, nil); err != nil {
+		t.Fatal(err)
+	}
+	testfs.CopyDir(t, filepath.Join(src, LogDirName), filepath.Join(dir, LogDirName)) // (synced: the create was acknowledged)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	updateFile(t, dir, func(tx *bolt.Tx) error { // as the older binary left it
+		if err := tx.DeleteBucket(bucketIDBounds); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Delete(keyIDBoundsTo)
+	})
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("Open of a file of the current format without id bounds, its log unapplied: %v", err)
+	}
+	defer s.Close()
+	for _, u := range []*schemas.User{before, after} {
+		if _, err := s.GetUser(ctx, u.ID); err != nil {
+			t.Errorf("user %s after the replay: %v", u.ID, err)
+		}
+	}
+	got, to := fileIDBounds(t, s)
+	lo, hi := min(before.ID, after.ID), max(before.ID, after.ID)
+	if to != 2 || got[0] != [2]string{lo, hi} {
+		t.Errorf("after the open: idBoundsTo %d, block 0 %q; want 2, [%q %q]", to, got[0], lo, hi)
 	}
 }

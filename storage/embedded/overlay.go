@@ -462,8 +462,9 @@ func (s *Store) applyAll() error {
 
 // openLog opens the log of dir and applies to db, in one transaction, every
 // write it holds beyond the file's walApplied (those of a store that did not
-// close), which must then be a file of the current format. It returns the
-// log, empty, and the last sequence number.
+// close), which must then be a file of the current format (formatCurrent;
+// the buckets added within it are created first). It returns the log,
+// empty, and the last sequence number.
 func openLog(db *bolt.DB, dir string) (*wal.Log, uint64, error) {
 	l, err := wal.Open(filepath.Join(dir, LogDirName), wal.Options{})
 	if err != nil {
@@ -475,7 +476,7 @@ func openLog(db *bolt.DB, dir string) (*wal.Log, uint64, error) {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			applied = uint64(decodeVersion(meta.Get(keyWALApplied)))
 		}
-		current = isCurrent(tx)
+		current = formatCurrent(tx.Bucket(bucketMeta))
 		return nil
 	}); err != nil {
 		l.Close()
@@ -505,6 +506,9 @@ func openLog(db *bolt.DB, dir string) (*wal.Log, uint64, error) {
 // written leaves its number unused).
 func replayLog(db *bolt.DB, l *wal.Log, applied uint64) error {
 	return db.Update(func(tx *bolt.Tx) error {
+		if err := createBuckets(tx); err != nil { // a bucket added within the format (idBounds)
+			return err
+		}
 		t := &txBuckets{tx: tx}
 		last := applied
 		err := l.Replay(applied, func(seq uint64, rec []byte) error {

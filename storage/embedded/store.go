@@ -558,13 +558,23 @@ func createBuckets(tx *bolt.Tx) error {
 	return nil
 }
 
-// isCurrent reports whether the file needs nothing of init: it is of
-// formatVersion, has every bucket, and its email, event and search indexes
-// are complete.
+// formatCurrent reports whether the file, of meta, is of formatVersion
+// and its email, event and search indexes of the current layouts, complete:
+// what the records of a log of this format assume (openLog). What a binary
+// of the same format may lack — the idBounds bucket and the bounds of its
+// rows, added within format 9 — the replay creates (the bucket) and init
+// adds (the bounds).
+func formatCurrent(meta *bolt.Bucket) bool {
+	return meta != nil && string(meta.Get(keyFormat)) == formatVersion && meta.Get(keyEmailsIndexed) != nil &&
+		meta.Get(keyEventsIndexed) != nil && string(meta.Get(keySearchFormat)) == searchFormat
+}
+
+// isCurrent reports whether the file needs nothing of init: it is of the
+// current format (formatCurrent), has every bucket, and its rows are in
+// their blocks' id bounds.
 func isCurrent(tx *bolt.Tx) bool {
 	meta := tx.Bucket(bucketMeta)
-	if meta == nil || string(meta.Get(keyFormat)) != formatVersion || meta.Get(keyEmailsIndexed) == nil ||
-		meta.Get(keyEventsIndexed) == nil || string(meta.Get(keySearchFormat)) != searchFormat || !rowsBounded(meta) {
+	if !formatCurrent(meta) || !rowsBounded(meta) {
 		return false
 	}
 	for _, name := range fileBuckets() {

@@ -62,38 +62,27 @@ func decodeBounds(v []byte) (lo, hi string, err error) {
 	return view(v[size : size+int(n)]), view(v[size+int(n):]), nil
 }
 
-// idBounds is a batch's bounds of the block of the rows it gives, read at
-// its first new row.
-type idBounds struct {
-	loaded bool
-	to     uint32 // the first row not covered
-	dirty  bool   // to moved: meta idBoundsTo must be written
-	// lo and hi are the bounds of block when have, changed since read
-	// (to be written) when change.
+// blockBounds is the bounds of one block as rows of ascending blocks extend
+// them: read at the block's first row, written (when changed) at a row of
+// the next block or at flush.
+type blockBounds struct {
 	block  uint32
 	lo, hi string
-	have   bool
-	change bool
+	have   bool // lo and hi are block's (read, or set by a row)
+	change bool // and not written yet
 }
 
-// boundRow extends the bounds of row's block by id, the id of the user it
-// was just given to. A row after uncovered ones is left uncovered too
-// (Open covers them).
-func (b *batch) boundRow(row uint32, id string) error {
-	o := &b.bounds
-	if !o.loaded {
-		o.to, o.loaded = decodeRow(b.u.bucket(fbMeta).Get(keyIDBoundsTo)), true
-	}
-	if o.to != row {
-		return nil
-	}
+// extend extends the bounds of row's block, in bk (idBounds), by id; id
+// must stay valid until the bounds are flushed (a view of the memory map
+// must be cloned).
+func (o *blockBounds) extend(bk *kvBucket, row uint32, id string) error {
 	if block := row / blockRows; !o.have || o.block != block {
-		if err := b.putBounds(); err != nil {
+		if err := o.flush(bk); err != nil {
 			return err
 		}
-		o.block, o.have, o.change = block, false, false
-		bk := rowKey(block)
-		if v := b.u.bucket(fbIDBounds).Get(bk[:]); v != nil {
+		o.block, o.have = block, false
+		key := rowKey(block)
+		if v := bk.Get(key[:]); v != nil {
 			lo, hi, err := decodeBounds(v)
 			if err != nil {
 				return err
@@ -109,26 +98,48 @@ func (b *batch) boundRow(row uint32, id string) error {
 	case id > o.hi:
 		o.hi, o.change = id, true
 	}
-	o.to, o.dirty = row+1, true
 	return nil
 }
 
-// putBounds writes the batch's bounds of its block when they changed.
-func (b *batch) putBounds() error {
-	o := &b.bounds
+// flush writes the bounds into bk when they changed.
+func (o *blockBounds) flush(bk *kvBucket) error {
 	if !o.change {
 		return nil
 	}
-	bk := b.u.bucket(fbIDBounds)
-	k := scratchRow(bk, o.block)
-	kv := encodeBounds(k, o.lo, o.hi)
+	kv := encodeBounds(scratchRow(bk, o.block), o.lo, o.hi)
 	o.change = false
 	return bk.Put(kv[:4], kv[4:])
 }
 
+// idBounds is a batch's bounds of the block of the rows it gives.
+type idBounds struct {
+	loaded bool
+	to     uint32 // the first row not covered
+	dirty  bool   // to moved: meta idBoundsTo must be written
+	blockBounds
+}
+
+// boundRow extends the bounds of row's block by id, the id of the user it
+// was just given to. A row after uncovered ones is left uncovered too
+// (Open covers them).
+func (b *batch) boundRow(row uint32, id string) error {
+	o := &b.bounds
+	if !o.loaded {
+		o.to, o.loaded = decodeRow(b.u.bucket(fbMeta).Get(keyIDBoundsTo)), true
+	}
+	if o.to != row {
+		return nil
+	}
+	if err := o.extend(b.u.bucket(fbIDBounds), row, id); err != nil {
+		return err
+	}
+	o.to, o.dirty = row+1, true
+	return nil
+}
+
 // finishBounds writes the batch's bounds and meta idBoundsTo.
 func (b *batch) finishBounds() error {
-	if err := b.putBounds(); err != nil {
+	if err := b.bounds.flush(b.u.bucket(fbIDBounds)); err != nil {
 		return err
 	}
 	if !b.bounds.dirty {
@@ -153,48 +164,21 @@ func boundRows(db *bolt.DB) error {
 			return nil
 		}
 		to, next := decodeRow(meta.Get(keyIDBoundsTo)), decodeRow(meta.Get(keyNextRow))
-		bounds := tx.Bucket(bucketIDBounds)
-		bounds.FillPercent = fileBucketSpecs[fbIDBounds].fill
-		var (
-			block  uint32
-			lo, hi string
-			have   bool
-		)
-		put := func() error {
-			if !have {
-				return nil
-			}
-			return bounds.Put(encodeRow(block), encodeBounds(nil, lo, hi))
-		}
+		bk := tx.Bucket(bucketIDBounds)
+		bk.FillPercent = fileBucketSpecs[fbIDBounds].fill
+		bounds := rawBucket(bk)
+		var o blockBounds
 		c := tx.Bucket(bucketSearchRecords).Cursor()
 		for k, v := c.Seek(encodeRow(to)); k != nil; k, v = c.Next() {
 			row := decodeRow(k)
 			if row >= next {
 				return fmt.Errorf("search row %d is at or above the next row %d", row, next)
 			}
-			if !have || row/blockRows != block {
-				if err := put(); err != nil {
-					return err
-				}
-				block, have = row/blockRows, false
-				if v := bounds.Get(encodeRow(block)); v != nil {
-					l, h, err := decodeBounds(v)
-					if err != nil {
-						return err
-					}
-					lo, hi, have = strings.Clone(l), strings.Clone(h), true
-				}
-			}
-			id := searchRecordID(v)
-			if !have {
-				lo, hi, have = strings.Clone(id), strings.Clone(id), true
-			} else if id < lo {
-				lo = strings.Clone(id)
-			} else if id > hi {
-				hi = strings.Clone(id)
+			if err := o.extend(bounds, row, strings.Clone(searchRecordID(v))); err != nil {
+				return err
 			}
 		}
-		if err := put(); err != nil {
+		if err := o.flush(bounds); err != nil {
 			return err
 		}
 		return meta.Put(keyIDBoundsTo, encodeRow(next))

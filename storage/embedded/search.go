@@ -735,10 +735,9 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	// The keys' block maps, where they have one: a block one of them is
 	// absent from holds no candidate.
 	var maps []*blockMap
-	keyMap := make([]*blockMap, len(tris))
-	for i, t := range tris {
-		if keyMap[i] = s.maps.of(keyOf(t)); keyMap[i] != nil {
-			maps = append(maps, keyMap[i])
+	for _, t := range tris {
+		if m := s.maps.of(keyOf(t)); m != nil {
+			maps = append(maps, m)
 		}
 	}
 	excluded := func(block uint32) bool {
@@ -847,23 +846,18 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	reads, removed := make([]int, len(tris)), make([]int, len(tris))
 	// The first key is read in every block no map excludes: where it is
 	// is learnt (a block skipped counts as holding it), unless it has a map.
-	var seen []uint64
-	if first := slices.Index(keys, tris[0]); keyMap[first] == nil && s.maps != nil {
-		seen = make([]uint64, (blocks+63)/64)
-	}
+	_, seen := s.mapOf(tris[0], blocks)
 	for block := range blocks {
 		offs = offs[:0]
 		if excluded(block) {
-			if seen != nil {
-				seen[block/64] |= 1 << (block % 64)
-			}
+			markBlock(seen, block)
 			continue
 		}
 		for i, t := range tris {
 			v := s.postValue(block, t)
 			if i == 0 {
-				if seen != nil && v != nil {
-					seen[block/64] |= 1 << (block % 64)
+				if v != nil {
+					markBlock(seen, block)
 				}
 				offs = appendMasked(offs, v, mask)
 			} else {
@@ -909,8 +903,8 @@ func (s *search) keyRows(key string, mask, sure uint8) (rows, sureRows []uint32)
 			continue
 		}
 		v := s.postValue(block, key)
-		if seen != nil && v != nil {
-			seen[block/64] |= 1 << (block % 64)
+		if v != nil {
+			markBlock(seen, block)
 		}
 		if n := len(rows) + len(v)/entrySize; n > cap(rows) {
 			// Room for what the blocks read so far predict for all of
@@ -962,6 +956,14 @@ func (s *search) mapOf(key string, blocks uint32) (m *blockMap, learn []uint64) 
 		return m, nil
 	}
 	return nil, make([]uint64, (blocks+63)/64)
+}
+
+// markBlock sets block's bit in words, the blocks a key was found in, when
+// it is being learnt (words not nil: see mapOf).
+func markBlock(words []uint64, block uint32) {
+	if words != nil {
+		words[block/64] |= 1 << (block % 64)
+	}
 }
 
 // factRows returns the rows posted under a 0xff key, sorted.

@@ -19,12 +19,15 @@ import (
 // million users.
 //
 // A map may say a block holds a key it does not (a superset: the block is
-// read, as without the map), never the converse. The writer keeps it so:
-// a flush that posts a key in a block that had no posting of it sets the
-// key's bit before its batch is published (posted), and a map learnt on a
-// transaction that does not see every such flush is not kept (learn). A
-// block past the map's end (rows created after it was learnt) is read.
-// Deleted postings leave their bits set.
+// read, as without the map), never the converse, to any transaction that
+// uses it. The writer keeps it so for the transactions that see the one it
+// was learnt on: a flush that posts a key in a block that had no posting of
+// it sets the key's bit before its batch is published (posted), and a map
+// learnt on a transaction that does not see every such flush is not kept
+// (learn). A block past the map's end (rows created after it was learnt) is
+// read. Deleted postings leave their bits set. An older transaction does
+// not use the map (of): a flush it does not see may have removed the key's
+// last posting from a block that its file still holds the key in.
 type blockMaps struct {
 	mu   sync.RWMutex
 	keys map[postKey]*blockMap
@@ -42,6 +45,8 @@ var maxBlockMaps = 4096
 type blockMap struct {
 	blocks uint32
 	words  []atomic.Uint64
+	// learnt is the newest write the transaction it was learnt on saw.
+	learnt uint64
 }
 
 func newBlockMaps() *blockMaps { return &blockMaps{keys: make(map[postKey]*blockMap)} }
@@ -51,14 +56,19 @@ func (m *blockMap) may(block uint32) bool {
 	return block >= m.blocks || m.words[block/64].Load()&(1<<(block%64)) != 0
 }
 
-// of returns the map of key k, nil when there is none.
-func (bm *blockMaps) of(k postKey) *blockMap {
+// of returns the map of key k for a transaction that sees every write up
+// to high: nil when there is none, or when it was learnt on a newer one.
+func (bm *blockMaps) of(k postKey, high uint64) *blockMap {
 	if bm == nil {
 		return nil
 	}
 	bm.mu.RLock()
-	defer bm.mu.RUnlock()
-	return bm.keys[k]
+	m := bm.keys[k]
+	bm.mu.RUnlock()
+	if m == nil || m.learnt > high {
+		return nil
+	}
+	return m
 }
 
 // learn keeps the map of key k — words, bit b set when block b holds it,
@@ -77,7 +87,7 @@ func (bm *blockMaps) learn(k postKey, words []uint64, blocks uint32, high uint64
 	if 2*n > int(blocks) {
 		return
 	}
-	m := &blockMap{blocks: blocks, words: make([]atomic.Uint64, len(words))}
+	m := &blockMap{blocks: blocks, words: make([]atomic.Uint64, len(words)), learnt: high}
 	for i, w := range words {
 		m.words[i].Store(w)
 	}

@@ -62,7 +62,7 @@ func TestBlockMaps(t *testing.T) {
 		return reads
 	}
 	first := search(3)
-	if m := s.maps.of(keyOf("rar")); m == nil || !m.may(0) || m.may(1) || m.may(2) {
+	if m := s.maps.of(keyOf("rar"), s.committed.Load()); m == nil || !m.may(0) || m.may(1) || m.may(2) {
 		t.Fatalf("the map of %q: %+v, want block 0 alone", "rar", m)
 	}
 	if again := search(3); again >= first {
@@ -91,7 +91,7 @@ func TestBlockMaps(t *testing.T) {
 		t.Fatalf("pending rows %v, %v: want fewer than 8 after the flush", pending, err)
 	}
 	search(5)
-	if m := s.maps.of(keyOf("rar")); m == nil || !m.may(1) || !m.may(2) {
+	if m := s.maps.of(keyOf("rar"), s.committed.Load()); m == nil || !m.may(1) || !m.may(2) {
 		t.Errorf("the map of %q does not have blocks 1 and 2 after the writes: %+v", "rar", m)
 	}
 }
@@ -105,20 +105,23 @@ func TestBlockMapsLearn(t *testing.T) {
 	k := keyOf("abc")
 	bm.posted([]uint64{3<<32 | uint64(keyOf("zzz"))}, 10)
 	bm.learn(k, []uint64{1}, 4, 9)
-	if bm.of(k) != nil {
+	if bm.of(k, 99) != nil {
 		t.Fatal("a map learnt before the newest flush was kept")
 	}
 	bm.learn(k, []uint64{1}, 4, 10)
-	m := bm.of(k)
+	m := bm.of(k, 10)
 	if m == nil || !m.may(0) || m.may(1) || !m.may(4) {
 		t.Fatalf("map %+v: want block 0, and the blocks past its end", m)
+	}
+	if bm.of(k, 9) != nil {
+		t.Error("a map learnt on a transaction that sees write 10 was given to one that does not")
 	}
 	bm.posted([]uint64{1<<32 | uint64(k), 9<<32 | uint64(k)}, 11)
 	if !m.may(1) {
 		t.Error("a flush posting the key in block 1 did not set its bit")
 	}
 	bm.learn(keyOf("all"), []uint64{0b1110}, 4, 11)
-	if bm.of(keyOf("all")) != nil {
+	if bm.of(keyOf("all"), 99) != nil {
 		t.Error("a key three blocks of four hold got a map")
 	}
 	defer func(n int) { maxBlockMaps = n }(maxBlockMaps)
@@ -235,7 +238,7 @@ func TestSearchFewBlocksKeyFirst(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 && s.maps.of(keyOf("2@f")) == nil && s.maps.of(keyOf("@fr")) == nil && s.maps.of(keyOf("fre")) == nil {
+		if i == 0 && s.maps.of(keyOf("2@f"), s.committed.Load()) == nil && s.maps.of(keyOf("@fr"), s.committed.Load()) == nil && s.maps.of(keyOf("fre"), s.committed.Load()) == nil {
 			t.Fatalf("no map learnt of a key of the fresh users' domain (%d reads): a key every block holds was read first", reads[0])
 		}
 	}

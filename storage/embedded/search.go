@@ -534,8 +534,10 @@ type search struct {
 	postKey []byte
 
 	// maps are the store's block maps (blockmaps.go), nil in the writer's
-	// transaction and a migration's.
-	maps *blockMaps
+	// transaction and a migration's; posts is the store's posting cache as
+	// the transaction may use it (postcache.go), empty in those.
+	maps  *blockMaps
+	posts cacheView
 	// reads counts the postings read (postValue), for the tests.
 	reads int
 }
@@ -544,13 +546,22 @@ type search struct {
 // fact) in block, nil when the block has none.
 func (s *search) postValue(block uint32, key string) []byte {
 	s.reads++
+	flush, cache := s.posts.lastFlush(block)
+	if cache {
+		if v, ok := s.posts.get(keyOf(key), block, flush); ok {
+			return v
+		}
+	}
 	if s.postCur == nil {
 		s.postCur = s.post().Cursor()
 	}
 	s.postKey = append(binary.BigEndian.AppendUint32(s.postKey[:0], block), key...)
 	k, v := s.postCur.Seek(s.postKey)
 	if !bytes.Equal(k, s.postKey) {
-		return nil
+		v = nil
+	}
+	if cache {
+		s.posts.put(keyOf(key), block, flush, v, s.blocks())
 	}
 	return v
 }
@@ -736,7 +747,7 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 	// absent from holds no candidate.
 	var maps []*blockMap
 	for _, t := range tris {
-		if m := s.maps.of(keyOf(t)); m != nil {
+		if m := s.maps.of(keyOf(t), s.ov.high); m != nil {
 			maps = append(maps, m)
 		}
 	}
@@ -952,7 +963,7 @@ func (s *search) mapOf(key string, blocks uint32) (m *blockMap, learn []uint64) 
 	if s.maps == nil {
 		return nil, nil
 	}
-	if m = s.maps.of(keyOf(key)); m != nil {
+	if m = s.maps.of(keyOf(key), s.ov.high); m != nil {
 		return m, nil
 	}
 	return nil, make([]uint64, (blocks+63)/64)
@@ -1400,6 +1411,7 @@ func (b *batch) finishSearch() error {
 	}
 	ops, scratch = sortPostOps(ops, scratch)
 	var set []postOp
+	var blocks []uint32 // the blocks whose posting values the flush rewrites, ascending
 	kb := make([]byte, 0, 8)
 	for i := 0; i < len(ops); {
 		key := ops[i].pos >> opKeyShift
@@ -1412,6 +1424,9 @@ func (b *batch) finishSearch() error {
 			}
 		}
 		block := uint32(key >> (opBlockShift - opKeyShift))
+		if n := len(blocks); n == 0 || blocks[n-1] != block {
+			blocks = append(blocks, block)
+		}
 		k := append(binary.BigEndian.AppendUint32(kb[:0], block), keyBytes(postKey(key))...)
 		old := b.u.search.post().Get(k)
 		v := mergeEntries(old, set)
@@ -1430,6 +1445,7 @@ func (b *batch) finishSearch() error {
 	}
 	if b.s != nil {
 		b.s.maps.posted(b.s.newPairs, b.s.ww.seq) // before the batch is published
+		b.s.posts.flushed(blocks, b.s.ww.seq)     // likewise
 		b.s.newPairs = b.s.newPairs[:0]
 	}
 	if b.s != nil && cap(ops) <= maxKeptOps { // keep the buffers for the next batch, unless a huge one grew them

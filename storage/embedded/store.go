@@ -250,6 +250,8 @@ type Store struct {
 	// the writer's buffer of the keys a flush posts in new blocks.
 	maps     *blockMaps
 	newPairs []uint64
+	// posts is the cache of the posting values searches read (postcache.go).
+	posts *postCache
 
 	reqs      chan *request
 	quit      chan struct{}
@@ -315,6 +317,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
 		maps:      newBlockMaps(),
+		posts:     newPostCache(),
 	}
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)

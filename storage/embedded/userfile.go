@@ -377,6 +377,7 @@ func (s *Store) userView(fn func(r *users) error) error {
 		r.ov = ov
 		r.clashFree = s.clashFree
 		r.search.maps = s.maps
+		r.search.posts = s.posts.view(ov.high)
 		err := fn(r)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
 		readers.Put(r)

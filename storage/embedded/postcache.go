@@ -1,6 +1,8 @@
 package embedded
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -28,8 +30,10 @@ import (
 // keeps nothing. Open's migrations write postings before the store serves,
 // when the cache is empty.
 //
-// The cache holds at most postCacheBudget bytes (values and their slots,
-// about); a new value over it forgets other keys, arbitrary ones, whole.
+// A transaction's reads are installed when it ends (install), the keys
+// most blocks hold only. The cache holds at most postCacheBudget bytes
+// (values and their slots, about); beyond it, keys are forgotten whole, the
+// ones no search used lately first.
 type postCache struct {
 	mu    sync.RWMutex
 	keys  map[postKey]*cachedKey
@@ -49,9 +53,12 @@ var postCacheBudget int64 = 64 << 20
 // that rewrote a posting value of block b (0: none since Open).
 type flushTable struct{ last []atomic.Uint64 }
 
-// A cachedKey is one key's cached values, at index b that of block b.
+// A cachedKey is one key's cached values, at index b that of block b;
+// used is set when a search takes one of them, cleared by the eviction's
+// sweep.
 type cachedKey struct {
 	slots []atomic.Pointer[cachedValue]
+	used  atomic.Bool
 }
 
 // A cachedValue is a copy of a posting value (nil: the block holds no
@@ -145,50 +152,117 @@ func (v cacheView) get(k postKey, block uint32, flush uint64) (val []byte, ok bo
 	if cv == nil || cv.flush != flush {
 		return nil, false
 	}
+	if !ck.used.Load() {
+		ck.used.Store(true)
+	}
 	return cv.v, true
 }
 
-// put caches a copy of val, the value of key k in block read under flush,
-// in a transaction whose file has blocks blocks (the length a new key's
-// slots start at).
-func (v cacheView) put(k postKey, block uint32, flush uint64, val []byte, blocks uint32) {
-	cv := &cachedValue{flush: flush}
-	if val != nil {
-		cv.v = append(make([]byte, 0, len(val)), val...)
+// A postFill is a posting value a transaction read from the file where the
+// cache had none: the value of key k in block (nil: none), read under the
+// block's last flush, a view of the transaction.
+type postFill struct {
+	k     postKey
+	block uint32
+	flush uint64
+	v     []byte
+}
+
+// install keeps copies of the values of fills, read by one transaction
+// whose file has blocks blocks (the length a new key's slots start at),
+// before it ends. Only the keys that most of their fills hold are kept: a
+// key most blocks lack is what block maps serve (blockmaps.go), and the
+// unique values searches look for (a userName, an email) would otherwise
+// fill the cache with slots that hold nothing and push out the keys every
+// block holds. Beyond the budget, keys no search used since the last sweep
+// (a new key is unused until a search takes it) are forgotten first, whole.
+func (c *postCache) install(fills []postFill, blocks uint32) {
+	if c == nil || len(fills) == 0 {
+		return
 	}
-	c := v.c
+	slices.SortFunc(fills, func(a, b postFill) int {
+		return cmp.Or(cmp.Compare(a.k, b.k), cmp.Compare(a.block, b.block))
+	})
+	fills = slices.CompactFunc(fills, func(a, b postFill) bool { return a.k == b.k && a.block == b.block })
+	type keyFill struct {
+		k      postKey
+		blocks []uint32
+		vals   []cachedValue
+	}
+	var keep []keyFill
+	for i := 0; i < len(fills); {
+		j, held, size := i, 0, 0
+		for ; j < len(fills) && fills[j].k == fills[i].k; j++ {
+			if fills[j].v != nil {
+				held++
+				size += len(fills[j].v)
+			}
+		}
+		group := fills[i:j]
+		i = j
+		if 2*held <= len(group) {
+			continue
+		}
+		kf := keyFill{k: group[0].k, blocks: make([]uint32, len(group)), vals: make([]cachedValue, len(group))}
+		arena := make([]byte, 0, size) // one copy of every value of the key
+		for n, f := range group {
+			kf.blocks[n], kf.vals[n].flush = f.block, f.flush
+			if f.v != nil {
+				arena = append(arena, f.v...)
+				kf.vals[n].v = arena[len(arena)-len(f.v) : len(arena) : len(arena)]
+			}
+		}
+		keep = append(keep, kf)
+	}
+	if len(keep) == 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ck := c.keys[k]
-	if ck == nil || int(block) >= len(ck.slots) {
-		// Slots for the blocks of the file and some to come: a key whose
-		// blocks outgrow them moves to a longer array.
-		n := max(int(blocks), int(block)+1)
-		nk := &cachedKey{slots: make([]atomic.Pointer[cachedValue], n+n/8+4)}
-		if ck != nil {
-			for i := range ck.slots {
-				nk.slots[i].Store(ck.slots[i].Load())
+	for _, kf := range keep {
+		ck := c.slotsFor(kf.k, max(blocks, kf.blocks[len(kf.blocks)-1]+1))
+		for n, b := range kf.blocks {
+			if old := ck.slots[b].Swap(&kf.vals[n]); old != nil {
+				c.bytes -= int64(len(old.v) + cachedValueOverhead)
 			}
-			c.bytes -= int64(8 * len(ck.slots))
-		} else {
-			c.bytes += cachedKeyOverhead
-		}
-		c.bytes += int64(8 * len(nk.slots))
-		c.keys[k], ck = nk, nk
-	}
-	if old := ck.slots[block].Swap(cv); old != nil {
-		c.bytes -= int64(len(old.v) + cachedValueOverhead)
-	}
-	c.bytes += int64(len(cv.v) + cachedValueOverhead)
-	for other, ek := range c.keys {
-		if c.bytes <= postCacheBudget {
-			break
-		}
-		if other != k || len(c.keys) == 1 {
-			c.bytes -= ek.size()
-			delete(c.keys, other)
+			c.bytes += int64(len(kf.vals[n].v) + cachedValueOverhead)
 		}
 	}
+	for sweep := 0; sweep < 2 && c.bytes > postCacheBudget; sweep++ {
+		for k, ck := range c.keys {
+			if c.bytes <= postCacheBudget {
+				break
+			}
+			if sweep == 0 && ck.used.Load() {
+				ck.used.Store(false) // a second chance
+				continue
+			}
+			c.bytes -= ck.size()
+			delete(c.keys, k)
+		}
+	}
+}
+
+// slotsFor returns the cached key of k with slots for at least blocks
+// blocks, made or moved to a longer array as needed (under c.mu).
+func (c *postCache) slotsFor(k postKey, blocks uint32) *cachedKey {
+	ck := c.keys[k]
+	if ck != nil && int(blocks) <= len(ck.slots) {
+		return ck
+	}
+	// Slots for the blocks of the file and some to come.
+	nk := &cachedKey{slots: make([]atomic.Pointer[cachedValue], blocks+blocks/8+4)}
+	if ck != nil {
+		for i := range ck.slots {
+			nk.slots[i].Store(ck.slots[i].Load())
+		}
+		c.bytes -= int64(8 * len(ck.slots))
+	} else {
+		c.bytes += cachedKeyOverhead
+	}
+	c.bytes += int64(8 * len(nk.slots))
+	c.keys[k] = nk
+	return nk
 }
 
 // size is what a key counts for in postCache.bytes (under postCache.mu).

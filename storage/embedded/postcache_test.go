@@ -44,67 +44,105 @@ func rename(t *testing.T, s *Store, id, userName string) {
 	}
 }
 
+// qzxUsers returns searchUsers(n), every userName ending in ".qzx": a key
+// every block holds, whose values the cache keeps.
+func qzxUsers(n int) []*schemas.User {
+	all := searchUsers(n)
+	for _, u := range all {
+		u.UserName += ".qzx"
+	}
+	return all
+}
+
 // TestPostCacheFlush: a search after a flush rewrote a block does not take
 // the block's values cached before it. `userName co "qzx"` (three bytes: the
-// postings alone answer it) is cached with no user holding it, then a user
-// of the first block is given it: a cache that missed the flush would still
-// say nobody does.
+// postings alone answer it, exactly) is cached while every user holds it,
+// then a user of the first block loses it: a cache that missed the flush
+// would still count that user.
 func TestPostCacheFlush(t *testing.T) {
 	s, _ := flushingAt(t, 1) // every batch flushes
 	defer s.Close()
-	users := searchUsers(5000) // two blocks
-	createAll(t, s, users)
+	all := qzxUsers(5000) // two blocks
+	createAll(t, s, all)
 	const qzx = `userName co "qzx"`
 	searchAgainstScan(t, s, qzx)
 	before, last := cachedSlot(s, "qzx", 0), cachedSlot(s, "qzx", 1)
-	if before == nil || before.v != nil || last == nil {
-		t.Fatalf("blocks 0 and 1 of qzx after the first search: %+v, %+v; want cached and absent", before, last)
+	if before == nil || len(before.v) != blockRows*entrySize || last == nil {
+		t.Fatalf("blocks 0 and 1 of qzx after the first search: %+v, %+v; want cached, block 0 full", before, last)
 	}
-	rename(t, s, users[10].ID, "aqzxb")
+	rename(t, s, all[10].ID, "plain")
 	searchAgainstScan(t, s, qzx)
 	after := cachedSlot(s, "qzx", 0)
-	if after == nil || after.flush <= before.flush || len(after.v) != entrySize {
-		t.Errorf("block 0 of qzx after the rename: %+v, want read again under the flush, one entry", after)
+	if after == nil || after.flush <= before.flush || len(after.v) != len(before.v)-entrySize {
+		t.Errorf("block 0 of qzx after the rename: %+v, want read again under the flush, an entry less", after)
 	}
 	if other := cachedSlot(s, "qzx", 1); other != last {
 		t.Errorf("block 1 of qzx, which no flush rewrote: %+v, want the value cached before", other)
 	}
 }
 
+// TestPostCacheAdmission: the values of a key most blocks lack are not
+// kept (block maps serve it); those of a key every block holds are.
+func TestPostCacheAdmission(t *testing.T) {
+	s, _ := flushingAt(t, 1)
+	defer s.Close()
+	all := qzxUsers(5000)
+	all[7].UserName = "a.zqj.qzx"
+	createAll(t, s, all)
+	searchAgainstScan(t, s, `userName co "zqj"`)
+	searchAgainstScan(t, s, `userName co "qzx"`)
+	if v := cachedSlot(s, "zqj", 0); v != nil {
+		t.Errorf("zqj, held by one user: %+v cached", v)
+	}
+	if v := cachedSlot(s, "qzx", 1); v == nil {
+		t.Error("qzx, held by every user: not cached")
+	}
+}
+
 // TestSearchOldReader: a transaction that began before a block's last
 // flush neither takes nor fills the posting cache for that block, nor uses
-// a block map learnt on a newer transaction. A user who holds "qzx" is
-// renamed away while an old transaction is open, and a newer one caches
-// the block without it and learns that no block holds "qzx": the old
-// transaction must still find the user.
+// a block map learnt on a newer transaction. A user who holds "qzx" (as
+// every user does) and "zqj" (alone) is renamed away while an old
+// transaction is open, and a newer one caches the block without the user
+// and learns that no block holds "zqj": the old transaction must still
+// find the user.
 func TestSearchOldReader(t *testing.T) {
 	s, _ := flushingAt(t, 1)
 	defer s.Close()
-	all := searchUsers(3000)
-	all[20].UserName = "aqzxb"
+	all := qzxUsers(3000)
+	all[20].UserName = "a.zqj.qzx"
 	createAll(t, s, all)
-	const qzx = `userName co "qzx"`
-	searchAgainstScan(t, s, qzx)
+	filters := []string{`userName co "qzx"`, `userName co "zqj"`}
+	for _, f := range filters {
+		searchAgainstScan(t, s, f)
+	}
 	err := s.userView(func(old *users) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			rename(t, s, all[20].ID, "plain")
-			searchAgainstScan(t, s, qzx) // caches block 0 without the user
+			for _, f := range filters {
+				searchAgainstScan(t, s, f)
+			}
 		}()
 		<-done
-		if v := cachedSlot(s, "qzx", 0); v == nil || v.v != nil {
-			t.Errorf("block 0 of qzx after the rename: %+v, want cached and absent", v)
+		if v := cachedSlot(s, "qzx", 0); v == nil || len(v.v) != (len(all)-1)*entrySize {
+			t.Errorf("block 0 of qzx after the rename: %+v, want cached without the user", v)
 		}
-		if diff, exact := planAgainstScan(s, old, mustParse(t, qzx)); diff != "" || !exact {
-			t.Errorf("the transaction older than the flush: exact %v, %s", exact, diff)
+		if s.maps.of(keyOf("zqj"), s.committed.Load()) == nil {
+			t.Error("no map of zqj learnt after the rename")
+		}
+		for _, f := range filters {
+			if diff, exact := planAgainstScan(s, old, mustParse(t, f)); diff != "" || !exact {
+				t.Errorf("%s in the transaction older than the flush: exact %v, %s", f, exact, diff)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := cachedSlot(s, "qzx", 0); v == nil || v.v != nil {
+	if v := cachedSlot(s, "qzx", 0); v == nil || len(v.v) != (len(all)-1)*entrySize {
 		t.Errorf("block 0 of qzx after the old transaction's search: %+v, want the newer value kept", v)
 	}
 }
@@ -122,7 +160,8 @@ func TestPostCacheBudget(t *testing.T) {
 	createAll(t, s, searchUsers(9000)) // three blocks
 	most := 0
 	for i := range 60 {
-		// Three-byte values the postings answer alone, most of them held.
+		// Three-byte values the postings answer alone, most of them in
+		// every block.
 		searchAgainstScan(t, s, fmt.Sprintf(`userName co "%03d" or userName co "er%d"`, i*7, i%10))
 		s.posts.mu.RLock()
 		var sum int64
@@ -166,5 +205,34 @@ func TestFlushTable(t *testing.T) {
 	none.flushed([]uint32{1}, 1)
 	if _, ok := none.view(9).lastFlush(1); ok {
 		t.Error("no cache: usable")
+	}
+}
+
+// TestPostCacheKeepsUsedKeys: over the budget, the keys no search used
+// since the last sweep go first: a key just used survives two keys
+// installed after it, whatever the map's order.
+func TestPostCacheKeepsUsedKeys(t *testing.T) {
+	old := postCacheBudget
+	t.Cleanup(func() { postCacheBudget = old })
+	value := make([]byte, 1000)
+	fill := func(k postKey) []postFill {
+		return []postFill{{k: k, block: 0, v: value}, {k: k, block: 1, v: value}}
+	}
+	for trial := range 50 {
+		c := newPostCache()
+		c.install(fill(1), 2)
+		postCacheBudget = 2*c.bytes + c.bytes/2 // room for two keys, not three
+		c.install(fill(2), 2)
+		v := c.view(0)
+		if _, ok := v.get(1, 0, 0); !ok {
+			t.Fatal("key 1 not cached")
+		}
+		c.install(fill(3), 2)
+		if _, ok := v.get(1, 1, 0); !ok {
+			t.Fatalf("trial %d: the key just used was forgotten", trial)
+		}
+		if c.bytes > postCacheBudget || len(c.keys) != 2 {
+			t.Fatalf("trial %d: %d keys, %d bytes, budget %d", trial, len(c.keys), c.bytes, postCacheBudget)
+		}
 	}
 }

@@ -538,6 +538,9 @@ type search struct {
 	// the transaction may use it (postcache.go), empty in those.
 	maps  *blockMaps
 	posts cacheView
+	// fills are the values read from the file where posts had none, for
+	// the cache to keep when the transaction ends (postCache.install).
+	fills []postFill
 	// reads counts the postings read (postValue), for the tests.
 	reads int
 }
@@ -561,7 +564,7 @@ func (s *search) postValue(block uint32, key string) []byte {
 		v = nil
 	}
 	if cache {
-		s.posts.put(keyOf(key), block, flush, v, s.blocks())
+		s.fills = append(s.fills, postFill{keyOf(key), block, flush, v})
 	}
 	return v
 }

@@ -20,14 +20,16 @@ const heapFloor = 128 << 20
 
 // keepHeapGoal keeps the collector's heap goal at floor bytes or more:
 // after each collection it sets the collector's target (debug.SetGCPercent)
-// to percent, or to the higher target that puts the next collection at
-// floor when the live heap is smaller than floor / (1 + percent/100). A
+// so that the next collection comes once the heap has grown by percent of
+// its live part that static does not claim (long-lived caches:
+// embedded.CachedBytes, whose 64 MiB at a target of 400 would otherwise
+// let 256 MB more of garbage pile up), or at floor when that is later. A
 // larger live heap collects at percent as before, and a soft memory limit
 // (GOMEMLIMIT) still runs the collector sooner once memory nears it. stop
 // ends the adjustments (the target stays as last set) and waits for one
 // that is running to finish. Only one keeper may run at a time.
-func keepHeapGoal(floor uint64, percent int) (stop func()) {
-	k := &heapGoalKeeper{floor: floor, percent: percent, set: percent,
+func keepHeapGoal(floor uint64, percent int, static func() uint64) (stop func()) {
+	k := &heapGoalKeeper{floor: floor, percent: percent, static: static, set: percent,
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	debug.SetGCPercent(percent)
 	k.arm()
@@ -41,6 +43,7 @@ func keepHeapGoal(floor uint64, percent int) (stop func()) {
 type heapGoalKeeper struct {
 	floor   uint64
 	percent int
+	static  func() uint64
 	sample  []metrics.Sample
 
 	mu      sync.Mutex
@@ -67,7 +70,7 @@ func (k *heapGoalKeeper) collected() {
 	}
 	metrics.Read(k.sample)
 	if k.sample[0].Value.Kind() == metrics.KindUint64 {
-		if p := gcPercentFor(k.sample[0].Value.Uint64(), k.floor, k.percent); p != k.set {
+		if p := gcPercentFor(k.sample[0].Value.Uint64(), k.static(), k.floor, k.percent); p != k.set {
 			debug.SetGCPercent(p)
 			k.set = p
 		}
@@ -76,17 +79,25 @@ func (k *heapGoalKeeper) collected() {
 }
 
 // gcPercentFor is the collector's target that puts the next collection of a
-// heap of live bytes at floor bytes, or percent when that is higher. It
-// moves in steps of a sixteenth of percent, so that a live heap that
-// changes by a few bytes does not change the target each time, and is at
-// most maxGCPercent.
-func gcPercentFor(live, floor uint64, percent int) int {
-	if live == 0 || live*uint64(100+percent) >= floor*100 {
+// heap of live bytes, static of them long-lived, once it has grown by
+// percent of the others, or at floor bytes when that is later: percent
+// itself when static is 0 and the heap is past the floor. It moves in
+// steps of a sixteenth of percent, so that a live heap that changes by a
+// few bytes does not change the target each time, and is at least one
+// step and at most maxGCPercent.
+func gcPercentFor(live, static, floor uint64, percent int) int {
+	if live == 0 {
 		return percent
 	}
-	p := min((floor*100+live-1)/live-100, maxGCPercent)
+	static = min(static, live)
+	grown := (live - static) * uint64(percent) / 100
+	if static == 0 && live+grown >= floor {
+		return percent
+	}
+	goal := max(live+grown, floor)
+	p := min((goal*100+live-1)/live-100, maxGCPercent)
 	step := uint64(max(percent/16, 1))
-	return int((p + step - 1) / step * step)
+	return int(max((p+step-1)/step*step, step))
 }
 
 // maxGCPercent caps the target gcPercentFor sets (the runtime holds it in

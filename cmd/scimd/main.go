@@ -28,6 +28,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/scimd/scimd/storage/embedded"
 )
 
 // The build's identity, stamped by the Makefile with
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// the heap goal is kept at heapFloor or more.
 		collectLessOften(getenv)
 		if getenv("GOGC") == "" {
-			defer keepHeapGoal(heapFloor, gcPercent)()
+			defer keepHeapGoal(heapFloor, gcPercent, embedded.CachedBytes)()
 		}
 		if err := serve(ctx, cfg, stderr); err != nil {
 			fmt.Fprintf(stderr, "scimd: %s\n", oneLine(err))

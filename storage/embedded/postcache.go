@@ -219,13 +219,16 @@ func (c *postCache) install(fills []postFill, blocks uint32) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.keys == nil {
+		return // dropped: the store is closed
+	}
 	for _, kf := range keep {
 		ck := c.slotsFor(kf.k, max(blocks, kf.blocks[len(kf.blocks)-1]+1))
 		for n, b := range kf.blocks {
 			if old := ck.slots[b].Swap(&kf.vals[n]); old != nil {
-				c.bytes -= int64(len(old.v) + cachedValueOverhead)
+				c.grow(-int64(len(old.v) + cachedValueOverhead))
 			}
-			c.bytes += int64(len(kf.vals[n].v) + cachedValueOverhead)
+			c.grow(int64(len(kf.vals[n].v) + cachedValueOverhead))
 		}
 	}
 	for sweep := 0; sweep < 2 && c.bytes > postCacheBudget; sweep++ {
@@ -237,7 +240,7 @@ func (c *postCache) install(fills []postFill, blocks uint32) {
 				ck.used.Store(false) // a second chance
 				continue
 			}
-			c.bytes -= ck.size()
+			c.grow(-ck.size())
 			delete(c.keys, k)
 		}
 	}
@@ -256,14 +259,37 @@ func (c *postCache) slotsFor(k postKey, blocks uint32) *cachedKey {
 		for i := range ck.slots {
 			nk.slots[i].Store(ck.slots[i].Load())
 		}
-		c.bytes -= int64(8 * len(ck.slots))
+		c.grow(-int64(8 * len(ck.slots)))
 	} else {
-		c.bytes += cachedKeyOverhead
+		c.grow(cachedKeyOverhead)
 	}
-	c.bytes += int64(8 * len(nk.slots))
+	c.grow(int64(8 * len(nk.slots)))
 	c.keys[k] = nk
 	return nk
 }
+
+// grow adds delta to the bytes the cache holds (under c.mu).
+func (c *postCache) grow(delta int64) {
+	c.bytes += delta
+	heldBytes.Add(delta)
+}
+
+// drop forgets every value, for good: the store is closing.
+func (c *postCache) drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.grow(-c.bytes)
+	c.keys = nil
+}
+
+// heldBytes is what the posting caches of the open stores hold.
+var heldBytes atomic.Int64
+
+// CachedBytes returns the bytes the posting caches of the process's open
+// stores hold, at most 64 MiB a store: long-lived heap, which a garbage
+// collector target meant for the garbage of requests (cmd/scimd keeps the
+// heap goal at a multiple of the live heap) may leave out.
+func CachedBytes() uint64 { return uint64(max(heldBytes.Load(), 0)) }
 
 // size is what a key counts for in postCache.bytes (under postCache.mu).
 func (ck *cachedKey) size() int64 {

@@ -157,6 +157,7 @@ func TestPostCacheBudget(t *testing.T) {
 	postCacheBudget = 4 << 10
 	s := openTemp(t)
 	defer s.Close()
+	others := CachedBytes() // stores other tests left open
 	createAll(t, s, searchUsers(9000)) // three blocks
 	most := 0
 	for i := range 60 {
@@ -177,6 +178,20 @@ func TestPostCacheBudget(t *testing.T) {
 	}
 	if most < 2 {
 		t.Errorf("at most %d keys cached at once: the budget is not exercised", most)
+	}
+	// The process's count follows (the package's tests do not run in
+	// parallel), and a closed store holds nothing.
+	s.posts.mu.RLock()
+	held := s.posts.bytes
+	s.posts.mu.RUnlock()
+	if got := CachedBytes() - others; got != uint64(held) || held == 0 {
+		t.Errorf("CachedBytes %d beyond other stores' with this one holding %d", got, held)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := CachedBytes(); got != others {
+		t.Errorf("CachedBytes %d after the store closed, %d before it cached anything", got, others)
 	}
 }
 

@@ -687,6 +687,7 @@ func (s *Store) Close() error {
 		// the file closes after them.
 		applyErr := s.applyAll()
 		s.shut.Store(true)
+		s.posts.drop()
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/storage/embedded"
+	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // metricValue returns the value of the sample whose line starts with series
@@ -174,5 +179,40 @@ func TestForeignIssuerIsRefusedWithAClearLine(t *testing.T) {
 	b.waitLog(t, `level=WARN msg="access token refused: it was issued for another public URL; every replica behind one address must share the same -public-url" token_issuer=https://replica-a.example.com issuer=https://replica-b.example.com`)
 	if v := metricValue(t, scrape(t, "http://"+b.addr+"/metrics"), `scimd_auth_failures_total{reason="foreign_issuer"}`); v != 1 {
 		t.Fatalf("foreign_issuer failures: %v", v)
+	}
+}
+
+// TestSearchCacheMetric: scimd_embedded_search_cache_bytes reports what the
+// embedded store's search cache holds: nothing at start, more than nothing
+// once a substring search every user answers has run.
+func TestSearchCacheMetric(t *testing.T) {
+	dir := t.TempDir()
+	s, err := embedded.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []*schemas.User
+	for i := range 200 { // more than the pending rows a flush waits for
+		users = append(users, storagetest.NewUser(i))
+	}
+	for _, err := range s.CreateUsers(context.Background(), users) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...))
+	base := "http://" + p.addr
+	if got := metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes"); got != 0 {
+		t.Errorf("scimd_embedded_search_cache_bytes = %v at start, want 0", got)
+	}
+	q := url.Values{"filter": {`emails.value co "example"`}}
+	if code, out := call(t, "GET", base+"/scim/v2/Users?"+q.Encode(), adminToken(t, base), "", ""); code != 200 || out["totalResults"] != 200.0 {
+		t.Fatalf("search: %d %v", code, out["totalResults"])
+	}
+	if got := metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes"); got <= 0 {
+		t.Errorf("scimd_embedded_search_cache_bytes = %v after a search every user answers, want more than 0", got)
 	}
 }

@@ -63,6 +63,10 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
 	m.CountEntities(store)
+	if kind == "embedded" {
+		m.GaugeFunc("scimd_embedded_search_cache_bytes", "Bytes of index values the embedded store's search cache holds (at most 64 MiB).",
+			func() float64 { return float64(embedded.CachedBytes()) })
+	}
 	svc := directory.New(m.Store(store), directory.Options{Logger: log, Issuer: base, Observer: m,
 		MasterKey: cfg.MasterKey, PreviousMasterKey: cfg.PreviousMasterKey})
 	if err := svc.EnsureSigningKey(ctx); err != nil {

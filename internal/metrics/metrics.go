@@ -82,6 +82,12 @@ func New(version, commit, date string) *Metrics {
 	return m
 }
 
+// GaugeFunc registers a gauge without labels whose value is fn's at each
+// scrape.
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

@@ -66,7 +66,7 @@ if mkdir -p $CG 2>/dev/null && echo 1073741824 > $CG/$LIMIT; then
   ready 28090
   /usr/bin/time -f '%e s' curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $A" 'http://127.0.0.1:28090/scim/v2/Users?filter=title%20eq%20%22nobody%22&count=1'
   rss $P
-  $D/scimload -users 2000 -clients 8 -phases get,filter -duration 3s -co 'name.givenName co "{given}"' \
+  $D/scimload -users 2000 -clients 8 -phases get,filter -duration 3s -co 'name.givenName co "{given}"' -co 'phoneNumbers.value co "{phone}"' \
     -target scimd-1m=http://127.0.0.1:28090/scim/v2,@$D/token1m -pid scimd-1m=$P
   rss $P; echo "cgroup peak $(( $(cat $CG/$PEAK 2>/dev/null || echo 0) / 1048576 )) MB"
   kill $P; wait $P 2>/dev/null; rmdir $CG

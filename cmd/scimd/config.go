@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,11 @@ type config struct {
 	CORSOrigins       string
 	AccessLog         string
 	MetricsAddr       string
-	proxies           httpx.Proxies // parsed TrustedProxies
+	// SearchCacheMiB is the embedded store's search cache in MiB ("0":
+	// none); validate parses it into searchCacheBytes (embedded.Options).
+	SearchCacheMiB   string
+	searchCacheBytes int
+	proxies          httpx.Proxies // parsed TrustedProxies
 	// MasterKey and PreviousMasterKey (SCIMD_MASTER_KEY,
 	// SCIMD_MASTER_KEY_PREVIOUS; environment only) encrypt the signing keys at
 	// rest (see masterKeys).
@@ -74,6 +79,10 @@ func masterKeys(getenv func(string) string) (cur, prev []byte, err error) {
 	}
 	return cur, prev, errors.Join(errs...)
 }
+
+// maxSearchCacheMiB bounds -search-cache-mib (64 GiB): a typo of a few
+// digits must not make the cache the largest thing in the process.
+const maxSearchCacheMiB = 64 << 10
 
 // envFlag ties a flag to its environment variable.
 type envFlag struct {
@@ -102,6 +111,7 @@ func (c *config) flags() []envFlag {
 		{"trusted-proxies", "SCIMD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed", "", &c.TrustedProxies},
 		{"metrics-addr", "SCIMD_METRICS_ADDR", "separate listen address for /metrics and /debug/pprof/ (then /metrics is not served on -addr)", "", &c.MetricsAddr},
 		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
+		{"search-cache-mib", "SCIMD_SEARCH_CACHE_MIB", "MiB of index values the embedded store keeps in memory for substring searches; 0 turns the cache off", "64", &c.SearchCacheMiB},
 	}...)
 }
 
@@ -200,6 +210,14 @@ func (c *config) validate() error {
 	}
 	if c.HashConcurrency < 1 {
 		errs = append(errs, errors.New("-hash-concurrency must be at least 1"))
+	}
+	switch n, err := strconv.Atoi(c.SearchCacheMiB); {
+	case err != nil || n < 0 || n > maxSearchCacheMiB:
+		errs = append(errs, fmt.Errorf("invalid -search-cache-mib %q: want a whole number of MiB from 0 (off) to %d", c.SearchCacheMiB, maxSearchCacheMiB))
+	case n == 0:
+		c.searchCacheBytes = -1
+	default:
+		c.searchCacheBytes = n << 20
 	}
 	switch c.KeyRotation {
 	case "off", "0":

@@ -184,7 +184,8 @@ func TestForeignIssuerIsRefusedWithAClearLine(t *testing.T) {
 
 // TestSearchCacheMetric: scimd_embedded_search_cache_bytes reports what the
 // embedded store's search cache holds: nothing at start, more than nothing
-// once a substring search every user answers has run.
+// once a substring search every user answers has run; and nothing after it
+// with SCIMD_SEARCH_CACHE_MIB=0.
 func TestSearchCacheMetric(t *testing.T) {
 	dir := t.TempDir()
 	s, err := embedded.Open(dir)
@@ -203,16 +204,25 @@ func TestSearchCacheMetric(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...))
-	base := "http://" + p.addr
-	if got := metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes"); got != 0 {
-		t.Errorf("scimd_embedded_search_cache_bytes = %v at start, want 0", got)
+	// cached returns the gauge after a search every user answers, on a
+	// server started with env.
+	cached := func(env ...string) float64 {
+		p := start(t, append(append([]string{"SCIMD_DATA_DIR=" + dir}, opsEnv...), env...))
+		defer p.stop(t)
+		base := "http://" + p.addr
+		if got := metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes"); got != 0 {
+			t.Errorf("scimd_embedded_search_cache_bytes = %v at start, want 0", got)
+		}
+		q := url.Values{"filter": {`emails.value co "example"`}}
+		if code, out := call(t, "GET", base+"/scim/v2/Users?"+q.Encode(), adminToken(t, base), "", ""); code != 200 || out["totalResults"] != 200.0 {
+			t.Fatalf("search: %d %v", code, out["totalResults"])
+		}
+		return metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes")
 	}
-	q := url.Values{"filter": {`emails.value co "example"`}}
-	if code, out := call(t, "GET", base+"/scim/v2/Users?"+q.Encode(), adminToken(t, base), "", ""); code != 200 || out["totalResults"] != 200.0 {
-		t.Fatalf("search: %d %v", code, out["totalResults"])
-	}
-	if got := metricValue(t, scrape(t, base+"/metrics"), "scimd_embedded_search_cache_bytes"); got <= 0 {
+	if got := cached(); got <= 0 {
 		t.Errorf("scimd_embedded_search_cache_bytes = %v after a search every user answers, want more than 0", got)
+	}
+	if got := cached("SCIMD_SEARCH_CACHE_MIB=0"); got != 0 {
+		t.Errorf("scimd_embedded_search_cache_bytes = %v with the cache off, want 0", got)
 	}
 }

@@ -33,7 +33,7 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	v, c, d := buildInfo()
 	m := metrics.New(v, c, d)
 	m.Zero(authFailureReasons, []string{"client", "user"})
-	store, kind, err := openStoreWith(ctx, cfg, embedded.Options{OnCommit: m.Batch})
+	store, kind, err := openStoreWith(ctx, cfg, embedded.Options{OnCommit: m.Batch, SearchCacheBytes: cfg.searchCacheBytes})
 	if err != nil {
 		return err
 	}

@@ -31,10 +31,12 @@ import (
 // when the cache is empty.
 //
 // A transaction's reads are installed when it ends (install), the keys
-// most blocks hold only. The cache holds at most postCacheBudget bytes
+// most blocks hold only. The cache holds at most its budget in bytes
 // (values and their slots, about); beyond it, keys are forgotten whole, the
 // ones no search used lately first.
 type postCache struct {
+	budget int64 // the most bytes it holds
+
 	mu    sync.RWMutex
 	keys  map[postKey]*cachedKey
 	bytes int64 // the size of keys' values and slots (see cachedSize), under mu
@@ -44,10 +46,11 @@ type postCache struct {
 	flushes atomic.Pointer[flushTable]
 }
 
-// postCacheBudget is the most the cache holds, in bytes: enough for the
+// defaultPostCacheBudget is the most a cache holds unless
+// Options.SearchCacheBytes says otherwise, in bytes: enough for the
 // thousand digit trigrams of the phone numbers of a million users (~50
-// MB) beside the keys of the names searched most. A variable for the tests.
-var postCacheBudget int64 = 64 << 20
+// MB) beside the keys of the names searched most.
+const defaultPostCacheBudget = 64 << 20
 
 // A flushTable holds, at index b, the sequence number of the last batch
 // that rewrote a posting value of block b (0: none since Open).
@@ -75,8 +78,16 @@ const (
 	cachedKeyOverhead   = 64
 )
 
-func newPostCache() *postCache {
-	c := &postCache{keys: make(map[postKey]*cachedKey)}
+// newPostCache returns a cache of at most budget bytes (0: the default),
+// or nil (no cache: every method does nothing) when budget is negative.
+func newPostCache(budget int) *postCache {
+	if budget < 0 {
+		return nil
+	}
+	c := &postCache{budget: defaultPostCacheBudget, keys: make(map[postKey]*cachedKey)}
+	if budget > 0 {
+		c.budget = int64(budget)
+	}
 	c.flushes.Store(&flushTable{})
 	return c
 }
@@ -231,9 +242,9 @@ func (c *postCache) install(fills []postFill, blocks uint32) {
 			c.grow(int64(len(kf.vals[n].v) + cachedValueOverhead))
 		}
 	}
-	for sweep := 0; sweep < 2 && c.bytes > postCacheBudget; sweep++ {
+	for sweep := 0; sweep < 2 && c.bytes > c.budget; sweep++ {
 		for k, ck := range c.keys {
-			if c.bytes <= postCacheBudget {
+			if c.bytes <= c.budget {
 				break
 			}
 			if sweep == 0 && ck.used.Load() {
@@ -276,6 +287,9 @@ func (c *postCache) grow(delta int64) {
 
 // drop forgets every value, for good: the store is closing.
 func (c *postCache) drop() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.grow(-c.bytes)
@@ -286,7 +300,7 @@ func (c *postCache) drop() {
 var heldBytes atomic.Int64
 
 // CachedBytes returns the bytes the posting caches of the process's open
-// stores hold, at most 64 MiB a store: long-lived heap, which a garbage
+// stores hold (at most 64 MiB a store by default): long-lived heap, which a garbage
 // collector target meant for the garbage of requests (cmd/scimd keeps the
 // heap goal at a multiple of the live heap) may leave out.
 func CachedBytes() uint64 { return uint64(max(heldBytes.Load(), 0)) }

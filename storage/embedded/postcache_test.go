@@ -152,10 +152,11 @@ func TestSearchOldReader(t *testing.T) {
 // evaluator does while it forgets keys.
 func TestPostCacheBudget(t *testing.T) {
 	withoutVocabulary(t)
-	old := postCacheBudget
-	t.Cleanup(func() { postCacheBudget = old })
-	postCacheBudget = 4 << 10
-	s := openTemp(t)
+	const budget = 4 << 10
+	s, err := OpenWithOptions(t.TempDir(), Options{SearchCacheBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
 	others := CachedBytes() // stores other tests left open
 	createAll(t, s, searchUsers(9000)) // three blocks
@@ -171,8 +172,8 @@ func TestPostCacheBudget(t *testing.T) {
 		}
 		held, n := s.posts.bytes, len(s.posts.keys)
 		s.posts.mu.RUnlock()
-		if held != sum || held > postCacheBudget {
-			t.Fatalf("after search %d: %d bytes counted, %d held, budget %d", i, held, sum, postCacheBudget)
+		if held != sum || held > budget {
+			t.Fatalf("after search %d: %d bytes counted, %d held, budget %d", i, held, sum, budget)
 		}
 		most = max(most, n)
 	}
@@ -199,7 +200,7 @@ func TestPostCacheBudget(t *testing.T) {
 // growth, and a transaction uses the cache for a block only when it sees
 // that flush.
 func TestFlushTable(t *testing.T) {
-	c := newPostCache()
+	c := newPostCache(0)
 	c.flushed([]uint32{3}, 5)
 	c.flushed([]uint32{3}, 4) // an older number (never sent by the writer) lowers nothing
 	c.flushed([]uint32{100, 3}, 6)
@@ -227,16 +228,14 @@ func TestFlushTable(t *testing.T) {
 // since the last sweep go first: a key just used survives two keys
 // installed after it, whatever the map's order.
 func TestPostCacheKeepsUsedKeys(t *testing.T) {
-	old := postCacheBudget
-	t.Cleanup(func() { postCacheBudget = old })
 	value := make([]byte, 1000)
 	fill := func(k postKey) []postFill {
 		return []postFill{{k: k, block: 0, v: value}, {k: k, block: 1, v: value}}
 	}
 	for trial := range 50 {
-		c := newPostCache()
+		c := newPostCache(0)
 		c.install(fill(1), 2)
-		postCacheBudget = 2*c.bytes + c.bytes/2 // room for two keys, not three
+		c.budget = 2*c.bytes + c.bytes/2 // room for two keys, not three
 		c.install(fill(2), 2)
 		v := c.view(0)
 		if _, ok := v.get(1, 0, 0); !ok {
@@ -246,8 +245,23 @@ func TestPostCacheKeepsUsedKeys(t *testing.T) {
 		if _, ok := v.get(1, 1, 0); !ok {
 			t.Fatalf("trial %d: the key just used was forgotten", trial)
 		}
-		if c.bytes > postCacheBudget || len(c.keys) != 2 {
-			t.Fatalf("trial %d: %d keys, %d bytes, budget %d", trial, len(c.keys), c.bytes, postCacheBudget)
+		if c.bytes > c.budget || len(c.keys) != 2 {
+			t.Fatalf("trial %d: %d keys, %d bytes, budget %d", trial, len(c.keys), c.bytes, c.budget)
 		}
+	}
+}
+
+// TestPostCacheOff: with a negative Options.SearchCacheBytes nothing is
+// cached, and searches answer as the evaluator does.
+func TestPostCacheOff(t *testing.T) {
+	s, err := OpenWithOptions(t.TempDir(), Options{SearchCacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	createAll(t, s, qzxUsers(300))
+	searchAgainstScan(t, s, `userName co "qzx"`)
+	if s.posts != nil {
+		t.Errorf("a cache of %d bytes with SearchCacheBytes -1", s.posts.bytes)
 	}
 }

@@ -156,6 +156,10 @@ type Options struct {
 	// sooner and bounds the memory lower, at the cost of more, smaller
 	// bbolt transactions.
 	OverlayBytes int
+	// SearchCacheBytes is the most the search cache (copies of the index
+	// values substring searches read, postcache.go) holds: zero means 64
+	// MiB, a negative number none (every search reads the file).
+	SearchCacheBytes int
 }
 
 // Store is the embedded storage backend: a bbolt file, with users read from it
@@ -317,7 +321,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
 		maps:      newBlockMaps(),
-		posts:     newPostCache(),
+		posts:     newPostCache(opts.SearchCacheBytes),
 	}
 	for k := range s.idx {
 		s.idx[k] = make(map[string]string)

@@ -164,7 +164,7 @@ func TestPostCacheBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	others := CachedBytes() // stores other tests left open
+	others := CachedBytes()            // stores other tests left open
 	createAll(t, s, searchUsers(9000)) // three blocks
 	most := 0
 	for i := range 60 {

@@ -276,18 +276,28 @@ func TestPostCacheOff(t *testing.T) {
 // same transaction while writers keep rewriting the blocks whose values the
 // cache holds. Three writers rename users of both blocks of the file into
 // and out of "qzx" and "zqv" (keys every block holds, so cached), a fourth
-// creates users (in the last block) and deletes them again; flushPending is
-// small, so that most batches flush. The writers pause while every other
-// four searches run (counted as they end), so that the values searches
-// keep are still current for the next ones, which take them. Each reader
-// plans its filter as its transaction begins (it takes and fills the cache
-// like any search), then scans every user and plans again (by then its
-// transaction is older than the last flushes): both plans must be the
-// evaluator's answer. A search that took or kept a value of a block across
-// a flush it does not see, or a value the cache kept across a flush it
-// missed, counts users the evaluator does not match, or misses some.
+// creates users (in the last block) and deletes them again. flushPending is
+// small, so that most batches flush, and the overlay too, so that the
+// applier writes frozen tables into the file meanwhile. The writers pause
+// while every other four searches run (counted as they end), so that the
+// values searches keep are still current for the next ones, which take
+// them. Each reader plans its filter as its transaction begins (it takes
+// and fills the cache like any search), then scans every user and plans
+// again (by then its transaction is older than the last flushes): both
+// plans must be the evaluator's answer. A search that took or kept a value
+// of a block across a flush it does not see, or a value the cache kept
+// across a flush it missed, counts users the evaluator does not match, or
+// misses some.
 func TestPostCacheConcurrent(t *testing.T) {
-	s, _ := flushingAt(t, 3)
+	old := flushPending
+	t.Cleanup(func() { flushPending = old })
+	flushPending = 3
+	// A small overlay: the applier writes frozen tables into the file
+	// while the searches run.
+	s, err := OpenWithOptions(t.TempDir(), Options{OverlayBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
 	all := qzxUsers(5000) // rows 0 to 4999: blocks 0 and 1
 	for i, u := range all {
@@ -296,6 +306,7 @@ func TestPostCacheConcurrent(t *testing.T) {
 		}
 	}
 	createAll(t, s, all)
+	created := s.committed.Load()
 	filters := []string{
 		`userName co "qzx"`,
 		`userName co "zqv"`,
@@ -393,7 +404,11 @@ func TestPostCacheConcurrent(t *testing.T) {
 	if err := s.userView(func(r *users) error { blocks = r.search.blocks(); return nil }); err != nil {
 		t.Fatal(err)
 	}
+	applies := s.ov.Load().applied > created // (an apply of the run's writes)
 	t.Logf("%d writes, %d searches, %d differing; %d blocks", writes.Load(), searches.Load(), failures.Load(), blocks)
+	if !applies {
+		t.Error("no apply of the writes while the searches ran: the test does not exercise it")
+	}
 	s.posts.mu.RLock()
 	ck := s.posts.keys[keyOf("qzx")]
 	s.posts.mu.RUnlock()

@@ -16,30 +16,44 @@ import (
 // file is not the cache's: it is remapped as the file grows), kept with the
 // number of its block's last flush when it was read.
 //
-// Which values are current is known without reading the file. Postings
-// change only when a batch flushes pending rows into them (finishSearch),
-// and the writer records the batch's sequence number as the last flush of
-// every block it rewrites before the batch is published (flushed). A
-// transaction that sees every write up to high, and finds a block's last
-// flush L ≤ high, sees the block as every such transaction does: the state
-// after every flush of the block, all of them numbered L or lower (a flush
-// numbered above L would have been recorded before it could be seen). So a
-// value read under L is the value of the block for every transaction that
-// finds L again, and only those use it (get). A transaction that finds
-// L > high is older than the block's last flush: it reads the file, and
-// keeps nothing. Open's migrations write postings before the store serves,
-// when the cache is empty.
+// Which values are current is known without reading the file. While the
+// store serves, postings change only when a batch flushes pending rows into
+// them (finishSearch; the applier writing a frozen table into the file
+// changes the file, not what any transaction sees), and the writer records
+// the batch's sequence number as the last flush of every block it rewrites
+// before the batch is published (flushed). A transaction that sees every
+// write up to high loads the table of last flushes after it loaded high
+// (view). Where it finds a block's last flush L ≤ high, it sees the block
+// as every transaction that finds L does: the state after every flush of
+// the block, all of them numbered L or lower. A flush numbered in
+// (L, high] was recorded before the transaction could see it, so before
+// it loaded the table; a table it loaded that a longer one has replaced
+// since lacks only flushes recorded after that, all above high. So a value
+// read under L is the value of the block for every transaction that finds
+// L again, and only those use it (get). A transaction that finds L > high
+// is older than the block's last flush: it reads the file, and keeps
+// nothing.
 //
-// A transaction's reads are installed when it ends (install), the keys
-// most blocks hold only. The cache holds at most its budget in bytes
-// (values and their slots, about); beyond it, keys are forgotten whole, the
-// ones no search used lately first.
+// A number recorded for a batch that is then withdrawn (abortBatch) is
+// never published nor used again: the transactions that find it see the
+// state after the flushes below it, all the same one, and those older than
+// it do not use the cache for the block. Open's log replay and migrations
+// (rebuildSearch, migrateV1) write postings before the store serves, when
+// the cache is empty: a last flush of 0 is the state Open left. A cached
+// value is never changed: install replaces a slot's value with another,
+// and a search that took the old one holds the value of the flush it found.
+//
+// A transaction's reads are installed as it ends (install, before the
+// values it read, views of the file's map, go), the keys most blocks hold
+// only. The cache holds at most its budget in bytes (values and their
+// slots, about); beyond it, keys are forgotten whole, the ones no search
+// used lately first.
 type postCache struct {
 	budget int64 // the most bytes it holds
 
 	mu    sync.RWMutex
 	keys  map[postKey]*cachedKey
-	bytes int64 // the size of keys' values and slots (see cachedSize), under mu
+	bytes int64 // the size of keys' values and slots (see cachedKey.size), under mu
 
 	// flushes is each block's last flush, replaced by a longer table when
 	// a flush reaches a block beyond it (only the writer writes it).
@@ -121,8 +135,8 @@ func (c *postCache) flushed(blocks []uint32, seq uint64) {
 	}
 }
 
-// A cacheView is the cache as one transaction uses it: the flush table
-// loaded after the transaction began, and the newest write it sees.
+// A cacheView is the cache as one transaction uses it: high, the newest
+// write the transaction sees, and the flush table loaded after high was.
 type cacheView struct {
 	c    *postCache
 	tab  *flushTable
@@ -130,7 +144,9 @@ type cacheView struct {
 }
 
 // view returns the cache for a transaction that sees every write up to
-// high; it must be called after that transaction began.
+// high; it must be called after high was loaded (committedOverlay): a table
+// loaded before might lack a flush numbered up to high, and the
+// transaction would take the block's values from before that flush.
 func (c *postCache) view(high uint64) cacheView {
 	if c == nil {
 		return cacheView{}

@@ -299,7 +299,7 @@ func TestPostCacheConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	all := qzxUsers(5000) // rows 0 to 4999: blocks 0 and 1
+	all := qzxUsers(5000) // rows 0 to 4999 (about in this order): blocks 0 and 1
 	for i, u := range all {
 		if i%40 == 0 {
 			u.UserName += ".zqv"
@@ -314,6 +314,10 @@ func TestPostCacheConcurrent(t *testing.T) {
 		`userName co "qzx" or userName co "zqv"`,
 		`userName co "zqv.qzx"`,
 		`userName co "qzx" and not (userName co "zqv")`,
+	}
+	parsed := make([]schemas.Filter, len(filters))
+	for i, expr := range filters {
+		parsed[i] = mustParse(t, expr)
 	}
 	ctx := context.Background()
 	start := time.Now()
@@ -337,7 +341,7 @@ func TestPostCacheConcurrent(t *testing.T) {
 		}
 	}
 	// The renamers: each takes the users of one stretch of rows (in block
-	// 0, at its end, in block 1), one at a time.
+	// 0, across its end, in block 1), one at a time.
 	names := []string{".qzx", ".zqv.qzx", ".plain", ".zqv"}
 	for w, from := range []int{0, 3500, 4100} {
 		rnd := rand.New(rand.NewPCG(uint64(w), 1))
@@ -377,8 +381,7 @@ func TestPostCacheConcurrent(t *testing.T) {
 	for r := range 3 {
 		wg.Go(func() {
 			for n := r; !stopped(); n++ {
-				expr := filters[n%len(filters)]
-				f := mustParse(t, expr)
+				expr, f := filters[n%len(filters)], parsed[n%len(filters)]
 				err := s.userView(func(tx *users) error {
 					rs, _ := s.planRows(tx, f)
 					early := slices.Sorted(slices.Values(tx.rowIDs(rs.rows)))

@@ -87,14 +87,23 @@ func TestPostCacheFlush(t *testing.T) {
 	}
 }
 
+// zqjStore returns a store that flushes its postings at every batch
+// (flushingAt), holding qzxUsers(n) of which user i alone also holds
+// "zqj", and those users.
+func zqjStore(t *testing.T, n, i int) (*Store, []*schemas.User) {
+	t.Helper()
+	s, _ := flushingAt(t, 1)
+	t.Cleanup(func() { s.Close() })
+	all := qzxUsers(n)
+	all[i].UserName = "a.zqj.qzx"
+	createAll(t, s, all)
+	return s, all
+}
+
 // TestPostCacheAdmission: the values of a key most blocks lack are not
 // kept (block maps serve it); those of a key every block holds are.
 func TestPostCacheAdmission(t *testing.T) {
-	s, _ := flushingAt(t, 1)
-	defer s.Close()
-	all := qzxUsers(5000)
-	all[7].UserName = "a.zqj.qzx"
-	createAll(t, s, all)
+	s, _ := zqjStore(t, 5000, 7)
 	searchAgainstScan(t, s, `userName co "zqj"`)
 	searchAgainstScan(t, s, `userName co "qzx"`)
 	if v := cachedSlot(s, "zqj", 0); v != nil {
@@ -113,11 +122,7 @@ func TestPostCacheAdmission(t *testing.T) {
 // and learns that no block holds "zqj": the old transaction must still
 // find the user.
 func TestSearchOldReader(t *testing.T) {
-	s, _ := flushingAt(t, 1)
-	defer s.Close()
-	all := qzxUsers(3000)
-	all[20].UserName = "a.zqj.qzx"
-	createAll(t, s, all)
+	s, all := zqjStore(t, 3000, 20)
 	filters := []string{`userName co "qzx"`, `userName co "zqj"`}
 	for _, f := range filters {
 		searchAgainstScan(t, s, f)

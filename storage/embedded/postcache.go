@@ -195,15 +195,14 @@ type postFill struct {
 	v     []byte
 }
 
-// install keeps copies of the values of fills, read by one transaction
-// whose file has blocks blocks (the length a new key's slots start at),
+// install keeps copies of the values of fills, read by one transaction,
 // before it ends. Only the keys that most of their fills hold are kept: a
 // key most blocks lack is what block maps serve (blockmaps.go), and the
 // unique values searches look for (a userName, an email) would otherwise
 // fill the cache with slots that hold nothing and push out the keys every
 // block holds. Beyond the budget, keys no search used since the last sweep
 // (a new key is unused until a search takes it) are forgotten first, whole.
-func (c *postCache) install(fills []postFill, blocks uint32) {
+func (c *postCache) install(fills []postFill) {
 	if c == nil || len(fills) == 0 {
 		return
 	}
@@ -250,7 +249,7 @@ func (c *postCache) install(fills []postFill, blocks uint32) {
 		return // dropped: the store is closed
 	}
 	for _, kf := range keep {
-		ck := c.slotsFor(kf.k, max(blocks, kf.blocks[len(kf.blocks)-1]+1))
+		ck := c.slotsFor(kf.k, kf.blocks[len(kf.blocks)-1]+1)
 		for n, b := range kf.blocks {
 			if old := ck.slots[b].Swap(&kf.vals[n]); old != nil {
 				c.grow(-int64(len(old.v) + cachedValueOverhead))
@@ -274,13 +273,16 @@ func (c *postCache) install(fills []postFill, blocks uint32) {
 }
 
 // slotsFor returns the cached key of k with slots for at least blocks
-// blocks, made or moved to a longer array as needed (under c.mu).
+// blocks, made or moved to a longer array as needed (under c.mu). A key's
+// first fills usually reach the file's last block (a search reads its
+// first key in every block and samples the last ones), so the slots start
+// about as long as the file, and grow with it.
 func (c *postCache) slotsFor(k postKey, blocks uint32) *cachedKey {
 	ck := c.keys[k]
 	if ck != nil && int(blocks) <= len(ck.slots) {
 		return ck
 	}
-	// Slots for the blocks of the file and some to come.
+	// Slots for some blocks to come.
 	nk := &cachedKey{slots: make([]atomic.Pointer[cachedValue], blocks+blocks/8+4)}
 	if ck != nil {
 		for i := range ck.slots {

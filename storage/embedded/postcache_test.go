@@ -245,14 +245,14 @@ func TestPostCacheKeepsUsedKeys(t *testing.T) {
 	}
 	for trial := range 50 {
 		c := newPostCache(0)
-		c.install(fill(1), 2)
+		c.install(fill(1))
 		c.budget = 2*c.bytes + c.bytes/2 // room for two keys, not three
-		c.install(fill(2), 2)
+		c.install(fill(2))
 		v := c.view(0)
 		if _, ok := v.get(1, 0, 0); !ok {
 			t.Fatal("key 1 not cached")
 		}
-		c.install(fill(3), 2)
+		c.install(fill(3))
 		if _, ok := v.get(1, 1, 0); !ok {
 			t.Fatalf("trial %d: the key just used was forgotten", trial)
 		}

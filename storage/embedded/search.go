@@ -549,9 +549,10 @@ type search struct {
 // fact) in block, nil when the block has none.
 func (s *search) postValue(block uint32, key string) []byte {
 	s.reads++
+	k := keyOf(key)
 	flush, cache := s.posts.lastFlush(block)
 	if cache {
-		if v, ok := s.posts.get(keyOf(key), block, flush); ok {
+		if v, ok := s.posts.get(k, block, flush); ok {
 			return v
 		}
 	}
@@ -559,12 +560,12 @@ func (s *search) postValue(block uint32, key string) []byte {
 		s.postCur = s.post().Cursor()
 	}
 	s.postKey = append(binary.BigEndian.AppendUint32(s.postKey[:0], block), key...)
-	k, v := s.postCur.Seek(s.postKey)
-	if !bytes.Equal(k, s.postKey) {
+	at, v := s.postCur.Seek(s.postKey)
+	if !bytes.Equal(at, s.postKey) {
 		v = nil
 	}
 	if cache {
-		s.fills = append(s.fills, postFill{keyOf(key), block, flush, v})
+		s.fills = append(s.fills, postFill{k, block, flush, v})
 	}
 	return v
 }

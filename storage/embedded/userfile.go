@@ -379,9 +379,7 @@ func (s *Store) userView(fn func(r *users) error) error {
 		r.search.maps = s.maps
 		r.search.posts = s.posts.view(ov.high)
 		err := fn(r)
-		if fills := r.search.fills; len(fills) > 0 {
-			s.posts.install(fills, r.search.blocks())
-		}
+		s.posts.install(r.search.fills)
 		*r = users{} // nothing of tx (buckets, cursors, views of the map) outlives it
 		readers.Put(r)
 		return err

@@ -63,9 +63,8 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 		base = "https://" + strings.TrimPrefix(base, "http://")
 	}
 	m.CountEntities(store)
-	if kind == "embedded" {
-		m.GaugeFunc("scimd_embedded_search_cache_bytes", "Bytes of index values the embedded store's search cache holds (at most 64 MiB).",
-			func() float64 { return float64(embedded.CachedBytes()) })
+	if b := backendOf(cfg); b.metrics != nil {
+		b.metrics(m)
 	}
 	svc := directory.New(m.Store(store), directory.Options{Logger: log, Issuer: base, Observer: m,
 		MasterKey: cfg.MasterKey, PreviousMasterKey: cfg.PreviousMasterKey})
@@ -159,14 +158,16 @@ func openStore(ctx context.Context, cfg *config) (storage.Store, string, error) 
 
 // A backend is one storage implementation the binary links: its name (in
 // logs and metrics) and label (in messages), its flags, when the
-// configuration chooses it, what makes its configuration invalid, and how it
-// opens (embedded takes the embedded store's options, e.g. the metrics hook).
+// configuration chooses it, what makes its configuration invalid, how it
+// opens (embedded takes the embedded store's options, e.g. the metrics hook),
+// and the metrics of its own it exports (nil: none).
 type backend struct {
 	name, label string
 	flags       func(c *config) []envFlag
 	chosen      func(c *config) bool // nil: the default, chosen when no other is
 	check       func(c *config) []error
 	open        func(ctx context.Context, cfg *config, opts embedded.Options) (storage.Store, error)
+	metrics     func(m *metrics.Metrics)
 }
 
 // dataDirFlag is the embedded store's --data-dir (SCIMD_DATA_DIR, default
@@ -217,6 +218,10 @@ var backends = []backend{
 		},
 		open: func(_ context.Context, cfg *config, opts embedded.Options) (storage.Store, error) {
 			return embedded.OpenWithOptions(cfg.DataDir, opts)
+		},
+		metrics: func(m *metrics.Metrics) {
+			m.GaugeFunc("scimd_embedded_search_cache_bytes", "Bytes of index values the embedded store's search cache holds (at most 64 MiB by default).",
+				func() float64 { return float64(embedded.CachedBytes()) })
 		},
 	},
 }

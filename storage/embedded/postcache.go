@@ -288,6 +288,7 @@ func (c *postCache) slotsFor(k postKey, blocks uint32) *cachedKey {
 		for i := range ck.slots {
 			nk.slots[i].Store(ck.slots[i].Load())
 		}
+		nk.used.Store(ck.used.Load()) // the key keeps its second chance
 		c.grow(-int64(8 * len(ck.slots)))
 	} else {
 		c.grow(cachedKeyOverhead)

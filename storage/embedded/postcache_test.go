@@ -424,3 +424,19 @@ func TestPostCacheConcurrent(t *testing.T) {
 		t.Error("no search took a value of qzx from the cache: the test does not exercise it")
 	}
 }
+
+// TestPostCacheGrownKeyKeepsUse: a key whose slots grow with the file
+// keeps the mark of its use, so the sweep still gives it its second chance.
+func TestPostCacheGrownKeyKeepsUse(t *testing.T) {
+	c := newPostCache(0)
+	value := make([]byte, 100)
+	c.install([]postFill{{k: 1, block: 0, v: value}})
+	if _, ok := c.view(0).get(1, 0, 0); !ok {
+		t.Fatal("key 1 not cached")
+	}
+	before := len(c.keys[1].slots)
+	c.install([]postFill{{k: 1, block: uint32(before) + 10, v: value}})
+	if ck := c.keys[1]; len(ck.slots) <= before || !ck.used.Load() {
+		t.Errorf("after growing from %d to %d slots: used %v, want true", before, len(ck.slots), ck.used.Load())
+	}
+}

@@ -440,3 +440,108 @@ func TestPostCacheGrownKeyKeepsUse(t *testing.T) {
 		t.Errorf("after growing from %d to %d slots: used %v, want true", before, len(ck.slots), ck.used.Load())
 	}
 }
+
+// TestPostCacheNarrowsCandidates: a block left with two candidates or fewer
+// stops reading the file (checking them costs what one more descent does),
+// but goes on through the values the posting cache holds. In `userName co
+// "kqvwjx"` the rare keys vwj and wjx are held by user 7, who matches, and
+// by two users in each block who lack qvw; every other user holds kqv and
+// qvw. The first search (cache empty) leaves the second block's two users
+// to check; the second, its values cached, reads qvw there from memory and
+// leaves the match alone.
+func TestPostCacheNarrowsCandidates(t *testing.T) {
+	withoutVocabulary(t)
+	s, _ := flushingAt(t, 1)
+	defer s.Close()
+	all := searchUsers(5000) // two blocks
+	for i, u := range all {
+		switch i {
+		case 7:
+			u.UserName = fmt.Sprintf("u%d.kqvwjx", i)
+		case 100, 200, 4500, 4600: // 4,096 rows a block
+			u.UserName = fmt.Sprintf("u%d.kqv.vwjx", i)
+		default:
+			u.UserName = fmt.Sprintf("u%d.kqvw", i)
+		}
+	}
+	createAll(t, s, all)
+	f := mustParse(t, `userName co "kqvwjx"`)
+	candidates := func() (rows []string, hits int) {
+		err := s.userView(func(r *users) error {
+			rs, planned := s.planRows(r, f)
+			if !planned {
+				t.Fatal("not planned")
+			}
+			rows, hits = slices.Sorted(slices.Values(r.rowIDs(rs.rows))), r.search.cacheHits
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, hits
+	}
+	cold, coldHits := candidates()
+	if coldHits != 0 || !slices.Contains(cold, all[7].ID) || len(cold) < 3 {
+		t.Fatalf("first search: candidates %v, %d cache hits; want user 7 and the second block's two, none cached", cold, coldHits)
+	}
+	warm, warmHits := candidates()
+	if warmHits == 0 || !slices.Equal(warm, []string{all[7].ID}) {
+		t.Errorf("second search: candidates %v (first: %v), %d cache hits; want user 7 (%s) alone, from the cache", warm, cold, warmHits, all[7].ID)
+	}
+	err := s.userView(func(r *users) error {
+		if diff, _ := planAgainstScan(s, r, f); diff != "" {
+			t.Error(diff)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIntersectMasked: both ways of intersecting (stepping through the
+// value, and bisecting it for a few offsets) give what a plain filter does.
+func TestIntersectMasked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ways [2]int // stepped, bisected
+	for range 2000 {
+		// A value: sorted distinct offsets, each with a mask; offsets to
+		// look for, sorted and distinct, about half of them in the value.
+		held := rng.Perm(blockRows)[:1+rng.IntN(blockRows)]
+		slices.Sort(held)
+		var v []byte
+		for _, o := range held {
+			v = append(v, byte(o>>8), byte(o), byte(1+rng.IntN(7)))
+		}
+		var offs []uint16
+		for range 1 + rng.IntN(300) {
+			o := rng.IntN(blockRows)
+			if rng.IntN(2) == 0 {
+				o = held[rng.IntN(len(held))]
+			}
+			offs = append(offs, uint16(o))
+		}
+		slices.Sort(offs)
+		offs = slices.Compact(offs)
+		mask := uint8(1 + rng.IntN(7))
+		if len(offs)*gallopRatio < len(v)/entrySize {
+			ways[1]++
+		} else {
+			ways[0]++
+		}
+		var want []uint16
+		for _, o := range offs {
+			for j := 0; j+entrySize <= len(v); j += entrySize {
+				if uint16(v[j])<<8|uint16(v[j+1]) == o && v[j+2]&mask != 0 {
+					want = append(want, o)
+				}
+			}
+		}
+		if got := intersectMasked(nil, offs, v, mask); !slices.Equal(got, want) {
+			t.Fatalf("%d offsets against %d entries, mask %b: %v, want %v", len(offs), len(v)/entrySize, mask, got, want)
+		}
+	}
+	if ways[0] < 100 || ways[1] < 100 {
+		t.Errorf("cases stepped %d, bisected %d: want both ways tried", ways[0], ways[1])
+	}
+}

@@ -541,8 +541,24 @@ type search struct {
 	// fills are the values read from the file where posts had none, for
 	// the cache to keep when the transaction ends (postCache.install).
 	fills []postFill
-	// reads counts the postings read (postValue), for the tests.
-	reads int
+	// reads counts the postings read (postValue), and cacheHits those of
+	// them the posting cache gave, for the tests.
+	reads, cacheHits int
+}
+
+// cachedPostValue is postValue when the posting cache holds the value (ok),
+// and reads nothing otherwise: a lookup in memory, where a read of the
+// file is a descent of its B+tree.
+func (s *search) cachedPostValue(block uint32, key string) (v []byte, ok bool) {
+	flush, cache := s.posts.lastFlush(block)
+	if !cache {
+		return nil, false
+	}
+	if v, ok = s.posts.get(keyOf(key), block, flush); ok {
+		s.reads++
+		s.cacheHits++
+	}
+	return v, ok
 }
 
 // postValue returns the posting value of key (a trigram, a prefix or a
@@ -553,6 +569,7 @@ func (s *search) postValue(block uint32, key string) []byte {
 	flush, cache := s.posts.lastFlush(block)
 	if cache {
 		if v, ok := s.posts.get(k, block, flush); ok {
+			s.cacheHits++
 			return v
 		}
 	}
@@ -869,7 +886,19 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 			continue
 		}
 		for i, t := range tris {
-			v := s.postValue(block, t)
+			var v []byte
+			if i > 0 && len(offs) <= 2 && !every {
+				// Two candidates or fewer: checking them costs about what
+				// one more read of the file does, but far more than a
+				// value the posting cache holds (a phone number's digit
+				// trigrams: ~250 candidates a search were left to check).
+				var cached bool
+				if v, cached = s.cachedPostValue(block, t); !cached {
+					break
+				}
+			} else {
+				v = s.postValue(block, t)
+			}
 			if i == 0 {
 				if v != nil {
 					markBlock(seen, block)
@@ -881,8 +910,8 @@ func (s *search) postedCandidates(keys []string, mask uint8, every bool) (rows [
 				removed[i] += len(offs) - len(next)
 				offs, next = next, offs
 			}
-			if len(offs) == 0 || (len(offs) <= 2 && !every) {
-				break // checking two candidates costs about what one more read does
+			if len(offs) == 0 {
+				break
 			}
 		}
 		for n := len(tris) - 1; n > 0 && !every && reads[n] >= learnReads && 3*removed[n] < 2*reads[n]; n-- {
@@ -1032,8 +1061,31 @@ func appendMasked(dst []uint16, v []byte, mask uint8) []uint16 {
 }
 
 // intersectMasked appends to dst the offsets of offs (sorted) that v holds
-// with a bit of mask.
+// with a bit of mask. When offs is much the shorter, each of its offsets is
+// bisected for in v (from where the last one was found) instead of stepping
+// through v's entries: a block's last few candidates against a trigram
+// every user there holds cost their logarithms, not its 4,096 entries.
 func intersectMasked(dst, offs []uint16, v []byte, mask uint8) []uint16 {
+	if n := len(v) / entrySize; len(offs)*gallopRatio < n {
+		lo := 0
+		for _, x := range offs {
+			hi := n // the first entry not below x is in [lo, hi]
+			for lo < hi {
+				if m := int(uint(lo+hi) >> 1); binary.BigEndian.Uint16(v[m*entrySize:]) < x {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if lo == n {
+				break
+			}
+			if e := v[lo*entrySize:]; binary.BigEndian.Uint16(e) == x && e[2]&mask != 0 {
+				dst = append(dst, x)
+			}
+		}
+		return dst
+	}
 	i, j := 0, 0
 	for i < len(offs) && j+entrySize <= len(v) {
 		o := binary.BigEndian.Uint16(v[j:])

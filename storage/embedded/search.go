@@ -714,8 +714,10 @@ func (s *search) blocks() uint32 {
 // is intersected on its own, in the order that narrows fastest on a sample
 // of blocks (a key held by half the sampled blocks or fewer first), and a
 // block a key's map (blockMaps) excludes is not read at all; where the
-// first key is is learnt as its map. When a block has two candidates or fewer left, the rest of its
-// keys are skipped: checking them costs about what reading a posting does.
+// first key is is learnt as its map. When a block has two candidates or
+// fewer left, the rest of its keys are read only from the posting cache
+// (postcache.go): checking the candidates costs about what reading a
+// posting from the file does, but far more than taking a cached one.
 // Keys that do not narrow the sample's candidates, when it has many, are
 // not read ("ada.lovelace." sw reads the prefix and a few trigrams, not all
 // twelve keys); nor, in the next blocks, is a last key that has removed

@@ -546,33 +546,37 @@ type search struct {
 	reads, cacheHits int
 }
 
+// postValue returns the posting value of key (a trigram, a prefix or a
+// fact) in block, nil when the block has none.
+func (s *search) postValue(block uint32, key string) []byte {
+	v, _ := s.readPosting(block, key, true)
+	return v
+}
+
 // cachedPostValue is postValue when the posting cache holds the value (ok),
 // and reads nothing otherwise: a lookup in memory, where a read of the
 // file is a descent of its B+tree.
 func (s *search) cachedPostValue(block uint32, key string) (v []byte, ok bool) {
-	flush, cache := s.posts.lastFlush(block)
-	if !cache {
-		return nil, false
-	}
-	if v, ok = s.posts.get(keyOf(key), block, flush); ok {
-		s.reads++
-		s.cacheHits++
-	}
-	return v, ok
+	return s.readPosting(block, key, false)
 }
 
-// postValue returns the posting value of key (a trigram, a prefix or a
-// fact) in block, nil when the block has none.
-func (s *search) postValue(block uint32, key string) []byte {
-	s.reads++
+// readPosting returns the posting value of key in block from the posting
+// cache, else, when file is set, from the file (recording it for the
+// cache); ok is false when neither gave it.
+func (s *search) readPosting(block uint32, key string, file bool) (v []byte, ok bool) {
 	k := keyOf(key)
 	flush, cache := s.posts.lastFlush(block)
 	if cache {
-		if v, ok := s.posts.get(k, block, flush); ok {
+		if v, ok = s.posts.get(k, block, flush); ok {
+			s.reads++
 			s.cacheHits++
-			return v
+			return v, true
 		}
 	}
+	if !file {
+		return nil, false
+	}
+	s.reads++
 	if s.postCur == nil {
 		s.postCur = s.post().Cursor()
 	}
@@ -584,7 +588,7 @@ func (s *search) postValue(block uint32, key string) []byte {
 	if cache {
 		s.fills = append(s.fills, postFill{k, block, flush, v})
 	}
-	return v
+	return v, true
 }
 
 func (s *search) rows() *kvBucket { return s.bucket(fbUserRows) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scimd/scimd/directory"
 	"github.com/scimd/scimd/internal/httpx"
+	"github.com/scimd/scimd/storage/embedded"
 )
 
 // config is the server configuration. Every flag has an environment variable;
@@ -111,7 +112,7 @@ func (c *config) flags() []envFlag {
 		{"trusted-proxies", "SCIMD_TRUSTED_PROXIES", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For/-Proto are believed", "", &c.TrustedProxies},
 		{"metrics-addr", "SCIMD_METRICS_ADDR", "separate listen address for /metrics and /debug/pprof/ (then /metrics is not served on -addr)", "", &c.MetricsAddr},
 		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
-		{"search-cache-mib", "SCIMD_SEARCH_CACHE_MIB", "MiB of index values the embedded store keeps in memory for substring searches; 0 turns the cache off", "64", &c.SearchCacheMiB},
+		{"search-cache-mib", "SCIMD_SEARCH_CACHE_MIB", "MiB of index values the embedded store keeps in memory for substring searches; 0 turns the cache off", strconv.Itoa(embedded.DefaultSearchCacheBytes >> 20), &c.SearchCacheMiB},
 	}...)
 }
 

@@ -220,7 +220,7 @@ var backends = []backend{
 			return embedded.OpenWithOptions(cfg.DataDir, opts)
 		},
 		metrics: func(m *metrics.Metrics) {
-			m.GaugeFunc("scimd_embedded_search_cache_bytes", "Bytes of index values the embedded store's search cache holds (at most 64 MiB by default).",
+			m.GaugeFunc("scimd_embedded_search_cache_bytes", fmt.Sprintf("Bytes of index values the embedded store's search cache holds (at most %d MiB by default).", embedded.DefaultSearchCacheBytes>>20),
 				func() float64 { return float64(embedded.CachedBytes()) })
 		},
 	},

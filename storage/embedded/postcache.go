@@ -60,11 +60,11 @@ type postCache struct {
 	flushes atomic.Pointer[flushTable]
 }
 
-// defaultPostCacheBudget is the most a cache holds unless
-// Options.SearchCacheBytes says otherwise, in bytes: enough for the
-// thousand digit trigrams of the phone numbers of a million users (~50
-// MB) beside the keys of the names searched most.
-const defaultPostCacheBudget = 64 << 20
+// DefaultSearchCacheBytes is the most a store's search cache holds unless
+// Options.SearchCacheBytes says otherwise: enough for the thousand digit
+// trigrams of the phone numbers of a million users (~50 MB) beside the keys
+// of the names searched most.
+const DefaultSearchCacheBytes = 64 << 20
 
 // A flushTable holds, at index b, the sequence number of the last batch
 // that rewrote a posting value of block b (0: none since Open).
@@ -98,7 +98,7 @@ func newPostCache(budget int) *postCache {
 	if budget < 0 {
 		return nil
 	}
-	c := &postCache{budget: defaultPostCacheBudget, keys: make(map[postKey]*cachedKey)}
+	c := &postCache{budget: DefaultSearchCacheBytes, keys: make(map[postKey]*cachedKey)}
 	if budget > 0 {
 		c.budget = int64(budget)
 	}
@@ -319,7 +319,7 @@ func (c *postCache) drop() {
 var heldBytes atomic.Int64
 
 // CachedBytes returns the bytes the posting caches of the process's open
-// stores hold (at most 64 MiB a store by default): long-lived heap, which a garbage
+// stores hold (at most DefaultSearchCacheBytes a store by default): long-lived heap, which a garbage
 // collector target meant for the garbage of requests (cmd/scimd keeps the
 // heap goal at a multiple of the live heap) may leave out.
 func CachedBytes() uint64 { return uint64(max(heldBytes.Load(), 0)) }

@@ -157,8 +157,9 @@ type Options struct {
 	// bbolt transactions.
 	OverlayBytes int
 	// SearchCacheBytes is the most the search cache (copies of the index
-	// values substring searches read, postcache.go) holds: zero means 64
-	// MiB, a negative number none (every search reads the file).
+	// values substring searches read, postcache.go) holds: zero means
+	// DefaultSearchCacheBytes, a negative number none (every search reads
+	// the file).
 	SearchCacheBytes int
 }
 

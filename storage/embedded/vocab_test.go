@@ -371,6 +371,13 @@ func TestVocabularyOrOfKeySets(t *testing.T) {
 	check("posted rows")
 }
 
+// plannedIDs returns the ids of the rows the planner gives for f in r,
+// sorted, and whether it planned f at all.
+func plannedIDs(s *Store, r *users, f schemas.Filter) ([]string, bool) {
+	rs, planned := s.planRows(r, f)
+	return slices.Sorted(slices.Values(r.rowIDs(rs.rows))), planned
+}
+
 // planAgainstScan plans f in r and evaluates it on every user of the same
 // transaction: an exact plan must give exactly the matches (each row a
 // user's), any plan every match. It returns what differs ("" when

@@ -13,12 +13,17 @@ export SCIMD_BOOTSTRAP_CLIENT_ID=loadadmin SCIMD_BOOTSTRAP_CLIENT_SECRET=loadsec
 TOK=test/cmd/scimload/scimd-token.sh
 ready() { until curl -sf -o /dev/null http://127.0.0.1:$1/readyz; do sleep 0.01; done; }
 rss() { grep -E 'VmRSS|RssAnon|RssFile' /proc/$1/status | tr '\n' ' '; echo; }
-rm -rf $D/d2k $D/d1m
+# pair2k starts a fresh scimd (P2, its token in $D/token2k) and a fresh peer (PP) for 2,000 users.
+pair2k() {
+  rm -rf $D/d2k
+  $D/scimd serve -addr 127.0.0.1:28080 -data-dir $D/d2k 2>>$D/scimd2k.log & P2=$!
+  $D/scimpeer -addr 127.0.0.1:29090 2>/dev/null & PP=$!
+  ready 28080; sleep 0.5
+  $TOK http://127.0.0.1:28080 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token2k
+}
+rm -rf $D/d1m $D/scimd2k.log
 echo "== 1. side by side at 2k, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-$D/scimd serve -addr 127.0.0.1:28080 -data-dir $D/d2k 2>$D/scimd2k.log & P2=$!
-$D/scimpeer -addr 127.0.0.1:29090 2>/dev/null & PP=$!
-ready 28080; sleep 0.5
-$TOK http://127.0.0.1:28080 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token2k
+pair2k
 # 30 group PATCHes of +1,000 members (not scimload's 5): the p99 of five is their slowest.
 $D/scimload -users 2000 -duration 5s -groups 30 -target scimd=http://127.0.0.1:28080/scim/v2,@$D/token2k -pid scimd=$P2 \
   -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP
@@ -29,11 +34,7 @@ kill $P2 $PP; wait $P2 $PP 2>/dev/null
 # rounds of the writes alone, each on fresh servers: the figure is the median of the four.
 for r in 1 2 3; do
   echo "== 1w. the writes at 2k, round $r of 3, fresh servers $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  rm -rf $D/d2k
-  $D/scimd serve -addr 127.0.0.1:28080 -data-dir $D/d2k 2>>$D/scimd2k.log & P2=$!
-  $D/scimpeer -addr 127.0.0.1:29090 2>/dev/null & PP=$!
-  ready 28080; sleep 0.5
-  $TOK http://127.0.0.1:28080 $SCIMD_BOOTSTRAP_CLIENT_ID $SCIMD_BOOTSTRAP_CLIENT_SECRET > $D/token2k
+  pair2k
   $D/scimload -users 2000 -phases patch,put,delete -target scimd=http://127.0.0.1:28080/scim/v2,@$D/token2k -pid scimd=$P2 \
     -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP | grep -E '^ +(phase|create|patch|put|delete| +elimity)'
   kill $P2 $PP; wait $P2 $PP 2>/dev/null

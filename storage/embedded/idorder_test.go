@@ -325,11 +325,7 @@ func TestIDBounds(t *testing.T) {
 // bucket and rows without bounds. The same file format: Open must replay
 // the log (not refuse it as another file's), then bound every row.
 func TestOpenReplaysLogOfUnboundedFile(t *testing.T) {
-	src := t.TempDir()
-	s, err := Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, s := openDir(t, Options{})
 	ctx := t.Context()
 	before := storagetest.NewUser(1)
 	if _, err := s.CreateUser(ctx, before, nil); err != nil {
@@ -340,9 +336,7 @@ func TestOpenReplaysLogOfUnboundedFile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	testfs.CopyDir(t, src, dir) // the file (the log is a directory)
-	if s, err = Open(src); err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, src, Options{})
 	after := storagetest.NewUser(2)
 	if _, err := s.CreateUser(ctx, after, nil); err != nil {
 		t.Fatal(err)
@@ -357,7 +351,8 @@ func TestOpenReplaysLogOfUnboundedFile(t *testing.T) {
 		}
 		return tx.Bucket(bucketMeta).Delete(keyIDBoundsTo)
 	})
-	if s, err = Open(dir); err != nil {
+	s, err := Open(dir)
+	if err != nil {
 		t.Fatalf("Open of a file of the current format without id bounds, its log unapplied: %v", err)
 	}
 	defer s.Close()

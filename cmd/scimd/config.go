@@ -54,7 +54,12 @@ type config struct {
 	// none); validate parses it into searchCacheBytes (embedded.Options).
 	SearchCacheMiB   string
 	searchCacheBytes int
-	proxies          httpx.Proxies // parsed TrustedProxies
+	// MappedMiB is how much of the embedded store's file the process keeps
+	// mapped in MiB ("0": no bound); validate parses it into mappedBytes
+	// (embedded.Options.MappedBytes).
+	MappedMiB   string
+	mappedBytes int
+	proxies     httpx.Proxies // parsed TrustedProxies
 	// MasterKey and PreviousMasterKey (SCIMD_MASTER_KEY,
 	// SCIMD_MASTER_KEY_PREVIOUS; environment only) encrypt the signing keys at
 	// rest (see masterKeys).
@@ -81,9 +86,22 @@ func masterKeys(getenv func(string) string) (cur, prev []byte, err error) {
 	return cur, prev, errors.Join(errs...)
 }
 
-// maxSearchCacheMiB bounds -search-cache-mib (64 GiB): a typo of a few
-// digits must not make the cache the largest thing in the process.
-const maxSearchCacheMiB = 64 << 10
+// maxMiB bounds the -…-mib flags (64 GiB): a typo of a few digits must
+// not make a cache the largest thing in the process.
+const maxMiB = 64 << 10
+
+// mibOption parses the value v of the flag -name: a whole number of MiB
+// from 0 to maxMiB, in bytes, 0 being -1 (off, as embedded.Options has it).
+func mibOption(name, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < 0 || n > maxMiB:
+		return 0, fmt.Errorf("invalid -%s %q: want a whole number of MiB from 0 (off) to %d", name, v, maxMiB)
+	case n == 0:
+		return -1, nil
+	}
+	return n << 20, nil
+}
 
 // envFlag ties a flag to its environment variable.
 type envFlag struct {
@@ -113,6 +131,7 @@ func (c *config) flags() []envFlag {
 		{"metrics-addr", "SCIMD_METRICS_ADDR", "separate listen address for /metrics and /debug/pprof/ (then /metrics is not served on -addr)", "", &c.MetricsAddr},
 		{"cors-origins", "SCIMD_CORS_ORIGINS", "comma-separated browser origins allowed to call the native API (\"*\" for any); none by default", "", &c.CORSOrigins},
 		{"search-cache-mib", "SCIMD_SEARCH_CACHE_MIB", "MiB of index values the embedded store keeps in memory for substring searches; 0 turns the cache off", strconv.Itoa(embedded.DefaultSearchCacheBytes >> 20), &c.SearchCacheMiB},
+		{"mapped-mib", "SCIMD_MAPPED_MIB", "MiB of the embedded store's file the process keeps mapped (in its RSS) before it drops the mappings, leaving the pages to the kernel's page cache; 0: no bound", strconv.Itoa(embedded.DefaultMappedBytes >> 20), &c.MappedMiB},
 	}...)
 }
 
@@ -212,13 +231,12 @@ func (c *config) validate() error {
 	if c.HashConcurrency < 1 {
 		errs = append(errs, errors.New("-hash-concurrency must be at least 1"))
 	}
-	switch n, err := strconv.Atoi(c.SearchCacheMiB); {
-	case err != nil || n < 0 || n > maxSearchCacheMiB:
-		errs = append(errs, fmt.Errorf("invalid -search-cache-mib %q: want a whole number of MiB from 0 (off) to %d", c.SearchCacheMiB, maxSearchCacheMiB))
-	case n == 0:
-		c.searchCacheBytes = -1
-	default:
-		c.searchCacheBytes = n << 20
+	var err error
+	if c.searchCacheBytes, err = mibOption("search-cache-mib", c.SearchCacheMiB); err != nil {
+		errs = append(errs, err)
+	}
+	if c.mappedBytes, err = mibOption("mapped-mib", c.MappedMiB); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.KeyRotation {
 	case "off", "0":

@@ -233,6 +233,7 @@ func TestBadConfigurationExitsWithOneClearLine(t *testing.T) {
 		{"no hashing", nil, []string{"serve", "-hash-concurrency", "0"}, "-hash-concurrency must be at least 1", exitUsage},
 		{"negative search cache", []string{"SCIMD_SEARCH_CACHE_MIB=-1"}, nil, "invalid -search-cache-mib", exitUsage},
 		{"search cache not a number", nil, []string{"serve", "-search-cache-mib", "64MiB"}, "invalid -search-cache-mib", exitUsage},
+		{"mapped bound too large", nil, []string{"serve", "-mapped-mib", "99999999"}, "invalid -mapped-mib", exitUsage},
 		{"unknown command", nil, []string{"frobnicate"}, "unknown command", exitUsage},
 		{"unwritable data dir", []string{"SCIMD_DATA_DIR=" + filepath.Join(file, "sub")}, nil, "open embedded store", exitFailure},
 		{"unreachable mongodb", []string{"SCIMD_MONGODB_URI=mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"}, nil, "open MongoDB store", exitFailure},

@@ -33,7 +33,7 @@ func serve(ctx context.Context, cfg *config, stderr io.Writer) error {
 	v, c, d := buildInfo()
 	m := metrics.New(v, c, d)
 	m.Zero(authFailureReasons, []string{"client", "user"})
-	store, kind, err := openStoreWith(ctx, cfg, embedded.Options{OnCommit: m.Batch, SearchCacheBytes: cfg.searchCacheBytes})
+	store, kind, err := openStoreWith(ctx, cfg, embedded.Options{OnCommit: m.Batch, SearchCacheBytes: cfg.searchCacheBytes, MappedBytes: cfg.mappedBytes})
 	if err != nil {
 		return err
 	}
@@ -222,6 +222,8 @@ var backends = []backend{
 		metrics: func(m *metrics.Metrics) {
 			m.GaugeFunc("scimd_embedded_search_cache_bytes", fmt.Sprintf("Bytes of index values the embedded store's search cache holds (at most %d MiB by default).", embedded.DefaultSearchCacheBytes>>20),
 				func() float64 { return float64(embedded.CachedBytes()) })
+			m.CounterFunc("scimd_embedded_map_drops_total", fmt.Sprintf("Times the embedded store dropped its mappings of the file's pages, the process's resident share of the file having passed -mapped-mib (%d MiB by default).", embedded.DefaultMappedBytes>>20),
+				func() float64 { return float64(embedded.MapTrims()) })
 		},
 	},
 }

@@ -161,6 +161,11 @@ type Options struct {
 	// DefaultSearchCacheBytes, a negative number none (every search reads
 	// the file).
 	SearchCacheBytes int
+	// MappedBytes is how much of the file's mapped pages the process may
+	// keep resident before the store drops its mappings (maptrim.go): zero
+	// means DefaultMappedBytes, a negative number never (the kernel alone
+	// decides, and the RSS grows with the part of the file read).
+	MappedBytes int
 }
 
 // Store is the embedded storage backend: a bbolt file, with users read from it
@@ -251,6 +256,8 @@ type Store struct {
 	// vocabDone is closed when buildVocabulary has returned.
 	vocab     *vocabulary
 	vocabDone chan struct{}
+	// trimDone is closed when trimMap has returned.
+	trimDone chan struct{}
 	// maps are the block maps searches learn (blockmaps.go); newPairs is
 	// the writer's buffer of the keys a flush posts in new blocks.
 	maps     *blockMaps
@@ -321,6 +328,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		stopped:   make(chan struct{}),
 		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
+		trimDone:  make(chan struct{}),
 		maps:      newBlockMaps(),
 		posts:     newPostCache(opts.SearchCacheBytes),
 	}
@@ -363,6 +371,11 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	go s.applier()
 	go s.run()
 	go s.buildVocabulary()
+	mapped := int64(opts.MappedBytes)
+	if mapped == 0 {
+		mapped = DefaultMappedBytes
+	}
+	go s.trimMap(mapped)
 	return s, nil
 }
 
@@ -685,6 +698,7 @@ func (s *Store) Close() error {
 		close(s.quit)
 		<-s.stopped
 		<-s.vocabDone
+		<-s.trimDone
 		close(s.applyReq)
 		<-s.applierDone
 		// Every committed write into the file, so that the log is empty and

@@ -19,13 +19,14 @@ import (
 // is its own memory plus at most the budget of file pages, and reclaiming
 // the file's cold pages is the kernel's ordinary page-cache work instead of
 // unmapping pages of a live process first.
-const DefaultMappedBytes = 256 << 20
+const DefaultMappedBytes = 128 << 20
 
 // mapTrimEvery is how often a store compares the process's resident file
 // pages with its budget: reading the count is a few microseconds
-// (/proc/self/statm); dropping the mappings costs about 0.1 µs a mapped
-// page and happens only past the budget.
-const mapTrimEvery = 250 * time.Millisecond
+// (/proc/self/statm); dropping the mappings happens only past the budget.
+// A read pass of a warm file maps about 2 GB a second, so the RSS may pass
+// the budget by about a fifth of that between two looks.
+const mapTrimEvery = 100 * time.Millisecond
 
 // mapTrims counts the drops of the process's stores (MapTrims).
 var mapTrims atomic.Int64

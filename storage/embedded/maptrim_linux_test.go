@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +118,71 @@ func TestTrimMapKeepsBudget(t *testing.T) {
 	}
 	if got := mappedRSS(t, path); got > 1<<20 {
 		t.Errorf("%d bytes of the file mapped after the drop, want far less than the 2,000 users' pages", got)
+	}
+}
+
+// TestDropMappedUnderReads drops the mappings again and again while eight
+// readers read every user and a writer grows the file: each read returns
+// the user as first read, whether its pages were mapped or dropped under
+// it, and no drop fails. With MaxSize bbolt maps the file without room to
+// grow (see OpenWithOptions), and a small overlay makes the applier write
+// often, so its applies remap the file, which must wait for the drop's
+// read transaction.
+func TestDropMappedUnderReads(t *testing.T) {
+	s, _, ids := mappedStore(t, Options{MappedBytes: -1, MaxSize: 1 << 30, OverlayBytes: 256 << 10})
+	want := readAll(t, s, ids)
+	stop := make(chan struct{})
+	drops := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				drops <- n
+				return
+			default:
+			}
+			if err := s.dropMapped(); err != nil {
+				t.Error(err)
+			}
+			n++
+		}
+	}()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for b := range 8 {
+			users := make([]*schemas.User, 1000)
+			for i := range users {
+				users[i] = storagetest.NewUser(len(ids) + 1000*b + i)
+			}
+			for _, err := range s.CreateUsers(context.Background(), users) {
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	for r := range 8 {
+		wg.Go(func() {
+			for pass := range 3 {
+				for i := r; i < len(ids); i += 8 {
+					u, err := s.GetUser(context.Background(), ids[i])
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !reflect.DeepEqual(u, want[i]) {
+						t.Errorf("pass %d: user %s differs from its first read", pass, ids[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if n := <-drops; n < 2 {
+		t.Errorf("%d drops during the reads, want several", n)
 	}
 }

@@ -21,6 +21,16 @@ import (
 // unmapping pages of a live process first.
 const DefaultMappedBytes = 128 << 20
 
+// checkMap asks trimMap to compare the mapped pages with the budget now
+// rather than at its next tick: the applier's transactions map hundreds of
+// MB in a burst.
+func (s *Store) checkMap() {
+	select {
+	case s.mapCheck <- struct{}{}:
+	default:
+	}
+}
+
 // mapTrimEvery is how often a store compares the process's resident file
 // pages with its budget: reading the count is a few microseconds
 // (/proc/self/statm); dropping the mappings happens only past the budget.
@@ -54,6 +64,7 @@ func (s *Store) trimMap(budget int64) {
 		case <-s.quit:
 			return
 		case <-t.C:
+		case <-s.mapCheck:
 		}
 		rss, ok := fileRSS()
 		if !ok || rss-base <= budget {

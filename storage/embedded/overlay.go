@@ -361,6 +361,7 @@ func (s *Store) applier() {
 	for range s.applyReq {
 		for {
 			err := s.applyFrozen()
+			s.checkMap() // an apply touches pages all over the file at once
 			if err == nil {
 				s.applyErr.Store(nil)
 				break

@@ -256,8 +256,10 @@ type Store struct {
 	// vocabDone is closed when buildVocabulary has returned.
 	vocab     *vocabulary
 	vocabDone chan struct{}
-	// trimDone is closed when trimMap has returned.
+	// trimDone is closed when trimMap has returned; mapCheck (one slot)
+	// asks it to look at the mapped pages now (checkMap).
 	trimDone chan struct{}
+	mapCheck chan struct{}
 	// maps are the block maps searches learn (blockmaps.go); newPairs is
 	// the writer's buffer of the keys a flush posts in new blocks.
 	maps     *blockMaps
@@ -329,6 +331,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 		vocab:     newVocabulary(vocabBits),
 		vocabDone: make(chan struct{}),
 		trimDone:  make(chan struct{}),
+		mapCheck:  make(chan struct{}, 1),
 		maps:      newBlockMaps(),
 		posts:     newPostCache(opts.SearchCacheBytes),
 	}

@@ -786,6 +786,7 @@ func (s *Store) scanUsers(ctx context.Context, r *users, f schemas.Filter) ([]*s
 		}
 		clear(items) // no view may outlive the chunk
 		items = items[:0]
+		s.checkMap() // a scan maps the file at ~2 GB a second
 		return ctx.Err()
 	}
 	c := r.recs().Cursor()

@@ -19,11 +19,11 @@ import (
 // is its own memory plus at most the budget of file pages, and reclaiming
 // the file's cold pages is the kernel's ordinary page-cache work instead of
 // unmapping pages of a live process first.
-const DefaultMappedBytes = 128 << 20
+const DefaultMappedBytes = 256 << 20
 
 // checkMap asks trimMap to compare the mapped pages with the budget now
-// rather than at its next tick: the applier's transactions map hundreds of
-// MB in a burst.
+// rather than at its next tick: the applier's transactions and the scans
+// of every user map hundreds of MB in a burst.
 func (s *Store) checkMap() {
 	select {
 	case s.mapCheck <- struct{}{}:

@@ -223,7 +223,7 @@ var backends = []backend{
 			m.GaugeFunc("scimd_embedded_search_cache_bytes", fmt.Sprintf("Bytes of index values the embedded store's search cache holds (at most %d MiB by default).", embedded.DefaultSearchCacheBytes>>20),
 				func() float64 { return float64(embedded.CachedBytes()) })
 			m.CounterFunc("scimd_embedded_map_drops_total", fmt.Sprintf("Times the embedded store dropped its mappings of the file's pages, the process's resident share of the file having passed -mapped-mib (%d MiB by default).", embedded.DefaultMappedBytes>>20),
-				func() float64 { return float64(embedded.MapTrims()) })
+				func() float64 { return float64(embedded.MapDrops()) })
 		},
 	},
 }

@@ -16,7 +16,7 @@ import (
 // is the process's. Beyond the budget the store drops its mappings of the
 // file (madvise MADV_DONTNEED: the page cache keeps the data, the next
 // read of a page maps it again, a minor fault), so that the process's RSS
-// is its own memory plus at most the budget of file pages, and reclaiming
+// is its own memory plus about the budget of file pages, and reclaiming
 // the file's cold pages is the kernel's ordinary page-cache work instead of
 // unmapping pages of a live process first.
 const DefaultMappedBytes = 256 << 20
@@ -34,17 +34,19 @@ func (s *Store) checkMap() {
 // mapTrimEvery is how often a store compares the process's resident file
 // pages with its budget: reading the count is a few microseconds
 // (/proc/self/statm); dropping the mappings happens only past the budget.
-// A read pass of a warm file maps about 2 GB a second, so the RSS may pass
-// the budget by about a fifth of that between two looks.
+// Reads of a warm file may map up to about 2 GB a second, so the RSS may
+// pass the budget by a fifth of that between two looks; the bursts the
+// store knows of (an apply, a scan of every user) ask for a look at once
+// (checkMap).
 const mapTrimEvery = 100 * time.Millisecond
 
-// mapTrims counts the drops of the process's stores (MapTrims).
-var mapTrims atomic.Int64
+// mapDrops counts the drops of the process's stores (MapDrops).
+var mapDrops atomic.Int64
 
-// MapTrims returns how many times the process's open stores dropped their
+// MapDrops returns how many times the process's open stores dropped their
 // mappings of the file's pages (see DefaultMappedBytes): a rate of several a
 // second says that reads touch more of the file than the budget holds.
-func MapTrims() int64 { return mapTrims.Load() }
+func MapDrops() int64 { return mapDrops.Load() }
 
 // trimMap keeps the file pages the process has mapped resident within
 // budget bytes (≤ 0: never drops them) until the store closes. The
@@ -71,7 +73,7 @@ func (s *Store) trimMap(budget int64) {
 			continue
 		}
 		if s.dropMapped() == nil {
-			mapTrims.Add(1)
+			mapDrops.Add(1)
 		}
 		if after, ok := fileRSS(); ok {
 			base = after

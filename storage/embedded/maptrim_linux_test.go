@@ -107,10 +107,10 @@ func TestDropMapped(t *testing.T) {
 // file than Options.MappedBytes drops the mappings by itself.
 func TestTrimMapKeepsBudget(t *testing.T) {
 	s, path, ids := mappedStore(t, Options{MappedBytes: 64 << 10})
-	trims := MapTrims()
+	drops := MapDrops()
 	readAll(t, s, ids)
 	deadline := time.Now().Add(10 * time.Second)
-	for MapTrims() == trims {
+	for MapDrops() == drops {
 		if time.Now().After(deadline) {
 			t.Fatalf("no drop within 10 s; %d bytes of the file mapped, budget 64 KiB", mappedRSS(t, path))
 		}

@@ -546,35 +546,28 @@ type search struct {
 	reads, cacheHits int
 }
 
-// postValue returns the posting value of key (a trigram, a prefix or a
-// fact) in block, nil when the block has none.
-func (s *search) postValue(block uint32, key string) []byte {
-	v, _ := s.readPosting(block, key, true)
-	return v
-}
-
 // cachedPostValue is postValue when the posting cache holds the value (ok),
 // and reads nothing otherwise: a lookup in memory, where a read of the
 // file is a descent of its B+tree.
 func (s *search) cachedPostValue(block uint32, key string) (v []byte, ok bool) {
-	return s.readPosting(block, key, false)
-}
-
-// readPosting returns the posting value of key in block from the posting
-// cache, else, when file is set, from the file (recording it for the
-// cache); ok is false when neither gave it.
-func (s *search) readPosting(block uint32, key string, file bool) (v []byte, ok bool) {
-	k := keyOf(key)
-	flush, cache := s.posts.lastFlush(block)
-	if cache {
-		if v, ok = s.posts.get(k, block, flush); ok {
+	if flush, cache := s.posts.lastFlush(block); cache {
+		if v, ok = s.posts.get(keyOf(key), block, flush); ok {
 			s.reads++
 			s.cacheHits++
-			return v, true
 		}
 	}
-	if !file {
-		return nil, false
+	return v, ok
+}
+
+// postValue returns the posting value of key (a trigram, a prefix or a
+// fact) in block, nil when the block has none: the posting cache's copy,
+// else the file's, which it records for the cache (fills) under the
+// block's last flush. That it looks the flush up after the read changes
+// nothing: a flush the transaction sees was recorded before it began, and
+// one it does not see keeps the value out of the cache.
+func (s *search) postValue(block uint32, key string) []byte {
+	if v, ok := s.cachedPostValue(block, key); ok {
+		return v
 	}
 	s.reads++
 	if s.postCur == nil {
@@ -585,10 +578,10 @@ func (s *search) readPosting(block uint32, key string, file bool) (v []byte, ok 
 	if !bytes.Equal(at, s.postKey) {
 		v = nil
 	}
-	if cache {
-		s.fills = append(s.fills, postFill{k, block, flush, v})
+	if flush, cache := s.posts.lastFlush(block); cache {
+		s.fills = append(s.fills, postFill{keyOf(key), block, flush, v})
 	}
-	return v, true
+	return v
 }
 
 func (s *search) rows() *kvBucket { return s.bucket(fbUserRows) }

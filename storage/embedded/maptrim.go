@@ -49,14 +49,18 @@ var mapDrops atomic.Int64
 func MapDrops() int64 { return mapDrops.Load() }
 
 // trimMap keeps the file pages the process has mapped resident within
-// budget bytes (≤ 0: never drops them) until the store closes. The
+// budget bytes (0: DefaultMappedBytes; negative: never drops them) until
+// the store closes. The
 // process's file-backed RSS counts other files too (the executable's
 // text, other stores' files in one process): what it was right after the
 // last drop, or at open, is taken as theirs.
-func (s *Store) trimMap(budget int64) {
+func (s *Store) trimMap(budget int) {
 	defer close(s.trimDone)
+	if budget == 0 {
+		budget = DefaultMappedBytes
+	}
 	base, ok := fileRSS()
-	if budget <= 0 || !ok {
+	if budget < 0 || !ok {
 		return
 	}
 	t := time.NewTicker(mapTrimEvery)
@@ -69,7 +73,7 @@ func (s *Store) trimMap(budget int64) {
 		case <-s.mapCheck:
 		}
 		rss, ok := fileRSS()
-		if !ok || rss-base <= budget {
+		if !ok || rss-base <= int64(budget) {
 			continue
 		}
 		if s.dropMapped() == nil {

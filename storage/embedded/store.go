@@ -374,11 +374,7 @@ func OpenWithOptions(dir string, opts Options) (*Store, error) {
 	go s.applier()
 	go s.run()
 	go s.buildVocabulary()
-	mapped := int64(opts.MappedBytes)
-	if mapped == 0 {
-		mapped = DefaultMappedBytes
-	}
-	go s.trimMap(mapped)
+	go s.trimMap(opts.MappedBytes)
 	return s, nil
 }
 

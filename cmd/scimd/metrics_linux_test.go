@@ -1,37 +1,16 @@
 package main
 
 import (
-	"context"
 	"net/url"
 	"testing"
 	"time"
-
-	"github.com/scimd/scimd/schemas"
-	"github.com/scimd/scimd/storage/embedded"
-	"github.com/scimd/scimd/storage/storagetest"
 )
 
 // TestMapDropsMetric: scimd_embedded_map_drops_total counts the store's
 // drops of its file mappings: some after a read pass over a file larger
 // than SCIMD_MAPPED_MIB=1, none with SCIMD_MAPPED_MIB=0 (no bound).
 func TestMapDropsMetric(t *testing.T) {
-	dir := t.TempDir()
-	s, err := embedded.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := make([]*schemas.User, 3000) // a file of several MiB
-	for i := range users {
-		users[i] = storagetest.NewUser(i)
-	}
-	for _, err := range s.CreateUsers(context.Background(), users) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := usersDir(t, 3000) // a file of several MiB
 	// drops returns the counter after a read pass (a filter no index
 	// answers decodes every user) and a wait of up to 3 s for it to move,
 	// on a server started with env.

@@ -182,19 +182,18 @@ func TestForeignIssuerIsRefusedWithAClearLine(t *testing.T) {
 	}
 }
 
-// TestSearchCacheMetric: scimd_embedded_search_cache_bytes reports what the
-// embedded store's search cache holds: nothing at start, more than nothing
-// once a substring search every user answers has run; and nothing after it
-// with SCIMD_SEARCH_CACHE_MIB=0.
-func TestSearchCacheMetric(t *testing.T) {
+// usersDir returns a data directory whose embedded store holds n generated
+// users (storagetest.NewUser), closed for a server to open.
+func usersDir(t *testing.T, n int) string {
+	t.Helper()
 	dir := t.TempDir()
 	s, err := embedded.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []*schemas.User
-	for i := range 200 { // more than the pending rows a flush waits for
-		users = append(users, storagetest.NewUser(i))
+	users := make([]*schemas.User, n)
+	for i := range users {
+		users[i] = storagetest.NewUser(i)
 	}
 	for _, err := range s.CreateUsers(context.Background(), users) {
 		if err != nil {
@@ -204,6 +203,15 @@ func TestSearchCacheMetric(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestSearchCacheMetric: scimd_embedded_search_cache_bytes reports what the
+// embedded store's search cache holds: nothing at start, more than nothing
+// once a substring search every user answers has run; and nothing after it
+// with SCIMD_SEARCH_CACHE_MIB=0.
+func TestSearchCacheMetric(t *testing.T) {
+	dir := usersDir(t, 200) // more than the pending rows a flush waits for
 	// cached returns the gauge after a search every user answers, on a
 	// server started with env.
 	cached := func(env ...string) float64 {

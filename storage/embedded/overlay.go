@@ -263,20 +263,25 @@ func (s *Store) commitBatch(sync bool) error {
 	s.walMu.Lock()
 	err := s.log.Append(seq, s.ww.rec)
 	if err == nil && sync {
-		err = s.log.Sync()
+		err = logSync(s.log)
 	}
 	s.walMu.Unlock()
 	if len(s.ww.rec) > 1<<20 {
 		s.ww.rec = nil // a bulk batch's record: do not keep its memory
 	}
+	s.seq = seq // (committed or withdrawn: never used again)
 	if err != nil {
-		s.abortBatch()
+		// Withdrawn by its number: abortBatch goes by the record, which a
+		// bulk batch's has just dropped.
+		s.ww.table.Abort(seq)
 		return err
 	}
-	s.seq = seq
 	s.committed.Store(seq)
 	return nil
 }
+
+// logSync is wal.Log.Sync, a variable so that tests can fail it.
+var logSync = (*wal.Log).Sync
 
 // abortBatch withdraws the staged writes of the current batch, if it staged
 // any: its sequence number is then never used again.

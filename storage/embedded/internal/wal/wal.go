@@ -263,6 +263,16 @@ func (l *Log) Sync() error {
 	return nil
 }
 
+// Fail makes the log failed as a failed write or fsync does: that and every
+// later Append and Sync return err, and nothing more is written (what was
+// appended since the last Sync is lost). It exists for tests of the log's
+// users, which cannot fail a disk.
+func (l *Log) Fail(err error) {
+	if l.err == nil {
+		l.err = fmt.Errorf("wal: log failed: %w", err)
+	}
+}
+
 func (l *Log) sync() error {
 	if n := len(l.segs); l.cur != nil && l.segs[n-1].size >= l.segs[n-1].limit {
 		if err := l.closeCur(); err != nil {

@@ -446,6 +446,30 @@ func TestFailedLogStaysFailed(t *testing.T) {
 	checkRange(t, replayAll(t, l2, 0), 1, 3)
 }
 
+// TestFail: a log failed by Fail behaves as one whose fsync failed: the
+// records appended since the last Sync are not written, every later Append
+// and Sync returns the failure, and a reopen has the records synced before.
+func TestFail(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{SegmentBytes: 4096})
+	appendSync(t, l, 1, 3, 1)
+	if err := l.Append(4, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	fault := errors.New("injected")
+	l.Fail(fault)
+	if err := l.Sync(); !errors.Is(err, fault) {
+		t.Fatalf("Sync after Fail = %v, want %v", err, fault)
+	}
+	if err := l.Append(5, []byte("y")); !errors.Is(err, fault) {
+		t.Fatalf("Append after Fail = %v, want %v", err, fault)
+	}
+	l.Close()
+	l2 := mustOpen(t, dir, Options{SegmentBytes: 4096})
+	defer l2.Close()
+	checkRange(t, replayAll(t, l2, 0), 1, 3)
+}
+
 func TestReplayStopsAtCallbackError(t *testing.T) {
 	l := mustOpen(t, t.TempDir(), Options{SegmentBytes: 1024})
 	defer l.Close()

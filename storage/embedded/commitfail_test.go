@@ -28,7 +28,7 @@ func metaKeys(t *testing.T, s *Store, keys ...string) []bool {
 // with the failure (unavailable), is never visible, and is not in the file
 // that Close's apply of the overlay writes, whose reopen has every write
 // before it and none of it. The batch's record is over 1 MiB, which the
-// writer drops right after the append (commitBatch).
+// writer lets go once the batch is committed or withdrawn (commitBatch).
 func TestFailedSyncWithdrawsBatch(t *testing.T) {
 	dir := t.TempDir()
 	s, err := OpenWithOptions(dir, Options{keepLag: true}) // (no housekeeping batch)

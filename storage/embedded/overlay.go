@@ -266,18 +266,16 @@ func (s *Store) commitBatch(sync bool) error {
 		err = logSync(s.log)
 	}
 	s.walMu.Unlock()
+	if err != nil {
+		s.abortBatch() // (before the record goes: abortBatch goes by it)
+	} else {
+		s.seq = seq
+		s.committed.Store(seq)
+	}
 	if len(s.ww.rec) > 1<<20 {
 		s.ww.rec = nil // a bulk batch's record: do not keep its memory
 	}
-	s.seq = seq // (committed or withdrawn: never used again)
-	if err != nil {
-		// Withdrawn by its number: abortBatch goes by the record, which a
-		// bulk batch's has just dropped.
-		s.ww.table.Abort(seq)
-		return err
-	}
-	s.committed.Store(seq)
-	return nil
+	return err
 }
 
 // logSync is wal.Log.Sync, a variable so that tests can fail it.

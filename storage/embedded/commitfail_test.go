@@ -9,21 +9,6 @@ import (
 	"github.com/scimd/scimd/storage/embedded/internal/wal"
 )
 
-// metaKeys reports which of keys a reader sees in the meta bucket.
-func metaKeys(t *testing.T, s *Store, keys ...string) []bool {
-	t.Helper()
-	out := make([]bool, len(keys))
-	if err := s.readView(func(tb *txBuckets) error {
-		for i, k := range keys {
-			out[i] = tb.bucket(fbMeta).Get([]byte(k)) != nil
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestFailedSyncWithdrawsBatch: a batch whose log sync fails is answered
 // with the failure (unavailable), is never visible, and is not in the file
 // that Close's apply of the overlay writes, whose reopen has every write

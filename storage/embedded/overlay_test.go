@@ -220,12 +220,8 @@ func TestHalfFailedBatchNotLogged(t *testing.T) {
 		}
 	}
 	visible := func() (a, half, c bool) {
-		s.readView(func(t *txBuckets) error {
-			m := t.bucket(fbMeta)
-			a, half, c = m.Get([]byte("test-a")) != nil, m.Get([]byte("test-half")) != nil, m.Get([]byte("test-c")) != nil
-			return nil
-		})
-		return
+		got := metaKeys(t, s, "test-a", "test-half", "test-c")
+		return got[0], got[1], got[2]
 	}
 	if a, half, c := visible(); !a || half || !c {
 		t.Fatalf("visible: a %v, the failed write %v, c %v", a, half, c)
@@ -244,6 +240,21 @@ func TestHalfFailedBatchNotLogged(t *testing.T) {
 	if a, half, c := visible(); !a || half || !c {
 		t.Fatalf("after reopen: a %v, the failed write %v, c %v", a, half, c)
 	}
+}
+
+// metaKeys reports which of keys a reader sees in the meta bucket.
+func metaKeys(t *testing.T, s *Store, keys ...string) []bool {
+	t.Helper()
+	out := make([]bool, len(keys))
+	if err := s.readView(func(tb *txBuckets) error {
+		for i, k := range keys {
+			out[i] = tb.bucket(fbMeta).Get([]byte(k)) != nil
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // queueOneBatch has the writer take execs as one batch: it holds the writer

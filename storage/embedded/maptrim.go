@@ -50,10 +50,9 @@ func MapDrops() int64 { return mapDrops.Load() }
 
 // trimMap keeps the file pages the process has mapped resident within
 // budget bytes (0: DefaultMappedBytes; negative: never drops them) until
-// the store closes. The
-// process's file-backed RSS counts other files too (the executable's
-// text, other stores' files in one process): what it was right after the
-// last drop, or at open, is taken as theirs.
+// the store closes. The process's file-backed RSS counts other files too
+// (the executable's text, other stores' files in one process): what it was
+// right after the last drop, or at open, is taken as theirs.
 func (s *Store) trimMap(budget int) {
 	defer close(s.trimDone)
 	if budget == 0 {

@@ -169,6 +169,9 @@ func (r *users) readLag(c *kvCursor) {
 	r.lagRead = true
 }
 
+// lagPosition is a lag entry's place: its group and user.
+type lagPosition struct{ group, user string }
+
 // lagEntry is a user's lag entry in one group.
 type lagEntry struct {
 	group   string
@@ -245,9 +248,18 @@ func (r *users) settle(user string) error {
 	return r.lagErr
 }
 
-// drainGroup drains up to max lag entries of the group (all: max < 0), in
-// user order, and returns how many it drained.
-func (r *users) drainGroup(group string, max int) (int, error) {
+// drainGroup drains up to max lag entries of the group (all: max < 0) and
+// returns how many it drained and the user of the last one. It takes them
+// in user order from the first entry at or after user from, then wraps
+// around to the group's first entry and stops before from: fewer than max
+// means that the group has no entry left, wherever from was.
+//
+// The idle writer drains a group a chunk at a time (batch.drainLag) and
+// resumes where the last chunk ended: each drained entry is a deletion in
+// the overlay until the next apply, and a chunk that began at the group's
+// first key stepped over every entry the chunks before it had drained, so
+// that draining 10,000 entries 64 at a time stepped over ~780,000.
+func (r *users) drainGroup(group string, max int, from string) (int, string, error) {
 	type entry struct {
 		user    string
 		in      bool
@@ -256,19 +268,37 @@ func (r *users) drainGroup(group string, max int) (int, error) {
 	var todo []entry
 	prefix := pairPrefix(group)
 	c := r.lagBucket().Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (max < 0 || len(todo) < max); k, v = c.Next() {
-		in, n, err := decodeLagValue(v)
-		if err != nil {
-			return 0, err
+	collect := func(start, end []byte) error { // the entries in [start, end); end nil: the group's last
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && (end == nil || bytes.Compare(k, end) < 0) && (max < 0 || len(todo) < max); k, v = c.Next() {
+			in, n, err := decodeLagValue(v)
+			if err != nil {
+				return err
+			}
+			todo = append(todo, entry{string(k[len(prefix):]), in, n})
 		}
-		todo = append(todo, entry{string(k[len(prefix):]), in, n})
+		return nil
+	}
+	at := prefix
+	if from != "" {
+		at = pairKey(group, from)
+	}
+	if err := collect(at, nil); err != nil {
+		return 0, "", err
+	}
+	if from != "" && (max < 0 || len(todo) < max) {
+		if err := collect(prefix, at); err != nil {
+			return 0, "", err
+		}
 	}
 	for _, e := range todo {
 		if err := r.drainEntry(group, e.user, e.in, e.changes); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
-	return len(todo), nil
+	if len(todo) == 0 {
+		return 0, "", nil
+	}
+	return len(todo), todo[len(todo)-1].user, nil
 }
 
 // lagRoom makes room for the changes of n memberships in group among the
@@ -286,7 +316,7 @@ func (r *users) lagRoom(group string, n int) (direct bool, err error) {
 	if n < small.n {
 		return true, nil
 	}
-	_, err = r.drainGroup(small.id, -1)
+	_, _, err = r.drainGroup(small.id, -1, "")
 	return false, err
 }
 
@@ -336,10 +366,17 @@ func (b *batch) drainLag() error {
 	}
 	g := l.groups[0]
 	b.staged++ // the lag's list changes (finish saves it), and userGroups
-	n, err := r.drainGroup(g.id, lagDrainChunk)
+	var from string
+	if at := b.s.drainedTo; at.group == g.id {
+		from = at.user
+	}
+	n, last, err := r.drainGroup(g.id, lagDrainChunk, from)
 	if err != nil {
 		return err
 	}
+	// Where the next chunk begins: a hint, right even if this batch fails
+	// (drainGroup wraps around).
+	b.s.drainedTo = lagPosition{g.id, last}
 	if i := slices.IndexFunc(l.groups, func(lg lagGroup) bool { return lg.id == g.id }); n < lagDrainChunk && i >= 0 {
 		l.add(g.id, -l.groups[i].n) // a count beyond its entries: none is left
 	}

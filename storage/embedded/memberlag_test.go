@@ -542,3 +542,74 @@ func TestDamagedLagEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDrainResumes checks that the idle writer's drain takes a group's lag
+// entries a chunk at a time from where the last chunk ended (so that no
+// chunk steps over the entries drained before it), and that a chunk which
+// reaches the group's last entry wraps around to entries made since before
+// its start, leaving no entry behind.
+func TestDrainResumes(t *testing.T) {
+	defer func(n int) { lagDrainChunk = n }(lagDrainChunk)
+	lagDrainChunk = 16
+	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	ids := userIDs(createUsers(t, s, 40))
+	slices.Sort(ids) // the order of the group's lag entries
+	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagetest.AddMembers(ctx, s, "g", ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	lagEntries := func() int {
+		var n int
+		if err := s.fileView(func(tx *bolt.Tx) error {
+			n = tx.Bucket(bucketMemberLag).Stats().KeyN
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	drain := func(wantLeft int, wantAt string) {
+		t.Helper()
+		if err := s.drainLag(); err != nil {
+			t.Fatal(err)
+		}
+		if n := lagEntries(); n != wantLeft {
+			t.Errorf("after a chunk %d lag entries, want %d", n, wantLeft)
+		}
+		if at := s.drainedTo; at != (lagPosition{"g", wantAt}) {
+			t.Errorf("the chunk ended at %+v, want %s", at, wantAt)
+		}
+	}
+	drain(24, ids[15])
+	// Three drained members leave: new entries before where the next chunk begins.
+	if err := storagetest.RemoveMembers(ctx, s, "g", ids[:3], nil); err != nil {
+		t.Fatal(err)
+	}
+	drain(27-16, ids[31])
+	drain(0, ids[2]) // ids[32:] and then, wrapping around, ids[:3]
+	if n := lagGroups(t, s); n != 0 {
+		t.Errorf("%d groups lag after the last chunk", n)
+	}
+	checkUserGroups(t, s)
+	checkMembersMirror(t, s)
+	for i, id := range ids {
+		u, err := s.GetUser(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, version := []string{"g"}, int64(2) // created, added
+		if i < 3 {
+			want, version = nil, 3 // and removed
+		}
+		if !slices.Equal(u.GroupIDs, want) || u.Version != version {
+			t.Errorf("%s: groups %v version %d, want %v %d", id, u.GroupIDs, u.Version, want, version)
+		}
+	}
+}

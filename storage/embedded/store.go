@@ -230,6 +230,9 @@ type Store struct {
 	// lagged is the number of membership lag entries (memberlag.go), which
 	// the writer drains when idle: read at open, then kept by the writer.
 	lagged int
+	// drainedTo is the lag entry the writer's last drain chunk ended at,
+	// where the next one begins (batch.drainLag). Only the writer uses it.
+	drainedTo lagPosition
 
 	// The overlay (overlay.go): its tables (replaced under ovMu), the
 	// highest committed sequence number, the writer's last used one and its

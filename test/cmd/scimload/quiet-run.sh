@@ -4,6 +4,8 @@
 # a cold restart, and the compacted store under a 1 GiB memory limit (a memory cgroup, when this
 # runs as root on cgroup v1 or v2; skipped otherwise).
 # Run from the repository root: test/cmd/scimload/quiet-run.sh [DIR] > out.txt 2>&1 (DIR: ~4 GB free).
+# SCIMPLY_BIN=path puts a third server beside them in section 1: the in-memory example server of
+# cerberauth/scimply (examples/basic, which listens on :8080), built from a clone of its repository.
 set -u
 D=$(realpath -m "${1:-/tmp/scimd-quiet-run}"); mkdir -p "$D"
 cd "$(git rev-parse --show-toplevel)"
@@ -25,10 +27,16 @@ rm -rf $D/d1m $D/scimd2k.log
 echo "== 1. side by side at 2k, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 pair2k
 # 30 group PATCHes of +1,000 members (not scimload's 5): the p99 of five is their slowest.
+SCIMPLY=() PS=
+if [ -n "${SCIMPLY_BIN:-}" ]; then
+  $SCIMPLY_BIN >/dev/null 2>&1 & PS=$!
+  until curl -s -o /dev/null http://127.0.0.1:8080/scim/v2/ServiceProviderConfig; do sleep 0.01; done
+  SCIMPLY=(-target scimply=http://127.0.0.1:8080/scim/v2 -pid scimply=$PS)
+fi
 $D/scimload -users 2000 -duration 5s -groups 30 -target scimd=http://127.0.0.1:28080/scim/v2,@$D/token2k -pid scimd=$P2 \
-  -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP
+  "${SCIMPLY[@]}" -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P2
-kill $P2 $PP; wait $P2 $PP 2>/dev/null
+kill $P2 $PP $PS; wait $P2 $PP $PS 2>/dev/null
 # A write phase at 2k is 2,000 requests, 0.3-0.5 s: one background apply of the overlay or one seal
 # of audit blocks falls into it or not, and its ratio moves by +-0.1 from run to run. Three more
 # rounds of the writes alone, each on fresh servers: the figure is the median of the four.
@@ -62,6 +70,8 @@ $D/scimload -users 2000 -clients 8 -phases filter -duration 3s $T \
 echo "== 3b. writes at 1M, 8 clients, 20,000 each (beside section 1's at 2k) $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
 $D/scimload -users 20000 -clients 8 -phases patch,put,delete $T
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"
+echo "== 3c. +10,000 members in one PATCH at 1M, 10 groups one after the other $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+$D/scimload -users 10000 -phases group -groups 10 -members 10000 $T | grep -E '^ +(phase|group)'
 echo "== 4. a read pass at 1M $(date -u +%T)"
 A=$(cat $D/token1m)
 /usr/bin/time -f '%e s' curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $A" 'http://127.0.0.1:28090/scim/v2/Users?filter=title%20eq%20%22nobody%22&count=1'

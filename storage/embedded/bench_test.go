@@ -1030,6 +1030,15 @@ func BenchmarkGetUserLagging(b *testing.B) {
 		}
 		get(b, s)
 	})
+	// The oldest group drained but for its last chunk, the drained entries
+	// deletions in the overlay (not applied): a read looks its user up
+	// among them.
+	for range (n/(2*maxLagGroups))/lagDrainChunk - 1 {
+		if err := s.drainLag(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("lagging=8,drained-in-overlay", func(b *testing.B) { get(b, s) })
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}

@@ -52,6 +52,32 @@ func filled(n int) *Table {
 	return tb
 }
 
+// BenchmarkSeekBelowUnseen: SeekBelow of a range with no key, followed by
+// 100k keys put after the view was taken (a reader's view before a long scan,
+// while the writer goes on) and then a key the view sees: a seek whose bound
+// ends before the 100k must not step over them to the one it sees.
+func BenchmarkSeekBelowUnseen(b *testing.B) {
+	tb := New(0)
+	tb.Put(0, []byte{0x10}, []byte("seen"), false, 1)
+	tb.Put(0, []byte{0xf0}, []byte("seen"), false, 2)
+	val := make([]byte, 16)
+	var key []byte
+	for i := 0; i < benchN; i++ {
+		key = append(append(key[:0], 0x30), benchKey(nil, uint64(i))...)
+		tb.Put(0, key, val, false, uint64(3+i))
+	}
+	v := tb.View(0, 2)
+	var m Merged
+	seek, limit := []byte{0x20}, []byte{0x21}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Reset(nil, 0, v)
+		if k, _ := m.SeekBelow(seek, limit); k != nil {
+			b.Fatalf("SeekBelow found %q", k)
+		}
+	}
+}
+
 // BenchmarkGet: hits in a table of 100k entries.
 func BenchmarkGet(b *testing.B) {
 	tb := filled(benchN)

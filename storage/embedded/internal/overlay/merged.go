@@ -117,7 +117,7 @@ func (m *Merged) First() ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
 		it.mark(1)
-		it.head = it.v.seekGE(m.b, nil)
+		it.head = it.v.seekGE(m.b, nil, nil)
 	}
 	m.udir = 1
 	if m.under != nil {
@@ -165,7 +165,7 @@ func (m *Merged) seek(seek []byte) ([]byte, []byte) {
 	for i := 0; i < m.n; i++ {
 		it := &m.views[i]
 		it.mark(1)
-		it.head = it.v.seekGE(m.b, seek)
+		it.head = it.v.seekGE(m.b, seek, m.limit)
 	}
 	m.udir = 1
 	if m.under != nil {
@@ -272,12 +272,12 @@ func (m *Merged) fwd(k []byte) {
 		switch {
 		case it.stale(1):
 			it.mark(1)
-			it.head = it.v.seekGE(m.b, k)
+			it.head = it.v.seekGE(m.b, k, m.limit)
 			if it.head != nil && bytes.Equal(it.head.key, k) {
-				it.head = it.v.nextKey(m.b, it.head)
+				it.head = it.v.nextKey(m.b, it.head, m.limit)
 			}
 		case it.head != nil && bytes.Compare(it.head.key, k) <= 0:
-			it.head = it.v.nextKey(m.b, it.head)
+			it.head = it.v.nextKey(m.b, it.head, m.limit)
 		}
 	}
 	if m.under == nil {

@@ -537,15 +537,22 @@ func (v View) WriterGet(b uint8, key []byte) (value []byte, deleted, found bool)
 	return v.versionOf(t.prev[0].next(), b, key)
 }
 
-// seekGE returns the visible version of the first key ≥ key in bucket b, or nil.
-func (v View) seekGE(b uint8, key []byte) *node {
-	return v.scan(b, v.t.findGE(b, key))
+// seekGE returns the visible version of the first key ≥ key in bucket b, or nil; nil as
+// well when that key is ≥ limit (nil: no bound).
+func (v View) seekGE(b uint8, key, limit []byte) *node {
+	return v.scan(b, v.t.findGE(b, key), limit)
 }
 
 // scan returns the first visible version of a key at or after n (n the first node of its
-// key) within bucket b, or nil.
-func (v View) scan(b uint8, n *node) *node {
+// key) within bucket b and below limit (nil: no bound), or nil. It steps over every key
+// the view does not see — written after it, or aborted —, and a reader's view taken before
+// a long scan sees none of what the writer put since: the limit stops it at the caller's
+// bound instead of the bucket's end.
+func (v View) scan(b uint8, n *node, limit []byte) *node {
 	for n != nil && n.b == b {
+		if limit != nil && bytes.Compare(n.key, limit) >= 0 {
+			return nil
+		}
 		vis, after := v.resolve(n)
 		if vis != nil {
 			return vis
@@ -555,10 +562,11 @@ func (v View) scan(b uint8, n *node) *node {
 	return nil
 }
 
-// nextKey returns the visible version of the first key after n's key in bucket b, or nil.
-func (v View) nextKey(b uint8, n *node) *node {
+// nextKey returns the visible version of the first key after n's key in bucket b and below
+// limit (nil: no bound), or nil.
+func (v View) nextKey(b uint8, n *node, limit []byte) *node {
 	_, after := v.resolve(n)
-	return v.scan(b, after)
+	return v.scan(b, after, limit)
 }
 
 // seekLT returns the visible version of the last key < key in bucket b (of the last key

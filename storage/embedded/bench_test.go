@@ -1034,7 +1034,7 @@ func BenchmarkGetUserLagging(b *testing.B) {
 	// deletions in the overlay (not applied): a read looks its user up
 	// among them.
 	for range (n/(2*maxLagGroups))/lagDrainChunk - 1 {
-		if err := s.drainLag(); err != nil {
+		if err := drainChunk(s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -532,7 +532,7 @@ func TestDamagedLagEntry(t *testing.T) {
 	}
 	damaged("a change of the pair", storagetest.RemoveMembers(ctx, s, "g", ids[:1], nil))
 	damaged("DeleteGroup", s.DeleteGroup(ctx, "g", nil))
-	damaged("the drain", s.drainLag())
+	damaged("the drain", drainChunk(s))
 	if err := s.fileView(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMemberLag).Get(pairKey("g", ids[0])); !bytes.Equal(v, []byte{1, 2, 3}) {
 			t.Errorf("the damaged entry after the refused writes: %v", v)
@@ -542,6 +542,11 @@ func TestDamagedLagEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// drainChunk has the writer drain one chunk of the membership lag, as it
+// does when idle (Store.drainLag, which only the writer goroutine may call),
+// through the queue as a write.
+func drainChunk(s *Store) error { return s.submit((*batch).drainLag) }
 
 // TestDrainResumes checks that the idle writer's drain takes a group's lag
 // entries a chunk at a time from where the last chunk ended (so that no
@@ -577,7 +582,7 @@ func TestDrainResumes(t *testing.T) {
 	}
 	drain := func(wantLeft int, wantAt string) {
 		t.Helper()
-		if err := s.drainLag(); err != nil {
+		if err := drainChunk(s); err != nil {
 			t.Fatal(err)
 		}
 		if n := lagEntries(); n != wantLeft {

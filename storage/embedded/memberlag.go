@@ -273,9 +273,18 @@ func (r *users) drainGroup(group string, max int, from string) (int, string, err
 	}
 	var todo []entry
 	prefix := pairPrefix(group)
+	groupEnd := appendPrefixEnd(nil, prefix)
 	c := r.lagBucket().Cursor()
-	collect := func(start, end []byte) error { // the entries in [start, end); end nil: the group's last
-		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix) && (end == nil || bytes.Compare(k, end) < 0) && (max < 0 || len(todo) < max); k, v = c.Next() {
+	// collect takes the entries in [start, end) (end nil: to the group's
+	// last), with a bounded seek: past the bound lie entries drained since
+	// the overlay's last apply (this group's before start, or the next
+	// group's), which an unbounded one would step over.
+	collect := func(start, end []byte) error {
+		bound := end
+		if bound == nil {
+			bound = groupEnd
+		}
+		for k, v := c.SeekBelow(start, bound); k != nil && bytes.HasPrefix(k, prefix) && (end == nil || bytes.Compare(k, end) < 0) && (max < 0 || len(todo) < max); k, v = c.Next() {
 			in, n, err := decodeLagValue(v)
 			if err != nil {
 				return err

@@ -273,18 +273,13 @@ func (r *users) drainGroup(group string, max int, from string) (int, string, err
 	}
 	var todo []entry
 	prefix := pairPrefix(group)
-	groupEnd := appendPrefixEnd(nil, prefix)
 	c := r.lagBucket().Cursor()
-	// collect takes the entries in [start, end) (end nil: to the group's
-	// last), with a bounded seek: past the bound lie entries drained since
-	// the overlay's last apply (this group's before start, or the next
-	// group's), which an unbounded one would step over.
+	// collect takes the group's entries in [start, end) with a bounded seek:
+	// past end lie entries drained since the overlay's last apply (this
+	// group's before start, or the next group's), which an unbounded one
+	// would step over. (A cursor of the file alone does not stop at end.)
 	collect := func(start, end []byte) error {
-		bound := end
-		if bound == nil {
-			bound = groupEnd
-		}
-		for k, v := c.SeekBelow(start, bound); k != nil && bytes.HasPrefix(k, prefix) && (end == nil || bytes.Compare(k, end) < 0) && (max < 0 || len(todo) < max); k, v = c.Next() {
+		for k, v := c.SeekBelow(start, end); k != nil && bytes.HasPrefix(k, prefix) && (end == nil || bytes.Compare(k, end) < 0) && (max < 0 || len(todo) < max); k, v = c.Next() {
 			in, n, err := decodeLagValue(v)
 			if err != nil {
 				return err
@@ -297,7 +292,7 @@ func (r *users) drainGroup(group string, max int, from string) (int, string, err
 	if from != "" {
 		at = pairKey(group, from)
 	}
-	if err := collect(at, nil); err != nil {
+	if err := collect(at, appendPrefixEnd(nil, prefix)); err != nil {
 		return 0, "", err
 	}
 	if from != "" && (max < 0 || len(todo) < max) {

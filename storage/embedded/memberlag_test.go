@@ -265,13 +265,8 @@ func TestOpenMigratesV7(t *testing.T) {
 // reads its groups right meanwhile; and that a change smaller than the
 // smallest lagging group is written direct instead, draining nothing.
 func TestLagRoom(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, ids := lagStore(t, 3*maxLagGroups)
 	ctx := context.Background()
-	ids := userIDs(createUsers(t, s, 3*maxLagGroups))
 	var groups []string
 	for i := range 2 * maxLagGroups {
 		g := fmt.Sprintf("g%02d", i)
@@ -501,16 +496,8 @@ func TestDamagedLagList(t *testing.T) {
 // delete, the drain — instead of reading as "not a member, no change", which
 // a drain would then have written into userGroups and deleted.
 func TestDamagedLagEntry(t *testing.T) {
-	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, ids := lagStore(t, 3, "g")
 	ctx := context.Background()
-	ids := userIDs(createUsers(t, s, 3))
-	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
-		t.Fatal(err)
-	}
 	if err := storagetest.AddMembers(ctx, s, "g", ids[:2], nil); err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +512,7 @@ func TestDamagedLagEntry(t *testing.T) {
 			t.Errorf("%s with a damaged lag entry: %v, want errDamagedLagEntry", what, err)
 		}
 	}
-	_, err = s.GetUser(ctx, ids[0])
+	_, err := s.GetUser(ctx, ids[0])
 	damaged("GetUser of its user", err)
 	if u, err := s.GetUser(ctx, ids[1]); err != nil || !slices.Contains(u.GroupIDs, "g") {
 		t.Errorf("GetUser of another member: %v, %v", u, err)
@@ -543,6 +530,25 @@ func TestDamagedLagEntry(t *testing.T) {
 	}
 }
 
+// lagStore opens a store in a new directory whose writer keeps the
+// membership lag (never drains it when idle; closed when the test ends), with
+// the given number of users (their ids returned) and the groups named.
+func lagStore(t *testing.T, users int, groups ...string) (*Store, []string) {
+	t.Helper()
+	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ids := userIDs(createUsers(t, s, users))
+	for _, g := range groups {
+		if _, err := s.CreateGroup(context.Background(), &schemas.Group{ID: g, DisplayName: g}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, ids
+}
+
 // drainChunk has the writer drain one chunk of the membership lag, as it
 // does when idle (Store.drainLag, which only the writer goroutine may call),
 // through the queue as a write.
@@ -556,17 +562,9 @@ func drainChunk(s *Store) error { return s.submit((*batch).drainLag) }
 func TestDrainResumes(t *testing.T) {
 	defer func(n int) { lagDrainChunk = n }(lagDrainChunk)
 	lagDrainChunk = 16
-	s, err := OpenWithOptions(t.TempDir(), Options{keepLag: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, ids := lagStore(t, 40, "g")
 	ctx := context.Background()
-	ids := userIDs(createUsers(t, s, 40))
 	slices.Sort(ids) // the order of the group's lag entries
-	if _, err := s.CreateGroup(ctx, &schemas.Group{ID: "g", DisplayName: "g"}, nil); err != nil {
-		t.Fatal(err)
-	}
 	if err := storagetest.AddMembers(ctx, s, "g", ids, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -25,14 +25,18 @@ pair2k() {
 }
 rm -rf $D/d1m $D/scimd2k.log
 echo "== 1. side by side at 2k, 8 clients $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-pair2k
-# 30 group PATCHes of +1,000 members (not scimload's 5): the p99 of five is their slowest.
 SCIMPLY=() PS=
 if [ -n "${SCIMPLY_BIN:-}" ]; then
+  # A port already taken would make the new server exit and scimload measure the old one.
+  if curl -s -o /dev/null http://127.0.0.1:8080/; then echo "port 8080 is taken: stop what listens there" >&2; exit 1; fi
   $SCIMPLY_BIN >/dev/null 2>&1 & PS=$!
-  until curl -s -o /dev/null http://127.0.0.1:8080/scim/v2/ServiceProviderConfig; do sleep 0.01; done
+  until curl -s -o /dev/null http://127.0.0.1:8080/scim/v2/ServiceProviderConfig; do
+    kill -0 $PS 2>/dev/null || { echo "$SCIMPLY_BIN exited" >&2; exit 1; }; sleep 0.01
+  done
   SCIMPLY=(-target scimply=http://127.0.0.1:8080/scim/v2 -pid scimply=$PS)
 fi
+pair2k
+# 30 group PATCHes of +1,000 members (not scimload's 5): the p99 of five is their slowest.
 $D/scimload -users 2000 -duration 5s -groups 30 -target scimd=http://127.0.0.1:28080/scim/v2,@$D/token2k -pid scimd=$P2 \
   "${SCIMPLY[@]}" -target elimity=http://127.0.0.1:29090/scim/v2 -pid elimity=$PP
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%T)"; rss $P2
